@@ -1,0 +1,458 @@
+/*
+ * bnmlp.h - libbnmlp, dense multilayer perceptrons with batch normalization.
+ *
+ * The one header users include. C11, libc and libm only.
+ *
+ * Conventions that hold for every function below:
+ *   - Every fallible function returns a bnmlp_status; constructors return NULL and write a status
+ *     through their last argument (which may be NULL).
+ *   - A call that fails changes nothing the caller can observe: weights, moving statistics,
+ *     optimizer state, random state and output buffers stay as they were.
+ *   - The library never prints, exits or aborts; printing only goes to a FILE * you pass in.
+ *   - There is no global state: objects are independent and may be used from different threads
+ *     as long as one object is not used from two threads at once.
+ *   - Batch norm follows Keras: moving = momentum * moving + (1 - momentum) * batch, with
+ *     momentum 0.99 and epsilon 1e-3 by default. PyTorch's momentum is 1 - ours (PyTorch 0.1 is
+ *     our 0.9); PyTorch's default epsilon is 1e-5 and its moving variance is unbiased
+ *     (BNMLP_VARIANCE_UNBIASED).
+ */
+#ifndef BNMLP_H
+#define BNMLP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BNMLP_VERSION_MAJOR 0 /* major version: incompatible API changes */
+#define BNMLP_VERSION_MINOR 1 /* minor version: compatible additions */
+#define BNMLP_VERSION_PATCH 0 /* patch version: fixes */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Status codes                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Result of every fallible call; BNMLP_OK is 0, every error is positive. */
+typedef enum bnmlp_status {
+    BNMLP_OK = 0,                /* success */
+    BNMLP_ERR_NULL_ARGUMENT,     /* a required pointer argument was NULL */
+    BNMLP_ERR_INVALID_ARGUMENT,  /* a value outside its documented range (sizes, rates, indices) */
+    BNMLP_ERR_SHAPE,             /* tensor shapes do not match what the call needs */
+    BNMLP_ERR_BATCH_TOO_LARGE,   /* more rows than the maximum batch the model was built for */
+    BNMLP_ERR_BATCH_TOO_SMALL,   /* training-mode batch norm on a batch of one row */
+    BNMLP_ERR_LABEL,             /* a label that is not exactly 0 or 1 */
+    BNMLP_ERR_NOT_FINITE,        /* NaN or infinity in inputs, labels or weights given to the call */
+    BNMLP_ERR_DIVERGED,          /* the loss or a gradient became NaN or infinite while training */
+    BNMLP_ERR_NOT_BUILT,         /* the model must be built (bnmlp_model_build) first */
+    BNMLP_ERR_ALREADY_BUILT,     /* the model is built: layers can no longer be added */
+    BNMLP_ERR_EMPTY_MODEL,       /* the model has no layers */
+    BNMLP_ERR_OUT_OF_MEMORY,     /* an allocation failed */
+    BNMLP_ERR_OVERFLOW,          /* a size computation would overflow size_t */
+    BNMLP_ERR_IO                 /* writing to the caller's FILE failed */
+} bnmlp_status;
+
+/* A static, human-readable English sentence for a status; never NULL (unknown codes too). */
+const char *bnmlp_status_string(bnmlp_status status);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Allocation                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A caller-supplied allocator; every allocation of a model goes through it. */
+typedef struct bnmlp_allocator {
+    void *(*allocate)(void *context, size_t size); /* returns size bytes aligned for any type, or NULL */
+    void (*release)(void *context, void *pointer); /* frees what allocate returned; NULL is a no-op */
+    void *context;                                 /* passed back to both functions */
+} bnmlp_allocator;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tensors: 2-D float32, row-major, rows = samples, columns = features                        */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A 2-D float32 matrix, row-major: element (r, c) is data[r * cols + c]. */
+typedef struct bnmlp_tensor {
+    float *data;  /* rows * cols floats, row-major */
+    size_t rows;  /* number of samples */
+    size_t cols;  /* number of features per sample */
+    bool owned;   /* true when data was allocated by bnmlp_tensor_create (freed by bnmlp_tensor_free) */
+} bnmlp_tensor;
+
+/* A new zero-filled rows x cols tensor (both > 0), or NULL with *status set. Free with
+ * bnmlp_tensor_free. */
+bnmlp_tensor *bnmlp_tensor_create(size_t rows, size_t cols, bnmlp_status *status);
+
+/* Frees a tensor from bnmlp_tensor_create and its data; NULL is a no-op. */
+void bnmlp_tensor_free(bnmlp_tensor *tensor);
+
+/* A tensor that views caller memory (rows * cols floats); nothing is copied or checked here,
+ * the functions that receive it check it. The caller keeps ownership of data. */
+bnmlp_tensor bnmlp_tensor_view(float *data, size_t rows, size_t cols);
+
+/* BNMLP_OK when tensor is usable (non-NULL data, rows and cols > 0, rows * cols fits size_t) and
+ * has the given shape; rows or cols of 0 accept any size in that dimension. */
+bnmlp_status bnmlp_tensor_check_shape(const bnmlp_tensor *tensor, size_t rows, size_t cols);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Random numbers: numpy's legacy np.random.RandomState, bit for bit                          */
+/* ------------------------------------------------------------------------------------------ */
+
+#define BNMLP_MT19937_N 624 /* words of Mersenne Twister state */
+
+/* MT19937 state as numpy's RandomState keeps it. Caller-owned; seed it before use. */
+typedef struct bnmlp_random {
+    uint32_t key[BNMLP_MT19937_N]; /* the twister's state words */
+    int position;                  /* next word to temper; BNMLP_MT19937_N forces a twist */
+    int has_gauss;                 /* 1 when gauss holds the cached second polar normal */
+    double gauss;                  /* the cached normal (legacy_gauss) */
+} bnmlp_random;
+
+/* Seeds as np.random.RandomState(seed) does for an integer seed (init_genrand), clearing the
+ * cached normal. */
+bnmlp_status bnmlp_random_seed(bnmlp_random *rng, uint32_t seed);
+
+/* Next 32-bit output (numpy's random_raw / next_uint32). rng must be seeded and non-NULL. */
+uint32_t bnmlp_random_uint32(bnmlp_random *rng);
+
+/* Uniform double in [0, 1) from two 32-bit draws, 53 bits (RandomState.random_sample). */
+double bnmlp_random_double(bnmlp_random *rng);
+
+/* Standard normal by numpy's legacy polar method, second value cached (RandomState.standard_normal). */
+double bnmlp_random_gauss(bnmlp_random *rng);
+
+/* loc + scale * bnmlp_random_gauss(rng) (RandomState.normal); scale is not checked here. */
+double bnmlp_random_normal(bnmlp_random *rng, double loc, double scale);
+
+/* Uniform integer in [0, max] by numpy's masked rejection (random_interval). */
+uint64_t bnmlp_random_interval(bnmlp_random *rng, uint64_t max);
+
+/* Shuffles indices[0..n) in place exactly as RandomState.shuffle shuffles a 1-D array
+ * (Fisher-Yates from the end, j = random_interval(i)). n of 0 or 1 draws nothing. */
+bnmlp_status bnmlp_random_shuffle(bnmlp_random *rng, size_t *indices, size_t n);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Datasets: scikit-learn's make_circles and make_moons                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A labelled data set with its own memory: x is n_samples x n_features row-major, labels 0/1. */
+typedef struct bnmlp_dataset {
+    float *x;            /* n_samples * n_features floats, row-major */
+    int32_t *labels;     /* n_samples class labels, 0 or 1 */
+    size_t n_samples;    /* number of rows */
+    size_t n_features;   /* number of columns of x */
+} bnmlp_dataset;
+
+/* Arguments of make_circles, as in sklearn.datasets.make_circles. */
+typedef struct bnmlp_circles_config {
+    size_t n_samples;      /* total points (>= 1); outer circle n/2, inner circle the rest. Default 100 */
+    bool shuffle;          /* shuffle the rows with the random state. Default true */
+    double noise;          /* standard deviation of Gaussian noise added to x; 0 means none. Default 0 */
+    uint32_t random_state; /* seed of the RandomState. Default 0 */
+    double factor;         /* inner radius over outer radius, in [0, 1). Default 0.8 */
+} bnmlp_circles_config;
+
+/* The defaults of make_circles (random_state 0 standing in for None). */
+#define BNMLP_CIRCLES_DEFAULT \
+    ((bnmlp_circles_config){.n_samples = 100, .shuffle = true, .noise = 0.0, .random_state = 0, .factor = 0.8})
+
+/* Arguments of make_moons, as in sklearn.datasets.make_moons. */
+typedef struct bnmlp_moons_config {
+    size_t n_samples;      /* total points (>= 1); upper moon n/2, lower moon the rest. Default 100 */
+    bool shuffle;          /* shuffle the rows with the random state. Default true */
+    double noise;          /* standard deviation of Gaussian noise added to x; 0 means none. Default 0 */
+    uint32_t random_state; /* seed of the RandomState. Default 0 */
+} bnmlp_moons_config;
+
+/* The defaults of make_moons (random_state 0 standing in for None). */
+#define BNMLP_MOONS_DEFAULT \
+    ((bnmlp_moons_config){.n_samples = 100, .shuffle = true, .noise = 0.0, .random_state = 0})
+
+/* scikit-learn 1.2's make_circles into *out (allocated here; free with bnmlp_dataset_free),
+ * computed in double and rounded once to float32. On error *out is left untouched. */
+bnmlp_status bnmlp_make_circles(const bnmlp_circles_config *config, bnmlp_dataset *out);
+
+/* scikit-learn 1.2's make_moons into *out, as bnmlp_make_circles. */
+bnmlp_status bnmlp_make_moons(const bnmlp_moons_config *config, bnmlp_dataset *out);
+
+/* Frees the memory of a data set and zeroes the struct; NULL is a no-op. */
+void bnmlp_dataset_free(bnmlp_dataset *dataset);
+
+/* The tutorial's split: the first n_first rows into *first, the rest into *rest (copies; both
+ * parts must be non-empty). */
+bnmlp_status bnmlp_dataset_split(const bnmlp_dataset *dataset, size_t n_first, bnmlp_dataset *first,
+                                 bnmlp_dataset *rest);
+
+/* A seeded shuffled split as sklearn's train_test_split(test_size=n_test, random_state=seed):
+ * a RandomState(seed) permutation; its first n_test rows are the test part, the next the train. */
+bnmlp_status bnmlp_dataset_train_test_split(const bnmlp_dataset *dataset, size_t n_test, uint32_t seed,
+                                            bnmlp_dataset *train, bnmlp_dataset *test);
+
+/* Copies a data set into new tensors: *x (n_samples x n_features) and *y (n_samples x 1, 0.0 or
+ * 1.0). Free both with bnmlp_tensor_free. */
+bnmlp_status bnmlp_dataset_to_tensors(const bnmlp_dataset *dataset, bnmlp_tensor **x, bnmlp_tensor **y);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Layers                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Element-wise activation functions. */
+typedef enum bnmlp_activation {
+    BNMLP_ACTIVATION_LINEAR = 0, /* f(x) = x */
+    BNMLP_ACTIVATION_RELU,       /* f(x) = max(x, 0); derivative 0 at x = 0 */
+    BNMLP_ACTIVATION_LEAKY_RELU, /* f(x) = x for x > 0, alpha * x otherwise */
+    BNMLP_ACTIVATION_SIGMOID,    /* f(x) = 1 / (1 + exp(-x)) */
+    BNMLP_ACTIVATION_TANH        /* f(x) = tanh(x) */
+} bnmlp_activation;
+
+/* Kernel initializers, as Keras defines them (fan_in, fan_out = kernel rows, columns). */
+typedef enum bnmlp_initializer {
+    BNMLP_INIT_GLOROT_UNIFORM = 0, /* U(-l, l), l = sqrt(6 / (fan_in + fan_out)); Keras's Dense default */
+    BNMLP_INIT_GLOROT_NORMAL,      /* normal truncated at 2 sd, sd = sqrt(2 / (fan_in + fan_out)) / 0.87962566 */
+    BNMLP_INIT_HE_UNIFORM,         /* U(-l, l), l = sqrt(6 / fan_in) */
+    BNMLP_INIT_HE_NORMAL,          /* normal truncated at 2 sd, sd = sqrt(2 / fan_in) / 0.87962566 */
+    BNMLP_INIT_ZEROS               /* all zeros */
+} bnmlp_initializer;
+
+/* A fully connected layer: y = x W + b with W of shape (inputs, units). */
+typedef struct bnmlp_dense_config {
+    size_t units;                         /* output width, > 0 */
+    bool use_bias;                        /* add a bias vector (initialized to zeros). Default true */
+    bnmlp_initializer kernel_initializer; /* how W is initialized. Default glorot_uniform */
+    bnmlp_activation activation;          /* activation added as its own layer after this one; linear adds none */
+    float activation_alpha;               /* slope for leaky_relu below 0. Default 0.3 (Keras) */
+} bnmlp_dense_config;
+
+/* Keras's Dense(units) defaults: bias on, glorot_uniform, no activation. */
+#define BNMLP_DENSE_DEFAULT(units_)                                                              \
+    ((bnmlp_dense_config){.units = (units_), .use_bias = true,                                  \
+                          .kernel_initializer = BNMLP_INIT_GLOROT_UNIFORM,                      \
+                          .activation = BNMLP_ACTIVATION_LINEAR, .activation_alpha = 0.3f})
+
+/* Which estimate of the batch variance feeds the moving variance (normalization always uses the
+ * biased one). */
+typedef enum bnmlp_variance_estimator {
+    BNMLP_VARIANCE_BIASED = 0, /* 1/N, as Keras 3 and tf.keras on 2-D input (default) */
+    BNMLP_VARIANCE_UNBIASED,   /* times N/(N-1), as PyTorch's running_var */
+    BNMLP_VARIANCE_KERAS2      /* times N/(N-1-epsilon), as standalone Keras 2.1.4 to 2.3.1 */
+} bnmlp_variance_estimator;
+
+/* Batch normalization over the batch axis, one mean and variance per feature. */
+typedef struct bnmlp_batchnorm_config {
+    float momentum;  /* moving = momentum * moving + (1 - momentum) * batch; in [0, 1]. Default 0.99 */
+    float epsilon;   /* added to the variance inside the square root; > 0. Default 1e-3 */
+    bool center;     /* learn beta (offset, starts at 0). Default true */
+    bool scale;      /* learn gamma (scale, starts at 1). Default true */
+    bnmlp_variance_estimator moving_variance_estimator; /* default BNMLP_VARIANCE_BIASED */
+} bnmlp_batchnorm_config;
+
+/* Keras's BatchNormalization() defaults. */
+#define BNMLP_BATCHNORM_DEFAULT                                                                 \
+    ((bnmlp_batchnorm_config){.momentum = 0.99f, .epsilon = 1e-3f, .center = true, .scale = true, \
+                              .moving_variance_estimator = BNMLP_VARIANCE_BIASED})
+
+/* Kinds of layer in a model. */
+typedef enum bnmlp_layer_kind {
+    BNMLP_LAYER_DENSE = 0,   /* bnmlp_model_add_dense */
+    BNMLP_LAYER_ACTIVATION,  /* bnmlp_model_add_activation, or a dense layer's activation */
+    BNMLP_LAYER_BATCHNORM    /* bnmlp_model_add_batchnorm */
+} bnmlp_layer_kind;
+
+/* Arrays a layer holds; which exist depends on its kind and configuration. */
+typedef enum bnmlp_weight {
+    BNMLP_WEIGHT_KERNEL = 0,      /* dense W, inputs x units, row-major */
+    BNMLP_WEIGHT_BIAS,            /* dense b, units (only with use_bias) */
+    BNMLP_WEIGHT_GAMMA,           /* batch-norm scale, features (only with scale) */
+    BNMLP_WEIGHT_BETA,            /* batch-norm offset, features (only with center) */
+    BNMLP_WEIGHT_MOVING_MEAN,     /* batch-norm moving mean, features (not trainable) */
+    BNMLP_WEIGHT_MOVING_VARIANCE  /* batch-norm moving variance, features (not trainable) */
+} bnmlp_weight;
+
+/* What a model says about one of its layers. */
+typedef struct bnmlp_layer_info {
+    bnmlp_layer_kind kind;       /* dense, activation or batch norm */
+    size_t input_width;          /* features in */
+    size_t output_width;         /* features out */
+    size_t trainable_params;     /* parameters the optimizer updates (0 when frozen) */
+    size_t non_trainable_params; /* moving statistics, and all parameters of a frozen layer */
+    bool trainable;              /* false after bnmlp_model_set_trainable(..., false) */
+    bnmlp_activation activation; /* for activation layers: which function */
+} bnmlp_layer_info;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Optimizer, modes, training                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Stochastic gradient descent in Keras's form: v = momentum * v - lr * g; w += v
+ * (nesterov: w += momentum * v - lr * g). Velocities start at 0. */
+typedef struct bnmlp_sgd_config {
+    float learning_rate; /* lr, > 0 and finite. Default 0.01 */
+    float momentum;      /* in [0, 1]. Default 0 */
+    bool nesterov;       /* Nesterov momentum. Default false */
+} bnmlp_sgd_config;
+
+/* Keras's SGD() defaults. */
+#define BNMLP_SGD_DEFAULT ((bnmlp_sgd_config){.learning_rate = 0.01f, .momentum = 0.0f, .nesterov = false})
+
+/* How a forward pass treats batch normalization. */
+typedef enum bnmlp_mode {
+    BNMLP_MODE_INFERENCE = 0, /* moving statistics normalize; nothing is updated */
+    BNMLP_MODE_TRAINING       /* batch statistics normalize; moving statistics are updated */
+} bnmlp_mode;
+
+/* Metrics of one epoch, as Keras's History reports them. */
+typedef struct bnmlp_epoch_record {
+    size_t epoch;        /* 1-based epoch number */
+    double loss;         /* training BCE: batch-size-weighted mean over the epoch, training mode */
+    double accuracy;     /* training accuracy, likewise (p > 0.5 counts as class 1) */
+    double val_loss;     /* validation BCE in inference mode after the epoch; NaN without validation */
+    double val_accuracy; /* validation accuracy likewise; NaN without validation */
+} bnmlp_epoch_record;
+
+/* Called after every epoch with its record; return false to stop training there. */
+typedef bool (*bnmlp_epoch_callback)(const bnmlp_epoch_record *record, void *context);
+
+/* Arguments of bnmlp_model_fit. */
+typedef struct bnmlp_fit_config {
+    size_t epochs;                     /* passes over the data, > 0. Default 1 */
+    size_t batch_size;                 /* rows per step, in [1, built maximum]. Default 32 */
+    bool shuffle;                      /* reshuffle the rows before every epoch. Default true */
+    bnmlp_sgd_config optimizer;        /* the optimizer. Default BNMLP_SGD_DEFAULT */
+    const bnmlp_tensor *validation_x;  /* optional validation inputs (NULL for none) */
+    const bnmlp_tensor *validation_y;  /* optional validation labels, given with validation_x */
+    bnmlp_epoch_callback on_epoch_end; /* optional; NULL for none */
+    void *callback_context;            /* passed to on_epoch_end */
+} bnmlp_fit_config;
+
+/* Keras's fit() defaults: 1 epoch, batch 32, shuffled, SGD(0.01), no validation. */
+#define BNMLP_FIT_DEFAULT                                                                       \
+    ((bnmlp_fit_config){.epochs = 1, .batch_size = 32, .shuffle = true,                          \
+                        .optimizer = BNMLP_SGD_DEFAULT, .validation_x = NULL, .validation_y = NULL, \
+                        .on_epoch_end = NULL, .callback_context = NULL})
+
+/* ------------------------------------------------------------------------------------------ */
+/* The sequential model                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/* An opaque sequential model: layers added in order, then built once for a maximum batch. */
+typedef struct bnmlp_model bnmlp_model;
+
+/* A new empty model taking input_width (> 0) features; NULL with *status on error. */
+bnmlp_model *bnmlp_model_create(size_t input_width, bnmlp_status *status);
+
+/* As bnmlp_model_create, with every allocation of the model going through *allocator (copied;
+ * NULL means malloc and free). */
+bnmlp_model *bnmlp_model_create_with_allocator(size_t input_width, const bnmlp_allocator *allocator,
+                                               bnmlp_status *status);
+
+/* Frees a model and everything it allocated; NULL is a no-op. */
+void bnmlp_model_free(bnmlp_model *model);
+
+/* Appends a dense layer (and, if config->activation is not linear, an activation layer). */
+bnmlp_status bnmlp_model_add_dense(bnmlp_model *model, const bnmlp_dense_config *config);
+
+/* Appends an activation layer; alpha is leaky_relu's slope below 0 (finite; ignored otherwise). */
+bnmlp_status bnmlp_model_add_activation(bnmlp_model *model, bnmlp_activation activation, float alpha);
+
+/* Appends a batch-normalization layer. */
+bnmlp_status bnmlp_model_add_batchnorm(bnmlp_model *model, const bnmlp_batchnorm_config *config);
+
+/* Allocates every buffer for batches of up to max_batch rows and initializes the weights from
+ * RandomState(seed); the same seed also drives fit's shuffling, so it fixes a whole run. */
+bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t seed);
+
+/* True once bnmlp_model_build has succeeded. */
+bool bnmlp_model_is_built(const bnmlp_model *model);
+
+/* The maximum batch the model was built for (0 before build). */
+size_t bnmlp_model_max_batch(const bnmlp_model *model);
+
+/* Number of layers (a dense layer with an activation counts as two); 0 for NULL. */
+size_t bnmlp_model_layer_count(const bnmlp_model *model);
+
+/* Features in (the input width); 0 for NULL. */
+size_t bnmlp_model_input_width(const bnmlp_model *model);
+
+/* Features out of the last layer (the input width when there are no layers); 0 for NULL. */
+size_t bnmlp_model_output_width(const bnmlp_model *model);
+
+/* Number of learnable parameters (kernels, biases, gammas, betas, frozen or not): the length of
+ * the vectors of bnmlp_model_get_params and bnmlp_model_loss_gradients; 0 for NULL. */
+size_t bnmlp_model_param_count(const bnmlp_model *model);
+
+/* Describes layer index (0-based, in the order added). */
+bnmlp_status bnmlp_model_layer_info(const bnmlp_model *model, size_t index, bnmlp_layer_info *info);
+
+/* Freezes (false) or unfreezes (true) layer index. A frozen layer's parameters are not updated;
+ * a frozen batch-norm layer normalizes with its moving statistics and does not update them even
+ * in training mode (Keras 3's trainable = False). */
+bnmlp_status bnmlp_model_set_trainable(bnmlp_model *model, size_t index, bool trainable);
+
+/* Copies one array of layer index into dst, which holds count floats (exactly its size). */
+bnmlp_status bnmlp_model_get_weights(const bnmlp_model *model, size_t index, bnmlp_weight which,
+                                     float *dst, size_t count);
+
+/* Replaces one array of layer index with src (count floats, its exact size, all finite; a moving
+ * variance must be >= 0). */
+bnmlp_status bnmlp_model_set_weights(bnmlp_model *model, size_t index, bnmlp_weight which,
+                                     const float *src, size_t count);
+
+/* Copies every learnable parameter, layer by layer in the order of bnmlp_weight, into dst
+ * (count == bnmlp_model_param_count). */
+bnmlp_status bnmlp_model_get_params(const bnmlp_model *model, float *dst, size_t count);
+
+/* Replaces every learnable parameter from src, in the order of bnmlp_model_get_params. */
+bnmlp_status bnmlp_model_set_params(bnmlp_model *model, const float *src, size_t count);
+
+/* Writes a Keras-like summary (layers, output shapes, parameter counts) to out. */
+bnmlp_status bnmlp_model_summary(const bnmlp_model *model, FILE *out);
+
+/* Runs x (rows <= max batch, cols = input width) through the model into out (same rows, output
+ * width). In training mode batch norm uses batch statistics and updates its moving statistics
+ * (a batch of one row is BNMLP_ERR_BATCH_TOO_SMALL); in inference mode nothing changes. */
+bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_mode mode,
+                                 bnmlp_tensor *out);
+
+/* The BCE loss of batch (x, y) in training mode and its gradient with respect to every learnable
+ * parameter (count == bnmlp_model_param_count, order of bnmlp_model_get_params). Nothing in the
+ * model changes: moving statistics are not updated. gradients may be NULL (then count is ignored). */
+bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                        float *loss, float *gradients, size_t count);
+
+/* One training step on batch (x, y): training-mode forward, BCE, backward, SGD update of the
+ * trainable parameters, moving statistics updated. *loss and *accuracy (either may be NULL) get
+ * the batch's metrics before the update. If the loss or a gradient is not finite, nothing
+ * changes and BNMLP_ERR_DIVERGED is returned. */
+bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                    const bnmlp_sgd_config *optimizer, float *loss, float *accuracy);
+
+/* Sets every SGD velocity back to zero (as a fresh optimizer). */
+bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
+
+/* Trains on (x, y) (y: rows x output width, labels 0 or 1) as Keras's fit: every epoch reshuffles
+ * the rows (from the model's seeded generator) and steps through batches of batch_size, the last
+ * partial batch kept. A trailing batch of exactly one row is skipped when a trainable batch-norm
+ * layer would need its statistics (Keras would silently output beta there, PyTorch would fail).
+ * history (NULL, or room for config->epochs records) receives one record per epoch run and
+ * *epochs_run (may be NULL) their number; the callback may stop early (still BNMLP_OK). If the
+ * loss diverges, training stops with BNMLP_ERR_DIVERGED, the weights of the last good step and
+ * the history of the completed epochs. */
+bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                             const bnmlp_fit_config *config, bnmlp_epoch_record *history,
+                             size_t *epochs_run);
+
+/* Mean BCE loss and accuracy of (x, y) in inference mode, any number of rows (processed in
+ * chunks of the maximum batch). Either output may be NULL. */
+bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                  double *loss, double *accuracy);
+
+/* Outputs for x in inference mode into out (x->rows x output width), any number of rows. */
+bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_tensor *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BNMLP_H */

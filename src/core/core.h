@@ -1,0 +1,34 @@
+/*
+ * core.h - internal: the one allocation path and small helpers shared by every tier.
+ * Not part of the public API.
+ */
+#ifndef BNMLP_CORE_H
+#define BNMLP_CORE_H
+
+#include "bnmlp.h"
+
+/* The allocator used when the caller gives none: malloc and free. */
+extern const bnmlp_allocator bnmlp_default_allocator;
+
+/* size bytes from allocator (NULL: the default), or NULL. size 0 returns NULL. */
+void *bnmlp_alloc(const bnmlp_allocator *allocator, size_t size);
+
+/* count * size zeroed bytes, or NULL (also on overflow of count * size). */
+void *bnmlp_alloc_zeroed(const bnmlp_allocator *allocator, size_t count, size_t size);
+
+/* Gives back what bnmlp_alloc returned; NULL is a no-op. */
+void bnmlp_release(const bnmlp_allocator *allocator, void *pointer);
+
+/* *product = a * b; false (and *product untouched) if it would overflow size_t. */
+bool bnmlp_size_mul(size_t a, size_t b, size_t *product);
+
+/* *sum = a + b; false (and *sum untouched) if it would overflow size_t. */
+bool bnmlp_size_add(size_t a, size_t b, size_t *sum);
+
+/* True when every one of the n floats is finite (no NaN, no infinity). */
+bool bnmlp_all_finite(const float *values, size_t n);
+
+/* Writes status into *out when out is not NULL; returns status. */
+bnmlp_status bnmlp_set_status(bnmlp_status *out, bnmlp_status status);
+
+#endif /* BNMLP_CORE_H */

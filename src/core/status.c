@@ -1,0 +1,24 @@
+/* status.c - the explanation of every status code. */
+#include "bnmlp.h"
+
+const char *bnmlp_status_string(bnmlp_status status) {
+    switch (status) {
+    case BNMLP_OK: return "success";
+    case BNMLP_ERR_NULL_ARGUMENT: return "a required pointer argument was NULL";
+    case BNMLP_ERR_INVALID_ARGUMENT: return "an argument is outside its documented range";
+    case BNMLP_ERR_SHAPE: return "tensor shapes do not match";
+    case BNMLP_ERR_BATCH_TOO_LARGE: return "the batch has more rows than the model was built for";
+    case BNMLP_ERR_BATCH_TOO_SMALL:
+        return "training-mode batch normalization needs at least 2 rows in a batch";
+    case BNMLP_ERR_LABEL: return "a label is not exactly 0 or 1";
+    case BNMLP_ERR_NOT_FINITE: return "the data contain NaN or infinity";
+    case BNMLP_ERR_DIVERGED: return "the loss or a gradient became NaN or infinite while training";
+    case BNMLP_ERR_NOT_BUILT: return "the model is not built yet (call bnmlp_model_build first)";
+    case BNMLP_ERR_ALREADY_BUILT: return "the model is already built: layers can no longer be added";
+    case BNMLP_ERR_EMPTY_MODEL: return "the model has no layers";
+    case BNMLP_ERR_OUT_OF_MEMORY: return "out of memory";
+    case BNMLP_ERR_OVERFLOW: return "a size computation would overflow";
+    case BNMLP_ERR_IO: return "writing to the output stream failed";
+    }
+    return "unknown status code";
+}

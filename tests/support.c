@@ -1,0 +1,39 @@
+/* support.c - helpers shared by the cmocka test files. */
+#include "support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void bnmlp_test_floats_close(const float *a, const float *b, size_t n, double atol, double rtol,
+                             const char *what, const char *file, int line) {
+    for (size_t i = 0; i < n; i++) {
+        double diff = fabs((double)a[i] - (double)b[i]);
+        if (!(diff <= atol + rtol * fabs((double)b[i]))) {
+            print_error("%s[%zu] = %.9g, expected %.9g (|diff| %.3g > %.3g + %.3g * |expected|)\n",
+                        what, i, (double)a[i], (double)b[i], diff, atol, rtol);
+            _fail(file, line);
+        }
+    }
+}
+
+uint32_t bnmlp_test_ulp_distance(float a, float b) {
+    if (a == b) return 0;
+    int32_t ia, ib;
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    /* Map the sign-magnitude float bits onto a monotonic integer line. */
+    int64_t la = ia < 0 ? (int64_t)INT32_MIN - ia : ia;
+    int64_t lb = ib < 0 ? (int64_t)INT32_MIN - ib : ib;
+    int64_t d = la > lb ? la - lb : lb - la;
+    return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+void bnmlp_test_status(bnmlp_status got, bnmlp_status expected, const char *what, const char *file,
+                       int line) {
+    if (got != expected) {
+        print_error("%s returned %d (%s), expected %d (%s)\n", what, (int)got, bnmlp_status_string(got),
+                    (int)expected, bnmlp_status_string(expected));
+        _fail(file, line);
+    }
+}

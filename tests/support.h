@@ -1,0 +1,32 @@
+/*
+ * support.h - helpers shared by the cmocka test files. Include after <cmocka.h>'s prerequisites.
+ */
+#ifndef BNMLP_TEST_SUPPORT_H
+#define BNMLP_TEST_SUPPORT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "bnmlp.h"
+
+/* Fails the test (with the index and both values) unless |a[i] - b[i]| <= atol + rtol * |b[i]|
+ * for every i. */
+#define assert_floats_close(a, b, n, atol, rtol) \
+    bnmlp_test_floats_close((a), (b), (n), (atol), (rtol), #a, __FILE__, __LINE__)
+void bnmlp_test_floats_close(const float *a, const float *b, size_t n, double atol, double rtol,
+                             const char *what, const char *file, int line);
+
+/* Distance in units in the last place between two finite floats (0 when equal; +0 == -0). */
+uint32_t bnmlp_test_ulp_distance(float a, float b);
+
+/* Fails the test unless status == BNMLP_OK, printing bnmlp_status_string. */
+#define assert_ok(expression) assert_status((expression), BNMLP_OK)
+#define assert_status(expression, expected) \
+    bnmlp_test_status((expression), (expected), #expression, __FILE__, __LINE__)
+void bnmlp_test_status(bnmlp_status got, bnmlp_status expected, const char *what, const char *file,
+                       int line);
+
+#endif /* BNMLP_TEST_SUPPORT_H */
