@@ -22,8 +22,38 @@ void bnmlp_kernel_matmul_bias_reference(float *y, const float *x, const float *w
     }
 }
 
+/* Outputs narrower than this take the dot-product path (the axpy form's inner loop would be
+ * too short to pay for itself; binary classifiers end in a width of 1). */
+#define NARROW 8
+/* Rows the narrow path handles at once: independent sums that hide the add latency. */
+#define ROWS_AT_ONCE 4
+
+/* Narrow y = x w + b: each y[r, o] sums its terms in the reference's order (bias, then i
+ * ascending); ROWS_AT_ONCE rows run side by side. */
+static void matmul_bias_narrow(float *y, const float *x, const float *w, const float *b, size_t batch,
+                               size_t in, size_t out) {
+    size_t r = 0;
+    for (; r + ROWS_AT_ONCE <= batch; r += ROWS_AT_ONCE) {
+        const float *x0 = x + r * in;
+        for (size_t o = 0; o < out; o++) {
+            float acc[ROWS_AT_ONCE];
+            for (size_t k = 0; k < ROWS_AT_ONCE; k++) acc[k] = b ? b[o] : 0.0f;
+            for (size_t i = 0; i < in; i++) {
+                const float wi = w[i * out + o];
+                for (size_t k = 0; k < ROWS_AT_ONCE; k++) acc[k] += x0[k * in + i] * wi;
+            }
+            for (size_t k = 0; k < ROWS_AT_ONCE; k++) y[(r + k) * out + o] = acc[k];
+        }
+    }
+    if (r < batch) bnmlp_kernel_matmul_bias_reference(y + r * out, x + r * in, w, b, batch - r, in, out);
+}
+
 void bnmlp_kernel_matmul_bias(float *y, const float *x, const float *w, const float *b, size_t batch,
                               size_t in, size_t out) {
+    if (out < NARROW) {
+        matmul_bias_narrow(y, x, w, b, batch, in, out);
+        return;
+    }
     /* Row by row: y[r, :] = b + sum_i x[r, i] * w[i, :]; the inner loop is contiguous in w and
      * y, and each element sums its terms in the same order (i ascending) as the reference. */
     for (size_t r = 0; r < batch; r++) {
@@ -59,6 +89,18 @@ void bnmlp_kernel_matmul_tn_accumulate_reference(float *dw, const float *x, cons
 
 void bnmlp_kernel_matmul_tn_accumulate(float *dw, const float *x, const float *dy, size_t batch,
                                        size_t in, size_t out) {
+    if (out == 1 && in <= TN_BLOCK) {
+        /* A single column: dw[i] += sum_r x[r, i] dy[r], rows outermost so the inner loop runs
+         * along x's rows; each sum still adds r ascending, as the reference. */
+        double acc[TN_BLOCK] = {0};
+        for (size_t r = 0; r < batch; r++) {
+            const double d = (double)dy[r];
+            const float *x_row = x + r * in;
+            for (size_t i = 0; i < in; i++) acc[i] += (double)x_row[i] * d;
+        }
+        for (size_t i = 0; i < in; i++) dw[i] += (float)acc[i];
+        return;
+    }
     /* For each row i of dw and each block of up to TN_BLOCK columns, sum over the batch in a
      * double accumulator row (r ascending, as the reference), then add once to dw. */
     double acc[TN_BLOCK];
@@ -92,16 +134,36 @@ void bnmlp_kernel_matmul_nt_reference(float *dx, const float *dy, const float *w
 
 void bnmlp_kernel_matmul_nt(float *dx, const float *dy, const float *w, size_t batch, size_t in,
                             size_t out) {
-    /* The reference is already contiguous in both operands (a dot product per element). */
-    bnmlp_kernel_matmul_nt_reference(dx, dy, w, batch, in, out);
+    if (out >= NARROW) {
+        /* Both dy's row and w's row are contiguous over o: a dot product per element. */
+        bnmlp_kernel_matmul_nt_reference(dx, dy, w, batch, in, out);
+        return;
+    }
+    /* Narrow: dx[r, :] = sum_o dy[r, o] w[:, o], o ascending as the reference; with out == 1
+     * the inner loop is a contiguous scaled copy of w. */
+    for (size_t r = 0; r < batch; r++) {
+        float *dx_row = dx + r * in;
+        const float d0 = dy[r * out];
+        for (size_t i = 0; i < in; i++) dx_row[i] = 0.0f + d0 * w[i * out];
+        for (size_t o = 1; o < out; o++) {
+            const float d = dy[r * out + o];
+            for (size_t i = 0; i < in; i++) dx_row[i] += d * w[i * out + o];
+        }
+    }
 }
 
 /* ---- column sums ------------------------------------------------------------------------------ */
 
 void bnmlp_kernel_column_sums_accumulate(float *sums, const float *m, size_t batch, size_t cols) {
-    for (size_t c = 0; c < cols; c++) {
-        double acc = 0.0;
-        for (size_t r = 0; r < batch; r++) acc += (double)m[r * cols + c];
-        sums[c] += (float)acc;
+    /* A block of double accumulators walks the rows contiguously; each sum adds r ascending. */
+    double acc[TN_BLOCK];
+    for (size_t c0 = 0; c0 < cols; c0 += TN_BLOCK) {
+        const size_t width = cols - c0 < TN_BLOCK ? cols - c0 : TN_BLOCK;
+        for (size_t c = 0; c < width; c++) acc[c] = 0.0;
+        for (size_t r = 0; r < batch; r++) {
+            const float *row = m + r * cols + c0;
+            for (size_t c = 0; c < width; c++) acc[c] += (double)row[c];
+        }
+        for (size_t c = 0; c < width; c++) sums[c0 + c] += (float)acc[c];
     }
 }

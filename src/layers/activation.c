@@ -16,10 +16,16 @@ void bnmlp_activation_forward(float *y, const float *x, size_t n, bnmlp_activati
         for (size_t i = 0; i < n; i++) y[i] = x[i];
         break;
     case BNMLP_ACTIVATION_RELU:
-        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        for (size_t i = 0; i < n; i++) {
+            const float v = x[i]; /* loaded once, so the select needs no branch */
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
         break;
     case BNMLP_ACTIVATION_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+        for (size_t i = 0; i < n; i++) {
+            const float v = x[i];
+            y[i] = v > 0.0f ? v : alpha * v;
+        }
         break;
     case BNMLP_ACTIVATION_SIGMOID:
         for (size_t i = 0; i < n; i++) y[i] = sigmoid(x[i]);
@@ -37,10 +43,16 @@ void bnmlp_activation_backward(float *dx, const float *dy, const float *x, const
         for (size_t i = 0; i < n; i++) dx[i] = dy[i];
         break;
     case BNMLP_ACTIVATION_RELU: /* f' = 1 above 0, else 0 */
-        for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+        for (size_t i = 0; i < n; i++) {
+            const float g = dy[i]; /* both operands loaded, so the select needs no branch */
+            dx[i] = x[i] > 0.0f ? g : 0.0f;
+        }
         break;
     case BNMLP_ACTIVATION_LEAKY_RELU: /* f' = 1 above 0, else alpha */
-        for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : alpha * dy[i];
+        for (size_t i = 0; i < n; i++) {
+            const float g = dy[i];
+            dx[i] = x[i] > 0.0f ? g : alpha * g;
+        }
         break;
     case BNMLP_ACTIVATION_SIGMOID: /* f' = y (1 - y) */
         for (size_t i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
