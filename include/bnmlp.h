@@ -8,6 +8,8 @@
  *     through their last argument (which may be NULL).
  *   - A call that fails changes nothing the caller can observe: weights, moving statistics,
  *     optimizer state, random state and output buffers stay as they were.
+ *   - Functions that read or write weights, or run the model, need a built model
+ *     (BNMLP_ERR_NOT_BUILT otherwise); NULL for a required pointer is BNMLP_ERR_NULL_ARGUMENT.
  *   - The library never prints, exits or aborts; printing only goes to a FILE * you pass in.
  *   - There is no global state: objects are independent and may be used from different threads
  *     as long as one object is not used from two threads at once.
@@ -114,7 +116,8 @@ typedef struct bnmlp_random {
  * cached normal. */
 bnmlp_status bnmlp_random_seed(bnmlp_random *rng, uint32_t seed);
 
-/* Next 32-bit output (numpy's random_raw / next_uint32). rng must be seeded and non-NULL. */
+/* Next 32-bit output (numpy's random_raw / next_uint32). rng must be seeded; the draws below
+ * return 0 for a NULL rng. */
 uint32_t bnmlp_random_uint32(bnmlp_random *rng);
 
 /* Uniform double in [0, 1) from two 32-bit draws, 53 bits (RandomState.random_sample). */
@@ -130,7 +133,8 @@ double bnmlp_random_normal(bnmlp_random *rng, double loc, double scale);
 uint64_t bnmlp_random_interval(bnmlp_random *rng, uint64_t max);
 
 /* Shuffles indices[0..n) in place exactly as RandomState.shuffle shuffles a 1-D array
- * (Fisher-Yates from the end, j = random_interval(i)). n of 0 or 1 draws nothing. */
+ * (Fisher-Yates from the end, j = random_interval(i)). n of 0 or 1 draws nothing; indices must
+ * not be NULL even then. */
 bnmlp_status bnmlp_random_shuffle(bnmlp_random *rng, size_t *indices, size_t n);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -222,7 +226,7 @@ typedef struct bnmlp_dense_config {
     bool use_bias;                        /* add a bias vector (initialized to zeros). Default true */
     bnmlp_initializer kernel_initializer; /* how W is initialized. Default glorot_uniform */
     bnmlp_activation activation;          /* activation added as its own layer after this one; linear adds none */
-    float activation_alpha;               /* slope for leaky_relu below 0. Default 0.3 (Keras) */
+    float activation_alpha;               /* slope for leaky_relu below 0, finite. Default 0.3 (Keras) */
 } bnmlp_dense_config;
 
 /* Keras's Dense(units) defaults: bias on, glorot_uniform, no activation. */
@@ -242,7 +246,7 @@ typedef enum bnmlp_variance_estimator {
 /* Batch normalization over the batch axis, one mean and variance per feature. */
 typedef struct bnmlp_batchnorm_config {
     float momentum;  /* moving = momentum * moving + (1 - momentum) * batch; in [0, 1]. Default 0.99 */
-    float epsilon;   /* added to the variance inside the square root; > 0. Default 1e-3 */
+    float epsilon;   /* added to the variance inside the square root; > 0 and finite. Default 1e-3 */
     bool center;     /* learn beta (offset, starts at 0). Default true */
     bool scale;      /* learn gamma (scale, starts at 1). Default true */
     bnmlp_variance_estimator moving_variance_estimator; /* default BNMLP_VARIANCE_BIASED */
@@ -317,11 +321,13 @@ typedef bool (*bnmlp_epoch_callback)(const bnmlp_epoch_record *record, void *con
 /* Arguments of bnmlp_model_fit. */
 typedef struct bnmlp_fit_config {
     size_t epochs;                     /* passes over the data, > 0. Default 1 */
-    size_t batch_size;                 /* rows per step, in [1, built maximum]. Default 32 */
+    size_t batch_size;                 /* rows per step, > 0 (above the built maximum:
+                                          BNMLP_ERR_BATCH_TOO_LARGE). Default 32 */
     bool shuffle;                      /* reshuffle the rows before every epoch. Default true */
     bnmlp_sgd_config optimizer;        /* the optimizer. Default BNMLP_SGD_DEFAULT */
     const bnmlp_tensor *validation_x;  /* optional validation inputs (NULL for none) */
-    const bnmlp_tensor *validation_y;  /* optional validation labels, given with validation_x */
+    const bnmlp_tensor *validation_y;  /* validation labels: both or neither (else
+                                          BNMLP_ERR_NULL_ARGUMENT) */
     bnmlp_epoch_callback on_epoch_end; /* optional; NULL for none */
     void *callback_context;            /* passed to on_epoch_end */
 } bnmlp_fit_config;
@@ -353,7 +359,8 @@ void bnmlp_model_free(bnmlp_model *model);
 /* Appends a dense layer (and, if config->activation is not linear, an activation layer). */
 bnmlp_status bnmlp_model_add_dense(bnmlp_model *model, const bnmlp_dense_config *config);
 
-/* Appends an activation layer; alpha is leaky_relu's slope below 0 (finite; ignored otherwise). */
+/* Appends an activation layer; alpha is leaky_relu's slope below 0, used only by leaky_relu but
+ * required to be finite for every kind. */
 bnmlp_status bnmlp_model_add_activation(bnmlp_model *model, bnmlp_activation activation, float alpha);
 
 /* Appends a batch-normalization layer. */
@@ -423,22 +430,25 @@ bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *
 
 /* One training step on batch (x, y): training-mode forward, BCE, backward, SGD update of the
  * trainable parameters, moving statistics updated. *loss and *accuracy (either may be NULL) get
- * the batch's metrics before the update. If the loss or a gradient is not finite, nothing
- * changes and BNMLP_ERR_DIVERGED is returned. */
+ * the batch's metrics before the update. If the loss, a gradient or an updated weight or
+ * velocity would not be finite, nothing changes and BNMLP_ERR_DIVERGED is returned. With a
+ * trainable batch-norm layer a batch needs 2 rows (else BNMLP_ERR_BATCH_TOO_SMALL). */
 bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                     const bnmlp_sgd_config *optimizer, float *loss, float *accuracy);
 
 /* Sets every SGD velocity back to zero (as a fresh optimizer). */
 bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
 
-/* Trains on (x, y) (y: rows x output width, labels 0 or 1) as Keras's fit: every epoch reshuffles
- * the rows (from the model's seeded generator) and steps through batches of batch_size, the last
- * partial batch kept. A trailing batch of exactly one row is skipped when a trainable batch-norm
+/* Trains on (x, y) (y: rows x output width, labels 0 or 1; any number of rows) as Keras's fit:
+ * every epoch reshuffles the rows (from the model's seeded generator) and steps through batches
+ * of batch_size, the last partial batch kept. A trailing batch of exactly one row is skipped when a trainable batch-norm
  * layer would need its statistics (Keras would silently output beta there, PyTorch would fail).
  * history (NULL, or room for config->epochs records) receives one record per epoch run and
- * *epochs_run (may be NULL) their number; the callback may stop early (still BNMLP_OK). If the
- * loss diverges, training stops with BNMLP_ERR_DIVERGED, the weights of the last good step and
- * the history of the completed epochs. */
+ * *epochs_run (may be NULL) their number; the callback may stop early (still BNMLP_OK). With a
+ * trainable batch-norm layer, batch_size 1 or a single row of data is BNMLP_ERR_BATCH_TOO_SMALL.
+ * Every argument is checked before anything changes. If training diverges (see train_step), it
+ * stops with BNMLP_ERR_DIVERGED, the weights of the last good step and the history of the
+ * completed epochs. */
 bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                              const bnmlp_fit_config *config, bnmlp_epoch_record *history,
                              size_t *epochs_run);

@@ -175,6 +175,33 @@ static void test_predict_matches_forward(void **state) {
     bnmlp_model_free(m);
 }
 
+/* An update that would overflow a weight is refused whole: the loss and gradients are finite,
+ * but lr 3e38 sends weights to infinity. Nothing may change, velocities included. */
+static void test_overflowing_update_is_refused(void **state) {
+    (void)state;
+    static float x[ROWS * 2], y[ROWS];
+    make_xor(x, y);
+    for (size_t i = 0; i < 2 * 32; i++) x[i] *= 100.0f;
+    bnmlp_tensor bx = bnmlp_tensor_view(x, 32, 2), by = bnmlp_tensor_view(y, 32, 1);
+    bnmlp_model *m = small_model(false, 4), *twin = small_model(false, 4);
+    const size_t n = bnmlp_model_param_count(m);
+    float before[128], after[128], twin_params[128];
+    assert_ok(bnmlp_model_get_params(m, before, n));
+    const bnmlp_sgd_config huge = {.learning_rate = 3e38f, .momentum = 0.9f};
+    assert_status(bnmlp_model_train_step(m, &bx, &by, &huge, NULL, NULL), BNMLP_ERR_DIVERGED);
+    assert_ok(bnmlp_model_get_params(m, after, n));
+    assert_memory_equal(before, after, n * sizeof(float));
+    /* Velocities untouched: a normal step now matches the same step on an untouched twin. */
+    const bnmlp_sgd_config normal = {.learning_rate = 0.01f, .momentum = 0.9f};
+    assert_ok(bnmlp_model_train_step(m, &bx, &by, &normal, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(twin, &bx, &by, &normal, NULL, NULL));
+    assert_ok(bnmlp_model_get_params(m, after, n));
+    assert_ok(bnmlp_model_get_params(twin, twin_params, n));
+    assert_memory_equal(after, twin_params, n * sizeof(float));
+    bnmlp_model_free(m);
+    bnmlp_model_free(twin);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fit_converges_without_batchnorm),
@@ -183,6 +210,7 @@ int main(void) {
         cmocka_unit_test(test_fit_reports_weighted_means),
         cmocka_unit_test(test_fit_trailing_single_row),
         cmocka_unit_test(test_predict_matches_forward),
+        cmocka_unit_test(test_overflowing_update_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

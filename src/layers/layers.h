@@ -90,6 +90,11 @@ double bnmlp_binary_accuracy(const float *p, const float *y, size_t n);
 void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learning_rate,
                       float momentum, bool nesterov);
 
+/* True when bnmlp_sgd_update with the same arguments would leave every w and v finite; changes
+ * nothing (it evaluates the same expressions, so the answer is exact). */
+bool bnmlp_sgd_update_is_finite(const float *w, const float *v, const float *g, size_t n,
+                                float learning_rate, float momentum, bool nesterov);
+
 /* ---- initializers ------------------------------------------------------------------------------- */
 
 /* Fills w (fan_in, fan_out) by kind, drawing row-major from rng (53-bit uniform doubles; normals

@@ -225,9 +225,10 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
     if (model->layer_count == 0) return BNMLP_ERR_EMPTY_MODEL;
     if (max_batch == 0) return BNMLP_ERR_INVALID_ARGUMENT;
-    size_t check;
-    if (!bnmlp_size_mul(max_batch, model->output_count, &check) ||
-        !bnmlp_size_mul(max_batch, model->max_width, &check) || check > SIZE_MAX / sizeof(float))
+    /* The largest blocks are all outputs and a delta buffer, max_batch rows each. */
+    size_t outputs, deltas;
+    if (!bnmlp_size_mul(max_batch, model->output_count, &outputs) || outputs > SIZE_MAX / sizeof(float) ||
+        !bnmlp_size_mul(max_batch, model->max_width, &deltas) || deltas > SIZE_MAX / sizeof(float))
         return BNMLP_ERR_OVERFLOW;
     bool ok = alloc_floats(model, &model->params, model->param_count, 1) &&
               alloc_floats(model, &model->grads, model->param_count, 1) &&

@@ -92,8 +92,9 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
  * the last training-mode forward of rows rows. */
 void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows);
 
-/* One SGD update of every trainable layer's parameters from the gradient arena. */
-void bnmlp_model_apply_sgd(bnmlp_model *model, const bnmlp_sgd_config *optimizer);
+/* One SGD update of every trainable layer's parameters from the gradient arena; if any weight
+ * or velocity would stop being finite, BNMLP_ERR_DIVERGED and nothing changes. */
+bnmlp_status bnmlp_model_apply_sgd(bnmlp_model *model, const bnmlp_sgd_config *optimizer);
 
 /* BNMLP_OK when the optimizer's values are in range (lr > 0 finite, momentum in [0, 1]). */
 bnmlp_status bnmlp_check_sgd_config(const bnmlp_sgd_config *optimizer);

@@ -113,14 +113,23 @@ void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows) {
     }
 }
 
-void bnmlp_model_apply_sgd(bnmlp_model *model, const bnmlp_sgd_config *optimizer) {
-    for (size_t i = 0; i < model->layer_count; i++) {
-        const bnmlp_layer *layer = &model->layers[i];
-        if (!layer->trainable || layer->param_count == 0) continue;
-        const size_t o = layer->param_offset;
-        bnmlp_sgd_update(model->params + o, model->velocity + o, model->grads + o, layer->param_count,
-                         optimizer->learning_rate, optimizer->momentum, optimizer->nesterov);
+bnmlp_status bnmlp_model_apply_sgd(bnmlp_model *model, const bnmlp_sgd_config *optimizer) {
+    /* First make sure no weight or velocity would overflow, so a refused step changes nothing. */
+    for (int apply = 0; apply < 2; apply++) {
+        for (size_t i = 0; i < model->layer_count; i++) {
+            const bnmlp_layer *layer = &model->layers[i];
+            if (!layer->trainable || layer->param_count == 0) continue;
+            float *w = model->params + layer->param_offset, *v = model->velocity + layer->param_offset;
+            const float *g = model->grads + layer->param_offset;
+            if (apply)
+                bnmlp_sgd_update(w, v, g, layer->param_count, optimizer->learning_rate,
+                                 optimizer->momentum, optimizer->nesterov);
+            else if (!bnmlp_sgd_update_is_finite(w, v, g, layer->param_count, optimizer->learning_rate,
+                                                 optimizer->momentum, optimizer->nesterov))
+                return BNMLP_ERR_DIVERGED;
+        }
     }
+    return BNMLP_OK;
 }
 
 bnmlp_status bnmlp_check_sgd_config(const bnmlp_sgd_config *optimizer) {

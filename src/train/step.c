@@ -42,8 +42,8 @@ bnmlp_status bnmlp_train_compute(bnmlp_model *model, const float *x, const float
 bnmlp_status bnmlp_train_step_checked(bnmlp_model *model, const float *x, const float *y, size_t rows,
                                       const bnmlp_sgd_config *optimizer, double *loss, double *accuracy) {
     bnmlp_status status = bnmlp_train_compute(model, x, y, rows, loss, accuracy);
+    if (status == BNMLP_OK) status = bnmlp_model_apply_sgd(model, optimizer);
     if (status != BNMLP_OK) return status;
-    bnmlp_model_apply_sgd(model, optimizer);
     bnmlp_model_commit_statistics(model, rows);
     return BNMLP_OK;
 }

@@ -10,8 +10,8 @@
 bnmlp_status bnmlp_train_compute(bnmlp_model *model, const float *x, const float *y, size_t rows,
                                  double *loss, double *accuracy);
 
-/* bnmlp_train_compute, then the SGD update and the moving-statistics update; on error nothing
- * observable changes. */
+/* bnmlp_train_compute, then the SGD update and the moving-statistics update; on error (also an
+ * update that would make a weight or velocity overflow) nothing observable changes. */
 bnmlp_status bnmlp_train_step_checked(bnmlp_model *model, const float *x, const float *y, size_t rows,
                                       const bnmlp_sgd_config *optimizer, double *loss, double *accuracy);
 
