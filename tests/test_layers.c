@@ -243,7 +243,7 @@ static void test_binary_accuracy_threshold(void **state) {
     (void)state;
     /* p > 0.5 is class 1; exactly 0.5 is class 0. */
     const float p[4] = {0.5f, 0.51f, 0.49f, 0.9f}, y[4] = {0, 1, 1, 0};
-    assert_float_equal(bnmlp_binary_accuracy(p, y, 4), 0.5, 0);
+    assert_int_equal(bnmlp_binary_correct(p, y, 4), 2);
 }
 
 /* ---- SGD -------------------------------------------------------------------------------------- */

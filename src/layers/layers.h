@@ -81,8 +81,9 @@ double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t
  * (sigmoid(z) - y) / N, or NULL. */
 double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n);
 
-/* Fraction of the N outputs p with (p > 0.5) == (y == 1). */
-double bnmlp_binary_accuracy(const float *p, const float *y, size_t n);
+/* How many of the N outputs p have (p > 0.5) == (y == 1): accuracy is this count over N, kept
+ * as an integer so that sums over chunks stay exact. */
+size_t bnmlp_binary_correct(const float *p, const float *y, size_t n);
 
 /* ---- SGD -------------------------------------------------------------------------------------- */
 

@@ -34,8 +34,8 @@ double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n) {
     return total / (double)n;
 }
 
-double bnmlp_binary_accuracy(const float *p, const float *y, size_t n) {
+size_t bnmlp_binary_correct(const float *p, const float *y, size_t n) {
     size_t correct = 0;
     for (size_t i = 0; i < n; i++) correct += (p[i] > 0.5f) == (y[i] == 1.0f);
-    return (double)correct / (double)n;
+    return correct;
 }

@@ -13,7 +13,8 @@ void bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor *x, con
     const size_t width = y->cols;
     const bool from_logits = bnmlp_model_ends_in_sigmoid(model);
     const size_t count = model->layer_count;
-    double loss_sum = 0.0, correct = 0.0;
+    double loss_sum = 0.0;
+    size_t correct = 0;
     for (size_t start = 0; start < x->rows; start += model->max_batch) {
         const size_t rows = x->rows - start < model->max_batch ? x->rows - start : model->max_batch;
         const float *xs = x->data + start * x->cols, *ys = y->data + start * width;
@@ -26,11 +27,11 @@ void bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor *x, con
         } else {
             loss_sum += bnmlp_bce_probabilities(NULL, output, ys, n) * (double)n;
         }
-        correct += bnmlp_binary_accuracy(output, ys, n) * (double)n;
+        correct += bnmlp_binary_correct(output, ys, n);
     }
     const double total = (double)(x->rows * width);
     *loss = loss_sum / total;
-    *accuracy = correct / total;
+    *accuracy = (double)correct / total;
 }
 
 bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
@@ -100,23 +101,25 @@ static bnmlp_status run_epoch(bnmlp_model *model, const bnmlp_tensor *x, const b
                               const bnmlp_fit_config *config, const size_t *order,
                               bnmlp_epoch_record *record) {
     const bool skip_single = bnmlp_model_needs_batch_statistics(model);
-    double loss_sum = 0.0, accuracy_sum = 0.0;
-    size_t seen = 0;
+    double loss_sum = 0.0;
+    size_t seen = 0, correct_sum = 0;
     for (size_t start = 0; start < x->rows; start += config->batch_size) {
         const size_t rows = x->rows - start < config->batch_size ? x->rows - start : config->batch_size;
         if (rows == 1 && skip_single) continue; /* documented: batch norm cannot use one row */
         gather_batch(model, x, y, order + start, rows);
-        double loss, accuracy;
+        double loss;
+        size_t correct;
         bnmlp_status status = bnmlp_train_step_checked(model, model->batch_x, model->batch_y, rows,
-                                                       &config->optimizer, &loss, &accuracy);
+                                                       &config->optimizer, &loss, &correct);
         if (status != BNMLP_OK) return status;
-        /* Keras reports batch-size-weighted means over the epoch. */
+        /* Keras reports batch-size-weighted means over the epoch (for accuracy: the count of
+         * correct predictions over the rows seen, kept exact). */
         loss_sum += loss * (double)rows;
-        accuracy_sum += accuracy * (double)rows;
+        correct_sum += correct;
         seen += rows;
     }
     record->loss = loss_sum / (double)seen;
-    record->accuracy = accuracy_sum / (double)seen;
+    record->accuracy = (double)correct_sum / (double)(seen * y->cols);
     record->val_loss = NAN;
     record->val_accuracy = NAN;
     if (config->validation_x)

@@ -12,11 +12,11 @@
  * layer index the backward pass starts below. With a final sigmoid the loss comes from its input
  * (the logit) and the gradient is taken with respect to that logit. */
 static size_t loss_and_delta(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                             double *loss, double *accuracy) {
+                             double *loss, size_t *correct) {
     const size_t count = model->layer_count;
     const size_t n = rows * bnmlp_model_output_width(model);
     const float *output = bnmlp_model_run_forward(model, x, rows, BNMLP_MODE_TRAINING, count);
-    *accuracy = bnmlp_binary_accuracy(output, y, n);
+    *correct = bnmlp_binary_correct(output, y, n);
     if (bnmlp_model_ends_in_sigmoid(model)) {
         const float *logits = count > 1 ? model->layers[count - 2].output : x;
         *loss = bnmlp_bce_logits(model->delta[0], logits, y, n);
@@ -27,8 +27,8 @@ static size_t loss_and_delta(bnmlp_model *model, const float *x, const float *y,
 }
 
 bnmlp_status bnmlp_train_compute(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                 double *loss, double *accuracy) {
-    const size_t top = loss_and_delta(model, x, y, rows, loss, accuracy);
+                                 double *loss, size_t *correct) {
+    const size_t top = loss_and_delta(model, x, y, rows, loss, correct);
     if (!isfinite(*loss)) return BNMLP_ERR_DIVERGED;
     /* Rotate so the loss gradient is not overwritten by the first layer's input gradient. */
     float *delta = model->delta[0];
@@ -40,8 +40,8 @@ bnmlp_status bnmlp_train_compute(bnmlp_model *model, const float *x, const float
 }
 
 bnmlp_status bnmlp_train_step_checked(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                      const bnmlp_sgd_config *optimizer, double *loss, double *accuracy) {
-    bnmlp_status status = bnmlp_train_compute(model, x, y, rows, loss, accuracy);
+                                      const bnmlp_sgd_config *optimizer, double *loss, size_t *correct) {
+    bnmlp_status status = bnmlp_train_compute(model, x, y, rows, loss, correct);
     if (status == BNMLP_OK) status = bnmlp_model_apply_sgd(model, optimizer);
     if (status != BNMLP_OK) return status;
     bnmlp_model_commit_statistics(model, rows);
@@ -64,12 +64,12 @@ bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, c
     bnmlp_status status = check_training_batch(model, x, y);
     if (status == BNMLP_OK) status = bnmlp_check_sgd_config(optimizer);
     if (status != BNMLP_OK) return status;
-    double batch_loss, batch_accuracy;
-    status = bnmlp_train_step_checked(model, x->data, y->data, x->rows, optimizer, &batch_loss,
-                                      &batch_accuracy);
+    double batch_loss;
+    size_t correct;
+    status = bnmlp_train_step_checked(model, x->data, y->data, x->rows, optimizer, &batch_loss, &correct);
     if (status != BNMLP_OK) return status;
     if (loss) *loss = (float)batch_loss;
-    if (accuracy) *accuracy = (float)batch_accuracy;
+    if (accuracy) *accuracy = (float)((double)correct / (double)(x->rows * y->cols));
     return BNMLP_OK;
 }
 
@@ -79,8 +79,9 @@ bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *
     bnmlp_status status = check_training_batch(model, x, y);
     if (status != BNMLP_OK) return status;
     if (gradients && count != model->param_count) return BNMLP_ERR_SHAPE;
-    double batch_loss, batch_accuracy;
-    status = bnmlp_train_compute(model, x->data, y->data, x->rows, &batch_loss, &batch_accuracy);
+    double batch_loss;
+    size_t correct;
+    status = bnmlp_train_compute(model, x->data, y->data, x->rows, &batch_loss, &correct);
     if (status != BNMLP_OK) return status;
     *loss = (float)batch_loss;
     if (gradients && count) memcpy(gradients, model->grads, count * sizeof *gradients);

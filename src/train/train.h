@@ -4,16 +4,16 @@
 
 #include "bnmlp.h"
 
-/* Loss, accuracy and gradients of an already checked batch (x rows x input width, y labels) in
+/* Loss, number of correct predictions and gradients of an already checked batch (x rows x input width, y labels) in
  * training mode; the moving statistics are not updated. BNMLP_ERR_DIVERGED (and the gradient
  * arena undefined) when the loss or a gradient is not finite. */
 bnmlp_status bnmlp_train_compute(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                 double *loss, double *accuracy);
+                                 double *loss, size_t *correct);
 
 /* bnmlp_train_compute, then the SGD update and the moving-statistics update; on error (also an
  * update that would make a weight or velocity overflow) nothing observable changes. */
 bnmlp_status bnmlp_train_step_checked(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                      const bnmlp_sgd_config *optimizer, double *loss, double *accuracy);
+                                      const bnmlp_sgd_config *optimizer, double *loss, size_t *correct);
 
 /* Mean loss and accuracy of checked (x, y) in inference mode, in chunks of the maximum batch. */
 void bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
