@@ -202,6 +202,29 @@ static void test_overflowing_update_is_refused(void **state) {
     bnmlp_model_free(twin);
 }
 
+/* A frozen batch-norm layer behaves as in inference mode even in a training-mode forward: the
+ * outputs of both modes are identical, and differ once the layer is unfrozen. */
+static void test_frozen_batchnorm_forward_is_inference(void **state) {
+    (void)state;
+    static float x[ROWS * 2], y[ROWS], train_out[32], infer_out[32];
+    make_xor(x, y);
+    bnmlp_model *m = small_model(true, 6);
+    const float mean[16] = {0.3f, 0.1f, 0.2f}, variance[16] = {2.0f, 0.5f, 1.5f, 1, 1, 1, 1, 1,
+                                                              1, 1, 1, 1, 1, 1, 1, 1};
+    assert_ok(bnmlp_model_set_weights(m, 2, BNMLP_WEIGHT_MOVING_MEAN, mean, 16));
+    assert_ok(bnmlp_model_set_weights(m, 2, BNMLP_WEIGHT_MOVING_VARIANCE, variance, 16));
+    bnmlp_tensor bx = bnmlp_tensor_view(x, 32, 2);
+    bnmlp_tensor to = bnmlp_tensor_view(train_out, 32, 1), io = bnmlp_tensor_view(infer_out, 32, 1);
+    assert_ok(bnmlp_model_set_trainable(m, 2, false));
+    assert_ok(bnmlp_model_forward(m, &bx, BNMLP_MODE_TRAINING, &to));
+    assert_ok(bnmlp_model_forward(m, &bx, BNMLP_MODE_INFERENCE, &io));
+    assert_memory_equal(train_out, infer_out, sizeof train_out);
+    assert_ok(bnmlp_model_set_trainable(m, 2, true));
+    assert_ok(bnmlp_model_forward(m, &bx, BNMLP_MODE_TRAINING, &to));
+    assert_memory_not_equal(train_out, infer_out, sizeof train_out);
+    bnmlp_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fit_converges_without_batchnorm),
@@ -211,6 +234,7 @@ int main(void) {
         cmocka_unit_test(test_fit_trailing_single_row),
         cmocka_unit_test(test_predict_matches_forward),
         cmocka_unit_test(test_overflowing_update_is_refused),
+        cmocka_unit_test(test_frozen_batchnorm_forward_is_inference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
