@@ -73,8 +73,9 @@ bnmlp_status bnmlp_model_check_batch(const bnmlp_model *model, const bnmlp_tenso
  * so that a batch must have at least 2 rows. */
 bool bnmlp_model_needs_batch_statistics(const bnmlp_model *model);
 
-/* True when the last layer is a sigmoid, so the loss is taken from its input (the logit). */
-bool bnmlp_model_ends_in_sigmoid(const bnmlp_model *model);
+/* When the last layer is a sigmoid, its input (the logit) from the last forward of x, whose
+ * loss is then taken from the logit; NULL otherwise. */
+const float *bnmlp_model_logits(const bnmlp_model *model, const float *x);
 
 /* Forward x (rows, input width) through layers [0, count) in the given mode; training mode
  * caches batch statistics but does not update the moving ones (bnmlp_model_commit_statistics

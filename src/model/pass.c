@@ -146,10 +146,12 @@ bool bnmlp_model_needs_batch_statistics(const bnmlp_model *model) {
     return false;
 }
 
-bool bnmlp_model_ends_in_sigmoid(const bnmlp_model *model) {
-    if (model->layer_count == 0) return false;
-    const bnmlp_layer *last = &model->layers[model->layer_count - 1];
-    return last->kind == BNMLP_LAYER_ACTIVATION && last->activation == BNMLP_ACTIVATION_SIGMOID;
+const float *bnmlp_model_logits(const bnmlp_model *model, const float *x) {
+    const size_t count = model->layer_count;
+    if (count == 0) return NULL;
+    const bnmlp_layer *last = &model->layers[count - 1];
+    if (last->kind != BNMLP_LAYER_ACTIVATION || last->activation != BNMLP_ACTIVATION_SIGMOID) return NULL;
+    return count > 1 ? model->layers[count - 2].output : x;
 }
 
 /* BNMLP_OK when every label is exactly 0 or 1 (NaN and infinity are BNMLP_ERR_NOT_FINITE). */

@@ -11,7 +11,6 @@
 void bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                   double *loss, double *accuracy) {
     const size_t width = y->cols;
-    const bool from_logits = bnmlp_model_ends_in_sigmoid(model);
     const size_t count = model->layer_count;
     double loss_sum = 0.0;
     size_t correct = 0;
@@ -21,12 +20,7 @@ void bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor *x, con
         const float *output = bnmlp_model_run_forward(model, xs, rows, BNMLP_MODE_INFERENCE, count);
         const size_t n = rows * width;
         /* Chunk means weighted by their sizes give the mean over all rows. */
-        if (from_logits) {
-            const float *logits = count > 1 ? model->layers[count - 2].output : xs;
-            loss_sum += bnmlp_bce_logits(NULL, logits, ys, n) * (double)n;
-        } else {
-            loss_sum += bnmlp_bce_probabilities(NULL, output, ys, n) * (double)n;
-        }
+        loss_sum += bnmlp_train_loss(model, xs, output, ys, n, NULL, NULL) * (double)n;
         correct += bnmlp_binary_correct(output, ys, n);
     }
     const double total = (double)(x->rows * width);

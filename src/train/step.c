@@ -8,27 +8,20 @@
 #include "layers/layers.h"
 #include "model/model.h"
 
-/* The loss of the model's output for y and its gradient, written to delta[0]; returns the top
- * layer index the backward pass starts below. With a final sigmoid the loss comes from its input
- * (the logit) and the gradient is taken with respect to that logit. */
-static size_t loss_and_delta(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                             double *loss, size_t *correct) {
-    const size_t count = model->layer_count;
-    const size_t n = rows * bnmlp_model_output_width(model);
-    const float *output = bnmlp_model_run_forward(model, x, rows, BNMLP_MODE_TRAINING, count);
-    *correct = bnmlp_binary_correct(output, y, n);
-    if (bnmlp_model_ends_in_sigmoid(model)) {
-        const float *logits = count > 1 ? model->layers[count - 2].output : x;
-        *loss = bnmlp_bce_logits(model->delta[0], logits, y, n);
-        return count - 1;
-    }
-    *loss = bnmlp_bce_probabilities(model->delta[0], output, y, n);
-    return count;
+double bnmlp_train_loss(const bnmlp_model *model, const float *x, const float *output, const float *y,
+                        size_t n, float *delta, size_t *top) {
+    const float *logits = bnmlp_model_logits(model, x);
+    if (top) *top = logits ? model->layer_count - 1 : model->layer_count;
+    return logits ? bnmlp_bce_logits(delta, logits, y, n) : bnmlp_bce_probabilities(delta, output, y, n);
 }
 
 bnmlp_status bnmlp_train_compute(bnmlp_model *model, const float *x, const float *y, size_t rows,
                                  double *loss, size_t *correct) {
-    const size_t top = loss_and_delta(model, x, y, rows, loss, correct);
+    const size_t n = rows * bnmlp_model_output_width(model);
+    const float *output = bnmlp_model_run_forward(model, x, rows, BNMLP_MODE_TRAINING, model->layer_count);
+    *correct = bnmlp_binary_correct(output, y, n);
+    size_t top;
+    *loss = bnmlp_train_loss(model, x, output, y, n, model->delta[0], &top);
     if (!isfinite(*loss)) return BNMLP_ERR_DIVERGED;
     /* Rotate so the loss gradient is not overwritten by the first layer's input gradient. */
     float *delta = model->delta[0];
