@@ -54,11 +54,26 @@ typedef enum bnmlp_status {
     BNMLP_ERR_EMPTY_MODEL,       /* the model has no layers */
     BNMLP_ERR_OUT_OF_MEMORY,     /* an allocation failed */
     BNMLP_ERR_OVERFLOW,          /* a size computation would overflow size_t */
-    BNMLP_ERR_IO                 /* writing to the caller's FILE failed */
+    BNMLP_ERR_IO,                /* reading or writing a file or the caller's FILE failed */
+    BNMLP_ERR_FILE_OPEN,         /* a file could not be opened or created (missing, permissions) */
+    BNMLP_ERR_FORMAT,            /* a file's content breaks its format (bad magic, header, field) */
+    BNMLP_ERR_VERSION,           /* a file's format version is not one this library reads */
+    BNMLP_ERR_UNSUPPORTED,       /* a valid file that uses a feature this library does not read */
+    BNMLP_ERR_TRUNCATED,         /* a file or buffer ends before its content does */
+    BNMLP_ERR_CHECKSUM           /* a file's CRC-32 does not match its content (corrupted) */
 } bnmlp_status;
 
 /* A static, human-readable English sentence for a status; never NULL (unknown codes too). */
 const char *bnmlp_status_string(bnmlp_status status);
+
+/* Where and why reading a file failed, filled by the readers that take one (pass NULL to skip).
+ * Fields that do not apply are 0; message is always a terminated English sentence. */
+typedef struct bnmlp_error_detail {
+    size_t line;       /* 1-based line of a text file, 0 when not applicable */
+    size_t column;     /* 1-based field (CSV) or column, 0 when not applicable */
+    uint64_t offset;   /* byte offset from the start of the file or buffer */
+    char message[160]; /* what is wrong, e.g. "field is not a number: 'abc'" */
+} bnmlp_error_detail;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Allocation                                                                                 */
@@ -77,15 +92,21 @@ typedef struct bnmlp_allocator {
 
 /* A 2-D float32 matrix, row-major: element (r, c) is data[r * cols + c]. */
 typedef struct bnmlp_tensor {
-    float *data;  /* rows * cols floats, row-major */
-    size_t rows;  /* number of samples */
-    size_t cols;  /* number of features per sample */
-    bool owned;   /* true when data was allocated by bnmlp_tensor_create (freed by bnmlp_tensor_free) */
+    float *data;               /* rows * cols floats, row-major */
+    size_t rows;               /* number of samples */
+    size_t cols;               /* number of features per sample */
+    bool owned;                /* true when data was allocated by bnmlp_tensor_create (freed by bnmlp_tensor_free) */
+    bnmlp_allocator allocator; /* owned tensors: what allocated the struct and data (zero for views) */
 } bnmlp_tensor;
 
 /* A new zero-filled rows x cols tensor (both > 0), or NULL with *status set. Free with
  * bnmlp_tensor_free. */
 bnmlp_tensor *bnmlp_tensor_create(size_t rows, size_t cols, bnmlp_status *status);
+
+/* As bnmlp_tensor_create, with the struct and its data allocated through *allocator (copied
+ * into the tensor, which bnmlp_tensor_free uses; NULL means malloc and free). */
+bnmlp_tensor *bnmlp_tensor_create_with_allocator(size_t rows, size_t cols, const bnmlp_allocator *allocator,
+                                                 bnmlp_status *status);
 
 /* Frees a tensor from bnmlp_tensor_create and its data; NULL is a no-op. */
 void bnmlp_tensor_free(bnmlp_tensor *tensor);
@@ -143,10 +164,12 @@ bnmlp_status bnmlp_random_shuffle(bnmlp_random *rng, size_t *indices, size_t n);
 
 /* A labelled data set with its own memory: x is n_samples x n_features row-major, labels 0/1. */
 typedef struct bnmlp_dataset {
-    float *x;            /* n_samples * n_features floats, row-major */
-    int32_t *labels;     /* n_samples class labels, 0 or 1 */
-    size_t n_samples;    /* number of rows */
-    size_t n_features;   /* number of columns of x */
+    float *x;                  /* n_samples * n_features floats, row-major */
+    int32_t *labels;           /* n_samples class labels, 0 or 1 */
+    size_t n_samples;          /* number of rows */
+    size_t n_features;         /* number of columns of x */
+    bnmlp_allocator allocator; /* what allocated x and labels (all zero: malloc and free); splits and
+                                  tensors made from the data set allocate through it too */
 } bnmlp_dataset;
 
 /* Arguments of make_circles, as in sklearn.datasets.make_circles. */
@@ -156,11 +179,13 @@ typedef struct bnmlp_circles_config {
     double noise;          /* standard deviation of Gaussian noise added to x; 0 means none. Default 0 */
     uint32_t random_state; /* seed of the RandomState. Default 0 */
     double factor;         /* inner radius over outer radius, in [0, 1). Default 0.8 */
+    const bnmlp_allocator *allocator; /* allocates the data set (copied into it); NULL: malloc/free */
 } bnmlp_circles_config;
 
 /* The defaults of make_circles (random_state 0 standing in for None). */
 #define BNMLP_CIRCLES_DEFAULT \
-    ((bnmlp_circles_config){.n_samples = 100, .shuffle = true, .noise = 0.0, .random_state = 0, .factor = 0.8})
+    ((bnmlp_circles_config){.n_samples = 100, .shuffle = true, .noise = 0.0, .random_state = 0, .factor = 0.8, \
+                            .allocator = NULL})
 
 /* Arguments of make_moons, as in sklearn.datasets.make_moons. */
 typedef struct bnmlp_moons_config {
@@ -168,11 +193,13 @@ typedef struct bnmlp_moons_config {
     bool shuffle;          /* shuffle the rows with the random state. Default true */
     double noise;          /* standard deviation of Gaussian noise added to x; 0 means none. Default 0 */
     uint32_t random_state; /* seed of the RandomState. Default 0 */
+    const bnmlp_allocator *allocator; /* allocates the data set (copied into it); NULL: malloc/free */
 } bnmlp_moons_config;
 
 /* The defaults of make_moons (random_state 0 standing in for None). */
 #define BNMLP_MOONS_DEFAULT \
-    ((bnmlp_moons_config){.n_samples = 100, .shuffle = true, .noise = 0.0, .random_state = 0})
+    ((bnmlp_moons_config){.n_samples = 100, .shuffle = true, .noise = 0.0, .random_state = 0, \
+                          .allocator = NULL})
 
 /* scikit-learn 1.2's make_circles into *out (allocated here; free with bnmlp_dataset_free),
  * computed in double and rounded once to float32. On error *out is left untouched. */
@@ -195,7 +222,7 @@ bnmlp_status bnmlp_dataset_train_test_split(const bnmlp_dataset *dataset, size_t
                                             bnmlp_dataset *train, bnmlp_dataset *test);
 
 /* Copies a data set into new tensors: *x (n_samples x n_features) and *y (n_samples x 1, 0.0 or
- * 1.0). Free both with bnmlp_tensor_free. */
+ * 1.0), allocated through the data set's allocator. Free both with bnmlp_tensor_free. */
 bnmlp_status bnmlp_dataset_to_tensors(const bnmlp_dataset *dataset, bnmlp_tensor **x, bnmlp_tensor **y);
 
 /* ------------------------------------------------------------------------------------------ */

@@ -2,6 +2,7 @@
 #include "support.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,4 +37,24 @@ void bnmlp_test_status(bnmlp_status got, bnmlp_status expected, const char *what
                     (int)expected, bnmlp_status_string(expected));
         _fail(file, line);
     }
+}
+
+void *counting_allocate(void *context, size_t size) {
+    counting_allocator *c = context;
+    c->calls++;
+    if (c->fail_at != 0 && c->calls == c->fail_at) return NULL;
+    void *p = malloc(size);
+    if (p) c->allocations++;
+    return p;
+}
+
+void counting_release(void *context, void *pointer) {
+    counting_allocator *c = context;
+    if (!pointer) return;
+    c->releases++;
+    free(pointer);
+}
+
+bnmlp_allocator counting_allocator_of(counting_allocator *c) {
+    return (bnmlp_allocator){.allocate = counting_allocate, .release = counting_release, .context = c};
 }

@@ -29,4 +29,19 @@ uint32_t bnmlp_test_ulp_distance(float a, float b);
 void bnmlp_test_status(bnmlp_status got, bnmlp_status expected, const char *what, const char *file,
                        int line);
 
+/* An allocator that counts its calls and fails the fail_at-th one (1-based; 0 for never). */
+typedef struct counting_allocator {
+    size_t calls;       /* allocate calls, failed or not */
+    size_t allocations; /* successful allocations */
+    size_t releases;    /* releases of non-NULL pointers */
+    size_t fail_at;     /* the 1-based call that fails; 0 for never */
+} counting_allocator;
+
+/* The two halves of that allocator (context: a counting_allocator). */
+void *counting_allocate(void *context, size_t size);
+void counting_release(void *context, void *pointer);
+
+/* A bnmlp_allocator over malloc/free that updates *c. */
+bnmlp_allocator counting_allocator_of(counting_allocator *c);
+
 #endif /* BNMLP_TEST_SUPPORT_H */

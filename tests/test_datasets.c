@@ -522,6 +522,49 @@ static void test_to_tensors_bad_arguments(void **state) {
     assert_ptr_equal(y, sentinel);
 }
 
+/* Data sets, their splits and their tensors allocate through the config's allocator; a failure
+ * at any allocation of any step returns OUT_OF_MEMORY, leaves the outputs untouched and leaks
+ * nothing. */
+static void test_allocator_reaches_every_step(void **state) {
+    (void)state;
+    counting_allocator counter = {0};
+    bnmlp_allocator allocator = counting_allocator_of(&counter);
+    bnmlp_circles_config config = BNMLP_CIRCLES_DEFAULT;
+    config.n_samples = 20, config.allocator = &allocator;
+    /* Count the allocations of the whole chain once, then fail each of them in turn. */
+    size_t total = 0;
+    for (size_t fail = 0; fail == 0 || fail <= total; fail++) {
+        counter = (counting_allocator){.fail_at = fail};
+        bnmlp_dataset data = {0}, train = {0}, test = {0}, first = {0}, rest = {0};
+        bnmlp_tensor *x = NULL, *y = NULL;
+        bnmlp_status status = bnmlp_make_circles(&config, &data);
+        if (status == BNMLP_OK) status = bnmlp_dataset_train_test_split(&data, 5, 3, &train, &test);
+        if (status == BNMLP_OK) status = bnmlp_dataset_split(&train, 4, &first, &rest);
+        if (status == BNMLP_OK) status = bnmlp_dataset_to_tensors(&test, &x, &y);
+        if (fail == 0) {
+            assert_ok(status);
+            total = counter.calls;
+            assert_true(total >= 9); /* 2 + 1 + 2 + 2 + 2 + 2 + 2 at least */
+        } else {
+            assert_status(status, BNMLP_ERR_OUT_OF_MEMORY);
+            assert_null(x);
+        }
+        bnmlp_tensor_free(x);
+        bnmlp_tensor_free(y);
+        bnmlp_dataset *all[] = {&data, &train, &test, &first, &rest};
+        for (size_t i = 0; i < 5; i++) bnmlp_dataset_free(all[i]);
+        assert_int_equal(counter.allocations, counter.releases);
+    }
+    bnmlp_allocator half = {.allocate = counting_allocate, .release = NULL, .context = &counter};
+    config.allocator = &half;
+    bnmlp_dataset out = {0};
+    assert_status(bnmlp_make_circles(&config, &out), BNMLP_ERR_NULL_ARGUMENT);
+    bnmlp_moons_config moons = BNMLP_MOONS_DEFAULT;
+    moons.allocator = &half;
+    assert_status(bnmlp_make_moons(&moons, &out), BNMLP_ERR_NULL_ARGUMENT);
+    assert_null(out.x);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_circles_match_sklearn),
@@ -543,6 +586,7 @@ int main(void) {
         cmocka_unit_test(test_train_test_split_bad_arguments),
         cmocka_unit_test(test_to_tensors),
         cmocka_unit_test(test_to_tensors_bad_arguments),
+        cmocka_unit_test(test_allocator_reaches_every_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

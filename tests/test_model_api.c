@@ -231,32 +231,7 @@ static void train_once(bnmlp_model *model, size_t rows, const bnmlp_sgd_config *
 /* A counting allocator with failure injection                                                */
 /* ------------------------------------------------------------------------------------------ */
 
-typedef struct counting_allocator {
-    size_t calls;       /* allocate calls, failed or not */
-    size_t allocations; /* successful allocations */
-    size_t releases;    /* releases of non-NULL pointers */
-    size_t fail_at;     /* the 1-based call that fails; 0 for never */
-} counting_allocator;
-
-static void *counting_allocate(void *context, size_t size) {
-    counting_allocator *c = context;
-    c->calls++;
-    if (c->fail_at != 0 && c->calls == c->fail_at) return NULL;
-    void *p = malloc(size);
-    if (p) c->allocations++;
-    return p;
-}
-
-static void counting_release(void *context, void *pointer) {
-    counting_allocator *c = context;
-    if (!pointer) return;
-    c->releases++;
-    free(pointer);
-}
-
-static bnmlp_allocator counting_allocator_of(counting_allocator *c) {
-    return (bnmlp_allocator){.allocate = counting_allocate, .release = counting_release, .context = c};
-}
+/* counting_allocator and counting_allocator_of live in support.c. */
 
 /* ------------------------------------------------------------------------------------------ */
 /* create                                                                                     */

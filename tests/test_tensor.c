@@ -197,6 +197,48 @@ static void test_status_string(void **state) {
     assert_ptr_equal(bnmlp_status_string(BNMLP_ERR_SHAPE), bnmlp_status_string(BNMLP_ERR_SHAPE));
 }
 
+/* The file-reading codes that follow BNMLP_ERR_IO have sentences of their own too. */
+static void test_status_string_file_codes(void **state) {
+    (void)state;
+    for (int code = BNMLP_OK; code <= BNMLP_ERR_CHECKSUM; code++) {
+        const char *s = bnmlp_status_string((bnmlp_status)code);
+        assert_true(strlen(s) > 0);
+        for (int other = BNMLP_OK; other < code; other++)
+            assert_string_not_equal(s, bnmlp_status_string((bnmlp_status)other));
+    }
+    assert_string_equal(bnmlp_status_string((bnmlp_status)(BNMLP_ERR_CHECKSUM + 1)), "unknown status code");
+}
+
+/* A tensor made through a caller's allocator allocates and frees only through it; a failure at
+ * either allocation leaks nothing. */
+static void test_create_with_allocator(void **state) {
+    (void)state;
+    counting_allocator counter = {0};
+    bnmlp_allocator allocator = counting_allocator_of(&counter);
+    bnmlp_status status = BNMLP_ERR_SHAPE;
+    bnmlp_tensor *t = bnmlp_tensor_create_with_allocator(3, 4, &allocator, &status);
+    assert_non_null(t);
+    assert_ok(status);
+    assert_int_equal(counter.allocations, 2);
+    for (size_t i = 0; i < 12; i++) assert_true(t->data[i] == 0.0f);
+    bnmlp_tensor_free(t);
+    assert_int_equal(counter.releases, 2);
+    for (size_t fail = 1; fail <= 2; fail++) {
+        counter = (counting_allocator){.fail_at = fail};
+        assert_null(bnmlp_tensor_create_with_allocator(3, 4, &allocator, &status));
+        assert_status(status, BNMLP_ERR_OUT_OF_MEMORY);
+        assert_int_equal(counter.allocations, counter.releases);
+    }
+    bnmlp_allocator half = {.allocate = counting_allocate, .release = NULL, .context = &counter};
+    assert_null(bnmlp_tensor_create_with_allocator(3, 4, &half, &status));
+    assert_status(status, BNMLP_ERR_NULL_ARGUMENT);
+    /* An all-zero allocator is the default, as NULL is. */
+    bnmlp_allocator zero = {0};
+    t = bnmlp_tensor_create_with_allocator(1, 1, &zero, &status);
+    assert_non_null(t);
+    bnmlp_tensor_free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_is_zero_filled),
@@ -212,6 +254,8 @@ int main(void) {
         cmocka_unit_test(test_check_shape_overflow),
         cmocka_unit_test(test_status_values),
         cmocka_unit_test(test_status_string),
+        cmocka_unit_test(test_status_string_file_codes),
+        cmocka_unit_test(test_create_with_allocator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

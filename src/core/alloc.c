@@ -18,9 +18,17 @@ static void default_release(void *context, void *pointer) {
 
 const bnmlp_allocator bnmlp_default_allocator = {default_allocate, default_release, NULL};
 
+const bnmlp_allocator *bnmlp_allocator_or_default(const bnmlp_allocator *allocator) {
+    return allocator && allocator->allocate ? allocator : &bnmlp_default_allocator;
+}
+
+bool bnmlp_allocator_is_valid(const bnmlp_allocator *allocator) {
+    return !allocator || !allocator->allocate == !allocator->release;
+}
+
 void *bnmlp_alloc(const bnmlp_allocator *allocator, size_t size) {
     if (size == 0) return NULL;
-    const bnmlp_allocator *a = allocator ? allocator : &bnmlp_default_allocator;
+    const bnmlp_allocator *a = bnmlp_allocator_or_default(allocator);
     return a->allocate(a->context, size);
 }
 
@@ -34,7 +42,7 @@ void *bnmlp_alloc_zeroed(const bnmlp_allocator *allocator, size_t count, size_t 
 
 void bnmlp_release(const bnmlp_allocator *allocator, void *pointer) {
     if (!pointer) return;
-    const bnmlp_allocator *a = allocator ? allocator : &bnmlp_default_allocator;
+    const bnmlp_allocator *a = bnmlp_allocator_or_default(allocator);
     a->release(a->context, pointer);
 }
 

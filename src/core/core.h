@@ -10,7 +10,14 @@
 /* The allocator used when the caller gives none: malloc and free. */
 extern const bnmlp_allocator bnmlp_default_allocator;
 
-/* size bytes from allocator (NULL: the default), or NULL. size 0 returns NULL. */
+/* allocator itself, or the default when it is NULL or all zero (a view's or a default data set's). */
+const bnmlp_allocator *bnmlp_allocator_or_default(const bnmlp_allocator *allocator);
+
+/* True for NULL or all zero (the default) or an allocator with both functions; false for one
+ * function without the other. */
+bool bnmlp_allocator_is_valid(const bnmlp_allocator *allocator);
+
+/* size bytes from allocator (NULL or all zero: the default), or NULL. size 0 returns NULL. */
 void *bnmlp_alloc(const bnmlp_allocator *allocator, size_t size);
 
 /* count * size zeroed bytes, or NULL (also on overflow of count * size). */

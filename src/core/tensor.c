@@ -4,6 +4,15 @@
 #include <stdint.h>
 
 bnmlp_tensor *bnmlp_tensor_create(size_t rows, size_t cols, bnmlp_status *status) {
+    return bnmlp_tensor_create_with_allocator(rows, cols, NULL, status);
+}
+
+bnmlp_tensor *bnmlp_tensor_create_with_allocator(size_t rows, size_t cols, const bnmlp_allocator *allocator,
+                                                 bnmlp_status *status) {
+    if (!bnmlp_allocator_is_valid(allocator)) {
+        bnmlp_set_status(status, BNMLP_ERR_NULL_ARGUMENT);
+        return NULL;
+    }
     if (rows == 0 || cols == 0) {
         bnmlp_set_status(status, BNMLP_ERR_INVALID_ARGUMENT);
         return NULL;
@@ -13,23 +22,25 @@ bnmlp_tensor *bnmlp_tensor_create(size_t rows, size_t cols, bnmlp_status *status
         bnmlp_set_status(status, BNMLP_ERR_OVERFLOW);
         return NULL;
     }
-    bnmlp_tensor *t = bnmlp_alloc(NULL, sizeof *t);
-    float *data = bnmlp_alloc_zeroed(NULL, count, sizeof(float));
+    const bnmlp_allocator *a = bnmlp_allocator_or_default(allocator);
+    bnmlp_tensor *t = bnmlp_alloc(a, sizeof *t);
+    float *data = bnmlp_alloc_zeroed(a, count, sizeof(float));
     if (!t || !data) {
-        bnmlp_release(NULL, t);
-        bnmlp_release(NULL, data);
+        bnmlp_release(a, t);
+        bnmlp_release(a, data);
         bnmlp_set_status(status, BNMLP_ERR_OUT_OF_MEMORY);
         return NULL;
     }
-    *t = (bnmlp_tensor){.data = data, .rows = rows, .cols = cols, .owned = true};
+    *t = (bnmlp_tensor){.data = data, .rows = rows, .cols = cols, .owned = true, .allocator = *a};
     bnmlp_set_status(status, BNMLP_OK);
     return t;
 }
 
 void bnmlp_tensor_free(bnmlp_tensor *tensor) {
     if (!tensor) return;
-    if (tensor->owned) bnmlp_release(NULL, tensor->data);
-    bnmlp_release(NULL, tensor);
+    const bnmlp_allocator allocator = tensor->allocator; /* the struct goes with it */
+    if (tensor->owned) bnmlp_release(&allocator, tensor->data);
+    bnmlp_release(&allocator, tensor);
 }
 
 bnmlp_tensor bnmlp_tensor_view(float *data, size_t rows, size_t cols) {

@@ -78,22 +78,24 @@ static bnmlp_status check_sizes(size_t rows, size_t cols) {
 
 /* Allocates the arrays of a rows x cols data set into *made (sizes already checked); on failure
  * frees what it got and returns BNMLP_ERR_OUT_OF_MEMORY. */
-static bnmlp_status dataset_allocate(size_t rows, size_t cols, bnmlp_dataset *made) {
-    float *x = bnmlp_alloc(NULL, rows * cols * sizeof(float));
-    int32_t *labels = bnmlp_alloc(NULL, rows * sizeof(int32_t));
+static bnmlp_status dataset_allocate(const bnmlp_allocator *allocator, size_t rows, size_t cols,
+                                     bnmlp_dataset *made) {
+    const bnmlp_allocator *a = bnmlp_allocator_or_default(allocator);
+    float *x = bnmlp_alloc(a, rows * cols * sizeof(float));
+    int32_t *labels = bnmlp_alloc(a, rows * sizeof(int32_t));
     if (!x || !labels) {
-        bnmlp_release(NULL, x);
-        bnmlp_release(NULL, labels);
+        bnmlp_release(a, x);
+        bnmlp_release(a, labels);
         return BNMLP_ERR_OUT_OF_MEMORY;
     }
-    *made = (bnmlp_dataset){.x = x, .labels = labels, .n_samples = rows, .n_features = cols};
+    *made = (bnmlp_dataset){.x = x, .labels = labels, .n_samples = rows, .n_features = cols, .allocator = *a};
     return BNMLP_OK;
 }
 
 /* A new array of 0, 1, ..., n - 1 shuffled by RandomState(seed) as sklearn.utils.shuffle and
  * RandomState.permutation do; rng is left after the shuffle. NULL when allocation fails. */
-static size_t *shuffled_indices(bnmlp_random *rng, size_t n) {
-    size_t *order = bnmlp_alloc(NULL, n * sizeof(size_t));
+static size_t *shuffled_indices(const bnmlp_allocator *allocator, bnmlp_random *rng, size_t n) {
+    size_t *order = bnmlp_alloc(allocator, n * sizeof(size_t));
     if (!order) return NULL;
     for (size_t i = 0; i < n; i++) order[i] = i;
     bnmlp_random_shuffle(rng, order, n);
@@ -120,7 +122,8 @@ static void fill_points(const point_plan *plan, const size_t *order, double nois
 /* The part shared by make_circles and make_moons: checks n_samples and noise, seeds the
  * RandomState, shuffles the rows if asked, adds noise and writes *out only on success. */
 static bnmlp_status generate(point_plan *plan, size_t n_samples, bool shuffle, double noise,
-                             uint32_t random_state, bnmlp_dataset *out) {
+                             uint32_t random_state, const bnmlp_allocator *allocator, bnmlp_dataset *out) {
+    if (!bnmlp_allocator_is_valid(allocator)) return BNMLP_ERR_NULL_ARGUMENT;
     if (n_samples == 0 || !(noise >= 0.0) || !isfinite(noise)) return BNMLP_ERR_INVALID_ARGUMENT;
     bnmlp_status status = check_sizes(n_samples, 2);
     if (status != BNMLP_OK) return status;
@@ -129,14 +132,14 @@ static bnmlp_status generate(point_plan *plan, size_t n_samples, bool shuffle, d
     bnmlp_random rng;
     bnmlp_random_seed(&rng, random_state);
     bnmlp_dataset made = {0};
-    status = dataset_allocate(n_samples, 2, &made);
-    size_t *order = status == BNMLP_OK && shuffle ? shuffled_indices(&rng, n_samples) : NULL;
+    status = dataset_allocate(allocator, n_samples, 2, &made);
+    size_t *order = status == BNMLP_OK && shuffle ? shuffled_indices(allocator, &rng, n_samples) : NULL;
     if (status != BNMLP_OK || (shuffle && !order)) {
         bnmlp_dataset_free(&made);
         return BNMLP_ERR_OUT_OF_MEMORY;
     }
     fill_points(plan, order, noise, &rng, &made);
-    bnmlp_release(NULL, order);
+    bnmlp_release(allocator, order);
     *out = made;
     return BNMLP_OK;
 }
@@ -146,21 +149,23 @@ bnmlp_status bnmlp_make_circles(const bnmlp_circles_config *config, bnmlp_datase
     if (!config || !out) return BNMLP_ERR_NULL_ARGUMENT;
     if (!(config->factor >= 0.0 && config->factor < 1.0)) return BNMLP_ERR_INVALID_ARGUMENT;
     point_plan plan = {.factor = config->factor, .point = circle_point};
-    return generate(&plan, config->n_samples, config->shuffle, config->noise, config->random_state, out);
+    return generate(&plan, config->n_samples, config->shuffle, config->noise, config->random_state,
+                    config->allocator, out);
 }
 
 /* make_moons(n_samples, shuffle, noise, random_state). */
 bnmlp_status bnmlp_make_moons(const bnmlp_moons_config *config, bnmlp_dataset *out) {
     if (!config || !out) return BNMLP_ERR_NULL_ARGUMENT;
     point_plan plan = {.factor = 0.0, .point = moon_point};
-    return generate(&plan, config->n_samples, config->shuffle, config->noise, config->random_state, out);
+    return generate(&plan, config->n_samples, config->shuffle, config->noise, config->random_state,
+                    config->allocator, out);
 }
 
 /* Frees both arrays and zeroes the struct; NULL is a no-op. */
 void bnmlp_dataset_free(bnmlp_dataset *dataset) {
     if (!dataset) return;
-    bnmlp_release(NULL, dataset->x);
-    bnmlp_release(NULL, dataset->labels);
+    bnmlp_release(&dataset->allocator, dataset->x);
+    bnmlp_release(&dataset->allocator, dataset->labels);
     *dataset = (bnmlp_dataset){0};
 }
 
@@ -177,7 +182,7 @@ static bnmlp_status check_dataset(const bnmlp_dataset *dataset) {
 static bnmlp_status gather_rows(const bnmlp_dataset *source, const size_t *order, size_t start,
                                 size_t count, bnmlp_dataset *made) {
     size_t cols = source->n_features;
-    bnmlp_status status = dataset_allocate(count, cols, made);
+    bnmlp_status status = dataset_allocate(&source->allocator, count, cols, made);
     if (status != BNMLP_OK) return status;
     for (size_t r = 0; r < count; r++) {
         size_t row = order ? order[start + r] : start + r;
@@ -230,10 +235,10 @@ bnmlp_status bnmlp_dataset_train_test_split(const bnmlp_dataset *dataset, size_t
     if (status != BNMLP_OK) return status;
     bnmlp_random rng;
     bnmlp_random_seed(&rng, seed);
-    size_t *order = shuffled_indices(&rng, dataset->n_samples);
+    size_t *order = shuffled_indices(&dataset->allocator, &rng, dataset->n_samples);
     if (!order) return BNMLP_ERR_OUT_OF_MEMORY;
     status = two_parts(dataset, order, n_test, test, train);
-    bnmlp_release(NULL, order);
+    bnmlp_release(&dataset->allocator, order);
     return status;
 }
 
@@ -246,8 +251,8 @@ bnmlp_status bnmlp_dataset_to_tensors(const bnmlp_dataset *dataset, bnmlp_tensor
     if (x == y) return BNMLP_ERR_INVALID_ARGUMENT;
     size_t n = dataset->n_samples, cols = dataset->n_features;
     bnmlp_status status_x, status_y;
-    bnmlp_tensor *made_x = bnmlp_tensor_create(n, cols, &status_x);
-    bnmlp_tensor *made_y = bnmlp_tensor_create(n, 1, &status_y);
+    bnmlp_tensor *made_x = bnmlp_tensor_create_with_allocator(n, cols, &dataset->allocator, &status_x);
+    bnmlp_tensor *made_y = bnmlp_tensor_create_with_allocator(n, 1, &dataset->allocator, &status_y);
     if (!made_x || !made_y) {
         bnmlp_tensor_free(made_x);
         bnmlp_tensor_free(made_y);
