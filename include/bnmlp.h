@@ -48,7 +48,9 @@ typedef enum bnmlp_status {
     BNMLP_ERR_BATCH_TOO_SMALL,   /* training-mode batch norm on a batch of one row */
     BNMLP_ERR_LABEL,             /* a label that is not exactly 0 or 1 */
     BNMLP_ERR_NOT_FINITE,        /* NaN or infinity in inputs, labels or weights given to the call */
-    BNMLP_ERR_DIVERGED,          /* the loss or a gradient became NaN or infinite while training */
+    BNMLP_ERR_DIVERGED,          /* a value computed from finite inputs (loss, gradient, weight, optimizer
+                                    state, moving statistic, output) would be NaN or infinite: the
+                                    arithmetic overflowed; nothing changed */
     BNMLP_ERR_NOT_BUILT,         /* the model must be built (bnmlp_model_build) first */
     BNMLP_ERR_ALREADY_BUILT,     /* the model is built: layers can no longer be added */
     BNMLP_ERR_EMPTY_MODEL,       /* the model has no layers */

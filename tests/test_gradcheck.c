@@ -11,6 +11,9 @@
 #include "layers/layers.h"
 #include "support.h"
 
+/* The kernels the dense layer runs with, as a model would pass them (filled in main). */
+static bnmlp_kernel_context kernels;
+
 #define H 1e-2f /* finite-difference step, float32 arithmetic */
 
 /* Values in [lo, hi) from a fixed sequence (seeded per call). */
@@ -65,7 +68,7 @@ typedef struct dense_case {
 
 static double dense_objective(void *context) {
     dense_case *c = context;
-    bnmlp_dense_forward(c->y, c->x, c->w, c->b, B, IN, OUT);
+    bnmlp_dense_forward(&kernels, c->y, c->x, c->w, c->b, B, IN, OUT);
     return dot(c->r, c->y, B * OUT);
 }
 
@@ -77,7 +80,7 @@ static void test_gradcheck_dense(void **state) {
     fill(c.b, OUT, 3, -1, 1);
     fill(c.r, B * OUT, 4, -1, 1);
     float dx[B * IN], dw[IN * OUT] = {0}, db[OUT] = {0};
-    bnmlp_dense_backward(dx, dw, db, c.r, c.x, c.w, B, IN, OUT); /* dL/dy = r */
+    bnmlp_dense_backward(&kernels, dx, dw, db, c.r, c.x, c.w, B, IN, OUT); /* dL/dy = r */
     check_gradient(c.x, dx, B * IN, dense_objective, &c, 1e-3, 1e-2);
     check_gradient(c.w, dw, IN * OUT, dense_objective, &c, 1e-3, 1e-2);
     check_gradient(c.b, db, OUT, dense_objective, &c, 1e-3, 1e-2);
@@ -227,6 +230,7 @@ static void test_gradcheck_whole_model(void **state) {
 }
 
 int main(void) {
+    bnmlp_kernel_context_init(&kernels);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradcheck_dense),
         cmocka_unit_test(test_gradcheck_linear),

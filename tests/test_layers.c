@@ -5,7 +5,11 @@
 #include <string.h>
 
 #include "layers/layers.h"
+#include "optim/optim.h"
 #include "support.h"
+
+/* The kernels the dense layer runs with, as a model would pass them (filled in main). */
+static bnmlp_kernel_context kernels;
 
 /* ---- dense ---------------------------------------------------------------------------------- */
 
@@ -14,10 +18,10 @@ static void test_dense_forward_exact(void **state) {
     /* x = [[1, -1]], w = [[2, 3], [4, 5]], b = [0.5, -0.5] -> [1*2 - 4 + 0.5, 3 - 5 - 0.5]. */
     const float x[2] = {1, -1}, w[4] = {2, 3, 4, 5}, b[2] = {0.5f, -0.5f};
     float y[2];
-    bnmlp_dense_forward(y, x, w, b, 1, 2, 2);
+    bnmlp_dense_forward(&kernels, y, x, w, b, 1, 2, 2);
     assert_float_equal(y[0], -1.5f, 0.0f);
     assert_float_equal(y[1], -2.5f, 0.0f);
-    bnmlp_dense_forward(y, x, w, NULL, 1, 2, 2);
+    bnmlp_dense_forward(&kernels, y, x, w, NULL, 1, 2, 2);
     assert_float_equal(y[0], -2.0f, 0.0f);
     assert_float_equal(y[1], -2.0f, 0.0f);
 }
@@ -28,13 +32,13 @@ static void test_dense_backward_exact(void **state) {
      * dw = x^T dy = [[1 + 6, 0 + 3], [2 + 8, 0 + 4]], db = [3, 1], dx = dy w^T = [[1, 0], [1, 2]]. */
     const float x[4] = {1, 2, 3, 4}, w[4] = {1, -1, 0, 2}, dy[4] = {1, 0, 2, 1};
     float dw[4] = {0}, db[2] = {0}, dx[4];
-    bnmlp_dense_backward(dx, dw, db, dy, x, w, 2, 2, 2);
+    bnmlp_dense_backward(&kernels, dx, dw, db, dy, x, w, 2, 2, 2);
     const float e_dw[4] = {7, 3, 10, 4}, e_db[2] = {3, 1}, e_dx[4] = {1, 0, 1, 2};
     assert_memory_equal(dw, e_dw, sizeof dw);
     assert_memory_equal(db, e_db, sizeof db);
     assert_memory_equal(dx, e_dx, sizeof dx);
     /* Parameter gradients accumulate: a second call doubles them. */
-    bnmlp_dense_backward(NULL, dw, NULL, dy, x, w, 2, 2, 2);
+    bnmlp_dense_backward(&kernels, NULL, dw, NULL, dy, x, w, 2, 2, 2);
     assert_float_equal(dw[0], 14.0f, 0.0f);
     assert_float_equal(db[0], 3.0f, 0.0f);
 }
@@ -315,6 +319,7 @@ static void test_initializers_normal_truncated(void **state) {
 }
 
 int main(void) {
+    bnmlp_kernel_context_init(&kernels);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense_forward_exact),
         cmocka_unit_test(test_dense_backward_exact),

@@ -23,7 +23,11 @@
 #include "support.h"
 
 #include "layers/layers.h"
+#include "optim/optim.h"
 #include "fixtures/torch_reference.h"
+
+/* The kernels the dense layer runs with, as a model would pass them (filled in main). */
+static bnmlp_kernel_context kernels;
 
 /* Dense: sums of 3 to 5 products of O(1) values. Observed 4.8e-7 (torch float32 vs float64:
  * 4.8e-7), so 4x headroom in absolute terms and 25x in relative terms. */
@@ -109,7 +113,7 @@ static void test_dense_forward_matches_torch(void **state) {
     (void)state;
     float y[LB * LOUT];
     fill(y, LB * LOUT, NAN);
-    bnmlp_dense_forward(y, torch_linear_x, torch_linear_w, torch_linear_b, LB, LIN, LOUT);
+    bnmlp_dense_forward(&kernels, y, torch_linear_x, torch_linear_w, torch_linear_b, LB, LIN, LOUT);
     assert_nontrivial(torch_linear_y, LB * LOUT, 0.1);
     check_close(y, torch_linear_y, LB * LOUT, DENSE_ATOL, DENSE_RTOL);
 }
@@ -120,7 +124,7 @@ static void test_dense_backward_matches_torch(void **state) {
     fill(dx, LB * LIN, NAN); /* overwritten */
     fill(dw, LIN * LOUT, 0.0f); /* accumulated: zero first */
     fill(db, LOUT, 0.0f);
-    bnmlp_dense_backward(dx, dw, db, torch_linear_dy, torch_linear_x, torch_linear_w, LB, LIN, LOUT);
+    bnmlp_dense_backward(&kernels, dx, dw, db, torch_linear_dy, torch_linear_x, torch_linear_w, LB, LIN, LOUT);
     assert_nontrivial(torch_linear_dx, LB * LIN, 0.1);
     assert_nontrivial(torch_linear_dw, LIN * LOUT, 0.1);
     assert_nontrivial(torch_linear_db, LOUT, 0.1);
@@ -137,7 +141,7 @@ static void test_dense_backward_accumulates_parameter_gradients(void **state) {
     fill(dw, LIN * LOUT, 0.0f);
     fill(db, LOUT, 0.0f);
     for (int pass = 0; pass < 2; pass++) {
-        bnmlp_dense_backward(dx, dw, db, torch_linear_dy, torch_linear_x, torch_linear_w, LB, LIN, LOUT);
+        bnmlp_dense_backward(&kernels, dx, dw, db, torch_linear_dy, torch_linear_x, torch_linear_w, LB, LIN, LOUT);
     }
     for (size_t i = 0; i < LIN * LOUT; i++) twice_dw[i] = 2.0f * torch_linear_dw[i];
     for (size_t i = 0; i < LOUT; i++) twice_db[i] = 2.0f * torch_linear_db[i];
@@ -149,9 +153,9 @@ static void test_dense_backward_accumulates_parameter_gradients(void **state) {
 static void test_dense_without_bias_matches_torch(void **state) {
     (void)state;
     float y[LB * LOUT], dx[LB * LIN], dw[LIN * LOUT];
-    bnmlp_dense_forward(y, torch_linear_x, torch_linear_w, NULL, LB, LIN, LOUT);
+    bnmlp_dense_forward(&kernels, y, torch_linear_x, torch_linear_w, NULL, LB, LIN, LOUT);
     fill(dw, LIN * LOUT, 0.0f);
-    bnmlp_dense_backward(dx, dw, NULL, torch_linear_dy, torch_linear_x, torch_linear_w, LB, LIN, LOUT);
+    bnmlp_dense_backward(&kernels, dx, dw, NULL, torch_linear_dy, torch_linear_x, torch_linear_w, LB, LIN, LOUT);
     /* without the bias, y must differ from the biased y (else the bias would be untested) */
     assert_distinguishable(torch_linear_nobias_y, torch_linear_y, LB * LOUT, DENSE_ATOL, DENSE_RTOL);
     check_close(y, torch_linear_nobias_y, LB * LOUT, DENSE_ATOL, DENSE_RTOL);
@@ -500,6 +504,7 @@ static void test_model_inference_after_training_matches_torch(void **state) {
 }
 
 int main(void) {
+    bnmlp_kernel_context_init(&kernels);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense_forward_matches_torch),
         cmocka_unit_test(test_dense_backward_matches_torch),

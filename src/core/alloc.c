@@ -65,8 +65,3 @@ bool bnmlp_all_finite(const float *values, size_t n) {
     for (size_t i = 0; i < n; i++) acc += values[i] - values[i];
     return acc == 0.0f;
 }
-
-bnmlp_status bnmlp_set_status(bnmlp_status *out, bnmlp_status status) {
-    if (out) *out = status;
-    return status;
-}

@@ -35,6 +35,11 @@ bool bnmlp_size_add(size_t a, size_t b, size_t *sum);
 /* True when every one of the n floats is finite (no NaN, no infinity). */
 bool bnmlp_all_finite(const float *values, size_t n);
 
+/* Rows of the chunk of at most `chunk` rows that starts at row start of total rows. */
+static inline size_t bnmlp_chunk_rows(size_t total, size_t start, size_t chunk) {
+    return total - start < chunk ? total - start : chunk;
+}
+
 /* Writes status into *out when out is not NULL; returns status. */
 bnmlp_status bnmlp_set_status(bnmlp_status *out, bnmlp_status status);
 

@@ -91,6 +91,7 @@ double bnmlp_random_gauss(bnmlp_random *rng) {
 
 /* legacy_normal: loc + scale * gauss, in that order of operations. */
 double bnmlp_random_normal(bnmlp_random *rng, double loc, double scale) {
+    if (!rng) return 0.0; /* as every draw from a NULL generator */
     return loc + scale * bnmlp_random_gauss(rng);
 }
 

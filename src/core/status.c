@@ -1,5 +1,5 @@
-/* status.c - the explanation of every status code. */
-#include "bnmlp.h"
+/* status.c - the explanation of every status code, and reporting one through a pointer. */
+#include "core/core.h"
 
 const char *bnmlp_status_string(bnmlp_status status) {
     switch (status) {
@@ -12,7 +12,8 @@ const char *bnmlp_status_string(bnmlp_status status) {
         return "training-mode batch normalization needs at least 2 rows in a batch";
     case BNMLP_ERR_LABEL: return "a label is not exactly 0 or 1";
     case BNMLP_ERR_NOT_FINITE: return "the data contain NaN or infinity";
-    case BNMLP_ERR_DIVERGED: return "the loss or a gradient became NaN or infinite while training";
+    case BNMLP_ERR_DIVERGED:
+        return "a computed loss, gradient, weight, statistic or output would be NaN or infinite";
     case BNMLP_ERR_NOT_BUILT: return "the model is not built yet (call bnmlp_model_build first)";
     case BNMLP_ERR_ALREADY_BUILT: return "the model is already built: layers can no longer be added";
     case BNMLP_ERR_EMPTY_MODEL: return "the model has no layers";
@@ -27,4 +28,9 @@ const char *bnmlp_status_string(bnmlp_status status) {
     case BNMLP_ERR_CHECKSUM: return "the file's checksum does not match its content (corrupted)";
     }
     return "unknown status code";
+}
+
+bnmlp_status bnmlp_set_status(bnmlp_status *out, bnmlp_status status) {
+    if (out) *out = status;
+    return status;
 }

@@ -32,4 +32,18 @@ void bnmlp_kernel_matmul_nt_reference(float *dx, const float *dy, const float *w
 /* sums (COLS) += column sums of m (B, COLS), each in double. */
 void bnmlp_kernel_column_sums_accumulate(float *sums, const float *m, size_t batch, size_t cols);
 
+/* The kernels a model runs with: a table of the dispatch points above, filled once when the
+ * model is created and passed down to the layers as a plain argument. */
+typedef struct bnmlp_kernel_context {
+    void (*matmul_bias)(float *y, const float *x, const float *w, const float *b, size_t batch, size_t in,
+                        size_t out);
+    void (*matmul_tn_accumulate)(float *dw, const float *x, const float *dy, size_t batch, size_t in,
+                                 size_t out);
+    void (*matmul_nt)(float *dx, const float *dy, const float *w, size_t batch, size_t in, size_t out);
+    void (*column_sums_accumulate)(float *sums, const float *m, size_t batch, size_t cols);
+} bnmlp_kernel_context;
+
+/* Fills *context with the kernels of this machine. */
+void bnmlp_kernel_context_init(bnmlp_kernel_context *context);
+
 #endif /* BNMLP_KERNELS_H */

@@ -167,3 +167,14 @@ void bnmlp_kernel_column_sums_accumulate(float *sums, const float *m, size_t bat
         for (size_t c = 0; c < width; c++) sums[c0 + c] += (float)acc[c];
     }
 }
+
+/* ---- the context ------------------------------------------------------------------------------ */
+
+void bnmlp_kernel_context_init(bnmlp_kernel_context *context) {
+    *context = (bnmlp_kernel_context){
+        .matmul_bias = bnmlp_kernel_matmul_bias,
+        .matmul_tn_accumulate = bnmlp_kernel_matmul_tn_accumulate,
+        .matmul_nt = bnmlp_kernel_matmul_nt,
+        .column_sums_accumulate = bnmlp_kernel_column_sums_accumulate,
+    };
+}

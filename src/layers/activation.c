@@ -3,11 +3,10 @@
 
 #include <math.h>
 
-/* Logistic function, written so that exp never overflows. */
-static float sigmoid(float x) {
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    const float e = expf(x);
-    return e / (1.0f + e);
+double bnmlp_sigmoid(double x) {
+    if (x >= 0.0) return 1.0 / (1.0 + exp(-x));
+    const double e = exp(x);
+    return e / (1.0 + e);
 }
 
 void bnmlp_activation_forward(float *y, const float *x, size_t n, bnmlp_activation kind, float alpha) {
@@ -28,7 +27,7 @@ void bnmlp_activation_forward(float *y, const float *x, size_t n, bnmlp_activati
         }
         break;
     case BNMLP_ACTIVATION_SIGMOID:
-        for (size_t i = 0; i < n; i++) y[i] = sigmoid(x[i]);
+        for (size_t i = 0; i < n; i++) y[i] = (float)bnmlp_sigmoid((double)x[i]);
         break;
     case BNMLP_ACTIVATION_TANH:
         for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);

@@ -4,17 +4,17 @@
  * Conventions (DESIGN.md, Keras): normalization uses the biased batch variance; epsilon sits
  * inside the square root in both modes, through bnmlp_batchnorm_rstd; the moving statistics are
  * moving = momentum * moving + (1 - momentum) * batch. Sums over the batch are in double.
+ *
+ * The passes come in phases (partial sums, finish) so that the model can combine the partial
+ * sums of several processes in between (synchronized batch norm). Phase functions handle `width`
+ * features of rows that lie `stride` floats apart; the whole-layer functions at the end of the
+ * file run the phases over blocks of features for callers that need no such seam.
  */
 #include "layers/layers.h"
 
 #include <math.h>
 
-float bnmlp_batchnorm_rstd(double variance, float epsilon) {
-    return (float)(1.0 / sqrt(variance + (double)epsilon));
-}
-
-/* Features are processed in blocks of this many, with per-feature accumulators on the stack, so
- * that every loop walks the row-major (B, C) buffers contiguously. */
+/* Features handled at once, with per-feature values (scales, means, sums) on the stack. */
 #define BLOCK 64
 
 /* Width of the block of features starting at c0. */
@@ -22,63 +22,64 @@ static size_t block_width(size_t c0, size_t channels) {
     return channels - c0 < BLOCK ? channels - c0 : BLOCK;
 }
 
-/* y = gamma * xhat + beta, xhat = (x - mean) * rstd, for features [c0, c0 + w) of every row;
- * mean and rstd point at the block's first feature. Shared by both modes. */
-static void normalize_block(float *y, const float *x, const float *mean, const float *rstd,
-                            const float *gamma, const float *beta, size_t batch, size_t channels,
-                            size_t c0, size_t w) {
-    float scale[BLOCK], shift[BLOCK]; /* gamma and beta, or their defaults 1 and 0 */
-    for (size_t c = 0; c < w; c++) {
-        scale[c] = gamma ? gamma[c0 + c] : 1.0f;
-        shift[c] = beta ? beta[c0 + c] : 0.0f;
-    }
+float bnmlp_batchnorm_rstd(double variance, float epsilon) {
+    return (float)(1.0 / sqrt(variance + (double)epsilon));
+}
+
+/* ---- training-mode statistics ------------------------------------------------------------- */
+
+void bnmlp_batchnorm_partial_sum(double *sum, const float *x, size_t batch, size_t stride, size_t width) {
     for (size_t r = 0; r < batch; r++) {
-        const float *in = x + r * channels + c0;
-        float *out = y + r * channels + c0;
-        for (size_t c = 0; c < w; c++) out[c] = scale[c] * ((in[c] - mean[c]) * rstd[c]) + shift[c];
+        const float *row = x + r * stride;
+        for (size_t c = 0; c < width; c++) sum[c] += (double)row[c];
     }
 }
 
-void bnmlp_batchnorm_forward_training(float *y, float *mean, float *variance, float *rstd,
-                                      const float *x, const float *gamma, const float *beta,
-                                      size_t batch, size_t channels, float epsilon) {
-    for (size_t c0 = 0; c0 < channels; c0 += BLOCK) {
-        const size_t w = block_width(c0, channels);
-        /* Two passes over the batch: the mean, then the biased variance around it. */
-        double sum[BLOCK] = {0}, squares[BLOCK] = {0}, mu[BLOCK];
-        for (size_t r = 0; r < batch; r++) {
-            const float *row = x + r * channels + c0;
-            for (size_t c = 0; c < w; c++) sum[c] += (double)row[c];
+void bnmlp_batchnorm_partial_squares(double *squares, const float *x, const double *mean, size_t batch,
+                                     size_t stride, size_t width) {
+    for (size_t r = 0; r < batch; r++) {
+        const float *row = x + r * stride;
+        for (size_t c = 0; c < width; c++) {
+            const double d = (double)row[c] - mean[c];
+            squares[c] += d * d;
         }
-        for (size_t c = 0; c < w; c++) mu[c] = sum[c] / (double)batch;
-        for (size_t r = 0; r < batch; r++) {
-            const float *row = x + r * channels + c0;
-            for (size_t c = 0; c < w; c++) {
-                const double d = (double)row[c] - mu[c];
-                squares[c] += d * d;
-            }
-        }
+    }
+}
+
+void bnmlp_batchnorm_finish_statistics(float *mean, float *variance, float *rstd, const double *mean_sum,
+                                       const double *squares, double count, size_t width, float epsilon) {
+    for (size_t c = 0; c < width; c++) {
+        const double var = squares[c] / count; /* biased: the normalization's variance */
+        mean[c] = (float)mean_sum[c];
+        variance[c] = (float)var;
+        rstd[c] = bnmlp_batchnorm_rstd(var, epsilon);
+    }
+}
+
+void bnmlp_batchnorm_normalize(float *y, const float *x, const float *mean, const float *rstd,
+                               const float *gamma, const float *beta, size_t batch, size_t stride,
+                               size_t width) {
+    for (size_t c0 = 0; c0 < width; c0 += BLOCK) {
+        const size_t w = block_width(c0, width);
+        float scale[BLOCK], shift[BLOCK]; /* gamma and beta, or their defaults 1 and 0 */
         for (size_t c = 0; c < w; c++) {
-            const double var = squares[c] / (double)batch;
-            mean[c0 + c] = (float)mu[c];
-            variance[c0 + c] = (float)var;
-            rstd[c0 + c] = bnmlp_batchnorm_rstd(var, epsilon);
+            scale[c] = gamma ? gamma[c0 + c] : 1.0f;
+            shift[c] = beta ? beta[c0 + c] : 0.0f;
         }
-        normalize_block(y, x, mean + c0, rstd + c0, gamma, beta, batch, channels, c0, w);
+        const float *m = mean + c0, *s = rstd + c0;
+        for (size_t r = 0; r < batch; r++) {
+            const float *in = x + r * stride + c0;
+            float *out = y + r * stride + c0;
+            for (size_t c = 0; c < w; c++) out[c] = scale[c] * ((in[c] - m[c]) * s[c]) + shift[c];
+        }
     }
 }
 
-void bnmlp_batchnorm_forward_inference(float *y, const float *x, const float *moving_mean,
-                                       const float *moving_variance, const float *gamma,
-                                       const float *beta, size_t batch, size_t channels,
-                                       float epsilon) {
-    for (size_t c0 = 0; c0 < channels; c0 += BLOCK) {
-        const size_t w = block_width(c0, channels);
-        float rstd[BLOCK];
-        for (size_t c = 0; c < w; c++) rstd[c] = bnmlp_batchnorm_rstd((double)moving_variance[c0 + c], epsilon);
-        normalize_block(y, x, moving_mean + c0, rstd, gamma, beta, batch, channels, c0, w);
-    }
+void bnmlp_batchnorm_moving_rstd(float *rstd, const float *moving_variance, size_t width, float epsilon) {
+    for (size_t c = 0; c < width; c++) rstd[c] = bnmlp_batchnorm_rstd((double)moving_variance[c], epsilon);
 }
+
+/* ---- moving statistics ---------------------------------------------------------------------- */
 
 /* The factor that turns the biased batch variance into the chosen estimator's. */
 static double variance_correction(size_t batch, float epsilon, bnmlp_variance_estimator estimator) {
@@ -91,15 +92,137 @@ static double variance_correction(size_t batch, float epsilon, bnmlp_variance_es
     return 1.0;
 }
 
+size_t bnmlp_batchnorm_min_rows(float epsilon, bnmlp_variance_estimator estimator) {
+    if (estimator != BNMLP_VARIANCE_KERAS2) return 2;
+    /* N / (N - 1 - epsilon) needs N > 1 + epsilon: the least such whole N. */
+    const double least = floor(1.0 + (double)epsilon) + 1.0;
+    return least >= (double)SIZE_MAX ? SIZE_MAX : (size_t)least;
+}
+
+/* The moving mean and variance of feature c after the update, the one definition shared by the
+ * check and the update so that both compute the very same values. */
+static inline void moving_step(float *moving_mean, float *moving_variance, float mean, float variance,
+                               double momentum, double correction) {
+    *moving_mean = (float)(momentum * *moving_mean + (1.0 - momentum) * mean);
+    *moving_variance = (float)(momentum * *moving_variance + (1.0 - momentum) * (variance * correction));
+}
+
+bool bnmlp_batchnorm_update_moving_is_finite(const float *moving_mean, const float *moving_variance,
+                                             const float *mean, const float *variance, size_t batch,
+                                             size_t channels, float momentum, float epsilon,
+                                             bnmlp_variance_estimator estimator) {
+    const double correction = variance_correction(batch, epsilon, estimator);
+    float acc = 0.0f; /* x - x is NaN exactly when x is not finite */
+    for (size_t c = 0; c < channels; c++) {
+        float m = moving_mean[c], v = moving_variance[c];
+        moving_step(&m, &v, mean[c], variance[c], (double)momentum, correction);
+        acc += (m - m) + (v - v);
+    }
+    return acc == 0.0f;
+}
+
 void bnmlp_batchnorm_update_moving(float *moving_mean, float *moving_variance, const float *mean,
                                    const float *variance, size_t batch, size_t channels,
                                    float momentum, float epsilon,
                                    bnmlp_variance_estimator estimator) {
-    const double m = (double)momentum;
     const double correction = variance_correction(batch, epsilon, estimator);
-    for (size_t c = 0; c < channels; c++) {
-        moving_mean[c] = (float)(m * moving_mean[c] + (1.0 - m) * mean[c]);
-        moving_variance[c] = (float)(m * moving_variance[c] + (1.0 - m) * (variance[c] * correction));
+    for (size_t c = 0; c < channels; c++)
+        moving_step(&moving_mean[c], &moving_variance[c], mean[c], variance[c], (double)momentum, correction);
+}
+
+/* ---- backward ------------------------------------------------------------------------------- */
+
+void bnmlp_batchnorm_partial_backward(double *sum_dy, double *sum_dy_xhat, const float *dy, const float *x,
+                                      const float *mean, const float *rstd, size_t batch, size_t stride,
+                                      size_t width) {
+    for (size_t r = 0; r < batch; r++) {
+        const float *g = dy + r * stride, *in = x + r * stride;
+        for (size_t c = 0; c < width; c++) {
+            const double xhat = ((double)in[c] - mean[c]) * rstd[c];
+            sum_dy[c] += (double)g[c];
+            sum_dy_xhat[c] += (double)g[c] * xhat;
+        }
+    }
+}
+
+void bnmlp_batchnorm_parameter_gradients(float *dgamma, float *dbeta, const double *sum_dy,
+                                         const double *sum_dy_xhat, size_t width) {
+    for (size_t c = 0; c < width; c++) {
+        if (dgamma) dgamma[c] += (float)sum_dy_xhat[c]; /* dgamma = sum(dy * xhat) */
+        if (dbeta) dbeta[c] += (float)sum_dy[c];        /* dbeta = sum(dy) */
+    }
+}
+
+void bnmlp_batchnorm_finish_backward(float *dx, const double *sum_dy, const double *sum_dy_xhat,
+                                     const float *dy, const float *x, const float *mean, const float *rstd,
+                                     const float *gamma, double count, size_t batch, size_t stride,
+                                     size_t width) {
+    /* dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)): the first term passes dy
+     * through, the second removes what moved the batch mean, the third what moved the batch
+     * variance. The means are over all `count` rows of the batch (every process's). */
+    for (size_t c0 = 0; c0 < width; c0 += BLOCK) {
+        const size_t w = block_width(c0, width);
+        const float *m = mean + c0, *s = rstd + c0;
+        double scale[BLOCK], mean_dy[BLOCK], mean_dy_xhat[BLOCK];
+        for (size_t c = 0; c < w; c++) {
+            scale[c] = (gamma ? (double)gamma[c0 + c] : 1.0) * s[c];
+            mean_dy[c] = sum_dy[c0 + c] / count;
+            mean_dy_xhat[c] = sum_dy_xhat[c0 + c] / count;
+        }
+        for (size_t r = 0; r < batch; r++) {
+            const float *g = dy + r * stride + c0, *in = x + r * stride + c0;
+            float *out = dx + r * stride + c0;
+            for (size_t c = 0; c < w; c++) {
+                const double xhat = ((double)in[c] - m[c]) * s[c];
+                out[c] = (float)(scale[c] * ((double)g[c] - mean_dy[c] - xhat * mean_dy_xhat[c]));
+            }
+        }
+    }
+}
+
+void bnmlp_batchnorm_inference_input_gradient(float *dx, const float *dy, const float *rstd,
+                                              const float *gamma, size_t batch, size_t stride, size_t width) {
+    /* With fixed statistics the layer is an affine map per feature: dx = dy * gamma * rstd. */
+    for (size_t c0 = 0; c0 < width; c0 += BLOCK) {
+        const size_t w = block_width(c0, width);
+        float scale[BLOCK];
+        for (size_t c = 0; c < w; c++) scale[c] = (gamma ? gamma[c0 + c] : 1.0f) * rstd[c0 + c];
+        for (size_t r = 0; r < batch; r++) {
+            const float *g = dy + r * stride + c0;
+            float *out = dx + r * stride + c0;
+            for (size_t c = 0; c < w; c++) out[c] = g[c] * scale[c];
+        }
+    }
+}
+
+/* ---- whole layers: the phases over blocks of features, in one process ----------------------- */
+
+void bnmlp_batchnorm_forward_training(float *y, float *mean, float *variance, float *rstd,
+                                      const float *x, const float *gamma, const float *beta,
+                                      size_t batch, size_t channels, float epsilon) {
+    for (size_t c0 = 0; c0 < channels; c0 += BLOCK) {
+        const size_t w = block_width(c0, channels);
+        double mu[BLOCK] = {0}, squares[BLOCK] = {0};
+        bnmlp_batchnorm_partial_sum(mu, x + c0, batch, channels, w);
+        for (size_t c = 0; c < w; c++) mu[c] /= (double)batch;
+        bnmlp_batchnorm_partial_squares(squares, x + c0, mu, batch, channels, w);
+        bnmlp_batchnorm_finish_statistics(mean + c0, variance + c0, rstd + c0, mu, squares, (double)batch, w,
+                                          epsilon);
+        bnmlp_batchnorm_normalize(y + c0, x + c0, mean + c0, rstd + c0, gamma ? gamma + c0 : NULL,
+                                  beta ? beta + c0 : NULL, batch, channels, w);
+    }
+}
+
+void bnmlp_batchnorm_forward_inference(float *y, const float *x, const float *moving_mean,
+                                       const float *moving_variance, const float *gamma,
+                                       const float *beta, size_t batch, size_t channels,
+                                       float epsilon) {
+    for (size_t c0 = 0; c0 < channels; c0 += BLOCK) {
+        const size_t w = block_width(c0, channels);
+        float rstd[BLOCK];
+        bnmlp_batchnorm_moving_rstd(rstd, moving_variance + c0, w, epsilon);
+        bnmlp_batchnorm_normalize(y + c0, x + c0, moving_mean + c0, rstd, gamma ? gamma + c0 : NULL,
+                                  beta ? beta + c0 : NULL, batch, channels, w);
     }
 }
 
@@ -108,39 +231,15 @@ void bnmlp_batchnorm_backward_training(float *dx, float *dgamma, float *dbeta, c
                                        const float *gamma, size_t batch, size_t channels) {
     for (size_t c0 = 0; c0 < channels; c0 += BLOCK) {
         const size_t w = block_width(c0, channels);
-        const float *m = mean + c0, *s = rstd + c0;
-        /* sum_dy = sum(dy); sum_dy_xhat = sum(dy * xhat), over the batch, in double. */
         double sum_dy[BLOCK] = {0}, sum_dy_xhat[BLOCK] = {0};
-        for (size_t r = 0; r < batch; r++) {
-            const float *g = dy + r * channels + c0, *in = x + r * channels + c0;
-            for (size_t c = 0; c < w; c++) {
-                const double xhat = ((double)in[c] - m[c]) * s[c];
-                sum_dy[c] += (double)g[c];
-                sum_dy_xhat[c] += (double)g[c] * xhat;
-            }
-        }
-        for (size_t c = 0; c < w; c++) {
-            if (dgamma) dgamma[c0 + c] += (float)sum_dy_xhat[c]; /* dgamma = sum(dy * xhat) */
-            if (dbeta) dbeta[c0 + c] += (float)sum_dy[c];        /* dbeta = sum(dy) */
-        }
-        if (!dx) continue;
-        /* dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)): the first term passes dy
-         * through, the second removes what moved the batch mean, the third what moved the batch
-         * variance. */
-        double scale[BLOCK], mean_dy[BLOCK], mean_dy_xhat[BLOCK];
-        for (size_t c = 0; c < w; c++) {
-            scale[c] = (gamma ? (double)gamma[c0 + c] : 1.0) * s[c];
-            mean_dy[c] = sum_dy[c] / (double)batch;
-            mean_dy_xhat[c] = sum_dy_xhat[c] / (double)batch;
-        }
-        for (size_t r = 0; r < batch; r++) {
-            const float *g = dy + r * channels + c0, *in = x + r * channels + c0;
-            float *out = dx + r * channels + c0;
-            for (size_t c = 0; c < w; c++) {
-                const double xhat = ((double)in[c] - m[c]) * s[c];
-                out[c] = (float)(scale[c] * ((double)g[c] - mean_dy[c] - xhat * mean_dy_xhat[c]));
-            }
-        }
+        bnmlp_batchnorm_partial_backward(sum_dy, sum_dy_xhat, dy + c0, x + c0, mean + c0, rstd + c0, batch,
+                                         channels, w);
+        bnmlp_batchnorm_parameter_gradients(dgamma ? dgamma + c0 : NULL, dbeta ? dbeta + c0 : NULL, sum_dy,
+                                            sum_dy_xhat, w);
+        if (dx)
+            bnmlp_batchnorm_finish_backward(dx + c0, sum_dy, sum_dy_xhat, dy + c0, x + c0, mean + c0,
+                                            rstd + c0, gamma ? gamma + c0 : NULL, (double)batch, batch,
+                                            channels, w);
     }
 }
 
@@ -150,27 +249,15 @@ void bnmlp_batchnorm_backward_inference(float *dx, float *dgamma, float *dbeta, 
                                         size_t batch, size_t channels, float epsilon) {
     for (size_t c0 = 0; c0 < channels; c0 += BLOCK) {
         const size_t w = block_width(c0, channels);
-        /* With fixed statistics the layer is an affine map per feature. */
-        float rstd[BLOCK], scale[BLOCK];
+        float rstd[BLOCK];
         double sum_dy[BLOCK] = {0}, sum_dy_xhat[BLOCK] = {0};
-        for (size_t c = 0; c < w; c++) {
-            rstd[c] = bnmlp_batchnorm_rstd((double)moving_variance[c0 + c], epsilon);
-            scale[c] = (gamma ? gamma[c0 + c] : 1.0f) * rstd[c]; /* dx = dy * gamma * rstd */
-        }
-        for (size_t r = 0; r < batch; r++) {
-            const float *g = dy + r * channels + c0, *in = x + r * channels + c0;
-            for (size_t c = 0; c < w; c++) {
-                sum_dy[c] += (double)g[c];
-                sum_dy_xhat[c] += (double)g[c] * (((double)in[c] - moving_mean[c0 + c]) * rstd[c]);
-            }
-            if (dx) {
-                float *out = dx + r * channels + c0;
-                for (size_t c = 0; c < w; c++) out[c] = g[c] * scale[c];
-            }
-        }
-        for (size_t c = 0; c < w; c++) {
-            if (dgamma) dgamma[c0 + c] += (float)sum_dy_xhat[c];
-            if (dbeta) dbeta[c0 + c] += (float)sum_dy[c];
-        }
+        bnmlp_batchnorm_moving_rstd(rstd, moving_variance + c0, w, epsilon);
+        bnmlp_batchnorm_partial_backward(sum_dy, sum_dy_xhat, dy + c0, x + c0, moving_mean + c0, rstd, batch,
+                                         channels, w);
+        bnmlp_batchnorm_parameter_gradients(dgamma ? dgamma + c0 : NULL, dbeta ? dbeta + c0 : NULL, sum_dy,
+                                            sum_dy_xhat, w);
+        if (dx)
+            bnmlp_batchnorm_inference_input_gradient(dx + c0, dy + c0, rstd, gamma ? gamma + c0 : NULL, batch,
+                                                     channels, w);
     }
 }

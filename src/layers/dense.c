@@ -3,17 +3,18 @@
 
 #include "kernels/kernels.h"
 
-void bnmlp_dense_forward(float *y, const float *x, const float *w, const float *b, size_t batch,
-                         size_t in, size_t out) {
-    bnmlp_kernel_matmul_bias(y, x, w, b, batch, in, out);
+void bnmlp_dense_forward(const bnmlp_kernel_context *kernels, float *y, const float *x, const float *w,
+                         const float *b, size_t batch, size_t in, size_t out) {
+    kernels->matmul_bias(y, x, w, b, batch, in, out);
 }
 
-void bnmlp_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
-                          const float *w, size_t batch, size_t in, size_t out) {
+void bnmlp_dense_backward(const bnmlp_kernel_context *kernels, float *dx, float *dw, float *db,
+                          const float *dy, const float *x, const float *w, size_t batch, size_t in,
+                          size_t out) {
     /* dL/dw = x^T dy: each weight collects (input) x (upstream gradient) over the batch. */
-    bnmlp_kernel_matmul_tn_accumulate(dw, x, dy, batch, in, out);
+    kernels->matmul_tn_accumulate(dw, x, dy, batch, in, out);
     /* dL/db = sum over the batch of dy. */
-    if (db) bnmlp_kernel_column_sums_accumulate(db, dy, batch, out);
+    if (db) kernels->column_sums_accumulate(db, dy, batch, out);
     /* dL/dx = dy w^T: each input feeds every unit through its row of w. */
-    if (dx) bnmlp_kernel_matmul_nt(dx, dy, w, batch, in, out);
+    if (dx) kernels->matmul_nt(dx, dy, w, batch, in, out);
 }

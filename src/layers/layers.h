@@ -1,6 +1,6 @@
 /*
- * layers.h - internal: each layer's forward/backward pair, the loss, the optimizer and the
- * initializers, as free functions over raw buffers. Shapes: B = batch rows, IN/OUT = widths,
+ * layers.h - internal: each layer's forward/backward pair, the loss and the initializers, as
+ * free functions over raw buffers (the optimizer lives in src/optim). Shapes: B = batch rows, IN/OUT = widths,
  * C = batch-norm features. Outputs come first, then caches, then inputs, then sizes.
  * Gradients of parameters are accumulated (+=); gradients of inputs are overwritten (=).
  */
@@ -8,19 +8,26 @@
 #define BNMLP_LAYERS_H
 
 #include "bnmlp.h"
+#include "kernels/kernels.h"
 
 /* ---- dense: y = x w + b ------------------------------------------------------------------- */
 
-/* x (B, IN), w (IN, OUT), b (OUT) or NULL -> y (B, OUT). Backward needs x kept alive. */
-void bnmlp_dense_forward(float *y, const float *x, const float *w, const float *b, size_t batch,
-                         size_t in, size_t out);
+/* x (B, IN), w (IN, OUT), b (OUT) or NULL -> y (B, OUT), through the kernels of `kernels`.
+ * Backward needs x kept alive. */
+void bnmlp_dense_forward(const bnmlp_kernel_context *kernels, float *y, const float *x, const float *w,
+                         const float *b, size_t batch, size_t in, size_t out);
 
 /* dy (B, OUT), x (B, IN), w (IN, OUT) -> dw (IN, OUT) +=, db (OUT) += (NULL: no bias),
  * dx (B, IN) = (NULL: not needed, e.g. for the first layer). */
-void bnmlp_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
-                          const float *w, size_t batch, size_t in, size_t out);
+void bnmlp_dense_backward(const bnmlp_kernel_context *kernels, float *dx, float *dw, float *db,
+                          const float *dy, const float *x, const float *w, size_t batch, size_t in,
+                          size_t out);
 
 /* ---- activation ---------------------------------------------------------------------------- */
+
+/* The logistic function 1 / (1 + exp(-x)), written so that exp never overflows; the one
+ * sigmoid of the library (activation forward, and the loss's gradient from a logit). */
+double bnmlp_sigmoid(double x);
 
 /* x (N) -> y (N) = f(x); alpha is leaky_relu's slope below 0. y may alias x. */
 void bnmlp_activation_forward(float *y, const float *x, size_t n, bnmlp_activation kind, float alpha);
@@ -31,13 +38,83 @@ void bnmlp_activation_backward(float *dx, const float *dy, const float *x, const
                                bnmlp_activation kind, float alpha);
 
 /* ---- batch normalization --------------------------------------------------------------------- */
+/*
+ * A training-mode forward runs in phases: partial_sum; [combine sums across processes];
+ * mean = sum / count; partial_squares; [combine]; finish_statistics; normalize. Its backward:
+ * partial_backward; parameter_gradients (from this process's sums); [combine]; finish_backward.
+ * The bracketed steps are the seam where synchronized batch norm all-reduces; in one process
+ * there is nothing to combine. Phase functions take `width` features of rows `stride` floats
+ * apart (x points at the first feature), so a caller may run them over any block of features.
+ */
 
 /* The one place epsilon enters: 1 / sqrt(variance + epsilon), for both modes. */
 float bnmlp_batchnorm_rstd(double variance, float epsilon);
 
-/* Training mode. x (B, C), gamma (C) or NULL (scale off: 1), beta (C) or NULL (center off: 0)
- * -> y (B, C) = gamma * (x - mean) * rstd + beta, and the caches mean (C), variance (C, biased
- * 1/B) and rstd (C) that backward and the moving update need. B >= 2 (the caller checks). */
+/* sum (W) += sum over the B rows of x (B, stride) in double. */
+void bnmlp_batchnorm_partial_sum(double *sum, const float *x, size_t batch, size_t stride, size_t width);
+
+/* squares (W) += sum over the rows of (x - mean)^2 in double; mean (W) the batch mean. */
+void bnmlp_batchnorm_partial_squares(double *squares, const float *x, const double *mean, size_t batch,
+                                     size_t stride, size_t width);
+
+/* From the batch mean (W, double) and the combined squares (W) of count rows: the caches mean (W),
+ * variance (W) = squares / count (biased) and rstd (W) that normalize, backward and the moving
+ * update use. */
+void bnmlp_batchnorm_finish_statistics(float *mean, float *variance, float *rstd, const double *mean_sum,
+                                       const double *squares, double count, size_t width, float epsilon);
+
+/* y (B, stride) = gamma * ((x - mean) * rstd) + beta per feature; gamma NULL means 1, beta NULL
+ * means 0. Both modes normalize through it. */
+void bnmlp_batchnorm_normalize(float *y, const float *x, const float *mean, const float *rstd,
+                               const float *gamma, const float *beta, size_t batch, size_t stride,
+                               size_t width);
+
+/* rstd (W) = bnmlp_batchnorm_rstd(moving_variance (W)): inference mode's scale. */
+void bnmlp_batchnorm_moving_rstd(float *rstd, const float *moving_variance, size_t width, float epsilon);
+
+/* The fewest rows a training-mode batch needs for the estimator: 2 (one row has no variance),
+ * and for keras2's B/(B-1-epsilon) the least B above 1 + epsilon (SIZE_MAX if none fits). */
+size_t bnmlp_batchnorm_min_rows(float epsilon, bnmlp_variance_estimator estimator);
+
+/* moving = momentum * moving + (1 - momentum) * batch statistic, the variance first corrected
+ * by the estimator (biased: none; unbiased: B/(B-1); keras2: B/(B-1-epsilon)). batch >= the
+ * estimator's bnmlp_batchnorm_min_rows. */
+void bnmlp_batchnorm_update_moving(float *moving_mean, float *moving_variance, const float *mean,
+                                   const float *variance, size_t batch, size_t channels,
+                                   float momentum, float epsilon,
+                                   bnmlp_variance_estimator estimator);
+
+/* True when bnmlp_batchnorm_update_moving with the same arguments would leave every moving
+ * statistic finite; changes nothing (it evaluates the same expressions, so the answer is exact). */
+bool bnmlp_batchnorm_update_moving_is_finite(const float *moving_mean, const float *moving_variance,
+                                             const float *mean, const float *variance, size_t batch,
+                                             size_t channels, float momentum, float epsilon,
+                                             bnmlp_variance_estimator estimator);
+
+/* sum_dy (W) += sum(dy), sum_dy_xhat (W) += sum(dy * xhat) over the rows, xhat = (x - mean) *
+ * rstd in double; mean and rstd are the batch's (training) or the moving ones (inference). */
+void bnmlp_batchnorm_partial_backward(double *sum_dy, double *sum_dy_xhat, const float *dy, const float *x,
+                                      const float *mean, const float *rstd, size_t batch, size_t stride,
+                                      size_t width);
+
+/* dgamma (W) += sum_dy_xhat, dbeta (W) += sum_dy (either may be NULL: scale or center off). */
+void bnmlp_batchnorm_parameter_gradients(float *dgamma, float *dbeta, const double *sum_dy,
+                                         const double *sum_dy_xhat, size_t width);
+
+/* Training mode: dx (B, stride) = gamma * rstd * (dy - sum_dy / count - xhat * sum_dy_xhat / count)
+ * from the sums over all count rows of the batch; gamma NULL means 1. */
+void bnmlp_batchnorm_finish_backward(float *dx, const double *sum_dy, const double *sum_dy_xhat,
+                                     const float *dy, const float *x, const float *mean, const float *rstd,
+                                     const float *gamma, double count, size_t batch, size_t stride,
+                                     size_t width);
+
+/* Inference mode (frozen layer): dx (B, stride) = dy * (gamma * rstd), rstd the moving one. */
+void bnmlp_batchnorm_inference_input_gradient(float *dx, const float *dy, const float *rstd,
+                                              const float *gamma, size_t batch, size_t stride, size_t width);
+
+/* The whole layer in one process, the phases run over blocks of features. Training mode: x (B, C),
+ * gamma (C) or NULL (scale off: 1), beta (C) or NULL (center off: 0) -> y (B, C) and the caches
+ * mean (C), variance (C, biased 1/B) and rstd (C). B >= 2 (the caller checks). */
 void bnmlp_batchnorm_forward_training(float *y, float *mean, float *variance, float *rstd,
                                       const float *x, const float *gamma, const float *beta,
                                       size_t batch, size_t channels, float epsilon);
@@ -48,16 +125,9 @@ void bnmlp_batchnorm_forward_inference(float *y, const float *x, const float *mo
                                        const float *beta, size_t batch, size_t channels,
                                        float epsilon);
 
-/* moving = momentum * moving + (1 - momentum) * batch statistic, the variance first corrected
- * by the estimator (biased: none; unbiased: B/(B-1); keras2: B/(B-1-epsilon)). */
-void bnmlp_batchnorm_update_moving(float *moving_mean, float *moving_variance, const float *mean,
-                                   const float *variance, size_t batch, size_t channels,
-                                   float momentum, float epsilon,
-                                   bnmlp_variance_estimator estimator);
-
 /* Training-mode backward. dy (B, C), x (B, C), mean (C), rstd (C) from the forward, gamma (C) or
- * NULL -> dx (B, C) = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)), dgamma (C) +=
- * sum(dy * xhat) (NULL: scale off), dbeta (C) += sum(dy) (NULL: center off). dx may be NULL. */
+ * NULL -> dx (B, C) (NULL: not needed), dgamma (C) += sum(dy * xhat) (NULL: scale off),
+ * dbeta (C) += sum(dy) (NULL: center off). */
 void bnmlp_batchnorm_backward_training(float *dx, float *dgamma, float *dbeta, const float *dy,
                                        const float *x, const float *mean, const float *rstd,
                                        const float *gamma, size_t batch, size_t channels);
@@ -77,24 +147,14 @@ void bnmlp_batchnorm_backward_inference(float *dx, float *dgamma, float *dbeta, 
  * as Keras clips; dp (N) = its gradient with respect to p (0 where p was clipped), or NULL. */
 double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t n);
 
-/* z (N) logits, y (N) labels -> mean over N of max(z,0) - z y + log(1 + exp(-|z|)); dz (N) =
+/* z (N) logits, y (N) labels 0 or 1 -> mean over N of softplus(z) for y = 0 and softplus(-z) for
+ * y = 1 (= max(z,0) - z y + log(1 + exp(-|z|)), exact also for infinite z); dz (N) =
  * (sigmoid(z) - y) / N, or NULL. */
 double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n);
 
 /* How many of the N outputs p have (p > 0.5) == (y == 1): accuracy is this count over N, kept
  * as an integer so that sums over chunks stay exact. */
 size_t bnmlp_binary_correct(const float *p, const float *y, size_t n);
-
-/* ---- SGD -------------------------------------------------------------------------------------- */
-
-/* w (N), v (N), g (N): v = momentum * v - lr * g; w += v (nesterov: w += momentum * v - lr * g). */
-void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learning_rate,
-                      float momentum, bool nesterov);
-
-/* True when bnmlp_sgd_update with the same arguments would leave every w and v finite; changes
- * nothing (it evaluates the same expressions, so the answer is exact). */
-bool bnmlp_sgd_update_is_finite(const float *w, const float *v, const float *g, size_t n,
-                                float learning_rate, float momentum, bool nesterov);
 
 /* ---- initializers ------------------------------------------------------------------------------- */
 

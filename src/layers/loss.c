@@ -23,13 +23,13 @@ double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n) {
     double total = 0.0;
     for (size_t i = 0; i < n; i++) {
         const double v = (double)z[i], t = (double)y[i];
-        /* -(t log s(v) + (1-t) log(1-s(v))) = max(v,0) - v t + log(1 + exp(-|v|)), stable for
-         * every v (TF's sigmoid_cross_entropy_with_logits). */
-        total += (v > 0.0 ? v : 0.0) - v * t + log1p(exp(-fabs(v)));
-        if (dz) {
-            const double s = v >= 0.0 ? 1.0 / (1.0 + exp(-v)) : exp(v) / (1.0 + exp(v));
-            dz[i] = (float)((s - t) / (double)n); /* d/dv = (sigmoid(v) - t) / n */
-        }
+        /* -(t log s(v) + (1-t) log(1-s(v))) = max(v,0) - v t + log(1 + exp(-|v|)) (TF's
+         * sigmoid_cross_entropy_with_logits), written per label so that an infinite logit on
+         * the right side gives 0 rather than inf - inf: softplus(-v) for t = 1, softplus(v)
+         * for t = 0. */
+        const double margin = t == 1.0 ? -v : v;
+        total += (margin > 0.0 ? margin : 0.0) + log1p(exp(-fabs(v)));
+        if (dz) dz[i] = (float)((bnmlp_sigmoid(v) - t) / (double)n); /* d/dv = (sigmoid(v) - t) / n */
     }
     return total / (double)n;
 }

@@ -24,6 +24,9 @@ bnmlp_model *bnmlp_model_create_with_allocator(size_t input_width, const bnmlp_a
     }
     memset(model, 0, sizeof *model);
     model->allocator = allocator ? *allocator : bnmlp_default_allocator;
+    bnmlp_kernel_context_init(&model->kernels);
+    model->loss = BNMLP_LOSS_BINARY_CROSSENTROPY;
+    model->optimizer = BNMLP_OPTIMIZER_SGD;
     model->input_width = input_width;
     model->max_width = input_width;
     bnmlp_set_status(status, BNMLP_OK);
@@ -37,17 +40,19 @@ bnmlp_model *bnmlp_model_create(size_t input_width, bnmlp_status *status) {
 /* Releases the buffers made by build and marks the model unbuilt. */
 static void release_buffers(bnmlp_model *model) {
     const bnmlp_allocator *a = &model->allocator;
-    float **buffers[] = {&model->params,   &model->grads,    &model->velocity, &model->stats,
-                         &model->outputs,  &model->caches,   &model->delta[0], &model->delta[1],
-                         &model->batch_x,  &model->batch_y};
+    void **buffers[] = {
+        (void **)&model->params,   (void **)&model->grads,         (void **)&model->optimizer_state,
+        (void **)&model->stats,    (void **)&model->outputs,       (void **)&model->caches,
+        (void **)&model->delta[0], (void **)&model->delta[1],      (void **)&model->loss_gradient,
+        (void **)&model->sums,     (void **)&model->rstd,          (void **)&model->segments,
+        (void **)&model->batch_x,  (void **)&model->batch_y,
+    };
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) {
         bnmlp_release(a, *buffers[i]);
         *buffers[i] = NULL;
     }
-    for (size_t i = 0; i < model->layer_count; i++) {
-        model->layers[i].output = NULL;
-        model->layers[i].cache = NULL;
-    }
+    for (size_t i = 0; i < model->layer_count; i++) model->layers[i].output = NULL;
+    model->segment_count = 0;
     model->built = false;
     model->max_batch = 0;
 }
@@ -81,41 +86,36 @@ static bnmlp_status reserve_layers(bnmlp_model *model, size_t more) {
     return BNMLP_OK;
 }
 
-/* Width of the last layer's output (the input width with no layers). */
-static size_t current_width(const bnmlp_model *model) {
+size_t bnmlp_model_output_width(const bnmlp_model *model) {
+    if (!model) return 0;
     return model->layer_count ? model->layers[model->layer_count - 1].out : model->input_width;
 }
 
-/* Lays out the parameter arrays of a new layer in the arena, in bnmlp_weight order; sizes[k] is
- * the length of array k (0 when absent). Fails without changing the model on overflow. */
-static bnmlp_status place_params(bnmlp_model *model, bnmlp_layer *layer, const size_t sizes[4]) {
-    size_t offset = model->param_count;
-    layer->param_offset = offset;
-    for (int k = 0; k < 4; k++) {
-        layer->offsets[k] = sizes[k] ? offset : BNMLP_NO_OFFSET;
-        if (!bnmlp_size_add(offset, sizes[k], &offset)) return BNMLP_ERR_OVERFLOW;
-    }
-    layer->param_count = offset - model->param_count;
-    return BNMLP_OK;
+/* The next length floats of a block whose used part ends at *end; false on overflow. */
+static bool place(size_t *end, size_t length, bnmlp_slice *slice) {
+    *slice = (bnmlp_slice){.offset = *end, .length = length};
+    return bnmlp_size_add(*end, length, end);
 }
 
-/* Appends a fully described layer, accounting for its statistics, caches and buffer widths. */
-static bnmlp_status append_layer(bnmlp_model *model, bnmlp_layer layer, const size_t sizes[4]) {
-    bnmlp_status status = place_params(model, &layer, sizes);
-    if (status != BNMLP_OK) return status;
-    size_t stats = model->stats_count, caches = model->cache_count, outputs = model->output_count;
-    layer.stats_offset = BNMLP_NO_OFFSET;
-    if (layer.kind == BNMLP_LAYER_BATCHNORM) {
-        layer.stats_offset = stats;
-        size_t two, three;
-        if (!bnmlp_size_mul(layer.out, 2, &two) || !bnmlp_size_add(stats, two, &stats) ||
-            !bnmlp_size_mul(layer.out, 3, &three) || !bnmlp_size_add(caches, three, &caches))
-            return BNMLP_ERR_OVERFLOW;
-    }
-    if (!bnmlp_size_add(outputs, layer.out, &outputs)) return BNMLP_ERR_OVERFLOW;
+/* Appends a described layer (its array lengths in the slices' length fields), placing its
+ * arrays in the model's blocks. Fails without changing the model on overflow. */
+static bnmlp_status append_layer(bnmlp_model *model, bnmlp_layer layer) {
+    size_t params = model->param_count, stats = model->stats_count, caches = model->cache_count;
+    size_t outputs = model->output_count;
+    const size_t start = params;
+    /* Parameter arrays in bnmlp_weight order: kernel, bias, gamma, beta. */
+    bnmlp_slice *arrays[] = {&layer.kernel, &layer.bias, &layer.gamma, &layer.beta};
+    bool ok = true;
+    for (size_t k = 0; k < 4; k++) ok = ok && place(&params, arrays[k]->length, arrays[k]);
+    const size_t statistics = layer.kind == BNMLP_LAYER_BATCHNORM ? layer.out : 0;
+    ok = ok && place(&stats, statistics, &layer.moving_mean) && place(&stats, statistics, &layer.moving_variance) &&
+         place(&caches, statistics, &layer.batch_mean) && place(&caches, statistics, &layer.batch_variance) &&
+         place(&caches, statistics, &layer.batch_rstd) && bnmlp_size_add(outputs, layer.out, &outputs);
+    if (!ok) return BNMLP_ERR_OVERFLOW;
+    layer.params = (bnmlp_slice){.offset = start, .length = params - start};
     layer.trainable = true;
     model->layers[model->layer_count++] = layer;
-    model->param_count = layer.param_offset + layer.param_count;
+    model->param_count = params;
     model->stats_count = stats;
     model->cache_count = caches;
     model->output_count = outputs;
@@ -145,21 +145,19 @@ bnmlp_status bnmlp_model_add_dense(bnmlp_model *model, const bnmlp_dense_config 
         !valid_activation(config->activation) || !isfinite(config->activation_alpha))
         return BNMLP_ERR_INVALID_ARGUMENT;
     const bool with_activation = config->activation != BNMLP_ACTIVATION_LINEAR;
-    const size_t in = current_width(model);
-    size_t sizes[4] = {0, config->use_bias ? config->units : 0, 0, 0};
-    if (!bnmlp_size_mul(in, config->units, &sizes[0])) return BNMLP_ERR_OVERFLOW;
+    const size_t in = bnmlp_model_output_width(model);
+    size_t kernel;
+    if (!bnmlp_size_mul(in, config->units, &kernel)) return BNMLP_ERR_OVERFLOW;
     bnmlp_status status = reserve_layers(model, with_activation ? 2 : 1);
     if (status != BNMLP_OK) return status;
     /* Keep both layers or neither: remember the counts, roll back if the second fails. */
     const bnmlp_model saved = *model;
     bnmlp_layer dense = {.kind = BNMLP_LAYER_DENSE, .in = in, .out = config->units,
-                         .initializer = config->kernel_initializer};
-    status = append_layer(model, dense, sizes);
-    if (status == BNMLP_OK && with_activation) {
-        const size_t none[4] = {0, 0, 0, 0};
-        status = append_layer(model, activation_layer(config->units, config->activation,
-                                                      config->activation_alpha), none);
-    }
+                         .initializer = config->kernel_initializer, .kernel.length = kernel,
+                         .bias.length = config->use_bias ? config->units : 0};
+    status = append_layer(model, dense);
+    if (status == BNMLP_OK && with_activation)
+        status = append_layer(model, activation_layer(config->units, config->activation, config->activation_alpha));
     if (status != BNMLP_OK) *model = saved;
     return status;
 }
@@ -170,8 +168,7 @@ bnmlp_status bnmlp_model_add_activation(bnmlp_model *model, bnmlp_activation act
     if (!valid_activation(activation) || !isfinite(alpha)) return BNMLP_ERR_INVALID_ARGUMENT;
     bnmlp_status status = reserve_layers(model, 1);
     if (status != BNMLP_OK) return status;
-    const size_t none[4] = {0, 0, 0, 0};
-    return append_layer(model, activation_layer(current_width(model), activation, alpha), none);
+    return append_layer(model, activation_layer(bnmlp_model_output_width(model), activation, alpha));
 }
 
 bnmlp_status bnmlp_model_add_batchnorm(bnmlp_model *model, const bnmlp_batchnorm_config *config) {
@@ -184,21 +181,23 @@ bnmlp_status bnmlp_model_add_batchnorm(bnmlp_model *model, const bnmlp_batchnorm
         return BNMLP_ERR_INVALID_ARGUMENT;
     bnmlp_status status = reserve_layers(model, 1);
     if (status != BNMLP_OK) return status;
-    const size_t width = current_width(model);
-    const size_t sizes[4] = {0, 0, config->scale ? width : 0, config->center ? width : 0};
-    bnmlp_layer layer = {.kind = BNMLP_LAYER_BATCHNORM, .in = width, .out = width, .batchnorm = *config};
-    return append_layer(model, layer, sizes);
+    const size_t width = bnmlp_model_output_width(model);
+    bnmlp_layer layer = {.kind = BNMLP_LAYER_BATCHNORM, .in = width, .out = width, .batchnorm = *config,
+                         .gamma.length = config->scale ? width : 0, .beta.length = config->center ? width : 0};
+    return append_layer(model, layer);
 }
 
 /* ---- build -------------------------------------------------------------------------------- */
 
-/* count floats from the model's allocator, zeroed; false on overflow or failure. */
-static bool alloc_floats(bnmlp_model *model, float **out, size_t rows, size_t cols) {
+/* rows * cols zeroed elements of size bytes from the model's allocator into *out; false on
+ * overflow or failure. Nothing to hold (e.g. no parameters at all) leaves *out NULL. */
+static bool alloc_block(bnmlp_model *model, void *out, size_t rows, size_t cols, size_t size) {
     size_t count;
     if (!bnmlp_size_mul(rows, cols, &count)) return false;
-    if (count == 0) return true; /* nothing to hold (e.g. no parameters at all) */
-    *out = bnmlp_alloc_zeroed(&model->allocator, count, sizeof(float));
-    return *out != NULL;
+    if (count == 0) return true;
+    void *block = bnmlp_alloc_zeroed(&model->allocator, count, size);
+    memcpy(out, &block, sizeof block);
+    return block != NULL;
 }
 
 /* Fills a freshly allocated model with its initial weights and statistics. */
@@ -207,17 +206,53 @@ static void initialize_weights(bnmlp_model *model) {
         const bnmlp_layer *layer = &model->layers[i];
         if (layer->kind == BNMLP_LAYER_DENSE) {
             /* Kernel from the initializer; the bias stays zero (Keras's "zeros"). */
-            bnmlp_initialize_kernel(model->params + layer->offsets[BNMLP_WEIGHT_KERNEL], layer->in,
-                                    layer->out, layer->initializer, &model->rng);
+            bnmlp_initialize_kernel(bnmlp_slice_in(model->params, layer->kernel), layer->in, layer->out,
+                                    layer->initializer, &model->rng);
         } else if (layer->kind == BNMLP_LAYER_BATCHNORM) {
-            if (layer->offsets[BNMLP_WEIGHT_GAMMA] != BNMLP_NO_OFFSET) {
-                float *gamma = model->params + layer->offsets[BNMLP_WEIGHT_GAMMA];
-                for (size_t c = 0; c < layer->out; c++) gamma[c] = 1.0f; /* beta stays 0 */
+            float *gamma = bnmlp_slice_in(model->params, layer->gamma);
+            float *moving_variance = bnmlp_slice_in(model->stats, layer->moving_variance);
+            for (size_t c = 0; c < layer->out; c++) {
+                if (gamma) gamma[c] = 1.0f;  /* beta stays 0 */
+                moving_variance[c] = 1.0f;   /* the moving mean stays 0 */
             }
-            float *moving_variance = model->stats + layer->stats_offset + layer->out;
-            for (size_t c = 0; c < layer->out; c++) moving_variance[c] = 1.0f; /* mean stays 0 */
         }
     }
+}
+
+void bnmlp_model_refresh_segments(bnmlp_model *model) {
+    model->segment_count = 0;
+    if (!model->built) return;
+    for (size_t i = 0; i < model->layer_count; i++) {
+        const bnmlp_layer *layer = &model->layers[i];
+        const bnmlp_slice arrays[] = {layer->kernel, layer->bias, layer->gamma, layer->beta};
+        if (!layer->trainable) continue;
+        for (size_t k = 0; k < 4; k++)
+            if (arrays[k].length)
+                model->segments[model->segment_count++] =
+                    (bnmlp_segment){.offset = arrays[k].offset, .length = arrays[k].length};
+    }
+}
+
+/* Allocates every block of a model built for max_batch rows; false (some blocks allocated) on
+ * failure. */
+static bool allocate_blocks(bnmlp_model *model, size_t max_batch) {
+    const size_t slots = bnmlp_optimizer_state_slots(model->optimizer), width = model->max_width;
+    size_t state;
+    return bnmlp_size_mul(slots, model->param_count, &state) &&
+           alloc_block(model, &model->params, model->param_count, 1, sizeof(float)) &&
+           alloc_block(model, &model->grads, model->param_count, 1, sizeof(float)) &&
+           alloc_block(model, &model->optimizer_state, state, 1, sizeof(float)) &&
+           alloc_block(model, &model->stats, model->stats_count, 1, sizeof(float)) &&
+           alloc_block(model, &model->caches, model->cache_count, 1, sizeof(float)) &&
+           alloc_block(model, &model->outputs, max_batch, model->output_count, sizeof(float)) &&
+           alloc_block(model, &model->delta[0], max_batch, width, sizeof(float)) &&
+           alloc_block(model, &model->delta[1], max_batch, width, sizeof(float)) &&
+           alloc_block(model, &model->loss_gradient, max_batch, bnmlp_model_output_width(model), sizeof(float)) &&
+           alloc_block(model, &model->sums, 4, width, sizeof(double)) &&
+           alloc_block(model, &model->rstd, width, 1, sizeof(float)) &&
+           alloc_block(model, &model->segments, model->layer_count, 4, sizeof(bnmlp_segment)) &&
+           alloc_block(model, &model->batch_x, max_batch, model->input_width, sizeof(float)) &&
+           alloc_block(model, &model->batch_y, max_batch, bnmlp_model_output_width(model), sizeof(float));
 }
 
 bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t seed) {
@@ -230,34 +265,42 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
     if (!bnmlp_size_mul(max_batch, model->output_count, &outputs) || outputs > SIZE_MAX / sizeof(float) ||
         !bnmlp_size_mul(max_batch, model->max_width, &deltas) || deltas > SIZE_MAX / sizeof(float))
         return BNMLP_ERR_OVERFLOW;
-    bool ok = alloc_floats(model, &model->params, model->param_count, 1) &&
-              alloc_floats(model, &model->grads, model->param_count, 1) &&
-              alloc_floats(model, &model->velocity, model->param_count, 1) &&
-              alloc_floats(model, &model->stats, model->stats_count, 1) &&
-              alloc_floats(model, &model->caches, model->cache_count, 1) &&
-              alloc_floats(model, &model->outputs, max_batch, model->output_count) &&
-              alloc_floats(model, &model->delta[0], max_batch, model->max_width) &&
-              alloc_floats(model, &model->delta[1], max_batch, model->max_width) &&
-              alloc_floats(model, &model->batch_x, max_batch, model->input_width) &&
-              alloc_floats(model, &model->batch_y, max_batch, current_width(model));
-    if (!ok) {
+    if (!allocate_blocks(model, max_batch)) {
         release_buffers(model);
         return BNMLP_ERR_OUT_OF_MEMORY;
     }
-    /* Hand out the slices of the output and cache blocks. */
-    float *output = model->outputs, *cache = model->caches;
+    /* Hand out the slices of the output block. */
+    float *output = model->outputs;
     for (size_t i = 0; i < model->layer_count; i++) {
-        bnmlp_layer *layer = &model->layers[i];
-        layer->output = output;
-        output += max_batch * layer->out;
-        if (layer->kind == BNMLP_LAYER_BATCHNORM) {
-            layer->cache = cache;
-            cache += 3 * layer->out;
-        }
+        model->layers[i].output = output;
+        output += max_batch * model->layers[i].out;
     }
     bnmlp_random_seed(&model->rng, seed);
     initialize_weights(model);
     model->max_batch = max_batch;
     model->built = true;
+    bnmlp_model_refresh_segments(model);
     return BNMLP_OK;
 }
+
+/* ---- what the training tier is handed ------------------------------------------------------- */
+
+bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model) {
+    return (bnmlp_arenas){.params = model->params, .grads = model->grads, .state = model->optimizer_state,
+                          .count = model->param_count, .segments = model->segments,
+                          .segment_count = model->segment_count};
+}
+
+void bnmlp_model_stage_batch(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                             const size_t *order, size_t rows, const float **bx, const float **by) {
+    for (size_t r = 0; r < rows; r++) {
+        memcpy(model->batch_x + r * x->cols, x->data + order[r] * x->cols, x->cols * sizeof(float));
+        memcpy(model->batch_y + r * y->cols, y->data + order[r] * y->cols, y->cols * sizeof(float));
+    }
+    *bx = model->batch_x;
+    *by = model->batch_y;
+}
+
+const bnmlp_allocator *bnmlp_model_allocator(const bnmlp_model *model) { return &model->allocator; }
+
+bnmlp_random *bnmlp_model_random(bnmlp_model *model) { return &model->rng; }

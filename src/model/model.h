@@ -2,80 +2,118 @@
  * model.h - internal: the sequential model's layout, and what the training tier may call.
  *
  * The model owns every buffer, planned at build time for max_batch rows:
- *   params / grads / velocity  flat arenas of param_count floats, layer by layer, each layer's
- *                              arrays in bnmlp_weight order (kernel, bias, gamma, beta);
- *   stats                      moving statistics (mean then variance per batch-norm layer), apart
- *                              from the arenas so the optimizer never touches them;
- *   outputs                    every layer's output (max_batch x width), kept for backward;
- *   caches                     batch-norm mean, variance, rstd (3 x width) from the last
- *                              training-mode forward, kept for backward and the moving update;
- *   delta[2]                   ping-pong gradients with respect to layer outputs;
- *   batch_x / batch_y          staging rows that fit gathers a shuffled batch into.
- * The model sequences layers; the arithmetic lives in src/layers and src/kernels.
+ *   params / grads      flat arenas of param_count floats, layer by layer, each layer's arrays
+ *                       in bnmlp_weight order (kernel, bias, gamma, beta);
+ *   optimizer_state     the optimizer's slots (SGD: the velocity), each param_count floats;
+ *   stats               moving statistics (mean then variance per batch-norm layer), apart from
+ *                       the arenas so the optimizer never touches them;
+ *   outputs             every layer's output (max_batch x width), kept for backward;
+ *   caches              batch-norm mean, variance, rstd from the last training-mode forward, kept
+ *                       for backward and the moving update;
+ *   loss_gradient       the loss head's gradient with respect to the loss's input;
+ *   delta[2]            ping-pong gradients with respect to layer outputs;
+ *   sums, rstd          batch-norm scratch: double sums of the phases, inference rstd;
+ *   segments            the trainable runs of the arenas, handed to the optimizer;
+ *   batch_x / batch_y   staging rows that fit gathers a shuffled batch into.
+ * Every array of a layer is a named slice of one of these blocks. The model sequences layers;
+ * the arithmetic lives in src/layers and src/kernels, the update in src/optim.
  */
 #ifndef BNMLP_MODEL_H
 #define BNMLP_MODEL_H
 
 #include "bnmlp.h"
+#include "kernels/kernels.h"
+#include "optim/optim.h"
 
-#define BNMLP_NO_OFFSET ((size_t)-1) /* an array the layer does not have */
+/* Where one array of a layer lives in its block: floats [offset, offset + length); length 0
+ * means the layer has no such array. */
+typedef struct bnmlp_slice {
+    size_t offset; /* first float in the block */
+    size_t length; /* floats; 0 when absent */
+} bnmlp_slice;
 
-/* One layer: its configuration, where its arrays live, and its buffers once built. */
+/* The loss the model's head computes on the last layer's output. */
+typedef enum bnmlp_loss_kind {
+    BNMLP_LOSS_BINARY_CROSSENTROPY = 0 /* Keras's BCE; from the logit behind a final sigmoid */
+} bnmlp_loss_kind;
+
+/* One layer: its configuration, where its arrays live, and its output once built. */
 typedef struct bnmlp_layer {
-    bnmlp_layer_kind kind;           /* dense, activation or batch norm */
-    size_t in;                       /* input width */
-    size_t out;                      /* output width */
-    bool trainable;                  /* false: frozen */
-    bnmlp_activation activation;     /* activation layers: the function */
-    float alpha;                     /* activation layers: leaky_relu slope */
-    bnmlp_initializer initializer;   /* dense layers: kernel initializer */
+    bnmlp_layer_kind kind;            /* dense, activation or batch norm */
+    size_t in;                        /* input width */
+    size_t out;                       /* output width */
+    bool trainable;                   /* false: frozen */
+    bnmlp_activation activation;      /* activation layers: the function */
+    float alpha;                      /* activation layers: leaky_relu slope */
+    bnmlp_initializer initializer;    /* dense layers: kernel initializer */
     bnmlp_batchnorm_config batchnorm; /* batch-norm layers: configuration */
-    size_t param_offset;             /* first float of this layer in the parameter arena */
-    size_t param_count;              /* floats of this layer in the parameter arena */
-    size_t offsets[4];               /* kernel, bias, gamma, beta offsets in the arena, or BNMLP_NO_OFFSET */
-    size_t stats_offset;             /* batch norm: moving mean at stats[offset], variance after it */
-    float *output;                   /* (max_batch, out) once built */
-    float *cache;                    /* batch norm: mean, variance, rstd (3 x out) once built */
+    bnmlp_slice params;               /* all of the layer's floats in the parameter arena */
+    bnmlp_slice kernel;               /* dense W (in, out), parameter arena */
+    bnmlp_slice bias;                 /* dense b (out), parameter arena */
+    bnmlp_slice gamma;                /* batch-norm scale (out), parameter arena */
+    bnmlp_slice beta;                 /* batch-norm offset (out), parameter arena */
+    bnmlp_slice moving_mean;          /* batch norm (out), in stats */
+    bnmlp_slice moving_variance;      /* batch norm (out), in stats */
+    bnmlp_slice batch_mean;           /* batch norm (out), in caches */
+    bnmlp_slice batch_variance;       /* batch norm (out, biased), in caches */
+    bnmlp_slice batch_rstd;           /* batch norm (out), in caches */
+    float *output;                    /* (max_batch, out) once built */
 } bnmlp_layer;
 
 /* The sequential model (opaque to users). */
 struct bnmlp_model {
-    bnmlp_allocator allocator; /* every allocation goes through it */
-    size_t input_width;        /* features in */
-    bnmlp_layer *layers;       /* layer_count layers in order */
-    size_t layer_count;        /* layers added */
-    size_t layer_capacity;     /* room in layers */
-    size_t param_count;        /* floats in each arena */
-    size_t stats_count;        /* floats of moving statistics */
-    size_t cache_count;        /* floats of batch-norm caches */
-    size_t output_count;       /* floats of all layer outputs for one row */
-    size_t max_width;          /* widest layer input or output */
-    bool built;                /* buffers exist and weights are initialized */
-    size_t max_batch;          /* rows per batch at most, once built */
-    float *params;             /* parameter arena */
-    float *grads;              /* gradient arena, same layout */
-    float *velocity;           /* SGD velocity arena, same layout */
-    float *stats;              /* moving statistics */
-    float *outputs;            /* all layer outputs */
-    float *caches;             /* all batch-norm caches */
-    float *delta[2];           /* (max_batch, max_width) each */
-    float *batch_x;            /* (max_batch, input_width) */
-    float *batch_y;            /* (max_batch, output width) */
-    bnmlp_random rng;          /* seeded at build: initialization, then fit's shuffles */
+    bnmlp_allocator allocator;             /* every allocation goes through it */
+    bnmlp_kernel_context kernels;          /* the kernels the layers run with */
+    bnmlp_loss_kind loss;                  /* the head's loss */
+    bnmlp_optimizer_kind optimizer;        /* whose state the optimizer arena is planned for */
+    size_t input_width;                    /* features in */
+    bnmlp_layer *layers;                   /* layer_count layers in order */
+    size_t layer_count;                    /* layers added */
+    size_t layer_capacity;                 /* room in layers */
+    size_t param_count;                    /* floats in the parameter and gradient arenas */
+    size_t stats_count;                    /* floats of moving statistics */
+    size_t cache_count;                    /* floats of batch-norm caches */
+    size_t output_count;                   /* floats of all layer outputs for one row */
+    size_t max_width;                      /* widest layer input or output */
+    bool built;                            /* buffers exist and weights are initialized */
+    size_t max_batch;                      /* rows per batch at most, once built */
+    float *params;                         /* parameter arena */
+    float *grads;                          /* gradient arena, same layout */
+    float *optimizer_state;                /* optimizer slots, param_count floats each */
+    float *stats;                          /* moving statistics */
+    float *outputs;                        /* all layer outputs */
+    float *caches;                         /* all batch-norm caches */
+    float *loss_gradient;                  /* (max_batch, output width) */
+    float *delta[2];                       /* (max_batch, max_width) each */
+    double *sums;                          /* (4, max_width): batch-norm phase sums */
+    float *rstd;                           /* (max_width): inference-mode rstd */
+    bnmlp_segment *segments;               /* trainable runs, up to 4 per layer */
+    size_t segment_count;                  /* runs in segments */
+    float *batch_x;                        /* (max_batch, input_width) */
+    float *batch_y;                        /* (max_batch, output width) */
+    bnmlp_random rng;                      /* seeded at build: initialization, then fit's shuffles */
 };
 
-/* BNMLP_OK when x is (rows <= max_batch, input width) and finite, and y (if not NULL) is
- * (x->rows, output width) with labels exactly 0 or 1. The model must be built. */
+/* slice's floats in block, or NULL when the layer has no such array. */
+static inline float *bnmlp_slice_in(float *block, bnmlp_slice slice) {
+    return slice.length ? block + slice.offset : NULL;
+}
+
+/* ---- check.c: validation -------------------------------------------------------------------- */
+
+/* BNMLP_OK when x is (rows <= max_batch if limit_rows, input width) and finite, and y (if not
+ * NULL) is (x->rows, output width) with labels the loss accepts. The model must be built. */
 bnmlp_status bnmlp_model_check_batch(const bnmlp_model *model, const bnmlp_tensor *x,
                                      const bnmlp_tensor *y, bool limit_rows);
 
-/* True when a training-mode pass needs batch statistics (a trainable batch-norm layer exists),
- * so that a batch must have at least 2 rows. */
-bool bnmlp_model_needs_batch_statistics(const bnmlp_model *model);
+/* The fewest rows a training-mode batch needs: 1, or what its trainable batch-norm layers need
+ * (2, or more for the keras2 estimator with a large epsilon). */
+size_t bnmlp_model_min_training_rows(const bnmlp_model *model);
 
-/* When the last layer is a sigmoid, its input (the logit) from the last forward of x, whose
- * loss is then taken from the logit; NULL otherwise. */
-const float *bnmlp_model_logits(const bnmlp_model *model, const float *x);
+/* BNMLP_ERR_BATCH_TOO_SMALL when a training-mode batch of rows rows cannot be normalized. */
+bnmlp_status bnmlp_model_check_training_rows(const bnmlp_model *model, size_t rows);
+
+/* ---- pass.c: forward, backward, moving statistics ---------------------------------------------- */
 
 /* Forward x (rows, input width) through layers [0, count) in the given mode; training mode
  * caches batch statistics but does not update the moving ones (bnmlp_model_commit_statistics
@@ -89,15 +127,42 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,
                               size_t top);
 
-/* Applies the moving-statistics update of every trainable batch-norm layer from the caches of
- * the last training-mode forward of rows rows. */
+/* BNMLP_OK when the moving-statistics update from the last training-mode forward of rows rows
+ * would leave every moving statistic finite, else BNMLP_ERR_DIVERGED; changes nothing. */
+bnmlp_status bnmlp_model_check_statistics(const bnmlp_model *model, size_t rows);
+
+/* Applies that update to every trainable batch-norm layer. */
 void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows);
 
-/* One SGD update of every trainable layer's parameters from the gradient arena; if any weight
- * or velocity would stop being finite, BNMLP_ERR_DIVERGED and nothing changes. */
-bnmlp_status bnmlp_model_apply_sgd(bnmlp_model *model, const bnmlp_sgd_config *optimizer);
+/* ---- head.c: the loss ------------------------------------------------------------------------- */
 
-/* BNMLP_OK when the optimizer's values are in range (lr > 0 finite, momentum in [0, 1]). */
-bnmlp_status bnmlp_check_sgd_config(const bnmlp_sgd_config *optimizer);
+/* The mean loss of the last forward of x (rows rows) against y, and how many outputs it
+ * predicts right. No gradient; nothing changes. */
+void bnmlp_model_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows, double *loss,
+                      size_t *correct);
+
+/* As bnmlp_model_loss after a training-mode forward, then the loss's gradient and the backward
+ * pass through every layer below the loss's input, into the gradient arena. BNMLP_ERR_DIVERGED
+ * (and the gradient arena undefined) when the loss or a gradient is not finite. */
+bnmlp_status bnmlp_model_loss_backward(bnmlp_model *model, const float *x, const float *y, size_t rows,
+                                       double *loss, size_t *correct);
+
+/* ---- build.c: what the optimizer and fit are handed ------------------------------------------- */
+
+/* Lists the trainable arrays in model->segments again (after build or a change of trainable). */
+void bnmlp_model_refresh_segments(bnmlp_model *model);
+
+/* The arenas and trainable segments, for bnmlp_optimizer_step. */
+bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model);
+
+/* Copies rows order[0..rows) of (x, y) into the model's staging batch and returns it in *bx, *by. */
+void bnmlp_model_stage_batch(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                             const size_t *order, size_t rows, const float **bx, const float **by);
+
+/* The allocator every allocation for this model goes through (fit's index array too). */
+const bnmlp_allocator *bnmlp_model_allocator(const bnmlp_model *model);
+
+/* The model's generator (seeded at build), which drives fit's shuffles. */
+bnmlp_random *bnmlp_model_random(bnmlp_model *model);
 
 #endif /* BNMLP_MODEL_H */

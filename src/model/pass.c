@@ -1,37 +1,46 @@
-/* pass.c - sequencing the layers: forward, backward, moving statistics, the optimizer step. */
+/* pass.c - sequencing the layers: forward, backward, moving statistics, and the public forward. */
 #include "model/model.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "core/core.h"
 #include "layers/layers.h"
-
-/* The array `which` of a layer in the parameter arena `arena`, or NULL when it has none. */
-static float *layer_array(float *arena, const bnmlp_layer *layer, bnmlp_weight which) {
-    const size_t offset = layer->offsets[which];
-    return offset == BNMLP_NO_OFFSET ? NULL : arena + offset;
-}
 
 /* True when this batch-norm layer normalizes with batch statistics in this mode. */
 static bool uses_batch_statistics(const bnmlp_layer *layer, bnmlp_mode mode) {
     return mode == BNMLP_MODE_TRAINING && layer->trainable;
 }
 
-/* Forward of one batch-norm layer. */
-static void batchnorm_forward(bnmlp_model *model, const bnmlp_layer *layer, const float *x,
-                              size_t rows, bnmlp_mode mode) {
+/* Training-mode statistics of one batch-norm layer over x (rows, c), in phases; the seam between
+ * the phases is where several processes would combine their sums. */
+static void batchnorm_statistics(bnmlp_model *model, const bnmlp_layer *layer, const float *x, size_t rows) {
     const size_t c = layer->out;
-    const float *gamma = layer_array(model->params, layer, BNMLP_WEIGHT_GAMMA);
-    const float *beta = layer_array(model->params, layer, BNMLP_WEIGHT_BETA);
-    const float *moving = model->stats + layer->stats_offset; /* mean (c), then variance (c) */
-    if (uses_batch_statistics(layer, mode))
-        bnmlp_batchnorm_forward_training(layer->output, layer->cache, layer->cache + c,
-                                         layer->cache + 2 * c, x, gamma, beta, rows, c,
-                                         layer->batchnorm.epsilon);
-    else
-        bnmlp_batchnorm_forward_inference(layer->output, x, moving, moving + c, gamma, beta, rows, c,
-                                          layer->batchnorm.epsilon);
+    double *mean = model->sums, *squares = model->sums + c;
+    memset(model->sums, 0, 2 * c * sizeof *model->sums);
+    bnmlp_batchnorm_partial_sum(mean, x, rows, c, c);
+    for (size_t k = 0; k < c; k++) mean[k] /= (double)rows;
+    bnmlp_batchnorm_partial_squares(squares, x, mean, rows, c, c);
+    bnmlp_batchnorm_finish_statistics(bnmlp_slice_in(model->caches, layer->batch_mean),
+                                      bnmlp_slice_in(model->caches, layer->batch_variance),
+                                      bnmlp_slice_in(model->caches, layer->batch_rstd), mean, squares,
+                                      (double)rows, c, layer->batchnorm.epsilon);
+}
+
+/* Forward of one batch-norm layer: batch statistics in training mode, moving ones otherwise. */
+static void batchnorm_forward(bnmlp_model *model, const bnmlp_layer *layer, const float *x, size_t rows,
+                              bnmlp_mode mode) {
+    const size_t c = layer->out;
+    const float *mean = bnmlp_slice_in(model->stats, layer->moving_mean), *rstd = model->rstd;
+    if (uses_batch_statistics(layer, mode)) {
+        batchnorm_statistics(model, layer, x, rows);
+        mean = bnmlp_slice_in(model->caches, layer->batch_mean);
+        rstd = bnmlp_slice_in(model->caches, layer->batch_rstd);
+    } else {
+        bnmlp_batchnorm_moving_rstd(model->rstd, bnmlp_slice_in(model->stats, layer->moving_variance), c,
+                                    layer->batchnorm.epsilon);
+    }
+    bnmlp_batchnorm_normalize(layer->output, x, mean, rstd, bnmlp_slice_in(model->params, layer->gamma),
+                              bnmlp_slice_in(model->params, layer->beta), rows, c, c);
 }
 
 const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t rows, bnmlp_mode mode,
@@ -41,13 +50,11 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
         const bnmlp_layer *layer = &model->layers[i];
         switch (layer->kind) {
         case BNMLP_LAYER_DENSE:
-            bnmlp_dense_forward(layer->output, input, model->params + layer->offsets[BNMLP_WEIGHT_KERNEL],
-                                layer_array(model->params, layer, BNMLP_WEIGHT_BIAS), rows, layer->in,
-                                layer->out);
+            bnmlp_dense_forward(&model->kernels, layer->output, input, bnmlp_slice_in(model->params, layer->kernel),
+                                bnmlp_slice_in(model->params, layer->bias), rows, layer->in, layer->out);
             break;
         case BNMLP_LAYER_ACTIVATION:
-            bnmlp_activation_forward(layer->output, input, rows * layer->out, layer->activation,
-                                     layer->alpha);
+            bnmlp_activation_forward(layer->output, input, rows * layer->out, layer->activation, layer->alpha);
             break;
         case BNMLP_LAYER_BATCHNORM: batchnorm_forward(model, layer, input, rows, mode); break;
         }
@@ -56,20 +63,32 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
     return input;
 }
 
-/* Backward of one batch-norm layer; dx may be NULL. */
-static void batchnorm_backward(bnmlp_model *model, const bnmlp_layer *layer, float *dx,
-                               const float *dy, const float *x, size_t rows) {
+/* Backward of one batch-norm layer: the training-mode gradient through the batch statistics,
+ * or, for a frozen layer, through the fixed affine map of the moving ones. */
+static void batchnorm_backward(bnmlp_model *model, const bnmlp_layer *layer, float *dx, const float *dy,
+                               const float *x, size_t rows) {
     const size_t c = layer->out;
-    const float *gamma = layer_array(model->params, layer, BNMLP_WEIGHT_GAMMA);
-    float *dgamma = layer_array(model->grads, layer, BNMLP_WEIGHT_GAMMA);
-    float *dbeta = layer_array(model->grads, layer, BNMLP_WEIGHT_BETA);
-    const float *moving = model->stats + layer->stats_offset;
-    if (uses_batch_statistics(layer, BNMLP_MODE_TRAINING))
-        bnmlp_batchnorm_backward_training(dx, dgamma, dbeta, dy, x, layer->cache, layer->cache + 2 * c,
-                                          gamma, rows, c);
+    const bool training = layer->trainable; /* backward only follows a training-mode forward */
+    double *sum_dy = model->sums + 2 * c, *sum_dy_xhat = model->sums + 3 * c;
+    const float *gamma = bnmlp_slice_in(model->params, layer->gamma);
+    const float *mean = bnmlp_slice_in(model->caches, layer->batch_mean);
+    const float *rstd = bnmlp_slice_in(model->caches, layer->batch_rstd);
+    if (!training) {
+        mean = bnmlp_slice_in(model->stats, layer->moving_mean);
+        rstd = model->rstd;
+        bnmlp_batchnorm_moving_rstd(model->rstd, bnmlp_slice_in(model->stats, layer->moving_variance), c,
+                                    layer->batchnorm.epsilon);
+    }
+    memset(sum_dy, 0, 2 * c * sizeof *sum_dy);
+    bnmlp_batchnorm_partial_backward(sum_dy, sum_dy_xhat, dy, x, mean, rstd, rows, c, c);
+    bnmlp_batchnorm_parameter_gradients(bnmlp_slice_in(model->grads, layer->gamma),
+                                        bnmlp_slice_in(model->grads, layer->beta), sum_dy, sum_dy_xhat, c);
+    if (!dx) return;
+    if (training)
+        bnmlp_batchnorm_finish_backward(dx, sum_dy, sum_dy_xhat, dy, x, mean, rstd, gamma, (double)rows, rows, c,
+                                        c);
     else
-        bnmlp_batchnorm_backward_inference(dx, dgamma, dbeta, dy, x, moving, moving + c, gamma, rows, c,
-                                           layer->batchnorm.epsilon);
+        bnmlp_batchnorm_inference_input_gradient(dx, dy, rstd, gamma, rows, c, c);
 }
 
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,
@@ -84,15 +103,14 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
         float *dx = i ? model->delta[next] : NULL;
         switch (layer->kind) {
         case BNMLP_LAYER_DENSE:
-            bnmlp_dense_backward(dx, model->grads + layer->offsets[BNMLP_WEIGHT_KERNEL],
-                                 layer_array(model->grads, layer, BNMLP_WEIGHT_BIAS), dy, input,
-                                 model->params + layer->offsets[BNMLP_WEIGHT_KERNEL], rows, layer->in,
-                                 layer->out);
+            bnmlp_dense_backward(&model->kernels, dx, bnmlp_slice_in(model->grads, layer->kernel),
+                                 bnmlp_slice_in(model->grads, layer->bias), dy, input,
+                                 bnmlp_slice_in(model->params, layer->kernel), rows, layer->in, layer->out);
             break;
         case BNMLP_LAYER_ACTIVATION:
             if (dx)
-                bnmlp_activation_backward(dx, dy, input, layer->output, rows * layer->out,
-                                          layer->activation, layer->alpha);
+                bnmlp_activation_backward(dx, dy, input, layer->output, rows * layer->out, layer->activation,
+                                          layer->alpha);
             break;
         case BNMLP_LAYER_BATCHNORM: batchnorm_backward(model, layer, dx, dy, input, rows); break;
         }
@@ -101,78 +119,60 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
     }
 }
 
+/* ---- moving statistics ------------------------------------------------------------------------- */
+
+/* Checks (apply false) or applies (apply true) the moving update of one trainable batch-norm
+ * layer from its caches; true when the update is (would be) finite. */
+static bool update_moving(const bnmlp_model *model, const bnmlp_layer *layer, size_t rows, bool apply) {
+    float *moving_mean = bnmlp_slice_in(model->stats, layer->moving_mean);
+    float *moving_variance = bnmlp_slice_in(model->stats, layer->moving_variance);
+    const float *mean = bnmlp_slice_in(model->caches, layer->batch_mean);
+    const float *variance = bnmlp_slice_in(model->caches, layer->batch_variance);
+    const bnmlp_batchnorm_config *bn = &layer->batchnorm;
+    if (!apply)
+        return bnmlp_batchnorm_update_moving_is_finite(moving_mean, moving_variance, mean, variance, rows,
+                                                       layer->out, bn->momentum, bn->epsilon,
+                                                       bn->moving_variance_estimator);
+    bnmlp_batchnorm_update_moving(moving_mean, moving_variance, mean, variance, rows, layer->out, bn->momentum,
+                                  bn->epsilon, bn->moving_variance_estimator);
+    return true;
+}
+
+bnmlp_status bnmlp_model_check_statistics(const bnmlp_model *model, size_t rows) {
+    for (size_t i = 0; i < model->layer_count; i++) {
+        const bnmlp_layer *layer = &model->layers[i];
+        if (layer->kind == BNMLP_LAYER_BATCHNORM && layer->trainable && !update_moving(model, layer, rows, false))
+            return BNMLP_ERR_DIVERGED;
+    }
+    return BNMLP_OK;
+}
+
 void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows) {
     for (size_t i = 0; i < model->layer_count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
-        if (layer->kind != BNMLP_LAYER_BATCHNORM || !layer->trainable) continue;
-        const size_t c = layer->out;
-        float *moving = model->stats + layer->stats_offset;
-        bnmlp_batchnorm_update_moving(moving, moving + c, layer->cache, layer->cache + c, rows, c,
-                                      layer->batchnorm.momentum, layer->batchnorm.epsilon,
-                                      layer->batchnorm.moving_variance_estimator);
+        if (layer->kind == BNMLP_LAYER_BATCHNORM && layer->trainable) update_moving(model, layer, rows, true);
     }
 }
 
-bnmlp_status bnmlp_model_apply_sgd(bnmlp_model *model, const bnmlp_sgd_config *optimizer) {
-    /* First make sure no weight or velocity would overflow, so a refused step changes nothing. */
-    for (int apply = 0; apply < 2; apply++) {
-        for (size_t i = 0; i < model->layer_count; i++) {
-            const bnmlp_layer *layer = &model->layers[i];
-            if (!layer->trainable || layer->param_count == 0) continue;
-            float *w = model->params + layer->param_offset, *v = model->velocity + layer->param_offset;
-            const float *g = model->grads + layer->param_offset;
-            if (apply)
-                bnmlp_sgd_update(w, v, g, layer->param_count, optimizer->learning_rate,
-                                 optimizer->momentum, optimizer->nesterov);
-            else if (!bnmlp_sgd_update_is_finite(w, v, g, layer->param_count, optimizer->learning_rate,
-                                                 optimizer->momentum, optimizer->nesterov))
-                return BNMLP_ERR_DIVERGED;
-        }
-    }
-    return BNMLP_OK;
-}
+/* ---- the public forward ------------------------------------------------------------------------- */
 
-bnmlp_status bnmlp_check_sgd_config(const bnmlp_sgd_config *optimizer) {
-    if (!optimizer) return BNMLP_ERR_NULL_ARGUMENT;
-    if (!(optimizer->learning_rate > 0.0f) || !isfinite(optimizer->learning_rate) ||
-        !(optimizer->momentum >= 0.0f && optimizer->momentum <= 1.0f))
-        return BNMLP_ERR_INVALID_ARGUMENT;
-    return BNMLP_OK;
-}
-
-bool bnmlp_model_needs_batch_statistics(const bnmlp_model *model) {
-    for (size_t i = 0; i < model->layer_count; i++)
-        if (model->layers[i].kind == BNMLP_LAYER_BATCHNORM && model->layers[i].trainable) return true;
-    return false;
-}
-
-const float *bnmlp_model_logits(const bnmlp_model *model, const float *x) {
-    const size_t count = model->layer_count;
-    if (count == 0) return NULL;
-    const bnmlp_layer *last = &model->layers[count - 1];
-    if (last->kind != BNMLP_LAYER_ACTIVATION || last->activation != BNMLP_ACTIVATION_SIGMOID) return NULL;
-    return count > 1 ? model->layers[count - 2].output : x;
-}
-
-/* BNMLP_OK when every label is exactly 0 or 1 (NaN and infinity are BNMLP_ERR_NOT_FINITE). */
-static bnmlp_status check_labels(const float *y, size_t n) {
-    if (!bnmlp_all_finite(y, n)) return BNMLP_ERR_NOT_FINITE;
-    for (size_t i = 0; i < n; i++)
-        if (y[i] != 0.0f && y[i] != 1.0f) return BNMLP_ERR_LABEL;
-    return BNMLP_OK;
-}
-
-bnmlp_status bnmlp_model_check_batch(const bnmlp_model *model, const bnmlp_tensor *x,
-                                     const bnmlp_tensor *y, bool limit_rows) {
-    if (!model->built) return BNMLP_ERR_NOT_BUILT;
-    bnmlp_status status = bnmlp_tensor_check_shape(x, 0, model->input_width);
+bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_mode mode,
+                                 bnmlp_tensor *out) {
+    if (!model || !x || !out) return BNMLP_ERR_NULL_ARGUMENT;
+    if (mode != BNMLP_MODE_INFERENCE && mode != BNMLP_MODE_TRAINING) return BNMLP_ERR_INVALID_ARGUMENT;
+    bnmlp_status status = bnmlp_model_check_batch(model, x, NULL, true);
     if (status != BNMLP_OK) return status;
-    if (y) {
-        const size_t width = model->layers[model->layer_count - 1].out;
-        status = bnmlp_tensor_check_shape(y, x->rows, width);
-        if (status != BNMLP_OK) return status;
-    }
-    if (limit_rows && x->rows > model->max_batch) return BNMLP_ERR_BATCH_TOO_LARGE;
-    if (!bnmlp_all_finite(x->data, x->rows * x->cols)) return BNMLP_ERR_NOT_FINITE;
-    return y ? check_labels(y->data, y->rows * y->cols) : BNMLP_OK;
+    status = bnmlp_tensor_check_shape(out, x->rows, bnmlp_model_output_width(model));
+    if (status != BNMLP_OK) return status;
+    if (mode == BNMLP_MODE_TRAINING) status = bnmlp_model_check_training_rows(model, x->rows);
+    if (status != BNMLP_OK) return status;
+    const float *y = bnmlp_model_run_forward(model, x->data, x->rows, mode, model->layer_count);
+    const size_t n = x->rows * out->cols;
+    /* Nothing is written or committed unless every output and moving statistic is finite. */
+    if (!bnmlp_all_finite(y, n)) return BNMLP_ERR_DIVERGED;
+    if (mode == BNMLP_MODE_TRAINING && bnmlp_model_check_statistics(model, x->rows) != BNMLP_OK)
+        return BNMLP_ERR_DIVERGED;
+    memcpy(out->data, y, n * sizeof *out->data);
+    if (mode == BNMLP_MODE_TRAINING) bnmlp_model_commit_statistics(model, x->rows);
+    return BNMLP_OK;
 }

@@ -1,5 +1,5 @@
-/* sgd.c - stochastic gradient descent with momentum, in Keras's form. */
-#include "layers/layers.h"
+/* sgd.c - stochastic gradient descent with momentum, in Keras's form, over raw buffers. */
+#include "optim/optim.h"
 
 /* The new velocity and weight of one parameter; the single definition of the update, so the
  * finiteness check and the update compute the very same values. */

@@ -1,0 +1,70 @@
+/* evaluate.c - metrics and outputs of a trained model in inference mode, any number of rows. */
+#include "train/train.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "model/model.h"
+
+bnmlp_status bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                          double *loss, double *accuracy) {
+    const size_t width = y->cols, chunk = bnmlp_model_max_batch(model), count = bnmlp_model_layer_count(model);
+    double loss_sum = 0.0;
+    size_t correct = 0;
+    for (size_t start = 0; start < x->rows; start += chunk) {
+        const size_t rows = bnmlp_chunk_rows(x->rows, start, chunk);
+        const float *xs = x->data + start * x->cols, *ys = y->data + start * width;
+        bnmlp_model_run_forward(model, xs, rows, BNMLP_MODE_INFERENCE, count);
+        double chunk_loss;
+        size_t chunk_correct;
+        bnmlp_model_loss(model, xs, ys, rows, &chunk_loss, &chunk_correct);
+        /* Chunk means weighted by their sizes give the mean over all rows. */
+        loss_sum += chunk_loss * (double)(rows * width);
+        correct += chunk_correct;
+    }
+    const double total = (double)(x->rows * width);
+    if (!isfinite(loss_sum / total)) return BNMLP_ERR_DIVERGED;
+    *loss = loss_sum / total;
+    *accuracy = (double)correct / total;
+    return BNMLP_OK;
+}
+
+bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                  double *loss, double *accuracy) {
+    if (!model || !x || !y) return BNMLP_ERR_NULL_ARGUMENT;
+    bnmlp_status status = bnmlp_model_check_batch(model, x, y, false);
+    if (status != BNMLP_OK) return status;
+    double batch_loss, batch_accuracy;
+    status = bnmlp_train_evaluate_checked(model, x, y, &batch_loss, &batch_accuracy);
+    if (status != BNMLP_OK) return status;
+    if (loss) *loss = batch_loss;
+    if (accuracy) *accuracy = batch_accuracy;
+    return BNMLP_OK;
+}
+
+/* Runs x through the model chunk by chunk; with out, copies each chunk's outputs into it. False
+ * as soon as a chunk's outputs are not all finite. */
+static bool predict_chunks(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_tensor *out) {
+    const size_t width = bnmlp_model_output_width(model), chunk = bnmlp_model_max_batch(model);
+    for (size_t start = 0; start < x->rows; start += chunk) {
+        const size_t rows = bnmlp_chunk_rows(x->rows, start, chunk);
+        const float *output = bnmlp_model_run_forward(model, x->data + start * x->cols, rows,
+                                                      BNMLP_MODE_INFERENCE, bnmlp_model_layer_count(model));
+        if (!bnmlp_all_finite(output, rows * width)) return false;
+        if (out) memcpy(out->data + start * width, output, rows * width * sizeof *output);
+    }
+    return true;
+}
+
+bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_tensor *out) {
+    if (!model || !x || !out) return BNMLP_ERR_NULL_ARGUMENT;
+    bnmlp_status status = bnmlp_model_check_batch(model, x, NULL, false);
+    if (status != BNMLP_OK) return status;
+    status = bnmlp_tensor_check_shape(out, x->rows, bnmlp_model_output_width(model));
+    if (status != BNMLP_OK) return status;
+    /* out is written only when every output is finite. One chunk is checked before it is copied;
+     * with more, a first pass checks them all before the second writes any. */
+    if (x->rows > bnmlp_model_max_batch(model) && !predict_chunks(model, x, NULL)) return BNMLP_ERR_DIVERGED;
+    return predict_chunks(model, x, out) ? BNMLP_OK : BNMLP_ERR_DIVERGED;
+}
