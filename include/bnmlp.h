@@ -161,13 +161,15 @@ uint64_t bnmlp_random_interval(bnmlp_random *rng, uint64_t max);
 bnmlp_status bnmlp_random_shuffle(bnmlp_random *rng, size_t *indices, size_t n);
 
 /* ------------------------------------------------------------------------------------------ */
-/* Datasets: scikit-learn's make_circles and make_moons                                       */
+/* Datasets: scikit-learn's make_circles, make_moons and make_blobs                           */
 /* ------------------------------------------------------------------------------------------ */
 
-/* A labelled data set with its own memory: x is n_samples x n_features row-major, labels 0/1. */
+/* A labelled data set with its own memory: x is n_samples x n_features row-major, one class
+ * index per row. */
 typedef struct bnmlp_dataset {
     float *x;                  /* n_samples * n_features floats, row-major */
-    int32_t *labels;           /* n_samples class labels, 0 or 1 */
+    int32_t *labels;           /* n_samples class indices: 0 or 1 (circles, moons), 0 .. centers - 1
+                                  (blobs) */
     size_t n_samples;          /* number of rows */
     size_t n_features;         /* number of columns of x */
     bnmlp_allocator allocator; /* what allocated x and labels (all zero: malloc and free); splits and
@@ -210,6 +212,37 @@ bnmlp_status bnmlp_make_circles(const bnmlp_circles_config *config, bnmlp_datase
 /* scikit-learn 1.2's make_moons into *out, as bnmlp_make_circles. */
 bnmlp_status bnmlp_make_moons(const bnmlp_moons_config *config, bnmlp_dataset *out);
 
+/* Arguments of make_blobs, as in sklearn.datasets.make_blobs with an integer number of centers
+ * (centers drawn uniformly in the center box). */
+typedef struct bnmlp_blobs_config {
+    size_t n_samples;      /* total points (>= 1), split evenly over the centers; the first
+                              n_samples % centers centers get one more. Default 100 */
+    size_t n_features;     /* columns of x (>= 1). Default 2 */
+    size_t centers;        /* number of centers (>= 1, <= INT32_MAX), each drawn uniformly in
+                              [center_box_min, center_box_max) per feature. Default 3 */
+    double cluster_std;    /* standard deviation of every cluster, finite and >= +0.0 (-0.0 is
+                              refused, as numpy does). Default 1.0 */
+    double center_box_min; /* lower bound of the center box, finite, < center_box_max. Default -10 */
+    double center_box_max; /* upper bound of the center box, finite (max - min too). Default 10 */
+    bool shuffle;          /* shuffle the rows with the random state. Default true */
+    uint32_t random_state; /* seed of the RandomState. Default 0 */
+    const bnmlp_allocator *allocator; /* allocates the data set (copied into it); NULL: malloc/free */
+} bnmlp_blobs_config;
+
+/* The defaults of make_blobs (random_state 0 standing in for None). */
+#define BNMLP_BLOBS_DEFAULT                                                                       \
+    ((bnmlp_blobs_config){.n_samples = 100, .n_features = 2, .centers = 3, .cluster_std = 1.0,    \
+                          .center_box_min = -10.0, .center_box_max = 10.0, .shuffle = true,       \
+                          .random_state = 0, .allocator = NULL})
+
+/* scikit-learn 1.2's make_blobs into *out (allocated here; free with bnmlp_dataset_free): the
+ * same numpy RandomState draws (centers, then each cluster's normals row by row, then the
+ * shuffle), computed in double and rounded once to float32. labels are class indices
+ * 0 .. centers - 1 (the center each row was drawn around). Bad values are
+ * BNMLP_ERR_INVALID_ARGUMENT, sizes whose bytes overflow size_t BNMLP_ERR_OVERFLOW; on error
+ * *out is left untouched. */
+bnmlp_status bnmlp_make_blobs(const bnmlp_blobs_config *config, bnmlp_dataset *out);
+
 /* Frees the memory of a data set and zeroes the struct; NULL is a no-op. */
 void bnmlp_dataset_free(bnmlp_dataset *dataset);
 
@@ -223,8 +256,9 @@ bnmlp_status bnmlp_dataset_split(const bnmlp_dataset *dataset, size_t n_first, b
 bnmlp_status bnmlp_dataset_train_test_split(const bnmlp_dataset *dataset, size_t n_test, uint32_t seed,
                                             bnmlp_dataset *train, bnmlp_dataset *test);
 
-/* Copies a data set into new tensors: *x (n_samples x n_features) and *y (n_samples x 1, 0.0 or
- * 1.0), allocated through the data set's allocator. Free both with bnmlp_tensor_free. */
+/* Copies a data set into new tensors: *x (n_samples x n_features) and *y (n_samples x 1, each
+ * label as a float: 0.0 or 1.0 for circles and moons), allocated through the data set's
+ * allocator. Free both with bnmlp_tensor_free. */
 bnmlp_status bnmlp_dataset_to_tensors(const bnmlp_dataset *dataset, bnmlp_tensor **x, bnmlp_tensor **y);
 
 /* ------------------------------------------------------------------------------------------ */

@@ -3,7 +3,7 @@
  * order of operations and rounded once to float32; copies, splits and conversion to tensors.
  * Recipe: reference/semantics.md sections 4 and 5, sklearn/datasets/_samples_generator.py.
  */
-#include "core/core.h"
+#include "data/data.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -66,9 +66,8 @@ static void moon_point(const point_plan *plan, size_t index, double xy[2]) {
     }
 }
 
-/* Checks that rows x cols floats, rows labels and rows indices all have byte sizes that fit
- * size_t: BNMLP_OK or BNMLP_ERR_OVERFLOW. */
-static bnmlp_status check_sizes(size_t rows, size_t cols) {
+/* See data.h. */
+bnmlp_status bnmlp_data_check_sizes(size_t rows, size_t cols) {
     size_t count, bytes;
     if (!bnmlp_size_mul(rows, cols, &count) || !bnmlp_size_mul(count, sizeof(float), &bytes) ||
         !bnmlp_size_mul(rows, sizeof(int32_t), &bytes) || !bnmlp_size_mul(rows, sizeof(size_t), &bytes))
@@ -76,10 +75,9 @@ static bnmlp_status check_sizes(size_t rows, size_t cols) {
     return BNMLP_OK;
 }
 
-/* Allocates the arrays of a rows x cols data set into *made (sizes already checked); on failure
- * frees what it got and returns BNMLP_ERR_OUT_OF_MEMORY. */
-static bnmlp_status dataset_allocate(const bnmlp_allocator *allocator, size_t rows, size_t cols,
-                                     bnmlp_dataset *made) {
+/* See data.h. */
+bnmlp_status bnmlp_data_allocate(const bnmlp_allocator *allocator, size_t rows, size_t cols,
+                                 bnmlp_dataset *made) {
     const bnmlp_allocator *a = bnmlp_allocator_or_default(allocator);
     float *x = bnmlp_alloc(a, rows * cols * sizeof(float));
     int32_t *labels = bnmlp_alloc(a, rows * sizeof(int32_t));
@@ -92,9 +90,8 @@ static bnmlp_status dataset_allocate(const bnmlp_allocator *allocator, size_t ro
     return BNMLP_OK;
 }
 
-/* A new array of 0, 1, ..., n - 1 shuffled by RandomState(seed) as sklearn.utils.shuffle and
- * RandomState.permutation do; rng is left after the shuffle. NULL when allocation fails. */
-static size_t *shuffled_indices(const bnmlp_allocator *allocator, bnmlp_random *rng, size_t n) {
+/* See data.h. */
+size_t *bnmlp_data_shuffled_indices(const bnmlp_allocator *allocator, bnmlp_random *rng, size_t n) {
     size_t *order = bnmlp_alloc(allocator, n * sizeof(size_t));
     if (!order) return NULL;
     for (size_t i = 0; i < n; i++) order[i] = i;
@@ -125,15 +122,16 @@ static bnmlp_status generate(point_plan *plan, size_t n_samples, bool shuffle, d
                              uint32_t random_state, const bnmlp_allocator *allocator, bnmlp_dataset *out) {
     if (!bnmlp_allocator_is_valid(allocator)) return BNMLP_ERR_NULL_ARGUMENT;
     if (n_samples == 0 || !(noise >= 0.0) || !isfinite(noise)) return BNMLP_ERR_INVALID_ARGUMENT;
-    bnmlp_status status = check_sizes(n_samples, 2);
+    bnmlp_status status = bnmlp_data_check_sizes(n_samples, 2);
     if (status != BNMLP_OK) return status;
     plan->n_outer = n_samples / 2;
     plan->n_inner = n_samples - plan->n_outer;
     bnmlp_random rng;
     bnmlp_random_seed(&rng, random_state);
     bnmlp_dataset made = {0};
-    status = dataset_allocate(allocator, n_samples, 2, &made);
-    size_t *order = status == BNMLP_OK && shuffle ? shuffled_indices(allocator, &rng, n_samples) : NULL;
+    status = bnmlp_data_allocate(allocator, n_samples, 2, &made);
+    size_t *order =
+        status == BNMLP_OK && shuffle ? bnmlp_data_shuffled_indices(allocator, &rng, n_samples) : NULL;
     if (status != BNMLP_OK || (shuffle && !order)) {
         bnmlp_dataset_free(&made);
         return BNMLP_ERR_OUT_OF_MEMORY;
@@ -174,15 +172,14 @@ void bnmlp_dataset_free(bnmlp_dataset *dataset) {
 static bnmlp_status check_dataset(const bnmlp_dataset *dataset) {
     if (!dataset || !dataset->x || !dataset->labels) return BNMLP_ERR_NULL_ARGUMENT;
     if (dataset->n_samples == 0 || dataset->n_features == 0) return BNMLP_ERR_INVALID_ARGUMENT;
-    return check_sizes(dataset->n_samples, dataset->n_features);
+    return bnmlp_data_check_sizes(dataset->n_samples, dataset->n_features);
 }
 
-/* Copies count rows of source into a new *made: row r is source row order[start + r], or
- * start + r without order. */
-static bnmlp_status gather_rows(const bnmlp_dataset *source, const size_t *order, size_t start,
-                                size_t count, bnmlp_dataset *made) {
+/* See data.h. */
+bnmlp_status bnmlp_data_gather_rows(const bnmlp_dataset *source, const size_t *order, size_t start,
+                                    size_t count, bnmlp_dataset *made) {
     size_t cols = source->n_features;
-    bnmlp_status status = dataset_allocate(&source->allocator, count, cols, made);
+    bnmlp_status status = bnmlp_data_allocate(&source->allocator, count, cols, made);
     if (status != BNMLP_OK) return status;
     for (size_t r = 0; r < count; r++) {
         size_t row = order ? order[start + r] : start + r;
@@ -197,9 +194,9 @@ static bnmlp_status gather_rows(const bnmlp_dataset *source, const size_t *order
 static bnmlp_status two_parts(const bnmlp_dataset *dataset, const size_t *order, size_t n_first,
                               bnmlp_dataset *first, bnmlp_dataset *rest) {
     bnmlp_dataset made_first, made_rest;
-    bnmlp_status status = gather_rows(dataset, order, 0, n_first, &made_first);
+    bnmlp_status status = bnmlp_data_gather_rows(dataset, order, 0, n_first, &made_first);
     if (status != BNMLP_OK) return status;
-    status = gather_rows(dataset, order, n_first, dataset->n_samples - n_first, &made_rest);
+    status = bnmlp_data_gather_rows(dataset, order, n_first, dataset->n_samples - n_first, &made_rest);
     if (status != BNMLP_OK) {
         bnmlp_dataset_free(&made_first);
         return status;
@@ -235,7 +232,7 @@ bnmlp_status bnmlp_dataset_train_test_split(const bnmlp_dataset *dataset, size_t
     if (status != BNMLP_OK) return status;
     bnmlp_random rng;
     bnmlp_random_seed(&rng, seed);
-    size_t *order = shuffled_indices(&dataset->allocator, &rng, dataset->n_samples);
+    size_t *order = bnmlp_data_shuffled_indices(&dataset->allocator, &rng, dataset->n_samples);
     if (!order) return BNMLP_ERR_OUT_OF_MEMORY;
     status = two_parts(dataset, order, n_test, test, train);
     bnmlp_release(&dataset->allocator, order);
