@@ -303,7 +303,9 @@ typedef struct bnmlp_dense_config {
 typedef enum bnmlp_variance_estimator {
     BNMLP_VARIANCE_BIASED = 0, /* 1/N, as Keras 3 and tf.keras on 2-D input (default) */
     BNMLP_VARIANCE_UNBIASED,   /* times N/(N-1), as PyTorch's running_var */
-    BNMLP_VARIANCE_KERAS2      /* times N/(N-1-epsilon), as standalone Keras 2.1.4 to 2.3.1 */
+    BNMLP_VARIANCE_KERAS2      /* times N/(N-1-epsilon), as standalone Keras 2.1.4 to 2.3.1; a
+                                  training batch then needs N > 1 + epsilon rows (else
+                                  BNMLP_ERR_BATCH_TOO_SMALL) */
 } bnmlp_variance_estimator;
 
 /* Batch normalization over the batch axis, one mean and variance per feature. */
@@ -481,7 +483,9 @@ bnmlp_status bnmlp_model_summary(const bnmlp_model *model, FILE *out);
 
 /* Runs x (rows <= max batch, cols = input width) through the model into out (same rows, output
  * width). In training mode batch norm uses batch statistics and updates its moving statistics
- * (a batch of one row is BNMLP_ERR_BATCH_TOO_SMALL); in inference mode nothing changes. */
+ * (a batch of one row is BNMLP_ERR_BATCH_TOO_SMALL); in inference mode nothing changes. If an
+ * output or an updated moving statistic would not be finite (the arithmetic overflowed), the
+ * result is BNMLP_ERR_DIVERGED and neither out nor the model changes. */
 bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_mode mode,
                                  bnmlp_tensor *out);
 
@@ -493,9 +497,10 @@ bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *
 
 /* One training step on batch (x, y): training-mode forward, BCE, backward, SGD update of the
  * trainable parameters, moving statistics updated. *loss and *accuracy (either may be NULL) get
- * the batch's metrics before the update. If the loss, a gradient or an updated weight or
- * velocity would not be finite, nothing changes and BNMLP_ERR_DIVERGED is returned. With a
- * trainable batch-norm layer a batch needs 2 rows (else BNMLP_ERR_BATCH_TOO_SMALL). */
+ * the batch's metrics before the update. If the loss, a gradient, an updated weight or
+ * velocity or an updated moving statistic would not be finite, nothing changes and
+ * BNMLP_ERR_DIVERGED is returned. With a trainable batch-norm layer a batch needs 2 rows (more
+ * for BNMLP_VARIANCE_KERAS2 with epsilon >= 1; else BNMLP_ERR_BATCH_TOO_SMALL). */
 bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                     const bnmlp_sgd_config *optimizer, float *loss, float *accuracy);
 
@@ -504,24 +509,30 @@ bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
 
 /* Trains on (x, y) (y: rows x output width, labels 0 or 1; any number of rows) as Keras's fit:
  * every epoch reshuffles the rows (from the model's seeded generator) and steps through batches
- * of batch_size, the last partial batch kept. A trailing batch of exactly one row is skipped when a trainable batch-norm
- * layer would need its statistics (Keras would silently output beta there, PyTorch would fail).
- * history (NULL, or room for config->epochs records) receives one record per epoch run and
- * *epochs_run (may be NULL) their number; the callback may stop early (still BNMLP_OK). With a
- * trainable batch-norm layer, batch_size 1 or a single row of data is BNMLP_ERR_BATCH_TOO_SMALL.
- * Every argument is checked before anything changes. If training diverges (see train_step), it
- * stops with BNMLP_ERR_DIVERGED, the weights of the last good step and the history of the
- * completed epochs. */
+ * of batch_size, the last partial batch kept. A trailing batch too small for a trainable
+ * batch-norm layer's statistics (one row; see BNMLP_VARIANCE_KERAS2) is skipped (Keras would
+ * silently output beta there, PyTorch would fail). history (NULL, or room for config->epochs
+ * records) receives one record per epoch run and *epochs_run (may be NULL) their number; the
+ * callback may stop early (still BNMLP_OK). With a trainable batch-norm layer, a batch_size or
+ * a number of rows below that minimum is BNMLP_ERR_BATCH_TOO_SMALL; this is checked before
+ * fit starts and again before every epoch (a callback may unfreeze a layer), so an epoch that
+ * could train on no batch stops fit before it changes anything. Every argument is checked
+ * before anything changes. If training diverges (see train_step), or the validation loss is not
+ * finite, it stops with BNMLP_ERR_DIVERGED, the weights of the last good step and the history
+ * of the completed epochs. */
 bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                              const bnmlp_fit_config *config, bnmlp_epoch_record *history,
                              size_t *epochs_run);
 
 /* Mean BCE loss and accuracy of (x, y) in inference mode, any number of rows (processed in
- * chunks of the maximum batch). Either output may be NULL. */
+ * chunks of the maximum batch). Either output may be NULL. A loss that is not finite (outputs
+ * that overflow to the wrong side) is BNMLP_ERR_DIVERGED, with nothing written. */
 bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                   double *loss, double *accuracy);
 
-/* Outputs for x in inference mode into out (x->rows x output width), any number of rows. */
+/* Outputs for x in inference mode into out (x->rows x output width), any number of rows. An
+ * output that would not be finite is BNMLP_ERR_DIVERGED with out untouched: with more rows
+ * than the maximum batch, a first pass checks every chunk before a second writes any. */
 bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_tensor *out);
 
 #ifdef __cplusplus
