@@ -73,7 +73,7 @@ def main(path):
             else:
                 cells += ["-", "-"]
             if ours_median and best:
-                cells.append("**%.2f**" % (torch_median / ours_median))
+                cells.append("**%.3g**" % (torch_median / ours_median))
             else:
                 cells.append("-")
             check = lambda k: "%.4g" % statistics.median(checks[k]) if k in checks else "-"  # noqa: E731
