@@ -197,7 +197,7 @@ class Context:
             model.eval()
             with torch.no_grad():
                 logits = model(self.test_x)
-                val_loss = loss_fn(logits, self.test_y).item()  # noqa: F841 (Keras computes it)
+                self.val_loss = loss_fn(logits, self.test_y).item()  # Keras computes it too
                 val_acc = ((logits > 0).float() == self.test_y).float().mean().item()
         self.check = val_acc
 
