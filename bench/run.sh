@@ -7,8 +7,8 @@
 # and its faster configuration is kept per workload), then prints the ratios torch / ours per
 # workload (> 1: libbnmlp is faster). Then bench/gemm, if that binary was built.
 #
-#   bench/run.sh            default: 5 rounds x 5 samples, about 5 minutes on 2 cores
-#   bench/run.sh --quick    2 rounds x 3 samples, about 1.5 minutes
+#   bench/run.sh            default: 5 rounds x 5 samples, about 6 minutes on 2 cores
+#   bench/run.sh --quick    2 rounds x 3 samples, about 1.5-2.5 minutes
 #   options: --rounds N --reps N --threads "1 2" --filter NAME[,NAME] --no-build --no-gemm
 #
 # Raw results: build-bench/bench-results/<date>/all.csv, and summary.md beside it.
