@@ -271,7 +271,8 @@ typedef enum bnmlp_activation {
     BNMLP_ACTIVATION_RELU,       /* f(x) = max(x, 0); derivative 0 at x = 0 */
     BNMLP_ACTIVATION_LEAKY_RELU, /* f(x) = x for x > 0, alpha * x otherwise */
     BNMLP_ACTIVATION_SIGMOID,    /* f(x) = 1 / (1 + exp(-x)) */
-    BNMLP_ACTIVATION_TANH        /* f(x) = tanh(x) */
+    BNMLP_ACTIVATION_TANH,       /* f(x) = tanh(x) */
+    BNMLP_ACTIVATION_SOFTMAX     /* per row: f(x)_k = exp(x_k - max) / sum_j exp(x_j - max) */
 } bnmlp_activation;
 
 /* Kernel initializers, as Keras defines them (fan_in, fan_out = kernel rows, columns). */
@@ -298,6 +299,20 @@ typedef struct bnmlp_dense_config {
                           .kernel_initializer = BNMLP_INIT_GLOROT_UNIFORM,                      \
                           .activation = BNMLP_ACTIVATION_LINEAR, .activation_alpha = 0.3f})
 
+/* How the moving statistics average the batch statistics over the training steps. t counts the
+ * training steps of the layer (1 for the first). */
+typedef enum bnmlp_moving_average {
+    BNMLP_AVERAGE_EXPONENTIAL = 0, /* moving = momentum * moving + (1 - momentum) * batch, from
+                                      mean 0 and variance 1 (Keras, PyTorch's default; default) */
+    BNMLP_AVERAGE_DEBIASED,        /* Keras 2.1.3 to 2.2.5 (TensorFlow's zero_debias): a hidden
+                                      accumulator a = momentum * a + (1 - momentum) * batch from
+                                      a = 0, and moving = a / (1 - momentum^t); the initial 0 and 1
+                                      never count. momentum must be below 1 */
+    BNMLP_AVERAGE_CUMULATIVE       /* PyTorch's momentum=None: the plain mean of all batch
+                                      statistics so far, moving += (batch - moving) / t, as
+                                      moving = (1 - 1/t) * moving + (1/t) * batch; momentum unused */
+} bnmlp_moving_average;
+
 /* Which estimate of the batch variance feeds the moving variance (normalization always uses the
  * biased one). */
 typedef enum bnmlp_variance_estimator {
@@ -315,12 +330,14 @@ typedef struct bnmlp_batchnorm_config {
     bool center;     /* learn beta (offset, starts at 0). Default true */
     bool scale;      /* learn gamma (scale, starts at 1). Default true */
     bnmlp_variance_estimator moving_variance_estimator; /* default BNMLP_VARIANCE_BIASED */
+    bnmlp_moving_average moving_average; /* how batches are averaged; default BNMLP_AVERAGE_EXPONENTIAL */
 } bnmlp_batchnorm_config;
 
 /* Keras's BatchNormalization() defaults. */
 #define BNMLP_BATCHNORM_DEFAULT                                                                 \
     ((bnmlp_batchnorm_config){.momentum = 0.99f, .epsilon = 1e-3f, .center = true, .scale = true, \
-                              .moving_variance_estimator = BNMLP_VARIANCE_BIASED})
+                              .moving_variance_estimator = BNMLP_VARIANCE_BIASED,                 \
+                              .moving_average = BNMLP_AVERAGE_EXPONENTIAL})
 
 /* Kinds of layer in a model. */
 typedef enum bnmlp_layer_kind {
@@ -354,16 +371,87 @@ typedef struct bnmlp_layer_info {
 /* Optimizer, modes, training                                                                 */
 /* ------------------------------------------------------------------------------------------ */
 
+/* The loss the model trains on, set before build with bnmlp_model_set_loss. */
+typedef enum bnmlp_loss {
+    BNMLP_LOSS_BINARY_CROSSENTROPY = 0, /* per output, labels 0 or 1; computed from the logit when the
+                                           last layer is a sigmoid, else from probabilities clipped to
+                                           [1e-7, 1 - 1e-7] (Keras); accuracy: p > 0.5. Default */
+    BNMLP_LOSS_CATEGORICAL_CROSSENTROPY, /* K >= 2 outputs; targets are class indices 0..K-1 in a
+                                            (rows, 1) tensor, or rows of K class probabilities (e.g.
+                                            one-hot, >= 0, summing to 1 within 1e-5). Computed from the
+                                            logits when the last layer is a softmax, as
+                                            logsumexp(z) - z[y] (gradient (softmax - target) / rows),
+                                            else from probabilities clipped as Keras clips; accuracy:
+                                            the argmax (first maximum) is the class */
+    BNMLP_LOSS_MEAN_SQUARED_ERROR       /* mean over rows and outputs of (output - target)^2, finite
+                                           targets of the output's width; its metric is the loss
+                                           itself: accuracy is reported as NaN */
+} bnmlp_loss;
+
 /* Stochastic gradient descent in Keras's form: v = momentum * v - lr * g; w += v
- * (nesterov: w += momentum * v - lr * g). Velocities start at 0. */
+ * (nesterov: w += momentum * v - lr * g). Velocities start at 0. With weight decay the gradient
+ * is g + weight_decay * w first (PyTorch's SGD weight_decay, L2). */
 typedef struct bnmlp_sgd_config {
     float learning_rate; /* lr, > 0 and finite. Default 0.01 */
     float momentum;      /* in [0, 1]. Default 0 */
     bool nesterov;       /* Nesterov momentum. Default false */
+    float weight_decay;  /* L2 coefficient, >= 0 and finite. Default 0 */
+    bool decay_kernels_only; /* true: dense biases and batch-norm gamma/beta are not decayed.
+                                Default false (PyTorch decays every parameter) */
 } bnmlp_sgd_config;
 
 /* Keras's SGD() defaults. */
-#define BNMLP_SGD_DEFAULT ((bnmlp_sgd_config){.learning_rate = 0.01f, .momentum = 0.0f, .nesterov = false})
+#define BNMLP_SGD_DEFAULT                                                                        \
+    ((bnmlp_sgd_config){.learning_rate = 0.01f, .momentum = 0.0f, .nesterov = false,               \
+                        .weight_decay = 0.0f, .decay_kernels_only = false})
+
+/* Where Adam adds epsilon. */
+typedef enum bnmlp_adam_epsilon {
+    BNMLP_ADAM_EPSILON_PYTORCH = 0, /* w -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps):
+                                       to the bias-corrected sqrt(v) (PyTorch; default) */
+    BNMLP_ADAM_EPSILON_KERAS        /* w -= lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps):
+                                       to the uncorrected sqrt(v) ("epsilon hat", Keras and TF) */
+} bnmlp_adam_epsilon;
+
+/* Adam and AdamW: m = beta1 * m + (1 - beta1) * g; v = beta2 * v + (1 - beta2) * g^2 (moments
+ * start at 0, t counts the steps from 1), then the step above. Adam's weight_decay is L2 added
+ * to g (PyTorch Adam); AdamW's is decoupled, w *= 1 - lr * weight_decay before the step. */
+typedef struct bnmlp_adam_config {
+    float learning_rate;           /* lr, > 0 and finite. Default 0.001 */
+    float beta1;                   /* first-moment decay, in [0, 1). Default 0.9 */
+    float beta2;                   /* second-moment decay, in [0, 1). Default 0.999 */
+    float epsilon;                 /* > 0 and finite. Default 1e-8 (PyTorch; Keras uses 1e-7) */
+    bnmlp_adam_epsilon epsilon_placement; /* default BNMLP_ADAM_EPSILON_PYTORCH */
+    float weight_decay;            /* >= 0 and finite. Default 0 (Adam); use 0.01 for PyTorch's AdamW */
+    bool decay_kernels_only;       /* true: dense biases and batch-norm gamma/beta are not decayed.
+                                      Default false */
+} bnmlp_adam_config;
+
+/* PyTorch's Adam() defaults (for AdamW set weight_decay, e.g. 0.01 as PyTorch's AdamW). */
+#define BNMLP_ADAM_DEFAULT                                                                       \
+    ((bnmlp_adam_config){.learning_rate = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .epsilon = 1e-8f, \
+                         .epsilon_placement = BNMLP_ADAM_EPSILON_PYTORCH, .weight_decay = 0.0f,       \
+                         .decay_kernels_only = false})
+
+/* Which optimizer. */
+typedef enum bnmlp_optimizer_kind {
+    BNMLP_OPTIMIZER_SGD = 0, /* bnmlp_sgd_config; state: one velocity per parameter */
+    BNMLP_OPTIMIZER_ADAM,    /* bnmlp_adam_config, L2 weight decay; state: two moments per parameter */
+    BNMLP_OPTIMIZER_ADAMW    /* bnmlp_adam_config, decoupled weight decay; state: two moments */
+} bnmlp_optimizer_kind;
+
+/* An optimizer: kind says which of the two configurations is used. The model keeps the state
+ * of the kind it last stepped with (planned at build for every kind); a step with another kind
+ * starts that kind's state afresh. */
+typedef struct bnmlp_optimizer_config {
+    bnmlp_optimizer_kind kind; /* default BNMLP_OPTIMIZER_SGD */
+    bnmlp_sgd_config sgd;      /* used when kind is BNMLP_OPTIMIZER_SGD */
+    bnmlp_adam_config adam;    /* used when kind is BNMLP_OPTIMIZER_ADAM or BNMLP_OPTIMIZER_ADAMW */
+} bnmlp_optimizer_config;
+
+/* SGD with Keras's defaults. */
+#define BNMLP_OPTIMIZER_DEFAULT                                                                  \
+    ((bnmlp_optimizer_config){.kind = BNMLP_OPTIMIZER_SGD, .sgd = BNMLP_SGD_DEFAULT, .adam = BNMLP_ADAM_DEFAULT})
 
 /* How a forward pass treats batch normalization. */
 typedef enum bnmlp_mode {
@@ -374,10 +462,10 @@ typedef enum bnmlp_mode {
 /* Metrics of one epoch, as Keras's History reports them. */
 typedef struct bnmlp_epoch_record {
     size_t epoch;        /* 1-based epoch number */
-    double loss;         /* training BCE: batch-size-weighted mean over the epoch, training mode */
-    double accuracy;     /* training accuracy, likewise (p > 0.5 counts as class 1) */
-    double val_loss;     /* validation BCE in inference mode after the epoch; NaN without validation */
-    double val_accuracy; /* validation accuracy likewise; NaN without validation */
+    double loss;         /* training loss: batch-size-weighted mean over the epoch, training mode */
+    double accuracy;     /* training accuracy, likewise (see bnmlp_loss); NaN for mean squared error */
+    double val_loss;     /* validation loss in inference mode after the epoch; NaN without validation */
+    double val_accuracy; /* validation accuracy likewise; NaN without validation or for MSE */
 } bnmlp_epoch_record;
 
 /* Called after every epoch with its record; return false to stop training there. */
@@ -389,7 +477,10 @@ typedef struct bnmlp_fit_config {
     size_t batch_size;                 /* rows per step, > 0 (above the built maximum:
                                           BNMLP_ERR_BATCH_TOO_LARGE). Default 32 */
     bool shuffle;                      /* reshuffle the rows before every epoch. Default true */
-    bnmlp_sgd_config optimizer;        /* the optimizer. Default BNMLP_SGD_DEFAULT */
+    bnmlp_sgd_config optimizer;        /* SGD's settings. Default BNMLP_SGD_DEFAULT */
+    bnmlp_optimizer_kind optimizer_kind; /* SGD (from `optimizer`), or Adam / AdamW (from `adam`).
+                                            Default BNMLP_OPTIMIZER_SGD */
+    bnmlp_adam_config adam;            /* Adam's settings. Default BNMLP_ADAM_DEFAULT */
     const bnmlp_tensor *validation_x;  /* optional validation inputs (NULL for none) */
     const bnmlp_tensor *validation_y;  /* validation labels: both or neither (else
                                           BNMLP_ERR_NULL_ARGUMENT) */
@@ -400,7 +491,8 @@ typedef struct bnmlp_fit_config {
 /* Keras's fit() defaults: 1 epoch, batch 32, shuffled, SGD(0.01), no validation. */
 #define BNMLP_FIT_DEFAULT                                                                       \
     ((bnmlp_fit_config){.epochs = 1, .batch_size = 32, .shuffle = true,                          \
-                        .optimizer = BNMLP_SGD_DEFAULT, .validation_x = NULL, .validation_y = NULL, \
+                        .optimizer = BNMLP_SGD_DEFAULT, .optimizer_kind = BNMLP_OPTIMIZER_SGD,     \
+                        .adam = BNMLP_ADAM_DEFAULT, .validation_x = NULL, .validation_y = NULL,    \
                         .on_epoch_end = NULL, .callback_context = NULL})
 
 /* ------------------------------------------------------------------------------------------ */
@@ -430,6 +522,13 @@ bnmlp_status bnmlp_model_add_activation(bnmlp_model *model, bnmlp_activation act
 
 /* Appends a batch-normalization layer. */
 bnmlp_status bnmlp_model_add_batchnorm(bnmlp_model *model, const bnmlp_batchnorm_config *config);
+
+/* Sets the loss before build (BNMLP_ERR_ALREADY_BUILT after); build checks that it suits the
+ * output (categorical cross-entropy needs 2 outputs or more: BNMLP_ERR_INVALID_ARGUMENT). */
+bnmlp_status bnmlp_model_set_loss(bnmlp_model *model, bnmlp_loss loss);
+
+/* The model's loss (BNMLP_LOSS_BINARY_CROSSENTROPY for NULL). */
+bnmlp_loss bnmlp_model_loss(const bnmlp_model *model);
 
 /* Allocates every buffer for batches of up to max_batch rows and initializes the weights from
  * RandomState(seed); the same seed also drives fit's shuffling, so it fixes a whole run. */
@@ -489,13 +588,13 @@ bnmlp_status bnmlp_model_summary(const bnmlp_model *model, FILE *out);
 bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_mode mode,
                                  bnmlp_tensor *out);
 
-/* The BCE loss of batch (x, y) in training mode and its gradient with respect to every learnable
+/* The loss of batch (x, y) in training mode and its gradient with respect to every learnable
  * parameter (count == bnmlp_model_param_count, order of bnmlp_model_get_params). Nothing in the
  * model changes: moving statistics are not updated. gradients may be NULL (then count is ignored). */
 bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                         float *loss, float *gradients, size_t count);
 
-/* One training step on batch (x, y): training-mode forward, BCE, backward, SGD update of the
+/* One training step on batch (x, y): training-mode forward, the loss, backward, SGD update of the
  * trainable parameters, moving statistics updated. *loss and *accuracy (either may be NULL) get
  * the batch's metrics before the update. If the loss, a gradient, an updated weight or
  * velocity or an updated moving statistic would not be finite, nothing changes and
@@ -504,10 +603,17 @@ bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *
 bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                     const bnmlp_sgd_config *optimizer, float *loss, float *accuracy);
 
-/* Sets every SGD velocity back to zero (as a fresh optimizer). */
+/* bnmlp_model_train_step with any optimizer: SGD, Adam or AdamW. */
+bnmlp_status bnmlp_model_train_step_with(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                         const bnmlp_optimizer_config *optimizer, float *loss,
+                                         float *accuracy);
+
+/* Sets the optimizer's state back to zero (velocities, moments and Adam's step count), as a
+ * fresh optimizer. */
 bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
 
-/* Trains on (x, y) (y: rows x output width, labels 0 or 1; any number of rows) as Keras's fit:
+/* Trains on (x, y) (y: the targets of the model's loss, see bnmlp_loss; any number of rows) as
+ * Keras's fit (SGD, Adam or AdamW by config->optimizer_kind):
  * every epoch reshuffles the rows (from the model's seeded generator) and steps through batches
  * of batch_size, the last partial batch kept. A trailing batch too small for a trainable
  * batch-norm layer's statistics (one row; see BNMLP_VARIANCE_KERAS2) is skipped (Keras would
@@ -524,7 +630,7 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
                              const bnmlp_fit_config *config, bnmlp_epoch_record *history,
                              size_t *epochs_run);
 
-/* Mean BCE loss and accuracy of (x, y) in inference mode, any number of rows (processed in
+/* Mean loss and accuracy (NaN for MSE) of (x, y) in inference mode, any number of rows (processed in
  * chunks of the maximum batch). Either output may be NULL. A loss that is not finite (outputs
  * that overflow to the wrong side) is BNMLP_ERR_DIVERGED, with nothing written. */
 bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,

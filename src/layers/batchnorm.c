@@ -99,35 +99,88 @@ size_t bnmlp_batchnorm_min_rows(float epsilon, bnmlp_variance_estimator estimato
     return least >= (double)SIZE_MAX ? SIZE_MAX : (size_t)least;
 }
 
-/* The moving mean and variance of feature c after the update, the one definition shared by the
- * check and the update so that both compute the very same values. */
+/* The moving mean and variance of one feature after an update that keeps `keep` of the old
+ * value and takes `take` of the batch's: the one definition shared by the check and the update,
+ * so that both compute the very same values. */
 static inline void moving_step(float *moving_mean, float *moving_variance, float mean, float variance,
-                               double momentum, double correction) {
-    *moving_mean = (float)(momentum * *moving_mean + (1.0 - momentum) * mean);
-    *moving_variance = (float)(momentum * *moving_variance + (1.0 - momentum) * (variance * correction));
+                               double keep, double take, double correction) {
+    *moving_mean = (float)(keep * *moving_mean + take * mean);
+    *moving_variance = (float)(keep * *moving_variance + take * (variance * correction));
+}
+
+/* One pass of an exponential update over the features: with apply, writes the new statistics;
+ * without, only checks that they would be finite. */
+static inline bool moving_pass(float *moving_mean, float *moving_variance, const float *mean,
+                               const float *variance, size_t channels, double keep, double take,
+                               double correction, bool apply) {
+    float acc = 0.0f; /* x - x is NaN exactly when x is not finite */
+    for (size_t c = 0; c < channels; c++) {
+        float m = moving_mean[c], v = moving_variance[c];
+        moving_step(&m, &v, mean[c], variance[c], keep, take, correction);
+        if (!apply) {
+            acc += (m - m) + (v - v);
+            continue;
+        }
+        moving_mean[c] = m, moving_variance[c] = v;
+    }
+    return acc == 0.0f;
 }
 
 bool bnmlp_batchnorm_update_moving_is_finite(const float *moving_mean, const float *moving_variance,
                                              const float *mean, const float *variance, size_t batch,
                                              size_t channels, float momentum, float epsilon,
                                              bnmlp_variance_estimator estimator) {
-    const double correction = variance_correction(batch, epsilon, estimator);
-    float acc = 0.0f; /* x - x is NaN exactly when x is not finite */
-    for (size_t c = 0; c < channels; c++) {
-        float m = moving_mean[c], v = moving_variance[c];
-        moving_step(&m, &v, mean[c], variance[c], (double)momentum, correction);
-        acc += (m - m) + (v - v);
-    }
-    return acc == 0.0f;
+    /* Without apply nothing is written: the casts only share the pass with the update. */
+    return moving_pass((float *)moving_mean, (float *)moving_variance, mean, variance, channels,
+                       (double)momentum, 1.0 - (double)momentum, variance_correction(batch, epsilon, estimator),
+                       false);
 }
 
 void bnmlp_batchnorm_update_moving(float *moving_mean, float *moving_variance, const float *mean,
                                    const float *variance, size_t batch, size_t channels,
                                    float momentum, float epsilon,
                                    bnmlp_variance_estimator estimator) {
-    const double correction = variance_correction(batch, epsilon, estimator);
-    for (size_t c = 0; c < channels; c++)
-        moving_step(&moving_mean[c], &moving_variance[c], mean[c], variance[c], (double)momentum, correction);
+    moving_pass(moving_mean, moving_variance, mean, variance, channels, (double)momentum, 1.0 - (double)momentum,
+                variance_correction(batch, epsilon, estimator), true);
+}
+
+/* The debiased flavour: the hidden accumulators take the exponential update, then the moving
+ * statistics are the accumulators over 1 - momentum^t (checked, or applied). */
+static bool debiased_pass(float *moving_mean, float *moving_variance, float *biased_mean, float *biased_variance,
+                          const float *mean, const float *variance, size_t channels, double momentum,
+                          double correction, uint64_t t, bool apply) {
+    const double debias = 1.0 - pow(momentum, (double)t);
+    float acc = 0.0f;
+    for (size_t c = 0; c < channels; c++) {
+        float a = biased_mean[c], b = biased_variance[c];
+        moving_step(&a, &b, mean[c], variance[c], momentum, 1.0 - momentum, correction);
+        const float m = (float)((double)a / debias), v = (float)((double)b / debias);
+        if (apply) {
+            biased_mean[c] = a, biased_variance[c] = b;
+            moving_mean[c] = m, moving_variance[c] = v;
+        } else {
+            acc += (a - a) + (b - b) + (m - m) + (v - v);
+        }
+    }
+    return acc == 0.0f;
+}
+
+bool bnmlp_batchnorm_average(float *moving_mean, float *moving_variance, float *biased_mean, float *biased_variance,
+                             const float *mean, const float *variance, size_t batch, size_t channels,
+                             const bnmlp_batchnorm_config *bn, uint64_t t, bool apply) {
+    const double correction = variance_correction(batch, bn->epsilon, bn->moving_variance_estimator);
+    const double momentum = (double)bn->momentum;
+    switch (bn->moving_average) {
+    case BNMLP_AVERAGE_DEBIASED:
+        return debiased_pass(moving_mean, moving_variance, biased_mean, biased_variance, mean, variance, channels,
+                             momentum, correction, t, apply);
+    case BNMLP_AVERAGE_CUMULATIVE: /* PyTorch: factor 1/t, running = (1 - factor) running + factor batch */
+        return moving_pass(moving_mean, moving_variance, mean, variance, channels, 1.0 - 1.0 / (double)t,
+                           1.0 / (double)t, correction, apply);
+    case BNMLP_AVERAGE_EXPONENTIAL: break;
+    }
+    return moving_pass(moving_mean, moving_variance, mean, variance, channels, momentum, 1.0 - momentum, correction,
+                       apply);
 }
 
 /* ---- backward ------------------------------------------------------------------------------- */

@@ -29,7 +29,14 @@ void bnmlp_dense_backward(const bnmlp_kernel_context *kernels, float *dx, float 
  * sigmoid of the library (activation forward, and the loss's gradient from a logit). */
 double bnmlp_sigmoid(double x);
 
-/* x (N) -> y (N) = f(x); alpha is leaky_relu's slope below 0. y may alias x. */
+/* x (B, K) -> y (B, K) = softmax of each row, exp(x - max) / sum exp(x - max), in double. */
+void bnmlp_softmax_forward(float *y, const float *x, size_t rows, size_t width);
+
+/* dy (B, K), y (B, K) the forward output -> dx (B, K) = y * (dy - sum_k dy_k y_k) per row. */
+void bnmlp_softmax_backward(float *dx, const float *dy, const float *y, size_t rows, size_t width);
+
+/* x (N) -> y (N) = f(x) for the element-wise kinds (not softmax); alpha is leaky_relu's slope
+ * below 0. y may alias x. */
 void bnmlp_activation_forward(float *y, const float *x, size_t n, bnmlp_activation kind, float alpha);
 
 /* dy (N), x (N) the forward input, y (N) the forward output -> dx (N) = dy * f'(x). dx may alias dy.
@@ -90,6 +97,16 @@ bool bnmlp_batchnorm_update_moving_is_finite(const float *moving_mean, const flo
                                              const float *mean, const float *variance, size_t batch,
                                              size_t channels, float momentum, float epsilon,
                                              bnmlp_variance_estimator estimator);
+
+/* One update of the moving statistics by the layer's moving_average, from the batch's mean and
+ * biased variance (C) of batch rows: exponential (momentum), debiased (the accumulators
+ * biased_mean and biased_variance (C) take the exponential update and moving = accumulator /
+ * (1 - momentum^t)) or cumulative (keep 1 - 1/t). t is the layer's training steps including this
+ * one (>= 1); the accumulators may be NULL unless debiased. apply false only checks: true when
+ * every new value is finite. */
+bool bnmlp_batchnorm_average(float *moving_mean, float *moving_variance, float *biased_mean, float *biased_variance,
+                             const float *mean, const float *variance, size_t batch, size_t channels,
+                             const bnmlp_batchnorm_config *bn, uint64_t t, bool apply);
 
 /* sum_dy (W) += sum(dy), sum_dy_xhat (W) += sum(dy * xhat) over the rows, xhat = (x - mean) *
  * rstd in double; mean and rstd are the batch's (training) or the moving ones (inference). */
@@ -155,6 +172,28 @@ double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n);
 /* How many of the N outputs p have (p > 0.5) == (y == 1): accuracy is this count over N, kept
  * as an integer so that sums over chunks stay exact. */
 size_t bnmlp_binary_correct(const float *p, const float *y, size_t n);
+
+/* ---- categorical cross-entropy and mean squared error ------------------------------------------ */
+/* Targets y come as one class index per row (width 1, exact integers in [0, K)) or as K class
+ * probabilities per row (width K); the caller checks them. */
+
+/* z (B, K) logits -> mean over rows of logsumexp(z) - sum_k t_k z_k (= -sum t log softmax(z)),
+ * in double and stable for any finite logits; dz (B, K) = (softmax(z) - t) / B, or NULL. */
+double bnmlp_categorical_logits(float *dz, const float *z, const float *y, size_t rows, size_t classes,
+                                size_t width);
+
+/* p (B, K) probabilities -> Keras's categorical cross-entropy: q = p / sum(p) per row, clipped to
+ * [1e-7, 1 - 1e-7], mean over rows of -sum_k t_k log q_k; dp (B, K) its gradient with respect to
+ * p (the clipped entries pass none), or NULL. */
+double bnmlp_categorical_probabilities(float *dp, const float *p, const float *y, size_t rows, size_t classes,
+                                       size_t width);
+
+/* Rows whose first maximal output is the target class (the index, or the target row's first
+ * maximum). */
+size_t bnmlp_categorical_correct(const float *p, const float *y, size_t rows, size_t classes, size_t width);
+
+/* out (N), y (N) -> mean of (out - y)^2 over N; dout (N) = 2 (out - y) / N, or NULL. */
+double bnmlp_mse(float *dout, const float *out, const float *y, size_t n);
 
 /* ---- initializers ------------------------------------------------------------------------------- */
 

@@ -64,6 +64,17 @@ static bnmlp_status locate(const bnmlp_model *model, size_t index, bnmlp_weight 
     return BNMLP_OK;
 }
 
+/* After a moving statistic of a debiased layer is set: its accumulator becomes the value times
+ * 1 - momentum^t, so that the debiased value is the one set and later steps continue from it. */
+static void rebias(bnmlp_model *model, const bnmlp_layer *layer, bnmlp_weight which) {
+    const bool mean = which == BNMLP_WEIGHT_MOVING_MEAN;
+    if (!layer->biased_mean.length || (!mean && which != BNMLP_WEIGHT_MOVING_VARIANCE)) return;
+    const double debias = 1.0 - pow((double)layer->batchnorm.momentum, (double)layer->average_steps);
+    const float *value = bnmlp_slice_in(model->stats, mean ? layer->moving_mean : layer->moving_variance);
+    float *biased = bnmlp_slice_in(model->stats, mean ? layer->biased_mean : layer->biased_variance);
+    for (size_t c = 0; c < layer->out; c++) biased[c] = (float)((double)value[c] * debias);
+}
+
 bnmlp_status bnmlp_model_get_weights(const bnmlp_model *model, size_t index, bnmlp_weight which,
                                      float *dst, size_t count) {
     if (!model || !dst) return BNMLP_ERR_NULL_ARGUMENT;
@@ -85,6 +96,7 @@ bnmlp_status bnmlp_model_set_weights(bnmlp_model *model, size_t index, bnmlp_wei
         for (size_t i = 0; i < count; i++)
             if (src[i] < 0.0f) return BNMLP_ERR_INVALID_ARGUMENT;
     memcpy(where, src, count * sizeof *where);
+    rebias(model, &model->layers[index], which);
     return BNMLP_OK;
 }
 
@@ -109,7 +121,10 @@ bnmlp_status bnmlp_model_set_params(bnmlp_model *model, const float *src, size_t
 bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model) {
     if (!model) return BNMLP_ERR_NULL_ARGUMENT;
     if (!model->built) return BNMLP_ERR_NOT_BUILT;
-    const size_t slots = bnmlp_optimizer_state_slots(model->optimizer);
-    if (model->param_count) memset(model->optimizer_state, 0, slots * model->param_count * sizeof(float));
+    bnmlp_optimizer_reset(&model->optimizer, model->param_count);
     return BNMLP_OK;
+}
+
+bnmlp_loss bnmlp_model_loss(const bnmlp_model *model) {
+    return model ? model->loss : BNMLP_LOSS_BINARY_CROSSENTROPY;
 }

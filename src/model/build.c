@@ -26,7 +26,7 @@ bnmlp_model *bnmlp_model_create_with_allocator(size_t input_width, const bnmlp_a
     model->allocator = allocator ? *allocator : bnmlp_default_allocator;
     bnmlp_kernel_context_init(&model->kernels);
     model->loss = BNMLP_LOSS_BINARY_CROSSENTROPY;
-    model->optimizer = BNMLP_OPTIMIZER_SGD;
+    model->optimizer.kind = BNMLP_OPTIMIZER_SGD;
     model->input_width = input_width;
     model->max_width = input_width;
     bnmlp_set_status(status, BNMLP_OK);
@@ -41,7 +41,7 @@ bnmlp_model *bnmlp_model_create(size_t input_width, bnmlp_status *status) {
 static void release_buffers(bnmlp_model *model) {
     const bnmlp_allocator *a = &model->allocator;
     void **buffers[] = {
-        (void **)&model->params,   (void **)&model->grads,         (void **)&model->optimizer_state,
+        (void **)&model->params,   (void **)&model->grads,         (void **)&model->optimizer.slots,
         (void **)&model->stats,    (void **)&model->outputs,       (void **)&model->caches,
         (void **)&model->delta[0], (void **)&model->delta[1],      (void **)&model->loss_gradient,
         (void **)&model->sums,     (void **)&model->rstd,          (void **)&model->segments,
@@ -108,7 +108,9 @@ static bnmlp_status append_layer(bnmlp_model *model, bnmlp_layer layer) {
     bool ok = true;
     for (size_t k = 0; k < 4; k++) ok = ok && place(&params, arrays[k]->length, arrays[k]);
     const size_t statistics = layer.kind == BNMLP_LAYER_BATCHNORM ? layer.out : 0;
+    const size_t accumulators = layer.batchnorm.moving_average == BNMLP_AVERAGE_DEBIASED ? statistics : 0;
     ok = ok && place(&stats, statistics, &layer.moving_mean) && place(&stats, statistics, &layer.moving_variance) &&
+         place(&stats, accumulators, &layer.biased_mean) && place(&stats, accumulators, &layer.biased_variance) &&
          place(&caches, statistics, &layer.batch_mean) && place(&caches, statistics, &layer.batch_variance) &&
          place(&caches, statistics, &layer.batch_rstd) && bnmlp_size_add(outputs, layer.out, &outputs);
     if (!ok) return BNMLP_ERR_OVERFLOW;
@@ -124,8 +126,8 @@ static bnmlp_status append_layer(bnmlp_model *model, bnmlp_layer layer) {
 }
 
 static bool valid_activation(bnmlp_activation a) {
-    return a == BNMLP_ACTIVATION_LINEAR || a == BNMLP_ACTIVATION_RELU ||
-           a == BNMLP_ACTIVATION_LEAKY_RELU || a == BNMLP_ACTIVATION_SIGMOID || a == BNMLP_ACTIVATION_TANH;
+    return a == BNMLP_ACTIVATION_LINEAR || a == BNMLP_ACTIVATION_RELU || a == BNMLP_ACTIVATION_LEAKY_RELU ||
+           a == BNMLP_ACTIVATION_SIGMOID || a == BNMLP_ACTIVATION_TANH || a == BNMLP_ACTIVATION_SOFTMAX;
 }
 
 static bool valid_initializer(bnmlp_initializer i) {
@@ -175,9 +177,12 @@ bnmlp_status bnmlp_model_add_batchnorm(bnmlp_model *model, const bnmlp_batchnorm
     if (!model || !config) return BNMLP_ERR_NULL_ARGUMENT;
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
     const bnmlp_variance_estimator e = config->moving_variance_estimator;
+    const bnmlp_moving_average a = config->moving_average;
     if (!(config->momentum >= 0.0f && config->momentum <= 1.0f) || !(config->epsilon > 0.0f) ||
         !isfinite(config->epsilon) ||
-        !(e == BNMLP_VARIANCE_BIASED || e == BNMLP_VARIANCE_UNBIASED || e == BNMLP_VARIANCE_KERAS2))
+        !(e == BNMLP_VARIANCE_BIASED || e == BNMLP_VARIANCE_UNBIASED || e == BNMLP_VARIANCE_KERAS2) ||
+        !(a == BNMLP_AVERAGE_EXPONENTIAL || a == BNMLP_AVERAGE_DEBIASED || a == BNMLP_AVERAGE_CUMULATIVE) ||
+        (a == BNMLP_AVERAGE_DEBIASED && config->momentum == 1.0f)) /* 1 - 1^t would divide by 0 */
         return BNMLP_ERR_INVALID_ARGUMENT;
     bnmlp_status status = reserve_layers(model, 1);
     if (status != BNMLP_OK) return status;
@@ -228,20 +233,20 @@ void bnmlp_model_refresh_segments(bnmlp_model *model) {
         if (!layer->trainable) continue;
         for (size_t k = 0; k < 4; k++)
             if (arrays[k].length)
-                model->segments[model->segment_count++] =
-                    (bnmlp_segment){.offset = arrays[k].offset, .length = arrays[k].length};
+                model->segments[model->segment_count++] = (bnmlp_segment){
+                    .offset = arrays[k].offset, .length = arrays[k].length, .kernel = k == 0};
     }
 }
 
 /* Allocates every block of a model built for max_batch rows; false (some blocks allocated) on
  * failure. */
 static bool allocate_blocks(bnmlp_model *model, size_t max_batch) {
-    const size_t slots = bnmlp_optimizer_state_slots(model->optimizer), width = model->max_width;
+    const size_t width = model->max_width;
     size_t state;
-    return bnmlp_size_mul(slots, model->param_count, &state) &&
+    return bnmlp_size_mul(BNMLP_OPTIMIZER_SLOTS, model->param_count, &state) &&
            alloc_block(model, &model->params, model->param_count, 1, sizeof(float)) &&
            alloc_block(model, &model->grads, model->param_count, 1, sizeof(float)) &&
-           alloc_block(model, &model->optimizer_state, state, 1, sizeof(float)) &&
+           alloc_block(model, &model->optimizer.slots, state, 1, sizeof(float)) &&
            alloc_block(model, &model->stats, model->stats_count, 1, sizeof(float)) &&
            alloc_block(model, &model->caches, model->cache_count, 1, sizeof(float)) &&
            alloc_block(model, &model->outputs, max_batch, model->output_count, sizeof(float)) &&
@@ -255,11 +260,24 @@ static bool allocate_blocks(bnmlp_model *model, size_t max_batch) {
            alloc_block(model, &model->batch_y, max_batch, bnmlp_model_output_width(model), sizeof(float));
 }
 
+bnmlp_status bnmlp_model_set_loss(bnmlp_model *model, bnmlp_loss loss) {
+    if (!model) return BNMLP_ERR_NULL_ARGUMENT;
+    if (model->built) return BNMLP_ERR_ALREADY_BUILT;
+    if (loss != BNMLP_LOSS_BINARY_CROSSENTROPY && loss != BNMLP_LOSS_CATEGORICAL_CROSSENTROPY &&
+        loss != BNMLP_LOSS_MEAN_SQUARED_ERROR)
+        return BNMLP_ERR_INVALID_ARGUMENT;
+    model->loss = loss;
+    return BNMLP_OK;
+}
+
 bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t seed) {
     if (!model) return BNMLP_ERR_NULL_ARGUMENT;
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
     if (model->layer_count == 0) return BNMLP_ERR_EMPTY_MODEL;
     if (max_batch == 0) return BNMLP_ERR_INVALID_ARGUMENT;
+    /* Categorical cross-entropy chooses among 2 classes or more. */
+    if (model->loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY && bnmlp_model_output_width(model) < 2)
+        return BNMLP_ERR_INVALID_ARGUMENT;
     /* The largest blocks are all outputs and a delta buffer, max_batch rows each. */
     size_t outputs, deltas;
     if (!bnmlp_size_mul(max_batch, model->output_count, &outputs) || outputs > SIZE_MAX / sizeof(float) ||
@@ -286,9 +304,9 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
 /* ---- what the training tier is handed ------------------------------------------------------- */
 
 bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model) {
-    return (bnmlp_arenas){.params = model->params, .grads = model->grads, .state = model->optimizer_state,
-                          .count = model->param_count, .segments = model->segments,
-                          .segment_count = model->segment_count};
+    return (bnmlp_arenas){.params = model->params, .grads = model->grads, .count = model->param_count,
+                          .segments = model->segments, .segment_count = model->segment_count,
+                          .state = &model->optimizer};
 }
 
 void bnmlp_model_stage_batch(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,

@@ -4,31 +4,20 @@
 #include "core/core.h"
 #include "layers/layers.h"
 
-/* BNMLP_OK when every label suits the loss: for binary cross-entropy exactly 0 or 1 (NaN and
- * infinity are BNMLP_ERR_NOT_FINITE). */
-static bnmlp_status check_labels(const bnmlp_model *model, const float *y, size_t n) {
-    if (!bnmlp_all_finite(y, n)) return BNMLP_ERR_NOT_FINITE;
-    switch (model->loss) {
-    case BNMLP_LOSS_BINARY_CROSSENTROPY:
-        for (size_t i = 0; i < n; i++)
-            if (y[i] != 0.0f && y[i] != 1.0f) return BNMLP_ERR_LABEL;
-        break;
-    }
-    return BNMLP_OK;
-}
-
 bnmlp_status bnmlp_model_check_batch(const bnmlp_model *model, const bnmlp_tensor *x,
                                      const bnmlp_tensor *y, bool limit_rows) {
     if (!model->built) return BNMLP_ERR_NOT_BUILT;
     bnmlp_status status = bnmlp_tensor_check_shape(x, 0, model->input_width);
     if (status != BNMLP_OK) return status;
     if (y) {
-        status = bnmlp_tensor_check_shape(y, x->rows, bnmlp_model_output_width(model));
+        /* Class indices come one per row; every other target has the output's width. */
+        const bool indices = model->loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY && y->cols == 1;
+        status = bnmlp_tensor_check_shape(y, x->rows, indices ? 1 : bnmlp_model_output_width(model));
         if (status != BNMLP_OK) return status;
     }
     if (limit_rows && x->rows > model->max_batch) return BNMLP_ERR_BATCH_TOO_LARGE;
     if (!bnmlp_all_finite(x->data, x->rows * x->cols)) return BNMLP_ERR_NOT_FINITE;
-    return y ? check_labels(model, y->data, y->rows * y->cols) : BNMLP_OK;
+    return y ? bnmlp_model_check_targets(model, y->data, y->rows, y->cols) : BNMLP_OK;
 }
 
 size_t bnmlp_model_min_training_rows(const bnmlp_model *model) {

@@ -4,9 +4,11 @@
  * The model owns every buffer, planned at build time for max_batch rows:
  *   params / grads      flat arenas of param_count floats, layer by layer, each layer's arrays
  *                       in bnmlp_weight order (kernel, bias, gamma, beta);
- *   optimizer_state     the optimizer's slots (SGD: the velocity), each param_count floats;
- *   stats               moving statistics (mean then variance per batch-norm layer), apart from
- *                       the arenas so the optimizer never touches them;
+ *   optimizer           the optimizer's state: BNMLP_OPTIMIZER_SLOTS slots of param_count floats
+ *                       (SGD's velocity, Adam's moments), its kind and step count;
+ *   stats               moving statistics (mean then variance per batch-norm layer, then the
+ *                       debiased average's accumulators), apart from the arenas so the optimizer
+ *                       never touches them;
  *   outputs             every layer's output (max_batch x width), kept for backward;
  *   caches              batch-norm mean, variance, rstd from the last training-mode forward, kept
  *                       for backward and the moving update;
@@ -32,11 +34,6 @@ typedef struct bnmlp_slice {
     size_t length; /* floats; 0 when absent */
 } bnmlp_slice;
 
-/* The loss the model's head computes on the last layer's output. */
-typedef enum bnmlp_loss_kind {
-    BNMLP_LOSS_BINARY_CROSSENTROPY = 0 /* Keras's BCE; from the logit behind a final sigmoid */
-} bnmlp_loss_kind;
-
 /* One layer: its configuration, where its arrays live, and its output once built. */
 typedef struct bnmlp_layer {
     bnmlp_layer_kind kind;            /* dense, activation or batch norm */
@@ -54,6 +51,9 @@ typedef struct bnmlp_layer {
     bnmlp_slice beta;                 /* batch-norm offset (out), parameter arena */
     bnmlp_slice moving_mean;          /* batch norm (out), in stats */
     bnmlp_slice moving_variance;      /* batch norm (out), in stats */
+    bnmlp_slice biased_mean;          /* debiased batch norm: the mean's accumulator (out), in stats */
+    bnmlp_slice biased_variance;      /* debiased batch norm: the variance's accumulator (out), in stats */
+    uint64_t average_steps;           /* batch norm: moving-statistics updates so far (t) */
     bnmlp_slice batch_mean;           /* batch norm (out), in caches */
     bnmlp_slice batch_variance;       /* batch norm (out, biased), in caches */
     bnmlp_slice batch_rstd;           /* batch norm (out), in caches */
@@ -64,8 +64,7 @@ typedef struct bnmlp_layer {
 struct bnmlp_model {
     bnmlp_allocator allocator;             /* every allocation goes through it */
     bnmlp_kernel_context kernels;          /* the kernels the layers run with */
-    bnmlp_loss_kind loss;                  /* the head's loss */
-    bnmlp_optimizer_kind optimizer;        /* whose state the optimizer arena is planned for */
+    bnmlp_loss loss;                       /* the head's loss */
     size_t input_width;                    /* features in */
     bnmlp_layer *layers;                   /* layer_count layers in order */
     size_t layer_count;                    /* layers added */
@@ -79,7 +78,7 @@ struct bnmlp_model {
     size_t max_batch;                      /* rows per batch at most, once built */
     float *params;                         /* parameter arena */
     float *grads;                          /* gradient arena, same layout */
-    float *optimizer_state;                /* optimizer slots, param_count floats each */
+    bnmlp_optimizer_state optimizer;       /* slots of param_count floats each, kind, steps */
     float *stats;                          /* moving statistics */
     float *outputs;                        /* all layer outputs */
     float *caches;                         /* all batch-norm caches */
@@ -102,7 +101,8 @@ static inline float *bnmlp_slice_in(float *block, bnmlp_slice slice) {
 /* ---- check.c: validation -------------------------------------------------------------------- */
 
 /* BNMLP_OK when x is (rows <= max_batch if limit_rows, input width) and finite, and y (if not
- * NULL) is (x->rows, output width) with labels the loss accepts. The model must be built. */
+ * NULL) has x->rows rows of targets the loss accepts (output width, or 1 class index per row for
+ * categorical cross-entropy). The model must be built. */
 bnmlp_status bnmlp_model_check_batch(const bnmlp_model *model, const bnmlp_tensor *x,
                                      const bnmlp_tensor *y, bool limit_rows);
 
@@ -136,16 +136,27 @@ void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows);
 
 /* ---- head.c: the loss ------------------------------------------------------------------------- */
 
-/* The mean loss of the last forward of x (rows rows) against y, and how many outputs it
- * predicts right. No gradient; nothing changes. */
-void bnmlp_model_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows, double *loss,
-                      size_t *correct);
+/* BNMLP_OK when every target of y (n rows of width floats) suits the model's loss. */
+bnmlp_status bnmlp_model_check_targets(const bnmlp_model *model, const float *y, size_t n, size_t width);
+
+/* True when the loss has an accuracy (not for mean squared error). */
+bool bnmlp_model_has_accuracy(const bnmlp_model *model);
+
+/* The mean loss of the last forward of x (rows rows) against y (rows x width targets), and how
+ * many predictions are right (per output for binary cross-entropy, per row for categorical; 0
+ * for mean squared error). No gradient; nothing changes. */
+void bnmlp_model_head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows, size_t width,
+                           double *loss, size_t *correct);
 
 /* As bnmlp_model_loss after a training-mode forward, then the loss's gradient and the backward
  * pass through every layer below the loss's input, into the gradient arena. BNMLP_ERR_DIVERGED
  * (and the gradient arena undefined) when the loss or a gradient is not finite. */
-bnmlp_status bnmlp_model_loss_backward(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                       double *loss, size_t *correct);
+bnmlp_status bnmlp_model_head_backward(bnmlp_model *model, const float *x, const float *y, size_t rows,
+                                       size_t width, double *loss, size_t *correct);
+
+/* How many predictions one batch of rows rows has: rows for categorical cross-entropy, rows x
+ * outputs otherwise (the denominator of the accuracy). */
+size_t bnmlp_model_prediction_count(const bnmlp_model *model, size_t rows);
 
 /* ---- build.c: what the optimizer and fit are handed ------------------------------------------- */
 

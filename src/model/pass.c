@@ -54,7 +54,10 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
                                 bnmlp_slice_in(model->params, layer->bias), rows, layer->in, layer->out);
             break;
         case BNMLP_LAYER_ACTIVATION:
-            bnmlp_activation_forward(layer->output, input, rows * layer->out, layer->activation, layer->alpha);
+            if (layer->activation == BNMLP_ACTIVATION_SOFTMAX)
+                bnmlp_softmax_forward(layer->output, input, rows, layer->out);
+            else
+                bnmlp_activation_forward(layer->output, input, rows * layer->out, layer->activation, layer->alpha);
             break;
         case BNMLP_LAYER_BATCHNORM: batchnorm_forward(model, layer, input, rows, mode); break;
         }
@@ -108,7 +111,9 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
                                  bnmlp_slice_in(model->params, layer->kernel), rows, layer->in, layer->out);
             break;
         case BNMLP_LAYER_ACTIVATION:
-            if (dx)
+            if (dx && layer->activation == BNMLP_ACTIVATION_SOFTMAX)
+                bnmlp_softmax_backward(dx, dy, layer->output, rows, layer->out);
+            else if (dx)
                 bnmlp_activation_backward(dx, dy, input, layer->output, rows * layer->out, layer->activation,
                                           layer->alpha);
             break;
@@ -124,18 +129,14 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
 /* Checks (apply false) or applies (apply true) the moving update of one trainable batch-norm
  * layer from its caches; true when the update is (would be) finite. */
 static bool update_moving(const bnmlp_model *model, const bnmlp_layer *layer, size_t rows, bool apply) {
-    float *moving_mean = bnmlp_slice_in(model->stats, layer->moving_mean);
-    float *moving_variance = bnmlp_slice_in(model->stats, layer->moving_variance);
-    const float *mean = bnmlp_slice_in(model->caches, layer->batch_mean);
-    const float *variance = bnmlp_slice_in(model->caches, layer->batch_variance);
-    const bnmlp_batchnorm_config *bn = &layer->batchnorm;
-    if (!apply)
-        return bnmlp_batchnorm_update_moving_is_finite(moving_mean, moving_variance, mean, variance, rows,
-                                                       layer->out, bn->momentum, bn->epsilon,
-                                                       bn->moving_variance_estimator);
-    bnmlp_batchnorm_update_moving(moving_mean, moving_variance, mean, variance, rows, layer->out, bn->momentum,
-                                  bn->epsilon, bn->moving_variance_estimator);
-    return true;
+    float *stats = model->stats;
+    return bnmlp_batchnorm_average(bnmlp_slice_in(stats, layer->moving_mean),
+                                   bnmlp_slice_in(stats, layer->moving_variance),
+                                   bnmlp_slice_in(stats, layer->biased_mean),
+                                   bnmlp_slice_in(stats, layer->biased_variance),
+                                   bnmlp_slice_in(model->caches, layer->batch_mean),
+                                   bnmlp_slice_in(model->caches, layer->batch_variance), rows, layer->out,
+                                   &layer->batchnorm, layer->average_steps + 1, apply);
 }
 
 bnmlp_status bnmlp_model_check_statistics(const bnmlp_model *model, size_t rows) {
@@ -149,8 +150,10 @@ bnmlp_status bnmlp_model_check_statistics(const bnmlp_model *model, size_t rows)
 
 void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows) {
     for (size_t i = 0; i < model->layer_count; i++) {
-        const bnmlp_layer *layer = &model->layers[i];
-        if (layer->kind == BNMLP_LAYER_BATCHNORM && layer->trainable) update_moving(model, layer, rows, true);
+        bnmlp_layer *layer = &model->layers[i];
+        if (layer->kind != BNMLP_LAYER_BATCHNORM || !layer->trainable) continue;
+        update_moving(model, layer, rows, true);
+        layer->average_steps++;
     }
 }
 

@@ -16,7 +16,7 @@ static const struct {
 static const char *const activation_names[] = {
     [BNMLP_ACTIVATION_LINEAR] = "linear",   [BNMLP_ACTIVATION_RELU] = "relu",
     [BNMLP_ACTIVATION_LEAKY_RELU] = "leaky_relu", [BNMLP_ACTIVATION_SIGMOID] = "sigmoid",
-    [BNMLP_ACTIVATION_TANH] = "tanh",
+    [BNMLP_ACTIVATION_TANH] = "tanh", [BNMLP_ACTIVATION_SOFTMAX] = "softmax",
 };
 
 #define SUMMARY_RULE "_________________________________________________________________________\n"

@@ -3,25 +3,46 @@
 
 /* The new velocity and weight of one parameter; the single definition of the update, so the
  * finiteness check and the update compute the very same values. */
-static inline void sgd_step(float *w, float *v, float g, float learning_rate, float momentum,
-                            bool nesterov) {
+static inline void sgd_step(float *w, float *v, float g, float learning_rate, float momentum, bool nesterov) {
     const float velocity = momentum * *v - learning_rate * g;
     *w = nesterov ? *w + (momentum * velocity - learning_rate * g) : *w + velocity;
     *v = velocity;
 }
 
-bool bnmlp_sgd_update_is_finite(const float *w, const float *v, const float *g, size_t n,
-                                float learning_rate, float momentum, bool nesterov) {
+/* One pass over a segment: with apply, writes the new w and v; without, only checks that they
+ * are finite. The gradient is g + decay * w when decay is not 0; fresh starts from v = 0. */
+static inline bool sgd_pass(float *w, float *v, const float *g, size_t n, const bnmlp_sgd_config *sgd,
+                            float decay, bool fresh, bool apply) {
     float acc = 0.0f; /* x - x is NaN exactly when x is not finite */
     for (size_t i = 0; i < n; i++) {
-        float wi = w[i], vi = v[i];
-        sgd_step(&wi, &vi, g[i], learning_rate, momentum, nesterov);
-        acc += (wi - wi) + (vi - vi);
+        float wi = w[i], vi = fresh ? 0.0f : v[i];
+        const float gi = decay != 0.0f ? g[i] + decay * wi : g[i];
+        sgd_step(&wi, &vi, gi, sgd->learning_rate, sgd->momentum, sgd->nesterov);
+        if (apply) {
+            w[i] = wi;
+            v[i] = vi;
+        } else {
+            acc += (wi - wi) + (vi - vi);
+        }
     }
     return acc == 0.0f;
 }
 
+bool bnmlp_sgd_segment(float *w, float *v, const float *g, size_t n, const bnmlp_sgd_config *sgd, float decay,
+                       bool fresh, bool apply) {
+    /* Two instances of the pass, each with apply fixed, so that neither loop tests it. */
+    return apply ? sgd_pass(w, v, g, n, sgd, decay, fresh, true) : sgd_pass(w, v, g, n, sgd, decay, fresh, false);
+}
+
+bool bnmlp_sgd_update_is_finite(const float *w, const float *v, const float *g, size_t n,
+                                float learning_rate, float momentum, bool nesterov) {
+    const bnmlp_sgd_config sgd = {.learning_rate = learning_rate, .momentum = momentum, .nesterov = nesterov};
+    /* Without apply nothing is written: the casts only share the pass with the update. */
+    return sgd_pass((float *)w, (float *)v, g, n, &sgd, 0.0f, false, false);
+}
+
 void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learning_rate,
                       float momentum, bool nesterov) {
-    for (size_t i = 0; i < n; i++) sgd_step(&w[i], &v[i], g[i], learning_rate, momentum, nesterov);
+    const bnmlp_sgd_config sgd = {.learning_rate = learning_rate, .momentum = momentum, .nesterov = nesterov};
+    sgd_pass(w, v, g, n, &sgd, 0.0f, false, true);
 }

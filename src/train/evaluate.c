@@ -18,15 +18,14 @@ bnmlp_status bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor
         bnmlp_model_run_forward(model, xs, rows, BNMLP_MODE_INFERENCE, count);
         double chunk_loss;
         size_t chunk_correct;
-        bnmlp_model_loss(model, xs, ys, rows, &chunk_loss, &chunk_correct);
+        bnmlp_model_head_loss(model, xs, ys, rows, width, &chunk_loss, &chunk_correct);
         /* Chunk means weighted by their sizes give the mean over all rows. */
-        loss_sum += chunk_loss * (double)(rows * width);
+        loss_sum += chunk_loss * (double)rows;
         correct += chunk_correct;
     }
-    const double total = (double)(x->rows * width);
-    if (!isfinite(loss_sum / total)) return BNMLP_ERR_DIVERGED;
-    *loss = loss_sum / total;
-    *accuracy = (double)correct / total;
+    if (!isfinite(loss_sum / (double)x->rows)) return BNMLP_ERR_DIVERGED;
+    *loss = loss_sum / (double)x->rows;
+    *accuracy = bnmlp_train_accuracy(model, correct, x->rows);
     return BNMLP_OK;
 }
 

@@ -46,7 +46,7 @@ static bnmlp_status run_epoch(bnmlp_model *model, const bnmlp_tensor *x, const b
         bnmlp_model_stage_batch(model, x, y, order + start, rows, &bx, &by);
         double loss;
         size_t correct;
-        bnmlp_status status = bnmlp_train_step_checked(model, bx, by, rows, optimizer, &loss, &correct);
+        bnmlp_status status = bnmlp_train_step_checked(model, bx, by, rows, y->cols, optimizer, &loss, &correct);
         if (status != BNMLP_OK) return status;
         /* Keras reports batch-size-weighted means over the epoch (for accuracy: the count of
          * correct predictions over the rows seen, kept exact). */
@@ -55,7 +55,7 @@ static bnmlp_status run_epoch(bnmlp_model *model, const bnmlp_tensor *x, const b
         seen += rows;
     }
     record->loss = loss_sum / (double)seen;
-    record->accuracy = (double)correct_sum / (double)(seen * y->cols);
+    record->accuracy = bnmlp_train_accuracy(model, correct_sum, seen);
     record->val_loss = NAN;
     record->val_accuracy = NAN;
     if (!config->validation_x) return BNMLP_OK;
@@ -68,7 +68,8 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
                              size_t *epochs_run) {
     if (!model) return BNMLP_ERR_NULL_ARGUMENT;
     if (!config) return BNMLP_ERR_NULL_ARGUMENT;
-    const bnmlp_optimizer_config optimizer = bnmlp_optimizer_from_sgd(&config->optimizer);
+    const bnmlp_optimizer_config optimizer = {
+        .kind = config->optimizer_kind, .sgd = config->optimizer, .adam = config->adam};
     bnmlp_status status = check_fit(model, x, y, config, &optimizer);
     if (status != BNMLP_OK) return status;
     /* Keras 2 keeps one index array and shuffles it in place every epoch. */

@@ -1,0 +1,269 @@
+/*
+ * test_heads.c - the softmax and mean-squared-error heads and Adam end to end, through the
+ * public API: a 3-class problem must be learnt, a linear target fitted to its noise, and every
+ * target a loss refuses must be refused with its status and nothing changed.
+ */
+#include "support.h"
+
+#include <math.h>
+#include <string.h>
+
+/* 2 -> Dense(16, relu) [-> BatchNorm] -> Dense(3, softmax), categorical cross-entropy. */
+static bnmlp_model *three_class_model(bool batchnorm, size_t max_batch) {
+    bnmlp_model *model = bnmlp_model_create(2, NULL);
+    assert_non_null(model);
+    bnmlp_dense_config hidden = BNMLP_DENSE_DEFAULT(16);
+    hidden.activation = BNMLP_ACTIVATION_RELU;
+    hidden.kernel_initializer = BNMLP_INIT_HE_UNIFORM;
+    assert_ok(bnmlp_model_add_dense(model, &hidden));
+    if (batchnorm) assert_ok(bnmlp_model_add_batchnorm(model, &BNMLP_BATCHNORM_DEFAULT));
+    bnmlp_dense_config head = BNMLP_DENSE_DEFAULT(3);
+    head.activation = BNMLP_ACTIVATION_SOFTMAX;
+    assert_ok(bnmlp_model_add_dense(model, &head));
+    assert_ok(bnmlp_model_set_loss(model, BNMLP_LOSS_CATEGORICAL_CROSSENTROPY));
+    assert_ok(bnmlp_model_build(model, max_batch, 5));
+    return model;
+}
+
+/* make_blobs(600, 3 centers, std 1) split 400 / 200: with and without batch norm, with SGD and
+ * Adam, 30 epochs reach >= 0.95 test accuracy; predictions are probability rows. */
+static void test_three_classes_are_learnt(void **state) {
+    (void)state;
+    bnmlp_blobs_config blobs = BNMLP_BLOBS_DEFAULT;
+    blobs.n_samples = 600, blobs.random_state = 3;
+    bnmlp_dataset data, train, test;
+    assert_ok(bnmlp_make_blobs(&blobs, &data));
+    assert_ok(bnmlp_dataset_train_test_split(&data, 200, 0, &train, &test));
+    bnmlp_tensor *x, *y, *tx, *ty;
+    assert_ok(bnmlp_dataset_to_tensors(&train, &x, &y));
+    assert_ok(bnmlp_dataset_to_tensors(&test, &tx, &ty));
+    for (int variant = 0; variant < 4; variant++) {
+        bnmlp_model *model = three_class_model(variant & 1, 32);
+        bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
+        fit.epochs = 30;
+        if (variant & 2) {
+            fit.optimizer_kind = BNMLP_OPTIMIZER_ADAM;
+            fit.adam.learning_rate = 0.01f;
+        } else {
+            fit.optimizer.momentum = 0.9f;
+        }
+        bnmlp_epoch_record history[30];
+        assert_ok(bnmlp_model_fit(model, x, y, &fit, history, NULL));
+        assert_true(history[29].loss < history[0].loss);
+        double loss, accuracy;
+        assert_ok(bnmlp_model_evaluate(model, tx, ty, &loss, &accuracy));
+        assert_true(accuracy >= 0.95);
+        float probabilities[200 * 3];
+        bnmlp_tensor out = bnmlp_tensor_view(probabilities, 200, 3);
+        assert_ok(bnmlp_model_predict(model, tx, &out));
+        for (size_t r = 0; r < 200; r++) {
+            const float *p = probabilities + 3 * r;
+            assert_true(p[0] >= 0.0f && p[1] >= 0.0f && p[2] >= 0.0f);
+            assert_true(fabs((double)p[0] + p[1] + p[2] - 1.0) < 1e-5);
+        }
+        bnmlp_model_free(model);
+    }
+    bnmlp_tensor_free(x), bnmlp_tensor_free(y), bnmlp_tensor_free(tx), bnmlp_tensor_free(ty);
+    bnmlp_dataset_free(&data), bnmlp_dataset_free(&train), bnmlp_dataset_free(&test);
+}
+
+/* y = x . w + b + noise (sd 0.1) on 512 rows of 4 features: a linear model trained with MSE and
+ * Adam reaches an MSE below the noise's own mean square plus 5%; accuracy is NaN. */
+static void test_linear_target_is_fitted(void **state) {
+    (void)state;
+    enum { ROWS = 512, IN = 4 };
+    static float x[ROWS * IN], y[ROWS];
+    const double w[IN] = {1.5, -2.0, 0.5, 3.0}, b = 0.25;
+    bnmlp_random rng;
+    bnmlp_random_seed(&rng, 11);
+    double noise_power = 0.0;
+    for (size_t r = 0; r < ROWS; r++) {
+        double target = b;
+        for (size_t i = 0; i < IN; i++) {
+            x[r * IN + i] = (float)bnmlp_random_gauss(&rng);
+            target += w[i] * x[r * IN + i];
+        }
+        const double noise = bnmlp_random_normal(&rng, 0.0, 0.1);
+        y[r] = (float)(target + noise);
+        noise_power += noise * noise / ROWS;
+    }
+    bnmlp_model *model = bnmlp_model_create(IN, NULL);
+    bnmlp_dense_config linear = BNMLP_DENSE_DEFAULT(1);
+    assert_ok(bnmlp_model_add_dense(model, &linear));
+    assert_ok(bnmlp_model_set_loss(model, BNMLP_LOSS_MEAN_SQUARED_ERROR));
+    assert_ok(bnmlp_model_build(model, 64, 2));
+    bnmlp_tensor tx = bnmlp_tensor_view(x, ROWS, IN), ty = bnmlp_tensor_view(y, ROWS, 1);
+    bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
+    fit.epochs = 100, fit.batch_size = 64;
+    fit.optimizer_kind = BNMLP_OPTIMIZER_ADAM;
+    fit.adam.learning_rate = 0.05f;
+    bnmlp_epoch_record history[100];
+    assert_ok(bnmlp_model_fit(model, &tx, &ty, &fit, history, NULL));
+    assert_true(isnan(history[99].accuracy));
+    double mse, accuracy;
+    assert_ok(bnmlp_model_evaluate(model, &tx, &ty, &mse, &accuracy));
+    assert_true(isnan(accuracy));
+    assert_true(mse <= 1.05 * noise_power);
+    float kernel[IN];
+    assert_ok(bnmlp_model_get_weights(model, 0, BNMLP_WEIGHT_KERNEL, kernel, IN));
+    for (size_t i = 0; i < IN; i++) assert_true(fabs(kernel[i] - w[i]) < 0.05);
+    bnmlp_model_free(model);
+}
+
+/* Targets each loss refuses: class indices out of range or not whole, probability rows that
+ * are negative or do not sum to 1, a target width that is neither 1 nor K, non-finite MSE
+ * targets; and categorical cross-entropy on one output is refused at build. */
+static void test_bad_targets(void **state) {
+    (void)state;
+    bnmlp_model *model = three_class_model(true, 4);
+    float x[8] = {0.1f, 0.2f, -1.0f, 0.5f, 2.0f, -0.3f, 0.7f, 0.7f};
+    bnmlp_tensor tx = bnmlp_tensor_view(x, 4, 2);
+    float params[256], after[256];
+    const size_t count = bnmlp_model_param_count(model);
+    assert_ok(bnmlp_model_get_params(model, params, count));
+    const bnmlp_sgd_config sgd = BNMLP_SGD_DEFAULT;
+    const float bad_indices[][4] = {{0, 1, 3, 2}, {0, 1, -1, 2}, {0, 1.5f, 2, 1}, {0, 1, NAN, 2}};
+    const bnmlp_status expected[] = {BNMLP_ERR_LABEL, BNMLP_ERR_LABEL, BNMLP_ERR_LABEL, BNMLP_ERR_NOT_FINITE};
+    for (size_t k = 0; k < 4; k++) {
+        bnmlp_tensor ty = bnmlp_tensor_view((float *)bad_indices[k], 4, 1);
+        assert_status(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL), expected[k]);
+        double loss;
+        assert_status(bnmlp_model_evaluate(model, &tx, &ty, &loss, NULL), expected[k]);
+    }
+    float rows[12] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 0.5f, 0.5f, 0.25f};
+    bnmlp_tensor probabilities = bnmlp_tensor_view(rows, 4, 3);
+    assert_status(bnmlp_model_train_step(model, &tx, &probabilities, &sgd, NULL, NULL), BNMLP_ERR_LABEL);
+    rows[9] = 1.5f, rows[10] = -0.5f, rows[11] = 0.0f;
+    assert_status(bnmlp_model_train_step(model, &tx, &probabilities, &sgd, NULL, NULL), BNMLP_ERR_LABEL);
+    rows[9] = 0.25f, rows[10] = 0.5f, rows[11] = 0.25f; /* label smoothing is fine */
+    assert_ok(bnmlp_model_loss_gradients(model, &tx, &probabilities, &(float){0}, NULL, 0));
+    bnmlp_tensor two_wide = bnmlp_tensor_view(rows, 4, 2);
+    assert_status(bnmlp_model_train_step(model, &tx, &two_wide, &sgd, NULL, NULL), BNMLP_ERR_SHAPE);
+    assert_ok(bnmlp_model_get_params(model, after, count));
+    assert_memory_equal(params, after, count * sizeof(float));
+    bnmlp_model_free(model);
+
+    model = bnmlp_model_create(2, NULL);
+    bnmlp_dense_config one = BNMLP_DENSE_DEFAULT(1);
+    assert_ok(bnmlp_model_add_dense(model, &one));
+    assert_status(bnmlp_model_set_loss(model, (bnmlp_loss)7), BNMLP_ERR_INVALID_ARGUMENT);
+    assert_ok(bnmlp_model_set_loss(model, BNMLP_LOSS_CATEGORICAL_CROSSENTROPY));
+    assert_status(bnmlp_model_build(model, 4, 1), BNMLP_ERR_INVALID_ARGUMENT);
+    assert_ok(bnmlp_model_set_loss(model, BNMLP_LOSS_MEAN_SQUARED_ERROR));
+    assert_ok(bnmlp_model_build(model, 4, 1));
+    assert_status(bnmlp_model_set_loss(model, BNMLP_LOSS_BINARY_CROSSENTROPY), BNMLP_ERR_ALREADY_BUILT);
+    assert_int_equal(bnmlp_model_loss(model), BNMLP_LOSS_MEAN_SQUARED_ERROR);
+    float targets[4] = {1, 2, INFINITY, 4};
+    bnmlp_tensor ty = bnmlp_tensor_view(targets, 4, 1);
+    assert_status(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL), BNMLP_ERR_NOT_FINITE);
+    targets[2] = 3e30f; /* any finite target is fine for MSE */
+    assert_ok(bnmlp_model_loss_gradients(model, &tx, &ty, &(float){0}, NULL, 0));
+    bnmlp_model_free(model);
+}
+
+/* Bad optimizer settings are refused before anything changes; switching optimizer kinds starts
+ * the new kind's state afresh; reset_optimizer makes the next steps those of a fresh model. */
+static void test_optimizer_settings_and_switching(void **state) {
+    (void)state;
+    bnmlp_model *model = three_class_model(true, 4), *twin = three_class_model(true, 4);
+    float x[8] = {0.1f, 0.2f, -1.0f, 0.5f, 2.0f, -0.3f, 0.7f, 0.7f}, labels[4] = {0, 1, 2, 1};
+    bnmlp_tensor tx = bnmlp_tensor_view(x, 4, 2), ty = bnmlp_tensor_view(labels, 4, 1);
+    bnmlp_optimizer_config adam = BNMLP_OPTIMIZER_DEFAULT;
+    adam.kind = BNMLP_OPTIMIZER_ADAM;
+    const float bad[][2] = {{0.0f, 0.9f}, {NAN, 0.9f}, {0.001f, 1.0f}, {0.001f, -0.1f}};
+    for (size_t k = 0; k < 4; k++) {
+        bnmlp_optimizer_config wrong = adam;
+        wrong.adam.learning_rate = bad[k][0], wrong.adam.beta1 = bad[k][1];
+        assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
+    }
+    bnmlp_optimizer_config wrong = adam;
+    wrong.adam.weight_decay = -1.0f;
+    assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
+    wrong = adam, wrong.adam.epsilon_placement = (bnmlp_adam_epsilon)5;
+    assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
+    wrong = adam, wrong.kind = (bnmlp_optimizer_kind)9;
+    assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
+    bnmlp_sgd_config sgd = {.learning_rate = 0.1f, .momentum = 0.9f, .weight_decay = -0.5f};
+    assert_status(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
+    sgd.weight_decay = 0.0f;
+    /* model: SGD twice, then Adam twice; twin: Adam twice from the same weights. */
+    assert_ok(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL));
+    const size_t count = bnmlp_model_param_count(model);
+    float params[256], other[256];
+    assert_ok(bnmlp_model_get_params(model, params, count));
+    assert_ok(bnmlp_model_set_params(twin, params, count));
+    for (size_t c = 0; c < 2; c++) {
+        const bnmlp_weight which = c ? BNMLP_WEIGHT_MOVING_VARIANCE : BNMLP_WEIGHT_MOVING_MEAN;
+        float moving[16];
+        assert_ok(bnmlp_model_get_weights(model, 2, which, moving, 16));
+        assert_ok(bnmlp_model_set_weights(twin, 2, which, moving, 16));
+    }
+    for (int step = 0; step < 2; step++) {
+        assert_ok(bnmlp_model_train_step_with(model, &tx, &ty, &adam, NULL, NULL));
+        assert_ok(bnmlp_model_train_step_with(twin, &tx, &ty, &adam, NULL, NULL));
+    }
+    assert_ok(bnmlp_model_get_params(model, params, count));
+    assert_ok(bnmlp_model_get_params(twin, other, count));
+    assert_memory_equal(params, other, count * sizeof(float));
+    /* After a reset both continue alike again. */
+    assert_ok(bnmlp_model_reset_optimizer(model));
+    assert_ok(bnmlp_model_reset_optimizer(twin));
+    assert_ok(bnmlp_model_train_step_with(model, &tx, &ty, &adam, NULL, NULL));
+    assert_ok(bnmlp_model_train_step_with(twin, &tx, &ty, &adam, NULL, NULL));
+    assert_ok(bnmlp_model_get_params(model, params, count));
+    assert_ok(bnmlp_model_get_params(twin, other, count));
+    assert_memory_equal(params, other, count * sizeof(float));
+    bnmlp_model_free(model);
+    bnmlp_model_free(twin);
+}
+
+/* The debiased and cumulative averages through a model: after one training step the moving
+ * statistics are exactly the batch's (the initial 0 and 1 never count); a debiased layer
+ * refuses momentum 1; setting a debiased moving statistic is what later steps continue from. */
+static void test_moving_average_flavours_in_a_model(void **state) {
+    (void)state;
+    const bnmlp_moving_average flavours[2] = {BNMLP_AVERAGE_DEBIASED, BNMLP_AVERAGE_CUMULATIVE};
+    for (size_t f = 0; f < 2; f++) {
+        bnmlp_model *model = bnmlp_model_create(1, NULL);
+        bnmlp_batchnorm_config bn = BNMLP_BATCHNORM_DEFAULT;
+        bn.moving_average = flavours[f];
+        bn.momentum = 1.0f;
+        assert_status(bnmlp_model_add_batchnorm(model, &bn),
+                      f == 0 ? BNMLP_ERR_INVALID_ARGUMENT : BNMLP_OK);
+        if (f == 0) {
+            bn.momentum = 0.99f;
+            assert_ok(bnmlp_model_add_batchnorm(model, &bn));
+        }
+        assert_ok(bnmlp_model_build(model, 4, 1));
+        float x[4] = {1, 2, 3, 6}, out[4];
+        bnmlp_tensor tx = bnmlp_tensor_view(x, 4, 1), tout = bnmlp_tensor_view(out, 4, 1);
+        assert_ok(bnmlp_model_forward(model, &tx, BNMLP_MODE_TRAINING, &tout));
+        float mean, variance;
+        assert_ok(bnmlp_model_get_weights(model, 0, BNMLP_WEIGHT_MOVING_MEAN, &mean, 1));
+        assert_ok(bnmlp_model_get_weights(model, 0, BNMLP_WEIGHT_MOVING_VARIANCE, &variance, 1));
+        assert_float_equal(mean, 3.0f, 1e-6f);
+        assert_float_equal(variance, 3.5f, 1e-6f); /* biased: (4 + 1 + 0 + 9) / 4 */
+        /* Set 10 / 20; a second identical batch then gives the average of the two values. */
+        const float ten = 10.0f, twenty = 20.0f;
+        assert_ok(bnmlp_model_set_weights(model, 0, BNMLP_WEIGHT_MOVING_MEAN, &ten, 1));
+        assert_ok(bnmlp_model_set_weights(model, 0, BNMLP_WEIGHT_MOVING_VARIANCE, &twenty, 1));
+        assert_ok(bnmlp_model_forward(model, &tx, BNMLP_MODE_TRAINING, &tout));
+        assert_ok(bnmlp_model_get_weights(model, 0, BNMLP_WEIGHT_MOVING_MEAN, &mean, 1));
+        /* cumulative: (10 + 3) / 2; debiased: (0.99 * 0.01 * 10 + 0.01 * 3) / (1 - 0.99^2). */
+        const double expected = f == 1 ? 6.5 : (0.99 * 0.01 * 10.0 + 0.01 * 3.0) / (1.0 - 0.99 * 0.99);
+        assert_true(fabs(mean - expected) < 1e-4 * expected);
+        bnmlp_model_free(model);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_three_classes_are_learnt),
+        cmocka_unit_test(test_linear_target_is_fitted),
+        cmocka_unit_test(test_bad_targets),
+        cmocka_unit_test(test_optimizer_settings_and_switching),
+        cmocka_unit_test(test_moving_average_flavours_in_a_model),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
