@@ -109,6 +109,11 @@ check "summary.csv has 3 rows" has_lines "$out/summary.csv" 4
 check "history.csv has 3*2*5 rows" has_lines "$out/history.csv" 31
 check "curves-before.svg written" is_svg "$out/curves-before.svg"
 check "curves-input.svg not written" test ! -e "$out/curves-input.svg"
+check "--bn-average debiased: exit 0" \
+    status_is 0 "$circles" --variants after --repeats 2 --epochs 5 --bn-average debiased --out-dir "$tmp/debiased"
+check "the header names the average" grep -q "debiased average" "$tmp/last.out"
+check "--bn-average cumulative: exit 0" \
+    status_is 0 "$circles" --variants after --repeats 2 --epochs 5 --bn-average=cumulative --out-dir "$tmp/cumulative"
 
 # --- Data dump and plot --------------------------------------------------------------------
 check "--dump-data (37 rows): exit 0" status_is 0 "$circles" --dump-data "$tmp/data.csv" --n-samples 37 --out-dir "$tmp/unused"
@@ -138,6 +143,7 @@ check "--momentum 1.5: exit 2" status_is 2 "$circles" --momentum 1.5
 check "--factor 1: exit 2" status_is 2 "$circles" --factor 1
 check "--variants after,bogus: exit 2" status_is 2 "$circles" --variants after,bogus
 check "--dataset squares: exit 2" status_is 2 "$circles" --dataset squares
+check "--bn-average median: exit 2" status_is 2 "$circles" --bn-average median
 check "--epochs without a value: exit 2" status_is 2 "$circles" --epochs
 check "--quiet=1: exit 2" status_is 2 "$circles" --quiet=1
 check "--batch-size 1 with batch norm: exit 2" status_is 2 "$circles" --batch-size 1

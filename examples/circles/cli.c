@@ -28,7 +28,8 @@ typedef enum value_kind {
     VALUE_DOUBLE,       /* finite real into a double field */
     VALUE_STRING,       /* non-empty text into a const char * field */
     VALUE_VARIANTS,     /* "all" or a list of variant names into a variant_set field */
-    VALUE_DATASET       /* "circles" or "moons" into a dataset_kind field */
+    VALUE_DATASET,      /* "circles" or "moons" into a dataset_kind field */
+    VALUE_AVERAGE       /* "exponential", "debiased" or "cumulative" into a bnmlp_moving_average field */
 } value_kind;
 
 /* Which ends of a number's range are excluded. */
@@ -55,6 +56,7 @@ static const flag_spec FLAGS[] = {
     {"--lr", VALUE_FLOAT, FIELD(learning_rate), 0, 1e6, MIN_OPEN},
     {"--momentum", VALUE_FLOAT, FIELD(momentum), 0, 1, CLOSED},
     {"--bn-momentum", VALUE_FLOAT, FIELD(bn_momentum), 0, 1, CLOSED},
+    {"--bn-average", VALUE_AVERAGE, FIELD(bn_average), 0, 0, CLOSED},
     {"--seed", VALUE_U32, FIELD(seed), 0, 4294967295.0, CLOSED},
     {"--variants", VALUE_VARIANTS, FIELD(variants), 0, 0, CLOSED},
     {"--out-dir", VALUE_STRING, FIELD(out_dir), 0, 0, CLOSED},
@@ -92,6 +94,7 @@ void options_default(options *opts)
         .learning_rate = 0.01f,
         .momentum = 0.9f,
         .bn_momentum = 0.99f,
+        .bn_average = BNMLP_AVERAGE_EXPONENTIAL,
         .seed = 1,
         .variants = VARIANT_SET_DEFAULT,
         .out_dir = "circles-out",
@@ -123,6 +126,9 @@ void print_usage(FILE *out)
           "  --lr LR              SGD learning rate (default 0.01)\n"
           "  --momentum M         SGD momentum (default 0.9)\n"
           "  --bn-momentum M      batch-norm moving-average momentum, Keras's (default 0.99)\n"
+          "  --bn-average A       how the moving statistics average the batches: exponential\n"
+          "                       (default), debiased (Keras 2.1.3-2.2.5's zero-debias) or\n"
+          "                       cumulative (PyTorch's momentum=None)\n"
           "  --jobs N             worker threads; results do not depend on it (default: online CPUs)\n"
           "  --out-dir DIR        output directory, created if missing (default circles-out)\n"
           "  --quiet              print nothing on standard output\n"
@@ -178,6 +184,21 @@ static bool parse_real(const char *text, const flag_spec *spec, double *out)
     return true;
 }
 
+/* Parses a moving-average name into *out; false for an unknown name. */
+static bool average_from_name(const char *name, bnmlp_moving_average *out)
+{
+    static const char *const names[] = {[BNMLP_AVERAGE_EXPONENTIAL] = "exponential",
+                                        [BNMLP_AVERAGE_DEBIASED] = "debiased",
+                                        [BNMLP_AVERAGE_CUMULATIVE] = "cumulative"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *out = (bnmlp_moving_average)i;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Parses a number value into its field; false when it is malformed or out of range. */
 static bool apply_number(options *opts, const flag_spec *spec, const char *value)
 {
@@ -223,6 +244,8 @@ static bool apply_flag(options *opts, const flag_spec *spec, const char *value)
         return variant_set_parse(value, (variant_set *)field);
     case VALUE_DATASET:
         return dataset_kind_from_name(value, (dataset_kind *)field);
+    case VALUE_AVERAGE:
+        return average_from_name(value, (bnmlp_moving_average *)field);
     default:
         return apply_number(opts, spec, value);
     }

@@ -53,7 +53,8 @@ static bnmlp_status train_and_evaluate(const experiment_setup *setup, variant v,
     size_t batch_size = effective_batch_size(setup);
     bnmlp_model *model = NULL;
     bnmlp_status status =
-        variant_create_model(v, setup->train_x->cols, setup->bn_momentum, batch_size, seed, &model);
+        variant_create_model(v, setup->train_x->cols, setup->bn_momentum, setup->bn_average, batch_size,
+                             seed, &model);
     if (status != BNMLP_OK) {
         return status;
     }

@@ -28,6 +28,7 @@ typedef struct experiment_setup {
     size_t batch_size;           /* rows per SGD step */
     bnmlp_sgd_config optimizer;  /* SGD settings */
     float bn_momentum;           /* batch-norm momentum (momentum0 overrides it with 0) */
+    bnmlp_moving_average bn_average; /* how the moving statistics average the batches */
 } experiment_setup;
 
 /* The outcome of one run. */

@@ -131,7 +131,7 @@ static void fill_setup(study *s, const options *opts)
     *setup = (experiment_setup){.train_x = s->train_x, .train_y = s->train_y, .test_x = s->test_x,
                                 .test_y = s->test_y, .repeats = opts->repeats, .seed = opts->seed,
                                 .epochs = opts->epochs, .batch_size = opts->batch_size,
-                                .bn_momentum = opts->bn_momentum};
+                                .bn_momentum = opts->bn_momentum, .bn_average = opts->bn_average};
     setup->optimizer = BNMLP_SGD_DEFAULT;
     setup->optimizer.learning_rate = opts->learning_rate;
     setup->optimizer.momentum = opts->momentum;
@@ -221,9 +221,12 @@ static void print_preamble(const study *s, const options *opts)
            s->test.n_samples);
     printf("model:    Dense(%d, relu, he_uniform) -> [batch norm] -> Dense(1, sigmoid, glorot_uniform), BCE\n",
            VARIANT_HIDDEN_UNITS);
+    static const char *const averages[] = {[BNMLP_AVERAGE_EXPONENTIAL] = "exponential",
+                                           [BNMLP_AVERAGE_DEBIASED] = "debiased",
+                                           [BNMLP_AVERAGE_CUMULATIVE] = "cumulative"};
     printf("training: SGD(lr=%g, momentum=%g), batch %zu, %zu epochs, test accuracy after every epoch;"
-           " batch-norm momentum %g\n", (double)opts->learning_rate, (double)opts->momentum, opts->batch_size,
-           opts->epochs, (double)opts->bn_momentum);
+           " batch-norm momentum %g, %s average\n", (double)opts->learning_rate, (double)opts->momentum,
+           opts->batch_size, opts->epochs, (double)opts->bn_momentum, averages[opts->bn_average]);
     printf("runs:     %zu per variant, run r uses seed %lu + r; %zu thread(s)\n\n", opts->repeats,
            (unsigned long)opts->seed, opts->jobs);
 }

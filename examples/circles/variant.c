@@ -75,10 +75,12 @@ bool variant_set_parse(const char *text, variant_set *out)
 }
 
 /* Adds a batch-normalization layer with the given momentum, center and scale. */
-static bnmlp_status add_batchnorm(bnmlp_model *model, float momentum, bool learn_gamma_beta)
+static bnmlp_status add_batchnorm(bnmlp_model *model, float momentum, bnmlp_moving_average average,
+                                  bool learn_gamma_beta)
 {
     bnmlp_batchnorm_config config = BNMLP_BATCHNORM_DEFAULT;
     config.momentum = momentum;
+    config.moving_average = average;
     config.center = learn_gamma_beta;
     config.scale = learn_gamma_beta;
     return bnmlp_model_add_batchnorm(model, &config);
@@ -103,7 +105,8 @@ static bnmlp_status add_output(bnmlp_model *model)
 }
 
 /* Adds everything up to and including the hidden ReLU, batch norm where the variant wants it. */
-static bnmlp_status add_hidden_block(bnmlp_model *model, variant v, float bn_momentum)
+static bnmlp_status add_hidden_block(bnmlp_model *model, variant v, float bn_momentum,
+                                     bnmlp_moving_average bn_average)
 {
     bnmlp_status status = BNMLP_OK;
     switch (v) {
@@ -114,20 +117,21 @@ static bnmlp_status add_hidden_block(bnmlp_model *model, variant v, float bn_mom
     case VARIANT_MOMENTUM0:
         status = add_hidden(model, BNMLP_ACTIVATION_RELU);
         if (status == BNMLP_OK) {
-            status = add_batchnorm(model, v == VARIANT_MOMENTUM0 ? 0.0f : bn_momentum, v != VARIANT_NOGAMMABETA);
+            status = add_batchnorm(model, v == VARIANT_MOMENTUM0 ? 0.0f : bn_momentum, bn_average,
+                                   v != VARIANT_NOGAMMABETA);
         }
         return status;
     case VARIANT_BEFORE:
         status = add_hidden(model, BNMLP_ACTIVATION_LINEAR);
         if (status == BNMLP_OK) {
-            status = add_batchnorm(model, bn_momentum, true);
+            status = add_batchnorm(model, bn_momentum, bn_average, true);
         }
         if (status == BNMLP_OK) {
             status = bnmlp_model_add_activation(model, BNMLP_ACTIVATION_RELU, 0.0f);
         }
         return status;
     case VARIANT_INPUT:
-        status = add_batchnorm(model, bn_momentum, true);
+        status = add_batchnorm(model, bn_momentum, bn_average, true);
         if (status == BNMLP_OK) {
             status = add_hidden(model, BNMLP_ACTIVATION_RELU);
         }
@@ -138,8 +142,9 @@ static bnmlp_status add_hidden_block(bnmlp_model *model, variant v, float bn_mom
     return BNMLP_ERR_INVALID_ARGUMENT;
 }
 
-bnmlp_status variant_create_model(variant v, size_t input_width, float bn_momentum, size_t max_batch,
-                                  uint32_t seed, bnmlp_model **out)
+bnmlp_status variant_create_model(variant v, size_t input_width, float bn_momentum,
+                                  bnmlp_moving_average bn_average, size_t max_batch, uint32_t seed,
+                                  bnmlp_model **out)
 {
     *out = NULL;
     bnmlp_status status = BNMLP_OK;
@@ -147,7 +152,7 @@ bnmlp_status variant_create_model(variant v, size_t input_width, float bn_moment
     if (model == NULL) {
         return status;
     }
-    status = add_hidden_block(model, v, bn_momentum);
+    status = add_hidden_block(model, v, bn_momentum, bn_average);
     if (status == BNMLP_OK) {
         status = add_output(model);
     }

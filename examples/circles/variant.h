@@ -50,9 +50,11 @@ bool variant_from_name(const char *name, variant *out);
 bool variant_set_parse(const char *text, variant_set *out);
 
 /* Creates the variant's model for input_width features and builds it for batches of up to
- * max_batch rows from seed. bn_momentum is the batch-norm momentum (momentum0 uses 0). On
- * failure *out is NULL and the status says why. */
-bnmlp_status variant_create_model(variant v, size_t input_width, float bn_momentum, size_t max_batch,
-                                  uint32_t seed, bnmlp_model **out);
+ * max_batch rows from seed. bn_momentum is the batch-norm momentum (momentum0 uses 0) and
+ * bn_average how its moving statistics average the batches. On failure *out is NULL and the
+ * status says why. */
+bnmlp_status variant_create_model(variant v, size_t input_width, float bn_momentum,
+                                  bnmlp_moving_average bn_average, size_t max_batch, uint32_t seed,
+                                  bnmlp_model **out);
 
 #endif /* CIRCLES_VARIANT_H */
