@@ -237,6 +237,7 @@ static void test_bad_arguments(void **state) {
     assert_status(bnmlp_csv_read(NULL, NULL, &x, &y, &detail), BNMLP_ERR_NULL_ARGUMENT);
     assert_status(bnmlp_csv_read("/nonexistent-bnmlp/data.csv", NULL, &x, &y, &detail), BNMLP_ERR_FILE_OPEN);
     assert_non_null(strstr(detail.message, "/nonexistent-bnmlp/data.csv"));
+    assert_status(bnmlp_csv_read("/tmp", NULL, &x, &y, &detail), BNMLP_ERR_IO); /* a directory */
     assert_ptr_equal(x, UNTOUCHED);
     assert_ptr_equal(y, UNTOUCHED);
 

@@ -77,6 +77,14 @@ bnmlp_status bnmlp_file_read_all(const char *path, const bnmlp_allocator *alloca
     bnmlp_status status = BNMLP_OK;
     unsigned char *buffer = NULL;
     long end = -1;
+#ifdef BNMLP_FILE_POSIX
+    struct stat info;
+    if (fstat(fileno(file), &info) == 0 && S_ISDIR(info.st_mode)) {
+        bnmlp_detail_set(detail, 0, 0, 0, "'%.*s' is a directory", PATH_SHOWN, path);
+        status = BNMLP_ERR_IO;
+        goto done;
+    }
+#endif
     if (fseek(file, 0, SEEK_END) == 0) end = ftell(file);
     if (end < 0 || fseek(file, 0, SEEK_SET) != 0) {
         bnmlp_detail_set(detail, 0, 0, 0, "cannot determine the size of '%.*s' (not a regular file?)",
