@@ -262,6 +262,158 @@ bnmlp_status bnmlp_dataset_train_test_split(const bnmlp_dataset *dataset, size_t
 bnmlp_status bnmlp_dataset_to_tensors(const bnmlp_dataset *dataset, bnmlp_tensor **x, bnmlp_tensor **y);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Data files: numeric CSV and NumPy .npy (docs/data-files.md has the exact dialects)         */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Readers that take a path read the whole file into memory first; larger files are refused with
+ * BNMLP_ERR_OVERFLOW before anything is allocated. 1 GiB. */
+#define BNMLP_DATA_MAX_FILE_BYTES_DEFAULT ((size_t)1 << 30)
+
+/* Whether a CSV file starts with a header line of column names. */
+typedef enum bnmlp_csv_header {
+    BNMLP_CSV_HEADER_AUTO = 0, /* a header when a field of the first line is neither empty nor a
+                                  number (nan and inf count as numbers) */
+    BNMLP_CSV_HEADER_YES,      /* the first line is a header */
+    BNMLP_CSV_HEADER_NO        /* every line is data */
+} bnmlp_csv_header;
+
+/* Which CSV column holds the label (y). */
+typedef enum bnmlp_csv_label {
+    BNMLP_CSV_LABEL_LAST = 0, /* the last column */
+    BNMLP_CSV_LABEL_INDEX,    /* column label_index (0-based) */
+    BNMLP_CSV_LABEL_NAME,     /* the first column whose header field equals label_name (needs a header) */
+    BNMLP_CSV_LABEL_NONE      /* no label column: every column goes into x, no y is made */
+} bnmlp_csv_label;
+
+/* How bnmlp_csv_read reads a file. */
+typedef struct bnmlp_csv_read_config {
+    char separator;          /* ',', ';' or '\t'; 0 detects it from the first line (the most frequent of
+                                the three outside quotes; ties prefer ',' then ';'). Default 0 */
+    bnmlp_csv_header header; /* header line or not. Default BNMLP_CSV_HEADER_AUTO */
+    bnmlp_csv_label label;   /* the label column. Default BNMLP_CSV_LABEL_LAST */
+    size_t label_index;      /* 0-based column of the label with BNMLP_CSV_LABEL_INDEX. Default 0 */
+    const char *label_name;  /* header name of the label with BNMLP_CSV_LABEL_NAME. Default NULL */
+    size_t max_file_bytes;   /* bnmlp_csv_read refuses larger files (0: no limit). Default
+                                BNMLP_DATA_MAX_FILE_BYTES_DEFAULT */
+    const bnmlp_allocator *allocator; /* allocates the tensors and the file's bytes (copied into the
+                                         tensors); NULL: malloc/free. Default NULL */
+} bnmlp_csv_read_config;
+
+/* The defaults: detect the separator and the header, label in the last column. */
+#define BNMLP_CSV_READ_DEFAULT                                                                        \
+    ((bnmlp_csv_read_config){.separator = 0, .header = BNMLP_CSV_HEADER_AUTO, .label = BNMLP_CSV_LABEL_LAST, \
+                             .label_index = 0, .label_name = NULL,                                     \
+                             .max_file_bytes = BNMLP_DATA_MAX_FILE_BYTES_DEFAULT, .allocator = NULL})
+
+/* Reads the numeric CSV file at path into new tensors: *x (rows x feature columns, in file order
+ * without the label) and *y (rows x 1, the label column as read: not checked to be 0 or 1), both
+ * allocated with config->allocator (free with bnmlp_tensor_free). config NULL means
+ * BNMLP_CSV_READ_DEFAULT. y may be NULL only with BNMLP_CSV_LABEL_NONE (then *y, if given, is set
+ * to NULL). Values are decimal numbers ('.' as the decimal point whatever the C locale, optional
+ * exponent, spaces around them allowed) parsed to double and rounded once to float32.
+ * Errors (*detail, which may be NULL, gets the 1-based line, the 1-based field as column, the byte
+ * offset and a message; it is written only on error):
+ *   BNMLP_ERR_FILE_OPEN   the file cannot be opened (message names the path)
+ *   BNMLP_ERR_IO          it cannot be read; BNMLP_ERR_OVERFLOW larger than max_file_bytes
+ *   BNMLP_ERR_FORMAT      empty file, no data rows, a field that is empty or not a number, a row with
+ *                         another number of fields than the first (message: expected and found),
+ *                         an unterminated quote or text after a closing quote, a blank line
+ *                         inside the data
+ *   BNMLP_ERR_NOT_FINITE  nan, inf, or a value beyond float32's range
+ *   BNMLP_ERR_INVALID_ARGUMENT  a bad config (separator, label), a label column not in the file
+ *                         (index out of range, name not in the header, a name without a header) or
+ *                         a label that is the only column
+ *   BNMLP_ERR_NULL_ARGUMENT, BNMLP_ERR_OUT_OF_MEMORY
+ * On error nothing is allocated and *x and *y are untouched. */
+bnmlp_status bnmlp_csv_read(const char *path, const bnmlp_csv_read_config *config, bnmlp_tensor **x,
+                            bnmlp_tensor **y, bnmlp_error_detail *detail);
+
+/* As bnmlp_csv_read, from the size bytes at data (not necessarily terminated; size 0 is the empty
+ * file). max_file_bytes is ignored. */
+bnmlp_status bnmlp_csv_read_buffer(const void *data, size_t size, const bnmlp_csv_read_config *config,
+                                   bnmlp_tensor **x, bnmlp_tensor **y, bnmlp_error_detail *detail);
+
+/* How bnmlp_csv_write writes a file. */
+typedef struct bnmlp_csv_write_config {
+    char separator;                  /* ',', ';' or '\t' (0 means ','). Default ',' */
+    const char *const *column_names; /* NULL: no header line; else x->cols names, plus one for y when
+                                        y is given, quoted where needed. Default NULL */
+    const bnmlp_allocator *allocator; /* the writer's small allocations; NULL: malloc/free. Default NULL */
+} bnmlp_csv_write_config;
+
+/* The defaults: comma separated, no header. */
+#define BNMLP_CSV_WRITE_DEFAULT \
+    ((bnmlp_csv_write_config){.separator = ',', .column_names = NULL, .allocator = NULL})
+
+/* Writes x (and y, rows x 1, as the last column; may be NULL) to path as CSV, one row per line
+ * ending in "\n", every value with 9 significant digits ("%.9g" with '.' whatever the locale) so
+ * that reading it back gives the same float32 bits. config NULL means BNMLP_CSV_WRITE_DEFAULT.
+ * Atomic: the file is written under a temporary name in the same directory, flushed, synced and
+ * renamed over path; on any error path keeps its previous content (or stays absent) and no
+ * temporary file is left. Errors: BNMLP_ERR_NULL_ARGUMENT, BNMLP_ERR_SHAPE (bad x, or y not
+ * x->rows x 1), BNMLP_ERR_INVALID_ARGUMENT (separator), BNMLP_ERR_NOT_FINITE (a NaN or infinity,
+ * which the reader would refuse), BNMLP_ERR_FILE_OPEN, BNMLP_ERR_IO, BNMLP_ERR_OUT_OF_MEMORY;
+ * *detail (may be NULL) is written on error. */
+bnmlp_status bnmlp_csv_write(const char *path, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                             const bnmlp_csv_write_config *config, bnmlp_error_detail *detail);
+
+/* How bnmlp_npy_read reads a file. */
+typedef struct bnmlp_npy_read_config {
+    size_t max_file_bytes;            /* bnmlp_npy_read refuses larger files (0: no limit). Default
+                                         BNMLP_DATA_MAX_FILE_BYTES_DEFAULT */
+    const bnmlp_allocator *allocator; /* allocates the tensor and the file's bytes; NULL: malloc/free.
+                                         Default NULL */
+} bnmlp_npy_read_config;
+
+/* The defaults. */
+#define BNMLP_NPY_READ_DEFAULT \
+    ((bnmlp_npy_read_config){.max_file_bytes = BNMLP_DATA_MAX_FILE_BYTES_DEFAULT, .allocator = NULL})
+
+/* Reads a NumPy .npy file (format 1.0, 2.0 or 3.0) holding a 1-D array of n elements (-> n x 1)
+ * or a 2-D array r x c (-> r x c) into a new float32 tensor *out (free with bnmlp_tensor_free).
+ * Element types: float32, float64, int8, int32, int64, uint8, bool, little- or big-endian
+ * ('<f4' '<f8' '|i1' '<i4' '<i8' '|u1' '|b1' and the '>' forms); Fortran order is converted to
+ * row-major. float64 is rounded once to float32; int32 and int64 are rounded to the nearest
+ * float32 (exact up to 2^24 in magnitude); bool is 0 or 1 (any non-zero byte is 1).
+ * config NULL means BNMLP_NPY_READ_DEFAULT.
+ * Errors (*detail, may be NULL, gets the byte offset and a message; written only on error):
+ *   BNMLP_ERR_FILE_OPEN, BNMLP_ERR_IO, BNMLP_ERR_OVERFLOW (file or array too large)
+ *   BNMLP_ERR_FORMAT       bad magic, a header that is not the dict numpy writes (keys 'descr',
+ *                          'fortran_order', 'shape', each once, in any order), bytes after the data
+ *   BNMLP_ERR_VERSION      a format version other than 1.0, 2.0, 3.0
+ *   BNMLP_ERR_UNSUPPORTED  another element type, 0-D or 3-D+ shapes, or a shape with a 0
+ *                          (an empty array cannot become a tensor)
+ *   BNMLP_ERR_TRUNCATED    the header or the data is shorter than it says
+ *   BNMLP_ERR_NOT_FINITE   a NaN or infinity, or a float64 beyond float32's range
+ *   BNMLP_ERR_NULL_ARGUMENT, BNMLP_ERR_OUT_OF_MEMORY
+ * On error nothing is allocated and *out is untouched. */
+bnmlp_status bnmlp_npy_read(const char *path, const bnmlp_npy_read_config *config, bnmlp_tensor **out,
+                            bnmlp_error_detail *detail);
+
+/* As bnmlp_npy_read, from the size bytes at data. max_file_bytes is ignored. */
+bnmlp_status bnmlp_npy_read_buffer(const void *data, size_t size, const bnmlp_npy_read_config *config,
+                                   bnmlp_tensor **out, bnmlp_error_detail *detail);
+
+/* How bnmlp_npy_write writes a file. */
+typedef struct bnmlp_npy_write_config {
+    bool one_dimensional;             /* write a 1-column tensor as shape (n,) instead of (n, 1).
+                                         Default false */
+    const bnmlp_allocator *allocator; /* the writer's small allocations; NULL: malloc/free. Default NULL */
+} bnmlp_npy_write_config;
+
+/* The defaults. */
+#define BNMLP_NPY_WRITE_DEFAULT ((bnmlp_npy_write_config){.one_dimensional = false, .allocator = NULL})
+
+/* Writes tensor to path as a .npy file exactly as numpy 1.24's np.save writes a C-order float32
+ * array: format 1.0 (2.0 when the header needs it), '<f4', fortran_order False, shape (rows, cols)
+ * or (rows,), header padded to a multiple of 64 bytes. Atomic as bnmlp_csv_write. config NULL means
+ * BNMLP_NPY_WRITE_DEFAULT. Errors: BNMLP_ERR_NULL_ARGUMENT, BNMLP_ERR_SHAPE, BNMLP_ERR_NOT_FINITE
+ * (NaN or infinity, which the reader refuses), BNMLP_ERR_FILE_OPEN, BNMLP_ERR_IO,
+ * BNMLP_ERR_OUT_OF_MEMORY; *detail (may be NULL) is written on error. */
+bnmlp_status bnmlp_npy_write(const char *path, const bnmlp_tensor *tensor, const bnmlp_npy_write_config *config,
+                             bnmlp_error_detail *detail);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Layers                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
