@@ -638,6 +638,10 @@ typedef struct bnmlp_fit_config {
                                           BNMLP_ERR_NULL_ARGUMENT) */
     bnmlp_epoch_callback on_epoch_end; /* optional; NULL for none */
     void *callback_context;            /* passed to on_epoch_end */
+    size_t initial_epoch;              /* epochs already done when resuming (Keras's initial_epoch): fit
+                                          runs epochs initial_epoch + 1 to epochs, numbers its records
+                                          so, and continues the row order a checkpoint stored
+                                          (bnmlp_model_save_checkpoint). < epochs. Default 0 */
 } bnmlp_fit_config;
 
 /* Keras's fit() defaults: 1 epoch, batch 32, shuffled, SGD(0.01), no validation. */
@@ -645,7 +649,7 @@ typedef struct bnmlp_fit_config {
     ((bnmlp_fit_config){.epochs = 1, .batch_size = 32, .shuffle = true,                          \
                         .optimizer = BNMLP_SGD_DEFAULT, .optimizer_kind = BNMLP_OPTIMIZER_SGD,     \
                         .adam = BNMLP_ADAM_DEFAULT, .validation_x = NULL, .validation_y = NULL,    \
-                        .on_epoch_end = NULL, .callback_context = NULL})
+                        .on_epoch_end = NULL, .callback_context = NULL, .initial_epoch = 0})
 
 /* ------------------------------------------------------------------------------------------ */
 /* The sequential model                                                                       */
@@ -760,6 +764,26 @@ bnmlp_status bnmlp_model_train_step_with(bnmlp_model *model, const bnmlp_tensor 
                                          const bnmlp_optimizer_config *optimizer, float *loss,
                                          float *accuracy);
 
+/* Floats of optimizer state for kind: param_count for SGD (the velocities, v = -lr * PyTorch's
+ * momentum buffer), 2 * param_count for Adam and AdamW (first moments, then second moments);
+ * 0 for NULL. Each block is in the order of bnmlp_model_get_params. */
+size_t bnmlp_model_optimizer_state_count(const bnmlp_model *model, bnmlp_optimizer_kind kind);
+
+/* Copies the optimizer's state: *kind (the kind it belongs to: the last one stepped with, SGD on
+ * a new model), *steps (updates made with it: Adam's t) and the state floats into dst (count ==
+ * bnmlp_model_optimizer_state_count(model, *kind)); dst may be NULL to ask only kind and steps. */
+bnmlp_status bnmlp_model_get_optimizer_state(const bnmlp_model *model, bnmlp_optimizer_kind *kind,
+                                             uint64_t *steps, float *dst, size_t count);
+
+/* Replaces the optimizer's state, e.g. to hand a run over from another framework mid-way: kind,
+ * steps and count floats (its exact size, finite; Adam's second moments >= 0). */
+bnmlp_status bnmlp_model_set_optimizer_state(bnmlp_model *model, bnmlp_optimizer_kind kind, uint64_t steps,
+                                             const float *src, size_t count);
+
+/* Epochs bnmlp_model_fit has completed on this model over its life (restored from a checkpoint);
+ * 0 for NULL. Pass it as fit's initial_epoch to resume. */
+size_t bnmlp_model_epochs_done(const bnmlp_model *model);
+
 /* Sets the optimizer's state back to zero (velocities, moments and Adam's step count), as a
  * fresh optimizer. */
 bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
@@ -792,6 +816,48 @@ bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, con
  * output that would not be finite is BNMLP_ERR_DIVERGED with out untouched: with more rows
  * than the maximum batch, a first pass checks every chunk before a second writes any. */
 bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_tensor *out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Model files                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+/*
+ * One binary format (docs/model-format.md): magic bytes, a format version, little-endian on every
+ * host, sections with their lengths, a CRC-32 over everything. A model file holds the
+ * architecture (every layer and its configuration, trainable flags, the loss, the maximum batch),
+ * the parameters and the moving statistics: a loaded model predicts bit for bit as the saved one.
+ * A checkpoint adds what resuming a fit needs: the optimizer's state, the random generator, the
+ * epochs done and fit's row order; fit resumed from it (initial_epoch = bnmlp_model_epochs_done)
+ * gives bit for bit the weights and history of a fit never interrupted.
+ * Files are written to a temporary name in the same directory, flushed and renamed into place:
+ * the final name holds the old file or the whole new one, never part of one. Loading trusts
+ * nothing: every size is checked against the bytes there before anything is allocated.
+ */
+
+/* Writes the model (built) to path. BNMLP_ERR_FILE_OPEN when the file cannot be created,
+ * BNMLP_ERR_IO when writing fails (the old file, if any, is left as it was). */
+bnmlp_status bnmlp_model_save(const bnmlp_model *model, const char *path);
+
+/* As bnmlp_model_save, with the training state of a checkpoint. */
+bnmlp_status bnmlp_model_save_checkpoint(const bnmlp_model *model, const char *path);
+
+/* The same bytes into a caller's buffer of capacity bytes; *size gets the bytes needed. With a
+ * NULL buffer (capacity 0) only *size is set; a buffer too small is BNMLP_ERR_SHAPE, untouched. */
+bnmlp_status bnmlp_model_save_buffer(const bnmlp_model *model, bool checkpoint, void *buffer, size_t capacity,
+                                     size_t *size);
+
+/* A new built model from the file at path, allocating through allocator (NULL: malloc/free);
+ * NULL with *status on error, with nothing left allocated. detail (may be NULL) says what is
+ * wrong and at which byte offset. Errors: BNMLP_ERR_FILE_OPEN, BNMLP_ERR_IO, BNMLP_ERR_FORMAT
+ * (bad magic, a malformed or inconsistent section, a negative variance), BNMLP_ERR_VERSION,
+ * BNMLP_ERR_TRUNCATED, BNMLP_ERR_CHECKSUM, BNMLP_ERR_NOT_FINITE (a NaN or infinite value),
+ * BNMLP_ERR_UNSUPPORTED (sizes beyond the limits in docs/model-format.md),
+ * BNMLP_ERR_OUT_OF_MEMORY. */
+bnmlp_model *bnmlp_model_load(const char *path, const bnmlp_allocator *allocator, bnmlp_error_detail *detail,
+                              bnmlp_status *status);
+
+/* As bnmlp_model_load, from size bytes in memory (for systems without files). */
+bnmlp_model *bnmlp_model_load_buffer(const void *data, size_t size, const bnmlp_allocator *allocator,
+                                     bnmlp_error_detail *detail, bnmlp_status *status);
 
 #ifdef __cplusplus
 }

@@ -35,6 +35,9 @@ bool bnmlp_size_add(size_t a, size_t b, size_t *sum);
 /* True when every one of the n floats is finite (no NaN, no infinity). */
 bool bnmlp_all_finite(const float *values, size_t n);
 
+/* The CRC-32 (zlib's, IEEE) of size more bytes, continuing crc (0 to start). */
+uint32_t bnmlp_crc32_update(uint32_t crc, const void *data, size_t size);
+
 /* Rows of the chunk of at most `chunk` rows that starts at row start of total rows. */
 static inline size_t bnmlp_chunk_rows(size_t total, size_t start, size_t chunk) {
     return total - start < chunk ? total - start : chunk;

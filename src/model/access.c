@@ -128,3 +128,45 @@ bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model) {
 bnmlp_loss bnmlp_model_loss(const bnmlp_model *model) {
     return model ? model->loss : BNMLP_LOSS_BINARY_CROSSENTROPY;
 }
+
+/* ---- the optimizer's state ---------------------------------------------------------------------- */
+
+size_t bnmlp_model_optimizer_state_count(const bnmlp_model *model, bnmlp_optimizer_kind kind) {
+    if (!model) return 0;
+    switch (kind) {
+    case BNMLP_OPTIMIZER_SGD: return model->param_count;
+    case BNMLP_OPTIMIZER_ADAM:
+    case BNMLP_OPTIMIZER_ADAMW: return 2 * model->param_count;
+    }
+    return 0;
+}
+
+bnmlp_status bnmlp_model_get_optimizer_state(const bnmlp_model *model, bnmlp_optimizer_kind *kind,
+                                             uint64_t *steps, float *dst, size_t count) {
+    if (!model || !kind || !steps) return BNMLP_ERR_NULL_ARGUMENT;
+    if (!model->built) return BNMLP_ERR_NOT_BUILT;
+    if (dst && count != bnmlp_model_optimizer_state_count(model, model->optimizer.kind)) return BNMLP_ERR_SHAPE;
+    *kind = model->optimizer.kind;
+    *steps = model->optimizer.steps;
+    if (dst && count) memcpy(dst, model->optimizer.slots, count * sizeof *dst);
+    return BNMLP_OK;
+}
+
+bnmlp_status bnmlp_model_set_optimizer_state(bnmlp_model *model, bnmlp_optimizer_kind kind, uint64_t steps,
+                                             const float *src, size_t count) {
+    if (!model || (!src && count)) return BNMLP_ERR_NULL_ARGUMENT;
+    if (!model->built) return BNMLP_ERR_NOT_BUILT;
+    if (kind != BNMLP_OPTIMIZER_SGD && kind != BNMLP_OPTIMIZER_ADAM && kind != BNMLP_OPTIMIZER_ADAMW)
+        return BNMLP_ERR_INVALID_ARGUMENT;
+    if (count != bnmlp_model_optimizer_state_count(model, kind)) return BNMLP_ERR_SHAPE;
+    if (count && !bnmlp_all_finite(src, count)) return BNMLP_ERR_NOT_FINITE;
+    for (size_t i = model->param_count; kind != BNMLP_OPTIMIZER_SGD && i < count; i++)
+        if (src[i] < 0.0f) return BNMLP_ERR_INVALID_ARGUMENT; /* a second moment */
+    bnmlp_optimizer_reset(&model->optimizer, model->param_count);
+    if (count) memcpy(model->optimizer.slots, src, count * sizeof *src);
+    model->optimizer.kind = kind;
+    model->optimizer.steps = steps;
+    return BNMLP_OK;
+}
+
+size_t bnmlp_model_epochs_done(const bnmlp_model *model) { return model ? (size_t)model->epochs_done : 0; }

@@ -61,6 +61,7 @@ void bnmlp_model_free(bnmlp_model *model) {
     if (!model) return;
     release_buffers(model);
     const bnmlp_allocator allocator = model->allocator;
+    bnmlp_release(&allocator, model->order);
     bnmlp_release(&allocator, model->layers);
     bnmlp_release(&allocator, model);
 }
@@ -319,6 +320,19 @@ void bnmlp_model_stage_batch(bnmlp_model *model, const bnmlp_tensor *x, const bn
     *by = model->batch_y;
 }
 
-const bnmlp_allocator *bnmlp_model_allocator(const bnmlp_model *model) { return &model->allocator; }
-
 bnmlp_random *bnmlp_model_random(bnmlp_model *model) { return &model->rng; }
+
+size_t *bnmlp_model_fit_order(bnmlp_model *model, size_t rows, bool resume) {
+    if (resume && model->order_count == rows) return model->order;
+    if (model->order_count != rows) {
+        size_t *order = bnmlp_alloc_zeroed(&model->allocator, rows, sizeof *order);
+        if (!order) return NULL;
+        bnmlp_release(&model->allocator, model->order);
+        model->order = order;
+        model->order_count = rows;
+    }
+    for (size_t i = 0; i < rows; i++) model->order[i] = i;
+    return model->order;
+}
+
+void bnmlp_model_count_epoch(bnmlp_model *model) { model->epochs_done++; }

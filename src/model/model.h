@@ -91,6 +91,9 @@ struct bnmlp_model {
     float *batch_x;                        /* (max_batch, input_width) */
     float *batch_y;                        /* (max_batch, output width) */
     bnmlp_random rng;                      /* seeded at build: initialization, then fit's shuffles */
+    uint64_t epochs_done;                  /* epochs fit has completed over the model's life */
+    size_t *order;                         /* fit's row order (order_count rows), kept for checkpoints */
+    size_t order_count;                    /* rows of order; 0 before the first fit */
 };
 
 /* slice's floats in block, or NULL when the layer has no such array. */
@@ -170,10 +173,25 @@ bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model);
 void bnmlp_model_stage_batch(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                              const size_t *order, size_t rows, const float **bx, const float **by);
 
-/* The allocator every allocation for this model goes through (fit's index array too). */
-const bnmlp_allocator *bnmlp_model_allocator(const bnmlp_model *model);
-
 /* The model's generator (seeded at build), which drives fit's shuffles. */
 bnmlp_random *bnmlp_model_random(bnmlp_model *model);
+
+/* fit's row order for rows rows: with resume, the order a checkpoint or the last fit left when
+ * it has as many rows; otherwise 0, 1, ..., rows - 1. NULL when it cannot be allocated. */
+size_t *bnmlp_model_fit_order(bnmlp_model *model, size_t rows, bool resume);
+
+/* Counts one more epoch completed by fit. */
+void bnmlp_model_count_epoch(bnmlp_model *model);
+
+/* ---- file.c: model files ----------------------------------------------------------------------- */
+
+/* Bytes of the model's file (a checkpoint with training state, or not). */
+size_t bnmlp_model_file_size(const bnmlp_model *model, bool checkpoint);
+
+/* bnmlp_model_save or bnmlp_model_save_checkpoint, with failures injected by fault (NULL for
+ * none), for tests of the atomic write. */
+struct bnmlp_file_fault;
+bnmlp_status bnmlp_model_save_with_fault(const bnmlp_model *model, const char *path, bool checkpoint,
+                                         const struct bnmlp_file_fault *fault);
 
 #endif /* BNMLP_MODEL_H */

@@ -20,7 +20,8 @@ static bnmlp_status check_fit(const bnmlp_model *model, const bnmlp_tensor *x, c
     if (!x || !y) return BNMLP_ERR_NULL_ARGUMENT;
     bnmlp_status status = bnmlp_model_check_batch(model, x, y, false);
     if (status != BNMLP_OK) return status;
-    if (config->epochs == 0 || config->batch_size == 0) return BNMLP_ERR_INVALID_ARGUMENT;
+    if (config->epochs == 0 || config->batch_size == 0 || config->initial_epoch >= config->epochs)
+        return BNMLP_ERR_INVALID_ARGUMENT;
     if (config->batch_size > bnmlp_model_max_batch(model)) return BNMLP_ERR_BATCH_TOO_LARGE;
     status = bnmlp_optimizer_check(optimizer);
     if (status != BNMLP_OK) return status;
@@ -72,12 +73,12 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
         .kind = config->optimizer_kind, .sgd = config->optimizer, .adam = config->adam};
     bnmlp_status status = check_fit(model, x, y, config, &optimizer);
     if (status != BNMLP_OK) return status;
-    /* Keras 2 keeps one index array and shuffles it in place every epoch. */
-    size_t *order = bnmlp_alloc_zeroed(bnmlp_model_allocator(model), x->rows, sizeof *order);
+    /* Keras 2 keeps one index array and shuffles it in place every epoch; the model keeps it, so
+     * that a checkpoint can store it and a resumed fit continue it. */
+    size_t *order = bnmlp_model_fit_order(model, x->rows, config->initial_epoch > 0);
     if (!order) return BNMLP_ERR_OUT_OF_MEMORY;
-    for (size_t i = 0; i < x->rows; i++) order[i] = i;
     size_t done = 0;
-    for (size_t epoch = 1; epoch <= config->epochs; epoch++) {
+    for (size_t epoch = config->initial_epoch + 1; epoch <= config->epochs; epoch++) {
         status = check_epoch_rows(model, x->rows, config->batch_size);
         if (status != BNMLP_OK) break;
         if (config->shuffle) bnmlp_random_shuffle(bnmlp_model_random(model), order, x->rows);
@@ -86,9 +87,9 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
         if (status != BNMLP_OK) break;
         if (history) history[done] = record;
         done++;
+        bnmlp_model_count_epoch(model);
         if (config->on_epoch_end && !config->on_epoch_end(&record, config->callback_context)) break;
     }
-    bnmlp_release(bnmlp_model_allocator(model), order);
     if (epochs_run) *epochs_run = done;
     return status;
 }

@@ -1,0 +1,615 @@
+/*
+ * file.c - the model file: writing a model (or a checkpoint) as bytes, and reading it back
+ * trusting nothing. The format is documented byte by byte in docs/model-format.md:
+ *
+ *   header   magic (8 bytes: 89 'B' 'N' 'M' 'L' 'P' 0D 0A), u32 version (1), u32 flags (bit 0:
+ *            checkpoint), u64 length of the sections
+ *   sections tag (4 ASCII bytes), u64 payload length, payload: ARCH, PARM, STAT, and for a
+ *            checkpoint OPTM, RAND, TRAN, in this order
+ *   trailer  u32 CRC-32 of every byte before it
+ *
+ * Every number is little-endian whatever the host; floats are their IEEE-754 bits.
+ */
+#include "model/model.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "core/core.h"
+#include "core/file.h"
+
+#define MAGIC "\x89" "BNMLP\r\n"
+#define MAGIC_BYTES 8
+#define FORMAT_VERSION 1u
+#define FLAG_CHECKPOINT 1u
+#define HEADER_BYTES 24 /* magic, version, flags, sections length */
+#define SECTION_HEADER 12 /* tag, payload length */
+#define TRAILER_BYTES 4
+
+/* Limits on what a file may describe, checked before anything is allocated. */
+#define MAX_LAYERS 65536u
+#define MAX_WIDTH (1u << 24)
+#define MAX_BATCH (1u << 24)
+#define MAX_BUFFER_FLOATS ((size_t)1 << 31) /* max_batch x all layer outputs */
+
+/* ---- writing ------------------------------------------------------------------------------------ */
+
+/* Where the bytes go: a buffer of size bytes, or nowhere (NULL) when only counting. */
+typedef struct writer {
+    unsigned char *out; /* NULL: count only */
+    size_t at;          /* bytes written (or counted) so far */
+} writer;
+
+static void put_bytes(writer *w, const void *data, size_t size) {
+    if (w->out) memcpy(w->out + w->at, data, size);
+    w->at += size;
+}
+
+static void put_u8(writer *w, unsigned v) {
+    const unsigned char byte = (unsigned char)v;
+    put_bytes(w, &byte, 1);
+}
+
+static void put_u32(writer *w, uint32_t v) {
+    unsigned char bytes[4];
+    bnmlp_store_le32(bytes, v);
+    put_bytes(w, bytes, 4);
+}
+
+static void put_u64(writer *w, uint64_t v) {
+    unsigned char bytes[8];
+    bnmlp_store_le64(bytes, v);
+    put_bytes(w, bytes, 8);
+}
+
+static void put_f32(writer *w, float v) { put_u32(w, bnmlp_float_bits(v)); }
+
+/* count floats, preceded by their number. */
+static void put_floats(writer *w, const float *values, size_t count) {
+    put_u64(w, count);
+    for (size_t i = 0; i < count; i++) put_f32(w, values[i]);
+}
+
+/* Starts a section: its tag and a payload length patched by end_section. */
+static size_t begin_section(writer *w, const char tag[4]) {
+    put_bytes(w, tag, 4);
+    put_u64(w, 0);
+    return w->at;
+}
+
+static void end_section(writer *w, size_t start) {
+    if (w->out) bnmlp_store_le64(w->out + start - 8, (uint64_t)(w->at - start));
+}
+
+static void put_layer(writer *w, const bnmlp_layer *layer) {
+    put_u32(w, (uint32_t)layer->kind);
+    put_u64(w, layer->out);
+    put_u8(w, layer->trainable);
+    switch (layer->kind) {
+    case BNMLP_LAYER_DENSE:
+        put_u8(w, layer->bias.length != 0);
+        put_u32(w, (uint32_t)layer->initializer);
+        break;
+    case BNMLP_LAYER_ACTIVATION:
+        put_u32(w, (uint32_t)layer->activation);
+        put_f32(w, layer->alpha);
+        break;
+    case BNMLP_LAYER_BATCHNORM: {
+        const bnmlp_batchnorm_config *bn = &layer->batchnorm;
+        put_f32(w, bn->momentum);
+        put_f32(w, bn->epsilon);
+        put_u8(w, bn->center);
+        put_u8(w, bn->scale);
+        put_u32(w, (uint32_t)bn->moving_variance_estimator);
+        put_u32(w, (uint32_t)bn->moving_average);
+        put_u64(w, layer->average_steps);
+        break;
+    }
+    }
+}
+
+/* The training state of a checkpoint: optimizer, generator, epochs and fit's row order. */
+static void put_training_state(writer *w, const bnmlp_model *model) {
+    size_t start = begin_section(w, "OPTM");
+    put_u32(w, (uint32_t)model->optimizer.kind);
+    put_u64(w, model->optimizer.steps);
+    put_floats(w, model->optimizer.slots, BNMLP_OPTIMIZER_SLOTS * model->param_count);
+    end_section(w, start);
+    start = begin_section(w, "RAND");
+    for (size_t i = 0; i < BNMLP_MT19937_N; i++) put_u32(w, model->rng.key[i]);
+    put_u32(w, (uint32_t)model->rng.position);
+    put_u32(w, (uint32_t)model->rng.has_gauss);
+    unsigned char bits[8];
+    memcpy(bits, &model->rng.gauss, 8); /* the double's bits, stored little-endian */
+    uint64_t gauss;
+    memcpy(&gauss, bits, 8);
+    put_u64(w, gauss);
+    end_section(w, start);
+    start = begin_section(w, "TRAN");
+    put_u64(w, model->epochs_done);
+    put_u64(w, model->order_count);
+    for (size_t i = 0; i < model->order_count; i++) put_u64(w, model->order[i]);
+    end_section(w, start);
+}
+
+/* Writes (or, with w->out NULL, counts) the whole file. */
+static void put_model(writer *w, const bnmlp_model *model, bool checkpoint) {
+    put_bytes(w, MAGIC, MAGIC_BYTES);
+    put_u32(w, FORMAT_VERSION);
+    put_u32(w, checkpoint ? FLAG_CHECKPOINT : 0u);
+    const size_t sections = begin_section(w, "\0\0\0\0") - 4; /* the u64 sections length */
+    w->at = sections; /* no tag there: only the length, patched below */
+    size_t start = begin_section(w, "ARCH");
+    put_u64(w, model->input_width);
+    put_u64(w, model->max_batch);
+    put_u32(w, (uint32_t)model->loss);
+    put_u64(w, model->layer_count);
+    for (size_t i = 0; i < model->layer_count; i++) put_layer(w, &model->layers[i]);
+    end_section(w, start);
+    start = begin_section(w, "PARM");
+    put_floats(w, model->params, model->param_count);
+    end_section(w, start);
+    start = begin_section(w, "STAT");
+    put_floats(w, model->stats, model->stats_count);
+    end_section(w, start);
+    if (checkpoint) put_training_state(w, model);
+    if (w->out) {
+        bnmlp_store_le64(w->out + sections - 8, (uint64_t)(w->at - sections));
+        bnmlp_store_le32(w->out + w->at, bnmlp_crc32_update(0, w->out, w->at));
+    }
+    w->at += TRAILER_BYTES;
+}
+
+size_t bnmlp_model_file_size(const bnmlp_model *model, bool checkpoint) {
+    writer w = {.out = NULL, .at = 0};
+    put_model(&w, model, checkpoint);
+    return w.at;
+}
+
+bnmlp_status bnmlp_model_save_buffer(const bnmlp_model *model, bool checkpoint, void *buffer, size_t capacity,
+                                     size_t *size) {
+    if (!model || !size || (!buffer && capacity)) return BNMLP_ERR_NULL_ARGUMENT;
+    if (!model->built) return BNMLP_ERR_NOT_BUILT;
+    const size_t needed = bnmlp_model_file_size(model, checkpoint);
+    *size = needed;
+    if (!buffer) return BNMLP_OK;
+    if (capacity < needed) return BNMLP_ERR_SHAPE;
+    writer w = {.out = buffer, .at = 0};
+    put_model(&w, model, checkpoint);
+    return BNMLP_OK;
+}
+
+bnmlp_status bnmlp_model_save_with_fault(const bnmlp_model *model, const char *path, bool checkpoint,
+                                         const bnmlp_file_fault *fault) {
+    if (!model || !path) return BNMLP_ERR_NULL_ARGUMENT;
+    if (!model->built) return BNMLP_ERR_NOT_BUILT;
+    const size_t size = bnmlp_model_file_size(model, checkpoint);
+    unsigned char *bytes = bnmlp_alloc(&model->allocator, size);
+    if (!bytes) return BNMLP_ERR_OUT_OF_MEMORY;
+    writer w = {.out = bytes, .at = 0};
+    put_model(&w, model, checkpoint);
+    bnmlp_file_writer file;
+    /* Serialized in memory first, then written atomically. */
+    bnmlp_status status = bnmlp_file_writer_open(&file, path, &model->allocator, fault, NULL);
+    if (status == BNMLP_OK) {
+        bnmlp_file_writer_write(&file, bytes, size);
+        status = bnmlp_file_writer_commit(&file, NULL);
+    }
+    bnmlp_release(&model->allocator, bytes);
+    return status;
+}
+
+bnmlp_status bnmlp_model_save(const bnmlp_model *model, const char *path) {
+    return bnmlp_model_save_with_fault(model, path, false, NULL);
+}
+
+bnmlp_status bnmlp_model_save_checkpoint(const bnmlp_model *model, const char *path) {
+    return bnmlp_model_save_with_fault(model, path, true, NULL);
+}
+
+/* ---- reading -------------------------------------------------------------------------------------- */
+
+/* A bounds-checked cursor over the file's bytes; the first error sticks. */
+typedef struct reader {
+    const unsigned char *data; /* the file */
+    size_t end;                /* readable bytes end here (the current section's end) */
+    size_t at;                 /* next byte */
+    bnmlp_status status;       /* BNMLP_OK, or the first error */
+    bnmlp_error_detail *detail; /* where the first error is described (may be NULL) */
+} reader;
+
+/* Records the first error, with the offset it was found at. */
+static void fail(reader *r, bnmlp_status status, const char *what) {
+    if (r->status != BNMLP_OK) return;
+    r->status = status;
+    bnmlp_detail_set(r->detail, 0, 0, (uint64_t)r->at, "%s", what);
+}
+
+/* The next size bytes, or NULL (and BNMLP_ERR_FORMAT: the section ends first). */
+static const unsigned char *take(reader *r, size_t size) {
+    if (r->status != BNMLP_OK) return NULL;
+    if (size > r->end - r->at) {
+        fail(r, BNMLP_ERR_FORMAT, "a section ends in the middle of a value");
+        return NULL;
+    }
+    const unsigned char *p = r->data + r->at;
+    r->at += size;
+    return p;
+}
+
+static unsigned get_u8(reader *r) {
+    const unsigned char *p = take(r, 1);
+    return p ? p[0] : 0;
+}
+
+static uint32_t get_u32(reader *r) {
+    const unsigned char *p = take(r, 4);
+    return p ? bnmlp_load_le32(p) : 0;
+}
+
+static uint64_t get_u64(reader *r) {
+    const unsigned char *p = take(r, 8);
+    return p ? bnmlp_load_le64(p) : 0;
+}
+
+static float get_f32(reader *r) { return bnmlp_float_from_bits(get_u32(r)); }
+
+/* A bool stored as one byte 0 or 1. */
+static bool get_bool(reader *r) {
+    const unsigned value = get_u8(r);
+    if (value > 1) fail(r, BNMLP_ERR_FORMAT, "a flag byte is neither 0 nor 1");
+    return value == 1;
+}
+
+/* Opens the next section, which must have this tag and fit in the file; its payload becomes
+ * the readable range. Returns where the sections continue after it. */
+static size_t open_section(reader *r, const char tag[4], size_t sections_end) {
+    r->end = sections_end;
+    const unsigned char *header = take(r, SECTION_HEADER);
+    if (!header) return sections_end;
+    if (memcmp(header, tag, 4) != 0) {
+        r->at -= SECTION_HEADER;
+        char what[64];
+        snprintf(what, sizeof what, "expected section %.4s here", tag);
+        fail(r, BNMLP_ERR_FORMAT, what);
+        return sections_end;
+    }
+    const uint64_t length = bnmlp_load_le64(header + 4);
+    if (length > sections_end - r->at) {
+        fail(r, BNMLP_ERR_FORMAT, "a section is longer than the file");
+        return sections_end;
+    }
+    r->end = r->at + (size_t)length;
+    return r->end;
+}
+
+/* Checks that the section was read to its end. */
+static void close_section(reader *r) {
+    if (r->status == BNMLP_OK && r->at != r->end) fail(r, BNMLP_ERR_FORMAT, "a section has bytes left over");
+    r->at = r->end;
+}
+
+/* Reads a float array of exactly count values into dst (when not NULL), all finite. */
+static void get_floats(reader *r, float *dst, size_t count, const char *what) {
+    const uint64_t stored = get_u64(r);
+    if (r->status != BNMLP_OK) return;
+    if (stored != count) {
+        char text[96];
+        snprintf(text, sizeof text, "%s: %llu values where the architecture has %zu", what,
+                 (unsigned long long)stored, count);
+        fail(r, BNMLP_ERR_FORMAT, text);
+        return;
+    }
+    for (size_t i = 0; i < count && r->status == BNMLP_OK; i++) {
+        const float value = get_f32(r);
+        if (!isfinite(value)) {
+            r->at -= 4;
+            fail(r, BNMLP_ERR_NOT_FINITE, what);
+        }
+        if (dst) dst[i] = value;
+    }
+}
+
+/* Reads one layer's description and appends it to model through the public calls, which check
+ * every value; a refused value is BNMLP_ERR_FORMAT. */
+static void get_layer(reader *r, bnmlp_model *model) {
+    const uint32_t kind = get_u32(r);
+    const uint64_t out = get_u64(r);
+    const bool trainable = get_bool(r);
+    const size_t in = bnmlp_model_output_width(model);
+    if (r->status != BNMLP_OK) return;
+    if (out == 0 || out > MAX_WIDTH) {
+        fail(r, BNMLP_ERR_UNSUPPORTED, "a layer width beyond the limits");
+        return;
+    }
+    bnmlp_status status = BNMLP_ERR_FORMAT;
+    if (kind == BNMLP_LAYER_DENSE) {
+        bnmlp_dense_config dense = BNMLP_DENSE_DEFAULT((size_t)out);
+        dense.use_bias = get_bool(r);
+        dense.kernel_initializer = (bnmlp_initializer)get_u32(r);
+        if (r->status == BNMLP_OK) status = bnmlp_model_add_dense(model, &dense);
+    } else if (kind == BNMLP_LAYER_ACTIVATION || kind == BNMLP_LAYER_BATCHNORM) {
+        if (out != in) {
+        fail(r, BNMLP_ERR_FORMAT, "a layer's width differs from its input's");
+        return;
+    }
+        if (kind == BNMLP_LAYER_ACTIVATION) {
+            const bnmlp_activation activation = (bnmlp_activation)get_u32(r);
+            const float alpha = get_f32(r);
+            if (r->status == BNMLP_OK) status = bnmlp_model_add_activation(model, activation, alpha);
+        } else {
+            bnmlp_batchnorm_config bn = BNMLP_BATCHNORM_DEFAULT;
+            bn.momentum = get_f32(r), bn.epsilon = get_f32(r);
+            bn.center = get_bool(r), bn.scale = get_bool(r);
+            bn.moving_variance_estimator = (bnmlp_variance_estimator)get_u32(r);
+            bn.moving_average = (bnmlp_moving_average)get_u32(r);
+            const uint64_t steps = get_u64(r);
+            if (r->status == BNMLP_OK) status = bnmlp_model_add_batchnorm(model, &bn);
+            if (status == BNMLP_OK) model->layers[model->layer_count - 1].average_steps = steps;
+        }
+    }
+    if (r->status != BNMLP_OK) return;
+    if (status == BNMLP_ERR_OUT_OF_MEMORY || status == BNMLP_ERR_OVERFLOW) {
+        fail(r, status, "adding a layer");
+        return;
+    }
+    if (status != BNMLP_OK) {
+        fail(r, BNMLP_ERR_FORMAT, "a layer's kind or configuration is not valid");
+        return;
+    }
+    model->layers[model->layer_count - 1].trainable = trainable;
+}
+
+/* The architecture: a new, unbuilt model with every layer and the loss; *max_batch from the
+ * file. NULL on error (recorded in r). */
+static bnmlp_model *get_architecture(reader *r, const bnmlp_allocator *allocator, size_t *max_batch) {
+    const uint64_t input_width = get_u64(r), batch = get_u64(r);
+    const uint32_t loss = get_u32(r);
+    const uint64_t layers = get_u64(r);
+    if (r->status != BNMLP_OK) return NULL;
+    if (input_width == 0 || input_width > MAX_WIDTH || batch == 0 || batch > MAX_BATCH || layers == 0 ||
+        layers > MAX_LAYERS) {
+        fail(r, input_width && batch && layers ? BNMLP_ERR_UNSUPPORTED : BNMLP_ERR_FORMAT,
+             "input width, maximum batch or layer count out of range");
+        return NULL;
+    }
+    bnmlp_status status;
+    bnmlp_model *model = bnmlp_model_create_with_allocator((size_t)input_width, allocator, &status);
+    if (!model) {
+        fail(r, status, "creating the model");
+        return NULL;
+    }
+    for (uint64_t i = 0; i < layers && r->status == BNMLP_OK; i++) get_layer(r, model);
+    if (r->status == BNMLP_OK && bnmlp_model_set_loss(model, (bnmlp_loss)loss) != BNMLP_OK)
+        fail(r, BNMLP_ERR_FORMAT, "unknown loss");
+    size_t buffer;
+    if (r->status == BNMLP_OK &&
+        (!bnmlp_size_mul((size_t)batch, model->output_count + 3 * model->max_width, &buffer) ||
+         buffer > MAX_BUFFER_FLOATS))
+        fail(r, BNMLP_ERR_UNSUPPORTED, "the maximum batch times the layer widths is beyond the limits");
+    if (r->status != BNMLP_OK) {
+        bnmlp_model_free(model);
+        return NULL;
+    }
+    *max_batch = (size_t)batch;
+    return model;
+}
+
+/* The declared size of the parameters and statistics sections must match the architecture
+ * before build allocates the model's buffers: a file cannot make it allocate what it does not
+ * hold. */
+static bool sizes_match(reader *r, const bnmlp_model *model, size_t sections_end) {
+    const size_t saved = r->at;
+    bool ok = true;
+    const size_t counts[2] = {model->param_count, model->stats_count};
+    const char *tags[2] = {"PARM", "STAT"};
+    for (size_t k = 0; k < 2 && ok; k++) {
+        open_section(r, tags[k], sections_end);
+        const uint64_t count = get_u64(r);
+        ok = r->status == BNMLP_OK && count == counts[k];
+        if (r->status == BNMLP_OK && !ok) fail(r, BNMLP_ERR_FORMAT, "the parameter or statistics count does not match the architecture");
+        r->at = r->end;
+    }
+    if (ok) r->at = saved;
+    return ok;
+}
+
+/* Moving variances (and the debiased average's variance accumulators) are never negative. */
+static void check_variances(reader *r, const bnmlp_model *model) {
+    for (size_t i = 0; i < model->layer_count && r->status == BNMLP_OK; i++) {
+        const bnmlp_layer *layer = &model->layers[i];
+        const bnmlp_slice slices[2] = {layer->moving_variance, layer->biased_variance};
+        for (size_t k = 0; k < 2; k++) {
+            const float *values = bnmlp_slice_in(model->stats, slices[k]);
+            for (size_t c = 0; c < slices[k].length; c++)
+                if (values[c] < 0.0f) {
+                    char text[80];
+                    snprintf(text, sizeof text, "layer %zu has a negative moving variance", i);
+                    {
+        fail(r, BNMLP_ERR_FORMAT, text);
+        return;
+    }
+                }
+        }
+    }
+}
+
+/* The optimizer's state: its kind, steps and slots; Adam's second moments are never negative. */
+static void get_optimizer(reader *r, bnmlp_model *model) {
+    const uint32_t kind = get_u32(r);
+    const uint64_t steps = get_u64(r);
+    if (r->status == BNMLP_OK && kind > BNMLP_OPTIMIZER_ADAMW) {
+        fail(r, BNMLP_ERR_FORMAT, "unknown optimizer");
+        return;
+    }
+    get_floats(r, model->optimizer.slots, BNMLP_OPTIMIZER_SLOTS * model->param_count, "optimizer state");
+    if (r->status != BNMLP_OK) return;
+    model->optimizer.kind = (bnmlp_optimizer_kind)kind;
+    model->optimizer.steps = steps;
+    if (kind == BNMLP_OPTIMIZER_SGD) return;
+    const float *second = model->optimizer.slots + model->param_count;
+    for (size_t i = 0; i < model->param_count; i++)
+        if (second[i] < 0.0f) {
+        fail(r, BNMLP_ERR_FORMAT, "a negative second moment");
+        return;
+    }
+}
+
+/* The generator's state as numpy keeps it. */
+static void get_random(reader *r, bnmlp_random *rng) {
+    for (size_t i = 0; i < BNMLP_MT19937_N; i++) rng->key[i] = get_u32(r);
+    const uint32_t position = get_u32(r), has_gauss = get_u32(r);
+    const uint64_t gauss = get_u64(r);
+    memcpy(&rng->gauss, &gauss, 8);
+    if (r->status != BNMLP_OK) return;
+    if (position > BNMLP_MT19937_N || has_gauss > 1 || !isfinite(rng->gauss))
+        {
+        fail(r, BNMLP_ERR_FORMAT, "the random generator's state is not valid");
+        return;
+    }
+    rng->position = (int)position;
+    rng->has_gauss = (int)has_gauss;
+}
+
+/* Epochs done and fit's row order, which must be a permutation. */
+static void get_training(reader *r, bnmlp_model *model, const bnmlp_allocator *allocator) {
+    const uint64_t epochs = get_u64(r), rows = get_u64(r);
+    if (r->status != BNMLP_OK) return;
+    if (rows > (r->end - r->at) / 8) {
+        fail(r, BNMLP_ERR_FORMAT, "the row order is longer than its section");
+        return;
+    }
+    model->epochs_done = epochs;
+    if (rows == 0) return;
+    if (!bnmlp_model_fit_order(model, (size_t)rows, false)) {
+        fail(r, BNMLP_ERR_OUT_OF_MEMORY, "row order");
+        return;
+    }
+    unsigned char *seen = bnmlp_alloc_zeroed(allocator, (size_t)rows, 1);
+    if (!seen) {
+        fail(r, BNMLP_ERR_OUT_OF_MEMORY, "row order");
+        return;
+    }
+    for (size_t i = 0; i < rows && r->status == BNMLP_OK; i++) {
+        const uint64_t row = get_u64(r);
+        if (row >= rows || seen[row]) fail(r, BNMLP_ERR_FORMAT, "the row order is not a permutation");
+        else seen[row] = 1, model->order[i] = (size_t)row;
+    }
+    bnmlp_release(allocator, seen);
+}
+
+/* Checks the header and the CRC; returns where the sections end (0 on error). */
+static size_t check_header(reader *r, size_t size, bool *checkpoint) {
+    if (size < MAGIC_BYTES || memcmp(r->data, MAGIC, MAGIC_BYTES) != 0) {
+        fail(r, size < MAGIC_BYTES && memcmp(r->data, MAGIC, size) == 0 ? BNMLP_ERR_TRUNCATED : BNMLP_ERR_FORMAT,
+             "not a libbnmlp model file (wrong magic bytes)");
+        return 0;
+    }
+    if (size < HEADER_BYTES + TRAILER_BYTES) {
+        fail(r, BNMLP_ERR_TRUNCATED, "the file ends inside its header");
+        return 0;
+    }
+    r->at = MAGIC_BYTES;
+    const uint32_t version = get_u32(r), flags = get_u32(r);
+    const uint64_t sections = get_u64(r);
+    if (version != FORMAT_VERSION) {
+        r->at = MAGIC_BYTES;
+        fail(r, BNMLP_ERR_VERSION, "format version not supported (this library reads version 1)");
+        return 0;
+    }
+    if (sections > size - HEADER_BYTES - TRAILER_BYTES) {
+        fail(r, BNMLP_ERR_TRUNCATED, "the file is shorter than its header says");
+        return 0;
+    }
+    if (sections < size - HEADER_BYTES - TRAILER_BYTES) {
+        fail(r, BNMLP_ERR_FORMAT, "bytes after the end of the model");
+        return 0;
+    }
+    const size_t end = HEADER_BYTES + (size_t)sections;
+    if (bnmlp_crc32_update(0, r->data, end) != bnmlp_load_le32(r->data + end)) {
+        r->at = end;
+        fail(r, BNMLP_ERR_CHECKSUM, "CRC-32 mismatch: the file is corrupted");
+        return 0;
+    }
+    if (flags & ~FLAG_CHECKPOINT) {
+        r->at = 12;
+        fail(r, BNMLP_ERR_FORMAT, "unknown flags");
+        return 0;
+    }
+    *checkpoint = flags & FLAG_CHECKPOINT;
+    return end;
+}
+
+/* Builds the model described by the sections; NULL on error. */
+static bnmlp_model *read_model(reader *r, size_t end, bool checkpoint, const bnmlp_allocator *allocator) {
+    size_t next = open_section(r, "ARCH", end), max_batch = 0;
+    bnmlp_model *model = r->status == BNMLP_OK ? get_architecture(r, allocator, &max_batch) : NULL;
+    close_section(r);
+    if (!model) return NULL;
+    r->at = next;
+    if (sizes_match(r, model, end)) {
+        const bnmlp_status status = bnmlp_model_build(model, max_batch, 0);
+        if (status != BNMLP_OK) fail(r, status, "building the model");
+    }
+    const char *tags[] = {"PARM", "STAT", "OPTM", "RAND", "TRAN"};
+    for (size_t k = 0; k < (checkpoint ? 5u : 2u) && r->status == BNMLP_OK; k++) {
+        next = open_section(r, tags[k], end);
+        switch (k) {
+        case 0: get_floats(r, model->params, model->param_count, "a parameter is not finite"); break;
+        case 1:
+            get_floats(r, model->stats, model->stats_count, "a moving statistic is not finite");
+            check_variances(r, model);
+            break;
+        case 2: get_optimizer(r, model); break;
+        case 3: get_random(r, &model->rng); break;
+        case 4: get_training(r, model, allocator); break;
+        }
+        close_section(r);
+        r->at = next;
+    }
+    if (r->status == BNMLP_OK && r->at != end) fail(r, BNMLP_ERR_FORMAT, "unexpected sections at the end");
+    if (r->status != BNMLP_OK) {
+        bnmlp_model_free(model);
+        return NULL;
+    }
+    return model;
+}
+
+bnmlp_model *bnmlp_model_load_buffer(const void *data, size_t size, const bnmlp_allocator *allocator,
+                                     bnmlp_error_detail *detail, bnmlp_status *status) {
+    if (!data && size) {
+        bnmlp_set_status(status, BNMLP_ERR_NULL_ARGUMENT);
+        return NULL;
+    }
+    if (allocator && (!allocator->allocate || !allocator->release)) {
+        bnmlp_set_status(status, BNMLP_ERR_NULL_ARGUMENT);
+        return NULL;
+    }
+    bnmlp_detail_set(detail, 0, 0, 0, "no error");
+    reader r = {.data = data ? data : (const unsigned char *)"", .end = size, .at = 0, .status = BNMLP_OK,
+                .detail = detail};
+    bool checkpoint = false;
+    const size_t end = check_header(&r, size, &checkpoint);
+    bnmlp_model *model = r.status == BNMLP_OK ? read_model(&r, end, checkpoint, allocator) : NULL;
+    bnmlp_set_status(status, r.status);
+    return model;
+}
+
+bnmlp_model *bnmlp_model_load(const char *path, const bnmlp_allocator *allocator, bnmlp_error_detail *detail,
+                              bnmlp_status *status) {
+    if (!path) {
+        bnmlp_set_status(status, BNMLP_ERR_NULL_ARGUMENT);
+        return NULL;
+    }
+    unsigned char *bytes;
+    size_t size;
+    bnmlp_status read = bnmlp_file_read_all(path, allocator, 0, &bytes, &size, detail);
+    if (read != BNMLP_OK) {
+        bnmlp_set_status(status, read);
+        return NULL;
+    }
+    bnmlp_model *model = bnmlp_model_load_buffer(bytes, size, allocator, detail, status);
+    bnmlp_release(allocator, bytes);
+    return model;
+}
