@@ -52,8 +52,18 @@ int main(void) {
            history[99].accuracy, history[99].val_accuracy, accuracy);
     if (failed(bnmlp_model_summary(model, stdout), "summary")) return 1;
 
+    /* Keep it, and load it back: the loaded model predicts bit for bit the same. */
+    if (failed(bnmlp_model_save(model, "quickstart.bnmlp"), "save")) return 1;
+    bnmlp_model *loaded = bnmlp_model_load("quickstart.bnmlp", NULL, NULL, &status);
+    if (failed(status, "load")) return 1;
+    double loaded_accuracy;
+    if (failed(bnmlp_model_evaluate(loaded, tx, ty, NULL, &loaded_accuracy), "evaluate")) return 1;
+    printf("loaded from quickstart.bnmlp: test accuracy %.3f\n", loaded_accuracy);
+    bnmlp_model_free(loaded);
+    remove("quickstart.bnmlp");
+
     bnmlp_model_free(model);
     bnmlp_tensor_free(x), bnmlp_tensor_free(y), bnmlp_tensor_free(tx), bnmlp_tensor_free(ty);
     bnmlp_dataset_free(&data), bnmlp_dataset_free(&train), bnmlp_dataset_free(&test);
-    return accuracy > 0.75 ? 0 : 1; /* far below: something is broken */
+    return accuracy > 0.75 && loaded_accuracy == accuracy ? 0 : 1; /* else something is broken */
 }

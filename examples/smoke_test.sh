@@ -112,6 +112,11 @@ check "curves-input.svg not written" test ! -e "$out/curves-input.svg"
 check "--bn-average debiased: exit 0" \
     status_is 0 "$circles" --variants after --repeats 2 --epochs 5 --bn-average debiased --out-dir "$tmp/debiased"
 check "the header names the average" grep -q "debiased average" "$tmp/last.out"
+check "--save-model: exit 0" \
+    status_is 0 "$circles" --variants none,after --repeats 2 --epochs 3 --save-model "$tmp/models" --out-dir "$tmp/saved"
+check "--save-model wrote after.bnmlp" test -s "$tmp/models/after.bnmlp"
+check "--save-model wrote none.bnmlp" test -s "$tmp/models/none.bnmlp"
+check "--save-model wrote no other model" test ! -e "$tmp/models/before.bnmlp"
 check "--bn-average cumulative: exit 0" \
     status_is 0 "$circles" --variants after --repeats 2 --epochs 5 --bn-average=cumulative --out-dir "$tmp/cumulative"
 

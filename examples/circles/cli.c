@@ -60,6 +60,7 @@ static const flag_spec FLAGS[] = {
     {"--seed", VALUE_U32, FIELD(seed), 0, 4294967295.0, CLOSED},
     {"--variants", VALUE_VARIANTS, FIELD(variants), 0, 0, CLOSED},
     {"--out-dir", VALUE_STRING, FIELD(out_dir), 0, 0, CLOSED},
+    {"--save-model", VALUE_STRING, FIELD(save_model_dir), 0, 0, CLOSED},
     {"--quiet", VALUE_SET_TRUE, FIELD(quiet), 0, 0, CLOSED},
     {"--jobs", VALUE_SIZE, FIELD(jobs), 1, MAX_JOBS, CLOSED},
     {"--dump-data", VALUE_STRING, FIELD(dump_data_path), 0, 0, CLOSED},
@@ -98,6 +99,7 @@ void options_default(options *opts)
         .seed = 1,
         .variants = VARIANT_SET_DEFAULT,
         .out_dir = "circles-out",
+        .save_model_dir = NULL,
         .quiet = false,
         .jobs = online_cpus(),
     };
@@ -131,6 +133,8 @@ void print_usage(FILE *out)
           "                       cumulative (PyTorch's momentum=None)\n"
           "  --jobs N             worker threads; results do not depend on it (default: online CPUs)\n"
           "  --out-dir DIR        output directory, created if missing (default circles-out)\n"
+          "  --save-model DIR     save the last run's model of each variant as DIR/<variant>.bnmlp\n"
+          "                       (created if missing; load with bnmlp_model_load)\n"
           "  --quiet              print nothing on standard output\n"
           "\n"
           "Data (the first half of the rows trains, the rest tests):\n"

@@ -48,7 +48,19 @@ static bnmlp_status evaluate_both(bnmlp_model *model, const experiment_setup *se
 
 /* Builds the variant's model from seed, fits it with validation on the test half after every
  * epoch, and evaluates it. A diverged fit keeps its weights and is still evaluated. */
-static bnmlp_status train_and_evaluate(const experiment_setup *setup, variant v, uint32_t seed, run_result *result)
+/* Saves the model of variant v to setup->save_dir/<variant>.bnmlp. */
+static bnmlp_status save_model(const experiment_setup *setup, variant v, const bnmlp_model *model)
+{
+    char path[4096];
+    int length = snprintf(path, sizeof path, "%s/%s.bnmlp", setup->save_dir, variant_name(v));
+    if (length < 0 || (size_t)length >= sizeof path) {
+        return BNMLP_ERR_INVALID_ARGUMENT;
+    }
+    return bnmlp_model_save(model, path);
+}
+
+static bnmlp_status train_and_evaluate(const experiment_setup *setup, variant v, uint32_t seed, bool save,
+                                       run_result *result)
 {
     size_t batch_size = effective_batch_size(setup);
     bnmlp_model *model = NULL;
@@ -69,6 +81,10 @@ static bnmlp_status train_and_evaluate(const experiment_setup *setup, variant v,
         bnmlp_status evaluation = evaluate_both(model, setup, result);
         status = evaluation == BNMLP_OK ? status : evaluation;
     }
+    if ((status == BNMLP_OK || status == BNMLP_ERR_DIVERGED) && save) {
+        bnmlp_status saved = save_model(setup, v, model);
+        status = saved == BNMLP_OK ? status : saved;
+    }
     bnmlp_model_free(model);
     return status;
 }
@@ -82,7 +98,8 @@ static void run_task(const job_queue *queue, size_t task)
     run_result *result = &queue->results->runs[task];
     uint32_t seed = setup->seed + (uint32_t)run;
     double start = monotonic_seconds();
-    result->status = train_and_evaluate(setup, setup->variants[variant_index], seed, result);
+    const bool save = setup->save_dir != NULL && run + 1 == setup->repeats;
+    result->status = train_and_evaluate(setup, setup->variants[variant_index], seed, save, result);
     result->seconds = monotonic_seconds() - start;
 }
 

@@ -29,6 +29,8 @@ typedef struct experiment_setup {
     bnmlp_sgd_config optimizer;  /* SGD settings */
     float bn_momentum;           /* batch-norm momentum (momentum0 overrides it with 0) */
     bnmlp_moving_average bn_average; /* how the moving statistics average the batches */
+    const char *save_dir;        /* when not NULL: the last run of each variant saves its model
+                                    to save_dir/<variant>.bnmlp */
 } experiment_setup;
 
 /* The outcome of one run. */

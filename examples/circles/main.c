@@ -131,7 +131,8 @@ static void fill_setup(study *s, const options *opts)
     *setup = (experiment_setup){.train_x = s->train_x, .train_y = s->train_y, .test_x = s->test_x,
                                 .test_y = s->test_y, .repeats = opts->repeats, .seed = opts->seed,
                                 .epochs = opts->epochs, .batch_size = opts->batch_size,
-                                .bn_momentum = opts->bn_momentum, .bn_average = opts->bn_average};
+                                .bn_momentum = opts->bn_momentum, .bn_average = opts->bn_average,
+                                .save_dir = opts->save_model_dir};
     setup->optimizer = BNMLP_SGD_DEFAULT;
     setup->optimizer.learning_rate = opts->learning_rate;
     setup->optimizer.momentum = opts->momentum;
@@ -261,7 +262,8 @@ static void study_free(study *s)
 static int run_study(const options *opts, const bnmlp_dataset *dataset, double start)
 {
     study s = {0};
-    bool ok = ensure_directory(opts->out_dir) && prepare_tensors(&s, dataset);
+    bool ok = ensure_directory(opts->out_dir) &&
+              (opts->save_model_dir == NULL || ensure_directory(opts->save_model_dir)) && prepare_tensors(&s, dataset);
     double training_start = monotonic_seconds();
     if (ok) {
         fill_setup(&s, opts);

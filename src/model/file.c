@@ -31,7 +31,7 @@
 #define MAX_LAYERS 65536u
 #define MAX_WIDTH (1u << 24)
 #define MAX_BATCH (1u << 24)
-#define MAX_BUFFER_FLOATS ((size_t)1 << 31) /* max_batch x all layer outputs */
+#define MAX_BUFFER_FLOATS ((size_t)1 << 26) /* max_batch x (all layer outputs + 3 widest) */
 
 /* ---- writing ------------------------------------------------------------------------------------ */
 

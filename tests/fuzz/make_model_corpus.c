@@ -1,0 +1,54 @@
+/*
+ * make_model_corpus.c - writes the model harness's seed corpus: small models of every layer
+ * kind and option, as model files and as checkpoints, into the directory given.
+ *   build-fuzz/tests/fuzz/make_model_corpus tests/fuzz/corpus/model
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bnmlp.h"
+
+/* Builds a small model of the given shape (0: dense only; 1: batch norm; 2: softmax, keras2,
+ * debiased; 3: MSE, cumulative) and trains it a little. */
+static bnmlp_model *make(int shape) {
+    bnmlp_model *model = bnmlp_model_create(2, NULL);
+    bnmlp_dense_config hidden = BNMLP_DENSE_DEFAULT(3);
+    hidden.activation = shape == 3 ? BNMLP_ACTIVATION_TANH : BNMLP_ACTIVATION_RELU;
+    bnmlp_model_add_dense(model, &hidden);
+    bnmlp_batchnorm_config bn = BNMLP_BATCHNORM_DEFAULT;
+    if (shape == 2) bn.moving_variance_estimator = BNMLP_VARIANCE_KERAS2, bn.moving_average = BNMLP_AVERAGE_DEBIASED;
+    if (shape == 3) bn.moving_average = BNMLP_AVERAGE_CUMULATIVE, bn.center = false;
+    if (shape > 0) bnmlp_model_add_batchnorm(model, &bn);
+    bnmlp_dense_config head = BNMLP_DENSE_DEFAULT(shape == 2 ? 2 : 1);
+    head.activation = shape == 2 ? BNMLP_ACTIVATION_SOFTMAX : shape == 3 ? BNMLP_ACTIVATION_LINEAR
+                                                                         : BNMLP_ACTIVATION_SIGMOID;
+    head.use_bias = shape != 1;
+    bnmlp_model_add_dense(model, &head);
+    if (shape == 2) bnmlp_model_set_loss(model, BNMLP_LOSS_CATEGORICAL_CROSSENTROPY);
+    if (shape == 3) bnmlp_model_set_loss(model, BNMLP_LOSS_MEAN_SQUARED_ERROR);
+    bnmlp_model_build(model, 4, (uint32_t)shape);
+    float x[12] = {1, 2, -1, 0.5f, 3, -2, 0, 1, 2, 2, -1, -1}, y[6] = {1, 0, 1, 0, 1, 0};
+    bnmlp_tensor tx = bnmlp_tensor_view(x, 6, 2), ty = bnmlp_tensor_view(y, 6, 1);
+    bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
+    fit.epochs = 2, fit.batch_size = 3;
+    fit.optimizer_kind = shape == 2 ? BNMLP_OPTIMIZER_ADAMW : BNMLP_OPTIMIZER_SGD;
+    bnmlp_model_fit(model, &tx, &ty, &fit, NULL, NULL);
+    return model;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: make_model_corpus DIR\n");
+        return 2;
+    }
+    for (int shape = 0; shape < 4; shape++) {
+        bnmlp_model *model = make(shape);
+        char path[512];
+        snprintf(path, sizeof path, "%s/model%d.bnmlp", argv[1], shape);
+        if (bnmlp_model_save(model, path) != BNMLP_OK) return 1;
+        snprintf(path, sizeof path, "%s/checkpoint%d.bnmlp", argv[1], shape);
+        if (bnmlp_model_save_checkpoint(model, path) != BNMLP_OK) return 1;
+        bnmlp_model_free(model);
+    }
+    return 0;
+}
