@@ -20,10 +20,8 @@
 typedef struct fake_world {
     pthread_barrier_t barrier;
     int size;
-    void *buffers[MAX_RANKS]; /* each rank's values during a call */
-    double sums[CAPACITY];    /* results, computed by rank 0 in rank order (the same on every rank) */
-    float float_sums[CAPACITY];
-    int maxima[CAPACITY];
+    void *buffers[MAX_RANKS];         /* each rank's values during a call */
+    double result[CAPACITY];          /* computed by rank 0 in rank order: the same on every rank */
 } fake_world;
 
 /* One rank's context. */
@@ -37,61 +35,51 @@ typedef struct fake_rank {
 
 static void wait_all(fake_world *w) { pthread_barrier_wait(&w->barrier); }
 
-static bnmlp_status fake_sum_double(void *context, double *values, size_t count) {
+/* Combines element i of every rank's buffer into result, ranks in order. */
+static void sum_doubles(void *result, void *const *buffers, int ranks, size_t i) {
+    double sum = 0.0;
+    for (int k = 0; k < ranks; k++) sum += ((const double *)buffers[k])[i];
+    ((double *)result)[i] = sum;
+}
+
+static void sum_floats(void *result, void *const *buffers, int ranks, size_t i) {
+    float sum = 0.0f;
+    for (int k = 0; k < ranks; k++) sum += ((const float *)buffers[k])[i];
+    ((float *)result)[i] = sum;
+}
+
+static void max_ints(void *result, void *const *buffers, int ranks, size_t i) {
+    int most = ((const int *)buffers[0])[i];
+    for (int k = 1; k < ranks; k++) most = ((const int *)buffers[k])[i] > most ? ((const int *)buffers[k])[i] : most;
+    ((int *)result)[i] = most;
+}
+
+/* The all-reduce: every rank shows its buffer, rank 0 combines, every rank copies the result. */
+static bnmlp_status fake_allreduce(void *context, void *values, size_t count, size_t size,
+                                   void (*combine)(void *, void *const *, int, size_t)) {
     fake_rank *r = context;
     fake_world *w = r->world;
     if (count > CAPACITY) return BNMLP_ERR_INVALID_ARGUMENT;
     w->buffers[r->rank] = values;
     wait_all(w);
     if (r->rank == 0)
-        for (size_t i = 0; i < count; i++) {
-            double sum = 0.0;
-            for (int k = 0; k < w->size; k++) sum += ((const double *)w->buffers[k])[i];
-            w->sums[i] = sum;
-        }
+        for (size_t i = 0; i < count; i++) combine(w->result, w->buffers, w->size, i);
     wait_all(w);
-    memcpy(values, w->sums, count * sizeof *values);
-    wait_all(w); /* nobody reuses sums before everyone copied */
+    memcpy(values, w->result, count * size);
+    wait_all(w); /* nobody reuses the result before everyone copied it */
     return BNMLP_OK;
+}
+
+static bnmlp_status fake_sum_double(void *context, double *values, size_t count) {
+    return fake_allreduce(context, values, count, sizeof *values, sum_doubles);
 }
 
 static bnmlp_status fake_sum_float(void *context, float *values, size_t count) {
-    fake_rank *r = context;
-    fake_world *w = r->world;
-    if (count > CAPACITY) return BNMLP_ERR_INVALID_ARGUMENT;
-    w->buffers[r->rank] = values;
-    wait_all(w);
-    if (r->rank == 0)
-        for (size_t i = 0; i < count; i++) {
-            float sum = 0.0f;
-            for (int k = 0; k < w->size; k++) sum += ((const float *)w->buffers[k])[i];
-            w->float_sums[i] = sum;
-        }
-    wait_all(w);
-    memcpy(values, w->float_sums, count * sizeof *values);
-    wait_all(w);
-    return BNMLP_OK;
+    return fake_allreduce(context, values, count, sizeof *values, sum_floats);
 }
 
 static bnmlp_status fake_max_int(void *context, int *values, size_t count) {
-    fake_rank *r = context;
-    fake_world *w = r->world;
-    if (count > CAPACITY) return BNMLP_ERR_INVALID_ARGUMENT;
-    w->buffers[r->rank] = values;
-    wait_all(w);
-    if (r->rank == 0)
-        for (size_t i = 0; i < count; i++) {
-            int most = ((const int *)w->buffers[0])[i];
-            for (int k = 1; k < w->size; k++) {
-                const int v = ((const int *)w->buffers[k])[i];
-                most = v > most ? v : most;
-            }
-            w->maxima[i] = most;
-        }
-    wait_all(w);
-    memcpy(values, w->maxima, count * sizeof *values);
-    wait_all(w);
-    return BNMLP_OK;
+    return fake_allreduce(context, values, count, sizeof *values, max_ints);
 }
 
 static bnmlp_status fake_broadcast(void *context, void *bytes, size_t size, int root) {
