@@ -818,6 +818,81 @@ bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, con
 bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_tensor *out);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Training on several processes: the collective interface                                    */
+/* ------------------------------------------------------------------------------------------ */
+/*
+ * A model trains data-parallel on P processes ("ranks") once every rank has called
+ * bnmlp_model_set_collective with a transport: a few function pointers over a context that the
+ * caller fills in (libbnmlp_mpi's bnmlp_mpi_collective does it over an MPI communicator; the
+ * core library never links MPI). Every rank builds the same architecture; the call broadcasts
+ * rank 0's state, so every rank then holds the same weights. Semantics under a collective:
+ *
+ *   - Collective calls: bnmlp_model_set_collective, bnmlp_model_fit, bnmlp_model_evaluate,
+ *     bnmlp_model_train_step(_with), bnmlp_model_loss_gradients and bnmlp_model_forward in
+ *     training mode. Every rank must make the same sequence of them. Each first agrees on a
+ *     status (the maximum of every rank's, by allreduce_max_int) before any collective work, so
+ *     that when one rank has bad input every rank returns the same error and none hangs. The
+ *     other calls (predict, inference forward, get/set weights, save) stay local.
+ *   - bnmlp_model_fit: every rank passes the same whole data set (and validation set) and the
+ *     same config; batch_size is the GLOBAL batch. Every epoch every rank makes the same shuffle
+ *     (the generator is rank 0's), and each global batch of B rows is split in contiguous shares:
+ *     rank r takes B / P rows, plus one when r < B % P, starting at r * (B / P) + min(r, B % P)
+ *     (32 rows on 3 ranks: 11, 11, 10). A trailing batch with fewer rows than ranks is skipped.
+ *     The validation rows are split the same way and the metrics summed over the ranks.
+ *   - bnmlp_model_train_step(_with), bnmlp_model_loss_gradients, bnmlp_model_forward (training)
+ *     and bnmlp_model_evaluate take this rank's rows; the global batch is the union of every
+ *     rank's rows. (evaluate's metrics are over the union: with the same rows on every rank it
+ *     gives the single-process value.)
+ *   - Gradients: the loss's gradient is divided by the GLOBAL row count, and the gradient arena is
+ *     summed over the ranks (allreduce_sum_float), so the update equals one process's on the whole
+ *     global batch. Loss and accuracy are global (sums of loss * rows, right predictions, rows).
+ *   - Batch norm is synchronized by default (bnmlp_model_set_batchnorm_sync): the training-mode
+ *     mean and variance are those of the global batch (the per-feature sums, then the sums of
+ *     squared deviations from the global mean, summed over ranks: two passes, in double), the
+ *     backward sums are summed likewise, and the moving statistics, updated with the global row
+ *     count, stay identical on every rank. Unsynchronized, each rank normalizes with its own
+ *     share's statistics and keeps its own moving statistics (plain DDP); they then differ.
+ *   - Results equal one process's on the global batch up to float rounding (the sums are added in
+ *     another order); the tests hold them to a relative 1e-5 (see tests/test_collective.c).
+ *   - A training step allocates nothing: the all-reduces work in place in the model's buffers.
+ *   - Errors: a status is agreed before any rank changes anything; a transport function's error is
+ *     returned as is (the transport's own failure may leave ranks out of step).
+ */
+
+/* A transport for collective operations among `size` processes. Every function is called by all
+ * ranks in the same order with the same count or size, and returns BNMLP_OK or an error. */
+typedef struct bnmlp_collective {
+    bnmlp_status (*allreduce_sum_double)(void *context, double *values, size_t count); /* in place:
+                                     values[i] = sum over ranks of values[i], identical on every rank */
+    bnmlp_status (*allreduce_sum_float)(void *context, float *values, size_t count);   /* likewise, float */
+    bnmlp_status (*allreduce_max_int)(void *context, int *values, size_t count);       /* in place: the
+                                     maximum over ranks (how ranks agree on a status) */
+    bnmlp_status (*broadcast)(void *context, void *bytes, size_t size, int root);      /* size bytes from
+                                     rank root into every rank's bytes */
+    void *context; /* passed to every function; owned by the caller, alive while the model uses it */
+    int rank;      /* this process, in [0, size) */
+    int size;      /* number of processes, >= 1 */
+} bnmlp_collective;
+
+/* Makes the built model train with the other ranks of collective (copied into the model; NULL
+ * returns to single-process training, locally). Collective: every rank calls it. The ranks first
+ * check that their models have the same architecture and maximum batch (BNMLP_ERR_SHAPE on every
+ * rank otherwise), then rank 0's parameters, moving statistics, optimizer state and random
+ * generator are broadcast to the others: build every rank with the same seed, or load the same
+ * file, and the run does not depend on the other ranks' seeds. A stored fit row order is not
+ * broadcast. BNMLP_ERR_INVALID_ARGUMENT for a missing function or a rank outside [0, size). */
+bnmlp_status bnmlp_model_set_collective(bnmlp_model *model, const bnmlp_collective *collective);
+
+/* Synchronized batch norm under a collective (true, the default) or per-rank batch statistics
+ * (false: each rank normalizes with its own rows and keeps its own moving statistics). Local:
+ * every rank must set the same value before its next collective call. */
+bnmlp_status bnmlp_model_set_batchnorm_sync(bnmlp_model *model, bool synchronized);
+
+/* This rank and the number of ranks of the model's collective (0 and 1 without one); either may be
+ * NULL. */
+void bnmlp_model_rank(const bnmlp_model *model, int *rank, int *size);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Model files                                                                                */
 /* ------------------------------------------------------------------------------------------ */
 /*

@@ -69,6 +69,21 @@ bnmlp_status bnmlp_model_head_backward(bnmlp_model *model, const float *x, const
     return BNMLP_OK;
 }
 
+void bnmlp_model_head_backward_share(bnmlp_model *model, const float *x, const float *y, size_t rows,
+                                     size_t width, size_t global_rows, double *loss, size_t *correct) {
+    size_t top;
+    *loss = head_loss(model, x, y, rows, width, model->loss_gradient, correct, &top);
+    /* Every loss divides its gradient by this rank's rows (times the outputs for BCE and MSE);
+     * rows / global_rows turns that into the global batch's mean, so the ranks' gradients add up
+     * to one process's. */
+    if (rows != global_rows) {
+        const float scale = (float)((double)rows / (double)global_rows);
+        const size_t n = rows * bnmlp_model_output_width(model);
+        for (size_t i = 0; i < n; i++) model->loss_gradient[i] *= scale;
+    }
+    bnmlp_model_run_backward(model, x, rows, model->loss_gradient, top);
+}
+
 size_t bnmlp_model_prediction_count(const bnmlp_model *model, size_t rows) {
     return model->loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY ? rows : rows * bnmlp_model_output_width(model);
 }

@@ -60,6 +60,15 @@ typedef struct bnmlp_layer {
     float *output;                    /* (max_batch, out) once built */
 } bnmlp_layer;
 
+/* The model's link to the other ranks (collective.c): inactive for one process. */
+typedef struct bnmlp_model_collective {
+    bnmlp_collective transport; /* the caller's functions and context (copied) */
+    bool active;                /* set by bnmlp_model_set_collective: calls are collective */
+    bool unsynchronized;        /* batch norm uses each rank's own statistics (default false) */
+    size_t global_rows;         /* rows of the current global batch, set before its passes */
+    bnmlp_status failure;       /* the first transport error of the current pass (BNMLP_OK: none) */
+} bnmlp_model_collective;
+
 /* The sequential model (opaque to users). */
 struct bnmlp_model {
     bnmlp_allocator allocator;             /* every allocation goes through it */
@@ -94,6 +103,7 @@ struct bnmlp_model {
     uint64_t epochs_done;                  /* epochs fit has completed over the model's life */
     size_t *order;                         /* fit's row order (order_count rows), kept for checkpoints */
     size_t order_count;                    /* rows of order; 0 before the first fit */
+    bnmlp_model_collective collective;     /* the other ranks, when training on several */
 };
 
 /* slice's floats in block, or NULL when the layer has no such array. */
@@ -151,6 +161,12 @@ bool bnmlp_model_has_accuracy(const bnmlp_model *model);
 void bnmlp_model_head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows, size_t width,
                            double *loss, size_t *correct);
 
+/* As bnmlp_model_head_backward for one rank's rows of a global batch of global_rows rows: the
+ * loss's gradient is divided by global_rows instead of rows, and the backward pass always runs
+ * (it communicates at synchronized batch-norm seams); no finiteness check. */
+void bnmlp_model_head_backward_share(bnmlp_model *model, const float *x, const float *y, size_t rows,
+                                     size_t width, size_t global_rows, double *loss, size_t *correct);
+
 /* As bnmlp_model_loss after a training-mode forward, then the loss's gradient and the backward
  * pass through every layer below the loss's input, into the gradient arena. BNMLP_ERR_DIVERGED
  * (and the gradient arena undefined) when the loss or a gradient is not finite. */
@@ -182,6 +198,48 @@ size_t *bnmlp_model_fit_order(bnmlp_model *model, size_t rows, bool resume);
 
 /* Counts one more epoch completed by fit. */
 void bnmlp_model_count_epoch(bnmlp_model *model);
+
+/* ---- collective.c: training on several ranks ---------------------------------------------- */
+/* Every function below is a no-op (or the identity) without an active collective. Calls that
+ * communicate must be made by every rank in the same order. */
+
+/* True when the model's calls are collective. */
+bool bnmlp_model_is_distributed(const bnmlp_model *model);
+
+/* True when batch norm combines its sums over the ranks (distributed and synchronized). */
+bool bnmlp_model_batchnorm_is_synchronized(const bnmlp_model *model);
+
+/* The agreed status of a collective call: the maximum of every rank's status (a transport error
+ * wins). Communicates. */
+bnmlp_status bnmlp_model_agree(bnmlp_model *model, bnmlp_status status);
+
+/* Starts a collective call on rows rows of this rank: agrees on status, then sums the rows into
+ * *global_rows (rows without a collective), which the batch-norm seams use. A rank passes its
+ * status even when it has no usable batch (rows 0). Communicates. */
+bnmlp_status bnmlp_model_begin_batch(bnmlp_model *model, bnmlp_status status, size_t rows, size_t *global_rows);
+
+/* Sets the global rows of the next passes without communicating (fit knows them). */
+void bnmlp_model_set_global_rows(bnmlp_model *model, size_t rows);
+
+/* The rows batch-norm statistics are over: the global rows when synchronized, else rows. */
+size_t bnmlp_model_statistics_rows(const bnmlp_model *model, size_t rows);
+
+/* The batch-norm seam: sums count doubles over the ranks in place when synchronized. A transport
+ * error is kept for bnmlp_model_take_failure. */
+void bnmlp_model_combine_sums(bnmlp_model *model, double *sums, size_t count);
+
+/* Sums count values over the ranks in place (metrics), or returns the transport error. */
+bnmlp_status bnmlp_model_sum_doubles(bnmlp_model *model, double *values, size_t count);
+
+/* Sums the gradient arena over the ranks in place. */
+bnmlp_status bnmlp_model_sum_gradients(bnmlp_model *model);
+
+/* The first transport error since the last call (BNMLP_OK when none), cleared. */
+bnmlp_status bnmlp_model_take_failure(bnmlp_model *model);
+
+/* This rank's contiguous share of a global batch of rows rows: *offset and *count (documented in
+ * bnmlp.h: the first rows % size ranks take one row more). */
+void bnmlp_model_share(const bnmlp_model *model, size_t rows, size_t *offset, size_t *count);
 
 /* ---- file.c: model files ----------------------------------------------------------------------- */
 

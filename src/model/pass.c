@@ -15,15 +15,18 @@ static bool uses_batch_statistics(const bnmlp_layer *layer, bnmlp_mode mode) {
  * the phases is where several processes would combine their sums. */
 static void batchnorm_statistics(bnmlp_model *model, const bnmlp_layer *layer, const float *x, size_t rows) {
     const size_t c = layer->out;
+    const double count = (double)bnmlp_model_statistics_rows(model, rows); /* every rank's rows */
     double *mean = model->sums, *squares = model->sums + c;
     memset(model->sums, 0, 2 * c * sizeof *model->sums);
     bnmlp_batchnorm_partial_sum(mean, x, rows, c, c);
-    for (size_t k = 0; k < c; k++) mean[k] /= (double)rows;
+    bnmlp_model_combine_sums(model, mean, c);
+    for (size_t k = 0; k < c; k++) mean[k] /= count;
     bnmlp_batchnorm_partial_squares(squares, x, mean, rows, c, c);
+    bnmlp_model_combine_sums(model, squares, c);
     bnmlp_batchnorm_finish_statistics(bnmlp_slice_in(model->caches, layer->batch_mean),
                                       bnmlp_slice_in(model->caches, layer->batch_variance),
                                       bnmlp_slice_in(model->caches, layer->batch_rstd), mean, squares,
-                                      (double)rows, c, layer->batchnorm.epsilon);
+                                      count, c, layer->batchnorm.epsilon);
 }
 
 /* Forward of one batch-norm layer: batch statistics in training mode, moving ones otherwise. */
@@ -84,12 +87,15 @@ static void batchnorm_backward(bnmlp_model *model, const bnmlp_layer *layer, flo
     }
     memset(sum_dy, 0, 2 * c * sizeof *sum_dy);
     bnmlp_batchnorm_partial_backward(sum_dy, sum_dy_xhat, dy, x, mean, rstd, rows, c, c);
+    /* dgamma and dbeta from this rank's sums: the gradient arena is summed over the ranks later. */
     bnmlp_batchnorm_parameter_gradients(bnmlp_slice_in(model->grads, layer->gamma),
                                         bnmlp_slice_in(model->grads, layer->beta), sum_dy, sum_dy_xhat, c);
     if (!dx) return;
-    if (training)
-        bnmlp_batchnorm_finish_backward(dx, sum_dy, sum_dy_xhat, dy, x, mean, rstd, gamma, (double)rows, rows, c,
-                                        c);
+    if (training) {
+        bnmlp_model_combine_sums(model, sum_dy, 2 * c); /* sum_dy and sum_dy_xhat are adjacent */
+        bnmlp_batchnorm_finish_backward(dx, sum_dy, sum_dy_xhat, dy, x, mean, rstd, gamma,
+                                        (double)bnmlp_model_statistics_rows(model, rows), rows, c, c);
+    }
     else
         bnmlp_batchnorm_inference_input_gradient(dx, dy, rstd, gamma, rows, c, c);
 }
@@ -159,8 +165,37 @@ void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows) {
 
 /* ---- the public forward ------------------------------------------------------------------------- */
 
+/* The training-mode forward under a collective, once every rank's checks agreed (status): every
+ * rank runs the pass (synchronized batch norm communicates), then all agree on the outputs' and
+ * moving statistics' finiteness before any writes. */
+static bnmlp_status forward_training_collective(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_tensor *out,
+                                                bnmlp_status status) {
+    size_t global_rows;
+    status = bnmlp_model_begin_batch(model, status, status == BNMLP_OK ? x->rows : 0, &global_rows);
+    if (status == BNMLP_OK && bnmlp_model_batchnorm_is_synchronized(model))
+        status = bnmlp_model_check_training_rows(model, global_rows);
+    if (status != BNMLP_OK) return status;
+    const size_t rows = bnmlp_model_statistics_rows(model, x->rows), n = x->rows * out->cols;
+    const float *y = bnmlp_model_run_forward(model, x->data, x->rows, BNMLP_MODE_TRAINING, model->layer_count);
+    status = bnmlp_model_take_failure(model);
+    if (status == BNMLP_OK && !bnmlp_all_finite(y, n)) status = BNMLP_ERR_DIVERGED;
+    if (status == BNMLP_OK) status = bnmlp_model_check_statistics(model, rows);
+    status = bnmlp_model_agree(model, status);
+    if (status != BNMLP_OK) return status;
+    memcpy(out->data, y, n * sizeof *out->data);
+    bnmlp_model_commit_statistics(model, rows);
+    return BNMLP_OK;
+}
+
 bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_mode mode,
                                  bnmlp_tensor *out) {
+    if (model && bnmlp_model_is_built(model) && bnmlp_model_is_distributed(model) && mode == BNMLP_MODE_TRAINING) {
+        bnmlp_status status = x && out ? bnmlp_model_check_batch(model, x, NULL, true) : BNMLP_ERR_NULL_ARGUMENT;
+        if (status == BNMLP_OK) status = bnmlp_tensor_check_shape(out, x->rows, bnmlp_model_output_width(model));
+        if (status == BNMLP_OK && !bnmlp_model_batchnorm_is_synchronized(model))
+            status = bnmlp_model_check_training_rows(model, x->rows);
+        return forward_training_collective(model, x, out, status);
+    }
     if (!model || !x || !out) return BNMLP_ERR_NULL_ARGUMENT;
     if (mode != BNMLP_MODE_INFERENCE && mode != BNMLP_MODE_TRAINING) return BNMLP_ERR_INVALID_ARGUMENT;
     bnmlp_status status = bnmlp_model_check_batch(model, x, NULL, true);

@@ -23,16 +23,21 @@ bnmlp_status bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor
         loss_sum += chunk_loss * (double)rows;
         correct += chunk_correct;
     }
-    if (!isfinite(loss_sum / (double)x->rows)) return BNMLP_ERR_DIVERGED;
-    *loss = loss_sum / (double)x->rows;
-    *accuracy = bnmlp_train_accuracy(model, correct, x->rows);
+    /* The sums over every rank's rows (this rank's alone in one process). */
+    double totals[3] = {loss_sum, (double)correct, (double)x->rows};
+    bnmlp_status status = bnmlp_model_sum_doubles(model, totals, 3);
+    if (status != BNMLP_OK) return status;
+    if (!isfinite(totals[0] / totals[2])) return BNMLP_ERR_DIVERGED;
+    *loss = totals[0] / totals[2];
+    *accuracy = bnmlp_train_accuracy(model, (size_t)totals[1], (size_t)totals[2]);
     return BNMLP_OK;
 }
 
 bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                   double *loss, double *accuracy) {
-    if (!model || !x || !y) return BNMLP_ERR_NULL_ARGUMENT;
-    bnmlp_status status = bnmlp_model_check_batch(model, x, y, false);
+    if (!model) return BNMLP_ERR_NULL_ARGUMENT;
+    bnmlp_status status = x && y ? bnmlp_model_check_batch(model, x, y, false) : BNMLP_ERR_NULL_ARGUMENT;
+    if (bnmlp_model_is_built(model)) status = bnmlp_model_agree(model, status); /* every rank's checks */
     if (status != BNMLP_OK) return status;
     double batch_loss, batch_accuracy;
     status = bnmlp_train_evaluate_checked(model, x, y, &batch_loss, &batch_accuracy);

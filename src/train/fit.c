@@ -11,7 +11,40 @@
  * skipped). Checked before every epoch, since a callback may unfreeze a layer. */
 static bnmlp_status check_epoch_rows(const bnmlp_model *model, size_t rows, size_t batch_size) {
     bnmlp_status status = bnmlp_model_check_training_rows(model, rows);
-    return status == BNMLP_OK ? bnmlp_model_check_training_rows(model, batch_size) : status;
+    if (status == BNMLP_OK) status = bnmlp_model_check_training_rows(model, batch_size);
+    /* Under a collective every rank needs a row of each full batch; unsynchronized batch norm
+     * needs its minimum in the smallest share. */
+    int size;
+    bnmlp_model_rank(model, NULL, &size);
+    if (status == BNMLP_OK && batch_size < (size_t)size) status = BNMLP_ERR_BATCH_TOO_SMALL;
+    if (status == BNMLP_OK && size > 1 && !bnmlp_model_batchnorm_is_synchronized(model))
+        status = bnmlp_model_check_training_rows(model, batch_size / (size_t)size);
+    return status;
+}
+
+/* True when a batch of rows global rows trains: one process needs the minimum rows of batch norm;
+ * under a collective every rank needs a row, and unsynchronized batch norm its minimum per share. */
+static bool batch_trains(const bnmlp_model *model, size_t rows) {
+    int size;
+    bnmlp_model_rank(model, NULL, &size);
+    const size_t ranks = (size_t)size, least = bnmlp_model_min_training_rows(model);
+    if (rows < ranks) return false;
+    return bnmlp_model_batchnorm_is_synchronized(model) || ranks == 1 ? rows >= least : rows / ranks >= least;
+}
+
+/* A view of this rank's contiguous share of the rows of t (no rows when it has none). */
+static bnmlp_tensor share_of(const bnmlp_model *model, const bnmlp_tensor *t) {
+    size_t offset, count;
+    bnmlp_model_share(model, t->rows, &offset, &count);
+    return bnmlp_tensor_view(t->data + offset * t->cols, count, t->cols);
+}
+
+/* Under a collective: whether any rank's callback asked to stop (every rank then stops). */
+static bool agree_stop(bnmlp_model *model, bool stop, bnmlp_status *status) {
+    if (!bnmlp_model_is_distributed(model)) return stop;
+    double votes = stop ? 1.0 : 0.0;
+    *status = bnmlp_model_sum_doubles(model, &votes, 1);
+    return votes > 0.0 || *status != BNMLP_OK;
 }
 
 /* Checks every argument of fit before anything changes. */
@@ -37,17 +70,21 @@ static bnmlp_status check_fit(const bnmlp_model *model, const bnmlp_tensor *x, c
 static bnmlp_status run_epoch(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                               const bnmlp_fit_config *config, const bnmlp_optimizer_config *optimizer,
                               const size_t *order, bnmlp_epoch_record *record) {
-    const size_t least = bnmlp_model_min_training_rows(model);
     double loss_sum = 0.0;
     size_t seen = 0, correct_sum = 0;
     for (size_t start = 0; start < x->rows; start += config->batch_size) {
         const size_t rows = bnmlp_chunk_rows(x->rows, start, config->batch_size);
-        if (rows < least) continue; /* documented: a trailing batch too small for batch norm */
+        if (!batch_trains(model, rows)) continue; /* documented: a trailing batch too small */
+        /* This rank's share of the global batch (all of it in one process). */
+        size_t offset, share;
+        bnmlp_model_share(model, rows, &offset, &share);
+        bnmlp_model_set_global_rows(model, rows);
         const float *bx, *by;
-        bnmlp_model_stage_batch(model, x, y, order + start, rows, &bx, &by);
+        bnmlp_model_stage_batch(model, x, y, order + start + offset, share, &bx, &by);
         double loss;
         size_t correct;
-        bnmlp_status status = bnmlp_train_step_checked(model, bx, by, rows, y->cols, optimizer, &loss, &correct);
+        bnmlp_status status =
+            bnmlp_train_step_checked(model, bx, by, share, y->cols, rows, optimizer, &loss, &correct);
         if (status != BNMLP_OK) return status;
         /* Keras reports batch-size-weighted means over the epoch (for accuracy: the count of
          * correct predictions over the rows seen, kept exact). */
@@ -60,8 +97,9 @@ static bnmlp_status run_epoch(bnmlp_model *model, const bnmlp_tensor *x, const b
     record->val_loss = NAN;
     record->val_accuracy = NAN;
     if (!config->validation_x) return BNMLP_OK;
-    return bnmlp_train_evaluate_checked(model, config->validation_x, config->validation_y, &record->val_loss,
-                                        &record->val_accuracy);
+    /* Each rank evaluates its share of the validation rows; the metrics are summed over ranks. */
+    const bnmlp_tensor vx = share_of(model, config->validation_x), vy = share_of(model, config->validation_y);
+    return bnmlp_train_evaluate_checked(model, &vx, &vy, &record->val_loss, &record->val_accuracy);
 }
 
 bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
@@ -72,14 +110,16 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
     const bnmlp_optimizer_config optimizer = {
         .kind = config->optimizer_kind, .sgd = config->optimizer, .adam = config->adam};
     bnmlp_status status = check_fit(model, x, y, config, &optimizer);
+    if (bnmlp_model_is_built(model)) status = bnmlp_model_agree(model, status); /* every rank's checks */
     if (status != BNMLP_OK) return status;
     /* Keras 2 keeps one index array and shuffles it in place every epoch; the model keeps it, so
      * that a checkpoint can store it and a resumed fit continue it. */
     size_t *order = bnmlp_model_fit_order(model, x->rows, config->initial_epoch > 0);
-    if (!order) return BNMLP_ERR_OUT_OF_MEMORY;
+    status = bnmlp_model_agree(model, order ? BNMLP_OK : BNMLP_ERR_OUT_OF_MEMORY);
+    if (status != BNMLP_OK) return status;
     size_t done = 0;
     for (size_t epoch = config->initial_epoch + 1; epoch <= config->epochs; epoch++) {
-        status = check_epoch_rows(model, x->rows, config->batch_size);
+        status = bnmlp_model_agree(model, check_epoch_rows(model, x->rows, config->batch_size));
         if (status != BNMLP_OK) break;
         if (config->shuffle) bnmlp_random_shuffle(bnmlp_model_random(model), order, x->rows);
         bnmlp_epoch_record record = {.epoch = epoch};
@@ -88,7 +128,8 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
         if (history) history[done] = record;
         done++;
         bnmlp_model_count_epoch(model);
-        if (config->on_epoch_end && !config->on_epoch_end(&record, config->callback_context)) break;
+        const bool stop = config->on_epoch_end && !config->on_epoch_end(&record, config->callback_context);
+        if (agree_stop(model, stop, &status)) break;
     }
     if (epochs_run) *epochs_run = done;
     return status;

@@ -4,14 +4,36 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "model/model.h"
 
-/* Training-mode forward, loss and backward of a checked batch; the gradient arena holds the
- * batch's gradients after it. The moving statistics are not updated. */
+/* After this rank's share of a step: sums the gradients and the metrics over the ranks, so that
+ * every rank holds the global batch's gradient, mean loss and right predictions, and decides on
+ * divergence from the same numbers. */
+static bnmlp_status combine_share(bnmlp_model *model, size_t rows, size_t global_rows, double *loss,
+                                  size_t *correct) {
+    double metrics[2] = {*loss * (double)rows, (double)*correct};
+    bnmlp_status status = bnmlp_model_sum_doubles(model, metrics, 2);
+    if (status == BNMLP_OK) status = bnmlp_model_sum_gradients(model);
+    const bnmlp_status failure = bnmlp_model_take_failure(model); /* of the batch-norm seams too */
+    if (status == BNMLP_OK) status = failure;
+    if (status != BNMLP_OK) return status;
+    *loss = metrics[0] / (double)global_rows;
+    *correct = (size_t)metrics[1];
+    const bnmlp_arenas arenas = bnmlp_model_arenas(model);
+    if (!isfinite(*loss) || !bnmlp_all_finite(arenas.grads, arenas.count)) return BNMLP_ERR_DIVERGED;
+    return BNMLP_OK;
+}
+
+/* Training-mode forward, loss and backward of a checked batch (this rank's rows of global_rows);
+ * the gradient arena holds the global batch's gradients after it, *loss and *correct its metrics.
+ * The moving statistics are not updated. Under a collective every rank runs every pass. */
 static bnmlp_status compute(bnmlp_model *model, const float *x, const float *y, size_t rows, size_t width,
-                            double *loss, size_t *correct) {
+                            size_t global_rows, double *loss, size_t *correct) {
     bnmlp_model_run_forward(model, x, rows, BNMLP_MODE_TRAINING, bnmlp_model_layer_count(model));
-    return bnmlp_model_head_backward(model, x, y, rows, width, loss, correct);
+    if (!bnmlp_model_is_distributed(model)) return bnmlp_model_head_backward(model, x, y, rows, width, loss, correct);
+    bnmlp_model_head_backward_share(model, x, y, rows, width, global_rows, loss, correct);
+    return combine_share(model, rows, global_rows, loss, correct);
 }
 
 double bnmlp_train_accuracy(const bnmlp_model *model, size_t correct, size_t rows) {
@@ -20,42 +42,64 @@ double bnmlp_train_accuracy(const bnmlp_model *model, size_t correct, size_t row
 }
 
 bnmlp_status bnmlp_train_step_checked(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                      size_t width, const bnmlp_optimizer_config *optimizer, double *loss,
-                                      size_t *correct) {
-    bnmlp_status status = compute(model, x, y, rows, width, loss, correct);
+                                      size_t width, size_t global_rows, const bnmlp_optimizer_config *optimizer,
+                                      double *loss, size_t *correct) {
+    const size_t statistics_rows = bnmlp_model_statistics_rows(model, rows);
+    bnmlp_status status = compute(model, x, y, rows, width, global_rows, loss, correct);
     /* Every check comes before the first change: statistics, then the optimizer's own check. */
-    if (status == BNMLP_OK) status = bnmlp_model_check_statistics(model, rows);
+    if (status == BNMLP_OK) status = bnmlp_model_check_statistics(model, statistics_rows);
+    /* Unsynchronized moving statistics differ between ranks: agree before anything changes. The
+     * optimizer then decides alike on every rank (same parameters, state and summed gradients). */
+    if (bnmlp_model_is_distributed(model)) status = bnmlp_model_agree(model, status);
     if (status == BNMLP_OK) {
         const bnmlp_arenas arenas = bnmlp_model_arenas(model);
         status = bnmlp_optimizer_step(optimizer, &arenas);
     }
     if (status != BNMLP_OK) return status;
-    bnmlp_model_commit_statistics(model, rows);
+    bnmlp_model_commit_statistics(model, statistics_rows);
     return BNMLP_OK;
 }
 
-/* Checks a batch for a training-mode pass: shapes, rows, finiteness, labels, batch-norm size. */
+/* Checks a batch for a training-mode pass (unless status already failed): shapes, rows,
+ * finiteness, labels, batch-norm size. */
 static bnmlp_status check_training_batch(const bnmlp_model *model, const bnmlp_tensor *x,
-                                         const bnmlp_tensor *y) {
-    if (!x || !y) return BNMLP_ERR_NULL_ARGUMENT;
-    bnmlp_status status = bnmlp_model_check_batch(model, x, y, true);
+                                         const bnmlp_tensor *y, bnmlp_status status) {
     if (status != BNMLP_OK) return status;
+    if (!x || !y) return BNMLP_ERR_NULL_ARGUMENT;
+    status = bnmlp_model_check_batch(model, x, y, true);
+    /* A synchronized batch norm needs its minimum rows over all ranks (begin_step), not on each. */
+    if (status != BNMLP_OK || bnmlp_model_batchnorm_is_synchronized(model)) return status;
     return bnmlp_model_check_training_rows(model, x->rows);
+}
+
+/* Under a collective, every rank agrees on the status of its checks and learns the global rows
+ * of the step into *global_rows (x->rows in one process). */
+static bnmlp_status begin_step(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_status status,
+                               size_t *global_rows) {
+    *global_rows = status == BNMLP_OK ? x->rows : 0;
+    if (!bnmlp_model_is_built(model) || !bnmlp_model_is_distributed(model)) return status;
+    status = bnmlp_model_begin_batch(model, status, *global_rows, global_rows);
+    if (status == BNMLP_OK && bnmlp_model_batchnorm_is_synchronized(model))
+        status = bnmlp_model_check_training_rows(model, *global_rows);
+    return status;
 }
 
 bnmlp_status bnmlp_model_train_step_with(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                          const bnmlp_optimizer_config *optimizer, float *loss,
                                          float *accuracy) {
-    if (!model || !optimizer) return BNMLP_ERR_NULL_ARGUMENT;
-    bnmlp_status status = check_training_batch(model, x, y);
+    if (!model) return BNMLP_ERR_NULL_ARGUMENT;
+    bnmlp_status status = check_training_batch(model, x, y, optimizer ? BNMLP_OK : BNMLP_ERR_NULL_ARGUMENT);
     if (status == BNMLP_OK) status = bnmlp_optimizer_check(optimizer);
+    size_t global_rows;
+    status = begin_step(model, x, status, &global_rows);
     if (status != BNMLP_OK) return status;
     double batch_loss;
     size_t correct;
-    status = bnmlp_train_step_checked(model, x->data, y->data, x->rows, y->cols, optimizer, &batch_loss, &correct);
+    status = bnmlp_train_step_checked(model, x->data, y->data, x->rows, y->cols, global_rows, optimizer,
+                                      &batch_loss, &correct);
     if (status != BNMLP_OK) return status;
     if (loss) *loss = (float)batch_loss;
-    if (accuracy) *accuracy = (float)bnmlp_train_accuracy(model, correct, x->rows);
+    if (accuracy) *accuracy = (float)bnmlp_train_accuracy(model, correct, global_rows);
     return BNMLP_OK;
 }
 
@@ -68,13 +112,16 @@ bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, c
 
 bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                         float *loss, float *gradients, size_t count) {
-    if (!model || !loss) return BNMLP_ERR_NULL_ARGUMENT;
-    bnmlp_status status = check_training_batch(model, x, y);
+    if (!model) return BNMLP_ERR_NULL_ARGUMENT;
+    bnmlp_status status = check_training_batch(model, x, y, loss ? BNMLP_OK : BNMLP_ERR_NULL_ARGUMENT);
+    if (status == BNMLP_OK && gradients && count != bnmlp_model_param_count(model)) status = BNMLP_ERR_SHAPE;
+    size_t global_rows;
+    status = begin_step(model, x, status, &global_rows);
     if (status != BNMLP_OK) return status;
-    if (gradients && count != bnmlp_model_param_count(model)) return BNMLP_ERR_SHAPE;
     double batch_loss;
     size_t correct;
-    status = compute(model, x->data, y->data, x->rows, y->cols, &batch_loss, &correct);
+    status = compute(model, x->data, y->data, x->rows, y->cols, global_rows, &batch_loss, &correct);
+    if (bnmlp_model_is_distributed(model)) status = bnmlp_model_agree(model, status);
     if (status != BNMLP_OK) return status;
     *loss = (float)batch_loss;
     if (gradients && count) memcpy(gradients, bnmlp_model_arenas(model).grads, count * sizeof *gradients);

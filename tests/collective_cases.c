@@ -1,0 +1,355 @@
+/*
+ * collective_cases.c - the cases of collective_cases.h. Plain C over the public header (no cmocka),
+ * so that MPI processes can run them as well as threads.
+ *
+ * The model: 4 -> Dense(16) -> BatchNorm(momentum 0.9) -> ReLU -> Dense(8) -> BatchNorm(momentum
+ * 0.9, unbiased moving variance: its correction uses the global row count) -> ReLU ->
+ * Dense(1, sigmoid), binary cross-entropy, SGD(0.05, momentum 0.9). The data: 256 rows of 4
+ * normal features from RandomState(7), labelled by x0^2 + x1^2 > 1.4.
+ */
+#include "collective_cases.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FEATURES 4
+#define ROWS 256
+#define GLOBAL_BATCH 32
+#define STEPS 20
+#define SEED 2024u
+#define MAX_PARAMS 512
+#define MAX_STATS 64
+
+/* The data set every rank holds. */
+typedef struct data {
+    float x[ROWS * FEATURES];
+    float y[ROWS];
+} data;
+
+static void make_data(data *d) {
+    bnmlp_random rng;
+    bnmlp_random_seed(&rng, 7u);
+    for (size_t r = 0; r < ROWS; r++) {
+        for (size_t c = 0; c < FEATURES; c++) d->x[r * FEATURES + c] = (float)bnmlp_random_gauss(&rng);
+        const float a = d->x[r * FEATURES], b = d->x[r * FEATURES + 1];
+        d->y[r] = a * a + b * b > 1.4f ? 1.0f : 0.0f;
+    }
+}
+
+/* The test model, built for the global batch from seed. */
+static bnmlp_model *make_model(uint32_t seed) {
+    bnmlp_status status;
+    bnmlp_model *model = bnmlp_model_create(FEATURES, &status);
+    if (!model) return NULL;
+    bnmlp_batchnorm_config bn = BNMLP_BATCHNORM_DEFAULT;
+    bn.momentum = 0.9f;
+    bnmlp_dense_config head = BNMLP_DENSE_DEFAULT(1);
+    head.activation = BNMLP_ACTIVATION_SIGMOID;
+    bnmlp_dense_config d16 = BNMLP_DENSE_DEFAULT(16), d8 = BNMLP_DENSE_DEFAULT(8);
+    status = bnmlp_model_add_dense(model, &d16);
+    if (status == BNMLP_OK) status = bnmlp_model_add_batchnorm(model, &bn);
+    if (status == BNMLP_OK) status = bnmlp_model_add_activation(model, BNMLP_ACTIVATION_RELU, 0.0f);
+    if (status == BNMLP_OK) status = bnmlp_model_add_dense(model, &d8);
+    bn.moving_variance_estimator = BNMLP_VARIANCE_UNBIASED;
+    if (status == BNMLP_OK) status = bnmlp_model_add_batchnorm(model, &bn);
+    if (status == BNMLP_OK) status = bnmlp_model_add_activation(model, BNMLP_ACTIVATION_RELU, 0.0f);
+    if (status == BNMLP_OK) status = bnmlp_model_add_dense(model, &head);
+    if (status == BNMLP_OK) status = bnmlp_model_build(model, GLOBAL_BATCH, seed);
+    if (status != BNMLP_OK) {
+        bnmlp_model_free(model);
+        return NULL;
+    }
+    return model;
+}
+
+static bnmlp_sgd_config sgd(void) {
+    bnmlp_sgd_config config = BNMLP_SGD_DEFAULT;
+    config.learning_rate = 0.05f;
+    config.momentum = 0.9f;
+    return config;
+}
+
+/* Every moving statistic of the model (means and variances of each batch-norm layer) into out;
+ * their number. */
+static size_t moving_statistics(const bnmlp_model *model, float *out) {
+    size_t n = 0;
+    for (size_t i = 0; i < bnmlp_model_layer_count(model); i++) {
+        bnmlp_layer_info info;
+        bnmlp_model_layer_info(model, i, &info);
+        if (info.kind != BNMLP_LAYER_BATCHNORM) continue;
+        bnmlp_model_get_weights(model, i, BNMLP_WEIGHT_MOVING_MEAN, out + n, info.output_width);
+        bnmlp_model_get_weights(model, i, BNMLP_WEIGHT_MOVING_VARIANCE, out + n + info.output_width,
+                                info.output_width);
+        n += 2 * info.output_width;
+    }
+    return n;
+}
+
+static bool close_to(double a, double b) { return fabs(a - b) <= COLLECTIVE_ATOL + COLLECTIVE_RTOL * fabs(b); }
+
+/* 1 (and a message) when a and b (n values) are not close, else 0. */
+static int compare(const char *what, const bnmlp_collective *c, int step, const float *a, const float *b,
+                   size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (close_to((double)a[i], (double)b[i])) continue;
+        fprintf(stderr, "rank %d of %d, step %d: %s[%zu] = %.9g, one process: %.9g\n", c->rank, c->size, step,
+                what, i, (double)a[i], (double)b[i]);
+        return 1;
+    }
+    return 0;
+}
+
+static int compare_value(const char *what, const bnmlp_collective *c, int step, double a, double b) {
+    if (close_to(a, b) || (isnan(a) && isnan(b))) return 0;
+    fprintf(stderr, "rank %d of %d, step %d: %s = %.9g, one process: %.9g\n", c->rank, c->size, step, what, a, b);
+    return 1;
+}
+
+/* 1 (and a message) unless got == expected. */
+static int expect_status(const char *what, const bnmlp_collective *c, bnmlp_status got, bnmlp_status expected) {
+    if (got == expected) return 0;
+    fprintf(stderr, "rank %d of %d: %s returned %s, expected %s\n", c->rank, c->size, what,
+            bnmlp_status_string(got), bnmlp_status_string(expected));
+    return 1;
+}
+
+/* Parameters and moving statistics of model against ref. */
+static int compare_models(const char *when, const bnmlp_collective *c, int step, const bnmlp_model *model,
+                          const bnmlp_model *ref) {
+    static _Thread_local float a[MAX_PARAMS], b[MAX_PARAMS];
+    const size_t count = bnmlp_model_param_count(ref);
+    char what[96];
+    bnmlp_model_get_params(model, a, count);
+    bnmlp_model_get_params(ref, b, count);
+    snprintf(what, sizeof what, "%s parameter", when);
+    int failures = compare(what, c, step, a, b, count);
+    const size_t stats = moving_statistics(model, a);
+    moving_statistics(ref, b);
+    snprintf(what, sizeof what, "%s moving statistic", when);
+    return failures + compare(what, c, step, a, b, stats);
+}
+
+/* This rank's share of a global batch of rows rows, by the rule documented in bnmlp.h. */
+static void share(const bnmlp_collective *c, size_t rows, size_t *offset, size_t *count) {
+    const size_t size = (size_t)c->size, rank = (size_t)c->rank, base = rows / size, extra = rows % size;
+    *count = base + (rank < extra ? 1 : 0);
+    *offset = rank * base + (rank < extra ? rank : extra);
+}
+
+/* The reference and the distributed model; the distributed one is built from another seed on
+ * every rank but 0, so that matching the reference proves the broadcast. */
+static int make_pair(const bnmlp_collective *c, bnmlp_model **ref, bnmlp_model **dist) {
+    *ref = make_model(SEED);
+    *dist = make_model(SEED + 1000u * (uint32_t)c->rank);
+    if (!*ref || !*dist) {
+        fprintf(stderr, "rank %d: cannot build the models\n", c->rank);
+        return 1;
+    }
+    int failures = expect_status("bnmlp_model_set_collective", c, bnmlp_model_set_collective(*dist, c), BNMLP_OK);
+    return failures + compare_models("after set_collective", c, -1, *dist, *ref);
+}
+
+/* One train_step of the global batch at row start: the reference on all of it, the distributed
+ * model on this rank's share; compares the metrics (and the returned status). */
+static int step_both(const bnmlp_collective *c, int step, bnmlp_model *ref, bnmlp_model *dist, data *d,
+                     size_t start) {
+    const bnmlp_sgd_config config = sgd();
+    size_t offset, count;
+    share(c, GLOBAL_BATCH, &offset, &count);
+    bnmlp_tensor rx = bnmlp_tensor_view(d->x + start * FEATURES, GLOBAL_BATCH, FEATURES);
+    bnmlp_tensor ry = bnmlp_tensor_view(d->y + start, GLOBAL_BATCH, 1);
+    bnmlp_tensor sx = bnmlp_tensor_view(d->x + (start + offset) * FEATURES, count, FEATURES);
+    bnmlp_tensor sy = bnmlp_tensor_view(d->y + start + offset, count, 1);
+    float ref_loss, ref_accuracy, loss, accuracy;
+    int failures = expect_status("reference train_step", c, bnmlp_model_train_step(ref, &rx, &ry, &config, &ref_loss,
+                                                                                     &ref_accuracy), BNMLP_OK);
+    failures += expect_status("train_step", c, bnmlp_model_train_step(dist, &sx, &sy, &config, &loss, &accuracy),
+                              BNMLP_OK);
+    failures += compare_value("loss", c, step, loss, ref_loss);
+    failures += compare_value("accuracy", c, step, accuracy, ref_accuracy);
+    return failures;
+}
+
+int collective_case_steps(const bnmlp_collective *c) {
+    static _Thread_local data d;
+    make_data(&d);
+    bnmlp_model *ref, *dist;
+    int failures = make_pair(c, &ref, &dist);
+    for (int s = 0; s < STEPS && failures == 0; s++) {
+        failures += step_both(c, s, ref, dist, &d, (size_t)s * GLOBAL_BATCH % ROWS);
+        failures += compare_models("after the step", c, s, dist, ref);
+    }
+    bnmlp_model_free(ref);
+    bnmlp_model_free(dist);
+    return failures;
+}
+
+/* fit's configuration for the fit case, with validation on rows [200, 256). */
+static bnmlp_fit_config fit_config(data *d) {
+    static _Thread_local bnmlp_tensor vx, vy;
+    vx = bnmlp_tensor_view(d->x + 200 * FEATURES, ROWS - 200, FEATURES);
+    vy = bnmlp_tensor_view(d->y + 200, ROWS - 200, 1);
+    bnmlp_fit_config config = BNMLP_FIT_DEFAULT;
+    config.epochs = 3;
+    config.batch_size = GLOBAL_BATCH;
+    config.optimizer = sgd();
+    config.validation_x = &vx;
+    config.validation_y = &vy;
+    return config;
+}
+
+int collective_case_fit(const bnmlp_collective *c) {
+    static _Thread_local data d;
+    make_data(&d);
+    bnmlp_model *ref, *dist;
+    int failures = make_pair(c, &ref, &dist);
+    bnmlp_tensor x = bnmlp_tensor_view(d.x, 200, FEATURES), y = bnmlp_tensor_view(d.y, 200, 1);
+    const bnmlp_fit_config config = fit_config(&d);
+    bnmlp_epoch_record ref_history[3], history[3];
+    size_t ref_epochs = 0, epochs = 0;
+    failures += expect_status("reference fit", c, bnmlp_model_fit(ref, &x, &y, &config, ref_history, &ref_epochs),
+                              BNMLP_OK);
+    failures += expect_status("fit", c, bnmlp_model_fit(dist, &x, &y, &config, history, &epochs), BNMLP_OK);
+    if (epochs != 3 || ref_epochs != 3) {
+        fprintf(stderr, "rank %d: fit ran %zu and %zu epochs, expected 3\n", c->rank, epochs, ref_epochs);
+        failures++;
+    }
+    for (size_t e = 0; e < epochs && e < ref_epochs; e++) {
+        failures += compare_value("epoch loss", c, (int)e, history[e].loss, ref_history[e].loss);
+        failures += compare_value("epoch accuracy", c, (int)e, history[e].accuracy, ref_history[e].accuracy);
+        failures += compare_value("val_loss", c, (int)e, history[e].val_loss, ref_history[e].val_loss);
+        failures += compare_value("val_accuracy", c, (int)e, history[e].val_accuracy, ref_history[e].val_accuracy);
+    }
+    failures += compare_models("after fit", c, 3, dist, ref);
+    bnmlp_model_free(ref);
+    bnmlp_model_free(dist);
+    return failures;
+}
+
+/* Sums one double over the ranks through the transport. */
+static double sum_over_ranks(const bnmlp_collective *c, double value) {
+    c->allreduce_sum_double(c->context, &value, 1);
+    return value;
+}
+
+int collective_case_unsynchronized(const bnmlp_collective *c) {
+    static _Thread_local data d;
+    static _Thread_local float a[MAX_STATS], b[MAX_STATS];
+    make_data(&d);
+    bnmlp_model *ref, *dist;
+    int failures = make_pair(c, &ref, &dist);
+    failures += expect_status("set_batchnorm_sync", c, bnmlp_model_set_batchnorm_sync(dist, false), BNMLP_OK);
+    const bnmlp_sgd_config config = sgd();
+    size_t offset, count;
+    share(c, GLOBAL_BATCH, &offset, &count);
+    bnmlp_tensor sx = bnmlp_tensor_view(d.x + offset * FEATURES, count, FEATURES);
+    bnmlp_tensor sy = bnmlp_tensor_view(d.y + offset, count, 1);
+    bnmlp_tensor rx = bnmlp_tensor_view(d.x, GLOBAL_BATCH, FEATURES), ry = bnmlp_tensor_view(d.y, GLOBAL_BATCH, 1);
+    float loss, ref_loss;
+    failures += expect_status("unsynchronized train_step", c, bnmlp_model_train_step(dist, &sx, &sy, &config, &loss,
+                                                                                      NULL), BNMLP_OK);
+    failures += expect_status("reference train_step", c, bnmlp_model_train_step(ref, &rx, &ry, &config, &ref_loss,
+                                                                                  NULL), BNMLP_OK);
+    /* The loss is global: the same on every rank. */
+    failures += compare_value("loss times ranks", c, 0, sum_over_ranks(c, loss), (double)c->size * loss);
+    const size_t n = moving_statistics(dist, a);
+    moving_statistics(ref, b);
+    double difference = 0.0, own = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        difference = fmax(difference, fabs((double)a[i] - (double)b[i]));
+        own += (double)a[i];
+    }
+    /* With one rank the statistics are one process's; with more each rank's share gives its own. */
+    const bool differs = difference > 1e-4, alike = fabs(sum_over_ranks(c, own) - c->size * own) < 1e-6;
+    if (c->size == 1 ? differs : !differs) {
+        fprintf(stderr, "rank %d of %d: unsynchronized moving statistics differ from one process's by %g\n",
+                c->rank, c->size, difference);
+        failures++;
+    }
+    if (c->size > 1 && alike) {
+        fprintf(stderr, "rank %d of %d: unsynchronized moving statistics are the same on every rank\n", c->rank,
+                c->size);
+        failures++;
+    }
+    bnmlp_model_free(ref);
+    bnmlp_model_free(dist);
+    return failures;
+}
+
+/* Fails unless every rank got the same status (the maximum equals the minimum). */
+static int same_everywhere(const bnmlp_collective *c, const char *what, bnmlp_status status) {
+    int values[2] = {(int)status, -(int)status};
+    c->allreduce_max_int(c->context, values, 2);
+    if (values[0] == -values[1]) return 0;
+    fprintf(stderr, "rank %d of %d: %s: the ranks returned different statuses\n", c->rank, c->size, what);
+    return 1;
+}
+
+int collective_case_bad_input(const bnmlp_collective *c) {
+    static _Thread_local data d;
+    make_data(&d);
+    bnmlp_model *ref, *dist;
+    int failures = make_pair(c, &ref, &dist);
+    failures += step_both(c, 0, ref, dist, &d, 0);
+    /* The last rank poisons its share of the next batch (and only its copy of the data). */
+    const bool poisoned = c->rank == c->size - 1;
+    size_t offset, count;
+    share(c, GLOBAL_BATCH, &offset, &count);
+    const size_t bad = (GLOBAL_BATCH + offset + count - 1) * FEATURES;
+    const float saved = d.x[bad];
+    if (poisoned) d.x[bad] = NAN;
+    const bnmlp_sgd_config config = sgd();
+    bnmlp_tensor sx = bnmlp_tensor_view(d.x + (GLOBAL_BATCH + offset) * FEATURES, count, FEATURES);
+    bnmlp_tensor sy = bnmlp_tensor_view(d.y + GLOBAL_BATCH + offset, count, 1);
+    float loss = -1.0f;
+    bnmlp_status status = bnmlp_model_train_step(dist, &sx, &sy, &config, &loss, NULL);
+    failures += expect_status("train_step with a NaN on the last rank", c, status, BNMLP_ERR_NOT_FINITE);
+    failures += same_everywhere(c, "train_step", status);
+    /* fit over all rows, which hold the NaN on the last rank only. */
+    bnmlp_tensor x = bnmlp_tensor_view(d.x, ROWS, FEATURES), y = bnmlp_tensor_view(d.y, ROWS, 1);
+    bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
+    fit.optimizer = config;
+    status = bnmlp_model_fit(dist, &x, &y, &fit, NULL, NULL);
+    failures += expect_status("fit with a NaN on the last rank", c, status, BNMLP_ERR_NOT_FINITE);
+    failures += same_everywhere(c, "fit", status);
+    double metric = -1.0;
+    status = bnmlp_model_evaluate(dist, &sx, &sy, &metric, NULL);
+    failures += expect_status("evaluate with a NaN on the last rank", c, status, BNMLP_ERR_NOT_FINITE);
+    failures += same_everywhere(c, "evaluate", status);
+    /* A failed call changed nothing: the next good step still matches one process. */
+    d.x[bad] = saved;
+    failures += compare_models("after the failed calls", c, 1, dist, ref);
+    failures += step_both(c, 1, ref, dist, &d, GLOBAL_BATCH);
+    failures += compare_models("after the good step", c, 2, dist, ref);
+    bnmlp_model_free(ref);
+    bnmlp_model_free(dist);
+    return failures;
+}
+
+int collective_case_evaluate(const bnmlp_collective *c) {
+    static _Thread_local data d;
+    make_data(&d);
+    bnmlp_model *ref, *dist;
+    int failures = make_pair(c, &ref, &dist);
+    for (int s = 0; s < 3; s++) failures += step_both(c, s, ref, dist, &d, (size_t)s * GLOBAL_BATCH);
+    size_t offset, count;
+    share(c, ROWS, &offset, &count);
+    bnmlp_tensor sx = bnmlp_tensor_view(d.x + offset * FEATURES, count, FEATURES);
+    bnmlp_tensor sy = bnmlp_tensor_view(d.y + offset, count, 1);
+    bnmlp_tensor x = bnmlp_tensor_view(d.x, ROWS, FEATURES), y = bnmlp_tensor_view(d.y, ROWS, 1);
+    double loss, accuracy, ref_loss, ref_accuracy;
+    failures += expect_status("evaluate", c, bnmlp_model_evaluate(dist, &sx, &sy, &loss, &accuracy), BNMLP_OK);
+    failures += expect_status("reference evaluate", c, bnmlp_model_evaluate(ref, &x, &y, &ref_loss, &ref_accuracy),
+                              BNMLP_OK);
+    failures += compare_value("evaluate loss", c, 3, loss, ref_loss);
+    failures += compare_value("evaluate accuracy", c, 3, accuracy, ref_accuracy);
+    bnmlp_model_free(ref);
+    bnmlp_model_free(dist);
+    return failures;
+}
+
+int collective_case_all(const bnmlp_collective *c) {
+    return collective_case_steps(c) + collective_case_fit(c) + collective_case_unsynchronized(c) +
+           collective_case_bad_input(c) + collective_case_evaluate(c);
+}
