@@ -16,7 +16,7 @@
 #include <string.h>
 
 /* Longest number accepted, in characters (after trimming spaces). */
-#define MAX_NUMBER_CHARS 400
+#define MAX_NUMBER_CHARS 400 /* also in NUMBER_ERRORS' message */
 
 /* Characters of a field quoted in a message. */
 #define FIELD_SHOWN 40
@@ -224,31 +224,28 @@ static number_kind parse_number(const csv_field *field, char separator, float *v
     return bnmlp_double_to_float(parsed, value) ? NUMBER_OK : NUMBER_RANGE;
 }
 
+/* The status and message of each kind of field that is not a finite float; every message takes
+ * the field's text. */
+static const struct {
+    bnmlp_status status;
+    const char *format;
+} NUMBER_ERRORS[] = {
+    [NUMBER_OK] = {BNMLP_OK, ""},
+    [NUMBER_EMPTY] = {BNMLP_ERR_FORMAT, "field is empty: '%s'"},
+    [NUMBER_NOT_NUMBER] = {BNMLP_ERR_FORMAT, "field is not a number: '%s'"},
+    [NUMBER_TOO_LONG] = {BNMLP_ERR_FORMAT, "number longer than 400 characters: '%s'"},
+    [NUMBER_NOT_FINITE] = {BNMLP_ERR_NOT_FINITE, "value is not finite: '%s'"},
+    [NUMBER_RANGE] = {BNMLP_ERR_NOT_FINITE, "value is beyond float32's range: '%s'"},
+};
+
 /* Turns a field that is not a finite float into its status and message. */
 static bnmlp_status number_error(number_kind kind, const csv_field *field, size_t column,
                                  bnmlp_error_detail *detail) {
+    if (kind == NUMBER_OK) return BNMLP_OK;
     char shown[FIELD_SHOWN + 1];
     bnmlp_printable(shown, sizeof shown, field->text, field->length);
-    switch (kind) {
-    case NUMBER_OK: return BNMLP_OK;
-    case NUMBER_EMPTY:
-        bnmlp_detail_set(detail, field->line, column, field->offset, "field %zu is empty", column);
-        return BNMLP_ERR_FORMAT;
-    case NUMBER_TOO_LONG:
-        bnmlp_detail_set(detail, field->line, column, field->offset, "number longer than %d characters",
-                         MAX_NUMBER_CHARS);
-        return BNMLP_ERR_FORMAT;
-    case NUMBER_NOT_FINITE:
-        bnmlp_detail_set(detail, field->line, column, field->offset, "value is not finite: '%s'", shown);
-        return BNMLP_ERR_NOT_FINITE;
-    case NUMBER_RANGE:
-        bnmlp_detail_set(detail, field->line, column, field->offset, "value is beyond float32's range: '%s'",
-                         shown);
-        return BNMLP_ERR_NOT_FINITE;
-    case NUMBER_NOT_NUMBER: break;
-    }
-    bnmlp_detail_set(detail, field->line, column, field->offset, "field is not a number: '%s'", shown);
-    return BNMLP_ERR_FORMAT;
+    bnmlp_detail_set(detail, field->line, column, field->offset, NUMBER_ERRORS[kind].format, shown);
+    return NUMBER_ERRORS[kind].status;
 }
 
 /* The separator for the first line at pos: the most frequent of ',', ';', '\t' outside quotes
