@@ -1,0 +1,397 @@
+/*
+ * gemm.c - the GEMM driver: instruction-set choice, cache blocking, packing, the loops around
+ * the micro-kernel, and the split of output tiles over threads.
+ *
+ * Loops (BLIS order), per task = one (rows, columns) tile of C:
+ *   for pc over K in KC blocks:       pack op(B)[pc.., columns] into (KC, NR) micro-panels
+ *                                     pack op(A)[rows, pc..]   into (MR, KC) micro-panels
+ *     for jr over columns by NR:      a B micro-panel stays in L1
+ *       for ir over rows by MR:       micro-kernel on an (MR, NR) tile of C
+ * Every element of C sums its K terms in KC blocks, in order: which task or thread computes it
+ * never changes its value.
+ */
+#define _GNU_SOURCE /* sysconf's cache-size names (glibc) */
+
+#include "kernels/gemm.h"
+
+#include "core/core.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- instruction sets ------------------------------------------------------------------------ */
+
+const char *bnmlp_isa_name(bnmlp_isa isa) {
+    switch (isa) {
+    case BNMLP_ISA_PORTABLE: return "portable";
+    case BNMLP_ISA_AVX2: return "avx2";
+    case BNMLP_ISA_AVX512: return "avx512";
+    case BNMLP_ISA_BEST: return "best";
+    }
+    return "unknown";
+}
+
+bool bnmlp_isa_available(bnmlp_isa isa) {
+    switch (isa) {
+    case BNMLP_ISA_PORTABLE:
+    case BNMLP_ISA_BEST: return true;
+#if defined(__x86_64__)
+    case BNMLP_ISA_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case BNMLP_ISA_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("fma");
+#else
+    case BNMLP_ISA_AVX2:
+    case BNMLP_ISA_AVX512: return false;
+#endif
+    }
+    return false;
+}
+
+/* AMD Zen 4 runs AVX-512 on 256-bit units: there the AVX2 kernel is preferred (see bench/gemm).
+ * Elsewhere (Intel, two 512-bit FMA ports on Sapphire Rapids) AVX-512 wins. */
+static bool prefer_avx2_over_avx512(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd");
+#else
+    return false;
+#endif
+}
+
+bool bnmlp_isa_resolve(bnmlp_isa requested, bnmlp_isa *resolved) {
+    if (!resolved) return false;
+    switch (requested) {
+    case BNMLP_ISA_PORTABLE:
+    case BNMLP_ISA_AVX2:
+    case BNMLP_ISA_AVX512:
+        if (!bnmlp_isa_available(requested)) return false;
+        *resolved = requested;
+        return true;
+    case BNMLP_ISA_BEST:
+        if (bnmlp_isa_available(BNMLP_ISA_AVX512) &&
+            !(prefer_avx2_over_avx512() && bnmlp_isa_available(BNMLP_ISA_AVX2)))
+            *resolved = BNMLP_ISA_AVX512;
+        else if (bnmlp_isa_available(BNMLP_ISA_AVX2))
+            *resolved = BNMLP_ISA_AVX2;
+        else
+            *resolved = BNMLP_ISA_PORTABLE;
+        return true;
+    }
+    return false;
+}
+
+bool bnmlp_isa_from_environment(bnmlp_isa *isa) {
+    if (!isa) return false;
+    const char *value = getenv("BNMLP_ISA");
+    bnmlp_isa found;
+    if (!value || !value[0] || strcmp(value, "best") == 0)
+        found = BNMLP_ISA_BEST;
+    else if (strcmp(value, "portable") == 0)
+        found = BNMLP_ISA_PORTABLE;
+    else if (strcmp(value, "avx2") == 0)
+        found = BNMLP_ISA_AVX2;
+    else if (strcmp(value, "avx512") == 0)
+        found = BNMLP_ISA_AVX512;
+    else
+        return false;
+    *isa = found;
+    return true;
+}
+
+/* ---- blocking ---------------------------------------------------------------------------------- */
+
+/* Bytes of a cache level as the C library reports it, or fallback. */
+static size_t cache_bytes(int name, size_t fallback) {
+    const long bytes = sysconf(name);
+    return bytes > 0 ? (size_t)bytes : fallback;
+}
+
+static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+static size_t round_down(size_t x, size_t to) { return x / to * to; }
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+#define FALLBACK_L1_BYTES (32u * 1024u)
+#define FALLBACK_L2_BYTES (1024u * 1024u)
+/* K block limits (floats): long enough to amortize the C tile's loads and stores. */
+#define KC_MIN 128u
+#define KC_MAX 512u
+/* N block (floats of a packed B row): large, B blocks stream from L3. */
+#define NC_TARGET 4096u
+
+bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, bnmlp_isa requested) {
+    if (!plan) return BNMLP_ERR_NULL_ARGUMENT;
+    bnmlp_isa isa;
+    if (!bnmlp_isa_resolve(requested, &isa)) return BNMLP_ERR_INVALID_ARGUMENT;
+    bnmlp_gemm_plan p = {.isa = isa};
+    switch (isa) {
+#if defined(__x86_64__)
+    case BNMLP_ISA_AVX2:
+        p.mr = BNMLP_GEMM_AVX2_MR, p.nr = BNMLP_GEMM_AVX2_NR;
+        p.micro_kernel = bnmlp_gemm_micro_avx2;
+        break;
+    case BNMLP_ISA_AVX512:
+        p.mr = BNMLP_GEMM_AVX512_MR, p.nr = BNMLP_GEMM_AVX512_NR;
+        p.micro_kernel = bnmlp_gemm_micro_avx512;
+        break;
+#endif
+    default:
+        p.mr = BNMLP_GEMM_PORTABLE_MR, p.nr = BNMLP_GEMM_PORTABLE_NR;
+        p.micro_kernel = bnmlp_gemm_micro_portable;
+        break;
+    }
+    const size_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, FALLBACK_L1_BYTES);
+    const size_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, FALLBACK_L2_BYTES);
+    /* A (KC, NR) B micro-panel in half of L1 (the A micro-panels stream through the rest). */
+    p.kc = round_down(l1 / (2 * p.nr * sizeof(float)), 16);
+    p.kc = min_size(max_size(p.kc, KC_MIN), KC_MAX);
+    /* An (MC, KC) A block in half of L2. */
+    p.mc = max_size(round_down(l2 / (2 * p.kc * sizeof(float)), p.mr), p.mr);
+    p.nc = round_up(NC_TARGET, p.nr);
+    *plan = p;
+    return BNMLP_OK;
+}
+
+/* ---- scratch ----------------------------------------------------------------------------------- */
+
+/* Floats per 64 bytes: every packed block starts 64-byte aligned. */
+#define ALIGN_FLOATS 16u
+
+/* Packed floats one thread needs for an (m, n, k) product: an A block and a B block. */
+static bool per_thread_floats(const bnmlp_gemm_plan *plan, size_t m, size_t n, size_t k,
+                              size_t *floats) {
+    if (m > SIZE_MAX / 2 || n > SIZE_MAX / 2) return false;
+    const size_t mc = min_size(plan->mc, round_up(m, plan->mr));
+    const size_t nc = min_size(plan->nc, round_up(n, plan->nr));
+    const size_t kc = min_size(plan->kc, k);
+    *floats = round_up(mc * kc, ALIGN_FLOATS) + round_up(kc * nc, ALIGN_FLOATS);
+    return true;
+}
+
+size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size_t max_n,
+                                 size_t max_k, size_t threads) {
+    if (!plan) return 0;
+    if (threads == 0) threads = 1;
+    size_t one, all;
+    if (!per_thread_floats(plan, max_m, max_n, max_k, &one)) return 0;
+    if (!bnmlp_size_mul(one, threads, &all)) return 0;
+    return all + ALIGN_FLOATS;
+}
+
+/* ---- packing ------------------------------------------------------------------------------------ */
+
+/* Packs op(A) rows [row0, row0 + rows), columns [p0, p0 + depth) into MR-row micro-panels:
+ * panel q holds rows row0 + q MR .. + MR, k step by k step (MR floats each), rows past the
+ * end zero. packed: (ceil(rows / MR) MR, depth). */
+static void pack_a(float *packed, const float *a, size_t lda, bool transpose_a, size_t row0,
+                   size_t rows, size_t p0, size_t depth, size_t mr) {
+    for (size_t i0 = 0; i0 < rows; i0 += mr) {
+        const size_t height = min_size(mr, rows - i0);
+        if (transpose_a) {
+            /* op(A)(i, p) = a[p, i]: each k step is a contiguous run of a row of a. */
+            for (size_t p = 0; p < depth; p++) {
+                const float *source = a + (p0 + p) * lda + row0 + i0;
+                float *target = packed + p * mr;
+                size_t r = 0;
+                for (; r < height; r++) target[r] = source[r];
+                for (; r < mr; r++) target[r] = 0.0f;
+            }
+        } else {
+            for (size_t r = 0; r < height; r++) {
+                const float *source = a + (row0 + i0 + r) * lda + p0;
+                for (size_t p = 0; p < depth; p++) packed[p * mr + r] = source[p];
+            }
+            for (size_t r = height; r < mr; r++)
+                for (size_t p = 0; p < depth; p++) packed[p * mr + r] = 0.0f;
+        }
+        packed += mr * depth;
+    }
+}
+
+/* Packs op(B) rows [p0, p0 + depth), columns [col0, col0 + cols) into NR-column micro-panels:
+ * panel q holds columns col0 + q NR .. + NR, k step by k step (NR floats each), columns past
+ * the end zero. packed: (depth, ceil(cols / NR) NR) panel by panel. */
+static void pack_b(float *packed, const float *b, size_t ldb, bool transpose_b, size_t p0,
+                   size_t depth, size_t col0, size_t cols, size_t nr) {
+    for (size_t j0 = 0; j0 < cols; j0 += nr) {
+        const size_t width = min_size(nr, cols - j0);
+        if (transpose_b) {
+            /* op(B)(p, j) = b[j, p]: each column of the panel is a contiguous run of a row of b. */
+            for (size_t j = 0; j < width; j++) {
+                const float *source = b + (col0 + j0 + j) * ldb + p0;
+                for (size_t p = 0; p < depth; p++) packed[p * nr + j] = source[p];
+            }
+            for (size_t j = width; j < nr; j++)
+                for (size_t p = 0; p < depth; p++) packed[p * nr + j] = 0.0f;
+        } else {
+            for (size_t p = 0; p < depth; p++) {
+                const float *source = b + (p0 + p) * ldb + col0 + j0;
+                float *target = packed + p * nr;
+                if (width == nr) {
+                    memcpy(target, source, nr * sizeof *target);
+                } else {
+                    size_t j = 0;
+                    for (; j < width; j++) target[j] = source[j];
+                    for (; j < nr; j++) target[j] = 0.0f;
+                }
+            }
+        }
+        packed += nr * depth;
+    }
+}
+
+/* ---- the loops around the micro-kernel ---------------------------------------------------------- */
+
+/* One product, as the tasks see it. */
+typedef struct gemm_job {
+    const bnmlp_gemm_plan *plan;
+    bool transpose_a, transpose_b, accumulate;
+    size_t m, n, k;
+    const float *a, *b, *bias;
+    size_t lda, ldb, ldc;
+    float *c;
+    float *scratch;        /* 64-byte aligned; thread t uses [t per_thread, (t + 1) per_thread) */
+    size_t per_thread;     /* floats of one thread's scratch */
+    size_t a_floats;       /* floats of the packed A block at the start of it */
+    size_t row_tasks;      /* tiles down M */
+    size_t rows_per_task;  /* a multiple of MR, <= MC */
+    size_t col_tasks;      /* tiles across N */
+    size_t cols_per_task;  /* a multiple of NR, <= NC */
+} gemm_job;
+
+/* c (rows, cols), row stride ldc, through a full-size stack tile when the tile is partial;
+ * the same additions in the same order as a full tile. */
+static void edge_tile(const bnmlp_gemm_plan *plan, size_t depth, const float *a_panel,
+                      const float *b_panel, float *c, size_t ldc, size_t rows, size_t cols,
+                      const float *bias, bool load_c) {
+    _Alignas(64) float tile[BNMLP_GEMM_MAX_TILE];
+    const size_t nr = plan->nr;
+    if (load_c)
+        for (size_t r = 0; r < rows; r++) memcpy(tile + r * nr, c + r * ldc, cols * sizeof *c);
+    plan->micro_kernel(depth, a_panel, b_panel, tile, nr, NULL, load_c);
+    for (size_t r = 0; r < rows; r++) {
+        float *c_row = c + r * ldc;
+        const float *t_row = tile + r * nr;
+        if (bias)
+            for (size_t j = 0; j < cols; j++) c_row[j] = t_row[j] + bias[j];
+        else
+            memcpy(c_row, t_row, cols * sizeof *c);
+    }
+}
+
+static void gemm_task(void *context, size_t task, size_t thread) {
+    const gemm_job *job = context;
+    const bnmlp_gemm_plan *plan = job->plan;
+    const size_t mr = plan->mr, nr = plan->nr;
+    const size_t row0 = (task / job->col_tasks) * job->rows_per_task;
+    const size_t col0 = (task % job->col_tasks) * job->cols_per_task;
+    if (row0 >= job->m || col0 >= job->n) return;
+    const size_t rows = min_size(job->rows_per_task, job->m - row0);
+    const size_t cols = min_size(job->cols_per_task, job->n - col0);
+    float *a_packed = job->scratch + thread * job->per_thread;
+    float *b_packed = a_packed + job->a_floats;
+    for (size_t p0 = 0; p0 < job->k; p0 += plan->kc) {
+        const size_t depth = min_size(plan->kc, job->k - p0);
+        const bool first = p0 == 0;
+        const bool load_c = !first || job->accumulate;
+        pack_b(b_packed, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols, nr);
+        pack_a(a_packed, job->a, job->lda, job->transpose_a, row0, rows, p0, depth, mr);
+        for (size_t j0 = 0; j0 < cols; j0 += nr) {
+            const float *b_panel = b_packed + j0 * depth;
+            const float *bias = first && job->bias ? job->bias + col0 + j0 : NULL;
+            const size_t width = min_size(nr, cols - j0);
+            for (size_t i0 = 0; i0 < rows; i0 += mr) {
+                const float *a_panel = a_packed + i0 * depth;
+                float *c = job->c + (row0 + i0) * job->ldc + col0 + j0;
+                const size_t height = min_size(mr, rows - i0);
+                if (height == mr && width == nr)
+                    plan->micro_kernel(depth, a_panel, b_panel, c, job->ldc, bias, load_c);
+                else
+                    edge_tile(plan, depth, a_panel, b_panel, c, job->ldc, height, width, bias,
+                              load_c);
+            }
+        }
+    }
+}
+
+/* Products with fewer multiply-adds than this run on the calling thread only. */
+#define THREADING_MIN_MADDS (1u << 19)
+/* Products with at most this many multiply-adds, or a side shorter than DIRECT_MIN_SIDE, take
+ * the direct path: packing would cost more than it saves (see bench/gemm). */
+#define DIRECT_MAX_MADDS (1u << 15)
+#define DIRECT_MIN_SIDE 4u
+
+bool bnmlp_gemm_is_direct(size_t m, size_t n, size_t k) {
+    if (m < DIRECT_MIN_SIDE || n < DIRECT_MIN_SIDE || k < DIRECT_MIN_SIDE) return true;
+    /* m n k <= DIRECT_MAX_MADDS without overflow. */
+    return m <= DIRECT_MAX_MADDS && n <= DIRECT_MAX_MADDS / m && k <= DIRECT_MAX_MADDS / (m * n);
+}
+
+/* C = [C] [+ bias] when there is nothing to sum (k = 0). */
+static void gemm_empty_sum(size_t m, size_t n, const float *bias, bool accumulate, float *c,
+                           size_t ldc) {
+    for (size_t i = 0; i < m; i++) {
+        float *c_row = c + i * ldc;
+        for (size_t j = 0; j < n; j++) {
+            float s = accumulate ? c_row[j] : 0.0f;
+            if (bias) s += bias[j];
+            c_row[j] = s;
+        }
+    }
+}
+
+bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
+                        size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m,
+                        size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                        const float *bias, bool accumulate, float *c, size_t ldc) {
+    if (!plan) return BNMLP_ERR_NULL_ARGUMENT;
+    if (m == 0 || n == 0) return BNMLP_OK;
+    if (!c || (k > 0 && (!a || !b))) return BNMLP_ERR_NULL_ARGUMENT;
+    if (ldc < n) return BNMLP_ERR_INVALID_ARGUMENT;
+    if (k > 0 && (lda < (transpose_a ? m : k) || ldb < (transpose_b ? k : n)))
+        return BNMLP_ERR_INVALID_ARGUMENT;
+    if (k == 0) {
+        gemm_empty_sum(m, n, bias, accumulate, c, ldc);
+        return BNMLP_OK;
+    }
+    if (bnmlp_gemm_is_direct(m, n, k)) {
+        bnmlp_gemm_direct(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c,
+                          ldc);
+        return BNMLP_OK;
+    }
+
+    const size_t threads = n * m > THREADING_MIN_MADDS / k ? bnmlp_threadpool_threads(pool) : 1;
+    gemm_job job = {.plan = plan, .transpose_a = transpose_a, .transpose_b = transpose_b,
+                    .accumulate = accumulate, .m = m, .n = n, .k = k, .a = a, .b = b,
+                    .bias = bias, .lda = lda, .ldb = ldb, .ldc = ldc, .c = c};
+    if (!per_thread_floats(plan, m, n, k, &job.per_thread)) return BNMLP_ERR_INVALID_ARGUMENT;
+    size_t needed;
+    if (!bnmlp_size_mul(job.per_thread, threads, &needed) || needed > SIZE_MAX - ALIGN_FLOATS ||
+        needed + ALIGN_FLOATS > scratch_floats || !scratch)
+        return BNMLP_ERR_INVALID_ARGUMENT;
+    job.scratch = (float *)(((uintptr_t)scratch + 63u) & ~(uintptr_t)63u);
+    job.a_floats = round_up(min_size(plan->mc, round_up(m, plan->mr)) * min_size(plan->kc, k),
+                            ALIGN_FLOATS);
+
+    /* Output tiles: rows in as few MC blocks as fit, evened out; columns in NC blocks, split
+     * further until every thread has a tile. Neither changes any element's value. */
+    job.row_tasks = ceil_div(m, plan->mc);
+    job.rows_per_task = round_up(ceil_div(m, job.row_tasks), plan->mr);
+    job.col_tasks = max_size(ceil_div(n, plan->nc), ceil_div(threads, job.row_tasks));
+    job.col_tasks = min_size(job.col_tasks, ceil_div(n, plan->nr));
+    job.cols_per_task = round_up(ceil_div(n, job.col_tasks), plan->nr);
+    job.col_tasks = ceil_div(n, job.cols_per_task);
+    const size_t tasks = job.row_tasks * job.col_tasks;
+    if (threads == 1)
+        for (size_t t = 0; t < tasks; t++) gemm_task(&job, t, 0);
+    else
+        bnmlp_threadpool_run(pool, gemm_task, &job, tasks);
+    return BNMLP_OK;
+}
