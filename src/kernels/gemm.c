@@ -215,35 +215,57 @@ static void pack_a(float *packed, const float *a, size_t lda, bool transpose_a, 
     }
 }
 
+/* Copies NR floats (a compile-time count, so the copy is inlined and vectorized). */
+#define COPY_FLOATS(target, source, count)                                   \
+    do {                                                                     \
+        for (size_t j_ = 0; j_ < (count); j_++) (target)[j_] = (source)[j_]; \
+    } while (0)
+
 /* Packs op(B) rows [p0, p0 + depth), columns [col0, col0 + cols) into NR-column micro-panels:
  * panel q holds columns col0 + q NR .. + NR, k step by k step (NR floats each), columns past
  * the end zero. packed: (depth, ceil(cols / NR) NR) panel by panel. */
 static void pack_b(float *packed, const float *b, size_t ldb, bool transpose_b, size_t p0,
                    size_t depth, size_t col0, size_t cols, size_t nr) {
-    for (size_t j0 = 0; j0 < cols; j0 += nr) {
-        const size_t width = min_size(nr, cols - j0);
-        if (transpose_b) {
-            /* op(B)(p, j) = b[j, p]: each column of the panel is a contiguous run of a row of b. */
+    const size_t full = cols / nr * nr;
+    if (transpose_b) {
+        /* op(B)(p, j) = b[j, p]: each column of a panel is a contiguous run of a row of b. */
+        for (size_t j0 = 0; j0 < cols; j0 += nr) {
+            float *panel = packed + j0 * depth;
+            const size_t width = min_size(nr, cols - j0);
             for (size_t j = 0; j < width; j++) {
                 const float *source = b + (col0 + j0 + j) * ldb + p0;
-                for (size_t p = 0; p < depth; p++) packed[p * nr + j] = source[p];
+                for (size_t p = 0; p < depth; p++) panel[p * nr + j] = source[p];
             }
             for (size_t j = width; j < nr; j++)
-                for (size_t p = 0; p < depth; p++) packed[p * nr + j] = 0.0f;
-        } else {
-            for (size_t p = 0; p < depth; p++) {
-                const float *source = b + (p0 + p) * ldb + col0 + j0;
-                float *target = packed + p * nr;
-                if (width == nr) {
-                    memcpy(target, source, nr * sizeof *target);
-                } else {
-                    size_t j = 0;
-                    for (; j < width; j++) target[j] = source[j];
-                    for (; j < nr; j++) target[j] = 0.0f;
-                }
-            }
+                for (size_t p = 0; p < depth; p++) panel[p * nr + j] = 0.0f;
         }
-        packed += nr * depth;
+        return;
+    }
+    /* Row by row of b (sequential reads), NR floats into each panel. */
+    for (size_t p = 0; p < depth; p++) {
+        const float *source = b + (p0 + p) * ldb + col0;
+        float *target = packed + p * nr;
+        size_t j0 = 0;
+        switch (nr) {
+        case 8:
+            for (; j0 < full; j0 += 8) COPY_FLOATS(target + j0 * depth, source + j0, 8);
+            break;
+        case 16:
+            for (; j0 < full; j0 += 16) COPY_FLOATS(target + j0 * depth, source + j0, 16);
+            break;
+        case 32:
+            for (; j0 < full; j0 += 32) COPY_FLOATS(target + j0 * depth, source + j0, 32);
+            break;
+        default:
+            for (; j0 < full; j0 += nr) COPY_FLOATS(target + j0 * depth, source + j0, nr);
+            break;
+        }
+        if (j0 < cols) {
+            float *edge = target + j0 * depth;
+            size_t j = 0;
+            for (; j < cols - j0; j++) edge[j] = source[j0 + j];
+            for (; j < nr; j++) edge[j] = 0.0f;
+        }
     }
 }
 
@@ -261,7 +283,7 @@ typedef struct gemm_job {
     size_t per_thread;     /* floats of one thread's scratch */
     size_t a_floats;       /* floats of the packed A block at the start of it */
     size_t row_tasks;      /* tiles down M */
-    size_t rows_per_task;  /* a multiple of MR, <= MC */
+    size_t rows_per_task;  /* a multiple of MR */
     size_t col_tasks;      /* tiles across N */
     size_t cols_per_task;  /* a multiple of NR, <= NC */
 } gemm_job;
@@ -286,14 +308,38 @@ static void edge_tile(const bnmlp_gemm_plan *plan, size_t depth, const float *a_
     }
 }
 
+/* The macro-kernel: c (rows, cols) [+]= packed A (rows, depth) . packed B (depth, cols), a B
+ * micro-panel at a time (it stays in L1) against every A micro-panel (from L2). */
+static void macro_kernel(const bnmlp_gemm_plan *plan, size_t depth, const float *a_packed,
+                         const float *b_packed, float *c, size_t ldc, size_t rows, size_t cols,
+                         const float *bias, bool load_c) {
+    const size_t mr = plan->mr, nr = plan->nr;
+    for (size_t j0 = 0; j0 < cols; j0 += nr) {
+        const float *b_panel = b_packed + j0 * depth;
+        const float *bias_panel = bias ? bias + j0 : NULL;
+        const size_t width = min_size(nr, cols - j0);
+        for (size_t i0 = 0; i0 < rows; i0 += mr) {
+            const float *a_panel = a_packed + i0 * depth;
+            float *c_tile = c + i0 * ldc + j0;
+            const size_t height = min_size(mr, rows - i0);
+            if (height == mr && width == nr)
+                plan->micro_kernel(depth, a_panel, b_panel, c_tile, ldc, bias_panel, load_c);
+            else
+                edge_tile(plan, depth, a_panel, b_panel, c_tile, ldc, height, width, bias_panel,
+                          load_c);
+        }
+    }
+}
+
+/* One output tile of C: rows [row0, + rows_per_task), columns [col0, + cols_per_task). Each
+ * packed (KC, cols) B block serves all the tile's MC row blocks. */
 static void gemm_task(void *context, size_t task, size_t thread) {
     const gemm_job *job = context;
     const bnmlp_gemm_plan *plan = job->plan;
-    const size_t mr = plan->mr, nr = plan->nr;
     const size_t row0 = (task / job->col_tasks) * job->rows_per_task;
     const size_t col0 = (task % job->col_tasks) * job->cols_per_task;
     if (row0 >= job->m || col0 >= job->n) return;
-    const size_t rows = min_size(job->rows_per_task, job->m - row0);
+    const size_t row_end = row0 + min_size(job->rows_per_task, job->m - row0);
     const size_t cols = min_size(job->cols_per_task, job->n - col0);
     float *a_packed = job->scratch + thread * job->per_thread;
     float *b_packed = a_packed + job->a_floats;
@@ -301,22 +347,13 @@ static void gemm_task(void *context, size_t task, size_t thread) {
         const size_t depth = min_size(plan->kc, job->k - p0);
         const bool first = p0 == 0;
         const bool load_c = !first || job->accumulate;
-        pack_b(b_packed, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols, nr);
-        pack_a(a_packed, job->a, job->lda, job->transpose_a, row0, rows, p0, depth, mr);
-        for (size_t j0 = 0; j0 < cols; j0 += nr) {
-            const float *b_panel = b_packed + j0 * depth;
-            const float *bias = first && job->bias ? job->bias + col0 + j0 : NULL;
-            const size_t width = min_size(nr, cols - j0);
-            for (size_t i0 = 0; i0 < rows; i0 += mr) {
-                const float *a_panel = a_packed + i0 * depth;
-                float *c = job->c + (row0 + i0) * job->ldc + col0 + j0;
-                const size_t height = min_size(mr, rows - i0);
-                if (height == mr && width == nr)
-                    plan->micro_kernel(depth, a_panel, b_panel, c, job->ldc, bias, load_c);
-                else
-                    edge_tile(plan, depth, a_panel, b_panel, c, job->ldc, height, width, bias,
-                              load_c);
-            }
+        const float *bias = first && job->bias ? job->bias + col0 : NULL;
+        pack_b(b_packed, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols, plan->nr);
+        for (size_t i0 = row0; i0 < row_end; i0 += plan->mc) {
+            const size_t rows = min_size(plan->mc, row_end - i0);
+            pack_a(a_packed, job->a, job->lda, job->transpose_a, i0, rows, p0, depth, plan->mr);
+            macro_kernel(plan, depth, a_packed, b_packed, job->c + i0 * job->ldc + col0, job->ldc,
+                         rows, cols, bias, load_c);
         }
     }
 }
@@ -380,14 +417,14 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
     job.a_floats = round_up(min_size(plan->mc, round_up(m, plan->mr)) * min_size(plan->kc, k),
                             ALIGN_FLOATS);
 
-    /* Output tiles: rows in as few MC blocks as fit, evened out; columns in NC blocks, split
-     * further until every thread has a tile. Neither changes any element's value. */
-    job.row_tasks = ceil_div(m, plan->mc);
-    job.rows_per_task = round_up(ceil_div(m, job.row_tasks), plan->mr);
-    job.col_tasks = max_size(ceil_div(n, plan->nc), ceil_div(threads, job.row_tasks));
+    /* Output tiles: columns in NC blocks, split further until every thread has one; rows split
+     * only when there are too few columns. Neither changes any element's value. */
+    job.col_tasks = max_size(ceil_div(n, plan->nc), threads);
     job.col_tasks = min_size(job.col_tasks, ceil_div(n, plan->nr));
     job.cols_per_task = round_up(ceil_div(n, job.col_tasks), plan->nr);
     job.col_tasks = ceil_div(n, job.cols_per_task);
+    job.row_tasks = min_size(ceil_div(threads, job.col_tasks), ceil_div(m, plan->mr));
+    job.rows_per_task = round_up(ceil_div(m, job.row_tasks), plan->mr);
     const size_t tasks = job.row_tasks * job.col_tasks;
     if (threads == 1)
         for (size_t t = 0; t < tasks; t++) gemm_task(&job, t, 0);
