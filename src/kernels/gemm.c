@@ -224,14 +224,22 @@ static void pack_a(float *packed, const float *a, size_t lda, bool transpose_a, 
 /* Packs op(B) rows [p0, p0 + depth), columns [col0, col0 + cols) into NR-column micro-panels:
  * panel q holds columns col0 + q NR .. + NR, k step by k step (NR floats each), columns past
  * the end zero. packed: (depth, ceil(cols / NR) NR) panel by panel. */
-static void pack_b(float *packed, const float *b, size_t ldb, bool transpose_b, size_t p0,
-                   size_t depth, size_t col0, size_t cols, size_t nr) {
+static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, size_t ldb,
+                   bool transpose_b, size_t p0, size_t depth, size_t col0, size_t cols) {
+    const size_t nr = plan->nr;
     const size_t full = cols / nr * nr;
     if (transpose_b) {
         /* op(B)(p, j) = b[j, p]: each column of a panel is a contiguous run of a row of b. */
         for (size_t j0 = 0; j0 < cols; j0 += nr) {
             float *panel = packed + j0 * depth;
             const size_t width = min_size(nr, cols - j0);
+#if defined(__x86_64__)
+            if (width == nr && nr % 8 == 0 && plan->isa != BNMLP_ISA_PORTABLE) {
+                /* AVX2 and AVX-512 machines both have AVX2's 8x8 transposes. */
+                bnmlp_gemm_pack_b_transposed_avx2(panel, b + (col0 + j0) * ldb + p0, ldb, depth, nr);
+                continue;
+            }
+#endif
             for (size_t j = 0; j < width; j++) {
                 const float *source = b + (col0 + j0 + j) * ldb + p0;
                 for (size_t p = 0; p < depth; p++) panel[p * nr + j] = source[p];
@@ -348,7 +356,7 @@ static void gemm_task(void *context, size_t task, size_t thread) {
         const bool first = p0 == 0;
         const bool load_c = !first || job->accumulate;
         const float *bias = first && job->bias ? job->bias + col0 : NULL;
-        pack_b(b_packed, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols, plan->nr);
+        pack_b(plan, b_packed, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols);
         for (size_t i0 = row0; i0 < row_end; i0 += plan->mc) {
             const size_t rows = min_size(plan->mc, row_end - i0);
             pack_a(a_packed, job->a, job->lda, job->transpose_a, i0, rows, p0, depth, plan->mr);

@@ -113,6 +113,9 @@ void bnmlp_gemm_micro_avx2(size_t k, const float *a, const float *b, float *c, s
                            const float *bias, bool load_c);
 void bnmlp_gemm_micro_avx512(size_t k, const float *a, const float *b, float *c, size_t ldc,
                              const float *bias, bool load_c);
+/* panel (depth, nr) = rows (nr, depth; row stride ldb) transposed, nr a multiple of 8; AVX2. */
+void bnmlp_gemm_pack_b_transposed_avx2(float *panel, const float *rows, size_t ldb, size_t depth,
+                                       size_t nr);
 #endif
 
 #define BNMLP_GEMM_PORTABLE_MR 4

@@ -92,4 +92,49 @@ __attribute__((target("avx2,fma"))) void bnmlp_gemm_micro_avx2(size_t k, const f
 #undef AVX2_STORE
 }
 
+/* Packs a full panel of a transposed B: panel (depth, nr) with panel[p nr + j] = b[j ldb + p],
+ * j < nr (a multiple of 8), through 8x8 in-register transposes; the last depth % 8 steps one
+ * by one. b: nr rows of at least depth floats, row stride ldb. */
+__attribute__((target("avx2,fma"))) void bnmlp_gemm_pack_b_transposed_avx2(float *panel,
+                                                                           const float *b,
+                                                                           size_t ldb,
+                                                                           size_t depth,
+                                                                           size_t nr) {
+    const size_t full = depth / 8 * 8;
+    for (size_t j0 = 0; j0 < nr; j0 += 8) {
+        const float *rows = b + j0 * ldb;
+        for (size_t p = 0; p < full; p += 8) {
+            /* r[j] = b[j0 + j, p .. p + 8) */
+            const __m256 r0 = _mm256_loadu_ps(rows + 0 * ldb + p);
+            const __m256 r1 = _mm256_loadu_ps(rows + 1 * ldb + p);
+            const __m256 r2 = _mm256_loadu_ps(rows + 2 * ldb + p);
+            const __m256 r3 = _mm256_loadu_ps(rows + 3 * ldb + p);
+            const __m256 r4 = _mm256_loadu_ps(rows + 4 * ldb + p);
+            const __m256 r5 = _mm256_loadu_ps(rows + 5 * ldb + p);
+            const __m256 r6 = _mm256_loadu_ps(rows + 6 * ldb + p);
+            const __m256 r7 = _mm256_loadu_ps(rows + 7 * ldb + p);
+            /* Interleave pairs, then quads, then swap 128-bit halves. */
+            const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *target = panel + p * nr + j0;
+            _mm256_storeu_ps(target + 0 * nr, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(target + 1 * nr, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(target + 2 * nr, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(target + 3 * nr, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(target + 4 * nr, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(target + 5 * nr, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(target + 6 * nr, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(target + 7 * nr, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+        for (size_t p = full; p < depth; p++)
+            for (size_t j = 0; j < 8; j++) panel[p * nr + j0 + j] = rows[j * ldb + p];
+    }
+}
+
 #endif /* __x86_64__ */
