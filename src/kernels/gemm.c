@@ -368,13 +368,16 @@ static void gemm_task(void *context, size_t task, size_t thread) {
 
 /* Products with fewer multiply-adds than this run on the calling thread only. */
 #define THREADING_MIN_MADDS (1u << 19)
-/* Products with at most this many multiply-adds, or a side shorter than DIRECT_MIN_SIDE, take
- * the direct path: packing would cost more than it saves (see bench/gemm). */
-#define DIRECT_MAX_MADDS (1u << 15)
+/* The direct path takes thin products (n < DIRECT_MIN_N: a packed NR-wide panel would be mostly
+ * padding; m or k < DIRECT_MIN_SIDE: too little reuse to pay for packing) and tiny ones (at most
+ * DIRECT_MAX_MADDS multiply-adds). Measured on Zen 4 (AVX2 plan): packing wins from about
+ * 16x16x16 up, the direct path below and on every tutorial-sized product. */
+#define DIRECT_MAX_MADDS 2048u
 #define DIRECT_MIN_SIDE 4u
+#define DIRECT_MIN_N 8u
 
 bool bnmlp_gemm_is_direct(size_t m, size_t n, size_t k) {
-    if (m < DIRECT_MIN_SIDE || n < DIRECT_MIN_SIDE || k < DIRECT_MIN_SIDE) return true;
+    if (m < DIRECT_MIN_SIDE || n < DIRECT_MIN_N || k < DIRECT_MIN_SIDE) return true;
     /* m n k <= DIRECT_MAX_MADDS without overflow. */
     return m <= DIRECT_MAX_MADDS && n <= DIRECT_MAX_MADDS / m && k <= DIRECT_MAX_MADDS / (m * n);
 }
@@ -407,6 +410,13 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
         return BNMLP_OK;
     }
     if (bnmlp_gemm_is_direct(m, n, k)) {
+#if defined(__x86_64__)
+        if (plan->isa == BNMLP_ISA_AVX2 || plan->isa == BNMLP_ISA_AVX512) {
+            bnmlp_gemm_direct_avx2(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias,
+                                   accumulate, c, ldc);
+            return BNMLP_OK;
+        }
+#endif
         bnmlp_gemm_direct(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c,
                           ldc);
         return BNMLP_OK;

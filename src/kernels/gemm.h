@@ -100,7 +100,7 @@ void bnmlp_gemm_reference(bool transpose_a, bool transpose_b, size_t m, size_t n
 bool bnmlp_gemm_is_direct(size_t m, size_t n, size_t k);
 
 /* The direct, unpacked path bnmlp_gemm takes when bnmlp_gemm_is_direct (same contract, k > 0,
- * no checks); exposed for tests and benchmarks. */
+ * no checks), portable build; exposed for tests and benchmarks. */
 void bnmlp_gemm_direct(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
                        const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
                        bool accumulate, float *c, size_t ldc);
@@ -113,6 +113,10 @@ void bnmlp_gemm_micro_avx2(size_t k, const float *a, const float *b, float *c, s
                            const float *bias, bool load_c);
 void bnmlp_gemm_micro_avx512(size_t k, const float *a, const float *b, float *c, size_t ldc,
                              const float *bias, bool load_c);
+/* bnmlp_gemm_direct compiled for AVX2 + FMA (plans for AVX2 and AVX-512 use it). */
+void bnmlp_gemm_direct_avx2(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
+                            const float *a, size_t lda, const float *b, size_t ldb,
+                            const float *bias, bool accumulate, float *c, size_t ldc);
 /* panel (depth, nr) = rows (nr, depth; row stride ldb) transposed, nr a multiple of 8; AVX2. */
 void bnmlp_gemm_pack_b_transposed_avx2(float *panel, const float *rows, size_t ldb, size_t depth,
                                        size_t nr);

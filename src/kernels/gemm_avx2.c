@@ -137,4 +137,9 @@ __attribute__((target("avx2,fma"))) void bnmlp_gemm_pack_b_transposed_avx2(float
     }
 }
 
+/* The direct path compiled for AVX2 + FMA (same loops as the portable one). */
+#define DIRECT_TARGET __attribute__((target("avx2,fma")))
+#define DIRECT_ENTRY bnmlp_gemm_direct_avx2
+#include "kernels/gemm_direct_body.h"
+
 #endif /* __x86_64__ */
