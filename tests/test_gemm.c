@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <float.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -246,7 +247,7 @@ static void test_bad_arguments(void **state) {
     assert_true(c[0] == 7.0f);
 }
 
-/* ---- instruction-set choice ---------------------------------------------------------------------- */
+/* ---- instruction-set choice ------------------------------------------------------------------ */
 
 static void test_isa_resolution(void **state) {
     (void)state;
@@ -286,7 +287,7 @@ static void test_isa_from_environment(void **state) {
     assert_int_equal(isa, BNMLP_ISA_BEST);
 }
 
-/* ---- the thread pool --------------------------------------------------------------------------- */
+/* ---- the thread pool ------------------------------------------------------------------------- */
 
 #define POOL_TASKS 37
 typedef struct pool_counts {
@@ -314,7 +315,8 @@ static void test_pool_runs_every_task_once(void **state) {
         const int rounds = 2000;
         for (int r = 0; r < rounds; r++) {
             bnmlp_threadpool_run(pool, count_task, &counts, (size_t)(r % POOL_TASKS) + 1);
-            for (size_t t = 0; t <= (size_t)(r % POOL_TASKS); t++) atomic_fetch_sub(&counts.runs[t], 1);
+            for (size_t t = 0; t <= (size_t)(r % POOL_TASKS); t++)
+                atomic_fetch_sub(&counts.runs[t], 1);
         }
         for (size_t t = 0; t < POOL_TASKS; t++) assert_int_equal(atomic_load(&counts.runs[t]), 0);
         assert_int_equal(atomic_load(&counts.bad_thread), 0);
@@ -351,6 +353,40 @@ static void test_pool_of_one_creates_no_thread(void **state) {
     if (before > 0) assert_int_equal(process_threads(), before);
 }
 
+/* Two pools driven from two threads at once: each run still sees each of its tasks once. */
+typedef struct pool_user {
+    pool_counts counts;
+    bool ok;
+} pool_user;
+
+static void *use_own_pool(void *argument) {
+    pool_user *user = argument;
+    bnmlp_status status;
+    bnmlp_threadpool *pool = bnmlp_threadpool_create(2, NULL, &status);
+    user->ok = pool != NULL;
+    user->counts.threads = 2;
+    for (size_t t = 0; t < POOL_TASKS; t++) atomic_init(&user->counts.runs[t], 0);
+    atomic_init(&user->counts.bad_thread, 0);
+    for (int r = 0; r < 500 && pool; r++)
+        bnmlp_threadpool_run(pool, count_task, &user->counts, POOL_TASKS);
+    for (size_t t = 0; t < POOL_TASKS; t++)
+        if (atomic_load(&user->counts.runs[t]) != 500) user->ok = false;
+    if (atomic_load(&user->counts.bad_thread) != 0) user->ok = false;
+    bnmlp_threadpool_free(pool);
+    return NULL;
+}
+
+static void test_two_pools_in_two_threads(void **state) {
+    (void)state;
+    pool_user users[2];
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, use_own_pool, &users[i]), 0);
+    for (int i = 0; i < 2; i++) pthread_join(threads[i], NULL);
+    assert_true(users[0].ok);
+    assert_true(users[1].ok);
+}
+
 static void *fail_allocate(void *context, size_t size) {
     (void)context, (void)size;
     return NULL;
@@ -377,6 +413,7 @@ int main(void) {
         cmocka_unit_test(test_isa_from_environment),
         cmocka_unit_test(test_pool_runs_every_task_once),
         cmocka_unit_test(test_pool_of_one_creates_no_thread),
+        cmocka_unit_test(test_two_pools_in_two_threads),
         cmocka_unit_test(test_pool_allocation_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -115,7 +115,7 @@ bool bnmlp_isa_from_environment(bnmlp_isa *isa) {
     return true;
 }
 
-/* ---- blocking ---------------------------------------------------------------------------------- */
+/* ---- blocking -------------------------------------------------------------------------------- */
 
 /* Bytes of a cache level as the C library reports it, or fallback. */
 static size_t cache_bytes(int name, size_t fallback) {
@@ -170,7 +170,7 @@ bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, bnmlp_isa requested) {
     return BNMLP_OK;
 }
 
-/* ---- scratch ----------------------------------------------------------------------------------- */
+/* ---- scratch --------------------------------------------------------------------------------- */
 
 /* Floats per 64 bytes: every packed block starts 64-byte aligned. */
 #define ALIGN_FLOATS 16u
@@ -196,7 +196,7 @@ size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size
     return all + ALIGN_FLOATS;
 }
 
-/* ---- packing ------------------------------------------------------------------------------------ */
+/* ---- packing --------------------------------------------------------------------------------- */
 
 /* Packs op(A) rows [row0, row0 + rows), columns [p0, p0 + depth) into MR-row micro-panels:
  * panel q holds rows row0 + q MR .. + MR, k step by k step (MR floats each), rows past the
@@ -247,7 +247,8 @@ static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, s
 #if defined(__x86_64__)
             if (width == nr && nr % 8 == 0 && plan->isa != BNMLP_ISA_PORTABLE) {
                 /* AVX2 and AVX-512 machines both have AVX2's 8x8 transposes. */
-                bnmlp_gemm_pack_b_transposed_avx2(panel, b + (col0 + j0) * ldb + p0, ldb, depth, nr);
+                bnmlp_gemm_pack_b_transposed_avx2(panel, b + (col0 + j0) * ldb + p0, ldb, depth,
+                                                  nr);
                 continue;
             }
 #endif
@@ -288,7 +289,7 @@ static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, s
     }
 }
 
-/* ---- the loops around the micro-kernel ---------------------------------------------------------- */
+/* ---- the loops around the micro-kernel ------------------------------------------------------- */
 
 /* One product, as the tasks see it. */
 typedef struct gemm_job {

@@ -27,7 +27,8 @@
 #define COLUMN_BLOCK 256
 
 /* sum_p x[p] * y[p], p in [0, k), in LANES partial sums. */
-DIRECT_TARGET static float dot(const float *restrict x, const float *restrict y, size_t k) {
+DIRECT_TARGET
+static float dot(const float *restrict x, const float *restrict y, size_t k) {
     float lane[LANES] = {0};
     size_t p = 0;
     for (; p + LANES <= k; p += LANES)
@@ -49,13 +50,15 @@ DIRECT_TARGET static float dot(const float *restrict x, const float *restrict y,
             for (size_t j_ = 0; j_ < (n); j_++)                                                \
                 (c_row)[j_] = (c_row)[j_] + (s) * (y)[j_ * (y_stride)];                        \
         else if (bias)                                                                         \
-            for (size_t j_ = 0; j_ < (n); j_++) (c_row)[j_] = (bias)[j_] + (s) * (y)[j_ * (y_stride)]; \
+            for (size_t j_ = 0; j_ < (n); j_++)                                                \
+                (c_row)[j_] = (bias)[j_] + (s) * (y)[j_ * (y_stride)];                         \
         else                                                                                   \
             for (size_t j_ = 0; j_ < (n); j_++) (c_row)[j_] = 0.0f + (s) * (y)[j_ * (y_stride)]; \
     } while (0)
 
 /* Rows form, op(B) rows contiguous (B not transposed): C row i += op(A)(i, p) B row p. */
-DIRECT_TARGET static void direct_rows(bool transpose_a, size_t m, size_t n, size_t k, const float *restrict a,
+DIRECT_TARGET
+static void direct_rows(bool transpose_a, size_t m, size_t n, size_t k, const float *restrict a,
                         size_t lda, const float *restrict b, size_t ldb, const float *restrict bias,
                         bool accumulate, float *restrict c, size_t ldc) {
     const size_t a_row_step = transpose_a ? 1 : lda, a_col_step = transpose_a ? lda : 1;
@@ -72,7 +75,8 @@ DIRECT_TARGET static void direct_rows(bool transpose_a, size_t m, size_t n, size
 }
 
 /* Rows form for a transposed B with a short sum: op(B)(p, j) = b[j ldb + p]. */
-DIRECT_TARGET static void direct_rows_bt(bool transpose_a, size_t m, size_t n, size_t k, const float *restrict a,
+DIRECT_TARGET
+static void direct_rows_bt(bool transpose_a, size_t m, size_t n, size_t k, const float *restrict a,
                            size_t lda, const float *restrict b, size_t ldb,
                            const float *restrict bias, bool accumulate, float *restrict c,
                            size_t ldc) {
@@ -93,7 +97,8 @@ DIRECT_TARGET static void direct_rows_bt(bool transpose_a, size_t m, size_t n, s
 
 /* Column form, A transposed and C narrow: C column j += A row p op(B)(p, j), a block of the
  * column at a time on the stack (the inner loop runs along A's rows). */
-DIRECT_TARGET static void direct_columns(bool transpose_b, size_t m, size_t n, size_t k, const float *restrict a,
+DIRECT_TARGET
+static void direct_columns(bool transpose_b, size_t m, size_t n, size_t k, const float *restrict a,
                            size_t lda, const float *restrict b, size_t ldb,
                            const float *restrict bias, bool accumulate, float *restrict c,
                            size_t ldc) {
@@ -118,7 +123,8 @@ DIRECT_TARGET static void direct_columns(bool transpose_b, size_t m, size_t n, s
 
 /* Narrow form, A not transposed, B not transposed, C narrow: ROWS_AT_ONCE rows side by side,
  * each element a plain sum over p. */
-DIRECT_TARGET static void direct_narrow(size_t m, size_t n, size_t k, const float *restrict a, size_t lda,
+DIRECT_TARGET
+static void direct_narrow(size_t m, size_t n, size_t k, const float *restrict a, size_t lda,
                           const float *restrict b, size_t ldb, const float *restrict bias,
                           bool accumulate, float *restrict c, size_t ldc) {
     size_t i = 0;
@@ -150,7 +156,8 @@ DIRECT_TARGET static void direct_narrow(size_t m, size_t n, size_t k, const floa
 /* Dot form, A not transposed, every column of op(B) contiguous along p (B transposed: column j
  * starts at b + j column_step; or B one column wide): each element is its start value plus a
  * LANES-way dot product. */
-DIRECT_TARGET static void direct_dots(size_t m, size_t n, size_t k, const float *restrict a, size_t lda,
+DIRECT_TARGET
+static void direct_dots(size_t m, size_t n, size_t k, const float *restrict a, size_t lda,
                         const float *restrict b, size_t column_step, const float *restrict bias,
                         bool accumulate, float *restrict c, size_t ldc) {
     for (size_t i = 0; i < m; i++) {
@@ -163,7 +170,8 @@ DIRECT_TARGET static void direct_dots(size_t m, size_t n, size_t k, const float 
 }
 
 /* Anything else (both transposed and a long sum): a plain sum per element. */
-DIRECT_TARGET static void direct_general(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
+DIRECT_TARGET
+static void direct_general(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
                            const float *a, size_t lda, const float *b, size_t ldb,
                            const float *bias, bool accumulate, float *c, size_t ldc) {
     for (size_t i = 0; i < m; i++) {
@@ -176,7 +184,8 @@ DIRECT_TARGET static void direct_general(bool transpose_a, bool transpose_b, siz
     }
 }
 
-DIRECT_TARGET void DIRECT_ENTRY(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
+DIRECT_TARGET
+void DIRECT_ENTRY(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
                        const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
                        bool accumulate, float *c, size_t ldc) {
     const bool narrow = n < LANES;

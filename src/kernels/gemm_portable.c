@@ -46,7 +46,7 @@ void bnmlp_gemm_micro_portable(size_t k, const float *a, const float *b, float *
     }
 }
 
-/* ---- the direct path (portable build of gemm_direct_body.h) ---------------------------------------- */
+/* ---- the direct path (portable build of gemm_direct_body.h) ---------------------------------- */
 
 #define DIRECT_TARGET
 #define DIRECT_ENTRY bnmlp_gemm_direct
