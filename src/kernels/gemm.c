@@ -201,8 +201,9 @@ size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size
 /* Packs op(A) rows [row0, row0 + rows), columns [p0, p0 + depth) into MR-row micro-panels:
  * panel q holds rows row0 + q MR .. + MR, k step by k step (MR floats each), rows past the
  * end zero. packed: (ceil(rows / MR) MR, depth). */
-static void pack_a(float *packed, const float *a, size_t lda, bool transpose_a, size_t row0,
-                   size_t rows, size_t p0, size_t depth, size_t mr) {
+static void pack_a(bnmlp_isa isa, float *packed, const float *a, size_t lda, bool transpose_a,
+                   size_t row0, size_t rows, size_t p0, size_t depth, size_t mr) {
+    (void)isa; /* only x86-64 has a vector packer */
     for (size_t i0 = 0; i0 < rows; i0 += mr) {
         const size_t height = min_size(mr, rows - i0);
         if (transpose_a) {
@@ -215,6 +216,13 @@ static void pack_a(float *packed, const float *a, size_t lda, bool transpose_a, 
                 for (; r < mr; r++) target[r] = 0.0f;
             }
         } else {
+#if defined(__x86_64__)
+            if (height == mr && (mr == 6 || mr == 8) && isa != BNMLP_ISA_PORTABLE) {
+                bnmlp_gemm_pack_a_avx2(packed, a + (row0 + i0) * lda + p0, lda, depth, mr);
+                packed += mr * depth;
+                continue;
+            }
+#endif
             for (size_t r = 0; r < height; r++) {
                 const float *source = a + (row0 + i0 + r) * lda + p0;
                 for (size_t p = 0; p < depth; p++) packed[p * mr + r] = source[p];
@@ -371,7 +379,8 @@ static void gemm_task(void *context, size_t task, size_t thread) {
         pack_b(plan, b_packed, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols);
         for (size_t i0 = row0; i0 < row_end; i0 += plan->mc) {
             const size_t rows = min_size(plan->mc, row_end - i0);
-            pack_a(a_packed, job->a, job->lda, job->transpose_a, i0, rows, p0, depth, plan->mr);
+            pack_a(plan->isa, a_packed, job->a, job->lda, job->transpose_a, i0, rows, p0, depth,
+                   plan->mr);
             macro_kernel(plan, depth, a_packed, b_packed, job->c + i0 * job->ldc + col0, job->ldc,
                          rows, cols, bias, load_c);
         }

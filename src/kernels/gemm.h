@@ -117,6 +117,8 @@ void bnmlp_gemm_micro_avx512(size_t k, const float *a, const float *b, float *c,
 void bnmlp_gemm_direct_avx2(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
                             const float *a, size_t lda, const float *b, size_t ldb,
                             const float *bias, bool accumulate, float *c, size_t ldc);
+/* panel (depth, mr) = a (mr, depth; row stride lda) transposed, mr 6 or 8; AVX2. */
+void bnmlp_gemm_pack_a_avx2(float *panel, const float *a, size_t lda, size_t depth, size_t mr);
 /* panel (depth, nr) = rows (nr, depth; row stride ldb) transposed, nr a multiple of 8; AVX2. */
 void bnmlp_gemm_pack_b_transposed_avx2(float *panel, const float *rows, size_t ldb, size_t depth,
                                        size_t nr);

@@ -137,6 +137,52 @@ __attribute__((target("avx2,fma"))) void bnmlp_gemm_pack_b_transposed_avx2(float
     }
 }
 
+/* Packs a full micro-panel of a non-transposed A: panel (depth, mr) with panel[p mr + r] =
+ * a[r lda + p], r < mr (6 or 8), through 8x8 in-register transposes (rows mr .. 7 of the
+ * transpose are never stored); the last depth % 8 steps one by one. */
+__attribute__((target("avx2,fma"))) void bnmlp_gemm_pack_a_avx2(float *panel, const float *a,
+                                                                size_t lda, size_t depth,
+                                                                size_t mr) {
+    const size_t full = depth / 8 * 8;
+    const __m256 zero = _mm256_setzero_ps();
+    for (size_t p = 0; p < full; p += 8) {
+        const __m256 r0 = _mm256_loadu_ps(a + 0 * lda + p);
+        const __m256 r1 = _mm256_loadu_ps(a + 1 * lda + p);
+        const __m256 r2 = _mm256_loadu_ps(a + 2 * lda + p);
+        const __m256 r3 = _mm256_loadu_ps(a + 3 * lda + p);
+        const __m256 r4 = _mm256_loadu_ps(a + 4 * lda + p);
+        const __m256 r5 = _mm256_loadu_ps(a + 5 * lda + p);
+        const __m256 r6 = mr > 6 ? _mm256_loadu_ps(a + 6 * lda + p) : zero;
+        const __m256 r7 = mr > 7 ? _mm256_loadu_ps(a + 7 * lda + p) : zero;
+        const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+        const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        /* column q of the block: lanes 0-3 rows 0-3 (from u_q), lanes 4-7 rows 4-7 */
+        const __m256 columns[8] = {
+            _mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+            _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+            _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+            _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+        float *target = panel + p * mr;
+        if (mr == 8) {
+            for (size_t q = 0; q < 8; q++) _mm256_storeu_ps(target + q * 8, columns[q]);
+        } else {
+            /* Six of the eight lanes: four, then two. */
+            for (size_t q = 0; q < 8; q++) {
+                _mm_storeu_ps(target + q * 6, _mm256_castps256_ps128(columns[q]));
+                _mm_storel_pi((__m64 *)(target + q * 6 + 4), _mm256_extractf128_ps(columns[q], 1));
+            }
+        }
+    }
+    for (size_t p = full; p < depth; p++)
+        for (size_t r = 0; r < mr; r++) panel[p * mr + r] = a[r * lda + p];
+}
+
 /* The direct path compiled for AVX2 + FMA (same loops as the portable one). */
 #define DIRECT_TARGET __attribute__((target("avx2,fma")))
 #define DIRECT_ENTRY bnmlp_gemm_direct_avx2
