@@ -163,6 +163,39 @@ static void test_default_blocks_larger_than_one_block(void **state) {
     }
 }
 
+/* c (8, 32) = [c] + a (8, k packed) . b (k, 32 packed) [+ bias]: the AVX-512 kernel's geometry
+ * in plain C, so that the packing and edge handling for MR 8 / NR 32 (and the AVX2 packers at
+ * that geometry) are tested on machines without AVX-512. */
+static void micro_8x32_plain(size_t k, const float *a, const float *b, float *c, size_t ldc,
+                             const float *bias, bool load_c) {
+    float acc[8][32] = {{0}};
+    for (size_t p = 0; p < k; p++)
+        for (size_t r = 0; r < 8; r++)
+            for (size_t j = 0; j < 32; j++) acc[r][j] += a[p * 8 + r] * b[p * 32 + j];
+    for (size_t r = 0; r < 8; r++) {
+        for (size_t j = 0; j < 32; j++) {
+            float s = acc[r][j];
+            if (load_c) s += c[r * ldc + j];
+            if (bias) s += bias[j];
+            c[r * ldc + j] = s;
+        }
+    }
+}
+
+static void test_avx512_geometry_packing(void **state) {
+    (void)state;
+    for (size_t s = 0; s < 2; s++) {
+        if (!bnmlp_isa_available(every_isa[s])) continue;
+        bnmlp_gemm_plan plan;
+        assert_ok(bnmlp_gemm_plan_init(&plan, every_isa[s])); /* its packers, 8x32 tiles */
+        plan.mr = 8, plan.nr = 32, plan.micro_kernel = micro_8x32_plain;
+        plan.kc = 40, plan.mc = 16, plan.nc = 64;
+        check_shape_all_ways(&plan, NULL, 37, 131, 53);
+        check_shape_all_ways(&plan, NULL, 16, 64, 83);
+        check_shape_all_ways(&plan, NULL, 9, 33, 17);
+    }
+}
+
 /* The same product on 1, 2, 3 and 4 threads gives identical bits. */
 static void check_thread_counts_identical(const bnmlp_gemm_plan *plan, gemm_case g) {
     const size_t lda = g.transpose_a ? g.m : g.k, ldb = g.transpose_b ? g.k : g.n;
@@ -406,6 +439,7 @@ int main(void) {
         cmocka_unit_test(test_every_isa_matches_reference),
         cmocka_unit_test(test_every_blocking_loop_runs_repeatedly),
         cmocka_unit_test(test_default_blocks_larger_than_one_block),
+        cmocka_unit_test(test_avx512_geometry_packing),
         cmocka_unit_test(test_thread_counts_give_identical_bits),
         cmocka_unit_test(test_k_zero),
         cmocka_unit_test(test_bad_arguments),
