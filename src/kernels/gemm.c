@@ -369,6 +369,10 @@ static void gemm_task(void *context, size_t task, size_t thread) {
     if (row0 >= job->m || col0 >= job->n) return;
     const size_t row_end = row0 + min_size(job->rows_per_task, job->m - row0);
     const size_t cols = min_size(job->cols_per_task, job->n - col0);
+    /* Row blocks of at most MC rows, evened out (256 rows with MC 252 run as 2 x 128, not
+     * 252 + 4); a multiple of MR, so no larger than MC. */
+    const size_t row_blocks = ceil_div(row_end - row0, plan->mc);
+    const size_t block_rows = round_up(ceil_div(row_end - row0, row_blocks), plan->mr);
     float *a_packed = job->scratch + thread * job->per_thread;
     float *b_packed = a_packed + job->a_floats;
     for (size_t p0 = 0; p0 < job->k; p0 += plan->kc) {
@@ -377,8 +381,8 @@ static void gemm_task(void *context, size_t task, size_t thread) {
         const bool load_c = !first || job->accumulate;
         const float *bias = first && job->bias ? job->bias + col0 : NULL;
         pack_b(plan, b_packed, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols);
-        for (size_t i0 = row0; i0 < row_end; i0 += plan->mc) {
-            const size_t rows = min_size(plan->mc, row_end - i0);
+        for (size_t i0 = row0; i0 < row_end; i0 += block_rows) {
+            const size_t rows = min_size(block_rows, row_end - i0);
             pack_a(plan->isa, a_packed, job->a, job->lda, job->transpose_a, i0, rows, p0, depth,
                    plan->mr);
             macro_kernel(plan, depth, a_packed, b_packed, job->c + i0 * job->ldc + col0, job->ldc,
