@@ -13,8 +13,9 @@
  * there) into 64-byte aligned caller-owned scratch. Products below a size threshold take a
  * direct, unpacked path. A call never allocates.
  *
- * Determinism: every element of C sums its K terms in an order fixed by KC and the instruction
- * set alone; threads split only output tiles. The same plan gives bit-identical results for every
+ * Determinism: every element of C sums its K terms in an order fixed by the shape (direct or
+ * packed path), KC and the instruction set alone; threads split only output tiles (MC, NC and
+ * the tile split never change a value). The same plan gives bit-identical results for every
  * thread count. Different instruction sets may differ in the last bits.
  */
 #ifndef BNMLP_GEMM_H
