@@ -28,18 +28,18 @@ struct bnmlp_threadpool {
     worker *workers;           /* threads - 1 of them */
     size_t started;            /* workers whose thread was created */
 
-    pthread_mutex_t mutex;
-    pthread_cond_t wake; /* workers sleep here waiting for a new generation */
-    pthread_cond_t done; /* the caller sleeps here waiting for busy_workers to reach 0 */
+    pthread_mutex_t mutex; /* guards the run's fields and every claim of a task */
+    pthread_cond_t wake;   /* workers sleep here waiting for a new generation */
+    pthread_cond_t done;   /* the caller sleeps here waiting for finished to reach task_count */
 
-    /* The current run, written by the caller before generation is bumped. */
+    /* The current run, written under mutex by the caller. */
     bnmlp_task_function function;
     void *context;
     size_t task_count;
-    atomic_size_t next_task;    /* next task index to hand out */
-    atomic_size_t busy_workers; /* workers that have not finished the current generation */
-    atomic_uint generation;     /* bumped (under mutex) once per run; workers follow it */
-    atomic_bool stopping;       /* set (under mutex) by free */
+    size_t next_task;         /* next task index to hand out (under mutex) */
+    atomic_size_t finished;   /* tasks of the current run that have returned */
+    atomic_uint generation;   /* bumped (under mutex) once per run; names the run */
+    atomic_bool stopping;     /* set (under mutex) by free */
 };
 
 static void cpu_relax(void) {
@@ -54,12 +54,30 @@ static long elapsed_nanoseconds(const struct timespec *start) {
     return (long)(now.tv_sec - start->tv_sec) * 1000000000L + (now.tv_nsec - start->tv_nsec);
 }
 
-/* Takes tasks until none are left. */
-static void take_tasks(bnmlp_threadpool *pool, size_t thread) {
+/* Takes tasks of run generation until none are left. A task is claimed under the mutex, and
+ * only while its run is current, so a worker that wakes late never touches a later run's
+ * tasks; idle workers need not check in, so a worker the system has not scheduled never delays
+ * a run it took no task of. Tasks are coarse (tiles of a product), so the lock costs little. */
+static void take_tasks(bnmlp_threadpool *pool, size_t thread, unsigned generation) {
     for (;;) {
-        const size_t task = atomic_fetch_add_explicit(&pool->next_task, 1, memory_order_relaxed);
-        if (task >= pool->task_count) return;
-        pool->function(pool->context, task, thread);
+        pthread_mutex_lock(&pool->mutex);
+        if (atomic_load_explicit(&pool->generation, memory_order_relaxed) != generation ||
+            pool->next_task >= pool->task_count) {
+            pthread_mutex_unlock(&pool->mutex);
+            return;
+        }
+        const size_t task = pool->next_task++;
+        const size_t count = pool->task_count;
+        const bnmlp_task_function function = pool->function;
+        void *const context = pool->context;
+        pthread_mutex_unlock(&pool->mutex);
+        function(context, task, thread);
+        if (atomic_fetch_add_explicit(&pool->finished, 1, memory_order_acq_rel) + 1 == count) {
+            /* The last task of the run wakes the caller if it went to sleep. */
+            pthread_mutex_lock(&pool->mutex);
+            pthread_cond_signal(&pool->done);
+            pthread_mutex_unlock(&pool->mutex);
+        }
     }
 }
 
@@ -93,29 +111,23 @@ static void *worker_main(void *argument) {
         }
         if (atomic_load_explicit(&pool->stopping, memory_order_acquire)) return NULL;
         seen = atomic_load_explicit(&pool->generation, memory_order_acquire);
-        take_tasks(pool, self->thread);
-        if (atomic_fetch_sub_explicit(&pool->busy_workers, 1, memory_order_acq_rel) == 1) {
-            /* The last worker out wakes the caller if it went to sleep. */
-            pthread_mutex_lock(&pool->mutex);
-            pthread_cond_signal(&pool->done);
-            pthread_mutex_unlock(&pool->mutex);
-        }
+        take_tasks(pool, self->thread, seen);
     }
 }
 
-/* Waits until every worker has finished the current generation. */
-static void wait_for_workers(bnmlp_threadpool *pool) {
+/* Waits until count tasks of the current run have finished. */
+static void wait_for_tasks(bnmlp_threadpool *pool, size_t count) {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         for (int i = 0; i < SPINS_PER_CLOCK_READ; i++) {
-            if (atomic_load_explicit(&pool->busy_workers, memory_order_acquire) == 0) return;
+            if (atomic_load_explicit(&pool->finished, memory_order_acquire) == count) return;
             cpu_relax();
         }
         if (elapsed_nanoseconds(&start) > SPIN_NANOSECONDS) break;
     }
     pthread_mutex_lock(&pool->mutex);
-    while (atomic_load_explicit(&pool->busy_workers, memory_order_acquire) != 0)
+    while (atomic_load_explicit(&pool->finished, memory_order_acquire) != count)
         pthread_cond_wait(&pool->done, &pool->mutex);
     pthread_mutex_unlock(&pool->mutex);
 }
@@ -144,8 +156,8 @@ bnmlp_threadpool *bnmlp_threadpool_create(size_t threads, const bnmlp_allocator 
     pool->function = NULL;
     pool->context = NULL;
     pool->task_count = 0;
-    atomic_init(&pool->next_task, 0);
-    atomic_init(&pool->busy_workers, 0);
+    pool->next_task = 0;
+    atomic_init(&pool->finished, 0);
     atomic_init(&pool->generation, 0u);
     atomic_init(&pool->stopping, false);
     pool->workers = NULL;
@@ -198,11 +210,12 @@ void bnmlp_threadpool_run(bnmlp_threadpool *pool, bnmlp_task_function function, 
     pool->function = function;
     pool->context = context;
     pool->task_count = task_count;
-    atomic_store_explicit(&pool->next_task, 0, memory_order_relaxed);
-    atomic_store_explicit(&pool->busy_workers, pool->started, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pool->generation, 1u, memory_order_release);
+    pool->next_task = 0;
+    atomic_store_explicit(&pool->finished, 0, memory_order_relaxed);
+    const unsigned generation =
+        atomic_fetch_add_explicit(&pool->generation, 1u, memory_order_release) + 1u;
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->mutex);
-    take_tasks(pool, 0);
-    wait_for_workers(pool);
+    take_tasks(pool, 0, generation);
+    wait_for_tasks(pool, task_count);
 }
