@@ -198,47 +198,68 @@ size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size
 
 /* ---- packing --------------------------------------------------------------------------------- */
 
+/* Copies count floats (a compile-time count, so the copy is inlined and vectorized). */
+#define COPY_FLOATS(target, source, count)                                   \
+    do {                                                                     \
+        for (size_t j_ = 0; j_ < (count); j_++) (target)[j_] = (source)[j_]; \
+    } while (0)
+
 /* Packs op(A) rows [row0, row0 + rows), columns [p0, p0 + depth) into MR-row micro-panels:
  * panel q holds rows row0 + q MR .. + MR, k step by k step (MR floats each), rows past the
  * end zero. packed: (ceil(rows / MR) MR, depth). */
 static void pack_a(bnmlp_isa isa, float *packed, const float *a, size_t lda, bool transpose_a,
                    size_t row0, size_t rows, size_t p0, size_t depth, size_t mr) {
     (void)isa; /* only x86-64 has a vector packer */
+    if (transpose_a) {
+        /* op(A)(i, p) = a[p, i]: row p of a holds step p of every panel; read it once, in
+         * order, MR floats into each panel. */
+        const size_t full = rows / mr * mr;
+        for (size_t p = 0; p < depth; p++) {
+            const float *source = a + (p0 + p) * lda + row0;
+            float *target = packed + p * mr;
+            size_t i0 = 0;
+            switch (mr) {
+            case 4:
+                for (; i0 < full; i0 += 4) COPY_FLOATS(target + i0 * depth, source + i0, 4);
+                break;
+            case 6:
+                for (; i0 < full; i0 += 6) COPY_FLOATS(target + i0 * depth, source + i0, 6);
+                break;
+            case 8:
+                for (; i0 < full; i0 += 8) COPY_FLOATS(target + i0 * depth, source + i0, 8);
+                break;
+            default:
+                for (; i0 < full; i0 += mr) COPY_FLOATS(target + i0 * depth, source + i0, mr);
+                break;
+            }
+            if (i0 < rows) {
+                float *edge = target + i0 * depth;
+                size_t r = 0;
+                for (; r < rows - i0; r++) edge[r] = source[i0 + r];
+                for (; r < mr; r++) edge[r] = 0.0f;
+            }
+        }
+        return;
+    }
+    /* op(A)(i, p) = a[i, p]: MR rows of a interleaved, step by step. */
     for (size_t i0 = 0; i0 < rows; i0 += mr) {
         const size_t height = min_size(mr, rows - i0);
-        if (transpose_a) {
-            /* op(A)(i, p) = a[p, i]: each k step is a contiguous run of a row of a. */
-            for (size_t p = 0; p < depth; p++) {
-                const float *source = a + (p0 + p) * lda + row0 + i0;
-                float *target = packed + p * mr;
-                size_t r = 0;
-                for (; r < height; r++) target[r] = source[r];
-                for (; r < mr; r++) target[r] = 0.0f;
-            }
-        } else {
 #if defined(__x86_64__)
-            if (height == mr && (mr == 6 || mr == 8) && isa != BNMLP_ISA_PORTABLE) {
-                bnmlp_gemm_pack_a_avx2(packed, a + (row0 + i0) * lda + p0, lda, depth, mr);
-                packed += mr * depth;
-                continue;
-            }
-#endif
-            for (size_t r = 0; r < height; r++) {
-                const float *source = a + (row0 + i0 + r) * lda + p0;
-                for (size_t p = 0; p < depth; p++) packed[p * mr + r] = source[p];
-            }
-            for (size_t r = height; r < mr; r++)
-                for (size_t p = 0; p < depth; p++) packed[p * mr + r] = 0.0f;
+        if (height == mr && (mr == 6 || mr == 8) && isa != BNMLP_ISA_PORTABLE) {
+            bnmlp_gemm_pack_a_avx2(packed, a + (row0 + i0) * lda + p0, lda, depth, mr);
+            packed += mr * depth;
+            continue;
         }
+#endif
+        for (size_t r = 0; r < height; r++) {
+            const float *source = a + (row0 + i0 + r) * lda + p0;
+            for (size_t p = 0; p < depth; p++) packed[p * mr + r] = source[p];
+        }
+        for (size_t r = height; r < mr; r++)
+            for (size_t p = 0; p < depth; p++) packed[p * mr + r] = 0.0f;
         packed += mr * depth;
     }
 }
-
-/* Copies NR floats (a compile-time count, so the copy is inlined and vectorized). */
-#define COPY_FLOATS(target, source, count)                                   \
-    do {                                                                     \
-        for (size_t j_ = 0; j_ < (count); j_++) (target)[j_] = (source)[j_]; \
-    } while (0)
 
 /* Packs op(B) rows [p0, p0 + depth), columns [col0, col0 + cols) into NR-column micro-panels:
  * panel q holds columns col0 + q NR .. + NR, k step by k step (NR floats each), columns past
