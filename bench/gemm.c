@@ -1,0 +1,258 @@
+/*
+ * bench/gemm.c - libbnmlp's GEMM at the MLP training step's shapes and the tutorial's shapes,
+ * side by side with OpenBLAS's cblas_sgemm (when configured with it) and, for the tutorial's
+ * small products, the older kernels of src/kernels/matmul.c. GFLOP/s = 2 m n k / time.
+ *
+ * Each figure is the median of --rounds samples; ours and the peers' samples are interleaved
+ * within every round so that a noisy shared machine hits both alike. Compare ratios, not
+ * absolute numbers from different runs.
+ *
+ * usage: gemm [--csv] [--rounds N] [--isa best|portable|avx2|avx512] [--threads N (max, default
+ *             2)] [--kc N] [--mc N] [--nc N] [--only step|tutorial]
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/threadpool.h"
+#include "kernels/gemm.h"
+#include "kernels/kernels.h"
+
+#if defined(BNMLP_BENCH_OPENBLAS)
+#include <cblas.h>
+#endif
+
+typedef struct product {
+    const char *name;      /* which product of which layer */
+    size_t m, n, k;        /* C (m, n) = op(A) (m, k) op(B) (k, n) */
+    bool transpose_a, transpose_b, bias, accumulate;
+    bool tutorial;         /* a small tutorial product: also timed through matmul.c */
+} product;
+
+/* The dense layer's three products: y = x w + b (NN, bias), dw += x^T dy (TN, accumulate),
+ * dx = dy w^T (NT). Step: 256 -> 1024 -> 1024 -> 1, batch 256. Tutorial: 2 -> 50 -> 1, batch 32. */
+static const product products[] = {
+    {"step L2 forward y=xW", 256, 1024, 1024, false, false, true, false, false},
+    {"step L2 weights dW+=x^T dy", 1024, 1024, 256, true, false, false, true, false},
+    {"step L2 inputs dx=dy W^T", 256, 1024, 1024, false, true, false, false, false},
+    {"step L1 forward y=xW", 256, 1024, 256, false, false, true, false, false},
+    {"step L1 weights dW+=x^T dy", 256, 1024, 256, true, false, false, true, false},
+    {"step L2 -> L1 dx (1024->256)", 256, 256, 1024, false, true, false, false, false},
+    {"tutorial L1 forward 32x2->50", 32, 50, 2, false, false, true, false, true},
+    {"tutorial L2 forward 32x50->1", 32, 1, 50, false, false, true, false, true},
+    {"tutorial L1 weights dW 2x50", 2, 50, 32, true, false, false, true, true},
+    {"tutorial L2 weights dW 50x1", 50, 1, 32, true, false, false, true, true},
+    {"tutorial L2 inputs dx 32x1->50", 32, 50, 1, false, true, false, false, true},
+};
+#define PRODUCT_COUNT (sizeof products / sizeof products[0])
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int compare_doubles(const void *x, const void *y) {
+    const double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static double median(double *v, size_t n) {
+    qsort(v, n, sizeof *v, compare_doubles);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void fill(float *v, size_t n, unsigned seed) {
+    unsigned s = seed * 2654435761u + 1u;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        v[i] = (float)((double)(s >> 8) / 8388608.0 - 1.0) * 0.01f;
+    }
+}
+
+typedef enum engine { OURS, OPENBLAS, MATMUL_C, ENGINE_COUNT } engine;
+
+typedef struct operands {
+    const product *p;
+    float *a, *b, *bias, *c, *scratch;
+    size_t lda, ldb, scratch_floats;
+    const bnmlp_gemm_plan *plan;
+    bnmlp_threadpool *pool;
+} operands;
+
+static void call(const operands *o, engine e) {
+    const product *p = o->p;
+    switch (e) {
+    case OURS:
+        bnmlp_gemm(o->plan, o->pool, o->scratch, o->scratch_floats, p->transpose_a, p->transpose_b,
+                   p->m, p->n, p->k, o->a, o->lda, o->b, o->ldb, p->bias ? o->bias : NULL,
+                   p->accumulate, o->c, p->n);
+        break;
+    case OPENBLAS:
+#if defined(BNMLP_BENCH_OPENBLAS)
+        /* No bias: OpenBLAS has none (our bias is fused into the last store). */
+        cblas_sgemm(CblasRowMajor, p->transpose_a ? CblasTrans : CblasNoTrans,
+                    p->transpose_b ? CblasTrans : CblasNoTrans, (int)p->m, (int)p->n, (int)p->k,
+                    1.0f, o->a, (int)o->lda, o->b, (int)o->ldb, p->accumulate ? 1.0f : 0.0f, o->c,
+                    (int)p->n);
+#endif
+        break;
+    case MATMUL_C:
+        if (!p->transpose_a && !p->transpose_b)
+            bnmlp_kernel_matmul_bias(o->c, o->a, o->b, p->bias ? o->bias : NULL, p->m, p->k, p->n);
+        else if (p->transpose_a)
+            bnmlp_kernel_matmul_tn_accumulate(o->c, o->a, o->b, p->k, p->m, p->n);
+        else
+            bnmlp_kernel_matmul_nt(o->c, o->a, o->b, p->m, p->n, p->k);
+        break;
+    default: break;
+    }
+}
+
+/* Seconds per call of one sample of iterations calls. */
+static double sample(const operands *o, engine e, size_t iterations) {
+    const double start = now_seconds();
+    for (size_t i = 0; i < iterations; i++) call(o, e);
+    return (now_seconds() - start) / (double)iterations;
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: gemm [--csv] [--rounds N] [--isa best|portable|avx2|avx512] "
+                    "[--threads N] [--kc N] [--mc N] [--nc N] [--only step|tutorial]\n");
+}
+
+int main(int argc, char **argv) {
+    bool csv = false;
+    size_t rounds = 9, max_threads = 2, kc = 0, mc = 0, nc = 0;
+    const char *isa_name = "best", *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--csv") == 0)
+            csv = true;
+        else if (i + 1 < argc && strcmp(argv[i], "--rounds") == 0)
+            rounds = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (i + 1 < argc && strcmp(argv[i], "--threads") == 0)
+            max_threads = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (i + 1 < argc && strcmp(argv[i], "--isa") == 0)
+            isa_name = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--kc") == 0)
+            kc = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (i + 1 < argc && strcmp(argv[i], "--mc") == 0)
+            mc = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (i + 1 < argc && strcmp(argv[i], "--nc") == 0)
+            nc = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (i + 1 < argc && strcmp(argv[i], "--only") == 0)
+            only = argv[++i];
+        else {
+            usage();
+            return 2;
+        }
+    }
+    if (rounds == 0 || max_threads == 0) {
+        usage();
+        return 2;
+    }
+    bnmlp_isa requested = BNMLP_ISA_BEST;
+    const bnmlp_isa isas[] = {BNMLP_ISA_PORTABLE, BNMLP_ISA_AVX2, BNMLP_ISA_AVX512, BNMLP_ISA_BEST};
+    bool known = false;
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(isa_name, bnmlp_isa_name(isas[i])) == 0) requested = isas[i], known = true;
+    bnmlp_gemm_plan plan;
+    if (!known || bnmlp_gemm_plan_init(&plan, requested) != BNMLP_OK) {
+        fprintf(stderr, "gemm: instruction set %s is not available here\n", isa_name);
+        return 1;
+    }
+    /* Block sizes may be overridden for tuning (rounded to the micro-tile). */
+    if (kc) plan.kc = kc;
+    if (mc) plan.mc = (mc + plan.mr - 1) / plan.mr * plan.mr;
+    if (nc) plan.nc = (nc + plan.nr - 1) / plan.nr * plan.nr;
+    const bool have_openblas =
+#if defined(BNMLP_BENCH_OPENBLAS)
+        true;
+#else
+        false;
+#endif
+
+    if (csv)
+        printf("threads,product,m,n,k,isa,ours_us,ours_gflops,openblas_us,openblas_gflops,"
+               "ratio,matmul_c_us\n");
+    else
+        printf("libbnmlp GEMM, isa %s (MR %zu NR %zu KC %zu MC %zu NC %zu), medians of %zu "
+               "rounds%s\n\n%-7s %-31s %15s %10s %8s %10s %8s %6s %10s\n",
+               bnmlp_isa_name(plan.isa), plan.mr, plan.nr, plan.kc, plan.mc, plan.nc, rounds,
+               have_openblas ? ", OpenBLAS interleaved" : " (no OpenBLAS)", "threads", "product",
+               "m x n x k", "ours us", "GFLOP/s", "OpenBLAS", "GFLOP/s", "ratio", "matmul.c");
+
+    for (size_t threads = 1; threads <= max_threads; threads++) {
+        bnmlp_status status;
+        bnmlp_threadpool *pool = bnmlp_threadpool_create(threads, NULL, &status);
+        if (!pool) {
+            fprintf(stderr, "gemm: no thread pool: %s\n", bnmlp_status_string(status));
+            return 1;
+        }
+#if defined(BNMLP_BENCH_OPENBLAS)
+        openblas_set_num_threads((int)threads);
+#endif
+        for (size_t q = 0; q < PRODUCT_COUNT; q++) {
+            const product *p = &products[q];
+            if (only && strcmp(only, p->tutorial ? "tutorial" : "step") != 0) continue;
+            operands o = {.p = p, .plan = &plan, .pool = pool};
+            o.lda = p->transpose_a ? p->m : p->k;
+            o.ldb = p->transpose_b ? p->k : p->n;
+            o.a = malloc(p->m * p->k * sizeof *o.a);
+            o.b = malloc(p->k * p->n * sizeof *o.b);
+            o.bias = malloc(p->n * sizeof *o.bias);
+            o.c = calloc(p->m * p->n, sizeof *o.c);
+            o.scratch_floats = bnmlp_gemm_scratch_floats(&plan, p->m, p->n, p->k, threads);
+            o.scratch = malloc((o.scratch_floats + 1) * sizeof *o.scratch);
+            if (!o.a || !o.b || !o.bias || !o.c || !o.scratch) {
+                fprintf(stderr, "gemm: out of memory\n");
+                return 1;
+            }
+            fill(o.a, p->m * p->k, 1), fill(o.b, p->k * p->n, 2), fill(o.bias, p->n, 3);
+            /* Warm up (caches, page faults, clock ramp), then calibrate: about 20 ms a sample. */
+            for (const double until = now_seconds() + 0.1; now_seconds() < until;) {
+                call(&o, OURS);
+                if (have_openblas) call(&o, OPENBLAS);
+            }
+            const double once = sample(&o, OURS, 1);
+            size_t iterations = (size_t)(0.02 / (once > 1e-9 ? once : 1e-9));
+            if (iterations < 1) iterations = 1;
+            if (iterations > 200000) iterations = 200000;
+            double *times[ENGINE_COUNT];
+            for (int e = 0; e < ENGINE_COUNT; e++) times[e] = malloc(rounds * sizeof(double));
+            const bool with_matmul = p->tutorial && threads == 1;
+            for (size_t r = 0; r < rounds; r++) {
+                times[OURS][r] = sample(&o, OURS, iterations);
+                if (have_openblas) times[OPENBLAS][r] = sample(&o, OPENBLAS, iterations);
+                if (with_matmul) times[MATMUL_C][r] = sample(&o, MATMUL_C, iterations);
+            }
+            const double flops = 2.0 * (double)p->m * (double)p->n * (double)p->k;
+            const double ours = median(times[OURS], rounds);
+            const double blas = have_openblas ? median(times[OPENBLAS], rounds) : 0.0;
+            const double matmul = with_matmul ? median(times[MATMUL_C], rounds) : 0.0;
+            char shape[48], matmul_text[32];
+            snprintf(matmul_text, sizeof matmul_text, "%.3f", matmul * 1e6);
+            snprintf(shape, sizeof shape, "%zux%zux%zu", p->m, p->n, p->k);
+            if (csv)
+                printf("%zu,%s,%zu,%zu,%zu,%s,%.4f,%.3f,%.4f,%.3f,%.4f,%.4f\n", threads, p->name,
+                       p->m, p->n, p->k, bnmlp_isa_name(plan.isa), ours * 1e6, flops / ours * 1e-9,
+                       blas * 1e6, blas > 0 ? flops / blas * 1e-9 : 0.0,
+                       blas > 0 ? blas / ours : 0.0, matmul * 1e6);
+            else
+                printf("%-7zu %-31s %15s %10.3f %8.2f %10.3f %8.2f %6.3f %10s\n", threads, p->name,
+                       shape, ours * 1e6, flops / ours * 1e-9, blas * 1e6,
+                       blas > 0 ? flops / blas * 1e-9 : 0.0, blas > 0 ? blas / ours : 0.0,
+                       with_matmul ? matmul_text : "-");
+            for (int e = 0; e < ENGINE_COUNT; e++) free(times[e]);
+            free(o.a), free(o.b), free(o.bias), free(o.c), free(o.scratch);
+        }
+        bnmlp_threadpool_free(pool);
+    }
+    if (!csv)
+        printf("\nratio = OpenBLAS time / ours (> 1: ours faster). OpenBLAS runs without the "
+               "bias; matmul.c = src/kernels/matmul.c, us per call, 1 thread.\n");
+    return 0;
+}

@@ -1,0 +1,498 @@
+/*
+ * gemm.c - the GEMM driver: instruction-set choice, cache blocking, packing, the loops around
+ * the micro-kernel, and the split of output tiles over threads.
+ *
+ * Loops (BLIS order), per task = one (rows, columns) tile of C:
+ *   for pc over K in KC blocks:       pack op(B)[pc.., columns] into (KC, NR) micro-panels
+ *                                     pack op(A)[rows, pc..]   into (MR, KC) micro-panels
+ *     for jr over columns by NR:      a B micro-panel stays in L1
+ *       for ir over rows by MR:       micro-kernel on an (MR, NR) tile of C
+ * Every element of C sums its K terms in KC blocks, in order: which task or thread computes it
+ * never changes its value.
+ */
+#define _GNU_SOURCE /* sysconf's cache-size names (glibc) */
+
+#include "kernels/gemm.h"
+
+#include "core/core.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+/* ---- instruction sets ------------------------------------------------------------------------ */
+
+const char *bnmlp_isa_name(bnmlp_isa isa) {
+    switch (isa) {
+    case BNMLP_ISA_PORTABLE: return "portable";
+    case BNMLP_ISA_AVX2: return "avx2";
+    case BNMLP_ISA_AVX512: return "avx512";
+    case BNMLP_ISA_BEST: return "best";
+    }
+    return "unknown";
+}
+
+bool bnmlp_isa_available(bnmlp_isa isa) {
+    switch (isa) {
+    case BNMLP_ISA_PORTABLE:
+    case BNMLP_ISA_BEST: return true;
+#if defined(__x86_64__)
+    case BNMLP_ISA_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case BNMLP_ISA_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("fma");
+#else
+    case BNMLP_ISA_AVX2:
+    case BNMLP_ISA_AVX512: return false;
+#endif
+    }
+    return false;
+}
+
+/* AMD Zen 4 (family 0x19, the only one of that family with AVX-512) runs AVX-512 on 256-bit
+ * units: the same FMA peak as AVX2, and the AVX2 kernel is the one measured there (bench/gemm).
+ * Elsewhere (Intel Sapphire Rapids: two 512-bit FMA ports; AMD Zen 5) AVX-512 is preferred. */
+static bool prefer_avx2_over_avx512(void) {
+#if defined(__x86_64__)
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;
+    /* "AuthenticAMD" in ebx, edx, ecx. */
+    const bool amd = ebx == 0x68747541u && edx == 0x69746e65u && ecx == 0x444d4163u;
+    if (!amd || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+    unsigned family = (eax >> 8) & 0xfu;
+    if (family == 0xfu) family += (eax >> 20) & 0xffu;
+    return family == 0x19u;
+#else
+    return false;
+#endif
+}
+
+bool bnmlp_isa_resolve(bnmlp_isa requested, bnmlp_isa *resolved) {
+    if (!resolved) return false;
+    switch (requested) {
+    case BNMLP_ISA_PORTABLE:
+    case BNMLP_ISA_AVX2:
+    case BNMLP_ISA_AVX512:
+        if (!bnmlp_isa_available(requested)) return false;
+        *resolved = requested;
+        return true;
+    case BNMLP_ISA_BEST:
+        if (bnmlp_isa_available(BNMLP_ISA_AVX512) &&
+            !(prefer_avx2_over_avx512() && bnmlp_isa_available(BNMLP_ISA_AVX2)))
+            *resolved = BNMLP_ISA_AVX512;
+        else if (bnmlp_isa_available(BNMLP_ISA_AVX2))
+            *resolved = BNMLP_ISA_AVX2;
+        else
+            *resolved = BNMLP_ISA_PORTABLE;
+        return true;
+    }
+    return false;
+}
+
+bool bnmlp_isa_from_environment(bnmlp_isa *isa) {
+    if (!isa) return false;
+    const char *value = getenv("BNMLP_ISA");
+    bnmlp_isa found;
+    if (!value || !value[0] || strcmp(value, "best") == 0)
+        found = BNMLP_ISA_BEST;
+    else if (strcmp(value, "portable") == 0)
+        found = BNMLP_ISA_PORTABLE;
+    else if (strcmp(value, "avx2") == 0)
+        found = BNMLP_ISA_AVX2;
+    else if (strcmp(value, "avx512") == 0)
+        found = BNMLP_ISA_AVX512;
+    else
+        return false;
+    *isa = found;
+    return true;
+}
+
+/* ---- blocking -------------------------------------------------------------------------------- */
+
+/* Bytes of a cache level as the C library reports it, or fallback. */
+static size_t cache_bytes(int name, size_t fallback) {
+    const long bytes = sysconf(name);
+    return bytes > 0 ? (size_t)bytes : fallback;
+}
+
+static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+static size_t round_down(size_t x, size_t to) { return x / to * to; }
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+#define FALLBACK_L1_BYTES (32u * 1024u)
+#define FALLBACK_L2_BYTES (1024u * 1024u)
+/* K block limits (floats): long enough to amortize the C tile's loads and stores. */
+#define KC_MIN 128u
+#define KC_MAX 512u
+/* N block (floats of a packed B row): large, B blocks stream from L3. */
+#define NC_TARGET 4096u
+
+bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, bnmlp_isa requested) {
+    if (!plan) return BNMLP_ERR_NULL_ARGUMENT;
+    bnmlp_isa isa;
+    if (!bnmlp_isa_resolve(requested, &isa)) return BNMLP_ERR_INVALID_ARGUMENT;
+    bnmlp_gemm_plan p = {.isa = isa};
+    switch (isa) {
+#if defined(__x86_64__)
+    case BNMLP_ISA_AVX2:
+        p.mr = BNMLP_GEMM_AVX2_MR, p.nr = BNMLP_GEMM_AVX2_NR;
+        p.micro_kernel = bnmlp_gemm_micro_avx2;
+        break;
+    case BNMLP_ISA_AVX512:
+        p.mr = BNMLP_GEMM_AVX512_MR, p.nr = BNMLP_GEMM_AVX512_NR;
+        p.micro_kernel = bnmlp_gemm_micro_avx512;
+        break;
+#endif
+    default:
+        p.mr = BNMLP_GEMM_PORTABLE_MR, p.nr = BNMLP_GEMM_PORTABLE_NR;
+        p.micro_kernel = bnmlp_gemm_micro_portable;
+        break;
+    }
+    const size_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, FALLBACK_L1_BYTES);
+    const size_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, FALLBACK_L2_BYTES);
+    /* A (KC, NR) B micro-panel in half of L1 (the A micro-panels stream through the rest). */
+    p.kc = round_down(l1 / (2 * p.nr * sizeof(float)), 16);
+    p.kc = min_size(max_size(p.kc, KC_MIN), KC_MAX);
+    /* An (MC, KC) A block in half of L2. */
+    p.mc = max_size(round_down(l2 / (2 * p.kc * sizeof(float)), p.mr), p.mr);
+    p.nc = round_up(NC_TARGET, p.nr);
+    *plan = p;
+    return BNMLP_OK;
+}
+
+/* ---- scratch --------------------------------------------------------------------------------- */
+
+/* Floats per 64 bytes: every packed block starts 64-byte aligned. */
+#define ALIGN_FLOATS 16u
+
+/* Packed floats one thread needs for an (m, n, k) product: an A block and a B block. */
+static bool per_thread_floats(const bnmlp_gemm_plan *plan, size_t m, size_t n, size_t k,
+                              size_t *floats) {
+    if (m > SIZE_MAX / 2 || n > SIZE_MAX / 2) return false;
+    const size_t mc = min_size(plan->mc, round_up(m, plan->mr));
+    const size_t nc = min_size(plan->nc, round_up(n, plan->nr));
+    const size_t kc = min_size(plan->kc, k);
+    *floats = round_up(mc * kc, ALIGN_FLOATS) + round_up(kc * nc, ALIGN_FLOATS);
+    return true;
+}
+
+size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size_t max_n,
+                                 size_t max_k, size_t threads) {
+    if (!plan) return 0;
+    if (threads == 0) threads = 1;
+    size_t one, all;
+    if (!per_thread_floats(plan, max_m, max_n, max_k, &one)) return 0;
+    if (!bnmlp_size_mul(one, threads, &all)) return 0;
+    return all + ALIGN_FLOATS;
+}
+
+/* ---- packing --------------------------------------------------------------------------------- */
+
+/* Copies count floats (a compile-time count, so the copy is inlined and vectorized). */
+#define COPY_FLOATS(target, source, count)                                   \
+    do {                                                                     \
+        for (size_t j_ = 0; j_ < (count); j_++) (target)[j_] = (source)[j_]; \
+    } while (0)
+
+/* Packs op(A) rows [row0, row0 + rows), columns [p0, p0 + depth) into MR-row micro-panels:
+ * panel q holds rows row0 + q MR .. + MR, k step by k step (MR floats each), rows past the
+ * end zero. packed: (ceil(rows / MR) MR, depth). */
+static void pack_a(bnmlp_isa isa, float *packed, const float *a, size_t lda, bool transpose_a,
+                   size_t row0, size_t rows, size_t p0, size_t depth, size_t mr) {
+    (void)isa; /* only x86-64 has a vector packer */
+    if (transpose_a) {
+        /* op(A)(i, p) = a[p, i]: row p of a holds step p of every panel; read it once, in
+         * order, MR floats into each panel. */
+        const size_t full = rows / mr * mr;
+        for (size_t p = 0; p < depth; p++) {
+            const float *source = a + (p0 + p) * lda + row0;
+            float *target = packed + p * mr;
+            size_t i0 = 0;
+            switch (mr) {
+            case 4:
+                for (; i0 < full; i0 += 4) COPY_FLOATS(target + i0 * depth, source + i0, 4);
+                break;
+            case 6:
+                for (; i0 < full; i0 += 6) COPY_FLOATS(target + i0 * depth, source + i0, 6);
+                break;
+            case 8:
+                for (; i0 < full; i0 += 8) COPY_FLOATS(target + i0 * depth, source + i0, 8);
+                break;
+            default:
+                for (; i0 < full; i0 += mr) COPY_FLOATS(target + i0 * depth, source + i0, mr);
+                break;
+            }
+            if (i0 < rows) {
+                float *edge = target + i0 * depth;
+                size_t r = 0;
+                for (; r < rows - i0; r++) edge[r] = source[i0 + r];
+                for (; r < mr; r++) edge[r] = 0.0f;
+            }
+        }
+        return;
+    }
+    /* op(A)(i, p) = a[i, p]: MR rows of a interleaved, step by step. */
+    for (size_t i0 = 0; i0 < rows; i0 += mr) {
+        const size_t height = min_size(mr, rows - i0);
+#if defined(__x86_64__)
+        if (height == mr && (mr == 6 || mr == 8) && isa != BNMLP_ISA_PORTABLE) {
+            bnmlp_gemm_pack_a_avx2(packed, a + (row0 + i0) * lda + p0, lda, depth, mr);
+            packed += mr * depth;
+            continue;
+        }
+#endif
+        for (size_t r = 0; r < height; r++) {
+            const float *source = a + (row0 + i0 + r) * lda + p0;
+            for (size_t p = 0; p < depth; p++) packed[p * mr + r] = source[p];
+        }
+        for (size_t r = height; r < mr; r++)
+            for (size_t p = 0; p < depth; p++) packed[p * mr + r] = 0.0f;
+        packed += mr * depth;
+    }
+}
+
+/* Packs op(B) rows [p0, p0 + depth), columns [col0, col0 + cols) into NR-column micro-panels:
+ * panel q holds columns col0 + q NR .. + NR, k step by k step (NR floats each), columns past
+ * the end zero. packed: (depth, ceil(cols / NR) NR) panel by panel. */
+static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, size_t ldb,
+                   bool transpose_b, size_t p0, size_t depth, size_t col0, size_t cols) {
+    const size_t nr = plan->nr;
+    const size_t full = cols / nr * nr;
+    if (transpose_b) {
+        /* op(B)(p, j) = b[j, p]: each column of a panel is a contiguous run of a row of b. */
+        for (size_t j0 = 0; j0 < cols; j0 += nr) {
+            float *panel = packed + j0 * depth;
+            const size_t width = min_size(nr, cols - j0);
+#if defined(__x86_64__)
+            if (width == nr && nr % 8 == 0 && plan->isa != BNMLP_ISA_PORTABLE) {
+                /* AVX2 and AVX-512 machines both have AVX2's 8x8 transposes. */
+                bnmlp_gemm_pack_b_transposed_avx2(panel, b + (col0 + j0) * ldb + p0, ldb, depth,
+                                                  nr);
+                continue;
+            }
+#endif
+            for (size_t j = 0; j < width; j++) {
+                const float *source = b + (col0 + j0 + j) * ldb + p0;
+                for (size_t p = 0; p < depth; p++) panel[p * nr + j] = source[p];
+            }
+            for (size_t j = width; j < nr; j++)
+                for (size_t p = 0; p < depth; p++) panel[p * nr + j] = 0.0f;
+        }
+        return;
+    }
+    /* Row by row of b (sequential reads), NR floats into each panel. */
+    for (size_t p = 0; p < depth; p++) {
+        const float *source = b + (p0 + p) * ldb + col0;
+        float *target = packed + p * nr;
+        size_t j0 = 0;
+        switch (nr) {
+        case 8:
+            for (; j0 < full; j0 += 8) COPY_FLOATS(target + j0 * depth, source + j0, 8);
+            break;
+        case 16:
+            for (; j0 < full; j0 += 16) COPY_FLOATS(target + j0 * depth, source + j0, 16);
+            break;
+        case 32:
+            for (; j0 < full; j0 += 32) COPY_FLOATS(target + j0 * depth, source + j0, 32);
+            break;
+        default:
+            for (; j0 < full; j0 += nr) COPY_FLOATS(target + j0 * depth, source + j0, nr);
+            break;
+        }
+        if (j0 < cols) {
+            float *edge = target + j0 * depth;
+            size_t j = 0;
+            for (; j < cols - j0; j++) edge[j] = source[j0 + j];
+            for (; j < nr; j++) edge[j] = 0.0f;
+        }
+    }
+}
+
+/* ---- the loops around the micro-kernel ------------------------------------------------------- */
+
+/* One product, as the tasks see it. */
+typedef struct gemm_job {
+    const bnmlp_gemm_plan *plan;
+    bool transpose_a, transpose_b, accumulate;
+    size_t m, n, k;
+    const float *a, *b, *bias;
+    size_t lda, ldb, ldc;
+    float *c;
+    float *scratch;        /* 64-byte aligned; thread t uses [t per_thread, (t + 1) per_thread) */
+    size_t per_thread;     /* floats of one thread's scratch */
+    size_t a_floats;       /* floats of the packed A block at the start of it */
+    size_t row_tasks;      /* tiles down M */
+    size_t rows_per_task;  /* a multiple of MR */
+    size_t col_tasks;      /* tiles across N */
+    size_t cols_per_task;  /* a multiple of NR, <= NC */
+} gemm_job;
+
+/* c (rows, cols), row stride ldc, through a full-size stack tile when the tile is partial;
+ * the same additions in the same order as a full tile. */
+static void edge_tile(const bnmlp_gemm_plan *plan, size_t depth, const float *a_panel,
+                      const float *b_panel, float *c, size_t ldc, size_t rows, size_t cols,
+                      const float *bias, bool load_c) {
+    _Alignas(64) float tile[BNMLP_GEMM_MAX_TILE];
+    const size_t nr = plan->nr;
+    if (load_c)
+        for (size_t r = 0; r < rows; r++) memcpy(tile + r * nr, c + r * ldc, cols * sizeof *c);
+    plan->micro_kernel(depth, a_panel, b_panel, tile, nr, NULL, load_c);
+    for (size_t r = 0; r < rows; r++) {
+        float *c_row = c + r * ldc;
+        const float *t_row = tile + r * nr;
+        if (bias)
+            for (size_t j = 0; j < cols; j++) c_row[j] = t_row[j] + bias[j];
+        else
+            memcpy(c_row, t_row, cols * sizeof *c);
+    }
+}
+
+/* The macro-kernel: c (rows, cols) [+]= packed A (rows, depth) . packed B (depth, cols), a B
+ * micro-panel at a time (it stays in L1) against every A micro-panel (from L2). */
+static void macro_kernel(const bnmlp_gemm_plan *plan, size_t depth, const float *a_packed,
+                         const float *b_packed, float *c, size_t ldc, size_t rows, size_t cols,
+                         const float *bias, bool load_c) {
+    const size_t mr = plan->mr, nr = plan->nr;
+    for (size_t j0 = 0; j0 < cols; j0 += nr) {
+        const float *b_panel = b_packed + j0 * depth;
+        const float *bias_panel = bias ? bias + j0 : NULL;
+        const size_t width = min_size(nr, cols - j0);
+        for (size_t i0 = 0; i0 < rows; i0 += mr) {
+            const float *a_panel = a_packed + i0 * depth;
+            float *c_tile = c + i0 * ldc + j0;
+            const size_t height = min_size(mr, rows - i0);
+            if (height == mr && width == nr)
+                plan->micro_kernel(depth, a_panel, b_panel, c_tile, ldc, bias_panel, load_c);
+            else
+                edge_tile(plan, depth, a_panel, b_panel, c_tile, ldc, height, width, bias_panel,
+                          load_c);
+        }
+    }
+}
+
+/* One output tile of C: rows [row0, + rows_per_task), columns [col0, + cols_per_task). Each
+ * packed (KC, cols) B block serves all the tile's MC row blocks. */
+static void gemm_task(void *context, size_t task, size_t thread) {
+    const gemm_job *job = context;
+    const bnmlp_gemm_plan *plan = job->plan;
+    const size_t row0 = (task / job->col_tasks) * job->rows_per_task;
+    const size_t col0 = (task % job->col_tasks) * job->cols_per_task;
+    if (row0 >= job->m || col0 >= job->n) return;
+    const size_t row_end = row0 + min_size(job->rows_per_task, job->m - row0);
+    const size_t cols = min_size(job->cols_per_task, job->n - col0);
+    /* Row blocks of at most MC rows, evened out (256 rows with MC 252 run as 2 x 128, not
+     * 252 + 4); a multiple of MR, so no larger than MC. */
+    const size_t row_blocks = ceil_div(row_end - row0, plan->mc);
+    const size_t block_rows = round_up(ceil_div(row_end - row0, row_blocks), plan->mr);
+    float *a_packed = job->scratch + thread * job->per_thread;
+    float *b_packed = a_packed + job->a_floats;
+    for (size_t p0 = 0; p0 < job->k; p0 += plan->kc) {
+        const size_t depth = min_size(plan->kc, job->k - p0);
+        const bool first = p0 == 0;
+        const bool load_c = !first || job->accumulate;
+        const float *bias = first && job->bias ? job->bias + col0 : NULL;
+        pack_b(plan, b_packed, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols);
+        for (size_t i0 = row0; i0 < row_end; i0 += block_rows) {
+            const size_t rows = min_size(block_rows, row_end - i0);
+            pack_a(plan->isa, a_packed, job->a, job->lda, job->transpose_a, i0, rows, p0, depth,
+                   plan->mr);
+            macro_kernel(plan, depth, a_packed, b_packed, job->c + i0 * job->ldc + col0, job->ldc,
+                         rows, cols, bias, load_c);
+        }
+    }
+}
+
+/* Products with fewer multiply-adds than this run on the calling thread only. */
+#define THREADING_MIN_MADDS (1u << 19)
+/* The direct path takes thin products (n < DIRECT_MIN_N: a packed NR-wide panel would be mostly
+ * padding; m or k < DIRECT_MIN_SIDE: too little reuse to pay for packing) and tiny ones (at most
+ * DIRECT_MAX_MADDS multiply-adds). Measured on Zen 4 (AVX2 plan): packing wins from about
+ * 16x16x16 up, the direct path below and on every tutorial-sized product. */
+#define DIRECT_MAX_MADDS 2048u
+#define DIRECT_MIN_SIDE 4u
+#define DIRECT_MIN_N 8u
+
+bool bnmlp_gemm_is_direct(size_t m, size_t n, size_t k) {
+    if (m < DIRECT_MIN_SIDE || n < DIRECT_MIN_N || k < DIRECT_MIN_SIDE) return true;
+    /* m n k <= DIRECT_MAX_MADDS without overflow. */
+    return m <= DIRECT_MAX_MADDS && n <= DIRECT_MAX_MADDS / m && k <= DIRECT_MAX_MADDS / (m * n);
+}
+
+/* C = [C] [+ bias] when there is nothing to sum (k = 0). */
+static void gemm_empty_sum(size_t m, size_t n, const float *bias, bool accumulate, float *c,
+                           size_t ldc) {
+    for (size_t i = 0; i < m; i++) {
+        float *c_row = c + i * ldc;
+        for (size_t j = 0; j < n; j++) {
+            float s = accumulate ? c_row[j] : 0.0f;
+            if (bias) s += bias[j];
+            c_row[j] = s;
+        }
+    }
+}
+
+bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
+                        size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m,
+                        size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                        const float *bias, bool accumulate, float *c, size_t ldc) {
+    if (!plan) return BNMLP_ERR_NULL_ARGUMENT;
+    if (m == 0 || n == 0) return BNMLP_OK;
+    if (!c || (k > 0 && (!a || !b))) return BNMLP_ERR_NULL_ARGUMENT;
+    if (ldc < n) return BNMLP_ERR_INVALID_ARGUMENT;
+    if (k > 0 && (lda < (transpose_a ? m : k) || ldb < (transpose_b ? k : n)))
+        return BNMLP_ERR_INVALID_ARGUMENT;
+    if (k == 0) {
+        gemm_empty_sum(m, n, bias, accumulate, c, ldc);
+        return BNMLP_OK;
+    }
+    if (bnmlp_gemm_is_direct(m, n, k)) {
+#if defined(__x86_64__)
+        if (plan->isa == BNMLP_ISA_AVX2 || plan->isa == BNMLP_ISA_AVX512) {
+            bnmlp_gemm_direct_avx2(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias,
+                                   accumulate, c, ldc);
+            return BNMLP_OK;
+        }
+#endif
+        bnmlp_gemm_direct(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c,
+                          ldc);
+        return BNMLP_OK;
+    }
+
+    const size_t threads = n * m > THREADING_MIN_MADDS / k ? bnmlp_threadpool_threads(pool) : 1;
+    gemm_job job = {.plan = plan, .transpose_a = transpose_a, .transpose_b = transpose_b,
+                    .accumulate = accumulate, .m = m, .n = n, .k = k, .a = a, .b = b,
+                    .bias = bias, .lda = lda, .ldb = ldb, .ldc = ldc, .c = c};
+    if (!per_thread_floats(plan, m, n, k, &job.per_thread)) return BNMLP_ERR_INVALID_ARGUMENT;
+    size_t needed;
+    if (!bnmlp_size_mul(job.per_thread, threads, &needed) || needed > SIZE_MAX - ALIGN_FLOATS ||
+        needed + ALIGN_FLOATS > scratch_floats || !scratch)
+        return BNMLP_ERR_INVALID_ARGUMENT;
+    job.scratch = (float *)(((uintptr_t)scratch + 63u) & ~(uintptr_t)63u);
+    job.a_floats = round_up(min_size(plan->mc, round_up(m, plan->mr)) * min_size(plan->kc, k),
+                            ALIGN_FLOATS);
+
+    /* Output tiles: columns in NC blocks, split further until every thread has one; rows split
+     * only when there are too few columns. Neither changes any element's value. */
+    job.col_tasks = max_size(ceil_div(n, plan->nc), threads);
+    job.col_tasks = min_size(job.col_tasks, ceil_div(n, plan->nr));
+    job.cols_per_task = round_up(ceil_div(n, job.col_tasks), plan->nr);
+    job.col_tasks = ceil_div(n, job.cols_per_task);
+    job.row_tasks = min_size(ceil_div(threads, job.col_tasks), ceil_div(m, plan->mr));
+    job.rows_per_task = round_up(ceil_div(m, job.row_tasks), plan->mr);
+    const size_t tasks = job.row_tasks * job.col_tasks;
+    if (threads == 1)
+        for (size_t t = 0; t < tasks; t++) gemm_task(&job, t, 0);
+    else
+        bnmlp_threadpool_run(pool, gemm_task, &job, tasks);
+    return BNMLP_OK;
+}

@@ -1,0 +1,137 @@
+/*
+ * gemm.h - internal: the library's one matrix product, C = op(A) op(B) [+ C] [+ bias].
+ *
+ * Row-major float32 with leading dimensions (the distance in floats between two rows as stored).
+ * op(X) is X or X^T; op(A) is (M, K), op(B) is (K, N), C is (M, N). The dense layer's three
+ * products:
+ *   y  = x w + b     m = B,  n = OUT, k = IN:  a = x (B, IN),  b = w (IN, OUT), bias = b
+ *   dw += x^T dy     m = IN, n = OUT, k = B:   a = x (B, IN) transposed, b = dy, accumulate
+ *   dx = dy w^T      m = B,  n = IN,  k = OUT: a = dy, b = w (IN, OUT) transposed
+ *
+ * Built like BLIS / OpenBLAS: five loops around a register-blocked FMA micro-kernel, blocks
+ * KC / MC / NC from the cache sizes the CPU reports, A and B panels packed (transposes resolved
+ * there) into 64-byte aligned caller-owned scratch. Products below a size threshold take a
+ * direct, unpacked path. A call never allocates.
+ *
+ * Determinism: every element of C sums its K terms in an order fixed by the shape (direct or
+ * packed path), KC and the instruction set alone; threads split only output tiles (MC, NC and
+ * the tile split never change a value). The same plan gives bit-identical results for every
+ * thread count. Different instruction sets may differ in the last bits.
+ */
+#ifndef BNMLP_GEMM_H
+#define BNMLP_GEMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bnmlp.h"
+#include "core/threadpool.h"
+
+/* Instruction sets of the micro-kernels. */
+typedef enum bnmlp_isa {
+    BNMLP_ISA_PORTABLE = 0, /* plain C, every machine */
+    BNMLP_ISA_AVX2,         /* x86-64 AVX2 + FMA, 6x16 micro-kernel */
+    BNMLP_ISA_AVX512,       /* x86-64 AVX-512 F/VL + FMA, 8x32 micro-kernel */
+    BNMLP_ISA_BEST          /* a request only: the fastest one this CPU has */
+} bnmlp_isa;
+
+/* True when this build and this CPU can run isa (BNMLP_ISA_BEST: always). */
+bool bnmlp_isa_available(bnmlp_isa isa);
+
+/* *resolved = the concrete instruction set for requested: BNMLP_ISA_BEST gives the fastest one
+ * this CPU has; another value gives itself if available. False (and *resolved untouched) when
+ * requested is not available or not a bnmlp_isa. */
+bool bnmlp_isa_resolve(bnmlp_isa requested, bnmlp_isa *resolved);
+
+/* The instruction set the environment variable BNMLP_ISA asks for: "portable", "avx2",
+ * "avx512" (case-sensitive), or BNMLP_ISA_BEST when it is unset, empty or "best". False (and
+ * *isa untouched) for any other value. The only place the library reads the environment; the
+ * model calls it once when it is created. */
+bool bnmlp_isa_from_environment(bnmlp_isa *isa);
+
+/* Lower-case name of a bnmlp_isa ("portable", "avx2", "avx512", "best"); "unknown" otherwise. */
+const char *bnmlp_isa_name(bnmlp_isa isa);
+
+/* How a product is computed: the micro-kernel and the cache blocking. Made once (plan_init) and
+ * then read-only; independent of the thread count. */
+typedef struct bnmlp_gemm_plan {
+    bnmlp_isa isa; /* concrete instruction set of the micro-kernel */
+    size_t mr, nr; /* micro-tile rows / columns of C */
+    size_t kc;     /* K block: a (KC, NR) packed B micro-panel stays in L1 */
+    size_t mc;     /* M block, multiple of mr: a packed (MC, KC) A block stays in L2 */
+    size_t nc;     /* N block, multiple of nr: a packed (KC, NC) B block */
+    /* c (mr, nr), row stride ldc = [c if load_c] + a (mr, k packed) . b (k, nr packed)
+     * [+ bias (nr) if not NULL], summed in that order. */
+    void (*micro_kernel)(size_t k, const float *a, const float *b, float *c, size_t ldc,
+                         const float *bias, bool load_c);
+} bnmlp_gemm_plan;
+
+/* Fills *plan for the requested instruction set (BNMLP_ISA_BEST: the fastest available) with
+ * blocks from the cache sizes the CPU reports. BNMLP_ERR_NULL_ARGUMENT, or
+ * BNMLP_ERR_INVALID_ARGUMENT when requested is not available (plan untouched). */
+bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, bnmlp_isa requested);
+
+/* Floats of packing scratch that bnmlp_gemm needs for any product with m <= max_m, n <= max_n,
+ * k <= max_k run on a pool of up to threads threads (0 counts as 1); 0 on size_t overflow. The
+ * count includes slack for 64-byte alignment, so any float-aligned buffer of this size works. */
+size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size_t max_n,
+                                 size_t max_k, size_t threads);
+
+/* C (m, n), row stride ldc = op(A) (m, k) . op(B) (k, n) [+ C if accumulate] [+ bias (n)].
+ * a is (m, k) with row stride lda, or (k, m) when transpose_a; b is (k, n) with row stride ldb,
+ * or (n, k) when transpose_b. bias may be NULL. pool may be NULL (the caller's thread only).
+ * scratch holds scratch_floats floats, at least bnmlp_gemm_scratch_floats(plan, m, n, k,
+ * threads of pool); it may be NULL when that is 0 or the product takes the direct path.
+ * k = 0 leaves C (accumulate) or sets it to bias or zeros. C must not overlap A, B or bias.
+ * BNMLP_ERR_NULL_ARGUMENT, BNMLP_ERR_INVALID_ARGUMENT (a leading dimension too small, or too
+ * little scratch); C is unchanged on error. */
+bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
+                        size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m,
+                        size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                        const float *bias, bool accumulate, float *c, size_t ldc);
+
+/* The naive triple loop bnmlp_gemm is tested against: same arguments and result (up to
+ * rounding), sums in double, no scratch, no threads. */
+void bnmlp_gemm_reference(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
+                          const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
+                          bool accumulate, float *c, size_t ldc);
+
+/* True when bnmlp_gemm computes an (m, n, k) product on the direct, unpacked path (a function
+ * of the shape only). */
+bool bnmlp_gemm_is_direct(size_t m, size_t n, size_t k);
+
+/* The direct, unpacked path bnmlp_gemm takes when bnmlp_gemm_is_direct (same contract, k > 0,
+ * no checks), portable build; exposed for tests and benchmarks. */
+void bnmlp_gemm_direct(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
+                       const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
+                       bool accumulate, float *c, size_t ldc);
+
+/* Micro-kernels, one per instruction set (signature of bnmlp_gemm_plan.micro_kernel). */
+void bnmlp_gemm_micro_portable(size_t k, const float *a, const float *b, float *c, size_t ldc,
+                               const float *bias, bool load_c);
+#if defined(__x86_64__)
+void bnmlp_gemm_micro_avx2(size_t k, const float *a, const float *b, float *c, size_t ldc,
+                           const float *bias, bool load_c);
+void bnmlp_gemm_micro_avx512(size_t k, const float *a, const float *b, float *c, size_t ldc,
+                             const float *bias, bool load_c);
+/* bnmlp_gemm_direct compiled for AVX2 + FMA (plans for AVX2 and AVX-512 use it). */
+void bnmlp_gemm_direct_avx2(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
+                            const float *a, size_t lda, const float *b, size_t ldb,
+                            const float *bias, bool accumulate, float *c, size_t ldc);
+/* panel (depth, mr) = a (mr, depth; row stride lda) transposed, mr 6 or 8; AVX2. */
+void bnmlp_gemm_pack_a_avx2(float *panel, const float *a, size_t lda, size_t depth, size_t mr);
+/* panel (depth, nr) = rows (nr, depth; row stride ldb) transposed, nr a multiple of 8; AVX2. */
+void bnmlp_gemm_pack_b_transposed_avx2(float *panel, const float *rows, size_t ldb, size_t depth,
+                                       size_t nr);
+#endif
+
+#define BNMLP_GEMM_PORTABLE_MR 4
+#define BNMLP_GEMM_PORTABLE_NR 8
+#define BNMLP_GEMM_AVX2_MR 6
+#define BNMLP_GEMM_AVX2_NR 16
+#define BNMLP_GEMM_AVX512_MR 8
+#define BNMLP_GEMM_AVX512_NR 32
+/* Largest micro-tile of any kernel (edge tiles go through a stack buffer of this size). */
+#define BNMLP_GEMM_MAX_TILE (16 * 32)
+
+#endif /* BNMLP_GEMM_H */

@@ -1,0 +1,191 @@
+/*
+ * gemm_avx2.c - the AVX2 + FMA micro-kernel: a 6x16 tile of C in 12 ymm accumulators.
+ *
+ * Compiled for AVX2 through a target attribute (no global -mavx flags); only called after the
+ * CPU has reported AVX2 and FMA. x86-64 only.
+ */
+#include "kernels/gemm.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* c (6, 16), row stride ldc = [c if load_c] + a (6, k packed: 6 floats per k step)
+ * . b (k, 16 packed: 16 floats per k step, 32-byte aligned) [+ bias (16)]. */
+__attribute__((target("avx2,fma"))) void bnmlp_gemm_micro_avx2(size_t k, const float *a,
+                                                               const float *b, float *c,
+                                                               size_t ldc, const float *bias,
+                                                               bool load_c) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (size_t r = 0; r < 6; r++) _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+    for (size_t r = 0; r < 6; r++) _mm_prefetch((const char *)(c + r * ldc + 15), _MM_HINT_T0);
+
+/* One k step: two 8-wide rows of B times six broadcast elements of A. */
+#define AVX2_STEP(a_, b_)                                                   \
+    do {                                                                    \
+        const __m256 b0 = _mm256_load_ps(b_), b1 = _mm256_load_ps((b_) + 8); \
+        __m256 ai = _mm256_broadcast_ss((a_) + 0);                          \
+        c00 = _mm256_fmadd_ps(ai, b0, c00);                                 \
+        c01 = _mm256_fmadd_ps(ai, b1, c01);                                 \
+        ai = _mm256_broadcast_ss((a_) + 1);                                 \
+        c10 = _mm256_fmadd_ps(ai, b0, c10);                                 \
+        c11 = _mm256_fmadd_ps(ai, b1, c11);                                 \
+        ai = _mm256_broadcast_ss((a_) + 2);                                 \
+        c20 = _mm256_fmadd_ps(ai, b0, c20);                                 \
+        c21 = _mm256_fmadd_ps(ai, b1, c21);                                 \
+        ai = _mm256_broadcast_ss((a_) + 3);                                 \
+        c30 = _mm256_fmadd_ps(ai, b0, c30);                                 \
+        c31 = _mm256_fmadd_ps(ai, b1, c31);                                 \
+        ai = _mm256_broadcast_ss((a_) + 4);                                 \
+        c40 = _mm256_fmadd_ps(ai, b0, c40);                                 \
+        c41 = _mm256_fmadd_ps(ai, b1, c41);                                 \
+        ai = _mm256_broadcast_ss((a_) + 5);                                 \
+        c50 = _mm256_fmadd_ps(ai, b0, c50);                                 \
+        c51 = _mm256_fmadd_ps(ai, b1, c51);                                 \
+    } while (0)
+
+    size_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+        _mm_prefetch((const char *)(a + 48), _MM_HINT_T0);
+        AVX2_STEP(a, b);
+        AVX2_STEP(a + 6, b + 16);
+        AVX2_STEP(a + 12, b + 32);
+        AVX2_STEP(a + 18, b + 48);
+        a += 24;
+        b += 64;
+    }
+    for (; p < k; p++) {
+        AVX2_STEP(a, b);
+        a += 6;
+        b += 16;
+    }
+#undef AVX2_STEP
+
+    /* c = (acc [+ c]) [+ bias], row by row. */
+    const __m256 bias0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    const __m256 bias1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
+#define AVX2_STORE(row, v0, v1)                                          \
+    do {                                                                 \
+        float *c_row = c + (row) * ldc;                                  \
+        __m256 s0 = (v0), s1 = (v1);                                     \
+        if (load_c) {                                                    \
+            s0 = _mm256_add_ps(s0, _mm256_loadu_ps(c_row));              \
+            s1 = _mm256_add_ps(s1, _mm256_loadu_ps(c_row + 8));          \
+        }                                                                \
+        if (bias) {                                                      \
+            s0 = _mm256_add_ps(s0, bias0);                               \
+            s1 = _mm256_add_ps(s1, bias1);                               \
+        }                                                                \
+        _mm256_storeu_ps(c_row, s0);                                     \
+        _mm256_storeu_ps(c_row + 8, s1);                                 \
+    } while (0)
+    AVX2_STORE(0, c00, c01);
+    AVX2_STORE(1, c10, c11);
+    AVX2_STORE(2, c20, c21);
+    AVX2_STORE(3, c30, c31);
+    AVX2_STORE(4, c40, c41);
+    AVX2_STORE(5, c50, c51);
+#undef AVX2_STORE
+}
+
+/* Packs a full panel of a transposed B: panel (depth, nr) with panel[p nr + j] = b[j ldb + p],
+ * j < nr (a multiple of 8), through 8x8 in-register transposes; the last depth % 8 steps one
+ * by one. b: nr rows of at least depth floats, row stride ldb. */
+__attribute__((target("avx2,fma"))) void bnmlp_gemm_pack_b_transposed_avx2(float *panel,
+                                                                           const float *b,
+                                                                           size_t ldb,
+                                                                           size_t depth,
+                                                                           size_t nr) {
+    const size_t full = depth / 8 * 8;
+    for (size_t j0 = 0; j0 < nr; j0 += 8) {
+        const float *rows = b + j0 * ldb;
+        for (size_t p = 0; p < full; p += 8) {
+            /* r[j] = b[j0 + j, p .. p + 8) */
+            const __m256 r0 = _mm256_loadu_ps(rows + 0 * ldb + p);
+            const __m256 r1 = _mm256_loadu_ps(rows + 1 * ldb + p);
+            const __m256 r2 = _mm256_loadu_ps(rows + 2 * ldb + p);
+            const __m256 r3 = _mm256_loadu_ps(rows + 3 * ldb + p);
+            const __m256 r4 = _mm256_loadu_ps(rows + 4 * ldb + p);
+            const __m256 r5 = _mm256_loadu_ps(rows + 5 * ldb + p);
+            const __m256 r6 = _mm256_loadu_ps(rows + 6 * ldb + p);
+            const __m256 r7 = _mm256_loadu_ps(rows + 7 * ldb + p);
+            /* Interleave pairs, then quads, then swap 128-bit halves. */
+            const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *target = panel + p * nr + j0;
+            _mm256_storeu_ps(target + 0 * nr, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(target + 1 * nr, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(target + 2 * nr, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(target + 3 * nr, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(target + 4 * nr, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(target + 5 * nr, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(target + 6 * nr, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(target + 7 * nr, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+        for (size_t p = full; p < depth; p++)
+            for (size_t j = 0; j < 8; j++) panel[p * nr + j0 + j] = rows[j * ldb + p];
+    }
+}
+
+/* Packs a full micro-panel of a non-transposed A: panel (depth, mr) with panel[p mr + r] =
+ * a[r lda + p], r < mr (6 or 8), through 8x8 in-register transposes (rows mr .. 7 of the
+ * transpose are never stored); the last depth % 8 steps one by one. */
+__attribute__((target("avx2,fma"))) void bnmlp_gemm_pack_a_avx2(float *panel, const float *a,
+                                                                size_t lda, size_t depth,
+                                                                size_t mr) {
+    const size_t full = depth / 8 * 8;
+    const __m256 zero = _mm256_setzero_ps();
+    for (size_t p = 0; p < full; p += 8) {
+        const __m256 r0 = _mm256_loadu_ps(a + 0 * lda + p);
+        const __m256 r1 = _mm256_loadu_ps(a + 1 * lda + p);
+        const __m256 r2 = _mm256_loadu_ps(a + 2 * lda + p);
+        const __m256 r3 = _mm256_loadu_ps(a + 3 * lda + p);
+        const __m256 r4 = _mm256_loadu_ps(a + 4 * lda + p);
+        const __m256 r5 = _mm256_loadu_ps(a + 5 * lda + p);
+        const __m256 r6 = mr > 6 ? _mm256_loadu_ps(a + 6 * lda + p) : zero;
+        const __m256 r7 = mr > 7 ? _mm256_loadu_ps(a + 7 * lda + p) : zero;
+        const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+        const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        /* column q of the block: lanes 0-3 rows 0-3 (from u_q), lanes 4-7 rows 4-7 */
+        const __m256 columns[8] = {
+            _mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+            _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+            _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+            _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+        float *target = panel + p * mr;
+        if (mr == 8) {
+            for (size_t q = 0; q < 8; q++) _mm256_storeu_ps(target + q * 8, columns[q]);
+        } else {
+            /* Six of the eight lanes: four, then two. */
+            for (size_t q = 0; q < 8; q++) {
+                _mm_storeu_ps(target + q * 6, _mm256_castps256_ps128(columns[q]));
+                _mm_storel_pi((__m64 *)(target + q * 6 + 4), _mm256_extractf128_ps(columns[q], 1));
+            }
+        }
+    }
+    for (size_t p = full; p < depth; p++)
+        for (size_t r = 0; r < mr; r++) panel[p * mr + r] = a[r * lda + p];
+}
+
+/* The direct path compiled for AVX2 + FMA (same loops as the portable one). */
+#define DIRECT_TARGET __attribute__((target("avx2,fma")))
+#define DIRECT_ENTRY bnmlp_gemm_direct_avx2
+#include "kernels/gemm_direct_body.h"
+
+#endif /* __x86_64__ */

@@ -1,0 +1,106 @@
+/*
+ * gemm_avx512.c - the AVX-512 micro-kernel: an 8x32 tile of C in 16 zmm accumulators.
+ *
+ * Compiled for AVX-512 F/VL + FMA through a target attribute (no global flags); only called
+ * after the CPU has reported AVX-512 F and VL. x86-64 only.
+ */
+#include "kernels/gemm.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* c (8, 32), row stride ldc = [c if load_c] + a (8, k packed: 8 floats per k step)
+ * . b (k, 32 packed: 32 floats per k step, 64-byte aligned) [+ bias (32)]. */
+__attribute__((target("avx512f,avx512vl,fma"))) void
+bnmlp_gemm_micro_avx512(size_t k, const float *a, const float *b, float *c, size_t ldc,
+                        const float *bias, bool load_c) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
+    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    for (size_t r = 0; r < 8; r++) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 31), _MM_HINT_T0);
+    }
+
+/* One k step: two 16-wide rows of B times eight broadcast elements of A. */
+#define AVX512_STEP(a_, b_)                                                   \
+    do {                                                                      \
+        const __m512 b0 = _mm512_load_ps(b_), b1 = _mm512_load_ps((b_) + 16); \
+        __m512 ai = _mm512_set1_ps((a_)[0]);                                  \
+        c00 = _mm512_fmadd_ps(ai, b0, c00);                                   \
+        c01 = _mm512_fmadd_ps(ai, b1, c01);                                   \
+        ai = _mm512_set1_ps((a_)[1]);                                         \
+        c10 = _mm512_fmadd_ps(ai, b0, c10);                                   \
+        c11 = _mm512_fmadd_ps(ai, b1, c11);                                   \
+        ai = _mm512_set1_ps((a_)[2]);                                         \
+        c20 = _mm512_fmadd_ps(ai, b0, c20);                                   \
+        c21 = _mm512_fmadd_ps(ai, b1, c21);                                   \
+        ai = _mm512_set1_ps((a_)[3]);                                         \
+        c30 = _mm512_fmadd_ps(ai, b0, c30);                                   \
+        c31 = _mm512_fmadd_ps(ai, b1, c31);                                   \
+        ai = _mm512_set1_ps((a_)[4]);                                         \
+        c40 = _mm512_fmadd_ps(ai, b0, c40);                                   \
+        c41 = _mm512_fmadd_ps(ai, b1, c41);                                   \
+        ai = _mm512_set1_ps((a_)[5]);                                         \
+        c50 = _mm512_fmadd_ps(ai, b0, c50);                                   \
+        c51 = _mm512_fmadd_ps(ai, b1, c51);                                   \
+        ai = _mm512_set1_ps((a_)[6]);                                         \
+        c60 = _mm512_fmadd_ps(ai, b0, c60);                                   \
+        c61 = _mm512_fmadd_ps(ai, b1, c61);                                   \
+        ai = _mm512_set1_ps((a_)[7]);                                         \
+        c70 = _mm512_fmadd_ps(ai, b0, c70);                                   \
+        c71 = _mm512_fmadd_ps(ai, b1, c71);                                   \
+    } while (0)
+
+    size_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+        _mm_prefetch((const char *)(a + 64), _MM_HINT_T0);
+        AVX512_STEP(a, b);
+        AVX512_STEP(a + 8, b + 32);
+        AVX512_STEP(a + 16, b + 64);
+        AVX512_STEP(a + 24, b + 96);
+        a += 32;
+        b += 128;
+    }
+    for (; p < k; p++) {
+        AVX512_STEP(a, b);
+        a += 8;
+        b += 32;
+    }
+#undef AVX512_STEP
+
+    /* c = (acc [+ c]) [+ bias], row by row. */
+    const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+    const __m512 bias1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+#define AVX512_STORE(row, v0, v1)                                        \
+    do {                                                                 \
+        float *c_row = c + (row) * ldc;                                  \
+        __m512 s0 = (v0), s1 = (v1);                                     \
+        if (load_c) {                                                    \
+            s0 = _mm512_add_ps(s0, _mm512_loadu_ps(c_row));              \
+            s1 = _mm512_add_ps(s1, _mm512_loadu_ps(c_row + 16));         \
+        }                                                                \
+        if (bias) {                                                      \
+            s0 = _mm512_add_ps(s0, bias0);                               \
+            s1 = _mm512_add_ps(s1, bias1);                               \
+        }                                                                \
+        _mm512_storeu_ps(c_row, s0);                                     \
+        _mm512_storeu_ps(c_row + 16, s1);                                \
+    } while (0)
+    AVX512_STORE(0, c00, c01);
+    AVX512_STORE(1, c10, c11);
+    AVX512_STORE(2, c20, c21);
+    AVX512_STORE(3, c30, c31);
+    AVX512_STORE(4, c40, c41);
+    AVX512_STORE(5, c50, c51);
+    AVX512_STORE(6, c60, c61);
+    AVX512_STORE(7, c70, c71);
+#undef AVX512_STORE
+}
+
+#endif /* __x86_64__ */
