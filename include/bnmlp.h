@@ -690,6 +690,19 @@ bnmlp_loss bnmlp_model_loss(const bnmlp_model *model);
  * RandomState(seed); the same seed also drives fit's shuffling, so it fixes a whole run. */
 bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t seed);
 
+/* Sets how many threads the model's matrix products use: 0 = all online cores (the default for
+ * new models), 1 = the calling thread only (no thread is ever created), n (<= 1024) = n. Work
+ * is split over output tiles only, never over a sum, so results are bit-identical for every
+ * count; small products always run on the calling thread. Before build it is remembered; after
+ * build it replaces the model's threads and packing buffers (BNMLP_ERR_OUT_OF_MEMORY, or
+ * BNMLP_ERR_INVALID_ARGUMENT when a thread cannot be started: nothing changed). The environment
+ * variable BNMLP_ISA (portable, avx2, avx512) read when a model is created forces the
+ * instruction set of its kernels; one this CPU lacks falls back to the fastest it has. */
+bnmlp_status bnmlp_model_set_threads(bnmlp_model *model, size_t threads);
+
+/* The threads the model's products use (the count 0 stands for resolved); 0 for NULL. */
+size_t bnmlp_model_threads(const bnmlp_model *model);
+
 /* True once bnmlp_model_build has succeeded. */
 bool bnmlp_model_is_built(const bnmlp_model *model);
 

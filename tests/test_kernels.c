@@ -1,10 +1,13 @@
-/* test_kernels.c - every dispatched kernel against its naive reference, over shapes that hit
- * each code path (narrow and wide outputs, row counts not a multiple of the row block, blocks
- * of the double accumulators), plus exact small cases. */
+/* test_kernels.c - the dense layer's three products through a kernel context as a model plans
+ * it (every instruction set this machine has, 1 to 3 threads, scratch sized by
+ * bnmlp_gemm_scratch_floats), against the naive reference; exact small cases; the bias
+ * reduction. The GEMM itself is tested shape by shape in test_gemm.c. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "layers/layers.h"
 #include "support.h"
 
 /* Deterministic values in [-1, 1) from a small linear congruential sequence. */
@@ -20,82 +23,85 @@ typedef struct shape {
     size_t batch, in, out;
 } shape;
 
-/* Shapes covering: out 1 (narrow, tn special case), out 3 (narrow, general), out 50 (wide),
- * out 300 (more than one 256-wide accumulator block), batch not a multiple of 4, in 1. */
-static const shape shapes[] = {{32, 50, 1}, {7, 5, 3}, {32, 2, 50}, {5, 3, 300}, {1, 1, 1},
-                               {13, 17, 8}, {6, 300, 1}, {33, 9, 7}};
+/* The tutorial's shapes, narrow and wide outputs, primes, and the large MLP's first layer at a
+ * small batch (packed path, several blocks). */
+static const shape shapes[] = {{32, 50, 1}, {32, 2, 50}, {7, 5, 3},    {1, 1, 1},    {13, 17, 8},
+                               {6, 300, 1}, {33, 9, 7},  {64, 256, 96}, {37, 129, 70}, {5, 3, 300}};
 #define SHAPE_COUNT (sizeof shapes / sizeof shapes[0])
 
-static void test_matmul_bias_matches_reference(void **state) {
-    (void)state;
-    for (size_t k = 0; k < SHAPE_COUNT; k++) {
-        const shape s = shapes[k];
-        float *x = malloc(s.batch * s.in * sizeof *x), *w = malloc(s.in * s.out * sizeof *w);
-        float *b = malloc(s.out * sizeof *b), *y = malloc(s.batch * s.out * sizeof *y);
-        float *ref = malloc(s.batch * s.out * sizeof *ref);
-        fill(x, s.batch * s.in, 1);
-        fill(w, s.in * s.out, 2);
-        fill(b, s.out, 3);
-        for (int with_bias = 0; with_bias < 2; with_bias++) {
-            bnmlp_kernel_matmul_bias(y, x, w, with_bias ? b : NULL, s.batch, s.in, s.out);
-            bnmlp_kernel_matmul_bias_reference(ref, x, w, with_bias ? b : NULL, s.batch, s.in, s.out);
-            /* Same order of additions; only FMA contraction (clang) may round differently. */
-            assert_floats_close(y, ref, s.batch * s.out, 1e-6, 1e-6);
-        }
-        free(x), free(w), free(b), free(y), free(ref);
-    }
+/* A context for isa and threads with scratch for every product of the shape. */
+static bnmlp_kernel_context make_context(bnmlp_isa isa, size_t threads, shape s) {
+    bnmlp_kernel_context context = {0};
+    assert_ok(bnmlp_gemm_plan_init(&context.plan, isa));
+    size_t m = s.batch > s.in ? s.batch : s.in, n = s.out > s.in ? s.out : s.in;
+    size_t k = s.in > s.batch ? s.in : s.batch;
+    if (s.out > k) k = s.out;
+    context.scratch_floats = bnmlp_gemm_scratch_floats(&context.plan, m, n, k, threads);
+    context.scratch = context.scratch_floats ? malloc(context.scratch_floats * sizeof(float)) : NULL;
+    if (threads > 1) context.pool = bnmlp_threadpool_create(threads, NULL, NULL);
+    return context;
 }
 
-static void test_matmul_tn_matches_reference(void **state) {
-    (void)state;
-    for (size_t k = 0; k < SHAPE_COUNT; k++) {
-        const shape s = shapes[k];
-        float *x = malloc(s.batch * s.in * sizeof *x), *dy = malloc(s.batch * s.out * sizeof *dy);
-        float *dw = malloc(s.in * s.out * sizeof *dw), *ref = malloc(s.in * s.out * sizeof *ref);
-        fill(x, s.batch * s.in, 4);
-        fill(dy, s.batch * s.out, 5);
-        fill(dw, s.in * s.out, 6); /* accumulates into what is there */
-        memcpy(ref, dw, s.in * s.out * sizeof *ref);
-        bnmlp_kernel_matmul_tn_accumulate(dw, x, dy, s.batch, s.in, s.out);
-        bnmlp_kernel_matmul_tn_accumulate_reference(ref, x, dy, s.batch, s.in, s.out);
-        assert_floats_close(dw, ref, s.in * s.out, 1e-6, 1e-6);
-        free(x), free(dy), free(dw), free(ref);
-    }
+static void free_context(bnmlp_kernel_context *context) {
+    free(context->scratch);
+    bnmlp_threadpool_free(context->pool);
 }
 
-static void test_matmul_nt_matches_reference(void **state) {
+/* Relative tolerance of a float32 sum of k products of values in [-1, 1]: a few ulps per term. */
+static double tolerance(size_t k) { return 4e-7 * (double)(k + 4); }
+
+/* Forward and backward of a dense layer through the context, against the reference. */
+static void check_dense(const bnmlp_kernel_context *context, shape s) {
+    const size_t B = s.batch, IN = s.in, OUT = s.out;
+    float *x = malloc(B * IN * sizeof *x), *w = malloc(IN * OUT * sizeof *w), *b = malloc(OUT * sizeof *b);
+    float *y = malloc(B * OUT * sizeof *y), *ref = malloc(B * (IN > OUT ? IN : OUT) * IN * sizeof *ref);
+    float *dy = malloc(B * OUT * sizeof *dy), *dw = malloc(IN * OUT * sizeof *dw), *dx = malloc(B * IN * sizeof *dx);
+    fill(x, B * IN, 1), fill(w, IN * OUT, 2), fill(b, OUT, 3), fill(dy, B * OUT, 4), fill(dw, IN * OUT, 5);
+    bnmlp_dense_forward(context, y, x, w, b, B, IN, OUT);
+    bnmlp_gemm_reference(false, false, B, OUT, IN, x, IN, w, OUT, b, false, ref, OUT);
+    assert_floats_close(y, ref, B * OUT, tolerance(IN), tolerance(IN));
+    memcpy(ref, dw, IN * OUT * sizeof *ref);
+    float db[512] = {0};
+    bnmlp_dense_backward(context, dx, dw, db, dy, x, w, B, IN, OUT);
+    bnmlp_gemm_reference(true, false, IN, OUT, B, x, IN, dy, OUT, NULL, true, ref, OUT);
+    assert_floats_close(dw, ref, IN * OUT, tolerance(B), tolerance(B));
+    bnmlp_gemm_reference(false, true, B, IN, OUT, dy, OUT, w, OUT, NULL, false, ref, IN);
+    assert_floats_close(dx, ref, B * IN, tolerance(OUT), tolerance(OUT));
+    free(x), free(w), free(b), free(y), free(ref), free(dy), free(dw), free(dx);
+}
+
+static void test_dense_products_match_reference(void **state) {
     (void)state;
-    for (size_t k = 0; k < SHAPE_COUNT; k++) {
-        const shape s = shapes[k];
-        float *dy = malloc(s.batch * s.out * sizeof *dy), *w = malloc(s.in * s.out * sizeof *w);
-        float *dx = malloc(s.batch * s.in * sizeof *dx), *ref = malloc(s.batch * s.in * sizeof *ref);
-        fill(dy, s.batch * s.out, 7);
-        fill(w, s.in * s.out, 8);
-        bnmlp_kernel_matmul_nt(dx, dy, w, s.batch, s.in, s.out);
-        bnmlp_kernel_matmul_nt_reference(ref, dy, w, s.batch, s.in, s.out);
-        assert_floats_close(dx, ref, s.batch * s.in, 1e-6, 1e-6);
-        free(dy), free(w), free(dx), free(ref);
+    const bnmlp_isa isas[] = {BNMLP_ISA_PORTABLE, BNMLP_ISA_AVX2, BNMLP_ISA_AVX512};
+    for (size_t i = 0; i < 3; i++) {
+        if (!bnmlp_isa_available(isas[i])) continue;
+        for (size_t threads = 1; threads <= 3; threads++)
+            for (size_t k = 0; k < SHAPE_COUNT; k++) {
+                bnmlp_kernel_context context = make_context(isas[i], threads, shapes[k]);
+                check_dense(&context, shapes[k]);
+                free_context(&context);
+            }
     }
 }
 
 /* Hand-computed: x = [[1, 2], [3, 4]], w = [[1, 0, -1], [2, 1, 0]], b = [0.5, 0, -0.5]. */
-static void test_matmul_exact_small(void **state) {
+static void test_dense_exact_small(void **state) {
     (void)state;
+    bnmlp_kernel_context context;
+    bnmlp_kernel_context_init(&context);
     const float x[4] = {1, 2, 3, 4}, w[6] = {1, 0, -1, 2, 1, 0}, b[3] = {0.5f, 0, -0.5f};
     float y[6];
-    bnmlp_kernel_matmul_bias(y, x, w, b, 2, 2, 3);
+    bnmlp_dense_forward(&context, y, x, w, b, 2, 2, 3);
     const float expected_y[6] = {5.5f, 2, -1.5f, 11.5f, 4, -3.5f};
     assert_memory_equal(y, expected_y, sizeof y);
-    /* dw = x^T dy with dy = [[1, 0, 1], [0, 1, 1]] -> [[1, 3, 4], [2, 4, 6]], added to ones. */
+    /* dw = x^T dy with dy = [[1, 0, 1], [0, 1, 1]] -> [[1, 3, 4], [2, 4, 6]], added to ones;
+     * db = column sums of dy, added to zeros; dx = dy w^T = [[0, 2], [-1, 1]]. */
     const float dy[6] = {1, 0, 1, 0, 1, 1};
-    float dw[6] = {1, 1, 1, 1, 1, 1};
-    bnmlp_kernel_matmul_tn_accumulate(dw, x, dy, 2, 2, 3);
-    const float expected_dw[6] = {2, 4, 5, 3, 5, 7};
+    float dw[6] = {1, 1, 1, 1, 1, 1}, db[3] = {0}, dx[4];
+    bnmlp_dense_backward(&context, dx, dw, db, dy, x, w, 2, 2, 3);
+    const float expected_dw[6] = {2, 4, 5, 3, 5, 7}, expected_db[3] = {1, 1, 2}, expected_dx[4] = {0, 2, -1, 1};
     assert_memory_equal(dw, expected_dw, sizeof dw);
-    /* dx = dy w^T -> [[1 - 1, 2 + 0], [0 - 1, 1 + 0]] = [[0, 2], [-1, 1]]. */
-    float dx[4];
-    bnmlp_kernel_matmul_nt(dx, dy, w, 2, 2, 3);
-    const float expected_dx[4] = {0, 2, -1, 1};
+    assert_memory_equal(db, expected_db, sizeof db);
     assert_memory_equal(dx, expected_dx, sizeof dx);
 }
 
@@ -115,10 +121,8 @@ static void test_column_sums(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_matmul_bias_matches_reference),
-        cmocka_unit_test(test_matmul_tn_matches_reference),
-        cmocka_unit_test(test_matmul_nt_matches_reference),
-        cmocka_unit_test(test_matmul_exact_small),
+        cmocka_unit_test(test_dense_products_match_reference),
+        cmocka_unit_test(test_dense_exact_small),
         cmocka_unit_test(test_column_sums),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

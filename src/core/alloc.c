@@ -59,9 +59,7 @@ bool bnmlp_size_add(size_t a, size_t b, size_t *sum) {
 }
 
 bool bnmlp_all_finite(const float *values, size_t n) {
-    /* x - x is 0 for finite x and NaN for NaN or infinity; one branch at the end keeps the loop
-     * vectorizable. */
-    float acc = 0.0f;
-    for (size_t i = 0; i < n; i++) acc += values[i] - values[i];
-    return acc == 0.0f;
+    int bad = 0; /* one branch at the end keeps the loop vectorizable */
+    for (size_t i = 0; i < n; i++) bad |= bnmlp_not_finite(values[i]);
+    return !bad;
 }

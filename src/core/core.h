@@ -5,6 +5,9 @@
 #ifndef BNMLP_CORE_H
 #define BNMLP_CORE_H
 
+#include <float.h>
+#include <math.h>
+
 #include "bnmlp.h"
 
 /* The allocator used when the caller gives none: malloc and free. */
@@ -31,6 +34,10 @@ bool bnmlp_size_mul(size_t a, size_t b, size_t *product);
 
 /* *sum = a + b; false (and *sum untouched) if it would overflow size_t. */
 bool bnmlp_size_add(size_t a, size_t b, size_t *sum);
+
+/* 1 when x is NaN or infinite, else 0: branch-free, so that OR-ing it over a loop vectorizes
+ * (a float sum of x - x would not, since float addition may not be reordered). */
+static inline int bnmlp_not_finite(float x) { return !(fabsf(x) <= FLT_MAX); }
 
 /* True when every one of the n floats is finite (no NaN, no infinity). */
 bool bnmlp_all_finite(const float *values, size_t n);

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/core.h"
 
@@ -218,4 +219,13 @@ void bnmlp_threadpool_run(bnmlp_threadpool *pool, bnmlp_task_function function, 
     pthread_mutex_unlock(&pool->mutex);
     take_tasks(pool, 0, generation);
     wait_for_tasks(pool, task_count);
+}
+
+size_t bnmlp_online_cores(void) {
+#ifdef _SC_NPROCESSORS_ONLN
+    const long count = sysconf(_SC_NPROCESSORS_ONLN);
+    if (count > 1024) return 1024;
+    if (count >= 1) return (size_t)count;
+#endif
+    return 1;
 }

@@ -30,6 +30,9 @@ bnmlp_threadpool *bnmlp_threadpool_create(size_t threads, const bnmlp_allocator 
 /* Stops and joins the workers and releases the pool; NULL is a no-op. */
 void bnmlp_threadpool_free(bnmlp_threadpool *pool);
 
+/* The number of online cores (sysconf), at least 1 and at most 1024; 1 where it cannot be asked. */
+size_t bnmlp_online_cores(void);
+
 /* Threads in the pool, the caller included (1 for a NULL pool). */
 size_t bnmlp_threadpool_threads(const bnmlp_threadpool *pool);
 

@@ -14,6 +14,8 @@
 
 #include <math.h>
 
+#include "core/core.h"
+
 /* Features handled at once, with per-feature values (scales, means, sums) on the stack. */
 #define BLOCK 64
 
@@ -113,17 +115,17 @@ static inline void moving_step(float *moving_mean, float *moving_variance, float
 static inline bool moving_pass(float *moving_mean, float *moving_variance, const float *mean,
                                const float *variance, size_t channels, double keep, double take,
                                double correction, bool apply) {
-    float acc = 0.0f; /* x - x is NaN exactly when x is not finite */
+    int bad = 0; /* NaN or infinity seen */
     for (size_t c = 0; c < channels; c++) {
         float m = moving_mean[c], v = moving_variance[c];
         moving_step(&m, &v, mean[c], variance[c], keep, take, correction);
         if (!apply) {
-            acc += (m - m) + (v - v);
+            bad |= bnmlp_not_finite(m) | bnmlp_not_finite(v);
             continue;
         }
         moving_mean[c] = m, moving_variance[c] = v;
     }
-    return acc == 0.0f;
+    return !bad;
 }
 
 bool bnmlp_batchnorm_update_moving_is_finite(const float *moving_mean, const float *moving_variance,
@@ -150,7 +152,7 @@ static bool debiased_pass(float *moving_mean, float *moving_variance, float *bia
                           const float *mean, const float *variance, size_t channels, double momentum,
                           double correction, uint64_t t, bool apply) {
     const double debias = 1.0 - pow(momentum, (double)t);
-    float acc = 0.0f;
+    int bad = 0;
     for (size_t c = 0; c < channels; c++) {
         float a = biased_mean[c], b = biased_variance[c];
         moving_step(&a, &b, mean[c], variance[c], momentum, 1.0 - momentum, correction);
@@ -159,10 +161,10 @@ static bool debiased_pass(float *moving_mean, float *moving_variance, float *bia
             biased_mean[c] = a, biased_variance[c] = b;
             moving_mean[c] = m, moving_variance[c] = v;
         } else {
-            acc += (a - a) + (b - b) + (m - m) + (v - v);
+            bad |= bnmlp_not_finite(a) | bnmlp_not_finite(b) | bnmlp_not_finite(m) | bnmlp_not_finite(v);
         }
     }
-    return acc == 0.0f;
+    return !bad;
 }
 
 bool bnmlp_batchnorm_average(float *moving_mean, float *moving_variance, float *biased_mean, float *biased_variance,

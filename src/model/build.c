@@ -52,6 +52,9 @@ static void release_buffers(bnmlp_model *model) {
         *buffers[i] = NULL;
     }
     for (size_t i = 0; i < model->layer_count; i++) model->layers[i].output = NULL;
+    bnmlp_release(a, model->kernels.scratch);
+    bnmlp_threadpool_free(model->kernels.pool);
+    model->kernels.scratch = NULL, model->kernels.pool = NULL, model->kernels.scratch_floats = 0;
     model->segment_count = 0;
     model->built = false;
     model->max_batch = 0;
@@ -239,6 +242,69 @@ void bnmlp_model_refresh_segments(bnmlp_model *model) {
     }
 }
 
+/* *floats = the GEMM scratch the dense layers' three products need at max_batch rows on threads
+ * threads (0 without dense layers); false on size_t overflow. */
+static bool kernel_scratch(const bnmlp_model *model, size_t max_batch, size_t threads, size_t *floats) {
+    *floats = 0;
+    for (size_t i = 0; i < model->layer_count; i++) {
+        const bnmlp_layer *layer = &model->layers[i];
+        if (layer->kind != BNMLP_LAYER_DENSE) continue;
+        /* y = x w (B, OUT, IN); dw += x^T dy (IN, OUT, B); dx = dy w^T (B, IN, OUT). */
+        const size_t shapes[3][3] = {{max_batch, layer->out, layer->in},
+                                     {layer->in, layer->out, max_batch},
+                                     {max_batch, layer->in, layer->out}};
+        for (size_t k = 0; k < 3; k++) {
+            const size_t need = bnmlp_gemm_scratch_floats(&model->kernels.plan, shapes[k][0], shapes[k][1],
+                                                          shapes[k][2], threads);
+            if (need == 0) return false; /* only on overflow */
+            if (need > *floats) *floats = need;
+        }
+    }
+    return true;
+}
+
+/* Makes the pool and the scratch for threads (0: all online cores) at max_batch rows into
+ * *pool and *scratch (*floats of it); nothing allocated on failure. */
+static bnmlp_status make_kernel_resources(const bnmlp_model *model, size_t max_batch, size_t threads,
+                                          bnmlp_threadpool **pool, float **scratch, size_t *floats) {
+    const size_t resolved = threads ? threads : bnmlp_online_cores();
+    *scratch = NULL;
+    *pool = NULL;
+    if (!kernel_scratch(model, max_batch, resolved, floats) || *floats > SIZE_MAX / sizeof(float))
+        return BNMLP_ERR_OVERFLOW;
+    if (*floats && !(*scratch = bnmlp_alloc(&model->allocator, *floats * sizeof(float))))
+        return BNMLP_ERR_OUT_OF_MEMORY;
+    bnmlp_status status = BNMLP_OK;
+    if (resolved > 1 && !(*pool = bnmlp_threadpool_create(resolved, &model->allocator, &status))) {
+        bnmlp_release(&model->allocator, *scratch);
+        *scratch = NULL;
+        return status;
+    }
+    return BNMLP_OK;
+}
+
+bnmlp_status bnmlp_model_set_threads(bnmlp_model *model, size_t threads) {
+    if (!model) return BNMLP_ERR_NULL_ARGUMENT;
+    if (threads > 1024) return BNMLP_ERR_INVALID_ARGUMENT;
+    if (model->built) {
+        bnmlp_threadpool *pool;
+        float *scratch;
+        size_t floats;
+        const bnmlp_status status = make_kernel_resources(model, model->max_batch, threads, &pool, &scratch, &floats);
+        if (status != BNMLP_OK) return status;
+        bnmlp_release(&model->allocator, model->kernels.scratch);
+        bnmlp_threadpool_free(model->kernels.pool);
+        model->kernels.pool = pool, model->kernels.scratch = scratch, model->kernels.scratch_floats = floats;
+    }
+    model->threads = threads;
+    return BNMLP_OK;
+}
+
+size_t bnmlp_model_threads(const bnmlp_model *model) {
+    if (!model) return 0;
+    return model->threads ? model->threads : bnmlp_online_cores();
+}
+
 /* Allocates every block of a model built for max_batch rows; false (some blocks allocated) on
  * failure. */
 static bool allocate_blocks(bnmlp_model *model, size_t max_batch) {
@@ -287,6 +353,12 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
     if (!allocate_blocks(model, max_batch)) {
         release_buffers(model);
         return BNMLP_ERR_OUT_OF_MEMORY;
+    }
+    bnmlp_status status = make_kernel_resources(model, max_batch, model->threads, &model->kernels.pool,
+                                                &model->kernels.scratch, &model->kernels.scratch_floats);
+    if (status != BNMLP_OK) {
+        release_buffers(model);
+        return status;
     }
     /* Hand out the slices of the output block. */
     float *output = model->outputs;

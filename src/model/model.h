@@ -72,7 +72,8 @@ typedef struct bnmlp_model_collective {
 /* The sequential model (opaque to users). */
 struct bnmlp_model {
     bnmlp_allocator allocator;             /* every allocation goes through it */
-    bnmlp_kernel_context kernels;          /* the kernels the layers run with */
+    bnmlp_kernel_context kernels;          /* the kernels the layers run with: plan, pool, scratch */
+    size_t threads;                        /* threads asked for (bnmlp_model_set_threads; 0: all cores) */
     bnmlp_loss loss;                       /* the head's loss */
     size_t input_width;                    /* features in */
     bnmlp_layer *layers;                   /* layer_count layers in order */

@@ -3,12 +3,14 @@
 
 #include <math.h>
 
+#include "core/core.h"
+
 /* One pass over a segment: with apply, writes the new w, m and v; without, only checks that they
  * would be finite. fresh starts from zero moments. Operations follow torch.optim's single-tensor
  * Adam in float32: decay, moments, then the step. */
 static inline bool adam_pass(float *w, float *m, float *v, const float *g, size_t n, const bnmlp_adam_step *s,
                              bool fresh, bool apply) {
-    float acc = 0.0f; /* x - x is NaN exactly when x is not finite */
+    int bad = 0; /* NaN or infinity seen */
     for (size_t i = 0; i < n; i++) {
         /* AdamW shrinks the weight first; Adam adds the L2 term to the gradient instead. */
         float wi = s->shrink != 1.0f ? w[i] * s->shrink : w[i];
@@ -24,10 +26,10 @@ static inline bool adam_pass(float *w, float *m, float *v, const float *g, size_
             m[i] = mi;
             v[i] = vi;
         } else {
-            acc += (wi - wi) + (mi - mi) + (vi - vi);
+            bad |= bnmlp_not_finite(wi) | bnmlp_not_finite(mi) | bnmlp_not_finite(vi);
         }
     }
-    return acc == 0.0f;
+    return !bad;
 }
 
 bool bnmlp_adam_segment(float *w, float *m, float *v, const float *g, size_t n, const bnmlp_adam_step *step,

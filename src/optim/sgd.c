@@ -1,6 +1,8 @@
 /* sgd.c - stochastic gradient descent with momentum, in Keras's form, over raw buffers. */
 #include "optim/optim.h"
 
+#include "core/core.h"
+
 /* The new velocity and weight of one parameter; the single definition of the update, so the
  * finiteness check and the update compute the very same values. */
 static inline void sgd_step(float *w, float *v, float g, float learning_rate, float momentum, bool nesterov) {
@@ -13,7 +15,7 @@ static inline void sgd_step(float *w, float *v, float g, float learning_rate, fl
  * are finite. The gradient is g + decay * w when decay is not 0; fresh starts from v = 0. */
 static inline bool sgd_pass(float *w, float *v, const float *g, size_t n, const bnmlp_sgd_config *sgd,
                             float decay, bool fresh, bool apply) {
-    float acc = 0.0f; /* x - x is NaN exactly when x is not finite */
+    int bad = 0; /* NaN or infinity seen */
     for (size_t i = 0; i < n; i++) {
         float wi = w[i], vi = fresh ? 0.0f : v[i];
         const float gi = decay != 0.0f ? g[i] + decay * wi : g[i];
@@ -22,10 +24,10 @@ static inline bool sgd_pass(float *w, float *v, const float *g, size_t n, const 
             w[i] = wi;
             v[i] = vi;
         } else {
-            acc += (wi - wi) + (vi - vi);
+            bad |= bnmlp_not_finite(wi) | bnmlp_not_finite(vi);
         }
     }
-    return acc == 0.0f;
+    return !bad;
 }
 
 bool bnmlp_sgd_segment(float *w, float *v, const float *g, size_t n, const bnmlp_sgd_config *sgd, float decay,
