@@ -3,12 +3,6 @@
 
 #include <math.h>
 
-double bnmlp_sigmoid(double x) {
-    if (x >= 0.0) return 1.0 / (1.0 + exp(-x));
-    const double e = exp(x);
-    return e / (1.0 + e);
-}
-
 void bnmlp_activation_forward(float *y, const float *x, size_t n, bnmlp_activation kind, float alpha) {
     switch (kind) {
     case BNMLP_ACTIVATION_LINEAR:
@@ -27,7 +21,7 @@ void bnmlp_activation_forward(float *y, const float *x, size_t n, bnmlp_activati
         }
         break;
     case BNMLP_ACTIVATION_SIGMOID:
-        for (size_t i = 0; i < n; i++) y[i] = (float)bnmlp_sigmoid((double)x[i]);
+        for (size_t i = 0; i < n; i++) y[i] = bnmlp_sigmoid_of(x[i], expf(-fabsf(x[i])));
         break;
     case BNMLP_ACTIVATION_TANH:
         for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);

@@ -214,22 +214,24 @@ void bnmlp_batchnorm_finish_backward(float *dx, const double *sum_dy, const doub
                                      size_t width) {
     /* dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)): the first term passes dy
      * through, the second removes what moved the batch mean, the third what moved the batch
-     * variance. The means are over all `count` rows of the batch (every process's). */
+     * variance. The means are over all `count` rows of the batch (every process's), formed in
+     * double from the double sums; the per-element arithmetic is float32, as xhat is in the
+     * forward. */
     for (size_t c0 = 0; c0 < width; c0 += BLOCK) {
         const size_t w = block_width(c0, width);
         const float *m = mean + c0, *s = rstd + c0;
-        double scale[BLOCK], mean_dy[BLOCK], mean_dy_xhat[BLOCK];
+        float scale[BLOCK], mean_dy[BLOCK], mean_dy_xhat[BLOCK];
         for (size_t c = 0; c < w; c++) {
-            scale[c] = (gamma ? (double)gamma[c0 + c] : 1.0) * s[c];
-            mean_dy[c] = sum_dy[c0 + c] / count;
-            mean_dy_xhat[c] = sum_dy_xhat[c0 + c] / count;
+            scale[c] = (float)((gamma ? (double)gamma[c0 + c] : 1.0) * s[c]);
+            mean_dy[c] = (float)(sum_dy[c0 + c] / count);
+            mean_dy_xhat[c] = (float)(sum_dy_xhat[c0 + c] / count);
         }
         for (size_t r = 0; r < batch; r++) {
             const float *g = dy + r * stride + c0, *in = x + r * stride + c0;
             float *out = dx + r * stride + c0;
             for (size_t c = 0; c < w; c++) {
-                const double xhat = ((double)in[c] - m[c]) * s[c];
-                out[c] = (float)(scale[c] * ((double)g[c] - mean_dy[c] - xhat * mean_dy_xhat[c]));
+                const float xhat = (in[c] - m[c]) * s[c];
+                out[c] = scale[c] * ((g[c] - mean_dy[c]) - xhat * mean_dy_xhat[c]);
             }
         }
     }

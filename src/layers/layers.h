@@ -10,6 +10,8 @@
 #include "bnmlp.h"
 #include "kernels/kernels.h"
 
+#include <math.h>
+
 /* ---- dense: y = x w + b ------------------------------------------------------------------- */
 
 /* x (B, IN), w (IN, OUT), b (OUT) or NULL -> y (B, OUT), through the kernels of `kernels`.
@@ -25,9 +27,10 @@ void bnmlp_dense_backward(const bnmlp_kernel_context *kernels, float *dx, float 
 
 /* ---- activation ---------------------------------------------------------------------------- */
 
-/* The logistic function 1 / (1 + exp(-x)), written so that exp never overflows; the one
- * sigmoid of the library (activation forward, and the loss's gradient from a logit). */
-double bnmlp_sigmoid(double x);
+/* The logistic function of x from e = exp(-|x|): 1 / (1 + e) for x >= 0, e / (1 + e) below, so
+ * that exp never overflows; the one sigmoid of the library (the activation, and the loss's
+ * gradient from a logit, which shares e with its log1p). float32 throughout. */
+static inline float bnmlp_sigmoid_of(float x, float e) { return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e); }
 
 /* x (B, K) -> y (B, K) = softmax of each row, exp(x - max) / sum exp(x - max), in double. */
 void bnmlp_softmax_forward(float *y, const float *x, size_t rows, size_t width);

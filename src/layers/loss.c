@@ -19,17 +19,22 @@ double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t
     return total / (double)n;
 }
 
+/* log(1 + e) for e = exp(-|v|) in [0, 1], float32: logf(1 + e) where 1 + e keeps e's digits
+ * that matter (absolute error below 1e-7), the series e - e^2/2 below 1e-4 (error below 4e-13).
+ * Several times faster than log1pf, the loss's most expensive function. */
+static float log1p_of_exp(float e) { return e < 1e-4f ? e - 0.5f * e * e : logf(1.0f + e); }
+
 double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n) {
-    double total = 0.0;
+    double total = 0.0; /* the terms in float32, their sum in double */
     for (size_t i = 0; i < n; i++) {
-        const double v = (double)z[i], t = (double)y[i];
+        const float v = z[i], t = y[i];
         /* -(t log s(v) + (1-t) log(1-s(v))) = max(v,0) - v t + log(1 + exp(-|v|)) (TF's
          * sigmoid_cross_entropy_with_logits), written per label so that an infinite logit on
          * the right side gives 0 rather than inf - inf: softplus(-v) for t = 1, softplus(v)
-         * for t = 0. */
-        const double margin = t == 1.0 ? -v : v;
-        total += (margin > 0.0 ? margin : 0.0) + log1p(exp(-fabs(v)));
-        if (dz) dz[i] = (float)((bnmlp_sigmoid(v) - t) / (double)n); /* d/dv = (sigmoid(v) - t) / n */
+         * for t = 0. exp(-|v|) serves both the loss and the sigmoid of the gradient. */
+        const float margin = t == 1.0f ? -v : v, e = expf(-fabsf(v));
+        total += (double)(margin > 0.0f ? margin : 0.0f) + (double)log1p_of_exp(e);
+        if (dz) dz[i] = (bnmlp_sigmoid_of(v, e) - t) / (float)n; /* d/dv = (sigmoid(v) - t) / n */
     }
     return total / (double)n;
 }
