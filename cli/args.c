@@ -95,7 +95,7 @@ static void describe_range(const flag_spec *spec, char *buffer, size_t size)
     bool integer = spec->kind == VALUE_SIZE || spec->kind == VALUE_U32;
     const char *low = (spec->open & MIN_OPEN) ? "above" : "from";
     const char *high = (spec->open & MAX_OPEN) ? "below" : "up to";
-    snprintf(buffer, size, "%s %s %g %s %g", integer ? "an integer" : "a number", low, spec->min, high, spec->max);
+    snprintf(buffer, size, "%s %s %.10g %s %.10g", integer ? "an integer" : "a number", low, spec->min, high, spec->max);
 }
 
 /* Stores a flag's value into its field; false (reported) for a bad value. */

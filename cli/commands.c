@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "bnmlp.h"
@@ -273,6 +274,44 @@ static int check_fit_flags(const command *cmd, const cli_options *opts)
         !data_column_is_index(opts->label_column)) {
         return usage_error(cmd, "--label-column must be a 0-based index for .npy data, whose columns have no names",
                            NULL);
+    }
+    return -1;
+}
+
+/* Checks before training that path's directory exists and is writable, so that a long run
+ * does not end in an output it cannot write; 1 (reported with the path) if not, else -1. */
+static int check_writable(const command *cmd, const char *flag, const char *path)
+{
+    if (path == NULL) {
+        return -1;
+    }
+    char directory[PATH_SIZE];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        snprintf(directory, sizeof directory, ".");
+    } else {
+        size_t length = slash == path ? 1 : (size_t)(slash - path);
+        snprintf(directory, sizeof directory, "%.*s", (int)(length < sizeof directory ? length : sizeof directory - 1),
+                 path);
+    }
+    errno = 0;
+    if (access(directory, W_OK | X_OK) != 0) {
+        cli_failure(cmd->name, "cannot write %s %s: directory %s: %s", flag, path, directory,
+                    strerror(errno != 0 ? errno : EACCES));
+        return CLI_EXIT_FAILURE;
+    }
+    return -1;
+}
+
+/* Checks every output of a fit before it starts; 1 (reported) if one cannot be written. */
+static int check_fit_outputs(const command *cmd, const cli_options *opts, const char *checkpoint)
+{
+    int status;
+    if ((status = check_writable(cmd, "--out", opts->out)) >= 0 ||
+        (status = check_writable(cmd, "--history", opts->history)) >= 0 ||
+        (status = check_writable(cmd, "--plot", opts->plot)) >= 0 ||
+        (opts->checkpoint_every > 0 && (status = check_writable(cmd, "--checkpoint", checkpoint)) >= 0)) {
+        return status;
     }
     return -1;
 }
@@ -562,8 +601,10 @@ static int run_train(int argc, char **argv, int first)
         return CLI_EXIT_FAILURE;
     }
     char buffer[PATH_SIZE];
-    if ((status = apply_threads(cmd, &opts, model)) < 0 && (status = check_fit_labels(cmd, &opts, &d, model)) < 0) {
-        status = run_fit(cmd, &opts, model, &d, &fit, checkpoint_path(&opts, buffer, sizeof buffer), opts.layers);
+    const char *checkpoint = checkpoint_path(&opts, buffer, sizeof buffer);
+    if ((status = apply_threads(cmd, &opts, model)) < 0 && (status = check_fit_labels(cmd, &opts, &d, model)) < 0 &&
+        (status = check_fit_outputs(cmd, &opts, checkpoint)) < 0) {
+        status = run_fit(cmd, &opts, model, &d, &fit, checkpoint, opts.layers);
     }
     bnmlp_model_free(model);
     fit_data_free(&d);
@@ -653,7 +694,8 @@ static int run_resume(int argc, char **argv, int first)
     fit_data d = {0};
     if ((status = check_resume_optimizer(cmd, model, &fit, opts.checkpoint)) < 0 &&
         (status = read_fit_data(cmd, &opts, &d)) < 0 && (status = apply_threads(cmd, &opts, model)) < 0 &&
-        (status = check_fit_labels(cmd, &opts, &d, model)) < 0) {
+        (status = check_fit_labels(cmd, &opts, &d, model)) < 0 &&
+        (status = check_fit_outputs(cmd, &opts, opts.checkpoint)) < 0) {
         status = run_fit(cmd, &opts, model, &d, &fit, opts.checkpoint, NULL);
     }
     bnmlp_model_free(model);

@@ -61,6 +61,12 @@ static bool fail(spec_error *error, part p, const char *format, ...)
     return false;
 }
 
+/* The first character of a part. */
+static const char *text_of(part p)
+{
+    return p.text + p.offset;
+}
+
 /* True when the part is exactly word. */
 static bool part_is(part p, const char *word)
 {
@@ -179,8 +185,9 @@ static bool parse_dense(const part *parts, size_t count, spec_layer *layer, spec
             have_alpha = true;
         } else {
             return fail(error, parts[i],
-                        "unknown dense option (expected an activation such as relu, an initializer such as "
-                        "he_uniform, nobias or alpha=A)");
+                        "unknown dense option '%.*s' (expected an activation such as relu, an initializer such "
+                        "as he_uniform, nobias or alpha=A)",
+                        (int)parts[i].length, text_of(parts[i]));
         }
     }
     if (have_alpha && layer->dense.activation != BNMLP_ACTIVATION_LEAKY_RELU) {
@@ -204,14 +211,15 @@ static bool parse_activation(const part *parts, size_t count, int index, spec_la
             }
             continue;
         }
-        return fail(error, parts[i], "unknown option of %s%s", ACTIVATION_NAMES[index],
+        return fail(error, parts[i], "unknown option '%.*s' of %s%s", (int)parts[i].length, text_of(parts[i]),
+                    ACTIVATION_NAMES[index],
                     layer->activation == BNMLP_ACTIVATION_LEAKY_RELU ? " (expected alpha=A)" : " (it takes none)");
     }
     return true;
 }
 
 /* Parses one "key=value" option of bn into the config; false (recorded) when bad. */
-static bool parse_batchnorm_value(part whole, part key, part value, bnmlp_batchnorm_config *config,
+static bool parse_batchnorm_value(part key, part value, bnmlp_batchnorm_config *config,
                                   spec_error *error)
 {
     double real = 0.0;
@@ -237,7 +245,8 @@ static bool parse_batchnorm_value(part whole, part key, part value, bnmlp_batchn
         }
         config->moving_average = (bnmlp_moving_average)index;
     } else {
-        return fail(error, whole, "unknown bn option (expected momentum=, eps=, variance=, average=, nocenter or noscale)");
+        return fail(error, key, "unknown bn option '%.*s' (expected momentum=, eps=, variance=, average=, nocenter or "
+                    "noscale)", (int)key.length, text_of(key));
     }
     return true;
 }
@@ -254,12 +263,13 @@ static bool parse_batchnorm(const part *parts, size_t count, spec_layer *layer, 
         } else if (part_is(parts[i], "noscale")) {
             layer->batchnorm.scale = false;
         } else if (split_key_value(parts[i], &key, &value)) {
-            if (!parse_batchnorm_value(parts[i], key, value, &layer->batchnorm, error)) {
+            if (!parse_batchnorm_value(key, value, &layer->batchnorm, error)) {
                 return false;
             }
         } else {
             return fail(error, parts[i],
-                        "unknown bn option (expected momentum=, eps=, variance=, average=, nocenter or noscale)");
+                        "unknown bn option '%.*s' (expected momentum=, eps=, variance=, average=, nocenter or "
+                        "noscale)", (int)parts[i].length, text_of(parts[i]));
         }
     }
     if (layer->batchnorm.moving_average == BNMLP_AVERAGE_DEBIASED && !(layer->batchnorm.momentum < 1.0f)) {
@@ -299,8 +309,9 @@ static bool parse_layer(const char *text, size_t offset, size_t length, spec_lay
         return parse_activation(parts, count, index, layer, error);
     }
     return fail(error, parts[0],
-                "unknown layer (expected dense:UNITS, bn, or an activation: relu, sigmoid, tanh, softmax, "
-                "leaky_relu, linear)");
+                "unknown layer '%.*s' (expected dense:UNITS, bn, or an activation: relu, sigmoid, tanh, "
+                "softmax, leaky_relu, linear)",
+                (int)parts[0].length, text_of(parts[0]));
 }
 
 bool spec_parse(const char *text, layer_spec *out, spec_error *error)
