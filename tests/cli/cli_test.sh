@@ -15,6 +15,9 @@ set -u
 
 bnmlp=${1:?usage: cli_test.sh PATH/TO/bnmlp PATH/TO/circles}
 circles=${2:?usage: cli_test.sh PATH/TO/bnmlp PATH/TO/circles}
+# Relative paths of the programs stay valid after the cd below.
+case $bnmlp in */*) case $bnmlp in /*) ;; *) bnmlp="$PWD/$bnmlp" ;; esac ;; esac
+case $circles in */*) case $circles in /*) ;; *) circles="$PWD/$circles" ;; esac ;; esac
 passed=0
 failed=0
 
