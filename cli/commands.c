@@ -428,7 +428,7 @@ static bool on_epoch_end(const bnmlp_epoch_record *record, void *context)
     if (ctx->checkpoint_every > 0 && record->epoch % ctx->checkpoint_every == 0) {
         bnmlp_status status = bnmlp_model_save_checkpoint(ctx->model, ctx->checkpoint_path);
         if (status != BNMLP_OK) {
-            progress_finish(&ctx->display, 0);
+            progress_break(&ctx->display);
             cli_failure(ctx->cmd->name, "cannot write checkpoint %s: %s", ctx->checkpoint_path,
                         bnmlp_status_string(status));
             ctx->checkpoint_failed = true;

@@ -70,15 +70,21 @@ void progress_epoch(progress *p, const bnmlp_epoch_record *record)
     fflush(p->stream);
 }
 
+void progress_break(progress *p)
+{
+    if (p->stream != NULL && p->terminal && p->line_length > 0) {
+        fputc('\n', p->stream);
+        p->line_length = 0;
+    }
+}
+
 void progress_finish(progress *p, size_t epochs_run)
 {
     double total = progress_now() - p->start;
     if (p->stream == NULL) {
         return;
     }
-    if (p->terminal && p->line_length > 0) {
-        fputc('\n', p->stream);
-    }
+    progress_break(p);
     double per_epoch = epochs_run > 0 ? 1000.0 * total / (double)epochs_run : 0.0;
     fprintf(p->stream, "%zu epoch%s in %.2fs (%.1f ms/epoch)\n", epochs_run, epochs_run == 1 ? "" : "s", total,
             per_epoch);

@@ -41,6 +41,9 @@ void progress_format_metrics(const bnmlp_epoch_record *record, bool has_accuracy
 /* Shows an epoch's line. */
 void progress_epoch(progress *p, const bnmlp_epoch_record *record);
 
+/* Ends a line redrawn in place (on a terminal) so that a message can follow; the display goes on. */
+void progress_break(progress *p);
+
 /* Ends the display: a newline after a redrawn line, then "N epochs in T s (t ms/epoch)". */
 void progress_finish(progress *p, size_t epochs_run);
 

@@ -309,6 +309,7 @@ failure "a model file that is not one" "data.csv" summary --model data.csv
 failure "unwritable --out (no such directory)" "afile/model.bnmlp" $T --out afile/model.bnmlp
 failure "unwritable --history" "nodir/h.csv" $T --history nodir/h.csv
 failure "unwritable --plot" "nodir/c.svg" $T --plot nodir/c.svg
+failure "unwritable checkpoint" "afile/c.ckpt" $T --checkpoint-every 1 --checkpoint afile/c.ckpt
 failure "unwritable predictions" "nodir/p.csv" predict --model model.bnmlp --data test.csv --out nodir/p.csv
 printf 'x0,x1,label\n0.5,abc,1\n0.1,0.2,0\n' >bad.csv
 failure "a CSV field that is not a number" "line 2" train --data bad.csv --layers dense:1:sigmoid --epochs 2
