@@ -34,6 +34,10 @@ extern "C" {
 #define BNMLP_VERSION_MINOR 1 /* minor version: compatible additions */
 #define BNMLP_VERSION_PATCH 0 /* patch version: fixes */
 
+/* The version of the library linked in, "MAJOR.MINOR.PATCH" (e.g. "0.1.0"), as the macros above
+ * give it when the library was built; a static string, never NULL. */
+const char *bnmlp_version(void);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Status codes                                                                               */
 /* ------------------------------------------------------------------------------------------ */

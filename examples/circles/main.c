@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "data.h"
 #include "experiment.h"
+#include "outfile.h"
 #include "plots.h"
 #include "report.h"
 #include "stats.h"
@@ -285,6 +286,7 @@ static int run_study(const options *opts, const bnmlp_dataset *dataset, double s
 int main(int argc, char **argv)
 {
     double start = monotonic_seconds();
+    out_set_program_name("circles");
     options opts;
     options_default(&opts);
     parse_result parsed = options_parse(&opts, argc, argv);

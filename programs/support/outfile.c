@@ -14,9 +14,17 @@ static int failure_errno(void)
     return errno != 0 ? errno : EIO;
 }
 
+/* The name that starts every message (out_set_program_name). */
+static const char *program_name = "program";
+
+void out_set_program_name(const char *name)
+{
+    program_name = name;
+}
+
 void out_report_error(const char *path, int error)
 {
-    fprintf(stderr, "circles: cannot write %s: %s\n", path, strerror(error));
+    fprintf(stderr, "%s: cannot write %s: %s\n", program_name, path, strerror(error));
 }
 
 bool out_open(out_file *out, const char *path)

@@ -2,9 +2,10 @@
  * svg.h - a small, dependency-free SVG chart writer: line charts with shaded bands, and scatter
  * plots. Both have a title, axes with "nice" ticks and grid lines, axis labels and a legend to
  * the right of the plot area. Files are standalone SVG 1.1 that browsers open directly.
+ * Shared by the example programs and the bnmlp tool (target bnmlp_program_support).
  */
-#ifndef CIRCLES_SVG_H
-#define CIRCLES_SVG_H
+#ifndef BNMLP_PROGRAM_SVG_H
+#define BNMLP_PROGRAM_SVG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,7 +56,11 @@ const char *svg_palette_color(size_t index);
 /* Writes the line chart to path. A failure is reported with the path on stderr; false then. */
 bool svg_write_line_chart(const char *path, const svg_line_chart *chart);
 
+/* Writes count line charts (>= 1) into one file at path, stacked top to bottom, each a panel of
+ * the size svg_write_line_chart draws. A failure is reported with the path on stderr; false then. */
+bool svg_write_line_charts(const char *path, const svg_line_chart *charts, size_t count);
+
 /* Writes the scatter plot to path. A failure is reported with the path on stderr; false then. */
 bool svg_write_scatter(const char *path, const svg_scatter *chart);
 
-#endif /* CIRCLES_SVG_H */
+#endif /* BNMLP_PROGRAM_SVG_H */

@@ -153,17 +153,29 @@ static void write_text(out_file *out, double x, double y, const char *attributes
     out_printf(out, "</text>\n");
 }
 
-/* Opens the document: XML declaration, <svg> root, white background, clip path of the plot area. */
-static void write_header(out_file *out, const frame *f)
+/* Opens the document: XML declaration, <svg> root of width x height pixels, white background. */
+static void write_document_start(out_file *out, double width, double height)
 {
     out_printf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out_printf(out,
                "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
                "viewBox=\"0 0 %.0f %.0f\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n",
-               f->width, f->height, f->width, f->height);
-    out_printf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", f->width, f->height);
-    out_printf(out, "<defs><clipPath id=\"plot-area\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>"
-               "</clipPath></defs>\n", f->left, f->top, f->right - f->left, f->bottom - f->top);
+               width, height, width, height);
+    out_printf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", width, height);
+}
+
+/* Defines the clip path clip_id as the plot area of f. */
+static void write_clip_path(out_file *out, const frame *f, const char *clip_id)
+{
+    out_printf(out, "<defs><clipPath id=\"%s\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>"
+               "</clipPath></defs>\n", clip_id, f->left, f->top, f->right - f->left, f->bottom - f->top);
+}
+
+/* Opens a one-chart document: the root, the background and the clip path "plot-area". */
+static void write_header(out_file *out, const frame *f)
+{
+    write_document_start(out, f->width, f->height);
+    write_clip_path(out, f, "plot-area");
 }
 
 /* Closes the document. */
@@ -371,10 +383,10 @@ static void write_reference(out_file *out, const frame *f, double y_value)
                "stroke-dasharray=\"6 4\"/>\n", f->left, y, f->right, y);
 }
 
-/* Writes the line chart's data (bands, reference line, lines) clipped to the plot area. */
-static void write_line_data(out_file *out, const frame *f, const svg_line_chart *chart)
+/* Writes the line chart's data (bands, reference line, lines) clipped to the clip path clip_id. */
+static void write_line_data(out_file *out, const frame *f, const svg_line_chart *chart, const char *clip_id)
 {
-    out_printf(out, "<g clip-path=\"url(#plot-area)\">\n");
+    out_printf(out, "<g clip-path=\"url(#%s)\">\n", clip_id);
     for (size_t s = 0; s < chart->series_count; s++) {
         if (chart->series[s].spread != NULL) {
             write_band(out, f, &chart->series[s], chart->band_opacity);
@@ -402,6 +414,16 @@ static void write_line_legend(out_file *out, const frame *f, const svg_line_char
     }
 }
 
+/* Writes everything of a line chart after the clip path: titles, grid, data, axes, legend. */
+static void write_line_chart_body(out_file *out, const frame *f, const svg_line_chart *chart, const char *clip_id)
+{
+    write_titles(out, f, chart->title, chart->subtitle);
+    write_grid(out, f);
+    write_line_data(out, f, chart, clip_id);
+    write_axes(out, f, chart->x_label, chart->y_label);
+    write_line_legend(out, f, chart);
+}
+
 bool svg_write_line_chart(const char *path, const svg_line_chart *chart)
 {
     frame f = LINE_CHART_FRAME;
@@ -411,11 +433,29 @@ bool svg_write_line_chart(const char *path, const svg_line_chart *chart)
         return false;
     }
     write_header(&out, &f);
-    write_titles(&out, &f, chart->title, chart->subtitle);
-    write_grid(&out, &f);
-    write_line_data(&out, &f, chart);
-    write_axes(&out, &f, chart->x_label, chart->y_label);
-    write_line_legend(&out, &f, chart);
+    write_line_chart_body(&out, &f, chart, "plot-area");
+    write_footer(&out);
+    return out_close(&out);
+}
+
+bool svg_write_line_charts(const char *path, const svg_line_chart *charts, size_t count)
+{
+    out_file out;
+    if (!out_open(&out, path)) {
+        return false;
+    }
+    write_document_start(&out, LINE_CHART_FRAME.width, LINE_CHART_FRAME.height * (double)count);
+    for (size_t k = 0; k < count; k++) {
+        frame f = LINE_CHART_FRAME;
+        fit_line_axes(&f, &charts[k]);
+        char clip_id[32];
+        snprintf(clip_id, sizeof clip_id, "plot-area-%zu", k);
+        /* Each panel draws in its own coordinates, shifted down by the panels above it. */
+        out_printf(&out, "<g transform=\"translate(0 %.0f)\">\n", LINE_CHART_FRAME.height * (double)k);
+        write_clip_path(&out, &f, clip_id);
+        write_line_chart_body(&out, &f, &charts[k], clip_id);
+        out_printf(&out, "</g>\n");
+    }
     write_footer(&out);
     return out_close(&out);
 }

@@ -2,18 +2,20 @@
  * outfile.h - writing a text file whose first failure is remembered and reported with its path.
  *
  * Every write goes through out_printf, which checks its result; out_close checks fclose too and
- * reports the first failure as "circles: cannot write PATH: reason" on stderr.
+ * reports the first failure as "PROGRAM: cannot write PATH: reason" on stderr, PROGRAM being the
+ * name given to out_set_program_name. Shared by the example programs and the bnmlp tool (target
+ * bnmlp_program_support; not part of libbnmlp).
  */
-#ifndef CIRCLES_OUTFILE_H
-#define CIRCLES_OUTFILE_H
+#ifndef BNMLP_PROGRAM_OUTFILE_H
+#define BNMLP_PROGRAM_OUTFILE_H
 
 #include <stdbool.h>
 #include <stdio.h>
 
 #if defined(__GNUC__)
-#define CIRCLES_PRINTF_LIKE(format_index, first_arg) __attribute__((format(printf, format_index, first_arg)))
+#define PROGRAM_PRINTF_LIKE(format_index, first_arg) __attribute__((format(printf, format_index, first_arg)))
 #else
-#define CIRCLES_PRINTF_LIKE(format_index, first_arg)
+#define PROGRAM_PRINTF_LIKE(format_index, first_arg)
 #endif
 
 /* A file being written. */
@@ -28,13 +30,17 @@ typedef struct out_file {
 bool out_open(out_file *out, const char *path);
 
 /* printf into the file; a failure is remembered (later calls do nothing) and reported by out_close. */
-void out_printf(out_file *out, const char *format, ...) CIRCLES_PRINTF_LIKE(2, 3);
+void out_printf(out_file *out, const char *format, ...) PROGRAM_PRINTF_LIKE(2, 3);
 
 /* Closes the file. Returns true when every write and the close succeeded; otherwise reports the
  * first failure with the path on stderr and returns false. */
 bool out_close(out_file *out);
 
-/* Reports "circles: cannot write PATH: strerror(error)" on stderr. */
+/* Sets the program name that starts every message (a static string; default "program"). Call it
+ * once at start-up, before any thread writes files. */
+void out_set_program_name(const char *name);
+
+/* Reports "PROGRAM: cannot write PATH: strerror(error)" on stderr. */
 void out_report_error(const char *path, int error);
 
-#endif /* CIRCLES_OUTFILE_H */
+#endif /* BNMLP_PROGRAM_OUTFILE_H */

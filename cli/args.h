@@ -1,0 +1,116 @@
+/*
+ * args.h - the bnmlp tool's flags: one options struct for every subcommand, and a table of the
+ * flags each subcommand accepts (kind, field, range). Flags take their value as "--flag VALUE"
+ * or "--flag=VALUE"; numbers are checked against their range here, names (--loss, --optimizer)
+ * and the layer SPEC by the subcommands.
+ */
+#ifndef BNMLP_CLI_ARGS_H
+#define BNMLP_CLI_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses of the tool. */
+enum {
+    CLI_EXIT_OK = 0,      /* success */
+    CLI_EXIT_FAILURE = 1, /* a runtime failure: a file, divergence (the message names the path or reason) */
+    CLI_EXIT_USAGE = 2    /* a usage error: the message names the problem, the usage follows */
+};
+
+/* Most flags one command line may give. */
+#define MAX_GIVEN_FLAGS 64
+
+/* Everything any subcommand's flags set; each subcommand reads the fields it accepts. */
+typedef struct cli_options {
+    const char *data;              /* --data FILE (.csv or .npy) */
+    const char *labels_path;       /* --labels FILE (train, resume, evaluate): labels of .npy data */
+    const char *label_column;      /* --label-column NAME|INDEX; NULL: the last column */
+    const char *validation_data;   /* --validation-data FILE */
+    const char *validation_labels; /* --validation-labels FILE: labels of .npy validation data */
+    double validation_split;       /* --validation-split F in (0, 1): the last fraction validates */
+    const char *layers;            /* --layers SPEC (train) */
+    size_t epochs;                 /* --epochs N */
+    size_t batch_size;             /* --batch-size N. Default 32 */
+    const char *loss;              /* --loss bce|softmax|mse; NULL: from the last layer */
+    const char *optimizer;         /* --optimizer sgd|adam|adamw. Default sgd */
+    float learning_rate;           /* --lr; 0 when not given (then 0.01 for SGD, 0.001 for Adam) */
+    float momentum;                /* --momentum (SGD). Default 0 */
+    bool nesterov;                 /* --nesterov (SGD) */
+    float weight_decay;            /* --weight-decay W. Default 0 (AdamW: 0.01) */
+    uint32_t seed;                 /* --seed K. Default 1 */
+    size_t threads;                /* --threads N. Default 1 */
+    const char *out;               /* --out FILE: the model (train, resume; default model.bnmlp) or
+                                      the predictions (predict) */
+    const char *history;           /* --history FILE.csv */
+    const char *plot;              /* --plot FILE.svg */
+    size_t checkpoint_every;       /* --checkpoint-every N; 0: no checkpoints */
+    const char *checkpoint;        /* --checkpoint FILE: where train writes checkpoints (default
+                                      OUT.ckpt); what resume continues (and rewrites) */
+    const char *model;             /* --model FILE (evaluate, predict, summary) */
+    bool predict_labels;           /* --labels (predict): add the predicted label column */
+    bool quiet;                    /* --quiet: no progress on stderr */
+    const char *given[MAX_GIVEN_FLAGS]; /* names of the flags given, in order */
+    size_t given_count;            /* entries of given */
+} cli_options;
+
+/* What a flag's value is. */
+typedef enum value_kind {
+    VALUE_SET_TRUE = 0, /* no value: sets a bool field */
+    VALUE_SIZE,         /* decimal integer into a size_t field */
+    VALUE_U32,          /* decimal integer into a uint32_t field */
+    VALUE_FLOAT,        /* finite real into a float field */
+    VALUE_DOUBLE,       /* finite real into a double field */
+    VALUE_STRING        /* non-empty text into a const char * field */
+} value_kind;
+
+/* Which ends of a number's range are excluded. */
+enum { CLOSED = 0, MIN_OPEN = 1, MAX_OPEN = 2 };
+
+/* One flag a subcommand accepts. */
+typedef struct flag_spec {
+    const char *name; /* e.g. "--epochs" */
+    value_kind kind;  /* what its value is */
+    size_t offset;    /* offset of its field in cli_options */
+    double min;       /* smallest accepted number (numbers only) */
+    double max;       /* largest accepted number (numbers only) */
+    int open;         /* CLOSED, or MIN_OPEN / MAX_OPEN bits */
+} flag_spec;
+
+/* Offset of a field of cli_options. */
+#define FIELD(member) offsetof(cli_options, member)
+
+/* What parsing a subcommand's command line gave. */
+typedef enum parse_result {
+    PARSE_RUN = 0, /* valid: run the subcommand */
+    PARSE_HELP,    /* --help or -h: print its help on stdout, exit 0 */
+    PARSE_ERROR    /* a usage error, already reported on stderr: exit 2 */
+} parse_result;
+
+/* The defaults of every field. */
+void cli_options_default(cli_options *opts);
+
+/* Parses argv[first..argc) against the count flags of table into *opts. Errors name the flag
+ * ("bnmlp COMMAND: ...") on stderr. */
+parse_result cli_parse(cli_options *opts, const char *command, const flag_spec *table, size_t count, int first,
+                       int argc, char **argv);
+
+/* True when the flag name was given on the command line. */
+bool cli_given(const cli_options *opts, const char *name);
+
+/* Reports a usage error "bnmlp COMMAND: message" on stderr (the caller prints the usage). */
+void cli_usage_error(const char *command, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Reports a runtime failure "bnmlp COMMAND: message" on stderr. */
+void cli_failure(const char *command, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+#endif /* BNMLP_CLI_ARGS_H */

@@ -1,0 +1,960 @@
+/*
+ * commands.c - train, resume, evaluate, predict and summary: flags, checks, and the calls into
+ * libbnmlp (public header only).
+ */
+#include "commands.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "bnmlp.h"
+#include "curves.h"
+#include "dataio.h"
+#include "outfile.h"
+#include "progress.h"
+#include "spec.h"
+#include "usage.h"
+
+/* Most epochs, batch size and threads the flags accept. */
+#define MAX_EPOCHS 1000000
+#define MAX_BATCH 1000000
+#define MAX_THREADS 1024
+
+/* Longest file name the tool builds (OUT.ckpt). */
+#define PATH_SIZE 4096
+
+#define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
+
+/* ----------------------------------------------------------------------------------------- */
+/* Flag tables                                                                               */
+/* ----------------------------------------------------------------------------------------- */
+
+#define DATA_FLAGS                                                                   \
+    {"--data", VALUE_STRING, FIELD(data), 0, 0, CLOSED},                             \
+    {"--labels", VALUE_STRING, FIELD(labels_path), 0, 0, CLOSED},                    \
+    {"--label-column", VALUE_STRING, FIELD(label_column), 0, 0, CLOSED}
+
+#define FIT_FLAGS                                                                              \
+    {"--epochs", VALUE_SIZE, FIELD(epochs), 1, MAX_EPOCHS, CLOSED},                            \
+    {"--batch-size", VALUE_SIZE, FIELD(batch_size), 1, MAX_BATCH, CLOSED},                     \
+    {"--optimizer", VALUE_STRING, FIELD(optimizer), 0, 0, CLOSED},                             \
+    {"--lr", VALUE_FLOAT, FIELD(learning_rate), 0, 1e6, MIN_OPEN},                             \
+    {"--momentum", VALUE_FLOAT, FIELD(momentum), 0, 1, CLOSED},                                \
+    {"--nesterov", VALUE_SET_TRUE, FIELD(nesterov), 0, 0, CLOSED},                             \
+    {"--weight-decay", VALUE_FLOAT, FIELD(weight_decay), 0, 1e6, CLOSED},                      \
+    {"--threads", VALUE_SIZE, FIELD(threads), 0, MAX_THREADS, CLOSED},                         \
+    {"--validation-data", VALUE_STRING, FIELD(validation_data), 0, 0, CLOSED},                 \
+    {"--validation-labels", VALUE_STRING, FIELD(validation_labels), 0, 0, CLOSED},             \
+    {"--validation-split", VALUE_DOUBLE, FIELD(validation_split), 0, 1, MIN_OPEN | MAX_OPEN},  \
+    {"--out", VALUE_STRING, FIELD(out), 0, 0, CLOSED},                                         \
+    {"--history", VALUE_STRING, FIELD(history), 0, 0, CLOSED},                                 \
+    {"--plot", VALUE_STRING, FIELD(plot), 0, 0, CLOSED},                                       \
+    {"--checkpoint-every", VALUE_SIZE, FIELD(checkpoint_every), 1, MAX_EPOCHS, CLOSED},        \
+    {"--checkpoint", VALUE_STRING, FIELD(checkpoint), 0, 0, CLOSED},                           \
+    {"--quiet", VALUE_SET_TRUE, FIELD(quiet), 0, 0, CLOSED}
+
+static const flag_spec TRAIN_FLAGS[] = {
+    DATA_FLAGS,
+    FIT_FLAGS,
+    {"--layers", VALUE_STRING, FIELD(layers), 0, 0, CLOSED},
+    {"--loss", VALUE_STRING, FIELD(loss), 0, 0, CLOSED},
+    {"--seed", VALUE_U32, FIELD(seed), 0, 4294967295.0, CLOSED},
+};
+
+static const flag_spec RESUME_FLAGS[] = {DATA_FLAGS, FIT_FLAGS};
+
+static const flag_spec EVALUATE_FLAGS[] = {
+    DATA_FLAGS,
+    {"--model", VALUE_STRING, FIELD(model), 0, 0, CLOSED},
+    {"--threads", VALUE_SIZE, FIELD(threads), 0, MAX_THREADS, CLOSED},
+};
+
+static const flag_spec PREDICT_FLAGS[] = {
+    {"--model", VALUE_STRING, FIELD(model), 0, 0, CLOSED},
+    {"--data", VALUE_STRING, FIELD(data), 0, 0, CLOSED},
+    {"--label-column", VALUE_STRING, FIELD(label_column), 0, 0, CLOSED},
+    {"--out", VALUE_STRING, FIELD(out), 0, 0, CLOSED},
+    {"--labels", VALUE_SET_TRUE, FIELD(predict_labels), 0, 0, CLOSED},
+    {"--threads", VALUE_SIZE, FIELD(threads), 0, MAX_THREADS, CLOSED},
+};
+
+static const flag_spec SUMMARY_FLAGS[] = {
+    {"--model", VALUE_STRING, FIELD(model), 0, 0, CLOSED},
+};
+
+/* ----------------------------------------------------------------------------------------- */
+/* Common checks                                                                             */
+/* ----------------------------------------------------------------------------------------- */
+
+/* Parses a subcommand's flags: -1 to go on, else the exit status (0 after --help, 2). */
+static int parse_flags(const command *cmd, const flag_spec *table, size_t count, cli_options *opts, int argc,
+                       char **argv, int first)
+{
+    cli_options_default(opts);
+    parse_result result = cli_parse(opts, cmd->name, table, count, first, argc, argv);
+    if (result == PARSE_HELP) {
+        command_print_help(cmd, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (result == PARSE_ERROR) {
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* A usage error: the message, then the usage. Returns 2. */
+static int usage_error(const command *cmd, const char *message, const char *detail)
+{
+    cli_usage_error(cmd->name, "%s%s", message, detail != NULL ? detail : "");
+    command_print_usage(cmd);
+    return CLI_EXIT_USAGE;
+}
+
+/* Checks that every flag of the NULL-terminated list names was given; 2 (reported) if not. */
+static int require_flags(const command *cmd, const cli_options *opts, const char *const *names)
+{
+    for (size_t i = 0; names[i] != NULL; i++) {
+        if (!cli_given(opts, names[i])) {
+            return usage_error(cmd, "missing required flag ", names[i]);
+        }
+    }
+    return -1;
+}
+
+/* Two flags that cannot go together; 2 (reported) when both were given. */
+static int conflict(const command *cmd, const cli_options *opts, const char *a, const char *b)
+{
+    if (cli_given(opts, a) && cli_given(opts, b)) {
+        cli_usage_error(cmd->name, "%s and %s cannot be given together", a, b);
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* A flag that needs another; 2 (reported) when it is given alone. */
+static int needs(const command *cmd, const cli_options *opts, const char *flag, const char *other)
+{
+    if (cli_given(opts, flag) && !cli_given(opts, other)) {
+        cli_usage_error(cmd->name, "%s needs %s", flag, other);
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* --threads: the library's thread count, when it has bnmlp_model_set_threads; else only 1. */
+static int check_threads(const command *cmd, const cli_options *opts)
+{
+#ifndef BNMLP_HAS_SET_THREADS
+    if (opts->threads != 1) {
+        cli_usage_error(cmd->name, "--threads %zu: this libbnmlp has no bnmlp_model_set_threads; only 1 is supported",
+                        opts->threads);
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+#else
+    (void)cmd;
+    (void)opts;
+#endif
+    return -1;
+}
+
+/* Applies --threads to a model; 1 (reported) on failure. */
+static int apply_threads(const command *cmd, const cli_options *opts, bnmlp_model *model)
+{
+#ifdef BNMLP_HAS_SET_THREADS
+    bnmlp_status status = bnmlp_model_set_threads(model, opts->threads);
+    if (status != BNMLP_OK) {
+        cli_failure(cmd->name, "cannot use %zu threads: %s", opts->threads, bnmlp_status_string(status));
+        return CLI_EXIT_FAILURE;
+    }
+#else
+    (void)cmd;
+    (void)opts;
+    (void)model;
+#endif
+    return -1;
+}
+
+/* The name of a loss for messages. */
+static const char *loss_name(bnmlp_loss loss)
+{
+    switch (loss) {
+    case BNMLP_LOSS_CATEGORICAL_CROSSENTROPY:
+        return "softmax";
+    case BNMLP_LOSS_MEAN_SQUARED_ERROR:
+        return "mse";
+    default:
+        return "bce";
+    }
+}
+
+/* Parses --loss; false for an unknown name. */
+static bool loss_from_name(const char *name, bnmlp_loss *loss)
+{
+    if (strcmp(name, "bce") == 0 || strcmp(name, "binary_crossentropy") == 0) {
+        *loss = BNMLP_LOSS_BINARY_CROSSENTROPY;
+    } else if (strcmp(name, "softmax") == 0 || strcmp(name, "categorical_crossentropy") == 0) {
+        *loss = BNMLP_LOSS_CATEGORICAL_CROSSENTROPY;
+    } else if (strcmp(name, "mse") == 0 || strcmp(name, "mean_squared_error") == 0) {
+        *loss = BNMLP_LOSS_MEAN_SQUARED_ERROR;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* The name of an optimizer kind. */
+static const char *optimizer_name(bnmlp_optimizer_kind kind)
+{
+    return kind == BNMLP_OPTIMIZER_ADAM ? "adam" : kind == BNMLP_OPTIMIZER_ADAMW ? "adamw" : "sgd";
+}
+
+/* Fills the optimizer part of fit's config from the flags; -1, or 2 (reported). */
+static int optimizer_settings(const command *cmd, const cli_options *opts, bnmlp_fit_config *fit)
+{
+    if (strcmp(opts->optimizer, "sgd") == 0) {
+        fit->optimizer_kind = BNMLP_OPTIMIZER_SGD;
+    } else if (strcmp(opts->optimizer, "adam") == 0) {
+        fit->optimizer_kind = BNMLP_OPTIMIZER_ADAM;
+    } else if (strcmp(opts->optimizer, "adamw") == 0) {
+        fit->optimizer_kind = BNMLP_OPTIMIZER_ADAMW;
+    } else {
+        cli_usage_error(cmd->name, "unknown --optimizer '%s' (expected sgd, adam or adamw)", opts->optimizer);
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    if (fit->optimizer_kind != BNMLP_OPTIMIZER_SGD) {
+        if (cli_given(opts, "--momentum") || cli_given(opts, "--nesterov")) {
+            cli_usage_error(cmd->name, "--momentum and --nesterov apply only to --optimizer sgd, not %s",
+                            opts->optimizer);
+            command_print_usage(cmd);
+            return CLI_EXIT_USAGE;
+        }
+        fit->adam = BNMLP_ADAM_DEFAULT;
+        if (cli_given(opts, "--lr")) {
+            fit->adam.learning_rate = opts->learning_rate;
+        }
+        fit->adam.weight_decay = opts->weight_decay;
+        if (fit->optimizer_kind == BNMLP_OPTIMIZER_ADAMW && !cli_given(opts, "--weight-decay")) {
+            fit->adam.weight_decay = 0.01f; /* PyTorch's AdamW default */
+        }
+        return -1;
+    }
+    fit->optimizer = BNMLP_SGD_DEFAULT;
+    if (cli_given(opts, "--lr")) {
+        fit->optimizer.learning_rate = opts->learning_rate;
+    }
+    fit->optimizer.momentum = opts->momentum;
+    fit->optimizer.nesterov = opts->nesterov;
+    fit->optimizer.weight_decay = opts->weight_decay;
+    return -1;
+}
+
+/* The flag checks train and resume share; -1, or 2 (reported). */
+static int check_fit_flags(const command *cmd, const cli_options *opts)
+{
+    int status;
+    if ((status = conflict(cmd, opts, "--validation-data", "--validation-split")) >= 0 ||
+        (status = conflict(cmd, opts, "--labels", "--label-column")) >= 0 ||
+        (status = needs(cmd, opts, "--validation-labels", "--validation-data")) >= 0 ||
+        (status = needs(cmd, opts, "--validation-data", "--data")) >= 0 || (status = check_threads(cmd, opts)) >= 0) {
+        return status;
+    }
+    if (strcmp(cmd->name, "train") == 0 && (status = needs(cmd, opts, "--checkpoint", "--checkpoint-every")) >= 0) {
+        return status;
+    }
+    if (cli_given(opts, "--label-column") && data_is_npy(opts->data) &&
+        !data_column_is_index(opts->label_column)) {
+        return usage_error(cmd, "--label-column must be a 0-based index for .npy data, whose columns have no names",
+                           NULL);
+    }
+    return -1;
+}
+
+/* Checks before training that path's directory exists and is writable, so that a long run
+ * does not end in an output it cannot write; 1 (reported with the path) if not, else -1. */
+static int check_writable(const command *cmd, const char *flag, const char *path)
+{
+    if (path == NULL) {
+        return -1;
+    }
+    char directory[PATH_SIZE];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        snprintf(directory, sizeof directory, ".");
+    } else {
+        size_t length = slash == path ? 1 : (size_t)(slash - path);
+        snprintf(directory, sizeof directory, "%.*s", (int)(length < sizeof directory ? length : sizeof directory - 1),
+                 path);
+    }
+    errno = 0;
+    if (access(directory, W_OK | X_OK) != 0) {
+        cli_failure(cmd->name, "cannot write %s %s: directory %s: %s", flag, path, directory,
+                    strerror(errno != 0 ? errno : EACCES));
+        return CLI_EXIT_FAILURE;
+    }
+    return -1;
+}
+
+/* Checks every output of a fit before it starts; 1 (reported) if one cannot be written. */
+static int check_fit_outputs(const command *cmd, const cli_options *opts, const char *checkpoint)
+{
+    int status;
+    if ((status = check_writable(cmd, "--out", opts->out)) >= 0 ||
+        (status = check_writable(cmd, "--history", opts->history)) >= 0 ||
+        (status = check_writable(cmd, "--plot", opts->plot)) >= 0 ||
+        (opts->checkpoint_every > 0 && (status = check_writable(cmd, "--checkpoint", checkpoint)) >= 0)) {
+        return status;
+    }
+    return -1;
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* Data for fit                                                                              */
+/* ----------------------------------------------------------------------------------------- */
+
+/* The tensors of a fit: owned ones and the views fit uses. */
+typedef struct fit_data {
+    bnmlp_tensor *x, *y;             /* --data (all rows) */
+    bnmlp_tensor *vx, *vy;           /* --validation-data, or NULL */
+    bnmlp_tensor train_x, train_y;   /* the training rows (views) */
+    bnmlp_tensor val_x, val_y;       /* the validation rows (views), when has_validation */
+    bool has_validation;             /* validation given or split */
+    const char *validation_name;     /* the validation data's name for messages */
+} fit_data;
+
+static void fit_data_free(fit_data *d)
+{
+    bnmlp_tensor_free(d->x);
+    bnmlp_tensor_free(d->y);
+    bnmlp_tensor_free(d->vx);
+    bnmlp_tensor_free(d->vy);
+}
+
+/* Reads --data and the validation data (file or split); 1 (reported) on failure, else -1. */
+static int read_fit_data(const command *cmd, const cli_options *opts, fit_data *d)
+{
+    *d = (fit_data){0};
+    data_source source = {.path = opts->data, .labels_path = opts->labels_path, .label_column = opts->label_column};
+    if (!data_read_labelled(cmd->name, &source, &d->x, &d->y)) {
+        return CLI_EXIT_FAILURE;
+    }
+    size_t rows = d->x->rows;
+    size_t train_rows = rows;
+    if (opts->validation_split > 0.0) {
+        /* Keras: the first int(n * (1 - split)) rows train, the last ones validate. */
+        train_rows = (size_t)((double)rows * (1.0 - opts->validation_split));
+        if (train_rows == 0 || train_rows == rows) {
+            cli_failure(cmd->name, "--validation-split %g of the %zu rows of %s leaves an empty part",
+                        opts->validation_split, rows, opts->data);
+            return CLI_EXIT_FAILURE;
+        }
+        d->val_x = bnmlp_tensor_view(d->x->data + train_rows * d->x->cols, rows - train_rows, d->x->cols);
+        d->val_y = bnmlp_tensor_view(d->y->data + train_rows * d->y->cols, rows - train_rows, d->y->cols);
+        d->has_validation = true;
+        d->validation_name = opts->data;
+    }
+    d->train_x = bnmlp_tensor_view(d->x->data, train_rows, d->x->cols);
+    d->train_y = bnmlp_tensor_view(d->y->data, train_rows, d->y->cols);
+    if (opts->validation_data != NULL) {
+        data_source validation = {.path = opts->validation_data, .labels_path = opts->validation_labels,
+                                  .label_column = opts->label_column};
+        if (!data_read_labelled(cmd->name, &validation, &d->vx, &d->vy)) {
+            return CLI_EXIT_FAILURE;
+        }
+        if (d->vx->cols != d->x->cols) {
+            cli_failure(cmd->name, "%s has %zu feature columns but %s has %zu", opts->validation_data, d->vx->cols,
+                        opts->data, d->x->cols);
+            return CLI_EXIT_FAILURE;
+        }
+        d->val_x = *d->vx;
+        d->val_y = *d->vy;
+        d->val_x.owned = d->val_y.owned = false;
+        d->has_validation = true;
+        d->validation_name = opts->validation_data;
+    }
+    return -1;
+}
+
+/* Checks the labels of the training and validation data against the model; 1 (reported) if bad. */
+static int check_fit_labels(const command *cmd, const cli_options *opts, const fit_data *d, bnmlp_model *model)
+{
+    bnmlp_loss loss = bnmlp_model_loss(model);
+    size_t outputs = bnmlp_model_output_width(model);
+    const char *labels = opts->labels_path != NULL ? opts->labels_path : opts->data;
+    if (!data_check_labels(cmd->name, labels, d->y, loss, outputs)) {
+        return CLI_EXIT_FAILURE;
+    }
+    if (d->vy != NULL) {
+        const char *val_labels = opts->validation_labels != NULL ? opts->validation_labels : opts->validation_data;
+        if (!data_check_labels(cmd->name, val_labels, d->vy, loss, outputs)) {
+            return CLI_EXIT_FAILURE;
+        }
+    }
+    if (d->x->cols != bnmlp_model_input_width(model)) {
+        cli_failure(cmd->name, "%s has %zu feature columns; the model takes %zu", opts->data, d->x->cols,
+                    bnmlp_model_input_width(model));
+        return CLI_EXIT_FAILURE;
+    }
+    return -1;
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* Fitting, shared by train and resume                                                       */
+/* ----------------------------------------------------------------------------------------- */
+
+/* What the epoch callback needs. */
+typedef struct fit_context {
+    const command *cmd;          /* for messages */
+    bnmlp_model *model;          /* the model being fitted */
+    progress display;            /* the progress line */
+    size_t checkpoint_every;     /* 0: none */
+    const char *checkpoint_path; /* where checkpoints go */
+    bool checkpoint_failed;      /* a checkpoint could not be written (reported): fit stopped */
+} fit_context;
+
+/* fit's on_epoch_end: progress, then a checkpoint every N epochs. */
+static bool on_epoch_end(const bnmlp_epoch_record *record, void *context)
+{
+    fit_context *ctx = context;
+    progress_epoch(&ctx->display, record);
+    if (ctx->checkpoint_every > 0 && record->epoch % ctx->checkpoint_every == 0) {
+        bnmlp_status status = bnmlp_model_save_checkpoint(ctx->model, ctx->checkpoint_path);
+        if (status != BNMLP_OK) {
+            progress_break(&ctx->display);
+            cli_failure(ctx->cmd->name, "cannot write checkpoint %s: %s", ctx->checkpoint_path,
+                        bnmlp_status_string(status));
+            ctx->checkpoint_failed = true;
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Describes the run for the plot's subtitle. */
+static void describe_run(const cli_options *opts, const bnmlp_fit_config *fit, const char *layers, char *buffer,
+                         size_t size)
+{
+    double lr = fit->optimizer_kind == BNMLP_OPTIMIZER_SGD ? fit->optimizer.learning_rate : fit->adam.learning_rate;
+    snprintf(buffer, size, "%s%s%s, lr %g, batch %zu", layers != NULL ? layers : "", layers != NULL ? ", " : "",
+             optimizer_name(fit->optimizer_kind), lr, opts->batch_size);
+}
+
+/* Fits the model on d from epoch initial_epoch + 1 to opts->epochs, with progress, checkpoints,
+ * then saves the model, history and plot. Returns the exit status. */
+static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
+                   bnmlp_fit_config *fit, const char *checkpoint_path, const char *layers)
+{
+    bnmlp_epoch_record *history = calloc(opts->epochs, sizeof *history);
+    if (history == NULL) {
+        cli_failure(cmd->name, "out of memory for %zu epochs of history", opts->epochs);
+        return CLI_EXIT_FAILURE;
+    }
+    bool has_accuracy = bnmlp_model_loss(model) != BNMLP_LOSS_MEAN_SQUARED_ERROR;
+    size_t steps = (d->train_x.rows + opts->batch_size - 1) / opts->batch_size;
+    fit_context ctx = {.cmd = cmd, .model = model, .checkpoint_every = opts->checkpoint_every,
+                       .checkpoint_path = checkpoint_path};
+    progress_start(&ctx.display, opts->quiet ? NULL : stderr, opts->epochs, steps, has_accuracy);
+    fit->epochs = opts->epochs;
+    fit->batch_size = opts->batch_size;
+    fit->validation_x = d->has_validation ? &d->val_x : NULL;
+    fit->validation_y = d->has_validation ? &d->val_y : NULL;
+    fit->on_epoch_end = on_epoch_end;
+    fit->callback_context = &ctx;
+    size_t epochs_run = 0;
+    bnmlp_status status = bnmlp_model_fit(model, &d->train_x, &d->train_y, fit, history, &epochs_run);
+    if (ctx.checkpoint_failed) {
+        free(history);
+        return CLI_EXIT_FAILURE;
+    }
+    progress_finish(&ctx.display, epochs_run);
+    if (status != BNMLP_OK) {
+        size_t epoch = fit->initial_epoch + epochs_run + 1;
+        if (status == BNMLP_ERR_DIVERGED) {
+            cli_failure(cmd->name, "training diverged in epoch %zu (%s); the model is not saved: try a smaller --lr",
+                        epoch, bnmlp_status_string(status));
+        } else {
+            cli_failure(cmd->name, "training failed in epoch %zu: %s", epoch, bnmlp_status_string(status));
+        }
+        free(history);
+        return CLI_EXIT_FAILURE;
+    }
+    int exit_status = CLI_EXIT_OK;
+    bnmlp_status saved = bnmlp_model_save(model, opts->out);
+    if (saved != BNMLP_OK) {
+        cli_failure(cmd->name, "cannot write model %s: %s", opts->out, bnmlp_status_string(saved));
+        exit_status = CLI_EXIT_FAILURE;
+    }
+    if (opts->history != NULL && !curves_write_history(opts->history, history, epochs_run)) {
+        exit_status = CLI_EXIT_FAILURE;
+    }
+    char subtitle[256];
+    describe_run(opts, fit, layers, subtitle, sizeof subtitle);
+    if (opts->plot != NULL &&
+        !curves_write_plot(opts->plot, history, epochs_run, bnmlp_model_loss(model), subtitle)) {
+        exit_status = CLI_EXIT_FAILURE;
+    }
+    if (epochs_run > 0) {
+        char metrics[160];
+        progress_format_metrics(&history[epochs_run - 1], has_accuracy, metrics, sizeof metrics);
+        printf("epoch %zu/%zu  %s\n", history[epochs_run - 1].epoch, opts->epochs, metrics);
+    }
+    free(history);
+    return exit_status;
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* train                                                                                     */
+/* ----------------------------------------------------------------------------------------- */
+
+/* The loss from --loss, or from the SPEC's last activation (softmax: softmax, else bce). */
+static int choose_loss(const command *cmd, const cli_options *opts, const layer_spec *spec, bnmlp_loss *loss)
+{
+    if (opts->loss == NULL) {
+        *loss = spec_last_activation(spec) == BNMLP_ACTIVATION_SOFTMAX ? BNMLP_LOSS_CATEGORICAL_CROSSENTROPY
+                                                                      : BNMLP_LOSS_BINARY_CROSSENTROPY;
+    } else if (!loss_from_name(opts->loss, loss)) {
+        cli_usage_error(cmd->name, "unknown --loss '%s' (expected bce, softmax or mse)", opts->loss);
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    if (*loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY && spec_output_width(spec) < 2) {
+        cli_usage_error(cmd->name,
+                        "--loss softmax needs a last dense layer of 2 units or more (one per class), e.g. "
+                        "dense:3:softmax; this SPEC ends with %zu",
+                        spec_output_width(spec));
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* Creates and builds the model of the SPEC for width inputs; NULL (reported) on failure. */
+static bnmlp_model *build_model(const command *cmd, const cli_options *opts, const layer_spec *spec,
+                                bnmlp_loss loss, size_t width)
+{
+    bnmlp_status status;
+    bnmlp_model *model = bnmlp_model_create(width, &status);
+    if (model == NULL) {
+        cli_failure(cmd->name, "cannot create the model: %s", bnmlp_status_string(status));
+        return NULL;
+    }
+    if ((status = spec_add_layers(spec, model)) != BNMLP_OK || (status = bnmlp_model_set_loss(model, loss)) != BNMLP_OK ||
+        (status = bnmlp_model_build(model, opts->batch_size, opts->seed)) != BNMLP_OK) {
+        cli_failure(cmd->name, "cannot build the model of --layers %s: %s", opts->layers, bnmlp_status_string(status));
+        bnmlp_model_free(model);
+        return NULL;
+    }
+    return model;
+}
+
+/* The checkpoint path: --checkpoint, or OUT.ckpt. */
+static const char *checkpoint_path(const cli_options *opts, char *buffer, size_t size)
+{
+    if (opts->checkpoint != NULL) {
+        return opts->checkpoint;
+    }
+    snprintf(buffer, size, "%s.ckpt", opts->out);
+    return buffer;
+}
+
+static int run_train(int argc, char **argv, int first)
+{
+    const command *cmd = command_find("train");
+    cli_options opts;
+    int status = parse_flags(cmd, TRAIN_FLAGS, COUNT_OF(TRAIN_FLAGS), &opts, argc, argv, first);
+    static const char *const required[] = {"--data", "--layers", "--epochs", NULL};
+    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 ||
+        (status = check_fit_flags(cmd, &opts)) >= 0) {
+        return status;
+    }
+    if (opts.out == NULL) {
+        opts.out = "model.bnmlp";
+    }
+    static layer_spec spec;
+    spec_error spec_problem;
+    if (!spec_parse(opts.layers, &spec, &spec_problem)) {
+        spec_print_error(stderr, cmd->name, opts.layers, &spec_problem);
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    bnmlp_loss loss;
+    bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
+    if ((status = choose_loss(cmd, &opts, &spec, &loss)) >= 0 || (status = optimizer_settings(cmd, &opts, &fit)) >= 0) {
+        return status;
+    }
+    fit_data d;
+    if ((status = read_fit_data(cmd, &opts, &d)) >= 0) {
+        fit_data_free(&d);
+        return status;
+    }
+    bnmlp_model *model = build_model(cmd, &opts, &spec, loss, d.x->cols);
+    if (model == NULL) {
+        fit_data_free(&d);
+        return CLI_EXIT_FAILURE;
+    }
+    char buffer[PATH_SIZE];
+    const char *checkpoint = checkpoint_path(&opts, buffer, sizeof buffer);
+    if ((status = apply_threads(cmd, &opts, model)) < 0 && (status = check_fit_labels(cmd, &opts, &d, model)) < 0 &&
+        (status = check_fit_outputs(cmd, &opts, checkpoint)) < 0) {
+        status = run_fit(cmd, &opts, model, &d, &fit, checkpoint, opts.layers);
+    }
+    bnmlp_model_free(model);
+    fit_data_free(&d);
+    return status;
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* Loading a model                                                                           */
+/* ----------------------------------------------------------------------------------------- */
+
+/* Loads the model or checkpoint at path; NULL (reported with the path) on failure. */
+static bnmlp_model *load_model(const command *cmd, const char *path, const char *what)
+{
+    bnmlp_error_detail detail = {0};
+    bnmlp_status status;
+    bnmlp_model *model = bnmlp_model_load(path, NULL, &detail, &status);
+    if (model == NULL) {
+        if (status == BNMLP_ERR_FILE_OPEN || detail.message[0] == '\0') {
+            cli_failure(cmd->name, "cannot load %s %s: %s", what, path,
+                        detail.message[0] != '\0' ? detail.message : bnmlp_status_string(status));
+        } else {
+            cli_failure(cmd->name, "cannot load %s %s: %s (at byte %llu: %s)", what, path, bnmlp_status_string(status),
+                        (unsigned long long)detail.offset, detail.message);
+        }
+    }
+    return model;
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* resume                                                                                    */
+/* ----------------------------------------------------------------------------------------- */
+
+/* Checks that the optimizer given is the one the checkpoint's state belongs to; 2 if not. */
+static int check_resume_optimizer(const command *cmd, bnmlp_model *model, const bnmlp_fit_config *fit,
+                                  const char *path)
+{
+    bnmlp_optimizer_kind kind = BNMLP_OPTIMIZER_SGD;
+    uint64_t steps = 0;
+    if (bnmlp_model_get_optimizer_state(model, &kind, &steps, NULL, 0) == BNMLP_OK && steps > 0 &&
+        kind != fit->optimizer_kind) {
+        cli_usage_error(cmd->name,
+                        "%s was trained with --optimizer %s, not %s: give the optimizer flags of the interrupted run",
+                        path, optimizer_name(kind), optimizer_name(fit->optimizer_kind));
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+static int run_resume(int argc, char **argv, int first)
+{
+    const command *cmd = command_find("resume");
+    cli_options opts;
+    int status = parse_flags(cmd, RESUME_FLAGS, COUNT_OF(RESUME_FLAGS), &opts, argc, argv, first);
+    static const char *const required[] = {"--checkpoint", "--data", "--epochs", NULL};
+    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 ||
+        (status = check_fit_flags(cmd, &opts)) >= 0) {
+        return status;
+    }
+    if (opts.out == NULL) {
+        opts.out = "model.bnmlp";
+    }
+    bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
+    if ((status = optimizer_settings(cmd, &opts, &fit)) >= 0) {
+        return status;
+    }
+    bnmlp_model *model = load_model(cmd, opts.checkpoint, "checkpoint");
+    if (model == NULL) {
+        return CLI_EXIT_FAILURE;
+    }
+    size_t done = bnmlp_model_epochs_done(model);
+    if (opts.epochs <= done) {
+        cli_usage_error(cmd->name, "--epochs %zu: %s has already done %zu epochs; --epochs is the total to reach",
+                        opts.epochs, opts.checkpoint, done);
+        command_print_usage(cmd);
+        bnmlp_model_free(model);
+        return CLI_EXIT_USAGE;
+    }
+    if (opts.batch_size > bnmlp_model_max_batch(model)) {
+        cli_usage_error(cmd->name, "--batch-size %zu: %s was built for batches of at most %zu", opts.batch_size,
+                        opts.checkpoint, bnmlp_model_max_batch(model));
+        command_print_usage(cmd);
+        bnmlp_model_free(model);
+        return CLI_EXIT_USAGE;
+    }
+    fit.initial_epoch = done;
+    fit_data d = {0};
+    if ((status = check_resume_optimizer(cmd, model, &fit, opts.checkpoint)) < 0 &&
+        (status = read_fit_data(cmd, &opts, &d)) < 0 && (status = apply_threads(cmd, &opts, model)) < 0 &&
+        (status = check_fit_labels(cmd, &opts, &d, model)) < 0 &&
+        (status = check_fit_outputs(cmd, &opts, opts.checkpoint)) < 0) {
+        status = run_fit(cmd, &opts, model, &d, &fit, opts.checkpoint, NULL);
+    }
+    bnmlp_model_free(model);
+    fit_data_free(&d);
+    return status;
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* evaluate                                                                                  */
+/* ----------------------------------------------------------------------------------------- */
+
+static int run_evaluate(int argc, char **argv, int first)
+{
+    const command *cmd = command_find("evaluate");
+    cli_options opts;
+    int status = parse_flags(cmd, EVALUATE_FLAGS, COUNT_OF(EVALUATE_FLAGS), &opts, argc, argv, first);
+    static const char *const required[] = {"--model", "--data", NULL};
+    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 ||
+        (status = conflict(cmd, &opts, "--labels", "--label-column")) >= 0 || (status = check_threads(cmd, &opts)) >= 0) {
+        return status;
+    }
+    bnmlp_model *model = load_model(cmd, opts.model, "model");
+    if (model == NULL) {
+        return CLI_EXIT_FAILURE;
+    }
+    fit_data d = {0};
+    data_source source = {.path = opts.data, .labels_path = opts.labels_path, .label_column = opts.label_column};
+    status = CLI_EXIT_FAILURE;
+    if (data_read_labelled(cmd->name, &source, &d.x, &d.y) && (status = apply_threads(cmd, &opts, model)) < 0 &&
+        (status = check_fit_labels(cmd, &opts, &d, model)) < 0) {
+        double loss = NAN, accuracy = NAN;
+        bnmlp_status result = bnmlp_model_evaluate(model, d.x, d.y, &loss, &accuracy);
+        if (result != BNMLP_OK) {
+            cli_failure(cmd->name, "cannot evaluate %s on %s: %s", opts.model, opts.data, bnmlp_status_string(result));
+            status = CLI_EXIT_FAILURE;
+        } else {
+            printf("loss: %.4f", loss);
+            if (bnmlp_model_loss(model) != BNMLP_LOSS_MEAN_SQUARED_ERROR) {
+                printf("  accuracy: %.4f", accuracy);
+            }
+            printf("  (%zu rows)\n", d.x->rows);
+            status = CLI_EXIT_OK;
+        }
+    }
+    bnmlp_model_free(model);
+    fit_data_free(&d);
+    return status;
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* predict                                                                                   */
+/* ----------------------------------------------------------------------------------------- */
+
+/* The predicted labels: p > 0.5 for one BCE output, the argmax for softmax. */
+static void predicted_labels(const bnmlp_tensor *outputs, bnmlp_loss loss, bnmlp_tensor *labels)
+{
+    for (size_t r = 0; r < outputs->rows; r++) {
+        const float *row = outputs->data + r * outputs->cols;
+        if (loss == BNMLP_LOSS_BINARY_CROSSENTROPY) {
+            labels->data[r] = row[0] > 0.5f ? 1.0f : 0.0f;
+            continue;
+        }
+        size_t best = 0;
+        for (size_t c = 1; c < outputs->cols; c++) {
+            best = row[c] > row[best] ? c : best;
+        }
+        labels->data[r] = (float)best;
+    }
+}
+
+/* Column names of the predictions file: p (one BCE output), p0.. (several), output0.. (MSE),
+ * then label. Returns the names (freed by the caller with free_names) or NULL. */
+static char **column_names(size_t outputs, bnmlp_loss loss, bool with_label)
+{
+    char **names = calloc(outputs + 1, sizeof *names);
+    for (size_t c = 0; names != NULL && c < outputs; c++) {
+        names[c] = malloc(32);
+        if (names[c] == NULL) {
+            return names; /* the caller sees a NULL entry */
+        }
+        if (loss == BNMLP_LOSS_MEAN_SQUARED_ERROR) {
+            snprintf(names[c], 32, outputs == 1 ? "output" : "output%zu", c);
+        } else {
+            snprintf(names[c], 32, outputs == 1 ? "p" : "p%zu", c);
+        }
+    }
+    if (names != NULL && with_label) {
+        names[outputs] = malloc(8);
+        if (names[outputs] != NULL) {
+            strcpy(names[outputs], "label");
+        }
+    }
+    return names;
+}
+
+static void free_names(char **names, size_t count)
+{
+    for (size_t i = 0; names != NULL && i < count; i++) {
+        free(names[i]);
+    }
+    free(names);
+}
+
+/* Writes the predictions (and labels) as CSV; the exit status. */
+static int write_predictions(const command *cmd, const char *path, const bnmlp_tensor *outputs,
+                             const bnmlp_tensor *labels, bnmlp_loss loss)
+{
+    size_t count = outputs->cols + (labels != NULL ? 1 : 0);
+    char **names = column_names(outputs->cols, loss, labels != NULL);
+    bool names_ok = names != NULL;
+    for (size_t i = 0; names_ok && i < count; i++) {
+        names_ok = names[i] != NULL;
+    }
+    if (!names_ok) {
+        free_names(names, count);
+        cli_failure(cmd->name, "out of memory");
+        return CLI_EXIT_FAILURE;
+    }
+    bnmlp_csv_write_config config = BNMLP_CSV_WRITE_DEFAULT;
+    config.column_names = (const char *const *)names;
+    bnmlp_error_detail detail = {0};
+    bnmlp_status status = bnmlp_csv_write(path, outputs, labels, &config, &detail);
+    free_names(names, count);
+    if (status != BNMLP_OK) {
+        cli_failure(cmd->name, "cannot write %s: %s", path,
+                    detail.message[0] != '\0' ? detail.message : bnmlp_status_string(status));
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Runs the model on x and writes the file; the exit status. */
+static int predict_to_file(const command *cmd, const cli_options *opts, bnmlp_model *model, const bnmlp_tensor *x)
+{
+    bnmlp_status status;
+    bnmlp_loss loss = bnmlp_model_loss(model);
+    bnmlp_tensor *outputs = bnmlp_tensor_create(x->rows, bnmlp_model_output_width(model), &status);
+    bnmlp_tensor *labels = outputs != NULL && opts->predict_labels ? bnmlp_tensor_create(x->rows, 1, &status) : NULL;
+    if (outputs == NULL || (opts->predict_labels && labels == NULL)) {
+        cli_failure(cmd->name, "cannot allocate the predictions: %s", bnmlp_status_string(status));
+        bnmlp_tensor_free(outputs);
+        return CLI_EXIT_FAILURE;
+    }
+    int exit_status = CLI_EXIT_FAILURE;
+    status = bnmlp_model_predict(model, x, outputs);
+    if (status != BNMLP_OK) {
+        cli_failure(cmd->name, "cannot predict %s: %s", opts->data, bnmlp_status_string(status));
+    } else {
+        if (labels != NULL) {
+            predicted_labels(outputs, loss, labels);
+        }
+        exit_status = write_predictions(cmd, opts->out, outputs, labels, loss);
+    }
+    bnmlp_tensor_free(outputs);
+    bnmlp_tensor_free(labels);
+    return exit_status;
+}
+
+static int run_predict(int argc, char **argv, int first)
+{
+    const command *cmd = command_find("predict");
+    cli_options opts;
+    int status = parse_flags(cmd, PREDICT_FLAGS, COUNT_OF(PREDICT_FLAGS), &opts, argc, argv, first);
+    static const char *const required[] = {"--model", "--data", "--out", NULL};
+    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 || (status = check_threads(cmd, &opts)) >= 0) {
+        return status;
+    }
+    bnmlp_model *model = load_model(cmd, opts.model, "model");
+    if (model == NULL) {
+        return CLI_EXIT_FAILURE;
+    }
+    bnmlp_loss loss = bnmlp_model_loss(model);
+    size_t outputs = bnmlp_model_output_width(model);
+    if (opts.predict_labels && (loss == BNMLP_LOSS_MEAN_SQUARED_ERROR ||
+                                (loss == BNMLP_LOSS_BINARY_CROSSENTROPY && outputs != 1))) {
+        cli_usage_error(cmd->name, "--labels needs a classifier with one binary output or a softmax; %s has %zu %s "
+                        "output(s)", opts.model, outputs, loss_name(loss));
+        command_print_usage(cmd);
+        bnmlp_model_free(model);
+        return CLI_EXIT_USAGE;
+    }
+    data_source source = {.path = opts.data, .label_column = opts.label_column};
+    bnmlp_tensor *x = NULL;
+    status = CLI_EXIT_FAILURE;
+    if (data_read_features(cmd->name, &source, bnmlp_model_input_width(model), &x) &&
+        (status = apply_threads(cmd, &opts, model)) < 0) {
+        status = predict_to_file(cmd, &opts, model, x);
+    }
+    bnmlp_tensor_free(x);
+    bnmlp_model_free(model);
+    return status;
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* summary                                                                                   */
+/* ----------------------------------------------------------------------------------------- */
+
+static int run_summary(int argc, char **argv, int first)
+{
+    const command *cmd = command_find("summary");
+    cli_options opts;
+    int status = parse_flags(cmd, SUMMARY_FLAGS, COUNT_OF(SUMMARY_FLAGS), &opts, argc, argv, first);
+    static const char *const required[] = {"--model", NULL};
+    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0) {
+        return status;
+    }
+    bnmlp_model *model = load_model(cmd, opts.model, "model");
+    if (model == NULL) {
+        return CLI_EXIT_FAILURE;
+    }
+    bnmlp_status result = bnmlp_model_summary(model, stdout);
+    if (result == BNMLP_OK) {
+        printf("Loss: %s; built for batches of up to %zu rows", loss_name(bnmlp_model_loss(model)),
+               bnmlp_model_max_batch(model));
+        if (bnmlp_model_epochs_done(model) > 0) {
+            printf("; checkpoint after %zu epochs", bnmlp_model_epochs_done(model));
+        }
+        printf("\n");
+    } else {
+        cli_failure(cmd->name, "cannot print the summary of %s: %s", opts.model, bnmlp_status_string(result));
+    }
+    bnmlp_model_free(model);
+    return result == BNMLP_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* The table                                                                                 */
+/* ----------------------------------------------------------------------------------------- */
+
+const command COMMANDS[] = {
+    {"train", "train a model on a data file and save it", TRAIN_USAGE, TRAIN_HELP, run_train},
+    {"resume", "continue an interrupted training from its checkpoint", RESUME_USAGE, RESUME_HELP, run_resume},
+    {"evaluate", "loss and accuracy of a saved model on a data file", EVALUATE_USAGE, EVALUATE_HELP, run_evaluate},
+    {"predict", "write a saved model's outputs for a data file as CSV", PREDICT_USAGE, PREDICT_HELP, run_predict},
+    {"summary", "print a saved model's layers and parameter counts", SUMMARY_USAGE, SUMMARY_HELP, run_summary},
+};
+
+const size_t COMMAND_COUNT = COUNT_OF(COMMANDS);
+
+const command *command_find(const char *name)
+{
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        if (strcmp(COMMANDS[i].name, name) == 0) {
+            return &COMMANDS[i];
+        }
+    }
+    return NULL;
+}
+
+void command_print_help(const command *cmd, FILE *out)
+{
+    fputs(cmd->usage, out);
+    fputs("\n", out);
+    fputs(cmd->help, out);
+    fputs(EXIT_STATUS_HELP, out);
+}
+
+void command_print_usage(const command *cmd)
+{
+    fputs(cmd->usage, stderr);
+    fprintf(stderr, "Run 'bnmlp help %s' for every flag.\n", cmd->name);
+}

@@ -1,0 +1,96 @@
+/*
+ * curves.c - history.csv and the learning-curve plot of a training run.
+ */
+#include "curves.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "outfile.h"
+#include "svg.h"
+
+/* Writes a value, or nothing for NaN, after a comma. */
+static void write_field(out_file *out, double value)
+{
+    if (isnan(value)) {
+        out_printf(out, ",");
+    } else {
+        out_printf(out, ",%.9g", value);
+    }
+}
+
+bool curves_write_history(const char *path, const bnmlp_epoch_record *records, size_t count)
+{
+    out_file out;
+    if (!out_open(&out, path)) {
+        return false;
+    }
+    out_printf(&out, "epoch,loss,accuracy,val_loss,val_accuracy\n");
+    for (size_t i = 0; i < count; i++) {
+        out_printf(&out, "%zu", records[i].epoch);
+        write_field(&out, records[i].loss);
+        write_field(&out, records[i].accuracy);
+        write_field(&out, records[i].val_loss);
+        write_field(&out, records[i].val_accuracy);
+        out_printf(&out, "\n");
+    }
+    return out_close(&out);
+}
+
+/* The loss's name for the axis label. */
+static const char *loss_label(bnmlp_loss loss)
+{
+    switch (loss) {
+    case BNMLP_LOSS_CATEGORICAL_CROSSENTROPY:
+        return "loss (categorical cross-entropy)";
+    case BNMLP_LOSS_MEAN_SQUARED_ERROR:
+        return "loss (mean squared error)";
+    default:
+        return "loss (binary cross-entropy)";
+    }
+}
+
+/* One column of the records as doubles. */
+typedef struct columns {
+    double *epoch, *loss, *accuracy, *val_loss, *val_accuracy;
+} columns;
+
+bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size_t count, bnmlp_loss loss,
+                       const char *subtitle)
+{
+    size_t n = count > 0 ? count : 1;
+    double *block = malloc(5 * n * sizeof *block);
+    if (block == NULL) {
+        out_report_error(path, 12 /* ENOMEM */);
+        return false;
+    }
+    columns c = {block, block + n, block + 2 * n, block + 3 * n, block + 4 * n};
+    bool validation = false;
+    for (size_t i = 0; i < count; i++) {
+        c.epoch[i] = (double)records[i].epoch;
+        c.loss[i] = records[i].loss;
+        c.accuracy[i] = records[i].accuracy;
+        c.val_loss[i] = records[i].val_loss;
+        c.val_accuracy[i] = records[i].val_accuracy;
+        validation = validation || !isnan(records[i].val_loss);
+    }
+    svg_series loss_series[2] = {
+        {.label = "training", .color = svg_palette_color(0), .x = c.epoch, .y = c.loss, .count = count},
+        {.label = "validation", .color = svg_palette_color(1), .x = c.epoch, .y = c.val_loss, .count = count},
+    };
+    svg_series accuracy_series[2] = {
+        {.label = "training", .color = svg_palette_color(0), .x = c.epoch, .y = c.accuracy, .count = count},
+        {.label = "validation", .color = svg_palette_color(1), .x = c.epoch, .y = c.val_accuracy, .count = count},
+    };
+    svg_line_chart charts[2] = {
+        {.title = "Loss per epoch", .subtitle = subtitle, .x_label = "epoch", .y_label = loss_label(loss),
+         .series = loss_series, .series_count = validation ? 2 : 1, .band_opacity = 0.0, .reference_y = NAN,
+         .y_floor = 0.0, .y_ceiling = NAN},
+        {.title = "Accuracy per epoch", .subtitle = subtitle, .x_label = "epoch", .y_label = "accuracy",
+         .series = accuracy_series, .series_count = validation ? 2 : 1, .band_opacity = 0.0, .reference_y = NAN,
+         .y_floor = 0.0, .y_ceiling = 1.0},
+    };
+    bool ok = svg_write_line_charts(path, charts, loss == BNMLP_LOSS_MEAN_SQUARED_ERROR ? 1 : 2);
+    free(block);
+    return ok;
+}

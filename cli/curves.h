@@ -1,0 +1,21 @@
+/*
+ * curves.h - a training run's history as CSV and its learning curves as SVG.
+ */
+#ifndef BNMLP_CLI_CURVES_H
+#define BNMLP_CLI_CURVES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bnmlp.h"
+
+/* Writes "epoch,loss,accuracy,val_loss,val_accuracy", one row per record (a NaN is an empty
+ * field). False (reported with the path) on failure. */
+bool curves_write_history(const char *path, const bnmlp_epoch_record *records, size_t count);
+
+/* Writes the learning curves: a loss panel (training and validation) and, unless the loss is
+ * MSE, an accuracy panel, each with axes, ticks, legend and title. subtitle describes the run. */
+bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size_t count, bnmlp_loss loss,
+                       const char *subtitle);
+
+#endif /* BNMLP_CLI_CURVES_H */

@@ -1,0 +1,247 @@
+/*
+ * dataio.c - reading data files through the library's CSV and .npy readers.
+ */
+#include "dataio.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+
+bool data_is_npy(const char *path)
+{
+    size_t length = strlen(path);
+    return length >= 4 && strcmp(path + length - 4, ".npy") == 0;
+}
+
+bool data_column_is_index(const char *text)
+{
+    if (text[0] == '\0') {
+        return false;
+    }
+    for (const char *c = text; *c != '\0'; c++) {
+        if (*c < '0' || *c > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Reports a reader's failure with the path and, when known, the line, column or offset. */
+static void report_read_error(const char *command, const char *path, bnmlp_status status,
+                              const bnmlp_error_detail *detail)
+{
+    if (detail->line > 0) {
+        cli_failure(command, "cannot read %s: line %zu, column %zu: %s", path, detail->line, detail->column,
+                    detail->message[0] != '\0' ? detail->message : bnmlp_status_string(status));
+    } else if (status == BNMLP_ERR_FILE_OPEN || detail->message[0] == '\0') {
+        cli_failure(command, "cannot read %s: %s", path,
+                    detail->message[0] != '\0' ? detail->message : bnmlp_status_string(status));
+    } else {
+        cli_failure(command, "cannot read %s: at byte %llu: %s", path, (unsigned long long)detail->offset,
+                    detail->message);
+    }
+}
+
+/* Reads a whole file (no label column) into *out. */
+static bool read_all_columns(const char *command, const char *path, bnmlp_tensor **out)
+{
+    bnmlp_error_detail detail = {0};
+    bnmlp_status status;
+    if (data_is_npy(path)) {
+        status = bnmlp_npy_read(path, NULL, out, &detail);
+    } else {
+        bnmlp_csv_read_config config = BNMLP_CSV_READ_DEFAULT;
+        config.label = BNMLP_CSV_LABEL_NONE;
+        status = bnmlp_csv_read(path, &config, out, NULL, &detail);
+    }
+    if (status != BNMLP_OK) {
+        report_read_error(command, path, status, &detail);
+        return false;
+    }
+    return true;
+}
+
+/* Splits column `column` of all off: *x gets the other columns, *y that one. Frees all. */
+static bool split_column(const char *command, const char *path, bnmlp_tensor *all, size_t column, bnmlp_tensor **x,
+                         bnmlp_tensor **y)
+{
+    bnmlp_status status = BNMLP_OK;
+    bnmlp_tensor *features = NULL, *labels = NULL;
+    if (all->cols < 2) {
+        cli_failure(command, "%s has one column: no features are left besides the label", path);
+        bnmlp_tensor_free(all);
+        return false;
+    }
+    features = bnmlp_tensor_create(all->rows, all->cols - 1, &status);
+    labels = features != NULL ? bnmlp_tensor_create(all->rows, 1, &status) : NULL;
+    if (labels == NULL) {
+        cli_failure(command, "cannot read %s: %s", path, bnmlp_status_string(status));
+        bnmlp_tensor_free(features);
+        bnmlp_tensor_free(all);
+        return false;
+    }
+    for (size_t r = 0; r < all->rows; r++) {
+        const float *row = all->data + r * all->cols;
+        float *out = features->data + r * features->cols;
+        for (size_t c = 0, k = 0; c < all->cols; c++) {
+            if (c == column) {
+                labels->data[r] = row[c];
+            } else {
+                out[k++] = row[c];
+            }
+        }
+    }
+    bnmlp_tensor_free(all);
+    *x = features;
+    *y = labels;
+    return true;
+}
+
+/* The label column of a .npy array (by index; the last by default); false (reported) when the
+ * column is a name or out of range. */
+static bool npy_label_column(const char *command, const data_source *source, size_t cols, size_t *column)
+{
+    if (source->label_column == NULL) {
+        *column = cols - 1;
+        return true;
+    }
+    if (!data_column_is_index(source->label_column)) {
+        cli_failure(command, "--label-column '%s': %s is a .npy file, whose columns have no names; give an index",
+                    source->label_column, source->path);
+        return false;
+    }
+    unsigned long long index = strtoull(source->label_column, NULL, 10);
+    if (index >= cols) {
+        cli_failure(command, "--label-column %s: %s has only %zu columns (0 to %zu)", source->label_column,
+                    source->path, cols, cols - 1);
+        return false;
+    }
+    *column = (size_t)index;
+    return true;
+}
+
+/* Reads a CSV file with its label column as the library selects it. */
+static bool read_csv_labelled(const char *command, const data_source *source, bnmlp_tensor **x, bnmlp_tensor **y)
+{
+    bnmlp_csv_read_config config = BNMLP_CSV_READ_DEFAULT;
+    if (source->label_column != NULL && data_column_is_index(source->label_column)) {
+        config.label = BNMLP_CSV_LABEL_INDEX;
+        config.label_index = (size_t)strtoull(source->label_column, NULL, 10);
+    } else if (source->label_column != NULL) {
+        config.label = BNMLP_CSV_LABEL_NAME;
+        config.label_name = source->label_column;
+    }
+    bnmlp_error_detail detail = {0};
+    bnmlp_status status = bnmlp_csv_read(source->path, &config, x, y, &detail);
+    if (status != BNMLP_OK) {
+        report_read_error(command, source->path, status, &detail);
+        return false;
+    }
+    return true;
+}
+
+bool data_read_labelled(const char *command, const data_source *source, bnmlp_tensor **x, bnmlp_tensor **y)
+{
+    if (source->labels_path != NULL) {
+        bnmlp_tensor *features = NULL, *labels = NULL;
+        if (!read_all_columns(command, source->path, &features)) {
+            return false;
+        }
+        if (!read_all_columns(command, source->labels_path, &labels)) {
+            bnmlp_tensor_free(features);
+            return false;
+        }
+        if (labels->rows != features->rows) {
+            cli_failure(command, "%s has %zu rows but %s has %zu labels", source->path, features->rows,
+                        source->labels_path, labels->rows);
+            bnmlp_tensor_free(features);
+            bnmlp_tensor_free(labels);
+            return false;
+        }
+        *x = features;
+        *y = labels;
+        return true;
+    }
+    if (!data_is_npy(source->path)) {
+        return read_csv_labelled(command, source, x, y);
+    }
+    bnmlp_tensor *all = NULL;
+    size_t column = 0;
+    if (!read_all_columns(command, source->path, &all)) {
+        return false;
+    }
+    if (!npy_label_column(command, source, all->cols, &column)) {
+        bnmlp_tensor_free(all);
+        return false;
+    }
+    return split_column(command, source->path, all, column, x, y);
+}
+
+bool data_read_features(const char *command, const data_source *source, size_t width, bnmlp_tensor **x)
+{
+    bnmlp_tensor *features = NULL, *labels = NULL;
+    if (source->label_column != NULL && !data_is_npy(source->path)) {
+        /* A named or numbered label column: the CSV reader leaves it out of the features. */
+        if (!read_csv_labelled(command, source, &features, &labels)) {
+            return false;
+        }
+        bnmlp_tensor_free(labels);
+    } else {
+        bnmlp_tensor *all = NULL;
+        if (!read_all_columns(command, source->path, &all)) {
+            return false;
+        }
+        if (source->label_column == NULL && all->cols != width + 1) {
+            features = all; /* no label column: checked below */
+        } else {
+            size_t column = all->cols - 1;
+            if (!npy_label_column(command, source, all->cols, &column)) {
+                bnmlp_tensor_free(all);
+                return false;
+            }
+            if (!split_column(command, source->path, all, column, &features, &labels)) {
+                return false;
+            }
+            bnmlp_tensor_free(labels);
+        }
+    }
+    if (features->cols != width) {
+        cli_failure(command, "%s has %zu feature columns; the model takes %zu (a label column may come on top)",
+                    source->path, features->cols, width);
+        bnmlp_tensor_free(features);
+        return false;
+    }
+    *x = features;
+    return true;
+}
+
+bool data_check_labels(const char *command, const char *path, const bnmlp_tensor *y, bnmlp_loss loss,
+                       size_t outputs)
+{
+    size_t want_cols = loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY ? 1 : outputs;
+    if (y->cols != want_cols) {
+        cli_failure(command, "%s gives %zu label column(s) per row; the model's output needs %zu", path, y->cols,
+                    want_cols);
+        return false;
+    }
+    for (size_t i = 0; i < y->rows * y->cols; i++) {
+        float label = y->data[i];
+        size_t row = i / y->cols + 1;
+        if (loss == BNMLP_LOSS_BINARY_CROSSENTROPY && label != 0.0f && label != 1.0f) {
+            cli_failure(command, "%s: data row %zu: label %g is not 0 or 1 (binary cross-entropy)", path, row,
+                        (double)label);
+            return false;
+        }
+        if (loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY &&
+            (label < 0.0f || label != floorf(label) || label >= (float)outputs)) {
+            cli_failure(command,
+                        "%s: data row %zu: label %g is not a class index from 0 to %zu (the last dense layer has "
+                        "%zu units)",
+                        path, row, (double)label, outputs - 1, outputs);
+            return false;
+        }
+    }
+    return true;
+}

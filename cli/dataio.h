@@ -1,0 +1,40 @@
+/*
+ * dataio.h - reading the tool's data files: numeric CSV (label column by name or index, the last
+ * by default) or NumPy .npy (labels from a second file, or a column of the array), and checking
+ * labels against the model's loss.
+ */
+#ifndef BNMLP_CLI_DATAIO_H
+#define BNMLP_CLI_DATAIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bnmlp.h"
+
+/* Where a data set's features and labels come from. */
+typedef struct data_source {
+    const char *path;         /* the features (and, without labels_path, the labels): .npy or CSV */
+    const char *labels_path;  /* a separate labels file (.npy or one-column CSV), or NULL */
+    const char *label_column; /* the label column by header name or 0-based index; NULL: the last */
+} data_source;
+
+/* True when path ends in ".npy" (then it is read as .npy, else as CSV). */
+bool data_is_npy(const char *path);
+
+/* True when text is a 0-based column index (digits only), not a name. */
+bool data_column_is_index(const char *text);
+
+/* Reads features *x and labels *y (rows x 1, or the labels file's columns). Failures are
+ * reported on stderr with the path, line and column ("bnmlp COMMAND: ..."); false then. */
+bool data_read_labelled(const char *command, const data_source *source, bnmlp_tensor **x, bnmlp_tensor **y);
+
+/* Reads features only, for a model taking width features: the whole file, or, when it has one
+ * column more than width (or label_column is given), the file without its label column. */
+bool data_read_features(const char *command, const data_source *source, size_t width, bnmlp_tensor **x);
+
+/* Checks that the labels suit the loss and output width: BCE 0 or 1 per output, softmax class
+ * indices 0..outputs-1 in one column, MSE one target per output. Reports the first bad row. */
+bool data_check_labels(const char *command, const char *path, const bnmlp_tensor *y, bnmlp_loss loss,
+                       size_t outputs);
+
+#endif /* BNMLP_CLI_DATAIO_H */

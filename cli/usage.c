@@ -1,0 +1,133 @@
+/*
+ * usage.c - the help texts of the bnmlp tool.
+ */
+#include "usage.h"
+
+const char TOOL_USAGE[] =
+    "usage: bnmlp COMMAND [FLAGS]\n"
+    "       bnmlp help COMMAND | bnmlp COMMAND --help\n"
+    "       bnmlp --version\n"
+    "\n"
+    "Trains, evaluates and runs multilayer perceptrons with batch normalization (libbnmlp).\n"
+    "\n"
+    "Commands:\n";
+
+const char EXIT_STATUS_HELP[] =
+    "\n"
+    "Exit status: 0 success; 1 a runtime failure (a file that cannot be read or written, a\n"
+    "model that diverged: the message names the path or the reason); 2 a usage error (unknown\n"
+    "flag, missing or bad value, bad --layers SPEC, missing or conflicting flags).\n";
+
+#define DATA_HELP                                                                                  \
+    "Data:\n"                                                                                      \
+    "  --data FILE             training rows: numeric CSV (header optional) or NumPy .npy (2-D)\n" \
+    "  --label-column COL      the label column: a CSV header name or a 0-based index (default:\n" \
+    "                          the last column)\n"                                                 \
+    "  --labels FILE           labels in their own file (.npy or one-column CSV); then every\n"    \
+    "                          column of --data is a feature\n"                                    \
+    "                          Labels: 0 or 1 for bce; class indices 0..K-1 for softmax, K being\n" \
+    "                          the last dense layer's units; targets for mse\n"
+
+#define FIT_HELP                                                                                   \
+    "Training:\n"                                                                                  \
+    "  --batch-size N          rows per step (default 32)\n"                                       \
+    "  --optimizer NAME        sgd (default), adam or adamw\n"                                     \
+    "  --lr R                  learning rate (default 0.01 for sgd, 0.001 for adam and adamw)\n"   \
+    "  --momentum M            sgd momentum in [0, 1] (default 0)\n"                               \
+    "  --nesterov              sgd with Nesterov momentum\n"                                       \
+    "  --weight-decay W        L2 for sgd and adam, decoupled for adamw (default 0; adamw 0.01)\n" \
+    "  --threads N             threads of the library (0: all cores; default 1; only 1 until the\n" \
+    "                          library has bnmlp_model_set_threads)\n"                             \
+    "Validation (metrics in inference mode after every epoch):\n"                                  \
+    "  --validation-data FILE  a second data file, with the same label flags\n"                    \
+    "  --validation-labels FILE  its labels, when --data's come from --labels\n"                   \
+    "  --validation-split F    validate on the last fraction F of --data's rows, in (0, 1), as\n"  \
+    "                          Keras does (not with --validation-data)\n"                          \
+    "Output:\n"                                                                                    \
+    "  --out FILE              the trained model (default model.bnmlp)\n"                          \
+    "  --history FILE          the metrics of every epoch as CSV\n"                                \
+    "                          (epoch,loss,accuracy,val_loss,val_accuracy)\n"                      \
+    "  --plot FILE             the learning curves (loss and accuracy) as SVG\n"                   \
+    "  --checkpoint-every N    save a checkpoint every N epochs (see bnmlp resume)\n"              \
+    "  --quiet                 no progress on stderr\n"
+
+const char TRAIN_USAGE[] =
+    "usage: bnmlp train --data FILE --layers SPEC --epochs N [--labels FILE | --label-column COL]\n"
+    "                   [--loss bce|softmax|mse] [--optimizer sgd|adam|adamw] [--lr R] [--momentum M]\n"
+    "                   [--nesterov] [--weight-decay W] [--batch-size N] [--seed K] [--threads N]\n"
+    "                   [--validation-data FILE | --validation-split F] [--out FILE] [--history FILE]\n"
+    "                   [--plot FILE] [--checkpoint-every N [--checkpoint FILE]] [--quiet]\n";
+
+const char TRAIN_HELP[] =
+    "Builds the model of SPEC, trains it with Keras's fit (reshuffled every epoch) and saves it.\n"
+    "Progress goes to stderr, the last epoch's metrics to stdout.\n"
+    "\n"
+    "Model:\n"
+    "  --layers SPEC           the layers, comma-separated, e.g.\n"
+    "                          dense:50:relu:he_uniform,bn,dense:1:sigmoid\n"
+    "                            dense:UNITS[:ACTIVATION][:INITIALIZER][:nobias][:alpha=A]\n"
+    "                            relu | sigmoid | tanh | softmax | linear | leaky_relu[:alpha=A]\n"
+    "                            bn[:momentum=M][:eps=E][:nocenter][:noscale]\n"
+    "                              [:variance=biased|unbiased|keras2]\n"
+    "                              [:average=exponential|debiased|cumulative]\n"
+    "                          initializers: glorot_uniform (default), glorot_normal, he_uniform,\n"
+    "                          he_normal, zeros; bn defaults: momentum=0.99, eps=1e-3 (Keras)\n"
+    "  --loss NAME             bce (binary cross-entropy), softmax (categorical cross-entropy on\n"
+    "                          class indices) or mse (default: softmax when SPEC ends with\n"
+    "                          softmax, else bce)\n"
+    "  --epochs N              epochs to train\n"
+    "  --seed K                initialization and shuffling (default 1)\n"
+    DATA_HELP FIT_HELP
+    "  --checkpoint FILE       where checkpoints go (default OUT.ckpt)\n";
+
+const char RESUME_USAGE[] =
+    "usage: bnmlp resume --checkpoint FILE --epochs N --data FILE [the data, optimizer, validation\n"
+    "                    and output flags of the interrupted bnmlp train]\n";
+
+const char RESUME_HELP[] =
+    "Continues an interrupted training from a checkpoint (bnmlp train --checkpoint-every): loads\n"
+    "it and trains from the epoch after the one it stored up to --epochs, exactly as if never\n"
+    "interrupted. The checkpoint holds the model, its loss, the optimizer's state, the random\n"
+    "generator and the row order, but not the optimizer's settings: give the same --data,\n"
+    "--optimizer, --lr, --momentum, --nesterov, --weight-decay, --batch-size and validation\n"
+    "flags as the interrupted run (an optimizer other than the checkpoint's is refused).\n"
+    "\n"
+    "  --checkpoint FILE       the checkpoint; --checkpoint-every rewrites it\n"
+    "  --epochs N              the total number of epochs to reach (more than the checkpoint's)\n"
+    DATA_HELP FIT_HELP;
+
+const char EVALUATE_USAGE[] =
+    "usage: bnmlp evaluate --model FILE --data FILE [--labels FILE | --label-column COL] [--threads N]\n";
+
+const char EVALUATE_HELP[] =
+    "Prints the loss and accuracy (for bce and softmax) of a saved model on labelled data, in\n"
+    "inference mode (batch norm uses its moving statistics), on stdout.\n"
+    "\n"
+    "  --model FILE            a model saved by bnmlp train (or a checkpoint)\n"
+    DATA_HELP
+    "  --threads N             threads of the library (default 1)\n";
+
+const char PREDICT_USAGE[] =
+    "usage: bnmlp predict --model FILE --data FILE --out FILE [--labels] [--label-column COL]\n"
+    "                     [--threads N]\n";
+
+const char PREDICT_HELP[] =
+    "Writes a saved model's outputs for every row of --data as CSV with a header: p (one binary\n"
+    "output: the probability of class 1), p0..pK-1 (softmax: class probabilities) or output\n"
+    "(mse), in inference mode.\n"
+    "\n"
+    "  --model FILE            a model saved by bnmlp train\n"
+    "  --data FILE             CSV or .npy rows; a file with one column more than the model's inputs\n"
+    "                          has its label column left out (the last one, or --label-column)\n"
+    "  --label-column COL      the column to leave out: a CSV header name or a 0-based index\n"
+    "  --out FILE              the predictions (CSV)\n"
+    "  --labels                add a column 'label': the predicted class (p > 0.5, or the argmax)\n"
+    "  --threads N             threads of the library (default 1)\n";
+
+const char SUMMARY_USAGE[] = "usage: bnmlp summary --model FILE\n";
+
+const char SUMMARY_HELP[] =
+    "Prints a saved model's layers, output shapes and parameter counts (Keras's summary), its\n"
+    "loss, the batch it was built for and, for a checkpoint, the epochs it has done.\n"
+    "\n"
+    "  --model FILE            a model or checkpoint\n";

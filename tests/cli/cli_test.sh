@@ -1,0 +1,329 @@
+#!/bin/sh
+# End-to-end test of the bnmlp tool (run by ctest as cli_end_to_end, and by .ci/run).
+#
+# Usage: sh cli_test.sh PATH/TO/bnmlp PATH/TO/circles
+#
+# On the tutorial's data (make_circles 1000 points, noise 0.1, random_state 1, written by the
+# circles example's --dump-data): trains the tutorial's model (first half trains, second half
+# validates), checks its test accuracy, the progress, history and plot files, evaluates, predicts
+# and summarizes the saved model, resumes from a checkpoint bit for bit, trains softmax, MSE and
+# .npy variants, then checks every usage error (exit 2, with a message naming the problem) and
+# runtime errors (exit 1, naming the path or reason). Prints one line per check and
+# "N passed, M failed"; exits non-zero when any check fails.
+
+set -u
+
+bnmlp=${1:?usage: cli_test.sh PATH/TO/bnmlp PATH/TO/circles}
+circles=${2:?usage: cli_test.sh PATH/TO/bnmlp PATH/TO/circles}
+# Relative paths of the programs stay valid after the cd below.
+case $bnmlp in */*) case $bnmlp in /*) ;; *) bnmlp="$PWD/$bnmlp" ;; esac ;; esac
+case $circles in */*) case $circles in /*) ;; *) circles="$PWD/$circles" ;; esac ;; esac
+passed=0
+failed=0
+
+tmp=$(mktemp -d 2>/dev/null) || tmp="${TMPDIR:-/tmp}/bnmlp-cli-test.$$"
+mkdir -p "$tmp" || { echo "cannot create a temporary directory"; exit 1; }
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+cd "$tmp" || exit 1
+
+# check DESCRIPTION COMMAND...: runs the command and counts it as passed when it succeeds.
+check() {
+    description=$1
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "ok      $description"
+    else
+        failed=$((failed + 1))
+        echo "FAILED  $description"
+    fi
+}
+
+# status_is EXPECTED COMMAND...: the command exits with EXPECTED (stdout in last.out, stderr in last.err).
+status_is() {
+    expected=$1
+    shift
+    "$@" >"$tmp/last.out" 2>"$tmp/last.err" </dev/null
+    actual=$?
+    if [ "$actual" -ne "$expected" ]; then
+        echo "        exit status $actual, expected $expected: $*"
+        sed 's/^/        | /' "$tmp/last.err" | head -n 8
+        return 1
+    fi
+    return 0
+}
+
+# err_has TEXT: the last command's stderr contains TEXT (fixed string).
+err_has() {
+    if ! grep -qF -- "$1" "$tmp/last.err"; then
+        echo "        stderr lacks '$1':"
+        sed 's/^/        | /' "$tmp/last.err" | head -n 8
+        return 1
+    fi
+}
+
+# usage_error DESCRIPTION TEXT ARGS...: bnmlp ARGS exits with 2, names TEXT, and prints the usage.
+usage_error() {
+    description=$1
+    text=$2
+    shift 2
+    check "$description: exit 2" status_is 2 "$bnmlp" "$@"
+    check "$description: message names it" err_has "$text"
+    check "$description: usage printed" err_has "usage: bnmlp"
+}
+
+# failure DESCRIPTION TEXT ARGS...: bnmlp ARGS exits with 1 and its message contains TEXT.
+failure() {
+    description=$1
+    text=$2
+    shift 2
+    check "$description: exit 1" status_is 1 "$bnmlp" "$@"
+    check "$description: message names it" err_has "$text"
+}
+
+# metric NAME FILE: the value after "NAME: " on the first line of FILE that has it.
+metric() {
+    sed -n "s/.*[[:space:]]$1: \([0-9.]*\).*/\1/p; s/^$1: \([0-9.]*\).*/\1/p" "$2" | head -n 1
+}
+
+# between VALUE LOW HIGH: LOW <= VALUE <= HIGH (decimals).
+between() {
+    awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v + 0 >= lo + 0 && v + 0 <= hi + 0) }'
+}
+
+# is_svg FILE: FILE starts with "<?xml" or "<svg" and ends with "</svg>".
+is_svg() {
+    [ -s "$1" ] || return 1
+    case $(head -n 1 "$1") in
+    "<svg"* | "<?xml"*) ;;
+    *) return 1 ;;
+    esac
+    [ "$(tail -n 1 "$1")" = "</svg>" ]
+}
+
+lines() {
+    echo $(($(wc -l <"$1")))
+}
+
+spec="dense:50:relu:he_uniform,bn,dense:1:sigmoid"
+tutorial="--lr 0.01 --momentum 0.9 --batch-size 32"
+
+# --- The tutorial's data -------------------------------------------------------------------
+check "circles --dump-data writes the tutorial's data" status_is 0 "$circles" --dump-data data.csv
+head -n 501 data.csv >train.csv
+{ head -n 1 data.csv; tail -n 500 data.csv; } >test.csv
+check "train.csv and test.csv have 500 rows each" test "$(lines train.csv)" -eq 501 -a "$(lines test.csv)" -eq 501
+
+# --- The tutorial's run ----------------------------------------------------------------------
+check "train (tutorial: 2-50-1, BN after ReLU, SGD 0.01 / 0.9, 100 epochs, split 0.5): exit 0" \
+    status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 100 $tutorial --validation-split 0.5 \
+    --out model.bnmlp --history history.csv --plot curves.svg
+cp last.out train.out
+cp last.err train.err
+val_accuracy=$(metric val_accuracy train.out)
+echo "        tutorial run: $(cat train.out)"
+check "test accuracy (val_accuracy) in the tutorial's 0.80-0.88" between "$val_accuracy" 0.80 0.88
+check "stdout: the last epoch's metrics" grep -q "^epoch 100/100  loss: [0-9.]*  accuracy: [0-9.]*  val_loss: [0-9.]*  val_accuracy: " train.out
+check "progress: one plain line per epoch when stderr is not a terminal" test "$(grep -c '^Epoch [0-9]*/100  16/16 \[==============================\] ' train.err)" -eq 100
+check "progress: no carriage return when stderr is not a terminal" sh -c "! tr '\r' '#' <train.err | grep -q '#'"
+check "progress: metrics on every line" test "$(grep -c 'loss: [0-9.]*  accuracy: [0-9.]*  val_loss: [0-9.]*  val_accuracy: [0-9.]*$' train.err)" -eq 100
+check "progress: a final line with the total time" grep -q '^100 epochs in [0-9.]*s' train.err
+check "model file written" test -s model.bnmlp
+check "history.csv: header" test "$(head -n 1 history.csv)" = "epoch,loss,accuracy,val_loss,val_accuracy"
+check "history.csv: one row per epoch" test "$(lines history.csv)" -eq 101
+check "history.csv: the last row is epoch 100" grep -q '^100,' history.csv
+check "curves.svg is a complete SVG" is_svg curves.svg
+check "curves.svg has the loss and the accuracy panels" sh -c 'grep -q "Loss per epoch" curves.svg && grep -q "Accuracy per epoch" curves.svg'
+check "curves.svg has a legend with training and validation" sh -c 'grep -q ">training<" curves.svg && grep -q ">validation<" curves.svg'
+
+# --- The same model through --validation-data ----------------------------------------------
+check "train on train.csv with --validation-data test.csv: exit 0" \
+    status_is 0 "$bnmlp" train --data train.csv --validation-data test.csv --layers "$spec" --epochs 100 $tutorial \
+    --out model2.bnmlp --quiet
+check "--quiet prints no progress" test ! -s last.err
+check "the same model as with --validation-split 0.5, bit for bit" cmp -s model.bnmlp model2.bnmlp
+
+# --- evaluate, predict, summary ------------------------------------------------------------
+check "evaluate on the test half: exit 0" status_is 0 "$bnmlp" evaluate --model model.bnmlp --data test.csv
+echo "        evaluate: $(cat last.out)"
+check "evaluate's accuracy equals train's val_accuracy" test "$(metric accuracy last.out)" = "$val_accuracy"
+check "predict --labels: exit 0" status_is 0 "$bnmlp" predict --model model.bnmlp --data test.csv --out preds.csv --labels
+check "predictions: header p,label and 500 rows" sh -c 'test "$(head -n 1 preds.csv)" = "p,label" && test "$(wc -l <preds.csv)" -eq 501'
+tail -n 500 preds.csv | cut -d, -f2 >predicted.txt
+tail -n 500 test.csv | cut -d, -f3 >truth.txt
+predicted_accuracy=$(paste -d, predicted.txt truth.txt | awk -F, '$1 == $2 { n++ } END { printf "%.4f", n / NR }')
+check "predicted labels give evaluate's accuracy ($predicted_accuracy)" test "$predicted_accuracy" = "$val_accuracy"
+check "predict without --labels: probabilities only" \
+    sh -c "'$bnmlp' predict --model model.bnmlp --data test.csv --out p.csv && test \"\$(head -n 1 p.csv)\" = p"
+check "summary: exit 0" status_is 0 "$bnmlp" summary --model model.bnmlp
+check "summary lists the batch-norm layer and 401 parameters" sh -c 'grep -q BatchNormalization last.out && grep -q "Total params: 401" last.out'
+
+# --- Checkpoints and resume ----------------------------------------------------------------
+check "train 40 epochs with --checkpoint-every 20: exit 0" \
+    status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 40 $tutorial --validation-split 0.5 \
+    --out part.bnmlp --checkpoint-every 20 --quiet
+check "checkpoint written to OUT.ckpt" test -s part.bnmlp.ckpt
+check "summary of the checkpoint says 40 epochs" sh -c "'$bnmlp' summary --model part.bnmlp.ckpt | grep -q 'after 40 epochs'"
+check "resume to 100 epochs: exit 0" \
+    status_is 0 "$bnmlp" resume --checkpoint part.bnmlp.ckpt --data data.csv --epochs 100 $tutorial \
+    --validation-split 0.5 --out resumed.bnmlp --history resumed.csv
+check "resume's progress counts from epoch 41" grep -q '^Epoch 41/100 ' last.err
+check "resumed model equals the uninterrupted one, bit for bit" cmp -s model.bnmlp resumed.bnmlp
+check "resumed history: epochs 41 to 100, the same last row" \
+    sh -c 'test "$(sed -n 2p resumed.csv | cut -d, -f1)" = 41 && test "$(tail -n 1 resumed.csv)" = "$(tail -n 1 history.csv)"'
+check "train --checkpoint FILE: exit 0" \
+    status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 4 --checkpoint-every 2 --checkpoint named.ckpt \
+    --out named.bnmlp --quiet
+check "--checkpoint FILE is where checkpoints go" test -s named.ckpt
+
+# --- Other losses and data forms -----------------------------------------------------------
+check "softmax (2 classes, adam): exit 0" \
+    status_is 0 "$bnmlp" train --data data.csv --layers dense:16:relu,bn,dense:2:softmax --epochs 10 --optimizer adam \
+    --lr 0.01 --validation-split 0.5 --out softmax.bnmlp --quiet
+check "softmax: predict --labels writes p0,p1,label" \
+    sh -c "'$bnmlp' predict --model softmax.bnmlp --data test.csv --out sp.csv --labels && test \"\$(head -n 1 sp.csv)\" = p0,p1,label"
+check "mse: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers dense:8:tanh,dense:1 --loss mse --epochs 3 \
+    --validation-split 0.5 --out mse.bnmlp --optimizer adamw
+check "mse: loss only, no accuracy" sh -c '! grep -q accuracy last.out && ! grep -q accuracy last.err && grep -q "val_loss: " last.out'
+check "mse: evaluate prints the loss only" sh -c "'$bnmlp' evaluate --model mse.bnmlp --data test.csv | grep -v accuracy | grep -q '^loss: '"
+check "--label-column by name: exit 0" status_is 0 "$bnmlp" train --data data.csv --label-column label \
+    --layers dense:4:relu,dense:1:sigmoid --epochs 2 --out byname.bnmlp --quiet
+check "--label-column by index (2): exit 0" status_is 0 "$bnmlp" train --data data.csv --label-column 2 \
+    --layers dense:4:relu,dense:1:sigmoid --epochs 2 --out byindex.bnmlp --quiet
+check "leaky_relu, bn options, nesterov, weight decay: exit 0" status_is 0 "$bnmlp" train --data data.csv \
+    --layers "dense:16:glorot_normal:nobias,bn:momentum=0.9:eps=1e-5:variance=unbiased:average=cumulative,leaky_relu:alpha=0.2,dense:1:sigmoid" \
+    --epochs 2 --momentum 0.9 --nesterov --weight-decay 1e-4 --out options.bnmlp --quiet
+
+# .npy files (uint8, written byte by byte): 64 rows, features (i*4 mod 256, i*7 mod 256), label x0 >= 128.
+npy_u8() { # npy_u8 FILE SHAPE VALUES...: a '|u1' .npy file of the values.
+    file=$1
+    shape=$2
+    shift 2
+    header="{'descr': '|u1', 'fortran_order': False, 'shape': $shape, }"
+    pad=$((64 - (10 + ${#header} + 1) % 64))
+    [ "$pad" -eq 64 ] && pad=0
+    {
+        printf '\223NUMPY\001\000'
+        printf "\\$(printf '%03o' $(((${#header} + pad + 1) % 256)))\\$(printf '%03o' $(((${#header} + pad + 1) / 256)))"
+        printf '%s%*s\n' "$header" "$pad" ""
+        for v in "$@"; do printf "\\$(printf '%03o' "$v")"; done
+    } >"$file"
+}
+x_values=""
+xy_values=""
+y_values=""
+i=0
+while [ $i -lt 64 ]; do
+    a=$((i * 4 % 256))
+    b=$((i * 7 % 256))
+    c=$((a >= 128 ? 1 : 0))
+    x_values="$x_values $a $b"
+    xy_values="$xy_values $a $b $c"
+    y_values="$y_values $c"
+    i=$((i + 1))
+done
+npy_u8 x.npy "(64, 2)" $x_values
+npy_u8 xy.npy "(64, 3)" $xy_values
+npy_u8 y.npy "(64,)" $y_values
+check ".npy data with --labels y.npy: exit 0" status_is 0 "$bnmlp" train --data x.npy --labels y.npy \
+    --layers bn,dense:8:relu,dense:1:sigmoid --epochs 5 --batch-size 16 --out npy.bnmlp --quiet
+check ".npy data with the label as its last column: exit 0" status_is 0 "$bnmlp" train --data xy.npy \
+    --layers bn,dense:8:relu,dense:1:sigmoid --epochs 5 --batch-size 16 --out npy2.bnmlp --quiet
+check "evaluate on .npy with --labels: exit 0" status_is 0 "$bnmlp" evaluate --model npy.bnmlp --data x.npy --labels y.npy
+check "predict on .npy (label column left out): exit 0" status_is 0 "$bnmlp" predict --model npy2.bnmlp --data xy.npy --out npy.csv
+
+# --- Help and version ----------------------------------------------------------------------
+check "bnmlp --help: exit 0, lists the commands" sh -c "'$bnmlp' --help | grep -q '^  resume '"
+check "bnmlp --version prints 0.1.0" sh -c "'$bnmlp' --version | grep -q 'bnmlp 0.1.0'"
+for cmd in train resume evaluate predict summary; do
+    check "bnmlp help $cmd: exit 0, usage on stdout" sh -c "'$bnmlp' help $cmd | grep -q '^usage: bnmlp $cmd'"
+    check "bnmlp $cmd --help: exit 0, exit statuses documented" sh -c "'$bnmlp' $cmd --help | grep -q '^Exit status'"
+done
+
+# --- Usage errors: exit 2, a message naming the problem, the usage -------------------------
+T="train --data data.csv --layers $spec --epochs 2 --quiet"
+check "no command: exit 2" status_is 2 "$bnmlp"
+check "unknown command: exit 2" status_is 2 "$bnmlp" frobnicate
+check "unknown command: named" err_has "unknown command 'frobnicate'"
+check "help of an unknown command: exit 2" status_is 2 "$bnmlp" help frobnicate
+usage_error "unknown flag" "unknown flag '--bogus'" $T --bogus 1
+usage_error "flag without its value" "--epochs needs a value" train --data data.csv --layers "$spec" --epochs
+usage_error "bad number" "bad number for --epochs: 'ten'" train --data data.csv --layers "$spec" --epochs ten
+usage_error "zero epochs" "bad number for --epochs: '0'" train --data data.csv --layers "$spec" --epochs 0
+usage_error "learning rate 0" "bad number for --lr" $T --lr 0
+usage_error "momentum above 1" "bad number for --momentum" $T --momentum 1.5
+usage_error "--validation-split 1" "bad number for --validation-split" $T --validation-split 1
+usage_error "negative --batch-size" "bad number for --batch-size" $T --batch-size -4
+usage_error "flag given twice" "--epochs is given twice" $T --epochs 3
+usage_error "a value to a flag without one" "--quiet takes no value" train --data data.csv --layers "$spec" --epochs 2 --quiet=yes
+usage_error "positional argument" "unexpected argument 'extra'" $T extra
+usage_error "missing --layers" "missing required flag --layers" train --data data.csv --epochs 2
+usage_error "missing --data" "missing required flag --data" train --layers "$spec" --epochs 2
+usage_error "missing --epochs" "missing required flag --epochs" train --data data.csv --layers "$spec"
+usage_error "--validation-data with --validation-split" "--validation-data and --validation-split cannot be given together" \
+    $T --validation-data test.csv --validation-split 0.2
+usage_error "--labels with --label-column" "--labels and --label-column cannot be given together" \
+    $T --labels y.npy --label-column 0
+usage_error "--validation-labels alone" "--validation-labels needs --validation-data" $T --validation-labels y.npy
+usage_error "--checkpoint without --checkpoint-every" "--checkpoint needs --checkpoint-every" $T --checkpoint c.ckpt
+usage_error "unknown --loss" "unknown --loss 'hinge'" $T --loss hinge
+usage_error "unknown --optimizer" "unknown --optimizer 'rmsprop'" $T --optimizer rmsprop
+usage_error "--momentum with adam" "--momentum and --nesterov apply only to --optimizer sgd" $T --optimizer adam --momentum 0.9
+usage_error "softmax with one output" "--loss softmax needs a last dense layer of 2 units or more" $T --loss softmax
+usage_error "bad SPEC: unknown activation" "unknown dense option 'rleu'" \
+    train --data data.csv --layers dense:50:rleu,bn,dense:1:sigmoid --epochs 2
+check "bad SPEC: the SPEC is printed" err_has "    dense:50:rleu,bn,dense:1:sigmoid"
+check "bad SPEC: a caret under the bad token" err_has "             ^~~~"
+usage_error "bad SPEC: unknown layer" "unknown layer 'conv'" train --data data.csv --layers dense:4,conv,dense:1 --epochs 2
+usage_error "bad SPEC: units" "the number of units must be an integer" train --data data.csv --layers dense:0 --epochs 2
+usage_error "bad SPEC: bn momentum" "momentum must be a number from 0 to 1" \
+    train --data data.csv --layers dense:4,bn:momentum=2,dense:1 --epochs 2
+usage_error "bad SPEC: unknown bn option" "unknown bn option 'center'" \
+    train --data data.csv --layers dense:4,bn:center=1,dense:1 --epochs 2
+usage_error "bad SPEC: empty layer" "empty layer" train --data data.csv --layers dense:4,,dense:1 --epochs 2
+usage_error "bad SPEC: no dense layer" "no dense layer" train --data data.csv --layers relu,bn --epochs 2
+usage_error "bad SPEC: alpha without leaky_relu" "alpha= applies only to leaky_relu" \
+    train --data data.csv --layers dense:4:relu:alpha=0.1,dense:1 --epochs 2
+usage_error "--label-column name on .npy data" "--label-column must be a 0-based index for .npy data" \
+    train --data xy.npy --label-column label --layers dense:1:sigmoid --epochs 2
+usage_error "resume without --checkpoint" "missing required flag --checkpoint" resume --data data.csv --epochs 50
+usage_error "resume to fewer epochs than done" "has already done 40 epochs" \
+    resume --checkpoint part.bnmlp.ckpt --data data.csv --epochs 40 $tutorial
+usage_error "resume with another optimizer" "was trained with --optimizer sgd, not adam" \
+    resume --checkpoint part.bnmlp.ckpt --data data.csv --epochs 60 --optimizer adam --out r.bnmlp
+usage_error "resume with --layers" "unknown flag '--layers'" resume --checkpoint part.bnmlp.ckpt --data data.csv --epochs 60 --layers "$spec"
+usage_error "evaluate without --data" "missing required flag --data" evaluate --model model.bnmlp
+usage_error "predict without --out" "missing required flag --out" predict --model model.bnmlp --data test.csv
+usage_error "predict --labels for an MSE model" "--labels needs a classifier" \
+    predict --model mse.bnmlp --data test.csv --out m.csv --labels
+usage_error "summary without --model" "missing required flag --model" summary
+check "--threads 2: runs (library threads) or exit 2 naming bnmlp_model_set_threads" sh -c \
+    "'$bnmlp' $T --threads 2 --out t.bnmlp 2>t.err; s=\$?; test \$s -eq 0 || { test \$s -eq 2 && grep -q bnmlp_model_set_threads t.err; }"
+
+# --- Runtime failures: exit 1, naming the path or the reason -------------------------------
+: >afile
+failure "missing data file" "missing.csv" train --data missing.csv --layers "$spec" --epochs 2
+failure "missing model file" "missing.bnmlp" evaluate --model missing.bnmlp --data test.csv
+failure "a model file that is not one" "data.csv" summary --model data.csv
+failure "unwritable --out (no such directory)" "afile/model.bnmlp" $T --out afile/model.bnmlp
+failure "unwritable --history" "nodir/h.csv" $T --history nodir/h.csv
+failure "unwritable --plot" "nodir/c.svg" $T --plot nodir/c.svg
+failure "unwritable checkpoint" "afile/c.ckpt" $T --checkpoint-every 1 --checkpoint afile/c.ckpt
+failure "unwritable predictions" "nodir/p.csv" predict --model model.bnmlp --data test.csv --out nodir/p.csv
+printf 'x0,x1,label\n0.5,abc,1\n0.1,0.2,0\n' >bad.csv
+failure "a CSV field that is not a number" "line 2" train --data bad.csv --layers dense:1:sigmoid --epochs 2
+printf 'x0,x1,label\n0.5,0.3,2\n0.1,0.2,0\n0.3,0.1,1\n' >label2.csv
+failure "bce label other than 0 or 1" "label 2 is not 0 or 1" train --data label2.csv --layers dense:1:sigmoid --epochs 2
+printf 'x0,x1,label\n0.5,0.3,3\n0.1,0.2,0\n0.3,0.1,1\n' >label3.csv
+failure "softmax label beyond the classes" "not a class index from 0 to 1" \
+    train --data label3.csv --layers dense:2:softmax --epochs 2
+printf 'x0,x1,x2,label\n0.5,0.3,0.1,1\n0.1,0.2,0.2,0\n' >wide.csv
+failure "evaluate on data of another width" "the model takes 2" evaluate --model model.bnmlp --data wide.csv
+failure "--label-column not in the file" "nosuch" train --data data.csv --label-column nosuch --layers dense:1:sigmoid --epochs 2
+failure "divergence" "diverged" train --data data.csv --layers dense:50:relu,dense:1:sigmoid --lr 1e6 --momentum 1 \
+    --epochs 20 --out diverged.bnmlp --quiet
+check "a diverged model is not saved" test ! -e diverged.bnmlp
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
