@@ -379,7 +379,7 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
 bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model) {
     return (bnmlp_arenas){.params = model->params, .grads = model->grads, .count = model->param_count,
                           .segments = model->segments, .segment_count = model->segment_count,
-                          .state = &model->optimizer};
+                          .state = &model->optimizer, .pool = model->kernels.pool};
 }
 
 void bnmlp_model_stage_batch(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,

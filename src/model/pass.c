@@ -11,39 +11,98 @@ static bool uses_batch_statistics(const bnmlp_layer *layer, bnmlp_mode mode) {
     return mode == BNMLP_MODE_TRAINING && layer->trainable;
 }
 
+/* ---- batch norm, in phases over blocks of features on the model's threads ---------------------- */
+
+/* What the phases of one batch-norm layer's pass work on. */
+typedef struct batchnorm_job {
+    const bnmlp_layer *layer;
+    bnmlp_model *model;
+    const float *x, *dy;   /* the layer's input (rows, c), and in backward the gradient of its output */
+    float *dx;             /* backward: the gradient of its input, or NULL */
+    const float *mean, *rstd, *gamma; /* what normalizes: the batch's or the moving statistics */
+    double *sums;          /* model->sums: mean, squares, sum_dy, sum_dy_xhat (c each) */
+    size_t rows, c;        /* rows of this process, features */
+    double count;          /* rows of the whole batch (every process's) */
+    size_t block;          /* features per task */
+    void (*phase)(const struct batchnorm_job *job, size_t c0, size_t width);
+} batchnorm_job;
+
+/* Features of one task at least, and rows x features below which a phase stays on the calling
+ * thread. Every feature's sums stay in one task, so results do not depend on the threads. */
+#define FEATURE_BLOCK 64
+#define THREADED_ELEMENTS ((size_t)1 << 16)
+
+static void batchnorm_task(void *context, size_t task, size_t thread) {
+    (void)thread;
+    const batchnorm_job *job = context;
+    const size_t c0 = task * job->block, width = job->c - c0 < job->block ? job->c - c0 : job->block;
+    job->phase(job, c0, width);
+}
+
+/* Runs phase over every feature, cut into blocks for the model's threads when worth it. */
+static void run_phase(batchnorm_job *job, void (*phase)(const batchnorm_job *job, size_t c0, size_t width)) {
+    job->phase = phase;
+    bnmlp_threadpool *pool = job->rows * job->c >= THREADED_ELEMENTS ? job->model->kernels.pool : NULL;
+    const size_t threads = bnmlp_threadpool_threads(pool), per_thread = (job->c + threads - 1) / threads;
+    job->block = pool ? (per_thread + FEATURE_BLOCK - 1) / FEATURE_BLOCK * FEATURE_BLOCK : job->c;
+    bnmlp_threadpool_run(pool, batchnorm_task, job, (job->c + job->block - 1) / job->block);
+}
+
+static void phase_sum(const batchnorm_job *job, size_t c0, size_t width) {
+    bnmlp_batchnorm_partial_sum(job->sums + c0, job->x + c0, job->rows, job->c, width);
+}
+
+static void phase_squares(const batchnorm_job *job, size_t c0, size_t width) {
+    double *mean = job->sums + c0;
+    for (size_t k = 0; k < width; k++) mean[k] /= job->count;
+    bnmlp_batchnorm_partial_squares(job->sums + job->c + c0, job->x + c0, mean, job->rows, job->c, width);
+}
+
+static void phase_finish(const batchnorm_job *job, size_t c0, size_t width) {
+    const bnmlp_layer *layer = job->layer;
+    float *caches = job->model->caches;
+    bnmlp_batchnorm_finish_statistics(bnmlp_slice_in(caches, layer->batch_mean) + c0,
+                                      bnmlp_slice_in(caches, layer->batch_variance) + c0,
+                                      bnmlp_slice_in(caches, layer->batch_rstd) + c0, job->sums + c0,
+                                      job->sums + job->c + c0, job->count, width, layer->batchnorm.epsilon);
+}
+
+static void phase_normalize(const batchnorm_job *job, size_t c0, size_t width) {
+    const bnmlp_layer *layer = job->layer;
+    const float *gamma = bnmlp_slice_in(job->model->params, layer->gamma);
+    const float *beta = bnmlp_slice_in(job->model->params, layer->beta);
+    bnmlp_batchnorm_normalize(layer->output + c0, job->x + c0, job->mean + c0, job->rstd + c0,
+                              gamma ? gamma + c0 : NULL, beta ? beta + c0 : NULL, job->rows, job->c, width);
+}
+
 /* Training-mode statistics of one batch-norm layer over x (rows, c), in phases; the seam between
  * the phases is where several processes would combine their sums. */
-static void batchnorm_statistics(bnmlp_model *model, const bnmlp_layer *layer, const float *x, size_t rows) {
-    const size_t c = layer->out;
-    const double count = (double)bnmlp_model_statistics_rows(model, rows); /* every rank's rows */
-    double *mean = model->sums, *squares = model->sums + c;
-    memset(model->sums, 0, 2 * c * sizeof *model->sums);
-    bnmlp_batchnorm_partial_sum(mean, x, rows, c, c);
-    bnmlp_model_combine_sums(model, mean, c);
-    for (size_t k = 0; k < c; k++) mean[k] /= count;
-    bnmlp_batchnorm_partial_squares(squares, x, mean, rows, c, c);
-    bnmlp_model_combine_sums(model, squares, c);
-    bnmlp_batchnorm_finish_statistics(bnmlp_slice_in(model->caches, layer->batch_mean),
-                                      bnmlp_slice_in(model->caches, layer->batch_variance),
-                                      bnmlp_slice_in(model->caches, layer->batch_rstd), mean, squares,
-                                      count, c, layer->batchnorm.epsilon);
+static void batchnorm_statistics(batchnorm_job *job) {
+    bnmlp_model *model = job->model;
+    memset(job->sums, 0, 2 * job->c * sizeof *job->sums);
+    run_phase(job, phase_sum);
+    bnmlp_model_combine_sums(model, job->sums, job->c);
+    run_phase(job, phase_squares); /* the mean, then the squares around it */
+    bnmlp_model_combine_sums(model, job->sums + job->c, job->c);
+    run_phase(job, phase_finish);
 }
 
 /* Forward of one batch-norm layer: batch statistics in training mode, moving ones otherwise. */
 static void batchnorm_forward(bnmlp_model *model, const bnmlp_layer *layer, const float *x, size_t rows,
                               bnmlp_mode mode) {
     const size_t c = layer->out;
-    const float *mean = bnmlp_slice_in(model->stats, layer->moving_mean), *rstd = model->rstd;
+    batchnorm_job job = {.layer = layer, .model = model, .x = x, .sums = model->sums, .rows = rows, .c = c,
+                         .count = (double)bnmlp_model_statistics_rows(model, rows), /* every rank's rows */
+                         .mean = bnmlp_slice_in(model->stats, layer->moving_mean), .rstd = model->rstd};
     if (uses_batch_statistics(layer, mode)) {
-        batchnorm_statistics(model, layer, x, rows);
-        mean = bnmlp_slice_in(model->caches, layer->batch_mean);
-        rstd = bnmlp_slice_in(model->caches, layer->batch_rstd);
+        batchnorm_statistics(&job);
+        job.mean = bnmlp_slice_in(model->caches, layer->batch_mean);
+        job.rstd = bnmlp_slice_in(model->caches, layer->batch_rstd);
     } else {
         bnmlp_batchnorm_moving_rstd(model->rstd, bnmlp_slice_in(model->stats, layer->moving_variance), c,
                                     layer->batchnorm.epsilon);
     }
-    bnmlp_batchnorm_normalize(layer->output, x, mean, rstd, bnmlp_slice_in(model->params, layer->gamma),
-                              bnmlp_slice_in(model->params, layer->beta), rows, c, c);
+    run_phase(&job, phase_normalize);
 }
 
 const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t rows, bnmlp_mode mode,
@@ -69,35 +128,49 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
     return input;
 }
 
+static void phase_backward_sums(const batchnorm_job *job, size_t c0, size_t width) {
+    double *sum_dy = job->sums + 2 * job->c, *sum_dy_xhat = job->sums + 3 * job->c;
+    bnmlp_batchnorm_partial_backward(sum_dy + c0, sum_dy_xhat + c0, job->dy + c0, job->x + c0, job->mean + c0,
+                                     job->rstd + c0, job->rows, job->c, width);
+}
+
+static void phase_input_gradient(const batchnorm_job *job, size_t c0, size_t width) {
+    const double *sum_dy = job->sums + 2 * job->c, *sum_dy_xhat = job->sums + 3 * job->c;
+    const float *gamma = job->gamma ? job->gamma + c0 : NULL;
+    if (job->layer->trainable) /* backward only follows a training-mode forward */
+        bnmlp_batchnorm_finish_backward(job->dx + c0, sum_dy + c0, sum_dy_xhat + c0, job->dy + c0, job->x + c0,
+                                        job->mean + c0, job->rstd + c0, gamma, job->count, job->rows, job->c,
+                                        width);
+    else
+        bnmlp_batchnorm_inference_input_gradient(job->dx + c0, job->dy + c0, job->rstd + c0, gamma, job->rows,
+                                                 job->c, width);
+}
+
 /* Backward of one batch-norm layer: the training-mode gradient through the batch statistics,
  * or, for a frozen layer, through the fixed affine map of the moving ones. */
 static void batchnorm_backward(bnmlp_model *model, const bnmlp_layer *layer, float *dx, const float *dy,
                                const float *x, size_t rows) {
     const size_t c = layer->out;
-    const bool training = layer->trainable; /* backward only follows a training-mode forward */
-    double *sum_dy = model->sums + 2 * c, *sum_dy_xhat = model->sums + 3 * c;
-    const float *gamma = bnmlp_slice_in(model->params, layer->gamma);
-    const float *mean = bnmlp_slice_in(model->caches, layer->batch_mean);
-    const float *rstd = bnmlp_slice_in(model->caches, layer->batch_rstd);
-    if (!training) {
-        mean = bnmlp_slice_in(model->stats, layer->moving_mean);
-        rstd = model->rstd;
+    batchnorm_job job = {.layer = layer, .model = model, .x = x, .dy = dy, .dx = dx, .sums = model->sums,
+                         .rows = rows, .c = c, .count = (double)bnmlp_model_statistics_rows(model, rows),
+                         .gamma = bnmlp_slice_in(model->params, layer->gamma),
+                         .mean = bnmlp_slice_in(model->caches, layer->batch_mean),
+                         .rstd = bnmlp_slice_in(model->caches, layer->batch_rstd)};
+    if (!layer->trainable) {
+        job.mean = bnmlp_slice_in(model->stats, layer->moving_mean);
+        job.rstd = model->rstd;
         bnmlp_batchnorm_moving_rstd(model->rstd, bnmlp_slice_in(model->stats, layer->moving_variance), c,
                                     layer->batchnorm.epsilon);
     }
+    double *sum_dy = model->sums + 2 * c, *sum_dy_xhat = model->sums + 3 * c;
     memset(sum_dy, 0, 2 * c * sizeof *sum_dy);
-    bnmlp_batchnorm_partial_backward(sum_dy, sum_dy_xhat, dy, x, mean, rstd, rows, c, c);
+    run_phase(&job, phase_backward_sums);
     /* dgamma and dbeta from this rank's sums: the gradient arena is summed over the ranks later. */
     bnmlp_batchnorm_parameter_gradients(bnmlp_slice_in(model->grads, layer->gamma),
                                         bnmlp_slice_in(model->grads, layer->beta), sum_dy, sum_dy_xhat, c);
     if (!dx) return;
-    if (training) {
-        bnmlp_model_combine_sums(model, sum_dy, 2 * c); /* sum_dy and sum_dy_xhat are adjacent */
-        bnmlp_batchnorm_finish_backward(dx, sum_dy, sum_dy_xhat, dy, x, mean, rstd, gamma,
-                                        (double)bnmlp_model_statistics_rows(model, rows), rows, c, c);
-    }
-    else
-        bnmlp_batchnorm_inference_input_gradient(dx, dy, rstd, gamma, rows, c, c);
+    if (layer->trainable) bnmlp_model_combine_sums(model, sum_dy, 2 * c); /* sum_dy, sum_dy_xhat adjacent */
+    run_phase(&job, phase_input_gradient);
 }
 
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,

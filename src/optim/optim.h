@@ -7,6 +7,7 @@
 #define BNMLP_OPTIM_H
 
 #include "bnmlp.h"
+#include "core/threadpool.h"
 
 /* The tagged form of a public SGD configuration (copied). */
 bnmlp_optimizer_config bnmlp_optimizer_from_sgd(const bnmlp_sgd_config *sgd);
@@ -42,6 +43,7 @@ typedef struct bnmlp_arenas {
     const bnmlp_segment *segments; /* the trainable runs; parameters outside them never change */
     size_t segment_count;          /* number of segments */
     bnmlp_optimizer_state *state;  /* the optimizer's state */
+    bnmlp_threadpool *pool;        /* threads to share the update (NULL: the calling thread) */
 } bnmlp_arenas;
 
 /* One update of every parameter in the segments from its gradient, and of the state. A step

@@ -75,18 +75,60 @@ static bool update_segment(const bnmlp_optimizer_config *config, const bnmlp_are
     return bnmlp_adam_segment(w, slot0, slot1, g, segment->length, &step, fresh, apply);
 }
 
+/* Most pieces a pass is cut into, and the fewest floats a piece holds: pieces go to the pool's
+ * threads, and below this size a pass is not worth waking them. */
+#define MAX_PIECES 64
+#define MIN_PIECE_FLOATS ((size_t)1 << 16)
+
+/* One pass (check or apply) over the segments, cut into pieces of the concatenated segments. */
+typedef struct pass_job {
+    const bnmlp_optimizer_config *config;
+    const bnmlp_arenas *arenas;
+    bool fresh, apply;
+    size_t piece;              /* floats per piece */
+    bool finite[MAX_PIECES];   /* per piece: every new value finite (check passes) */
+} pass_job;
+
+/* Runs the pass over floats [piece * job->piece, ...) of the concatenated segments. */
+static void pass_piece(void *context, size_t piece, size_t thread) {
+    (void)thread;
+    pass_job *job = context;
+    const size_t begin = piece * job->piece, end = begin + job->piece;
+    bool finite = true;
+    size_t at = 0; /* where the current segment starts in the concatenation */
+    for (size_t i = 0; i < job->arenas->segment_count && at < end; i++) {
+        const bnmlp_segment *segment = &job->arenas->segments[i];
+        const size_t from = begin > at ? begin - at : 0, to = end - at < segment->length ? end - at : segment->length;
+        if (from < to) {
+            const bnmlp_segment part = {.offset = segment->offset + from, .length = to - from, .kernel = segment->kernel};
+            finite = update_segment(job->config, job->arenas, &part, job->fresh, job->apply) && finite;
+        }
+        at += segment->length;
+    }
+    job->finite[piece] = finite;
+}
+
 bnmlp_status bnmlp_optimizer_step(const bnmlp_optimizer_config *config, const bnmlp_arenas *arenas) {
     bnmlp_optimizer_state *state = arenas->state;
     const bool fresh = state->kind != config->kind;
+    size_t total = 0;
+    for (size_t i = 0; i < arenas->segment_count; i++) total += arenas->segments[i].length;
+    /* Element-wise updates: cutting them into pieces for threads changes no result. */
+    size_t piece = (total + MAX_PIECES - 1) / MAX_PIECES;
+    if (piece < MIN_PIECE_FLOATS) piece = MIN_PIECE_FLOATS;
+    const size_t pieces = total ? (total + piece - 1) / piece : 0;
+    pass_job job = {.config = config, .arenas = arenas, .fresh = fresh, .apply = false, .piece = piece};
     /* First make sure no parameter or state value would overflow, so a refused step changes
      * nothing; then drop another kind's state, and apply. */
-    for (size_t i = 0; i < arenas->segment_count; i++)
-        if (!update_segment(config, arenas, &arenas->segments[i], fresh, false)) return BNMLP_ERR_DIVERGED;
+    bnmlp_threadpool_run(pieces > 1 ? arenas->pool : NULL, pass_piece, &job, pieces);
+    for (size_t k = 0; k < pieces; k++)
+        if (!job.finite[k]) return BNMLP_ERR_DIVERGED;
     if (fresh) {
         bnmlp_optimizer_reset(state, arenas->count);
         state->kind = config->kind;
     }
-    for (size_t i = 0; i < arenas->segment_count; i++) update_segment(config, arenas, &arenas->segments[i], false, true);
+    job.fresh = false, job.apply = true;
+    bnmlp_threadpool_run(pieces > 1 ? arenas->pool : NULL, pass_piece, &job, pieces);
     state->steps++;
     return BNMLP_OK;
 }
