@@ -37,8 +37,7 @@ typedef struct options {
     int list;              /* --list: print the workload names and exit */
 } options;
 
-static void usage(FILE *out)
-{
+static void usage(FILE *out) {
     fprintf(out,
             "usage: mlp_step [--threads N] [--reps N] [--filter NAME[,NAME...]] [--csv] [--list]\n"
             "                [--sample-ms MS] [--warmup-ms MS]\n"
@@ -52,8 +51,7 @@ static void usage(FILE *out)
 }
 
 /* Parses a positive integer (or 0 when allow_zero); false on anything else. */
-static int parse_int(const char *text, int allow_zero, int *value)
-{
+static int parse_int(const char *text, int allow_zero, int *value) {
     char *end = NULL;
     errno = 0;
     long v = strtol(text, &end, 10);
@@ -65,8 +63,7 @@ static int parse_int(const char *text, int allow_zero, int *value)
 }
 
 /* 0 on success, 1 on a usage error, 2 for --help. */
-static int parse_options(int argc, char **argv, options *opt)
-{
+static int parse_options(int argc, char **argv, options *opt) {
     *opt = (options){.threads = 1, .reps = 7, .sample_seconds = 0.05, .warmup_seconds = 0.2};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -102,8 +99,9 @@ static int parse_options(int argc, char **argv, options *opt)
     }
 #ifndef BNMLP_HAS_SET_THREADS
     if (opt->threads != 1) {
-        fprintf(stderr, "mlp_step: --threads %d needs bnmlp_model_set_threads, which this libbnmlp lacks; "
-                        "only --threads 1 is possible\n",
+        fprintf(stderr,
+                "mlp_step: --threads %d needs bnmlp_model_set_threads, which this libbnmlp lacks; "
+                "only --threads 1 is possible\n",
                 opt->threads);
         return 1;
     }
@@ -112,8 +110,7 @@ static int parse_options(int argc, char **argv, options *opt)
 }
 
 /* True when name contains one of filter's comma-separated parts (or filter is NULL/empty). */
-static int matches_filter(const char *name, const char *filter)
-{
+static int matches_filter(const char *name, const char *filter) {
     if (filter == NULL || *filter == '\0') {
         return 1;
     }
@@ -148,10 +145,14 @@ typedef struct layer_spec {
     bnmlp_initializer init;
 } layer_spec;
 
-#define DENSE(u, act, ini) {OP_DENSE, (u), (act), (ini)}
-#define BN {OP_BN, 0, BNMLP_ACTIVATION_LINEAR, BNMLP_INIT_GLOROT_UNIFORM}
-#define RELU {OP_RELU, 0, BNMLP_ACTIVATION_RELU, BNMLP_INIT_GLOROT_UNIFORM}
-#define END {OP_DENSE, 0, BNMLP_ACTIVATION_LINEAR, BNMLP_INIT_GLOROT_UNIFORM}
+#define DENSE(u, act, ini)                                                                                   \
+    { OP_DENSE, (u), (act), (ini) }
+#define BN                                                                                                   \
+    { OP_BN, 0, BNMLP_ACTIVATION_LINEAR, BNMLP_INIT_GLOROT_UNIFORM }
+#define RELU                                                                                                 \
+    { OP_RELU, 0, BNMLP_ACTIVATION_RELU, BNMLP_INIT_GLOROT_UNIFORM }
+#define END                                                                                                  \
+    { OP_DENSE, 0, BNMLP_ACTIVATION_LINEAR, BNMLP_INIT_GLOROT_UNIFORM }
 #define LIN BNMLP_ACTIVATION_LINEAR
 #define SIG BNMLP_ACTIVATION_SIGMOID
 #define GLOROT BNMLP_INIT_GLOROT_UNIFORM
@@ -172,8 +173,7 @@ static const layer_spec MODEL_TUTORIAL_NOBN[MAX_LAYERS] = {DENSE(50, BNMLP_ACTIV
 
 /* Creates, fills and builds a model; NULL (reported) on failure. */
 static bnmlp_model *make_model(size_t inputs, const layer_spec *spec, size_t max_batch, uint32_t seed,
-                               int threads)
-{
+                               int threads) {
     bnmlp_status status = BNMLP_OK;
     bnmlp_model *model = bnmlp_model_create(inputs, &status);
     for (size_t i = 0; model != NULL && status == BNMLP_OK && i < MAX_LAYERS; i++) {
@@ -254,8 +254,7 @@ static const workload WORKLOADS[] = {
 };
 #define WORKLOAD_COUNT (sizeof WORKLOADS / sizeof WORKLOADS[0])
 
-static void context_free(context *c)
-{
+static void context_free(context *c) {
     bnmlp_model_free(c->model);
     for (size_t i = 0; i < TRAIN_BATCHES; i++) {
         bnmlp_tensor_free(c->x[i]);
@@ -270,8 +269,7 @@ static void context_free(context *c)
 }
 
 /* Synthetic standard-normal inputs and fair-coin 0/1 labels from RandomState(seed). */
-static int fill_synthetic(context *c, const workload *w, uint32_t seed)
-{
+static int fill_synthetic(context *c, const workload *w, uint32_t seed) {
     bnmlp_random rng;
     bnmlp_random_seed(&rng, seed);
     bnmlp_status status = BNMLP_OK;
@@ -300,8 +298,7 @@ static int fill_synthetic(context *c, const workload *w, uint32_t seed)
 }
 
 /* make_circles(1000, noise 0.1, random_state 1): first 500 rows train, the rest test. */
-static int fill_circles(context *c)
-{
+static int fill_circles(context *c) {
     bnmlp_dataset data, train, test;
     bnmlp_circles_config config = BNMLP_CIRCLES_DEFAULT;
     config.n_samples = 1000, config.noise = 0.1, config.random_state = 1;
@@ -327,8 +324,7 @@ static int fill_circles(context *c)
     return 1;
 }
 
-static int context_init(context *c, const workload *w, int threads)
-{
+static int context_init(context *c, const workload *w, int threads) {
     *c = (context){0};
     c->sgd = BNMLP_SGD_DEFAULT;
     c->sgd.learning_rate = 0.01f;
@@ -343,8 +339,7 @@ static int context_init(context *c, const workload *w, int threads)
 }
 
 /* One training step on the next synthetic batch. */
-static int unit_train(context *c)
-{
+static int unit_train(context *c) {
     float loss = 0.0f;
     size_t b = c->next;
     c->next = (c->next + 1) % TRAIN_BATCHES;
@@ -358,8 +353,7 @@ static int unit_train(context *c)
 }
 
 /* One inference-mode forward of the first synthetic batch. */
-static int unit_infer(context *c)
-{
+static int unit_infer(context *c) {
     bnmlp_status status = bnmlp_model_forward(c->model, c->x[0], BNMLP_MODE_INFERENCE, c->out);
     if (status != BNMLP_OK) {
         fprintf(stderr, "mlp_step: forward: %s\n", bnmlp_status_string(status));
@@ -371,8 +365,7 @@ static int unit_infer(context *c)
 
 /* A whole circles run as the tutorial does it: build the model (seed 1), fit 100 epochs of
  * shuffled batches of 32 with SGD(0.01, 0.9) and validation on the test half after every epoch. */
-static int unit_circles(context *c)
-{
+static int unit_circles(context *c) {
     bnmlp_model *model = make_model(2, c->spec, 32, 1, c->threads);
     if (model == NULL) {
         return 0;
@@ -395,15 +388,11 @@ static int unit_circles(context *c)
     return 1;
 }
 
-static int run_unit(const workload *w, context *c)
-{
+static int run_unit(const workload *w, context *c) {
     switch (w->kind) {
-    case KIND_TRAIN:
-        return unit_train(c);
-    case KIND_INFER:
-        return unit_infer(c);
-    case KIND_CIRCLES:
-        return unit_circles(c);
+    case KIND_TRAIN: return unit_train(c);
+    case KIND_INFER: return unit_infer(c);
+    case KIND_CIRCLES: return unit_circles(c);
     }
     return 0;
 }
@@ -412,15 +401,13 @@ static int run_unit(const workload *w, context *c)
 /* Timing                                                                                    */
 /* ----------------------------------------------------------------------------------------- */
 
-static double now_seconds(void)
-{
+static double now_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static int compare_doubles(const void *a, const void *b)
-{
+static int compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
@@ -433,8 +420,7 @@ typedef struct result {
 } result;
 
 /* Warms up, sizes the samples, times opt->reps samples. 0 on failure. */
-static int time_workload(const workload *w, const options *opt, result *r)
-{
+static int time_workload(const workload *w, const options *opt, result *r) {
     context c;
     if (!context_init(&c, w, opt->threads)) {
         context_free(&c);
@@ -474,8 +460,7 @@ static int time_workload(const workload *w, const options *opt, result *r)
 }
 
 /* Formats seconds with a unit that keeps 3-4 significant digits. */
-static const char *format_time(double seconds, char *buffer, size_t size)
-{
+static const char *format_time(double seconds, char *buffer, size_t size) {
     if (seconds >= 1.0) {
         snprintf(buffer, size, "%.3f s", seconds);
     } else if (seconds >= 1e-3) {
@@ -486,13 +471,11 @@ static const char *format_time(double seconds, char *buffer, size_t size)
     return buffer;
 }
 
-static const char *unit_name(kind k)
-{
+static const char *unit_name(kind k) {
     return k == KIND_TRAIN ? "step" : k == KIND_INFER ? "forward" : "run";
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     options opt;
     int parsed = parse_options(argc, argv, &opt);
     if (parsed != 0) {
@@ -527,8 +510,8 @@ int main(int argc, char **argv)
             continue;
         }
         if (opt.csv) {
-            printf("bnmlp,%d,%s,%s,%.9g,%.9g,%d,%ld,%.6g\n", opt.threads, w->name, unit_name(w->kind), r.median,
-                   r.min, opt.reps, r.calls, r.check);
+            printf("bnmlp,%d,%s,%s,%.9g,%.9g,%d,%ld,%.6g\n", opt.threads, w->name, unit_name(w->kind),
+                   r.median, r.min, opt.reps, r.calls, r.check);
         } else {
             char median[32], minimum[32];
             printf("%-16s %-52s %-8s %12s %12s %6ld %9.4g\n", w->name, w->description, unit_name(w->kind),

@@ -44,7 +44,8 @@ static bnmlp_model *big_model(size_t max_batch) {
             bnmlp_model_add_batchnorm(model, &BNMLP_BATCHNORM_DEFAULT) != BNMLP_OK ||
             bnmlp_model_add_activation(model, BNMLP_ACTIVATION_RELU, 0.0f) != BNMLP_OK)
             return NULL;
-    if (!model || bnmlp_model_add_dense(model, &head) != BNMLP_OK || bnmlp_model_build(model, max_batch, 1) != BNMLP_OK)
+    if (!model || bnmlp_model_add_dense(model, &head) != BNMLP_OK ||
+        bnmlp_model_build(model, max_batch, 1) != BNMLP_OK)
         return NULL;
 #ifdef BNMLP_HAS_SET_THREADS
     bnmlp_model_set_threads(model, 1); /* one thread per rank */
@@ -56,12 +57,16 @@ int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     int steps = 10, warmup = 2, batch = 256;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--steps") == 0) steps = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--warmup") == 0) warmup = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--batch") == 0) batch = atoi(argv[i + 1]);
+        if (strcmp(argv[i], "--steps") == 0)
+            steps = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--warmup") == 0)
+            warmup = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--batch") == 0)
+            batch = atoi(argv[i + 1]);
     }
     bnmlp_collective collective;
-    if (steps < 1 || warmup < 0 || batch < 2 || bnmlp_mpi_collective_init(MPI_COMM_WORLD, &collective) != BNMLP_OK) {
+    if (steps < 1 || warmup < 0 || batch < 2 ||
+        bnmlp_mpi_collective_init(MPI_COMM_WORLD, &collective) != BNMLP_OK) {
         fprintf(stderr, "usage: mpirun -n P mpi_step [--steps N] [--warmup N] [--batch B]\n");
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
@@ -69,7 +74,8 @@ int main(int argc, char **argv) {
     const size_t share = (size_t)batch / (size_t)size + ((size_t)rank < (size_t)batch % (size_t)size ? 1 : 0);
     bnmlp_model *model = big_model((size_t)batch);
     float *x = malloc(share * INPUTS * sizeof *x), *y = malloc(share * sizeof *y);
-    if (!model || !x || !y || bnmlp_model_set_collective(model, &collective) != BNMLP_OK) MPI_Abort(MPI_COMM_WORLD, 1);
+    if (!model || !x || !y || bnmlp_model_set_collective(model, &collective) != BNMLP_OK)
+        MPI_Abort(MPI_COMM_WORLD, 1);
     bnmlp_random rng;
     bnmlp_random_seed(&rng, 100u + (uint32_t)rank);
     for (size_t i = 0; i < share * INPUTS; i++) x[i] = (float)bnmlp_random_gauss(&rng);
@@ -80,7 +86,8 @@ int main(int argc, char **argv) {
     for (int s = -warmup; s < steps; s++) {
         MPI_Barrier(MPI_COMM_WORLD);
         const double start = MPI_Wtime();
-        if (bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL) != BNMLP_OK) MPI_Abort(MPI_COMM_WORLD, 1);
+        if (bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL) != BNMLP_OK)
+            MPI_Abort(MPI_COMM_WORLD, 1);
         if (s >= 0) samples[s] = MPI_Wtime() - start;
     }
     double step_median, step_min, reduce_median, reduce_min;

@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cli_options_default(cli_options *opts)
-{
+void cli_options_default(cli_options *opts) {
     *opts = (cli_options){
         .batch_size = 32,
         .optimizer = "sgd",
@@ -22,31 +21,27 @@ void cli_options_default(cli_options *opts)
 }
 
 /* Prints "bnmlp COMMAND: " and the formatted message with a newline on stderr. */
-static void report(const char *command, const char *format, va_list args)
-{
+static void report(const char *command, const char *format, va_list args) {
     fprintf(stderr, "bnmlp %s: ", command);
     vfprintf(stderr, format, args);
     fputc('\n', stderr);
 }
 
-void cli_usage_error(const char *command, const char *format, ...)
-{
+void cli_usage_error(const char *command, const char *format, ...) {
     va_list args;
     va_start(args, format);
     report(command, format, args);
     va_end(args);
 }
 
-void cli_failure(const char *command, const char *format, ...)
-{
+void cli_failure(const char *command, const char *format, ...) {
     va_list args;
     va_start(args, format);
     report(command, format, args);
     va_end(args);
 }
 
-bool cli_given(const cli_options *opts, const char *name)
-{
+bool cli_given(const cli_options *opts, const char *name) {
     for (size_t i = 0; i < opts->given_count; i++) {
         if (strcmp(opts->given[i], name) == 0) {
             return true;
@@ -56,8 +51,7 @@ bool cli_given(const cli_options *opts, const char *name)
 }
 
 /* Parses a decimal integer (digits only) within [min, max]. */
-static bool parse_integer(const char *text, const flag_spec *spec, unsigned long long *out)
-{
+static bool parse_integer(const char *text, const flag_spec *spec, unsigned long long *out) {
     if (!isdigit((unsigned char)text[0])) {
         return false;
     }
@@ -72,8 +66,7 @@ static bool parse_integer(const char *text, const flag_spec *spec, unsigned long
 }
 
 /* Parses a finite real number within the flag's range (ends excluded as spec->open says). */
-static bool parse_real(const char *text, const flag_spec *spec, double *out)
-{
+static bool parse_real(const char *text, const flag_spec *spec, double *out) {
     char *end = NULL;
     errno = 0;
     double value = strtod(text, &end);
@@ -90,25 +83,22 @@ static bool parse_real(const char *text, const flag_spec *spec, double *out)
 }
 
 /* Describes the accepted range of a number flag into buffer, e.g. "an integer from 1 to 1000000". */
-static void describe_range(const flag_spec *spec, char *buffer, size_t size)
-{
+static void describe_range(const flag_spec *spec, char *buffer, size_t size) {
     bool integer = spec->kind == VALUE_SIZE || spec->kind == VALUE_U32;
     const char *low = (spec->open & MIN_OPEN) ? "above" : "from";
     const char *high = (spec->open & MAX_OPEN) ? "below" : "up to";
-    snprintf(buffer, size, "%s %s %.10g %s %.10g", integer ? "an integer" : "a number", low, spec->min, high, spec->max);
+    snprintf(buffer, size, "%s %s %.10g %s %.10g", integer ? "an integer" : "a number", low, spec->min, high,
+             spec->max);
 }
 
 /* Stores a flag's value into its field; false (reported) for a bad value. */
-static bool apply_flag(cli_options *opts, const char *command, const flag_spec *spec, const char *value)
-{
+static bool apply_flag(cli_options *opts, const char *command, const flag_spec *spec, const char *value) {
     void *field = (char *)opts + spec->offset;
     unsigned long long integer = 0;
     double real = 0.0;
     char range[96];
     switch (spec->kind) {
-    case VALUE_SET_TRUE:
-        *(bool *)field = true;
-        return true;
+    case VALUE_SET_TRUE: *(bool *)field = true; return true;
     case VALUE_STRING:
         if (value[0] == '\0') {
             cli_usage_error(command, "%s needs a non-empty value", spec->name);
@@ -148,8 +138,8 @@ static bool apply_flag(cli_options *opts, const char *command, const flag_spec *
 
 /* Finds arg ("--name" or "--name=value") in the table; *inline_value gets the text after '=' or
  * NULL. NULL for a flag the table does not have. */
-static const flag_spec *find_flag(const flag_spec *table, size_t count, const char *arg, const char **inline_value)
-{
+static const flag_spec *find_flag(const flag_spec *table, size_t count, const char *arg,
+                                  const char **inline_value) {
     size_t name_length = strcspn(arg, "=");
     for (size_t i = 0; i < count; i++) {
         if (strlen(table[i].name) == name_length && strncmp(arg, table[i].name, name_length) == 0) {
@@ -161,9 +151,8 @@ static const flag_spec *find_flag(const flag_spec *table, size_t count, const ch
 }
 
 /* Handles argv[*index] (and its value, advancing *index past it). */
-static parse_result parse_argument(cli_options *opts, const char *command, const flag_spec *table, size_t count,
-                                   int argc, char **argv, int *index)
-{
+static parse_result parse_argument(cli_options *opts, const char *command, const flag_spec *table,
+                                   size_t count, int argc, char **argv, int *index) {
     const char *arg = argv[*index];
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
         return PARSE_HELP;
@@ -203,9 +192,8 @@ static parse_result parse_argument(cli_options *opts, const char *command, const
     return PARSE_RUN;
 }
 
-parse_result cli_parse(cli_options *opts, const char *command, const flag_spec *table, size_t count, int first,
-                       int argc, char **argv)
-{
+parse_result cli_parse(cli_options *opts, const char *command, const flag_spec *table, size_t count,
+                       int first, int argc, char **argv) {
     /* --help anywhere wins over errors elsewhere, as git does. */
     for (int index = first; index < argc; index++) {
         if (strcmp(argv[index], "--help") == 0 || strcmp(argv[index], "-h") == 0) {

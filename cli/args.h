@@ -24,35 +24,35 @@ enum {
 
 /* Everything any subcommand's flags set; each subcommand reads the fields it accepts. */
 typedef struct cli_options {
-    const char *data;              /* --data FILE (.csv or .npy) */
-    const char *labels_path;       /* --labels FILE (train, resume, evaluate): labels of .npy data */
-    const char *label_column;      /* --label-column NAME|INDEX; NULL: the last column */
-    const char *validation_data;   /* --validation-data FILE */
-    const char *validation_labels; /* --validation-labels FILE: labels of .npy validation data */
-    double validation_split;       /* --validation-split F in (0, 1): the last fraction validates */
-    const char *layers;            /* --layers SPEC (train) */
-    size_t epochs;                 /* --epochs N */
-    size_t batch_size;             /* --batch-size N. Default 32 */
-    const char *loss;              /* --loss bce|softmax|mse; NULL: from the last layer */
-    const char *optimizer;         /* --optimizer sgd|adam|adamw. Default sgd */
-    float learning_rate;           /* --lr; 0 when not given (then 0.01 for SGD, 0.001 for Adam) */
-    float momentum;                /* --momentum (SGD). Default 0 */
-    bool nesterov;                 /* --nesterov (SGD) */
-    float weight_decay;            /* --weight-decay W. Default 0 (AdamW: 0.01) */
-    uint32_t seed;                 /* --seed K. Default 1 */
-    size_t threads;                /* --threads N. Default 1 */
-    const char *out;               /* --out FILE: the model (train, resume; default model.bnmlp) or
+    const char *data;                   /* --data FILE (.csv or .npy) */
+    const char *labels_path;            /* --labels FILE (train, resume, evaluate): labels of .npy data */
+    const char *label_column;           /* --label-column NAME|INDEX; NULL: the last column */
+    const char *validation_data;        /* --validation-data FILE */
+    const char *validation_labels;      /* --validation-labels FILE: labels of .npy validation data */
+    double validation_split;            /* --validation-split F in (0, 1): the last fraction validates */
+    const char *layers;                 /* --layers SPEC (train) */
+    size_t epochs;                      /* --epochs N */
+    size_t batch_size;                  /* --batch-size N. Default 32 */
+    const char *loss;                   /* --loss bce|softmax|mse; NULL: from the last layer */
+    const char *optimizer;              /* --optimizer sgd|adam|adamw. Default sgd */
+    float learning_rate;                /* --lr; 0 when not given (then 0.01 for SGD, 0.001 for Adam) */
+    float momentum;                     /* --momentum (SGD). Default 0 */
+    bool nesterov;                      /* --nesterov (SGD) */
+    float weight_decay;                 /* --weight-decay W. Default 0 (AdamW: 0.01) */
+    uint32_t seed;                      /* --seed K. Default 1 */
+    size_t threads;                     /* --threads N. Default 1 */
+    const char *out;                    /* --out FILE: the model (train, resume; default model.bnmlp) or
                                       the predictions (predict) */
-    const char *history;           /* --history FILE.csv */
-    const char *plot;              /* --plot FILE.svg */
-    size_t checkpoint_every;       /* --checkpoint-every N; 0: no checkpoints */
-    const char *checkpoint;        /* --checkpoint FILE: where train writes checkpoints (default
+    const char *history;                /* --history FILE.csv */
+    const char *plot;                   /* --plot FILE.svg */
+    size_t checkpoint_every;            /* --checkpoint-every N; 0: no checkpoints */
+    const char *checkpoint;             /* --checkpoint FILE: where train writes checkpoints (default
                                       OUT.ckpt); what resume continues (and rewrites) */
-    const char *model;             /* --model FILE (evaluate, predict, summary) */
-    bool predict_labels;           /* --labels (predict): add the predicted label column */
-    bool quiet;                    /* --quiet: no progress on stderr */
+    const char *model;                  /* --model FILE (evaluate, predict, summary) */
+    bool predict_labels;                /* --labels (predict): add the predicted label column */
+    bool quiet;                         /* --quiet: no progress on stderr */
     const char *given[MAX_GIVEN_FLAGS]; /* names of the flags given, in order */
-    size_t given_count;            /* entries of given */
+    size_t given_count;                 /* entries of given */
 } cli_options;
 
 /* What a flag's value is. */
@@ -93,8 +93,8 @@ void cli_options_default(cli_options *opts);
 
 /* Parses argv[first..argc) against the count flags of table into *opts. Errors name the flag
  * ("bnmlp COMMAND: ...") on stderr. */
-parse_result cli_parse(cli_options *opts, const char *command, const flag_spec *table, size_t count, int first,
-                       int argc, char **argv);
+parse_result cli_parse(cli_options *opts, const char *command, const flag_spec *table, size_t count,
+                       int first, int argc, char **argv);
 
 /* True when the flag name was given on the command line. */
 bool cli_given(const cli_options *opts, const char *name);

@@ -33,29 +33,31 @@
 /* Flag tables                                                                               */
 /* ----------------------------------------------------------------------------------------- */
 
-#define DATA_FLAGS                                                                   \
-    {"--data", VALUE_STRING, FIELD(data), 0, 0, CLOSED},                             \
-    {"--labels", VALUE_STRING, FIELD(labels_path), 0, 0, CLOSED},                    \
-    {"--label-column", VALUE_STRING, FIELD(label_column), 0, 0, CLOSED}
+#define DATA_FLAGS                                                                                           \
+    {"--data", VALUE_STRING, FIELD(data), 0, 0, CLOSED},                                                     \
+        {"--labels", VALUE_STRING, FIELD(labels_path), 0, 0, CLOSED}, {                                      \
+        "--label-column", VALUE_STRING, FIELD(label_column), 0, 0, CLOSED                                    \
+    }
 
-#define FIT_FLAGS                                                                              \
-    {"--epochs", VALUE_SIZE, FIELD(epochs), 1, MAX_EPOCHS, CLOSED},                            \
-    {"--batch-size", VALUE_SIZE, FIELD(batch_size), 1, MAX_BATCH, CLOSED},                     \
-    {"--optimizer", VALUE_STRING, FIELD(optimizer), 0, 0, CLOSED},                             \
-    {"--lr", VALUE_FLOAT, FIELD(learning_rate), 0, 1e6, MIN_OPEN},                             \
-    {"--momentum", VALUE_FLOAT, FIELD(momentum), 0, 1, CLOSED},                                \
-    {"--nesterov", VALUE_SET_TRUE, FIELD(nesterov), 0, 0, CLOSED},                             \
-    {"--weight-decay", VALUE_FLOAT, FIELD(weight_decay), 0, 1e6, CLOSED},                      \
-    {"--threads", VALUE_SIZE, FIELD(threads), 0, MAX_THREADS, CLOSED},                         \
-    {"--validation-data", VALUE_STRING, FIELD(validation_data), 0, 0, CLOSED},                 \
-    {"--validation-labels", VALUE_STRING, FIELD(validation_labels), 0, 0, CLOSED},             \
-    {"--validation-split", VALUE_DOUBLE, FIELD(validation_split), 0, 1, MIN_OPEN | MAX_OPEN},  \
-    {"--out", VALUE_STRING, FIELD(out), 0, 0, CLOSED},                                         \
-    {"--history", VALUE_STRING, FIELD(history), 0, 0, CLOSED},                                 \
-    {"--plot", VALUE_STRING, FIELD(plot), 0, 0, CLOSED},                                       \
-    {"--checkpoint-every", VALUE_SIZE, FIELD(checkpoint_every), 1, MAX_EPOCHS, CLOSED},        \
-    {"--checkpoint", VALUE_STRING, FIELD(checkpoint), 0, 0, CLOSED},                           \
-    {"--quiet", VALUE_SET_TRUE, FIELD(quiet), 0, 0, CLOSED}
+#define FIT_FLAGS                                                                                            \
+    {"--epochs", VALUE_SIZE, FIELD(epochs), 1, MAX_EPOCHS, CLOSED},                                          \
+        {"--batch-size", VALUE_SIZE, FIELD(batch_size), 1, MAX_BATCH, CLOSED},                               \
+        {"--optimizer", VALUE_STRING, FIELD(optimizer), 0, 0, CLOSED},                                       \
+        {"--lr", VALUE_FLOAT, FIELD(learning_rate), 0, 1e6, MIN_OPEN},                                       \
+        {"--momentum", VALUE_FLOAT, FIELD(momentum), 0, 1, CLOSED},                                          \
+        {"--nesterov", VALUE_SET_TRUE, FIELD(nesterov), 0, 0, CLOSED},                                       \
+        {"--weight-decay", VALUE_FLOAT, FIELD(weight_decay), 0, 1e6, CLOSED},                                \
+        {"--threads", VALUE_SIZE, FIELD(threads), 0, MAX_THREADS, CLOSED},                                   \
+        {"--validation-data", VALUE_STRING, FIELD(validation_data), 0, 0, CLOSED},                           \
+        {"--validation-labels", VALUE_STRING, FIELD(validation_labels), 0, 0, CLOSED},                       \
+        {"--validation-split", VALUE_DOUBLE, FIELD(validation_split), 0, 1, MIN_OPEN | MAX_OPEN},            \
+        {"--out", VALUE_STRING, FIELD(out), 0, 0, CLOSED},                                                   \
+        {"--history", VALUE_STRING, FIELD(history), 0, 0, CLOSED},                                           \
+        {"--plot", VALUE_STRING, FIELD(plot), 0, 0, CLOSED},                                                 \
+        {"--checkpoint-every", VALUE_SIZE, FIELD(checkpoint_every), 1, MAX_EPOCHS, CLOSED},                  \
+        {"--checkpoint", VALUE_STRING, FIELD(checkpoint), 0, 0, CLOSED}, {                                   \
+        "--quiet", VALUE_SET_TRUE, FIELD(quiet), 0, 0, CLOSED                                                \
+    }
 
 static const flag_spec TRAIN_FLAGS[] = {
     DATA_FLAGS,
@@ -92,8 +94,7 @@ static const flag_spec SUMMARY_FLAGS[] = {
 
 /* Parses a subcommand's flags: -1 to go on, else the exit status (0 after --help, 2). */
 static int parse_flags(const command *cmd, const flag_spec *table, size_t count, cli_options *opts, int argc,
-                       char **argv, int first)
-{
+                       char **argv, int first) {
     cli_options_default(opts);
     parse_result result = cli_parse(opts, cmd->name, table, count, first, argc, argv);
     if (result == PARSE_HELP) {
@@ -108,16 +109,14 @@ static int parse_flags(const command *cmd, const flag_spec *table, size_t count,
 }
 
 /* A usage error: the message, then the usage. Returns 2. */
-static int usage_error(const command *cmd, const char *message, const char *detail)
-{
+static int usage_error(const command *cmd, const char *message, const char *detail) {
     cli_usage_error(cmd->name, "%s%s", message, detail != NULL ? detail : "");
     command_print_usage(cmd);
     return CLI_EXIT_USAGE;
 }
 
 /* Checks that every flag of the NULL-terminated list names was given; 2 (reported) if not. */
-static int require_flags(const command *cmd, const cli_options *opts, const char *const *names)
-{
+static int require_flags(const command *cmd, const cli_options *opts, const char *const *names) {
     for (size_t i = 0; names[i] != NULL; i++) {
         if (!cli_given(opts, names[i])) {
             return usage_error(cmd, "missing required flag ", names[i]);
@@ -127,8 +126,7 @@ static int require_flags(const command *cmd, const cli_options *opts, const char
 }
 
 /* Two flags that cannot go together; 2 (reported) when both were given. */
-static int conflict(const command *cmd, const cli_options *opts, const char *a, const char *b)
-{
+static int conflict(const command *cmd, const cli_options *opts, const char *a, const char *b) {
     if (cli_given(opts, a) && cli_given(opts, b)) {
         cli_usage_error(cmd->name, "%s and %s cannot be given together", a, b);
         command_print_usage(cmd);
@@ -138,8 +136,7 @@ static int conflict(const command *cmd, const cli_options *opts, const char *a, 
 }
 
 /* A flag that needs another; 2 (reported) when it is given alone. */
-static int needs(const command *cmd, const cli_options *opts, const char *flag, const char *other)
-{
+static int needs(const command *cmd, const cli_options *opts, const char *flag, const char *other) {
     if (cli_given(opts, flag) && !cli_given(opts, other)) {
         cli_usage_error(cmd->name, "%s needs %s", flag, other);
         command_print_usage(cmd);
@@ -149,11 +146,11 @@ static int needs(const command *cmd, const cli_options *opts, const char *flag, 
 }
 
 /* --threads: the library's thread count, when it has bnmlp_model_set_threads; else only 1. */
-static int check_threads(const command *cmd, const cli_options *opts)
-{
+static int check_threads(const command *cmd, const cli_options *opts) {
 #ifndef BNMLP_HAS_SET_THREADS
     if (opts->threads != 1) {
-        cli_usage_error(cmd->name, "--threads %zu: this libbnmlp has no bnmlp_model_set_threads; only 1 is supported",
+        cli_usage_error(cmd->name,
+                        "--threads %zu: this libbnmlp has no bnmlp_model_set_threads; only 1 is supported",
                         opts->threads);
         command_print_usage(cmd);
         return CLI_EXIT_USAGE;
@@ -166,8 +163,7 @@ static int check_threads(const command *cmd, const cli_options *opts)
 }
 
 /* Applies --threads to a model; 1 (reported) on failure. */
-static int apply_threads(const command *cmd, const cli_options *opts, bnmlp_model *model)
-{
+static int apply_threads(const command *cmd, const cli_options *opts, bnmlp_model *model) {
 #ifdef BNMLP_HAS_SET_THREADS
     bnmlp_status status = bnmlp_model_set_threads(model, opts->threads);
     if (status != BNMLP_OK) {
@@ -183,21 +179,16 @@ static int apply_threads(const command *cmd, const cli_options *opts, bnmlp_mode
 }
 
 /* The name of a loss for messages. */
-static const char *loss_name(bnmlp_loss loss)
-{
+static const char *loss_name(bnmlp_loss loss) {
     switch (loss) {
-    case BNMLP_LOSS_CATEGORICAL_CROSSENTROPY:
-        return "softmax";
-    case BNMLP_LOSS_MEAN_SQUARED_ERROR:
-        return "mse";
-    default:
-        return "bce";
+    case BNMLP_LOSS_CATEGORICAL_CROSSENTROPY: return "softmax";
+    case BNMLP_LOSS_MEAN_SQUARED_ERROR: return "mse";
+    default: return "bce";
     }
 }
 
 /* Parses --loss; false for an unknown name. */
-static bool loss_from_name(const char *name, bnmlp_loss *loss)
-{
+static bool loss_from_name(const char *name, bnmlp_loss *loss) {
     if (strcmp(name, "bce") == 0 || strcmp(name, "binary_crossentropy") == 0) {
         *loss = BNMLP_LOSS_BINARY_CROSSENTROPY;
     } else if (strcmp(name, "softmax") == 0 || strcmp(name, "categorical_crossentropy") == 0) {
@@ -211,14 +202,12 @@ static bool loss_from_name(const char *name, bnmlp_loss *loss)
 }
 
 /* The name of an optimizer kind. */
-static const char *optimizer_name(bnmlp_optimizer_kind kind)
-{
+static const char *optimizer_name(bnmlp_optimizer_kind kind) {
     return kind == BNMLP_OPTIMIZER_ADAM ? "adam" : kind == BNMLP_OPTIMIZER_ADAMW ? "adamw" : "sgd";
 }
 
 /* Fills the optimizer part of fit's config from the flags; -1, or 2 (reported). */
-static int optimizer_settings(const command *cmd, const cli_options *opts, bnmlp_fit_config *fit)
-{
+static int optimizer_settings(const command *cmd, const cli_options *opts, bnmlp_fit_config *fit) {
     if (strcmp(opts->optimizer, "sgd") == 0) {
         fit->optimizer_kind = BNMLP_OPTIMIZER_SGD;
     } else if (strcmp(opts->optimizer, "adam") == 0) {
@@ -258,30 +247,30 @@ static int optimizer_settings(const command *cmd, const cli_options *opts, bnmlp
 }
 
 /* The flag checks train and resume share; -1, or 2 (reported). */
-static int check_fit_flags(const command *cmd, const cli_options *opts)
-{
+static int check_fit_flags(const command *cmd, const cli_options *opts) {
     int status;
     if ((status = conflict(cmd, opts, "--validation-data", "--validation-split")) >= 0 ||
         (status = conflict(cmd, opts, "--labels", "--label-column")) >= 0 ||
         (status = needs(cmd, opts, "--validation-labels", "--validation-data")) >= 0 ||
-        (status = needs(cmd, opts, "--validation-data", "--data")) >= 0 || (status = check_threads(cmd, opts)) >= 0) {
+        (status = needs(cmd, opts, "--validation-data", "--data")) >= 0 ||
+        (status = check_threads(cmd, opts)) >= 0) {
         return status;
     }
-    if (strcmp(cmd->name, "train") == 0 && (status = needs(cmd, opts, "--checkpoint", "--checkpoint-every")) >= 0) {
+    if (strcmp(cmd->name, "train") == 0 &&
+        (status = needs(cmd, opts, "--checkpoint", "--checkpoint-every")) >= 0) {
         return status;
     }
     if (cli_given(opts, "--label-column") && data_is_npy(opts->data) &&
         !data_column_is_index(opts->label_column)) {
-        return usage_error(cmd, "--label-column must be a 0-based index for .npy data, whose columns have no names",
-                           NULL);
+        return usage_error(
+            cmd, "--label-column must be a 0-based index for .npy data, whose columns have no names", NULL);
     }
     return -1;
 }
 
 /* Checks before training that path's directory exists and is writable, so that a long run
  * does not end in an output it cannot write; 1 (reported with the path) if not, else -1. */
-static int check_writable(const command *cmd, const char *flag, const char *path)
-{
+static int check_writable(const command *cmd, const char *flag, const char *path) {
     if (path == NULL) {
         return -1;
     }
@@ -291,8 +280,8 @@ static int check_writable(const command *cmd, const char *flag, const char *path
         snprintf(directory, sizeof directory, ".");
     } else {
         size_t length = slash == path ? 1 : (size_t)(slash - path);
-        snprintf(directory, sizeof directory, "%.*s", (int)(length < sizeof directory ? length : sizeof directory - 1),
-                 path);
+        snprintf(directory, sizeof directory, "%.*s",
+                 (int)(length < sizeof directory ? length : sizeof directory - 1), path);
     }
     errno = 0;
     if (access(directory, W_OK | X_OK) != 0) {
@@ -304,8 +293,7 @@ static int check_writable(const command *cmd, const char *flag, const char *path
 }
 
 /* Checks every output of a fit before it starts; 1 (reported) if one cannot be written. */
-static int check_fit_outputs(const command *cmd, const cli_options *opts, const char *checkpoint)
-{
+static int check_fit_outputs(const command *cmd, const cli_options *opts, const char *checkpoint) {
     int status;
     if ((status = check_writable(cmd, "--out", opts->out)) >= 0 ||
         (status = check_writable(cmd, "--history", opts->history)) >= 0 ||
@@ -322,16 +310,15 @@ static int check_fit_outputs(const command *cmd, const cli_options *opts, const 
 
 /* The tensors of a fit: owned ones and the views fit uses. */
 typedef struct fit_data {
-    bnmlp_tensor *x, *y;             /* --data (all rows) */
-    bnmlp_tensor *vx, *vy;           /* --validation-data, or NULL */
-    bnmlp_tensor train_x, train_y;   /* the training rows (views) */
-    bnmlp_tensor val_x, val_y;       /* the validation rows (views), when has_validation */
-    bool has_validation;             /* validation given or split */
-    const char *validation_name;     /* the validation data's name for messages */
+    bnmlp_tensor *x, *y;           /* --data (all rows) */
+    bnmlp_tensor *vx, *vy;         /* --validation-data, or NULL */
+    bnmlp_tensor train_x, train_y; /* the training rows (views) */
+    bnmlp_tensor val_x, val_y;     /* the validation rows (views), when has_validation */
+    bool has_validation;           /* validation given or split */
+    const char *validation_name;   /* the validation data's name for messages */
 } fit_data;
 
-static void fit_data_free(fit_data *d)
-{
+static void fit_data_free(fit_data *d) {
     bnmlp_tensor_free(d->x);
     bnmlp_tensor_free(d->y);
     bnmlp_tensor_free(d->vx);
@@ -339,10 +326,10 @@ static void fit_data_free(fit_data *d)
 }
 
 /* Reads --data and the validation data (file or split); 1 (reported) on failure, else -1. */
-static int read_fit_data(const command *cmd, const cli_options *opts, fit_data *d)
-{
+static int read_fit_data(const command *cmd, const cli_options *opts, fit_data *d) {
     *d = (fit_data){0};
-    data_source source = {.path = opts->data, .labels_path = opts->labels_path, .label_column = opts->label_column};
+    data_source source = {
+        .path = opts->data, .labels_path = opts->labels_path, .label_column = opts->label_column};
     if (!data_read_labelled(cmd->name, &source, &d->x, &d->y)) {
         return CLI_EXIT_FAILURE;
     }
@@ -364,14 +351,15 @@ static int read_fit_data(const command *cmd, const cli_options *opts, fit_data *
     d->train_x = bnmlp_tensor_view(d->x->data, train_rows, d->x->cols);
     d->train_y = bnmlp_tensor_view(d->y->data, train_rows, d->y->cols);
     if (opts->validation_data != NULL) {
-        data_source validation = {.path = opts->validation_data, .labels_path = opts->validation_labels,
+        data_source validation = {.path = opts->validation_data,
+                                  .labels_path = opts->validation_labels,
                                   .label_column = opts->label_column};
         if (!data_read_labelled(cmd->name, &validation, &d->vx, &d->vy)) {
             return CLI_EXIT_FAILURE;
         }
         if (d->vx->cols != d->x->cols) {
-            cli_failure(cmd->name, "%s has %zu feature columns but %s has %zu", opts->validation_data, d->vx->cols,
-                        opts->data, d->x->cols);
+            cli_failure(cmd->name, "%s has %zu feature columns but %s has %zu", opts->validation_data,
+                        d->vx->cols, opts->data, d->x->cols);
             return CLI_EXIT_FAILURE;
         }
         d->val_x = *d->vx;
@@ -384,8 +372,8 @@ static int read_fit_data(const command *cmd, const cli_options *opts, fit_data *
 }
 
 /* Checks the labels of the training and validation data against the model; 1 (reported) if bad. */
-static int check_fit_labels(const command *cmd, const cli_options *opts, const fit_data *d, bnmlp_model *model)
-{
+static int check_fit_labels(const command *cmd, const cli_options *opts, const fit_data *d,
+                            bnmlp_model *model) {
     bnmlp_loss loss = bnmlp_model_loss(model);
     size_t outputs = bnmlp_model_output_width(model);
     const char *labels = opts->labels_path != NULL ? opts->labels_path : opts->data;
@@ -393,7 +381,8 @@ static int check_fit_labels(const command *cmd, const cli_options *opts, const f
         return CLI_EXIT_FAILURE;
     }
     if (d->vy != NULL) {
-        const char *val_labels = opts->validation_labels != NULL ? opts->validation_labels : opts->validation_data;
+        const char *val_labels =
+            opts->validation_labels != NULL ? opts->validation_labels : opts->validation_data;
         if (!data_check_labels(cmd->name, val_labels, d->vy, loss, outputs)) {
             return CLI_EXIT_FAILURE;
         }
@@ -421,8 +410,7 @@ typedef struct fit_context {
 } fit_context;
 
 /* fit's on_epoch_end: progress, then a checkpoint every N epochs. */
-static bool on_epoch_end(const bnmlp_epoch_record *record, void *context)
-{
+static bool on_epoch_end(const bnmlp_epoch_record *record, void *context) {
     fit_context *ctx = context;
     progress_epoch(&ctx->display, record);
     if (ctx->checkpoint_every > 0 && record->epoch % ctx->checkpoint_every == 0) {
@@ -439,19 +427,18 @@ static bool on_epoch_end(const bnmlp_epoch_record *record, void *context)
 }
 
 /* Describes the run for the plot's subtitle. */
-static void describe_run(const cli_options *opts, const bnmlp_fit_config *fit, const char *layers, char *buffer,
-                         size_t size)
-{
-    double lr = fit->optimizer_kind == BNMLP_OPTIMIZER_SGD ? fit->optimizer.learning_rate : fit->adam.learning_rate;
-    snprintf(buffer, size, "%s%s%s, lr %g, batch %zu", layers != NULL ? layers : "", layers != NULL ? ", " : "",
-             optimizer_name(fit->optimizer_kind), lr, opts->batch_size);
+static void describe_run(const cli_options *opts, const bnmlp_fit_config *fit, const char *layers,
+                         char *buffer, size_t size) {
+    double lr =
+        fit->optimizer_kind == BNMLP_OPTIMIZER_SGD ? fit->optimizer.learning_rate : fit->adam.learning_rate;
+    snprintf(buffer, size, "%s%s%s, lr %g, batch %zu", layers != NULL ? layers : "",
+             layers != NULL ? ", " : "", optimizer_name(fit->optimizer_kind), lr, opts->batch_size);
 }
 
 /* Fits the model on d from epoch initial_epoch + 1 to opts->epochs, with progress, checkpoints,
  * then saves the model, history and plot. Returns the exit status. */
 static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
-                   bnmlp_fit_config *fit, const char *checkpoint_path, const char *layers)
-{
+                   bnmlp_fit_config *fit, const char *checkpoint_path, const char *layers) {
     bnmlp_epoch_record *history = calloc(opts->epochs, sizeof *history);
     if (history == NULL) {
         cli_failure(cmd->name, "out of memory for %zu epochs of history", opts->epochs);
@@ -459,7 +446,9 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
     }
     bool has_accuracy = bnmlp_model_loss(model) != BNMLP_LOSS_MEAN_SQUARED_ERROR;
     size_t steps = (d->train_x.rows + opts->batch_size - 1) / opts->batch_size;
-    fit_context ctx = {.cmd = cmd, .model = model, .checkpoint_every = opts->checkpoint_every,
+    fit_context ctx = {.cmd = cmd,
+                       .model = model,
+                       .checkpoint_every = opts->checkpoint_every,
                        .checkpoint_path = checkpoint_path};
     progress_start(&ctx.display, opts->quiet ? NULL : stderr, opts->epochs, steps, has_accuracy);
     fit->epochs = opts->epochs;
@@ -478,7 +467,8 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
     if (status != BNMLP_OK) {
         size_t epoch = fit->initial_epoch + epochs_run + 1;
         if (status == BNMLP_ERR_DIVERGED) {
-            cli_failure(cmd->name, "training diverged in epoch %zu (%s); the model is not saved: try a smaller --lr",
+            cli_failure(cmd->name,
+                        "training diverged in epoch %zu (%s); the model is not saved: try a smaller --lr",
                         epoch, bnmlp_status_string(status));
         } else {
             cli_failure(cmd->name, "training failed in epoch %zu: %s", epoch, bnmlp_status_string(status));
@@ -515,11 +505,11 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
 /* ----------------------------------------------------------------------------------------- */
 
 /* The loss from --loss, or from the SPEC's last activation (softmax: softmax, else bce). */
-static int choose_loss(const command *cmd, const cli_options *opts, const layer_spec *spec, bnmlp_loss *loss)
-{
+static int choose_loss(const command *cmd, const cli_options *opts, const layer_spec *spec,
+                       bnmlp_loss *loss) {
     if (opts->loss == NULL) {
         *loss = spec_last_activation(spec) == BNMLP_ACTIVATION_SOFTMAX ? BNMLP_LOSS_CATEGORICAL_CROSSENTROPY
-                                                                      : BNMLP_LOSS_BINARY_CROSSENTROPY;
+                                                                       : BNMLP_LOSS_BINARY_CROSSENTROPY;
     } else if (!loss_from_name(opts->loss, loss)) {
         cli_usage_error(cmd->name, "unknown --loss '%s' (expected bce, softmax or mse)", opts->loss);
         command_print_usage(cmd);
@@ -538,17 +528,18 @@ static int choose_loss(const command *cmd, const cli_options *opts, const layer_
 
 /* Creates and builds the model of the SPEC for width inputs; NULL (reported) on failure. */
 static bnmlp_model *build_model(const command *cmd, const cli_options *opts, const layer_spec *spec,
-                                bnmlp_loss loss, size_t width)
-{
+                                bnmlp_loss loss, size_t width) {
     bnmlp_status status;
     bnmlp_model *model = bnmlp_model_create(width, &status);
     if (model == NULL) {
         cli_failure(cmd->name, "cannot create the model: %s", bnmlp_status_string(status));
         return NULL;
     }
-    if ((status = spec_add_layers(spec, model)) != BNMLP_OK || (status = bnmlp_model_set_loss(model, loss)) != BNMLP_OK ||
+    if ((status = spec_add_layers(spec, model)) != BNMLP_OK ||
+        (status = bnmlp_model_set_loss(model, loss)) != BNMLP_OK ||
         (status = bnmlp_model_build(model, opts->batch_size, opts->seed)) != BNMLP_OK) {
-        cli_failure(cmd->name, "cannot build the model of --layers %s: %s", opts->layers, bnmlp_status_string(status));
+        cli_failure(cmd->name, "cannot build the model of --layers %s: %s", opts->layers,
+                    bnmlp_status_string(status));
         bnmlp_model_free(model);
         return NULL;
     }
@@ -556,8 +547,7 @@ static bnmlp_model *build_model(const command *cmd, const cli_options *opts, con
 }
 
 /* The checkpoint path: --checkpoint, or OUT.ckpt. */
-static const char *checkpoint_path(const cli_options *opts, char *buffer, size_t size)
-{
+static const char *checkpoint_path(const cli_options *opts, char *buffer, size_t size) {
     if (opts->checkpoint != NULL) {
         return opts->checkpoint;
     }
@@ -565,8 +555,7 @@ static const char *checkpoint_path(const cli_options *opts, char *buffer, size_t
     return buffer;
 }
 
-static int run_train(int argc, char **argv, int first)
-{
+static int run_train(int argc, char **argv, int first) {
     const command *cmd = command_find("train");
     cli_options opts;
     int status = parse_flags(cmd, TRAIN_FLAGS, COUNT_OF(TRAIN_FLAGS), &opts, argc, argv, first);
@@ -587,7 +576,8 @@ static int run_train(int argc, char **argv, int first)
     }
     bnmlp_loss loss;
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
-    if ((status = choose_loss(cmd, &opts, &spec, &loss)) >= 0 || (status = optimizer_settings(cmd, &opts, &fit)) >= 0) {
+    if ((status = choose_loss(cmd, &opts, &spec, &loss)) >= 0 ||
+        (status = optimizer_settings(cmd, &opts, &fit)) >= 0) {
         return status;
     }
     fit_data d;
@@ -602,7 +592,8 @@ static int run_train(int argc, char **argv, int first)
     }
     char buffer[PATH_SIZE];
     const char *checkpoint = checkpoint_path(&opts, buffer, sizeof buffer);
-    if ((status = apply_threads(cmd, &opts, model)) < 0 && (status = check_fit_labels(cmd, &opts, &d, model)) < 0 &&
+    if ((status = apply_threads(cmd, &opts, model)) < 0 &&
+        (status = check_fit_labels(cmd, &opts, &d, model)) < 0 &&
         (status = check_fit_outputs(cmd, &opts, checkpoint)) < 0) {
         status = run_fit(cmd, &opts, model, &d, &fit, checkpoint, opts.layers);
     }
@@ -616,8 +607,7 @@ static int run_train(int argc, char **argv, int first)
 /* ----------------------------------------------------------------------------------------- */
 
 /* Loads the model or checkpoint at path; NULL (reported with the path) on failure. */
-static bnmlp_model *load_model(const command *cmd, const char *path, const char *what)
-{
+static bnmlp_model *load_model(const command *cmd, const char *path, const char *what) {
     bnmlp_error_detail detail = {0};
     bnmlp_status status;
     bnmlp_model *model = bnmlp_model_load(path, NULL, &detail, &status);
@@ -626,8 +616,8 @@ static bnmlp_model *load_model(const command *cmd, const char *path, const char 
             cli_failure(cmd->name, "cannot load %s %s: %s", what, path,
                         detail.message[0] != '\0' ? detail.message : bnmlp_status_string(status));
         } else {
-            cli_failure(cmd->name, "cannot load %s %s: %s (at byte %llu: %s)", what, path, bnmlp_status_string(status),
-                        (unsigned long long)detail.offset, detail.message);
+            cli_failure(cmd->name, "cannot load %s %s: %s (at byte %llu: %s)", what, path,
+                        bnmlp_status_string(status), (unsigned long long)detail.offset, detail.message);
         }
     }
     return model;
@@ -639,23 +629,22 @@ static bnmlp_model *load_model(const command *cmd, const char *path, const char 
 
 /* Checks that the optimizer given is the one the checkpoint's state belongs to; 2 if not. */
 static int check_resume_optimizer(const command *cmd, bnmlp_model *model, const bnmlp_fit_config *fit,
-                                  const char *path)
-{
+                                  const char *path) {
     bnmlp_optimizer_kind kind = BNMLP_OPTIMIZER_SGD;
     uint64_t steps = 0;
     if (bnmlp_model_get_optimizer_state(model, &kind, &steps, NULL, 0) == BNMLP_OK && steps > 0 &&
         kind != fit->optimizer_kind) {
-        cli_usage_error(cmd->name,
-                        "%s was trained with --optimizer %s, not %s: give the optimizer flags of the interrupted run",
-                        path, optimizer_name(kind), optimizer_name(fit->optimizer_kind));
+        cli_usage_error(
+            cmd->name,
+            "%s was trained with --optimizer %s, not %s: give the optimizer flags of the interrupted run",
+            path, optimizer_name(kind), optimizer_name(fit->optimizer_kind));
         command_print_usage(cmd);
         return CLI_EXIT_USAGE;
     }
     return -1;
 }
 
-static int run_resume(int argc, char **argv, int first)
-{
+static int run_resume(int argc, char **argv, int first) {
     const command *cmd = command_find("resume");
     cli_options opts;
     int status = parse_flags(cmd, RESUME_FLAGS, COUNT_OF(RESUME_FLAGS), &opts, argc, argv, first);
@@ -677,15 +666,16 @@ static int run_resume(int argc, char **argv, int first)
     }
     size_t done = bnmlp_model_epochs_done(model);
     if (opts.epochs <= done) {
-        cli_usage_error(cmd->name, "--epochs %zu: %s has already done %zu epochs; --epochs is the total to reach",
+        cli_usage_error(cmd->name,
+                        "--epochs %zu: %s has already done %zu epochs; --epochs is the total to reach",
                         opts.epochs, opts.checkpoint, done);
         command_print_usage(cmd);
         bnmlp_model_free(model);
         return CLI_EXIT_USAGE;
     }
     if (opts.batch_size > bnmlp_model_max_batch(model)) {
-        cli_usage_error(cmd->name, "--batch-size %zu: %s was built for batches of at most %zu", opts.batch_size,
-                        opts.checkpoint, bnmlp_model_max_batch(model));
+        cli_usage_error(cmd->name, "--batch-size %zu: %s was built for batches of at most %zu",
+                        opts.batch_size, opts.checkpoint, bnmlp_model_max_batch(model));
         command_print_usage(cmd);
         bnmlp_model_free(model);
         return CLI_EXIT_USAGE;
@@ -707,14 +697,14 @@ static int run_resume(int argc, char **argv, int first)
 /* evaluate                                                                                  */
 /* ----------------------------------------------------------------------------------------- */
 
-static int run_evaluate(int argc, char **argv, int first)
-{
+static int run_evaluate(int argc, char **argv, int first) {
     const command *cmd = command_find("evaluate");
     cli_options opts;
     int status = parse_flags(cmd, EVALUATE_FLAGS, COUNT_OF(EVALUATE_FLAGS), &opts, argc, argv, first);
     static const char *const required[] = {"--model", "--data", NULL};
     if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 ||
-        (status = conflict(cmd, &opts, "--labels", "--label-column")) >= 0 || (status = check_threads(cmd, &opts)) >= 0) {
+        (status = conflict(cmd, &opts, "--labels", "--label-column")) >= 0 ||
+        (status = check_threads(cmd, &opts)) >= 0) {
         return status;
     }
     bnmlp_model *model = load_model(cmd, opts.model, "model");
@@ -722,14 +712,17 @@ static int run_evaluate(int argc, char **argv, int first)
         return CLI_EXIT_FAILURE;
     }
     fit_data d = {0};
-    data_source source = {.path = opts.data, .labels_path = opts.labels_path, .label_column = opts.label_column};
+    data_source source = {
+        .path = opts.data, .labels_path = opts.labels_path, .label_column = opts.label_column};
     status = CLI_EXIT_FAILURE;
-    if (data_read_labelled(cmd->name, &source, &d.x, &d.y) && (status = apply_threads(cmd, &opts, model)) < 0 &&
+    if (data_read_labelled(cmd->name, &source, &d.x, &d.y) &&
+        (status = apply_threads(cmd, &opts, model)) < 0 &&
         (status = check_fit_labels(cmd, &opts, &d, model)) < 0) {
         double loss = NAN, accuracy = NAN;
         bnmlp_status result = bnmlp_model_evaluate(model, d.x, d.y, &loss, &accuracy);
         if (result != BNMLP_OK) {
-            cli_failure(cmd->name, "cannot evaluate %s on %s: %s", opts.model, opts.data, bnmlp_status_string(result));
+            cli_failure(cmd->name, "cannot evaluate %s on %s: %s", opts.model, opts.data,
+                        bnmlp_status_string(result));
             status = CLI_EXIT_FAILURE;
         } else {
             printf("loss: %.4f", loss);
@@ -750,8 +743,7 @@ static int run_evaluate(int argc, char **argv, int first)
 /* ----------------------------------------------------------------------------------------- */
 
 /* The predicted labels: p > 0.5 for one BCE output, the argmax for softmax. */
-static void predicted_labels(const bnmlp_tensor *outputs, bnmlp_loss loss, bnmlp_tensor *labels)
-{
+static void predicted_labels(const bnmlp_tensor *outputs, bnmlp_loss loss, bnmlp_tensor *labels) {
     for (size_t r = 0; r < outputs->rows; r++) {
         const float *row = outputs->data + r * outputs->cols;
         if (loss == BNMLP_LOSS_BINARY_CROSSENTROPY) {
@@ -768,8 +760,7 @@ static void predicted_labels(const bnmlp_tensor *outputs, bnmlp_loss loss, bnmlp
 
 /* Column names of the predictions file: p (one BCE output), p0.. (several), output0.. (MSE),
  * then label. Returns the names (freed by the caller with free_names) or NULL. */
-static char **column_names(size_t outputs, bnmlp_loss loss, bool with_label)
-{
+static char **column_names(size_t outputs, bnmlp_loss loss, bool with_label) {
     char **names = calloc(outputs + 1, sizeof *names);
     for (size_t c = 0; names != NULL && c < outputs; c++) {
         names[c] = malloc(32);
@@ -791,8 +782,7 @@ static char **column_names(size_t outputs, bnmlp_loss loss, bool with_label)
     return names;
 }
 
-static void free_names(char **names, size_t count)
-{
+static void free_names(char **names, size_t count) {
     for (size_t i = 0; names != NULL && i < count; i++) {
         free(names[i]);
     }
@@ -801,8 +791,7 @@ static void free_names(char **names, size_t count)
 
 /* Writes the predictions (and labels) as CSV; the exit status. */
 static int write_predictions(const command *cmd, const char *path, const bnmlp_tensor *outputs,
-                             const bnmlp_tensor *labels, bnmlp_loss loss)
-{
+                             const bnmlp_tensor *labels, bnmlp_loss loss) {
     size_t count = outputs->cols + (labels != NULL ? 1 : 0);
     char **names = column_names(outputs->cols, loss, labels != NULL);
     bool names_ok = names != NULL;
@@ -828,12 +817,13 @@ static int write_predictions(const command *cmd, const char *path, const bnmlp_t
 }
 
 /* Runs the model on x and writes the file; the exit status. */
-static int predict_to_file(const command *cmd, const cli_options *opts, bnmlp_model *model, const bnmlp_tensor *x)
-{
+static int predict_to_file(const command *cmd, const cli_options *opts, bnmlp_model *model,
+                           const bnmlp_tensor *x) {
     bnmlp_status status;
     bnmlp_loss loss = bnmlp_model_loss(model);
     bnmlp_tensor *outputs = bnmlp_tensor_create(x->rows, bnmlp_model_output_width(model), &status);
-    bnmlp_tensor *labels = outputs != NULL && opts->predict_labels ? bnmlp_tensor_create(x->rows, 1, &status) : NULL;
+    bnmlp_tensor *labels =
+        outputs != NULL && opts->predict_labels ? bnmlp_tensor_create(x->rows, 1, &status) : NULL;
     if (outputs == NULL || (opts->predict_labels && labels == NULL)) {
         cli_failure(cmd->name, "cannot allocate the predictions: %s", bnmlp_status_string(status));
         bnmlp_tensor_free(outputs);
@@ -854,13 +844,13 @@ static int predict_to_file(const command *cmd, const cli_options *opts, bnmlp_mo
     return exit_status;
 }
 
-static int run_predict(int argc, char **argv, int first)
-{
+static int run_predict(int argc, char **argv, int first) {
     const command *cmd = command_find("predict");
     cli_options opts;
     int status = parse_flags(cmd, PREDICT_FLAGS, COUNT_OF(PREDICT_FLAGS), &opts, argc, argv, first);
     static const char *const required[] = {"--model", "--data", "--out", NULL};
-    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 || (status = check_threads(cmd, &opts)) >= 0) {
+    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 ||
+        (status = check_threads(cmd, &opts)) >= 0) {
         return status;
     }
     bnmlp_model *model = load_model(cmd, opts.model, "model");
@@ -869,10 +859,12 @@ static int run_predict(int argc, char **argv, int first)
     }
     bnmlp_loss loss = bnmlp_model_loss(model);
     size_t outputs = bnmlp_model_output_width(model);
-    if (opts.predict_labels && (loss == BNMLP_LOSS_MEAN_SQUARED_ERROR ||
-                                (loss == BNMLP_LOSS_BINARY_CROSSENTROPY && outputs != 1))) {
-        cli_usage_error(cmd->name, "--labels needs a classifier with one binary output or a softmax; %s has %zu %s "
-                        "output(s)", opts.model, outputs, loss_name(loss));
+    if (opts.predict_labels &&
+        (loss == BNMLP_LOSS_MEAN_SQUARED_ERROR || (loss == BNMLP_LOSS_BINARY_CROSSENTROPY && outputs != 1))) {
+        cli_usage_error(cmd->name,
+                        "--labels needs a classifier with one binary output or a softmax; %s has %zu %s "
+                        "output(s)",
+                        opts.model, outputs, loss_name(loss));
         command_print_usage(cmd);
         bnmlp_model_free(model);
         return CLI_EXIT_USAGE;
@@ -893,8 +885,7 @@ static int run_predict(int argc, char **argv, int first)
 /* summary                                                                                   */
 /* ----------------------------------------------------------------------------------------- */
 
-static int run_summary(int argc, char **argv, int first)
-{
+static int run_summary(int argc, char **argv, int first) {
     const command *cmd = command_find("summary");
     cli_options opts;
     int status = parse_flags(cmd, SUMMARY_FLAGS, COUNT_OF(SUMMARY_FLAGS), &opts, argc, argv, first);
@@ -928,15 +919,17 @@ static int run_summary(int argc, char **argv, int first)
 const command COMMANDS[] = {
     {"train", "train a model on a data file and save it", TRAIN_USAGE, TRAIN_HELP, run_train},
     {"resume", "continue an interrupted training from its checkpoint", RESUME_USAGE, RESUME_HELP, run_resume},
-    {"evaluate", "loss and accuracy of a saved model on a data file", EVALUATE_USAGE, EVALUATE_HELP, run_evaluate},
-    {"predict", "write a saved model's outputs for a data file as CSV", PREDICT_USAGE, PREDICT_HELP, run_predict},
-    {"summary", "print a saved model's layers and parameter counts", SUMMARY_USAGE, SUMMARY_HELP, run_summary},
+    {"evaluate", "loss and accuracy of a saved model on a data file", EVALUATE_USAGE, EVALUATE_HELP,
+     run_evaluate},
+    {"predict", "write a saved model's outputs for a data file as CSV", PREDICT_USAGE, PREDICT_HELP,
+     run_predict},
+    {"summary", "print a saved model's layers and parameter counts", SUMMARY_USAGE, SUMMARY_HELP,
+     run_summary},
 };
 
 const size_t COMMAND_COUNT = COUNT_OF(COMMANDS);
 
-const command *command_find(const char *name)
-{
+const command *command_find(const char *name) {
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
         if (strcmp(COMMANDS[i].name, name) == 0) {
             return &COMMANDS[i];
@@ -945,16 +938,14 @@ const command *command_find(const char *name)
     return NULL;
 }
 
-void command_print_help(const command *cmd, FILE *out)
-{
+void command_print_help(const command *cmd, FILE *out) {
     fputs(cmd->usage, out);
     fputs("\n", out);
     fputs(cmd->help, out);
     fputs(EXIT_STATUS_HELP, out);
 }
 
-void command_print_usage(const command *cmd)
-{
+void command_print_usage(const command *cmd) {
     fputs(cmd->usage, stderr);
     fprintf(stderr, "Run 'bnmlp help %s' for every flag.\n", cmd->name);
 }

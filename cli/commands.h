@@ -9,11 +9,11 @@
 
 /* One subcommand. */
 typedef struct command {
-    const char *name;                              /* e.g. "train" */
-    const char *summary;                           /* one line for `bnmlp --help` */
-    const char *usage;                             /* its synopsis lines ("usage: bnmlp train ...") */
-    const char *help;                              /* the flags, after the synopsis */
-    int (*run)(int argc, char **argv, int first);  /* runs it on argv[first..argc) */
+    const char *name;                             /* e.g. "train" */
+    const char *summary;                          /* one line for `bnmlp --help` */
+    const char *usage;                            /* its synopsis lines ("usage: bnmlp train ...") */
+    const char *help;                             /* the flags, after the synopsis */
+    int (*run)(int argc, char **argv, int first); /* runs it on argv[first..argc) */
 } command;
 
 /* The subcommands, in the order `bnmlp --help` lists them. */

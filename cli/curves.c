@@ -10,8 +10,7 @@
 #include "svg.h"
 
 /* Writes a value, or nothing for NaN, after a comma. */
-static void write_field(out_file *out, double value)
-{
+static void write_field(out_file *out, double value) {
     if (isnan(value)) {
         out_printf(out, ",");
     } else {
@@ -19,8 +18,7 @@ static void write_field(out_file *out, double value)
     }
 }
 
-bool curves_write_history(const char *path, const bnmlp_epoch_record *records, size_t count)
-{
+bool curves_write_history(const char *path, const bnmlp_epoch_record *records, size_t count) {
     out_file out;
     if (!out_open(&out, path)) {
         return false;
@@ -38,15 +36,11 @@ bool curves_write_history(const char *path, const bnmlp_epoch_record *records, s
 }
 
 /* The loss's name for the axis label. */
-static const char *loss_label(bnmlp_loss loss)
-{
+static const char *loss_label(bnmlp_loss loss) {
     switch (loss) {
-    case BNMLP_LOSS_CATEGORICAL_CROSSENTROPY:
-        return "loss (categorical cross-entropy)";
-    case BNMLP_LOSS_MEAN_SQUARED_ERROR:
-        return "loss (mean squared error)";
-    default:
-        return "loss (binary cross-entropy)";
+    case BNMLP_LOSS_CATEGORICAL_CROSSENTROPY: return "loss (categorical cross-entropy)";
+    case BNMLP_LOSS_MEAN_SQUARED_ERROR: return "loss (mean squared error)";
+    default: return "loss (binary cross-entropy)";
     }
 }
 
@@ -56,8 +50,7 @@ typedef struct columns {
 } columns;
 
 bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size_t count, bnmlp_loss loss,
-                       const char *subtitle)
-{
+                       const char *subtitle) {
     size_t n = count > 0 ? count : 1;
     double *block = malloc(5 * n * sizeof *block);
     if (block == NULL) {
@@ -80,15 +73,33 @@ bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size
     };
     svg_series accuracy_series[2] = {
         {.label = "training", .color = svg_palette_color(0), .x = c.epoch, .y = c.accuracy, .count = count},
-        {.label = "validation", .color = svg_palette_color(1), .x = c.epoch, .y = c.val_accuracy, .count = count},
+        {.label = "validation",
+         .color = svg_palette_color(1),
+         .x = c.epoch,
+         .y = c.val_accuracy,
+         .count = count},
     };
     svg_line_chart charts[2] = {
-        {.title = "Loss per epoch", .subtitle = subtitle, .x_label = "epoch", .y_label = loss_label(loss),
-         .series = loss_series, .series_count = validation ? 2 : 1, .band_opacity = 0.0, .reference_y = NAN,
-         .y_floor = 0.0, .y_ceiling = NAN},
-        {.title = "Accuracy per epoch", .subtitle = subtitle, .x_label = "epoch", .y_label = "accuracy",
-         .series = accuracy_series, .series_count = validation ? 2 : 1, .band_opacity = 0.0, .reference_y = NAN,
-         .y_floor = 0.0, .y_ceiling = 1.0},
+        {.title = "Loss per epoch",
+         .subtitle = subtitle,
+         .x_label = "epoch",
+         .y_label = loss_label(loss),
+         .series = loss_series,
+         .series_count = validation ? 2 : 1,
+         .band_opacity = 0.0,
+         .reference_y = NAN,
+         .y_floor = 0.0,
+         .y_ceiling = NAN},
+        {.title = "Accuracy per epoch",
+         .subtitle = subtitle,
+         .x_label = "epoch",
+         .y_label = "accuracy",
+         .series = accuracy_series,
+         .series_count = validation ? 2 : 1,
+         .band_opacity = 0.0,
+         .reference_y = NAN,
+         .y_floor = 0.0,
+         .y_ceiling = 1.0},
     };
     bool ok = svg_write_line_charts(path, charts, loss == BNMLP_LOSS_MEAN_SQUARED_ERROR ? 1 : 2);
     free(block);

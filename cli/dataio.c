@@ -9,14 +9,12 @@
 
 #include "args.h"
 
-bool data_is_npy(const char *path)
-{
+bool data_is_npy(const char *path) {
     size_t length = strlen(path);
     return length >= 4 && strcmp(path + length - 4, ".npy") == 0;
 }
 
-bool data_column_is_index(const char *text)
-{
+bool data_column_is_index(const char *text) {
     if (text[0] == '\0') {
         return false;
     }
@@ -30,8 +28,7 @@ bool data_column_is_index(const char *text)
 
 /* Reports a reader's failure with the path and, when known, the line, column or offset. */
 static void report_read_error(const char *command, const char *path, bnmlp_status status,
-                              const bnmlp_error_detail *detail)
-{
+                              const bnmlp_error_detail *detail) {
     if (detail->line > 0) {
         cli_failure(command, "cannot read %s: line %zu, column %zu: %s", path, detail->line, detail->column,
                     detail->message[0] != '\0' ? detail->message : bnmlp_status_string(status));
@@ -45,8 +42,7 @@ static void report_read_error(const char *command, const char *path, bnmlp_statu
 }
 
 /* Reads a whole file (no label column) into *out. */
-static bool read_all_columns(const char *command, const char *path, bnmlp_tensor **out)
-{
+static bool read_all_columns(const char *command, const char *path, bnmlp_tensor **out) {
     bnmlp_error_detail detail = {0};
     bnmlp_status status;
     if (data_is_npy(path)) {
@@ -64,9 +60,8 @@ static bool read_all_columns(const char *command, const char *path, bnmlp_tensor
 }
 
 /* Splits column `column` of all off: *x gets the other columns, *y that one. Frees all. */
-static bool split_column(const char *command, const char *path, bnmlp_tensor *all, size_t column, bnmlp_tensor **x,
-                         bnmlp_tensor **y)
-{
+static bool split_column(const char *command, const char *path, bnmlp_tensor *all, size_t column,
+                         bnmlp_tensor **x, bnmlp_tensor **y) {
     bnmlp_status status = BNMLP_OK;
     bnmlp_tensor *features = NULL, *labels = NULL;
     if (all->cols < 2) {
@@ -101,14 +96,14 @@ static bool split_column(const char *command, const char *path, bnmlp_tensor *al
 
 /* The label column of a .npy array (by index; the last by default); false (reported) when the
  * column is a name or out of range. */
-static bool npy_label_column(const char *command, const data_source *source, size_t cols, size_t *column)
-{
+static bool npy_label_column(const char *command, const data_source *source, size_t cols, size_t *column) {
     if (source->label_column == NULL) {
         *column = cols - 1;
         return true;
     }
     if (!data_column_is_index(source->label_column)) {
-        cli_failure(command, "--label-column '%s': %s is a .npy file, whose columns have no names; give an index",
+        cli_failure(command,
+                    "--label-column '%s': %s is a .npy file, whose columns have no names; give an index",
                     source->label_column, source->path);
         return false;
     }
@@ -123,8 +118,8 @@ static bool npy_label_column(const char *command, const data_source *source, siz
 }
 
 /* Reads a CSV file with its label column as the library selects it. */
-static bool read_csv_labelled(const char *command, const data_source *source, bnmlp_tensor **x, bnmlp_tensor **y)
-{
+static bool read_csv_labelled(const char *command, const data_source *source, bnmlp_tensor **x,
+                              bnmlp_tensor **y) {
     bnmlp_csv_read_config config = BNMLP_CSV_READ_DEFAULT;
     if (source->label_column != NULL && data_column_is_index(source->label_column)) {
         config.label = BNMLP_CSV_LABEL_INDEX;
@@ -142,8 +137,7 @@ static bool read_csv_labelled(const char *command, const data_source *source, bn
     return true;
 }
 
-bool data_read_labelled(const char *command, const data_source *source, bnmlp_tensor **x, bnmlp_tensor **y)
-{
+bool data_read_labelled(const char *command, const data_source *source, bnmlp_tensor **x, bnmlp_tensor **y) {
     if (source->labels_path != NULL) {
         bnmlp_tensor *features = NULL, *labels = NULL;
         if (!read_all_columns(command, source->path, &features)) {
@@ -179,8 +173,7 @@ bool data_read_labelled(const char *command, const data_source *source, bnmlp_te
     return split_column(command, source->path, all, column, x, y);
 }
 
-bool data_read_features(const char *command, const data_source *source, size_t width, bnmlp_tensor **x)
-{
+bool data_read_features(const char *command, const data_source *source, size_t width, bnmlp_tensor **x) {
     bnmlp_tensor *features = NULL, *labels = NULL;
     if (source->label_column != NULL && !data_is_npy(source->path)) {
         /* A named or numbered label column: the CSV reader leaves it out of the features. */
@@ -208,7 +201,8 @@ bool data_read_features(const char *command, const data_source *source, size_t w
         }
     }
     if (features->cols != width) {
-        cli_failure(command, "%s has %zu feature columns; the model takes %zu (a label column may come on top)",
+        cli_failure(command,
+                    "%s has %zu feature columns; the model takes %zu (a label column may come on top)",
                     source->path, features->cols, width);
         bnmlp_tensor_free(features);
         return false;
@@ -218,12 +212,11 @@ bool data_read_features(const char *command, const data_source *source, size_t w
 }
 
 bool data_check_labels(const char *command, const char *path, const bnmlp_tensor *y, bnmlp_loss loss,
-                       size_t outputs)
-{
+                       size_t outputs) {
     size_t want_cols = loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY ? 1 : outputs;
     if (y->cols != want_cols) {
-        cli_failure(command, "%s gives %zu label column(s) per row; the model's output needs %zu", path, y->cols,
-                    want_cols);
+        cli_failure(command, "%s gives %zu label column(s) per row; the model's output needs %zu", path,
+                    y->cols, want_cols);
         return false;
     }
     for (size_t i = 0; i < y->rows * y->cols; i++) {
@@ -236,10 +229,11 @@ bool data_check_labels(const char *command, const char *path, const bnmlp_tensor
         }
         if (loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY &&
             (label < 0.0f || label != floorf(label) || label >= (float)outputs)) {
-            cli_failure(command,
-                        "%s: data row %zu: label %g is not a class index from 0 to %zu (the last dense layer has "
-                        "%zu units)",
-                        path, row, (double)label, outputs - 1, outputs);
+            cli_failure(
+                command,
+                "%s: data row %zu: label %g is not a class index from 0 to %zu (the last dense layer has "
+                "%zu units)",
+                path, row, (double)label, outputs - 1, outputs);
             return false;
         }
     }

@@ -13,8 +13,7 @@
 #include "usage.h"
 
 /* Prints the tool's usage and its commands to out. */
-static void print_tool_usage(FILE *out)
-{
+static void print_tool_usage(FILE *out) {
     fputs(TOOL_USAGE, out);
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
         fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
@@ -23,8 +22,7 @@ static void print_tool_usage(FILE *out)
 }
 
 /* Flushes stdout; the status unchanged, or 1 (reported) when stdout could not be written. */
-static int finish(int status)
-{
+static int finish(int status) {
     errno = 0;
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "bnmlp: cannot write standard output: %s\n", strerror(errno != 0 ? errno : EIO));
@@ -34,8 +32,7 @@ static int finish(int status)
 }
 
 /* `bnmlp help [COMMAND]`. */
-static int run_help(int argc, char **argv)
-{
+static int run_help(int argc, char **argv) {
     if (argc < 3) {
         print_tool_usage(stdout);
         return CLI_EXIT_OK;
@@ -51,8 +48,7 @@ static int run_help(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     out_set_program_name("bnmlp");
     if (argc < 2) {
         fputs("bnmlp: missing command\n", stderr);

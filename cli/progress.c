@@ -8,23 +8,20 @@
 #include <time.h>
 #include <unistd.h>
 
-double progress_now(void)
-{
+double progress_now(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
 }
 
-void progress_start(progress *p, FILE *stream, size_t epochs, size_t steps, bool has_accuracy)
-{
+void progress_start(progress *p, FILE *stream, size_t epochs, size_t steps, bool has_accuracy) {
     *p = (progress){.stream = stream, .epochs = epochs, .steps = steps, .has_accuracy = has_accuracy};
     p->terminal = stream != NULL && isatty(fileno(stream));
     p->start = progress_now();
     p->epoch_start = p->start;
 }
 
-void progress_format_metrics(const bnmlp_epoch_record *record, bool has_accuracy, char *buffer, size_t size)
-{
+void progress_format_metrics(const bnmlp_epoch_record *record, bool has_accuracy, char *buffer, size_t size) {
     int used = snprintf(buffer, size, "loss: %.4f", record->loss);
     if (has_accuracy && used >= 0 && (size_t)used < size) {
         used += snprintf(buffer + used, size - (size_t)used, "  accuracy: %.4f", record->accuracy);
@@ -37,8 +34,7 @@ void progress_format_metrics(const bnmlp_epoch_record *record, bool has_accuracy
     }
 }
 
-void progress_epoch(progress *p, const bnmlp_epoch_record *record)
-{
+void progress_epoch(progress *p, const bnmlp_epoch_record *record) {
     double now = progress_now();
     double seconds = now - p->epoch_start;
     p->epoch_start = now;
@@ -57,8 +53,8 @@ void progress_epoch(progress *p, const bnmlp_epoch_record *record)
         snprintf(duration, sizeof duration, "%.2fs", seconds);
     }
     char line[320];
-    int length = snprintf(line, sizeof line, "Epoch %zu/%zu  %zu/%zu [%s] %s  %s", record->epoch, p->epochs, p->steps,
-                          p->steps, bar, duration, metrics);
+    int length = snprintf(line, sizeof line, "Epoch %zu/%zu  %zu/%zu [%s] %s  %s", record->epoch, p->epochs,
+                          p->steps, p->steps, bar, duration, metrics);
     size_t drawn = length < 0 ? 0 : (size_t)length >= sizeof line ? sizeof line - 1 : (size_t)length;
     if (p->terminal) {
         /* Back to the start of the line, the new text, and blanks over what a longer line left. */
@@ -70,23 +66,21 @@ void progress_epoch(progress *p, const bnmlp_epoch_record *record)
     fflush(p->stream);
 }
 
-void progress_break(progress *p)
-{
+void progress_break(progress *p) {
     if (p->stream != NULL && p->terminal && p->line_length > 0) {
         fputc('\n', p->stream);
         p->line_length = 0;
     }
 }
 
-void progress_finish(progress *p, size_t epochs_run)
-{
+void progress_finish(progress *p, size_t epochs_run) {
     double total = progress_now() - p->start;
     if (p->stream == NULL) {
         return;
     }
     progress_break(p);
     double per_epoch = epochs_run > 0 ? 1000.0 * total / (double)epochs_run : 0.0;
-    fprintf(p->stream, "%zu epoch%s in %.2fs (%.1f ms/epoch)\n", epochs_run, epochs_run == 1 ? "" : "s", total,
-            per_epoch);
+    fprintf(p->stream, "%zu epoch%s in %.2fs (%.1f ms/epoch)\n", epochs_run, epochs_run == 1 ? "" : "s",
+            total, per_epoch);
     fflush(p->stream);
 }

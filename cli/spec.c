@@ -22,21 +22,27 @@ typedef struct part {
 
 /* Names of the activation functions, indexed by bnmlp_activation. */
 static const char *const ACTIVATION_NAMES[] = {
-    [BNMLP_ACTIVATION_LINEAR] = "linear",   [BNMLP_ACTIVATION_RELU] = "relu",
-    [BNMLP_ACTIVATION_LEAKY_RELU] = "leaky_relu", [BNMLP_ACTIVATION_SIGMOID] = "sigmoid",
-    [BNMLP_ACTIVATION_TANH] = "tanh",       [BNMLP_ACTIVATION_SOFTMAX] = "softmax",
+    [BNMLP_ACTIVATION_LINEAR] = "linear",
+    [BNMLP_ACTIVATION_RELU] = "relu",
+    [BNMLP_ACTIVATION_LEAKY_RELU] = "leaky_relu",
+    [BNMLP_ACTIVATION_SIGMOID] = "sigmoid",
+    [BNMLP_ACTIVATION_TANH] = "tanh",
+    [BNMLP_ACTIVATION_SOFTMAX] = "softmax",
 };
 
 /* Names of the initializers, indexed by bnmlp_initializer. */
 static const char *const INITIALIZER_NAMES[] = {
-    [BNMLP_INIT_GLOROT_UNIFORM] = "glorot_uniform", [BNMLP_INIT_GLOROT_NORMAL] = "glorot_normal",
-    [BNMLP_INIT_HE_UNIFORM] = "he_uniform",         [BNMLP_INIT_HE_NORMAL] = "he_normal",
+    [BNMLP_INIT_GLOROT_UNIFORM] = "glorot_uniform",
+    [BNMLP_INIT_GLOROT_NORMAL] = "glorot_normal",
+    [BNMLP_INIT_HE_UNIFORM] = "he_uniform",
+    [BNMLP_INIT_HE_NORMAL] = "he_normal",
     [BNMLP_INIT_ZEROS] = "zeros",
 };
 
 /* Names of the moving-variance estimators and moving averages. */
-static const char *const VARIANCE_NAMES[] = {
-    [BNMLP_VARIANCE_BIASED] = "biased", [BNMLP_VARIANCE_UNBIASED] = "unbiased", [BNMLP_VARIANCE_KERAS2] = "keras2"};
+static const char *const VARIANCE_NAMES[] = {[BNMLP_VARIANCE_BIASED] = "biased",
+                                             [BNMLP_VARIANCE_UNBIASED] = "unbiased",
+                                             [BNMLP_VARIANCE_KERAS2] = "keras2"};
 static const char *const AVERAGE_NAMES[] = {[BNMLP_AVERAGE_EXPONENTIAL] = "exponential",
                                             [BNMLP_AVERAGE_DEBIASED] = "debiased",
                                             [BNMLP_AVERAGE_CUMULATIVE] = "cumulative"};
@@ -50,8 +56,7 @@ static bool fail(spec_error *error, part p, const char *format, ...)
 #endif
     ;
 
-static bool fail(spec_error *error, part p, const char *format, ...)
-{
+static bool fail(spec_error *error, part p, const char *format, ...) {
     error->offset = p.offset;
     error->length = p.length > 0 ? p.length : 1;
     va_list args;
@@ -62,20 +67,15 @@ static bool fail(spec_error *error, part p, const char *format, ...)
 }
 
 /* The first character of a part. */
-static const char *text_of(part p)
-{
-    return p.text + p.offset;
-}
+static const char *text_of(part p) { return p.text + p.offset; }
 
 /* True when the part is exactly word. */
-static bool part_is(part p, const char *word)
-{
+static bool part_is(part p, const char *word) {
     return strlen(word) == p.length && strncmp(p.text + p.offset, word, p.length) == 0;
 }
 
 /* Index of the part in names (count entries), or -1. */
-static int part_index(part p, const char *const *names, size_t count)
-{
+static int part_index(part p, const char *const *names, size_t count) {
     for (size_t i = 0; i < count; i++) {
         if (part_is(p, names[i])) {
             return (int)i;
@@ -85,8 +85,7 @@ static int part_index(part p, const char *const *names, size_t count)
 }
 
 /* Splits "key=value": *key and *value get the two sides; false when there is no '='. */
-static bool split_key_value(part p, part *key, part *value)
-{
+static bool split_key_value(part p, part *key, part *value) {
     const char *equals = memchr(p.text + p.offset, '=', p.length);
     if (equals == NULL) {
         return false;
@@ -98,8 +97,7 @@ static bool split_key_value(part p, part *key, part *value)
 }
 
 /* Parses a finite real number that fills the whole part. */
-static bool part_real(part p, double *out)
-{
+static bool part_real(part p, double *out) {
     char buffer[64];
     if (p.length == 0 || p.length >= sizeof buffer) {
         return false;
@@ -117,8 +115,7 @@ static bool part_real(part p, double *out)
 }
 
 /* Parses a decimal integer (digits only) that fills the whole part, within [1, max]. */
-static bool part_count(part p, size_t max, size_t *out)
-{
+static bool part_count(part p, size_t max, size_t *out) {
     if (p.length == 0 || p.length > 9) {
         return false;
     }
@@ -138,8 +135,7 @@ static bool part_count(part p, size_t max, size_t *out)
 }
 
 /* Parses "alpha=A" (finite) into *alpha; false (recorded) when malformed. */
-static bool parse_alpha(part value, float *alpha, spec_error *error)
-{
+static bool parse_alpha(part value, float *alpha, spec_error *error) {
     double real = 0.0;
     if (!part_real(value, &real)) {
         return fail(error, value, "alpha must be a finite number");
@@ -149,8 +145,7 @@ static bool parse_alpha(part value, float *alpha, spec_error *error)
 }
 
 /* Parses the parts of "dense:UNITS[:...]" after "dense". */
-static bool parse_dense(const part *parts, size_t count, spec_layer *layer, spec_error *error)
-{
+static bool parse_dense(const part *parts, size_t count, spec_layer *layer, spec_error *error) {
     layer->kind = SPEC_DENSE;
     if (count < 2) {
         return fail(error, parts[0], "dense needs a number of units, e.g. dense:32");
@@ -184,10 +179,11 @@ static bool parse_dense(const part *parts, size_t count, spec_layer *layer, spec
             }
             have_alpha = true;
         } else {
-            return fail(error, parts[i],
-                        "unknown dense option '%.*s' (expected an activation such as relu, an initializer such "
-                        "as he_uniform, nobias or alpha=A)",
-                        (int)parts[i].length, text_of(parts[i]));
+            return fail(
+                error, parts[i],
+                "unknown dense option '%.*s' (expected an activation such as relu, an initializer such "
+                "as he_uniform, nobias or alpha=A)",
+                (int)parts[i].length, text_of(parts[i]));
         }
     }
     if (have_alpha && layer->dense.activation != BNMLP_ACTIVATION_LEAKY_RELU) {
@@ -197,8 +193,8 @@ static bool parse_dense(const part *parts, size_t count, spec_layer *layer, spec
 }
 
 /* Parses a standalone activation token. */
-static bool parse_activation(const part *parts, size_t count, int index, spec_layer *layer, spec_error *error)
-{
+static bool parse_activation(const part *parts, size_t count, int index, spec_layer *layer,
+                             spec_error *error) {
     layer->kind = SPEC_ACTIVATION;
     layer->activation = (bnmlp_activation)index;
     layer->alpha = 0.3f;
@@ -213,15 +209,14 @@ static bool parse_activation(const part *parts, size_t count, int index, spec_la
         }
         return fail(error, parts[i], "unknown option '%.*s' of %s%s", (int)parts[i].length, text_of(parts[i]),
                     ACTIVATION_NAMES[index],
-                    layer->activation == BNMLP_ACTIVATION_LEAKY_RELU ? " (expected alpha=A)" : " (it takes none)");
+                    layer->activation == BNMLP_ACTIVATION_LEAKY_RELU ? " (expected alpha=A)"
+                                                                     : " (it takes none)");
     }
     return true;
 }
 
 /* Parses one "key=value" option of bn into the config; false (recorded) when bad. */
-static bool parse_batchnorm_value(part key, part value, bnmlp_batchnorm_config *config,
-                                  spec_error *error)
-{
+static bool parse_batchnorm_value(part key, part value, bnmlp_batchnorm_config *config, spec_error *error) {
     double real = 0.0;
     int index;
     if (part_is(key, "momentum")) {
@@ -245,15 +240,16 @@ static bool parse_batchnorm_value(part key, part value, bnmlp_batchnorm_config *
         }
         config->moving_average = (bnmlp_moving_average)index;
     } else {
-        return fail(error, key, "unknown bn option '%.*s' (expected momentum=, eps=, variance=, average=, nocenter or "
-                    "noscale)", (int)key.length, text_of(key));
+        return fail(error, key,
+                    "unknown bn option '%.*s' (expected momentum=, eps=, variance=, average=, nocenter or "
+                    "noscale)",
+                    (int)key.length, text_of(key));
     }
     return true;
 }
 
 /* Parses the parts of "bn[:...]" after "bn". */
-static bool parse_batchnorm(const part *parts, size_t count, spec_layer *layer, spec_error *error)
-{
+static bool parse_batchnorm(const part *parts, size_t count, spec_layer *layer, spec_error *error) {
     layer->kind = SPEC_BATCHNORM;
     layer->batchnorm = BNMLP_BATCHNORM_DEFAULT;
     for (size_t i = 1; i < count; i++) {
@@ -267,9 +263,11 @@ static bool parse_batchnorm(const part *parts, size_t count, spec_layer *layer, 
                 return false;
             }
         } else {
-            return fail(error, parts[i],
-                        "unknown bn option '%.*s' (expected momentum=, eps=, variance=, average=, nocenter or "
-                        "noscale)", (int)parts[i].length, text_of(parts[i]));
+            return fail(
+                error, parts[i],
+                "unknown bn option '%.*s' (expected momentum=, eps=, variance=, average=, nocenter or "
+                "noscale)",
+                (int)parts[i].length, text_of(parts[i]));
         }
     }
     if (layer->batchnorm.moving_average == BNMLP_AVERAGE_DEBIASED && !(layer->batchnorm.momentum < 1.0f)) {
@@ -279,8 +277,8 @@ static bool parse_batchnorm(const part *parts, size_t count, spec_layer *layer, 
 }
 
 /* Parses one layer token [offset, offset + length) of text. */
-static bool parse_layer(const char *text, size_t offset, size_t length, spec_layer *layer, spec_error *error)
-{
+static bool parse_layer(const char *text, size_t offset, size_t length, spec_layer *layer,
+                        spec_error *error) {
     part parts[16];
     size_t count = 0;
     size_t start = offset, end = offset + length;
@@ -314,8 +312,7 @@ static bool parse_layer(const char *text, size_t offset, size_t length, spec_lay
                 (int)parts[0].length, text_of(parts[0]));
 }
 
-bool spec_parse(const char *text, layer_spec *out, spec_error *error)
-{
+bool spec_parse(const char *text, layer_spec *out, spec_error *error) {
     out->count = 0;
     size_t length = strlen(text);
     size_t start = 0;
@@ -336,14 +333,15 @@ bool spec_parse(const char *text, layer_spec *out, spec_error *error)
         start = i + 1;
     }
     if (spec_output_width(out) == 0) {
-        return fail(error, (part){text, 0, length}, "no dense layer: a model needs at least one, e.g. dense:1:sigmoid");
+        return fail(error, (part){text, 0, length},
+                    "no dense layer: a model needs at least one, e.g. dense:1:sigmoid");
     }
     return true;
 }
 
-void spec_print_error(FILE *stream, const char *command, const char *text, const spec_error *error)
-{
-    fprintf(stream, "bnmlp %s: bad --layers SPEC at column %zu: %s\n", command, error->offset + 1, error->message);
+void spec_print_error(FILE *stream, const char *command, const char *text, const spec_error *error) {
+    fprintf(stream, "bnmlp %s: bad --layers SPEC at column %zu: %s\n", command, error->offset + 1,
+            error->message);
     fprintf(stream, "    %s\n    ", text);
     for (size_t i = 0; i < error->offset; i++) {
         fputc(text[i] == '\t' ? '\t' : ' ', stream);
@@ -355,8 +353,7 @@ void spec_print_error(FILE *stream, const char *command, const char *text, const
     fputc('\n', stream);
 }
 
-size_t spec_output_width(const layer_spec *spec)
-{
+size_t spec_output_width(const layer_spec *spec) {
     for (size_t i = spec->count; i-- > 0;) {
         if (spec->layers[i].kind == SPEC_DENSE) {
             return spec->layers[i].dense.units;
@@ -365,8 +362,7 @@ size_t spec_output_width(const layer_spec *spec)
     return 0;
 }
 
-bnmlp_activation spec_last_activation(const layer_spec *spec)
-{
+bnmlp_activation spec_last_activation(const layer_spec *spec) {
     for (size_t i = spec->count; i-- > 0;) {
         const spec_layer *layer = &spec->layers[i];
         if (layer->kind == SPEC_ACTIVATION) {
@@ -379,21 +375,16 @@ bnmlp_activation spec_last_activation(const layer_spec *spec)
     return BNMLP_ACTIVATION_LINEAR;
 }
 
-bnmlp_status spec_add_layers(const layer_spec *spec, bnmlp_model *model)
-{
+bnmlp_status spec_add_layers(const layer_spec *spec, bnmlp_model *model) {
     for (size_t i = 0; i < spec->count; i++) {
         const spec_layer *layer = &spec->layers[i];
         bnmlp_status status = BNMLP_OK;
         switch (layer->kind) {
-        case SPEC_DENSE:
-            status = bnmlp_model_add_dense(model, &layer->dense);
-            break;
+        case SPEC_DENSE: status = bnmlp_model_add_dense(model, &layer->dense); break;
         case SPEC_ACTIVATION:
             status = bnmlp_model_add_activation(model, layer->activation, layer->alpha);
             break;
-        case SPEC_BATCHNORM:
-            status = bnmlp_model_add_batchnorm(model, &layer->batchnorm);
-            break;
+        case SPEC_BATCHNORM: status = bnmlp_model_add_batchnorm(model, &layer->batchnorm); break;
         }
         if (status != BNMLP_OK) {
             return status;

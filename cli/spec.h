@@ -28,10 +28,10 @@ typedef enum spec_kind {
 
 /* One layer of a SPEC. */
 typedef struct spec_layer {
-    spec_kind kind;                 /* which union member applies */
-    bnmlp_dense_config dense;       /* SPEC_DENSE */
-    bnmlp_activation activation;    /* SPEC_ACTIVATION */
-    float alpha;                    /* SPEC_ACTIVATION: leaky_relu's slope. Default 0.3 */
+    spec_kind kind;                   /* which union member applies */
+    bnmlp_dense_config dense;         /* SPEC_DENSE */
+    bnmlp_activation activation;      /* SPEC_ACTIVATION */
+    float alpha;                      /* SPEC_ACTIVATION: leaky_relu's slope. Default 0.3 */
     bnmlp_batchnorm_config batchnorm; /* SPEC_BATCHNORM */
 } spec_layer;
 

@@ -18,37 +18,37 @@ const char EXIT_STATUS_HELP[] =
     "model that diverged: the message names the path or the reason); 2 a usage error (unknown\n"
     "flag, missing or bad value, bad --layers SPEC, missing or conflicting flags).\n";
 
-#define DATA_HELP                                                                                  \
-    "Data:\n"                                                                                      \
-    "  --data FILE             training rows: numeric CSV (header optional) or NumPy .npy (2-D)\n" \
-    "  --label-column COL      the label column: a CSV header name or a 0-based index (default:\n" \
-    "                          the last column)\n"                                                 \
-    "  --labels FILE           labels in their own file (.npy or one-column CSV); then every\n"    \
-    "                          column of --data is a feature\n"                                    \
-    "                          Labels: 0 or 1 for bce; class indices 0..K-1 for softmax, K being\n" \
+#define DATA_HELP                                                                                            \
+    "Data:\n"                                                                                                \
+    "  --data FILE             training rows: numeric CSV (header optional) or NumPy .npy (2-D)\n"           \
+    "  --label-column COL      the label column: a CSV header name or a 0-based index (default:\n"           \
+    "                          the last column)\n"                                                           \
+    "  --labels FILE           labels in their own file (.npy or one-column CSV); then every\n"              \
+    "                          column of --data is a feature\n"                                              \
+    "                          Labels: 0 or 1 for bce; class indices 0..K-1 for softmax, K being\n"          \
     "                          the last dense layer's units; targets for mse\n"
 
-#define FIT_HELP                                                                                   \
-    "Training:\n"                                                                                  \
-    "  --batch-size N          rows per step (default 32)\n"                                       \
-    "  --optimizer NAME        sgd (default), adam or adamw\n"                                     \
-    "  --lr R                  learning rate (default 0.01 for sgd, 0.001 for adam and adamw)\n"   \
-    "  --momentum M            sgd momentum in [0, 1] (default 0)\n"                               \
-    "  --nesterov              sgd with Nesterov momentum\n"                                       \
-    "  --weight-decay W        L2 for sgd and adam, decoupled for adamw (default 0; adamw 0.01)\n" \
-    "  --threads N             threads of the library (0: all cores; default 1; only 1 until the\n" \
-    "                          library has bnmlp_model_set_threads)\n"                             \
-    "Validation (metrics in inference mode after every epoch):\n"                                  \
-    "  --validation-data FILE  a second data file, with the same label flags\n"                    \
-    "  --validation-labels FILE  its labels, when --data's come from --labels\n"                   \
-    "  --validation-split F    validate on the last fraction F of --data's rows, in (0, 1), as\n"  \
-    "                          Keras does (not with --validation-data)\n"                          \
-    "Output:\n"                                                                                    \
-    "  --out FILE              the trained model (default model.bnmlp)\n"                          \
-    "  --history FILE          the metrics of every epoch as CSV\n"                                \
-    "                          (epoch,loss,accuracy,val_loss,val_accuracy)\n"                      \
-    "  --plot FILE             the learning curves (loss and accuracy) as SVG\n"                   \
-    "  --checkpoint-every N    save a checkpoint every N epochs (see bnmlp resume)\n"              \
+#define FIT_HELP                                                                                             \
+    "Training:\n"                                                                                            \
+    "  --batch-size N          rows per step (default 32)\n"                                                 \
+    "  --optimizer NAME        sgd (default), adam or adamw\n"                                               \
+    "  --lr R                  learning rate (default 0.01 for sgd, 0.001 for adam and adamw)\n"             \
+    "  --momentum M            sgd momentum in [0, 1] (default 0)\n"                                         \
+    "  --nesterov              sgd with Nesterov momentum\n"                                                 \
+    "  --weight-decay W        L2 for sgd and adam, decoupled for adamw (default 0; adamw 0.01)\n"           \
+    "  --threads N             threads of the library (0: all cores; default 1; only 1 until the\n"          \
+    "                          library has bnmlp_model_set_threads)\n"                                       \
+    "Validation (metrics in inference mode after every epoch):\n"                                            \
+    "  --validation-data FILE  a second data file, with the same label flags\n"                              \
+    "  --validation-labels FILE  its labels, when --data's come from --labels\n"                             \
+    "  --validation-split F    validate on the last fraction F of --data's rows, in (0, 1), as\n"            \
+    "                          Keras does (not with --validation-data)\n"                                    \
+    "Output:\n"                                                                                              \
+    "  --out FILE              the trained model (default model.bnmlp)\n"                                    \
+    "  --history FILE          the metrics of every epoch as CSV\n"                                          \
+    "                          (epoch,loss,accuracy,val_loss,val_accuracy)\n"                                \
+    "  --plot FILE             the learning curves (loss and accuracy) as SVG\n"                             \
+    "  --checkpoint-every N    save a checkpoint every N epochs (see bnmlp resume)\n"                        \
     "  --quiet                 no progress on stderr\n"
 
 const char TRAIN_USAGE[] =
@@ -76,8 +76,7 @@ const char TRAIN_HELP[] =
     "                          class indices) or mse (default: softmax when SPEC ends with\n"
     "                          softmax, else bce)\n"
     "  --epochs N              epochs to train\n"
-    "  --seed K                initialization and shuffling (default 1)\n"
-    DATA_HELP FIT_HELP
+    "  --seed K                initialization and shuffling (default 1)\n" DATA_HELP FIT_HELP
     "  --checkpoint FILE       where checkpoints go (default OUT.ckpt)\n";
 
 const char RESUME_USAGE[] =
@@ -93,8 +92,8 @@ const char RESUME_HELP[] =
     "flags as the interrupted run (an optimizer other than the checkpoint's is refused).\n"
     "\n"
     "  --checkpoint FILE       the checkpoint; --checkpoint-every rewrites it\n"
-    "  --epochs N              the total number of epochs to reach (more than the checkpoint's)\n"
-    DATA_HELP FIT_HELP;
+    "  --epochs N              the total number of epochs to reach (more than the checkpoint's)\n" DATA_HELP
+        FIT_HELP;
 
 const char EVALUATE_USAGE[] =
     "usage: bnmlp evaluate --model FILE --data FILE [--labels FILE | --label-column COL] [--threads N]\n";
@@ -103,8 +102,7 @@ const char EVALUATE_HELP[] =
     "Prints the loss and accuracy (for bce and softmax) of a saved model on labelled data, in\n"
     "inference mode (batch norm uses its moving statistics), on stdout.\n"
     "\n"
-    "  --model FILE            a model saved by bnmlp train (or a checkpoint)\n"
-    DATA_HELP
+    "  --model FILE            a model saved by bnmlp train (or a checkpoint)\n" DATA_HELP
     "  --threads N             threads of the library (default 1)\n";
 
 const char PREDICT_USAGE[] =

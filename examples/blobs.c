@@ -14,8 +14,8 @@
 
 /* The model and training settings of one row of the table. */
 typedef struct setup {
-    const char *name;      /* row label */
-    bool batchnorm;        /* Dense(32, relu) -> [BatchNorm] -> Dense(3, softmax) */
+    const char *name;               /* row label */
+    bool batchnorm;                 /* Dense(32, relu) -> [BatchNorm] -> Dense(3, softmax) */
     bnmlp_optimizer_kind optimizer; /* SGD(0.01, momentum 0.9) or Adam(0.01) */
 } setup;
 
@@ -59,7 +59,8 @@ static bnmlp_status run(const setup *s, const data *d, size_t epochs, uint32_t s
     bnmlp_dense_config head = BNMLP_DENSE_DEFAULT(3);
     head.activation = BNMLP_ACTIVATION_SOFTMAX;
     status = bnmlp_model_add_dense(model, &hidden);
-    if (status == BNMLP_OK && s->batchnorm) status = bnmlp_model_add_batchnorm(model, &BNMLP_BATCHNORM_DEFAULT);
+    if (status == BNMLP_OK && s->batchnorm)
+        status = bnmlp_model_add_batchnorm(model, &BNMLP_BATCHNORM_DEFAULT);
     if (status == BNMLP_OK) status = bnmlp_model_add_dense(model, &head);
     if (status == BNMLP_OK) status = bnmlp_model_set_loss(model, BNMLP_LOSS_CATEGORICAL_CROSSENTROPY);
     if (status == BNMLP_OK) status = bnmlp_model_build(model, 32, seed);
@@ -75,7 +76,8 @@ static bnmlp_status run(const setup *s, const data *d, size_t epochs, uint32_t s
 }
 
 /* Reads "--name value" pairs; false on anything else. */
-static bool parse(int argc, char **argv, size_t *repeats, size_t *epochs, double *std, uint32_t *random_state) {
+static bool parse(int argc, char **argv, size_t *repeats, size_t *epochs, double *std,
+                  uint32_t *random_state) {
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 >= argc) return false;
         char *end;
@@ -112,8 +114,8 @@ int main(int argc, char **argv) {
     }
     printf("make_blobs(1000, 3 centers, cluster_std %g, random_state %lu), 750 train / 250 test;\n"
            "Dense(32, relu) -> [BatchNorm] -> Dense(3, softmax), categorical cross-entropy, batch 32,\n"
-           "%zu epochs; SGD(0.01, momentum 0.9) or Adam(0.01); %zu seeds per row\n\n", std,
-           (unsigned long)random_state, epochs, repeats);
+           "%zu epochs; SGD(0.01, momentum 0.9) or Adam(0.01); %zu seeds per row\n\n",
+           std, (unsigned long)random_state, epochs, repeats);
     printf("%-10s  %-22s  %s\n", "optimizer", "test acc mean ± sd", "min");
     int exit_status = 0;
     for (size_t k = 0; k < sizeof SETUPS / sizeof SETUPS[0] && exit_status == 0; k++) {
@@ -122,7 +124,8 @@ int main(int argc, char **argv) {
             double accuracy = 0.0;
             status = run(&SETUPS[k], &d, epochs, (uint32_t)(1 + r), &accuracy);
             if (status != BNMLP_OK) {
-                fprintf(stderr, "blobs: %s, seed %zu: %s\n", SETUPS[k].name, 1 + r, bnmlp_status_string(status));
+                fprintf(stderr, "blobs: %s, seed %zu: %s\n", SETUPS[k].name, 1 + r,
+                        bnmlp_status_string(status));
                 exit_status = 1;
                 break;
             }

@@ -30,11 +30,16 @@ static bool parse(int argc, char **argv, options *o) {
     *o = (options){.epochs = 100, .batch = 32, .sync = true, .out = NULL};
     for (int i = 1; i < argc; i++) {
         const bool has_value = i + 1 < argc;
-        if (strcmp(argv[i], "--epochs") == 0 && has_value) o->epochs = strtoul(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--batch") == 0 && has_value) o->batch = strtoul(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--out") == 0 && has_value) o->out = argv[++i];
-        else if (strcmp(argv[i], "--no-sync") == 0) o->sync = false;
-        else return false;
+        if (strcmp(argv[i], "--epochs") == 0 && has_value)
+            o->epochs = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--batch") == 0 && has_value)
+            o->batch = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--out") == 0 && has_value)
+            o->out = argv[++i];
+        else if (strcmp(argv[i], "--no-sync") == 0)
+            o->sync = false;
+        else
+            return false;
     }
     return o->epochs > 0 && o->epochs <= MAX_EPOCHS && o->batch > 0;
 }
@@ -57,7 +62,8 @@ static bnmlp_model *make_model(size_t max_batch) {
     output.activation = BNMLP_ACTIVATION_SIGMOID;
     if (bnmlp_model_add_dense(model, &hidden) != BNMLP_OK ||
         bnmlp_model_add_batchnorm(model, &BNMLP_BATCHNORM_DEFAULT) != BNMLP_OK ||
-        bnmlp_model_add_dense(model, &output) != BNMLP_OK || bnmlp_model_build(model, max_batch, 1) != BNMLP_OK) {
+        bnmlp_model_add_dense(model, &output) != BNMLP_OK ||
+        bnmlp_model_build(model, max_batch, 1) != BNMLP_OK) {
         bnmlp_model_free(model);
         return NULL;
     }
@@ -125,8 +131,10 @@ int main(int argc, char **argv) {
         int rank = 0;
         MPI_Comm_rank(MPI_COMM_WORLD, &rank);
         if (rank == 0)
-            fprintf(stderr, "usage: mpirun -n P circles_mpi [--epochs N (1..%d)] [--batch B] [--no-sync] "
-                            "[--out FILE]\n", MAX_EPOCHS);
+            fprintf(stderr,
+                    "usage: mpirun -n P circles_mpi [--epochs N (1..%d)] [--batch B] [--no-sync] "
+                    "[--out FILE]\n",
+                    MAX_EPOCHS);
     } else if (bnmlp_mpi_collective_init(MPI_COMM_WORLD, &collective) == BNMLP_OK) {
         result = run(&o, &collective);
         bnmlp_mpi_collective_free(&collective);

@@ -44,29 +44,29 @@ const char *bnmlp_version(void);
 
 /* Result of every fallible call; BNMLP_OK is 0, every error is positive. */
 typedef enum bnmlp_status {
-    BNMLP_OK = 0,                /* success */
-    BNMLP_ERR_NULL_ARGUMENT,     /* a required pointer argument was NULL */
-    BNMLP_ERR_INVALID_ARGUMENT,  /* a value outside its documented range (sizes, rates, indices) */
-    BNMLP_ERR_SHAPE,             /* tensor shapes do not match what the call needs */
-    BNMLP_ERR_BATCH_TOO_LARGE,   /* more rows than the maximum batch the model was built for */
-    BNMLP_ERR_BATCH_TOO_SMALL,   /* training-mode batch norm on a batch of one row */
-    BNMLP_ERR_LABEL,             /* a label that is not exactly 0 or 1 */
-    BNMLP_ERR_NOT_FINITE,        /* NaN or infinity in inputs, labels or weights given to the call */
-    BNMLP_ERR_DIVERGED,          /* a value computed from finite inputs (loss, gradient, weight, optimizer
+    BNMLP_OK = 0,               /* success */
+    BNMLP_ERR_NULL_ARGUMENT,    /* a required pointer argument was NULL */
+    BNMLP_ERR_INVALID_ARGUMENT, /* a value outside its documented range (sizes, rates, indices) */
+    BNMLP_ERR_SHAPE,            /* tensor shapes do not match what the call needs */
+    BNMLP_ERR_BATCH_TOO_LARGE,  /* more rows than the maximum batch the model was built for */
+    BNMLP_ERR_BATCH_TOO_SMALL,  /* training-mode batch norm on a batch of one row */
+    BNMLP_ERR_LABEL,            /* a label that is not exactly 0 or 1 */
+    BNMLP_ERR_NOT_FINITE,       /* NaN or infinity in inputs, labels or weights given to the call */
+    BNMLP_ERR_DIVERGED,         /* a value computed from finite inputs (loss, gradient, weight, optimizer
                                     state, moving statistic, output) would be NaN or infinite: the
                                     arithmetic overflowed; nothing changed */
-    BNMLP_ERR_NOT_BUILT,         /* the model must be built (bnmlp_model_build) first */
-    BNMLP_ERR_ALREADY_BUILT,     /* the model is built: layers can no longer be added */
-    BNMLP_ERR_EMPTY_MODEL,       /* the model has no layers */
-    BNMLP_ERR_OUT_OF_MEMORY,     /* an allocation failed */
-    BNMLP_ERR_OVERFLOW,          /* a size computation would overflow size_t */
-    BNMLP_ERR_IO,                /* reading or writing a file or the caller's FILE failed */
-    BNMLP_ERR_FILE_OPEN,         /* a file could not be opened or created (missing, permissions) */
-    BNMLP_ERR_FORMAT,            /* a file's content breaks its format (bad magic, header, field) */
-    BNMLP_ERR_VERSION,           /* a file's format version is not one this library reads */
-    BNMLP_ERR_UNSUPPORTED,       /* a valid file that uses a feature this library does not read */
-    BNMLP_ERR_TRUNCATED,         /* a file or buffer ends before its content does */
-    BNMLP_ERR_CHECKSUM           /* a file's CRC-32 does not match its content (corrupted) */
+    BNMLP_ERR_NOT_BUILT,        /* the model must be built (bnmlp_model_build) first */
+    BNMLP_ERR_ALREADY_BUILT,    /* the model is built: layers can no longer be added */
+    BNMLP_ERR_EMPTY_MODEL,      /* the model has no layers */
+    BNMLP_ERR_OUT_OF_MEMORY,    /* an allocation failed */
+    BNMLP_ERR_OVERFLOW,         /* a size computation would overflow size_t */
+    BNMLP_ERR_IO,               /* reading or writing a file or the caller's FILE failed */
+    BNMLP_ERR_FILE_OPEN,        /* a file could not be opened or created (missing, permissions) */
+    BNMLP_ERR_FORMAT,           /* a file's content breaks its format (bad magic, header, field) */
+    BNMLP_ERR_VERSION,          /* a file's format version is not one this library reads */
+    BNMLP_ERR_UNSUPPORTED,      /* a valid file that uses a feature this library does not read */
+    BNMLP_ERR_TRUNCATED,        /* a file or buffer ends before its content does */
+    BNMLP_ERR_CHECKSUM          /* a file's CRC-32 does not match its content (corrupted) */
 } bnmlp_status;
 
 /* A static, human-readable English sentence for a status; never NULL (unknown codes too). */
@@ -98,10 +98,10 @@ typedef struct bnmlp_allocator {
 
 /* A 2-D float32 matrix, row-major: element (r, c) is data[r * cols + c]. */
 typedef struct bnmlp_tensor {
-    float *data;               /* rows * cols floats, row-major */
-    size_t rows;               /* number of samples */
-    size_t cols;               /* number of features per sample */
-    bool owned;                /* true when data was allocated by bnmlp_tensor_create (freed by bnmlp_tensor_free) */
+    float *data; /* rows * cols floats, row-major */
+    size_t rows; /* number of samples */
+    size_t cols; /* number of features per sample */
+    bool owned;  /* true when data was allocated by bnmlp_tensor_create (freed by bnmlp_tensor_free) */
     bnmlp_allocator allocator; /* owned tensors: what allocated the struct and data (zero for views) */
 } bnmlp_tensor;
 
@@ -191,8 +191,12 @@ typedef struct bnmlp_circles_config {
 } bnmlp_circles_config;
 
 /* The defaults of make_circles (random_state 0 standing in for None). */
-#define BNMLP_CIRCLES_DEFAULT \
-    ((bnmlp_circles_config){.n_samples = 100, .shuffle = true, .noise = 0.0, .random_state = 0, .factor = 0.8, \
+#define BNMLP_CIRCLES_DEFAULT                                                                                \
+    ((bnmlp_circles_config){.n_samples = 100,                                                                \
+                            .shuffle = true,                                                                 \
+                            .noise = 0.0,                                                                    \
+                            .random_state = 0,                                                               \
+                            .factor = 0.8,                                                                   \
                             .allocator = NULL})
 
 /* Arguments of make_moons, as in sklearn.datasets.make_moons. */
@@ -205,9 +209,9 @@ typedef struct bnmlp_moons_config {
 } bnmlp_moons_config;
 
 /* The defaults of make_moons (random_state 0 standing in for None). */
-#define BNMLP_MOONS_DEFAULT \
-    ((bnmlp_moons_config){.n_samples = 100, .shuffle = true, .noise = 0.0, .random_state = 0, \
-                          .allocator = NULL})
+#define BNMLP_MOONS_DEFAULT                                                                                  \
+    ((bnmlp_moons_config){                                                                                   \
+        .n_samples = 100, .shuffle = true, .noise = 0.0, .random_state = 0, .allocator = NULL})
 
 /* scikit-learn 1.2's make_circles into *out (allocated here; free with bnmlp_dataset_free),
  * computed in double and rounded once to float32. On error *out is left untouched. */
@@ -234,10 +238,16 @@ typedef struct bnmlp_blobs_config {
 } bnmlp_blobs_config;
 
 /* The defaults of make_blobs (random_state 0 standing in for None). */
-#define BNMLP_BLOBS_DEFAULT                                                                       \
-    ((bnmlp_blobs_config){.n_samples = 100, .n_features = 2, .centers = 3, .cluster_std = 1.0,    \
-                          .center_box_min = -10.0, .center_box_max = 10.0, .shuffle = true,       \
-                          .random_state = 0, .allocator = NULL})
+#define BNMLP_BLOBS_DEFAULT                                                                                  \
+    ((bnmlp_blobs_config){.n_samples = 100,                                                                  \
+                          .n_features = 2,                                                                   \
+                          .centers = 3,                                                                      \
+                          .cluster_std = 1.0,                                                                \
+                          .center_box_min = -10.0,                                                           \
+                          .center_box_max = 10.0,                                                            \
+                          .shuffle = true,                                                                   \
+                          .random_state = 0,                                                                 \
+                          .allocator = NULL})
 
 /* scikit-learn 1.2's make_blobs into *out (allocated here; free with bnmlp_dataset_free): the
  * same numpy RandomState draws (centers, then each cluster's normals row by row, then the
@@ -304,10 +314,14 @@ typedef struct bnmlp_csv_read_config {
 } bnmlp_csv_read_config;
 
 /* The defaults: detect the separator and the header, label in the last column. */
-#define BNMLP_CSV_READ_DEFAULT                                                                        \
-    ((bnmlp_csv_read_config){.separator = 0, .header = BNMLP_CSV_HEADER_AUTO, .label = BNMLP_CSV_LABEL_LAST, \
-                             .label_index = 0, .label_name = NULL,                                     \
-                             .max_file_bytes = BNMLP_DATA_MAX_FILE_BYTES_DEFAULT, .allocator = NULL})
+#define BNMLP_CSV_READ_DEFAULT                                                                               \
+    ((bnmlp_csv_read_config){.separator = 0,                                                                 \
+                             .header = BNMLP_CSV_HEADER_AUTO,                                                \
+                             .label = BNMLP_CSV_LABEL_LAST,                                                  \
+                             .label_index = 0,                                                               \
+                             .label_name = NULL,                                                             \
+                             .max_file_bytes = BNMLP_DATA_MAX_FILE_BYTES_DEFAULT,                            \
+                             .allocator = NULL})
 
 /* Reads the numeric CSV file at path into new tensors: *x (rows x feature columns, in file order
  * without the label) and *y (rows x 1, the label column as read: not checked to be 0 or 1), both
@@ -339,14 +353,14 @@ bnmlp_status bnmlp_csv_read_buffer(const void *data, size_t size, const bnmlp_cs
 
 /* How bnmlp_csv_write writes a file. */
 typedef struct bnmlp_csv_write_config {
-    char separator;                  /* ',', ';' or '\t' (0 means ','). Default ',' */
-    const char *const *column_names; /* NULL: no header line; else x->cols names, plus one for y when
+    char separator;                   /* ',', ';' or '\t' (0 means ','). Default ',' */
+    const char *const *column_names;  /* NULL: no header line; else x->cols names, plus one for y when
                                         y is given, quoted where needed. Default NULL */
     const bnmlp_allocator *allocator; /* the writer's small allocations; NULL: malloc/free. Default NULL */
 } bnmlp_csv_write_config;
 
 /* The defaults: comma separated, no header. */
-#define BNMLP_CSV_WRITE_DEFAULT \
+#define BNMLP_CSV_WRITE_DEFAULT                                                                              \
     ((bnmlp_csv_write_config){.separator = ',', .column_names = NULL, .allocator = NULL})
 
 /* Writes x (and y, rows x 1, as the last column; may be NULL) to path as CSV, one row per line
@@ -370,7 +384,7 @@ typedef struct bnmlp_npy_read_config {
 } bnmlp_npy_read_config;
 
 /* The defaults. */
-#define BNMLP_NPY_READ_DEFAULT \
+#define BNMLP_NPY_READ_DEFAULT                                                                               \
     ((bnmlp_npy_read_config){.max_file_bytes = BNMLP_DATA_MAX_FILE_BYTES_DEFAULT, .allocator = NULL})
 
 /* Reads a NumPy .npy file (format 1.0, 2.0 or 3.0) holding a 1-D array of n elements (-> n x 1)
@@ -414,8 +428,8 @@ typedef struct bnmlp_npy_write_config {
  * BNMLP_NPY_WRITE_DEFAULT. Errors: BNMLP_ERR_NULL_ARGUMENT, BNMLP_ERR_SHAPE, BNMLP_ERR_NOT_FINITE
  * (NaN or infinity, which the reader refuses), BNMLP_ERR_FILE_OPEN, BNMLP_ERR_IO,
  * BNMLP_ERR_OUT_OF_MEMORY; *detail (may be NULL) is written on error. */
-bnmlp_status bnmlp_npy_write(const char *path, const bnmlp_tensor *tensor, const bnmlp_npy_write_config *config,
-                             bnmlp_error_detail *detail);
+bnmlp_status bnmlp_npy_write(const char *path, const bnmlp_tensor *tensor,
+                             const bnmlp_npy_write_config *config, bnmlp_error_detail *detail);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Layers                                                                                     */
@@ -434,10 +448,10 @@ typedef enum bnmlp_activation {
 /* Kernel initializers, as Keras defines them (fan_in, fan_out = kernel rows, columns). */
 typedef enum bnmlp_initializer {
     BNMLP_INIT_GLOROT_UNIFORM = 0, /* U(-l, l), l = sqrt(6 / (fan_in + fan_out)); Keras's Dense default */
-    BNMLP_INIT_GLOROT_NORMAL,      /* normal truncated at 2 sd, sd = sqrt(2 / (fan_in + fan_out)) / 0.87962566 */
-    BNMLP_INIT_HE_UNIFORM,         /* U(-l, l), l = sqrt(6 / fan_in) */
-    BNMLP_INIT_HE_NORMAL,          /* normal truncated at 2 sd, sd = sqrt(2 / fan_in) / 0.87962566 */
-    BNMLP_INIT_ZEROS               /* all zeros */
+    BNMLP_INIT_GLOROT_NORMAL, /* normal truncated at 2 sd, sd = sqrt(2 / (fan_in + fan_out)) / 0.87962566 */
+    BNMLP_INIT_HE_UNIFORM,    /* U(-l, l), l = sqrt(6 / fan_in) */
+    BNMLP_INIT_HE_NORMAL,     /* normal truncated at 2 sd, sd = sqrt(2 / fan_in) / 0.87962566 */
+    BNMLP_INIT_ZEROS          /* all zeros */
 } bnmlp_initializer;
 
 /* A fully connected layer: y = x W + b with W of shape (inputs, units). */
@@ -445,15 +459,17 @@ typedef struct bnmlp_dense_config {
     size_t units;                         /* output width, > 0 */
     bool use_bias;                        /* add a bias vector (initialized to zeros). Default true */
     bnmlp_initializer kernel_initializer; /* how W is initialized. Default glorot_uniform */
-    bnmlp_activation activation;          /* activation added as its own layer after this one; linear adds none */
-    float activation_alpha;               /* slope for leaky_relu below 0, finite. Default 0.3 (Keras) */
+    bnmlp_activation activation; /* activation added as its own layer after this one; linear adds none */
+    float activation_alpha;      /* slope for leaky_relu below 0, finite. Default 0.3 (Keras) */
 } bnmlp_dense_config;
 
 /* Keras's Dense(units) defaults: bias on, glorot_uniform, no activation. */
-#define BNMLP_DENSE_DEFAULT(units_)                                                              \
-    ((bnmlp_dense_config){.units = (units_), .use_bias = true,                                  \
-                          .kernel_initializer = BNMLP_INIT_GLOROT_UNIFORM,                      \
-                          .activation = BNMLP_ACTIVATION_LINEAR, .activation_alpha = 0.3f})
+#define BNMLP_DENSE_DEFAULT(units_)                                                                          \
+    ((bnmlp_dense_config){.units = (units_),                                                                 \
+                          .use_bias = true,                                                                  \
+                          .kernel_initializer = BNMLP_INIT_GLOROT_UNIFORM,                                   \
+                          .activation = BNMLP_ACTIVATION_LINEAR,                                             \
+                          .activation_alpha = 0.3f})
 
 /* How the moving statistics average the batch statistics over the training steps. t counts the
  * training steps of the layer (1 for the first). */
@@ -481,35 +497,38 @@ typedef enum bnmlp_variance_estimator {
 
 /* Batch normalization over the batch axis, one mean and variance per feature. */
 typedef struct bnmlp_batchnorm_config {
-    float momentum;  /* moving = momentum * moving + (1 - momentum) * batch; in [0, 1]. Default 0.99 */
-    float epsilon;   /* added to the variance inside the square root; > 0 and finite. Default 1e-3 */
-    bool center;     /* learn beta (offset, starts at 0). Default true */
-    bool scale;      /* learn gamma (scale, starts at 1). Default true */
+    float momentum; /* moving = momentum * moving + (1 - momentum) * batch; in [0, 1]. Default 0.99 */
+    float epsilon;  /* added to the variance inside the square root; > 0 and finite. Default 1e-3 */
+    bool center;    /* learn beta (offset, starts at 0). Default true */
+    bool scale;     /* learn gamma (scale, starts at 1). Default true */
     bnmlp_variance_estimator moving_variance_estimator; /* default BNMLP_VARIANCE_BIASED */
     bnmlp_moving_average moving_average; /* how batches are averaged; default BNMLP_AVERAGE_EXPONENTIAL */
 } bnmlp_batchnorm_config;
 
 /* Keras's BatchNormalization() defaults. */
-#define BNMLP_BATCHNORM_DEFAULT                                                                 \
-    ((bnmlp_batchnorm_config){.momentum = 0.99f, .epsilon = 1e-3f, .center = true, .scale = true, \
-                              .moving_variance_estimator = BNMLP_VARIANCE_BIASED,                 \
+#define BNMLP_BATCHNORM_DEFAULT                                                                              \
+    ((bnmlp_batchnorm_config){.momentum = 0.99f,                                                             \
+                              .epsilon = 1e-3f,                                                              \
+                              .center = true,                                                                \
+                              .scale = true,                                                                 \
+                              .moving_variance_estimator = BNMLP_VARIANCE_BIASED,                            \
                               .moving_average = BNMLP_AVERAGE_EXPONENTIAL})
 
 /* Kinds of layer in a model. */
 typedef enum bnmlp_layer_kind {
-    BNMLP_LAYER_DENSE = 0,   /* bnmlp_model_add_dense */
-    BNMLP_LAYER_ACTIVATION,  /* bnmlp_model_add_activation, or a dense layer's activation */
-    BNMLP_LAYER_BATCHNORM    /* bnmlp_model_add_batchnorm */
+    BNMLP_LAYER_DENSE = 0,  /* bnmlp_model_add_dense */
+    BNMLP_LAYER_ACTIVATION, /* bnmlp_model_add_activation, or a dense layer's activation */
+    BNMLP_LAYER_BATCHNORM   /* bnmlp_model_add_batchnorm */
 } bnmlp_layer_kind;
 
 /* Arrays a layer holds; which exist depends on its kind and configuration. */
 typedef enum bnmlp_weight {
-    BNMLP_WEIGHT_KERNEL = 0,      /* dense W, inputs x units, row-major */
-    BNMLP_WEIGHT_BIAS,            /* dense b, units (only with use_bias) */
-    BNMLP_WEIGHT_GAMMA,           /* batch-norm scale, features (only with scale) */
-    BNMLP_WEIGHT_BETA,            /* batch-norm offset, features (only with center) */
-    BNMLP_WEIGHT_MOVING_MEAN,     /* batch-norm moving mean, features (not trainable) */
-    BNMLP_WEIGHT_MOVING_VARIANCE  /* batch-norm moving variance, features (not trainable) */
+    BNMLP_WEIGHT_KERNEL = 0,     /* dense W, inputs x units, row-major */
+    BNMLP_WEIGHT_BIAS,           /* dense b, units (only with use_bias) */
+    BNMLP_WEIGHT_GAMMA,          /* batch-norm scale, features (only with scale) */
+    BNMLP_WEIGHT_BETA,           /* batch-norm offset, features (only with center) */
+    BNMLP_WEIGHT_MOVING_MEAN,    /* batch-norm moving mean, features (not trainable) */
+    BNMLP_WEIGHT_MOVING_VARIANCE /* batch-norm moving variance, features (not trainable) */
 } bnmlp_weight;
 
 /* What a model says about one of its layers. */
@@ -529,7 +548,7 @@ typedef struct bnmlp_layer_info {
 
 /* The loss the model trains on, set before build with bnmlp_model_set_loss. */
 typedef enum bnmlp_loss {
-    BNMLP_LOSS_BINARY_CROSSENTROPY = 0, /* per output, labels 0 or 1; computed from the logit when the
+    BNMLP_LOSS_BINARY_CROSSENTROPY = 0,  /* per output, labels 0 or 1; computed from the logit when the
                                            last layer is a sigmoid, else from probabilities clipped to
                                            [1e-7, 1 - 1e-7] (Keras); accuracy: p > 0.5. Default */
     BNMLP_LOSS_CATEGORICAL_CROSSENTROPY, /* K >= 2 outputs; targets are class indices 0..K-1 in a
@@ -539,7 +558,7 @@ typedef enum bnmlp_loss {
                                             logsumexp(z) - z[y] (gradient (softmax - target) / rows),
                                             else from probabilities clipped as Keras clips; accuracy:
                                             the argmax (first maximum) is the class */
-    BNMLP_LOSS_MEAN_SQUARED_ERROR       /* mean over rows and outputs of (output - target)^2, finite
+    BNMLP_LOSS_MEAN_SQUARED_ERROR        /* mean over rows and outputs of (output - target)^2, finite
                                            targets of the output's width; its metric is the loss
                                            itself: accuracy is reported as NaN */
 } bnmlp_loss;
@@ -548,18 +567,21 @@ typedef enum bnmlp_loss {
  * (nesterov: w += momentum * v - lr * g). Velocities start at 0. With weight decay the gradient
  * is g + weight_decay * w first (PyTorch's SGD weight_decay, L2). */
 typedef struct bnmlp_sgd_config {
-    float learning_rate; /* lr, > 0 and finite. Default 0.01 */
-    float momentum;      /* in [0, 1]. Default 0 */
-    bool nesterov;       /* Nesterov momentum. Default false */
-    float weight_decay;  /* L2 coefficient, >= 0 and finite. Default 0 */
+    float learning_rate;     /* lr, > 0 and finite. Default 0.01 */
+    float momentum;          /* in [0, 1]. Default 0 */
+    bool nesterov;           /* Nesterov momentum. Default false */
+    float weight_decay;      /* L2 coefficient, >= 0 and finite. Default 0 */
     bool decay_kernels_only; /* true: dense biases and batch-norm gamma/beta are not decayed.
                                 Default false (PyTorch decays every parameter) */
 } bnmlp_sgd_config;
 
 /* Keras's SGD() defaults. */
-#define BNMLP_SGD_DEFAULT                                                                        \
-    ((bnmlp_sgd_config){.learning_rate = 0.01f, .momentum = 0.0f, .nesterov = false,               \
-                        .weight_decay = 0.0f, .decay_kernels_only = false})
+#define BNMLP_SGD_DEFAULT                                                                                    \
+    ((bnmlp_sgd_config){.learning_rate = 0.01f,                                                              \
+                        .momentum = 0.0f,                                                                    \
+                        .nesterov = false,                                                                   \
+                        .weight_decay = 0.0f,                                                                \
+                        .decay_kernels_only = false})
 
 /* Where Adam adds epsilon. */
 typedef enum bnmlp_adam_epsilon {
@@ -573,20 +595,24 @@ typedef enum bnmlp_adam_epsilon {
  * start at 0, t counts the steps from 1), then the step above. Adam's weight_decay is L2 added
  * to g (PyTorch Adam); AdamW's is decoupled, w *= 1 - lr * weight_decay before the step. */
 typedef struct bnmlp_adam_config {
-    float learning_rate;           /* lr, > 0 and finite. Default 0.001 */
-    float beta1;                   /* first-moment decay, in [0, 1). Default 0.9 */
-    float beta2;                   /* second-moment decay, in [0, 1). Default 0.999 */
-    float epsilon;                 /* > 0 and finite. Default 1e-8 (PyTorch; Keras uses 1e-7) */
+    float learning_rate;                  /* lr, > 0 and finite. Default 0.001 */
+    float beta1;                          /* first-moment decay, in [0, 1). Default 0.9 */
+    float beta2;                          /* second-moment decay, in [0, 1). Default 0.999 */
+    float epsilon;                        /* > 0 and finite. Default 1e-8 (PyTorch; Keras uses 1e-7) */
     bnmlp_adam_epsilon epsilon_placement; /* default BNMLP_ADAM_EPSILON_PYTORCH */
-    float weight_decay;            /* >= 0 and finite. Default 0 (Adam); use 0.01 for PyTorch's AdamW */
-    bool decay_kernels_only;       /* true: dense biases and batch-norm gamma/beta are not decayed.
+    float weight_decay;      /* >= 0 and finite. Default 0 (Adam); use 0.01 for PyTorch's AdamW */
+    bool decay_kernels_only; /* true: dense biases and batch-norm gamma/beta are not decayed.
                                       Default false */
 } bnmlp_adam_config;
 
 /* PyTorch's Adam() defaults (for AdamW set weight_decay, e.g. 0.01 as PyTorch's AdamW). */
-#define BNMLP_ADAM_DEFAULT                                                                       \
-    ((bnmlp_adam_config){.learning_rate = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .epsilon = 1e-8f, \
-                         .epsilon_placement = BNMLP_ADAM_EPSILON_PYTORCH, .weight_decay = 0.0f,       \
+#define BNMLP_ADAM_DEFAULT                                                                                   \
+    ((bnmlp_adam_config){.learning_rate = 0.001f,                                                            \
+                         .beta1 = 0.9f,                                                                      \
+                         .beta2 = 0.999f,                                                                    \
+                         .epsilon = 1e-8f,                                                                   \
+                         .epsilon_placement = BNMLP_ADAM_EPSILON_PYTORCH,                                    \
+                         .weight_decay = 0.0f,                                                               \
                          .decay_kernels_only = false})
 
 /* Which optimizer. */
@@ -606,8 +632,9 @@ typedef struct bnmlp_optimizer_config {
 } bnmlp_optimizer_config;
 
 /* SGD with Keras's defaults. */
-#define BNMLP_OPTIMIZER_DEFAULT                                                                  \
-    ((bnmlp_optimizer_config){.kind = BNMLP_OPTIMIZER_SGD, .sgd = BNMLP_SGD_DEFAULT, .adam = BNMLP_ADAM_DEFAULT})
+#define BNMLP_OPTIMIZER_DEFAULT                                                                              \
+    ((bnmlp_optimizer_config){                                                                               \
+        .kind = BNMLP_OPTIMIZER_SGD, .sgd = BNMLP_SGD_DEFAULT, .adam = BNMLP_ADAM_DEFAULT})
 
 /* How a forward pass treats batch normalization. */
 typedef enum bnmlp_mode {
@@ -629,31 +656,38 @@ typedef bool (*bnmlp_epoch_callback)(const bnmlp_epoch_record *record, void *con
 
 /* Arguments of bnmlp_model_fit. */
 typedef struct bnmlp_fit_config {
-    size_t epochs;                     /* passes over the data, > 0. Default 1 */
-    size_t batch_size;                 /* rows per step, > 0 (above the built maximum:
+    size_t epochs;                       /* passes over the data, > 0. Default 1 */
+    size_t batch_size;                   /* rows per step, > 0 (above the built maximum:
                                           BNMLP_ERR_BATCH_TOO_LARGE). Default 32 */
-    bool shuffle;                      /* reshuffle the rows before every epoch. Default true */
-    bnmlp_sgd_config optimizer;        /* SGD's settings. Default BNMLP_SGD_DEFAULT */
+    bool shuffle;                        /* reshuffle the rows before every epoch. Default true */
+    bnmlp_sgd_config optimizer;          /* SGD's settings. Default BNMLP_SGD_DEFAULT */
     bnmlp_optimizer_kind optimizer_kind; /* SGD (from `optimizer`), or Adam / AdamW (from `adam`).
                                             Default BNMLP_OPTIMIZER_SGD */
-    bnmlp_adam_config adam;            /* Adam's settings. Default BNMLP_ADAM_DEFAULT */
-    const bnmlp_tensor *validation_x;  /* optional validation inputs (NULL for none) */
-    const bnmlp_tensor *validation_y;  /* validation labels: both or neither (else
+    bnmlp_adam_config adam;              /* Adam's settings. Default BNMLP_ADAM_DEFAULT */
+    const bnmlp_tensor *validation_x;    /* optional validation inputs (NULL for none) */
+    const bnmlp_tensor *validation_y;    /* validation labels: both or neither (else
                                           BNMLP_ERR_NULL_ARGUMENT) */
-    bnmlp_epoch_callback on_epoch_end; /* optional; NULL for none */
-    void *callback_context;            /* passed to on_epoch_end */
-    size_t initial_epoch;              /* epochs already done when resuming (Keras's initial_epoch): fit
+    bnmlp_epoch_callback on_epoch_end;   /* optional; NULL for none */
+    void *callback_context;              /* passed to on_epoch_end */
+    size_t initial_epoch;                /* epochs already done when resuming (Keras's initial_epoch): fit
                                           runs epochs initial_epoch + 1 to epochs, numbers its records
                                           so, and continues the row order a checkpoint stored
                                           (bnmlp_model_save_checkpoint). < epochs. Default 0 */
 } bnmlp_fit_config;
 
 /* Keras's fit() defaults: 1 epoch, batch 32, shuffled, SGD(0.01), no validation. */
-#define BNMLP_FIT_DEFAULT                                                                       \
-    ((bnmlp_fit_config){.epochs = 1, .batch_size = 32, .shuffle = true,                          \
-                        .optimizer = BNMLP_SGD_DEFAULT, .optimizer_kind = BNMLP_OPTIMIZER_SGD,     \
-                        .adam = BNMLP_ADAM_DEFAULT, .validation_x = NULL, .validation_y = NULL,    \
-                        .on_epoch_end = NULL, .callback_context = NULL, .initial_epoch = 0})
+#define BNMLP_FIT_DEFAULT                                                                                    \
+    ((bnmlp_fit_config){.epochs = 1,                                                                         \
+                        .batch_size = 32,                                                                    \
+                        .shuffle = true,                                                                     \
+                        .optimizer = BNMLP_SGD_DEFAULT,                                                      \
+                        .optimizer_kind = BNMLP_OPTIMIZER_SGD,                                               \
+                        .adam = BNMLP_ADAM_DEFAULT,                                                          \
+                        .validation_x = NULL,                                                                \
+                        .validation_y = NULL,                                                                \
+                        .on_epoch_end = NULL,                                                                \
+                        .callback_context = NULL,                                                            \
+                        .initial_epoch = 0})
 
 /* ------------------------------------------------------------------------------------------ */
 /* The sequential model                                                                       */
@@ -735,13 +769,13 @@ bnmlp_status bnmlp_model_layer_info(const bnmlp_model *model, size_t index, bnml
 bnmlp_status bnmlp_model_set_trainable(bnmlp_model *model, size_t index, bool trainable);
 
 /* Copies one array of layer index into dst, which holds count floats (exactly its size). */
-bnmlp_status bnmlp_model_get_weights(const bnmlp_model *model, size_t index, bnmlp_weight which,
-                                     float *dst, size_t count);
+bnmlp_status bnmlp_model_get_weights(const bnmlp_model *model, size_t index, bnmlp_weight which, float *dst,
+                                     size_t count);
 
 /* Replaces one array of layer index with src (count floats, its exact size, all finite; a moving
  * variance must be >= 0). */
-bnmlp_status bnmlp_model_set_weights(bnmlp_model *model, size_t index, bnmlp_weight which,
-                                     const float *src, size_t count);
+bnmlp_status bnmlp_model_set_weights(bnmlp_model *model, size_t index, bnmlp_weight which, const float *src,
+                                     size_t count);
 
 /* Copies every learnable parameter, layer by layer in the order of bnmlp_weight, into dst
  * (count == bnmlp_model_param_count). */
@@ -820,8 +854,7 @@ bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
  * finite, it stops with BNMLP_ERR_DIVERGED, the weights of the last good step and the history
  * of the completed epochs. */
 bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
-                             const bnmlp_fit_config *config, bnmlp_epoch_record *history,
-                             size_t *epochs_run);
+                             const bnmlp_fit_config *config, bnmlp_epoch_record *history, size_t *epochs_run);
 
 /* Mean loss and accuracy (NaN for MSE) of (x, y) in inference mode, any number of rows (processed in
  * chunks of the maximum batch). Either output may be NULL. A loss that is not finite (outputs

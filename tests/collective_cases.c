@@ -86,7 +86,9 @@ static size_t moving_statistics(const bnmlp_model *model, float *out) {
     return n;
 }
 
-static bool close_to(double a, double b) { return fabs(a - b) <= COLLECTIVE_ATOL + COLLECTIVE_RTOL * fabs(b); }
+static bool close_to(double a, double b) {
+    return fabs(a - b) <= COLLECTIVE_ATOL + COLLECTIVE_RTOL * fabs(b);
+}
 
 /* 1 (and a message) when a and b (n values) are not close, else 0. */
 static int compare(const char *what, const bnmlp_collective *c, int step, const float *a, const float *b,
@@ -102,12 +104,14 @@ static int compare(const char *what, const bnmlp_collective *c, int step, const 
 
 static int compare_value(const char *what, const bnmlp_collective *c, int step, double a, double b) {
     if (close_to(a, b) || (isnan(a) && isnan(b))) return 0;
-    fprintf(stderr, "rank %d of %d, step %d: %s = %.9g, one process: %.9g\n", c->rank, c->size, step, what, a, b);
+    fprintf(stderr, "rank %d of %d, step %d: %s = %.9g, one process: %.9g\n", c->rank, c->size, step, what, a,
+            b);
     return 1;
 }
 
 /* 1 (and a message) unless got == expected. */
-static int expect_status(const char *what, const bnmlp_collective *c, bnmlp_status got, bnmlp_status expected) {
+static int expect_status(const char *what, const bnmlp_collective *c, bnmlp_status got,
+                         bnmlp_status expected) {
     if (got == expected) return 0;
     fprintf(stderr, "rank %d of %d: %s returned %s, expected %s\n", c->rank, c->size, what,
             bnmlp_status_string(got), bnmlp_status_string(expected));
@@ -146,7 +150,8 @@ static int make_pair(const bnmlp_collective *c, bnmlp_model **ref, bnmlp_model *
         fprintf(stderr, "rank %d: cannot build the models\n", c->rank);
         return 1;
     }
-    int failures = expect_status("bnmlp_model_set_collective", c, bnmlp_model_set_collective(*dist, c), BNMLP_OK);
+    int failures =
+        expect_status("bnmlp_model_set_collective", c, bnmlp_model_set_collective(*dist, c), BNMLP_OK);
     return failures + compare_models("after set_collective", c, -1, *dist, *ref);
 }
 
@@ -162,10 +167,11 @@ static int step_both(const bnmlp_collective *c, int step, bnmlp_model *ref, bnml
     bnmlp_tensor sx = bnmlp_tensor_view(d->x + (start + offset) * FEATURES, count, FEATURES);
     bnmlp_tensor sy = bnmlp_tensor_view(d->y + start + offset, count, 1);
     float ref_loss, ref_accuracy, loss, accuracy;
-    int failures = expect_status("reference train_step", c, bnmlp_model_train_step(ref, &rx, &ry, &config, &ref_loss,
-                                                                                     &ref_accuracy), BNMLP_OK);
-    failures += expect_status("train_step", c, bnmlp_model_train_step(dist, &sx, &sy, &config, &loss, &accuracy),
-                              BNMLP_OK);
+    int failures =
+        expect_status("reference train_step", c,
+                      bnmlp_model_train_step(ref, &rx, &ry, &config, &ref_loss, &ref_accuracy), BNMLP_OK);
+    failures += expect_status("train_step", c,
+                              bnmlp_model_train_step(dist, &sx, &sy, &config, &loss, &accuracy), BNMLP_OK);
     failures += compare_value("loss", c, step, loss, ref_loss);
     failures += compare_value("accuracy", c, step, accuracy, ref_accuracy);
     return failures;
@@ -208,8 +214,8 @@ int collective_case_fit(const bnmlp_collective *c) {
     const bnmlp_fit_config config = fit_config(&d);
     bnmlp_epoch_record ref_history[3], history[3];
     size_t ref_epochs = 0, epochs = 0;
-    failures += expect_status("reference fit", c, bnmlp_model_fit(ref, &x, &y, &config, ref_history, &ref_epochs),
-                              BNMLP_OK);
+    failures += expect_status("reference fit", c,
+                              bnmlp_model_fit(ref, &x, &y, &config, ref_history, &ref_epochs), BNMLP_OK);
     failures += expect_status("fit", c, bnmlp_model_fit(dist, &x, &y, &config, history, &epochs), BNMLP_OK);
     if (epochs != 3 || ref_epochs != 3) {
         fprintf(stderr, "rank %d: fit ran %zu and %zu epochs, expected 3\n", c->rank, epochs, ref_epochs);
@@ -219,7 +225,8 @@ int collective_case_fit(const bnmlp_collective *c) {
         failures += compare_value("epoch loss", c, (int)e, history[e].loss, ref_history[e].loss);
         failures += compare_value("epoch accuracy", c, (int)e, history[e].accuracy, ref_history[e].accuracy);
         failures += compare_value("val_loss", c, (int)e, history[e].val_loss, ref_history[e].val_loss);
-        failures += compare_value("val_accuracy", c, (int)e, history[e].val_accuracy, ref_history[e].val_accuracy);
+        failures +=
+            compare_value("val_accuracy", c, (int)e, history[e].val_accuracy, ref_history[e].val_accuracy);
     }
     failures += compare_models("after fit", c, 3, dist, ref);
     bnmlp_model_free(ref);
@@ -245,12 +252,13 @@ int collective_case_unsynchronized(const bnmlp_collective *c) {
     share(c, GLOBAL_BATCH, &offset, &count);
     bnmlp_tensor sx = bnmlp_tensor_view(d.x + offset * FEATURES, count, FEATURES);
     bnmlp_tensor sy = bnmlp_tensor_view(d.y + offset, count, 1);
-    bnmlp_tensor rx = bnmlp_tensor_view(d.x, GLOBAL_BATCH, FEATURES), ry = bnmlp_tensor_view(d.y, GLOBAL_BATCH, 1);
+    bnmlp_tensor rx = bnmlp_tensor_view(d.x, GLOBAL_BATCH, FEATURES),
+                 ry = bnmlp_tensor_view(d.y, GLOBAL_BATCH, 1);
     float loss, ref_loss;
-    failures += expect_status("unsynchronized train_step", c, bnmlp_model_train_step(dist, &sx, &sy, &config, &loss,
-                                                                                      NULL), BNMLP_OK);
-    failures += expect_status("reference train_step", c, bnmlp_model_train_step(ref, &rx, &ry, &config, &ref_loss,
-                                                                                  NULL), BNMLP_OK);
+    failures += expect_status("unsynchronized train_step", c,
+                              bnmlp_model_train_step(dist, &sx, &sy, &config, &loss, NULL), BNMLP_OK);
+    failures += expect_status("reference train_step", c,
+                              bnmlp_model_train_step(ref, &rx, &ry, &config, &ref_loss, NULL), BNMLP_OK);
     /* The loss is global: the same on every rank. */
     failures += compare_value("loss times ranks", c, 0, sum_over_ranks(c, loss), (double)c->size * loss);
     const size_t n = moving_statistics(dist, a);
@@ -268,8 +276,8 @@ int collective_case_unsynchronized(const bnmlp_collective *c) {
         failures++;
     }
     if (c->size > 1 && alike) {
-        fprintf(stderr, "rank %d of %d: unsynchronized moving statistics are the same on every rank\n", c->rank,
-                c->size);
+        fprintf(stderr, "rank %d of %d: unsynchronized moving statistics are the same on every rank\n",
+                c->rank, c->size);
         failures++;
     }
     bnmlp_model_free(ref);
@@ -339,9 +347,10 @@ int collective_case_evaluate(const bnmlp_collective *c) {
     bnmlp_tensor sy = bnmlp_tensor_view(d.y + offset, count, 1);
     bnmlp_tensor x = bnmlp_tensor_view(d.x, ROWS, FEATURES), y = bnmlp_tensor_view(d.y, ROWS, 1);
     double loss, accuracy, ref_loss, ref_accuracy;
-    failures += expect_status("evaluate", c, bnmlp_model_evaluate(dist, &sx, &sy, &loss, &accuracy), BNMLP_OK);
-    failures += expect_status("reference evaluate", c, bnmlp_model_evaluate(ref, &x, &y, &ref_loss, &ref_accuracy),
-                              BNMLP_OK);
+    failures +=
+        expect_status("evaluate", c, bnmlp_model_evaluate(dist, &sx, &sy, &loss, &accuracy), BNMLP_OK);
+    failures += expect_status("reference evaluate", c,
+                              bnmlp_model_evaluate(ref, &x, &y, &ref_loss, &ref_accuracy), BNMLP_OK);
     failures += compare_value("evaluate loss", c, 3, loss, ref_loss);
     failures += compare_value("evaluate accuracy", c, 3, accuracy, ref_accuracy);
     bnmlp_model_free(ref);

@@ -11,8 +11,8 @@ void bnmlp_test_floats_close(const float *a, const float *b, size_t n, double at
     for (size_t i = 0; i < n; i++) {
         double diff = fabs((double)a[i] - (double)b[i]);
         if (!(diff <= atol + rtol * fabs((double)b[i]))) {
-            print_error("%s[%zu] = %.9g, expected %.9g (|diff| %.3g > %.3g + %.3g * |expected|)\n",
-                        what, i, (double)a[i], (double)b[i], diff, atol, rtol);
+            print_error("%s[%zu] = %.9g, expected %.9g (|diff| %.3g > %.3g + %.3g * |expected|)\n", what, i,
+                        (double)a[i], (double)b[i], diff, atol, rtol);
             _fail(file, line);
         }
     }

@@ -14,7 +14,7 @@
 
 /* Fails the test (with the index and both values) unless |a[i] - b[i]| <= atol + rtol * |b[i]|
  * for every i. */
-#define assert_floats_close(a, b, n, atol, rtol) \
+#define assert_floats_close(a, b, n, atol, rtol)                                                             \
     bnmlp_test_floats_close((a), (b), (n), (atol), (rtol), #a, __FILE__, __LINE__)
 void bnmlp_test_floats_close(const float *a, const float *b, size_t n, double atol, double rtol,
                              const char *what, const char *file, int line);
@@ -24,10 +24,9 @@ uint32_t bnmlp_test_ulp_distance(float a, float b);
 
 /* Fails the test unless status == BNMLP_OK, printing bnmlp_status_string. */
 #define assert_ok(expression) assert_status((expression), BNMLP_OK)
-#define assert_status(expression, expected) \
+#define assert_status(expression, expected)                                                                  \
     bnmlp_test_status((expression), (expected), #expression, __FILE__, __LINE__)
-void bnmlp_test_status(bnmlp_status got, bnmlp_status expected, const char *what, const char *file,
-                       int line);
+void bnmlp_test_status(bnmlp_status got, bnmlp_status expected, const char *what, const char *file, int line);
 
 /* An allocator that counts its calls and fails the fail_at-th one (1-based; 0 for never). */
 typedef struct counting_allocator {

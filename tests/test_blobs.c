@@ -24,10 +24,14 @@ const char *__asan_default_options(void) { return "allocator_may_return_null=1";
 
 /* The configuration of one fixture case. */
 static bnmlp_blobs_config case_config(const blobs_ref_case *ref) {
-    return (bnmlp_blobs_config){.n_samples = ref->n_samples, .n_features = ref->n_features,
-                                .centers = ref->centers, .cluster_std = ref->cluster_std,
-                                .center_box_min = ref->center_box_min, .center_box_max = ref->center_box_max,
-                                .shuffle = ref->shuffle, .random_state = ref->random_state,
+    return (bnmlp_blobs_config){.n_samples = ref->n_samples,
+                                .n_features = ref->n_features,
+                                .centers = ref->centers,
+                                .cluster_std = ref->cluster_std,
+                                .center_box_min = ref->center_box_min,
+                                .center_box_max = ref->center_box_max,
+                                .shuffle = ref->shuffle,
+                                .random_state = ref->random_state,
                                 .allocator = NULL};
 }
 
@@ -89,8 +93,13 @@ static void test_defaults_match_sklearn(void **state) {
  * one more, labels ascending; with std 0 every row is its center rounded to float32. */
 static void test_unshuffled_layout_and_zero_std(void **state) {
     (void)state;
-    bnmlp_blobs_config config = {.n_samples = 23, .n_features = 3, .centers = 5, .cluster_std = 0.0,
-                                 .center_box_min = -2.0, .center_box_max = 6.0, .shuffle = false,
+    bnmlp_blobs_config config = {.n_samples = 23,
+                                 .n_features = 3,
+                                 .centers = 5,
+                                 .cluster_std = 0.0,
+                                 .center_box_min = -2.0,
+                                 .center_box_max = 6.0,
+                                 .shuffle = false,
                                  .random_state = 77};
     bnmlp_dataset data;
     assert_ok(bnmlp_make_blobs(&config, &data));
@@ -190,8 +199,8 @@ static void test_bad_arguments(void **state) {
         config.cluster_std = stds[i];
         expect_error(config, BNMLP_ERR_INVALID_ARGUMENT);
     }
-    const double boxes[][2] = {{1.0, 1.0}, {2.0, 1.0}, {NAN, 1.0}, {0.0, NAN}, {-INFINITY, 0.0},
-                               {0.0, INFINITY}, {-DBL_MAX, DBL_MAX}};
+    const double boxes[][2] = {{1.0, 1.0},       {2.0, 1.0},      {NAN, 1.0},         {0.0, NAN},
+                               {-INFINITY, 0.0}, {0.0, INFINITY}, {-DBL_MAX, DBL_MAX}};
     for (size_t i = 0; i < sizeof boxes / sizeof boxes[0]; i++) {
         config = BNMLP_BLOBS_DEFAULT;
         config.center_box_min = boxes[i][0];

@@ -20,8 +20,8 @@
 typedef struct fake_world {
     pthread_barrier_t barrier;
     int size;
-    void *buffers[MAX_RANKS];         /* each rank's values during a call */
-    double result[CAPACITY];          /* computed by rank 0 in rank order: the same on every rank */
+    void *buffers[MAX_RANKS]; /* each rank's values during a call */
+    double result[CAPACITY];  /* computed by rank 0 in rank order: the same on every rank */
 } fake_world;
 
 /* One rank's context. */
@@ -50,7 +50,8 @@ static void sum_floats(void *result, void *const *buffers, int ranks, size_t i) 
 
 static void max_ints(void *result, void *const *buffers, int ranks, size_t i) {
     int most = ((const int *)buffers[0])[i];
-    for (int k = 1; k < ranks; k++) most = ((const int *)buffers[k])[i] > most ? ((const int *)buffers[k])[i] : most;
+    for (int k = 1; k < ranks; k++)
+        most = ((const int *)buffers[k])[i] > most ? ((const int *)buffers[k])[i] : most;
     ((int *)result)[i] = most;
 }
 
@@ -139,7 +140,8 @@ static void test_fit_matches_one_process(void **state) {
 
 static void test_unsynchronized_statistics_differ(void **state) {
     (void)state;
-    for (int size = 1; size <= 3; size++) assert_int_equal(run_world(size, collective_case_unsynchronized), 0);
+    for (int size = 1; size <= 3; size++)
+        assert_int_equal(run_world(size, collective_case_unsynchronized), 0);
 }
 
 static void test_bad_input_on_one_rank(void **state) {
@@ -174,9 +176,13 @@ static void test_set_collective_arguments(void **state) {
     fake_world world = {.size = 1};
     assert_int_equal(pthread_barrier_init(&world.barrier, NULL, 1), 0);
     fake_rank rank = {.world = &world};
-    const bnmlp_collective good = {.allreduce_sum_double = fake_sum_double, .allreduce_sum_float = fake_sum_float,
-                                   .allreduce_max_int = fake_max_int, .broadcast = fake_broadcast,
-                                   .context = &rank, .rank = 0, .size = 1};
+    const bnmlp_collective good = {.allreduce_sum_double = fake_sum_double,
+                                   .allreduce_sum_float = fake_sum_float,
+                                   .allreduce_max_int = fake_max_int,
+                                   .broadcast = fake_broadcast,
+                                   .context = &rank,
+                                   .rank = 0,
+                                   .size = 1};
     bnmlp_model *model = small_model(3, true, NULL);
     assert_status(bnmlp_model_set_collective(NULL, &good), BNMLP_ERR_NULL_ARGUMENT);
     bnmlp_collective bad = good;
@@ -229,7 +235,8 @@ static int allocation_body(const bnmlp_collective *c) {
     const bnmlp_tensor tx = bnmlp_tensor_view(x, 4, 2), ty = bnmlp_tensor_view(y, 4, 1);
     const bnmlp_sgd_config sgd = BNMLP_SGD_DEFAULT;
     const size_t before = counter.calls;
-    for (int i = 0; i < 3; i++) failures += bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL) != BNMLP_OK;
+    for (int i = 0; i < 3; i++)
+        failures += bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL) != BNMLP_OK;
     failures += counter.calls != before;
     bnmlp_model_free(model);
     return failures;

@@ -17,7 +17,8 @@
 static bnmlp_tensor *const UNTOUCHED = (bnmlp_tensor *)(uintptr_t)0x5A5A;
 
 /* Reads text with config (NULL: defaults), expecting success. */
-static void read_ok(const char *text, const bnmlp_csv_read_config *config, bnmlp_tensor **x, bnmlp_tensor **y) {
+static void read_ok(const char *text, const bnmlp_csv_read_config *config, bnmlp_tensor **x,
+                    bnmlp_tensor **y) {
     bnmlp_error_detail detail = {0};
     bnmlp_status status = bnmlp_csv_read_buffer(text, strlen(text), config, x, y, &detail);
     if (status != BNMLP_OK) print_error("line %zu col %zu: %s\n", detail.line, detail.column, detail.message);
@@ -160,36 +161,36 @@ typedef struct bad_case {
 } bad_case;
 
 static const bad_case bad_cases[] = {
-    {"", 0, 0, NULL, BNMLP_ERR_FORMAT, 1, 0},                               /* empty */
-    {"\n\n \r\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 1, 0},                      /* only blank lines */
-    {"a,b\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 0},                          /* header only */
-    {"\n1,2\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 1, 0},                        /* blank line first */
-    {"1,2\nx,3\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 1},                     /* not a number */
-    {"a,b\n1,2\n3,4x\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 3, 2},               /* trailing junk */
-    {"1,2\n3,,\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 2},                     /* empty field */
-    {"1,2,3\n4,5\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 3},                   /* too few fields */
-    {"1,2\n3,4,5,6\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 3},                 /* too many fields */
-    {"1,2\n\n3,4\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 0},                   /* blank line inside */
-    {"1,2\n3,\"4\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 2},                   /* unterminated quote */
-    {"1,2\n3,\"4\"5\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 2},                /* text after a quote */
-    {"1,2\n3,\"4\"\"\"\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 2},             /* escaped quote in a number */
-    {"1,2\n3,nan\n", 0, 0, NULL, BNMLP_ERR_NOT_FINITE, 2, 2},               /* nan */
-    {"1,2\n-Inf,3\n", 0, 0, NULL, BNMLP_ERR_NOT_FINITE, 2, 1},              /* -inf */
-    {"1,infinity\n", 0, 0, NULL, BNMLP_ERR_NOT_FINITE, 1, 2},               /* infinity */
-    {"1,2\n3,1e39\n", 0, 0, NULL, BNMLP_ERR_NOT_FINITE, 2, 2},              /* beyond float range */
-    {"1,2\n-3.5e38,1\n", 0, 0, NULL, BNMLP_ERR_NOT_FINITE, 2, 1},           /* beyond float range */
-    {"1,2\n3,1e400\n", 0, 0, NULL, BNMLP_ERR_NOT_FINITE, 2, 2},             /* beyond double range */
-    {"1,2\n0x10,3\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 1},                  /* hex is not decimal */
-    {"1,2\n1e,3\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 1},                    /* exponent without digits */
-    {"1,2\n.,3\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 1},                     /* a lone point */
-    {"1,2\n3,4 5\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 2},                   /* two numbers in a field */
-    {"1,2\n3,1,5\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 3},                   /* 1,5 decimal comma */
+    {"", 0, 0, NULL, BNMLP_ERR_FORMAT, 1, 0},                     /* empty */
+    {"\n\n \r\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 1, 0},            /* only blank lines */
+    {"a,b\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 0},                /* header only */
+    {"\n1,2\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 1, 0},              /* blank line first */
+    {"1,2\nx,3\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 1},           /* not a number */
+    {"a,b\n1,2\n3,4x\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 3, 2},     /* trailing junk */
+    {"1,2\n3,,\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 2},           /* empty field */
+    {"1,2,3\n4,5\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 3},         /* too few fields */
+    {"1,2\n3,4,5,6\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 3},       /* too many fields */
+    {"1,2\n\n3,4\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 0},         /* blank line inside */
+    {"1,2\n3,\"4\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 2},         /* unterminated quote */
+    {"1,2\n3,\"4\"5\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 2},      /* text after a quote */
+    {"1,2\n3,\"4\"\"\"\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 2},   /* escaped quote in a number */
+    {"1,2\n3,nan\n", 0, 0, NULL, BNMLP_ERR_NOT_FINITE, 2, 2},     /* nan */
+    {"1,2\n-Inf,3\n", 0, 0, NULL, BNMLP_ERR_NOT_FINITE, 2, 1},    /* -inf */
+    {"1,infinity\n", 0, 0, NULL, BNMLP_ERR_NOT_FINITE, 1, 2},     /* infinity */
+    {"1,2\n3,1e39\n", 0, 0, NULL, BNMLP_ERR_NOT_FINITE, 2, 2},    /* beyond float range */
+    {"1,2\n-3.5e38,1\n", 0, 0, NULL, BNMLP_ERR_NOT_FINITE, 2, 1}, /* beyond float range */
+    {"1,2\n3,1e400\n", 0, 0, NULL, BNMLP_ERR_NOT_FINITE, 2, 2},   /* beyond double range */
+    {"1,2\n0x10,3\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 1},        /* hex is not decimal */
+    {"1,2\n1e,3\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 1},          /* exponent without digits */
+    {"1,2\n.,3\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 1},           /* a lone point */
+    {"1,2\n3,4 5\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 2},         /* two numbers in a field */
+    {"1,2\n3,1,5\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 2, 3},         /* 1,5 decimal comma */
     {"a,b\n1,2\n", BNMLP_CSV_LABEL_INDEX, 2, NULL, BNMLP_ERR_INVALID_ARGUMENT, 1, 0}, /* index out of range */
-    {"a,b\n1,2\n", BNMLP_CSV_LABEL_NAME, 0, "c", BNMLP_ERR_INVALID_ARGUMENT, 1, 0},  /* name not in header */
-    {"1,2\n3,4\n", BNMLP_CSV_LABEL_NAME, 0, "a", BNMLP_ERR_INVALID_ARGUMENT, 1, 0},  /* name, no header */
-    {"1\n2\n", BNMLP_CSV_LABEL_LAST, 0, NULL, BNMLP_ERR_INVALID_ARGUMENT, 1, 1},     /* label only column */
-    {"a,b\r\n1,2\r\n3,x\r\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 3, 2},          /* CRLF line counting */
-    {"\"a\nb\",c\n1,2\n3,?\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 4, 2},         /* newline in a quoted header */
+    {"a,b\n1,2\n", BNMLP_CSV_LABEL_NAME, 0, "c", BNMLP_ERR_INVALID_ARGUMENT, 1, 0},   /* name not in header */
+    {"1,2\n3,4\n", BNMLP_CSV_LABEL_NAME, 0, "a", BNMLP_ERR_INVALID_ARGUMENT, 1, 0},   /* name, no header */
+    {"1\n2\n", BNMLP_CSV_LABEL_LAST, 0, NULL, BNMLP_ERR_INVALID_ARGUMENT, 1, 1},      /* label only column */
+    {"a,b\r\n1,2\r\n3,x\r\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 3, 2},                    /* CRLF line counting */
+    {"\"a\nb\",c\n1,2\n3,?\n", 0, 0, NULL, BNMLP_ERR_FORMAT, 4, 2}, /* newline in a quoted header */
 };
 
 static void test_bad_inputs(void **state) {
@@ -206,7 +207,8 @@ static void test_bad_inputs(void **state) {
         bnmlp_status status = bnmlp_csv_read_buffer(c->text, strlen(c->text), &config, &x, &y, &detail);
         if (status != c->status || detail.line != c->line || detail.column != c->column)
             print_error("case %zu: status %d line %zu column %zu (%s); expected %d line %zu column %zu\n", i,
-                        (int)status, detail.line, detail.column, detail.message, (int)c->status, c->line, c->column);
+                        (int)status, detail.line, detail.column, detail.message, (int)c->status, c->line,
+                        c->column);
         assert_status(status, c->status);
         assert_int_equal(detail.line, c->line);
         assert_int_equal(detail.column, c->column);
@@ -251,12 +253,15 @@ static void test_bad_arguments(void **state) {
     assert_status(bnmlp_csv_write("/tmp/bnmlp-never.csv", &t, &wrong, NULL, &detail), BNMLP_ERR_SHAPE);
     bnmlp_csv_write_config wconfig = BNMLP_CSV_WRITE_DEFAULT;
     wconfig.separator = '|';
-    assert_status(bnmlp_csv_write("/tmp/bnmlp-never.csv", &t, NULL, &wconfig, &detail), BNMLP_ERR_INVALID_ARGUMENT);
+    assert_status(bnmlp_csv_write("/tmp/bnmlp-never.csv", &t, NULL, &wconfig, &detail),
+                  BNMLP_ERR_INVALID_ARGUMENT);
     const char *names[] = {"a", NULL};
     wconfig = BNMLP_CSV_WRITE_DEFAULT;
     wconfig.column_names = names;
-    assert_status(bnmlp_csv_write("/tmp/bnmlp-never.csv", &t, NULL, &wconfig, &detail), BNMLP_ERR_NULL_ARGUMENT);
-    assert_status(bnmlp_csv_write("/nonexistent-bnmlp/out.csv", &t, NULL, NULL, &detail), BNMLP_ERR_FILE_OPEN);
+    assert_status(bnmlp_csv_write("/tmp/bnmlp-never.csv", &t, NULL, &wconfig, &detail),
+                  BNMLP_ERR_NULL_ARGUMENT);
+    assert_status(bnmlp_csv_write("/nonexistent-bnmlp/out.csv", &t, NULL, NULL, &detail),
+                  BNMLP_ERR_FILE_OPEN);
     assert_non_null(strstr(detail.message, "/nonexistent-bnmlp/out.csv"));
     FILE *never = fopen("/tmp/bnmlp-never.csv", "rb");
     assert_null(never);
@@ -280,8 +285,21 @@ static void test_round_trip_exact(void **state) {
     assert_non_null(values);
     uint64_t seed = 12345;
     for (size_t i = 0; i < ROWS * (COLS + 1); i++) values[i] = random_float(&seed);
-    const float specials[] = {0.0f, -0.0f, 1.0f, -1.0f, 0x1p-149f, -0x1p-149f, 0x1.fffffcp-127f, 0x1p-126f,
-                              0x1.fffffep127f, -0x1.fffffep127f, 0.1f, 1e-45f, 3.4e38f, 16777217.0f, 1e10f};
+    const float specials[] = {0.0f,
+                              -0.0f,
+                              1.0f,
+                              -1.0f,
+                              0x1p-149f,
+                              -0x1p-149f,
+                              0x1.fffffcp-127f,
+                              0x1p-126f,
+                              0x1.fffffep127f,
+                              -0x1.fffffep127f,
+                              0.1f,
+                              1e-45f,
+                              3.4e38f,
+                              16777217.0f,
+                              1e10f};
     memcpy(values, specials, sizeof specials);
     bnmlp_tensor x = bnmlp_tensor_view(values, ROWS, COLS);
     bnmlp_tensor y = bnmlp_tensor_view(values + ROWS * COLS, ROWS, 1);
@@ -390,9 +408,12 @@ static void test_atomic_write_under_io_failure(void **state) {
     const uint64_t limits[] = {0, 1, 5, 100, 4095, 4096, 4097, 20000, 40000};
     for (size_t k = 0; k < sizeof limits / sizeof limits[0] + 2; k++) {
         bnmlp_file_fault fault = BNMLP_FILE_NO_FAULT;
-        if (k < sizeof limits / sizeof limits[0]) fault.fail_after_bytes = limits[k];
-        else if (k == sizeof limits / sizeof limits[0]) fault.fail_flush = true;
-        else fault.fail_rename = true;
+        if (k < sizeof limits / sizeof limits[0])
+            fault.fail_after_bytes = limits[k];
+        else if (k == sizeof limits / sizeof limits[0])
+            fault.fail_flush = true;
+        else
+            fault.fail_rename = true;
         bnmlp_error_detail detail = {0};
         assert_status(bnmlp_csv_write_with_fault(path, &x, NULL, NULL, &detail, &fault), BNMLP_ERR_IO);
         assert_non_null(strstr(detail.message, "keep.csv"));

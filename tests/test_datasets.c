@@ -28,13 +28,17 @@ const char *__asan_default_options(void) { return "allocator_may_return_null=1";
 /* Runs one fixture case through the C function of its kind into *out. */
 static bnmlp_status run_case(const numpy_ref_dataset *ref, bnmlp_dataset *out) {
     if (ref->kind == NUMPY_REF_CIRCLES) {
-        bnmlp_circles_config config = {.n_samples = ref->n_samples, .shuffle = ref->shuffle,
-                                       .noise = ref->noise, .random_state = ref->random_state,
+        bnmlp_circles_config config = {.n_samples = ref->n_samples,
+                                       .shuffle = ref->shuffle,
+                                       .noise = ref->noise,
+                                       .random_state = ref->random_state,
                                        .factor = ref->factor};
         return bnmlp_make_circles(&config, out);
     }
-    bnmlp_moons_config config = {.n_samples = ref->n_samples, .shuffle = ref->shuffle,
-                                 .noise = ref->noise, .random_state = ref->random_state};
+    bnmlp_moons_config config = {.n_samples = ref->n_samples,
+                                 .shuffle = ref->shuffle,
+                                 .noise = ref->noise,
+                                 .random_state = ref->random_state};
     return bnmlp_make_moons(&config, out);
 }
 
@@ -174,8 +178,8 @@ static void test_tiny_sizes(void **state) {
  * radius 1 around (0, 0) and (1, 0.5); odd n gives the inner group the extra point. */
 static void test_geometry_without_noise(void **state) {
     (void)state;
-    bnmlp_circles_config circles = {.n_samples = 257, .shuffle = true, .noise = 0.0, .random_state = 9,
-                                    .factor = 0.3};
+    bnmlp_circles_config circles = {
+        .n_samples = 257, .shuffle = true, .noise = 0.0, .random_state = 9, .factor = 0.3};
     bnmlp_dataset data;
     assert_ok(bnmlp_make_circles(&circles, &data));
     size_t inner = 0;
@@ -404,8 +408,10 @@ static void test_split_bad_arguments(void **state) {
 
 /* Builds a dataset viewing a fixture's arrays (copied into malloc'd memory owned by the test). */
 static bnmlp_dataset fixture_dataset(const float *x, const int32_t *labels, size_t n) {
-    bnmlp_dataset data = {.x = malloc(2 * n * sizeof(float)), .labels = malloc(n * sizeof(int32_t)),
-                          .n_samples = n, .n_features = 2};
+    bnmlp_dataset data = {.x = malloc(2 * n * sizeof(float)),
+                          .labels = malloc(n * sizeof(int32_t)),
+                          .n_samples = n,
+                          .n_features = 2};
     assert_non_null(data.x);
     assert_non_null(data.labels);
     memcpy(data.x, x, 2 * n * sizeof(float));
@@ -468,15 +474,21 @@ static void test_train_test_split_bad_arguments(void **state) {
     bnmlp_dataset data = small_dataset(), a, b;
     memset(&a, SENTINEL, sizeof a);
     memset(&b, SENTINEL, sizeof b);
-    expect_split_error(bnmlp_dataset_train_test_split(&data, 0, 1, &a, &b), BNMLP_ERR_INVALID_ARGUMENT, &a, &b);
-    expect_split_error(bnmlp_dataset_train_test_split(&data, 4, 1, &a, &b), BNMLP_ERR_INVALID_ARGUMENT, &a, &b);
-    expect_split_error(bnmlp_dataset_train_test_split(&data, 2, 1, &a, &a), BNMLP_ERR_INVALID_ARGUMENT, &a, NULL);
+    expect_split_error(bnmlp_dataset_train_test_split(&data, 0, 1, &a, &b), BNMLP_ERR_INVALID_ARGUMENT, &a,
+                       &b);
+    expect_split_error(bnmlp_dataset_train_test_split(&data, 4, 1, &a, &b), BNMLP_ERR_INVALID_ARGUMENT, &a,
+                       &b);
+    expect_split_error(bnmlp_dataset_train_test_split(&data, 2, 1, &a, &a), BNMLP_ERR_INVALID_ARGUMENT, &a,
+                       NULL);
     expect_split_error(bnmlp_dataset_train_test_split(NULL, 2, 1, &a, &b), BNMLP_ERR_NULL_ARGUMENT, &a, &b);
-    expect_split_error(bnmlp_dataset_train_test_split(&data, 2, 1, NULL, &b), BNMLP_ERR_NULL_ARGUMENT, NULL, &b);
-    expect_split_error(bnmlp_dataset_train_test_split(&data, 2, 1, &a, NULL), BNMLP_ERR_NULL_ARGUMENT, &a, NULL);
+    expect_split_error(bnmlp_dataset_train_test_split(&data, 2, 1, NULL, &b), BNMLP_ERR_NULL_ARGUMENT, NULL,
+                       &b);
+    expect_split_error(bnmlp_dataset_train_test_split(&data, 2, 1, &a, NULL), BNMLP_ERR_NULL_ARGUMENT, &a,
+                       NULL);
     bnmlp_dataset empty = data;
     empty.n_samples = 0;
-    expect_split_error(bnmlp_dataset_train_test_split(&empty, 1, 1, &a, &b), BNMLP_ERR_INVALID_ARGUMENT, &a, &b);
+    expect_split_error(bnmlp_dataset_train_test_split(&empty, 1, 1, &a, &b), BNMLP_ERR_INVALID_ARGUMENT, &a,
+                       &b);
     /* The smallest valid split: 2 rows, 1 each. */
     data.n_samples = 2;
     assert_ok(bnmlp_dataset_train_test_split(&data, 1, 1, &a, &b));

@@ -109,11 +109,26 @@ static void check_activation(bnmlp_activation kind) {
     check_gradient(c.x, dx, B * OUT, activation_objective, &c, 1e-3, 1e-2);
 }
 
-static void test_gradcheck_linear(void **state) { (void)state; check_activation(BNMLP_ACTIVATION_LINEAR); }
-static void test_gradcheck_relu(void **state) { (void)state; check_activation(BNMLP_ACTIVATION_RELU); }
-static void test_gradcheck_leaky_relu(void **state) { (void)state; check_activation(BNMLP_ACTIVATION_LEAKY_RELU); }
-static void test_gradcheck_sigmoid(void **state) { (void)state; check_activation(BNMLP_ACTIVATION_SIGMOID); }
-static void test_gradcheck_tanh(void **state) { (void)state; check_activation(BNMLP_ACTIVATION_TANH); }
+static void test_gradcheck_linear(void **state) {
+    (void)state;
+    check_activation(BNMLP_ACTIVATION_LINEAR);
+}
+static void test_gradcheck_relu(void **state) {
+    (void)state;
+    check_activation(BNMLP_ACTIVATION_RELU);
+}
+static void test_gradcheck_leaky_relu(void **state) {
+    (void)state;
+    check_activation(BNMLP_ACTIVATION_LEAKY_RELU);
+}
+static void test_gradcheck_sigmoid(void **state) {
+    (void)state;
+    check_activation(BNMLP_ACTIVATION_SIGMOID);
+}
+static void test_gradcheck_tanh(void **state) {
+    (void)state;
+    check_activation(BNMLP_ACTIVATION_TANH);
+}
 
 /* ---- batch normalization, training mode ------------------------------------------------------- */
 
@@ -147,8 +162,14 @@ static void check_batchnorm(bool affine) {
     }
 }
 
-static void test_gradcheck_batchnorm_training(void **state) { (void)state; check_batchnorm(true); }
-static void test_gradcheck_batchnorm_no_affine(void **state) { (void)state; check_batchnorm(false); }
+static void test_gradcheck_batchnorm_training(void **state) {
+    (void)state;
+    check_batchnorm(true);
+}
+static void test_gradcheck_batchnorm_no_affine(void **state) {
+    (void)state;
+    check_batchnorm(false);
+}
 
 /* ---- loss ---------------------------------------------------------------------------------------- */
 

@@ -174,15 +174,19 @@ static void test_optimizer_settings_and_switching(void **state) {
     for (size_t k = 0; k < 4; k++) {
         bnmlp_optimizer_config wrong = adam;
         wrong.adam.learning_rate = bad[k][0], wrong.adam.beta1 = bad[k][1];
-        assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
+        assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL),
+                      BNMLP_ERR_INVALID_ARGUMENT);
     }
     bnmlp_optimizer_config wrong = adam;
     wrong.adam.weight_decay = -1.0f;
-    assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
+    assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL),
+                  BNMLP_ERR_INVALID_ARGUMENT);
     wrong = adam, wrong.adam.epsilon_placement = (bnmlp_adam_epsilon)5;
-    assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
+    assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL),
+                  BNMLP_ERR_INVALID_ARGUMENT);
     wrong = adam, wrong.kind = (bnmlp_optimizer_kind)9;
-    assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
+    assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL),
+                  BNMLP_ERR_INVALID_ARGUMENT);
     bnmlp_sgd_config sgd = {.learning_rate = 0.1f, .momentum = 0.9f, .weight_decay = -0.5f};
     assert_status(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
     sgd.weight_decay = 0.0f;
@@ -229,8 +233,7 @@ static void test_moving_average_flavours_in_a_model(void **state) {
         bnmlp_batchnorm_config bn = BNMLP_BATCHNORM_DEFAULT;
         bn.moving_average = flavours[f];
         bn.momentum = 1.0f;
-        assert_status(bnmlp_model_add_batchnorm(model, &bn),
-                      f == 0 ? BNMLP_ERR_INVALID_ARGUMENT : BNMLP_OK);
+        assert_status(bnmlp_model_add_batchnorm(model, &bn), f == 0 ? BNMLP_ERR_INVALID_ARGUMENT : BNMLP_OK);
         if (f == 0) {
             bn.momentum = 0.99f;
             assert_ok(bnmlp_model_add_batchnorm(model, &bn));

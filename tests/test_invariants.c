@@ -34,7 +34,8 @@ static void take_state(const bnmlp_model *model, state *s) {
         const size_t c = info.output_width;
         assert_true(s->n_moving + 2 * c <= 64);
         assert_ok(bnmlp_model_get_weights(model, i, BNMLP_WEIGHT_MOVING_MEAN, s->moving + s->n_moving, c));
-        assert_ok(bnmlp_model_get_weights(model, i, BNMLP_WEIGHT_MOVING_VARIANCE, s->moving + s->n_moving + c, c));
+        assert_ok(
+            bnmlp_model_get_weights(model, i, BNMLP_WEIGHT_MOVING_VARIANCE, s->moving + s->n_moving + c, c));
         s->n_moving += 2 * c;
     }
 }
@@ -122,9 +123,11 @@ static void test_keras2_estimator_needs_rows(void **state_) {
         state before;
         take_state(model, &before);
         const bnmlp_sgd_config sgd = BNMLP_SGD_DEFAULT;
-        bnmlp_tensor small_x = bnmlp_tensor_view(x, least[k] - 1, 1), small_y = bnmlp_tensor_view(y, least[k] - 1, 1);
+        bnmlp_tensor small_x = bnmlp_tensor_view(x, least[k] - 1, 1),
+                     small_y = bnmlp_tensor_view(y, least[k] - 1, 1);
         bnmlp_tensor small_out = bnmlp_tensor_view(out, least[k] - 1, 1);
-        assert_status(bnmlp_model_train_step(model, &small_x, &small_y, &sgd, NULL, NULL), BNMLP_ERR_BATCH_TOO_SMALL);
+        assert_status(bnmlp_model_train_step(model, &small_x, &small_y, &sgd, NULL, NULL),
+                      BNMLP_ERR_BATCH_TOO_SMALL);
         assert_status(bnmlp_model_forward(model, &small_x, BNMLP_MODE_TRAINING, &small_out),
                       BNMLP_ERR_BATCH_TOO_SMALL);
         float loss;
@@ -135,7 +138,8 @@ static void test_keras2_estimator_needs_rows(void **state_) {
         bnmlp_tensor tx = bnmlp_tensor_view(x, 8, 1), ty = bnmlp_tensor_view(y, 8, 1);
         assert_status(bnmlp_model_fit(model, &tx, &ty, &fit, NULL, NULL), BNMLP_ERR_BATCH_TOO_SMALL);
         assert_state_is(model, &before);
-        bnmlp_tensor enough_x = bnmlp_tensor_view(x, least[k], 1), enough_y = bnmlp_tensor_view(y, least[k], 1);
+        bnmlp_tensor enough_x = bnmlp_tensor_view(x, least[k], 1),
+                     enough_y = bnmlp_tensor_view(y, least[k], 1);
         assert_ok(bnmlp_model_train_step(model, &enough_x, &enough_y, &sgd, NULL, NULL));
         float moving_variance;
         assert_ok(bnmlp_model_get_weights(model, 0, BNMLP_WEIGHT_MOVING_VARIANCE, &moving_variance, 1));

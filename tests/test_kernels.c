@@ -25,7 +25,7 @@ typedef struct shape {
 
 /* The tutorial's shapes, narrow and wide outputs, primes, and the large MLP's first layer at a
  * small batch (packed path, several blocks). */
-static const shape shapes[] = {{32, 50, 1}, {32, 2, 50}, {7, 5, 3},    {1, 1, 1},    {13, 17, 8},
+static const shape shapes[] = {{32, 50, 1}, {32, 2, 50}, {7, 5, 3},     {1, 1, 1},     {13, 17, 8},
                                {6, 300, 1}, {33, 9, 7},  {64, 256, 96}, {37, 129, 70}, {5, 3, 300}};
 #define SHAPE_COUNT (sizeof shapes / sizeof shapes[0])
 
@@ -55,7 +55,8 @@ static void check_dense(const bnmlp_kernel_context *context, shape s) {
     const size_t B = s.batch, IN = s.in, OUT = s.out;
     float *x = malloc(B * IN * sizeof *x), *w = malloc(IN * OUT * sizeof *w), *b = malloc(OUT * sizeof *b);
     float *y = malloc(B * OUT * sizeof *y), *ref = malloc(B * (IN > OUT ? IN : OUT) * IN * sizeof *ref);
-    float *dy = malloc(B * OUT * sizeof *dy), *dw = malloc(IN * OUT * sizeof *dw), *dx = malloc(B * IN * sizeof *dx);
+    float *dy = malloc(B * OUT * sizeof *dy), *dw = malloc(IN * OUT * sizeof *dw),
+          *dx = malloc(B * IN * sizeof *dx);
     fill(x, B * IN, 1), fill(w, IN * OUT, 2), fill(b, OUT, 3), fill(dy, B * OUT, 4), fill(dw, IN * OUT, 5);
     bnmlp_dense_forward(context, y, x, w, b, B, IN, OUT);
     bnmlp_gemm_reference(false, false, B, OUT, IN, x, IN, w, OUT, b, false, ref, OUT);
@@ -99,7 +100,8 @@ static void test_dense_exact_small(void **state) {
     const float dy[6] = {1, 0, 1, 0, 1, 1};
     float dw[6] = {1, 1, 1, 1, 1, 1}, db[3] = {0}, dx[4];
     bnmlp_dense_backward(&context, dx, dw, db, dy, x, w, 2, 2, 3);
-    const float expected_dw[6] = {2, 4, 5, 3, 5, 7}, expected_db[3] = {1, 1, 2}, expected_dx[4] = {0, 2, -1, 1};
+    const float expected_dw[6] = {2, 4, 5, 3, 5, 7}, expected_db[3] = {1, 1, 2},
+                expected_dx[4] = {0, 2, -1, 1};
     assert_memory_equal(dw, expected_dw, sizeof dw);
     assert_memory_equal(db, expected_db, sizeof db);
     assert_memory_equal(dx, expected_dx, sizeof dx);

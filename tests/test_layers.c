@@ -158,7 +158,8 @@ static void test_batchnorm_moving_update_estimators(void **state) {
     struct {
         bnmlp_variance_estimator estimator;
         double factor;
-    } cases[3] = {{BNMLP_VARIANCE_BIASED, 1.0}, {BNMLP_VARIANCE_UNBIASED, 4.0 / 3.0},
+    } cases[3] = {{BNMLP_VARIANCE_BIASED, 1.0},
+                  {BNMLP_VARIANCE_UNBIASED, 4.0 / 3.0},
                   {BNMLP_VARIANCE_KERAS2, 4.0 / (3.0 - 1e-3)}};
     for (int k = 0; k < 3; k++) {
         float mm[1] = {0.0f}, mv[1] = {1.0f};
@@ -214,7 +215,7 @@ static void test_bce_probabilities_exact(void **state) {
     float dp[2];
     const double loss = bnmlp_bce_probabilities(dp, p, y, 2);
     assert_float_equal(loss, -(log((double)0.8f) + log(1.0 - (double)0.25f)) / 2.0, 1e-12);
-    assert_float_equal(dp[0], -1.0 / 0.8 / 2.0, 1e-6);        /* -y/p / N */
+    assert_float_equal(dp[0], -1.0 / 0.8 / 2.0, 1e-6);         /* -y/p / N */
     assert_float_equal(dp[1], 1.0 / (1.0 - 0.25) / 2.0, 1e-6); /* (1-y)/(1-p) / N */
 }
 
@@ -236,11 +237,12 @@ static void test_bce_logits_exact_and_stable(void **state) {
     const float z[4] = {0.0f, 2.0f, -3.0f, 100.0f}, y[4] = {1, 0, 0, 0};
     float dz[4];
     const double loss = bnmlp_bce_logits(dz, z, y, 4);
-    const double e = (log(2.0) + (2.0 + log1p(exp(-2.0))) + log1p(exp(-3.0)) + (100.0 + log1p(exp(-100.0)))) / 4.0;
+    const double e =
+        (log(2.0) + (2.0 + log1p(exp(-2.0))) + log1p(exp(-3.0)) + (100.0 + log1p(exp(-100.0)))) / 4.0;
     assert_float_equal(loss, e, 1e-12);
-    assert_float_equal(dz[0], (0.5 - 1.0) / 4.0, 1e-7);                /* (p - y) / N */
+    assert_float_equal(dz[0], (0.5 - 1.0) / 4.0, 1e-7); /* (p - y) / N */
     assert_float_equal(dz[1], 1.0 / (1.0 + exp(-2.0)) / 4.0, 1e-7);
-    assert_float_equal(dz[3], 0.25f, 1e-7);                               /* saturated, finite */
+    assert_float_equal(dz[3], 0.25f, 1e-7); /* saturated, finite */
 }
 
 static void test_binary_accuracy_threshold(void **state) {
@@ -287,15 +289,15 @@ static void check_uniform(bnmlp_initializer kind, size_t in, size_t out, double 
     }
     const double n = (double)(in * out);
     assert_true(max <= limit);
-    assert_true(max > 0.95 * limit);                       /* the range is used */
-    assert_true(fabs(sum / n) < 0.05 * limit);             /* centered */
+    assert_true(max > 0.95 * limit);                                             /* the range is used */
+    assert_true(fabs(sum / n) < 0.05 * limit);                                   /* centered */
     assert_float_equal(sq / n, limit * limit / 3.0, 0.05 * limit * limit / 3.0); /* var l^2/3 */
     free(w);
 }
 
 static void test_initializers_uniform(void **state) {
     (void)state;
-    check_uniform(BNMLP_INIT_HE_UNIFORM, 2, 2000, sqrt(6.0 / 2.0));              /* tutorial's sqrt(3) */
+    check_uniform(BNMLP_INIT_HE_UNIFORM, 2, 2000, sqrt(6.0 / 2.0)); /* tutorial's sqrt(3) */
     check_uniform(BNMLP_INIT_GLOROT_UNIFORM, 50, 80, sqrt(6.0 / (50.0 + 80.0)));
 }
 

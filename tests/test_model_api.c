@@ -39,7 +39,7 @@
 #define SIZE_SENTINEL ((size_t)777)
 
 /* Eight rows of two features and their labels. */
-static const float X8[MAXB * IN] = {0.5f,  1.0f,  1.5f, -0.5f, -1.0f, 2.0f, 2.0f, 0.25f,
+static const float X8[MAXB * IN] = {0.5f,   1.0f,   1.5f, -0.5f, -1.0f, 2.0f, 2.0f,  0.25f,
                                     -0.75f, -1.25f, 0.1f, 0.9f,  1.2f,  1.8f, -2.0f, 0.3f};
 static const float Y8[MAXB] = {1, 0, 1, 0, 0, 1, 1, 0};
 
@@ -205,8 +205,10 @@ static void assert_double_sentinel(double d) {
 
 static void fill_history(bnmlp_epoch_record *h, size_t n) {
     for (size_t i = 0; i < n; i++)
-        h[i] = (bnmlp_epoch_record){.epoch = SIZE_SENTINEL, .loss = DOUBLE_SENTINEL,
-                                    .accuracy = DOUBLE_SENTINEL, .val_loss = DOUBLE_SENTINEL,
+        h[i] = (bnmlp_epoch_record){.epoch = SIZE_SENTINEL,
+                                    .loss = DOUBLE_SENTINEL,
+                                    .accuracy = DOUBLE_SENTINEL,
+                                    .val_loss = DOUBLE_SENTINEL,
                                     .val_accuracy = DOUBLE_SENTINEL};
 }
 
@@ -577,7 +579,7 @@ static void test_build_overflow(void **state) {
  * layers' outputs (max_batch x 14 floats here: widths 4 + 4 + 4 + 1 + 1) does not fit size_t
  * in bytes: still a size computation that overflows, so BNMLP_ERR_OVERFLOW, not OUT_OF_MEMORY. */
 static void test_build_overflow_in_output_block(void **state) {
-    bnmlp_model *model = *state; /* unbuilt */
+    bnmlp_model *model = *state;            /* unbuilt */
     const size_t max_batch = SIZE_MAX / 16; /* x 4 floats x 4 bytes fits; x 14 floats x 4 bytes does not */
     snapshot s;
     snapshot_take(model, &s);
@@ -689,7 +691,8 @@ static void test_not_built(void **state) {
     assert_status(bnmlp_model_predict(model, &b.tx, &tout), BNMLP_ERR_NOT_BUILT);
     assert_status(bnmlp_model_fit(model, &b.tx, &b.ty, &fit, history, &epochs_run), BNMLP_ERR_NOT_BUILT);
     assert_status(bnmlp_model_reset_optimizer(model), BNMLP_ERR_NOT_BUILT);
-    assert_status(bnmlp_model_get_params(model, gradients, bnmlp_model_param_count(model)), BNMLP_ERR_NOT_BUILT);
+    assert_status(bnmlp_model_get_params(model, gradients, bnmlp_model_param_count(model)),
+                  BNMLP_ERR_NOT_BUILT);
     assert_status(bnmlp_model_set_params(model, out, bnmlp_model_param_count(model)), BNMLP_ERR_NOT_BUILT);
     assert_status(bnmlp_model_get_weights(model, LAYER_BN, BNMLP_WEIGHT_MOVING_MEAN, gradients, 4),
                   BNMLP_ERR_NOT_BUILT);
@@ -1873,8 +1876,8 @@ static void test_set_trainable_counts(void **state) {
     assert_int_equal(info.non_trainable_params, 8);
 }
 
-static void expect_get_weights_fails(const bnmlp_model *model, size_t index, bnmlp_weight which,
-                                     size_t count, bnmlp_status expected) {
+static void expect_get_weights_fails(const bnmlp_model *model, size_t index, bnmlp_weight which, size_t count,
+                                     bnmlp_status expected) {
     float dst[32];
     fill_floats(dst, 32);
     assert_true(count <= 32);
@@ -1960,9 +1963,12 @@ static void test_weights_missing_by_config(void **state) {
     expect_get_weights_fails(model, 1, BNMLP_WEIGHT_GAMMA, 3, BNMLP_ERR_INVALID_ARGUMENT);
     expect_get_weights_fails(model, 2, BNMLP_WEIGHT_BETA, 3, BNMLP_ERR_INVALID_ARGUMENT);
     const float values[3] = {0.5f, 0.25f, 0.125f};
-    assert_status(bnmlp_model_set_weights(model, 0, BNMLP_WEIGHT_BIAS, values, 3), BNMLP_ERR_INVALID_ARGUMENT);
-    assert_status(bnmlp_model_set_weights(model, 1, BNMLP_WEIGHT_GAMMA, values, 3), BNMLP_ERR_INVALID_ARGUMENT);
-    assert_status(bnmlp_model_set_weights(model, 2, BNMLP_WEIGHT_BETA, values, 3), BNMLP_ERR_INVALID_ARGUMENT);
+    assert_status(bnmlp_model_set_weights(model, 0, BNMLP_WEIGHT_BIAS, values, 3),
+                  BNMLP_ERR_INVALID_ARGUMENT);
+    assert_status(bnmlp_model_set_weights(model, 1, BNMLP_WEIGHT_GAMMA, values, 3),
+                  BNMLP_ERR_INVALID_ARGUMENT);
+    assert_status(bnmlp_model_set_weights(model, 2, BNMLP_WEIGHT_BETA, values, 3),
+                  BNMLP_ERR_INVALID_ARGUMENT);
     assert_unchanged(model, &s);
     snapshot_free(&s);
 
@@ -1980,8 +1986,8 @@ static void test_weights_missing_by_config(void **state) {
     bnmlp_model_free(model);
 }
 
-static void expect_set_weights_fails(bnmlp_model *model, size_t index, bnmlp_weight which,
-                                     const float *src, size_t count, bnmlp_status expected) {
+static void expect_set_weights_fails(bnmlp_model *model, size_t index, bnmlp_weight which, const float *src,
+                                     size_t count, bnmlp_status expected) {
     snapshot s;
     snapshot_take(model, &s);
     assert_status(bnmlp_model_set_weights(model, index, which, src, count), expected);
@@ -2034,7 +2040,7 @@ static void test_weights_roundtrip_and_param_order(void **state) {
     float *arrays[] = {kernel0, bias0, gamma, beta, kernel1, bias1};
     const size_t sizes[] = {8, 4, 4, 4, 4, 1};
     const size_t layers[] = {LAYER_DENSE0, LAYER_DENSE0, LAYER_BN, LAYER_BN, LAYER_DENSE1, LAYER_DENSE1};
-    const bnmlp_weight which[] = {BNMLP_WEIGHT_KERNEL, BNMLP_WEIGHT_BIAS, BNMLP_WEIGHT_GAMMA,
+    const bnmlp_weight which[] = {BNMLP_WEIGHT_KERNEL, BNMLP_WEIGHT_BIAS,   BNMLP_WEIGHT_GAMMA,
                                   BNMLP_WEIGHT_BETA,   BNMLP_WEIGHT_KERNEL, BNMLP_WEIGHT_BIAS};
     float expected[N_PARAMS];
     size_t at = 0;
@@ -2086,7 +2092,8 @@ static void test_params_errors(void **state) {
     snapshot_take(model, &s);
     float src[N_PARAMS + 1];
     for (size_t i = 0; i < N_PARAMS + 1; i++) src[i] = 0.5f;
-    for (size_t i = 0; i < 3; i++) assert_status(bnmlp_model_set_params(model, src, counts[i]), BNMLP_ERR_SHAPE);
+    for (size_t i = 0; i < 3; i++)
+        assert_status(bnmlp_model_set_params(model, src, counts[i]), BNMLP_ERR_SHAPE);
     assert_status(bnmlp_model_set_params(NULL, src, N_PARAMS), BNMLP_ERR_NULL_ARGUMENT);
     assert_status(bnmlp_model_set_params(model, NULL, N_PARAMS), BNMLP_ERR_NULL_ARGUMENT);
     src[N_PARAMS - 1] = NAN; /* "NaN or infinity in ... weights given to the call" */

@@ -131,8 +131,10 @@ static void test_save_load_predicts_bit_for_bit(void **state) {
         assert_int_equal(a.activation, b.activation);
         const bnmlp_layer *la = &model->layers[i], *lb = &loaded->layers[i];
         assert_true(la->alpha == lb->alpha && la->initializer == lb->initializer);
-        assert_true(la->batchnorm.momentum == lb->batchnorm.momentum && la->batchnorm.epsilon == lb->batchnorm.epsilon);
-        assert_true(la->batchnorm.center == lb->batchnorm.center && la->batchnorm.scale == lb->batchnorm.scale);
+        assert_true(la->batchnorm.momentum == lb->batchnorm.momentum &&
+                    la->batchnorm.epsilon == lb->batchnorm.epsilon);
+        assert_true(la->batchnorm.center == lb->batchnorm.center &&
+                    la->batchnorm.scale == lb->batchnorm.scale);
         assert_int_equal(la->batchnorm.moving_variance_estimator, lb->batchnorm.moving_variance_estimator);
         assert_int_equal(la->batchnorm.moving_average, lb->batchnorm.moving_average);
         assert_int_equal(la->average_steps, lb->average_steps);
@@ -223,9 +225,12 @@ static void test_atomic_write_under_io_failure(void **state) {
     const uint64_t limits[] = {0, 1, 8, 23, 24, 100, size / 2, size - 5, size - 1};
     for (size_t k = 0; k < sizeof limits / sizeof limits[0] + 2; k++) {
         bnmlp_file_fault fault = BNMLP_FILE_NO_FAULT;
-        if (k < sizeof limits / sizeof limits[0]) fault.fail_after_bytes = limits[k];
-        else if (k == sizeof limits / sizeof limits[0]) fault.fail_flush = true;
-        else fault.fail_rename = true;
+        if (k < sizeof limits / sizeof limits[0])
+            fault.fail_after_bytes = limits[k];
+        else if (k == sizeof limits / sizeof limits[0])
+            fault.fail_flush = true;
+        else
+            fault.fail_rename = true;
         assert_status(bnmlp_model_save_with_fault(model, path, true, &fault), BNMLP_ERR_IO);
         size_t now_size;
         unsigned char *now = test_read_file(path, &now_size);
@@ -273,7 +278,8 @@ static void fix_crc(unsigned char *bytes, size_t size) {
 }
 
 /* Loads bytes through a counting allocator: expects status, a NULL model and no leak. */
-static void expect_load_fails(const unsigned char *bytes, size_t size, bnmlp_status expected, const char *what) {
+static void expect_load_fails(const unsigned char *bytes, size_t size, bnmlp_status expected,
+                              const char *what) {
     counting_allocator counter = {0};
     bnmlp_allocator allocator = counting_allocator_of(&counter);
     bnmlp_status status = BNMLP_OK;
@@ -326,11 +332,15 @@ static void patch_param_count(unsigned char *b, size_t n) {
 /* ARCH payload: input width (8), max batch (8), loss (4), layer count (8), then layer 0: kind
  * (4), out (8), trainable (1), use_bias (1), initializer (4). */
 static size_t arch(unsigned char *b, size_t n) { return section_payload(b, n, "ARCH"); }
-static void patch_huge_width(unsigned char *b, size_t n) { bnmlp_store_le64(b + arch(b, n) + 28 + 4, (uint64_t)1 << 40); }
+static void patch_huge_width(unsigned char *b, size_t n) {
+    bnmlp_store_le64(b + arch(b, n) + 28 + 4, (uint64_t)1 << 40);
+}
 static void patch_zero_width(unsigned char *b, size_t n) { bnmlp_store_le64(b + arch(b, n) + 28 + 4, 0); }
 static void patch_huge_input(unsigned char *b, size_t n) { bnmlp_store_le64(b + arch(b, n), UINT64_MAX); }
 static void patch_zero_input(unsigned char *b, size_t n) { bnmlp_store_le64(b + arch(b, n), 0); }
-static void patch_huge_batch(unsigned char *b, size_t n) { bnmlp_store_le64(b + arch(b, n) + 8, (uint64_t)1 << 33); }
+static void patch_huge_batch(unsigned char *b, size_t n) {
+    bnmlp_store_le64(b + arch(b, n) + 8, (uint64_t)1 << 33);
+}
 static void patch_batch_times_width(unsigned char *b, size_t n) {
     bnmlp_store_le64(b + arch(b, n) + 8, (uint64_t)1 << 24);
     bnmlp_store_le64(b + arch(b, n), (uint64_t)1 << 20); /* 2^24 rows x 2^20 inputs */
@@ -357,7 +367,9 @@ static void patch_momentum(unsigned char *b, size_t n) {
 static void patch_epsilon(unsigned char *b, size_t n) {
     bnmlp_store_le32(b + layer2(b, n) + 17, bnmlp_float_bits(-1.0f));
 }
-static void patch_section_tag(unsigned char *b, size_t n) { memcpy(b + section_payload(b, n, "STAT") - 12, "STAX", 4); }
+static void patch_section_tag(unsigned char *b, size_t n) {
+    memcpy(b + section_payload(b, n, "STAT") - 12, "STAX", 4);
+}
 static void patch_section_length(unsigned char *b, size_t n) {
     const size_t at = section_payload(b, n, "PARM") - 8;
     bnmlp_store_le64(b + at, bnmlp_load_le64(b + at) + 4);
@@ -383,7 +395,9 @@ static void patch_order_range(unsigned char *b, size_t n) {
 static void patch_order_count(unsigned char *b, size_t n) {
     bnmlp_store_le64(b + section_payload(b, n, "TRAN") + 8, UINT64_MAX / 2);
 }
-static void patch_optimizer_kind(unsigned char *b, size_t n) { bnmlp_store_le32(b + section_payload(b, n, "OPTM"), 3); }
+static void patch_optimizer_kind(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + section_payload(b, n, "OPTM"), 3);
+}
 static void patch_second_moment(unsigned char *b, size_t n) {
     const size_t at = section_payload(b, n, "OPTM") + 4 + 8 + 8;
     const size_t count = bnmlp_load_le64(b + at - 8) / 2;
@@ -453,8 +467,9 @@ static void test_bad_files(void **state) {
         {patch_optimizer_nan, true, BNMLP_ERR_NOT_FINITE, "NaN velocity", true},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
-        expect_patch_fails(cases[k].checkpoint ? checkpoint : plain, cases[k].checkpoint ? checkpoint_size : size,
-                           cases[k].patch, cases[k].crc, cases[k].expected, cases[k].what);
+        expect_patch_fails(cases[k].checkpoint ? checkpoint : plain,
+                           cases[k].checkpoint ? checkpoint_size : size, cases[k].patch, cases[k].crc,
+                           cases[k].expected, cases[k].what);
     /* Every prefix: truncated (or, inside the magic, not a model file at all). */
     for (size_t n = 0; n < size; n++) expect_load_fails(plain, n, BNMLP_ERR_TRUNCATED, "a prefix");
     /* A flipped bit anywhere: never loads. */
@@ -463,8 +478,8 @@ static void test_bad_files(void **state) {
         bnmlp_status status = BNMLP_OK;
         bnmlp_model *bad = bnmlp_model_load_buffer(plain, size, NULL, NULL, &status);
         assert_null(bad);
-        assert_true(status == BNMLP_ERR_CHECKSUM || status == BNMLP_ERR_FORMAT || status == BNMLP_ERR_VERSION ||
-                    status == BNMLP_ERR_TRUNCATED);
+        assert_true(status == BNMLP_ERR_CHECKSUM || status == BNMLP_ERR_FORMAT ||
+                    status == BNMLP_ERR_VERSION || status == BNMLP_ERR_TRUNCATED);
         plain[bit / 8] ^= (unsigned char)(1u << (bit % 8));
     }
     /* Arguments. */
@@ -539,9 +554,11 @@ static void test_optimizer_state_api(void **state_) {
     /* The twin takes the weights, statistics and state, then both continue alike. */
     memcpy(twin->params, model->params, model->param_count * sizeof(float));
     memcpy(twin->stats, model->stats, model->stats_count * sizeof(float));
-    for (size_t i = 0; i < model->layer_count; i++) twin->layers[i].average_steps = model->layers[i].average_steps;
+    for (size_t i = 0; i < model->layer_count; i++)
+        twin->layers[i].average_steps = model->layers[i].average_steps;
     moments[model->param_count] = -1.0f; /* a negative second moment */
-    assert_status(bnmlp_model_set_optimizer_state(twin, kind, steps, moments, count), BNMLP_ERR_INVALID_ARGUMENT);
+    assert_status(bnmlp_model_set_optimizer_state(twin, kind, steps, moments, count),
+                  BNMLP_ERR_INVALID_ARGUMENT);
     moments[model->param_count] = model->optimizer.slots[model->param_count];
     moments[0] = NAN;
     assert_status(bnmlp_model_set_optimizer_state(twin, kind, steps, moments, count), BNMLP_ERR_NOT_FINITE);

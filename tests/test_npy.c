@@ -73,8 +73,10 @@ static void test_fixtures(void **state) {
     size_t good = 0, bad = 0;
     for (size_t i = 0; i < FIXTURE_COUNT; i++) {
         check_fixture(&npy_fixtures[i]);
-        if (npy_fixtures[i].status == BNMLP_OK) good++;
-        else bad++;
+        if (npy_fixtures[i].status == BNMLP_OK)
+            good++;
+        else
+            bad++;
     }
     assert_true(good >= 20);
     assert_true(bad >= 25);
@@ -98,7 +100,8 @@ static void test_bad_buffers(void **state) {
         {"{'descr': '<f4', 'fortran_order': false, 'shape': (2,)}", 8, BNMLP_ERR_FORMAT},
         {"{'descr': '<f4\"}", 8, BNMLP_ERR_FORMAT},
         {"{'descr': '|f4', 'fortran_order': False, 'shape': (2,)}", 8, BNMLP_ERR_UNSUPPORTED},
-        {"{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,)}", 8, BNMLP_ERR_OVERFLOW},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,)}", 8,
+         BNMLP_ERR_OVERFLOW},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 0)}", 0, BNMLP_ERR_UNSUPPORTED},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1)}", 4, BNMLP_ERR_UNSUPPORTED},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 1L)}", 8, BNMLP_OK},
@@ -119,8 +122,10 @@ static void test_bad_buffers(void **state) {
         bnmlp_status status = bnmlp_npy_read_buffer(bytes, size, NULL, &t, &detail);
         if (status != cases[i].status) print_error("case %zu: %s\n", i, detail.message);
         assert_status(status, cases[i].status);
-        if (status == BNMLP_OK) bnmlp_tensor_free(t);
-        else assert_ptr_equal(t, UNTOUCHED);
+        if (status == BNMLP_OK)
+            bnmlp_tensor_free(t);
+        else
+            assert_ptr_equal(t, UNTOUCHED);
         free(bytes);
     }
 }
@@ -149,7 +154,8 @@ static void test_writer_matches_numpy(void **state) {
         char expected_path[512];
         snprintf(expected_path, sizeof expected_path, "%s%s", NPY_DIR, names[k]);
         size_t got_size, want_size;
-        unsigned char *got = test_read_file(path, &got_size), *want = test_read_file(expected_path, &want_size);
+        unsigned char *got = test_read_file(path, &got_size),
+                      *want = test_read_file(expected_path, &want_size);
         assert_non_null(got);
         assert_non_null(want);
         assert_int_equal(got_size, want_size);
@@ -269,9 +275,12 @@ static void test_atomic_write_under_io_failure(void **state) {
     const uint64_t limits[] = {0, 9, 127, 128, 129, 4096, 8000, 20127};
     for (size_t k = 0; k < sizeof limits / sizeof limits[0] + 2; k++) {
         bnmlp_file_fault fault = BNMLP_FILE_NO_FAULT;
-        if (k < sizeof limits / sizeof limits[0]) fault.fail_after_bytes = limits[k];
-        else if (k == sizeof limits / sizeof limits[0]) fault.fail_flush = true;
-        else fault.fail_rename = true;
+        if (k < sizeof limits / sizeof limits[0])
+            fault.fail_after_bytes = limits[k];
+        else if (k == sizeof limits / sizeof limits[0])
+            fault.fail_flush = true;
+        else
+            fault.fail_rename = true;
         assert_status(bnmlp_npy_write_with_fault(path, &t, NULL, NULL, &fault), BNMLP_ERR_IO);
         size_t size;
         unsigned char *now = test_read_file(path, &size);

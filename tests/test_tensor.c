@@ -69,7 +69,7 @@ static void test_create_overflow(void **state) {
         {SIZE_MAX, 2},
         {2, SIZE_MAX},
         {SIZE_MAX, SIZE_MAX},
-        {(SIZE_MAX >> 1) + 1, 2},       /* rows * cols wraps to 0 */
+        {(SIZE_MAX >> 1) + 1, 2},            /* rows * cols wraps to 0 */
         {(SIZE_MAX / sizeof(float)) + 1, 1}, /* rows * cols fits, the byte count does not */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
@@ -183,7 +183,8 @@ static void test_status_string(void **state) {
         strings[code] = bnmlp_status_string((bnmlp_status)code);
         assert_non_null(strings[code]);
         assert_true(strlen(strings[code]) > 0);
-        for (int other = BNMLP_OK; other < code; other++) assert_string_not_equal(strings[code], strings[other]);
+        for (int other = BNMLP_OK; other < code; other++)
+            assert_string_not_equal(strings[code], strings[other]);
     }
     const int unknown[] = {-1, BNMLP_ERR_IO + 1, 99, 100000, INT32_MIN};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {

@@ -50,7 +50,8 @@ static float *train(bnmlp_model *model, size_t *count) {
     float *params = malloc((*count + 2 * HIDDEN) * sizeof *params);
     assert_ok(bnmlp_model_get_params(model, params, *count));
     assert_ok(bnmlp_model_get_weights(model, 1, BNMLP_WEIGHT_MOVING_VARIANCE, params + *count, HIDDEN));
-    assert_ok(bnmlp_model_get_weights(model, 4, BNMLP_WEIGHT_MOVING_VARIANCE, params + *count + HIDDEN, HIDDEN));
+    assert_ok(
+        bnmlp_model_get_weights(model, 4, BNMLP_WEIGHT_MOVING_VARIANCE, params + *count + HIDDEN, HIDDEN));
     *count += 2 * HIDDEN;
     return params;
 }

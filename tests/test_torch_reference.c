@@ -58,10 +58,10 @@ static bnmlp_kernel_context kernels;
 
 /* Compares like assert_floats_close and, with BNMLP_TORCH_REPORT set, prints the largest
  * differences (to read the headroom of each tolerance). */
-#define check_close(got, want, n, atol, rtol)                                          \
-    do {                                                                               \
-        report_difference(#got, (got), (want), (n));                                   \
-        assert_floats_close((got), (want), (n), (atol), (rtol));                       \
+#define check_close(got, want, n, atol, rtol)                                                                \
+    do {                                                                                                     \
+        report_difference(#got, (got), (want), (n));                                                         \
+        assert_floats_close((got), (want), (n), (atol), (rtol));                                             \
     } while (0)
 
 static void report_difference(const char *what, const float *got, const float *want, size_t n) {
@@ -121,10 +121,11 @@ static void test_dense_forward_matches_torch(void **state) {
 static void test_dense_backward_matches_torch(void **state) {
     (void)state;
     float dx[LB * LIN], dw[LIN * LOUT], db[LOUT];
-    fill(dx, LB * LIN, NAN); /* overwritten */
+    fill(dx, LB * LIN, NAN);    /* overwritten */
     fill(dw, LIN * LOUT, 0.0f); /* accumulated: zero first */
     fill(db, LOUT, 0.0f);
-    bnmlp_dense_backward(&kernels, dx, dw, db, torch_linear_dy, torch_linear_x, torch_linear_w, LB, LIN, LOUT);
+    bnmlp_dense_backward(&kernels, dx, dw, db, torch_linear_dy, torch_linear_x, torch_linear_w, LB, LIN,
+                         LOUT);
     assert_nontrivial(torch_linear_dx, LB * LIN, 0.1);
     assert_nontrivial(torch_linear_dw, LIN * LOUT, 0.1);
     assert_nontrivial(torch_linear_db, LOUT, 0.1);
@@ -141,7 +142,8 @@ static void test_dense_backward_accumulates_parameter_gradients(void **state) {
     fill(dw, LIN * LOUT, 0.0f);
     fill(db, LOUT, 0.0f);
     for (int pass = 0; pass < 2; pass++) {
-        bnmlp_dense_backward(&kernels, dx, dw, db, torch_linear_dy, torch_linear_x, torch_linear_w, LB, LIN, LOUT);
+        bnmlp_dense_backward(&kernels, dx, dw, db, torch_linear_dy, torch_linear_x, torch_linear_w, LB, LIN,
+                             LOUT);
     }
     for (size_t i = 0; i < LIN * LOUT; i++) twice_dw[i] = 2.0f * torch_linear_dw[i];
     for (size_t i = 0; i < LOUT; i++) twice_db[i] = 2.0f * torch_linear_db[i];
@@ -155,7 +157,8 @@ static void test_dense_without_bias_matches_torch(void **state) {
     float y[LB * LOUT], dx[LB * LIN], dw[LIN * LOUT];
     bnmlp_dense_forward(&kernels, y, torch_linear_x, torch_linear_w, NULL, LB, LIN, LOUT);
     fill(dw, LIN * LOUT, 0.0f);
-    bnmlp_dense_backward(&kernels, dx, dw, NULL, torch_linear_dy, torch_linear_x, torch_linear_w, LB, LIN, LOUT);
+    bnmlp_dense_backward(&kernels, dx, dw, NULL, torch_linear_dy, torch_linear_x, torch_linear_w, LB, LIN,
+                         LOUT);
     /* without the bias, y must differ from the biased y (else the bias would be untested) */
     assert_distinguishable(torch_linear_nobias_y, torch_linear_y, LB * LOUT, DENSE_ATOL, DENSE_RTOL);
     check_close(y, torch_linear_nobias_y, LB * LOUT, DENSE_ATOL, DENSE_RTOL);
@@ -171,8 +174,8 @@ static void test_batchnorm_training_forward_matches_torch(void **state) {
     (void)state;
     float y[BB * BC], mean[BC], variance[BC], rstd[BC];
     fill(y, BB * BC, NAN);
-    bnmlp_batchnorm_forward_training(y, mean, variance, rstd, torch_bn_x, torch_bn_gamma, torch_bn_beta,
-                                     BB, BC, TORCH_BN_EPSILON);
+    bnmlp_batchnorm_forward_training(y, mean, variance, rstd, torch_bn_x, torch_bn_gamma, torch_bn_beta, BB,
+                                     BC, TORCH_BN_EPSILON);
     assert_nontrivial(torch_bn_train_y, BB * BC, 1.0);
     check_close(y, torch_bn_train_y, BB * BC, BN_ATOL, BN_RTOL);
     /* the caches: batch mean, biased variance, 1/sqrt(variance + epsilon) (numpy, float64) */
@@ -188,13 +191,13 @@ static void test_batchnorm_training_forward_matches_torch(void **state) {
 static void test_batchnorm_training_backward_matches_torch(void **state) {
     (void)state;
     float y[BB * BC], mean[BC], variance[BC], rstd[BC], dx[BB * BC], dgamma[BC], dbeta[BC];
-    bnmlp_batchnorm_forward_training(y, mean, variance, rstd, torch_bn_x, torch_bn_gamma, torch_bn_beta,
-                                     BB, BC, TORCH_BN_EPSILON);
+    bnmlp_batchnorm_forward_training(y, mean, variance, rstd, torch_bn_x, torch_bn_gamma, torch_bn_beta, BB,
+                                     BC, TORCH_BN_EPSILON);
     fill(dx, BB * BC, NAN);
     fill(dgamma, BC, 0.0f);
     fill(dbeta, BC, 0.0f);
-    bnmlp_batchnorm_backward_training(dx, dgamma, dbeta, torch_bn_dy, torch_bn_x, mean, rstd,
-                                      torch_bn_gamma, BB, BC);
+    bnmlp_batchnorm_backward_training(dx, dgamma, dbeta, torch_bn_dy, torch_bn_x, mean, rstd, torch_bn_gamma,
+                                      BB, BC);
     assert_nontrivial(torch_bn_train_dx, BB * BC, 0.1);
     assert_nontrivial(torch_bn_train_dgamma, BC, 0.1);
     assert_nontrivial(torch_bn_train_dbeta, BC, 0.1);
@@ -221,8 +224,7 @@ static void test_batchnorm_inference_backward_matches_torch(void **state) {
     fill(dgamma, BC, 0.0f);
     fill(dbeta, BC, 0.0f);
     bnmlp_batchnorm_backward_inference(dx, dgamma, dbeta, torch_bn_dy, torch_bn_x, torch_bn_moving_mean,
-                                       torch_bn_moving_variance, torch_bn_gamma, BB, BC,
-                                       TORCH_BN_EPSILON);
+                                       torch_bn_moving_variance, torch_bn_gamma, BB, BC, TORCH_BN_EPSILON);
     assert_distinguishable(torch_bn_eval_dx, torch_bn_train_dx, BB * BC, BN_ATOL, BN_RTOL);
     assert_distinguishable(torch_bn_eval_dgamma, torch_bn_train_dgamma, BC, BN_ATOL, BN_RTOL);
     assert_nontrivial(torch_bn_eval_dbeta, BC, 0.1);
@@ -362,18 +364,19 @@ static int model_setup(void **state) {
     bn.moving_variance_estimator = BNMLP_VARIANCE_UNBIASED; /* PyTorch's running_var */
     bnmlp_dense_config output = BNMLP_DENSE_DEFAULT(1);
     output.activation = BNMLP_ACTIVATION_SIGMOID;
-    bool ok = bnmlp_model_add_dense(m, &hidden) == BNMLP_OK && bnmlp_model_add_batchnorm(m, &bn) == BNMLP_OK &&
-              bnmlp_model_add_dense(m, &output) == BNMLP_OK && bnmlp_model_build(m, MB, 7u) == BNMLP_OK &&
-              bnmlp_model_set_weights(m, LAYER_DENSE1, BNMLP_WEIGHT_KERNEL, torch_model_w1, MIN * MH) == BNMLP_OK &&
-              bnmlp_model_set_weights(m, LAYER_DENSE1, BNMLP_WEIGHT_BIAS, torch_model_b1, MH) == BNMLP_OK &&
-              bnmlp_model_set_weights(m, LAYER_BN, BNMLP_WEIGHT_GAMMA, torch_model_gamma, MH) == BNMLP_OK &&
-              bnmlp_model_set_weights(m, LAYER_BN, BNMLP_WEIGHT_BETA, torch_model_beta, MH) == BNMLP_OK &&
-              bnmlp_model_set_weights(m, LAYER_BN, BNMLP_WEIGHT_MOVING_MEAN, torch_model_moving_mean, MH) ==
-                  BNMLP_OK &&
-              bnmlp_model_set_weights(m, LAYER_BN, BNMLP_WEIGHT_MOVING_VARIANCE, torch_model_moving_variance,
-                                      MH) == BNMLP_OK &&
-              bnmlp_model_set_weights(m, LAYER_DENSE2, BNMLP_WEIGHT_KERNEL, torch_model_w2, MH) == BNMLP_OK &&
-              bnmlp_model_set_weights(m, LAYER_DENSE2, BNMLP_WEIGHT_BIAS, torch_model_b2, 1) == BNMLP_OK;
+    bool ok =
+        bnmlp_model_add_dense(m, &hidden) == BNMLP_OK && bnmlp_model_add_batchnorm(m, &bn) == BNMLP_OK &&
+        bnmlp_model_add_dense(m, &output) == BNMLP_OK && bnmlp_model_build(m, MB, 7u) == BNMLP_OK &&
+        bnmlp_model_set_weights(m, LAYER_DENSE1, BNMLP_WEIGHT_KERNEL, torch_model_w1, MIN * MH) == BNMLP_OK &&
+        bnmlp_model_set_weights(m, LAYER_DENSE1, BNMLP_WEIGHT_BIAS, torch_model_b1, MH) == BNMLP_OK &&
+        bnmlp_model_set_weights(m, LAYER_BN, BNMLP_WEIGHT_GAMMA, torch_model_gamma, MH) == BNMLP_OK &&
+        bnmlp_model_set_weights(m, LAYER_BN, BNMLP_WEIGHT_BETA, torch_model_beta, MH) == BNMLP_OK &&
+        bnmlp_model_set_weights(m, LAYER_BN, BNMLP_WEIGHT_MOVING_MEAN, torch_model_moving_mean, MH) ==
+            BNMLP_OK &&
+        bnmlp_model_set_weights(m, LAYER_BN, BNMLP_WEIGHT_MOVING_VARIANCE, torch_model_moving_variance, MH) ==
+            BNMLP_OK &&
+        bnmlp_model_set_weights(m, LAYER_DENSE2, BNMLP_WEIGHT_KERNEL, torch_model_w2, MH) == BNMLP_OK &&
+        bnmlp_model_set_weights(m, LAYER_DENSE2, BNMLP_WEIGHT_BIAS, torch_model_b2, 1) == BNMLP_OK;
     if (!ok) {
         bnmlp_model_free(m);
         free(f);
@@ -476,7 +479,8 @@ static void test_model_training_steps_match_torch(void **state) {
 
 static void test_model_moving_statistics_match_torch(void **state) {
     model_fixture *f = *state;
-    assert_distinguishable(torch_model_moving_mean_after, torch_model_moving_mean, MH, MODEL_ATOL, MODEL_RTOL);
+    assert_distinguishable(torch_model_moving_mean_after, torch_model_moving_mean, MH, MODEL_ATOL,
+                           MODEL_RTOL);
     assert_distinguishable(torch_model_moving_variance_after, torch_model_moving_variance, MH, MODEL_ATOL,
                            MODEL_RTOL);
     train_three_steps(f);
@@ -522,9 +526,11 @@ int main(void) {
         cmocka_unit_test(test_sgd_momentum_matches_torch),
         cmocka_unit_test(test_sgd_nesterov_matches_torch),
         cmocka_unit_test_setup_teardown(test_model_layout_and_parameter_order, model_setup, model_teardown),
-        cmocka_unit_test_setup_teardown(test_model_loss_and_gradients_match_torch, model_setup, model_teardown),
+        cmocka_unit_test_setup_teardown(test_model_loss_and_gradients_match_torch, model_setup,
+                                        model_teardown),
         cmocka_unit_test_setup_teardown(test_model_training_steps_match_torch, model_setup, model_teardown),
-        cmocka_unit_test_setup_teardown(test_model_moving_statistics_match_torch, model_setup, model_teardown),
+        cmocka_unit_test_setup_teardown(test_model_moving_statistics_match_torch, model_setup,
+                                        model_teardown),
         cmocka_unit_test_setup_teardown(test_model_inference_after_training_matches_torch, model_setup,
                                         model_teardown),
     };

@@ -209,8 +209,8 @@ static void test_frozen_batchnorm_forward_is_inference(void **state) {
     static float x[ROWS * 2], y[ROWS], train_out[32], infer_out[32];
     make_xor(x, y);
     bnmlp_model *m = small_model(true, 6);
-    const float mean[16] = {0.3f, 0.1f, 0.2f}, variance[16] = {2.0f, 0.5f, 1.5f, 1, 1, 1, 1, 1,
-                                                              1, 1, 1, 1, 1, 1, 1, 1};
+    const float mean[16] = {0.3f, 0.1f, 0.2f},
+                variance[16] = {2.0f, 0.5f, 1.5f, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     assert_ok(bnmlp_model_set_weights(m, 2, BNMLP_WEIGHT_MOVING_MEAN, mean, 16));
     assert_ok(bnmlp_model_set_weights(m, 2, BNMLP_WEIGHT_MOVING_VARIANCE, variance, 16));
     bnmlp_tensor bx = bnmlp_tensor_view(x, 32, 2);

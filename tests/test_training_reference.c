@@ -40,7 +40,8 @@ static void check_cross_entropy(const float *logits, const int32_t *labels, cons
     enum { B = TORCH_CE_BATCH };
     float indices[B], dz[B * 5], probabilities[B * 5];
     for (size_t r = 0; r < B; r++) indices[r] = (float)labels[r];
-    assert_double_close(bnmlp_categorical_logits(dz, logits, indices, B, classes, 1), loss, LOSS_ATOL, LOSS_RTOL);
+    assert_double_close(bnmlp_categorical_logits(dz, logits, indices, B, classes, 1), loss, LOSS_ATOL,
+                        LOSS_RTOL);
     assert_floats_close(dz, dlogits, B * classes, LOSS_ATOL, LOSS_RTOL);
     assert_double_close(bnmlp_categorical_logits(dz, logits, onehot, B, classes, classes), loss, LOSS_ATOL,
                         LOSS_RTOL);
@@ -57,10 +58,10 @@ static void check_cross_entropy(const float *logits, const int32_t *labels, cons
 
 static void test_cross_entropy_matches_torch(void **state) {
     (void)state;
-    check_cross_entropy(torch_ce3_logits, torch_ce3_labels, torch_ce3_onehot, torch_ce3_softmax, torch_ce3_row_loss,
-                        torch_ce3_loss[0], torch_ce3_dlogits, TORCH_CE3_CLASSES);
-    check_cross_entropy(torch_ce5_logits, torch_ce5_labels, torch_ce5_onehot, torch_ce5_softmax, torch_ce5_row_loss,
-                        torch_ce5_loss[0], torch_ce5_dlogits, TORCH_CE5_CLASSES);
+    check_cross_entropy(torch_ce3_logits, torch_ce3_labels, torch_ce3_onehot, torch_ce3_softmax,
+                        torch_ce3_row_loss, torch_ce3_loss[0], torch_ce3_dlogits, TORCH_CE3_CLASSES);
+    check_cross_entropy(torch_ce5_logits, torch_ce5_labels, torch_ce5_onehot, torch_ce5_softmax,
+                        torch_ce5_row_loss, torch_ce5_loss[0], torch_ce5_dlogits, TORCH_CE5_CLASSES);
 }
 
 /* Probabilities in place of logits: Keras's clipped form gives -log p[y] for normalized rows, and
@@ -90,8 +91,8 @@ static void test_mse_matches_torch(void **state) {
     assert_double_close(bnmlp_mse(d, torch_mse1_pred, torch_mse1_target, TORCH_MSE_BATCH), torch_mse1_loss[0],
                         LOSS_ATOL, LOSS_RTOL);
     assert_floats_close(d, torch_mse1_dpred, TORCH_MSE_BATCH, LOSS_ATOL, LOSS_RTOL);
-    assert_double_close(bnmlp_mse(d, torch_mse3_pred, torch_mse3_target, TORCH_MSE_BATCH * 3), torch_mse3_loss[0],
-                        LOSS_ATOL, LOSS_RTOL);
+    assert_double_close(bnmlp_mse(d, torch_mse3_pred, torch_mse3_target, TORCH_MSE_BATCH * 3),
+                        torch_mse3_loss[0], LOSS_ATOL, LOSS_RTOL);
     assert_floats_close(d, torch_mse3_dpred, TORCH_MSE_BATCH * 3, LOSS_ATOL, LOSS_RTOL);
 }
 
@@ -109,8 +110,12 @@ static void check_path(const bnmlp_optimizer_config *config, const float *expect
     bnmlp_optimizer_state state = {.slots = slots, .kind = config->kind};
     assert_ok(bnmlp_optimizer_check(config));
     for (size_t step = 0; step < TORCH_OPT_STEPS; step++) {
-        const bnmlp_arenas arenas = {.params = w, .grads = torch_opt_grads + step * N, .count = N,
-                                     .segments = segments, .segment_count = 2, .state = &state};
+        const bnmlp_arenas arenas = {.params = w,
+                                     .grads = torch_opt_grads + step * N,
+                                     .count = N,
+                                     .segments = segments,
+                                     .segment_count = 2,
+                                     .state = &state};
         assert_ok(bnmlp_optimizer_step(config, &arenas));
         assert_floats_close(w, expected + step * N, N, PATH_ATOL, PATH_RTOL);
     }
@@ -120,16 +125,22 @@ static void check_path(const bnmlp_optimizer_config *config, const float *expect
 static bnmlp_optimizer_config adam(bnmlp_optimizer_kind kind, float decay, bool kernels_only) {
     bnmlp_optimizer_config config = BNMLP_OPTIMIZER_DEFAULT;
     config.kind = kind;
-    config.adam = (bnmlp_adam_config){.learning_rate = TORCH_OPT_ADAM_LR, .beta1 = TORCH_OPT_ADAM_BETA1,
-                                      .beta2 = TORCH_OPT_ADAM_BETA2, .epsilon = TORCH_OPT_ADAM_EPS,
-                                      .weight_decay = decay, .decay_kernels_only = kernels_only};
+    config.adam = (bnmlp_adam_config){.learning_rate = TORCH_OPT_ADAM_LR,
+                                      .beta1 = TORCH_OPT_ADAM_BETA1,
+                                      .beta2 = TORCH_OPT_ADAM_BETA2,
+                                      .epsilon = TORCH_OPT_ADAM_EPS,
+                                      .weight_decay = decay,
+                                      .decay_kernels_only = kernels_only};
     return config;
 }
 
 static bnmlp_optimizer_config sgd(float momentum, bool nesterov, bool kernels_only) {
     bnmlp_optimizer_config config = BNMLP_OPTIMIZER_DEFAULT;
-    config.sgd = (bnmlp_sgd_config){.learning_rate = TORCH_OPT_SGD_LR, .momentum = momentum, .nesterov = nesterov,
-                                    .weight_decay = TORCH_OPT_SGD_DECAY, .decay_kernels_only = kernels_only};
+    config.sgd = (bnmlp_sgd_config){.learning_rate = TORCH_OPT_SGD_LR,
+                                    .momentum = momentum,
+                                    .nesterov = nesterov,
+                                    .weight_decay = TORCH_OPT_SGD_DECAY,
+                                    .decay_kernels_only = kernels_only};
     return config;
 }
 
@@ -171,8 +182,12 @@ static void test_keras_adam_epsilon(void **state_) {
     bnmlp_optimizer_state state = {.slots = slots, .kind = BNMLP_OPTIMIZER_ADAM};
     config.adam.epsilon_placement = BNMLP_ADAM_EPSILON_PYTORCH;
     for (size_t step = 0; step < TORCH_OPT_STEPS; step++) {
-        const bnmlp_arenas arenas = {.params = w, .grads = torch_opt_grads + step * TORCH_OPT_N,
-                                     .count = TORCH_OPT_N, .segments = &all, .segment_count = 1, .state = &state};
+        const bnmlp_arenas arenas = {.params = w,
+                                     .grads = torch_opt_grads + step * TORCH_OPT_N,
+                                     .count = TORCH_OPT_N,
+                                     .segments = &all,
+                                     .segment_count = 1,
+                                     .state = &state};
         assert_ok(bnmlp_optimizer_step(&config, &arenas));
     }
     const float *keras = torch_opt_keras_adam_eps1e8_w + (TORCH_OPT_STEPS - 1) * TORCH_OPT_N;
@@ -212,8 +227,9 @@ static bnmlp_model *fit_model(size_t out, bnmlp_loss loss, const float *params0,
 /* Trains a fresh model 20 steps on the fixture's batch and compares every step's loss and
  * parameters, and the moving statistics at the end. */
 static void check_fit(size_t out, bnmlp_loss loss, const float *params0, const float *x, const float *y,
-                      size_t y_width, const float *grads0, const bnmlp_optimizer_config *config, const float *losses,
-                      const float *path, const float *moving_mean, const float *moving_variance, size_t count) {
+                      size_t y_width, const float *grads0, const bnmlp_optimizer_config *config,
+                      const float *losses, const float *path, const float *moving_mean,
+                      const float *moving_variance, size_t count) {
     bnmlp_model *model = fit_model(out, loss, params0, count);
     bnmlp_tensor tx = bnmlp_tensor_view((float *)x, TORCH_FIT_BATCH, TORCH_FIT_IN);
     bnmlp_tensor ty = bnmlp_tensor_view((float *)y, TORCH_FIT_BATCH, y_width);
@@ -234,9 +250,9 @@ static void check_fit(size_t out, bnmlp_loss loss, const float *params0, const f
     bnmlp_model_free(model);
 }
 
-#define CHECK_CE_FIT(kind, config)                                                                             \
-    check_fit(TORCH_FIT_OUT, BNMLP_LOSS_CATEGORICAL_CROSSENTROPY, torch_fit_params0, torch_fit_x, labels, 1,     \
-              torch_fit_grads0, config, torch_fit_##kind##_losses, torch_fit_##kind##_params,                    \
+#define CHECK_CE_FIT(kind, config)                                                                           \
+    check_fit(TORCH_FIT_OUT, BNMLP_LOSS_CATEGORICAL_CROSSENTROPY, torch_fit_params0, torch_fit_x, labels, 1, \
+              torch_fit_grads0, config, torch_fit_##kind##_losses, torch_fit_##kind##_params,                \
               torch_fit_##kind##_moving_mean, torch_fit_##kind##_moving_variance_unbiased, TORCH_FIT_PARAMS)
 
 static void test_softmax_model_matches_torch(void **state_) {
@@ -264,7 +280,8 @@ static void test_mse_model_matches_torch(void **state_) {
     bnmlp_optimizer_config config = adam(BNMLP_OPTIMIZER_ADAM, 0.0f, false);
     check_fit(1, BNMLP_LOSS_MEAN_SQUARED_ERROR, torch_fit_mse_params0, torch_fit_mse_x, torch_fit_mse_y, 1,
               torch_fit_mse_grads0, &config, torch_fit_mse_adam_losses, torch_fit_mse_adam_params,
-              torch_fit_mse_adam_moving_mean, torch_fit_mse_adam_moving_variance_unbiased, TORCH_FIT_MSE_PARAMS);
+              torch_fit_mse_adam_moving_mean, torch_fit_mse_adam_moving_variance_unbiased,
+              TORCH_FIT_MSE_PARAMS);
     config = sgd(TORCH_OPT_SGD_MOMENTUM, false, false);
     check_fit(1, BNMLP_LOSS_MEAN_SQUARED_ERROR, torch_fit_mse_params0, torch_fit_mse_x, torch_fit_mse_y, 1,
               torch_fit_mse_grads0, &config, torch_fit_mse_sgd_momentum_wd_losses,
@@ -279,11 +296,12 @@ static void test_mse_model_matches_torch(void **state_) {
 static void check_average(const bnmlp_batchnorm_config *bn, const float *expected_mean,
                           const float *expected_variance) {
     enum { B = TORCH_MOVING6_BATCH, C = TORCH_MOVING6_CHANNELS };
-    float moving_mean[C] = {0}, moving_variance[C] = {1, 1, 1, 1}, biased_mean[C] = {0}, biased_variance[C] = {0};
+    float moving_mean[C] = {0}, moving_variance[C] = {1, 1, 1, 1}, biased_mean[C] = {0},
+          biased_variance[C] = {0};
     for (size_t t = 1; t <= TORCH_MOVING6_STEPS; t++) {
         float y[B * C], mean[C], variance[C], rstd[C];
-        bnmlp_batchnorm_forward_training(y, mean, variance, rstd, torch_moving6_x + (t - 1) * B * C, NULL, NULL, B, C,
-                                         bn->epsilon);
+        bnmlp_batchnorm_forward_training(y, mean, variance, rstd, torch_moving6_x + (t - 1) * B * C, NULL,
+                                         NULL, B, C, bn->epsilon);
         assert_true(bnmlp_batchnorm_average(moving_mean, moving_variance, biased_mean, biased_variance, mean,
                                             variance, B, C, bn, t, false));
         assert_true(bnmlp_batchnorm_average(moving_mean, moving_variance, biased_mean, biased_variance, mean,

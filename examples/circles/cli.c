@@ -74,8 +74,7 @@ static const flag_spec FLAGS[] = {
 };
 
 /* The number of online CPUs, at least 1 and at most MAX_JOBS. */
-static size_t online_cpus(void)
-{
+static size_t online_cpus(void) {
     long count = sysconf(_SC_NPROCESSORS_ONLN);
     if (count < 1) {
         return 1;
@@ -83,8 +82,7 @@ static size_t online_cpus(void)
     return count > MAX_JOBS ? MAX_JOBS : (size_t)count;
 }
 
-void options_default(options *opts)
-{
+void options_default(options *opts) {
     *opts = (options){
         .data = DATA_OPTIONS_DEFAULT,
         .dump_data_path = NULL,
@@ -105,13 +103,11 @@ void options_default(options *opts)
     };
 }
 
-bool options_data_only(const options *opts)
-{
+bool options_data_only(const options *opts) {
     return opts->dump_data_path != NULL || opts->plot_data_path != NULL;
 }
 
-void print_usage(FILE *out)
-{
+void print_usage(FILE *out) {
     fputs("Usage: circles [OPTION]...\n"
           "Reproduces the batch-normalization case study on make_circles: trains every variant with\n"
           "several seeds, prints a table and writes CSV files and SVG plots into --out-dir.\n"
@@ -155,8 +151,7 @@ void print_usage(FILE *out)
 }
 
 /* Parses a decimal integer (digits only) within [min, max]. */
-static bool parse_integer(const char *text, const flag_spec *spec, unsigned long long *out)
-{
+static bool parse_integer(const char *text, const flag_spec *spec, unsigned long long *out) {
     if (!isdigit((unsigned char)text[0])) {
         return false;
     }
@@ -171,8 +166,7 @@ static bool parse_integer(const char *text, const flag_spec *spec, unsigned long
 }
 
 /* Parses a finite real number within the flag's range (ends excluded as spec->open says). */
-static bool parse_real(const char *text, const flag_spec *spec, double *out)
-{
+static bool parse_real(const char *text, const flag_spec *spec, double *out) {
     char *end = NULL;
     errno = 0;
     double value = strtod(text, &end);
@@ -189,8 +183,7 @@ static bool parse_real(const char *text, const flag_spec *spec, double *out)
 }
 
 /* Parses a moving-average name into *out; false for an unknown name. */
-static bool average_from_name(const char *name, bnmlp_moving_average *out)
-{
+static bool average_from_name(const char *name, bnmlp_moving_average *out) {
     static const char *const names[] = {[BNMLP_AVERAGE_EXPONENTIAL] = "exponential",
                                         [BNMLP_AVERAGE_DEBIASED] = "debiased",
                                         [BNMLP_AVERAGE_CUMULATIVE] = "cumulative"};
@@ -204,8 +197,7 @@ static bool average_from_name(const char *name, bnmlp_moving_average *out)
 }
 
 /* Parses a number value into its field; false when it is malformed or out of range. */
-static bool apply_number(options *opts, const flag_spec *spec, const char *value)
-{
+static bool apply_number(options *opts, const flag_spec *spec, const char *value) {
     void *field = (char *)opts + spec->offset;
     unsigned long long integer = 0;
     double real = 0.0;
@@ -215,56 +207,36 @@ static bool apply_number(options *opts, const flag_spec *spec, const char *value
         return false;
     }
     switch (spec->kind) {
-    case VALUE_SIZE:
-        *(size_t *)field = (size_t)integer;
-        return true;
-    case VALUE_U32:
-        *(uint32_t *)field = (uint32_t)integer;
-        return true;
-    case VALUE_FLOAT:
-        *(float *)field = (float)real;
-        return true;
-    case VALUE_DOUBLE:
-        *(double *)field = real;
-        return true;
-    default:
-        return false;
+    case VALUE_SIZE: *(size_t *)field = (size_t)integer; return true;
+    case VALUE_U32: *(uint32_t *)field = (uint32_t)integer; return true;
+    case VALUE_FLOAT: *(float *)field = (float)real; return true;
+    case VALUE_DOUBLE: *(double *)field = real; return true;
+    default: return false;
     }
 }
 
 /* Stores a flag's value (NULL for flags without one) into its field; false for a bad value. */
-static bool apply_flag(options *opts, const flag_spec *spec, const char *value)
-{
+static bool apply_flag(options *opts, const flag_spec *spec, const char *value) {
     void *field = (char *)opts + spec->offset;
     switch (spec->kind) {
     case VALUE_SET_TRUE:
-    case VALUE_SET_FALSE:
-        *(bool *)field = spec->kind == VALUE_SET_TRUE;
-        return true;
-    case VALUE_STRING:
-        *(const char **)field = value;
-        return value[0] != '\0';
-    case VALUE_VARIANTS:
-        return variant_set_parse(value, (variant_set *)field);
-    case VALUE_DATASET:
-        return dataset_kind_from_name(value, (dataset_kind *)field);
-    case VALUE_AVERAGE:
-        return average_from_name(value, (bnmlp_moving_average *)field);
-    default:
-        return apply_number(opts, spec, value);
+    case VALUE_SET_FALSE: *(bool *)field = spec->kind == VALUE_SET_TRUE; return true;
+    case VALUE_STRING: *(const char **)field = value; return value[0] != '\0';
+    case VALUE_VARIANTS: return variant_set_parse(value, (variant_set *)field);
+    case VALUE_DATASET: return dataset_kind_from_name(value, (dataset_kind *)field);
+    case VALUE_AVERAGE: return average_from_name(value, (bnmlp_moving_average *)field);
+    default: return apply_number(opts, spec, value);
     }
 }
 
 /* True for flags that take a value. */
-static bool takes_value(const flag_spec *spec)
-{
+static bool takes_value(const flag_spec *spec) {
     return spec->kind != VALUE_SET_TRUE && spec->kind != VALUE_SET_FALSE;
 }
 
 /* Finds the flag arg names ("--name" or "--name=value"); *inline_value gets the text after '='
  * or NULL. Returns NULL for an unknown flag. */
-static const flag_spec *find_flag(const char *arg, const char **inline_value)
-{
+static const flag_spec *find_flag(const char *arg, const char **inline_value) {
     size_t name_length = strcspn(arg, "=");
     for (size_t i = 0; i < sizeof FLAGS / sizeof FLAGS[0]; i++) {
         if (strlen(FLAGS[i].name) == name_length && strncmp(arg, FLAGS[i].name, name_length) == 0) {
@@ -276,8 +248,7 @@ static const flag_spec *find_flag(const char *arg, const char **inline_value)
 }
 
 /* Checks what depends on several flags at once. */
-static parse_result check_combination(const options *opts)
-{
+static parse_result check_combination(const options *opts) {
     if (!options_data_only(opts) && opts->data.n_samples < MIN_TRAINING_SAMPLES) {
         fprintf(stderr, "circles: training needs --n-samples of at least %d\n", MIN_TRAINING_SAMPLES);
         return PARSE_ERROR;
@@ -291,8 +262,7 @@ static parse_result check_combination(const options *opts)
 }
 
 /* Handles argv[*index] (and its value, advancing *index past it). */
-static parse_result parse_argument(options *opts, int argc, char **argv, int *index)
-{
+static parse_result parse_argument(options *opts, int argc, char **argv, int *index) {
     const char *arg = argv[*index];
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
         return PARSE_HELP;
@@ -320,8 +290,7 @@ static parse_result parse_argument(options *opts, int argc, char **argv, int *in
     return PARSE_RUN;
 }
 
-parse_result options_parse(options *opts, int argc, char **argv)
-{
+parse_result options_parse(options *opts, int argc, char **argv) {
     for (int index = 1; index < argc; index++) {
         parse_result result = parse_argument(opts, argc, argv, &index);
         if (result != PARSE_RUN) {

@@ -24,12 +24,12 @@ typedef struct options {
     float momentum;             /* --momentum: SGD momentum. Default 0.9 */
     float bn_momentum;          /* --bn-momentum: batch-norm moving-average momentum. Default 0.99 */
     bnmlp_moving_average bn_average; /* --bn-average: exponential (default), debiased or cumulative */
-    const char *save_model_dir; /* --save-model: directory for each variant's last model, or NULL */
-    uint32_t seed;              /* --seed: run r of every variant uses seed + r. Default 1 */
-    variant_set variants;       /* --variants: which variants run. Default none,after,before */
-    const char *out_dir;        /* --out-dir: where files go. Default "circles-out" */
-    bool quiet;                 /* --quiet: print nothing on stdout */
-    size_t jobs;                /* --jobs: worker threads. Default the number of online CPUs */
+    const char *save_model_dir;      /* --save-model: directory for each variant's last model, or NULL */
+    uint32_t seed;                   /* --seed: run r of every variant uses seed + r. Default 1 */
+    variant_set variants;            /* --variants: which variants run. Default none,after,before */
+    const char *out_dir;             /* --out-dir: where files go. Default "circles-out" */
+    bool quiet;                      /* --quiet: print nothing on stdout */
+    size_t jobs;                     /* --jobs: worker threads. Default the number of online CPUs */
 } options;
 
 /* What the command line asks for. */

@@ -7,13 +7,9 @@
 
 #include "outfile.h"
 
-const char *dataset_kind_name(dataset_kind kind)
-{
-    return kind == DATASET_MOONS ? "moons" : "circles";
-}
+const char *dataset_kind_name(dataset_kind kind) { return kind == DATASET_MOONS ? "moons" : "circles"; }
 
-bool dataset_kind_from_name(const char *name, dataset_kind *out)
-{
+bool dataset_kind_from_name(const char *name, dataset_kind *out) {
     if (strcmp(name, "circles") == 0) {
         *out = DATASET_CIRCLES;
         return true;
@@ -26,8 +22,7 @@ bool dataset_kind_from_name(const char *name, dataset_kind *out)
 }
 
 /* Calls make_circles or make_moons with the options. */
-static bnmlp_status generate(const data_options *options, bnmlp_dataset *out)
-{
+static bnmlp_status generate(const data_options *options, bnmlp_dataset *out) {
     if (options->kind == DATASET_MOONS) {
         bnmlp_moons_config config = BNMLP_MOONS_DEFAULT;
         config.n_samples = options->n_samples;
@@ -45,8 +40,7 @@ static bnmlp_status generate(const data_options *options, bnmlp_dataset *out)
     return bnmlp_make_circles(&config, out);
 }
 
-bool dataset_generate(const data_options *options, bnmlp_dataset *out)
-{
+bool dataset_generate(const data_options *options, bnmlp_dataset *out) {
     bnmlp_status status = generate(options, out);
     if (status != BNMLP_OK) {
         fprintf(stderr, "circles: cannot generate the %s data set: %s\n", dataset_kind_name(options->kind),
@@ -56,11 +50,11 @@ bool dataset_generate(const data_options *options, bnmlp_dataset *out)
     return true;
 }
 
-void dataset_describe(const data_options *options, char *buffer, size_t size)
-{
+void dataset_describe(const data_options *options, char *buffer, size_t size) {
     if (options->kind == DATASET_MOONS) {
         snprintf(buffer, size, "make_moons(n_samples=%zu, noise=%g, random_state=%lu%s)", options->n_samples,
-                 options->noise, (unsigned long)options->random_state, options->shuffle ? "" : ", shuffle=False");
+                 options->noise, (unsigned long)options->random_state,
+                 options->shuffle ? "" : ", shuffle=False");
         return;
     }
     snprintf(buffer, size, "make_circles(n_samples=%zu, noise=%g, random_state=%lu, factor=%g%s)",
@@ -69,16 +63,14 @@ void dataset_describe(const data_options *options, char *buffer, size_t size)
 }
 
 /* Writes the header line: x0,x1,...,label. */
-static void write_header(out_file *out, size_t n_features)
-{
+static void write_header(out_file *out, size_t n_features) {
     for (size_t feature = 0; feature < n_features; feature++) {
         out_printf(out, "x%zu,", feature);
     }
     out_printf(out, "label\n");
 }
 
-bool dataset_write_csv(const bnmlp_dataset *dataset, const char *path)
-{
+bool dataset_write_csv(const bnmlp_dataset *dataset, const char *path) {
     out_file out;
     if (!out_open(&out, path)) {
         return false;

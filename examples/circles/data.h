@@ -27,9 +27,13 @@ typedef struct data_options {
 } data_options;
 
 /* The defaults: the tutorial's make_circles(n_samples=1000, noise=0.1, random_state=1). */
-#define DATA_OPTIONS_DEFAULT                                                                    \
-    ((data_options){.kind = DATASET_CIRCLES, .n_samples = 1000, .noise = 0.1, .random_state = 1, \
-                    .factor = 0.8, .shuffle = true})
+#define DATA_OPTIONS_DEFAULT                                                                                 \
+    ((data_options){.kind = DATASET_CIRCLES,                                                                 \
+                    .n_samples = 1000,                                                                       \
+                    .noise = 0.1,                                                                            \
+                    .random_state = 1,                                                                       \
+                    .factor = 0.8,                                                                           \
+                    .shuffle = true})
 
 /* "circles" or "moons". */
 const char *dataset_kind_name(dataset_kind kind);

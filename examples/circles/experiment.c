@@ -18,8 +18,7 @@ typedef struct job_queue {
     size_t task_count;             /* variant_count * repeats */
 } job_queue;
 
-double monotonic_seconds(void)
-{
+double monotonic_seconds(void) {
     struct timespec now;
     if (clock_gettime(CLOCK_MONOTONIC, &now) != 0) {
         return 0.0;
@@ -29,15 +28,13 @@ double monotonic_seconds(void)
 
 /* The batch size the run uses: a batch larger than the training half is the whole half, as in
  * Keras, and the model is built for exactly that. */
-static size_t effective_batch_size(const experiment_setup *setup)
-{
+static size_t effective_batch_size(const experiment_setup *setup) {
     size_t rows = setup->train_x->rows;
     return setup->batch_size < rows ? setup->batch_size : rows;
 }
 
 /* Evaluates the trained model on both halves (inference mode) into *result. */
-static bnmlp_status evaluate_both(bnmlp_model *model, const experiment_setup *setup, run_result *result)
-{
+static bnmlp_status evaluate_both(bnmlp_model *model, const experiment_setup *setup, run_result *result) {
     bnmlp_status status =
         bnmlp_model_evaluate(model, setup->train_x, setup->train_y, NULL, &result->train_accuracy);
     if (status == BNMLP_OK) {
@@ -49,8 +46,7 @@ static bnmlp_status evaluate_both(bnmlp_model *model, const experiment_setup *se
 /* Builds the variant's model from seed, fits it with validation on the test half after every
  * epoch, and evaluates it. A diverged fit keeps its weights and is still evaluated. */
 /* Saves the model of variant v to setup->save_dir/<variant>.bnmlp. */
-static bnmlp_status save_model(const experiment_setup *setup, variant v, const bnmlp_model *model)
-{
+static bnmlp_status save_model(const experiment_setup *setup, variant v, const bnmlp_model *model) {
     char path[4096];
     int length = snprintf(path, sizeof path, "%s/%s.bnmlp", setup->save_dir, variant_name(v));
     if (length < 0 || (size_t)length >= sizeof path) {
@@ -60,13 +56,11 @@ static bnmlp_status save_model(const experiment_setup *setup, variant v, const b
 }
 
 static bnmlp_status train_and_evaluate(const experiment_setup *setup, variant v, uint32_t seed, bool save,
-                                       run_result *result)
-{
+                                       run_result *result) {
     size_t batch_size = effective_batch_size(setup);
     bnmlp_model *model = NULL;
-    bnmlp_status status =
-        variant_create_model(v, setup->train_x->cols, setup->bn_momentum, setup->bn_average, batch_size,
-                             seed, &model);
+    bnmlp_status status = variant_create_model(v, setup->train_x->cols, setup->bn_momentum, setup->bn_average,
+                                               batch_size, seed, &model);
     if (status != BNMLP_OK) {
         return status;
     }
@@ -76,7 +70,8 @@ static bnmlp_status train_and_evaluate(const experiment_setup *setup, variant v,
     fit.optimizer = setup->optimizer;
     fit.validation_x = setup->test_x;
     fit.validation_y = setup->test_y;
-    status = bnmlp_model_fit(model, setup->train_x, setup->train_y, &fit, result->history, &result->epochs_run);
+    status =
+        bnmlp_model_fit(model, setup->train_x, setup->train_y, &fit, result->history, &result->epochs_run);
     if (status == BNMLP_OK || status == BNMLP_ERR_DIVERGED) {
         bnmlp_status evaluation = evaluate_both(model, setup, result);
         status = evaluation == BNMLP_OK ? status : evaluation;
@@ -90,8 +85,7 @@ static bnmlp_status train_and_evaluate(const experiment_setup *setup, variant v,
 }
 
 /* Runs task t: run r = t % repeats of variant index t / repeats, with seed + r, timed. */
-static void run_task(const job_queue *queue, size_t task)
-{
+static void run_task(const job_queue *queue, size_t task) {
     const experiment_setup *setup = queue->setup;
     size_t variant_index = task / setup->repeats;
     size_t run = task % setup->repeats;
@@ -104,8 +98,7 @@ static void run_task(const job_queue *queue, size_t task)
 }
 
 /* Hands out the next task into *task; false when none are left. */
-static bool take_task(job_queue *queue, size_t *task)
-{
+static bool take_task(job_queue *queue, size_t *task) {
     pthread_mutex_lock(&queue->lock);
     bool found = queue->next_task < queue->task_count;
     if (found) {
@@ -116,8 +109,7 @@ static bool take_task(job_queue *queue, size_t *task)
 }
 
 /* A worker thread: runs tasks until none are left. */
-static void *worker_main(void *argument)
-{
+static void *worker_main(void *argument) {
     job_queue *queue = argument;
     size_t task = 0;
     while (take_task(queue, &task)) {
@@ -127,10 +119,9 @@ static void *worker_main(void *argument)
 }
 
 /* Allocates the run slots and their history arena; false when a size overflows or memory runs out. */
-static bool allocate_results(const experiment_setup *setup, experiment_results *results)
-{
-    *results = (experiment_results){.variant_count = setup->variant_count, .repeats = setup->repeats,
-                                    .epochs = setup->epochs};
+static bool allocate_results(const experiment_setup *setup, experiment_results *results) {
+    *results = (experiment_results){
+        .variant_count = setup->variant_count, .repeats = setup->repeats, .epochs = setup->epochs};
     size_t runs = setup->variant_count * setup->repeats;
     if (setup->repeats != 0 && runs / setup->repeats != setup->variant_count) {
         return false;
@@ -152,8 +143,7 @@ static bool allocate_results(const experiment_setup *setup, experiment_results *
 
 /* Runs every task on up to jobs - 1 extra threads plus the calling thread. A thread that cannot
  * be started only means fewer workers. */
-static void run_all(job_queue *queue, size_t jobs)
-{
+static void run_all(job_queue *queue, size_t jobs) {
     pthread_t threads[1024];
     size_t extra = jobs - 1;
     size_t limit = sizeof threads / sizeof threads[0];
@@ -169,12 +159,13 @@ static void run_all(job_queue *queue, size_t jobs)
     }
 }
 
-bnmlp_status experiment_run(const experiment_setup *setup, size_t jobs, experiment_results *results)
-{
+bnmlp_status experiment_run(const experiment_setup *setup, size_t jobs, experiment_results *results) {
     if (!allocate_results(setup, results)) {
         return BNMLP_ERR_OUT_OF_MEMORY;
     }
-    job_queue queue = {.setup = setup, .results = results, .next_task = 0,
+    job_queue queue = {.setup = setup,
+                       .results = results,
+                       .next_task = 0,
                        .task_count = setup->variant_count * setup->repeats};
     if (pthread_mutex_init(&queue.lock, NULL) != 0) {
         return BNMLP_ERR_OUT_OF_MEMORY;
@@ -189,13 +180,11 @@ bnmlp_status experiment_run(const experiment_setup *setup, size_t jobs, experime
     return BNMLP_OK;
 }
 
-const run_result *experiment_result(const experiment_results *results, size_t v, size_t r)
-{
+const run_result *experiment_result(const experiment_results *results, size_t v, size_t r) {
     return &results->runs[v * results->repeats + r];
 }
 
-bool experiment_find_failure(const experiment_results *results, size_t *variant_index, size_t *run)
-{
+bool experiment_find_failure(const experiment_results *results, size_t *variant_index, size_t *run) {
     if (results->runs == NULL) {
         return false;
     }
@@ -212,8 +201,7 @@ bool experiment_find_failure(const experiment_results *results, size_t *variant_
     return false;
 }
 
-void experiment_results_free(experiment_results *results)
-{
+void experiment_results_free(experiment_results *results) {
     free(results->runs);
     free(results->records);
     *results = (experiment_results){0};

@@ -16,20 +16,20 @@
 
 /* What every run shares; read-only while the runs execute. */
 typedef struct experiment_setup {
-    const bnmlp_tensor *train_x; /* training inputs, n_train x features */
-    const bnmlp_tensor *train_y; /* training labels, n_train x 1 */
-    const bnmlp_tensor *test_x;  /* test inputs (validation after every epoch), n_test x features */
-    const bnmlp_tensor *test_y;  /* test labels, n_test x 1 */
+    const bnmlp_tensor *train_x;     /* training inputs, n_train x features */
+    const bnmlp_tensor *train_y;     /* training labels, n_train x 1 */
+    const bnmlp_tensor *test_x;      /* test inputs (validation after every epoch), n_test x features */
+    const bnmlp_tensor *test_y;      /* test labels, n_test x 1 */
     variant variants[VARIANT_COUNT]; /* the variants to run, in order */
-    size_t variant_count;        /* entries of variants used */
-    size_t repeats;              /* runs per variant */
-    uint32_t seed;               /* run r uses seed + r (modulo 2^32) */
-    size_t epochs;               /* epochs per run */
-    size_t batch_size;           /* rows per SGD step */
-    bnmlp_sgd_config optimizer;  /* SGD settings */
-    float bn_momentum;           /* batch-norm momentum (momentum0 overrides it with 0) */
+    size_t variant_count;            /* entries of variants used */
+    size_t repeats;                  /* runs per variant */
+    uint32_t seed;                   /* run r uses seed + r (modulo 2^32) */
+    size_t epochs;                   /* epochs per run */
+    size_t batch_size;               /* rows per SGD step */
+    bnmlp_sgd_config optimizer;      /* SGD settings */
+    float bn_momentum;               /* batch-norm momentum (momentum0 overrides it with 0) */
     bnmlp_moving_average bn_average; /* how the moving statistics average the batches */
-    const char *save_dir;        /* when not NULL: the last run of each variant saves its model
+    const char *save_dir;            /* when not NULL: the last run of each variant saves its model
                                     to save_dir/<variant>.bnmlp */
 } experiment_setup;
 

@@ -14,7 +14,8 @@
 
 /* The data set as points coloured by class, like the tutorial's first figure; description (the
  * generator call) is the subtitle. Failures are reported with the path; false then. */
-bool plot_dataset(const char *path, const bnmlp_dataset *dataset, const char *dataset_name, const char *description);
+bool plot_dataset(const char *path, const bnmlp_dataset *dataset, const char *dataset_name,
+                  const char *description);
 
 /* Learning curves of one variant: training accuracy (as fit reports it) and test accuracy per
  * epoch, mean over runs with a +-1 sd band. subtitle says what was averaged. */

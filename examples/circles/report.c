@@ -11,8 +11,7 @@
 #define PLUS_MINUS "\xC2\xB1"
 
 /* Formats mean ± sd with four decimals ("n/a" for an undefined sd) into cell. */
-static void format_mean_sd(char *cell, size_t size, double mean, double sd)
-{
+static void format_mean_sd(char *cell, size_t size, double mean, double sd) {
     if (isnan(sd)) {
         snprintf(cell, size, "%.4f " PLUS_MINUS "    n/a", mean);
     } else {
@@ -21,8 +20,7 @@ static void format_mean_sd(char *cell, size_t size, double mean, double sd)
 }
 
 /* Prints one variant's row of the table. */
-static void print_summary_row(FILE *out, variant v, const variant_summary *s)
-{
+static void print_summary_row(FILE *out, variant v, const variant_summary *s) {
     char train[48], test[48], epochs[32];
     format_mean_sd(train, sizeof train, s->train_accuracy_mean, s->train_accuracy_sd);
     format_mean_sd(test, sizeof test, s->test_accuracy_mean, s->test_accuracy_sd);
@@ -35,12 +33,12 @@ static void print_summary_row(FILE *out, variant v, const variant_summary *s)
             s->runs_missing_target, s->seconds_median);
 }
 
-void print_summary_table(FILE *out, const variant *variants, const variant_summary *summaries, size_t count)
-{
+void print_summary_table(FILE *out, const variant *variants, const variant_summary *summaries, size_t count) {
     /* Every cell of the two accuracy columns, header included, holds one two-byte "±", so
      * byte-counted widths keep the columns aligned. */
-    fprintf(out, "%-12s %5s  %-22s %-22s %14s %6s %12s\n", "variant", "runs", "train acc mean " PLUS_MINUS " sd",
-            "test acc mean " PLUS_MINUS " sd", "epochs to 0.80", "never", "median s/run");
+    fprintf(out, "%-12s %5s  %-22s %-22s %14s %6s %12s\n", "variant", "runs",
+            "train acc mean " PLUS_MINUS " sd", "test acc mean " PLUS_MINUS " sd", "epochs to 0.80", "never",
+            "median s/run");
     for (size_t i = 0; i < count; i++) {
         print_summary_row(out, variants[i], &summaries[i]);
     }
@@ -53,8 +51,7 @@ void print_summary_table(FILE *out, const variant *variants, const variant_summa
 }
 
 /* Writes ",value" with 9 significant digits, or just "," when value is NaN (undefined). */
-static void write_field(out_file *out, double value)
-{
+static void write_field(out_file *out, double value) {
     if (isnan(value)) {
         out_printf(out, ",");
     } else {
@@ -62,8 +59,8 @@ static void write_field(out_file *out, double value)
     }
 }
 
-bool write_summary_csv(const char *path, const variant *variants, const variant_summary *summaries, size_t count)
-{
+bool write_summary_csv(const char *path, const variant *variants, const variant_summary *summaries,
+                       size_t count) {
     out_file out;
     if (!out_open(&out, path)) {
         return false;
@@ -84,8 +81,7 @@ bool write_summary_csv(const char *path, const variant *variants, const variant_
 }
 
 /* Writes the history rows of one run. */
-static void write_run_history(out_file *out, const char *name, size_t run, const run_result *result)
-{
+static void write_run_history(out_file *out, const char *name, size_t run, const run_result *result) {
     for (size_t e = 0; e < result->epochs_run; e++) {
         const bnmlp_epoch_record *record = &result->history[e];
         out_printf(out, "%s,%zu,%zu", name, run, record->epoch);
@@ -97,8 +93,7 @@ static void write_run_history(out_file *out, const char *name, size_t run, const
     }
 }
 
-bool write_history_csv(const char *path, const experiment_setup *setup, const experiment_results *results)
-{
+bool write_history_csv(const char *path, const experiment_setup *setup, const experiment_results *results) {
     out_file out;
     if (!out_open(&out, path)) {
         return false;

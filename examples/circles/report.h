@@ -19,7 +19,8 @@ void print_summary_table(FILE *out, const variant *variants, const variant_summa
 /* Writes summary.csv: header variant,runs,train_acc_mean,train_acc_std,test_acc_mean,
  * test_acc_std,epochs_to_80_mean,runs_not_reaching_80,seconds_per_run_median, then one row per
  * variant; undefined values (NaN) are empty fields. Reports a failure with the path; false then. */
-bool write_summary_csv(const char *path, const variant *variants, const variant_summary *summaries, size_t count);
+bool write_summary_csv(const char *path, const variant *variants, const variant_summary *summaries,
+                       size_t count);
 
 /* Writes history.csv: header variant,run,epoch,loss,acc,val_loss,val_acc, then one row per epoch
  * of every run in run order (run is 0-based: it used seed --seed + run). */

@@ -6,8 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-double stats_mean(const double *values, size_t count)
-{
+double stats_mean(const double *values, size_t count) {
     if (count == 0) {
         return NAN;
     }
@@ -18,8 +17,7 @@ double stats_mean(const double *values, size_t count)
     return sum / (double)count;
 }
 
-double stats_sample_sd(const double *values, size_t count)
-{
+double stats_sample_sd(const double *values, size_t count) {
     if (count < 2) {
         return NAN;
     }
@@ -32,15 +30,13 @@ double stats_sample_sd(const double *values, size_t count)
 }
 
 /* qsort comparison of two doubles, ascending. */
-static int compare_doubles(const void *left, const void *right)
-{
+static int compare_doubles(const void *left, const void *right) {
     double a = *(const double *)left;
     double b = *(const double *)right;
     return (a > b) - (a < b);
 }
 
-double stats_median(double *values, size_t count)
-{
+double stats_median(double *values, size_t count) {
     if (count == 0) {
         return NAN;
     }
@@ -51,8 +47,7 @@ double stats_median(double *values, size_t count)
     return 0.5 * (values[count / 2 - 1] + values[count / 2]);
 }
 
-size_t first_epoch_reaching_target(const run_result *run)
-{
+size_t first_epoch_reaching_target(const run_result *run) {
     for (size_t e = 0; e < run->epochs_run; e++) {
         if (run->history[e].val_accuracy >= TARGET_TEST_ACCURACY - TARGET_TOLERANCE) {
             return e + 1;
@@ -62,8 +57,7 @@ size_t first_epoch_reaching_target(const run_result *run)
 }
 
 /* Fills the summary's epochs-to-target fields and diverged count from the runs of variant v. */
-static void summarize_target(const experiment_results *results, size_t v, variant_summary *out)
-{
+static void summarize_target(const experiment_results *results, size_t v, variant_summary *out) {
     double epoch_sum = 0.0;
     size_t reaching = 0;
     out->runs_diverged = 0;
@@ -78,8 +72,7 @@ static void summarize_target(const experiment_results *results, size_t v, varian
     out->epochs_to_target_mean = reaching == 0 ? NAN : epoch_sum / (double)reaching;
 }
 
-bool summarize_variant(const experiment_results *results, size_t v, variant_summary *out)
-{
+bool summarize_variant(const experiment_results *results, size_t v, variant_summary *out) {
     size_t runs = results->repeats;
     double *values = malloc(runs * sizeof *values);
     if (values == NULL) {
@@ -108,8 +101,7 @@ bool summarize_variant(const experiment_results *results, size_t v, variant_summ
 /* Mean and sample sd at epoch index e over the runs of variant v that reached it; test selects
  * validation accuracy, otherwise training accuracy. values has room for repeats doubles. */
 static void epoch_statistics(const experiment_results *results, size_t v, size_t e, bool test, double *values,
-                             double *mean, double *sd)
-{
+                             double *mean, double *sd) {
     size_t count = 0;
     for (size_t r = 0; r < results->repeats; r++) {
         const run_result *run = experiment_result(results, v, r);
@@ -122,8 +114,7 @@ static void epoch_statistics(const experiment_results *results, size_t v, size_t
 }
 
 /* Allocates the curves' five arrays of `epochs` doubles; false when memory runs out. */
-static bool allocate_curves(accuracy_curves *curves, size_t epochs)
-{
+static bool allocate_curves(accuracy_curves *curves, size_t epochs) {
     *curves = (accuracy_curves){.epochs = epochs};
     curves->epoch = malloc(epochs * sizeof(double));
     curves->train_mean = malloc(epochs * sizeof(double));
@@ -134,8 +125,7 @@ static bool allocate_curves(accuracy_curves *curves, size_t epochs)
            curves->test_mean != NULL && curves->test_sd != NULL;
 }
 
-bool accuracy_curves_compute(const experiment_results *results, size_t v, accuracy_curves *out)
-{
+bool accuracy_curves_compute(const experiment_results *results, size_t v, accuracy_curves *out) {
     *out = (accuracy_curves){0};
     double *values = malloc(results->repeats * sizeof *values);
     if (values == NULL || !allocate_curves(out, results->epochs)) {
@@ -152,8 +142,7 @@ bool accuracy_curves_compute(const experiment_results *results, size_t v, accura
     return true;
 }
 
-void accuracy_curves_free(accuracy_curves *curves)
-{
+void accuracy_curves_free(accuracy_curves *curves) {
     free(curves->epoch);
     free(curves->train_mean);
     free(curves->train_sd);

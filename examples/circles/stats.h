@@ -32,15 +32,16 @@ size_t first_epoch_reaching_target(const run_result *run);
 
 /* One line of the summary: a variant over its runs. */
 typedef struct variant_summary {
-    size_t runs;                 /* number of runs */
-    double train_accuracy_mean;  /* mean of the runs' final training accuracy (inference mode) */
-    double train_accuracy_sd;    /* its sample standard deviation (NaN for one run) */
-    double test_accuracy_mean;   /* mean of the runs' final test accuracy */
-    double test_accuracy_sd;     /* its sample standard deviation (NaN for one run) */
-    double epochs_to_target_mean; /* mean first epoch reaching the target over the runs that do; NaN if none do */
-    size_t runs_missing_target;  /* runs that never reach the target */
-    double seconds_median;       /* median wall seconds per run */
-    size_t runs_diverged;        /* runs whose training diverged (their epochs stop early) */
+    size_t runs;                /* number of runs */
+    double train_accuracy_mean; /* mean of the runs' final training accuracy (inference mode) */
+    double train_accuracy_sd;   /* its sample standard deviation (NaN for one run) */
+    double test_accuracy_mean;  /* mean of the runs' final test accuracy */
+    double test_accuracy_sd;    /* its sample standard deviation (NaN for one run) */
+    double
+        epochs_to_target_mean; /* mean first epoch reaching the target over the runs that do; NaN if none do */
+    size_t runs_missing_target; /* runs that never reach the target */
+    double seconds_median;      /* median wall seconds per run */
+    size_t runs_diverged;       /* runs whose training diverged (their epochs stop early) */
 } variant_summary;
 
 /* Summarizes variant index v of the results; false when memory runs out. */
@@ -49,12 +50,12 @@ bool summarize_variant(const experiment_results *results, size_t v, variant_summ
 /* Per-epoch mean and sample standard deviation over the runs of one variant. Epoch e (1-based)
  * is at index e - 1; a run that stopped early (diverged) counts only for the epochs it ran. */
 typedef struct accuracy_curves {
-    size_t epochs;       /* points per curve */
-    double *epoch;       /* 1, 2, ..., epochs (the x values) */
-    double *train_mean;  /* training accuracy as fit reports it (training mode, mean over batches) */
-    double *train_sd;    /* its sample standard deviation over runs (NaN for fewer than two) */
-    double *test_mean;   /* validation (test) accuracy after the epoch, inference mode */
-    double *test_sd;     /* its sample standard deviation over runs */
+    size_t epochs;      /* points per curve */
+    double *epoch;      /* 1, 2, ..., epochs (the x values) */
+    double *train_mean; /* training accuracy as fit reports it (training mode, mean over batches) */
+    double *train_sd;   /* its sample standard deviation over runs (NaN for fewer than two) */
+    double *test_mean;  /* validation (test) accuracy after the epoch, inference mode */
+    double *test_sd;    /* its sample standard deviation over runs */
 } accuracy_curves;
 
 /* Computes the curves of variant index v into *out (free with accuracy_curves_free); false when

@@ -18,18 +18,11 @@ static const struct {
     [VARIANT_INPUT] = {"input", "BN on the input"},
 };
 
-const char *variant_name(variant v)
-{
-    return (unsigned)v < VARIANT_COUNT ? VARIANTS[v].name : "?";
-}
+const char *variant_name(variant v) { return (unsigned)v < VARIANT_COUNT ? VARIANTS[v].name : "?"; }
 
-const char *variant_title(variant v)
-{
-    return (unsigned)v < VARIANT_COUNT ? VARIANTS[v].title : "?";
-}
+const char *variant_title(variant v) { return (unsigned)v < VARIANT_COUNT ? VARIANTS[v].title : "?"; }
 
-bool variant_from_name(const char *name, variant *out)
-{
+bool variant_from_name(const char *name, variant *out) {
     for (int v = 0; v < VARIANT_COUNT; v++) {
         if (strcmp(name, VARIANTS[v].name) == 0) {
             *out = (variant)v;
@@ -40,8 +33,7 @@ bool variant_from_name(const char *name, variant *out)
 }
 
 /* Looks up the length-byte name starting at text; false when it names no variant. */
-static bool variant_from_span(const char *text, size_t length, variant *out)
-{
+static bool variant_from_span(const char *text, size_t length, variant *out) {
     char name[32];
     if (length == 0 || length >= sizeof name) {
         return false;
@@ -51,8 +43,7 @@ static bool variant_from_span(const char *text, size_t length, variant *out)
     return variant_from_name(name, out);
 }
 
-bool variant_set_parse(const char *text, variant_set *out)
-{
+bool variant_set_parse(const char *text, variant_set *out) {
     if (strcmp(text, "all") == 0) {
         *out = VARIANT_SET_ALL;
         return true;
@@ -76,8 +67,7 @@ bool variant_set_parse(const char *text, variant_set *out)
 
 /* Adds a batch-normalization layer with the given momentum, center and scale. */
 static bnmlp_status add_batchnorm(bnmlp_model *model, float momentum, bnmlp_moving_average average,
-                                  bool learn_gamma_beta)
-{
+                                  bool learn_gamma_beta) {
     bnmlp_batchnorm_config config = BNMLP_BATCHNORM_DEFAULT;
     config.momentum = momentum;
     config.moving_average = average;
@@ -87,8 +77,7 @@ static bnmlp_status add_batchnorm(bnmlp_model *model, float momentum, bnmlp_movi
 }
 
 /* Adds the hidden layer Dense(50, he_uniform) with the given activation. */
-static bnmlp_status add_hidden(bnmlp_model *model, bnmlp_activation activation)
-{
+static bnmlp_status add_hidden(bnmlp_model *model, bnmlp_activation activation) {
     bnmlp_dense_config config = BNMLP_DENSE_DEFAULT(VARIANT_HIDDEN_UNITS);
     config.kernel_initializer = BNMLP_INIT_HE_UNIFORM;
     config.activation = activation;
@@ -96,8 +85,7 @@ static bnmlp_status add_hidden(bnmlp_model *model, bnmlp_activation activation)
 }
 
 /* Adds the output layer Dense(1, sigmoid, glorot_uniform). */
-static bnmlp_status add_output(bnmlp_model *model)
-{
+static bnmlp_status add_output(bnmlp_model *model) {
     bnmlp_dense_config config = BNMLP_DENSE_DEFAULT(1);
     config.kernel_initializer = BNMLP_INIT_GLOROT_UNIFORM;
     config.activation = BNMLP_ACTIVATION_SIGMOID;
@@ -106,12 +94,10 @@ static bnmlp_status add_output(bnmlp_model *model)
 
 /* Adds everything up to and including the hidden ReLU, batch norm where the variant wants it. */
 static bnmlp_status add_hidden_block(bnmlp_model *model, variant v, float bn_momentum,
-                                     bnmlp_moving_average bn_average)
-{
+                                     bnmlp_moving_average bn_average) {
     bnmlp_status status = BNMLP_OK;
     switch (v) {
-    case VARIANT_NONE:
-        return add_hidden(model, BNMLP_ACTIVATION_RELU);
+    case VARIANT_NONE: return add_hidden(model, BNMLP_ACTIVATION_RELU);
     case VARIANT_AFTER:
     case VARIANT_NOGAMMABETA:
     case VARIANT_MOMENTUM0:
@@ -136,16 +122,14 @@ static bnmlp_status add_hidden_block(bnmlp_model *model, variant v, float bn_mom
             status = add_hidden(model, BNMLP_ACTIVATION_RELU);
         }
         return status;
-    case VARIANT_COUNT:
-        break;
+    case VARIANT_COUNT: break;
     }
     return BNMLP_ERR_INVALID_ARGUMENT;
 }
 
 bnmlp_status variant_create_model(variant v, size_t input_width, float bn_momentum,
                                   bnmlp_moving_average bn_average, size_t max_batch, uint32_t seed,
-                                  bnmlp_model **out)
-{
+                                  bnmlp_model **out) {
     *out = NULL;
     bnmlp_status status = BNMLP_OK;
     bnmlp_model *model = bnmlp_model_create(input_width, &status);

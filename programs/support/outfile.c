@@ -9,26 +9,18 @@
 #include <string.h>
 
 /* The errno of a failed call, or EIO when the C library left errno at 0. */
-static int failure_errno(void)
-{
-    return errno != 0 ? errno : EIO;
-}
+static int failure_errno(void) { return errno != 0 ? errno : EIO; }
 
 /* The name that starts every message (out_set_program_name). */
 static const char *program_name = "program";
 
-void out_set_program_name(const char *name)
-{
-    program_name = name;
-}
+void out_set_program_name(const char *name) { program_name = name; }
 
-void out_report_error(const char *path, int error)
-{
+void out_report_error(const char *path, int error) {
     fprintf(stderr, "%s: cannot write %s: %s\n", program_name, path, strerror(error));
 }
 
-bool out_open(out_file *out, const char *path)
-{
+bool out_open(out_file *out, const char *path) {
     out->path = path;
     out->error = 0;
     errno = 0;
@@ -41,8 +33,7 @@ bool out_open(out_file *out, const char *path)
     return true;
 }
 
-void out_printf(out_file *out, const char *format, ...)
-{
+void out_printf(out_file *out, const char *format, ...) {
     if (out->stream == NULL || out->error != 0) {
         return;
     }
@@ -56,8 +47,7 @@ void out_printf(out_file *out, const char *format, ...)
     }
 }
 
-bool out_close(out_file *out)
-{
+bool out_close(out_file *out) {
     if (out->stream == NULL) {
         return false;
     }

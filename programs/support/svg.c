@@ -44,13 +44,14 @@ typedef enum legend_symbol {
 } legend_symbol;
 
 /* Line chart canvas: 880 x 500 with a 280-pixel legend column. */
-static const frame LINE_CHART_FRAME = {.width = 880, .height = 500, .left = 75, .top = 70, .right = 600, .bottom = 435};
+static const frame LINE_CHART_FRAME = {
+    .width = 880, .height = 500, .left = 75, .top = 70, .right = 600, .bottom = 435};
 
 /* Scatter canvas: 700 x 560 with a 110-pixel legend column. */
-static const frame SCATTER_FRAME = {.width = 700, .height = 560, .left = 75, .top = 70, .right = 590, .bottom = 495};
+static const frame SCATTER_FRAME = {
+    .width = 700, .height = 560, .left = 75, .top = 70, .right = 590, .bottom = 495};
 
-const char *svg_palette_color(size_t index)
-{
+const char *svg_palette_color(size_t index) {
     static const char *const colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                          "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
     return colors[index % (sizeof colors / sizeof colors[0])];
@@ -62,8 +63,7 @@ const char *svg_palette_color(size_t index)
 
 /* An axis covering [lo, hi] with about TARGET_TICKS ticks at multiples of a 1-2-5 step, its ends
  * rounded out to ticks. An empty or non-finite range gets a unit-sized one. */
-static svg_axis nice_axis(double lo, double hi)
-{
+static svg_axis nice_axis(double lo, double hi) {
     if (!isfinite(lo) || !isfinite(hi)) {
         lo = 0.0;
         hi = 1.0;
@@ -85,8 +85,7 @@ static svg_axis nice_axis(double lo, double hi)
 }
 
 /* Restricts an axis to [floor, ceiling] (NaN ends are no limit). */
-static void limit_axis(svg_axis *axis, double floor_value, double ceiling_value)
-{
+static void limit_axis(svg_axis *axis, double floor_value, double ceiling_value) {
     if (!isnan(floor_value) && axis->lo < floor_value) {
         axis->lo = floor_value;
     }
@@ -96,20 +95,17 @@ static void limit_axis(svg_axis *axis, double floor_value, double ceiling_value)
 }
 
 /* Pixel x of data value x. */
-static double map_x(const frame *f, double x)
-{
+static double map_x(const frame *f, double x) {
     return f->left + (x - f->x.lo) / (f->x.hi - f->x.lo) * (f->right - f->left);
 }
 
 /* Pixel y of data value y (y grows upwards). */
-static double map_y(const frame *f, double y)
-{
+static double map_y(const frame *f, double y) {
     return f->bottom - (y - f->y.lo) / (f->y.hi - f->y.lo) * (f->bottom - f->top);
 }
 
 /* Grows [*lo, *hi] to include value (NaNs are ignored). */
-static void include_value(double *lo, double *hi, double value)
-{
+static void include_value(double *lo, double *hi, double value) {
     if (isnan(value)) {
         return;
     }
@@ -122,40 +118,27 @@ static void include_value(double *lo, double *hi, double value)
 /* ----------------------------------------------------------------------------------------- */
 
 /* Writes text with the XML special characters escaped. */
-static void write_escaped(out_file *out, const char *text)
-{
+static void write_escaped(out_file *out, const char *text) {
     for (const char *c = text; *c != '\0'; c++) {
         switch (*c) {
-        case '&':
-            out_printf(out, "&amp;");
-            break;
-        case '<':
-            out_printf(out, "&lt;");
-            break;
-        case '>':
-            out_printf(out, "&gt;");
-            break;
-        case '"':
-            out_printf(out, "&quot;");
-            break;
-        default:
-            out_printf(out, "%c", *c);
-            break;
+        case '&': out_printf(out, "&amp;"); break;
+        case '<': out_printf(out, "&lt;"); break;
+        case '>': out_printf(out, "&gt;"); break;
+        case '"': out_printf(out, "&quot;"); break;
+        default: out_printf(out, "%c", *c); break;
         }
     }
 }
 
 /* Writes a <text> element at (x, y); attributes is extra markup such as anchor and size. */
-static void write_text(out_file *out, double x, double y, const char *attributes, const char *text)
-{
+static void write_text(out_file *out, double x, double y, const char *attributes, const char *text) {
     out_printf(out, "<text x=\"%.2f\" y=\"%.2f\" %s>", x, y, attributes);
     write_escaped(out, text);
     out_printf(out, "</text>\n");
 }
 
 /* Opens the document: XML declaration, <svg> root of width x height pixels, white background. */
-static void write_document_start(out_file *out, double width, double height)
-{
+static void write_document_start(out_file *out, double width, double height) {
     out_printf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out_printf(out,
                "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
@@ -165,28 +148,24 @@ static void write_document_start(out_file *out, double width, double height)
 }
 
 /* Defines the clip path clip_id as the plot area of f. */
-static void write_clip_path(out_file *out, const frame *f, const char *clip_id)
-{
-    out_printf(out, "<defs><clipPath id=\"%s\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>"
-               "</clipPath></defs>\n", clip_id, f->left, f->top, f->right - f->left, f->bottom - f->top);
+static void write_clip_path(out_file *out, const frame *f, const char *clip_id) {
+    out_printf(out,
+               "<defs><clipPath id=\"%s\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>"
+               "</clipPath></defs>\n",
+               clip_id, f->left, f->top, f->right - f->left, f->bottom - f->top);
 }
 
 /* Opens a one-chart document: the root, the background and the clip path "plot-area". */
-static void write_header(out_file *out, const frame *f)
-{
+static void write_header(out_file *out, const frame *f) {
     write_document_start(out, f->width, f->height);
     write_clip_path(out, f, "plot-area");
 }
 
 /* Closes the document. */
-static void write_footer(out_file *out)
-{
-    out_printf(out, "</svg>\n");
-}
+static void write_footer(out_file *out) { out_printf(out, "</svg>\n"); }
 
 /* Writes the title and the optional subtitle, centred over the plot area. */
-static void write_titles(out_file *out, const frame *f, const char *title, const char *subtitle)
-{
+static void write_titles(out_file *out, const frame *f, const char *title, const char *subtitle) {
     double centre = 0.5 * (f->left + f->right);
     write_text(out, centre, 28, "text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\"", title);
     if (subtitle != NULL) {
@@ -195,16 +174,14 @@ static void write_titles(out_file *out, const frame *f, const char *title, const
 }
 
 /* Value of tick k of an axis, snapped to 0 near zero so labels never read "-0.0". */
-static double tick_value(const svg_axis *axis, long k)
-{
+static double tick_value(const svg_axis *axis, long k) {
     double first = ceil(axis->lo / axis->step - 1e-9) * axis->step;
     double value = first + (double)k * axis->step;
     return fabs(value) < 1e-9 * axis->step ? 0.0 : value;
 }
 
 /* Number of ticks of an axis. */
-static long tick_count(const svg_axis *axis)
-{
+static long tick_count(const svg_axis *axis) {
     long count = 0;
     while (tick_value(axis, count) <= axis->hi + 1e-9 * axis->step && count < 1000) {
         count++;
@@ -213,8 +190,7 @@ static long tick_count(const svg_axis *axis)
 }
 
 /* Writes the light grid lines at every tick of both axes. */
-static void write_grid(out_file *out, const frame *f)
-{
+static void write_grid(out_file *out, const frame *f) {
     out_printf(out, "<g stroke=\"#e6e6e6\" stroke-width=\"1\">\n");
     for (long k = 0, n = tick_count(&f->x); k < n; k++) {
         double x = map_x(f, tick_value(&f->x, k));
@@ -228,63 +204,66 @@ static void write_grid(out_file *out, const frame *f)
 }
 
 /* Writes the x axis's tick marks and labels under the plot area. */
-static void write_x_ticks(out_file *out, const frame *f)
-{
+static void write_x_ticks(out_file *out, const frame *f) {
     char label[64];
     for (long k = 0, n = tick_count(&f->x); k < n; k++) {
         double value = tick_value(&f->x, k);
         double x = map_x(f, value);
-        out_printf(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#333333\"/>\n", x, f->bottom,
-                   x, f->bottom + 5);
+        out_printf(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#333333\"/>\n", x,
+                   f->bottom, x, f->bottom + 5);
         snprintf(label, sizeof label, "%.*f", f->x.decimals, value);
         write_text(out, x, f->bottom + 19, "text-anchor=\"middle\" font-size=\"12\"", label);
     }
 }
 
 /* Writes the y axis's tick marks and labels left of the plot area. */
-static void write_y_ticks(out_file *out, const frame *f)
-{
+static void write_y_ticks(out_file *out, const frame *f) {
     char label[64];
     for (long k = 0, n = tick_count(&f->y); k < n; k++) {
         double value = tick_value(&f->y, k);
         double y = map_y(f, value);
-        out_printf(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#333333\"/>\n", f->left - 5,
-                   y, f->left, y);
+        out_printf(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#333333\"/>\n",
+                   f->left - 5, y, f->left, y);
         snprintf(label, sizeof label, "%.*f", f->y.decimals, value);
         write_text(out, f->left - 8, y + 4, "text-anchor=\"end\" font-size=\"12\"", label);
     }
 }
 
 /* Writes the plot area's border, both axes' ticks and the axis labels. */
-static void write_axes(out_file *out, const frame *f, const char *x_label, const char *y_label)
-{
-    out_printf(out, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" stroke=\"#333333\"/>\n",
-               f->left, f->top, f->right - f->left, f->bottom - f->top);
+static void write_axes(out_file *out, const frame *f, const char *x_label, const char *y_label) {
+    out_printf(
+        out,
+        "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" stroke=\"#333333\"/>\n",
+        f->left, f->top, f->right - f->left, f->bottom - f->top);
     write_x_ticks(out, f);
     write_y_ticks(out, f);
-    write_text(out, 0.5 * (f->left + f->right), f->bottom + 42, "text-anchor=\"middle\" font-size=\"13\"", x_label);
+    write_text(out, 0.5 * (f->left + f->right), f->bottom + 42, "text-anchor=\"middle\" font-size=\"13\"",
+               x_label);
     char attributes[160];
     double centre = 0.5 * (f->top + f->bottom);
-    snprintf(attributes, sizeof attributes, "text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 %.2f %.2f)\"",
-             20.0, centre);
+    snprintf(attributes, sizeof attributes,
+             "text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 %.2f %.2f)\"", 20.0, centre);
     write_text(out, 20, centre, attributes, y_label);
 }
 
 /* Writes legend entry `index` (top to bottom) in the column right of the plot area. */
-static void write_legend_entry(out_file *out, const frame *f, size_t index, legend_symbol symbol, const char *color,
-                               double band_opacity, const char *label)
-{
+static void write_legend_entry(out_file *out, const frame *f, size_t index, legend_symbol symbol,
+                               const char *color, double band_opacity, const char *label) {
     double x = f->right + 18;
     double y = f->top + 12 + 22.0 * (double)index;
     if (symbol == LEGEND_BAND) {
-        out_printf(out, "<rect x=\"%.2f\" y=\"%.2f\" width=\"26\" height=\"12\" fill=\"%s\" fill-opacity=\"%.2f\"/>\n", x,
-                   y - 6, color, band_opacity);
+        out_printf(
+            out,
+            "<rect x=\"%.2f\" y=\"%.2f\" width=\"26\" height=\"12\" fill=\"%s\" fill-opacity=\"%.2f\"/>\n", x,
+            y - 6, color, band_opacity);
     }
     if (symbol == LEGEND_MARKER) {
         out_printf(out, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4.5\" fill=\"%s\"/>\n", x + 13, y, color);
     } else {
-        out_printf(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n", x,
-                   y, x + 26, y, color, symbol == LEGEND_DASHED ? " stroke-dasharray=\"6 4\"" : "");
+        out_printf(
+            out,
+            "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n", x,
+            y, x + 26, y, color, symbol == LEGEND_DASHED ? " stroke-dasharray=\"6 4\"" : "");
     }
     write_text(out, x + 34, y + 4, "font-size=\"12\"", label);
 }
@@ -294,15 +273,13 @@ static void write_legend_entry(out_file *out, const frame *f, size_t index, lege
 /* ----------------------------------------------------------------------------------------- */
 
 /* True when point i of the series has a finite y and, with `band`, a finite spread. */
-static bool point_usable(const svg_series *series, size_t i, bool band)
-{
+static bool point_usable(const svg_series *series, size_t i, bool band) {
     return isfinite(series->y[i]) && (!band || isfinite(series->spread[i]));
 }
 
 /* Writes the band y +- spread over the usable points [first, end) as one closed path. */
-static void write_band_segment(out_file *out, const frame *f, const svg_series *series, size_t first, size_t end,
-                               double opacity)
-{
+static void write_band_segment(out_file *out, const frame *f, const svg_series *series, size_t first,
+                               size_t end, double opacity) {
     out_printf(out, "<path fill=\"%s\" fill-opacity=\"%.2f\" stroke=\"none\" d=\"", series->color, opacity);
     for (size_t i = first; i < end; i++) {
         out_printf(out, "%c%.2f,%.2f ", i == first ? 'M' : 'L', map_x(f, series->x[i]),
@@ -315,8 +292,7 @@ static void write_band_segment(out_file *out, const frame *f, const svg_series *
 }
 
 /* Writes the band of a series, one path per run of at least two usable points. */
-static void write_band(out_file *out, const frame *f, const svg_series *series, double opacity)
-{
+static void write_band(out_file *out, const frame *f, const svg_series *series, double opacity) {
     size_t i = 0;
     while (i < series->count) {
         if (!point_usable(series, i, true)) {
@@ -335,9 +311,9 @@ static void write_band(out_file *out, const frame *f, const svg_series *series, 
 }
 
 /* Writes the line of a series as one path (a NaN starts a new piece); a lone point gets a dot. */
-static void write_line(out_file *out, const frame *f, const svg_series *series)
-{
-    out_printf(out, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\" d=\"", series->color);
+static void write_line(out_file *out, const frame *f, const svg_series *series) {
+    out_printf(out, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\" d=\"",
+               series->color);
     bool pen_down = false;
     for (size_t i = 0; i < series->count; i++) {
         if (!point_usable(series, i, false)) {
@@ -355,8 +331,7 @@ static void write_line(out_file *out, const frame *f, const svg_series *series)
 }
 
 /* Sets the chart's axes from its data: every x, every y +- spread, and the reference line. */
-static void fit_line_axes(frame *f, const svg_line_chart *chart)
-{
+static void fit_line_axes(frame *f, const svg_line_chart *chart) {
     double x_lo = INFINITY, x_hi = -INFINITY, y_lo = INFINITY, y_hi = -INFINITY;
     for (size_t s = 0; s < chart->series_count; s++) {
         const svg_series *series = &chart->series[s];
@@ -376,16 +351,17 @@ static void fit_line_axes(frame *f, const svg_line_chart *chart)
 }
 
 /* Writes the dashed reference line across the plot area. */
-static void write_reference(out_file *out, const frame *f, double y_value)
-{
+static void write_reference(out_file *out, const frame *f, double y_value) {
     double y = map_y(f, y_value);
-    out_printf(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#555555\" stroke-width=\"1.2\" "
-               "stroke-dasharray=\"6 4\"/>\n", f->left, y, f->right, y);
+    out_printf(
+        out,
+        "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#555555\" stroke-width=\"1.2\" "
+        "stroke-dasharray=\"6 4\"/>\n",
+        f->left, y, f->right, y);
 }
 
 /* Writes the line chart's data (bands, reference line, lines) clipped to the clip path clip_id. */
-static void write_line_data(out_file *out, const frame *f, const svg_line_chart *chart, const char *clip_id)
-{
+static void write_line_data(out_file *out, const frame *f, const svg_line_chart *chart, const char *clip_id) {
     out_printf(out, "<g clip-path=\"url(#%s)\">\n", clip_id);
     for (size_t s = 0; s < chart->series_count; s++) {
         if (chart->series[s].spread != NULL) {
@@ -402,21 +378,21 @@ static void write_line_data(out_file *out, const frame *f, const svg_line_chart 
 }
 
 /* Writes the line chart's legend: one entry per series, then the reference line. */
-static void write_line_legend(out_file *out, const frame *f, const svg_line_chart *chart)
-{
+static void write_line_legend(out_file *out, const frame *f, const svg_line_chart *chart) {
     for (size_t s = 0; s < chart->series_count; s++) {
         const svg_series *series = &chart->series[s];
         legend_symbol symbol = series->spread != NULL ? LEGEND_BAND : LEGEND_LINE;
         write_legend_entry(out, f, s, symbol, series->color, chart->band_opacity, series->label);
     }
     if (!isnan(chart->reference_y) && chart->reference_label != NULL) {
-        write_legend_entry(out, f, chart->series_count, LEGEND_DASHED, "#555555", 0.0, chart->reference_label);
+        write_legend_entry(out, f, chart->series_count, LEGEND_DASHED, "#555555", 0.0,
+                           chart->reference_label);
     }
 }
 
 /* Writes everything of a line chart after the clip path: titles, grid, data, axes, legend. */
-static void write_line_chart_body(out_file *out, const frame *f, const svg_line_chart *chart, const char *clip_id)
-{
+static void write_line_chart_body(out_file *out, const frame *f, const svg_line_chart *chart,
+                                  const char *clip_id) {
     write_titles(out, f, chart->title, chart->subtitle);
     write_grid(out, f);
     write_line_data(out, f, chart, clip_id);
@@ -424,8 +400,7 @@ static void write_line_chart_body(out_file *out, const frame *f, const svg_line_
     write_line_legend(out, f, chart);
 }
 
-bool svg_write_line_chart(const char *path, const svg_line_chart *chart)
-{
+bool svg_write_line_chart(const char *path, const svg_line_chart *chart) {
     frame f = LINE_CHART_FRAME;
     fit_line_axes(&f, chart);
     out_file out;
@@ -438,8 +413,7 @@ bool svg_write_line_chart(const char *path, const svg_line_chart *chart)
     return out_close(&out);
 }
 
-bool svg_write_line_charts(const char *path, const svg_line_chart *charts, size_t count)
-{
+bool svg_write_line_charts(const char *path, const svg_line_chart *charts, size_t count) {
     out_file out;
     if (!out_open(&out, path)) {
         return false;
@@ -465,8 +439,7 @@ bool svg_write_line_charts(const char *path, const svg_line_chart *charts, size_
 /* ----------------------------------------------------------------------------------------- */
 
 /* Sets the scatter plot's axes from its points. */
-static void fit_scatter_axes(frame *f, const svg_scatter *chart)
-{
+static void fit_scatter_axes(frame *f, const svg_scatter *chart) {
     double x_lo = INFINITY, x_hi = -INFINITY, y_lo = INFINITY, y_hi = -INFINITY;
     for (size_t i = 0; i < chart->count; i++) {
         include_value(&x_lo, &x_hi, chart->x[i]);
@@ -477,8 +450,7 @@ static void fit_scatter_axes(frame *f, const svg_scatter *chart)
 }
 
 /* Writes the points group by group (as matplotlib draws one scatter call per class). */
-static void write_points(out_file *out, const frame *f, const svg_scatter *chart)
-{
+static void write_points(out_file *out, const frame *f, const svg_scatter *chart) {
     out_printf(out, "<g clip-path=\"url(#plot-area)\">\n");
     for (size_t g = 0; g < chart->group_count; g++) {
         out_printf(out, "<g fill=\"%s\" fill-opacity=\"0.8\">\n", chart->group_colors[g]);
@@ -493,8 +465,7 @@ static void write_points(out_file *out, const frame *f, const svg_scatter *chart
     out_printf(out, "</g>\n");
 }
 
-bool svg_write_scatter(const char *path, const svg_scatter *chart)
-{
+bool svg_write_scatter(const char *path, const svg_scatter *chart) {
     frame f = SCATTER_FRAME;
     fit_scatter_axes(&f, chart);
     out_file out;

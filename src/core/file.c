@@ -93,8 +93,8 @@ bnmlp_status bnmlp_file_read_all(const char *path, const bnmlp_allocator *alloca
         goto done;
     }
     if ((unsigned long)end >= SIZE_MAX || (max_size != 0 && (unsigned long)end > max_size)) {
-        bnmlp_detail_set(detail, 0, 0, 0, "'%.*s' is %ld bytes, more than the limit of %zu", PATH_SHOWN,
-                         path, end, max_size != 0 ? max_size : SIZE_MAX - 1);
+        bnmlp_detail_set(detail, 0, 0, 0, "'%.*s' is %ld bytes, more than the limit of %zu", PATH_SHOWN, path,
+                         end, max_size != 0 ? max_size : SIZE_MAX - 1);
         status = BNMLP_ERR_OVERFLOW;
         goto done;
     }
@@ -160,8 +160,9 @@ static FILE *create_exclusive(const char *temp, bool *exists) {
 #endif
 }
 
-bnmlp_status bnmlp_file_writer_open(bnmlp_file_writer *writer, const char *path, const bnmlp_allocator *allocator,
-                                    const bnmlp_file_fault *fault, bnmlp_error_detail *detail) {
+bnmlp_status bnmlp_file_writer_open(bnmlp_file_writer *writer, const char *path,
+                                    const bnmlp_allocator *allocator, const bnmlp_file_fault *fault,
+                                    bnmlp_error_detail *detail) {
     if (!writer || !path) return BNMLP_ERR_NULL_ARGUMENT;
     if (!bnmlp_allocator_is_valid(allocator)) return BNMLP_ERR_NULL_ARGUMENT;
     if (path[0] == '\0') {
@@ -189,13 +190,17 @@ bnmlp_status bnmlp_file_writer_open(bnmlp_file_writer *writer, const char *path,
         if (!file && !exists) break;
     }
     if (!file) {
-        bnmlp_detail_set(detail, 0, 0, 0, "cannot create a temporary file next to '%.*s'%s", PATH_SHOWN,
-                         path, open_reason(error));
+        bnmlp_detail_set(detail, 0, 0, 0, "cannot create a temporary file next to '%.*s'%s", PATH_SHOWN, path,
+                         open_reason(error));
         bnmlp_release(a, paths);
         return BNMLP_ERR_FILE_OPEN;
     }
-    *writer = (bnmlp_file_writer){.file = file, .final_path = paths, .temp_path = temp, .allocator = *a,
-                                  .status = BNMLP_OK, .written = 0,
+    *writer = (bnmlp_file_writer){.file = file,
+                                  .final_path = paths,
+                                  .temp_path = temp,
+                                  .allocator = *a,
+                                  .status = BNMLP_OK,
+                                  .written = 0,
                                   .fault = fault ? *fault : BNMLP_FILE_NO_FAULT};
     return BNMLP_OK;
 }
@@ -240,7 +245,8 @@ static void sync_directory(char *path) {
 #ifdef BNMLP_FILE_POSIX
     char *slash = strrchr(path, '/');
     const char *directory = ".";
-    if (slash == path) directory = "/";
+    if (slash == path)
+        directory = "/";
     else if (slash) {
         *slash = '\0';
         directory = path;
@@ -276,8 +282,10 @@ bnmlp_status bnmlp_file_writer_commit(bnmlp_file_writer *writer, bnmlp_error_det
         return BNMLP_ERR_IO;
     }
     const char *step = NULL;
-    if (fflush(writer->file) != 0 || writer->fault.fail_flush) step = "flushing";
-    else if (!sync_file(writer->file)) step = "syncing";
+    if (fflush(writer->file) != 0 || writer->fault.fail_flush)
+        step = "flushing";
+    else if (!sync_file(writer->file))
+        step = "syncing";
     if (!step) {
         int closed = fclose(writer->file);
         writer->file = NULL;

@@ -54,25 +54,26 @@ typedef struct bnmlp_file_fault {
 } bnmlp_file_fault;
 
 /* No injected failure. */
-#define BNMLP_FILE_NO_FAULT ((bnmlp_file_fault){.fail_after_bytes = UINT64_MAX, .fail_flush = false, \
-                                                .fail_rename = false})
+#define BNMLP_FILE_NO_FAULT                                                                                  \
+    ((bnmlp_file_fault){.fail_after_bytes = UINT64_MAX, .fail_flush = false, .fail_rename = false})
 
 /* An atomic file writer; all fields are internal to file.c. */
 typedef struct bnmlp_file_writer {
-    FILE *file;                    /* the open temporary file; NULL once closed */
-    char *final_path;              /* where commit renames the file; one allocation holds both paths */
-    char *temp_path;               /* the temporary file: final_path + ".<pid>.<n>.tmp" */
-    bnmlp_allocator allocator;     /* allocated the paths */
-    bnmlp_status status;           /* the first error of a write (sticky), BNMLP_OK so far */
-    uint64_t written;              /* bytes written so far */
-    bnmlp_file_fault fault;        /* injected failures (BNMLP_FILE_NO_FAULT normally) */
+    FILE *file;                /* the open temporary file; NULL once closed */
+    char *final_path;          /* where commit renames the file; one allocation holds both paths */
+    char *temp_path;           /* the temporary file: final_path + ".<pid>.<n>.tmp" */
+    bnmlp_allocator allocator; /* allocated the paths */
+    bnmlp_status status;       /* the first error of a write (sticky), BNMLP_OK so far */
+    uint64_t written;          /* bytes written so far */
+    bnmlp_file_fault fault;    /* injected failures (BNMLP_FILE_NO_FAULT normally) */
 } bnmlp_file_writer;
 
 /* Creates a new temporary file next to path (same directory) and opens *writer on it. fault may be
  * NULL (no injected failure). Errors: BNMLP_ERR_FILE_OPEN (cannot create it: missing directory,
  * permissions), BNMLP_ERR_OUT_OF_MEMORY, BNMLP_ERR_OVERFLOW; then nothing exists to clean up. */
-bnmlp_status bnmlp_file_writer_open(bnmlp_file_writer *writer, const char *path, const bnmlp_allocator *allocator,
-                                    const bnmlp_file_fault *fault, bnmlp_error_detail *detail);
+bnmlp_status bnmlp_file_writer_open(bnmlp_file_writer *writer, const char *path,
+                                    const bnmlp_allocator *allocator, const bnmlp_file_fault *fault,
+                                    bnmlp_error_detail *detail);
 
 /* Appends size bytes. Returns the writer's status: once a write fails (BNMLP_ERR_IO), later
  * writes do nothing and return the same error, so a caller may check only at commit. */

@@ -14,10 +14,10 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-#define MT_M 397                    /* twist offset */
-#define MT_MATRIX_A 0x9908b0dfU     /* twist matrix constant */
-#define MT_UPPER_MASK 0x80000000U   /* most significant bit of a word */
-#define MT_LOWER_MASK 0x7fffffffU   /* the 31 low bits of a word */
+#define MT_M 397                       /* twist offset */
+#define MT_MATRIX_A 0x9908b0dfU        /* twist matrix constant */
+#define MT_UPPER_MASK 0x80000000U      /* most significant bit of a word */
+#define MT_LOWER_MASK 0x7fffffffU      /* the 31 low bits of a word */
 #define MT_SEED_MULTIPLIER 1812433253U /* init_genrand's multiplier */
 
 /* Rebuilds all BNMLP_MT19937_N state words (numpy's mt19937_gen) and rewinds position to 0. */
@@ -114,9 +114,11 @@ uint64_t bnmlp_random_interval(bnmlp_random *rng, uint64_t max) {
     mask |= mask >> 32;
     uint64_t value;
     if (max <= 0xffffffffU) {
-        do value = bnmlp_random_uint32(rng) & mask; while (value > max);
+        do value = bnmlp_random_uint32(rng) & mask;
+        while (value > max);
     } else {
-        do value = next_uint64(rng) & mask; while (value > max);
+        do value = next_uint64(rng) & mask;
+        while (value > max);
     }
     return value;
 }

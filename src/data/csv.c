@@ -47,9 +47,7 @@ typedef struct csv_plan {
 } csv_plan;
 
 /* True for the blanks that may surround a number (a tab only when it does not separate). */
-static bool is_blank(char c, char separator) {
-    return c == ' ' || (c == '\t' && separator != '\t');
-}
+static bool is_blank(char c, char separator) { return c == ' ' || (c == '\t' && separator != '\t'); }
 
 /* True when the line at pos holds only blanks (and a '\r') up to its '\n' or the end. */
 static bool line_is_blank(const csv_cursor *c, size_t pos) {
@@ -255,7 +253,8 @@ static char detect_separator(const char *data, size_t size, size_t pos) {
     static const char candidates[3] = {',', ';', '\t'};
     bool quoted = false;
     for (; pos < size && (quoted || data[pos] != '\n'); pos++) {
-        if (data[pos] == '"') quoted = !quoted;
+        if (data[pos] == '"')
+            quoted = !quoted;
         else if (!quoted)
             for (int i = 0; i < 3; i++)
                 if (data[pos] == candidates[i]) counts[i]++;
@@ -291,12 +290,14 @@ static bnmlp_status read_first_line(csv_cursor *c, const bnmlp_csv_read_config *
         float ignored;
         number_kind kind = parse_number(&field, c->separator, &ignored);
         if (kind == NUMBER_NOT_NUMBER || kind == NUMBER_TOO_LONG) text_found = true;
-        if (config->label == BNMLP_CSV_LABEL_NAME && name_match == SIZE_MAX && field_equals(&field, config->label_name))
+        if (config->label == BNMLP_CSV_LABEL_NAME && name_match == SIZE_MAX &&
+            field_equals(&field, config->label_name))
             name_match = fields;
         fields++;
     }
     plan->fields = fields;
-    plan->header = config->header == BNMLP_CSV_HEADER_YES || (config->header == BNMLP_CSV_HEADER_AUTO && text_found);
+    plan->header =
+        config->header == BNMLP_CSV_HEADER_YES || (config->header == BNMLP_CSV_HEADER_AUTO && text_found);
     if (!plan->header) *c = start;
     switch (config->label) {
     case BNMLP_CSV_LABEL_NONE: plan->label = SIZE_MAX; return BNMLP_OK;
@@ -319,7 +320,8 @@ static bnmlp_status read_first_line(csv_cursor *c, const bnmlp_csv_read_config *
             return BNMLP_ERR_INVALID_ARGUMENT;
         }
         if (name_match == SIZE_MAX) {
-            bnmlp_detail_set(detail, start.line, 0, start.pos, "label column '%s' is not in the header", shown);
+            bnmlp_detail_set(detail, start.line, 0, start.pos, "label column '%s' is not in the header",
+                             shown);
             return BNMLP_ERR_INVALID_ARGUMENT;
         }
         plan->label = name_match;
@@ -357,12 +359,15 @@ static bnmlp_status read_rows(csv_cursor c, const csv_plan *plan, float *x, floa
             number_kind kind = parse_number(&field, c.separator, &value);
             if (kind != NUMBER_OK) return number_error(kind, &field, found, detail);
             if (!x) continue;
-            if (found - 1 == plan->label) y[row] = value;
-            else x[row * features + feature++] = value;
+            if (found - 1 == plan->label)
+                y[row] = value;
+            else
+                x[row * features + feature++] = value;
         }
         if (found != plan->fields) {
-            bnmlp_detail_set(detail, row_line, found < plan->fields ? found + 1 : plan->fields + 1, row_offset,
-                             "expected %zu fields (as in the first line), found %zu", plan->fields, found);
+            bnmlp_detail_set(detail, row_line, found < plan->fields ? found + 1 : plan->fields + 1,
+                             row_offset, "expected %zu fields (as in the first line), found %zu",
+                             plan->fields, found);
             return BNMLP_ERR_FORMAT;
         }
         row++;
@@ -373,7 +378,8 @@ static bnmlp_status read_rows(csv_cursor c, const csv_plan *plan, float *x, floa
 
 /* Checks a read configuration: BNMLP_OK or the error (with *detail). */
 static bnmlp_status check_read_config(const bnmlp_csv_read_config *config, bnmlp_error_detail *detail) {
-    if (config->separator != 0 && config->separator != ',' && config->separator != ';' && config->separator != '\t') {
+    if (config->separator != 0 && config->separator != ',' && config->separator != ';' &&
+        config->separator != '\t') {
         bnmlp_detail_set(detail, 0, 0, 0, "the separator must be ',', ';', tab or 0 (detect)");
         return BNMLP_ERR_INVALID_ARGUMENT;
     }
@@ -426,7 +432,8 @@ bnmlp_status bnmlp_csv_read_buffer(const void *data, size_t size, const bnmlp_cs
     size_t features = plan.fields - (plan.label == SIZE_MAX ? 0 : 1);
     bnmlp_tensor *tx = bnmlp_tensor_create_with_allocator(rows, features, config->allocator, &status);
     bnmlp_tensor *ty = NULL;
-    if (tx && plan.label != SIZE_MAX) ty = bnmlp_tensor_create_with_allocator(rows, 1, config->allocator, &status);
+    if (tx && plan.label != SIZE_MAX)
+        ty = bnmlp_tensor_create_with_allocator(rows, 1, config->allocator, &status);
     if (!tx || (plan.label != SIZE_MAX && !ty)) {
         bnmlp_tensor_free(tx);
         bnmlp_detail_set(detail, 0, 0, 0, "cannot allocate %zu x %zu values: %s", rows, features,
@@ -494,7 +501,8 @@ static size_t format_float(char *out, size_t room, float value) {
 /* True when a header name must be quoted to read back as itself. */
 static bool needs_quotes(const char *name, char separator) {
     size_t n = strlen(name);
-    if (n > 0 && (name[0] == ' ' || name[0] == '\t' || name[n - 1] == ' ' || name[n - 1] == '\t')) return true;
+    if (n > 0 && (name[0] == ' ' || name[0] == '\t' || name[n - 1] == ' ' || name[n - 1] == '\t'))
+        return true;
     return strchr(name, separator) || strchr(name, '"') || strchr(name, '\n') || strchr(name, '\r');
 }
 
@@ -571,7 +579,8 @@ bnmlp_status bnmlp_csv_write_with_fault(const char *path, const bnmlp_tensor *x,
     for (size_t r = 0; r < x->rows && w.status == BNMLP_OK; r++) {
         for (size_t c = 0; c < x->cols; c++) {
             if (c > 0) bnmlp_file_writer_write(&w, &separator, 1);
-            bnmlp_file_writer_write(&w, number, format_float(number, sizeof number, x->data[r * x->cols + c]));
+            bnmlp_file_writer_write(&w, number,
+                                    format_float(number, sizeof number, x->data[r * x->cols + c]));
         }
         if (y) {
             bnmlp_file_writer_write(&w, &separator, 1);

@@ -29,13 +29,13 @@ typedef enum npy_type { NPY_F4, NPY_F8, NPY_I1, NPY_I4, NPY_I8, NPY_U1, NPY_B1 }
 
 /* What the header says. */
 typedef struct npy_header {
-    npy_type type;         /* element type */
-    size_t item_size;      /* bytes per element */
-    bool big_endian;       /* '>' byte order */
-    bool fortran_order;    /* column-major elements */
-    size_t dims[2];        /* the first two dimensions */
-    size_t ndim;           /* number of dimensions */
-    bool seen[3];          /* descr, fortran_order, shape found */
+    npy_type type;      /* element type */
+    size_t item_size;   /* bytes per element */
+    bool big_endian;    /* '>' byte order */
+    bool fortran_order; /* column-major elements */
+    size_t dims[2];     /* the first two dimensions */
+    size_t ndim;        /* number of dimensions */
+    bool seen[3];       /* descr, fortran_order, shape found */
 } npy_header;
 
 /* A parser over the header text; offsets in messages are from the start of the file. */
@@ -54,8 +54,8 @@ static bnmlp_status header_error(npy_parser *p, const char *what) {
 }
 
 static void skip_spaces(npy_parser *p) {
-    while (p->pos < p->length && (p->text[p->pos] == ' ' || p->text[p->pos] == '\t' || p->text[p->pos] == '\n' ||
-                                  p->text[p->pos] == '\r'))
+    while (p->pos < p->length && (p->text[p->pos] == ' ' || p->text[p->pos] == '\t' ||
+                                  p->text[p->pos] == '\n' || p->text[p->pos] == '\r'))
         p->pos++;
 }
 
@@ -81,8 +81,10 @@ static bnmlp_status parse_string(npy_parser *p, char *out, size_t room, bool *cu
     while (p->pos < p->length && p->text[p->pos] != quote) {
         unsigned char ch = p->text[p->pos];
         if (ch == '\\' || ch < 0x20 || ch >= 0x7F) return header_error(p, "unexpected character in a string");
-        if (n + 1 < room) out[n++] = (char)ch;
-        else *cut = true;
+        if (n + 1 < room)
+            out[n++] = (char)ch;
+        else
+            *cut = true;
         p->pos++;
     }
     if (p->pos >= p->length) return header_error(p, "unterminated string");
@@ -95,7 +97,8 @@ static bnmlp_status parse_string(npy_parser *p, char *out, size_t room, bool *cu
 static bnmlp_status parse_descr(npy_parser *p, npy_header *h) {
     skip_spaces(p);
     if (p->pos < p->length && p->text[p->pos] == '[') {
-        bnmlp_detail_set(p->detail, 0, 0, p->base + p->pos, "structured arrays (a list descr) are not supported");
+        bnmlp_detail_set(p->detail, 0, 0, p->base + p->pos,
+                         "structured arrays (a list descr) are not supported");
         return BNMLP_ERR_UNSUPPORTED;
     }
     size_t at = p->pos;
@@ -120,8 +123,8 @@ static bnmlp_status parse_descr(npy_parser *p, npy_header *h) {
         return BNMLP_OK;
     }
     bnmlp_detail_set(p->detail, 0, 0, p->base + at,
-                     "element type '%s%s' is not supported (only <f4 <f8 |i1 <i4 <i8 |u1 |b1 and '>' forms)", descr,
-                     cut ? "..." : "");
+                     "element type '%s%s' is not supported (only <f4 <f8 |i1 <i4 <i8 |u1 |b1 and '>' forms)",
+                     descr, cut ? "..." : "");
     return BNMLP_ERR_UNSUPPORTED;
 }
 
@@ -206,9 +209,12 @@ static bnmlp_status parse_header(npy_parser *p, npy_header *h) {
         }
         h->seen[k] = true;
         if (!accept(p, ':')) return header_error(p, "expected ':'");
-        if (k == 0) status = parse_descr(p, h);
-        else if (k == 1) status = parse_bool(p, &h->fortran_order);
-        else status = parse_shape(p, h);
+        if (k == 0)
+            status = parse_descr(p, h);
+        else if (k == 1)
+            status = parse_bool(p, &h->fortran_order);
+        else
+            status = parse_shape(p, h);
         if (status != BNMLP_OK) return status;
         if (!accept(p, ',')) {
             if (!accept(p, '}')) return header_error(p, "expected ',' or '}'");
@@ -240,8 +246,8 @@ static bnmlp_status read_preamble(const unsigned char *bytes, size_t size, npy_h
     }
     unsigned major = bytes[6], minor = bytes[7];
     if (!(minor == 0 && (major == 1 || major == 2 || major == 3))) {
-        bnmlp_detail_set(detail, 0, 0, 6, ".npy format version %u.%u is not supported (1.0, 2.0, 3.0 are)", major,
-                         minor);
+        bnmlp_detail_set(detail, 0, 0, 6, ".npy format version %u.%u is not supported (1.0, 2.0, 3.0 are)",
+                         major, minor);
         return BNMLP_ERR_VERSION;
     }
     size_t length_size = major == 1 ? 2 : 4, header_at = MAGIC_LENGTH + 2 + length_size;
@@ -255,7 +261,8 @@ static bnmlp_status read_preamble(const unsigned char *bytes, size_t size, npy_h
                          (unsigned long)header_length, size - header_at);
         return BNMLP_ERR_TRUNCATED;
     }
-    npy_parser parser = {.text = bytes + header_at, .length = header_length, .base = header_at, .detail = detail};
+    npy_parser parser = {
+        .text = bytes + header_at, .length = header_length, .base = header_at, .detail = detail};
     bnmlp_status status = parse_header(&parser, h);
     if (status != BNMLP_OK) return status;
     *data_start = header_at + header_length;
@@ -271,8 +278,8 @@ static bool load_element(const npy_header *h, const unsigned char *p, float *out
         return f - f == 0.0f;
     }
     case NPY_F8:
-        return bnmlp_double_to_float(bnmlp_double_from_bits(h->big_endian ? bnmlp_load_be64(p) : bnmlp_load_le64(p)),
-                                     out);
+        return bnmlp_double_to_float(
+            bnmlp_double_from_bits(h->big_endian ? bnmlp_load_be64(p) : bnmlp_load_le64(p)), out);
     case NPY_I4: {
         uint32_t bits = h->big_endian ? bnmlp_load_be32(p) : bnmlp_load_le32(p);
         int32_t v;
@@ -308,7 +315,8 @@ bnmlp_status bnmlp_npy_read_buffer(const void *data, size_t size, const bnmlp_np
     bnmlp_status status = read_preamble(bytes, size, &h, &start, detail);
     if (status != BNMLP_OK) return status;
     if (h.ndim == 0 || h.ndim > 2) {
-        bnmlp_detail_set(detail, 0, 0, start, "a %zu-D array cannot become a tensor (1-D and 2-D only)", h.ndim);
+        bnmlp_detail_set(detail, 0, 0, start, "a %zu-D array cannot become a tensor (1-D and 2-D only)",
+                         h.ndim);
         return BNMLP_ERR_UNSUPPORTED;
     }
     size_t rows = h.dims[0], cols = h.ndim == 2 ? h.dims[1] : 1, count, data_bytes;
@@ -323,12 +331,13 @@ bnmlp_status bnmlp_npy_read_buffer(const void *data, size_t size, const bnmlp_np
     }
     size_t present = size - start;
     if (present < data_bytes) {
-        bnmlp_detail_set(detail, 0, 0, size, "the data need %zu bytes but only %zu follow the header", data_bytes,
-                         present);
+        bnmlp_detail_set(detail, 0, 0, size, "the data need %zu bytes but only %zu follow the header",
+                         data_bytes, present);
         return BNMLP_ERR_TRUNCATED;
     }
     if (present > data_bytes) {
-        bnmlp_detail_set(detail, 0, 0, start + data_bytes, "%zu unexpected bytes after the data", present - data_bytes);
+        bnmlp_detail_set(detail, 0, 0, start + data_bytes, "%zu unexpected bytes after the data",
+                         present - data_bytes);
         return BNMLP_ERR_FORMAT;
     }
     bnmlp_tensor *t = bnmlp_tensor_create_with_allocator(rows, cols, config->allocator, &status);
@@ -360,7 +369,8 @@ bnmlp_status bnmlp_npy_read(const char *path, const bnmlp_npy_read_config *confi
     }
     unsigned char *bytes = NULL;
     size_t size = 0;
-    bnmlp_status status = bnmlp_file_read_all(path, config->allocator, config->max_file_bytes, &bytes, &size, detail);
+    bnmlp_status status =
+        bnmlp_file_read_all(path, config->allocator, config->max_file_bytes, &bytes, &size, detail);
     if (status != BNMLP_OK) return status;
     status = bnmlp_npy_read_buffer(bytes, size, config, out, detail);
     bnmlp_release(config->allocator, bytes);
@@ -375,10 +385,11 @@ bnmlp_status bnmlp_npy_read(const char *path, const bnmlp_npy_read_config *confi
  * (room >= 256): magic, version, length, dict, growth spaces, padding, '\n'. Returns its length. */
 static size_t build_header(unsigned char *out, size_t room, size_t rows, size_t cols, bool one_dimensional) {
     char dict[160];
-    int n = one_dimensional
-                ? snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu,), }", rows)
-                : snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }", rows,
-                           cols);
+    int n =
+        one_dimensional
+            ? snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu,), }", rows)
+            : snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }",
+                       rows, cols);
     char first[32];
     int first_digits = snprintf(first, sizeof first, "%zu", rows);
     size_t length = (size_t)n + (size_t)(GROWTH_AXIS_MAX_DIGITS - first_digits); /* dict + growth spaces */
@@ -433,7 +444,7 @@ bnmlp_status bnmlp_npy_write_with_fault(const char *path, const bnmlp_tensor *te
     return bnmlp_file_writer_commit(&w, detail);
 }
 
-bnmlp_status bnmlp_npy_write(const char *path, const bnmlp_tensor *tensor, const bnmlp_npy_write_config *config,
-                             bnmlp_error_detail *detail) {
+bnmlp_status bnmlp_npy_write(const char *path, const bnmlp_tensor *tensor,
+                             const bnmlp_npy_write_config *config, bnmlp_error_detail *detail) {
     return bnmlp_npy_write_with_fault(path, tensor, config, detail, NULL);
 }

@@ -8,7 +8,8 @@
 
 void bnmlp_kernel_context_init(bnmlp_kernel_context *context) {
     bnmlp_isa requested = BNMLP_ISA_BEST;
-    if (!bnmlp_isa_from_environment(&requested) || !bnmlp_isa_available(requested)) requested = BNMLP_ISA_BEST;
+    if (!bnmlp_isa_from_environment(&requested) || !bnmlp_isa_available(requested))
+        requested = BNMLP_ISA_BEST;
     *context = (bnmlp_kernel_context){.pool = NULL, .scratch = NULL, .scratch_floats = 0};
     bnmlp_gemm_plan_init(&context->plan, requested); /* BEST is always available */
 }

@@ -22,10 +22,10 @@ void bnmlp_kernel_column_sums_accumulate(float *sums, const float *m, size_t bat
  * plan (instruction set and cache blocking), the model's thread pool and the packing scratch
  * planned at build. */
 typedef struct bnmlp_kernel_context {
-    bnmlp_gemm_plan plan;    /* micro-kernel and blocks, fixed when the model is created */
-    bnmlp_threadpool *pool;  /* the model's threads; NULL: the calling thread only */
-    float *scratch;          /* packing buffers for every product of the model */
-    size_t scratch_floats;   /* floats in scratch */
+    bnmlp_gemm_plan plan;   /* micro-kernel and blocks, fixed when the model is created */
+    bnmlp_threadpool *pool; /* the model's threads; NULL: the calling thread only */
+    float *scratch;         /* packing buffers for every product of the model */
+    size_t scratch_floats;  /* floats in scratch */
 } bnmlp_kernel_context;
 
 /* Fills *context for the instruction set the environment asks for (BNMLP_ISA: portable, avx2,

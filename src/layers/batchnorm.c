@@ -134,23 +134,22 @@ bool bnmlp_batchnorm_update_moving_is_finite(const float *moving_mean, const flo
                                              bnmlp_variance_estimator estimator) {
     /* Without apply nothing is written: the casts only share the pass with the update. */
     return moving_pass((float *)moving_mean, (float *)moving_variance, mean, variance, channels,
-                       (double)momentum, 1.0 - (double)momentum, variance_correction(batch, epsilon, estimator),
-                       false);
+                       (double)momentum, 1.0 - (double)momentum,
+                       variance_correction(batch, epsilon, estimator), false);
 }
 
 void bnmlp_batchnorm_update_moving(float *moving_mean, float *moving_variance, const float *mean,
-                                   const float *variance, size_t batch, size_t channels,
-                                   float momentum, float epsilon,
-                                   bnmlp_variance_estimator estimator) {
-    moving_pass(moving_mean, moving_variance, mean, variance, channels, (double)momentum, 1.0 - (double)momentum,
-                variance_correction(batch, epsilon, estimator), true);
+                                   const float *variance, size_t batch, size_t channels, float momentum,
+                                   float epsilon, bnmlp_variance_estimator estimator) {
+    moving_pass(moving_mean, moving_variance, mean, variance, channels, (double)momentum,
+                1.0 - (double)momentum, variance_correction(batch, epsilon, estimator), true);
 }
 
 /* The debiased flavour: the hidden accumulators take the exponential update, then the moving
  * statistics are the accumulators over 1 - momentum^t (checked, or applied). */
-static bool debiased_pass(float *moving_mean, float *moving_variance, float *biased_mean, float *biased_variance,
-                          const float *mean, const float *variance, size_t channels, double momentum,
-                          double correction, uint64_t t, bool apply) {
+static bool debiased_pass(float *moving_mean, float *moving_variance, float *biased_mean,
+                          float *biased_variance, const float *mean, const float *variance, size_t channels,
+                          double momentum, double correction, uint64_t t, bool apply) {
     const double debias = 1.0 - pow(momentum, (double)t);
     int bad = 0;
     for (size_t c = 0; c < channels; c++) {
@@ -167,22 +166,22 @@ static bool debiased_pass(float *moving_mean, float *moving_variance, float *bia
     return !bad;
 }
 
-bool bnmlp_batchnorm_average(float *moving_mean, float *moving_variance, float *biased_mean, float *biased_variance,
-                             const float *mean, const float *variance, size_t batch, size_t channels,
-                             const bnmlp_batchnorm_config *bn, uint64_t t, bool apply) {
+bool bnmlp_batchnorm_average(float *moving_mean, float *moving_variance, float *biased_mean,
+                             float *biased_variance, const float *mean, const float *variance, size_t batch,
+                             size_t channels, const bnmlp_batchnorm_config *bn, uint64_t t, bool apply) {
     const double correction = variance_correction(batch, bn->epsilon, bn->moving_variance_estimator);
     const double momentum = (double)bn->momentum;
     switch (bn->moving_average) {
     case BNMLP_AVERAGE_DEBIASED:
-        return debiased_pass(moving_mean, moving_variance, biased_mean, biased_variance, mean, variance, channels,
-                             momentum, correction, t, apply);
+        return debiased_pass(moving_mean, moving_variance, biased_mean, biased_variance, mean, variance,
+                             channels, momentum, correction, t, apply);
     case BNMLP_AVERAGE_CUMULATIVE: /* PyTorch: factor 1/t, running = (1 - factor) running + factor batch */
         return moving_pass(moving_mean, moving_variance, mean, variance, channels, 1.0 - 1.0 / (double)t,
                            1.0 / (double)t, correction, apply);
     case BNMLP_AVERAGE_EXPONENTIAL: break;
     }
-    return moving_pass(moving_mean, moving_variance, mean, variance, channels, momentum, 1.0 - momentum, correction,
-                       apply);
+    return moving_pass(moving_mean, moving_variance, mean, variance, channels, momentum, 1.0 - momentum,
+                       correction, apply);
 }
 
 /* ---- backward ------------------------------------------------------------------------------- */
@@ -254,9 +253,9 @@ void bnmlp_batchnorm_inference_input_gradient(float *dx, const float *dy, const 
 
 /* ---- whole layers: the phases over blocks of features, in one process ----------------------- */
 
-void bnmlp_batchnorm_forward_training(float *y, float *mean, float *variance, float *rstd,
-                                      const float *x, const float *gamma, const float *beta,
-                                      size_t batch, size_t channels, float epsilon) {
+void bnmlp_batchnorm_forward_training(float *y, float *mean, float *variance, float *rstd, const float *x,
+                                      const float *gamma, const float *beta, size_t batch, size_t channels,
+                                      float epsilon) {
     for (size_t c0 = 0; c0 < channels; c0 += BLOCK) {
         const size_t w = block_width(c0, channels);
         double mu[BLOCK] = {0}, squares[BLOCK] = {0};
@@ -271,9 +270,8 @@ void bnmlp_batchnorm_forward_training(float *y, float *mean, float *variance, fl
 }
 
 void bnmlp_batchnorm_forward_inference(float *y, const float *x, const float *moving_mean,
-                                       const float *moving_variance, const float *gamma,
-                                       const float *beta, size_t batch, size_t channels,
-                                       float epsilon) {
+                                       const float *moving_variance, const float *gamma, const float *beta,
+                                       size_t batch, size_t channels, float epsilon) {
     for (size_t c0 = 0; c0 < channels; c0 += BLOCK) {
         const size_t w = block_width(c0, channels);
         float rstd[BLOCK];
@@ -302,8 +300,8 @@ void bnmlp_batchnorm_backward_training(float *dx, float *dgamma, float *dbeta, c
 
 void bnmlp_batchnorm_backward_inference(float *dx, float *dgamma, float *dbeta, const float *dy,
                                         const float *x, const float *moving_mean,
-                                        const float *moving_variance, const float *gamma,
-                                        size_t batch, size_t channels, float epsilon) {
+                                        const float *moving_variance, const float *gamma, size_t batch,
+                                        size_t channels, float epsilon) {
     for (size_t c0 = 0; c0 < channels; c0 += BLOCK) {
         const size_t w = block_width(c0, channels);
         float rstd[BLOCK];

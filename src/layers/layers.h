@@ -30,7 +30,9 @@ void bnmlp_dense_backward(const bnmlp_kernel_context *kernels, float *dx, float 
 /* The logistic function of x from e = exp(-|x|): 1 / (1 + e) for x >= 0, e / (1 + e) below, so
  * that exp never overflows; the one sigmoid of the library (the activation, and the loss's
  * gradient from a logit, which shares e with its log1p). float32 throughout. */
-static inline float bnmlp_sigmoid_of(float x, float e) { return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e); }
+static inline float bnmlp_sigmoid_of(float x, float e) {
+    return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+}
 
 /* x (B, K) -> y (B, K) = softmax of each row, exp(x - max) / sum exp(x - max), in double. */
 void bnmlp_softmax_forward(float *y, const float *x, size_t rows, size_t width);
@@ -90,9 +92,8 @@ size_t bnmlp_batchnorm_min_rows(float epsilon, bnmlp_variance_estimator estimato
  * by the estimator (biased: none; unbiased: B/(B-1); keras2: B/(B-1-epsilon)). batch >= the
  * estimator's bnmlp_batchnorm_min_rows. */
 void bnmlp_batchnorm_update_moving(float *moving_mean, float *moving_variance, const float *mean,
-                                   const float *variance, size_t batch, size_t channels,
-                                   float momentum, float epsilon,
-                                   bnmlp_variance_estimator estimator);
+                                   const float *variance, size_t batch, size_t channels, float momentum,
+                                   float epsilon, bnmlp_variance_estimator estimator);
 
 /* True when bnmlp_batchnorm_update_moving with the same arguments would leave every moving
  * statistic finite; changes nothing (it evaluates the same expressions, so the answer is exact). */
@@ -107,9 +108,9 @@ bool bnmlp_batchnorm_update_moving_is_finite(const float *moving_mean, const flo
  * (1 - momentum^t)) or cumulative (keep 1 - 1/t). t is the layer's training steps including this
  * one (>= 1); the accumulators may be NULL unless debiased. apply false only checks: true when
  * every new value is finite. */
-bool bnmlp_batchnorm_average(float *moving_mean, float *moving_variance, float *biased_mean, float *biased_variance,
-                             const float *mean, const float *variance, size_t batch, size_t channels,
-                             const bnmlp_batchnorm_config *bn, uint64_t t, bool apply);
+bool bnmlp_batchnorm_average(float *moving_mean, float *moving_variance, float *biased_mean,
+                             float *biased_variance, const float *mean, const float *variance, size_t batch,
+                             size_t channels, const bnmlp_batchnorm_config *bn, uint64_t t, bool apply);
 
 /* sum_dy (W) += sum(dy), sum_dy_xhat (W) += sum(dy * xhat) over the rows, xhat = (x - mean) *
  * rstd in double; mean and rstd are the batch's (training) or the moving ones (inference). */
@@ -135,15 +136,14 @@ void bnmlp_batchnorm_inference_input_gradient(float *dx, const float *dy, const 
 /* The whole layer in one process, the phases run over blocks of features. Training mode: x (B, C),
  * gamma (C) or NULL (scale off: 1), beta (C) or NULL (center off: 0) -> y (B, C) and the caches
  * mean (C), variance (C, biased 1/B) and rstd (C). B >= 2 (the caller checks). */
-void bnmlp_batchnorm_forward_training(float *y, float *mean, float *variance, float *rstd,
-                                      const float *x, const float *gamma, const float *beta,
-                                      size_t batch, size_t channels, float epsilon);
+void bnmlp_batchnorm_forward_training(float *y, float *mean, float *variance, float *rstd, const float *x,
+                                      const float *gamma, const float *beta, size_t batch, size_t channels,
+                                      float epsilon);
 
 /* Inference mode: y (B, C) = gamma * (x - moving_mean) * rstd(moving_variance) + beta. */
 void bnmlp_batchnorm_forward_inference(float *y, const float *x, const float *moving_mean,
-                                       const float *moving_variance, const float *gamma,
-                                       const float *beta, size_t batch, size_t channels,
-                                       float epsilon);
+                                       const float *moving_variance, const float *gamma, const float *beta,
+                                       size_t batch, size_t channels, float epsilon);
 
 /* Training-mode backward. dy (B, C), x (B, C), mean (C), rstd (C) from the forward, gamma (C) or
  * NULL -> dx (B, C) (NULL: not needed), dgamma (C) += sum(dy * xhat) (NULL: scale off),
@@ -156,8 +156,8 @@ void bnmlp_batchnorm_backward_training(float *dx, float *dgamma, float *dbeta, c
  * sum(dy * xhat), dbeta += sum(dy), xhat from the moving statistics. */
 void bnmlp_batchnorm_backward_inference(float *dx, float *dgamma, float *dbeta, const float *dy,
                                         const float *x, const float *moving_mean,
-                                        const float *moving_variance, const float *gamma,
-                                        size_t batch, size_t channels, float epsilon);
+                                        const float *moving_variance, const float *gamma, size_t batch,
+                                        size_t channels, float epsilon);
 
 /* ---- binary cross-entropy ---------------------------------------------------------------------- */
 

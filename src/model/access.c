@@ -75,8 +75,8 @@ static void rebias(bnmlp_model *model, const bnmlp_layer *layer, bnmlp_weight wh
     for (size_t c = 0; c < layer->out; c++) biased[c] = (float)((double)value[c] * debias);
 }
 
-bnmlp_status bnmlp_model_get_weights(const bnmlp_model *model, size_t index, bnmlp_weight which,
-                                     float *dst, size_t count) {
+bnmlp_status bnmlp_model_get_weights(const bnmlp_model *model, size_t index, bnmlp_weight which, float *dst,
+                                     size_t count) {
     if (!model || !dst) return BNMLP_ERR_NULL_ARGUMENT;
     float *where;
     bnmlp_status status = locate(model, index, which, count, &where);
@@ -85,8 +85,8 @@ bnmlp_status bnmlp_model_get_weights(const bnmlp_model *model, size_t index, bnm
     return BNMLP_OK;
 }
 
-bnmlp_status bnmlp_model_set_weights(bnmlp_model *model, size_t index, bnmlp_weight which,
-                                     const float *src, size_t count) {
+bnmlp_status bnmlp_model_set_weights(bnmlp_model *model, size_t index, bnmlp_weight which, const float *src,
+                                     size_t count) {
     if (!model || !src) return BNMLP_ERR_NULL_ARGUMENT;
     float *where;
     bnmlp_status status = locate(model, index, which, count, &where);
@@ -117,7 +117,6 @@ bnmlp_status bnmlp_model_set_params(bnmlp_model *model, const float *src, size_t
     return BNMLP_OK;
 }
 
-
 bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model) {
     if (!model) return BNMLP_ERR_NULL_ARGUMENT;
     if (!model->built) return BNMLP_ERR_NOT_BUILT;
@@ -145,7 +144,8 @@ bnmlp_status bnmlp_model_get_optimizer_state(const bnmlp_model *model, bnmlp_opt
                                              uint64_t *steps, float *dst, size_t count) {
     if (!model || !kind || !steps) return BNMLP_ERR_NULL_ARGUMENT;
     if (!model->built) return BNMLP_ERR_NOT_BUILT;
-    if (dst && count != bnmlp_model_optimizer_state_count(model, model->optimizer.kind)) return BNMLP_ERR_SHAPE;
+    if (dst && count != bnmlp_model_optimizer_state_count(model, model->optimizer.kind))
+        return BNMLP_ERR_SHAPE;
     *kind = model->optimizer.kind;
     *steps = model->optimizer.steps;
     if (dst && count) memcpy(dst, model->optimizer.slots, count * sizeof *dst);

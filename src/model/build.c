@@ -41,10 +41,10 @@ bnmlp_model *bnmlp_model_create(size_t input_width, bnmlp_status *status) {
 static void release_buffers(bnmlp_model *model) {
     const bnmlp_allocator *a = &model->allocator;
     void **buffers[] = {
-        (void **)&model->params,   (void **)&model->grads,         (void **)&model->optimizer.slots,
-        (void **)&model->stats,    (void **)&model->outputs,       (void **)&model->caches,
-        (void **)&model->delta[0], (void **)&model->delta[1],      (void **)&model->loss_gradient,
-        (void **)&model->sums,     (void **)&model->rstd,          (void **)&model->segments,
+        (void **)&model->params,   (void **)&model->grads,    (void **)&model->optimizer.slots,
+        (void **)&model->stats,    (void **)&model->outputs,  (void **)&model->caches,
+        (void **)&model->delta[0], (void **)&model->delta[1], (void **)&model->loss_gradient,
+        (void **)&model->sums,     (void **)&model->rstd,     (void **)&model->segments,
         (void **)&model->batch_x,  (void **)&model->batch_y,
     };
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) {
@@ -113,8 +113,10 @@ static bnmlp_status append_layer(bnmlp_model *model, bnmlp_layer layer) {
     for (size_t k = 0; k < 4; k++) ok = ok && place(&params, arrays[k]->length, arrays[k]);
     const size_t statistics = layer.kind == BNMLP_LAYER_BATCHNORM ? layer.out : 0;
     const size_t accumulators = layer.batchnorm.moving_average == BNMLP_AVERAGE_DEBIASED ? statistics : 0;
-    ok = ok && place(&stats, statistics, &layer.moving_mean) && place(&stats, statistics, &layer.moving_variance) &&
-         place(&stats, accumulators, &layer.biased_mean) && place(&stats, accumulators, &layer.biased_variance) &&
+    ok = ok && place(&stats, statistics, &layer.moving_mean) &&
+         place(&stats, statistics, &layer.moving_variance) &&
+         place(&stats, accumulators, &layer.biased_mean) &&
+         place(&stats, accumulators, &layer.biased_variance) &&
          place(&caches, statistics, &layer.batch_mean) && place(&caches, statistics, &layer.batch_variance) &&
          place(&caches, statistics, &layer.batch_rstd) && bnmlp_size_add(outputs, layer.out, &outputs);
     if (!ok) return BNMLP_ERR_OVERFLOW;
@@ -140,8 +142,8 @@ static bool valid_initializer(bnmlp_initializer i) {
 }
 
 static bnmlp_layer activation_layer(size_t width, bnmlp_activation activation, float alpha) {
-    return (bnmlp_layer){.kind = BNMLP_LAYER_ACTIVATION, .in = width, .out = width,
-                         .activation = activation, .alpha = alpha};
+    return (bnmlp_layer){
+        .kind = BNMLP_LAYER_ACTIVATION, .in = width, .out = width, .activation = activation, .alpha = alpha};
 }
 
 bnmlp_status bnmlp_model_add_dense(bnmlp_model *model, const bnmlp_dense_config *config) {
@@ -158,12 +160,16 @@ bnmlp_status bnmlp_model_add_dense(bnmlp_model *model, const bnmlp_dense_config 
     if (status != BNMLP_OK) return status;
     /* Keep both layers or neither: remember the counts, roll back if the second fails. */
     const bnmlp_model saved = *model;
-    bnmlp_layer dense = {.kind = BNMLP_LAYER_DENSE, .in = in, .out = config->units,
-                         .initializer = config->kernel_initializer, .kernel.length = kernel,
+    bnmlp_layer dense = {.kind = BNMLP_LAYER_DENSE,
+                         .in = in,
+                         .out = config->units,
+                         .initializer = config->kernel_initializer,
+                         .kernel.length = kernel,
                          .bias.length = config->use_bias ? config->units : 0};
     status = append_layer(model, dense);
     if (status == BNMLP_OK && with_activation)
-        status = append_layer(model, activation_layer(config->units, config->activation, config->activation_alpha));
+        status = append_layer(model,
+                              activation_layer(config->units, config->activation, config->activation_alpha));
     if (status != BNMLP_OK) *model = saved;
     return status;
 }
@@ -191,8 +197,12 @@ bnmlp_status bnmlp_model_add_batchnorm(bnmlp_model *model, const bnmlp_batchnorm
     bnmlp_status status = reserve_layers(model, 1);
     if (status != BNMLP_OK) return status;
     const size_t width = bnmlp_model_output_width(model);
-    bnmlp_layer layer = {.kind = BNMLP_LAYER_BATCHNORM, .in = width, .out = width, .batchnorm = *config,
-                         .gamma.length = config->scale ? width : 0, .beta.length = config->center ? width : 0};
+    bnmlp_layer layer = {.kind = BNMLP_LAYER_BATCHNORM,
+                         .in = width,
+                         .out = width,
+                         .batchnorm = *config,
+                         .gamma.length = config->scale ? width : 0,
+                         .beta.length = config->center ? width : 0};
     return append_layer(model, layer);
 }
 
@@ -221,8 +231,8 @@ static void initialize_weights(bnmlp_model *model) {
             float *gamma = bnmlp_slice_in(model->params, layer->gamma);
             float *moving_variance = bnmlp_slice_in(model->stats, layer->moving_variance);
             for (size_t c = 0; c < layer->out; c++) {
-                if (gamma) gamma[c] = 1.0f;  /* beta stays 0 */
-                moving_variance[c] = 1.0f;   /* the moving mean stays 0 */
+                if (gamma) gamma[c] = 1.0f; /* beta stays 0 */
+                moving_variance[c] = 1.0f;  /* the moving mean stays 0 */
             }
         }
     }
@@ -237,8 +247,8 @@ void bnmlp_model_refresh_segments(bnmlp_model *model) {
         if (!layer->trainable) continue;
         for (size_t k = 0; k < 4; k++)
             if (arrays[k].length)
-                model->segments[model->segment_count++] = (bnmlp_segment){
-                    .offset = arrays[k].offset, .length = arrays[k].length, .kernel = k == 0};
+                model->segments[model->segment_count++] =
+                    (bnmlp_segment){.offset = arrays[k].offset, .length = arrays[k].length, .kernel = k == 0};
     }
 }
 
@@ -290,7 +300,8 @@ bnmlp_status bnmlp_model_set_threads(bnmlp_model *model, size_t threads) {
         bnmlp_threadpool *pool;
         float *scratch;
         size_t floats;
-        const bnmlp_status status = make_kernel_resources(model, model->max_batch, threads, &pool, &scratch, &floats);
+        const bnmlp_status status =
+            make_kernel_resources(model, model->max_batch, threads, &pool, &scratch, &floats);
         if (status != BNMLP_OK) return status;
         bnmlp_release(&model->allocator, model->kernels.scratch);
         bnmlp_threadpool_free(model->kernels.pool);
@@ -319,7 +330,8 @@ static bool allocate_blocks(bnmlp_model *model, size_t max_batch) {
            alloc_block(model, &model->outputs, max_batch, model->output_count, sizeof(float)) &&
            alloc_block(model, &model->delta[0], max_batch, width, sizeof(float)) &&
            alloc_block(model, &model->delta[1], max_batch, width, sizeof(float)) &&
-           alloc_block(model, &model->loss_gradient, max_batch, bnmlp_model_output_width(model), sizeof(float)) &&
+           alloc_block(model, &model->loss_gradient, max_batch, bnmlp_model_output_width(model),
+                       sizeof(float)) &&
            alloc_block(model, &model->sums, 4, width, sizeof(double)) &&
            alloc_block(model, &model->rstd, width, 1, sizeof(float)) &&
            alloc_block(model, &model->segments, model->layer_count, 4, sizeof(bnmlp_segment)) &&
@@ -377,9 +389,13 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
 /* ---- what the training tier is handed ------------------------------------------------------- */
 
 bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model) {
-    return (bnmlp_arenas){.params = model->params, .grads = model->grads, .count = model->param_count,
-                          .segments = model->segments, .segment_count = model->segment_count,
-                          .state = &model->optimizer, .pool = model->kernels.pool};
+    return (bnmlp_arenas){.params = model->params,
+                          .grads = model->grads,
+                          .count = model->param_count,
+                          .segments = model->segments,
+                          .segment_count = model->segment_count,
+                          .state = &model->optimizer,
+                          .pool = model->kernels.pool};
 }
 
 void bnmlp_model_stage_batch(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,

@@ -4,8 +4,8 @@
 #include "core/core.h"
 #include "layers/layers.h"
 
-bnmlp_status bnmlp_model_check_batch(const bnmlp_model *model, const bnmlp_tensor *x,
-                                     const bnmlp_tensor *y, bool limit_rows) {
+bnmlp_status bnmlp_model_check_batch(const bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                     bool limit_rows) {
     if (!model->built) return BNMLP_ERR_NOT_BUILT;
     bnmlp_status status = bnmlp_tensor_check_shape(x, 0, model->input_width);
     if (status != BNMLP_OK) return status;
@@ -25,8 +25,8 @@ size_t bnmlp_model_min_training_rows(const bnmlp_model *model) {
     for (size_t i = 0; i < model->layer_count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
         if (layer->kind != BNMLP_LAYER_BATCHNORM || !layer->trainable) continue;
-        const size_t rows = bnmlp_batchnorm_min_rows(layer->batchnorm.epsilon,
-                                                     layer->batchnorm.moving_variance_estimator);
+        const size_t rows =
+            bnmlp_batchnorm_min_rows(layer->batchnorm.epsilon, layer->batchnorm.moving_variance_estimator);
         if (rows > least) least = rows;
     }
     return least;

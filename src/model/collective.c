@@ -29,7 +29,8 @@ bnmlp_status bnmlp_model_agree(bnmlp_model *model, bnmlp_status status) {
     return sent != BNMLP_OK ? sent : (bnmlp_status)value;
 }
 
-bnmlp_status bnmlp_model_begin_batch(bnmlp_model *model, bnmlp_status status, size_t rows, size_t *global_rows) {
+bnmlp_status bnmlp_model_begin_batch(bnmlp_model *model, bnmlp_status status, size_t rows,
+                                     size_t *global_rows) {
     model->collective.failure = BNMLP_OK;
     status = bnmlp_model_agree(model, status);
     if (status != BNMLP_OK) return status;
@@ -76,7 +77,8 @@ void bnmlp_model_share(const bnmlp_model *model, size_t rows, size_t *offset, si
         *offset = 0, *count = rows;
         return;
     }
-    const size_t size = (size_t)model->collective.transport.size, rank = (size_t)model->collective.transport.rank;
+    const size_t size = (size_t)model->collective.transport.size,
+                 rank = (size_t)model->collective.transport.rank;
     const size_t base = rows / size, extra = rows % size;
     *count = base + (rank < extra ? 1 : 0);
     *offset = rank * base + (rank < extra ? rank : extra);
@@ -86,8 +88,8 @@ void bnmlp_model_share(const bnmlp_model *model, size_t rows, size_t *offset, si
 
 /* A 30-bit digest of what must match on every rank: sizes, the loss and every layer's shape. */
 static int architecture_digest(const bnmlp_model *model) {
-    uint64_t words[6] = {model->input_width, model->layer_count, model->param_count, model->stats_count,
-                         model->max_batch, (uint64_t)model->loss};
+    uint64_t words[6] = {model->input_width, model->layer_count, model->param_count,
+                         model->stats_count, model->max_batch,   (uint64_t)model->loss};
     uint32_t crc = bnmlp_crc32_update(0, words, sizeof words);
     for (size_t i = 0; i < model->layer_count; i++) {
         const bnmlp_layer *layer = &model->layers[i];

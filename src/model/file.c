@@ -19,11 +19,11 @@
 #include "core/core.h"
 #include "core/file.h"
 
-#define MAGIC "\x89" "BNMLP\r\n"
+#define MAGIC "\211BNMLP\r\n" /* 0x89 (octal 211), the name, CR LF */
 #define MAGIC_BYTES 8
 #define FORMAT_VERSION 1u
 #define FLAG_CHECKPOINT 1u
-#define HEADER_BYTES 24 /* magic, version, flags, sections length */
+#define HEADER_BYTES 24   /* magic, version, flags, sections length */
 #define SECTION_HEADER 12 /* tag, payload length */
 #define TRAILER_BYTES 4
 
@@ -212,10 +212,10 @@ bnmlp_status bnmlp_model_save_checkpoint(const bnmlp_model *model, const char *p
 
 /* A bounds-checked cursor over the file's bytes; the first error sticks. */
 typedef struct reader {
-    const unsigned char *data; /* the file */
-    size_t end;                /* readable bytes end here (the current section's end) */
-    size_t at;                 /* next byte */
-    bnmlp_status status;       /* BNMLP_OK, or the first error */
+    const unsigned char *data;  /* the file */
+    size_t end;                 /* readable bytes end here (the current section's end) */
+    size_t at;                  /* next byte */
+    bnmlp_status status;        /* BNMLP_OK, or the first error */
     bnmlp_error_detail *detail; /* where the first error is described (may be NULL) */
 } reader;
 
@@ -331,9 +331,9 @@ static void get_layer(reader *r, bnmlp_model *model) {
         if (r->status == BNMLP_OK) status = bnmlp_model_add_dense(model, &dense);
     } else if (kind == BNMLP_LAYER_ACTIVATION || kind == BNMLP_LAYER_BATCHNORM) {
         if (out != in) {
-        fail(r, BNMLP_ERR_FORMAT, "a layer's width differs from its input's");
-        return;
-    }
+            fail(r, BNMLP_ERR_FORMAT, "a layer's width differs from its input's");
+            return;
+        }
         if (kind == BNMLP_LAYER_ACTIVATION) {
             const bnmlp_activation activation = (bnmlp_activation)get_u32(r);
             const float alpha = get_f32(r);
@@ -408,7 +408,8 @@ static bool sizes_match(reader *r, const bnmlp_model *model, size_t sections_end
         open_section(r, tags[k], sections_end);
         const uint64_t count = get_u64(r);
         ok = r->status == BNMLP_OK && count == counts[k];
-        if (r->status == BNMLP_OK && !ok) fail(r, BNMLP_ERR_FORMAT, "the parameter or statistics count does not match the architecture");
+        if (r->status == BNMLP_OK && !ok)
+            fail(r, BNMLP_ERR_FORMAT, "the parameter or statistics count does not match the architecture");
         r->at = r->end;
     }
     if (ok) r->at = saved;
@@ -427,9 +428,9 @@ static void check_variances(reader *r, const bnmlp_model *model) {
                     char text[80];
                     snprintf(text, sizeof text, "layer %zu has a negative moving variance", i);
                     {
-        fail(r, BNMLP_ERR_FORMAT, text);
-        return;
-    }
+                        fail(r, BNMLP_ERR_FORMAT, text);
+                        return;
+                    }
                 }
         }
     }
@@ -451,9 +452,9 @@ static void get_optimizer(reader *r, bnmlp_model *model) {
     const float *second = model->optimizer.slots + model->param_count;
     for (size_t i = 0; i < model->param_count; i++)
         if (second[i] < 0.0f) {
-        fail(r, BNMLP_ERR_FORMAT, "a negative second moment");
-        return;
-    }
+            fail(r, BNMLP_ERR_FORMAT, "a negative second moment");
+            return;
+        }
 }
 
 /* The generator's state as numpy keeps it. */
@@ -463,8 +464,7 @@ static void get_random(reader *r, bnmlp_random *rng) {
     const uint64_t gauss = get_u64(r);
     memcpy(&rng->gauss, &gauss, 8);
     if (r->status != BNMLP_OK) return;
-    if (position > BNMLP_MT19937_N || has_gauss > 1 || !isfinite(rng->gauss))
-        {
+    if (position > BNMLP_MT19937_N || has_gauss > 1 || !isfinite(rng->gauss)) {
         fail(r, BNMLP_ERR_FORMAT, "the random generator's state is not valid");
         return;
     }
@@ -493,8 +493,10 @@ static void get_training(reader *r, bnmlp_model *model, const bnmlp_allocator *a
     }
     for (size_t i = 0; i < rows && r->status == BNMLP_OK; i++) {
         const uint64_t row = get_u64(r);
-        if (row >= rows || seen[row]) fail(r, BNMLP_ERR_FORMAT, "the row order is not a permutation");
-        else seen[row] = 1, model->order[i] = (size_t)row;
+        if (row >= rows || seen[row])
+            fail(r, BNMLP_ERR_FORMAT, "the row order is not a permutation");
+        else
+            seen[row] = 1, model->order[i] = (size_t)row;
     }
     bnmlp_release(allocator, seen);
 }
@@ -502,7 +504,8 @@ static void get_training(reader *r, bnmlp_model *model, const bnmlp_allocator *a
 /* Checks the header and the CRC; returns where the sections end (0 on error). */
 static size_t check_header(reader *r, size_t size, bool *checkpoint) {
     if (size < MAGIC_BYTES || memcmp(r->data, MAGIC, MAGIC_BYTES) != 0) {
-        fail(r, size < MAGIC_BYTES && memcmp(r->data, MAGIC, size) == 0 ? BNMLP_ERR_TRUNCATED : BNMLP_ERR_FORMAT,
+        fail(r,
+             size < MAGIC_BYTES && memcmp(r->data, MAGIC, size) == 0 ? BNMLP_ERR_TRUNCATED : BNMLP_ERR_FORMAT,
              "not a libbnmlp model file (wrong magic bytes)");
         return 0;
     }
@@ -587,7 +590,10 @@ bnmlp_model *bnmlp_model_load_buffer(const void *data, size_t size, const bnmlp_
         return NULL;
     }
     bnmlp_detail_set(detail, 0, 0, 0, "no error");
-    reader r = {.data = data ? data : (const unsigned char *)"", .end = size, .at = 0, .status = BNMLP_OK,
+    reader r = {.data = data ? data : (const unsigned char *)"",
+                .end = size,
+                .at = 0,
+                .status = BNMLP_OK,
                 .detail = detail};
     bool checkpoint = false;
     const size_t end = check_header(&r, size, &checkpoint);

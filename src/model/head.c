@@ -54,8 +54,8 @@ static double head_loss(const bnmlp_model *model, const float *x, const float *y
     return loss;
 }
 
-void bnmlp_model_head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows, size_t width,
-                           double *loss, size_t *correct) {
+void bnmlp_model_head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows,
+                           size_t width, double *loss, size_t *correct) {
     *loss = head_loss(model, x, y, rows, width, NULL, correct, NULL);
 }
 
@@ -88,7 +88,9 @@ size_t bnmlp_model_prediction_count(const bnmlp_model *model, size_t rows) {
     return model->loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY ? rows : rows * bnmlp_model_output_width(model);
 }
 
-bool bnmlp_model_has_accuracy(const bnmlp_model *model) { return model->loss != BNMLP_LOSS_MEAN_SQUARED_ERROR; }
+bool bnmlp_model_has_accuracy(const bnmlp_model *model) {
+    return model->loss != BNMLP_LOSS_MEAN_SQUARED_ERROR;
+}
 
 /* BNMLP_OK when each row of n of probabilities (width floats) is >= 0 and sums to 1 within 1e-5. */
 static bnmlp_status check_probabilities(const float *y, size_t n, size_t width) {

@@ -71,40 +71,40 @@ typedef struct bnmlp_model_collective {
 
 /* The sequential model (opaque to users). */
 struct bnmlp_model {
-    bnmlp_allocator allocator;             /* every allocation goes through it */
-    bnmlp_kernel_context kernels;          /* the kernels the layers run with: plan, pool, scratch */
-    size_t threads;                        /* threads asked for (bnmlp_model_set_threads; 0: all cores) */
-    bnmlp_loss loss;                       /* the head's loss */
-    size_t input_width;                    /* features in */
-    bnmlp_layer *layers;                   /* layer_count layers in order */
-    size_t layer_count;                    /* layers added */
-    size_t layer_capacity;                 /* room in layers */
-    size_t param_count;                    /* floats in the parameter and gradient arenas */
-    size_t stats_count;                    /* floats of moving statistics */
-    size_t cache_count;                    /* floats of batch-norm caches */
-    size_t output_count;                   /* floats of all layer outputs for one row */
-    size_t max_width;                      /* widest layer input or output */
-    bool built;                            /* buffers exist and weights are initialized */
-    size_t max_batch;                      /* rows per batch at most, once built */
-    float *params;                         /* parameter arena */
-    float *grads;                          /* gradient arena, same layout */
-    bnmlp_optimizer_state optimizer;       /* slots of param_count floats each, kind, steps */
-    float *stats;                          /* moving statistics */
-    float *outputs;                        /* all layer outputs */
-    float *caches;                         /* all batch-norm caches */
-    float *loss_gradient;                  /* (max_batch, output width) */
-    float *delta[2];                       /* (max_batch, max_width) each */
-    double *sums;                          /* (4, max_width): batch-norm phase sums */
-    float *rstd;                           /* (max_width): inference-mode rstd */
-    bnmlp_segment *segments;               /* trainable runs, up to 4 per layer */
-    size_t segment_count;                  /* runs in segments */
-    float *batch_x;                        /* (max_batch, input_width) */
-    float *batch_y;                        /* (max_batch, output width) */
-    bnmlp_random rng;                      /* seeded at build: initialization, then fit's shuffles */
-    uint64_t epochs_done;                  /* epochs fit has completed over the model's life */
-    size_t *order;                         /* fit's row order (order_count rows), kept for checkpoints */
-    size_t order_count;                    /* rows of order; 0 before the first fit */
-    bnmlp_model_collective collective;     /* the other ranks, when training on several */
+    bnmlp_allocator allocator;         /* every allocation goes through it */
+    bnmlp_kernel_context kernels;      /* the kernels the layers run with: plan, pool, scratch */
+    size_t threads;                    /* threads asked for (bnmlp_model_set_threads; 0: all cores) */
+    bnmlp_loss loss;                   /* the head's loss */
+    size_t input_width;                /* features in */
+    bnmlp_layer *layers;               /* layer_count layers in order */
+    size_t layer_count;                /* layers added */
+    size_t layer_capacity;             /* room in layers */
+    size_t param_count;                /* floats in the parameter and gradient arenas */
+    size_t stats_count;                /* floats of moving statistics */
+    size_t cache_count;                /* floats of batch-norm caches */
+    size_t output_count;               /* floats of all layer outputs for one row */
+    size_t max_width;                  /* widest layer input or output */
+    bool built;                        /* buffers exist and weights are initialized */
+    size_t max_batch;                  /* rows per batch at most, once built */
+    float *params;                     /* parameter arena */
+    float *grads;                      /* gradient arena, same layout */
+    bnmlp_optimizer_state optimizer;   /* slots of param_count floats each, kind, steps */
+    float *stats;                      /* moving statistics */
+    float *outputs;                    /* all layer outputs */
+    float *caches;                     /* all batch-norm caches */
+    float *loss_gradient;              /* (max_batch, output width) */
+    float *delta[2];                   /* (max_batch, max_width) each */
+    double *sums;                      /* (4, max_width): batch-norm phase sums */
+    float *rstd;                       /* (max_width): inference-mode rstd */
+    bnmlp_segment *segments;           /* trainable runs, up to 4 per layer */
+    size_t segment_count;              /* runs in segments */
+    float *batch_x;                    /* (max_batch, input_width) */
+    float *batch_y;                    /* (max_batch, output width) */
+    bnmlp_random rng;                  /* seeded at build: initialization, then fit's shuffles */
+    uint64_t epochs_done;              /* epochs fit has completed over the model's life */
+    size_t *order;                     /* fit's row order (order_count rows), kept for checkpoints */
+    size_t order_count;                /* rows of order; 0 before the first fit */
+    bnmlp_model_collective collective; /* the other ranks, when training on several */
 };
 
 /* slice's floats in block, or NULL when the layer has no such array. */
@@ -117,8 +117,8 @@ static inline float *bnmlp_slice_in(float *block, bnmlp_slice slice) {
 /* BNMLP_OK when x is (rows <= max_batch if limit_rows, input width) and finite, and y (if not
  * NULL) has x->rows rows of targets the loss accepts (output width, or 1 class index per row for
  * categorical cross-entropy). The model must be built. */
-bnmlp_status bnmlp_model_check_batch(const bnmlp_model *model, const bnmlp_tensor *x,
-                                     const bnmlp_tensor *y, bool limit_rows);
+bnmlp_status bnmlp_model_check_batch(const bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                     bool limit_rows);
 
 /* The fewest rows a training-mode batch needs: 1, or what its trainable batch-norm layers need
  * (2, or more for the keras2 estimator with a large epsilon). */
@@ -159,8 +159,8 @@ bool bnmlp_model_has_accuracy(const bnmlp_model *model);
 /* The mean loss of the last forward of x (rows rows) against y (rows x width targets), and how
  * many predictions are right (per output for binary cross-entropy, per row for categorical; 0
  * for mean squared error). No gradient; nothing changes. */
-void bnmlp_model_head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows, size_t width,
-                           double *loss, size_t *correct);
+void bnmlp_model_head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows,
+                           size_t width, double *loss, size_t *correct);
 
 /* As bnmlp_model_head_backward for one rank's rows of a global batch of global_rows rows: the
  * loss's gradient is divided by global_rows instead of rows, and the backward pass always runs
@@ -217,7 +217,8 @@ bnmlp_status bnmlp_model_agree(bnmlp_model *model, bnmlp_status status);
 /* Starts a collective call on rows rows of this rank: agrees on status, then sums the rows into
  * *global_rows (rows without a collective), which the batch-norm seams use. A rank passes its
  * status even when it has no usable batch (rows 0). Communicates. */
-bnmlp_status bnmlp_model_begin_batch(bnmlp_model *model, bnmlp_status status, size_t rows, size_t *global_rows);
+bnmlp_status bnmlp_model_begin_batch(bnmlp_model *model, bnmlp_status status, size_t rows,
+                                     size_t *global_rows);
 
 /* Sets the global rows of the next passes without communicating (fit knows them). */
 void bnmlp_model_set_global_rows(bnmlp_model *model, size_t rows);

@@ -17,13 +17,13 @@ static bool uses_batch_statistics(const bnmlp_layer *layer, bnmlp_mode mode) {
 typedef struct batchnorm_job {
     const bnmlp_layer *layer;
     bnmlp_model *model;
-    const float *x, *dy;   /* the layer's input (rows, c), and in backward the gradient of its output */
-    float *dx;             /* backward: the gradient of its input, or NULL */
+    const float *x, *dy; /* the layer's input (rows, c), and in backward the gradient of its output */
+    float *dx;           /* backward: the gradient of its input, or NULL */
     const float *mean, *rstd, *gamma; /* what normalizes: the batch's or the moving statistics */
-    double *sums;          /* model->sums: mean, squares, sum_dy, sum_dy_xhat (c each) */
-    size_t rows, c;        /* rows of this process, features */
-    double count;          /* rows of the whole batch (every process's) */
-    size_t block;          /* features per task */
+    double *sums;                     /* model->sums: mean, squares, sum_dy, sum_dy_xhat (c each) */
+    size_t rows, c;                   /* rows of this process, features */
+    double count;                     /* rows of the whole batch (every process's) */
+    size_t block;                     /* features per task */
     void (*phase)(const struct batchnorm_job *job, size_t c0, size_t width);
 } batchnorm_job;
 
@@ -91,9 +91,15 @@ static void batchnorm_statistics(batchnorm_job *job) {
 static void batchnorm_forward(bnmlp_model *model, const bnmlp_layer *layer, const float *x, size_t rows,
                               bnmlp_mode mode) {
     const size_t c = layer->out;
-    batchnorm_job job = {.layer = layer, .model = model, .x = x, .sums = model->sums, .rows = rows, .c = c,
+    batchnorm_job job = {.layer = layer,
+                         .model = model,
+                         .x = x,
+                         .sums = model->sums,
+                         .rows = rows,
+                         .c = c,
                          .count = (double)bnmlp_model_statistics_rows(model, rows), /* every rank's rows */
-                         .mean = bnmlp_slice_in(model->stats, layer->moving_mean), .rstd = model->rstd};
+                         .mean = bnmlp_slice_in(model->stats, layer->moving_mean),
+                         .rstd = model->rstd};
     if (uses_batch_statistics(layer, mode)) {
         batchnorm_statistics(&job);
         job.mean = bnmlp_slice_in(model->caches, layer->batch_mean);
@@ -112,14 +118,16 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
         const bnmlp_layer *layer = &model->layers[i];
         switch (layer->kind) {
         case BNMLP_LAYER_DENSE:
-            bnmlp_dense_forward(&model->kernels, layer->output, input, bnmlp_slice_in(model->params, layer->kernel),
+            bnmlp_dense_forward(&model->kernels, layer->output, input,
+                                bnmlp_slice_in(model->params, layer->kernel),
                                 bnmlp_slice_in(model->params, layer->bias), rows, layer->in, layer->out);
             break;
         case BNMLP_LAYER_ACTIVATION:
             if (layer->activation == BNMLP_ACTIVATION_SOFTMAX)
                 bnmlp_softmax_forward(layer->output, input, rows, layer->out);
             else
-                bnmlp_activation_forward(layer->output, input, rows * layer->out, layer->activation, layer->alpha);
+                bnmlp_activation_forward(layer->output, input, rows * layer->out, layer->activation,
+                                         layer->alpha);
             break;
         case BNMLP_LAYER_BATCHNORM: batchnorm_forward(model, layer, input, rows, mode); break;
         }
@@ -138,9 +146,9 @@ static void phase_input_gradient(const batchnorm_job *job, size_t c0, size_t wid
     const double *sum_dy = job->sums + 2 * job->c, *sum_dy_xhat = job->sums + 3 * job->c;
     const float *gamma = job->gamma ? job->gamma + c0 : NULL;
     if (job->layer->trainable) /* backward only follows a training-mode forward */
-        bnmlp_batchnorm_finish_backward(job->dx + c0, sum_dy + c0, sum_dy_xhat + c0, job->dy + c0, job->x + c0,
-                                        job->mean + c0, job->rstd + c0, gamma, job->count, job->rows, job->c,
-                                        width);
+        bnmlp_batchnorm_finish_backward(job->dx + c0, sum_dy + c0, sum_dy_xhat + c0, job->dy + c0,
+                                        job->x + c0, job->mean + c0, job->rstd + c0, gamma, job->count,
+                                        job->rows, job->c, width);
     else
         bnmlp_batchnorm_inference_input_gradient(job->dx + c0, job->dy + c0, job->rstd + c0, gamma, job->rows,
                                                  job->c, width);
@@ -151,8 +159,15 @@ static void phase_input_gradient(const batchnorm_job *job, size_t c0, size_t wid
 static void batchnorm_backward(bnmlp_model *model, const bnmlp_layer *layer, float *dx, const float *dy,
                                const float *x, size_t rows) {
     const size_t c = layer->out;
-    batchnorm_job job = {.layer = layer, .model = model, .x = x, .dy = dy, .dx = dx, .sums = model->sums,
-                         .rows = rows, .c = c, .count = (double)bnmlp_model_statistics_rows(model, rows),
+    batchnorm_job job = {.layer = layer,
+                         .model = model,
+                         .x = x,
+                         .dy = dy,
+                         .dx = dx,
+                         .sums = model->sums,
+                         .rows = rows,
+                         .c = c,
+                         .count = (double)bnmlp_model_statistics_rows(model, rows),
                          .gamma = bnmlp_slice_in(model->params, layer->gamma),
                          .mean = bnmlp_slice_in(model->caches, layer->batch_mean),
                          .rstd = bnmlp_slice_in(model->caches, layer->batch_rstd)};
@@ -209,19 +224,19 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
  * layer from its caches; true when the update is (would be) finite. */
 static bool update_moving(const bnmlp_model *model, const bnmlp_layer *layer, size_t rows, bool apply) {
     float *stats = model->stats;
-    return bnmlp_batchnorm_average(bnmlp_slice_in(stats, layer->moving_mean),
-                                   bnmlp_slice_in(stats, layer->moving_variance),
-                                   bnmlp_slice_in(stats, layer->biased_mean),
-                                   bnmlp_slice_in(stats, layer->biased_variance),
-                                   bnmlp_slice_in(model->caches, layer->batch_mean),
-                                   bnmlp_slice_in(model->caches, layer->batch_variance), rows, layer->out,
-                                   &layer->batchnorm, layer->average_steps + 1, apply);
+    return bnmlp_batchnorm_average(
+        bnmlp_slice_in(stats, layer->moving_mean), bnmlp_slice_in(stats, layer->moving_variance),
+        bnmlp_slice_in(stats, layer->biased_mean), bnmlp_slice_in(stats, layer->biased_variance),
+        bnmlp_slice_in(model->caches, layer->batch_mean),
+        bnmlp_slice_in(model->caches, layer->batch_variance), rows, layer->out, &layer->batchnorm,
+        layer->average_steps + 1, apply);
 }
 
 bnmlp_status bnmlp_model_check_statistics(const bnmlp_model *model, size_t rows) {
     for (size_t i = 0; i < model->layer_count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
-        if (layer->kind == BNMLP_LAYER_BATCHNORM && layer->trainable && !update_moving(model, layer, rows, false))
+        if (layer->kind == BNMLP_LAYER_BATCHNORM && layer->trainable &&
+            !update_moving(model, layer, rows, false))
             return BNMLP_ERR_DIVERGED;
     }
     return BNMLP_OK;
@@ -249,7 +264,8 @@ static bnmlp_status forward_training_collective(bnmlp_model *model, const bnmlp_
         status = bnmlp_model_check_training_rows(model, global_rows);
     if (status != BNMLP_OK) return status;
     const size_t rows = bnmlp_model_statistics_rows(model, x->rows), n = x->rows * out->cols;
-    const float *y = bnmlp_model_run_forward(model, x->data, x->rows, BNMLP_MODE_TRAINING, model->layer_count);
+    const float *y =
+        bnmlp_model_run_forward(model, x->data, x->rows, BNMLP_MODE_TRAINING, model->layer_count);
     status = bnmlp_model_take_failure(model);
     if (status == BNMLP_OK && !bnmlp_all_finite(y, n)) status = BNMLP_ERR_DIVERGED;
     if (status == BNMLP_OK) status = bnmlp_model_check_statistics(model, rows);
@@ -262,9 +278,12 @@ static bnmlp_status forward_training_collective(bnmlp_model *model, const bnmlp_
 
 bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_mode mode,
                                  bnmlp_tensor *out) {
-    if (model && bnmlp_model_is_built(model) && bnmlp_model_is_distributed(model) && mode == BNMLP_MODE_TRAINING) {
-        bnmlp_status status = x && out ? bnmlp_model_check_batch(model, x, NULL, true) : BNMLP_ERR_NULL_ARGUMENT;
-        if (status == BNMLP_OK) status = bnmlp_tensor_check_shape(out, x->rows, bnmlp_model_output_width(model));
+    if (model && bnmlp_model_is_built(model) && bnmlp_model_is_distributed(model) &&
+        mode == BNMLP_MODE_TRAINING) {
+        bnmlp_status status =
+            x && out ? bnmlp_model_check_batch(model, x, NULL, true) : BNMLP_ERR_NULL_ARGUMENT;
+        if (status == BNMLP_OK)
+            status = bnmlp_tensor_check_shape(out, x->rows, bnmlp_model_output_width(model));
         if (status == BNMLP_OK && !bnmlp_model_batchnorm_is_synchronized(model))
             status = bnmlp_model_check_training_rows(model, x->rows);
         return forward_training_collective(model, x, out, status);

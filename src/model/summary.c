@@ -14,9 +14,12 @@ static const struct {
 
 /* Keras's name of each activation, indexed by bnmlp_activation. */
 static const char *const activation_names[] = {
-    [BNMLP_ACTIVATION_LINEAR] = "linear",   [BNMLP_ACTIVATION_RELU] = "relu",
-    [BNMLP_ACTIVATION_LEAKY_RELU] = "leaky_relu", [BNMLP_ACTIVATION_SIGMOID] = "sigmoid",
-    [BNMLP_ACTIVATION_TANH] = "tanh", [BNMLP_ACTIVATION_SOFTMAX] = "softmax",
+    [BNMLP_ACTIVATION_LINEAR] = "linear",
+    [BNMLP_ACTIVATION_RELU] = "relu",
+    [BNMLP_ACTIVATION_LEAKY_RELU] = "leaky_relu",
+    [BNMLP_ACTIVATION_SIGMOID] = "sigmoid",
+    [BNMLP_ACTIVATION_TANH] = "tanh",
+    [BNMLP_ACTIVATION_SOFTMAX] = "softmax",
 };
 
 #define SUMMARY_RULE "_________________________________________________________________________\n"
@@ -24,7 +27,8 @@ static const char *const activation_names[] = {
 
 bnmlp_status bnmlp_model_summary(const bnmlp_model *model, FILE *out) {
     if (!model || !out) return BNMLP_ERR_NULL_ARGUMENT;
-    int failed = fprintf(out, "Model: \"sequential\" (input width %zu)\n" SUMMARY_RULE, model->input_width) < 0;
+    int failed =
+        fprintf(out, "Model: \"sequential\" (input width %zu)\n" SUMMARY_RULE, model->input_width) < 0;
     failed |= fprintf(out, " %-40s %-16s %12s\n" SUMMARY_DOUBLE_RULE, "Layer (type)", "Output Shape",
                       "Param #") < 0;
     size_t seen[3] = {0, 0, 0}, trainable = 0, non_trainable = 0;
@@ -34,7 +38,8 @@ bnmlp_status bnmlp_model_summary(const bnmlp_model *model, FILE *out) {
         const bnmlp_layer *layer = &model->layers[i];
         char name[64], shape[32];
         const size_t nth = seen[layer->kind]++;
-        const char *prefix = layer_names[layer->kind].prefix, *class_name = layer_names[layer->kind].class_name;
+        const char *prefix = layer_names[layer->kind].prefix,
+                   *class_name = layer_names[layer->kind].class_name;
         if (nth)
             snprintf(name, sizeof name, "%s_%zu (%s)", prefix, nth, class_name);
         else
@@ -49,10 +54,10 @@ bnmlp_status bnmlp_model_summary(const bnmlp_model *model, FILE *out) {
         trainable += info.trainable_params;
         non_trainable += info.non_trainable_params;
     }
-    failed |= fprintf(out, SUMMARY_DOUBLE_RULE "Total params: %zu\nTrainable params: %zu\n"
-                           "Non-trainable params: %zu\n" SUMMARY_RULE,
+    failed |= fprintf(out,
+                      SUMMARY_DOUBLE_RULE "Total params: %zu\nTrainable params: %zu\n"
+                                          "Non-trainable params: %zu\n" SUMMARY_RULE,
                       trainable + non_trainable, trainable, non_trainable) < 0;
     failed |= fflush(out) != 0;
     return failed || ferror(out) ? BNMLP_ERR_IO : BNMLP_OK;
 }
-

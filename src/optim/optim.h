@@ -59,13 +59,13 @@ void bnmlp_optimizer_reset(bnmlp_optimizer_state *state, size_t count);
 /* ---- SGD and Adam over raw buffers --------------------------------------------------------------- */
 
 /* w (N), v (N), g (N): v = momentum * v - lr * g; w += v (nesterov: w += momentum * v - lr * g). */
-void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learning_rate,
-                      float momentum, bool nesterov);
+void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learning_rate, float momentum,
+                      bool nesterov);
 
 /* True when bnmlp_sgd_update with the same arguments would leave every w and v finite; changes
  * nothing (it evaluates the same expressions, so the answer is exact). */
-bool bnmlp_sgd_update_is_finite(const float *w, const float *v, const float *g, size_t n,
-                                float learning_rate, float momentum, bool nesterov);
+bool bnmlp_sgd_update_is_finite(const float *w, const float *v, const float *g, size_t n, float learning_rate,
+                                float momentum, bool nesterov);
 
 /* One SGD update of a segment with L2 weight decay: g + decay * w in place of g. state NULL
  * starts from zero velocity. apply false only checks: true when every new w and v is finite. */
@@ -75,10 +75,10 @@ bool bnmlp_sgd_segment(float *w, float *v, const float *g, size_t n, const bnmlp
 /* Adam's per-step constants for step t (1-based), from the configuration. */
 typedef struct bnmlp_adam_step {
     float beta1, beta2, epsilon; /* as configured */
-    float step_size;             /* PyTorch: lr / (1 - beta1^t); Keras: lr sqrt(1 - beta2^t) / (1 - beta1^t) */
-    float correction2_sqrt;      /* PyTorch: sqrt(1 - beta2^t); Keras: unused */
-    float l2;                    /* Adam's L2 coefficient for this segment (0 for AdamW) */
-    float shrink;                /* AdamW's 1 - lr * decay for this segment (1 for Adam) */
+    float step_size;        /* PyTorch: lr / (1 - beta1^t); Keras: lr sqrt(1 - beta2^t) / (1 - beta1^t) */
+    float correction2_sqrt; /* PyTorch: sqrt(1 - beta2^t); Keras: unused */
+    float l2;               /* Adam's L2 coefficient for this segment (0 for AdamW) */
+    float shrink;           /* AdamW's 1 - lr * decay for this segment (1 for Adam) */
     bnmlp_adam_epsilon placement; /* where epsilon goes */
 } bnmlp_adam_step;
 

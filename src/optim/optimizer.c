@@ -69,7 +69,8 @@ static bool update_segment(const bnmlp_optimizer_config *config, const bnmlp_are
     const float decay = sgd ? config->sgd.weight_decay : config->adam.weight_decay;
     const bool kernels_only = sgd ? config->sgd.decay_kernels_only : config->adam.decay_kernels_only;
     const float segment_decay = kernels_only && !segment->kernel ? 0.0f : decay;
-    if (sgd) return bnmlp_sgd_segment(w, slot0, g, segment->length, &config->sgd, segment_decay, fresh, apply);
+    if (sgd)
+        return bnmlp_sgd_segment(w, slot0, g, segment->length, &config->sgd, segment_decay, fresh, apply);
     const uint64_t t = (fresh ? 0 : arenas->state->steps) + 1;
     const bnmlp_adam_step step = adam_step(config, t, segment_decay);
     return bnmlp_adam_segment(w, slot0, slot1, g, segment->length, &step, fresh, apply);
@@ -85,8 +86,8 @@ typedef struct pass_job {
     const bnmlp_optimizer_config *config;
     const bnmlp_arenas *arenas;
     bool fresh, apply;
-    size_t piece;              /* floats per piece */
-    bool finite[MAX_PIECES];   /* per piece: every new value finite (check passes) */
+    size_t piece;            /* floats per piece */
+    bool finite[MAX_PIECES]; /* per piece: every new value finite (check passes) */
 } pass_job;
 
 /* Runs the pass over floats [piece * job->piece, ...) of the concatenated segments. */
@@ -98,9 +99,11 @@ static void pass_piece(void *context, size_t piece, size_t thread) {
     size_t at = 0; /* where the current segment starts in the concatenation */
     for (size_t i = 0; i < job->arenas->segment_count && at < end; i++) {
         const bnmlp_segment *segment = &job->arenas->segments[i];
-        const size_t from = begin > at ? begin - at : 0, to = end - at < segment->length ? end - at : segment->length;
+        const size_t from = begin > at ? begin - at : 0,
+                     to = end - at < segment->length ? end - at : segment->length;
         if (from < to) {
-            const bnmlp_segment part = {.offset = segment->offset + from, .length = to - from, .kernel = segment->kernel};
+            const bnmlp_segment part = {
+                .offset = segment->offset + from, .length = to - from, .kernel = segment->kernel};
             finite = update_segment(job->config, job->arenas, &part, job->fresh, job->apply) && finite;
         }
         at += segment->length;

@@ -33,18 +33,19 @@ static inline bool sgd_pass(float *w, float *v, const float *g, size_t n, const 
 bool bnmlp_sgd_segment(float *w, float *v, const float *g, size_t n, const bnmlp_sgd_config *sgd, float decay,
                        bool fresh, bool apply) {
     /* Two instances of the pass, each with apply fixed, so that neither loop tests it. */
-    return apply ? sgd_pass(w, v, g, n, sgd, decay, fresh, true) : sgd_pass(w, v, g, n, sgd, decay, fresh, false);
+    return apply ? sgd_pass(w, v, g, n, sgd, decay, fresh, true)
+                 : sgd_pass(w, v, g, n, sgd, decay, fresh, false);
 }
 
-bool bnmlp_sgd_update_is_finite(const float *w, const float *v, const float *g, size_t n,
-                                float learning_rate, float momentum, bool nesterov) {
+bool bnmlp_sgd_update_is_finite(const float *w, const float *v, const float *g, size_t n, float learning_rate,
+                                float momentum, bool nesterov) {
     const bnmlp_sgd_config sgd = {.learning_rate = learning_rate, .momentum = momentum, .nesterov = nesterov};
     /* Without apply nothing is written: the casts only share the pass with the update. */
     return sgd_pass((float *)w, (float *)v, g, n, &sgd, 0.0f, false, false);
 }
 
-void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learning_rate,
-                      float momentum, bool nesterov) {
+void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learning_rate, float momentum,
+                      bool nesterov) {
     const bnmlp_sgd_config sgd = {.learning_rate = learning_rate, .momentum = momentum, .nesterov = nesterov};
     sgd_pass(w, v, g, n, &sgd, 0.0f, false, true);
 }

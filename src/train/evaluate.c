@@ -9,7 +9,8 @@
 
 bnmlp_status bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                           double *loss, double *accuracy) {
-    const size_t width = y->cols, chunk = bnmlp_model_max_batch(model), count = bnmlp_model_layer_count(model);
+    const size_t width = y->cols, chunk = bnmlp_model_max_batch(model),
+                 count = bnmlp_model_layer_count(model);
     double loss_sum = 0.0;
     size_t correct = 0;
     for (size_t start = 0; start < x->rows; start += chunk) {

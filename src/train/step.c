@@ -31,7 +31,8 @@ static bnmlp_status combine_share(bnmlp_model *model, size_t rows, size_t global
 static bnmlp_status compute(bnmlp_model *model, const float *x, const float *y, size_t rows, size_t width,
                             size_t global_rows, double *loss, size_t *correct) {
     bnmlp_model_run_forward(model, x, rows, BNMLP_MODE_TRAINING, bnmlp_model_layer_count(model));
-    if (!bnmlp_model_is_distributed(model)) return bnmlp_model_head_backward(model, x, y, rows, width, loss, correct);
+    if (!bnmlp_model_is_distributed(model))
+        return bnmlp_model_head_backward(model, x, y, rows, width, loss, correct);
     bnmlp_model_head_backward_share(model, x, y, rows, width, global_rows, loss, correct);
     return combine_share(model, rows, global_rows, loss, correct);
 }
@@ -42,8 +43,9 @@ double bnmlp_train_accuracy(const bnmlp_model *model, size_t correct, size_t row
 }
 
 bnmlp_status bnmlp_train_step_checked(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                      size_t width, size_t global_rows, const bnmlp_optimizer_config *optimizer,
-                                      double *loss, size_t *correct) {
+                                      size_t width, size_t global_rows,
+                                      const bnmlp_optimizer_config *optimizer, double *loss,
+                                      size_t *correct) {
     const size_t statistics_rows = bnmlp_model_statistics_rows(model, rows);
     bnmlp_status status = compute(model, x, y, rows, width, global_rows, loss, correct);
     /* Every check comes before the first change: statistics, then the optimizer's own check. */

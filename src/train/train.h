@@ -13,8 +13,8 @@
  * loss, gradient, updated parameter, optimizer state or moving statistic that would not be
  * finite: BNMLP_ERR_DIVERGED) nothing observable changes. */
 bnmlp_status bnmlp_train_step_checked(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                      size_t width, size_t global_rows, const bnmlp_optimizer_config *optimizer,
-                                      double *loss, size_t *correct);
+                                      size_t width, size_t global_rows,
+                                      const bnmlp_optimizer_config *optimizer, double *loss, size_t *correct);
 
 /* The accuracy of correct right predictions in rows rows: a fraction, or NaN when the model's
  * loss has no accuracy. */

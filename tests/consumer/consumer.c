@@ -8,16 +8,15 @@
 #include <bnmlp.h>
 
 /* Prints the failed call and its status; returns 1 for main. */
-static int fail(const char *what, bnmlp_status status)
-{
+static int fail(const char *what, bnmlp_status status) {
     fprintf(stderr, "consumer: %s: %s\n", what, bnmlp_status_string(status));
     return 1;
 }
 
-int main(void)
-{
+int main(void) {
     char expected[32];
-    snprintf(expected, sizeof expected, "%d.%d.%d", BNMLP_VERSION_MAJOR, BNMLP_VERSION_MINOR, BNMLP_VERSION_PATCH);
+    snprintf(expected, sizeof expected, "%d.%d.%d", BNMLP_VERSION_MAJOR, BNMLP_VERSION_MINOR,
+             BNMLP_VERSION_PATCH);
     if (strcmp(bnmlp_version(), expected) != 0) {
         fprintf(stderr, "consumer: header says %s, library says %s\n", expected, bnmlp_version());
         return 1;

@@ -14,9 +14,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(condition) \
-    do {                 \
-        if (!(condition)) __builtin_trap(); \
+#define CHECK(condition)                                                                                     \
+    do {                                                                                                     \
+        if (!(condition)) __builtin_trap();                                                                  \
     } while (0)
 
 /* Largest tensor printed back for the round trip (values). */
@@ -30,7 +30,8 @@ static void round_trip(const bnmlp_tensor *t) {
     CHECK(text != NULL);
     for (size_t r = 0; r < t->rows; r++) {
         for (size_t c = 0; c < t->cols; c++) {
-            int n = snprintf(text + used, room - used, "%s%.9g", c ? "," : "", (double)t->data[r * t->cols + c]);
+            int n =
+                snprintf(text + used, room - used, "%s%.9g", c ? "," : "", (double)t->data[r * t->cols + c]);
             CHECK(n > 0 && (size_t)n < room - used);
             used += (size_t)n;
         }
@@ -56,7 +57,8 @@ static void read_with(const uint8_t *data, size_t size, const bnmlp_csv_read_con
         CHECK(x == NULL && y == NULL);
         CHECK(memchr(detail.message, '\0', sizeof detail.message) != NULL);
         CHECK(detail.offset <= size);
-        CHECK(status == BNMLP_ERR_FORMAT || status == BNMLP_ERR_NOT_FINITE || status == BNMLP_ERR_INVALID_ARGUMENT);
+        CHECK(status == BNMLP_ERR_FORMAT || status == BNMLP_ERR_NOT_FINITE ||
+              status == BNMLP_ERR_INVALID_ARGUMENT);
         return;
     }
     CHECK(x != NULL && x->rows > 0 && x->cols > 0);

@@ -15,9 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* The library's CRC-32 (src/core/crc32.c), to fix up mutated files' trailers. */
 uint32_t bnmlp_crc32_update(uint32_t crc, const void *data, size_t size);
 
-#define CHECK(condition) \
-    do {                 \
-        if (!(condition)) __builtin_trap(); \
+#define CHECK(condition)                                                                                     \
+    do {                                                                                                     \
+        if (!(condition)) __builtin_trap();                                                                  \
     } while (0)
 
 /* Saves the model (a checkpoint when the input was one) and compares with the input. */
@@ -52,7 +52,8 @@ static void load(const uint8_t *data, size_t size) {
     bnmlp_error_detail detail;
     bnmlp_model *model = bnmlp_model_load_buffer(data, size, NULL, &detail, &status);
     CHECK((model != NULL) == (status == BNMLP_OK));
-    CHECK(detail.message[sizeof detail.message - 1] == '\0' || strlen(detail.message) < sizeof detail.message);
+    CHECK(detail.message[sizeof detail.message - 1] == '\0' ||
+          strlen(detail.message) < sizeof detail.message);
     if (!model) return;
     check_same_bytes(model, data, size);
     check_predict(model);

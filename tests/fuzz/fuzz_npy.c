@@ -13,9 +13,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(condition) \
-    do {                 \
-        if (!(condition)) __builtin_trap(); \
+#define CHECK(condition)                                                                                     \
+    do {                                                                                                     \
+        if (!(condition)) __builtin_trap();                                                                  \
     } while (0)
 
 /* Builds a version 1.0 '<f4' file of t in memory and reads it back. */
@@ -23,8 +23,8 @@ static void round_trip(const bnmlp_tensor *t) {
     size_t count = t->rows * t->cols;
     if (count > (1u << 20)) return;
     char header[128];
-    int n = snprintf(header, sizeof header, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }\n",
-                     t->rows, t->cols);
+    int n = snprintf(header, sizeof header,
+                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }\n", t->rows, t->cols);
     CHECK(n > 0 && (size_t)n < sizeof header);
     size_t size = 10 + (size_t)n + count * 4;
     unsigned char *bytes = malloc(size);
@@ -36,7 +36,8 @@ static void round_trip(const bnmlp_tensor *t) {
     for (size_t i = 0; i < count; i++) {
         uint32_t bits;
         memcpy(&bits, &t->data[i], 4);
-        for (int b = 0; b < 4; b++) bytes[10 + (size_t)n + 4 * i + (size_t)b] = (unsigned char)(bits >> (8 * b));
+        for (int b = 0; b < 4; b++)
+            bytes[10 + (size_t)n + 4 * i + (size_t)b] = (unsigned char)(bits >> (8 * b));
     }
     bnmlp_tensor *back = NULL;
     CHECK(bnmlp_npy_read_buffer(bytes, size, NULL, &back, NULL) == BNMLP_OK);
@@ -56,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         CHECK(memchr(detail.message, '\0', sizeof detail.message) != NULL);
         CHECK(detail.offset <= size);
         CHECK(status == BNMLP_ERR_FORMAT || status == BNMLP_ERR_VERSION || status == BNMLP_ERR_UNSUPPORTED ||
-              status == BNMLP_ERR_TRUNCATED || status == BNMLP_ERR_NOT_FINITE || status == BNMLP_ERR_OVERFLOW ||
-              status == BNMLP_ERR_OUT_OF_MEMORY);
+              status == BNMLP_ERR_TRUNCATED || status == BNMLP_ERR_NOT_FINITE ||
+              status == BNMLP_ERR_OVERFLOW || status == BNMLP_ERR_OUT_OF_MEMORY);
         return 0;
     }
     CHECK(t != NULL && t->rows > 0 && t->cols > 0);

@@ -16,12 +16,14 @@ static bnmlp_model *make(int shape) {
     hidden.activation = shape == 3 ? BNMLP_ACTIVATION_TANH : BNMLP_ACTIVATION_RELU;
     bnmlp_model_add_dense(model, &hidden);
     bnmlp_batchnorm_config bn = BNMLP_BATCHNORM_DEFAULT;
-    if (shape == 2) bn.moving_variance_estimator = BNMLP_VARIANCE_KERAS2, bn.moving_average = BNMLP_AVERAGE_DEBIASED;
+    if (shape == 2)
+        bn.moving_variance_estimator = BNMLP_VARIANCE_KERAS2, bn.moving_average = BNMLP_AVERAGE_DEBIASED;
     if (shape == 3) bn.moving_average = BNMLP_AVERAGE_CUMULATIVE, bn.center = false;
     if (shape > 0) bnmlp_model_add_batchnorm(model, &bn);
     bnmlp_dense_config head = BNMLP_DENSE_DEFAULT(shape == 2 ? 2 : 1);
-    head.activation = shape == 2 ? BNMLP_ACTIVATION_SOFTMAX : shape == 3 ? BNMLP_ACTIVATION_LINEAR
-                                                                         : BNMLP_ACTIVATION_SIGMOID;
+    head.activation = shape == 2   ? BNMLP_ACTIVATION_SOFTMAX
+                      : shape == 3 ? BNMLP_ACTIVATION_LINEAR
+                                   : BNMLP_ACTIVATION_SIGMOID;
     head.use_bias = shape != 1;
     bnmlp_model_add_dense(model, &head);
     if (shape == 2) bnmlp_model_set_loss(model, BNMLP_LOSS_CATEGORICAL_CROSSENTROPY);

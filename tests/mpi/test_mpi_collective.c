@@ -47,7 +47,8 @@ static int identical_on_every_rank(const bnmlp_collective *c) {
     memcpy(root, mine, (n + 128) * sizeof *mine);
     MPI_Bcast(root, (int)(n + 128), MPI_FLOAT, 0, MPI_COMM_WORLD);
     if (memcmp(root, mine, (n + 128) * sizeof *mine) != 0) {
-        fprintf(stderr, "rank %d of %d: parameters or moving statistics differ from rank 0's\n", c->rank, c->size);
+        fprintf(stderr, "rank %d of %d: parameters or moving statistics differ from rank 0's\n", c->rank,
+                c->size);
         failures++;
     }
     free(mine);
@@ -65,7 +66,8 @@ int main(int argc, char **argv) {
         const bool all = strcmp(which, "all") == 0;
         if (all || strcmp(which, "steps") == 0) failures += collective_case_steps(&collective);
         if (all || strcmp(which, "fit") == 0) failures += collective_case_fit(&collective);
-        if (all || strcmp(which, "unsynchronized") == 0) failures += collective_case_unsynchronized(&collective);
+        if (all || strcmp(which, "unsynchronized") == 0)
+            failures += collective_case_unsynchronized(&collective);
         if (all || strcmp(which, "bad_input") == 0) failures += collective_case_bad_input(&collective);
         if (all || strcmp(which, "evaluate") == 0) failures += collective_case_evaluate(&collective);
         if (all || strcmp(which, "identical") == 0) failures += identical_on_every_rank(&collective);
@@ -75,8 +77,8 @@ int main(int argc, char **argv) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (rank == 0)
-        printf("test_mpi_collective %s on %d rank%s: %s (%d failed checks)\n", which, size, size == 1 ? "" : "s",
-               total ? "FAILED" : "passed", total);
+        printf("test_mpi_collective %s on %d rank%s: %s (%d failed checks)\n", which, size,
+               size == 1 ? "" : "s", total ? "FAILED" : "passed", total);
     bnmlp_mpi_collective_free(&collective);
     MPI_Finalize();
     return total ? 1 : 0;
