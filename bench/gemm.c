@@ -26,10 +26,10 @@
 #endif
 
 typedef struct product {
-    const char *name;      /* which product of which layer */
-    size_t m, n, k;        /* C (m, n) = op(A) (m, k) op(B) (k, n) */
+    const char *name; /* which product of which layer */
+    size_t m, n, k;   /* C (m, n) = op(A) (m, k) op(B) (k, n) */
     bool transpose_a, transpose_b, bias, accumulate;
-    bool tutorial;         /* a small tutorial product: also timed through the naive reference */
+    bool tutorial; /* a small tutorial product: also timed through the naive reference */
 } product;
 
 /* The dense layer's three products: y = x w + b (NN, bias), dw += x^T dy (TN, accumulate),
@@ -87,17 +87,16 @@ static void call(const operands *o, engine e) {
     const product *p = o->p;
     switch (e) {
     case OURS:
-        bnmlp_gemm(o->plan, o->pool, o->scratch, o->scratch_floats, p->transpose_a, p->transpose_b,
-                   p->m, p->n, p->k, o->a, o->lda, o->b, o->ldb, p->bias ? o->bias : NULL,
-                   p->accumulate, o->c, p->n);
+        bnmlp_gemm(o->plan, o->pool, o->scratch, o->scratch_floats, p->transpose_a, p->transpose_b, p->m,
+                   p->n, p->k, o->a, o->lda, o->b, o->ldb, p->bias ? o->bias : NULL, p->accumulate, o->c,
+                   p->n);
         break;
     case OPENBLAS:
 #if defined(BNMLP_BENCH_OPENBLAS)
         /* No bias: OpenBLAS has none (our bias is fused into the last store). */
         cblas_sgemm(CblasRowMajor, p->transpose_a ? CblasTrans : CblasNoTrans,
-                    p->transpose_b ? CblasTrans : CblasNoTrans, (int)p->m, (int)p->n, (int)p->k,
-                    1.0f, o->a, (int)o->lda, o->b, (int)o->ldb, p->accumulate ? 1.0f : 0.0f, o->c,
-                    (int)p->n);
+                    p->transpose_b ? CblasTrans : CblasNoTrans, (int)p->m, (int)p->n, (int)p->k, 1.0f, o->a,
+                    (int)o->lda, o->b, (int)o->ldb, p->accumulate ? 1.0f : 0.0f, o->c, (int)p->n);
 #endif
         break;
     case MATMUL_C: /* the naive reference the GEMM is tested against */
@@ -178,8 +177,8 @@ int main(int argc, char **argv) {
         printf("libbnmlp GEMM, isa %s (MR %zu NR %zu KC %zu MC %zu NC %zu), medians of %zu "
                "rounds%s\n\n%-7s %-31s %15s %10s %8s %10s %8s %6s %10s\n",
                bnmlp_isa_name(plan.isa), plan.mr, plan.nr, plan.kc, plan.mc, plan.nc, rounds,
-               have_openblas ? ", OpenBLAS interleaved" : " (no OpenBLAS)", "threads", "product",
-               "m x n x k", "ours us", "GFLOP/s", "OpenBLAS", "GFLOP/s", "ratio", "naive");
+               have_openblas ? ", OpenBLAS interleaved" : " (no OpenBLAS)", "threads", "product", "m x n x k",
+               "ours us", "GFLOP/s", "OpenBLAS", "GFLOP/s", "ratio", "naive");
 
     for (size_t threads = 1; threads <= max_threads; threads++) {
         bnmlp_status status;
@@ -233,15 +232,13 @@ int main(int argc, char **argv) {
             snprintf(matmul_text, sizeof matmul_text, "%.3f", matmul * 1e6);
             snprintf(shape, sizeof shape, "%zux%zux%zu", p->m, p->n, p->k);
             if (csv)
-                printf("%zu,%s,%zu,%zu,%zu,%s,%.4f,%.3f,%.4f,%.3f,%.4f,%.4f\n", threads, p->name,
-                       p->m, p->n, p->k, bnmlp_isa_name(plan.isa), ours * 1e6, flops / ours * 1e-9,
-                       blas * 1e6, blas > 0 ? flops / blas * 1e-9 : 0.0,
-                       blas > 0 ? blas / ours : 0.0, matmul * 1e6);
+                printf("%zu,%s,%zu,%zu,%zu,%s,%.4f,%.3f,%.4f,%.3f,%.4f,%.4f\n", threads, p->name, p->m, p->n,
+                       p->k, bnmlp_isa_name(plan.isa), ours * 1e6, flops / ours * 1e-9, blas * 1e6,
+                       blas > 0 ? flops / blas * 1e-9 : 0.0, blas > 0 ? blas / ours : 0.0, matmul * 1e6);
             else
-                printf("%-7zu %-31s %15s %10.3f %8.2f %10.3f %8.2f %6.3f %10s\n", threads, p->name,
-                       shape, ours * 1e6, flops / ours * 1e-9, blas * 1e6,
-                       blas > 0 ? flops / blas * 1e-9 : 0.0, blas > 0 ? blas / ours : 0.0,
-                       with_matmul ? matmul_text : "-");
+                printf("%-7zu %-31s %15s %10.3f %8.2f %10.3f %8.2f %6.3f %10s\n", threads, p->name, shape,
+                       ours * 1e6, flops / ours * 1e-9, blas * 1e6, blas > 0 ? flops / blas * 1e-9 : 0.0,
+                       blas > 0 ? blas / ours : 0.0, with_matmul ? matmul_text : "-");
             for (int e = 0; e < ENGINE_COUNT; e++) free(times[e]);
             free(o.a), free(o.b), free(o.bias), free(o.c), free(o.scratch);
         }

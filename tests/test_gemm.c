@@ -67,10 +67,10 @@ static void check_case(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, gemm
     const size_t floats = bnmlp_gemm_scratch_floats(plan, g.m, g.n, g.k, threads);
     /* Offset by one float so the GEMM has to align the scratch itself. */
     float *scratch_block = malloc((floats + 2) * sizeof *scratch_block);
-    assert_ok(bnmlp_gemm(plan, pool, scratch_block + 1, floats, g.transpose_a, g.transpose_b, g.m,
-                         g.n, g.k, a, lda, b, ldb, g.bias ? bias : NULL, g.accumulate, c, ldc));
-    bnmlp_gemm_reference(g.transpose_a, g.transpose_b, g.m, g.n, g.k, a, lda, b, ldb,
-                         g.bias ? bias : NULL, g.accumulate, ref, ldc);
+    assert_ok(bnmlp_gemm(plan, pool, scratch_block + 1, floats, g.transpose_a, g.transpose_b, g.m, g.n, g.k,
+                         a, lda, b, ldb, g.bias ? bias : NULL, g.accumulate, c, ldc));
+    bnmlp_gemm_reference(g.transpose_a, g.transpose_b, g.m, g.n, g.k, a, lda, b, ldb, g.bias ? bias : NULL,
+                         g.accumulate, ref, ldc);
     for (size_t i = 0; i < g.m; i++) {
         for (size_t j = 0; j < ldc; j++) {
             const float got = c[i * ldc + j], want = ref[i * ldc + j];
@@ -78,9 +78,8 @@ static void check_case(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, gemm
             if (!ok) {
                 print_error("isa %s, %zux%zux%zu ta %d tb %d bias %d acc %d pad %zu: c[%zu,%zu] = "
                             "%.9g, reference %.9g, bound %.3g\n",
-                            bnmlp_isa_name(plan->isa), g.m, g.n, g.k, g.transpose_a, g.transpose_b,
-                            g.bias, g.accumulate, g.pad, i, j, (double)got, (double)want,
-                            (double)bound[i * g.n + j]);
+                            bnmlp_isa_name(plan->isa), g.m, g.n, g.k, g.transpose_a, g.transpose_b, g.bias,
+                            g.accumulate, g.pad, i, j, (double)got, (double)want, (double)bound[i * g.n + j]);
                 fail();
             }
         }
@@ -89,11 +88,11 @@ static void check_case(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, gemm
 }
 
 /* Every combination of transposes, bias, accumulate and (no) padding for one shape. */
-static void check_shape_all_ways(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, size_t m,
-                                 size_t n, size_t k) {
+static void check_shape_all_ways(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, size_t m, size_t n,
+                                 size_t k) {
     for (int bits = 0; bits < 32; bits++) {
-        const gemm_case g = {m, n, k, bits & 1, (bits >> 1) & 1, (bits >> 2) & 1, (bits >> 3) & 1,
-                             (bits >> 4) & 1 ? 3 : 0};
+        const gemm_case g = {
+            m, n, k, bits & 1, (bits >> 1) & 1, (bits >> 2) & 1, (bits >> 3) & 1, (bits >> 4) & 1 ? 3 : 0};
         check_case(plan, pool, g);
     }
 }
@@ -104,10 +103,10 @@ static const bnmlp_isa every_isa[] = {BNMLP_ISA_PORTABLE, BNMLP_ISA_AVX2, BNMLP_
 /* Awkward shapes (m, n, k): ones, primes, widths off the vector length, thin and empty sums,
  * tutorial-sized products (direct path) and larger ones (packed path). */
 static const size_t shapes[][3] = {
-    {1, 1, 1},    {7, 13, 17},  {31, 37, 41}, {1, 50, 33},  {40, 1, 33},  {33, 50, 1},
-    {32, 50, 2},  {32, 1, 50},  {32, 2, 50},  {2, 50, 32},  {50, 1, 32},  {5, 0, 3},
-    {0, 5, 3},    {9, 23, 0},   {17, 33, 65}, {64, 64, 64}, {13, 129, 31}, {100, 17, 200},
-    {6, 16, 350}, {61, 47, 300}, {3, 200, 5}, {48, 96, 40},
+    {1, 1, 1},    {7, 13, 17},   {31, 37, 41}, {1, 50, 33},  {40, 1, 33},   {33, 50, 1},
+    {32, 50, 2},  {32, 1, 50},   {32, 2, 50},  {2, 50, 32},  {50, 1, 32},   {5, 0, 3},
+    {0, 5, 3},    {9, 23, 0},    {17, 33, 65}, {64, 64, 64}, {13, 129, 31}, {100, 17, 200},
+    {6, 16, 350}, {61, 47, 300}, {3, 200, 5},  {48, 96, 40},
 };
 #define SHAPE_COUNT (sizeof shapes / sizeof shapes[0])
 
@@ -115,8 +114,7 @@ static void test_every_isa_matches_reference(void **state) {
     (void)state;
     for (size_t s = 0; s < ISA_COUNT; s++) {
         if (!bnmlp_isa_available(every_isa[s])) {
-            print_message("[  NOTE    ] isa %s not available here: skipped\n",
-                          bnmlp_isa_name(every_isa[s]));
+            print_message("[  NOTE    ] isa %s not available here: skipped\n", bnmlp_isa_name(every_isa[s]));
             continue;
         }
         bnmlp_gemm_plan plan;
@@ -210,8 +208,8 @@ static void check_thread_counts_identical(const bnmlp_gemm_plan *plan, gemm_case
         bnmlp_threadpool *pool = bnmlp_threadpool_create(threads, NULL, &status);
         assert_ok(status);
         memcpy(c, c0, g.m * g.n * sizeof *c);
-        assert_ok(bnmlp_gemm(plan, pool, scratch, floats, g.transpose_a, g.transpose_b, g.m, g.n,
-                             g.k, a, lda, b, ldb, g.bias ? bias : NULL, g.accumulate, c, g.n));
+        assert_ok(bnmlp_gemm(plan, pool, scratch, floats, g.transpose_a, g.transpose_b, g.m, g.n, g.k, a, lda,
+                             b, ldb, g.bias ? bias : NULL, g.accumulate, c, g.n));
         if (threads == 1)
             memcpy(first, c, g.m * g.n * sizeof *c);
         else
@@ -246,16 +244,13 @@ static void test_k_zero(void **state) {
     float c[6] = {1, 2, 3, 4, 5, 6};
     const float bias[3] = {10, 20, 30};
     /* Accumulate without bias: unchanged (A and B may be NULL when k = 0). */
-    assert_ok(bnmlp_gemm(&plan, NULL, NULL, 0, false, false, 2, 3, 0, NULL, 1, NULL, 3, NULL, true,
-                         c, 3));
+    assert_ok(bnmlp_gemm(&plan, NULL, NULL, 0, false, false, 2, 3, 0, NULL, 1, NULL, 3, NULL, true, c, 3));
     const float same[6] = {1, 2, 3, 4, 5, 6};
     assert_memory_equal(c, same, sizeof c);
-    assert_ok(bnmlp_gemm(&plan, NULL, NULL, 0, false, false, 2, 3, 0, NULL, 1, NULL, 3, bias, false,
-                         c, 3));
+    assert_ok(bnmlp_gemm(&plan, NULL, NULL, 0, false, false, 2, 3, 0, NULL, 1, NULL, 3, bias, false, c, 3));
     const float biased[6] = {10, 20, 30, 10, 20, 30};
     assert_memory_equal(c, biased, sizeof c);
-    assert_ok(bnmlp_gemm(&plan, NULL, NULL, 0, false, false, 2, 3, 0, NULL, 1, NULL, 3, NULL, false,
-                         c, 3));
+    assert_ok(bnmlp_gemm(&plan, NULL, NULL, 0, false, false, 2, 3, 0, NULL, 1, NULL, 3, NULL, false, c, 3));
     const float zeros[6] = {0};
     assert_memory_equal(c, zeros, sizeof c);
 }
@@ -265,18 +260,16 @@ static void test_bad_arguments(void **state) {
     bnmlp_gemm_plan plan;
     assert_ok(bnmlp_gemm_plan_init(&plan, BNMLP_ISA_PORTABLE));
     float a[64 * 64] = {0}, b[64 * 64] = {0}, c[64 * 64] = {0};
-    assert_status(bnmlp_gemm(NULL, NULL, NULL, 0, false, false, 1, 1, 1, a, 1, b, 1, NULL, false,
-                             c, 1),
+    assert_status(bnmlp_gemm(NULL, NULL, NULL, 0, false, false, 1, 1, 1, a, 1, b, 1, NULL, false, c, 1),
                   BNMLP_ERR_NULL_ARGUMENT);
-    assert_status(bnmlp_gemm(&plan, NULL, NULL, 0, false, false, 2, 2, 2, a, 1, b, 2, NULL, false,
-                             c, 2),
+    assert_status(bnmlp_gemm(&plan, NULL, NULL, 0, false, false, 2, 2, 2, a, 1, b, 2, NULL, false, c, 2),
                   BNMLP_ERR_INVALID_ARGUMENT); /* lda < k */
     /* A packed-path product without enough scratch: refused, C untouched. */
     assert_false(bnmlp_gemm_is_direct(64, 64, 64));
     c[0] = 7.0f;
-    assert_status(bnmlp_gemm(&plan, NULL, NULL, 0, false, false, 64, 64, 64, a, 64, b, 64, NULL,
-                             false, c, 64),
-                  BNMLP_ERR_INVALID_ARGUMENT);
+    assert_status(
+        bnmlp_gemm(&plan, NULL, NULL, 0, false, false, 64, 64, 64, a, 64, b, 64, NULL, false, c, 64),
+        BNMLP_ERR_INVALID_ARGUMENT);
     assert_true(c[0] == 7.0f);
 }
 
@@ -304,8 +297,8 @@ static void test_isa_from_environment(void **state) {
     (void)state;
     bnmlp_isa isa;
     const char *names[] = {"portable", "avx2", "avx512", "best", ""};
-    const bnmlp_isa wanted[] = {BNMLP_ISA_PORTABLE, BNMLP_ISA_AVX2, BNMLP_ISA_AVX512,
-                                BNMLP_ISA_BEST, BNMLP_ISA_BEST};
+    const bnmlp_isa wanted[] = {BNMLP_ISA_PORTABLE, BNMLP_ISA_AVX2, BNMLP_ISA_AVX512, BNMLP_ISA_BEST,
+                                BNMLP_ISA_BEST};
     for (size_t i = 0; i < 5; i++) {
         setenv("BNMLP_ISA", names[i], 1);
         assert_true(bnmlp_isa_from_environment(&isa));
@@ -348,8 +341,7 @@ static void test_pool_runs_every_task_once(void **state) {
         const int rounds = 2000;
         for (int r = 0; r < rounds; r++) {
             bnmlp_threadpool_run(pool, count_task, &counts, (size_t)(r % POOL_TASKS) + 1);
-            for (size_t t = 0; t <= (size_t)(r % POOL_TASKS); t++)
-                atomic_fetch_sub(&counts.runs[t], 1);
+            for (size_t t = 0; t <= (size_t)(r % POOL_TASKS); t++) atomic_fetch_sub(&counts.runs[t], 1);
         }
         for (size_t t = 0; t < POOL_TASKS; t++) assert_int_equal(atomic_load(&counts.runs[t]), 0);
         assert_int_equal(atomic_load(&counts.bad_thread), 0);
@@ -400,8 +392,7 @@ static void *use_own_pool(void *argument) {
     user->counts.threads = 2;
     for (size_t t = 0; t < POOL_TASKS; t++) atomic_init(&user->counts.runs[t], 0);
     atomic_init(&user->counts.bad_thread, 0);
-    for (int r = 0; r < 500 && pool; r++)
-        bnmlp_threadpool_run(pool, count_task, &user->counts, POOL_TASKS);
+    for (int r = 0; r < 500 && pool; r++) bnmlp_threadpool_run(pool, count_task, &user->counts, POOL_TASKS);
     for (size_t t = 0; t < POOL_TASKS; t++)
         if (atomic_load(&user->counts.runs[t]) != 500) user->ok = false;
     if (atomic_load(&user->counts.bad_thread) != 0) user->ok = false;

@@ -37,10 +37,10 @@ struct bnmlp_threadpool {
     bnmlp_task_function function;
     void *context;
     size_t task_count;
-    size_t next_task;         /* next task index to hand out (under mutex) */
-    atomic_size_t finished;   /* tasks of the current run that have returned */
-    atomic_uint generation;   /* bumped (under mutex) once per run; names the run */
-    atomic_bool stopping;     /* set (under mutex) by free */
+    size_t next_task;       /* next task index to hand out (under mutex) */
+    atomic_size_t finished; /* tasks of the current run that have returned */
+    atomic_uint generation; /* bumped (under mutex) once per run; names the run */
+    atomic_bool stopping;   /* set (under mutex) by free */
 };
 
 static void cpu_relax(void) {
@@ -213,8 +213,7 @@ void bnmlp_threadpool_run(bnmlp_threadpool *pool, bnmlp_task_function function, 
     pool->task_count = task_count;
     pool->next_task = 0;
     atomic_store_explicit(&pool->finished, 0, memory_order_relaxed);
-    const unsigned generation =
-        atomic_fetch_add_explicit(&pool->generation, 1u, memory_order_release) + 1u;
+    const unsigned generation = atomic_fetch_add_explicit(&pool->generation, 1u, memory_order_release) + 1u;
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->mutex);
     take_tasks(pool, 0, generation);

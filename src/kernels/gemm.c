@@ -176,8 +176,7 @@ bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, bnmlp_isa requested) {
 #define ALIGN_FLOATS 16u
 
 /* Packed floats one thread needs for an (m, n, k) product: an A block and a B block. */
-static bool per_thread_floats(const bnmlp_gemm_plan *plan, size_t m, size_t n, size_t k,
-                              size_t *floats) {
+static bool per_thread_floats(const bnmlp_gemm_plan *plan, size_t m, size_t n, size_t k, size_t *floats) {
     if (m > SIZE_MAX / 2 || n > SIZE_MAX / 2) return false;
     const size_t mc = min_size(plan->mc, round_up(m, plan->mr));
     const size_t nc = min_size(plan->nc, round_up(n, plan->nr));
@@ -186,8 +185,8 @@ static bool per_thread_floats(const bnmlp_gemm_plan *plan, size_t m, size_t n, s
     return true;
 }
 
-size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size_t max_n,
-                                 size_t max_k, size_t threads) {
+size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size_t max_n, size_t max_k,
+                                 size_t threads) {
     if (!plan) return 0;
     if (threads == 0) threads = 1;
     size_t one, all;
@@ -199,16 +198,16 @@ size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size
 /* ---- packing --------------------------------------------------------------------------------- */
 
 /* Copies count floats (a compile-time count, so the copy is inlined and vectorized). */
-#define COPY_FLOATS(target, source, count)                                   \
-    do {                                                                     \
-        for (size_t j_ = 0; j_ < (count); j_++) (target)[j_] = (source)[j_]; \
+#define COPY_FLOATS(target, source, count)                                                                   \
+    do {                                                                                                     \
+        for (size_t j_ = 0; j_ < (count); j_++) (target)[j_] = (source)[j_];                                 \
     } while (0)
 
 /* Packs op(A) rows [row0, row0 + rows), columns [p0, p0 + depth) into MR-row micro-panels:
  * panel q holds rows row0 + q MR .. + MR, k step by k step (MR floats each), rows past the
  * end zero. packed: (ceil(rows / MR) MR, depth). */
-static void pack_a(bnmlp_isa isa, float *packed, const float *a, size_t lda, bool transpose_a,
-                   size_t row0, size_t rows, size_t p0, size_t depth, size_t mr) {
+static void pack_a(bnmlp_isa isa, float *packed, const float *a, size_t lda, bool transpose_a, size_t row0,
+                   size_t rows, size_t p0, size_t depth, size_t mr) {
     (void)isa; /* only x86-64 has a vector packer */
     if (transpose_a) {
         /* op(A)(i, p) = a[p, i]: row p of a holds step p of every panel; read it once, in
@@ -264,8 +263,8 @@ static void pack_a(bnmlp_isa isa, float *packed, const float *a, size_t lda, boo
 /* Packs op(B) rows [p0, p0 + depth), columns [col0, col0 + cols) into NR-column micro-panels:
  * panel q holds columns col0 + q NR .. + NR, k step by k step (NR floats each), columns past
  * the end zero. packed: (depth, ceil(cols / NR) NR) panel by panel. */
-static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, size_t ldb,
-                   bool transpose_b, size_t p0, size_t depth, size_t col0, size_t cols) {
+static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, size_t ldb, bool transpose_b,
+                   size_t p0, size_t depth, size_t col0, size_t cols) {
     const size_t nr = plan->nr;
     const size_t full = cols / nr * nr;
     if (transpose_b) {
@@ -276,8 +275,7 @@ static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, s
 #if defined(__x86_64__)
             if (width == nr && nr % 8 == 0 && plan->isa != BNMLP_ISA_PORTABLE) {
                 /* AVX2 and AVX-512 machines both have AVX2's 8x8 transposes. */
-                bnmlp_gemm_pack_b_transposed_avx2(panel, b + (col0 + j0) * ldb + p0, ldb, depth,
-                                                  nr);
+                bnmlp_gemm_pack_b_transposed_avx2(panel, b + (col0 + j0) * ldb + p0, ldb, depth, nr);
                 continue;
             }
 #endif
@@ -328,20 +326,19 @@ typedef struct gemm_job {
     const float *a, *b, *bias;
     size_t lda, ldb, ldc;
     float *c;
-    float *scratch;        /* 64-byte aligned; thread t uses [t per_thread, (t + 1) per_thread) */
-    size_t per_thread;     /* floats of one thread's scratch */
-    size_t a_floats;       /* floats of the packed A block at the start of it */
-    size_t row_tasks;      /* tiles down M */
-    size_t rows_per_task;  /* a multiple of MR */
-    size_t col_tasks;      /* tiles across N */
-    size_t cols_per_task;  /* a multiple of NR, <= NC */
+    float *scratch;       /* 64-byte aligned; thread t uses [t per_thread, (t + 1) per_thread) */
+    size_t per_thread;    /* floats of one thread's scratch */
+    size_t a_floats;      /* floats of the packed A block at the start of it */
+    size_t row_tasks;     /* tiles down M */
+    size_t rows_per_task; /* a multiple of MR */
+    size_t col_tasks;     /* tiles across N */
+    size_t cols_per_task; /* a multiple of NR, <= NC */
 } gemm_job;
 
 /* c (rows, cols), row stride ldc, through a full-size stack tile when the tile is partial;
  * the same additions in the same order as a full tile. */
-static void edge_tile(const bnmlp_gemm_plan *plan, size_t depth, const float *a_panel,
-                      const float *b_panel, float *c, size_t ldc, size_t rows, size_t cols,
-                      const float *bias, bool load_c) {
+static void edge_tile(const bnmlp_gemm_plan *plan, size_t depth, const float *a_panel, const float *b_panel,
+                      float *c, size_t ldc, size_t rows, size_t cols, const float *bias, bool load_c) {
     _Alignas(64) float tile[BNMLP_GEMM_MAX_TILE];
     const size_t nr = plan->nr;
     if (load_c)
@@ -374,8 +371,7 @@ static void macro_kernel(const bnmlp_gemm_plan *plan, size_t depth, const float 
             if (height == mr && width == nr)
                 plan->micro_kernel(depth, a_panel, b_panel, c_tile, ldc, bias_panel, load_c);
             else
-                edge_tile(plan, depth, a_panel, b_panel, c_tile, ldc, height, width, bias_panel,
-                          load_c);
+                edge_tile(plan, depth, a_panel, b_panel, c_tile, ldc, height, width, bias_panel, load_c);
         }
     }
 }
@@ -404,10 +400,9 @@ static void gemm_task(void *context, size_t task, size_t thread) {
         pack_b(plan, b_packed, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols);
         for (size_t i0 = row0; i0 < row_end; i0 += block_rows) {
             const size_t rows = min_size(block_rows, row_end - i0);
-            pack_a(plan->isa, a_packed, job->a, job->lda, job->transpose_a, i0, rows, p0, depth,
-                   plan->mr);
-            macro_kernel(plan, depth, a_packed, b_packed, job->c + i0 * job->ldc + col0, job->ldc,
-                         rows, cols, bias, load_c);
+            pack_a(plan->isa, a_packed, job->a, job->lda, job->transpose_a, i0, rows, p0, depth, plan->mr);
+            macro_kernel(plan, depth, a_packed, b_packed, job->c + i0 * job->ldc + col0, job->ldc, rows, cols,
+                         bias, load_c);
         }
     }
 }
@@ -429,8 +424,7 @@ bool bnmlp_gemm_is_direct(size_t m, size_t n, size_t k) {
 }
 
 /* C = [C] [+ bias] when there is nothing to sum (k = 0). */
-static void gemm_empty_sum(size_t m, size_t n, const float *bias, bool accumulate, float *c,
-                           size_t ldc) {
+static void gemm_empty_sum(size_t m, size_t n, const float *bias, bool accumulate, float *c, size_t ldc) {
     for (size_t i = 0; i < m; i++) {
         float *c_row = c + i * ldc;
         for (size_t j = 0; j < n; j++) {
@@ -442,9 +436,9 @@ static void gemm_empty_sum(size_t m, size_t n, const float *bias, bool accumulat
 }
 
 bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
-                        size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m,
-                        size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
-                        const float *bias, bool accumulate, float *c, size_t ldc) {
+                        size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
+                        size_t k, const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
+                        bool accumulate, float *c, size_t ldc) {
     if (!plan) return BNMLP_ERR_NULL_ARGUMENT;
     if (m == 0 || n == 0) return BNMLP_OK;
     if (!c || (k > 0 && (!a || !b))) return BNMLP_ERR_NULL_ARGUMENT;
@@ -458,28 +452,37 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
     if (bnmlp_gemm_is_direct(m, n, k)) {
 #if defined(__x86_64__)
         if (plan->isa == BNMLP_ISA_AVX2 || plan->isa == BNMLP_ISA_AVX512) {
-            bnmlp_gemm_direct_avx2(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias,
-                                   accumulate, c, ldc);
+            bnmlp_gemm_direct_avx2(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c,
+                                   ldc);
             return BNMLP_OK;
         }
 #endif
-        bnmlp_gemm_direct(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c,
-                          ldc);
+        bnmlp_gemm_direct(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c, ldc);
         return BNMLP_OK;
     }
 
     const size_t threads = n * m > THREADING_MIN_MADDS / k ? bnmlp_threadpool_threads(pool) : 1;
-    gemm_job job = {.plan = plan, .transpose_a = transpose_a, .transpose_b = transpose_b,
-                    .accumulate = accumulate, .m = m, .n = n, .k = k, .a = a, .b = b,
-                    .bias = bias, .lda = lda, .ldb = ldb, .ldc = ldc, .c = c};
+    gemm_job job = {.plan = plan,
+                    .transpose_a = transpose_a,
+                    .transpose_b = transpose_b,
+                    .accumulate = accumulate,
+                    .m = m,
+                    .n = n,
+                    .k = k,
+                    .a = a,
+                    .b = b,
+                    .bias = bias,
+                    .lda = lda,
+                    .ldb = ldb,
+                    .ldc = ldc,
+                    .c = c};
     if (!per_thread_floats(plan, m, n, k, &job.per_thread)) return BNMLP_ERR_INVALID_ARGUMENT;
     size_t needed;
     if (!bnmlp_size_mul(job.per_thread, threads, &needed) || needed > SIZE_MAX - ALIGN_FLOATS ||
         needed + ALIGN_FLOATS > scratch_floats || !scratch)
         return BNMLP_ERR_INVALID_ARGUMENT;
     job.scratch = (float *)(((uintptr_t)scratch + 63u) & ~(uintptr_t)63u);
-    job.a_floats = round_up(min_size(plan->mc, round_up(m, plan->mr)) * min_size(plan->kc, k),
-                            ALIGN_FLOATS);
+    job.a_floats = round_up(min_size(plan->mc, round_up(m, plan->mr)) * min_size(plan->kc, k), ALIGN_FLOATS);
 
     /* Output tiles: columns in NC blocks, split further until every thread has one; rows split
      * only when there are too few columns. Neither changes any element's value. */

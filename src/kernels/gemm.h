@@ -62,8 +62,8 @@ typedef struct bnmlp_gemm_plan {
     size_t nc;     /* N block, multiple of nr: a packed (KC, NC) B block */
     /* c (mr, nr), row stride ldc = [c if load_c] + a (mr, k packed) . b (k, nr packed)
      * [+ bias (nr) if not NULL], summed in that order. */
-    void (*micro_kernel)(size_t k, const float *a, const float *b, float *c, size_t ldc,
-                         const float *bias, bool load_c);
+    void (*micro_kernel)(size_t k, const float *a, const float *b, float *c, size_t ldc, const float *bias,
+                         bool load_c);
 } bnmlp_gemm_plan;
 
 /* Fills *plan for the requested instruction set (BNMLP_ISA_BEST: the fastest available) with
@@ -74,8 +74,8 @@ bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, bnmlp_isa requested);
 /* Floats of packing scratch that bnmlp_gemm needs for any product with m <= max_m, n <= max_n,
  * k <= max_k run on a pool of up to threads threads (0 counts as 1); 0 on size_t overflow. The
  * count includes slack for 64-byte alignment, so any float-aligned buffer of this size works. */
-size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size_t max_n,
-                                 size_t max_k, size_t threads);
+size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size_t max_n, size_t max_k,
+                                 size_t threads);
 
 /* C (m, n), row stride ldc = op(A) (m, k) . op(B) (k, n) [+ C if accumulate] [+ bias (n)].
  * a is (m, k) with row stride lda, or (k, m) when transpose_a; b is (k, n) with row stride ldb,
@@ -86,15 +86,15 @@ size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size
  * BNMLP_ERR_NULL_ARGUMENT, BNMLP_ERR_INVALID_ARGUMENT (a leading dimension too small, or too
  * little scratch); C is unchanged on error. */
 bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
-                        size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m,
-                        size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
-                        const float *bias, bool accumulate, float *c, size_t ldc);
+                        size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
+                        size_t k, const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
+                        bool accumulate, float *c, size_t ldc);
 
 /* The naive triple loop bnmlp_gemm is tested against: same arguments and result (up to
  * rounding), sums in double, no scratch, no threads. */
-void bnmlp_gemm_reference(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
-                          const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
-                          bool accumulate, float *c, size_t ldc);
+void bnmlp_gemm_reference(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, const float *a,
+                          size_t lda, const float *b, size_t ldb, const float *bias, bool accumulate,
+                          float *c, size_t ldc);
 
 /* True when bnmlp_gemm computes an (m, n, k) product on the direct, unpacked path (a function
  * of the shape only). */
@@ -102,27 +102,26 @@ bool bnmlp_gemm_is_direct(size_t m, size_t n, size_t k);
 
 /* The direct, unpacked path bnmlp_gemm takes when bnmlp_gemm_is_direct (same contract, k > 0,
  * no checks), portable build; exposed for tests and benchmarks. */
-void bnmlp_gemm_direct(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
-                       const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
-                       bool accumulate, float *c, size_t ldc);
+void bnmlp_gemm_direct(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, const float *a,
+                       size_t lda, const float *b, size_t ldb, const float *bias, bool accumulate, float *c,
+                       size_t ldc);
 
 /* Micro-kernels, one per instruction set (signature of bnmlp_gemm_plan.micro_kernel). */
 void bnmlp_gemm_micro_portable(size_t k, const float *a, const float *b, float *c, size_t ldc,
                                const float *bias, bool load_c);
 #if defined(__x86_64__)
-void bnmlp_gemm_micro_avx2(size_t k, const float *a, const float *b, float *c, size_t ldc,
-                           const float *bias, bool load_c);
+void bnmlp_gemm_micro_avx2(size_t k, const float *a, const float *b, float *c, size_t ldc, const float *bias,
+                           bool load_c);
 void bnmlp_gemm_micro_avx512(size_t k, const float *a, const float *b, float *c, size_t ldc,
                              const float *bias, bool load_c);
 /* bnmlp_gemm_direct compiled for AVX2 + FMA (plans for AVX2 and AVX-512 use it). */
-void bnmlp_gemm_direct_avx2(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
-                            const float *a, size_t lda, const float *b, size_t ldb,
-                            const float *bias, bool accumulate, float *c, size_t ldc);
+void bnmlp_gemm_direct_avx2(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, const float *a,
+                            size_t lda, const float *b, size_t ldb, const float *bias, bool accumulate,
+                            float *c, size_t ldc);
 /* panel (depth, mr) = a (mr, depth; row stride lda) transposed, mr 6 or 8; AVX2. */
 void bnmlp_gemm_pack_a_avx2(float *panel, const float *a, size_t lda, size_t depth, size_t mr);
 /* panel (depth, nr) = rows (nr, depth; row stride ldb) transposed, nr a multiple of 8; AVX2. */
-void bnmlp_gemm_pack_b_transposed_avx2(float *panel, const float *rows, size_t ldb, size_t depth,
-                                       size_t nr);
+void bnmlp_gemm_pack_b_transposed_avx2(float *panel, const float *rows, size_t ldb, size_t depth, size_t nr);
 #endif
 
 #define BNMLP_GEMM_PORTABLE_MR 4

@@ -11,9 +11,8 @@
 
 /* c (6, 16), row stride ldc = [c if load_c] + a (6, k packed: 6 floats per k step)
  * . b (k, 16 packed: 16 floats per k step, 32-byte aligned) [+ bias (16)]. */
-__attribute__((target("avx2,fma"))) void bnmlp_gemm_micro_avx2(size_t k, const float *a,
-                                                               const float *b, float *c,
-                                                               size_t ldc, const float *bias,
+__attribute__((target("avx2,fma"))) void bnmlp_gemm_micro_avx2(size_t k, const float *a, const float *b,
+                                                               float *c, size_t ldc, const float *bias,
                                                                bool load_c) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -25,27 +24,27 @@ __attribute__((target("avx2,fma"))) void bnmlp_gemm_micro_avx2(size_t k, const f
     for (size_t r = 0; r < 6; r++) _mm_prefetch((const char *)(c + r * ldc + 15), _MM_HINT_T0);
 
 /* One k step: two 8-wide rows of B times six broadcast elements of A. */
-#define AVX2_STEP(a_, b_)                                                   \
-    do {                                                                    \
-        const __m256 b0 = _mm256_load_ps(b_), b1 = _mm256_load_ps((b_) + 8); \
-        __m256 ai = _mm256_broadcast_ss((a_) + 0);                          \
-        c00 = _mm256_fmadd_ps(ai, b0, c00);                                 \
-        c01 = _mm256_fmadd_ps(ai, b1, c01);                                 \
-        ai = _mm256_broadcast_ss((a_) + 1);                                 \
-        c10 = _mm256_fmadd_ps(ai, b0, c10);                                 \
-        c11 = _mm256_fmadd_ps(ai, b1, c11);                                 \
-        ai = _mm256_broadcast_ss((a_) + 2);                                 \
-        c20 = _mm256_fmadd_ps(ai, b0, c20);                                 \
-        c21 = _mm256_fmadd_ps(ai, b1, c21);                                 \
-        ai = _mm256_broadcast_ss((a_) + 3);                                 \
-        c30 = _mm256_fmadd_ps(ai, b0, c30);                                 \
-        c31 = _mm256_fmadd_ps(ai, b1, c31);                                 \
-        ai = _mm256_broadcast_ss((a_) + 4);                                 \
-        c40 = _mm256_fmadd_ps(ai, b0, c40);                                 \
-        c41 = _mm256_fmadd_ps(ai, b1, c41);                                 \
-        ai = _mm256_broadcast_ss((a_) + 5);                                 \
-        c50 = _mm256_fmadd_ps(ai, b0, c50);                                 \
-        c51 = _mm256_fmadd_ps(ai, b1, c51);                                 \
+#define AVX2_STEP(a_, b_)                                                                                    \
+    do {                                                                                                     \
+        const __m256 b0 = _mm256_load_ps(b_), b1 = _mm256_load_ps((b_) + 8);                                 \
+        __m256 ai = _mm256_broadcast_ss((a_) + 0);                                                           \
+        c00 = _mm256_fmadd_ps(ai, b0, c00);                                                                  \
+        c01 = _mm256_fmadd_ps(ai, b1, c01);                                                                  \
+        ai = _mm256_broadcast_ss((a_) + 1);                                                                  \
+        c10 = _mm256_fmadd_ps(ai, b0, c10);                                                                  \
+        c11 = _mm256_fmadd_ps(ai, b1, c11);                                                                  \
+        ai = _mm256_broadcast_ss((a_) + 2);                                                                  \
+        c20 = _mm256_fmadd_ps(ai, b0, c20);                                                                  \
+        c21 = _mm256_fmadd_ps(ai, b1, c21);                                                                  \
+        ai = _mm256_broadcast_ss((a_) + 3);                                                                  \
+        c30 = _mm256_fmadd_ps(ai, b0, c30);                                                                  \
+        c31 = _mm256_fmadd_ps(ai, b1, c31);                                                                  \
+        ai = _mm256_broadcast_ss((a_) + 4);                                                                  \
+        c40 = _mm256_fmadd_ps(ai, b0, c40);                                                                  \
+        c41 = _mm256_fmadd_ps(ai, b1, c41);                                                                  \
+        ai = _mm256_broadcast_ss((a_) + 5);                                                                  \
+        c50 = _mm256_fmadd_ps(ai, b0, c50);                                                                  \
+        c51 = _mm256_fmadd_ps(ai, b1, c51);                                                                  \
     } while (0)
 
     size_t p = 0;
@@ -68,20 +67,20 @@ __attribute__((target("avx2,fma"))) void bnmlp_gemm_micro_avx2(size_t k, const f
     /* c = (acc [+ c]) [+ bias], row by row. */
     const __m256 bias0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
     const __m256 bias1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
-#define AVX2_STORE(row, v0, v1)                                          \
-    do {                                                                 \
-        float *c_row = c + (row) * ldc;                                  \
-        __m256 s0 = (v0), s1 = (v1);                                     \
-        if (load_c) {                                                    \
-            s0 = _mm256_add_ps(s0, _mm256_loadu_ps(c_row));              \
-            s1 = _mm256_add_ps(s1, _mm256_loadu_ps(c_row + 8));          \
-        }                                                                \
-        if (bias) {                                                      \
-            s0 = _mm256_add_ps(s0, bias0);                               \
-            s1 = _mm256_add_ps(s1, bias1);                               \
-        }                                                                \
-        _mm256_storeu_ps(c_row, s0);                                     \
-        _mm256_storeu_ps(c_row + 8, s1);                                 \
+#define AVX2_STORE(row, v0, v1)                                                                              \
+    do {                                                                                                     \
+        float *c_row = c + (row)*ldc;                                                                        \
+        __m256 s0 = (v0), s1 = (v1);                                                                         \
+        if (load_c) {                                                                                        \
+            s0 = _mm256_add_ps(s0, _mm256_loadu_ps(c_row));                                                  \
+            s1 = _mm256_add_ps(s1, _mm256_loadu_ps(c_row + 8));                                              \
+        }                                                                                                    \
+        if (bias) {                                                                                          \
+            s0 = _mm256_add_ps(s0, bias0);                                                                   \
+            s1 = _mm256_add_ps(s1, bias1);                                                                   \
+        }                                                                                                    \
+        _mm256_storeu_ps(c_row, s0);                                                                         \
+        _mm256_storeu_ps(c_row + 8, s1);                                                                     \
     } while (0)
     AVX2_STORE(0, c00, c01);
     AVX2_STORE(1, c10, c11);
@@ -95,11 +94,8 @@ __attribute__((target("avx2,fma"))) void bnmlp_gemm_micro_avx2(size_t k, const f
 /* Packs a full panel of a transposed B: panel (depth, nr) with panel[p nr + j] = b[j ldb + p],
  * j < nr (a multiple of 8), through 8x8 in-register transposes; the last depth % 8 steps one
  * by one. b: nr rows of at least depth floats, row stride ldb. */
-__attribute__((target("avx2,fma"))) void bnmlp_gemm_pack_b_transposed_avx2(float *panel,
-                                                                           const float *b,
-                                                                           size_t ldb,
-                                                                           size_t depth,
-                                                                           size_t nr) {
+__attribute__((target("avx2,fma"))) void
+bnmlp_gemm_pack_b_transposed_avx2(float *panel, const float *b, size_t ldb, size_t depth, size_t nr) {
     const size_t full = depth / 8 * 8;
     for (size_t j0 = 0; j0 < nr; j0 += 8) {
         const float *rows = b + j0 * ldb;
@@ -140,9 +136,8 @@ __attribute__((target("avx2,fma"))) void bnmlp_gemm_pack_b_transposed_avx2(float
 /* Packs a full micro-panel of a non-transposed A: panel (depth, mr) with panel[p mr + r] =
  * a[r lda + p], r < mr (6 or 8), through 8x8 in-register transposes (rows mr .. 7 of the
  * transpose are never stored); the last depth % 8 steps one by one. */
-__attribute__((target("avx2,fma"))) void bnmlp_gemm_pack_a_avx2(float *panel, const float *a,
-                                                                size_t lda, size_t depth,
-                                                                size_t mr) {
+__attribute__((target("avx2,fma"))) void bnmlp_gemm_pack_a_avx2(float *panel, const float *a, size_t lda,
+                                                                size_t depth, size_t mr) {
     const size_t full = depth / 8 * 8;
     const __m256 zero = _mm256_setzero_ps();
     for (size_t p = 0; p < full; p += 8) {

@@ -11,9 +11,10 @@
 
 /* c (8, 32), row stride ldc = [c if load_c] + a (8, k packed: 8 floats per k step)
  * . b (k, 32 packed: 32 floats per k step, 64-byte aligned) [+ bias (32)]. */
-__attribute__((target("avx512f,avx512vl,fma"))) void
-bnmlp_gemm_micro_avx512(size_t k, const float *a, const float *b, float *c, size_t ldc,
-                        const float *bias, bool load_c) {
+__attribute__((target("avx512f,avx512vl,fma"))) void bnmlp_gemm_micro_avx512(size_t k, const float *a,
+                                                                             const float *b, float *c,
+                                                                             size_t ldc, const float *bias,
+                                                                             bool load_c) {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
     __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
@@ -28,33 +29,33 @@ bnmlp_gemm_micro_avx512(size_t k, const float *a, const float *b, float *c, size
     }
 
 /* One k step: two 16-wide rows of B times eight broadcast elements of A. */
-#define AVX512_STEP(a_, b_)                                                   \
-    do {                                                                      \
-        const __m512 b0 = _mm512_load_ps(b_), b1 = _mm512_load_ps((b_) + 16); \
-        __m512 ai = _mm512_set1_ps((a_)[0]);                                  \
-        c00 = _mm512_fmadd_ps(ai, b0, c00);                                   \
-        c01 = _mm512_fmadd_ps(ai, b1, c01);                                   \
-        ai = _mm512_set1_ps((a_)[1]);                                         \
-        c10 = _mm512_fmadd_ps(ai, b0, c10);                                   \
-        c11 = _mm512_fmadd_ps(ai, b1, c11);                                   \
-        ai = _mm512_set1_ps((a_)[2]);                                         \
-        c20 = _mm512_fmadd_ps(ai, b0, c20);                                   \
-        c21 = _mm512_fmadd_ps(ai, b1, c21);                                   \
-        ai = _mm512_set1_ps((a_)[3]);                                         \
-        c30 = _mm512_fmadd_ps(ai, b0, c30);                                   \
-        c31 = _mm512_fmadd_ps(ai, b1, c31);                                   \
-        ai = _mm512_set1_ps((a_)[4]);                                         \
-        c40 = _mm512_fmadd_ps(ai, b0, c40);                                   \
-        c41 = _mm512_fmadd_ps(ai, b1, c41);                                   \
-        ai = _mm512_set1_ps((a_)[5]);                                         \
-        c50 = _mm512_fmadd_ps(ai, b0, c50);                                   \
-        c51 = _mm512_fmadd_ps(ai, b1, c51);                                   \
-        ai = _mm512_set1_ps((a_)[6]);                                         \
-        c60 = _mm512_fmadd_ps(ai, b0, c60);                                   \
-        c61 = _mm512_fmadd_ps(ai, b1, c61);                                   \
-        ai = _mm512_set1_ps((a_)[7]);                                         \
-        c70 = _mm512_fmadd_ps(ai, b0, c70);                                   \
-        c71 = _mm512_fmadd_ps(ai, b1, c71);                                   \
+#define AVX512_STEP(a_, b_)                                                                                  \
+    do {                                                                                                     \
+        const __m512 b0 = _mm512_load_ps(b_), b1 = _mm512_load_ps((b_) + 16);                                \
+        __m512 ai = _mm512_set1_ps((a_)[0]);                                                                 \
+        c00 = _mm512_fmadd_ps(ai, b0, c00);                                                                  \
+        c01 = _mm512_fmadd_ps(ai, b1, c01);                                                                  \
+        ai = _mm512_set1_ps((a_)[1]);                                                                        \
+        c10 = _mm512_fmadd_ps(ai, b0, c10);                                                                  \
+        c11 = _mm512_fmadd_ps(ai, b1, c11);                                                                  \
+        ai = _mm512_set1_ps((a_)[2]);                                                                        \
+        c20 = _mm512_fmadd_ps(ai, b0, c20);                                                                  \
+        c21 = _mm512_fmadd_ps(ai, b1, c21);                                                                  \
+        ai = _mm512_set1_ps((a_)[3]);                                                                        \
+        c30 = _mm512_fmadd_ps(ai, b0, c30);                                                                  \
+        c31 = _mm512_fmadd_ps(ai, b1, c31);                                                                  \
+        ai = _mm512_set1_ps((a_)[4]);                                                                        \
+        c40 = _mm512_fmadd_ps(ai, b0, c40);                                                                  \
+        c41 = _mm512_fmadd_ps(ai, b1, c41);                                                                  \
+        ai = _mm512_set1_ps((a_)[5]);                                                                        \
+        c50 = _mm512_fmadd_ps(ai, b0, c50);                                                                  \
+        c51 = _mm512_fmadd_ps(ai, b1, c51);                                                                  \
+        ai = _mm512_set1_ps((a_)[6]);                                                                        \
+        c60 = _mm512_fmadd_ps(ai, b0, c60);                                                                  \
+        c61 = _mm512_fmadd_ps(ai, b1, c61);                                                                  \
+        ai = _mm512_set1_ps((a_)[7]);                                                                        \
+        c70 = _mm512_fmadd_ps(ai, b0, c70);                                                                  \
+        c71 = _mm512_fmadd_ps(ai, b1, c71);                                                                  \
     } while (0)
 
     size_t p = 0;
@@ -77,20 +78,20 @@ bnmlp_gemm_micro_avx512(size_t k, const float *a, const float *b, float *c, size
     /* c = (acc [+ c]) [+ bias], row by row. */
     const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
     const __m512 bias1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
-#define AVX512_STORE(row, v0, v1)                                        \
-    do {                                                                 \
-        float *c_row = c + (row) * ldc;                                  \
-        __m512 s0 = (v0), s1 = (v1);                                     \
-        if (load_c) {                                                    \
-            s0 = _mm512_add_ps(s0, _mm512_loadu_ps(c_row));              \
-            s1 = _mm512_add_ps(s1, _mm512_loadu_ps(c_row + 16));         \
-        }                                                                \
-        if (bias) {                                                      \
-            s0 = _mm512_add_ps(s0, bias0);                               \
-            s1 = _mm512_add_ps(s1, bias1);                               \
-        }                                                                \
-        _mm512_storeu_ps(c_row, s0);                                     \
-        _mm512_storeu_ps(c_row + 16, s1);                                \
+#define AVX512_STORE(row, v0, v1)                                                                            \
+    do {                                                                                                     \
+        float *c_row = c + (row)*ldc;                                                                        \
+        __m512 s0 = (v0), s1 = (v1);                                                                         \
+        if (load_c) {                                                                                        \
+            s0 = _mm512_add_ps(s0, _mm512_loadu_ps(c_row));                                                  \
+            s1 = _mm512_add_ps(s1, _mm512_loadu_ps(c_row + 16));                                             \
+        }                                                                                                    \
+        if (bias) {                                                                                          \
+            s0 = _mm512_add_ps(s0, bias0);                                                                   \
+            s1 = _mm512_add_ps(s1, bias1);                                                                   \
+        }                                                                                                    \
+        _mm512_storeu_ps(c_row, s0);                                                                         \
+        _mm512_storeu_ps(c_row + 16, s1);                                                                    \
     } while (0)
     AVX512_STORE(0, c00, c01);
     AVX512_STORE(1, c10, c11);

@@ -14,9 +14,8 @@
 #endif
 
 /* op(A)(i, p) and op(B)(p, j) of row-major A (lda) and B (ldb). */
-#define DIRECT_OP_A(i, p) (transpose_a ? a[(size_t)(p) * lda + (i)] : a[(size_t)(i) * lda + (p)])
-#define DIRECT_OP_B(p, j) (transpose_b ? b[(size_t)(j) * ldb + (p)] : b[(size_t)(p) * ldb + (j)])
-
+#define DIRECT_OP_A(i, p) (transpose_a ? a[(size_t)(p)*lda + (i)] : a[(size_t)(i)*lda + (p)])
+#define DIRECT_OP_B(p, j) (transpose_b ? b[(size_t)(j)*ldb + (p)] : b[(size_t)(p)*ldb + (j)])
 
 /* Lanes of the dot product: lane l sums the terms p = l, l + LANES, ...; lanes then add in
  * order. A fixed order (so reproducible) that vectorizes. */
@@ -41,26 +40,24 @@ static float dot(const float *restrict x, const float *restrict y, size_t k) {
 
 /* c_row (n) = start values + s * y[j * y_stride]: the first product fused with the start. A
  * macro so that the contiguous case (y_stride a literal 1) compiles to its own vector loops. */
-#define START_ROW(c_row, bias, accumulate, s, y, y_stride, n)                                    \
-    do {                                                                                       \
-        if ((accumulate) && (bias))                                                            \
-            for (size_t j_ = 0; j_ < (n); j_++)                                                \
-                (c_row)[j_] = ((c_row)[j_] + (bias)[j_]) + (s) * (y)[j_ * (y_stride)];         \
-        else if (accumulate)                                                                   \
-            for (size_t j_ = 0; j_ < (n); j_++)                                                \
-                (c_row)[j_] = (c_row)[j_] + (s) * (y)[j_ * (y_stride)];                        \
-        else if (bias)                                                                         \
-            for (size_t j_ = 0; j_ < (n); j_++)                                                \
-                (c_row)[j_] = (bias)[j_] + (s) * (y)[j_ * (y_stride)];                         \
-        else                                                                                   \
-            for (size_t j_ = 0; j_ < (n); j_++) (c_row)[j_] = 0.0f + (s) * (y)[j_ * (y_stride)]; \
+#define START_ROW(c_row, bias, accumulate, s, y, y_stride, n)                                                \
+    do {                                                                                                     \
+        if ((accumulate) && (bias))                                                                          \
+            for (size_t j_ = 0; j_ < (n); j_++)                                                              \
+                (c_row)[j_] = ((c_row)[j_] + (bias)[j_]) + (s) * (y)[j_ * (y_stride)];                       \
+        else if (accumulate)                                                                                 \
+            for (size_t j_ = 0; j_ < (n); j_++) (c_row)[j_] = (c_row)[j_] + (s) * (y)[j_ * (y_stride)];      \
+        else if (bias)                                                                                       \
+            for (size_t j_ = 0; j_ < (n); j_++) (c_row)[j_] = (bias)[j_] + (s) * (y)[j_ * (y_stride)];       \
+        else                                                                                                 \
+            for (size_t j_ = 0; j_ < (n); j_++) (c_row)[j_] = 0.0f + (s) * (y)[j_ * (y_stride)];             \
     } while (0)
 
 /* Rows form, op(B) rows contiguous (B not transposed): C row i += op(A)(i, p) B row p. */
 DIRECT_TARGET
-static void direct_rows(bool transpose_a, size_t m, size_t n, size_t k, const float *restrict a,
-                        size_t lda, const float *restrict b, size_t ldb, const float *restrict bias,
-                        bool accumulate, float *restrict c, size_t ldc) {
+static void direct_rows(bool transpose_a, size_t m, size_t n, size_t k, const float *restrict a, size_t lda,
+                        const float *restrict b, size_t ldb, const float *restrict bias, bool accumulate,
+                        float *restrict c, size_t ldc) {
     const size_t a_row_step = transpose_a ? 1 : lda, a_col_step = transpose_a ? lda : 1;
     for (size_t i = 0; i < m; i++) {
         float *restrict c_row = c + i * ldc;
@@ -77,9 +74,8 @@ static void direct_rows(bool transpose_a, size_t m, size_t n, size_t k, const fl
 /* Rows form for a transposed B with a short sum: op(B)(p, j) = b[j ldb + p]. */
 DIRECT_TARGET
 static void direct_rows_bt(bool transpose_a, size_t m, size_t n, size_t k, const float *restrict a,
-                           size_t lda, const float *restrict b, size_t ldb,
-                           const float *restrict bias, bool accumulate, float *restrict c,
-                           size_t ldc) {
+                           size_t lda, const float *restrict b, size_t ldb, const float *restrict bias,
+                           bool accumulate, float *restrict c, size_t ldc) {
     const size_t a_row_step = transpose_a ? 1 : lda, a_col_step = transpose_a ? lda : 1;
     for (size_t i = 0; i < m; i++) {
         float *restrict c_row = c + i * ldc;
@@ -99,9 +95,8 @@ static void direct_rows_bt(bool transpose_a, size_t m, size_t n, size_t k, const
  * column at a time on the stack (the inner loop runs along A's rows). */
 DIRECT_TARGET
 static void direct_columns(bool transpose_b, size_t m, size_t n, size_t k, const float *restrict a,
-                           size_t lda, const float *restrict b, size_t ldb,
-                           const float *restrict bias, bool accumulate, float *restrict c,
-                           size_t ldc) {
+                           size_t lda, const float *restrict b, size_t ldb, const float *restrict bias,
+                           bool accumulate, float *restrict c, size_t ldc) {
     float column[COLUMN_BLOCK];
     for (size_t j = 0; j < n; j++) {
         for (size_t i0 = 0; i0 < m; i0 += COLUMN_BLOCK) {
@@ -125,8 +120,8 @@ static void direct_columns(bool transpose_b, size_t m, size_t n, size_t k, const
  * each element a plain sum over p. */
 DIRECT_TARGET
 static void direct_narrow(size_t m, size_t n, size_t k, const float *restrict a, size_t lda,
-                          const float *restrict b, size_t ldb, const float *restrict bias,
-                          bool accumulate, float *restrict c, size_t ldc) {
+                          const float *restrict b, size_t ldb, const float *restrict bias, bool accumulate,
+                          float *restrict c, size_t ldc) {
     size_t i = 0;
     for (; i + ROWS_AT_ONCE <= m; i += ROWS_AT_ONCE) {
         const float *a0 = a + i * lda;
@@ -171,9 +166,9 @@ static void direct_dots(size_t m, size_t n, size_t k, const float *restrict a, s
 
 /* Anything else (both transposed and a long sum): a plain sum per element. */
 DIRECT_TARGET
-static void direct_general(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
-                           const float *a, size_t lda, const float *b, size_t ldb,
-                           const float *bias, bool accumulate, float *c, size_t ldc) {
+static void direct_general(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, const float *a,
+                           size_t lda, const float *b, size_t ldb, const float *bias, bool accumulate,
+                           float *c, size_t ldc) {
     for (size_t i = 0; i < m; i++) {
         for (size_t j = 0; j < n; j++) {
             float s = accumulate ? c[i * ldc + j] : 0.0f;
@@ -185,9 +180,9 @@ static void direct_general(bool transpose_a, bool transpose_b, size_t m, size_t 
 }
 
 DIRECT_TARGET
-void DIRECT_ENTRY(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
-                       const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
-                       bool accumulate, float *c, size_t ldc) {
+void DIRECT_ENTRY(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, const float *a,
+                  size_t lda, const float *b, size_t ldb, const float *bias, bool accumulate, float *c,
+                  size_t ldc) {
     const bool narrow = n < LANES;
     if (transpose_a && narrow)
         direct_columns(transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c, ldc);

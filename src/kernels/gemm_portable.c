@@ -5,12 +5,12 @@
 #include "kernels/gemm.h"
 
 /* op(A)(i, p) and op(B)(p, j) of row-major A (lda) and B (ldb). */
-#define OP_A(i, p) (transpose_a ? a[(size_t)(p) * lda + (i)] : a[(size_t)(i) * lda + (p)])
-#define OP_B(p, j) (transpose_b ? b[(size_t)(j) * ldb + (p)] : b[(size_t)(p) * ldb + (j)])
+#define OP_A(i, p) (transpose_a ? a[(size_t)(p)*lda + (i)] : a[(size_t)(i)*lda + (p)])
+#define OP_B(p, j) (transpose_b ? b[(size_t)(j)*ldb + (p)] : b[(size_t)(p)*ldb + (j)])
 
-void bnmlp_gemm_reference(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
-                          const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
-                          bool accumulate, float *c, size_t ldc) {
+void bnmlp_gemm_reference(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, const float *a,
+                          size_t lda, const float *b, size_t ldb, const float *bias, bool accumulate,
+                          float *c, size_t ldc) {
     for (size_t i = 0; i < m; i++) {
         for (size_t j = 0; j < n; j++) {
             double sum = 0.0;
