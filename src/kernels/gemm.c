@@ -203,6 +203,49 @@ size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size
         for (size_t j_ = 0; j_ < (count); j_++) (target)[j_] = (source)[j_];                                 \
     } while (0)
 
+/* Step p of count consecutive panels of `width` floats (depth steps each, so panels lie
+ * width * depth floats apart): target[q * width * depth + r] = source[q * width + r], the last
+ * panel zero-padded. For the widths the micro-kernels use the copy has a compile-time length,
+ * so it is inlined and vectorized. */
+static void scatter_row(float *target, const float *source, size_t count, size_t width, size_t depth) {
+    const size_t full = count / width * width;
+    size_t i0 = 0;
+/* A case of the switch below: panels of a compile-time width. */
+#define SCATTER_CASE(w)                                                                                      \
+    case w:                                                                                                  \
+        for (; i0 < full; i0 += (w)) COPY_FLOATS(target + i0 * depth, source + i0, (w));                     \
+        break
+    switch (width) {
+        SCATTER_CASE(4);
+        SCATTER_CASE(6);
+        SCATTER_CASE(8);
+        SCATTER_CASE(16);
+        SCATTER_CASE(32);
+    default:
+        for (; i0 < full; i0 += width) COPY_FLOATS(target + i0 * depth, source + i0, width);
+        break;
+    }
+#undef SCATTER_CASE
+    if (i0 < count) {
+        float *edge = target + i0 * depth;
+        size_t r = 0;
+        for (; r < count - i0; r++) edge[r] = source[i0 + r];
+        for (; r < width; r++) edge[r] = 0.0f;
+    }
+}
+
+/* One panel of `width` floats a step from `used` source rows that run along the depth (row r
+ * at source + r * ld): panel[p * width + r] = source[r * ld + p], rows past `used` zero. */
+static void gather_panel(float *panel, const float *source, size_t ld, size_t depth, size_t used,
+                         size_t width) {
+    for (size_t r = 0; r < used; r++) {
+        const float *row = source + r * ld;
+        for (size_t p = 0; p < depth; p++) panel[p * width + r] = row[p];
+    }
+    for (size_t r = used; r < width; r++)
+        for (size_t p = 0; p < depth; p++) panel[p * width + r] = 0.0f;
+}
+
 /* Packs op(A) rows [row0, row0 + rows), columns [p0, p0 + depth) into MR-row micro-panels:
  * panel q holds rows row0 + q MR .. + MR, k step by k step (MR floats each), rows past the
  * end zero. packed: (ceil(rows / MR) MR, depth). */
@@ -212,51 +255,20 @@ static void pack_a(bnmlp_isa isa, float *packed, const float *a, size_t lda, boo
     if (transpose_a) {
         /* op(A)(i, p) = a[p, i]: row p of a holds step p of every panel; read it once, in
          * order, MR floats into each panel. */
-        const size_t full = rows / mr * mr;
-        for (size_t p = 0; p < depth; p++) {
-            const float *source = a + (p0 + p) * lda + row0;
-            float *target = packed + p * mr;
-            size_t i0 = 0;
-            switch (mr) {
-            case 4:
-                for (; i0 < full; i0 += 4) COPY_FLOATS(target + i0 * depth, source + i0, 4);
-                break;
-            case 6:
-                for (; i0 < full; i0 += 6) COPY_FLOATS(target + i0 * depth, source + i0, 6);
-                break;
-            case 8:
-                for (; i0 < full; i0 += 8) COPY_FLOATS(target + i0 * depth, source + i0, 8);
-                break;
-            default:
-                for (; i0 < full; i0 += mr) COPY_FLOATS(target + i0 * depth, source + i0, mr);
-                break;
-            }
-            if (i0 < rows) {
-                float *edge = target + i0 * depth;
-                size_t r = 0;
-                for (; r < rows - i0; r++) edge[r] = source[i0 + r];
-                for (; r < mr; r++) edge[r] = 0.0f;
-            }
-        }
+        for (size_t p = 0; p < depth; p++)
+            scatter_row(packed + p * mr, a + (p0 + p) * lda + row0, rows, mr, depth);
         return;
     }
     /* op(A)(i, p) = a[i, p]: MR rows of a interleaved, step by step. */
-    for (size_t i0 = 0; i0 < rows; i0 += mr) {
+    for (size_t i0 = 0; i0 < rows; i0 += mr, packed += mr * depth) {
         const size_t height = min_size(mr, rows - i0);
 #if defined(__x86_64__)
         if (height == mr && (mr == 6 || mr == 8) && isa != BNMLP_ISA_PORTABLE) {
             bnmlp_gemm_pack_a_avx2(packed, a + (row0 + i0) * lda + p0, lda, depth, mr);
-            packed += mr * depth;
             continue;
         }
 #endif
-        for (size_t r = 0; r < height; r++) {
-            const float *source = a + (row0 + i0 + r) * lda + p0;
-            for (size_t p = 0; p < depth; p++) packed[p * mr + r] = source[p];
-        }
-        for (size_t r = height; r < mr; r++)
-            for (size_t p = 0; p < depth; p++) packed[p * mr + r] = 0.0f;
-        packed += mr * depth;
+        gather_panel(packed, a + (row0 + i0) * lda + p0, lda, depth, height, mr);
     }
 }
 
@@ -266,7 +278,6 @@ static void pack_a(bnmlp_isa isa, float *packed, const float *a, size_t lda, boo
 static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, size_t ldb, bool transpose_b,
                    size_t p0, size_t depth, size_t col0, size_t cols) {
     const size_t nr = plan->nr;
-    const size_t full = cols / nr * nr;
     if (transpose_b) {
         /* op(B)(p, j) = b[j, p]: each column of a panel is a contiguous run of a row of b. */
         for (size_t j0 = 0; j0 < cols; j0 += nr) {
@@ -279,41 +290,13 @@ static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, s
                 continue;
             }
 #endif
-            for (size_t j = 0; j < width; j++) {
-                const float *source = b + (col0 + j0 + j) * ldb + p0;
-                for (size_t p = 0; p < depth; p++) panel[p * nr + j] = source[p];
-            }
-            for (size_t j = width; j < nr; j++)
-                for (size_t p = 0; p < depth; p++) panel[p * nr + j] = 0.0f;
+            gather_panel(panel, b + (col0 + j0) * ldb + p0, ldb, depth, width, nr);
         }
         return;
     }
     /* Row by row of b (sequential reads), NR floats into each panel. */
-    for (size_t p = 0; p < depth; p++) {
-        const float *source = b + (p0 + p) * ldb + col0;
-        float *target = packed + p * nr;
-        size_t j0 = 0;
-        switch (nr) {
-        case 8:
-            for (; j0 < full; j0 += 8) COPY_FLOATS(target + j0 * depth, source + j0, 8);
-            break;
-        case 16:
-            for (; j0 < full; j0 += 16) COPY_FLOATS(target + j0 * depth, source + j0, 16);
-            break;
-        case 32:
-            for (; j0 < full; j0 += 32) COPY_FLOATS(target + j0 * depth, source + j0, 32);
-            break;
-        default:
-            for (; j0 < full; j0 += nr) COPY_FLOATS(target + j0 * depth, source + j0, nr);
-            break;
-        }
-        if (j0 < cols) {
-            float *edge = target + j0 * depth;
-            size_t j = 0;
-            for (; j < cols - j0; j++) edge[j] = source[j0 + j];
-            for (; j < nr; j++) edge[j] = 0.0f;
-        }
-    }
+    for (size_t p = 0; p < depth; p++)
+        scatter_row(packed + p * nr, b + (p0 + p) * ldb + col0, cols, nr, depth);
 }
 
 /* ---- the loops around the micro-kernel ------------------------------------------------------- */

@@ -23,28 +23,23 @@ __attribute__((target("avx2,fma"))) void bnmlp_gemm_micro_avx2(size_t k, const f
     for (size_t r = 0; r < 6; r++) _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
     for (size_t r = 0; r < 6; r++) _mm_prefetch((const char *)(c + r * ldc + 15), _MM_HINT_T0);
 
+/* Row i of the tile: element i of A's step times both vectors of B, into acc0 and acc1. */
+#define AVX2_ROW(a_, i, acc0, acc1)                                                                          \
+    do {                                                                                                     \
+        const __m256 ai_ = _mm256_broadcast_ss((a_) + (i));                                                  \
+        acc0 = _mm256_fmadd_ps(ai_, b0, acc0);                                                               \
+        acc1 = _mm256_fmadd_ps(ai_, b1, acc1);                                                               \
+    } while (0)
 /* One k step: two 8-wide rows of B times six broadcast elements of A. */
 #define AVX2_STEP(a_, b_)                                                                                    \
     do {                                                                                                     \
         const __m256 b0 = _mm256_load_ps(b_), b1 = _mm256_load_ps((b_) + 8);                                 \
-        __m256 ai = _mm256_broadcast_ss((a_) + 0);                                                           \
-        c00 = _mm256_fmadd_ps(ai, b0, c00);                                                                  \
-        c01 = _mm256_fmadd_ps(ai, b1, c01);                                                                  \
-        ai = _mm256_broadcast_ss((a_) + 1);                                                                  \
-        c10 = _mm256_fmadd_ps(ai, b0, c10);                                                                  \
-        c11 = _mm256_fmadd_ps(ai, b1, c11);                                                                  \
-        ai = _mm256_broadcast_ss((a_) + 2);                                                                  \
-        c20 = _mm256_fmadd_ps(ai, b0, c20);                                                                  \
-        c21 = _mm256_fmadd_ps(ai, b1, c21);                                                                  \
-        ai = _mm256_broadcast_ss((a_) + 3);                                                                  \
-        c30 = _mm256_fmadd_ps(ai, b0, c30);                                                                  \
-        c31 = _mm256_fmadd_ps(ai, b1, c31);                                                                  \
-        ai = _mm256_broadcast_ss((a_) + 4);                                                                  \
-        c40 = _mm256_fmadd_ps(ai, b0, c40);                                                                  \
-        c41 = _mm256_fmadd_ps(ai, b1, c41);                                                                  \
-        ai = _mm256_broadcast_ss((a_) + 5);                                                                  \
-        c50 = _mm256_fmadd_ps(ai, b0, c50);                                                                  \
-        c51 = _mm256_fmadd_ps(ai, b1, c51);                                                                  \
+        AVX2_ROW(a_, 0, c00, c01);                                                                           \
+        AVX2_ROW(a_, 1, c10, c11);                                                                           \
+        AVX2_ROW(a_, 2, c20, c21);                                                                           \
+        AVX2_ROW(a_, 3, c30, c31);                                                                           \
+        AVX2_ROW(a_, 4, c40, c41);                                                                           \
+        AVX2_ROW(a_, 5, c50, c51);                                                                           \
     } while (0)
 
     size_t p = 0;
@@ -63,6 +58,7 @@ __attribute__((target("avx2,fma"))) void bnmlp_gemm_micro_avx2(size_t k, const f
         b += 16;
     }
 #undef AVX2_STEP
+#undef AVX2_ROW
 
     /* c = (acc [+ c]) [+ bias], row by row. */
     const __m256 bias0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
@@ -91,6 +87,24 @@ __attribute__((target("avx2,fma"))) void bnmlp_gemm_micro_avx2(size_t k, const f
 #undef AVX2_STORE
 }
 
+/* columns[q] = column q of the 8x8 block whose rows are rows[0..8): interleave pairs, then
+ * quads, then swap 128-bit halves (lanes 0-3 hold rows 0-3, lanes 4-7 rows 4-7). */
+__attribute__((target("avx2,fma"))) static inline void transpose_8x8(const __m256 rows[8],
+                                                                     __m256 columns[8]) {
+    const __m256 t0 = _mm256_unpacklo_ps(rows[0], rows[1]), t1 = _mm256_unpackhi_ps(rows[0], rows[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(rows[2], rows[3]), t3 = _mm256_unpackhi_ps(rows[2], rows[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(rows[4], rows[5]), t5 = _mm256_unpackhi_ps(rows[4], rows[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(rows[6], rows[7]), t7 = _mm256_unpackhi_ps(rows[6], rows[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    columns[0] = _mm256_permute2f128_ps(u0, u4, 0x20), columns[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    columns[2] = _mm256_permute2f128_ps(u2, u6, 0x20), columns[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    columns[4] = _mm256_permute2f128_ps(u0, u4, 0x31), columns[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    columns[6] = _mm256_permute2f128_ps(u2, u6, 0x31), columns[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
 /* Packs a full panel of a transposed B: panel (depth, nr) with panel[p nr + j] = b[j ldb + p],
  * j < nr (a multiple of 8), through 8x8 in-register transposes; the last depth % 8 steps one
  * by one. b: nr rows of at least depth floats, row stride ldb. */
@@ -100,33 +114,11 @@ bnmlp_gemm_pack_b_transposed_avx2(float *panel, const float *b, size_t ldb, size
     for (size_t j0 = 0; j0 < nr; j0 += 8) {
         const float *rows = b + j0 * ldb;
         for (size_t p = 0; p < full; p += 8) {
-            /* r[j] = b[j0 + j, p .. p + 8) */
-            const __m256 r0 = _mm256_loadu_ps(rows + 0 * ldb + p);
-            const __m256 r1 = _mm256_loadu_ps(rows + 1 * ldb + p);
-            const __m256 r2 = _mm256_loadu_ps(rows + 2 * ldb + p);
-            const __m256 r3 = _mm256_loadu_ps(rows + 3 * ldb + p);
-            const __m256 r4 = _mm256_loadu_ps(rows + 4 * ldb + p);
-            const __m256 r5 = _mm256_loadu_ps(rows + 5 * ldb + p);
-            const __m256 r6 = _mm256_loadu_ps(rows + 6 * ldb + p);
-            const __m256 r7 = _mm256_loadu_ps(rows + 7 * ldb + p);
-            /* Interleave pairs, then quads, then swap 128-bit halves. */
-            const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-            const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-            const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-            const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-            const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-            const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-            const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-            const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            __m256 r[8], columns[8]; /* r[j] = b[j0 + j, p .. p + 8) */
+            for (size_t j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(rows + j * ldb + p);
+            transpose_8x8(r, columns);
             float *target = panel + p * nr + j0;
-            _mm256_storeu_ps(target + 0 * nr, _mm256_permute2f128_ps(u0, u4, 0x20));
-            _mm256_storeu_ps(target + 1 * nr, _mm256_permute2f128_ps(u1, u5, 0x20));
-            _mm256_storeu_ps(target + 2 * nr, _mm256_permute2f128_ps(u2, u6, 0x20));
-            _mm256_storeu_ps(target + 3 * nr, _mm256_permute2f128_ps(u3, u7, 0x20));
-            _mm256_storeu_ps(target + 4 * nr, _mm256_permute2f128_ps(u0, u4, 0x31));
-            _mm256_storeu_ps(target + 5 * nr, _mm256_permute2f128_ps(u1, u5, 0x31));
-            _mm256_storeu_ps(target + 6 * nr, _mm256_permute2f128_ps(u2, u6, 0x31));
-            _mm256_storeu_ps(target + 7 * nr, _mm256_permute2f128_ps(u3, u7, 0x31));
+            for (size_t q = 0; q < 8; q++) _mm256_storeu_ps(target + q * nr, columns[q]);
         }
         for (size_t p = full; p < depth; p++)
             for (size_t j = 0; j < 8; j++) panel[p * nr + j0 + j] = rows[j * ldb + p];
@@ -135,34 +127,14 @@ bnmlp_gemm_pack_b_transposed_avx2(float *panel, const float *b, size_t ldb, size
 
 /* Packs a full micro-panel of a non-transposed A: panel (depth, mr) with panel[p mr + r] =
  * a[r lda + p], r < mr (6 or 8), through 8x8 in-register transposes (rows mr .. 7 of the
- * transpose are never stored); the last depth % 8 steps one by one. */
+ * transpose are zero and never stored); the last depth % 8 steps one by one. */
 __attribute__((target("avx2,fma"))) void bnmlp_gemm_pack_a_avx2(float *panel, const float *a, size_t lda,
                                                                 size_t depth, size_t mr) {
     const size_t full = depth / 8 * 8;
-    const __m256 zero = _mm256_setzero_ps();
     for (size_t p = 0; p < full; p += 8) {
-        const __m256 r0 = _mm256_loadu_ps(a + 0 * lda + p);
-        const __m256 r1 = _mm256_loadu_ps(a + 1 * lda + p);
-        const __m256 r2 = _mm256_loadu_ps(a + 2 * lda + p);
-        const __m256 r3 = _mm256_loadu_ps(a + 3 * lda + p);
-        const __m256 r4 = _mm256_loadu_ps(a + 4 * lda + p);
-        const __m256 r5 = _mm256_loadu_ps(a + 5 * lda + p);
-        const __m256 r6 = mr > 6 ? _mm256_loadu_ps(a + 6 * lda + p) : zero;
-        const __m256 r7 = mr > 7 ? _mm256_loadu_ps(a + 7 * lda + p) : zero;
-        const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-        const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-        const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-        const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-        const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-        const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-        const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-        const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-        /* column q of the block: lanes 0-3 rows 0-3 (from u_q), lanes 4-7 rows 4-7 */
-        const __m256 columns[8] = {
-            _mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
-            _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
-            _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
-            _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+        __m256 r[8], columns[8];
+        for (size_t j = 0; j < 8; j++) r[j] = j < mr ? _mm256_loadu_ps(a + j * lda + p) : _mm256_setzero_ps();
+        transpose_8x8(r, columns);
         float *target = panel + p * mr;
         if (mr == 8) {
             for (size_t q = 0; q < 8; q++) _mm256_storeu_ps(target + q * 8, columns[q]);

@@ -28,34 +28,25 @@ __attribute__((target("avx512f,avx512vl,fma"))) void bnmlp_gemm_micro_avx512(siz
         _mm_prefetch((const char *)(c + r * ldc + 31), _MM_HINT_T0);
     }
 
+/* Row i of the tile: element i of A's step times both vectors of B, into acc0 and acc1. */
+#define AVX512_ROW(a_, i, acc0, acc1)                                                                        \
+    do {                                                                                                     \
+        const __m512 ai_ = _mm512_set1_ps((a_)[i]);                                                          \
+        acc0 = _mm512_fmadd_ps(ai_, b0, acc0);                                                               \
+        acc1 = _mm512_fmadd_ps(ai_, b1, acc1);                                                               \
+    } while (0)
 /* One k step: two 16-wide rows of B times eight broadcast elements of A. */
 #define AVX512_STEP(a_, b_)                                                                                  \
     do {                                                                                                     \
         const __m512 b0 = _mm512_load_ps(b_), b1 = _mm512_load_ps((b_) + 16);                                \
-        __m512 ai = _mm512_set1_ps((a_)[0]);                                                                 \
-        c00 = _mm512_fmadd_ps(ai, b0, c00);                                                                  \
-        c01 = _mm512_fmadd_ps(ai, b1, c01);                                                                  \
-        ai = _mm512_set1_ps((a_)[1]);                                                                        \
-        c10 = _mm512_fmadd_ps(ai, b0, c10);                                                                  \
-        c11 = _mm512_fmadd_ps(ai, b1, c11);                                                                  \
-        ai = _mm512_set1_ps((a_)[2]);                                                                        \
-        c20 = _mm512_fmadd_ps(ai, b0, c20);                                                                  \
-        c21 = _mm512_fmadd_ps(ai, b1, c21);                                                                  \
-        ai = _mm512_set1_ps((a_)[3]);                                                                        \
-        c30 = _mm512_fmadd_ps(ai, b0, c30);                                                                  \
-        c31 = _mm512_fmadd_ps(ai, b1, c31);                                                                  \
-        ai = _mm512_set1_ps((a_)[4]);                                                                        \
-        c40 = _mm512_fmadd_ps(ai, b0, c40);                                                                  \
-        c41 = _mm512_fmadd_ps(ai, b1, c41);                                                                  \
-        ai = _mm512_set1_ps((a_)[5]);                                                                        \
-        c50 = _mm512_fmadd_ps(ai, b0, c50);                                                                  \
-        c51 = _mm512_fmadd_ps(ai, b1, c51);                                                                  \
-        ai = _mm512_set1_ps((a_)[6]);                                                                        \
-        c60 = _mm512_fmadd_ps(ai, b0, c60);                                                                  \
-        c61 = _mm512_fmadd_ps(ai, b1, c61);                                                                  \
-        ai = _mm512_set1_ps((a_)[7]);                                                                        \
-        c70 = _mm512_fmadd_ps(ai, b0, c70);                                                                  \
-        c71 = _mm512_fmadd_ps(ai, b1, c71);                                                                  \
+        AVX512_ROW(a_, 0, c00, c01);                                                                         \
+        AVX512_ROW(a_, 1, c10, c11);                                                                         \
+        AVX512_ROW(a_, 2, c20, c21);                                                                         \
+        AVX512_ROW(a_, 3, c30, c31);                                                                         \
+        AVX512_ROW(a_, 4, c40, c41);                                                                         \
+        AVX512_ROW(a_, 5, c50, c51);                                                                         \
+        AVX512_ROW(a_, 6, c60, c61);                                                                         \
+        AVX512_ROW(a_, 7, c70, c71);                                                                         \
     } while (0)
 
     size_t p = 0;
@@ -74,6 +65,7 @@ __attribute__((target("avx512f,avx512vl,fma"))) void bnmlp_gemm_micro_avx512(siz
         b += 32;
     }
 #undef AVX512_STEP
+#undef AVX512_ROW
 
     /* c = (acc [+ c]) [+ bias], row by row. */
     const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
