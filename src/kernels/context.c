@@ -4,6 +4,8 @@
  */
 #include "kernels/kernels.h"
 
+#include "core/core.h"
+
 #include <stdlib.h>
 
 void bnmlp_kernel_context_init(bnmlp_kernel_context *context) {
@@ -26,7 +28,8 @@ void bnmlp_kernel_gemm(const bnmlp_kernel_context *context, bool transpose_a, bo
 /* Widest block of columns whose sums are accumulated at once in double on the stack. */
 #define SUM_BLOCK 256
 
-void bnmlp_kernel_column_sums_accumulate(float *sums, const float *m, size_t batch, size_t cols) {
+BNMLP_VECTOR_CLONES void bnmlp_kernel_column_sums_accumulate(float *sums, const float *m, size_t batch,
+                                                             size_t cols) {
     /* A block of double accumulators walks the rows contiguously; each sum adds r ascending. */
     double acc[SUM_BLOCK];
     for (size_t c0 = 0; c0 < cols; c0 += SUM_BLOCK) {

@@ -1,9 +1,12 @@
 /* activation.c - element-wise activations and their derivatives. */
 #include "layers/layers.h"
 
+#include "core/core.h"
+
 #include <math.h>
 
-void bnmlp_activation_forward(float *y, const float *x, size_t n, bnmlp_activation kind, float alpha) {
+BNMLP_VECTOR_CLONES void bnmlp_activation_forward(float *y, const float *x, size_t n, bnmlp_activation kind,
+                                                  float alpha) {
     switch (kind) {
     case BNMLP_ACTIVATION_LINEAR:
         for (size_t i = 0; i < n; i++) y[i] = x[i];
@@ -30,8 +33,8 @@ void bnmlp_activation_forward(float *y, const float *x, size_t n, bnmlp_activati
     }
 }
 
-void bnmlp_activation_backward(float *dx, const float *dy, const float *x, const float *y, size_t n,
-                               bnmlp_activation kind, float alpha) {
+BNMLP_VECTOR_CLONES void bnmlp_activation_backward(float *dx, const float *dy, const float *x, const float *y,
+                                                   size_t n, bnmlp_activation kind, float alpha) {
     switch (kind) {
     case BNMLP_ACTIVATION_LINEAR: /* f' = 1 */
         for (size_t i = 0; i < n; i++) dx[i] = dy[i];

@@ -30,15 +30,16 @@ float bnmlp_batchnorm_rstd(double variance, float epsilon) {
 
 /* ---- training-mode statistics ------------------------------------------------------------- */
 
-void bnmlp_batchnorm_partial_sum(double *sum, const float *x, size_t batch, size_t stride, size_t width) {
+BNMLP_VECTOR_CLONES void bnmlp_batchnorm_partial_sum(double *sum, const float *x, size_t batch, size_t stride,
+                                                     size_t width) {
     for (size_t r = 0; r < batch; r++) {
         const float *row = x + r * stride;
         for (size_t c = 0; c < width; c++) sum[c] += (double)row[c];
     }
 }
 
-void bnmlp_batchnorm_partial_squares(double *squares, const float *x, const double *mean, size_t batch,
-                                     size_t stride, size_t width) {
+BNMLP_VECTOR_CLONES void bnmlp_batchnorm_partial_squares(double *squares, const float *x, const double *mean,
+                                                         size_t batch, size_t stride, size_t width) {
     for (size_t r = 0; r < batch; r++) {
         const float *row = x + r * stride;
         for (size_t c = 0; c < width; c++) {
@@ -58,9 +59,9 @@ void bnmlp_batchnorm_finish_statistics(float *mean, float *variance, float *rstd
     }
 }
 
-void bnmlp_batchnorm_normalize(float *y, const float *x, const float *mean, const float *rstd,
-                               const float *gamma, const float *beta, size_t batch, size_t stride,
-                               size_t width) {
+BNMLP_VECTOR_CLONES void bnmlp_batchnorm_normalize(float *y, const float *x, const float *mean,
+                                                   const float *rstd, const float *gamma, const float *beta,
+                                                   size_t batch, size_t stride, size_t width) {
     for (size_t c0 = 0; c0 < width; c0 += BLOCK) {
         const size_t w = block_width(c0, width);
         float scale[BLOCK], shift[BLOCK]; /* gamma and beta, or their defaults 1 and 0 */
@@ -186,9 +187,10 @@ bool bnmlp_batchnorm_average(float *moving_mean, float *moving_variance, float *
 
 /* ---- backward ------------------------------------------------------------------------------- */
 
-void bnmlp_batchnorm_partial_backward(double *sum_dy, double *sum_dy_xhat, const float *dy, const float *x,
-                                      const float *mean, const float *rstd, size_t batch, size_t stride,
-                                      size_t width) {
+BNMLP_VECTOR_CLONES void bnmlp_batchnorm_partial_backward(double *sum_dy, double *sum_dy_xhat,
+                                                          const float *dy, const float *x, const float *mean,
+                                                          const float *rstd, size_t batch, size_t stride,
+                                                          size_t width) {
     for (size_t r = 0; r < batch; r++) {
         const float *g = dy + r * stride, *in = x + r * stride;
         for (size_t c = 0; c < width; c++) {
@@ -207,10 +209,11 @@ void bnmlp_batchnorm_parameter_gradients(float *dgamma, float *dbeta, const doub
     }
 }
 
-void bnmlp_batchnorm_finish_backward(float *dx, const double *sum_dy, const double *sum_dy_xhat,
-                                     const float *dy, const float *x, const float *mean, const float *rstd,
-                                     const float *gamma, double count, size_t batch, size_t stride,
-                                     size_t width) {
+BNMLP_VECTOR_CLONES void bnmlp_batchnorm_finish_backward(float *dx, const double *sum_dy,
+                                                         const double *sum_dy_xhat, const float *dy,
+                                                         const float *x, const float *mean, const float *rstd,
+                                                         const float *gamma, double count, size_t batch,
+                                                         size_t stride, size_t width) {
     /* dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)): the first term passes dy
      * through, the second removes what moved the batch mean, the third what moved the batch
      * variance. The means are over all `count` rows of the batch (every process's), formed in
