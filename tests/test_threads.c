@@ -1,8 +1,8 @@
 /*
  * test_threads.c - the model's thread pool: 1, 2, 3 and 4 threads give bit-identical parameters
- * and moving statistics after several training steps (work is split over output tiles only), on
- * a model big enough that its products are packed and split and its batch-norm passes shared
- * between threads; set_threads before and after
+ * and moving statistics after several training steps, on a model big enough that its products
+ * are packed and split over output tiles and its batch-norm passes, activations, gradient
+ * zeroing and optimizer update are cut into pieces for the threads; set_threads before and after
  * build; a step allocates nothing whatever the thread count.
  */
 #include "support.h"
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { IN = 96, HIDDEN = 520, ROWS = 128, STEPS = 4 }; /* 128 x 520 >= 2^16: batch norm threaded too */
+enum { IN = 96, HIDDEN = 520, ROWS = 256, STEPS = 4 }; /* 256 x 520 >= 2^17: activations threaded too */
 
 /* IN -> Dense(HIDDEN) -> BN -> ReLU -> Dense(HIDDEN) -> BN -> ReLU -> Dense(1, sigmoid). */
 static bnmlp_model *make_model(size_t threads, bool before_build, const bnmlp_allocator *allocator) {

@@ -111,6 +111,43 @@ static void batchnorm_forward(bnmlp_model *model, const bnmlp_layer *layer, cons
     run_phase(&job, phase_normalize);
 }
 
+/* ---- element-wise passes, in pieces on the model's threads -------------------------------------- */
+
+/* An element-wise pass over n elements: an activation (forward when dx is NULL) or zeroing. */
+typedef struct elementwise_job {
+    const bnmlp_layer *layer; /* the activation layer; NULL: zero `out` */
+    float *out;               /* y (forward), dx (backward) or the array to zero */
+    const float *x, *y, *dy;  /* the activation's input, output and output gradient (backward) */
+    size_t piece;             /* elements per task */
+    size_t n;                 /* elements in all */
+} elementwise_job;
+
+/* Elements of one task at least: below twice this a pass stays on the calling thread. */
+#define ELEMENTWISE_PIECE ((size_t)1 << 16)
+
+static void elementwise_task(void *context, size_t task, size_t thread) {
+    (void)thread;
+    const elementwise_job *job = context;
+    const size_t b = task * job->piece, count = job->n - b < job->piece ? job->n - b : job->piece;
+    const bnmlp_layer *layer = job->layer;
+    if (!layer)
+        memset(job->out + b, 0, count * sizeof *job->out);
+    else if (!job->dy)
+        bnmlp_activation_forward(job->out + b, job->x + b, count, layer->activation, layer->alpha);
+    else
+        bnmlp_activation_backward(job->out + b, job->dy + b, job->x + b, job->y + b, count, layer->activation,
+                                  layer->alpha);
+}
+
+/* Runs job over its n elements, cut into pieces for the model's threads when worth it. */
+static void run_elementwise(const bnmlp_model *model, elementwise_job *job) {
+    bnmlp_threadpool *pool = job->n >= 2 * ELEMENTWISE_PIECE ? model->kernels.pool : NULL;
+    const size_t threads = bnmlp_threadpool_threads(pool);
+    job->piece = pool ? (job->n + threads - 1) / threads : job->n;
+    if (job->piece < ELEMENTWISE_PIECE) job->piece = ELEMENTWISE_PIECE;
+    if (job->n) bnmlp_threadpool_run(pool, elementwise_task, job, (job->n + job->piece - 1) / job->piece);
+}
+
 const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t rows, bnmlp_mode mode,
                                      size_t count) {
     const float *input = x;
@@ -126,8 +163,9 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
             if (layer->activation == BNMLP_ACTIVATION_SOFTMAX)
                 bnmlp_softmax_forward(layer->output, input, rows, layer->out);
             else
-                bnmlp_activation_forward(layer->output, input, rows * layer->out, layer->activation,
-                                         layer->alpha);
+                run_elementwise(
+                    model, &(elementwise_job){
+                               .layer = layer, .out = layer->output, .x = input, .n = rows * layer->out});
             break;
         case BNMLP_LAYER_BATCHNORM: batchnorm_forward(model, layer, input, rows, mode); break;
         }
@@ -190,7 +228,7 @@ static void batchnorm_backward(bnmlp_model *model, const bnmlp_layer *layer, flo
 
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,
                               size_t top) {
-    if (model->param_count) memset(model->grads, 0, model->param_count * sizeof *model->grads);
+    run_elementwise(model, &(elementwise_job){.out = model->grads, .n = model->param_count});
     const float *dy = delta;
     int next = 0; /* which ping-pong buffer receives the next input gradient */
     for (size_t i = top; i-- > 0;) {
@@ -208,8 +246,12 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
             if (dx && layer->activation == BNMLP_ACTIVATION_SOFTMAX)
                 bnmlp_softmax_backward(dx, dy, layer->output, rows, layer->out);
             else if (dx)
-                bnmlp_activation_backward(dx, dy, input, layer->output, rows * layer->out, layer->activation,
-                                          layer->alpha);
+                run_elementwise(model, &(elementwise_job){.layer = layer,
+                                                          .out = dx,
+                                                          .x = input,
+                                                          .y = layer->output,
+                                                          .dy = dy,
+                                                          .n = rows * layer->out});
             break;
         case BNMLP_LAYER_BATCHNORM: batchnorm_backward(model, layer, dx, dy, input, rows); break;
         }
