@@ -170,7 +170,9 @@ void bnmlp_model_head_backward_share(bnmlp_model *model, const float *x, const f
 
 /* As bnmlp_model_loss after a training-mode forward, then the loss's gradient and the backward
  * pass through every layer below the loss's input, into the gradient arena. BNMLP_ERR_DIVERGED
- * (and the gradient arena undefined) when the loss or a gradient is not finite. */
+ * (and nothing run backward) when the loss is not finite. The gradients themselves are not
+ * checked here: the optimizer's check of the update covers every gradient it uses, and
+ * bnmlp_model_loss_gradients checks them all before it hands them out. */
 bnmlp_status bnmlp_model_head_backward(bnmlp_model *model, const float *x, const float *y, size_t rows,
                                        size_t width, double *loss, size_t *correct);
 

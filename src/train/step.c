@@ -123,9 +123,11 @@ bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *
     double batch_loss;
     size_t correct;
     status = compute(model, x->data, y->data, x->rows, y->cols, global_rows, &batch_loss, &correct);
+    const bnmlp_arenas arenas = bnmlp_model_arenas(model);
+    if (status == BNMLP_OK && !bnmlp_all_finite(arenas.grads, arenas.count)) status = BNMLP_ERR_DIVERGED;
     if (bnmlp_model_is_distributed(model)) status = bnmlp_model_agree(model, status);
     if (status != BNMLP_OK) return status;
     *loss = (float)batch_loss;
-    if (gradients && count) memcpy(gradients, bnmlp_model_arenas(model).grads, count * sizeof *gradients);
+    if (gradients && count) memcpy(gradients, arenas.grads, count * sizeof *gradients);
     return BNMLP_OK;
 }
