@@ -20,16 +20,6 @@ typedef struct part {
     size_t length;    /* its length */
 } part;
 
-/* Names of the activation functions, indexed by bnmlp_activation. */
-static const char *const ACTIVATION_NAMES[] = {
-    [BNMLP_ACTIVATION_LINEAR] = "linear",
-    [BNMLP_ACTIVATION_RELU] = "relu",
-    [BNMLP_ACTIVATION_LEAKY_RELU] = "leaky_relu",
-    [BNMLP_ACTIVATION_SIGMOID] = "sigmoid",
-    [BNMLP_ACTIVATION_TANH] = "tanh",
-    [BNMLP_ACTIVATION_SOFTMAX] = "softmax",
-};
-
 /* Names of the initializers, indexed by bnmlp_initializer. */
 static const char *const INITIALIZER_NAMES[] = {
     [BNMLP_INIT_GLOROT_UNIFORM] = "glorot_uniform",
@@ -81,6 +71,13 @@ static int part_index(part p, const char *const *names, size_t count) {
             return (int)i;
         }
     }
+    return -1;
+}
+
+/* The activation p names (by the library's names), or -1. */
+static int activation_index(part p) {
+    for (int a = 0; strcmp(bnmlp_activation_name((bnmlp_activation)a), "unknown") != 0; a++)
+        if (part_is(p, bnmlp_activation_name((bnmlp_activation)a))) return a;
     return -1;
 }
 
@@ -159,7 +156,7 @@ static bool parse_dense(const part *parts, size_t count, spec_layer *layer, spec
     for (size_t i = 2; i < count; i++) {
         part key, value;
         int index;
-        if ((index = part_index(parts[i], ACTIVATION_NAMES, COUNT_OF(ACTIVATION_NAMES))) >= 0) {
+        if ((index = activation_index(parts[i])) >= 0) {
             if (have_activation) {
                 return fail(error, parts[i], "a second activation for one dense layer");
             }
@@ -208,7 +205,7 @@ static bool parse_activation(const part *parts, size_t count, int index, spec_la
             continue;
         }
         return fail(error, parts[i], "unknown option '%.*s' of %s%s", (int)parts[i].length, text_of(parts[i]),
-                    ACTIVATION_NAMES[index],
+                    bnmlp_activation_name((bnmlp_activation)index),
                     layer->activation == BNMLP_ACTIVATION_LEAKY_RELU ? " (expected alpha=A)"
                                                                      : " (it takes none)");
     }
@@ -303,7 +300,7 @@ static bool parse_layer(const char *text, size_t offset, size_t length, spec_lay
     if (part_is(parts[0], "bn") || part_is(parts[0], "batchnorm")) {
         return parse_batchnorm(parts, count, layer, error);
     }
-    if ((index = part_index(parts[0], ACTIVATION_NAMES, COUNT_OF(ACTIVATION_NAMES))) >= 0) {
+    if ((index = activation_index(parts[0])) >= 0) {
         return parse_activation(parts, count, index, layer, error);
     }
     return fail(error, parts[0],

@@ -445,6 +445,10 @@ typedef enum bnmlp_activation {
     BNMLP_ACTIVATION_SOFTMAX     /* per row: f(x)_k = exp(x_k - max) / sum_j exp(x_j - max) */
 } bnmlp_activation;
 
+/* Keras's name of an activation: "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax";
+ * "unknown" for any other value. Static strings. */
+const char *bnmlp_activation_name(bnmlp_activation activation);
+
 /* Kernel initializers, as Keras defines them (fan_in, fan_out = kernel rows, columns). */
 typedef enum bnmlp_initializer {
     BNMLP_INIT_GLOROT_UNIFORM = 0, /* U(-l, l), l = sqrt(6 / (fan_in + fan_out)); Keras's Dense default */

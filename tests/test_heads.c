@@ -260,6 +260,16 @@ static void test_moving_average_flavours_in_a_model(void **state) {
     }
 }
 
+/* Every activation has its Keras name; other values are "unknown". */
+static void test_activation_names(void **state) {
+    (void)state;
+    const char *expected[] = {"linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"};
+    for (int a = BNMLP_ACTIVATION_LINEAR; a <= BNMLP_ACTIVATION_SOFTMAX; a++)
+        assert_string_equal(bnmlp_activation_name((bnmlp_activation)a), expected[a]);
+    assert_string_equal(bnmlp_activation_name((bnmlp_activation)(BNMLP_ACTIVATION_SOFTMAX + 1)), "unknown");
+    assert_string_equal(bnmlp_activation_name((bnmlp_activation)-1), "unknown");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_classes_are_learnt),
@@ -267,6 +277,7 @@ int main(void) {
         cmocka_unit_test(test_bad_targets),
         cmocka_unit_test(test_optimizer_settings_and_switching),
         cmocka_unit_test(test_moving_average_flavours_in_a_model),
+        cmocka_unit_test(test_activation_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,11 @@ static const char *const activation_names[] = {
     [BNMLP_ACTIVATION_SOFTMAX] = "softmax",
 };
 
+const char *bnmlp_activation_name(bnmlp_activation activation) {
+    const size_t count = sizeof activation_names / sizeof activation_names[0];
+    return (size_t)activation < count ? activation_names[activation] : "unknown";
+}
+
 #define SUMMARY_RULE "_________________________________________________________________________\n"
 #define SUMMARY_DOUBLE_RULE "=========================================================================\n"
 
@@ -48,7 +53,7 @@ bnmlp_status bnmlp_model_summary(const bnmlp_model *model, FILE *out) {
         failed |= fprintf(out, " %-40s %-16s %12zu", name, shape,
                           info.trainable_params + info.non_trainable_params) < 0;
         if (layer->kind == BNMLP_LAYER_ACTIVATION)
-            failed |= fprintf(out, "  %s", activation_names[layer->activation]) < 0;
+            failed |= fprintf(out, "  %s", bnmlp_activation_name(layer->activation)) < 0;
         if (!layer->trainable) failed |= fprintf(out, "  (frozen)") < 0;
         failed |= fputc('\n', out) == EOF;
         trainable += info.trainable_params;
