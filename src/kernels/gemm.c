@@ -445,20 +445,9 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
     }
 
     const size_t threads = n * m > THREADING_MIN_MADDS / k ? bnmlp_threadpool_threads(pool) : 1;
-    gemm_job job = {.plan = plan,
-                    .transpose_a = transpose_a,
-                    .transpose_b = transpose_b,
-                    .accumulate = accumulate,
-                    .m = m,
-                    .n = n,
-                    .k = k,
-                    .a = a,
-                    .b = b,
-                    .bias = bias,
-                    .lda = lda,
-                    .ldb = ldb,
-                    .ldc = ldc,
-                    .c = c};
+    gemm_job job = {.plan = plan, .a = a, .b = b, .bias = bias, .c = c, .m = m, .n = n, .k = k};
+    job.transpose_a = transpose_a, job.transpose_b = transpose_b, job.accumulate = accumulate;
+    job.lda = lda, job.ldb = ldb, job.ldc = ldc;
     if (!per_thread_floats(plan, m, n, k, &job.per_thread)) return BNMLP_ERR_INVALID_ARGUMENT;
     size_t needed;
     if (!bnmlp_size_mul(job.per_thread, threads, &needed) || needed > SIZE_MAX - ALIGN_FLOATS ||
