@@ -1,7 +1,7 @@
 /*
  * bnmlp.h - libbnmlp, dense multilayer perceptrons with batch normalization.
  *
- * The one header users include. C11, libc and libm only.
+ * The one header users include. C11; the library needs libc, libm and pthreads (its thread pool).
  *
  * Conventions that hold for every function below:
  *   - Every fallible function returns a bnmlp_status; constructors return NULL and write a status
