@@ -3,8 +3,6 @@
  */
 #include "args.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -50,38 +48,6 @@ bool cli_given(const cli_options *opts, const char *name) {
     return false;
 }
 
-/* Parses a decimal integer (digits only) within [min, max]. */
-static bool parse_integer(const char *text, const flag_spec *spec, unsigned long long *out) {
-    if (!isdigit((unsigned char)text[0])) {
-        return false;
-    }
-    char *end = NULL;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0' || (double)value < spec->min || (double)value > spec->max) {
-        return false;
-    }
-    *out = value;
-    return true;
-}
-
-/* Parses a finite real number within the flag's range (ends excluded as spec->open says). */
-static bool parse_real(const char *text, const flag_spec *spec, double *out) {
-    char *end = NULL;
-    errno = 0;
-    double value = strtod(text, &end);
-    if (end == text || *end != '\0' || errno != 0 || !isfinite(value) || isspace((unsigned char)text[0])) {
-        return false;
-    }
-    bool below = (spec->open & MIN_OPEN) ? value <= spec->min : value < spec->min;
-    bool above = (spec->open & MAX_OPEN) ? value >= spec->max : value > spec->max;
-    if (below || above) {
-        return false;
-    }
-    *out = value;
-    return true;
-}
-
 /* Describes the accepted range of a number flag into buffer, e.g. "an integer from 1 to 1000000". */
 static void describe_range(const flag_spec *spec, char *buffer, size_t size) {
     bool integer = spec->kind == VALUE_SIZE || spec->kind == VALUE_U32;
@@ -108,7 +74,7 @@ static bool apply_flag(cli_options *opts, const char *command, const flag_spec *
         return true;
     case VALUE_SIZE:
     case VALUE_U32:
-        if (!parse_integer(value, spec, &integer)) {
+        if (!parse_decimal(value, spec->min, spec->max, &integer)) {
             describe_range(spec, range, sizeof range);
             cli_usage_error(command, "bad number for %s: '%s' (expected %s)", spec->name, value, range);
             return false;
@@ -121,7 +87,7 @@ static bool apply_flag(cli_options *opts, const char *command, const flag_spec *
         return true;
     case VALUE_FLOAT:
     case VALUE_DOUBLE:
-        if (!parse_real(value, spec, &real)) {
+        if (!parse_real(value, spec->min, spec->max, spec->open, &real)) {
             describe_range(spec, range, sizeof range);
             cli_usage_error(command, "bad number for %s: '%s' (expected %s)", spec->name, value, range);
             return false;

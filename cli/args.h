@@ -8,6 +8,8 @@
 #define BNMLP_CLI_ARGS_H
 
 #include <stdbool.h>
+
+#include "numbers.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,9 +66,6 @@ typedef enum value_kind {
     VALUE_DOUBLE,       /* finite real into a double field */
     VALUE_STRING        /* non-empty text into a const char * field */
 } value_kind;
-
-/* Which ends of a number's range are excluded. */
-enum { CLOSED = 0, MIN_OPEN = 1, MAX_OPEN = 2 };
 
 /* One flag a subcommand accepts. */
 typedef struct flag_spec {

@@ -3,9 +3,8 @@
  * Flags take their value as "--flag VALUE" or "--flag=VALUE".
  */
 #include "cli.h"
+#include "numbers.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -31,9 +30,6 @@ typedef enum value_kind {
     VALUE_DATASET,      /* "circles" or "moons" into a dataset_kind field */
     VALUE_AVERAGE       /* "exponential", "debiased" or "cumulative" into a bnmlp_moving_average field */
 } value_kind;
-
-/* Which ends of a number's range are excluded. */
-enum { CLOSED = 0, MIN_OPEN = 1, MAX_OPEN = 2 };
 
 /* One flag of the command line. */
 typedef struct flag_spec {
@@ -150,38 +146,6 @@ void print_usage(FILE *out) {
           out);
 }
 
-/* Parses a decimal integer (digits only) within [min, max]. */
-static bool parse_integer(const char *text, const flag_spec *spec, unsigned long long *out) {
-    if (!isdigit((unsigned char)text[0])) {
-        return false;
-    }
-    char *end = NULL;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0' || (double)value < spec->min || (double)value > spec->max) {
-        return false;
-    }
-    *out = value;
-    return true;
-}
-
-/* Parses a finite real number within the flag's range (ends excluded as spec->open says). */
-static bool parse_real(const char *text, const flag_spec *spec, double *out) {
-    char *end = NULL;
-    errno = 0;
-    double value = strtod(text, &end);
-    if (end == text || *end != '\0' || errno != 0 || !isfinite(value)) {
-        return false;
-    }
-    bool below = (spec->open & MIN_OPEN) ? value <= spec->min : value < spec->min;
-    bool above = (spec->open & MAX_OPEN) ? value >= spec->max : value > spec->max;
-    if (below || above) {
-        return false;
-    }
-    *out = value;
-    return true;
-}
-
 /* Parses a moving-average name into *out; false for an unknown name. */
 static bool average_from_name(const char *name, bnmlp_moving_average *out) {
     static const char *const names[] = {[BNMLP_AVERAGE_EXPONENTIAL] = "exponential",
@@ -202,7 +166,8 @@ static bool apply_number(options *opts, const flag_spec *spec, const char *value
     unsigned long long integer = 0;
     double real = 0.0;
     bool is_integer = spec->kind == VALUE_SIZE || spec->kind == VALUE_U32;
-    bool parsed = is_integer ? parse_integer(value, spec, &integer) : parse_real(value, spec, &real);
+    bool parsed = is_integer ? parse_decimal(value, spec->min, spec->max, &integer)
+                             : parse_real(value, spec->min, spec->max, spec->open, &real);
     if (!parsed) {
         return false;
     }
