@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
+
 /* Creates a new empty directory under /tmp and writes its path into out (room >= 64). */
 static inline void test_make_dir(char *out, size_t room) {
     snprintf(out, room, "/tmp/bnmlp-test-XXXXXX");
@@ -81,6 +83,19 @@ static inline void test_remove_dir(const char *dir) {
     }
     closedir(d);
     rmdir(dir);
+}
+
+/* Fault k of a sweep over a writer: a write failing after limits[k] bytes for k < count, then a
+ * failing flush (k == count), then a failing rename (k == count + 1): count + 2 faults in all. */
+static inline bnmlp_file_fault test_fault(const uint64_t *limits, size_t count, size_t k) {
+    bnmlp_file_fault fault = BNMLP_FILE_NO_FAULT;
+    if (k < count)
+        fault.fail_after_bytes = limits[k];
+    else if (k == count)
+        fault.fail_flush = true;
+    else
+        fault.fail_rename = true;
+    return fault;
 }
 
 #endif /* BNMLP_TEST_FILE_SUPPORT_H */

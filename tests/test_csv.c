@@ -407,13 +407,7 @@ static void test_atomic_write_under_io_failure(void **state) {
     bnmlp_tensor x = bnmlp_tensor_view(data, ROWS, 2);
     const uint64_t limits[] = {0, 1, 5, 100, 4095, 4096, 4097, 20000, 40000};
     for (size_t k = 0; k < sizeof limits / sizeof limits[0] + 2; k++) {
-        bnmlp_file_fault fault = BNMLP_FILE_NO_FAULT;
-        if (k < sizeof limits / sizeof limits[0])
-            fault.fail_after_bytes = limits[k];
-        else if (k == sizeof limits / sizeof limits[0])
-            fault.fail_flush = true;
-        else
-            fault.fail_rename = true;
+        bnmlp_file_fault fault = test_fault(limits, sizeof limits / sizeof limits[0], k);
         bnmlp_error_detail detail = {0};
         assert_status(bnmlp_csv_write_with_fault(path, &x, NULL, NULL, &detail, &fault), BNMLP_ERR_IO);
         assert_non_null(strstr(detail.message, "keep.csv"));

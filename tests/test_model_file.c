@@ -224,13 +224,7 @@ static void test_atomic_write_under_io_failure(void **state) {
     const size_t size = bnmlp_model_file_size(model, true);
     const uint64_t limits[] = {0, 1, 8, 23, 24, 100, size / 2, size - 5, size - 1};
     for (size_t k = 0; k < sizeof limits / sizeof limits[0] + 2; k++) {
-        bnmlp_file_fault fault = BNMLP_FILE_NO_FAULT;
-        if (k < sizeof limits / sizeof limits[0])
-            fault.fail_after_bytes = limits[k];
-        else if (k == sizeof limits / sizeof limits[0])
-            fault.fail_flush = true;
-        else
-            fault.fail_rename = true;
+        bnmlp_file_fault fault = test_fault(limits, sizeof limits / sizeof limits[0], k);
         assert_status(bnmlp_model_save_with_fault(model, path, true, &fault), BNMLP_ERR_IO);
         size_t now_size;
         unsigned char *now = test_read_file(path, &now_size);

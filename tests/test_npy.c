@@ -274,13 +274,7 @@ static void test_atomic_write_under_io_failure(void **state) {
     bnmlp_tensor t = bnmlp_tensor_view(data, N / 5, 5);
     const uint64_t limits[] = {0, 9, 127, 128, 129, 4096, 8000, 20127};
     for (size_t k = 0; k < sizeof limits / sizeof limits[0] + 2; k++) {
-        bnmlp_file_fault fault = BNMLP_FILE_NO_FAULT;
-        if (k < sizeof limits / sizeof limits[0])
-            fault.fail_after_bytes = limits[k];
-        else if (k == sizeof limits / sizeof limits[0])
-            fault.fail_flush = true;
-        else
-            fault.fail_rename = true;
+        bnmlp_file_fault fault = test_fault(limits, sizeof limits / sizeof limits[0], k);
         assert_status(bnmlp_npy_write_with_fault(path, &t, NULL, NULL, &fault), BNMLP_ERR_IO);
         size_t size;
         unsigned char *now = test_read_file(path, &size);
