@@ -18,6 +18,14 @@ void bnmlp_test_floats_close(const float *a, const float *b, size_t n, double at
     }
 }
 
+void bnmlp_test_fill(float *v, size_t n, uint32_t seed) {
+    uint32_t s = seed * 2654435761u + 1u;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        v[i] = (float)((double)(s >> 8) / 8388608.0 - 1.0);
+    }
+}
+
 uint32_t bnmlp_test_ulp_distance(float a, float b) {
     if (a == b) return 0;
     int32_t ia, ib;

@@ -19,6 +19,9 @@
 void bnmlp_test_floats_close(const float *a, const float *b, size_t n, double atol, double rtol,
                              const char *what, const char *file, int line);
 
+/* Fills v (n) with deterministic values in [-1, 1) from a linear congruential sequence. */
+void bnmlp_test_fill(float *v, size_t n, uint32_t seed);
+
 /* Distance in units in the last place between two finite floats (0 when equal; +0 == -0). */
 uint32_t bnmlp_test_ulp_distance(float a, float b);
 

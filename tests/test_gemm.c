@@ -16,15 +16,6 @@
 #include "kernels/gemm.h"
 #include "support.h"
 
-/* Deterministic values in [-1, 1) from a small linear congruential sequence. */
-static void fill(float *v, size_t n, uint32_t seed) {
-    uint32_t s = seed * 2654435761u + 1u;
-    for (size_t i = 0; i < n; i++) {
-        s = s * 1664525u + 1013904223u;
-        v[i] = (float)((double)(s >> 8) / 8388608.0 - 1.0);
-    }
-}
-
 typedef struct gemm_case {
     size_t m, n, k;
     bool transpose_a, transpose_b, bias, accumulate;
@@ -45,10 +36,10 @@ static void check_case(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, gemm
     float *bound = malloc((g.m * g.n + 1) * sizeof *bound);
     for (size_t i = 0; i < a_rows * lda; i++) a[i] = NAN;
     for (size_t i = 0; i < b_rows * ldb; i++) b[i] = NAN;
-    for (size_t r = 0; r < a_rows; r++) fill(a + r * lda, a_cols, (uint32_t)(11 + r));
-    for (size_t r = 0; r < b_rows; r++) fill(b + r * ldb, b_cols, (uint32_t)(7001 + r));
-    fill(bias, g.n, 5);
-    fill(c, g.m * ldc, 9);
+    for (size_t r = 0; r < a_rows; r++) bnmlp_test_fill(a + r * lda, a_cols, (uint32_t)(11 + r));
+    for (size_t r = 0; r < b_rows; r++) bnmlp_test_fill(b + r * ldb, b_cols, (uint32_t)(7001 + r));
+    bnmlp_test_fill(bias, g.n, 5);
+    bnmlp_test_fill(c, g.m * ldc, 9);
     for (size_t i = 0; i < g.m; i++)
         for (size_t j = g.n; j < ldc; j++) c[i * ldc + j] = 1234.5f; /* padding sentinel */
     memcpy(ref, c, g.m * ldc * sizeof *c);
@@ -200,7 +191,8 @@ static void check_thread_counts_identical(const bnmlp_gemm_plan *plan, gemm_case
     float *a = malloc(g.m * g.k * sizeof *a), *b = malloc(g.k * g.n * sizeof *b);
     float *bias = malloc(g.n * sizeof *bias), *c0 = malloc(g.m * g.n * sizeof *c0);
     float *first = malloc(g.m * g.n * sizeof *first), *c = malloc(g.m * g.n * sizeof *c);
-    fill(a, g.m * g.k, 1), fill(b, g.k * g.n, 2), fill(bias, g.n, 3), fill(c0, g.m * g.n, 4);
+    bnmlp_test_fill(a, g.m * g.k, 1), bnmlp_test_fill(b, g.k * g.n, 2), bnmlp_test_fill(bias, g.n, 3),
+        bnmlp_test_fill(c0, g.m * g.n, 4);
     const size_t floats = bnmlp_gemm_scratch_floats(plan, g.m, g.n, g.k, 4);
     float *scratch = malloc(floats * sizeof *scratch);
     for (size_t threads = 1; threads <= 4; threads++) {

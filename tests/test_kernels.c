@@ -10,15 +10,6 @@
 #include "layers/layers.h"
 #include "support.h"
 
-/* Deterministic values in [-1, 1) from a small linear congruential sequence. */
-static void fill(float *v, size_t n, uint32_t seed) {
-    uint32_t s = seed * 2654435761u + 1u;
-    for (size_t i = 0; i < n; i++) {
-        s = s * 1664525u + 1013904223u;
-        v[i] = (float)((double)(s >> 8) / 8388608.0 - 1.0);
-    }
-}
-
 typedef struct shape {
     size_t batch, in, out;
 } shape;
@@ -57,7 +48,8 @@ static void check_dense(const bnmlp_kernel_context *context, shape s) {
     float *y = malloc(B * OUT * sizeof *y), *ref = malloc(B * (IN > OUT ? IN : OUT) * IN * sizeof *ref);
     float *dy = malloc(B * OUT * sizeof *dy), *dw = malloc(IN * OUT * sizeof *dw),
           *dx = malloc(B * IN * sizeof *dx);
-    fill(x, B * IN, 1), fill(w, IN * OUT, 2), fill(b, OUT, 3), fill(dy, B * OUT, 4), fill(dw, IN * OUT, 5);
+    bnmlp_test_fill(x, B * IN, 1), bnmlp_test_fill(w, IN * OUT, 2), bnmlp_test_fill(b, OUT, 3),
+        bnmlp_test_fill(dy, B * OUT, 4), bnmlp_test_fill(dw, IN * OUT, 5);
     bnmlp_dense_forward(context, y, x, w, b, B, IN, OUT);
     bnmlp_gemm_reference(false, false, B, OUT, IN, x, IN, w, OUT, b, false, ref, OUT);
     assert_floats_close(y, ref, B * OUT, tolerance(IN), tolerance(IN));
@@ -111,7 +103,7 @@ static void test_column_sums(void **state) {
     (void)state;
     enum { ROWS = 9, COLS = 300 };
     static float m[ROWS * COLS], sums[COLS];
-    fill(m, ROWS * COLS, 9);
+    bnmlp_test_fill(m, ROWS * COLS, 9);
     for (size_t c = 0; c < COLS; c++) sums[c] = 1.0f;
     bnmlp_kernel_column_sums_accumulate(sums, m, ROWS, COLS);
     for (size_t c = 0; c < COLS; c++) {
