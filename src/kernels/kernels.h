@@ -18,6 +18,15 @@
 /* sums (COLS) += column sums of m (B, COLS), each in double. */
 void bnmlp_kernel_column_sums_accumulate(float *sums, const float *m, size_t batch, size_t cols);
 
+/* sums (W) += the column sums of x (B rows of W floats, stride floats apart), in double, each
+ * adding its rows in order from the value it had; a block of columns at a time
+ * (core/columns.h). */
+void bnmlp_kernel_column_sums(double *sums, const float *x, size_t batch, size_t stride, size_t width);
+
+/* The row-by-row reference of bnmlp_kernel_column_sums: same arguments, identical results. */
+void bnmlp_kernel_column_sums_reference(double *sums, const float *x, size_t batch, size_t stride,
+                                        size_t width);
+
 /* The kernels a model runs with, passed down to the layers as a plain argument: the GEMM's
  * plan (instruction set and cache blocking), the model's thread pool and the packing scratch
  * planned at build. */

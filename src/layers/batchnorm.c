@@ -14,7 +14,9 @@
 
 #include <math.h>
 
+#include "core/columns.h"
 #include "core/core.h"
+#include "kernels/kernels.h"
 
 /* Features handled at once, with per-feature values (scales, means, sums) on the stack. */
 #define BLOCK 64
@@ -30,16 +32,8 @@ float bnmlp_batchnorm_rstd(double variance, float epsilon) {
 
 /* ---- training-mode statistics ------------------------------------------------------------- */
 
-BNMLP_VECTOR_CLONES void bnmlp_batchnorm_partial_sum(double *sum, const float *x, size_t batch, size_t stride,
-                                                     size_t width) {
-    for (size_t r = 0; r < batch; r++) {
-        const float *row = x + r * stride;
-        for (size_t c = 0; c < width; c++) sum[c] += (double)row[c];
-    }
-}
-
-BNMLP_VECTOR_CLONES void bnmlp_batchnorm_partial_squares(double *squares, const float *x, const double *mean,
-                                                         size_t batch, size_t stride, size_t width) {
+void bnmlp_batchnorm_partial_squares_reference(double *squares, const float *x, const double *mean,
+                                               size_t batch, size_t stride, size_t width) {
     for (size_t r = 0; r < batch; r++) {
         const float *row = x + r * stride;
         for (size_t c = 0; c < width; c++) {
@@ -47,6 +41,42 @@ BNMLP_VECTOR_CLONES void bnmlp_batchnorm_partial_squares(double *squares, const 
             squares[c] += d * d;
         }
     }
+}
+
+#if defined(BNMLP_COLUMN_VECTORS)
+/* squares (vectors * BNMLP_LANES) += the column sums of (x - mean)^2. */
+BNMLP_BLOCK_INLINE void squares_block(double *squares, const float *x, const double *mean, size_t batch,
+                                      size_t stride, size_t vectors) {
+    bnmlp_double4 acc[BNMLP_WIDE_VECTORS], m[BNMLP_WIDE_VECTORS], v;
+    for (size_t k = 0; k < vectors; k++)
+        bnmlp_load4(&acc[k], squares + k * BNMLP_LANES), bnmlp_load4(&m[k], mean + k * BNMLP_LANES);
+    for (size_t r = 0; r < batch; r++)
+        for (size_t k = 0; k < vectors; k++) {
+            bnmlp_widen4(&v, x + r * stride + k * BNMLP_LANES);
+            const bnmlp_double4 d = v - m[k];
+            acc[k] += d * d;
+        }
+    for (size_t k = 0; k < vectors; k++) bnmlp_store4(squares + k * BNMLP_LANES, &acc[k]);
+}
+#endif
+
+void bnmlp_batchnorm_partial_sum(double *sum, const float *x, size_t batch, size_t stride, size_t width) {
+    bnmlp_kernel_column_sums(sum, x, batch, stride, width);
+}
+
+BNMLP_VECTOR_CLONES void bnmlp_batchnorm_partial_squares(double *squares, const float *x, const double *mean,
+                                                         size_t batch, size_t stride, size_t width) {
+#if defined(BNMLP_COLUMN_VECTORS)
+#define SQUARES_BLOCK(c0, vectors)                                                                           \
+    squares_block(squares + (c0), x + (c0), mean + (c0), batch, stride, vectors)
+#define SQUARES_COLUMN(c0)                                                                                   \
+    bnmlp_batchnorm_partial_squares_reference(squares + (c0), x + (c0), mean + (c0), batch, stride, 1)
+    BNMLP_FOR_COLUMN_BLOCKS(width, SQUARES_BLOCK, SQUARES_COLUMN);
+#undef SQUARES_BLOCK
+#undef SQUARES_COLUMN
+#else
+    bnmlp_batchnorm_partial_squares_reference(squares, x, mean, batch, stride, width);
+#endif
 }
 
 void bnmlp_batchnorm_finish_statistics(float *mean, float *variance, float *rstd, const double *mean_sum,
@@ -187,10 +217,9 @@ bool bnmlp_batchnorm_average(float *moving_mean, float *moving_variance, float *
 
 /* ---- backward ------------------------------------------------------------------------------- */
 
-BNMLP_VECTOR_CLONES void bnmlp_batchnorm_partial_backward(double *sum_dy, double *sum_dy_xhat,
-                                                          const float *dy, const float *x, const float *mean,
-                                                          const float *rstd, size_t batch, size_t stride,
-                                                          size_t width) {
+void bnmlp_batchnorm_partial_backward_reference(double *sum_dy, double *sum_dy_xhat, const float *dy,
+                                                const float *x, const float *mean, const float *rstd,
+                                                size_t batch, size_t stride, size_t width) {
     for (size_t r = 0; r < batch; r++) {
         const float *g = dy + r * stride, *in = x + r * stride;
         for (size_t c = 0; c < width; c++) {
@@ -199,6 +228,49 @@ BNMLP_VECTOR_CLONES void bnmlp_batchnorm_partial_backward(double *sum_dy, double
             sum_dy_xhat[c] += (double)g[c] * xhat;
         }
     }
+}
+
+#if defined(BNMLP_COLUMN_VECTORS)
+/* sum_dy (vectors * BNMLP_LANES) += sum(dy), sum_dy_xhat += sum(dy * xhat) over the rows. */
+BNMLP_BLOCK_INLINE void backward_sums_block(double *sum_dy, double *sum_dy_xhat, const float *dy,
+                                            const float *x, const float *mean, const float *rstd,
+                                            size_t batch, size_t stride, size_t vectors) {
+    bnmlp_double4 s[BNMLP_WIDE_VECTORS], t[BNMLP_WIDE_VECTORS], m[BNMLP_WIDE_VECTORS], k[BNMLP_WIDE_VECTORS],
+        g, in;
+    for (size_t j = 0; j < vectors; j++) {
+        bnmlp_load4(&s[j], sum_dy + j * BNMLP_LANES), bnmlp_load4(&t[j], sum_dy_xhat + j * BNMLP_LANES);
+        bnmlp_widen4(&m[j], mean + j * BNMLP_LANES), bnmlp_widen4(&k[j], rstd + j * BNMLP_LANES);
+    }
+    for (size_t r = 0; r < batch; r++)
+        for (size_t j = 0; j < vectors; j++) {
+            bnmlp_widen4(&g, dy + r * stride + j * BNMLP_LANES),
+                bnmlp_widen4(&in, x + r * stride + j * BNMLP_LANES);
+            const bnmlp_double4 xhat = (in - m[j]) * k[j];
+            s[j] += g;
+            t[j] += g * xhat;
+        }
+    for (size_t j = 0; j < vectors; j++)
+        bnmlp_store4(sum_dy + j * BNMLP_LANES, &s[j]), bnmlp_store4(sum_dy_xhat + j * BNMLP_LANES, &t[j]);
+}
+#endif
+
+BNMLP_VECTOR_CLONES void bnmlp_batchnorm_partial_backward(double *sum_dy, double *sum_dy_xhat,
+                                                          const float *dy, const float *x, const float *mean,
+                                                          const float *rstd, size_t batch, size_t stride,
+                                                          size_t width) {
+#if defined(BNMLP_COLUMN_VECTORS)
+#define BACKWARD_BLOCK(c0, vectors)                                                                          \
+    backward_sums_block(sum_dy + (c0), sum_dy_xhat + (c0), dy + (c0), x + (c0), mean + (c0), rstd + (c0),    \
+                        batch, stride, vectors)
+#define BACKWARD_COLUMN(c0)                                                                                  \
+    bnmlp_batchnorm_partial_backward_reference(sum_dy + (c0), sum_dy_xhat + (c0), dy + (c0), x + (c0),       \
+                                               mean + (c0), rstd + (c0), batch, stride, 1)
+    BNMLP_FOR_COLUMN_BLOCKS(width, BACKWARD_BLOCK, BACKWARD_COLUMN);
+#undef BACKWARD_BLOCK
+#undef BACKWARD_COLUMN
+#else
+    bnmlp_batchnorm_partial_backward_reference(sum_dy, sum_dy_xhat, dy, x, mean, rstd, batch, stride, width);
+#endif
 }
 
 void bnmlp_batchnorm_parameter_gradients(float *dgamma, float *dbeta, const double *sum_dy,

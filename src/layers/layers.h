@@ -133,6 +133,16 @@ void bnmlp_batchnorm_finish_backward(float *dx, const double *sum_dy, const doub
 void bnmlp_batchnorm_inference_input_gradient(float *dx, const float *dy, const float *rstd,
                                               const float *gamma, size_t batch, size_t stride, size_t width);
 
+/* The row-by-row reference versions of the phases that sum over the batch, same arguments:
+ * the phases walk the batch in blocks of columns instead (core/columns.h), with the same
+ * operations per element in the same order, and are tested to give identical results.
+ * partial_sum is bnmlp_kernel_column_sums, whose reference is beside it. */
+void bnmlp_batchnorm_partial_squares_reference(double *squares, const float *x, const double *mean,
+                                               size_t batch, size_t stride, size_t width);
+void bnmlp_batchnorm_partial_backward_reference(double *sum_dy, double *sum_dy_xhat, const float *dy,
+                                                const float *x, const float *mean, const float *rstd,
+                                                size_t batch, size_t stride, size_t width);
+
 /* The whole layer in one process, the phases run over blocks of features. Training mode: x (B, C),
  * gamma (C) or NULL (scale off: 1), beta (C) or NULL (center off: 0) -> y (B, C) and the caches
  * mean (C), variance (C, biased 1/B) and rstd (C). B >= 2 (the caller checks). */
