@@ -203,17 +203,22 @@ size_t bnmlp_gemm_scratch_floats(const bnmlp_gemm_plan *plan, size_t max_m, size
         for (size_t j_ = 0; j_ < (count); j_++) (target)[j_] = (source)[j_];                                 \
     } while (0)
 
-/* Step p of count consecutive panels of `width` floats (depth steps each, so panels lie
- * width * depth floats apart): target[q * width * depth + r] = source[q * width + r], the last
- * panel zero-padded. For the widths the micro-kernels use the copy has a compile-time length,
- * so it is inlined and vectorized. */
-static void scatter_row(float *target, const float *source, size_t count, size_t width, size_t depth) {
+/* Steps [0, steps) of count consecutive panels of `width` floats (depth steps each, so panels
+ * lie width * depth floats apart), from `steps` source rows ld floats apart:
+ * target[q * width * depth + p * width + r] = source[p * ld + q * width + r], the last panel
+ * zero-padded. A few steps per panel at a time: the writes of a panel stay sequential and each
+ * source row is read in order. For the widths the micro-kernels use the copy has a compile-time
+ * length, so it is inlined and vectorized. */
+static void scatter_rows(float *target, const float *source, size_t ld, size_t steps, size_t count,
+                         size_t width, size_t depth) {
     const size_t full = count / width * width;
     size_t i0 = 0;
 /* A case of the switch below: panels of a compile-time width. */
 #define SCATTER_CASE(w)                                                                                      \
     case w:                                                                                                  \
-        for (; i0 < full; i0 += (w)) COPY_FLOATS(target + i0 * depth, source + i0, (w));                     \
+        for (; i0 < full; i0 += (w))                                                                         \
+            for (size_t p_ = 0; p_ < steps; p_++)                                                            \
+                COPY_FLOATS(target + i0 * depth + p_ * (w), source + p_ * ld + i0, (w));                     \
         break
     switch (width) {
         SCATTER_CASE(4);
@@ -222,17 +227,25 @@ static void scatter_row(float *target, const float *source, size_t count, size_t
         SCATTER_CASE(16);
         SCATTER_CASE(32);
     default:
-        for (; i0 < full; i0 += width) COPY_FLOATS(target + i0 * depth, source + i0, width);
+        for (; i0 < full; i0 += width)
+            for (size_t p = 0; p < steps; p++)
+                COPY_FLOATS(target + i0 * depth + p * width, source + p * ld + i0, width);
         break;
     }
 #undef SCATTER_CASE
     if (i0 < count) {
-        float *edge = target + i0 * depth;
-        size_t r = 0;
-        for (; r < count - i0; r++) edge[r] = source[i0 + r];
-        for (; r < width; r++) edge[r] = 0.0f;
+        for (size_t p = 0; p < steps; p++) {
+            float *edge = target + i0 * depth + p * width;
+            size_t r = 0;
+            for (; r < count - i0; r++) edge[r] = source[p * ld + i0 + r];
+            for (; r < width; r++) edge[r] = 0.0f;
+        }
     }
 }
+
+/* Source rows scatter_rows takes at a time: few enough that their lines stay in L1 while every
+ * panel takes its piece, enough that each panel's writes come in runs. */
+#define SCATTER_STEPS 8
 
 /* One panel of `width` floats a step from `used` source rows that run along the depth (row r
  * at source + r * ld): panel[p * width + r] = source[r * ld + p], rows past `used` zero. */
@@ -253,10 +266,11 @@ static void pack_a(bnmlp_isa isa, float *packed, const float *a, size_t lda, boo
                    size_t rows, size_t p0, size_t depth, size_t mr) {
     (void)isa; /* only x86-64 has a vector packer */
     if (transpose_a) {
-        /* op(A)(i, p) = a[p, i]: row p of a holds step p of every panel; read it once, in
-         * order, MR floats into each panel. */
-        for (size_t p = 0; p < depth; p++)
-            scatter_row(packed + p * mr, a + (p0 + p) * lda + row0, rows, mr, depth);
+        /* op(A)(i, p) = a[p, i]: row p of a holds step p of every panel; read a few rows at a
+         * time, MR floats of each into each panel. */
+        for (size_t p = 0; p < depth; p += SCATTER_STEPS)
+            scatter_rows(packed + p * mr, a + (p0 + p) * lda + row0, lda, min_size(SCATTER_STEPS, depth - p),
+                         rows, mr, depth);
         return;
     }
     /* op(A)(i, p) = a[i, p]: MR rows of a interleaved, step by step. */
@@ -294,9 +308,10 @@ static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, s
         }
         return;
     }
-    /* Row by row of b (sequential reads), NR floats into each panel. */
-    for (size_t p = 0; p < depth; p++)
-        scatter_row(packed + p * nr, b + (p0 + p) * ldb + col0, cols, nr, depth);
+    /* A few rows of b at a time (sequential reads), NR floats of each into each panel. */
+    for (size_t p = 0; p < depth; p += SCATTER_STEPS)
+        scatter_rows(packed + p * nr, b + (p0 + p) * ldb + col0, ldb, min_size(SCATTER_STEPS, depth - p),
+                     cols, nr, depth);
 }
 
 /* ---- the loops around the micro-kernel ------------------------------------------------------- */
