@@ -130,14 +130,20 @@ static void test_save_load_predicts_bit_for_bit(void **state) {
         assert_int_equal(a.trainable, b.trainable);
         assert_int_equal(a.activation, b.activation);
         const bnmlp_layer *la = &model->layers[i], *lb = &loaded->layers[i];
-        assert_true(la->alpha == lb->alpha && la->initializer == lb->initializer);
-        assert_true(la->batchnorm.momentum == lb->batchnorm.momentum &&
-                    la->batchnorm.epsilon == lb->batchnorm.epsilon);
-        assert_true(la->batchnorm.center == lb->batchnorm.center &&
-                    la->batchnorm.scale == lb->batchnorm.scale);
-        assert_int_equal(la->batchnorm.moving_variance_estimator, lb->batchnorm.moving_variance_estimator);
-        assert_int_equal(la->batchnorm.moving_average, lb->batchnorm.moving_average);
-        assert_int_equal(la->average_steps, lb->average_steps);
+        if (la->kind == BNMLP_LAYER_ACTIVATION)
+            assert_true(la->config.activation.function == lb->config.activation.function &&
+                        la->config.activation.alpha == lb->config.activation.alpha);
+        if (la->kind == BNMLP_LAYER_DENSE)
+            assert_true(la->config.dense.initializer == lb->config.dense.initializer &&
+                        la->config.dense.use_bias == lb->config.dense.use_bias);
+        if (la->kind == BNMLP_LAYER_BATCHNORM) {
+            const bnmlp_batchnorm_config *ba = &la->config.batchnorm, *bb = &lb->config.batchnorm;
+            assert_true(ba->momentum == bb->momentum && ba->epsilon == bb->epsilon);
+            assert_true(ba->center == bb->center && ba->scale == bb->scale);
+            assert_int_equal(ba->moving_variance_estimator, bb->moving_variance_estimator);
+            assert_int_equal(ba->moving_average, bb->moving_average);
+        }
+        assert_int_equal(la->steps, lb->steps);
     }
     assert_int_equal(loaded->stats_count, model->stats_count);
     assert_memory_equal(loaded->stats, model->stats, model->stats_count * sizeof(float));
@@ -548,8 +554,7 @@ static void test_optimizer_state_api(void **state_) {
     /* The twin takes the weights, statistics and state, then both continue alike. */
     memcpy(twin->params, model->params, model->param_count * sizeof(float));
     memcpy(twin->stats, model->stats, model->stats_count * sizeof(float));
-    for (size_t i = 0; i < model->layer_count; i++)
-        twin->layers[i].average_steps = model->layers[i].average_steps;
+    for (size_t i = 0; i < model->layer_count; i++) twin->layers[i].steps = model->layers[i].steps;
     moments[model->param_count] = -1.0f; /* a negative second moment */
     assert_status(bnmlp_model_set_optimizer_state(twin, kind, steps, moments, count),
                   BNMLP_ERR_INVALID_ARGUMENT);

@@ -1,7 +1,9 @@
 /* dense.c - the fully connected layer: y = x w + b. */
 #include "layers/layers.h"
 
+#include "core/core.h"
 #include "kernels/kernels.h"
+#include "layers/layer.h"
 
 void bnmlp_dense_forward(const bnmlp_kernel_context *kernels, float *y, const float *x, const float *w,
                          const float *b, size_t batch, size_t in, size_t out) {
@@ -20,3 +22,68 @@ void bnmlp_dense_backward(const bnmlp_kernel_context *kernels, float *dx, float 
     /* dL/dx (B, IN) = dy (B, OUT) . w^T (OUT, IN): each input feeds every unit through its row of w. */
     if (dx) bnmlp_kernel_gemm(kernels, false, true, batch, in, out, dy, out, w, out, NULL, false, dx, in);
 }
+
+/* ---- the dense layer kind ------------------------------------------------------------------ */
+
+static bnmlp_status dense_check(const bnmlp_layer *layer) {
+    const bnmlp_initializer init = layer->config.dense.initializer;
+    const bool known = init == BNMLP_INIT_GLOROT_UNIFORM || init == BNMLP_INIT_GLOROT_NORMAL ||
+                       init == BNMLP_INIT_HE_UNIFORM || init == BNMLP_INIT_HE_NORMAL ||
+                       init == BNMLP_INIT_ZEROS;
+    return layer->config.dense.units > 0 && known ? BNMLP_OK : BNMLP_ERR_INVALID_ARGUMENT;
+}
+
+static bool dense_plan(const bnmlp_layer *layer, size_t *out, size_t lengths[BNMLP_ARRAY_COUNT]) {
+    const size_t units = layer->config.dense.units;
+    *out = units;
+    lengths[BNMLP_ARRAY_BIAS] = layer->config.dense.use_bias ? units : 0;
+    return bnmlp_size_mul(layer->in, units, &lengths[BNMLP_ARRAY_KERNEL]);
+}
+
+static void dense_initialize(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT],
+                             bnmlp_random *rng) {
+    /* The kernel from its initializer; the bias stays zero (Keras's "zeros"). */
+    bnmlp_initialize_kernel(arrays[BNMLP_ARRAY_KERNEL], layer->in, layer->out,
+                            layer->config.dense.initializer, rng);
+}
+
+static size_t dense_gemm_scratch(const bnmlp_layer *layer, const bnmlp_gemm_plan *plan, size_t max_batch,
+                                 size_t threads) {
+    /* y = x w (B, OUT, IN); dw += x^T dy (IN, OUT, B); dx = dy w^T (B, IN, OUT). */
+    const size_t shapes[3][3] = {{max_batch, layer->out, layer->in},
+                                 {layer->in, layer->out, max_batch},
+                                 {max_batch, layer->in, layer->out}};
+    size_t most = 0;
+    for (size_t k = 0; k < 3; k++) {
+        const size_t need =
+            bnmlp_gemm_scratch_floats(plan, shapes[k][0], shapes[k][1], shapes[k][2], threads);
+        if (need == 0) return 0; /* only on overflow */
+        if (need > most) most = need;
+    }
+    return most;
+}
+
+static void dense_forward_pass(const bnmlp_layer_pass *pass) {
+    const bnmlp_layer *layer = pass->layer;
+    bnmlp_dense_forward(pass->kernels, pass->y, pass->x, pass->arrays[BNMLP_ARRAY_KERNEL],
+                        pass->arrays[BNMLP_ARRAY_BIAS], pass->rows, layer->in, layer->out);
+}
+
+static void dense_backward_pass(const bnmlp_layer_pass *pass) {
+    const bnmlp_layer *layer = pass->layer;
+    bnmlp_dense_backward(pass->kernels, pass->dx, pass->grads[BNMLP_ARRAY_KERNEL],
+                         pass->grads[BNMLP_ARRAY_BIAS], pass->dy, pass->x, pass->arrays[BNMLP_ARRAY_KERNEL],
+                         pass->rows, layer->in, layer->out);
+}
+
+const bnmlp_layer_ops bnmlp_dense_ops = {
+    .kind = BNMLP_LAYER_DENSE,
+    .class_name = "Dense",
+    .prefix = "dense",
+    .check = dense_check,
+    .plan = dense_plan,
+    .initialize = dense_initialize,
+    .gemm_scratch = dense_gemm_scratch,
+    .forward = dense_forward_pass,
+    .backward = dense_backward_pass,
+};

@@ -169,6 +169,41 @@ void bnmlp_batchnorm_backward_inference(float *dx, float *dgamma, float *dbeta, 
                                         const float *moving_variance, const float *gamma, size_t batch,
                                         size_t channels, float epsilon);
 
+/* One batch-norm pass over x (rows, stride) of `channels` features, as the layer sequences it
+ * (batchnorm_layer.c): the buffers, the scratch and the collective seam. */
+typedef struct bnmlp_batchnorm_run {
+    bnmlp_threadpool *pool;        /* threads for the phases over blocks of features, or NULL */
+    const float *x;                /* the input (rows, stride) */
+    float *y;                      /* forward: the output (rows, stride) */
+    const float *dy;               /* backward: the output's gradient (rows, stride) */
+    float *dx;                     /* backward: the input's gradient (rows, stride), or NULL */
+    const float *gamma, *beta;     /* (C) or NULL: scale off (1), center off (0) */
+    float *dgamma, *dbeta;         /* backward: += their gradients (C), or NULL */
+    const float *moving_mean;      /* (C) */
+    const float *moving_variance;  /* (C) */
+    float *batch_mean;             /* (C) the training-mode caches, written by forward */
+    float *batch_variance;         /* (C, biased) */
+    float *batch_rstd;             /* (C) */
+    double *sums;                  /* scratch (4 C): sum, squares, sum_dy, sum_dy_xhat */
+    float *rstd;                   /* scratch (C): rstd of the moving variance */
+    size_t rows, stride, channels; /* rows of this process, floats between rows, features */
+    double count;                  /* rows of the whole batch (every process's) */
+    float epsilon;                 /* the layer's epsilon */
+    bool batch_statistics;         /* normalize with the batch's statistics (training mode,
+                                      trainable) or the moving ones */
+    void (*combine)(void *context, double *sums, size_t count); /* the seam; NULL: one process */
+    void *combine_context;                                      /* passed to combine */
+} bnmlp_batchnorm_run;
+
+/* The layer's forward: with batch statistics, the phases from the sums to the caches, then
+ * normalize; else normalize with the moving statistics. */
+void bnmlp_batchnorm_run_forward(const bnmlp_batchnorm_run *run);
+
+/* The layer's backward after its forward: gamma and beta gradients from this process's sums,
+ * then (dx not NULL) the input gradient through the batch statistics (combined) or the moving
+ * ones. */
+void bnmlp_batchnorm_run_backward(const bnmlp_batchnorm_run *run);
+
 /* ---- binary cross-entropy ---------------------------------------------------------------------- */
 
 #define BNMLP_BCE_CLIP 1e-7f /* Keras's epsilon(): probabilities are clipped to [clip, 1 - clip] */

@@ -20,7 +20,10 @@ bnmlp_status bnmlp_model_layer_info(const bnmlp_model *model, size_t index, bnml
     if (!model || !info) return BNMLP_ERR_NULL_ARGUMENT;
     if (index >= model->layer_count) return BNMLP_ERR_INVALID_ARGUMENT;
     const bnmlp_layer *layer = &model->layers[index];
-    const size_t statistics = layer->moving_mean.length + layer->moving_variance.length;
+    size_t statistics = 0; /* the public statistics: moving mean and variance */
+    for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
+        if (bnmlp_arrays[k].block == BNMLP_BLOCK_STATS && bnmlp_arrays[k].weight >= 0)
+            statistics += layer->arrays[k].length;
     *info = (bnmlp_layer_info){
         .kind = layer->kind,
         .input_width = layer->in,
@@ -28,7 +31,8 @@ bnmlp_status bnmlp_model_layer_info(const bnmlp_model *model, size_t index, bnml
         .trainable_params = layer->trainable ? layer->params.length : 0,
         .non_trainable_params = statistics + (layer->trainable ? 0 : layer->params.length),
         .trainable = layer->trainable,
-        .activation = layer->activation,
+        .activation = layer->kind == BNMLP_LAYER_ACTIVATION ? layer->config.activation.function
+                                                            : BNMLP_ACTIVATION_LINEAR,
     };
     return BNMLP_OK;
 }
@@ -41,6 +45,13 @@ bnmlp_status bnmlp_model_set_trainable(bnmlp_model *model, size_t index, bool tr
     return BNMLP_OK;
 }
 
+/* The named array of a public bnmlp_weight, or BNMLP_ARRAY_COUNT for a value that names none. */
+static bnmlp_array array_of(bnmlp_weight which) {
+    for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
+        if (bnmlp_arrays[k].weight >= 0 && bnmlp_arrays[k].weight == (int)which) return (bnmlp_array)k;
+    return BNMLP_ARRAY_COUNT;
+}
+
 /* Where array `which` of layer `index` lives, if it holds exactly count floats; BNMLP_OK or
  * the error. */
 static bnmlp_status locate(const bnmlp_model *model, size_t index, bnmlp_weight which, size_t count,
@@ -48,31 +59,11 @@ static bnmlp_status locate(const bnmlp_model *model, size_t index, bnmlp_weight 
     if (!model->built) return BNMLP_ERR_NOT_BUILT;
     if (index >= model->layer_count) return BNMLP_ERR_INVALID_ARGUMENT;
     const bnmlp_layer *layer = &model->layers[index];
-    bnmlp_slice slice = {0};
-    float *block = model->params;
-    switch (which) {
-    case BNMLP_WEIGHT_KERNEL: slice = layer->kernel; break;
-    case BNMLP_WEIGHT_BIAS: slice = layer->bias; break;
-    case BNMLP_WEIGHT_GAMMA: slice = layer->gamma; break;
-    case BNMLP_WEIGHT_BETA: slice = layer->beta; break;
-    case BNMLP_WEIGHT_MOVING_MEAN: slice = layer->moving_mean, block = model->stats; break;
-    case BNMLP_WEIGHT_MOVING_VARIANCE: slice = layer->moving_variance, block = model->stats; break;
-    }
-    if (!slice.length) return BNMLP_ERR_INVALID_ARGUMENT;
-    if (count != slice.length) return BNMLP_ERR_SHAPE;
-    *where = bnmlp_slice_in(block, slice);
+    const bnmlp_array array = array_of(which);
+    if (array == BNMLP_ARRAY_COUNT || !layer->arrays[array].length) return BNMLP_ERR_INVALID_ARGUMENT;
+    if (count != layer->arrays[array].length) return BNMLP_ERR_SHAPE;
+    *where = bnmlp_layer_array(model, layer, array);
     return BNMLP_OK;
-}
-
-/* After a moving statistic of a debiased layer is set: its accumulator becomes the value times
- * 1 - momentum^t, so that the debiased value is the one set and later steps continue from it. */
-static void rebias(bnmlp_model *model, const bnmlp_layer *layer, bnmlp_weight which) {
-    const bool mean = which == BNMLP_WEIGHT_MOVING_MEAN;
-    if (!layer->biased_mean.length || (!mean && which != BNMLP_WEIGHT_MOVING_VARIANCE)) return;
-    const double debias = 1.0 - pow((double)layer->batchnorm.momentum, (double)layer->average_steps);
-    const float *value = bnmlp_slice_in(model->stats, mean ? layer->moving_mean : layer->moving_variance);
-    float *biased = bnmlp_slice_in(model->stats, mean ? layer->biased_mean : layer->biased_variance);
-    for (size_t c = 0; c < layer->out; c++) biased[c] = (float)((double)value[c] * debias);
 }
 
 bnmlp_status bnmlp_model_get_weights(const bnmlp_model *model, size_t index, bnmlp_weight which, float *dst,
@@ -92,11 +83,18 @@ bnmlp_status bnmlp_model_set_weights(bnmlp_model *model, size_t index, bnmlp_wei
     bnmlp_status status = locate(model, index, which, count, &where);
     if (status != BNMLP_OK) return status;
     if (!bnmlp_all_finite(src, count)) return BNMLP_ERR_NOT_FINITE;
-    if (which == BNMLP_WEIGHT_MOVING_VARIANCE)
+    const bnmlp_array array = array_of(which);
+    if (bnmlp_arrays[array].non_negative)
         for (size_t i = 0; i < count; i++)
             if (src[i] < 0.0f) return BNMLP_ERR_INVALID_ARGUMENT;
     memcpy(where, src, count * sizeof *where);
-    rebias(model, &model->layers[index], which);
+    const bnmlp_layer *layer = &model->layers[index];
+    if (layer->ops->array_set) {
+        float *arrays[BNMLP_ARRAY_COUNT];
+        for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
+            arrays[k] = bnmlp_layer_array(model, layer, (bnmlp_array)k);
+        layer->ops->array_set(layer, arrays, array);
+    }
     return BNMLP_OK;
 }
 

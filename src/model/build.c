@@ -41,11 +41,11 @@ bnmlp_model *bnmlp_model_create(size_t input_width, bnmlp_status *status) {
 static void release_buffers(bnmlp_model *model) {
     const bnmlp_allocator *a = &model->allocator;
     void **buffers[] = {
-        (void **)&model->params,   (void **)&model->grads,    (void **)&model->optimizer.slots,
-        (void **)&model->stats,    (void **)&model->outputs,  (void **)&model->caches,
-        (void **)&model->delta[0], (void **)&model->delta[1], (void **)&model->loss_gradient,
-        (void **)&model->sums,     (void **)&model->rstd,     (void **)&model->segments,
-        (void **)&model->batch_x,  (void **)&model->batch_y,
+        (void **)&model->params,        (void **)&model->grads,    (void **)&model->optimizer.slots,
+        (void **)&model->stats,         (void **)&model->outputs,  (void **)&model->caches,
+        (void **)&model->delta[0],      (void **)&model->delta[1], (void **)&model->loss_gradient,
+        (void **)&model->layer_scratch, (void **)&model->segments, (void **)&model->batch_x,
+        (void **)&model->batch_y,
     };
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) {
         bnmlp_release(a, *buffers[i]);
@@ -101,75 +101,71 @@ static bool place(size_t *end, size_t length, bnmlp_slice *slice) {
     return bnmlp_size_add(*end, length, end);
 }
 
-/* Appends a described layer (its array lengths in the slices' length fields), placing its
- * arrays in the model's blocks. Fails without changing the model on overflow. */
+/* Appends a layer whose kind, input width and configuration are set: its row checks the
+ * configuration and plans its arrays, which are placed in the model's blocks. Fails without
+ * changing the model. */
 static bnmlp_status append_layer(bnmlp_model *model, bnmlp_layer layer) {
-    size_t params = model->param_count, stats = model->stats_count, caches = model->cache_count;
+    layer.ops = bnmlp_layer_ops_of(layer.kind);
+    bnmlp_status status = layer.ops->check(&layer);
+    if (status != BNMLP_OK) return status;
+    size_t lengths[BNMLP_ARRAY_COUNT] = {0};
+    if (!layer.ops->plan(&layer, &layer.out, lengths)) return BNMLP_ERR_OVERFLOW;
+    size_t ends[3] = {model->param_count, model->stats_count, model->cache_count};
     size_t outputs = model->output_count;
-    const size_t start = params;
-    /* Parameter arrays in bnmlp_weight order: kernel, bias, gamma, beta. */
-    bnmlp_slice *arrays[] = {&layer.kernel, &layer.bias, &layer.gamma, &layer.beta};
+    const size_t start = model->param_count;
+    /* Each array at the end of its block, in bnmlp_array order (parameters in bnmlp_weight
+     * order: kernel, bias, gamma, beta). */
     bool ok = true;
-    for (size_t k = 0; k < 4; k++) ok = ok && place(&params, arrays[k]->length, arrays[k]);
-    const size_t statistics = layer.kind == BNMLP_LAYER_BATCHNORM ? layer.out : 0;
-    const size_t accumulators = layer.batchnorm.moving_average == BNMLP_AVERAGE_DEBIASED ? statistics : 0;
-    ok = ok && place(&stats, statistics, &layer.moving_mean) &&
-         place(&stats, statistics, &layer.moving_variance) &&
-         place(&stats, accumulators, &layer.biased_mean) &&
-         place(&stats, accumulators, &layer.biased_variance) &&
-         place(&caches, statistics, &layer.batch_mean) && place(&caches, statistics, &layer.batch_variance) &&
-         place(&caches, statistics, &layer.batch_rstd) && bnmlp_size_add(outputs, layer.out, &outputs);
+    for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
+        ok = ok && place(&ends[bnmlp_arrays[k].block], lengths[k], &layer.arrays[k]);
+    ok = ok && bnmlp_size_add(outputs, layer.out, &outputs);
     if (!ok) return BNMLP_ERR_OVERFLOW;
-    layer.params = (bnmlp_slice){.offset = start, .length = params - start};
+    status = reserve_layers(model, 1);
+    if (status != BNMLP_OK) return status;
+    layer.params = (bnmlp_slice){.offset = start, .length = ends[BNMLP_BLOCK_PARAMS] - start};
     layer.trainable = true;
     model->layers[model->layer_count++] = layer;
-    model->param_count = params;
-    model->stats_count = stats;
-    model->cache_count = caches;
+    model->param_count = ends[BNMLP_BLOCK_PARAMS];
+    model->stats_count = ends[BNMLP_BLOCK_STATS];
+    model->cache_count = ends[BNMLP_BLOCK_CACHES];
     model->output_count = outputs;
     if (layer.out > model->max_width) model->max_width = layer.out;
     return BNMLP_OK;
 }
 
-static bool valid_activation(bnmlp_activation a) {
-    return a == BNMLP_ACTIVATION_LINEAR || a == BNMLP_ACTIVATION_RELU || a == BNMLP_ACTIVATION_LEAKY_RELU ||
-           a == BNMLP_ACTIVATION_SIGMOID || a == BNMLP_ACTIVATION_TANH || a == BNMLP_ACTIVATION_SOFTMAX;
+/* A new layer of kind taking the model's current output. */
+static bnmlp_layer new_layer(const bnmlp_model *model, bnmlp_layer_kind kind) {
+    return (bnmlp_layer){.kind = kind, .in = bnmlp_model_output_width(model)};
 }
 
-static bool valid_initializer(bnmlp_initializer i) {
-    return i == BNMLP_INIT_GLOROT_UNIFORM || i == BNMLP_INIT_GLOROT_NORMAL || i == BNMLP_INIT_HE_UNIFORM ||
-           i == BNMLP_INIT_HE_NORMAL || i == BNMLP_INIT_ZEROS;
-}
-
+/* An activation layer of width `width`. */
 static bnmlp_layer activation_layer(size_t width, bnmlp_activation activation, float alpha) {
-    return (bnmlp_layer){
-        .kind = BNMLP_LAYER_ACTIVATION, .in = width, .out = width, .activation = activation, .alpha = alpha};
+    bnmlp_layer layer = {.kind = BNMLP_LAYER_ACTIVATION, .in = width};
+    layer.config.activation.function = activation;
+    layer.config.activation.alpha = alpha;
+    return layer;
 }
 
 bnmlp_status bnmlp_model_add_dense(bnmlp_model *model, const bnmlp_dense_config *config) {
     if (!model || !config) return BNMLP_ERR_NULL_ARGUMENT;
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
-    if (config->units == 0 || !valid_initializer(config->kernel_initializer) ||
-        !valid_activation(config->activation) || !isfinite(config->activation_alpha))
-        return BNMLP_ERR_INVALID_ARGUMENT;
+    bnmlp_layer dense = new_layer(model, BNMLP_LAYER_DENSE);
+    dense.config.dense.units = config->units;
+    dense.config.dense.use_bias = config->use_bias;
+    dense.config.dense.initializer = config->kernel_initializer;
     const bool with_activation = config->activation != BNMLP_ACTIVATION_LINEAR;
-    const size_t in = bnmlp_model_output_width(model);
-    size_t kernel;
-    if (!bnmlp_size_mul(in, config->units, &kernel)) return BNMLP_ERR_OVERFLOW;
-    bnmlp_status status = reserve_layers(model, with_activation ? 2 : 1);
+    const bnmlp_layer activation =
+        activation_layer(config->units, config->activation, config->activation_alpha);
+    /* Both layers checked before either is added. */
+    bnmlp_status status = bnmlp_dense_ops.check(&dense);
+    if (status == BNMLP_OK) status = bnmlp_activation_ops.check(&activation);
+    if (status != BNMLP_OK) return status;
+    status = reserve_layers(model, with_activation ? 2 : 1);
     if (status != BNMLP_OK) return status;
     /* Keep both layers or neither: remember the counts, roll back if the second fails. */
     const bnmlp_model saved = *model;
-    bnmlp_layer dense = {.kind = BNMLP_LAYER_DENSE,
-                         .in = in,
-                         .out = config->units,
-                         .initializer = config->kernel_initializer,
-                         .kernel.length = kernel,
-                         .bias.length = config->use_bias ? config->units : 0};
     status = append_layer(model, dense);
-    if (status == BNMLP_OK && with_activation)
-        status = append_layer(model,
-                              activation_layer(config->units, config->activation, config->activation_alpha));
+    if (status == BNMLP_OK && with_activation) status = append_layer(model, activation);
     if (status != BNMLP_OK) *model = saved;
     return status;
 }
@@ -177,32 +173,14 @@ bnmlp_status bnmlp_model_add_dense(bnmlp_model *model, const bnmlp_dense_config 
 bnmlp_status bnmlp_model_add_activation(bnmlp_model *model, bnmlp_activation activation, float alpha) {
     if (!model) return BNMLP_ERR_NULL_ARGUMENT;
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
-    if (!valid_activation(activation) || !isfinite(alpha)) return BNMLP_ERR_INVALID_ARGUMENT;
-    bnmlp_status status = reserve_layers(model, 1);
-    if (status != BNMLP_OK) return status;
     return append_layer(model, activation_layer(bnmlp_model_output_width(model), activation, alpha));
 }
 
 bnmlp_status bnmlp_model_add_batchnorm(bnmlp_model *model, const bnmlp_batchnorm_config *config) {
     if (!model || !config) return BNMLP_ERR_NULL_ARGUMENT;
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
-    const bnmlp_variance_estimator e = config->moving_variance_estimator;
-    const bnmlp_moving_average a = config->moving_average;
-    if (!(config->momentum >= 0.0f && config->momentum <= 1.0f) || !(config->epsilon > 0.0f) ||
-        !isfinite(config->epsilon) ||
-        !(e == BNMLP_VARIANCE_BIASED || e == BNMLP_VARIANCE_UNBIASED || e == BNMLP_VARIANCE_KERAS2) ||
-        !(a == BNMLP_AVERAGE_EXPONENTIAL || a == BNMLP_AVERAGE_DEBIASED || a == BNMLP_AVERAGE_CUMULATIVE) ||
-        (a == BNMLP_AVERAGE_DEBIASED && config->momentum == 1.0f)) /* 1 - 1^t would divide by 0 */
-        return BNMLP_ERR_INVALID_ARGUMENT;
-    bnmlp_status status = reserve_layers(model, 1);
-    if (status != BNMLP_OK) return status;
-    const size_t width = bnmlp_model_output_width(model);
-    bnmlp_layer layer = {.kind = BNMLP_LAYER_BATCHNORM,
-                         .in = width,
-                         .out = width,
-                         .batchnorm = *config,
-                         .gamma.length = config->scale ? width : 0,
-                         .beta.length = config->center ? width : 0};
+    bnmlp_layer layer = new_layer(model, BNMLP_LAYER_BATCHNORM);
+    layer.config.batchnorm = *config;
     return append_layer(model, layer);
 }
 
@@ -219,22 +197,22 @@ static bool alloc_block(bnmlp_model *model, void *out, size_t rows, size_t cols,
     return block != NULL;
 }
 
-/* Fills a freshly allocated model with its initial weights and statistics. */
+/* The layer's arrays resolved in the model's blocks (NULL where absent). */
+static void resolve_arrays(const bnmlp_model *model, const bnmlp_layer *layer,
+                           float *arrays[BNMLP_ARRAY_COUNT]) {
+    for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
+        arrays[k] = bnmlp_layer_array(model, layer, (bnmlp_array)k);
+}
+
+/* Fills a freshly allocated model with its initial weights and statistics, layer by layer in
+ * order (they draw from the model's generator in that order). */
 static void initialize_weights(bnmlp_model *model) {
     for (size_t i = 0; i < model->layer_count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
-        if (layer->kind == BNMLP_LAYER_DENSE) {
-            /* Kernel from the initializer; the bias stays zero (Keras's "zeros"). */
-            bnmlp_initialize_kernel(bnmlp_slice_in(model->params, layer->kernel), layer->in, layer->out,
-                                    layer->initializer, &model->rng);
-        } else if (layer->kind == BNMLP_LAYER_BATCHNORM) {
-            float *gamma = bnmlp_slice_in(model->params, layer->gamma);
-            float *moving_variance = bnmlp_slice_in(model->stats, layer->moving_variance);
-            for (size_t c = 0; c < layer->out; c++) {
-                if (gamma) gamma[c] = 1.0f; /* beta stays 0 */
-                moving_variance[c] = 1.0f;  /* the moving mean stays 0 */
-            }
-        }
+        if (!layer->ops->initialize) continue;
+        float *arrays[BNMLP_ARRAY_COUNT];
+        resolve_arrays(model, layer, arrays);
+        layer->ops->initialize(layer, arrays, &model->rng);
     }
 }
 
@@ -243,32 +221,26 @@ void bnmlp_model_refresh_segments(bnmlp_model *model) {
     if (!model->built) return;
     for (size_t i = 0; i < model->layer_count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
-        const bnmlp_slice arrays[] = {layer->kernel, layer->bias, layer->gamma, layer->beta};
         if (!layer->trainable) continue;
-        for (size_t k = 0; k < 4; k++)
-            if (arrays[k].length)
-                model->segments[model->segment_count++] =
-                    (bnmlp_segment){.offset = arrays[k].offset, .length = arrays[k].length, .kernel = k == 0};
+        for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++) {
+            const bnmlp_slice array = layer->arrays[k];
+            if (bnmlp_arrays[k].block != BNMLP_BLOCK_PARAMS || !array.length) continue;
+            model->segments[model->segment_count++] = (bnmlp_segment){
+                .offset = array.offset, .length = array.length, .kernel = bnmlp_arrays[k].kernel};
+        }
     }
 }
 
-/* *floats = the GEMM scratch the dense layers' three products need at max_batch rows on threads
- * threads (0 without dense layers); false on size_t overflow. */
+/* *floats = the GEMM scratch the layers' products need at max_batch rows on threads threads (0
+ * without products); false on size_t overflow. */
 static bool kernel_scratch(const bnmlp_model *model, size_t max_batch, size_t threads, size_t *floats) {
     *floats = 0;
     for (size_t i = 0; i < model->layer_count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
-        if (layer->kind != BNMLP_LAYER_DENSE) continue;
-        /* y = x w (B, OUT, IN); dw += x^T dy (IN, OUT, B); dx = dy w^T (B, IN, OUT). */
-        const size_t shapes[3][3] = {{max_batch, layer->out, layer->in},
-                                     {layer->in, layer->out, max_batch},
-                                     {max_batch, layer->in, layer->out}};
-        for (size_t k = 0; k < 3; k++) {
-            const size_t need = bnmlp_gemm_scratch_floats(&model->kernels.plan, shapes[k][0], shapes[k][1],
-                                                          shapes[k][2], threads);
-            if (need == 0) return false; /* only on overflow */
-            if (need > *floats) *floats = need;
-        }
+        if (!layer->ops->gemm_scratch) continue;
+        const size_t need = layer->ops->gemm_scratch(layer, &model->kernels.plan, max_batch, threads);
+        if (need == 0) return false; /* only on overflow */
+        if (need > *floats) *floats = need;
     }
     return true;
 }
@@ -332,9 +304,9 @@ static bool allocate_blocks(bnmlp_model *model, size_t max_batch) {
            alloc_block(model, &model->delta[1], max_batch, width, sizeof(float)) &&
            alloc_block(model, &model->loss_gradient, max_batch, bnmlp_model_output_width(model),
                        sizeof(float)) &&
-           alloc_block(model, &model->sums, 4, width, sizeof(double)) &&
-           alloc_block(model, &model->rstd, width, 1, sizeof(float)) &&
-           alloc_block(model, &model->segments, model->layer_count, 4, sizeof(bnmlp_segment)) &&
+           alloc_block(model, &model->layer_scratch, model->layer_scratch_bytes, 1, 1) &&
+           alloc_block(model, &model->segments, model->layer_count, BNMLP_ARRAY_COUNT,
+                       sizeof(bnmlp_segment)) &&
            alloc_block(model, &model->batch_x, max_batch, model->input_width, sizeof(float)) &&
            alloc_block(model, &model->batch_y, max_batch, bnmlp_model_output_width(model), sizeof(float));
 }
@@ -362,6 +334,12 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
     if (!bnmlp_size_mul(max_batch, model->output_count, &outputs) || outputs > SIZE_MAX / sizeof(float) ||
         !bnmlp_size_mul(max_batch, model->max_width, &deltas) || deltas > SIZE_MAX / sizeof(float))
         return BNMLP_ERR_OVERFLOW;
+    model->layer_scratch_bytes = 0;
+    for (size_t i = 0; i < model->layer_count; i++) {
+        const bnmlp_layer *layer = &model->layers[i];
+        const size_t bytes = layer->ops->scratch_bytes ? layer->ops->scratch_bytes(layer) : 0;
+        if (bytes > model->layer_scratch_bytes) model->layer_scratch_bytes = bytes;
+    }
     if (!allocate_blocks(model, max_batch)) {
         release_buffers(model);
         return BNMLP_ERR_OUT_OF_MEMORY;

@@ -2,7 +2,6 @@
 #include "model/model.h"
 
 #include "core/core.h"
-#include "layers/layers.h"
 
 bnmlp_status bnmlp_model_check_batch(const bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                      bool limit_rows) {
@@ -24,9 +23,8 @@ size_t bnmlp_model_min_training_rows(const bnmlp_model *model) {
     size_t least = 1;
     for (size_t i = 0; i < model->layer_count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
-        if (layer->kind != BNMLP_LAYER_BATCHNORM || !layer->trainable) continue;
-        const size_t rows =
-            bnmlp_batchnorm_min_rows(layer->batchnorm.epsilon, layer->batchnorm.moving_variance_estimator);
+        if (!layer->ops->min_training_rows) continue;
+        const size_t rows = layer->ops->min_training_rows(layer);
         if (rows > least) least = rows;
     }
     return least;

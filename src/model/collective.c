@@ -114,7 +114,7 @@ static bnmlp_status broadcast_state(bnmlp_model *model, const bnmlp_collective *
     uint64_t counters[3] = {(uint64_t)model->optimizer.kind, model->optimizer.steps, model->epochs_done};
     if (status == BNMLP_OK) status = t->broadcast(t->context, counters, sizeof counters, 0);
     for (size_t i = 0; status == BNMLP_OK && i < model->layer_count; i++)
-        status = t->broadcast(t->context, &model->layers[i].average_steps, sizeof(uint64_t), 0);
+        status = t->broadcast(t->context, &model->layers[i].steps, sizeof(uint64_t), 0);
     if (status != BNMLP_OK) return status;
     model->optimizer.kind = (bnmlp_optimizer_kind)counters[0];
     model->optimizer.steps = counters[1];

@@ -88,22 +88,22 @@ static void put_layer(writer *w, const bnmlp_layer *layer) {
     put_u8(w, layer->trainable);
     switch (layer->kind) {
     case BNMLP_LAYER_DENSE:
-        put_u8(w, layer->bias.length != 0);
-        put_u32(w, (uint32_t)layer->initializer);
+        put_u8(w, layer->config.dense.use_bias);
+        put_u32(w, (uint32_t)layer->config.dense.initializer);
         break;
     case BNMLP_LAYER_ACTIVATION:
-        put_u32(w, (uint32_t)layer->activation);
-        put_f32(w, layer->alpha);
+        put_u32(w, (uint32_t)layer->config.activation.function);
+        put_f32(w, layer->config.activation.alpha);
         break;
     case BNMLP_LAYER_BATCHNORM: {
-        const bnmlp_batchnorm_config *bn = &layer->batchnorm;
+        const bnmlp_batchnorm_config *bn = &layer->config.batchnorm;
         put_f32(w, bn->momentum);
         put_f32(w, bn->epsilon);
         put_u8(w, bn->center);
         put_u8(w, bn->scale);
         put_u32(w, (uint32_t)bn->moving_variance_estimator);
         put_u32(w, (uint32_t)bn->moving_average);
-        put_u64(w, layer->average_steps);
+        put_u64(w, layer->steps);
         break;
     }
     }
@@ -346,7 +346,7 @@ static void get_layer(reader *r, bnmlp_model *model) {
             bn.moving_average = (bnmlp_moving_average)get_u32(r);
             const uint64_t steps = get_u64(r);
             if (r->status == BNMLP_OK) status = bnmlp_model_add_batchnorm(model, &bn);
-            if (status == BNMLP_OK) model->layers[model->layer_count - 1].average_steps = steps;
+            if (status == BNMLP_OK) model->layers[model->layer_count - 1].steps = steps;
         }
     }
     if (r->status != BNMLP_OK) return;
@@ -420,10 +420,10 @@ static bool sizes_match(reader *r, const bnmlp_model *model, size_t sections_end
 static void check_variances(reader *r, const bnmlp_model *model) {
     for (size_t i = 0; i < model->layer_count && r->status == BNMLP_OK; i++) {
         const bnmlp_layer *layer = &model->layers[i];
-        const bnmlp_slice slices[2] = {layer->moving_variance, layer->biased_variance};
-        for (size_t k = 0; k < 2; k++) {
-            const float *values = bnmlp_slice_in(model->stats, slices[k]);
-            for (size_t c = 0; c < slices[k].length; c++)
+        for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++) {
+            if (bnmlp_arrays[k].block != BNMLP_BLOCK_STATS || !bnmlp_arrays[k].non_negative) continue;
+            const float *values = bnmlp_layer_array(model, layer, (bnmlp_array)k);
+            for (size_t c = 0; c < layer->arrays[k].length; c++)
                 if (values[c] < 0.0f) {
                     char text[80];
                     snprintf(text, sizeof text, "layer %zu has a negative moving variance", i);

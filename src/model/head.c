@@ -13,7 +13,7 @@
  * for categorical cross-entropy). */
 static bool ends_in(const bnmlp_model *model, bnmlp_activation activation) {
     const bnmlp_layer *last = &model->layers[model->layer_count - 1];
-    return last->kind == BNMLP_LAYER_ACTIVATION && last->activation == activation;
+    return last->kind == BNMLP_LAYER_ACTIVATION && last->config.activation.function == activation;
 }
 
 /* The input of the final activation (its logits) from the last forward of x. */

@@ -14,7 +14,7 @@
  *                       for backward and the moving update;
  *   loss_gradient       the loss head's gradient with respect to the loss's input;
  *   delta[2]            ping-pong gradients with respect to layer outputs;
- *   sums, rstd          batch-norm scratch: double sums of the phases, inference rstd;
+ *   layer_scratch       the per-pass scratch of the layer that needs most (batch norm's sums);
  *   segments            the trainable runs of the arenas, handed to the optimizer;
  *   batch_x / batch_y   staging rows that fit gathers a shuffled batch into.
  * Every array of a layer is a named slice of one of these blocks. The model sequences layers;
@@ -25,40 +25,8 @@
 
 #include "bnmlp.h"
 #include "kernels/kernels.h"
+#include "layers/layer.h"
 #include "optim/optim.h"
-
-/* Where one array of a layer lives in its block: floats [offset, offset + length); length 0
- * means the layer has no such array. */
-typedef struct bnmlp_slice {
-    size_t offset; /* first float in the block */
-    size_t length; /* floats; 0 when absent */
-} bnmlp_slice;
-
-/* One layer: its configuration, where its arrays live, and its output once built. */
-typedef struct bnmlp_layer {
-    bnmlp_layer_kind kind;            /* dense, activation or batch norm */
-    size_t in;                        /* input width */
-    size_t out;                       /* output width */
-    bool trainable;                   /* false: frozen */
-    bnmlp_activation activation;      /* activation layers: the function */
-    float alpha;                      /* activation layers: leaky_relu slope */
-    bnmlp_initializer initializer;    /* dense layers: kernel initializer */
-    bnmlp_batchnorm_config batchnorm; /* batch-norm layers: configuration */
-    bnmlp_slice params;               /* all of the layer's floats in the parameter arena */
-    bnmlp_slice kernel;               /* dense W (in, out), parameter arena */
-    bnmlp_slice bias;                 /* dense b (out), parameter arena */
-    bnmlp_slice gamma;                /* batch-norm scale (out), parameter arena */
-    bnmlp_slice beta;                 /* batch-norm offset (out), parameter arena */
-    bnmlp_slice moving_mean;          /* batch norm (out), in stats */
-    bnmlp_slice moving_variance;      /* batch norm (out), in stats */
-    bnmlp_slice biased_mean;          /* debiased batch norm: the mean's accumulator (out), in stats */
-    bnmlp_slice biased_variance;      /* debiased batch norm: the variance's accumulator (out), in stats */
-    uint64_t average_steps;           /* batch norm: moving-statistics updates so far (t) */
-    bnmlp_slice batch_mean;           /* batch norm (out), in caches */
-    bnmlp_slice batch_variance;       /* batch norm (out, biased), in caches */
-    bnmlp_slice batch_rstd;           /* batch norm (out), in caches */
-    float *output;                    /* (max_batch, out) once built */
-} bnmlp_layer;
 
 /* The model's link to the other ranks (collective.c): inactive for one process. */
 typedef struct bnmlp_model_collective {
@@ -94,8 +62,8 @@ struct bnmlp_model {
     float *caches;                     /* all batch-norm caches */
     float *loss_gradient;              /* (max_batch, output width) */
     float *delta[2];                   /* (max_batch, max_width) each */
-    double *sums;                      /* (4, max_width): batch-norm phase sums */
-    float *rstd;                       /* (max_width): inference-mode rstd */
+    void *layer_scratch;               /* the largest scratch a layer asks for (ops->scratch_bytes) */
+    size_t layer_scratch_bytes;        /* its size */
     bnmlp_segment *segments;           /* trainable runs, up to 4 per layer */
     size_t segment_count;              /* runs in segments */
     float *batch_x;                    /* (max_batch, input_width) */
@@ -110,6 +78,20 @@ struct bnmlp_model {
 /* slice's floats in block, or NULL when the layer has no such array. */
 static inline float *bnmlp_slice_in(float *block, bnmlp_slice slice) {
     return slice.length ? block + slice.offset : NULL;
+}
+
+/* The block of the model that holds arrays of kind block. */
+static inline float *bnmlp_model_block(const bnmlp_model *model, bnmlp_block block) {
+    return block == BNMLP_BLOCK_PARAMS  ? model->params
+           : block == BNMLP_BLOCK_STATS ? model->stats
+                                        : model->caches;
+}
+
+/* Array `array` of layer in its block, or NULL when absent (or before build). */
+static inline float *bnmlp_layer_array(const bnmlp_model *model, const bnmlp_layer *layer,
+                                       bnmlp_array array) {
+    float *block = bnmlp_model_block(model, bnmlp_arrays[array].block);
+    return block ? bnmlp_slice_in(block, layer->arrays[array]) : NULL;
 }
 
 /* ---- check.c: validation -------------------------------------------------------------------- */

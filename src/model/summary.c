@@ -1,17 +1,6 @@
 /* summary.c - the Keras-like text summary of a model. */
 #include "model/model.h"
 
-/* Names of each layer kind, indexed by bnmlp_layer_kind: Keras's class name and the prefix of
- * its default layer names. */
-static const struct {
-    const char *class_name;
-    const char *prefix;
-} layer_names[] = {
-    [BNMLP_LAYER_DENSE] = {"Dense", "dense"},
-    [BNMLP_LAYER_ACTIVATION] = {"Activation", "activation"},
-    [BNMLP_LAYER_BATCHNORM] = {"BatchNormalization", "batch_normalization"},
-};
-
 /* Keras's name of each activation, indexed by bnmlp_activation. */
 static const char *const activation_names[] = {
     [BNMLP_ACTIVATION_LINEAR] = "linear",
@@ -36,15 +25,15 @@ bnmlp_status bnmlp_model_summary(const bnmlp_model *model, FILE *out) {
         fprintf(out, "Model: \"sequential\" (input width %zu)\n" SUMMARY_RULE, model->input_width) < 0;
     failed |= fprintf(out, " %-40s %-16s %12s\n" SUMMARY_DOUBLE_RULE, "Layer (type)", "Output Shape",
                       "Param #") < 0;
-    size_t seen[3] = {0, 0, 0}, trainable = 0, non_trainable = 0;
+    size_t trainable = 0, non_trainable = 0;
     for (size_t i = 0; i < model->layer_count; i++) {
         bnmlp_layer_info info;
         bnmlp_model_layer_info(model, i, &info);
         const bnmlp_layer *layer = &model->layers[i];
         char name[64], shape[32];
-        const size_t nth = seen[layer->kind]++;
-        const char *prefix = layer_names[layer->kind].prefix,
-                   *class_name = layer_names[layer->kind].class_name;
+        size_t nth = 0; /* earlier layers of the same kind: Keras numbers its default names */
+        for (size_t j = 0; j < i; j++) nth += model->layers[j].ops == layer->ops;
+        const char *prefix = layer->ops->prefix, *class_name = layer->ops->class_name;
         if (nth)
             snprintf(name, sizeof name, "%s_%zu (%s)", prefix, nth, class_name);
         else
@@ -52,8 +41,11 @@ bnmlp_status bnmlp_model_summary(const bnmlp_model *model, FILE *out) {
         snprintf(shape, sizeof shape, "(None, %zu)", layer->out);
         failed |= fprintf(out, " %-40s %-16s %12zu", name, shape,
                           info.trainable_params + info.non_trainable_params) < 0;
-        if (layer->kind == BNMLP_LAYER_ACTIVATION)
-            failed |= fprintf(out, "  %s", bnmlp_activation_name(layer->activation)) < 0;
+        if (layer->ops->describe) {
+            char settings[96];
+            layer->ops->describe(layer, settings, sizeof settings);
+            failed |= fprintf(out, "  %s", settings) < 0;
+        }
         if (!layer->trainable) failed |= fprintf(out, "  (frozen)") < 0;
         failed |= fputc('\n', out) == EOF;
         trainable += info.trainable_params;

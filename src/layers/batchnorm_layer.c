@@ -1,0 +1,274 @@
+/*
+ * batchnorm_layer.c - the batch-normalization layer kind, and the one sequencing of its phases.
+ *
+ * A training-mode forward: partial sums; [combine]; mean = sum / count; partial squares around
+ * it; [combine]; finish the statistics (mean, biased variance, rstd); normalize. Its backward:
+ * partial sums of dy and dy * xhat; gamma and beta gradients from this process's sums;
+ * [combine]; the input gradient. The bracketed seams add the sums of every process
+ * (synchronized batch norm) through the caller's combine function; in one process there is
+ * nothing to combine. Each phase runs over blocks of features on the kernel context's threads:
+ * every feature's sums stay in one task, so results do not depend on the thread count. The
+ * arithmetic of each phase is in batchnorm.c; this file only orders the phases.
+ */
+#include "layers/layer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "core/threadpool.h"
+#include "layers/layers.h"
+
+/* ---- the phases over blocks of features ------------------------------------------------------ */
+
+/* Features of one task at least, and rows x features below which a phase stays on the calling
+ * thread. */
+#define FEATURE_BLOCK 64
+#define THREADED_ELEMENTS ((size_t)1 << 16)
+
+/* What the phases of one pass work on. */
+typedef struct phase_job {
+    const bnmlp_batchnorm_run *run;
+    size_t block; /* features per task */
+    void (*phase)(const bnmlp_batchnorm_run *run, size_t c0, size_t width);
+} phase_job;
+
+static void phase_task(void *context, size_t task, size_t thread) {
+    (void)thread;
+    const phase_job *job = context;
+    const size_t c = job->run->channels;
+    const size_t c0 = task * job->block, width = c - c0 < job->block ? c - c0 : job->block;
+    job->phase(job->run, c0, width);
+}
+
+/* Runs phase over every feature, cut into blocks for the pool's threads when worth it. */
+static void run_phase(const bnmlp_batchnorm_run *run,
+                      void (*phase)(const bnmlp_batchnorm_run *run, size_t c0, size_t width)) {
+    const size_t c = run->channels;
+    bnmlp_threadpool *pool = run->rows * c >= THREADED_ELEMENTS ? run->pool : NULL;
+    const size_t threads = bnmlp_threadpool_threads(pool), per_thread = (c + threads - 1) / threads;
+    phase_job job = {.run = run, .phase = phase};
+    job.block = pool ? (per_thread + FEATURE_BLOCK - 1) / FEATURE_BLOCK * FEATURE_BLOCK : c;
+    bnmlp_threadpool_run(pool, phase_task, &job, (c + job.block - 1) / job.block);
+}
+
+/* The four sums of a pass, c doubles each. */
+static double *sum_of_x(const bnmlp_batchnorm_run *run) { return run->sums; }
+static double *squares_of(const bnmlp_batchnorm_run *run) { return run->sums + run->channels; }
+static double *sum_of_dy(const bnmlp_batchnorm_run *run) { return run->sums + 2 * run->channels; }
+static double *sum_of_dy_xhat(const bnmlp_batchnorm_run *run) { return run->sums + 3 * run->channels; }
+
+static void phase_sum(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
+    bnmlp_batchnorm_partial_sum(sum_of_x(run) + c0, run->x + c0, run->rows, run->stride, width);
+}
+
+static void phase_squares(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
+    double *mean = sum_of_x(run) + c0; /* the combined sums become the mean, in place */
+    for (size_t k = 0; k < width; k++) mean[k] /= run->count;
+    bnmlp_batchnorm_partial_squares(squares_of(run) + c0, run->x + c0, mean, run->rows, run->stride, width);
+}
+
+static void phase_finish(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
+    bnmlp_batchnorm_finish_statistics(run->batch_mean + c0, run->batch_variance + c0, run->batch_rstd + c0,
+                                      sum_of_x(run) + c0, squares_of(run) + c0, run->count, width,
+                                      run->epsilon);
+}
+
+static void phase_moving_rstd(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
+    bnmlp_batchnorm_moving_rstd(run->rstd + c0, run->moving_variance + c0, width, run->epsilon);
+}
+
+/* The mean and rstd that normalize: the batch's, or the moving mean and run->rstd. */
+static const float *normalizing_mean(const bnmlp_batchnorm_run *run) {
+    return run->batch_statistics ? run->batch_mean : run->moving_mean;
+}
+static const float *normalizing_rstd(const bnmlp_batchnorm_run *run) {
+    return run->batch_statistics ? run->batch_rstd : run->rstd;
+}
+
+static void phase_normalize(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
+    bnmlp_batchnorm_normalize(run->y + c0, run->x + c0, normalizing_mean(run) + c0,
+                              normalizing_rstd(run) + c0, run->gamma ? run->gamma + c0 : NULL,
+                              run->beta ? run->beta + c0 : NULL, run->rows, run->stride, width);
+}
+
+static void phase_backward_sums(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
+    bnmlp_batchnorm_partial_backward(sum_of_dy(run) + c0, sum_of_dy_xhat(run) + c0, run->dy + c0, run->x + c0,
+                                     normalizing_mean(run) + c0, normalizing_rstd(run) + c0, run->rows,
+                                     run->stride, width);
+}
+
+static void phase_input_gradient(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
+    const float *gamma = run->gamma ? run->gamma + c0 : NULL;
+    if (run->batch_statistics)
+        bnmlp_batchnorm_finish_backward(run->dx + c0, sum_of_dy(run) + c0, sum_of_dy_xhat(run) + c0,
+                                        run->dy + c0, run->x + c0, run->batch_mean + c0, run->batch_rstd + c0,
+                                        gamma, run->count, run->rows, run->stride, width);
+    else
+        bnmlp_batchnorm_inference_input_gradient(run->dx + c0, run->dy + c0, run->rstd + c0, gamma, run->rows,
+                                                 run->stride, width);
+}
+
+/* The seam: every process's sums added in place (nothing in one process). */
+static void combine(const bnmlp_batchnorm_run *run, double *sums, size_t count) {
+    if (run->combine) run->combine(run->combine_context, sums, count);
+}
+
+void bnmlp_batchnorm_run_forward(const bnmlp_batchnorm_run *run) {
+    const size_t c = run->channels;
+    if (run->batch_statistics) {
+        memset(run->sums, 0, 2 * c * sizeof *run->sums);
+        run_phase(run, phase_sum);
+        combine(run, sum_of_x(run), c);
+        run_phase(run, phase_squares); /* the mean, then the squares around it */
+        combine(run, squares_of(run), c);
+        run_phase(run, phase_finish);
+    } else {
+        run_phase(run, phase_moving_rstd);
+    }
+    run_phase(run, phase_normalize);
+}
+
+void bnmlp_batchnorm_run_backward(const bnmlp_batchnorm_run *run) {
+    const size_t c = run->channels;
+    if (!run->batch_statistics) run_phase(run, phase_moving_rstd);
+    memset(sum_of_dy(run), 0, 2 * c * sizeof *run->sums);
+    run_phase(run, phase_backward_sums);
+    /* dgamma and dbeta from this process's sums: a caller that trains on several processes adds
+     * the gradients of every process afterwards. */
+    bnmlp_batchnorm_parameter_gradients(run->dgamma, run->dbeta, sum_of_dy(run), sum_of_dy_xhat(run), c);
+    if (!run->dx) return;
+    if (run->batch_statistics) combine(run, sum_of_dy(run), 2 * c); /* sum_dy, sum_dy_xhat adjacent */
+    run_phase(run, phase_input_gradient);
+}
+
+/* ---- the layer kind ------------------------------------------------------------------------------ */
+
+static bnmlp_status batchnorm_check(const bnmlp_layer *layer) {
+    const bnmlp_batchnorm_config *config = &layer->config.batchnorm;
+    const bnmlp_variance_estimator e = config->moving_variance_estimator;
+    const bnmlp_moving_average a = config->moving_average;
+    const bool ok =
+        config->momentum >= 0.0f && config->momentum <= 1.0f && config->epsilon > 0.0f &&
+        isfinite(config->epsilon) &&
+        (e == BNMLP_VARIANCE_BIASED || e == BNMLP_VARIANCE_UNBIASED || e == BNMLP_VARIANCE_KERAS2) &&
+        (a == BNMLP_AVERAGE_EXPONENTIAL || a == BNMLP_AVERAGE_DEBIASED || a == BNMLP_AVERAGE_CUMULATIVE) &&
+        !(a == BNMLP_AVERAGE_DEBIASED && config->momentum == 1.0f); /* 1 - 1^t would divide by 0 */
+    return ok ? BNMLP_OK : BNMLP_ERR_INVALID_ARGUMENT;
+}
+
+static bool batchnorm_plan(const bnmlp_layer *layer, size_t *out, size_t lengths[BNMLP_ARRAY_COUNT]) {
+    const bnmlp_batchnorm_config *config = &layer->config.batchnorm;
+    const size_t c = layer->in;
+    *out = c;
+    lengths[BNMLP_ARRAY_GAMMA] = config->scale ? c : 0;
+    lengths[BNMLP_ARRAY_BETA] = config->center ? c : 0;
+    lengths[BNMLP_ARRAY_MOVING_MEAN] = lengths[BNMLP_ARRAY_MOVING_VARIANCE] = c;
+    const size_t accumulators = config->moving_average == BNMLP_AVERAGE_DEBIASED ? c : 0;
+    lengths[BNMLP_ARRAY_BIASED_MEAN] = lengths[BNMLP_ARRAY_BIASED_VARIANCE] = accumulators;
+    lengths[BNMLP_ARRAY_BATCH_MEAN] = lengths[BNMLP_ARRAY_BATCH_VARIANCE] = lengths[BNMLP_ARRAY_BATCH_RSTD] =
+        c;
+    return true;
+}
+
+static void batchnorm_initialize(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT],
+                                 bnmlp_random *rng) {
+    (void)rng;
+    float *gamma = arrays[BNMLP_ARRAY_GAMMA], *moving_variance = arrays[BNMLP_ARRAY_MOVING_VARIANCE];
+    for (size_t c = 0; c < layer->out; c++) {
+        if (gamma) gamma[c] = 1.0f; /* beta stays 0 */
+        moving_variance[c] = 1.0f;  /* the moving mean stays 0 */
+    }
+}
+
+/* Scratch: the four double sums of the phases, then the inference rstd. */
+static size_t batchnorm_scratch_bytes(const bnmlp_layer *layer) {
+    const size_t per_feature = 4 * sizeof(double) + sizeof(float);
+    /* A width whose bytes overflow asks for more than any allocator gives: build fails. */
+    return layer->out > SIZE_MAX / per_feature ? SIZE_MAX : layer->out * per_feature;
+}
+
+static size_t batchnorm_min_training_rows(const bnmlp_layer *layer) {
+    if (!layer->trainable) return 1; /* a frozen layer uses its moving statistics */
+    return bnmlp_batchnorm_min_rows(layer->config.batchnorm.epsilon,
+                                    layer->config.batchnorm.moving_variance_estimator);
+}
+
+/* The run of a pass of the layer. */
+static bnmlp_batchnorm_run run_of(const bnmlp_layer_pass *pass) {
+    const bnmlp_layer *layer = pass->layer;
+    double *sums = pass->scratch;
+    return (bnmlp_batchnorm_run){
+        .pool = pass->kernels->pool,
+        .x = pass->x,
+        .y = pass->y,
+        .dy = pass->dy,
+        .dx = pass->dx,
+        .gamma = pass->arrays[BNMLP_ARRAY_GAMMA],
+        .beta = pass->arrays[BNMLP_ARRAY_BETA],
+        .dgamma = pass->grads[BNMLP_ARRAY_GAMMA],
+        .dbeta = pass->grads[BNMLP_ARRAY_BETA],
+        .moving_mean = pass->arrays[BNMLP_ARRAY_MOVING_MEAN],
+        .moving_variance = pass->arrays[BNMLP_ARRAY_MOVING_VARIANCE],
+        .batch_mean = pass->arrays[BNMLP_ARRAY_BATCH_MEAN],
+        .batch_variance = pass->arrays[BNMLP_ARRAY_BATCH_VARIANCE],
+        .batch_rstd = pass->arrays[BNMLP_ARRAY_BATCH_RSTD],
+        .sums = sums,
+        .rstd = (float *)(sums + 4 * layer->out),
+        .rows = pass->rows,
+        .stride = layer->out,
+        .channels = layer->out,
+        .count = (double)pass->statistics_rows,
+        .epsilon = layer->config.batchnorm.epsilon,
+        .batch_statistics = pass->batch_statistics,
+        .combine = pass->combine,
+        .combine_context = pass->combine_context,
+    };
+}
+
+static void batchnorm_forward_pass(const bnmlp_layer_pass *pass) {
+    const bnmlp_batchnorm_run run = run_of(pass);
+    bnmlp_batchnorm_run_forward(&run);
+}
+
+static void batchnorm_backward_pass(const bnmlp_layer_pass *pass) {
+    const bnmlp_batchnorm_run run = run_of(pass);
+    bnmlp_batchnorm_run_backward(&run);
+}
+
+static bool batchnorm_update_statistics(const bnmlp_layer_pass *pass, bool apply) {
+    const bnmlp_layer *layer = pass->layer;
+    float *const *a = pass->arrays;
+    return bnmlp_batchnorm_average(
+        a[BNMLP_ARRAY_MOVING_MEAN], a[BNMLP_ARRAY_MOVING_VARIANCE], a[BNMLP_ARRAY_BIASED_MEAN],
+        a[BNMLP_ARRAY_BIASED_VARIANCE], a[BNMLP_ARRAY_BATCH_MEAN], a[BNMLP_ARRAY_BATCH_VARIANCE],
+        pass->statistics_rows, layer->out, &layer->config.batchnorm, layer->steps + 1, apply);
+}
+
+/* After a moving statistic of a debiased layer is set: its accumulator becomes the value times
+ * 1 - momentum^t, so that the debiased value is the one set and later steps continue from it. */
+static void batchnorm_array_set(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT],
+                                bnmlp_array array) {
+    const bool mean = array == BNMLP_ARRAY_MOVING_MEAN;
+    if (!arrays[BNMLP_ARRAY_BIASED_MEAN] || (!mean && array != BNMLP_ARRAY_MOVING_VARIANCE)) return;
+    const double debias = 1.0 - pow((double)layer->config.batchnorm.momentum, (double)layer->steps);
+    const float *value = arrays[mean ? BNMLP_ARRAY_MOVING_MEAN : BNMLP_ARRAY_MOVING_VARIANCE];
+    float *biased = arrays[mean ? BNMLP_ARRAY_BIASED_MEAN : BNMLP_ARRAY_BIASED_VARIANCE];
+    for (size_t c = 0; c < layer->out; c++) biased[c] = (float)((double)value[c] * debias);
+}
+
+const bnmlp_layer_ops bnmlp_batchnorm_ops = {
+    .kind = BNMLP_LAYER_BATCHNORM,
+    .class_name = "BatchNormalization",
+    .prefix = "batch_normalization",
+    .check = batchnorm_check,
+    .plan = batchnorm_plan,
+    .initialize = batchnorm_initialize,
+    .scratch_bytes = batchnorm_scratch_bytes,
+    .min_training_rows = batchnorm_min_training_rows,
+    .forward = batchnorm_forward_pass,
+    .backward = batchnorm_backward_pass,
+    .update_statistics = batchnorm_update_statistics,
+    .array_set = batchnorm_array_set,
+};

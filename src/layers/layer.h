@@ -1,0 +1,157 @@
+/*
+ * layer.h - internal: layer kinds as descriptors.
+ *
+ * Every kind of layer (dense, activation, batch norm) is one bnmlp_layer_ops row in one list
+ * (bnmlp_layer_ops_of). The row says what the kind is called, which named arrays a layer of it
+ * holds, how they start, what scratch and how many training rows it needs, and how it runs
+ * forward and backward over raw buffers. The model owns the buffers and only sequences the
+ * layers: it places each named array in its block (parameters, statistics, caches), resolves
+ * them into a bnmlp_layer_pass, and calls the row. The model never does a layer's arithmetic
+ * and never switches over kinds.
+ */
+#ifndef BNMLP_LAYER_H
+#define BNMLP_LAYER_H
+
+#include "bnmlp.h"
+#include "kernels/kernels.h"
+
+/* The named arrays a layer may hold. Which exist depends on its kind and configuration. */
+typedef enum bnmlp_array {
+    BNMLP_ARRAY_KERNEL = 0,      /* dense W (in, out): parameter */
+    BNMLP_ARRAY_BIAS,            /* dense b (out): parameter */
+    BNMLP_ARRAY_GAMMA,           /* batch-norm scale (out): parameter */
+    BNMLP_ARRAY_BETA,            /* batch-norm offset (out): parameter */
+    BNMLP_ARRAY_MOVING_MEAN,     /* batch norm (out): statistic */
+    BNMLP_ARRAY_MOVING_VARIANCE, /* batch norm (out): statistic, >= 0 */
+    BNMLP_ARRAY_BIASED_MEAN,     /* debiased batch norm: the mean's accumulator (out): statistic */
+    BNMLP_ARRAY_BIASED_VARIANCE, /* debiased batch norm: the variance's accumulator (out): statistic, >= 0 */
+    BNMLP_ARRAY_BATCH_MEAN,      /* batch norm (out): cache of the last training-mode forward */
+    BNMLP_ARRAY_BATCH_VARIANCE,  /* batch norm (out, biased): cache */
+    BNMLP_ARRAY_BATCH_RSTD,      /* batch norm (out): cache */
+    BNMLP_ARRAY_COUNT
+} bnmlp_array;
+
+/* The block of the model an array lives in. */
+typedef enum bnmlp_block {
+    BNMLP_BLOCK_PARAMS = 0, /* the parameter arena: the optimizer updates it, it has gradients */
+    BNMLP_BLOCK_STATS,      /* moving statistics: saved, never touched by the optimizer */
+    BNMLP_BLOCK_CACHES      /* per-pass caches: neither saved nor updated */
+} bnmlp_block;
+
+/* What every array is: its block, its public name (bnmlp_weight; -1 when not public), whether
+ * weight decay's decay_kernels_only still decays it, and whether it must stay >= 0. Indexed by
+ * bnmlp_array; parameters come first, in bnmlp_weight order. */
+typedef struct bnmlp_array_info {
+    bnmlp_block block; /* where it lives */
+    int weight;        /* the bnmlp_weight that names it, or -1 */
+    bool kernel;       /* a dense kernel: decayed even with decay_kernels_only */
+    bool non_negative; /* a variance: a file or a caller may not make it negative */
+    const char *name;  /* for messages: "kernel", "moving_variance", ... */
+} bnmlp_array_info;
+
+extern const bnmlp_array_info bnmlp_arrays[BNMLP_ARRAY_COUNT];
+
+/* Where one array of a layer lives in its block: floats [offset, offset + length); length 0
+ * means the layer has no such array. */
+typedef struct bnmlp_slice {
+    size_t offset; /* first float in the block */
+    size_t length; /* floats; 0 when absent */
+} bnmlp_slice;
+
+struct bnmlp_layer_ops;
+
+/* One layer: its kind's row, its widths and configuration, and where its arrays live. */
+typedef struct bnmlp_layer {
+    const struct bnmlp_layer_ops *ops; /* the kind's row */
+    bnmlp_layer_kind kind;             /* ops->kind, kept for the file and layer_info */
+    size_t in;                         /* input width */
+    size_t out;                        /* output width */
+    bool trainable;                    /* false: frozen */
+    union {                            /* the kind's configuration */
+        struct {
+            size_t units;                  /* output width */
+            bool use_bias;                 /* a bias array */
+            bnmlp_initializer initializer; /* the kernel's initializer */
+        } dense;
+        struct {
+            bnmlp_activation function; /* which activation */
+            float alpha;               /* its parameter (leaky_relu's slope) */
+        } activation;
+        bnmlp_batchnorm_config batchnorm; /* batch norm's settings */
+    } config;
+    bnmlp_slice arrays[BNMLP_ARRAY_COUNT]; /* each named array in its block (length 0: absent) */
+    bnmlp_slice params;                    /* all of the layer's floats in the parameter arena */
+    uint64_t steps;                        /* updates of the layer's statistics so far (batch
+                                              norm's t); saved in the model file */
+    float *output;                         /* (max_batch, out) once built */
+} bnmlp_layer;
+
+/* The collective seam of a layer whose statistics are sums over the batch: adds count doubles
+ * over every process in place (synchronized batch norm). NULL in one process. */
+typedef void (*bnmlp_combine_function)(void *context, double *sums, size_t count);
+
+/* Everything one forward or backward call of a layer works on, resolved by the model. */
+typedef struct bnmlp_layer_pass {
+    const bnmlp_kernel_context *kernels; /* instruction set, pool, GEMM scratch */
+    const bnmlp_layer *layer;            /* configuration and widths */
+    float *arrays[BNMLP_ARRAY_COUNT];    /* each named array, NULL when absent */
+    float *grads[BNMLP_ARRAY_COUNT];     /* gradients of the parameter arrays, NULL elsewhere */
+    const float *x;                      /* the layer's input (rows, in) */
+    float *y;                            /* forward: its output (rows, out) */
+    const float *dy;                     /* backward: gradient of its output (rows, out) */
+    float *dx;                           /* backward: gradient of its input (rows, in), or NULL */
+    size_t rows;                         /* rows of this process */
+    size_t statistics_rows;              /* rows batch statistics are over (every process's when
+                                            synchronized), for batch-norm layers */
+    bool batch_statistics;               /* training mode on a trainable layer: batch statistics */
+    void *scratch;                       /* the layer's scratch (ops->scratch_bytes), aligned for
+                                            doubles */
+    bnmlp_combine_function combine;      /* the collective seam, or NULL */
+    void *combine_context;               /* passed to combine */
+} bnmlp_layer_pass;
+
+/* A kind of layer. Functions a kind does not need are NULL. */
+typedef struct bnmlp_layer_ops {
+    bnmlp_layer_kind kind;  /* the public kind */
+    const char *class_name; /* Keras's class name: "Dense" */
+    const char *prefix;     /* Keras's default layer-name prefix: "dense" */
+    /* BNMLP_OK when layer's configuration (already in it) is valid for input width layer->in. */
+    bnmlp_status (*check)(const bnmlp_layer *layer);
+    /* The output width and the length of each named array of layer (in, config set); false on
+     * size_t overflow. */
+    bool (*plan)(const bnmlp_layer *layer, size_t *out, size_t lengths[BNMLP_ARRAY_COUNT]);
+    /* Initial values of a freshly built layer's arrays (zeros on entry); rng draws weights. */
+    void (*initialize)(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT], bnmlp_random *rng);
+    /* Bytes of per-pass scratch the layer needs (0: none); the model plans the largest. */
+    size_t (*scratch_bytes)(const bnmlp_layer *layer);
+    /* Floats of the kernel context's GEMM scratch its products need at max_batch rows on
+     * threads threads; 0 on overflow (a layer without products: NULL). */
+    size_t (*gemm_scratch)(const bnmlp_layer *layer, const bnmlp_gemm_plan *plan, size_t max_batch,
+                           size_t threads);
+    /* The fewest rows a training-mode batch needs (NULL: 1). */
+    size_t (*min_training_rows)(const bnmlp_layer *layer);
+    /* pass->y = the layer applied to pass->x. */
+    void (*forward)(const bnmlp_layer_pass *pass);
+    /* Parameter gradients += from pass->dy (and pass->x, the forward's output in pass->y); and
+     * pass->dx = the input gradient unless NULL. Follows a forward of the same input. */
+    void (*backward)(const bnmlp_layer_pass *pass);
+    /* After a training-mode forward with batch statistics: the statistics' update. apply false
+     * only checks; true when every new value is (would be) finite. NULL: nothing to update. */
+    bool (*update_statistics)(const bnmlp_layer_pass *pass, bool apply);
+    /* After a caller replaced array `array` of the layer: keeps hidden state consistent with it
+     * (NULL: nothing to do). */
+    void (*array_set)(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT], bnmlp_array array);
+    /* The layer's settings for a summary line, e.g. "relu" (NULL: none); writes at most size
+     * bytes, terminated. */
+    void (*describe)(const bnmlp_layer *layer, char *text, size_t size);
+} bnmlp_layer_ops;
+
+/* The row of kind, or NULL for a value that is not a bnmlp_layer_kind. */
+const bnmlp_layer_ops *bnmlp_layer_ops_of(bnmlp_layer_kind kind);
+
+/* The rows (layer.c). */
+extern const bnmlp_layer_ops bnmlp_dense_ops;
+extern const bnmlp_layer_ops bnmlp_activation_ops;
+extern const bnmlp_layer_ops bnmlp_batchnorm_ops;
+
+#endif /* BNMLP_LAYER_H */
