@@ -309,7 +309,7 @@ static void expect_patch_fails(const unsigned char *bytes, size_t size, patch_fu
 }
 
 static void patch_magic(unsigned char *b, size_t n) { (void)n, b[1] = 'X'; }
-static void patch_version(unsigned char *b, size_t n) { (void)n, bnmlp_store_le32(b + 8, 2); }
+static void patch_version(unsigned char *b, size_t n) { (void)n, bnmlp_store_le32(b + 8, 3); }
 static void patch_flags(unsigned char *b, size_t n) { (void)n, bnmlp_store_le32(b + 12, 6); }
 static void patch_first_param_nan(unsigned char *b, size_t n) {
     bnmlp_store_le32(b + section_payload(b, n, "PARM") + 8, bnmlp_float_bits(NAN));
@@ -329,13 +329,42 @@ static void patch_param_count(unsigned char *b, size_t n) {
     const size_t at = section_payload(b, n, "PARM");
     bnmlp_store_le64(b + at, bnmlp_load_le64(b + at) - 1);
 }
-/* ARCH payload: input width (8), max batch (8), loss (4), layer count (8), then layer 0: kind
- * (4), out (8), trainable (1), use_bias (1), initializer (4). */
+/* ARCH payload: input width (8), max batch (8), loss (4), layer count (8), then the layer
+ * records: kind (4), out (8), field count (4), and each field as name length (4), name, value
+ * length (4), value. */
 static size_t arch(unsigned char *b, size_t n) { return section_payload(b, n, "ARCH"); }
-static void patch_huge_width(unsigned char *b, size_t n) {
-    bnmlp_store_le64(b + arch(b, n) + 28 + 4, (uint64_t)1 << 40);
+/* Where record `index` starts. */
+static size_t record(unsigned char *b, size_t n, size_t index) {
+    size_t at = arch(b, n) + 28;
+    for (size_t i = 0; i < index; i++) {
+        const uint32_t fields = bnmlp_load_le32(b + at + 12);
+        at += 16;
+        for (uint32_t f = 0; f < fields; f++) {
+            at += 4 + bnmlp_load_le32(b + at);
+            at += 4 + bnmlp_load_le32(b + at);
+        }
+    }
+    return at;
 }
-static void patch_zero_width(unsigned char *b, size_t n) { bnmlp_store_le64(b + arch(b, n) + 28 + 4, 0); }
+/* Where the value of field `name` of record `index` starts. */
+static size_t field(unsigned char *b, size_t n, size_t index, const char *name) {
+    size_t at = record(b, n, index);
+    const uint32_t fields = bnmlp_load_le32(b + at + 12);
+    at += 16;
+    for (uint32_t f = 0; f < fields; f++) {
+        const uint32_t length = bnmlp_load_le32(b + at);
+        const bool found = length == strlen(name) && memcmp(b + at + 4, name, length) == 0;
+        at += 4 + length;
+        if (found) return at + 4;
+        at += 4 + bnmlp_load_le32(b + at);
+    }
+    fail_msg("no field %s in record %zu", name, index);
+    return 0;
+}
+static void patch_huge_width(unsigned char *b, size_t n) {
+    bnmlp_store_le64(b + record(b, n, 0) + 4, (uint64_t)1 << 40);
+}
+static void patch_zero_width(unsigned char *b, size_t n) { bnmlp_store_le64(b + record(b, n, 0) + 4, 0); }
 static void patch_huge_input(unsigned char *b, size_t n) { bnmlp_store_le64(b + arch(b, n), UINT64_MAX); }
 static void patch_zero_input(unsigned char *b, size_t n) { bnmlp_store_le64(b + arch(b, n), 0); }
 static void patch_huge_batch(unsigned char *b, size_t n) {
@@ -349,23 +378,34 @@ static void patch_huge_layers(unsigned char *b, size_t n) { bnmlp_store_le64(b +
 static void patch_more_layers(unsigned char *b, size_t n) { bnmlp_store_le64(b + arch(b, n) + 20, 9); }
 static void patch_fewer_layers(unsigned char *b, size_t n) { bnmlp_store_le64(b + arch(b, n) + 20, 2); }
 static void patch_loss(unsigned char *b, size_t n) { bnmlp_store_le32(b + arch(b, n) + 16, 77); }
-static void patch_layer_kind(unsigned char *b, size_t n) { bnmlp_store_le32(b + arch(b, n) + 28, 9); }
-static void patch_flag_byte(unsigned char *b, size_t n) { b[arch(b, n) + 28 + 12] = 2; }
-static void patch_initializer(unsigned char *b, size_t n) { bnmlp_store_le32(b + arch(b, n) + 28 + 14, 40); }
-/* Layer 1 (activation relu): kind (4), out (8), trainable (1), activation (4), alpha (4). */
-static size_t layer1(unsigned char *b, size_t n) { return arch(b, n) + 28 + 18; }
-static void patch_activation(unsigned char *b, size_t n) { bnmlp_store_le32(b + layer1(b, n) + 13, 99); }
-static void patch_alpha(unsigned char *b, size_t n) {
-    bnmlp_store_le32(b + layer1(b, n) + 17, bnmlp_float_bits(NAN));
+static void patch_layer_kind(unsigned char *b, size_t n) { bnmlp_store_le32(b + record(b, n, 0), 9); }
+static void patch_flag_byte(unsigned char *b, size_t n) { b[field(b, n, 0, "trainable")] = 2; }
+static void patch_initializer(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + field(b, n, 0, "kernel_initializer"), 40);
 }
-static void patch_activation_width(unsigned char *b, size_t n) { bnmlp_store_le64(b + layer1(b, n) + 4, 5); }
-/* Layer 2 (batch norm): kind, out, trainable, momentum (f32), epsilon (f32), ... */
-static size_t layer2(unsigned char *b, size_t n) { return layer1(b, n) + 21; }
+/* Layer 1 is an activation (relu), layer 2 batch norm. */
+static void patch_activation(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + field(b, n, 1, "activation"), 99);
+}
+static void patch_alpha(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + field(b, n, 1, "alpha"), bnmlp_float_bits(NAN));
+}
+static void patch_activation_width(unsigned char *b, size_t n) {
+    bnmlp_store_le64(b + record(b, n, 1) + 4, 5);
+}
 static void patch_momentum(unsigned char *b, size_t n) {
-    bnmlp_store_le32(b + layer2(b, n) + 13, bnmlp_float_bits(1.5f));
+    bnmlp_store_le32(b + field(b, n, 2, "momentum"), bnmlp_float_bits(1.5f));
 }
 static void patch_epsilon(unsigned char *b, size_t n) {
-    bnmlp_store_le32(b + layer2(b, n) + 17, bnmlp_float_bits(-1.0f));
+    bnmlp_store_le32(b + field(b, n, 2, "epsilon"), bnmlp_float_bits(-1.0f));
+}
+/* A field whose value has another size than its type's. */
+static void patch_field_size(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + field(b, n, 2, "center") - 4, 4);
+}
+/* A field name longer than any a record may hold. */
+static void patch_field_name(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + field(b, n, 2, "center") - 4 - 6 - 4, 65);
 }
 static void patch_section_tag(unsigned char *b, size_t n) {
     memcpy(b + section_payload(b, n, "STAT") - 12, "STAX", 4);
@@ -407,6 +447,50 @@ static void patch_optimizer_nan(unsigned char *b, size_t n) {
     bnmlp_store_le32(b + section_payload(b, n, "OPTM") + 20, bnmlp_float_bits(NAN));
 }
 
+/* A field this library does not know (written by a later version) is skipped, and a field the
+ * record lacks takes its default: layer 5's momentum (0.9) renamed "momentun" loads as 0.99, and
+ * everything else as saved. The field table is the one docs/model-format.md shows. */
+static void test_fields_skipped_and_defaulted(void **state) {
+    (void)state;
+    bnmlp_model *model = make_model(5, NULL);
+    size_t size;
+    unsigned char *bytes = save_bytes(model, false, &size);
+    const size_t momentum = field(bytes, size, 5, "momentum");
+    memcpy(bytes + momentum - 4 - 8, "momentun", 8);
+    fix_crc(bytes, size);
+    bnmlp_status status;
+    bnmlp_model *loaded = bnmlp_model_load_buffer(bytes, size, NULL, NULL, &status);
+    assert_ok(status);
+    assert_non_null(loaded);
+    assert_true(model->layers[5].config.batchnorm.momentum == 0.9f);
+    assert_true(loaded->layers[5].config.batchnorm.momentum == 0.99f);
+    assert_true(loaded->layers[5].config.batchnorm.epsilon == 1e-4f);
+    assert_true(loaded->layers[2].config.batchnorm.momentum == 0.99f);
+    assert_memory_equal(loaded->params, model->params, model->param_count * sizeof(float));
+    bnmlp_model_free(loaded);
+    free(bytes);
+    bnmlp_model_free(model);
+#if defined(BNMLP_DOCS_DIR)
+    /* docs/model-format.md holds the table the rows make, between its two markers. */
+    char table[4096];
+    const size_t length = bnmlp_file_fields_document(table, sizeof table);
+    assert_true(length < sizeof table);
+    FILE *doc = fopen(BNMLP_DOCS_DIR "/model-format.md", "rb");
+    assert_non_null(doc);
+    static char text[65536];
+    const size_t read = fread(text, 1, sizeof text - 1, doc);
+    fclose(doc);
+    text[read] = '\0';
+    const char *begin = strstr(text, "<!-- layer-fields -->\n");
+    assert_non_null(begin);
+    begin += strlen("<!-- layer-fields -->\n");
+    const char *end = strstr(begin, "<!-- /layer-fields -->");
+    assert_non_null(end);
+    if ((size_t)(end - begin) != length || memcmp(begin, table, length) != 0)
+        fail_msg("docs/model-format.md's field table differs from the rows; it should read:\n%s", table);
+#endif
+}
+
 static void test_bad_files(void **state) {
     (void)state;
     data d;
@@ -434,6 +518,8 @@ static void test_bad_files(void **state) {
         {patch_stat_nan, true, BNMLP_ERR_NOT_FINITE, "NaN moving mean", false},
         {patch_negative_variance, true, BNMLP_ERR_FORMAT, "negative moving variance", false},
         {patch_param_count, true, BNMLP_ERR_FORMAT, "parameter count off by one", false},
+        {patch_field_size, true, BNMLP_ERR_FORMAT, "a field value of the wrong size", false},
+        {patch_field_name, true, BNMLP_ERR_FORMAT, "a field name too long", false},
         {patch_huge_width, true, BNMLP_ERR_UNSUPPORTED, "absurd layer width", false},
         {patch_zero_width, true, BNMLP_ERR_UNSUPPORTED, "zero layer width", false},
         {patch_huge_input, true, BNMLP_ERR_UNSUPPORTED, "absurd input width", false},
@@ -586,6 +672,7 @@ int main(void) {
         cmocka_unit_test(test_checkpoint_resume_is_exact),
         cmocka_unit_test(test_atomic_write_under_io_failure),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_fields_skipped_and_defaulted),
         cmocka_unit_test(test_load_allocation_failures),
         cmocka_unit_test(test_optimizer_state_api),
     };

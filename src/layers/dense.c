@@ -30,11 +30,11 @@ static bnmlp_status dense_check(const bnmlp_layer *layer) {
     const bool known = init == BNMLP_INIT_GLOROT_UNIFORM || init == BNMLP_INIT_GLOROT_NORMAL ||
                        init == BNMLP_INIT_HE_UNIFORM || init == BNMLP_INIT_HE_NORMAL ||
                        init == BNMLP_INIT_ZEROS;
-    return layer->config.dense.units > 0 && known ? BNMLP_OK : BNMLP_ERR_INVALID_ARGUMENT;
+    return layer->out > 0 && known ? BNMLP_OK : BNMLP_ERR_INVALID_ARGUMENT;
 }
 
 static bool dense_plan(const bnmlp_layer *layer, size_t *out, size_t lengths[BNMLP_ARRAY_COUNT]) {
-    const size_t units = layer->config.dense.units;
+    const size_t units = layer->out; /* configured: the units */
     *out = units;
     lengths[BNMLP_ARRAY_BIAS] = layer->config.dense.use_bias ? units : 0;
     return bnmlp_size_mul(layer->in, units, &lengths[BNMLP_ARRAY_KERNEL]);

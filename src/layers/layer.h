@@ -69,7 +69,6 @@ typedef struct bnmlp_layer {
     bool trainable;                    /* false: frozen */
     union {                            /* the kind's configuration */
         struct {
-            size_t units;                  /* output width */
             bool use_bias;                 /* a bias array */
             bnmlp_initializer initializer; /* the kernel's initializer */
         } dense;
@@ -117,8 +116,8 @@ typedef struct bnmlp_layer_ops {
     const char *prefix;     /* Keras's default layer-name prefix: "dense" */
     /* BNMLP_OK when layer's configuration (already in it) is valid for input width layer->in. */
     bnmlp_status (*check)(const bnmlp_layer *layer);
-    /* The output width and the length of each named array of layer (in, config set); false on
-     * size_t overflow. */
+    /* The output width and the length of each named array of layer (in and config set; out too
+     * for a kind whose width is configured, as dense's units); false on size_t overflow. */
     bool (*plan)(const bnmlp_layer *layer, size_t *out, size_t lengths[BNMLP_ARRAY_COUNT]);
     /* Initial values of a freshly built layer's arrays (zeros on entry); rng draws weights. */
     void (*initialize)(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT], bnmlp_random *rng);

@@ -101,12 +101,13 @@ static bool place(size_t *end, size_t length, bnmlp_slice *slice) {
     return bnmlp_size_add(*end, length, end);
 }
 
-/* Appends a layer whose kind, input width and configuration are set: its row checks the
- * configuration and plans its arrays, which are placed in the model's blocks. Fails without
- * changing the model. */
-static bnmlp_status append_layer(bnmlp_model *model, bnmlp_layer layer) {
-    layer.ops = bnmlp_layer_ops_of(layer.kind);
-    bnmlp_status status = layer.ops->check(&layer);
+bnmlp_status bnmlp_model_append_layer(bnmlp_model *model, bnmlp_layer layer) {
+    if (model->built) return BNMLP_ERR_ALREADY_BUILT;
+    const bnmlp_layer_ops *ops = bnmlp_layer_ops_of(layer.kind);
+    if (!ops) return BNMLP_ERR_INVALID_ARGUMENT;
+    layer.ops = ops;
+    layer.in = bnmlp_model_output_width(model);
+    bnmlp_status status = ops->check(&layer);
     if (status != BNMLP_OK) return status;
     size_t lengths[BNMLP_ARRAY_COUNT] = {0};
     if (!layer.ops->plan(&layer, &layer.out, lengths)) return BNMLP_ERR_OVERFLOW;
@@ -123,7 +124,6 @@ static bnmlp_status append_layer(bnmlp_model *model, bnmlp_layer layer) {
     status = reserve_layers(model, 1);
     if (status != BNMLP_OK) return status;
     layer.params = (bnmlp_slice){.offset = start, .length = ends[BNMLP_BLOCK_PARAMS] - start};
-    layer.trainable = true;
     model->layers[model->layer_count++] = layer;
     model->param_count = ends[BNMLP_BLOCK_PARAMS];
     model->stats_count = ends[BNMLP_BLOCK_STATS];
@@ -135,12 +135,12 @@ static bnmlp_status append_layer(bnmlp_model *model, bnmlp_layer layer) {
 
 /* A new layer of kind taking the model's current output. */
 static bnmlp_layer new_layer(const bnmlp_model *model, bnmlp_layer_kind kind) {
-    return (bnmlp_layer){.kind = kind, .in = bnmlp_model_output_width(model)};
+    return (bnmlp_layer){.kind = kind, .in = bnmlp_model_output_width(model), .trainable = true};
 }
 
 /* An activation layer of width `width`. */
 static bnmlp_layer activation_layer(size_t width, bnmlp_activation activation, float alpha) {
-    bnmlp_layer layer = {.kind = BNMLP_LAYER_ACTIVATION, .in = width};
+    bnmlp_layer layer = {.kind = BNMLP_LAYER_ACTIVATION, .in = width, .trainable = true};
     layer.config.activation.function = activation;
     layer.config.activation.alpha = alpha;
     return layer;
@@ -150,7 +150,7 @@ bnmlp_status bnmlp_model_add_dense(bnmlp_model *model, const bnmlp_dense_config 
     if (!model || !config) return BNMLP_ERR_NULL_ARGUMENT;
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
     bnmlp_layer dense = new_layer(model, BNMLP_LAYER_DENSE);
-    dense.config.dense.units = config->units;
+    dense.out = config->units;
     dense.config.dense.use_bias = config->use_bias;
     dense.config.dense.initializer = config->kernel_initializer;
     const bool with_activation = config->activation != BNMLP_ACTIVATION_LINEAR;
@@ -164,8 +164,8 @@ bnmlp_status bnmlp_model_add_dense(bnmlp_model *model, const bnmlp_dense_config 
     if (status != BNMLP_OK) return status;
     /* Keep both layers or neither: remember the counts, roll back if the second fails. */
     const bnmlp_model saved = *model;
-    status = append_layer(model, dense);
-    if (status == BNMLP_OK && with_activation) status = append_layer(model, activation);
+    status = bnmlp_model_append_layer(model, dense);
+    if (status == BNMLP_OK && with_activation) status = bnmlp_model_append_layer(model, activation);
     if (status != BNMLP_OK) *model = saved;
     return status;
 }
@@ -173,7 +173,8 @@ bnmlp_status bnmlp_model_add_dense(bnmlp_model *model, const bnmlp_dense_config 
 bnmlp_status bnmlp_model_add_activation(bnmlp_model *model, bnmlp_activation activation, float alpha) {
     if (!model) return BNMLP_ERR_NULL_ARGUMENT;
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
-    return append_layer(model, activation_layer(bnmlp_model_output_width(model), activation, alpha));
+    return bnmlp_model_append_layer(model,
+                                    activation_layer(bnmlp_model_output_width(model), activation, alpha));
 }
 
 bnmlp_status bnmlp_model_add_batchnorm(bnmlp_model *model, const bnmlp_batchnorm_config *config) {
@@ -181,7 +182,7 @@ bnmlp_status bnmlp_model_add_batchnorm(bnmlp_model *model, const bnmlp_batchnorm
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
     bnmlp_layer layer = new_layer(model, BNMLP_LAYER_BATCHNORM);
     layer.config.batchnorm = *config;
-    return append_layer(model, layer);
+    return bnmlp_model_append_layer(model, layer);
 }
 
 /* ---- build -------------------------------------------------------------------------------- */

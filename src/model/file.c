@@ -21,7 +21,8 @@
 
 #define MAGIC "\211BNMLP\r\n" /* 0x89 (octal 211), the name, CR LF */
 #define MAGIC_BYTES 8
-#define FORMAT_VERSION 1u
+#define FORMAT_VERSION 2u /* written; version 1 is read too */
+#define OLDEST_VERSION 1u
 #define FLAG_CHECKPOINT 1u
 #define HEADER_BYTES 24   /* magic, version, flags, sections length */
 #define SECTION_HEADER 12 /* tag, payload length */
@@ -82,30 +83,29 @@ static void end_section(writer *w, size_t start) {
     if (w->out) bnmlp_store_le64(w->out + start - 8, (uint64_t)(w->at - start));
 }
 
+/* A layer record: kind, output width, the number of fields, then each field of the kind's rows
+ * as name (u32 length and bytes), u32 value length and the value. */
 static void put_layer(writer *w, const bnmlp_layer *layer) {
     put_u32(w, (uint32_t)layer->kind);
     put_u64(w, layer->out);
-    put_u8(w, layer->trainable);
-    switch (layer->kind) {
-    case BNMLP_LAYER_DENSE:
-        put_u8(w, layer->config.dense.use_bias);
-        put_u32(w, (uint32_t)layer->config.dense.initializer);
-        break;
-    case BNMLP_LAYER_ACTIVATION:
-        put_u32(w, (uint32_t)layer->config.activation.function);
-        put_f32(w, layer->config.activation.alpha);
-        break;
-    case BNMLP_LAYER_BATCHNORM: {
-        const bnmlp_batchnorm_config *bn = &layer->config.batchnorm;
-        put_f32(w, bn->momentum);
-        put_f32(w, bn->epsilon);
-        put_u8(w, bn->center);
-        put_u8(w, bn->scale);
-        put_u32(w, (uint32_t)bn->moving_variance_estimator);
-        put_u32(w, (uint32_t)bn->moving_average);
-        put_u64(w, layer->steps);
-        break;
-    }
+    uint32_t count = 0;
+    for (size_t i = 0; i < bnmlp_file_field_count; i++)
+        count += bnmlp_file_field_applies(&bnmlp_file_fields[i], layer->kind);
+    put_u32(w, count);
+    for (size_t i = 0; i < bnmlp_file_field_count; i++) {
+        const bnmlp_file_field *field = &bnmlp_file_fields[i];
+        if (!bnmlp_file_field_applies(field, layer->kind)) continue;
+        const size_t length = strlen(field->name), bytes = bnmlp_file_field_bytes(field);
+        put_u32(w, (uint32_t)length);
+        put_bytes(w, field->name, length);
+        put_u32(w, (uint32_t)bytes);
+        const uint64_t value = bnmlp_file_field_get(field, layer);
+        if (bytes == 1)
+            put_u8(w, (unsigned)value);
+        else if (bytes == 4)
+            put_u32(w, (uint32_t)value);
+        else
+            put_u64(w, value);
     }
 }
 
@@ -217,6 +217,7 @@ typedef struct reader {
     size_t at;                  /* next byte */
     bnmlp_status status;        /* BNMLP_OK, or the first error */
     bnmlp_error_detail *detail; /* where the first error is described (may be NULL) */
+    uint32_t version;           /* the file's format version */
 } reader;
 
 /* Records the first error, with the offset it was found at. */
@@ -254,13 +255,6 @@ static uint64_t get_u64(reader *r) {
 }
 
 static float get_f32(reader *r) { return bnmlp_float_from_bits(get_u32(r)); }
-
-/* A bool stored as one byte 0 or 1. */
-static bool get_bool(reader *r) {
-    const unsigned value = get_u8(r);
-    if (value > 1) fail(r, BNMLP_ERR_FORMAT, "a flag byte is neither 0 nor 1");
-    return value == 1;
-}
 
 /* Opens the next section, which must have this tag and fit in the file; its payload becomes
  * the readable range. Returns where the sections continue after it. */
@@ -311,54 +305,107 @@ static void get_floats(reader *r, float *dst, size_t count, const char *what) {
     }
 }
 
-/* Reads one layer's description and appends it to model through the public calls, which check
- * every value; a refused value is BNMLP_ERR_FORMAT. */
+/* A value of `bytes` bytes (1, 4 or 8). */
+static uint64_t get_value(reader *r, size_t bytes) {
+    return bytes == 1 ? get_u8(r) : bytes == 4 ? get_u32(r) : get_u64(r);
+}
+
+/* Reads one field's value into layer. */
+static void get_field(reader *r, const bnmlp_file_field *field, bnmlp_layer *layer) {
+    const uint64_t value = get_value(r, bnmlp_file_field_bytes(field));
+    if (r->status != BNMLP_OK) return;
+    if (!bnmlp_file_field_set(field, layer, value)) {
+        r->at -= bnmlp_file_field_bytes(field);
+        char text[96];
+        snprintf(text, sizeof text, "field %s: a value its type cannot hold", field->name);
+        fail(r, BNMLP_ERR_FORMAT, text);
+    }
+}
+
+/* Version 1: the version-1 fields of the layer's kind, in table order, without names. */
+static void get_fields_v1(reader *r, bnmlp_layer *layer) {
+    for (size_t i = 0; i < bnmlp_file_field_count && r->status == BNMLP_OK; i++) {
+        const bnmlp_file_field *field = &bnmlp_file_fields[i];
+        if (field->version1 && bnmlp_file_field_applies(field, layer->kind)) get_field(r, field, layer);
+    }
+}
+
+/* Longest field name a record may hold. */
+#define MAX_FIELD_NAME 64
+
+/* Version 2: a count of named fields. A field this library does not know is skipped; one it
+ * knows must have its type's size and appear once; a missing one keeps its default. */
+static void get_fields_v2(reader *r, bnmlp_layer *layer) {
+    const uint32_t count = get_u32(r);
+    uint64_t seen = 0; /* bit i: row i read (the table has fewer than 64 rows) */
+    for (uint32_t k = 0; k < count && r->status == BNMLP_OK; k++) {
+        const uint32_t length = get_u32(r);
+        if (r->status == BNMLP_OK && length > MAX_FIELD_NAME) {
+            fail(r, BNMLP_ERR_FORMAT, "a field name is longer than 64 bytes");
+            return;
+        }
+        const unsigned char *name = take(r, length);
+        const uint32_t bytes = get_u32(r);
+        if (r->status != BNMLP_OK) return;
+        size_t row = bnmlp_file_field_count;
+        for (size_t i = 0; i < bnmlp_file_field_count; i++) {
+            const bnmlp_file_field *f = &bnmlp_file_fields[i];
+            if (bnmlp_file_field_applies(f, layer->kind) && strlen(f->name) == length &&
+                memcmp(f->name, name, length) == 0)
+                row = i;
+        }
+        if (row == bnmlp_file_field_count) { /* unknown: written by a later version, skipped */
+            take(r, bytes);
+            continue;
+        }
+        const bnmlp_file_field *field = &bnmlp_file_fields[row];
+        if (bytes != bnmlp_file_field_bytes(field) || (seen >> row & 1u)) {
+            char text[96];
+            snprintf(text, sizeof text, "field %s: %s", field->name,
+                     seen >> row & 1u ? "given twice" : "a value of the wrong size");
+            fail(r, BNMLP_ERR_FORMAT, text);
+            return;
+        }
+        seen |= (uint64_t)1 << row;
+        get_field(r, field, layer);
+    }
+}
+
+/* Reads one layer record and appends the layer to model; its kind's row checks every value (a
+ * refused one is BNMLP_ERR_FORMAT). */
 static void get_layer(reader *r, bnmlp_model *model) {
     const uint32_t kind = get_u32(r);
     const uint64_t out = get_u64(r);
-    const bool trainable = get_bool(r);
-    const size_t in = bnmlp_model_output_width(model);
     if (r->status != BNMLP_OK) return;
+    if (!bnmlp_layer_ops_of((bnmlp_layer_kind)kind)) {
+        r->at -= 12;
+        fail(r, BNMLP_ERR_FORMAT, "a layer's kind is not one this library knows");
+        return;
+    }
     if (out == 0 || out > MAX_WIDTH) {
         fail(r, BNMLP_ERR_UNSUPPORTED, "a layer width beyond the limits");
         return;
     }
-    bnmlp_status status = BNMLP_ERR_FORMAT;
-    if (kind == BNMLP_LAYER_DENSE) {
-        bnmlp_dense_config dense = BNMLP_DENSE_DEFAULT((size_t)out);
-        dense.use_bias = get_bool(r);
-        dense.kernel_initializer = (bnmlp_initializer)get_u32(r);
-        if (r->status == BNMLP_OK) status = bnmlp_model_add_dense(model, &dense);
-    } else if (kind == BNMLP_LAYER_ACTIVATION || kind == BNMLP_LAYER_BATCHNORM) {
-        if (out != in) {
-            fail(r, BNMLP_ERR_FORMAT, "a layer's width differs from its input's");
-            return;
-        }
-        if (kind == BNMLP_LAYER_ACTIVATION) {
-            const bnmlp_activation activation = (bnmlp_activation)get_u32(r);
-            const float alpha = get_f32(r);
-            if (r->status == BNMLP_OK) status = bnmlp_model_add_activation(model, activation, alpha);
-        } else {
-            bnmlp_batchnorm_config bn = BNMLP_BATCHNORM_DEFAULT;
-            bn.momentum = get_f32(r), bn.epsilon = get_f32(r);
-            bn.center = get_bool(r), bn.scale = get_bool(r);
-            bn.moving_variance_estimator = (bnmlp_variance_estimator)get_u32(r);
-            bn.moving_average = (bnmlp_moving_average)get_u32(r);
-            const uint64_t steps = get_u64(r);
-            if (r->status == BNMLP_OK) status = bnmlp_model_add_batchnorm(model, &bn);
-            if (status == BNMLP_OK) model->layers[model->layer_count - 1].steps = steps;
-        }
-    }
+    bnmlp_layer layer = {.kind = (bnmlp_layer_kind)kind, .out = (size_t)out};
+    for (size_t i = 0; i < bnmlp_file_field_count; i++)
+        if (bnmlp_file_field_applies(&bnmlp_file_fields[i], layer.kind))
+            bnmlp_file_field_default(&bnmlp_file_fields[i], &layer);
+    if (r->version == 1)
+        get_fields_v1(r, &layer);
+    else
+        get_fields_v2(r, &layer);
     if (r->status != BNMLP_OK) return;
+    const bnmlp_status status = bnmlp_model_append_layer(model, layer);
     if (status == BNMLP_ERR_OUT_OF_MEMORY || status == BNMLP_ERR_OVERFLOW) {
         fail(r, status, "adding a layer");
         return;
     }
     if (status != BNMLP_OK) {
-        fail(r, BNMLP_ERR_FORMAT, "a layer's kind or configuration is not valid");
+        fail(r, BNMLP_ERR_FORMAT, "a layer's configuration is not valid");
         return;
     }
-    model->layers[model->layer_count - 1].trainable = trainable;
+    if (model->layers[model->layer_count - 1].out != out)
+        fail(r, BNMLP_ERR_FORMAT, "a layer's width differs from its input's");
 }
 
 /* The architecture: a new, unbuilt model with every layer and the loss; *max_batch from the
@@ -516,11 +563,12 @@ static size_t check_header(reader *r, size_t size, bool *checkpoint) {
     r->at = MAGIC_BYTES;
     const uint32_t version = get_u32(r), flags = get_u32(r);
     const uint64_t sections = get_u64(r);
-    if (version != FORMAT_VERSION) {
+    if (version < OLDEST_VERSION || version > FORMAT_VERSION) {
         r->at = MAGIC_BYTES;
-        fail(r, BNMLP_ERR_VERSION, "format version not supported (this library reads version 1)");
+        fail(r, BNMLP_ERR_VERSION, "format version not supported (this library reads versions 1 and 2)");
         return 0;
     }
+    r->version = version;
     if (sections > size - HEADER_BYTES - TRAILER_BYTES) {
         fail(r, BNMLP_ERR_TRUNCATED, "the file is shorter than its header says");
         return 0;

@@ -227,6 +227,58 @@ bnmlp_status bnmlp_model_take_failure(bnmlp_model *model);
  * bnmlp.h: the first rows % size ranks take one row more). */
 void bnmlp_model_share(const bnmlp_model *model, size_t rows, size_t *offset, size_t *count);
 
+/* ---- build.c: layers added from elsewhere in the tier ------------------------------------------ */
+
+/* Appends a layer whose kind, input width and configuration are set (the model's current
+ * output width as input): its row checks the configuration and plans its arrays. Fails without
+ * changing the model (BNMLP_ERR_INVALID_ARGUMENT for a configuration its row refuses,
+ * BNMLP_ERR_ALREADY_BUILT, BNMLP_ERR_OVERFLOW, BNMLP_ERR_OUT_OF_MEMORY). */
+bnmlp_status bnmlp_model_append_layer(bnmlp_model *model, bnmlp_layer layer);
+
+/* ---- file_fields.c: the fields of a layer record ------------------------------------------------ */
+
+/* How a field is stored (and the C type it has in bnmlp_layer). */
+typedef enum bnmlp_field_type {
+    BNMLP_FIELD_BOOL = 0, /* one byte, 0 or 1 (bool) */
+    BNMLP_FIELD_ENUM,     /* u32 (an int-sized enumeration) */
+    BNMLP_FIELD_F32,      /* f32 (float) */
+    BNMLP_FIELD_U64       /* u64 (uint64_t) */
+} bnmlp_field_type;
+
+/* One field of a layer record. */
+typedef struct bnmlp_file_field {
+    const char *name;      /* as stored in a version-2 record, e.g. "use_bias" */
+    int kind;              /* the bnmlp_layer_kind that has it, or -1 for every kind */
+    bnmlp_field_type type; /* how it is stored */
+    size_t offset, size;   /* where it lives in bnmlp_layer, and its C size */
+    double default_value;  /* its value when a record lacks it */
+    bool version1;         /* stored (untagged, in table order) by version 1 */
+    const char *meaning;   /* for the format document */
+} bnmlp_file_field;
+
+extern const bnmlp_file_field bnmlp_file_fields[];
+extern const size_t bnmlp_file_field_count;
+
+/* True when layers of kind have field. */
+bool bnmlp_file_field_applies(const bnmlp_file_field *field, bnmlp_layer_kind kind);
+
+/* Bytes the field's value takes in the file. */
+size_t bnmlp_file_field_bytes(const bnmlp_file_field *field);
+
+/* The field's value in layer as the file stores it (a bool or enum widened, a float's bits). */
+uint64_t bnmlp_file_field_get(const bnmlp_file_field *field, const bnmlp_layer *layer);
+
+/* Sets the field in layer from its stored value; false for a value its type cannot hold (a
+ * bool byte other than 0 and 1). Ranges are the layer row's check. */
+bool bnmlp_file_field_set(const bnmlp_file_field *field, bnmlp_layer *layer, uint64_t stored);
+
+/* Sets the field in layer to its default. */
+void bnmlp_file_field_default(const bnmlp_file_field *field, bnmlp_layer *layer);
+
+/* The Markdown table of the fields that docs/model-format.md shows, into text (size bytes,
+ * terminated when size > 0); returns its length, as snprintf. */
+size_t bnmlp_file_fields_document(char *text, size_t size);
+
 /* ---- file.c: model files ----------------------------------------------------------------------- */
 
 /* Bytes of the model's file (a checkpoint with training state, or not). */
