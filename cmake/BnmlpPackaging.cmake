@@ -1,6 +1,8 @@
 # Install rules of libbnmlp (included by the top CMakeLists.txt when BNMLP_INSTALL is on):
 #   <libdir>/libbnmlp.a, <includedir>/bnmlp.h,
 #   <libdir>/cmake/bnmlp/{bnmlpConfig,bnmlpConfigVersion,bnmlpTargets*}.cmake (target bnmlp::bnmlp),
+#   with MPI also <libdir>/libbnmlp_mpi.a, <includedir>/bnmlp_mpi.h and
+#   <libdir>/cmake/bnmlp/bnmlpMpiTargets*.cmake (bnmlp::mpi, the package's optional component mpi),
 #   <libdir>/pkgconfig/bnmlp.pc.
 # Both the CMake package and bnmlp.pc are relocatable: `cmake --install build --prefix DIR` works
 # whatever CMAKE_INSTALL_PREFIX was at configure time.
@@ -13,16 +15,19 @@ install(TARGETS bnmlp EXPORT bnmlpTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/include/bnmlp.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-# The MPI transport, when built: bnmlp::mpi, and the package then finds MPI for its users.
+install(EXPORT bnmlpTargets NAMESPACE bnmlp:: DESTINATION ${BNMLP_CMAKE_DIR})
+# The MPI transport, when built: bnmlp::mpi, in an export set of its own (bnmlpMpiTargets.cmake)
+# that the package loads, after finding MPI, only for a consumer that asks for the component mpi.
+# The core package never needs MPI.
 set(BNMLP_PACKAGE_MPI FALSE)
 if(TARGET bnmlp_mpi)
   set(BNMLP_PACKAGE_MPI TRUE)
-  install(TARGETS bnmlp_mpi EXPORT bnmlpTargets
+  install(TARGETS bnmlp_mpi EXPORT bnmlpMpiTargets
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
     INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   install(FILES ${PROJECT_SOURCE_DIR}/include/bnmlp_mpi.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT bnmlpMpiTargets NAMESPACE bnmlp:: DESTINATION ${BNMLP_CMAKE_DIR})
 endif()
-install(EXPORT bnmlpTargets NAMESPACE bnmlp:: DESTINATION ${BNMLP_CMAKE_DIR})
 
 # Whether the library links Threads::Threads is read at generate time, so that a
 # target_link_libraries(bnmlp PUBLIC Threads::Threads) anywhere in the project is seen: then the

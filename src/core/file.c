@@ -225,11 +225,6 @@ static void writer_finish(bnmlp_file_writer *writer, bool remove_temp) {
     *writer = (bnmlp_file_writer){.status = writer->status};
 }
 
-void bnmlp_file_writer_abort(bnmlp_file_writer *writer) {
-    if (!writer || !writer->final_path) return;
-    writer_finish(writer, true);
-}
-
 /* Syncs the data of an open file to the device where POSIX can: true on success. */
 static bool sync_file(FILE *file) {
 #ifdef BNMLP_FILE_POSIX

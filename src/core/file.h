@@ -16,7 +16,7 @@
  *     bnmlp_status s = bnmlp_file_writer_open(&w, path, allocator, NULL, detail);
  *     if (s != BNMLP_OK) return s;
  *     bnmlp_file_writer_write(&w, bytes, n);          // errors are sticky: check once at the end
- *     return bnmlp_file_writer_commit(&w, detail);   // or bnmlp_file_writer_abort(&w)
+ *     return bnmlp_file_writer_commit(&w, detail);   // the only way to finish: check inputs before open
  */
 #ifndef BNMLP_FILE_H
 #define BNMLP_FILE_H
@@ -84,9 +84,5 @@ bnmlp_status bnmlp_file_writer_write(bnmlp_file_writer *writer, const void *data
  * removed and the final name is left as it was: BNMLP_ERR_IO with *detail naming the step. The
  * writer is finished either way (its memory released). */
 bnmlp_status bnmlp_file_writer_commit(bnmlp_file_writer *writer, bnmlp_error_detail *detail);
-
-/* Gives up: closes and removes the temporary file and releases the writer's memory. The final
- * name is untouched. */
-void bnmlp_file_writer_abort(bnmlp_file_writer *writer);
 
 #endif /* BNMLP_FILE_H */
