@@ -575,6 +575,50 @@ static void test_optimizer_state_api(void **state_) {
     bnmlp_model_free(model), bnmlp_model_free(twin);
 }
 
+/* ---- files written by format version 1 ------------------------------------------------------------ */
+
+/* A float tensor read from one of the fixtures' CSV files (every column; no label). */
+static bnmlp_tensor *read_fixture(const char *name, bool labelled, bnmlp_tensor **labels) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/model-v1/%s", BNMLP_FIXTURES_DIR, name);
+    bnmlp_csv_read_config config = BNMLP_CSV_READ_DEFAULT;
+    if (!labelled) config.label = BNMLP_CSV_LABEL_NONE;
+    bnmlp_tensor *x = NULL;
+    assert_ok(bnmlp_csv_read(path, &config, &x, labels, NULL));
+    return x;
+}
+
+/* The model and the checkpoint main wrote before the format grew (tests/fixtures/model-v1)
+ * still load, and predict exactly what they predicted then. */
+static void test_version1_files_load(void **state) {
+    (void)state;
+    bnmlp_tensor *y = NULL;
+    bnmlp_tensor *x = read_fixture("data.csv", true, &y);
+    const char *files[2][2] = {{"model.bnmlp", "model-predictions.csv"},
+                               {"checkpoint.bnmlp", "checkpoint-predictions.csv"}};
+    for (size_t k = 0; k < 2; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/model-v1/%s", BNMLP_FIXTURES_DIR, files[k][0]);
+        bnmlp_status status;
+        bnmlp_error_detail detail;
+        bnmlp_model *model = bnmlp_model_load(path, NULL, &detail, &status);
+        assert_ok(status);
+        assert_non_null(model);
+        assert_int_equal(bnmlp_model_epochs_done(model), k == 0 ? 0 : 2);
+        bnmlp_tensor *expected = read_fixture(files[k][1], false, NULL);
+        bnmlp_tensor *out = bnmlp_tensor_create(x->rows, 1, NULL);
+        assert_non_null(out);
+        assert_ok(bnmlp_model_predict(model, x, out));
+        assert_int_equal(expected->rows, x->rows);
+        for (size_t r = 0; r < x->rows; r++) assert_true(out->data[r] == expected->data[r]);
+        bnmlp_tensor_free(out);
+        bnmlp_tensor_free(expected);
+        bnmlp_model_free(model);
+    }
+    bnmlp_tensor_free(x);
+    bnmlp_tensor_free(y);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_save_load_predicts_bit_for_bit),
@@ -583,6 +627,7 @@ int main(void) {
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_load_allocation_failures),
         cmocka_unit_test(test_optimizer_state_api),
+        cmocka_unit_test(test_version1_files_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
