@@ -222,7 +222,7 @@ typedef struct context {
     bnmlp_tensor *y[TRAIN_BATCHES]; /* synthetic 0/1 labels */
     bnmlp_tensor *out;              /* forward output */
     size_t next;                    /* batch of the next training step */
-    bnmlp_sgd_config sgd;           /* SGD lr 0.01 momentum 0.9 */
+    bnmlp_optimizer_config sgd;     /* SGD lr 0.01 momentum 0.9 */
     /* circles runs */
     const layer_spec *spec;
     int threads;
@@ -326,9 +326,9 @@ static int fill_circles(context *c) {
 
 static int context_init(context *c, const workload *w, int threads) {
     *c = (context){0};
-    c->sgd = BNMLP_SGD_DEFAULT;
-    c->sgd.learning_rate = 0.01f;
-    c->sgd.momentum = 0.9f;
+    c->sgd = BNMLP_OPTIMIZER_SGD_DEFAULT;
+    c->sgd.sgd.learning_rate = 0.01f;
+    c->sgd.sgd.momentum = 0.9f;
     c->spec = w->spec;
     c->threads = threads;
     if (w->kind == KIND_CIRCLES) {

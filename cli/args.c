@@ -11,9 +11,9 @@
 void cli_options_default(cli_options *opts) {
     *opts = (cli_options){
         .batch_size = 32,
-        .optimizer = "sgd",
+        .optimizer = NULL,
         .seed = 1,
-        .threads = 1,
+        .threads = 0,
         .validation_split = 0.0,
     };
 }

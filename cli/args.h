@@ -35,14 +35,18 @@ typedef struct cli_options {
     const char *layers;                 /* --layers SPEC (train) */
     size_t epochs;                      /* --epochs N */
     size_t batch_size;                  /* --batch-size N. Default 32 */
-    const char *loss;                   /* --loss bce|softmax|mse; NULL: from the last layer */
-    const char *optimizer;              /* --optimizer sgd|adam|adamw. Default sgd */
-    float learning_rate;                /* --lr; 0 when not given (then 0.01 for SGD, 0.001 for Adam) */
-    float momentum;                     /* --momentum (SGD). Default 0 */
-    bool nesterov;                      /* --nesterov (SGD) */
-    float weight_decay;                 /* --weight-decay W. Default 0 (AdamW: 0.01) */
+    const char *loss;                   /* --loss NAME (bnmlp_loss_from_name); NULL: from the last layer */
+    const char *optimizer;              /* --optimizer NAME (bnmlp_optimizer_from_name); NULL: the
+                                           library's default (train) or the checkpoint's (resume) */
+    float learning_rate;                /* --lr; used only when given (else the optimizer's default) */
+    float momentum;                     /* --momentum, when given */
+    bool nesterov;                      /* --nesterov */
+    float weight_decay;                 /* --weight-decay W, when given */
+    float rho;                          /* --rho, when given (RMSprop's alpha) */
+    float epsilon;                      /* --epsilon, when given */
+    bool centered;                      /* --centered */
     uint32_t seed;                      /* --seed K. Default 1 */
-    size_t threads;                     /* --threads N. Default 1 */
+    size_t threads;                     /* --threads N. Default 0: the library's default, all cores */
     const char *out;                    /* --out FILE: the model (train, resume; default model.bnmlp) or
                                       the predictions (predict) */
     const char *history;                /* --history FILE.csv */

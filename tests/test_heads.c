@@ -42,10 +42,10 @@ static void test_three_classes_are_learnt(void **state) {
         bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
         fit.epochs = 30;
         if (variant & 2) {
-            fit.optimizer_kind = BNMLP_OPTIMIZER_ADAM;
-            fit.adam.learning_rate = 0.01f;
+            fit.optimizer.kind = BNMLP_OPTIMIZER_ADAM;
+            fit.optimizer.adam.learning_rate = 0.01f;
         } else {
-            fit.optimizer.momentum = 0.9f;
+            fit.optimizer.sgd.momentum = 0.9f;
         }
         bnmlp_epoch_record history[30];
         assert_ok(bnmlp_model_fit(model, x, y, &fit, history, NULL));
@@ -95,8 +95,8 @@ static void test_linear_target_is_fitted(void **state) {
     bnmlp_tensor tx = bnmlp_tensor_view(x, ROWS, IN), ty = bnmlp_tensor_view(y, ROWS, 1);
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
     fit.epochs = 100, fit.batch_size = 64;
-    fit.optimizer_kind = BNMLP_OPTIMIZER_ADAM;
-    fit.adam.learning_rate = 0.05f;
+    fit.optimizer.kind = BNMLP_OPTIMIZER_ADAM;
+    fit.optimizer.adam.learning_rate = 0.05f;
     bnmlp_epoch_record history[100];
     assert_ok(bnmlp_model_fit(model, &tx, &ty, &fit, history, NULL));
     assert_true(isnan(history[99].accuracy));
@@ -126,19 +126,22 @@ static void test_bad_targets(void **state) {
     const bnmlp_status expected[] = {BNMLP_ERR_LABEL, BNMLP_ERR_LABEL, BNMLP_ERR_LABEL, BNMLP_ERR_NOT_FINITE};
     for (size_t k = 0; k < 4; k++) {
         bnmlp_tensor ty = bnmlp_tensor_view((float *)bad_indices[k], 4, 1);
-        assert_status(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL), expected[k]);
+        assert_status(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL), expected[k]);
         double loss;
         assert_status(bnmlp_model_evaluate(model, &tx, &ty, &loss, NULL), expected[k]);
     }
     float rows[12] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 0.5f, 0.5f, 0.25f};
     bnmlp_tensor probabilities = bnmlp_tensor_view(rows, 4, 3);
-    assert_status(bnmlp_model_train_step(model, &tx, &probabilities, &sgd, NULL, NULL), BNMLP_ERR_LABEL);
+    assert_status(bnmlp_model_train_step(model, &tx, &probabilities, SGD_CONFIG(&sgd), NULL, NULL),
+                  BNMLP_ERR_LABEL);
     rows[9] = 1.5f, rows[10] = -0.5f, rows[11] = 0.0f;
-    assert_status(bnmlp_model_train_step(model, &tx, &probabilities, &sgd, NULL, NULL), BNMLP_ERR_LABEL);
+    assert_status(bnmlp_model_train_step(model, &tx, &probabilities, SGD_CONFIG(&sgd), NULL, NULL),
+                  BNMLP_ERR_LABEL);
     rows[9] = 0.25f, rows[10] = 0.5f, rows[11] = 0.25f; /* label smoothing is fine */
     assert_ok(bnmlp_model_loss_gradients(model, &tx, &probabilities, &(float){0}, NULL, 0));
     bnmlp_tensor two_wide = bnmlp_tensor_view(rows, 4, 2);
-    assert_status(bnmlp_model_train_step(model, &tx, &two_wide, &sgd, NULL, NULL), BNMLP_ERR_SHAPE);
+    assert_status(bnmlp_model_train_step(model, &tx, &two_wide, SGD_CONFIG(&sgd), NULL, NULL),
+                  BNMLP_ERR_SHAPE);
     assert_ok(bnmlp_model_get_params(model, after, count));
     assert_memory_equal(params, after, count * sizeof(float));
     bnmlp_model_free(model);
@@ -155,7 +158,8 @@ static void test_bad_targets(void **state) {
     assert_int_equal(bnmlp_model_loss(model), BNMLP_LOSS_MEAN_SQUARED_ERROR);
     float targets[4] = {1, 2, INFINITY, 4};
     bnmlp_tensor ty = bnmlp_tensor_view(targets, 4, 1);
-    assert_status(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL), BNMLP_ERR_NOT_FINITE);
+    assert_status(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL),
+                  BNMLP_ERR_NOT_FINITE);
     targets[2] = 3e30f; /* any finite target is fine for MSE */
     assert_ok(bnmlp_model_loss_gradients(model, &tx, &ty, &(float){0}, NULL, 0));
     bnmlp_model_free(model);
@@ -174,25 +178,23 @@ static void test_optimizer_settings_and_switching(void **state) {
     for (size_t k = 0; k < 4; k++) {
         bnmlp_optimizer_config wrong = adam;
         wrong.adam.learning_rate = bad[k][0], wrong.adam.beta1 = bad[k][1];
-        assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL),
+        assert_status(bnmlp_model_train_step(model, &tx, &ty, &wrong, NULL, NULL),
                       BNMLP_ERR_INVALID_ARGUMENT);
     }
     bnmlp_optimizer_config wrong = adam;
     wrong.adam.weight_decay = -1.0f;
-    assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL),
-                  BNMLP_ERR_INVALID_ARGUMENT);
+    assert_status(bnmlp_model_train_step(model, &tx, &ty, &wrong, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
     wrong = adam, wrong.adam.epsilon_placement = (bnmlp_adam_epsilon)5;
-    assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL),
-                  BNMLP_ERR_INVALID_ARGUMENT);
+    assert_status(bnmlp_model_train_step(model, &tx, &ty, &wrong, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
     wrong = adam, wrong.kind = (bnmlp_optimizer_kind)9;
-    assert_status(bnmlp_model_train_step_with(model, &tx, &ty, &wrong, NULL, NULL),
-                  BNMLP_ERR_INVALID_ARGUMENT);
+    assert_status(bnmlp_model_train_step(model, &tx, &ty, &wrong, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
     bnmlp_sgd_config sgd = {.learning_rate = 0.1f, .momentum = 0.9f, .weight_decay = -0.5f};
-    assert_status(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL), BNMLP_ERR_INVALID_ARGUMENT);
+    assert_status(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL),
+                  BNMLP_ERR_INVALID_ARGUMENT);
     sgd.weight_decay = 0.0f;
     /* model: SGD twice, then Adam twice; twin: Adam twice from the same weights. */
-    assert_ok(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL));
-    assert_ok(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL));
     const size_t count = bnmlp_model_param_count(model);
     float params[256], other[256];
     assert_ok(bnmlp_model_get_params(model, params, count));
@@ -204,8 +206,8 @@ static void test_optimizer_settings_and_switching(void **state) {
         assert_ok(bnmlp_model_set_weights(twin, 2, which, moving, 16));
     }
     for (int step = 0; step < 2; step++) {
-        assert_ok(bnmlp_model_train_step_with(model, &tx, &ty, &adam, NULL, NULL));
-        assert_ok(bnmlp_model_train_step_with(twin, &tx, &ty, &adam, NULL, NULL));
+        assert_ok(bnmlp_model_train_step(model, &tx, &ty, &adam, NULL, NULL));
+        assert_ok(bnmlp_model_train_step(twin, &tx, &ty, &adam, NULL, NULL));
     }
     assert_ok(bnmlp_model_get_params(model, params, count));
     assert_ok(bnmlp_model_get_params(twin, other, count));
@@ -213,8 +215,8 @@ static void test_optimizer_settings_and_switching(void **state) {
     /* After a reset both continue alike again. */
     assert_ok(bnmlp_model_reset_optimizer(model));
     assert_ok(bnmlp_model_reset_optimizer(twin));
-    assert_ok(bnmlp_model_train_step_with(model, &tx, &ty, &adam, NULL, NULL));
-    assert_ok(bnmlp_model_train_step_with(twin, &tx, &ty, &adam, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &tx, &ty, &adam, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(twin, &tx, &ty, &adam, NULL, NULL));
     assert_ok(bnmlp_model_get_params(model, params, count));
     assert_ok(bnmlp_model_get_params(twin, other, count));
     assert_memory_equal(params, other, count * sizeof(float));

@@ -80,7 +80,8 @@ static void test_variance_overflow_changes_nothing(void **state_) {
         state before;
         take_state(model, &before);
         const bnmlp_sgd_config sgd = {.learning_rate = 0.1f, .momentum = 0.9f};
-        assert_status(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL), BNMLP_ERR_DIVERGED);
+        assert_status(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL),
+                      BNMLP_ERR_DIVERGED);
         assert_state_is(model, &before);
         for (size_t i = 0; i < 4; i++) out[i] = SENTINEL;
         assert_status(bnmlp_model_forward(model, &tx, BNMLP_MODE_TRAINING, &tout), BNMLP_ERR_DIVERGED);
@@ -96,7 +97,7 @@ static void test_variance_overflow_changes_nothing(void **state_) {
         /* The same model still trains on ordinary data afterwards. */
         float xs[4] = {1, -1, 2, -2};
         tx = bnmlp_tensor_view(xs, 4, 1);
-        assert_ok(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL));
+        assert_ok(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL));
         float moving_variance;
         assert_ok(bnmlp_model_get_weights(model, 0, BNMLP_WEIGHT_MOVING_VARIANCE, &moving_variance, 1));
         assert_true(isfinite(moving_variance));
@@ -126,7 +127,7 @@ static void test_keras2_estimator_needs_rows(void **state_) {
         bnmlp_tensor small_x = bnmlp_tensor_view(x, least[k] - 1, 1),
                      small_y = bnmlp_tensor_view(y, least[k] - 1, 1);
         bnmlp_tensor small_out = bnmlp_tensor_view(out, least[k] - 1, 1);
-        assert_status(bnmlp_model_train_step(model, &small_x, &small_y, &sgd, NULL, NULL),
+        assert_status(bnmlp_model_train_step(model, &small_x, &small_y, SGD_CONFIG(&sgd), NULL, NULL),
                       BNMLP_ERR_BATCH_TOO_SMALL);
         assert_status(bnmlp_model_forward(model, &small_x, BNMLP_MODE_TRAINING, &small_out),
                       BNMLP_ERR_BATCH_TOO_SMALL);
@@ -140,7 +141,7 @@ static void test_keras2_estimator_needs_rows(void **state_) {
         assert_state_is(model, &before);
         bnmlp_tensor enough_x = bnmlp_tensor_view(x, least[k], 1),
                      enough_y = bnmlp_tensor_view(y, least[k], 1);
-        assert_ok(bnmlp_model_train_step(model, &enough_x, &enough_y, &sgd, NULL, NULL));
+        assert_ok(bnmlp_model_train_step(model, &enough_x, &enough_y, SGD_CONFIG(&sgd), NULL, NULL));
         float moving_variance;
         assert_ok(bnmlp_model_get_weights(model, 0, BNMLP_WEIGHT_MOVING_VARIANCE, &moving_variance, 1));
         assert_true(isfinite(moving_variance) && moving_variance > 0.0f);
@@ -209,9 +210,9 @@ static void test_bce_infinite_logits(void **state_) {
     (void)state_;
     const float z[2] = {INFINITY, -INFINITY}, right[2] = {1, 0}, wrong[2] = {0, 1};
     float dz[2] = {SENTINEL, SENTINEL};
-    assert_true(bnmlp_bce_logits(dz, z, right, 2) == 0.0);
+    assert_true(bnmlp_bce_logits(dz, z, right, 2, 2) == 0.0);
     assert_true(dz[0] == 0.0f && dz[1] == 0.0f);
-    assert_true(isinf(bnmlp_bce_logits(NULL, z, wrong, 2)));
+    assert_true(isinf(bnmlp_bce_logits(NULL, z, wrong, 2, 2)));
 }
 
 /* 2 -> Dense(1, sigmoid) with a kernel of 3e38: inputs of 10 give a logit of +inf. */

@@ -69,9 +69,9 @@ static void fit(bnmlp_model *model, data *d, bnmlp_optimizer_kind kind, size_t i
                 bnmlp_epoch_record *history) {
     bnmlp_fit_config config = BNMLP_FIT_DEFAULT;
     config.epochs = epochs, config.initial_epoch = initial, config.batch_size = 7;
-    config.optimizer.momentum = 0.9f, config.optimizer.learning_rate = 0.05f;
-    config.optimizer_kind = kind;
-    config.adam.learning_rate = 0.01f;
+    config.optimizer.sgd.momentum = 0.9f, config.optimizer.sgd.learning_rate = 0.05f;
+    config.optimizer.kind = kind;
+    config.optimizer.adam.learning_rate = 0.01f;
     config.validation_x = &d->tx, config.validation_y = &d->ty;
     size_t run = 0;
     assert_ok(bnmlp_model_fit(model, &d->tx, &d->ty, &config, history, &run));
@@ -303,7 +303,7 @@ static void expect_patch_fails(const unsigned char *bytes, size_t size, patch_fu
 }
 
 static void patch_magic(unsigned char *b, size_t n) { (void)n, b[1] = 'X'; }
-static void patch_version(unsigned char *b, size_t n) { (void)n, bnmlp_store_le32(b + 8, 2); }
+static void patch_version(unsigned char *b, size_t n) { (void)n, bnmlp_store_le32(b + 8, 99); }
 static void patch_flags(unsigned char *b, size_t n) { (void)n, bnmlp_store_le32(b + 12, 6); }
 static void patch_first_param_nan(unsigned char *b, size_t n) {
     bnmlp_store_le32(b + section_payload(b, n, "PARM") + 8, bnmlp_float_bits(NAN));
@@ -565,8 +565,8 @@ static void test_optimizer_state_api(void **state_) {
     bnmlp_optimizer_config adam = BNMLP_OPTIMIZER_DEFAULT;
     adam.kind = BNMLP_OPTIMIZER_ADAM, adam.adam.learning_rate = 0.01f;
     bnmlp_tensor bx = bnmlp_tensor_view(d.x, 7, IN), by = bnmlp_tensor_view(d.y, 7, 1);
-    assert_ok(bnmlp_model_train_step_with(model, &bx, &by, &adam, NULL, NULL));
-    assert_ok(bnmlp_model_train_step_with(twin, &bx, &by, &adam, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &bx, &by, &adam, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(twin, &bx, &by, &adam, NULL, NULL));
     assert_memory_equal(model->params, twin->params, model->param_count * sizeof(float));
     /* SGD's velocities are one block. */
     assert_int_equal(bnmlp_model_optimizer_state_count(model, BNMLP_OPTIMIZER_SGD), model->param_count);
