@@ -166,6 +166,40 @@ static void test_optimizers_match_torch(void **state_) {
     check_path(&config, torch_opt_sgd_momentum_wd_masked_w);
 }
 
+static bnmlp_optimizer_config rmsprop(float momentum, bool centered, float decay) {
+    bnmlp_optimizer_config config = BNMLP_OPTIMIZER_RMSPROP_DEFAULT;
+    config.rmsprop.learning_rate = TORCH_OPT_RMSPROP_LR;
+    config.rmsprop.alpha = TORCH_OPT_RMSPROP_ALPHA;
+    config.rmsprop.epsilon = TORCH_OPT_RMSPROP_EPS;
+    config.rmsprop.momentum = momentum;
+    config.rmsprop.centered = centered;
+    config.rmsprop.weight_decay = decay;
+    return config;
+}
+
+/* RMSprop against torch.optim.RMSprop: plain, with momentum, centered, with weight decay, and all
+ * three; the columns with gradients of 1e-6 to 1e-8 (and the zero ones) put eps's placement to
+ * the test. */
+static void test_rmsprop_matches_torch(void **state_) {
+    (void)state_;
+    bnmlp_optimizer_config config = rmsprop(0.0f, false, 0.0f);
+    check_path(&config, torch_opt_rmsprop_w);
+    config = rmsprop(TORCH_OPT_RMSPROP_MOMENTUM, false, 0.0f);
+    check_path(&config, torch_opt_rmsprop_momentum_w);
+    config = rmsprop(0.0f, true, 0.0f);
+    check_path(&config, torch_opt_rmsprop_centered_w);
+    config = rmsprop(0.0f, false, TORCH_OPT_RMSPROP_DECAY);
+    check_path(&config, torch_opt_rmsprop_wd_w);
+    config = rmsprop(TORCH_OPT_RMSPROP_MOMENTUM, true, TORCH_OPT_RMSPROP_DECAY);
+    check_path(&config, torch_opt_rmsprop_centered_momentum_wd_w);
+    /* The defaults are PyTorch's. */
+    bnmlp_optimizer_config defaults;
+    assert_ok(bnmlp_optimizer_defaults(BNMLP_OPTIMIZER_RMSPROP, &defaults));
+    assert_true(defaults.rmsprop.learning_rate == 0.01f && defaults.rmsprop.alpha == 0.99f &&
+                defaults.rmsprop.epsilon == 1e-8f && defaults.rmsprop.momentum == 0.0f &&
+                !defaults.rmsprop.centered);
+}
+
 /* Keras's placement of epsilon, against the Keras 2.2.4 formula in numpy float32; the last
  * gradient columns are so small that sqrt(v) is near epsilon and the two placements differ by
  * about 2%, so PyTorch's placement must fail here. */
@@ -348,6 +382,7 @@ int main(void) {
         cmocka_unit_test(test_mse_matches_torch),
         cmocka_unit_test(test_optimizers_match_torch),
         cmocka_unit_test(test_keras_adam_epsilon),
+        cmocka_unit_test(test_rmsprop_matches_torch),
         cmocka_unit_test(test_softmax_model_matches_torch),
         cmocka_unit_test(test_mse_model_matches_torch),
         cmocka_unit_test(test_cumulative_average_matches_torch),
