@@ -105,6 +105,47 @@ static void test_variance_overflow_changes_nothing(void **state_) {
     }
 }
 
+/* ---- a loss beyond float32 ------------------------------------------------------------------ */
+
+/* A 1-input Dense(1) MSE model on x = {1, 0}, y = {0, 1e20}: the loss (about 5e39) is finite in
+ * double but not as the float train_step and loss_gradients hand back. Both must refuse with
+ * BNMLP_ERR_DIVERGED and change nothing (neither the weights nor the optimizer's state), as the
+ * header promises; evaluate, whose loss is a double, reports it. */
+static void test_loss_beyond_float_is_divergence(void **state_) {
+    (void)state_;
+    bnmlp_model *model = bnmlp_model_create(1, NULL);
+    assert_non_null(model);
+    const bnmlp_dense_config dense = BNMLP_DENSE_DEFAULT(1);
+    assert_ok(bnmlp_model_add_dense(model, &dense));
+    assert_ok(bnmlp_model_set_loss(model, BNMLP_LOSS_MEAN_SQUARED_ERROR));
+    assert_ok(bnmlp_model_build(model, 2, 0));
+    float x[2] = {1, 0}, y[2] = {0, 1e20f};
+    bnmlp_tensor tx = bnmlp_tensor_view(x, 2, 1), ty = bnmlp_tensor_view(y, 2, 1);
+    state before;
+    take_state(model, &before);
+    bnmlp_optimizer_config sgd = BNMLP_OPTIMIZER_SGD_DEFAULT;
+    sgd.sgd.learning_rate = 1e-30f;
+    float loss = SENTINEL, gradients[2] = {SENTINEL, SENTINEL};
+    assert_status(bnmlp_model_train_step(model, &tx, &ty, &sgd, &loss, NULL), BNMLP_ERR_DIVERGED);
+    assert_true(loss == SENTINEL);
+    assert_state_is(model, &before);
+    bnmlp_optimizer_kind kind;
+    uint64_t steps = 99;
+    assert_ok(bnmlp_model_get_optimizer_state(model, &kind, &steps, NULL, 0));
+    assert_int_equal(steps, 0);
+    assert_status(bnmlp_model_loss_gradients(model, &tx, &ty, &loss, gradients, 2), BNMLP_ERR_DIVERGED);
+    assert_true(loss == SENTINEL && gradients[0] == SENTINEL && gradients[1] == SENTINEL);
+    assert_state_is(model, &before);
+    double evaluated = 0.0;
+    assert_ok(bnmlp_model_evaluate(model, &tx, &ty, &evaluated, NULL));
+    assert_true(isfinite(evaluated) && evaluated > 4e39 && evaluated < 6e39);
+    /* A loss a float holds still trains. */
+    y[1] = 1e18f;
+    assert_ok(bnmlp_model_train_step(model, &tx, &ty, &sgd, &loss, NULL));
+    assert_true(isfinite(loss) && loss > 4e35f);
+    bnmlp_model_free(model);
+}
+
 /* ---- the keras2 estimator's N / (N - 1 - epsilon) ------------------------------------------ */
 
 /* With epsilon 1 a batch needs 3 rows (2 / (2 - 2) divides by zero); with epsilon 1.5 it needs 3
@@ -287,6 +328,7 @@ static void test_random_null_generator(void **state_) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_variance_overflow_changes_nothing),
+        cmocka_unit_test(test_loss_beyond_float_is_divergence),
         cmocka_unit_test(test_keras2_estimator_needs_rows),
         cmocka_unit_test(test_epoch_without_batches_fails),
         cmocka_unit_test(test_bce_infinite_logits),

@@ -205,6 +205,93 @@ static void test_checkpoint_resume_is_exact(void **state) {
     test_remove_dir(dir);
 }
 
+/* True when two RMSprop configurations hold the same settings (padding aside). */
+static bool same_rmsprop(const bnmlp_rmsprop_config *a, const bnmlp_rmsprop_config *b) {
+    return a->learning_rate == b->learning_rate && a->alpha == b->alpha && a->epsilon == b->epsilon &&
+           a->momentum == b->momentum && a->centered == b->centered && a->weight_decay == b->weight_decay &&
+           a->decay_kernels_only == b->decay_kernels_only;
+}
+
+/* A checkpoint stores the optimizer's configuration: fit resumed with the configuration read back
+ * (bnmlp_model_optimizer_config) equals an uninterrupted run, here RMSprop with every setting
+ * away from its default; the model's configuration follows its last step; a version-1 checkpoint
+ * holds its state kind's defaults; a plain model file the default SGD's. */
+static void test_checkpoint_keeps_optimizer_config(void **state) {
+    (void)state;
+    data d;
+    make_data(&d);
+    bnmlp_fit_config config = BNMLP_FIT_DEFAULT;
+    config.optimizer = BNMLP_OPTIMIZER_RMSPROP_DEFAULT;
+    config.optimizer.rmsprop = (bnmlp_rmsprop_config){.learning_rate = 0.003f,
+                                                      .alpha = 0.9f,
+                                                      .epsilon = 1e-6f,
+                                                      .momentum = 0.5f,
+                                                      .centered = true,
+                                                      .weight_decay = 1e-3f,
+                                                      .decay_kernels_only = true};
+    config.epochs = 6, config.batch_size = 7;
+    bnmlp_model *whole = make_model(4, NULL), *first = make_model(4, NULL);
+    bnmlp_optimizer_config held;
+    assert_ok(bnmlp_model_optimizer_config(first, &held));
+    assert_int_equal(held.kind, BNMLP_OPTIMIZER_SGD); /* a new model: the default */
+    assert_ok(bnmlp_model_fit(whole, &d.tx, &d.ty, &config, NULL, NULL));
+    config.epochs = 2;
+    assert_ok(bnmlp_model_fit(first, &d.tx, &d.ty, &config, NULL, NULL));
+    assert_ok(bnmlp_model_optimizer_config(first, &held));
+    assert_true(same_rmsprop(&held.rmsprop, &config.optimizer.rmsprop));
+    size_t size = 0;
+    assert_ok(bnmlp_model_save_buffer(first, true, NULL, 0, &size));
+    unsigned char *bytes = malloc(size);
+    assert_non_null(bytes);
+    assert_ok(bnmlp_model_save_buffer(first, true, bytes, size, &size));
+    assert_int_equal(bnmlp_load_le32(bytes + 8), 2); /* a checkpoint of version 2 */
+    bnmlp_status status;
+    bnmlp_model *resumed = bnmlp_model_load_buffer(bytes, size, NULL, NULL, &status);
+    assert_ok(status);
+    bnmlp_fit_config rest = config;
+    rest.epochs = 6, rest.initial_epoch = bnmlp_model_epochs_done(resumed);
+    rest.optimizer = BNMLP_OPTIMIZER_DEFAULT; /* only what the file holds */
+    assert_ok(bnmlp_model_optimizer_config(resumed, &rest.optimizer));
+    assert_int_equal(rest.optimizer.kind, BNMLP_OPTIMIZER_RMSPROP);
+    assert_true(same_rmsprop(&rest.optimizer.rmsprop, &config.optimizer.rmsprop));
+    assert_ok(bnmlp_model_fit(resumed, &d.tx, &d.ty, &rest, NULL, NULL));
+    assert_memory_equal(resumed->params, whole->params, whole->param_count * sizeof(float));
+    assert_memory_equal(resumed->optimizer.slots, whole->optimizer.slots,
+                        BNMLP_OPTIMIZER_MAX_SLOTS * whole->param_count * sizeof(float));
+    /* A step with another optimizer makes its configuration the held one; so does setting state
+     * of another kind (with that kind's defaults). */
+    bnmlp_optimizer_config adam = BNMLP_OPTIMIZER_ADAM_DEFAULT;
+    adam.adam.learning_rate = 0.02f;
+    bnmlp_tensor x8 = bnmlp_tensor_view(d.x, MAXB, IN), y8 = bnmlp_tensor_view(d.y, MAXB, 1);
+    assert_ok(bnmlp_model_train_step(resumed, &x8, &y8, &adam, NULL, NULL));
+    assert_ok(bnmlp_model_optimizer_config(resumed, &held));
+    assert_true(held.kind == BNMLP_OPTIMIZER_ADAM && held.adam.learning_rate == 0.02f);
+    const size_t count = bnmlp_model_optimizer_state_count(resumed, BNMLP_OPTIMIZER_SGD);
+    float *zeros = calloc(count, sizeof *zeros);
+    assert_non_null(zeros);
+    assert_ok(bnmlp_model_set_optimizer_state(resumed, BNMLP_OPTIMIZER_SGD, 0, zeros, count));
+    assert_ok(bnmlp_model_optimizer_config(resumed, &held));
+    assert_true(held.kind == BNMLP_OPTIMIZER_SGD && held.sgd.learning_rate == 0.01f);
+    /* A plain model file keeps no optimizer: the default SGD. */
+    assert_ok(bnmlp_model_save_buffer(first, false, bytes, size, &size));
+    assert_int_equal(bnmlp_load_le32(bytes + 8), 1); /* model files stay version 1 */
+    bnmlp_model *plain = bnmlp_model_load_buffer(bytes, size, NULL, NULL, &status);
+    assert_ok(status);
+    assert_ok(bnmlp_model_optimizer_config(plain, &held));
+    assert_int_equal(held.kind, BNMLP_OPTIMIZER_SGD);
+    /* The version-1 checkpoint (Adam, lr 0.005) holds Adam's defaults: it stored no settings. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/model-v1/checkpoint.bnmlp", BNMLP_FIXTURES_DIR);
+    bnmlp_model *old = bnmlp_model_load(path, NULL, NULL, &status);
+    assert_ok(status);
+    assert_ok(bnmlp_model_optimizer_config(old, &held));
+    assert_true(held.kind == BNMLP_OPTIMIZER_ADAM && held.adam.learning_rate == 0.001f);
+    assert_status(bnmlp_model_optimizer_config(old, NULL), BNMLP_ERR_NULL_ARGUMENT);
+    free(zeros), free(bytes);
+    bnmlp_model_free(old), bnmlp_model_free(plain), bnmlp_model_free(resumed);
+    bnmlp_model_free(first), bnmlp_model_free(whole);
+}
+
 /* ---- the atomic write ---------------------------------------------------------------------------- */
 
 /* A write that fails midway (after any number of bytes, at the flush or at the rename) returns
@@ -390,7 +477,16 @@ static void patch_order_count(unsigned char *b, size_t n) {
     bnmlp_store_le64(b + section_payload(b, n, "TRAN") + 8, UINT64_MAX / 2);
 }
 static void patch_optimizer_kind(unsigned char *b, size_t n) {
-    bnmlp_store_le32(b + section_payload(b, n, "OPTM"), 3);
+    bnmlp_store_le32(b + section_payload(b, n, "OPTM"), 9);
+}
+static void patch_config_kind(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + section_payload(b, n, "OPTC"), 9);
+}
+static void patch_config_count(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + section_payload(b, n, "OPTC") + 4, 2);
+}
+static void patch_config_rate(unsigned char *b, size_t n) { /* the first setting: the learning rate */
+    bnmlp_store_le32(b + section_payload(b, n, "OPTC") + 8, bnmlp_float_bits(-0.5f));
 }
 static void patch_second_moment(unsigned char *b, size_t n) {
     const size_t at = section_payload(b, n, "OPTM") + 4 + 8 + 8;
@@ -459,6 +555,9 @@ static void test_bad_files(void **state) {
         {patch_optimizer_kind, true, BNMLP_ERR_FORMAT, "unknown optimizer", true},
         {patch_second_moment, true, BNMLP_ERR_FORMAT, "negative second moment", true},
         {patch_optimizer_nan, true, BNMLP_ERR_NOT_FINITE, "NaN velocity", true},
+        {patch_config_kind, true, BNMLP_ERR_FORMAT, "unknown optimizer configuration", true},
+        {patch_config_count, true, BNMLP_ERR_FORMAT, "another number of settings", true},
+        {patch_config_rate, true, BNMLP_ERR_FORMAT, "a negative learning rate", true},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         expect_patch_fails(cases[k].checkpoint ? checkpoint : plain,
@@ -623,6 +722,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_save_load_predicts_bit_for_bit),
         cmocka_unit_test(test_checkpoint_resume_is_exact),
+        cmocka_unit_test(test_checkpoint_keeps_optimizer_config),
         cmocka_unit_test(test_atomic_write_under_io_failure),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_load_allocation_failures),

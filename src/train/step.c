@@ -121,8 +121,8 @@ bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *
     if (status != BNMLP_OK) return status;
     double batch_loss;
     size_t correct;
-    status = check_float_loss(
-        compute(model, x->data, y->data, x->rows, y->cols, global_rows, &batch_loss, &correct), batch_loss);
+    status = compute(model, x->data, y->data, x->rows, y->cols, global_rows, &batch_loss, &correct);
+    status = check_float_loss(status, batch_loss);
     const bnmlp_arenas arenas = bnmlp_model_arenas(model);
     if (status == BNMLP_OK && !bnmlp_all_finite(arenas.grads, arenas.count)) status = BNMLP_ERR_DIVERGED;
     if (bnmlp_model_is_distributed(model)) status = bnmlp_model_agree(model, status);
