@@ -564,7 +564,10 @@ typedef enum bnmlp_loss {
                                             logits when the last layer is a softmax, as
                                             logsumexp(z) - z[y] (gradient (softmax - target) / rows),
                                             else from probabilities clipped as Keras clips; accuracy:
-                                            the argmax (first maximum) is the class */
+                                            the argmax (first maximum) is the class. A class index
+                                            out of range or not an integer, or a probability row
+                                            with a negative value or not summing to 1, is
+                                            BNMLP_ERR_LABEL */
     BNMLP_LOSS_MEAN_SQUARED_ERROR        /* mean over rows and outputs of (output - target)^2, finite
                                            targets of the output's width; its metric is the loss
                                            itself: accuracy is reported as NaN */
@@ -1007,7 +1010,7 @@ bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnml
  * rank 0's state, so every rank then holds the same weights. Semantics under a collective:
  *
  *   - Collective calls: bnmlp_model_set_collective, bnmlp_model_fit, bnmlp_model_evaluate,
- *     bnmlp_model_train_step(_with), bnmlp_model_loss_gradients and bnmlp_model_forward in
+ *     bnmlp_model_train_step, bnmlp_model_loss_gradients and bnmlp_model_forward in
  *     training mode. Every rank must make the same sequence of them. Each first agrees on a
  *     status (the maximum of every rank's, by allreduce_max_int) before any collective work, so
  *     that when one rank has bad input every rank returns the same error and none hangs. The
@@ -1018,7 +1021,7 @@ bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnml
  *     rank r takes B / P rows, plus one when r < B % P, starting at r * (B / P) + min(r, B % P)
  *     (32 rows on 3 ranks: 11, 11, 10). A trailing batch with fewer rows than ranks is skipped.
  *     The validation rows are split the same way and the metrics summed over the ranks.
- *   - bnmlp_model_train_step(_with), bnmlp_model_loss_gradients, bnmlp_model_forward (training)
+ *   - bnmlp_model_train_step, bnmlp_model_loss_gradients, bnmlp_model_forward (training)
  *     and bnmlp_model_evaluate take this rank's rows; the global batch is the union of every
  *     rank's rows. (evaluate's metrics are over the union: with the same rows on every rank it
  *     gives the single-process value.)
