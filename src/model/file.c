@@ -517,8 +517,10 @@ static void get_optimizer_config(reader *r, bnmlp_model *model) {
     const uint32_t kind = get_u32(r), count = get_u32(r);
     const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of((bnmlp_optimizer_kind)kind);
     if (r->status != BNMLP_OK) return;
-    if (!row || count != row->field_count) {
-        fail(r, BNMLP_ERR_FORMAT, "unknown optimizer, or another number of settings than it has");
+    if (!row || count != row->field_count || row->kind != model->optimizer.kind) {
+        fail(r, BNMLP_ERR_FORMAT,
+             "an optimizer configuration of another kind than its state, or another "
+             "number of settings than that kind has");
         return;
     }
     bnmlp_optimizer_config config = row->defaults();
