@@ -7,8 +7,7 @@
  * gives the median and the minimum per unit. bench/torch_peer.py runs the same workloads in
  * PyTorch and prints the same table and CSV; bench/run.sh runs both side by side.
  *
- * --threads N calls bnmlp_model_set_threads when the header declares it (CMake defines
- * BNMLP_HAS_SET_THREADS after checking); without it only 1 thread is accepted.
+ * --threads N calls bnmlp_model_set_threads.
  */
 #include <errno.h>
 #include <math.h>
@@ -97,15 +96,6 @@ static int parse_options(int argc, char **argv, options *opt) {
         fprintf(stderr, "mlp_step: --reps must be at least 1\n");
         return 1;
     }
-#ifndef BNMLP_HAS_SET_THREADS
-    if (opt->threads != 1) {
-        fprintf(stderr,
-                "mlp_step: --threads %d needs bnmlp_model_set_threads, which this libbnmlp lacks; "
-                "only --threads 1 is possible\n",
-                opt->threads);
-        return 1;
-    }
-#endif
     return 0;
 }
 
@@ -196,13 +186,9 @@ static bnmlp_model *make_model(size_t inputs, const layer_spec *spec, size_t max
     if (model != NULL && status == BNMLP_OK) {
         status = bnmlp_model_build(model, max_batch, seed);
     }
-#ifdef BNMLP_HAS_SET_THREADS
     if (model != NULL && status == BNMLP_OK) {
         status = bnmlp_model_set_threads(model, threads);
     }
-#else
-    (void)threads;
-#endif
     if (status != BNMLP_OK) {
         fprintf(stderr, "mlp_step: cannot make the model: %s\n", bnmlp_status_string(status));
         bnmlp_model_free(model);

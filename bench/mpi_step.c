@@ -47,9 +47,7 @@ static bnmlp_model *big_model(size_t max_batch) {
     if (!model || bnmlp_model_add_dense(model, &head) != BNMLP_OK ||
         bnmlp_model_build(model, max_batch, 1) != BNMLP_OK)
         return NULL;
-#ifdef BNMLP_HAS_SET_THREADS
     bnmlp_model_set_threads(model, 1); /* one thread per rank */
-#endif
     return model;
 }
 
