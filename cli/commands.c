@@ -47,9 +47,7 @@
         {"--momentum", VALUE_FLOAT, FIELD(momentum), 0, 1, CLOSED},                                          \
         {"--nesterov", VALUE_SET_TRUE, FIELD(nesterov), 0, 0, CLOSED},                                       \
         {"--weight-decay", VALUE_FLOAT, FIELD(weight_decay), 0, 1e6, CLOSED},                                \
-        {"--rho", VALUE_FLOAT, FIELD(rho), 0, 1, MAX_OPEN},                                                  \
-        {"--epsilon", VALUE_FLOAT, FIELD(epsilon), 0, 1, MIN_OPEN},                                          \
-        {"--centered", VALUE_SET_TRUE, FIELD(centered), 0, 0, CLOSED},                                       \
+        {"--SETTING", VALUE_SETTING, FIELD(settings), 0, 0, CLOSED},                                         \
         {"--threads", VALUE_SIZE, FIELD(threads), 0, MAX_THREADS, CLOSED},                                   \
         {"--validation-data", VALUE_STRING, FIELD(validation_data), 0, 0, CLOSED},                           \
         {"--validation-labels", VALUE_STRING, FIELD(validation_labels), 0, 0, CLOSED},                       \
@@ -192,7 +190,9 @@ static void list_optimizers(char *buffer, size_t size) {
     }
 }
 
-/* The optimizer flags and the library's setting each sets (bnmlp_optimizer_set). */
+/* The optimizer flags with a range of their own and the library's setting each sets
+ * (bnmlp_optimizer_set). Every other setting of the library's optimizers is taken as --NAME
+ * (VALUE_SETTING), so a new optimizer needs nothing here. */
 typedef struct optimizer_flag {
     const char *flag;    /* e.g. "--lr" */
     const char *setting; /* the library's name of the setting */
@@ -205,10 +205,21 @@ static const optimizer_flag OPTIMIZER_FLAGS[] = {
     {"--momentum", "momentum", FIELD(momentum), false},
     {"--nesterov", "nesterov", FIELD(nesterov), true},
     {"--weight-decay", "weight_decay", FIELD(weight_decay), false},
-    {"--rho", "rho", FIELD(rho), false},
-    {"--epsilon", "epsilon", FIELD(epsilon), false},
-    {"--centered", "centered", FIELD(centered), true},
 };
+
+/* The flag of setting name into buffer: OPTIMIZER_FLAGS's, else --NAME with dashes. */
+static const char *setting_flag(const char *name, char *buffer, size_t size) {
+    for (size_t i = 0; i < COUNT_OF(OPTIMIZER_FLAGS); i++) {
+        if (strcmp(OPTIMIZER_FLAGS[i].setting, name) == 0) {
+            return OPTIMIZER_FLAGS[i].flag;
+        }
+    }
+    size_t used = (size_t)snprintf(buffer, size, "--%s", name);
+    for (size_t i = 2; i < used && i < size; i++) {
+        buffer[i] = buffer[i] == '_' ? '-' : buffer[i];
+    }
+    return buffer;
+}
 
 /* The value a given optimizer flag holds in opts. */
 static double flag_value(const cli_options *opts, const optimizer_flag *flag) {
@@ -227,15 +238,17 @@ static void describe_optimizer(bnmlp_optimizer_kind kind, char *buffer, size_t s
     if (bnmlp_optimizer_defaults(kind, &config) != BNMLP_OK) {
         return;
     }
-    for (size_t i = 0; i < COUNT_OF(OPTIMIZER_FLAGS) && used < size; i++) {
-        double value;
-        if (bnmlp_optimizer_get(&config, OPTIMIZER_FLAGS[i].setting, &value) != BNMLP_OK) {
-            continue;
-        }
-        if (OPTIMIZER_FLAGS[i].is_bool) {
-            used += (size_t)snprintf(buffer + used, size - used, " [%s]", OPTIMIZER_FLAGS[i].flag);
+    const char *name;
+    for (size_t i = 0; (name = bnmlp_optimizer_setting(kind, i)) != NULL && used < size; i++) {
+        double value = 0.0;
+        char flag[48];
+        bnmlp_optimizer_get(&config, name, &value);
+        if (bnmlp_optimizer_setting_is_switch(kind, i)) {
+            used +=
+                (size_t)snprintf(buffer + used, size - used, " [%s]", setting_flag(name, flag, sizeof flag));
         } else {
-            used += (size_t)snprintf(buffer + used, size - used, " %s %g", OPTIMIZER_FLAGS[i].flag, value);
+            used += (size_t)snprintf(buffer + used, size - used, " %s %g",
+                                     setting_flag(name, flag, sizeof flag), value);
         }
     }
 }
@@ -271,14 +284,31 @@ static int optimizer_settings(const command *cmd, const cli_options *opts, const
             bnmlp_optimizer_defaults(kind, config);
         }
     }
-    for (size_t i = 0; i < COUNT_OF(OPTIMIZER_FLAGS); i++) {
-        const optimizer_flag *flag = &OPTIMIZER_FLAGS[i];
-        if (cli_given(opts, flag->flag) &&
-            bnmlp_optimizer_set(config, flag->setting, flag_value(opts, flag)) != BNMLP_OK) {
-            char flags[160];
+    for (size_t i = 0; i < COUNT_OF(OPTIMIZER_FLAGS) + opts->setting_count; i++) {
+        const bool fixed = i < COUNT_OF(OPTIMIZER_FLAGS);
+        const optimizer_flag *flag = fixed ? &OPTIMIZER_FLAGS[i] : NULL;
+        const size_t s = i - (fixed ? 0 : COUNT_OF(OPTIMIZER_FLAGS));
+        const char *name = fixed ? flag->setting : opts->settings[s].name;
+        const char *given = fixed ? flag->flag : opts->settings[s].flag;
+        if (fixed && !cli_given(opts, given)) {
+            continue;
+        }
+        double value = fixed ? flag_value(opts, flag) : opts->settings[s].value;
+        if (bnmlp_optimizer_set(config, name, value) != BNMLP_OK) {
+            char flags[256];
             describe_optimizer(config->kind, flags, sizeof flags);
-            cli_usage_error(cmd->name, "%s does not apply to --optimizer %s (its flags:%s)", flag->flag,
+            cli_usage_error(cmd->name, "%s does not apply to --optimizer %s (its flags:%s)", given,
                             bnmlp_optimizer_name(config->kind), flags);
+            command_print_usage(cmd);
+            return CLI_EXIT_USAGE;
+        }
+        /* The library's range, checked setting by setting to name the flag. */
+        bnmlp_optimizer_config alone;
+        bnmlp_optimizer_defaults(config->kind, &alone);
+        bnmlp_optimizer_set(&alone, name, value);
+        if (bnmlp_optimizer_check(&alone) != BNMLP_OK) {
+            cli_usage_error(cmd->name, "bad value for %s: %g is out of range for --optimizer %s", given,
+                            value, bnmlp_optimizer_name(config->kind));
             command_print_usage(cmd);
             return CLI_EXIT_USAGE;
         }

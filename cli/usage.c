@@ -38,9 +38,8 @@ const char EXIT_STATUS_HELP[] =
     "  --momentum M            momentum in [0, 1]\n"                                                         \
     "  --nesterov              Nesterov momentum\n"                                                          \
     "  --weight-decay W        weight decay: L2 on the gradient, or decoupled (AdamW)\n"                     \
-    "  --rho R                 decay of the squared-gradient average, in [0, 1) (RMSprop's alpha)\n"         \
-    "  --epsilon E             the denominator's epsilon, in (0, 1]\n"                                       \
-    "  --centered              centered RMSprop (divide by the gradient's estimated variance)\n"             \
+    "  --SETTING V, --SWITCH   any other setting of the optimizer by its library name, dashes\n"             \
+    "                          for underscores (e.g. --rho 0.9, --centered): listed below\n"                 \
     "  --threads N             threads of the library (default 0: all cores; results are the same\n"         \
     "                          for every count)\n"                                                           \
     "Validation (metrics in inference mode after every epoch):\n"                                            \
@@ -59,8 +58,8 @@ const char EXIT_STATUS_HELP[] =
 const char TRAIN_USAGE[] =
     "usage: bnmlp train --data FILE --layers SPEC --epochs N [--labels FILE | --label-column COL]\n"
     "                   [--loss NAME] [--optimizer NAME] [--lr R] [--momentum M] [--nesterov]\n"
-    "                   [--weight-decay W] [--rho R] [--epsilon E] [--centered] [--batch-size N]\n"
-    "                   [--seed K] [--threads N]\n"
+    "                   [--weight-decay W] [--SETTING V ...] [--batch-size N] [--seed K]\n"
+    "                   [--threads N]\n"
     "                   [--validation-data FILE | --validation-split F] [--out FILE] [--history FILE]\n"
     "                   [--plot FILE] [--checkpoint-every N [--checkpoint FILE]] [--quiet]\n";
 

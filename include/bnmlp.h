@@ -756,6 +756,11 @@ bnmlp_status bnmlp_optimizer_check(const bnmlp_optimizer_config *config);
  * "centered", "weight_decay", "decay_kernels_only" (rmsprop). NULL for an unknown kind. */
 const char *bnmlp_optimizer_setting(bnmlp_optimizer_kind kind, size_t index);
 
+/* True when setting index of kind is a switch (a bool: nesterov, centered, decay_kernels_only);
+ * false for a number (an enumeration such as epsilon_placement counts as a number) or for no
+ * setting. */
+bool bnmlp_optimizer_setting_is_switch(bnmlp_optimizer_kind kind, size_t index);
+
 /* Sets setting name of config->kind's configuration to value (a bool setting: 0 false, else
  * true); BNMLP_ERR_INVALID_ARGUMENT when that optimizer has no such setting. The range is
  * checked by bnmlp_optimizer_check, not here. */

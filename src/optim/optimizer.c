@@ -66,6 +66,11 @@ const char *bnmlp_optimizer_setting(bnmlp_optimizer_kind kind, size_t index) {
     return row && index < row->field_count ? row->fields[index].name : NULL;
 }
 
+bool bnmlp_optimizer_setting_is_switch(bnmlp_optimizer_kind kind, size_t index) {
+    const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of(kind);
+    return row && index < row->field_count && row->fields[index].type == BNMLP_SETTING_BOOL;
+}
+
 /* The field called name of config's kind, or NULL. */
 static const bnmlp_optimizer_field *find_field(const bnmlp_optimizer_config *config, const char *name) {
     const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of(config->kind);

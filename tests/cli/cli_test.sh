@@ -304,7 +304,12 @@ usage_error "unknown --optimizer" "unknown --optimizer 'adagrad'" $T --optimizer
 check "unknown --optimizer: the library's names are listed" err_has "sgd, adam, adamw, rmsprop"
 usage_error "--momentum with adam" "--momentum does not apply to --optimizer adam" $T --optimizer adam --momentum 0.9
 usage_error "--rho with sgd" "--rho does not apply to --optimizer sgd" $T --rho 0.9
-usage_error "--rho 1" "bad number for --rho" $T --optimizer rmsprop --rho 1
+usage_error "--rho 1" "bad value for --rho: 1 is out of range for --optimizer rmsprop" $T --optimizer rmsprop --rho 1
+usage_error "--centered with a value" "--centered takes no value" $T --optimizer rmsprop --centered=1
+usage_error "--rho without its value" "--rho needs a value" $T --optimizer rmsprop --rho
+usage_error "--rho given twice" "--rho is given twice" $T --optimizer rmsprop --rho 0.9 --rho=0.8
+check "--beta2 (any setting by its library name) trains adam: exit 0" status_is 0 "$bnmlp" $T --optimizer adam \
+    --beta2 0.99 --epsilon-placement 1 --out beta2.bnmlp
 usage_error "softmax with one output" "--loss softmax needs a last dense layer of 2 units or more" $T --loss softmax
 usage_error "bad SPEC: unknown activation" "unknown dense option 'rleu'" \
     train --data data.csv --layers dense:50:rleu,bn,dense:1:sigmoid --epochs 2
