@@ -927,15 +927,18 @@ bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnml
 
 /* The loss of batch (x, y) in training mode and its gradient with respect to every learnable
  * parameter (count == bnmlp_model_param_count, order of bnmlp_model_get_params). Nothing in the
- * model changes: moving statistics are not updated. gradients may be NULL (then count is ignored). */
+ * model changes: moving statistics are not updated. gradients may be NULL (then count is ignored).
+ * A loss (as the float *loss gets: a loss beyond float32's range too) or a gradient that is not
+ * finite is BNMLP_ERR_DIVERGED, with nothing written. */
 bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                         float *loss, float *gradients, size_t count);
 
 /* One training step on batch (x, y): training-mode forward, the loss, backward, the optimizer's
  * update of the trainable parameters (any kind; the model keeps its configuration with the state,
  * see bnmlp_model_optimizer_config), moving statistics updated. *loss and *accuracy (either may be NULL) get
- * the batch's metrics before the update. If the loss, a gradient, an updated weight or
- * velocity or an updated moving statistic would not be finite, nothing changes and
+ * the batch's metrics before the update. If the loss (as the float *loss gets: a loss beyond
+ * float32's range too), a gradient, an updated weight or optimizer state or an updated moving
+ * statistic would not be finite, nothing changes and
  * BNMLP_ERR_DIVERGED is returned. With a trainable batch-norm layer a batch needs 2 rows (more
  * for BNMLP_VARIANCE_KERAS2 with epsilon >= 1; else BNMLP_ERR_BATCH_TOO_SMALL). */
 bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "optim/optim.h"
+
 /* 2 -> Dense(16, relu) [-> BatchNorm] -> Dense(3, softmax), categorical cross-entropy. */
 static bnmlp_model *three_class_model(bool batchnorm, size_t max_batch) {
     bnmlp_model *model = bnmlp_model_create(2, NULL);
@@ -441,6 +443,17 @@ static void test_optimizer_names_and_settings(void **state) {
     config.rmsprop.alpha = 0.9f, config.rmsprop.epsilon = 0.0f;
     assert_status(bnmlp_optimizer_check(&config), BNMLP_ERR_INVALID_ARGUMENT);
     assert_status(bnmlp_optimizer_check(NULL), BNMLP_ERR_NULL_ARGUMENT);
+    /* Every row fits the slots the model plans, and the largest row uses them all. */
+    size_t most = 0;
+    for (size_t k = 0; k < bnmlp_optimizer_count(); k++) {
+        const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of((bnmlp_optimizer_kind)k);
+        assert_non_null(row);
+        assert_int_equal(row->kind, k);
+        assert_true(row->slots >= 1 && row->slots <= BNMLP_OPTIMIZER_MAX_SLOTS);
+        most = row->slots > most ? row->slots : most;
+    }
+    assert_int_equal(most, BNMLP_OPTIMIZER_MAX_SLOTS);
+    assert_null(bnmlp_optimizer_row_of((bnmlp_optimizer_kind)bnmlp_optimizer_count()));
 }
 
 static void test_activation_names(void **state) {
