@@ -19,6 +19,9 @@ static const bnmlp_optimizer_row *const optimizers[] = {
 
 #define OPTIMIZER_COUNT (sizeof optimizers / sizeof optimizers[0])
 
+/* Enumeration settings are stored as an int (bnmlp_optimizer_set, the model file). */
+_Static_assert(sizeof(bnmlp_adam_epsilon) == sizeof(int), "an enumeration setting is an int");
+
 const bnmlp_optimizer_row *bnmlp_optimizer_row_of(bnmlp_optimizer_kind kind) {
     const size_t index = (size_t)kind;
     return index < OPTIMIZER_COUNT ? optimizers[index] : NULL;
