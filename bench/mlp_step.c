@@ -7,8 +7,7 @@
  * gives the median and the minimum per unit. bench/torch_peer.py runs the same workloads in
  * PyTorch and prints the same table and CSV; bench/run.sh runs both side by side.
  *
- * --threads N calls bnmlp_model_set_threads when the header declares it (CMake defines
- * BNMLP_HAS_SET_THREADS after checking); without it only 1 thread is accepted.
+ * --threads N calls bnmlp_model_set_threads.
  */
 #include <errno.h>
 #include <math.h>
@@ -97,15 +96,6 @@ static int parse_options(int argc, char **argv, options *opt) {
         fprintf(stderr, "mlp_step: --reps must be at least 1\n");
         return 1;
     }
-#ifndef BNMLP_HAS_SET_THREADS
-    if (opt->threads != 1) {
-        fprintf(stderr,
-                "mlp_step: --threads %d needs bnmlp_model_set_threads, which this libbnmlp lacks; "
-                "only --threads 1 is possible\n",
-                opt->threads);
-        return 1;
-    }
-#endif
     return 0;
 }
 
@@ -196,13 +186,9 @@ static bnmlp_model *make_model(size_t inputs, const layer_spec *spec, size_t max
     if (model != NULL && status == BNMLP_OK) {
         status = bnmlp_model_build(model, max_batch, seed);
     }
-#ifdef BNMLP_HAS_SET_THREADS
     if (model != NULL && status == BNMLP_OK) {
         status = bnmlp_model_set_threads(model, threads);
     }
-#else
-    (void)threads;
-#endif
     if (status != BNMLP_OK) {
         fprintf(stderr, "mlp_step: cannot make the model: %s\n", bnmlp_status_string(status));
         bnmlp_model_free(model);
@@ -222,7 +208,7 @@ typedef struct context {
     bnmlp_tensor *y[TRAIN_BATCHES]; /* synthetic 0/1 labels */
     bnmlp_tensor *out;              /* forward output */
     size_t next;                    /* batch of the next training step */
-    bnmlp_sgd_config sgd;           /* SGD lr 0.01 momentum 0.9 */
+    bnmlp_optimizer_config sgd;     /* SGD lr 0.01 momentum 0.9 */
     /* circles runs */
     const layer_spec *spec;
     int threads;
@@ -326,9 +312,9 @@ static int fill_circles(context *c) {
 
 static int context_init(context *c, const workload *w, int threads) {
     *c = (context){0};
-    c->sgd = BNMLP_SGD_DEFAULT;
-    c->sgd.learning_rate = 0.01f;
-    c->sgd.momentum = 0.9f;
+    c->sgd = BNMLP_OPTIMIZER_SGD_DEFAULT;
+    c->sgd.sgd.learning_rate = 0.01f;
+    c->sgd.sgd.momentum = 0.9f;
     c->spec = w->spec;
     c->threads = threads;
     if (w->kind == KIND_CIRCLES) {

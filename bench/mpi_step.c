@@ -47,9 +47,7 @@ static bnmlp_model *big_model(size_t max_batch) {
     if (!model || bnmlp_model_add_dense(model, &head) != BNMLP_OK ||
         bnmlp_model_build(model, max_batch, 1) != BNMLP_OK)
         return NULL;
-#ifdef BNMLP_HAS_SET_THREADS
     bnmlp_model_set_threads(model, 1); /* one thread per rank */
-#endif
     return model;
 }
 
@@ -81,7 +79,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < share * INPUTS; i++) x[i] = (float)bnmlp_random_gauss(&rng);
     for (size_t r = 0; r < share; r++) y[r] = x[r * INPUTS] > 0.0f ? 1.0f : 0.0f;
     const bnmlp_tensor tx = bnmlp_tensor_view(x, share, INPUTS), ty = bnmlp_tensor_view(y, share, 1);
-    const bnmlp_sgd_config sgd = {.learning_rate = 0.01f, .momentum = 0.9f};
+    bnmlp_optimizer_config sgd = BNMLP_OPTIMIZER_SGD_DEFAULT;
+    sgd.sgd.momentum = 0.9f;
     double *samples = calloc((size_t)steps, sizeof *samples);
     for (int s = -warmup; s < steps; s++) {
         MPI_Barrier(MPI_COMM_WORLD);

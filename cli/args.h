@@ -26,23 +26,30 @@ enum {
 
 /* Everything any subcommand's flags set; each subcommand reads the fields it accepts. */
 typedef struct cli_options {
-    const char *data;                   /* --data FILE (.csv or .npy) */
-    const char *labels_path;            /* --labels FILE (train, resume, evaluate): labels of .npy data */
-    const char *label_column;           /* --label-column NAME|INDEX; NULL: the last column */
-    const char *validation_data;        /* --validation-data FILE */
-    const char *validation_labels;      /* --validation-labels FILE: labels of .npy validation data */
-    double validation_split;            /* --validation-split F in (0, 1): the last fraction validates */
-    const char *layers;                 /* --layers SPEC (train) */
-    size_t epochs;                      /* --epochs N */
-    size_t batch_size;                  /* --batch-size N. Default 32 */
-    const char *loss;                   /* --loss bce|softmax|mse; NULL: from the last layer */
-    const char *optimizer;              /* --optimizer sgd|adam|adamw. Default sgd */
-    float learning_rate;                /* --lr; 0 when not given (then 0.01 for SGD, 0.001 for Adam) */
-    float momentum;                     /* --momentum (SGD). Default 0 */
-    bool nesterov;                      /* --nesterov (SGD) */
-    float weight_decay;                 /* --weight-decay W. Default 0 (AdamW: 0.01) */
+    const char *data;              /* --data FILE (.csv or .npy) */
+    const char *labels_path;       /* --labels FILE (train, resume, evaluate): labels of .npy data */
+    const char *label_column;      /* --label-column NAME|INDEX; NULL: the last column */
+    const char *validation_data;   /* --validation-data FILE */
+    const char *validation_labels; /* --validation-labels FILE: labels of .npy validation data */
+    double validation_split;       /* --validation-split F in (0, 1): the last fraction validates */
+    const char *layers;            /* --layers SPEC (train) */
+    size_t epochs;                 /* --epochs N */
+    size_t batch_size;             /* --batch-size N. Default 32 */
+    const char *loss;              /* --loss NAME (bnmlp_loss_from_name); NULL: from the last layer */
+    const char *optimizer;         /* --optimizer NAME (bnmlp_optimizer_from_name); NULL: the
+                                           library's default (train) or the checkpoint's (resume) */
+    float learning_rate;           /* --lr; used only when given (else the optimizer's default) */
+    float momentum;                /* --momentum, when given */
+    bool nesterov;                 /* --nesterov */
+    float weight_decay;            /* --weight-decay W, when given */
+    size_t setting_count;          /* entries of settings */
+    struct {
+        char flag[40];                  /* the flag as given, e.g. "--rho" */
+        char name[40];                  /* the library's setting name, e.g. "rho" */
+        double value;                   /* its value (1 for a switch given without one) */
+    } settings[16];                     /* the other optimizer settings given (VALUE_SETTING) */
     uint32_t seed;                      /* --seed K. Default 1 */
-    size_t threads;                     /* --threads N. Default 1 */
+    size_t threads;                     /* --threads N. Default 0: the library's default, all cores */
     const char *out;                    /* --out FILE: the model (train, resume; default model.bnmlp) or
                                       the predictions (predict) */
     const char *history;                /* --history FILE.csv */
@@ -64,7 +71,9 @@ typedef enum value_kind {
     VALUE_U32,          /* decimal integer into a uint32_t field */
     VALUE_FLOAT,        /* finite real into a float field */
     VALUE_DOUBLE,       /* finite real into a double field */
-    VALUE_STRING        /* non-empty text into a const char * field */
+    VALUE_STRING,       /* non-empty text into a const char * field */
+    VALUE_SETTING       /* not a flag itself: the command also takes --NAME for every setting NAME
+                           (dashes for underscores) of the library's optimizers, into settings */
 } value_kind;
 
 /* One flag a subcommand accepts. */

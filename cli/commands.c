@@ -47,6 +47,7 @@
         {"--momentum", VALUE_FLOAT, FIELD(momentum), 0, 1, CLOSED},                                          \
         {"--nesterov", VALUE_SET_TRUE, FIELD(nesterov), 0, 0, CLOSED},                                       \
         {"--weight-decay", VALUE_FLOAT, FIELD(weight_decay), 0, 1e6, CLOSED},                                \
+        {"--SETTING", VALUE_SETTING, FIELD(settings), 0, 0, CLOSED},                                         \
         {"--threads", VALUE_SIZE, FIELD(threads), 0, MAX_THREADS, CLOSED},                                   \
         {"--validation-data", VALUE_STRING, FIELD(validation_data), 0, 0, CLOSED},                           \
         {"--validation-labels", VALUE_STRING, FIELD(validation_labels), 0, 0, CLOSED},                       \
@@ -145,104 +146,179 @@ static int needs(const command *cmd, const cli_options *opts, const char *flag, 
     return -1;
 }
 
-/* --threads: the library's thread count, when it has bnmlp_model_set_threads; else only 1. */
-static int check_threads(const command *cmd, const cli_options *opts) {
-#ifndef BNMLP_HAS_SET_THREADS
-    if (opts->threads != 1) {
-        cli_usage_error(cmd->name,
-                        "--threads %zu: this libbnmlp has no bnmlp_model_set_threads; only 1 is supported",
-                        opts->threads);
-        command_print_usage(cmd);
-        return CLI_EXIT_USAGE;
-    }
-#else
-    (void)cmd;
-    (void)opts;
-#endif
-    return -1;
-}
-
-/* Applies --threads to a model; 1 (reported) on failure. */
+/* Applies --threads (0, the default: the library's default, all cores) to a model; 1 (reported)
+ * on failure. */
 static int apply_threads(const command *cmd, const cli_options *opts, bnmlp_model *model) {
-#ifdef BNMLP_HAS_SET_THREADS
     bnmlp_status status = bnmlp_model_set_threads(model, opts->threads);
     if (status != BNMLP_OK) {
         cli_failure(cmd->name, "cannot use %zu threads: %s", opts->threads, bnmlp_status_string(status));
         return CLI_EXIT_FAILURE;
     }
-#else
-    (void)cmd;
-    (void)opts;
-    (void)model;
-#endif
     return -1;
 }
 
-/* The name of a loss for messages. */
-static const char *loss_name(bnmlp_loss loss) {
-    switch (loss) {
-    case BNMLP_LOSS_CATEGORICAL_CROSSENTROPY: return "softmax";
-    case BNMLP_LOSS_MEAN_SQUARED_ERROR: return "mse";
-    default: return "bce";
+/* Writes the names the library accepts for a loss, "NAME (or ALIAS, ...)", into buffer. */
+static void describe_loss(bnmlp_loss loss, char *buffer, size_t size) {
+    size_t used = (size_t)snprintf(buffer, size, "%s", bnmlp_loss_name(loss));
+    for (size_t i = 1; bnmlp_loss_alias(loss, i) != NULL && used < size; i++) {
+        used += (size_t)snprintf(buffer + used, size - used, "%s%s", i == 1 ? " (or " : ", ",
+                                 bnmlp_loss_alias(loss, i));
+    }
+    if (bnmlp_loss_alias(loss, 1) != NULL && used < size) {
+        snprintf(buffer + used, size - used, ")");
     }
 }
 
-/* Parses --loss; false for an unknown name. */
-static bool loss_from_name(const char *name, bnmlp_loss *loss) {
-    if (strcmp(name, "bce") == 0 || strcmp(name, "binary_crossentropy") == 0) {
-        *loss = BNMLP_LOSS_BINARY_CROSSENTROPY;
-    } else if (strcmp(name, "softmax") == 0 || strcmp(name, "categorical_crossentropy") == 0) {
-        *loss = BNMLP_LOSS_CATEGORICAL_CROSSENTROPY;
-    } else if (strcmp(name, "mse") == 0 || strcmp(name, "mean_squared_error") == 0) {
-        *loss = BNMLP_LOSS_MEAN_SQUARED_ERROR;
-    } else {
-        return false;
+/* Writes every loss's names, "a (or b), c (or d)", into buffer. */
+static void list_losses(char *buffer, size_t size) {
+    size_t used = 0;
+    buffer[0] = '\0';
+    for (size_t k = 0; k < bnmlp_loss_count() && used < size; k++) {
+        char names[96];
+        describe_loss((bnmlp_loss)k, names, sizeof names);
+        used += (size_t)snprintf(buffer + used, size - used, "%s%s", k > 0 ? ", " : "", names);
     }
-    return true;
 }
 
-/* The name of an optimizer kind. */
-static const char *optimizer_name(bnmlp_optimizer_kind kind) {
-    return kind == BNMLP_OPTIMIZER_ADAM ? "adam" : kind == BNMLP_OPTIMIZER_ADAMW ? "adamw" : "sgd";
+/* Writes every optimizer's name, "a, b, c", into buffer. */
+static void list_optimizers(char *buffer, size_t size) {
+    size_t used = 0;
+    buffer[0] = '\0';
+    for (size_t k = 0; k < bnmlp_optimizer_count() && used < size; k++) {
+        used += (size_t)snprintf(buffer + used, size - used, "%s%s", k > 0 ? ", " : "",
+                                 bnmlp_optimizer_name((bnmlp_optimizer_kind)k));
+    }
 }
 
-/* Fills the optimizer part of fit's config from the flags; -1, or 2 (reported). */
-static int optimizer_settings(const command *cmd, const cli_options *opts, bnmlp_fit_config *fit) {
-    if (strcmp(opts->optimizer, "sgd") == 0) {
-        fit->optimizer_kind = BNMLP_OPTIMIZER_SGD;
-    } else if (strcmp(opts->optimizer, "adam") == 0) {
-        fit->optimizer_kind = BNMLP_OPTIMIZER_ADAM;
-    } else if (strcmp(opts->optimizer, "adamw") == 0) {
-        fit->optimizer_kind = BNMLP_OPTIMIZER_ADAMW;
-    } else {
-        cli_usage_error(cmd->name, "unknown --optimizer '%s' (expected sgd, adam or adamw)", opts->optimizer);
-        command_print_usage(cmd);
-        return CLI_EXIT_USAGE;
+/* The optimizer flags with a range of their own and the library's setting each sets
+ * (bnmlp_optimizer_set). Every other setting of the library's optimizers is taken as --NAME
+ * (VALUE_SETTING), so a new optimizer needs nothing here. */
+typedef struct optimizer_flag {
+    const char *flag;    /* e.g. "--lr" */
+    const char *setting; /* the library's name of the setting */
+    size_t offset;       /* its value in cli_options: a float, or a bool for flags without a value */
+    bool is_bool;        /* a flag without a value */
+} optimizer_flag;
+
+static const optimizer_flag OPTIMIZER_FLAGS[] = {
+    {"--lr", "learning_rate", FIELD(learning_rate), false},
+    {"--momentum", "momentum", FIELD(momentum), false},
+    {"--nesterov", "nesterov", FIELD(nesterov), true},
+    {"--weight-decay", "weight_decay", FIELD(weight_decay), false},
+};
+
+/* The flag of setting name into buffer: OPTIMIZER_FLAGS's, else --NAME with dashes. */
+static const char *setting_flag(const char *name, char *buffer, size_t size) {
+    for (size_t i = 0; i < COUNT_OF(OPTIMIZER_FLAGS); i++) {
+        if (strcmp(OPTIMIZER_FLAGS[i].setting, name) == 0) {
+            return OPTIMIZER_FLAGS[i].flag;
+        }
     }
-    if (fit->optimizer_kind != BNMLP_OPTIMIZER_SGD) {
-        if (cli_given(opts, "--momentum") || cli_given(opts, "--nesterov")) {
-            cli_usage_error(cmd->name, "--momentum and --nesterov apply only to --optimizer sgd, not %s",
-                            opts->optimizer);
+    size_t used = (size_t)snprintf(buffer, size, "--%s", name);
+    for (size_t i = 2; i < used && i < size; i++) {
+        buffer[i] = buffer[i] == '_' ? '-' : buffer[i];
+    }
+    return buffer;
+}
+
+/* The value a given optimizer flag holds in opts. */
+static double flag_value(const cli_options *opts, const optimizer_flag *flag) {
+    const char *field = (const char *)opts + flag->offset;
+    if (flag->is_bool) {
+        return *(const bool *)field ? 1.0 : 0.0;
+    }
+    return (double)*(const float *)field;
+}
+
+/* Writes the flags kind takes with their defaults, "--lr 0.01 --momentum 0 ...", into buffer. */
+static void describe_optimizer(bnmlp_optimizer_kind kind, char *buffer, size_t size) {
+    bnmlp_optimizer_config config;
+    size_t used = 0;
+    buffer[0] = '\0';
+    if (bnmlp_optimizer_defaults(kind, &config) != BNMLP_OK) {
+        return;
+    }
+    const char *name;
+    for (size_t i = 0; (name = bnmlp_optimizer_setting(kind, i)) != NULL && used < size; i++) {
+        double value = 0.0;
+        char flag[48];
+        bnmlp_optimizer_get(&config, name, &value);
+        if (bnmlp_optimizer_setting_is_switch(kind, i)) {
+            used +=
+                (size_t)snprintf(buffer + used, size - used, " [%s]", setting_flag(name, flag, sizeof flag));
+        } else {
+            used += (size_t)snprintf(buffer + used, size - used, " %s %g",
+                                     setting_flag(name, flag, sizeof flag), value);
+        }
+    }
+}
+
+void command_print_names(FILE *out) {
+    char list[512];
+    list_losses(list, sizeof list);
+    fprintf(out, "\nLosses (--loss): %s.\n", list);
+    fprintf(out, "Optimizers (--optimizer), the flags each takes and their defaults:\n");
+    for (size_t k = 0; k < bnmlp_optimizer_count(); k++) {
+        describe_optimizer((bnmlp_optimizer_kind)k, list, sizeof list);
+        fprintf(out, "  %-9s%s\n", bnmlp_optimizer_name((bnmlp_optimizer_kind)k), list);
+    }
+}
+
+/* Sets the optimizer from the flags: --optimizer (NULL: base's kind) and each optimizer flag
+ * given, over base (the defaults, or the configuration a checkpoint stored when the kind is the
+ * same); -1, or 2 (reported). */
+static int optimizer_settings(const command *cmd, const cli_options *opts, const bnmlp_optimizer_config *base,
+                              bnmlp_optimizer_config *config) {
+    *config = *base;
+    if (opts->optimizer != NULL) {
+        bnmlp_optimizer_kind kind;
+        if (bnmlp_optimizer_from_name(opts->optimizer, &kind) != BNMLP_OK) {
+            char names[256];
+            list_optimizers(names, sizeof names);
+            cli_usage_error(cmd->name, "unknown --optimizer '%s' (expected one of %s)", opts->optimizer,
+                            names);
             command_print_usage(cmd);
             return CLI_EXIT_USAGE;
         }
-        fit->adam = BNMLP_ADAM_DEFAULT;
-        if (cli_given(opts, "--lr")) {
-            fit->adam.learning_rate = opts->learning_rate;
+        if (kind != base->kind) {
+            bnmlp_optimizer_defaults(kind, config);
         }
-        fit->adam.weight_decay = opts->weight_decay;
-        if (fit->optimizer_kind == BNMLP_OPTIMIZER_ADAMW && !cli_given(opts, "--weight-decay")) {
-            fit->adam.weight_decay = 0.01f; /* PyTorch's AdamW default */
+    }
+    for (size_t i = 0; i < COUNT_OF(OPTIMIZER_FLAGS) + opts->setting_count; i++) {
+        const bool fixed = i < COUNT_OF(OPTIMIZER_FLAGS);
+        const optimizer_flag *flag = fixed ? &OPTIMIZER_FLAGS[i] : NULL;
+        const size_t s = i - (fixed ? 0 : COUNT_OF(OPTIMIZER_FLAGS));
+        const char *name = fixed ? flag->setting : opts->settings[s].name;
+        const char *given = fixed ? flag->flag : opts->settings[s].flag;
+        if (fixed && !cli_given(opts, given)) {
+            continue;
         }
-        return -1;
+        double value = fixed ? flag_value(opts, flag) : opts->settings[s].value;
+        if (bnmlp_optimizer_set(config, name, value) != BNMLP_OK) {
+            char flags[256];
+            describe_optimizer(config->kind, flags, sizeof flags);
+            cli_usage_error(cmd->name, "%s does not apply to --optimizer %s (its flags:%s)", given,
+                            bnmlp_optimizer_name(config->kind), flags);
+            command_print_usage(cmd);
+            return CLI_EXIT_USAGE;
+        }
+        /* The library's range, checked setting by setting to name the flag. */
+        bnmlp_optimizer_config alone;
+        bnmlp_optimizer_defaults(config->kind, &alone);
+        bnmlp_optimizer_set(&alone, name, value);
+        if (bnmlp_optimizer_check(&alone) != BNMLP_OK) {
+            cli_usage_error(cmd->name, "bad value for %s: %g is out of range for --optimizer %s", given,
+                            value, bnmlp_optimizer_name(config->kind));
+            command_print_usage(cmd);
+            return CLI_EXIT_USAGE;
+        }
     }
-    fit->optimizer = BNMLP_SGD_DEFAULT;
-    if (cli_given(opts, "--lr")) {
-        fit->optimizer.learning_rate = opts->learning_rate;
+    if (bnmlp_optimizer_check(config) != BNMLP_OK) {
+        cli_usage_error(cmd->name, "the settings of --optimizer %s are out of range",
+                        bnmlp_optimizer_name(config->kind));
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
     }
-    fit->optimizer.momentum = opts->momentum;
-    fit->optimizer.nesterov = opts->nesterov;
-    fit->optimizer.weight_decay = opts->weight_decay;
     return -1;
 }
 
@@ -252,8 +328,7 @@ static int check_fit_flags(const command *cmd, const cli_options *opts) {
     if ((status = conflict(cmd, opts, "--validation-data", "--validation-split")) >= 0 ||
         (status = conflict(cmd, opts, "--labels", "--label-column")) >= 0 ||
         (status = needs(cmd, opts, "--validation-labels", "--validation-data")) >= 0 ||
-        (status = needs(cmd, opts, "--validation-data", "--data")) >= 0 ||
-        (status = check_threads(cmd, opts)) >= 0) {
+        (status = needs(cmd, opts, "--validation-data", "--data")) >= 0) {
         return status;
     }
     if (strcmp(cmd->name, "train") == 0 &&
@@ -371,19 +446,32 @@ static int read_fit_data(const command *cmd, const cli_options *opts, fit_data *
     return -1;
 }
 
+/* Checks labels y of path against the model's loss through the library; false (reported with
+ * the path, the row and the value) if bad. */
+static bool labels_suit(const command *cmd, const char *path, const bnmlp_tensor *y,
+                        const bnmlp_model *model) {
+    bnmlp_error_detail detail = {0};
+    bnmlp_status status =
+        bnmlp_loss_check_targets(bnmlp_model_loss(model), bnmlp_model_output_width(model), y, &detail);
+    if (status != BNMLP_OK) {
+        cli_failure(cmd->name, "%s: %s", path,
+                    detail.message[0] != '\0' ? detail.message : bnmlp_status_string(status));
+        return false;
+    }
+    return true;
+}
+
 /* Checks the labels of the training and validation data against the model; 1 (reported) if bad. */
 static int check_fit_labels(const command *cmd, const cli_options *opts, const fit_data *d,
                             bnmlp_model *model) {
-    bnmlp_loss loss = bnmlp_model_loss(model);
-    size_t outputs = bnmlp_model_output_width(model);
     const char *labels = opts->labels_path != NULL ? opts->labels_path : opts->data;
-    if (!data_check_labels(cmd->name, labels, d->y, loss, outputs)) {
+    if (!labels_suit(cmd, labels, d->y, model)) {
         return CLI_EXIT_FAILURE;
     }
     if (d->vy != NULL) {
         const char *val_labels =
             opts->validation_labels != NULL ? opts->validation_labels : opts->validation_data;
-        if (!data_check_labels(cmd->name, val_labels, d->vy, loss, outputs)) {
+        if (!labels_suit(cmd, val_labels, d->vy, model)) {
             return CLI_EXIT_FAILURE;
         }
     }
@@ -429,10 +517,10 @@ static bool on_epoch_end(const bnmlp_epoch_record *record, void *context) {
 /* Describes the run for the plot's subtitle. */
 static void describe_run(const cli_options *opts, const bnmlp_fit_config *fit, const char *layers,
                          char *buffer, size_t size) {
-    double lr =
-        fit->optimizer_kind == BNMLP_OPTIMIZER_SGD ? fit->optimizer.learning_rate : fit->adam.learning_rate;
+    double lr = 0.0;
+    bnmlp_optimizer_get(&fit->optimizer, "learning_rate", &lr);
     snprintf(buffer, size, "%s%s%s, lr %g, batch %zu", layers != NULL ? layers : "",
-             layers != NULL ? ", " : "", optimizer_name(fit->optimizer_kind), lr, opts->batch_size);
+             layers != NULL ? ", " : "", bnmlp_optimizer_name(fit->optimizer.kind), lr, opts->batch_size);
 }
 
 /* Fits the model on d from epoch initial_epoch + 1 to opts->epochs, with progress, checkpoints,
@@ -444,7 +532,7 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         cli_failure(cmd->name, "out of memory for %zu epochs of history", opts->epochs);
         return CLI_EXIT_FAILURE;
     }
-    bool has_accuracy = bnmlp_model_loss(model) != BNMLP_LOSS_MEAN_SQUARED_ERROR;
+    bool has_accuracy = bnmlp_loss_has_accuracy(bnmlp_model_loss(model));
     size_t steps = (d->train_x.rows + opts->batch_size - 1) / opts->batch_size;
     fit_context ctx = {.cmd = cmd,
                        .model = model,
@@ -510,16 +598,18 @@ static int choose_loss(const command *cmd, const cli_options *opts, const layer_
     if (opts->loss == NULL) {
         *loss = spec_last_activation(spec) == BNMLP_ACTIVATION_SOFTMAX ? BNMLP_LOSS_CATEGORICAL_CROSSENTROPY
                                                                        : BNMLP_LOSS_BINARY_CROSSENTROPY;
-    } else if (!loss_from_name(opts->loss, loss)) {
-        cli_usage_error(cmd->name, "unknown --loss '%s' (expected bce, softmax or mse)", opts->loss);
+    } else if (bnmlp_loss_from_name(opts->loss, loss) != BNMLP_OK) {
+        char names[512];
+        list_losses(names, sizeof names);
+        cli_usage_error(cmd->name, "unknown --loss '%s' (expected one of %s)", opts->loss, names);
         command_print_usage(cmd);
         return CLI_EXIT_USAGE;
     }
     if (*loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY && spec_output_width(spec) < 2) {
         cli_usage_error(cmd->name,
-                        "--loss softmax needs a last dense layer of 2 units or more (one per class), e.g. "
+                        "--loss %s needs a last dense layer of 2 units or more (one per class), e.g. "
                         "dense:3:softmax; this SPEC ends with %zu",
-                        spec_output_width(spec));
+                        opts->loss != NULL ? opts->loss : bnmlp_loss_name(*loss), spec_output_width(spec));
         command_print_usage(cmd);
         return CLI_EXIT_USAGE;
     }
@@ -576,8 +666,9 @@ static int run_train(int argc, char **argv, int first) {
     }
     bnmlp_loss loss;
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
+    const bnmlp_optimizer_config defaults = BNMLP_OPTIMIZER_DEFAULT;
     if ((status = choose_loss(cmd, &opts, &spec, &loss)) >= 0 ||
-        (status = optimizer_settings(cmd, &opts, &fit)) >= 0) {
+        (status = optimizer_settings(cmd, &opts, &defaults, &fit.optimizer)) >= 0) {
         return status;
     }
     fit_data d;
@@ -627,21 +718,27 @@ static bnmlp_model *load_model(const command *cmd, const char *path, const char 
 /* resume                                                                                    */
 /* ----------------------------------------------------------------------------------------- */
 
-/* Checks that the optimizer given is the one the checkpoint's state belongs to; 2 if not. */
-static int check_resume_optimizer(const command *cmd, bnmlp_model *model, const bnmlp_fit_config *fit,
-                                  const char *path) {
+/* The optimizer of a resumed run: the configuration the checkpoint stored (its state kind's
+ * defaults for a checkpoint of format version 1), changed by the optimizer flags given; -1, or 2
+ * (reported) when --optimizer names another kind than the checkpoint's state belongs to. */
+static int resume_optimizer(const command *cmd, const cli_options *opts, const bnmlp_model *model,
+                            bnmlp_optimizer_config *config) {
+    bnmlp_optimizer_config stored;
     bnmlp_optimizer_kind kind = BNMLP_OPTIMIZER_SGD;
     uint64_t steps = 0;
-    if (bnmlp_model_get_optimizer_state(model, &kind, &steps, NULL, 0) == BNMLP_OK && steps > 0 &&
-        kind != fit->optimizer_kind) {
+    bnmlp_model_optimizer_config(model, &stored);
+    bnmlp_model_get_optimizer_state(model, &kind, &steps, NULL, 0);
+    int status = optimizer_settings(cmd, opts, &stored, config);
+    if (status < 0 && steps > 0 && kind != config->kind) {
         cli_usage_error(
             cmd->name,
-            "%s was trained with --optimizer %s, not %s: give the optimizer flags of the interrupted run",
-            path, optimizer_name(kind), optimizer_name(fit->optimizer_kind));
+            "%s was trained with --optimizer %s, not %s: leave out --optimizer to continue with the "
+            "checkpoint's optimizer",
+            opts->checkpoint, bnmlp_optimizer_name(kind), bnmlp_optimizer_name(config->kind));
         command_print_usage(cmd);
         return CLI_EXIT_USAGE;
     }
-    return -1;
+    return status;
 }
 
 static int run_resume(int argc, char **argv, int first) {
@@ -657,12 +754,13 @@ static int run_resume(int argc, char **argv, int first) {
         opts.out = "model.bnmlp";
     }
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
-    if ((status = optimizer_settings(cmd, &opts, &fit)) >= 0) {
-        return status;
-    }
     bnmlp_model *model = load_model(cmd, opts.checkpoint, "checkpoint");
     if (model == NULL) {
         return CLI_EXIT_FAILURE;
+    }
+    if ((status = resume_optimizer(cmd, &opts, model, &fit.optimizer)) >= 0) {
+        bnmlp_model_free(model);
+        return status;
     }
     size_t done = bnmlp_model_epochs_done(model);
     if (opts.epochs <= done) {
@@ -682,8 +780,7 @@ static int run_resume(int argc, char **argv, int first) {
     }
     fit.initial_epoch = done;
     fit_data d = {0};
-    if ((status = check_resume_optimizer(cmd, model, &fit, opts.checkpoint)) < 0 &&
-        (status = read_fit_data(cmd, &opts, &d)) < 0 && (status = apply_threads(cmd, &opts, model)) < 0 &&
+    if ((status = read_fit_data(cmd, &opts, &d)) < 0 && (status = apply_threads(cmd, &opts, model)) < 0 &&
         (status = check_fit_labels(cmd, &opts, &d, model)) < 0 &&
         (status = check_fit_outputs(cmd, &opts, opts.checkpoint)) < 0) {
         status = run_fit(cmd, &opts, model, &d, &fit, opts.checkpoint, NULL);
@@ -703,8 +800,7 @@ static int run_evaluate(int argc, char **argv, int first) {
     int status = parse_flags(cmd, EVALUATE_FLAGS, COUNT_OF(EVALUATE_FLAGS), &opts, argc, argv, first);
     static const char *const required[] = {"--model", "--data", NULL};
     if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 ||
-        (status = conflict(cmd, &opts, "--labels", "--label-column")) >= 0 ||
-        (status = check_threads(cmd, &opts)) >= 0) {
+        (status = conflict(cmd, &opts, "--labels", "--label-column")) >= 0) {
         return status;
     }
     bnmlp_model *model = load_model(cmd, opts.model, "model");
@@ -726,7 +822,7 @@ static int run_evaluate(int argc, char **argv, int first) {
             status = CLI_EXIT_FAILURE;
         } else {
             printf("loss: %.4f", loss);
-            if (bnmlp_model_loss(model) != BNMLP_LOSS_MEAN_SQUARED_ERROR) {
+            if (bnmlp_loss_has_accuracy(bnmlp_model_loss(model))) {
                 printf("  accuracy: %.4f", accuracy);
             }
             printf("  (%zu rows)\n", d.x->rows);
@@ -849,8 +945,7 @@ static int run_predict(int argc, char **argv, int first) {
     cli_options opts;
     int status = parse_flags(cmd, PREDICT_FLAGS, COUNT_OF(PREDICT_FLAGS), &opts, argc, argv, first);
     static const char *const required[] = {"--model", "--data", "--out", NULL};
-    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 ||
-        (status = check_threads(cmd, &opts)) >= 0) {
+    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0) {
         return status;
     }
     bnmlp_model *model = load_model(cmd, opts.model, "model");
@@ -864,7 +959,7 @@ static int run_predict(int argc, char **argv, int first) {
         cli_usage_error(cmd->name,
                         "--labels needs a classifier with one binary output or a softmax; %s has %zu %s "
                         "output(s)",
-                        opts.model, outputs, loss_name(loss));
+                        opts.model, outputs, bnmlp_loss_name(loss));
         command_print_usage(cmd);
         bnmlp_model_free(model);
         return CLI_EXIT_USAGE;
@@ -899,7 +994,7 @@ static int run_summary(int argc, char **argv, int first) {
     }
     bnmlp_status result = bnmlp_model_summary(model, stdout);
     if (result == BNMLP_OK) {
-        printf("Loss: %s; built for batches of up to %zu rows", loss_name(bnmlp_model_loss(model)),
+        printf("Loss: %s; built for batches of up to %zu rows", bnmlp_loss_name(bnmlp_model_loss(model)),
                bnmlp_model_max_batch(model));
         if (bnmlp_model_epochs_done(model) > 0) {
             printf("; checkpoint after %zu epochs", bnmlp_model_epochs_done(model));
@@ -942,6 +1037,9 @@ void command_print_help(const command *cmd, FILE *out) {
     fputs(cmd->usage, out);
     fputs("\n", out);
     fputs(cmd->help, out);
+    if (cmd->run == run_train || cmd->run == run_resume) {
+        command_print_names(out);
+    }
     fputs(EXIT_STATUS_HELP, out);
 }
 

@@ -26,6 +26,10 @@ const command *command_find(const char *name);
 /* Prints a subcommand's whole help (synopsis and flags) to out. */
 void command_print_help(const command *cmd, FILE *out);
 
+/* Prints the losses and optimizers the library has, with each optimizer's flags and defaults
+ * (asked from the library: the tool keeps no list of names). */
+void command_print_names(FILE *out);
+
 /* Prints a subcommand's synopsis and a pointer to its help to stderr, after a usage error. */
 void command_print_usage(const command *cmd);
 

@@ -4,6 +4,7 @@
 #include "curves.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "outfile.h"
@@ -35,13 +36,10 @@ bool curves_write_history(const char *path, const bnmlp_epoch_record *records, s
     return out_close(&out);
 }
 
-/* The loss's name for the axis label. */
-static const char *loss_label(bnmlp_loss loss) {
-    switch (loss) {
-    case BNMLP_LOSS_CATEGORICAL_CROSSENTROPY: return "loss (categorical cross-entropy)";
-    case BNMLP_LOSS_MEAN_SQUARED_ERROR: return "loss (mean squared error)";
-    default: return "loss (binary cross-entropy)";
-    }
+/* The axis label of the loss, e.g. "loss (binary_crossentropy)", into buffer. */
+static const char *loss_label(bnmlp_loss loss, char *buffer, size_t size) {
+    snprintf(buffer, size, "loss (%s)", bnmlp_loss_name(loss));
+    return buffer;
 }
 
 /* One column of the records as doubles. */
@@ -79,11 +77,12 @@ bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size
          .y = c.val_accuracy,
          .count = count},
     };
+    char label[64];
     svg_line_chart charts[2] = {
         {.title = "Loss per epoch",
          .subtitle = subtitle,
          .x_label = "epoch",
-         .y_label = loss_label(loss),
+         .y_label = loss_label(loss, label, sizeof label),
          .series = loss_series,
          .series_count = validation ? 2 : 1,
          .band_opacity = 0.0,
@@ -101,7 +100,7 @@ bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size
          .y_floor = 0.0,
          .y_ceiling = 1.0},
     };
-    bool ok = svg_write_line_charts(path, charts, loss == BNMLP_LOSS_MEAN_SQUARED_ERROR ? 1 : 2);
+    bool ok = svg_write_line_charts(path, charts, bnmlp_loss_has_accuracy(loss) ? 2 : 1);
     free(block);
     return ok;
 }

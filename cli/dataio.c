@@ -210,32 +210,3 @@ bool data_read_features(const char *command, const data_source *source, size_t w
     *x = features;
     return true;
 }
-
-bool data_check_labels(const char *command, const char *path, const bnmlp_tensor *y, bnmlp_loss loss,
-                       size_t outputs) {
-    size_t want_cols = loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY ? 1 : outputs;
-    if (y->cols != want_cols) {
-        cli_failure(command, "%s gives %zu label column(s) per row; the model's output needs %zu", path,
-                    y->cols, want_cols);
-        return false;
-    }
-    for (size_t i = 0; i < y->rows * y->cols; i++) {
-        float label = y->data[i];
-        size_t row = i / y->cols + 1;
-        if (loss == BNMLP_LOSS_BINARY_CROSSENTROPY && label != 0.0f && label != 1.0f) {
-            cli_failure(command, "%s: data row %zu: label %g is not 0 or 1 (binary cross-entropy)", path, row,
-                        (double)label);
-            return false;
-        }
-        if (loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY &&
-            (label < 0.0f || label != floorf(label) || label >= (float)outputs)) {
-            cli_failure(
-                command,
-                "%s: data row %zu: label %g is not a class index from 0 to %zu (the last dense layer has "
-                "%zu units)",
-                path, row, (double)label, outputs - 1, outputs);
-            return false;
-        }
-    }
-    return true;
-}

@@ -1,7 +1,7 @@
 /*
  * dataio.h - reading the tool's data files: numeric CSV (label column by name or index, the last
- * by default) or NumPy .npy (labels from a second file, or a column of the array), and checking
- * labels against the model's loss.
+ * by default) or NumPy .npy (labels from a second file, or a column of the array). The labels are
+ * checked against the model's loss by the library (bnmlp_loss_check_targets).
  */
 #ifndef BNMLP_CLI_DATAIO_H
 #define BNMLP_CLI_DATAIO_H
@@ -31,10 +31,5 @@ bool data_read_labelled(const char *command, const data_source *source, bnmlp_te
 /* Reads features only, for a model taking width features: the whole file, or, when it has one
  * column more than width (or label_column is given), the file without its label column. */
 bool data_read_features(const char *command, const data_source *source, size_t width, bnmlp_tensor **x);
-
-/* Checks that the labels suit the loss and output width: BCE 0 or 1 per output, softmax class
- * indices 0..outputs-1 in one column, MSE one target per output. Reports the first bad row. */
-bool data_check_labels(const char *command, const char *path, const bnmlp_tensor *y, bnmlp_loss loss,
-                       size_t outputs);
 
 #endif /* BNMLP_CLI_DATAIO_H */

@@ -25,19 +25,23 @@ const char EXIT_STATUS_HELP[] =
     "                          the last column)\n"                                                           \
     "  --labels FILE           labels in their own file (.npy or one-column CSV); then every\n"              \
     "                          column of --data is a feature\n"                                              \
-    "                          Labels: 0 or 1 for bce; class indices 0..K-1 for softmax, K being\n"          \
-    "                          the last dense layer's units; targets for mse\n"
+    "                          Labels: 0 or 1 for binary cross-entropy; class indices 0..K-1 for\n"          \
+    "                          categorical cross-entropy, K being the last dense layer's units;\n"           \
+    "                          any finite targets for mean squared error\n"
 
 #define FIT_HELP                                                                                             \
     "Training:\n"                                                                                            \
     "  --batch-size N          rows per step (default 32)\n"                                                 \
-    "  --optimizer NAME        sgd (default), adam or adamw\n"                                               \
-    "  --lr R                  learning rate (default 0.01 for sgd, 0.001 for adam and adamw)\n"             \
-    "  --momentum M            sgd momentum in [0, 1] (default 0)\n"                                         \
-    "  --nesterov              sgd with Nesterov momentum\n"                                                 \
-    "  --weight-decay W        L2 for sgd and adam, decoupled for adamw (default 0; adamw 0.01)\n"           \
-    "  --threads N             threads of the library (0: all cores; default 1; only 1 until the\n"          \
-    "                          library has bnmlp_model_set_threads)\n"                                       \
+    "  --optimizer NAME        the optimizer (listed below with the flags it takes and their\n"              \
+    "                          defaults; default: the first)\n"                                              \
+    "  --lr R                  learning rate (default: the optimizer's)\n"                                   \
+    "  --momentum M            momentum in [0, 1]\n"                                                         \
+    "  --nesterov              Nesterov momentum\n"                                                          \
+    "  --weight-decay W        weight decay: L2 on the gradient, or decoupled (AdamW)\n"                     \
+    "  --SETTING V, --SWITCH   any other setting of the optimizer by its library name, dashes\n"             \
+    "                          for underscores (e.g. --rho 0.9, --centered): listed below\n"                 \
+    "  --threads N             threads of the library (default 0: all cores; results are the same\n"         \
+    "                          for every count)\n"                                                           \
     "Validation (metrics in inference mode after every epoch):\n"                                            \
     "  --validation-data FILE  a second data file, with the same label flags\n"                              \
     "  --validation-labels FILE  its labels, when --data's come from --labels\n"                             \
@@ -53,8 +57,9 @@ const char EXIT_STATUS_HELP[] =
 
 const char TRAIN_USAGE[] =
     "usage: bnmlp train --data FILE --layers SPEC --epochs N [--labels FILE | --label-column COL]\n"
-    "                   [--loss bce|softmax|mse] [--optimizer sgd|adam|adamw] [--lr R] [--momentum M]\n"
-    "                   [--nesterov] [--weight-decay W] [--batch-size N] [--seed K] [--threads N]\n"
+    "                   [--loss NAME] [--optimizer NAME] [--lr R] [--momentum M] [--nesterov]\n"
+    "                   [--weight-decay W] [--SETTING V ...] [--batch-size N] [--seed K]\n"
+    "                   [--threads N]\n"
     "                   [--validation-data FILE | --validation-split F] [--out FILE] [--history FILE]\n"
     "                   [--plot FILE] [--checkpoint-every N [--checkpoint FILE]] [--quiet]\n";
 
@@ -72,24 +77,25 @@ const char TRAIN_HELP[] =
     "                              [:average=exponential|debiased|cumulative]\n"
     "                          initializers: glorot_uniform (default), glorot_normal, he_uniform,\n"
     "                          he_normal, zeros; bn defaults: momentum=0.99, eps=1e-3 (Keras)\n"
-    "  --loss NAME             bce (binary cross-entropy), softmax (categorical cross-entropy on\n"
-    "                          class indices) or mse (default: softmax when SPEC ends with\n"
-    "                          softmax, else bce)\n"
+    "  --loss NAME             the loss, listed below (default: categorical cross-entropy when\n"
+    "                          SPEC ends with softmax, else binary cross-entropy)\n"
     "  --epochs N              epochs to train\n"
     "  --seed K                initialization and shuffling (default 1)\n" DATA_HELP FIT_HELP
     "  --checkpoint FILE       where checkpoints go (default OUT.ckpt)\n";
 
 const char RESUME_USAGE[] =
-    "usage: bnmlp resume --checkpoint FILE --epochs N --data FILE [the data, optimizer, validation\n"
-    "                    and output flags of the interrupted bnmlp train]\n";
+    "usage: bnmlp resume --checkpoint FILE --epochs N --data FILE [the data, validation and output\n"
+    "                    flags of the interrupted bnmlp train] [optimizer flags to change]\n";
 
 const char RESUME_HELP[] =
     "Continues an interrupted training from a checkpoint (bnmlp train --checkpoint-every): loads\n"
     "it and trains from the epoch after the one it stored up to --epochs, exactly as if never\n"
-    "interrupted. The checkpoint holds the model, its loss, the optimizer's state, the random\n"
-    "generator and the row order, but not the optimizer's settings: give the same --data,\n"
-    "--optimizer, --lr, --momentum, --nesterov, --weight-decay, --batch-size and validation\n"
-    "flags as the interrupted run (an optimizer other than the checkpoint's is refused).\n"
+    "interrupted. The checkpoint holds the model, its loss, the optimizer's settings and state,\n"
+    "the random generator and the row order: give the same --data, --batch-size and validation\n"
+    "flags as the interrupted run; no optimizer flag is needed. An optimizer flag given changes\n"
+    "that setting from then on; an --optimizer other than the checkpoint's is refused. A\n"
+    "checkpoint written before libbnmlp stored the settings (format version 1) continues with\n"
+    "its optimizer's defaults: give the interrupted run's optimizer flags then.\n"
     "\n"
     "  --checkpoint FILE       the checkpoint; --checkpoint-every rewrites it\n"
     "  --epochs N              the total number of epochs to reach (more than the checkpoint's)\n" DATA_HELP
@@ -99,11 +105,11 @@ const char EVALUATE_USAGE[] =
     "usage: bnmlp evaluate --model FILE --data FILE [--labels FILE | --label-column COL] [--threads N]\n";
 
 const char EVALUATE_HELP[] =
-    "Prints the loss and accuracy (for bce and softmax) of a saved model on labelled data, in\n"
+    "Prints the loss and accuracy (for the cross-entropies) of a saved model on labelled data, in\n"
     "inference mode (batch norm uses its moving statistics), on stdout.\n"
     "\n"
     "  --model FILE            a model saved by bnmlp train (or a checkpoint)\n" DATA_HELP
-    "  --threads N             threads of the library (default 1)\n";
+    "  --threads N             threads of the library (default 0: all cores)\n";
 
 const char PREDICT_USAGE[] =
     "usage: bnmlp predict --model FILE --data FILE --out FILE [--labels] [--label-column COL]\n"
@@ -112,7 +118,7 @@ const char PREDICT_USAGE[] =
 const char PREDICT_HELP[] =
     "Writes a saved model's outputs for every row of --data as CSV with a header: p (one binary\n"
     "output: the probability of class 1), p0..pK-1 (softmax: class probabilities) or output\n"
-    "(mse), in inference mode.\n"
+    "(mean squared error), in inference mode.\n"
     "\n"
     "  --model FILE            a model saved by bnmlp train\n"
     "  --data FILE             CSV or .npy rows; a file with one column more than the model's inputs\n"
@@ -120,7 +126,7 @@ const char PREDICT_HELP[] =
     "  --label-column COL      the column to leave out: a CSV header name or a 0-based index\n"
     "  --out FILE              the predictions (CSV)\n"
     "  --labels                add a column 'label': the predicted class (p > 0.5, or the argmax)\n"
-    "  --threads N             threads of the library (default 1)\n";
+    "  --threads N             threads of the library (default 0: all cores)\n";
 
 const char SUMMARY_USAGE[] = "usage: bnmlp summary --model FILE\n";
 

@@ -66,9 +66,9 @@ static bnmlp_status run(const setup *s, const data *d, size_t epochs, uint32_t s
     if (status == BNMLP_OK) status = bnmlp_model_build(model, 32, seed);
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
     fit.epochs = epochs;
-    fit.optimizer.momentum = 0.9f;
-    fit.optimizer_kind = s->optimizer;
-    fit.adam.learning_rate = 0.01f;
+    bnmlp_optimizer_defaults(s->optimizer, &fit.optimizer);
+    fit.optimizer.sgd.momentum = 0.9f;
+    fit.optimizer.adam.learning_rate = 0.01f;
     if (status == BNMLP_OK) status = bnmlp_model_fit(model, d->x, d->y, &fit, NULL, NULL);
     if (status == BNMLP_OK) status = bnmlp_model_evaluate(model, d->test_x, d->test_y, NULL, accuracy);
     bnmlp_model_free(model);

@@ -96,7 +96,7 @@ static int run(const options *o, const bnmlp_collective *collective) {
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
     fit.epochs = o->epochs;
     fit.batch_size = o->batch; /* the global batch */
-    fit.optimizer = (bnmlp_sgd_config){.learning_rate = 0.01f, .momentum = 0.9f};
+    fit.optimizer.sgd = (bnmlp_sgd_config){.learning_rate = 0.01f, .momentum = 0.9f};
     fit.validation_x = tx, fit.validation_y = ty;
     size_t epochs = 0;
     if (failed(rank, bnmlp_model_fit(model, x, y, &fit, history, &epochs), "fit")) goto done;

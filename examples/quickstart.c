@@ -41,7 +41,7 @@ int main(void) {
 
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT; /* batch 32, reshuffled every epoch */
     fit.epochs = 100;
-    fit.optimizer = (bnmlp_sgd_config){.learning_rate = 0.01f, .momentum = 0.9f};
+    fit.optimizer.sgd = (bnmlp_sgd_config){.learning_rate = 0.01f, .momentum = 0.9f};
     fit.validation_x = tx, fit.validation_y = ty;
     bnmlp_epoch_record history[100];
     if (failed(bnmlp_model_fit(model, x, y, &fit, history, NULL), "fit")) return 1;

@@ -50,7 +50,10 @@ typedef enum bnmlp_status {
     BNMLP_ERR_SHAPE,            /* tensor shapes do not match what the call needs */
     BNMLP_ERR_BATCH_TOO_LARGE,  /* more rows than the maximum batch the model was built for */
     BNMLP_ERR_BATCH_TOO_SMALL,  /* training-mode batch norm on a batch of one row */
-    BNMLP_ERR_LABEL,            /* a label that is not exactly 0 or 1 */
+    BNMLP_ERR_LABEL,            /* a target the loss does not accept: a binary label other than 0 or
+                                   1, a class index out of range or not an integer, a row of class
+                                   probabilities that is negative or does not sum to 1 (see
+                                   bnmlp_loss and bnmlp_loss_check_targets) */
     BNMLP_ERR_NOT_FINITE,       /* NaN or infinity in inputs, labels or weights given to the call */
     BNMLP_ERR_DIVERGED,         /* a value computed from finite inputs (loss, gradient, weight, optimizer
                                     state, moving statistic, output) would be NaN or infinite: the
@@ -561,11 +564,41 @@ typedef enum bnmlp_loss {
                                             logits when the last layer is a softmax, as
                                             logsumexp(z) - z[y] (gradient (softmax - target) / rows),
                                             else from probabilities clipped as Keras clips; accuracy:
-                                            the argmax (first maximum) is the class */
+                                            the argmax (first maximum) is the class. A class index
+                                            out of range or not an integer, or a probability row
+                                            with a negative value or not summing to 1, is
+                                            BNMLP_ERR_LABEL */
     BNMLP_LOSS_MEAN_SQUARED_ERROR        /* mean over rows and outputs of (output - target)^2, finite
                                            targets of the output's width; its metric is the loss
                                            itself: accuracy is reported as NaN */
 } bnmlp_loss;
+
+/* The number of losses: every value from 0 to bnmlp_loss_count() - 1 is one (for listing them). */
+size_t bnmlp_loss_count(void);
+
+/* Keras's name of a loss: "binary_crossentropy", "categorical_crossentropy",
+ * "mean_squared_error"; "unknown" for any other value. Static strings. */
+const char *bnmlp_loss_name(bnmlp_loss loss);
+
+/* The names bnmlp_loss_from_name accepts for loss, one by one: index 0 is bnmlp_loss_name's,
+ * then the aliases ("bce"; "softmax"; "mse"); NULL past the last one or for an unknown loss. */
+const char *bnmlp_loss_alias(bnmlp_loss loss, size_t index);
+
+/* The loss named name (Keras's name or an alias, exactly as bnmlp_loss_alias lists them) into
+ * *loss; BNMLP_ERR_INVALID_ARGUMENT (and *loss untouched) for any other name. */
+bnmlp_status bnmlp_loss_from_name(const char *name, bnmlp_loss *loss);
+
+/* True when the loss has an accuracy metric (the cross-entropies; not mean squared error). */
+bool bnmlp_loss_has_accuracy(bnmlp_loss loss);
+
+/* Checks targets y for a model with `outputs` outputs trained on loss, as training and
+ * evaluation do: the width (outputs columns; 1 or outputs for categorical cross-entropy:
+ * BNMLP_ERR_SHAPE), every value finite (BNMLP_ERR_NOT_FINITE), and the loss's rule
+ * (BNMLP_ERR_LABEL: see bnmlp_loss). On error *detail (may be NULL) names the first bad row,
+ * 1-based, in line (and its 1-based column in column, 0 for a whole row), with the value in
+ * message, e.g. "row 3: label 2 is not 0 or 1 (binary_crossentropy)"; offset is 0. */
+bnmlp_status bnmlp_loss_check_targets(bnmlp_loss loss, size_t outputs, const bnmlp_tensor *y,
+                                      bnmlp_error_detail *detail);
 
 /* Stochastic gradient descent in Keras's form: v = momentum * v - lr * g; w += v
  * (nesterov: w += momentum * v - lr * g). Velocities start at 0. With weight decay the gradient
@@ -619,26 +652,123 @@ typedef struct bnmlp_adam_config {
                          .weight_decay = 0.0f,                                                               \
                          .decay_kernels_only = false})
 
+/* RMSprop as PyTorch 1.13 computes it (torch.optim.RMSprop, single tensor): g += weight_decay * w
+ * (L2); s = alpha * s + (1 - alpha) * g^2; centered: a = alpha * a + (1 - alpha) * g and
+ * d = sqrt(s - a^2) + epsilon, else d = sqrt(s) + epsilon; with momentum > 0:
+ * b = momentum * b + g / d and w -= lr * b, else w -= lr * g / d. State starts at 0.
+ * Keras's RMSprop (Keras 3, tf.keras) names alpha "rho" and defaults to learning_rate 0.001,
+ * rho 0.9, epsilon 1e-7, and puts epsilon INSIDE the square root: d = sqrt(s + epsilon) (centered:
+ * sqrt(s - a^2 + epsilon)), its momentum buffer holding lr * g / d; this struct follows PyTorch,
+ * so a Keras run matches it only where epsilon is negligible next to s. */
+typedef struct bnmlp_rmsprop_config {
+    float learning_rate;     /* lr, > 0 and finite. Default 0.01 (Keras: 0.001) */
+    float alpha;             /* decay of the squared-gradient average, in [0, 1). Default 0.99
+                                (Keras's rho: 0.9) */
+    float epsilon;           /* added to the root, > 0 and finite. Default 1e-8 (Keras: 1e-7, inside) */
+    float momentum;          /* in [0, 1]; 0 keeps no buffer. Default 0 */
+    bool centered;           /* divide by the root of the gradient's estimated variance. Default false */
+    float weight_decay;      /* L2 coefficient, >= 0 and finite. Default 0 */
+    bool decay_kernels_only; /* true: dense biases and batch-norm gamma/beta are not decayed.
+                                Default false */
+} bnmlp_rmsprop_config;
+
+/* PyTorch's RMSprop() defaults. */
+#define BNMLP_RMSPROP_DEFAULT                                                                                \
+    ((bnmlp_rmsprop_config){.learning_rate = 0.01f,                                                          \
+                            .alpha = 0.99f,                                                                  \
+                            .epsilon = 1e-8f,                                                                \
+                            .momentum = 0.0f,                                                                \
+                            .centered = false,                                                               \
+                            .weight_decay = 0.0f,                                                            \
+                            .decay_kernels_only = false})
+
 /* Which optimizer. */
 typedef enum bnmlp_optimizer_kind {
-    BNMLP_OPTIMIZER_SGD = 0, /* bnmlp_sgd_config; state: one velocity per parameter */
-    BNMLP_OPTIMIZER_ADAM,    /* bnmlp_adam_config, L2 weight decay; state: two moments per parameter */
-    BNMLP_OPTIMIZER_ADAMW    /* bnmlp_adam_config, decoupled weight decay; state: two moments */
+    BNMLP_OPTIMIZER_SGD = 0, /* "sgd": bnmlp_sgd_config; state: one velocity per parameter */
+    BNMLP_OPTIMIZER_ADAM,    /* "adam": bnmlp_adam_config, L2 weight decay; state: two moments */
+    BNMLP_OPTIMIZER_ADAMW,   /* "adamw": bnmlp_adam_config, decoupled weight decay; state: two moments */
+    BNMLP_OPTIMIZER_RMSPROP  /* "rmsprop": bnmlp_rmsprop_config; state: the squared-gradient average,
+                                the gradient average (centered) and the momentum buffer */
 } bnmlp_optimizer_kind;
 
-/* An optimizer: kind says which of the two configurations is used. The model keeps the state
- * of the kind it last stepped with (planned at build for every kind); a step with another kind
- * starts that kind's state afresh. */
+/* An optimizer: kind says which of the configurations is used; the others are ignored. It is
+ * the one carrier of an optimizer's settings: fit embeds it, train_step takes it, and a
+ * checkpoint stores the last one used with the state (bnmlp_model_optimizer_config). The model
+ * keeps the state of the kind it last stepped with (planned at build for every kind); a step
+ * with another kind starts that kind's state afresh. */
 typedef struct bnmlp_optimizer_config {
-    bnmlp_optimizer_kind kind; /* default BNMLP_OPTIMIZER_SGD */
-    bnmlp_sgd_config sgd;      /* used when kind is BNMLP_OPTIMIZER_SGD */
-    bnmlp_adam_config adam;    /* used when kind is BNMLP_OPTIMIZER_ADAM or BNMLP_OPTIMIZER_ADAMW */
+    bnmlp_optimizer_kind kind;    /* default BNMLP_OPTIMIZER_SGD */
+    bnmlp_sgd_config sgd;         /* used when kind is BNMLP_OPTIMIZER_SGD */
+    bnmlp_adam_config adam;       /* used when kind is BNMLP_OPTIMIZER_ADAM or BNMLP_OPTIMIZER_ADAMW */
+    bnmlp_rmsprop_config rmsprop; /* used when kind is BNMLP_OPTIMIZER_RMSPROP */
 } bnmlp_optimizer_config;
 
-/* SGD with Keras's defaults. */
-#define BNMLP_OPTIMIZER_DEFAULT                                                                              \
-    ((bnmlp_optimizer_config){                                                                               \
-        .kind = BNMLP_OPTIMIZER_SGD, .sgd = BNMLP_SGD_DEFAULT, .adam = BNMLP_ADAM_DEFAULT})
+/* Every kind's defaults, with kind_ selecting one. */
+#define BNMLP_OPTIMIZER_OF(kind_)                                                                            \
+    ((bnmlp_optimizer_config){.kind = (kind_),                                                               \
+                              .sgd = BNMLP_SGD_DEFAULT,                                                      \
+                              .adam = BNMLP_ADAM_DEFAULT,                                                    \
+                              .rmsprop = BNMLP_RMSPROP_DEFAULT})
+
+/* SGD with Keras's defaults (lr 0.01). */
+#define BNMLP_OPTIMIZER_SGD_DEFAULT BNMLP_OPTIMIZER_OF(BNMLP_OPTIMIZER_SGD)
+/* Adam with PyTorch's defaults (lr 0.001). */
+#define BNMLP_OPTIMIZER_ADAM_DEFAULT BNMLP_OPTIMIZER_OF(BNMLP_OPTIMIZER_ADAM)
+/* AdamW with PyTorch's defaults (lr 0.001, weight_decay 0.01). */
+#define BNMLP_OPTIMIZER_ADAMW_DEFAULT                                                                        \
+    ((bnmlp_optimizer_config){.kind = BNMLP_OPTIMIZER_ADAMW,                                                 \
+                              .sgd = BNMLP_SGD_DEFAULT,                                                      \
+                              .adam = {.learning_rate = 0.001f,                                              \
+                                       .beta1 = 0.9f,                                                        \
+                                       .beta2 = 0.999f,                                                      \
+                                       .epsilon = 1e-8f,                                                     \
+                                       .epsilon_placement = BNMLP_ADAM_EPSILON_PYTORCH,                      \
+                                       .weight_decay = 0.01f,                                                \
+                                       .decay_kernels_only = false},                                         \
+                              .rmsprop = BNMLP_RMSPROP_DEFAULT})
+/* RMSprop with PyTorch's defaults (lr 0.01, alpha 0.99, epsilon 1e-8). */
+#define BNMLP_OPTIMIZER_RMSPROP_DEFAULT BNMLP_OPTIMIZER_OF(BNMLP_OPTIMIZER_RMSPROP)
+/* The default optimizer: SGD with Keras's defaults. */
+#define BNMLP_OPTIMIZER_DEFAULT BNMLP_OPTIMIZER_SGD_DEFAULT
+
+/* The number of optimizers: every kind from 0 to bnmlp_optimizer_count() - 1 is one. */
+size_t bnmlp_optimizer_count(void);
+
+/* An optimizer's name: "sgd", "adam", "adamw", "rmsprop"; "unknown" for any other value. */
+const char *bnmlp_optimizer_name(bnmlp_optimizer_kind kind);
+
+/* The optimizer named name (as bnmlp_optimizer_name gives it) into *kind;
+ * BNMLP_ERR_INVALID_ARGUMENT (*kind untouched) for another name. */
+bnmlp_status bnmlp_optimizer_from_name(const char *name, bnmlp_optimizer_kind *kind);
+
+/* kind's defaults into *config (BNMLP_OPTIMIZER_SGD_DEFAULT, ..._ADAM_DEFAULT, ...);
+ * BNMLP_ERR_INVALID_ARGUMENT for an unknown kind. */
+bnmlp_status bnmlp_optimizer_defaults(bnmlp_optimizer_kind kind, bnmlp_optimizer_config *config);
+
+/* BNMLP_OK when every setting of the configuration's kind is in its documented range;
+ * BNMLP_ERR_NULL_ARGUMENT, else BNMLP_ERR_INVALID_ARGUMENT. */
+bnmlp_status bnmlp_optimizer_check(const bnmlp_optimizer_config *config);
+
+/* The settings of an optimizer by name, for programs that take them as text (the CLI): index
+ * runs from 0 until NULL. Names: "learning_rate", "momentum", "nesterov", "weight_decay",
+ * "decay_kernels_only" (sgd); "learning_rate", "beta1", "beta2", "epsilon", "weight_decay",
+ * "decay_kernels_only" (adam, adamw); "learning_rate", "rho" (alpha), "epsilon", "momentum",
+ * "centered", "weight_decay", "decay_kernels_only" (rmsprop). NULL for an unknown kind. */
+const char *bnmlp_optimizer_setting(bnmlp_optimizer_kind kind, size_t index);
+
+/* True when setting index of kind is a switch (a bool: nesterov, centered, decay_kernels_only);
+ * false for a number (an enumeration such as epsilon_placement counts as a number) or for no
+ * setting. */
+bool bnmlp_optimizer_setting_is_switch(bnmlp_optimizer_kind kind, size_t index);
+
+/* Sets setting name of config->kind's configuration to value (a bool setting: 0 false, else
+ * true); BNMLP_ERR_INVALID_ARGUMENT when that optimizer has no such setting. The range is
+ * checked by bnmlp_optimizer_check, not here. */
+bnmlp_status bnmlp_optimizer_set(bnmlp_optimizer_config *config, const char *name, double value);
+
+/* The value of setting name of config->kind's configuration into *value (bools as 0 or 1);
+ * BNMLP_ERR_INVALID_ARGUMENT when that optimizer has no such setting. */
+bnmlp_status bnmlp_optimizer_get(const bnmlp_optimizer_config *config, const char *name, double *value);
 
 /* How a forward pass treats batch normalization. */
 typedef enum bnmlp_mode {
@@ -660,20 +790,18 @@ typedef bool (*bnmlp_epoch_callback)(const bnmlp_epoch_record *record, void *con
 
 /* Arguments of bnmlp_model_fit. */
 typedef struct bnmlp_fit_config {
-    size_t epochs;                       /* passes over the data, > 0. Default 1 */
-    size_t batch_size;                   /* rows per step, > 0 (above the built maximum:
+    size_t epochs;                     /* passes over the data, > 0. Default 1 */
+    size_t batch_size;                 /* rows per step, > 0 (above the built maximum:
                                           BNMLP_ERR_BATCH_TOO_LARGE). Default 32 */
-    bool shuffle;                        /* reshuffle the rows before every epoch. Default true */
-    bnmlp_sgd_config optimizer;          /* SGD's settings. Default BNMLP_SGD_DEFAULT */
-    bnmlp_optimizer_kind optimizer_kind; /* SGD (from `optimizer`), or Adam / AdamW (from `adam`).
-                                            Default BNMLP_OPTIMIZER_SGD */
-    bnmlp_adam_config adam;              /* Adam's settings. Default BNMLP_ADAM_DEFAULT */
-    const bnmlp_tensor *validation_x;    /* optional validation inputs (NULL for none) */
-    const bnmlp_tensor *validation_y;    /* validation labels: both or neither (else
+    bool shuffle;                      /* reshuffle the rows before every epoch. Default true */
+    bnmlp_optimizer_config optimizer;  /* the optimizer and its settings. Default
+                                            BNMLP_OPTIMIZER_DEFAULT (SGD, lr 0.01) */
+    const bnmlp_tensor *validation_x;  /* optional validation inputs (NULL for none) */
+    const bnmlp_tensor *validation_y;  /* validation labels: both or neither (else
                                           BNMLP_ERR_NULL_ARGUMENT) */
-    bnmlp_epoch_callback on_epoch_end;   /* optional; NULL for none */
-    void *callback_context;              /* passed to on_epoch_end */
-    size_t initial_epoch;                /* epochs already done when resuming (Keras's initial_epoch): fit
+    bnmlp_epoch_callback on_epoch_end; /* optional; NULL for none */
+    void *callback_context;            /* passed to on_epoch_end */
+    size_t initial_epoch;              /* epochs already done when resuming (Keras's initial_epoch): fit
                                           runs epochs initial_epoch + 1 to epochs, numbers its records
                                           so, and continues the row order a checkpoint stored
                                           (bnmlp_model_save_checkpoint). < epochs. Default 0 */
@@ -684,9 +812,7 @@ typedef struct bnmlp_fit_config {
     ((bnmlp_fit_config){.epochs = 1,                                                                         \
                         .batch_size = 32,                                                                    \
                         .shuffle = true,                                                                     \
-                        .optimizer = BNMLP_SGD_DEFAULT,                                                      \
-                        .optimizer_kind = BNMLP_OPTIMIZER_SGD,                                               \
-                        .adam = BNMLP_ADAM_DEFAULT,                                                          \
+                        .optimizer = BNMLP_OPTIMIZER_DEFAULT,                                                \
                         .validation_x = NULL,                                                                \
                         .validation_y = NULL,                                                                \
                         .on_epoch_end = NULL,                                                                \
@@ -801,27 +927,35 @@ bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnml
 
 /* The loss of batch (x, y) in training mode and its gradient with respect to every learnable
  * parameter (count == bnmlp_model_param_count, order of bnmlp_model_get_params). Nothing in the
- * model changes: moving statistics are not updated. gradients may be NULL (then count is ignored). */
+ * model changes: moving statistics are not updated. gradients may be NULL (then count is ignored).
+ * A loss (as the float *loss gets: a loss beyond float32's range too) or a gradient that is not
+ * finite is BNMLP_ERR_DIVERGED, with nothing written. */
 bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                         float *loss, float *gradients, size_t count);
 
-/* One training step on batch (x, y): training-mode forward, the loss, backward, SGD update of the
- * trainable parameters, moving statistics updated. *loss and *accuracy (either may be NULL) get
- * the batch's metrics before the update. If the loss, a gradient, an updated weight or
- * velocity or an updated moving statistic would not be finite, nothing changes and
+/* One training step on batch (x, y): training-mode forward, the loss, backward, the optimizer's
+ * update of the trainable parameters (any kind; the model keeps its configuration with the state,
+ * see bnmlp_model_optimizer_config), moving statistics updated. *loss and *accuracy (either may be NULL) get
+ * the batch's metrics before the update. If the loss (as the float *loss gets: a loss beyond
+ * float32's range too), a gradient, an updated weight or optimizer state or an updated moving
+ * statistic would not be finite, nothing changes and
  * BNMLP_ERR_DIVERGED is returned. With a trainable batch-norm layer a batch needs 2 rows (more
  * for BNMLP_VARIANCE_KERAS2 with epsilon >= 1; else BNMLP_ERR_BATCH_TOO_SMALL). */
 bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
-                                    const bnmlp_sgd_config *optimizer, float *loss, float *accuracy);
+                                    const bnmlp_optimizer_config *optimizer, float *loss, float *accuracy);
 
-/* bnmlp_model_train_step with any optimizer: SGD, Adam or AdamW. */
-bnmlp_status bnmlp_model_train_step_with(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
-                                         const bnmlp_optimizer_config *optimizer, float *loss,
-                                         float *accuracy);
+/* The optimizer configuration the model holds with its state: the one of its last successful
+ * step (train_step or fit), or read from a checkpoint, which stores it; bnmlp_model_fit and
+ * `bnmlp resume` continue with it. A model never stepped, and one loaded from a file without a
+ * configuration (a checkpoint of format version 1, or a model file), hold the defaults of their
+ * state's kind (bnmlp_optimizer_defaults): resume such a checkpoint with the settings of the
+ * interrupted run. */
+bnmlp_status bnmlp_model_optimizer_config(const bnmlp_model *model, bnmlp_optimizer_config *config);
 
-/* Floats of optimizer state for kind: param_count for SGD (the velocities, v = -lr * PyTorch's
- * momentum buffer), 2 * param_count for Adam and AdamW (first moments, then second moments);
- * 0 for NULL. Each block is in the order of bnmlp_model_get_params. */
+/* Floats of optimizer state for kind: param_count per slot the kind uses, each block in the order
+ * of bnmlp_model_get_params: SGD 1 (the velocities, v = -lr * PyTorch's momentum buffer), Adam and
+ * AdamW 2 (first moments, then second moments), RMSprop 3 (the squared-gradient averages, the
+ * gradient averages, the momentum buffers); 0 for NULL or an unknown kind. */
 size_t bnmlp_model_optimizer_state_count(const bnmlp_model *model, bnmlp_optimizer_kind kind);
 
 /* Copies the optimizer's state: *kind (the kind it belongs to: the last one stepped with, SGD on
@@ -831,7 +965,9 @@ bnmlp_status bnmlp_model_get_optimizer_state(const bnmlp_model *model, bnmlp_opt
                                              uint64_t *steps, float *dst, size_t count);
 
 /* Replaces the optimizer's state, e.g. to hand a run over from another framework mid-way: kind,
- * steps and count floats (its exact size, finite; Adam's second moments >= 0). */
+ * steps and count floats (its exact size, finite; Adam's second moments and RMSprop's squared
+ * averages >= 0). A kind other than the held configuration's also sets the configuration to that
+ * kind's defaults. */
 bnmlp_status bnmlp_model_set_optimizer_state(bnmlp_model *model, bnmlp_optimizer_kind kind, uint64_t steps,
                                              const float *src, size_t count);
 
@@ -844,7 +980,7 @@ size_t bnmlp_model_epochs_done(const bnmlp_model *model);
 bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
 
 /* Trains on (x, y) (y: the targets of the model's loss, see bnmlp_loss; any number of rows) as
- * Keras's fit (SGD, Adam or AdamW by config->optimizer_kind):
+ * Keras's fit, with config->optimizer:
  * every epoch reshuffles the rows (from the model's seeded generator) and steps through batches
  * of batch_size, the last partial batch kept. A trailing batch too small for a trainable
  * batch-norm layer's statistics (one row; see BNMLP_VARIANCE_KERAS2) is skipped (Keras would
@@ -882,7 +1018,7 @@ bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnml
  * rank 0's state, so every rank then holds the same weights. Semantics under a collective:
  *
  *   - Collective calls: bnmlp_model_set_collective, bnmlp_model_fit, bnmlp_model_evaluate,
- *     bnmlp_model_train_step(_with), bnmlp_model_loss_gradients and bnmlp_model_forward in
+ *     bnmlp_model_train_step, bnmlp_model_loss_gradients and bnmlp_model_forward in
  *     training mode. Every rank must make the same sequence of them. Each first agrees on a
  *     status (the maximum of every rank's, by allreduce_max_int) before any collective work, so
  *     that when one rank has bad input every rank returns the same error and none hangs. The
@@ -893,7 +1029,7 @@ bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnml
  *     rank r takes B / P rows, plus one when r < B % P, starting at r * (B / P) + min(r, B % P)
  *     (32 rows on 3 ranks: 11, 11, 10). A trailing batch with fewer rows than ranks is skipped.
  *     The validation rows are split the same way and the metrics summed over the ranks.
- *   - bnmlp_model_train_step(_with), bnmlp_model_loss_gradients, bnmlp_model_forward (training)
+ *   - bnmlp_model_train_step, bnmlp_model_loss_gradients, bnmlp_model_forward (training)
  *     and bnmlp_model_evaluate take this rank's rows; the global batch is the union of every
  *     rank's rows. (evaluate's metrics are over the union: with the same rows on every rank it
  *     gives the single-process value.)

@@ -9,6 +9,13 @@
  */
 #include "collective_cases.h"
 
+/* The optimizer configuration (what bnmlp_model_train_step takes) of the SGD settings *sgd_. */
+#define SGD_CONFIG(sgd_)                                                                                     \
+    (&(bnmlp_optimizer_config){.kind = BNMLP_OPTIMIZER_SGD,                                                  \
+                               .sgd = *(sgd_),                                                               \
+                               .adam = BNMLP_ADAM_DEFAULT,                                                   \
+                               .rmsprop = BNMLP_RMSPROP_DEFAULT})
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -167,11 +174,12 @@ static int step_both(const bnmlp_collective *c, int step, bnmlp_model *ref, bnml
     bnmlp_tensor sx = bnmlp_tensor_view(d->x + (start + offset) * FEATURES, count, FEATURES);
     bnmlp_tensor sy = bnmlp_tensor_view(d->y + start + offset, count, 1);
     float ref_loss, ref_accuracy, loss, accuracy;
-    int failures =
-        expect_status("reference train_step", c,
-                      bnmlp_model_train_step(ref, &rx, &ry, &config, &ref_loss, &ref_accuracy), BNMLP_OK);
+    int failures = expect_status(
+        "reference train_step", c,
+        bnmlp_model_train_step(ref, &rx, &ry, SGD_CONFIG(&config), &ref_loss, &ref_accuracy), BNMLP_OK);
     failures += expect_status("train_step", c,
-                              bnmlp_model_train_step(dist, &sx, &sy, &config, &loss, &accuracy), BNMLP_OK);
+                              bnmlp_model_train_step(dist, &sx, &sy, SGD_CONFIG(&config), &loss, &accuracy),
+                              BNMLP_OK);
     failures += compare_value("loss", c, step, loss, ref_loss);
     failures += compare_value("accuracy", c, step, accuracy, ref_accuracy);
     return failures;
@@ -199,7 +207,7 @@ static bnmlp_fit_config fit_config(data *d) {
     bnmlp_fit_config config = BNMLP_FIT_DEFAULT;
     config.epochs = 3;
     config.batch_size = GLOBAL_BATCH;
-    config.optimizer = sgd();
+    config.optimizer.sgd = sgd();
     config.validation_x = &vx;
     config.validation_y = &vy;
     return config;
@@ -255,10 +263,12 @@ int collective_case_unsynchronized(const bnmlp_collective *c) {
     bnmlp_tensor rx = bnmlp_tensor_view(d.x, GLOBAL_BATCH, FEATURES),
                  ry = bnmlp_tensor_view(d.y, GLOBAL_BATCH, 1);
     float loss, ref_loss;
-    failures += expect_status("unsynchronized train_step", c,
-                              bnmlp_model_train_step(dist, &sx, &sy, &config, &loss, NULL), BNMLP_OK);
-    failures += expect_status("reference train_step", c,
-                              bnmlp_model_train_step(ref, &rx, &ry, &config, &ref_loss, NULL), BNMLP_OK);
+    failures +=
+        expect_status("unsynchronized train_step", c,
+                      bnmlp_model_train_step(dist, &sx, &sy, SGD_CONFIG(&config), &loss, NULL), BNMLP_OK);
+    failures +=
+        expect_status("reference train_step", c,
+                      bnmlp_model_train_step(ref, &rx, &ry, SGD_CONFIG(&config), &ref_loss, NULL), BNMLP_OK);
     /* The loss is global: the same on every rank. */
     failures += compare_value("loss times ranks", c, 0, sum_over_ranks(c, loss), (double)c->size * loss);
     const size_t n = moving_statistics(dist, a);
@@ -311,13 +321,13 @@ int collective_case_bad_input(const bnmlp_collective *c) {
     bnmlp_tensor sx = bnmlp_tensor_view(d.x + (GLOBAL_BATCH + offset) * FEATURES, count, FEATURES);
     bnmlp_tensor sy = bnmlp_tensor_view(d.y + GLOBAL_BATCH + offset, count, 1);
     float loss = -1.0f;
-    bnmlp_status status = bnmlp_model_train_step(dist, &sx, &sy, &config, &loss, NULL);
+    bnmlp_status status = bnmlp_model_train_step(dist, &sx, &sy, SGD_CONFIG(&config), &loss, NULL);
     failures += expect_status("train_step with a NaN on the last rank", c, status, BNMLP_ERR_NOT_FINITE);
     failures += same_everywhere(c, "train_step", status);
     /* fit over all rows, which hold the NaN on the last rank only. */
     bnmlp_tensor x = bnmlp_tensor_view(d.x, ROWS, FEATURES), y = bnmlp_tensor_view(d.y, ROWS, 1);
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
-    fit.optimizer = config;
+    fit.optimizer.sgd = config;
     status = bnmlp_model_fit(dist, &x, &y, &fit, NULL, NULL);
     failures += expect_status("fit with a NaN on the last rank", c, status, BNMLP_ERR_NOT_FINITE);
     failures += same_everywhere(c, "fit", status);

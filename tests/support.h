@@ -46,4 +46,11 @@ void counting_release(void *context, void *pointer);
 /* A bnmlp_allocator over malloc/free that updates *c. */
 bnmlp_allocator counting_allocator_of(counting_allocator *c);
 
+/* The optimizer configuration (what bnmlp_model_train_step takes) of the SGD settings *sgd_. */
+#define SGD_CONFIG(sgd_)                                                                                     \
+    (&(bnmlp_optimizer_config){.kind = BNMLP_OPTIMIZER_SGD,                                                  \
+                               .sgd = *(sgd_),                                                               \
+                               .adam = BNMLP_ADAM_DEFAULT,                                                   \
+                               .rmsprop = BNMLP_RMSPROP_DEFAULT})
+
 #endif /* BNMLP_TEST_SUPPORT_H */

@@ -236,7 +236,7 @@ static int allocation_body(const bnmlp_collective *c) {
     const bnmlp_sgd_config sgd = BNMLP_SGD_DEFAULT;
     const size_t before = counter.calls;
     for (int i = 0; i < 3; i++)
-        failures += bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL) != BNMLP_OK;
+        failures += bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL) != BNMLP_OK;
     failures += counter.calls != before;
     bnmlp_model_free(model);
     return failures;

@@ -180,7 +180,8 @@ typedef struct loss_case {
 
 static double loss_objective(void *context) {
     loss_case *c = context;
-    return c->logits ? bnmlp_bce_logits(NULL, c->v, c->y, B) : bnmlp_bce_probabilities(NULL, c->v, c->y, B);
+    return c->logits ? bnmlp_bce_logits(NULL, c->v, c->y, B, B)
+                     : bnmlp_bce_probabilities(NULL, c->v, c->y, B, B);
 }
 
 static void test_gradcheck_bce(void **state) {
@@ -188,11 +189,11 @@ static void test_gradcheck_bce(void **state) {
     loss_case c = {.logits = false, .y = {1, 0, 1, 0, 0, 1}};
     fill(c.v, B, 11, 0.1f, 0.9f); /* probabilities away from the clip */
     float grad[B];
-    bnmlp_bce_probabilities(grad, c.v, c.y, B);
+    bnmlp_bce_probabilities(grad, c.v, c.y, B, B);
     check_gradient(c.v, grad, B, loss_objective, &c, 1e-3, 1e-2);
     c.logits = true;
     fill(c.v, B, 12, -3, 3);
-    bnmlp_bce_logits(grad, c.v, c.y, B);
+    bnmlp_bce_logits(grad, c.v, c.y, B, B);
     check_gradient(c.v, grad, B, loss_objective, &c, 1e-3, 1e-2);
 }
 

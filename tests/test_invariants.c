@@ -80,7 +80,8 @@ static void test_variance_overflow_changes_nothing(void **state_) {
         state before;
         take_state(model, &before);
         const bnmlp_sgd_config sgd = {.learning_rate = 0.1f, .momentum = 0.9f};
-        assert_status(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL), BNMLP_ERR_DIVERGED);
+        assert_status(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL),
+                      BNMLP_ERR_DIVERGED);
         assert_state_is(model, &before);
         for (size_t i = 0; i < 4; i++) out[i] = SENTINEL;
         assert_status(bnmlp_model_forward(model, &tx, BNMLP_MODE_TRAINING, &tout), BNMLP_ERR_DIVERGED);
@@ -96,12 +97,53 @@ static void test_variance_overflow_changes_nothing(void **state_) {
         /* The same model still trains on ordinary data afterwards. */
         float xs[4] = {1, -1, 2, -2};
         tx = bnmlp_tensor_view(xs, 4, 1);
-        assert_ok(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL));
+        assert_ok(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL));
         float moving_variance;
         assert_ok(bnmlp_model_get_weights(model, 0, BNMLP_WEIGHT_MOVING_VARIANCE, &moving_variance, 1));
         assert_true(isfinite(moving_variance));
         bnmlp_model_free(model);
     }
+}
+
+/* ---- a loss beyond float32 ------------------------------------------------------------------ */
+
+/* A 1-input Dense(1) MSE model on x = {1, 0}, y = {0, 1e20}: the loss (about 5e39) is finite in
+ * double but not as the float train_step and loss_gradients hand back. Both must refuse with
+ * BNMLP_ERR_DIVERGED and change nothing (neither the weights nor the optimizer's state), as the
+ * header promises; evaluate, whose loss is a double, reports it. */
+static void test_loss_beyond_float_is_divergence(void **state_) {
+    (void)state_;
+    bnmlp_model *model = bnmlp_model_create(1, NULL);
+    assert_non_null(model);
+    const bnmlp_dense_config dense = BNMLP_DENSE_DEFAULT(1);
+    assert_ok(bnmlp_model_add_dense(model, &dense));
+    assert_ok(bnmlp_model_set_loss(model, BNMLP_LOSS_MEAN_SQUARED_ERROR));
+    assert_ok(bnmlp_model_build(model, 2, 0));
+    float x[2] = {1, 0}, y[2] = {0, 1e20f};
+    bnmlp_tensor tx = bnmlp_tensor_view(x, 2, 1), ty = bnmlp_tensor_view(y, 2, 1);
+    state before;
+    take_state(model, &before);
+    bnmlp_optimizer_config sgd = BNMLP_OPTIMIZER_SGD_DEFAULT;
+    sgd.sgd.learning_rate = 1e-30f;
+    float loss = SENTINEL, gradients[2] = {SENTINEL, SENTINEL};
+    assert_status(bnmlp_model_train_step(model, &tx, &ty, &sgd, &loss, NULL), BNMLP_ERR_DIVERGED);
+    assert_true(loss == SENTINEL);
+    assert_state_is(model, &before);
+    bnmlp_optimizer_kind kind;
+    uint64_t steps = 99;
+    assert_ok(bnmlp_model_get_optimizer_state(model, &kind, &steps, NULL, 0));
+    assert_int_equal(steps, 0);
+    assert_status(bnmlp_model_loss_gradients(model, &tx, &ty, &loss, gradients, 2), BNMLP_ERR_DIVERGED);
+    assert_true(loss == SENTINEL && gradients[0] == SENTINEL && gradients[1] == SENTINEL);
+    assert_state_is(model, &before);
+    double evaluated = 0.0;
+    assert_ok(bnmlp_model_evaluate(model, &tx, &ty, &evaluated, NULL));
+    assert_true(isfinite(evaluated) && evaluated > 4e39 && evaluated < 6e39);
+    /* A loss a float holds still trains. */
+    y[1] = 1e18f;
+    assert_ok(bnmlp_model_train_step(model, &tx, &ty, &sgd, &loss, NULL));
+    assert_true(isfinite(loss) && loss > 4e35f);
+    bnmlp_model_free(model);
 }
 
 /* ---- the keras2 estimator's N / (N - 1 - epsilon) ------------------------------------------ */
@@ -126,7 +168,7 @@ static void test_keras2_estimator_needs_rows(void **state_) {
         bnmlp_tensor small_x = bnmlp_tensor_view(x, least[k] - 1, 1),
                      small_y = bnmlp_tensor_view(y, least[k] - 1, 1);
         bnmlp_tensor small_out = bnmlp_tensor_view(out, least[k] - 1, 1);
-        assert_status(bnmlp_model_train_step(model, &small_x, &small_y, &sgd, NULL, NULL),
+        assert_status(bnmlp_model_train_step(model, &small_x, &small_y, SGD_CONFIG(&sgd), NULL, NULL),
                       BNMLP_ERR_BATCH_TOO_SMALL);
         assert_status(bnmlp_model_forward(model, &small_x, BNMLP_MODE_TRAINING, &small_out),
                       BNMLP_ERR_BATCH_TOO_SMALL);
@@ -140,7 +182,7 @@ static void test_keras2_estimator_needs_rows(void **state_) {
         assert_state_is(model, &before);
         bnmlp_tensor enough_x = bnmlp_tensor_view(x, least[k], 1),
                      enough_y = bnmlp_tensor_view(y, least[k], 1);
-        assert_ok(bnmlp_model_train_step(model, &enough_x, &enough_y, &sgd, NULL, NULL));
+        assert_ok(bnmlp_model_train_step(model, &enough_x, &enough_y, SGD_CONFIG(&sgd), NULL, NULL));
         float moving_variance;
         assert_ok(bnmlp_model_get_weights(model, 0, BNMLP_WEIGHT_MOVING_VARIANCE, &moving_variance, 1));
         assert_true(isfinite(moving_variance) && moving_variance > 0.0f);
@@ -209,9 +251,9 @@ static void test_bce_infinite_logits(void **state_) {
     (void)state_;
     const float z[2] = {INFINITY, -INFINITY}, right[2] = {1, 0}, wrong[2] = {0, 1};
     float dz[2] = {SENTINEL, SENTINEL};
-    assert_true(bnmlp_bce_logits(dz, z, right, 2) == 0.0);
+    assert_true(bnmlp_bce_logits(dz, z, right, 2, 2) == 0.0);
     assert_true(dz[0] == 0.0f && dz[1] == 0.0f);
-    assert_true(isinf(bnmlp_bce_logits(NULL, z, wrong, 2)));
+    assert_true(isinf(bnmlp_bce_logits(NULL, z, wrong, 2, 2)));
 }
 
 /* 2 -> Dense(1, sigmoid) with a kernel of 3e38: inputs of 10 give a logit of +inf. */
@@ -286,6 +328,7 @@ static void test_random_null_generator(void **state_) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_variance_overflow_changes_nothing),
+        cmocka_unit_test(test_loss_beyond_float_is_divergence),
         cmocka_unit_test(test_keras2_estimator_needs_rows),
         cmocka_unit_test(test_epoch_without_batches_fails),
         cmocka_unit_test(test_bce_infinite_logits),

@@ -213,7 +213,7 @@ static void test_bce_probabilities_exact(void **state) {
     (void)state;
     const float p[2] = {0.8f, 0.25f}, y[2] = {1, 0};
     float dp[2];
-    const double loss = bnmlp_bce_probabilities(dp, p, y, 2);
+    const double loss = bnmlp_bce_probabilities(dp, p, y, 2, 2);
     assert_float_equal(loss, -(log((double)0.8f) + log(1.0 - (double)0.25f)) / 2.0, 1e-12);
     assert_float_equal(dp[0], -1.0 / 0.8 / 2.0, 1e-6);         /* -y/p / N */
     assert_float_equal(dp[1], 1.0 / (1.0 - 0.25) / 2.0, 1e-6); /* (1-y)/(1-p) / N */
@@ -224,7 +224,7 @@ static void test_bce_probabilities_clip(void **state) {
     /* p = 0 with y = 1 is clipped to 1e-7 (Keras): loss -log(1e-7), zero gradient. */
     const float p[2] = {0.0f, 1.0f}, y[2] = {1, 0};
     float dp[2];
-    const double loss = bnmlp_bce_probabilities(dp, p, y, 2);
+    const double loss = bnmlp_bce_probabilities(dp, p, y, 2, 2);
     const double lo = (double)1e-7f, hi = (double)(1.0f - 1e-7f);
     assert_float_equal(loss, (-log(lo) - log(1.0 - hi)) / 2.0, 1e-9);
     assert_true(isfinite(loss));
@@ -236,7 +236,7 @@ static void test_bce_logits_exact_and_stable(void **state) {
     (void)state;
     const float z[4] = {0.0f, 2.0f, -3.0f, 100.0f}, y[4] = {1, 0, 0, 0};
     float dz[4];
-    const double loss = bnmlp_bce_logits(dz, z, y, 4);
+    const double loss = bnmlp_bce_logits(dz, z, y, 4, 4);
     const double e =
         (log(2.0) + (2.0 + log1p(exp(-2.0))) + log1p(exp(-3.0)) + (100.0 + log1p(exp(-100.0)))) / 4.0;
     assert_float_equal(loss, e, 1e-12);

@@ -226,7 +226,7 @@ static void assert_history_sentinel(const bnmlp_epoch_record *h, size_t n) {
 static void train_once(bnmlp_model *model, size_t rows, const bnmlp_sgd_config *optimizer) {
     batch b;
     batch_init(&b, rows);
-    assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, optimizer, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, SGD_CONFIG(optimizer), NULL, NULL));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -312,7 +312,7 @@ static void test_create_custom_allocator_balanced(void **state) {
     assert_ok(bnmlp_model_forward(model, &b.tx, BNMLP_MODE_INFERENCE, &tout));
     bnmlp_sgd_config sgd = BNMLP_SGD_DEFAULT;
     sgd.momentum = 0.9f;
-    assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, &sgd, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, SGD_CONFIG(&sgd), NULL, NULL));
     assert_int_equal(counter.calls, before);
 
     bnmlp_model_free(model);
@@ -684,7 +684,8 @@ static void test_not_built(void **state) {
 
     assert_status(bnmlp_model_forward(model, &b.tx, BNMLP_MODE_INFERENCE, &tout), BNMLP_ERR_NOT_BUILT);
     assert_status(bnmlp_model_forward(model, &b.tx, BNMLP_MODE_TRAINING, &tout), BNMLP_ERR_NOT_BUILT);
-    assert_status(bnmlp_model_train_step(model, &b.tx, &b.ty, &sgd, &loss, &accuracy), BNMLP_ERR_NOT_BUILT);
+    assert_status(bnmlp_model_train_step(model, &b.tx, &b.ty, SGD_CONFIG(&sgd), &loss, &accuracy),
+                  BNMLP_ERR_NOT_BUILT);
     assert_status(bnmlp_model_loss_gradients(model, &b.tx, &b.ty, &loss, gradients, N_PARAMS),
                   BNMLP_ERR_NOT_BUILT);
     assert_status(bnmlp_model_evaluate(model, &b.tx, &b.ty, &dloss, &daccuracy), BNMLP_ERR_NOT_BUILT);
@@ -888,7 +889,8 @@ static void expect_train_step_fails(bnmlp_model *model, const bnmlp_tensor *x, c
     snapshot s;
     snapshot_take(model, &s);
     float loss = FLOAT_SENTINEL, accuracy = FLOAT_SENTINEL;
-    assert_status(bnmlp_model_train_step(model, x, y, sgd, &loss, &accuracy), expected);
+    assert_status(bnmlp_model_train_step(model, x, y, sgd ? SGD_CONFIG(sgd) : NULL, &loss, &accuracy),
+                  expected);
     assert_floats_sentinel(&loss, 1);
     assert_floats_sentinel(&accuracy, 1);
     assert_unchanged(model, &s);
@@ -961,11 +963,12 @@ static void test_train_step_null_arguments(void **state) {
     expect_train_step_fails(model, &b.tx, &b.ty, NULL, BNMLP_ERR_NULL_ARGUMENT);
     bnmlp_tensor no_y = bnmlp_tensor_view(NULL, MAXB, 1);
     expect_train_step_fails(model, &b.tx, &no_y, &sgd, BNMLP_ERR_NULL_ARGUMENT);
-    assert_status(bnmlp_model_train_step(NULL, &b.tx, &b.ty, &sgd, NULL, NULL), BNMLP_ERR_NULL_ARGUMENT);
+    assert_status(bnmlp_model_train_step(NULL, &b.tx, &b.ty, SGD_CONFIG(&sgd), NULL, NULL),
+                  BNMLP_ERR_NULL_ARGUMENT);
     /* loss and accuracy may be NULL. */
     snapshot s;
     snapshot_take(model, &s);
-    assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, &sgd, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, SGD_CONFIG(&sgd), NULL, NULL));
     snapshot after;
     snapshot_take(model, &after);
     assert_memory_not_equal(after.params, s.params, N_PARAMS * sizeof(float));
@@ -1007,7 +1010,7 @@ static void test_train_step_momentum_range(void **state) {
             snapshot s;
             snapshot_take(model, &s);
             float loss = FLOAT_SENTINEL, accuracy = FLOAT_SENTINEL;
-            assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, &sgd, &loss, &accuracy));
+            assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, SGD_CONFIG(&sgd), &loss, &accuracy));
             assert_true(isfinite(loss) && loss > 0.0f);
             assert_true(accuracy >= 0.0f && accuracy <= 1.0f);
             snapshot after;
@@ -1037,17 +1040,18 @@ static void test_train_step_failure_keeps_optimizer_state(void **state) {
     bnmlp_sgd_config bad_sgd = sgd;
     bad_sgd.learning_rate = -1.0f;
     for (int step = 0; step < 3; step++) {
-        assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, &sgd, NULL, NULL));
-        assert_ok(bnmlp_model_train_step(twin, &b.tx, &b.ty, &sgd, NULL, NULL));
-        assert_status(bnmlp_model_train_step(model, &bad_label.tx, &bad_label.ty, &sgd, NULL, NULL),
-                      BNMLP_ERR_LABEL);
-        assert_status(bnmlp_model_train_step(model, &bad_x.tx, &bad_x.ty, &sgd, NULL, NULL),
+        assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, SGD_CONFIG(&sgd), NULL, NULL));
+        assert_ok(bnmlp_model_train_step(twin, &b.tx, &b.ty, SGD_CONFIG(&sgd), NULL, NULL));
+        assert_status(
+            bnmlp_model_train_step(model, &bad_label.tx, &bad_label.ty, SGD_CONFIG(&sgd), NULL, NULL),
+            BNMLP_ERR_LABEL);
+        assert_status(bnmlp_model_train_step(model, &bad_x.tx, &bad_x.ty, SGD_CONFIG(&sgd), NULL, NULL),
                       BNMLP_ERR_NOT_FINITE);
-        assert_status(bnmlp_model_train_step(model, &b.tx, &b.ty, &bad_sgd, NULL, NULL),
+        assert_status(bnmlp_model_train_step(model, &b.tx, &b.ty, SGD_CONFIG(&bad_sgd), NULL, NULL),
                       BNMLP_ERR_INVALID_ARGUMENT);
         bnmlp_tensor one_x = bnmlp_tensor_view(b.x, 1, IN);
         bnmlp_tensor one_y = bnmlp_tensor_view(b.y, 1, 1);
-        assert_status(bnmlp_model_train_step(model, &one_x, &one_y, &sgd, NULL, NULL),
+        assert_status(bnmlp_model_train_step(model, &one_x, &one_y, SGD_CONFIG(&sgd), NULL, NULL),
                       BNMLP_ERR_BATCH_TOO_SMALL);
     }
     assert_same_state(model, twin);
@@ -1064,7 +1068,7 @@ static void test_train_step_one_row_batchnorm(void **state) {
     bnmlp_model *plain = make_model_with(SEED, false, MAXB, NULL);
     snapshot s;
     snapshot_take(plain, &s);
-    assert_ok(bnmlp_model_train_step(plain, &b.tx, &b.ty, &sgd, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(plain, &b.tx, &b.ty, SGD_CONFIG(&sgd), NULL, NULL));
     snapshot after;
     snapshot_take(plain, &after);
     assert_memory_not_equal(after.params, s.params, s.param_count * sizeof(float));
@@ -1100,8 +1104,8 @@ static void test_train_step_diverged(void **state) {
     batch good;
     batch_init(&good, MAXB);
     /* Give both models a non-zero velocity and moved moving statistics. */
-    assert_ok(bnmlp_model_train_step(model, &good.tx, &good.ty, &sgd, NULL, NULL));
-    assert_ok(bnmlp_model_train_step(twin, &good.tx, &good.ty, &sgd, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &good.tx, &good.ty, SGD_CONFIG(&sgd), NULL, NULL));
+    assert_ok(bnmlp_model_train_step(twin, &good.tx, &good.ty, SGD_CONFIG(&sgd), NULL, NULL));
 
     float saved[IN * 4];
     poison_first_kernel(model, saved);
@@ -1120,8 +1124,8 @@ static void test_train_step_diverged(void **state) {
     /* Restore the kernel: the velocities must be those of the twin, so the next step matches. */
     assert_ok(bnmlp_model_set_weights(model, LAYER_DENSE0, BNMLP_WEIGHT_KERNEL, saved, IN * 4));
     assert_same_state(model, twin);
-    assert_ok(bnmlp_model_train_step(model, &good.tx, &good.ty, &sgd, NULL, NULL));
-    assert_ok(bnmlp_model_train_step(twin, &good.tx, &good.ty, &sgd, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &good.tx, &good.ty, SGD_CONFIG(&sgd), NULL, NULL));
+    assert_ok(bnmlp_model_train_step(twin, &good.tx, &good.ty, SGD_CONFIG(&sgd), NULL, NULL));
     assert_same_state(model, twin);
     bnmlp_model_free(twin);
 }
@@ -1359,7 +1363,7 @@ static bnmlp_fit_config small_fit(size_t epochs) {
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
     fit.epochs = epochs;
     fit.batch_size = 4;
-    fit.optimizer.learning_rate = 0.1f;
+    fit.optimizer.sgd.learning_rate = 0.1f;
     return fit;
 }
 
@@ -1370,7 +1374,7 @@ static void assert_fit_like_fresh_twin(bnmlp_model *model) {
     batch b;
     batch_init(&b, 2 * MAXB);
     bnmlp_fit_config fit = small_fit(2);
-    fit.optimizer.momentum = 0.9f;
+    fit.optimizer.sgd.momentum = 0.9f;
     bnmlp_epoch_record h1[2], h2[2];
     assert_ok(bnmlp_model_fit(model, &b.tx, &b.ty, &fit, h1, NULL));
     assert_ok(bnmlp_model_fit(twin, &b.tx, &b.ty, &fit, h2, NULL));
@@ -1473,14 +1477,14 @@ static void test_fit_bad_optimizer(void **state) {
     batch b;
     batch_init(&b, 2 * MAXB);
     bnmlp_fit_config fit = small_fit(2);
-    fit.optimizer.learning_rate = 0.0f;
+    fit.optimizer.sgd.learning_rate = 0.0f;
     expect_fit_fails(model, &b.tx, &b.ty, &fit, BNMLP_ERR_INVALID_ARGUMENT);
-    fit.optimizer.learning_rate = NAN;
+    fit.optimizer.sgd.learning_rate = NAN;
     expect_fit_fails(model, &b.tx, &b.ty, &fit, BNMLP_ERR_INVALID_ARGUMENT);
     fit = small_fit(2);
-    fit.optimizer.momentum = 1.5f;
+    fit.optimizer.sgd.momentum = 1.5f;
     expect_fit_fails(model, &b.tx, &b.ty, &fit, BNMLP_ERR_INVALID_ARGUMENT);
-    fit.optimizer.momentum = -0.1f;
+    fit.optimizer.sgd.momentum = -0.1f;
     expect_fit_fails(model, &b.tx, &b.ty, &fit, BNMLP_ERR_INVALID_ARGUMENT);
     assert_fit_like_fresh_twin(model);
 }
@@ -1650,7 +1654,7 @@ static void test_fit_trailing_one_row_batchnorm(void **state) {
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
     fit.batch_size = MAXB;
     fit.shuffle = false;
-    fit.optimizer.learning_rate = 0.1f;
+    fit.optimizer.sgd.learning_rate = 0.1f;
     bnmlp_epoch_record history[1];
     size_t epochs_run = SIZE_SENTINEL;
     assert_ok(bnmlp_model_fit(model, &b.tx, &b.ty, &fit, history, &epochs_run));
@@ -1678,7 +1682,7 @@ static void test_fit_trailing_one_row_plain(void **state) {
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
     fit.batch_size = MAXB;
     fit.shuffle = false;
-    fit.optimizer.learning_rate = 0.1f;
+    fit.optimizer.sgd.learning_rate = 0.1f;
     bnmlp_epoch_record history[1];
     size_t epochs_run = SIZE_SENTINEL;
     assert_ok(bnmlp_model_fit(model, &b.tx, &b.ty, &fit, history, &epochs_run));
@@ -1784,7 +1788,7 @@ static void test_fit_diverges_in_second_epoch(void **state) {
     fit.epochs = 3;
     fit.batch_size = MAXB;
     fit.shuffle = false;
-    fit.optimizer.learning_rate = 1e30f;
+    fit.optimizer.sgd.learning_rate = 1e30f;
     /* The twin shows the mechanism step by step. */
     assert_ok(bnmlp_model_train_step(twin, &b.tx, &b.ty, &fit.optimizer, NULL, NULL));
     assert_status(bnmlp_model_train_step(twin, &b.tx, &b.ty, &fit.optimizer, NULL, NULL), BNMLP_ERR_DIVERGED);
@@ -2229,7 +2233,7 @@ static void test_same_seed_same_history(void **state) {
     batch_init(&t, 3 * MAXB + 3);
     batch_init(&v, MAXB + 2);
     bnmlp_fit_config fit = small_fit(3);
-    fit.optimizer.momentum = 0.9f;
+    fit.optimizer.sgd.momentum = 0.9f;
     fit.validation_x = &v.tx;
     fit.validation_y = &v.ty;
     bnmlp_epoch_record ha[3], hb[3];
@@ -2295,7 +2299,7 @@ static void test_frozen_batchnorm_fit(void **state) {
     batch t;
     batch_init(&t, 3 * MAXB + 1); /* trailing one-row batch: frozen batch norm needs no statistics */
     bnmlp_fit_config fit = small_fit(3);
-    fit.optimizer.momentum = 0.5f;
+    fit.optimizer.sgd.momentum = 0.5f;
     size_t epochs_run = 0;
     assert_ok(bnmlp_model_fit(model, &t.tx, &t.ty, &fit, NULL, &epochs_run));
     assert_int_equal(epochs_run, 3);
@@ -2310,7 +2314,7 @@ static void test_frozen_batchnorm_fit(void **state) {
     snapshot_free(&after);
 
     /* A train_step leaves it alone too. */
-    train_once(model, MAXB, &fit.optimizer);
+    train_once(model, MAXB, &fit.optimizer.sgd);
     snapshot_take(model, &after);
     assert_memory_equal(after.params + 12, s.params + 12, 8 * sizeof(float));
     assert_memory_equal(after.moving, s.moving, s.n_moving * sizeof(float));

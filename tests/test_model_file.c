@@ -69,9 +69,9 @@ static void fit(bnmlp_model *model, data *d, bnmlp_optimizer_kind kind, size_t i
                 bnmlp_epoch_record *history) {
     bnmlp_fit_config config = BNMLP_FIT_DEFAULT;
     config.epochs = epochs, config.initial_epoch = initial, config.batch_size = 7;
-    config.optimizer.momentum = 0.9f, config.optimizer.learning_rate = 0.05f;
-    config.optimizer_kind = kind;
-    config.adam.learning_rate = 0.01f;
+    config.optimizer.sgd.momentum = 0.9f, config.optimizer.sgd.learning_rate = 0.05f;
+    config.optimizer.kind = kind;
+    config.optimizer.adam.learning_rate = 0.01f;
     config.validation_x = &d->tx, config.validation_y = &d->ty;
     size_t run = 0;
     assert_ok(bnmlp_model_fit(model, &d->tx, &d->ty, &config, history, &run));
@@ -211,6 +211,93 @@ static void test_checkpoint_resume_is_exact(void **state) {
     test_remove_dir(dir);
 }
 
+/* True when two RMSprop configurations hold the same settings (padding aside). */
+static bool same_rmsprop(const bnmlp_rmsprop_config *a, const bnmlp_rmsprop_config *b) {
+    return a->learning_rate == b->learning_rate && a->alpha == b->alpha && a->epsilon == b->epsilon &&
+           a->momentum == b->momentum && a->centered == b->centered && a->weight_decay == b->weight_decay &&
+           a->decay_kernels_only == b->decay_kernels_only;
+}
+
+/* A checkpoint stores the optimizer's configuration: fit resumed with the configuration read back
+ * (bnmlp_model_optimizer_config) equals an uninterrupted run, here RMSprop with every setting
+ * away from its default; the model's configuration follows its last step; a version-1 checkpoint
+ * holds its state kind's defaults; a plain model file the default SGD's. */
+static void test_checkpoint_keeps_optimizer_config(void **state) {
+    (void)state;
+    data d;
+    make_data(&d);
+    bnmlp_fit_config config = BNMLP_FIT_DEFAULT;
+    config.optimizer = BNMLP_OPTIMIZER_RMSPROP_DEFAULT;
+    config.optimizer.rmsprop = (bnmlp_rmsprop_config){.learning_rate = 0.003f,
+                                                      .alpha = 0.9f,
+                                                      .epsilon = 1e-6f,
+                                                      .momentum = 0.5f,
+                                                      .centered = true,
+                                                      .weight_decay = 1e-3f,
+                                                      .decay_kernels_only = true};
+    config.epochs = 6, config.batch_size = 7;
+    bnmlp_model *whole = make_model(4, NULL), *first = make_model(4, NULL);
+    bnmlp_optimizer_config held;
+    assert_ok(bnmlp_model_optimizer_config(first, &held));
+    assert_int_equal(held.kind, BNMLP_OPTIMIZER_SGD); /* a new model: the default */
+    assert_ok(bnmlp_model_fit(whole, &d.tx, &d.ty, &config, NULL, NULL));
+    config.epochs = 2;
+    assert_ok(bnmlp_model_fit(first, &d.tx, &d.ty, &config, NULL, NULL));
+    assert_ok(bnmlp_model_optimizer_config(first, &held));
+    assert_true(same_rmsprop(&held.rmsprop, &config.optimizer.rmsprop));
+    size_t size = 0;
+    assert_ok(bnmlp_model_save_buffer(first, true, NULL, 0, &size));
+    unsigned char *bytes = malloc(size);
+    assert_non_null(bytes);
+    assert_ok(bnmlp_model_save_buffer(first, true, bytes, size, &size));
+    assert_int_equal(bnmlp_load_le32(bytes + 8), 2); /* a checkpoint of version 2 */
+    bnmlp_status status;
+    bnmlp_model *resumed = bnmlp_model_load_buffer(bytes, size, NULL, NULL, &status);
+    assert_ok(status);
+    bnmlp_fit_config rest = config;
+    rest.epochs = 6, rest.initial_epoch = bnmlp_model_epochs_done(resumed);
+    rest.optimizer = BNMLP_OPTIMIZER_DEFAULT; /* only what the file holds */
+    assert_ok(bnmlp_model_optimizer_config(resumed, &rest.optimizer));
+    assert_int_equal(rest.optimizer.kind, BNMLP_OPTIMIZER_RMSPROP);
+    assert_true(same_rmsprop(&rest.optimizer.rmsprop, &config.optimizer.rmsprop));
+    assert_ok(bnmlp_model_fit(resumed, &d.tx, &d.ty, &rest, NULL, NULL));
+    assert_memory_equal(resumed->params, whole->params, whole->param_count * sizeof(float));
+    assert_memory_equal(resumed->optimizer.slots, whole->optimizer.slots,
+                        BNMLP_OPTIMIZER_MAX_SLOTS * whole->param_count * sizeof(float));
+    /* A step with another optimizer makes its configuration the held one; so does setting state
+     * of another kind (with that kind's defaults). */
+    bnmlp_optimizer_config adam = BNMLP_OPTIMIZER_ADAM_DEFAULT;
+    adam.adam.learning_rate = 0.02f;
+    bnmlp_tensor x8 = bnmlp_tensor_view(d.x, MAXB, IN), y8 = bnmlp_tensor_view(d.y, MAXB, 1);
+    assert_ok(bnmlp_model_train_step(resumed, &x8, &y8, &adam, NULL, NULL));
+    assert_ok(bnmlp_model_optimizer_config(resumed, &held));
+    assert_true(held.kind == BNMLP_OPTIMIZER_ADAM && held.adam.learning_rate == 0.02f);
+    const size_t count = bnmlp_model_optimizer_state_count(resumed, BNMLP_OPTIMIZER_SGD);
+    float *zeros = calloc(count, sizeof *zeros);
+    assert_non_null(zeros);
+    assert_ok(bnmlp_model_set_optimizer_state(resumed, BNMLP_OPTIMIZER_SGD, 0, zeros, count));
+    assert_ok(bnmlp_model_optimizer_config(resumed, &held));
+    assert_true(held.kind == BNMLP_OPTIMIZER_SGD && held.sgd.learning_rate == 0.01f);
+    /* A plain model file keeps no optimizer: the default SGD. */
+    assert_ok(bnmlp_model_save_buffer(first, false, bytes, size, &size));
+    assert_int_equal(bnmlp_load_le32(bytes + 8), 2); /* the current version */
+    bnmlp_model *plain = bnmlp_model_load_buffer(bytes, size, NULL, NULL, &status);
+    assert_ok(status);
+    assert_ok(bnmlp_model_optimizer_config(plain, &held));
+    assert_int_equal(held.kind, BNMLP_OPTIMIZER_SGD);
+    /* The version-1 checkpoint (Adam, lr 0.005) holds Adam's defaults: it stored no settings. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/model-v1/checkpoint.bnmlp", BNMLP_FIXTURES_DIR);
+    bnmlp_model *old = bnmlp_model_load(path, NULL, NULL, &status);
+    assert_ok(status);
+    assert_ok(bnmlp_model_optimizer_config(old, &held));
+    assert_true(held.kind == BNMLP_OPTIMIZER_ADAM && held.adam.learning_rate == 0.001f);
+    assert_status(bnmlp_model_optimizer_config(old, NULL), BNMLP_ERR_NULL_ARGUMENT);
+    free(zeros), free(bytes);
+    bnmlp_model_free(old), bnmlp_model_free(plain), bnmlp_model_free(resumed);
+    bnmlp_model_free(first), bnmlp_model_free(whole);
+}
+
 /* ---- the atomic write ---------------------------------------------------------------------------- */
 
 /* A write that fails midway (after any number of bytes, at the flush or at the rename) returns
@@ -309,7 +396,7 @@ static void expect_patch_fails(const unsigned char *bytes, size_t size, patch_fu
 }
 
 static void patch_magic(unsigned char *b, size_t n) { (void)n, b[1] = 'X'; }
-static void patch_version(unsigned char *b, size_t n) { (void)n, bnmlp_store_le32(b + 8, 3); }
+static void patch_version(unsigned char *b, size_t n) { (void)n, bnmlp_store_le32(b + 8, 99); }
 static void patch_flags(unsigned char *b, size_t n) { (void)n, bnmlp_store_le32(b + 12, 6); }
 static void patch_first_param_nan(unsigned char *b, size_t n) {
     bnmlp_store_le32(b + section_payload(b, n, "PARM") + 8, bnmlp_float_bits(NAN));
@@ -436,7 +523,16 @@ static void patch_order_count(unsigned char *b, size_t n) {
     bnmlp_store_le64(b + section_payload(b, n, "TRAN") + 8, UINT64_MAX / 2);
 }
 static void patch_optimizer_kind(unsigned char *b, size_t n) {
-    bnmlp_store_le32(b + section_payload(b, n, "OPTM"), 3);
+    bnmlp_store_le32(b + section_payload(b, n, "OPTM"), 9);
+}
+static void patch_config_kind(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + section_payload(b, n, "OPTC"), 9);
+}
+static void patch_config_count(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + section_payload(b, n, "OPTC") + 4, 2);
+}
+static void patch_config_rate(unsigned char *b, size_t n) { /* the first setting: the learning rate */
+    bnmlp_store_le32(b + section_payload(b, n, "OPTC") + 8, bnmlp_float_bits(-0.5f));
 }
 static void patch_second_moment(unsigned char *b, size_t n) {
     const size_t at = section_payload(b, n, "OPTM") + 4 + 8 + 8;
@@ -551,6 +647,9 @@ static void test_bad_files(void **state) {
         {patch_optimizer_kind, true, BNMLP_ERR_FORMAT, "unknown optimizer", true},
         {patch_second_moment, true, BNMLP_ERR_FORMAT, "negative second moment", true},
         {patch_optimizer_nan, true, BNMLP_ERR_NOT_FINITE, "NaN velocity", true},
+        {patch_config_kind, true, BNMLP_ERR_FORMAT, "unknown optimizer configuration", true},
+        {patch_config_count, true, BNMLP_ERR_FORMAT, "another number of settings", true},
+        {patch_config_rate, true, BNMLP_ERR_FORMAT, "a negative learning rate", true},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         expect_patch_fails(cases[k].checkpoint ? checkpoint : plain,
@@ -656,8 +755,8 @@ static void test_optimizer_state_api(void **state_) {
     bnmlp_optimizer_config adam = BNMLP_OPTIMIZER_DEFAULT;
     adam.kind = BNMLP_OPTIMIZER_ADAM, adam.adam.learning_rate = 0.01f;
     bnmlp_tensor bx = bnmlp_tensor_view(d.x, 7, IN), by = bnmlp_tensor_view(d.y, 7, 1);
-    assert_ok(bnmlp_model_train_step_with(model, &bx, &by, &adam, NULL, NULL));
-    assert_ok(bnmlp_model_train_step_with(twin, &bx, &by, &adam, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &bx, &by, &adam, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(twin, &bx, &by, &adam, NULL, NULL));
     assert_memory_equal(model->params, twin->params, model->param_count * sizeof(float));
     /* SGD's velocities are one block. */
     assert_int_equal(bnmlp_model_optimizer_state_count(model, BNMLP_OPTIMIZER_SGD), model->param_count);
@@ -666,15 +765,79 @@ static void test_optimizer_state_api(void **state_) {
     bnmlp_model_free(model), bnmlp_model_free(twin);
 }
 
+/* ---- files written by format version 1 ------------------------------------------------------------ */
+
+/* A float tensor read from one of the fixtures' CSV files (every column; no label). */
+static bnmlp_tensor *read_fixture(const char *name, bool labelled, bnmlp_tensor **labels) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/model-v1/%s", BNMLP_FIXTURES_DIR, name);
+    bnmlp_csv_read_config config = BNMLP_CSV_READ_DEFAULT;
+    if (!labelled) config.label = BNMLP_CSV_LABEL_NONE;
+    bnmlp_tensor *x = NULL;
+    assert_ok(bnmlp_csv_read(path, &config, &x, labels, NULL));
+    return x;
+}
+
+/* The model and the checkpoint main wrote before the format grew (tests/fixtures/model-v1)
+ * still load, and predict what they predicted then; saved again (as version 2), they load and
+ * predict the same. */
+static void test_version1_files_load(void **state) {
+    (void)state;
+    bnmlp_tensor *y = NULL;
+    bnmlp_tensor *x = read_fixture("data.csv", true, &y);
+    const char *files[2][2] = {{"model.bnmlp", "model-predictions.csv"},
+                               {"checkpoint.bnmlp", "checkpoint-predictions.csv"}};
+    for (size_t k = 0; k < 2; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/model-v1/%s", BNMLP_FIXTURES_DIR, files[k][0]);
+        bnmlp_status status;
+        bnmlp_error_detail detail;
+        bnmlp_model *model = bnmlp_model_load(path, NULL, &detail, &status);
+        assert_ok(status);
+        assert_non_null(model);
+        assert_int_equal(bnmlp_model_epochs_done(model), k == 0 ? 0 : 2);
+        bnmlp_tensor *expected = read_fixture(files[k][1], false, NULL);
+        bnmlp_tensor *out = bnmlp_tensor_create(x->rows, 1, NULL);
+        assert_non_null(out);
+        assert_ok(bnmlp_model_predict(model, x, out));
+        assert_int_equal(expected->rows, x->rows);
+        /* Exact with the compiler that wrote them (gcc); another may round the last bit apart. */
+        for (size_t r = 0; r < x->rows; r++) assert_true(fabsf(out->data[r] - expected->data[r]) <= 1e-6f);
+        /* Saved again, it is a version-2 file that loads and predicts the very same values. */
+        size_t size = 0;
+        assert_ok(bnmlp_model_save_buffer(model, k == 1, NULL, 0, &size));
+        unsigned char *bytes = malloc(size);
+        assert_non_null(bytes);
+        assert_ok(bnmlp_model_save_buffer(model, k == 1, bytes, size, &size));
+        assert_int_equal(bnmlp_load_le32(bytes + 8), 2);
+        bnmlp_model *again = bnmlp_model_load_buffer(bytes, size, NULL, NULL, &status);
+        assert_ok(status);
+        bnmlp_tensor *out2 = bnmlp_tensor_create(x->rows, 1, NULL);
+        assert_non_null(out2);
+        assert_ok(bnmlp_model_predict(again, x, out2));
+        assert_memory_equal(out2->data, out->data, x->rows * sizeof(float));
+        bnmlp_tensor_free(out2);
+        bnmlp_model_free(again);
+        free(bytes);
+        bnmlp_tensor_free(out);
+        bnmlp_tensor_free(expected);
+        bnmlp_model_free(model);
+    }
+    bnmlp_tensor_free(x);
+    bnmlp_tensor_free(y);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_save_load_predicts_bit_for_bit),
         cmocka_unit_test(test_checkpoint_resume_is_exact),
+        cmocka_unit_test(test_checkpoint_keeps_optimizer_config),
         cmocka_unit_test(test_atomic_write_under_io_failure),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_fields_skipped_and_defaulted),
         cmocka_unit_test(test_load_allocation_failures),
         cmocka_unit_test(test_optimizer_state_api),
+        cmocka_unit_test(test_version1_files_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

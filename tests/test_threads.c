@@ -45,7 +45,8 @@ static void make_data(void) {
 static float *train(bnmlp_model *model, size_t *count) {
     bnmlp_tensor tx = bnmlp_tensor_view(x, ROWS, IN), ty = bnmlp_tensor_view(y, ROWS, 1);
     const bnmlp_sgd_config sgd = {.learning_rate = 0.05f, .momentum = 0.9f};
-    for (int s = 0; s < STEPS; s++) assert_ok(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL));
+    for (int s = 0; s < STEPS; s++)
+        assert_ok(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL));
     *count = bnmlp_model_param_count(model);
     float *params = malloc((*count + 2 * HIDDEN) * sizeof *params);
     assert_ok(bnmlp_model_get_params(model, params, *count));
@@ -92,14 +93,14 @@ static void test_set_threads(void **state) {
     bnmlp_model *model = make_model(3, false, &allocator);
     bnmlp_tensor tx = bnmlp_tensor_view(x, ROWS, IN), ty = bnmlp_tensor_view(y, ROWS, 1);
     const bnmlp_sgd_config sgd = BNMLP_SGD_DEFAULT;
-    assert_ok(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL)); /* wakes the workers */
+    assert_ok(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL)); /* wakes the workers */
     size_t calls = counter.calls;
-    assert_ok(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL));
     assert_int_equal(counter.calls, calls);
     assert_ok(bnmlp_model_set_threads(model, 1));
     assert_int_equal(bnmlp_model_threads(model), 1);
     calls = counter.calls;
-    assert_ok(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL));
     assert_int_equal(counter.calls, calls);
     assert_status(bnmlp_model_set_threads(model, 5000), BNMLP_ERR_INVALID_ARGUMENT);
     assert_status(bnmlp_model_set_threads(NULL, 1), BNMLP_ERR_NULL_ARGUMENT);
@@ -109,7 +110,7 @@ static void test_set_threads(void **state) {
     counter.fail_at = counter.calls + 1;
     assert_status(bnmlp_model_set_threads(model, 2), BNMLP_ERR_OUT_OF_MEMORY);
     counter.fail_at = 0;
-    assert_ok(bnmlp_model_train_step(model, &tx, &ty, &sgd, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(model, &tx, &ty, SGD_CONFIG(&sgd), NULL, NULL));
     bnmlp_model_free(model);
     assert_int_equal(counter.allocations, counter.releases);
 }

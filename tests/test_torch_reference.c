@@ -461,7 +461,8 @@ static void train_three_steps(model_fixture *f) {
     sgd.momentum = TORCH_MODEL_SGD_MOMENTUM;
     for (size_t step = 0; step < TORCH_MODEL_STEPS; step++) {
         float loss = NAN, accuracy = NAN;
-        assert_ok(bnmlp_model_train_step(f->model, &f->x_view, &f->y_view, &sgd, &loss, &accuracy));
+        assert_ok(
+            bnmlp_model_train_step(f->model, &f->x_view, &f->y_view, SGD_CONFIG(&sgd), &loss, &accuracy));
         check_close(&loss, &torch_model_losses[step], 1, MODEL_ATOL, MODEL_RTOL);
         check_close(&accuracy, &torch_model_accuracies[step], 1, 0.0, 0.0); /* k/8: exact */
     }

@@ -46,7 +46,7 @@ static double fit_xor(bool batchnorm, bnmlp_epoch_record *history, size_t epochs
     bnmlp_model *m = small_model(batchnorm, 7);
     bnmlp_fit_config config = BNMLP_FIT_DEFAULT;
     config.epochs = epochs;
-    config.optimizer = (bnmlp_sgd_config){.learning_rate = 0.05f, .momentum = 0.9f};
+    config.optimizer.sgd = (bnmlp_sgd_config){.learning_rate = 0.05f, .momentum = 0.9f};
     size_t run = 0;
     assert_ok(bnmlp_model_fit(m, &tx, &ty, &config, history, &run));
     assert_int_equal(run, epochs);
@@ -188,13 +188,13 @@ static void test_overflowing_update_is_refused(void **state) {
     float before[128], after[128], twin_params[128];
     assert_ok(bnmlp_model_get_params(m, before, n));
     const bnmlp_sgd_config huge = {.learning_rate = 3e38f, .momentum = 0.9f};
-    assert_status(bnmlp_model_train_step(m, &bx, &by, &huge, NULL, NULL), BNMLP_ERR_DIVERGED);
+    assert_status(bnmlp_model_train_step(m, &bx, &by, SGD_CONFIG(&huge), NULL, NULL), BNMLP_ERR_DIVERGED);
     assert_ok(bnmlp_model_get_params(m, after, n));
     assert_memory_equal(before, after, n * sizeof(float));
     /* Velocities untouched: a normal step now matches the same step on an untouched twin. */
     const bnmlp_sgd_config normal = {.learning_rate = 0.01f, .momentum = 0.9f};
-    assert_ok(bnmlp_model_train_step(m, &bx, &by, &normal, NULL, NULL));
-    assert_ok(bnmlp_model_train_step(twin, &bx, &by, &normal, NULL, NULL));
+    assert_ok(bnmlp_model_train_step(m, &bx, &by, SGD_CONFIG(&normal), NULL, NULL));
+    assert_ok(bnmlp_model_train_step(twin, &bx, &by, SGD_CONFIG(&normal), NULL, NULL));
     assert_ok(bnmlp_model_get_params(m, after, n));
     assert_ok(bnmlp_model_get_params(twin, twin_params, n));
     assert_memory_equal(after, twin_params, n * sizeof(float));

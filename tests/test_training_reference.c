@@ -40,15 +40,16 @@ static void check_cross_entropy(const float *logits, const int32_t *labels, cons
     enum { B = TORCH_CE_BATCH };
     float indices[B], dz[B * 5], probabilities[B * 5];
     for (size_t r = 0; r < B; r++) indices[r] = (float)labels[r];
-    assert_double_close(bnmlp_categorical_logits(dz, logits, indices, B, classes, 1), loss, LOSS_ATOL,
+    assert_double_close(bnmlp_categorical_logits(dz, logits, indices, B, classes, 1, B), loss, LOSS_ATOL,
                         LOSS_RTOL);
     assert_floats_close(dz, dlogits, B * classes, LOSS_ATOL, LOSS_RTOL);
-    assert_double_close(bnmlp_categorical_logits(dz, logits, onehot, B, classes, classes), loss, LOSS_ATOL,
+    assert_double_close(bnmlp_categorical_logits(dz, logits, onehot, B, classes, classes, B), loss, LOSS_ATOL,
                         LOSS_RTOL);
     assert_floats_close(dz, dlogits, B * classes, LOSS_ATOL, LOSS_RTOL);
     for (size_t r = 0; r < B; r++)
-        assert_double_close(bnmlp_categorical_logits(NULL, logits + r * classes, indices + r, 1, classes, 1),
-                            row_loss[r], LOSS_ATOL, LOSS_RTOL);
+        assert_double_close(
+            bnmlp_categorical_logits(NULL, logits + r * classes, indices + r, 1, classes, 1, 1), row_loss[r],
+            LOSS_ATOL, LOSS_RTOL);
     bnmlp_softmax_forward(probabilities, logits, B, classes);
     assert_floats_close(probabilities, softmax, B * classes, LOSS_ATOL, LOSS_RTOL);
     /* Accuracy: rows whose argmax is the label; the same from the one-hot rows. */
@@ -70,14 +71,14 @@ static void test_cross_entropy_probabilities(void **state) {
     (void)state;
     const float p[6] = {0.2f, 0.5f, 0.3f, 0.6f, 0.3f, 0.1f}, y[2] = {1, 0};
     float dp[6];
-    const double loss = bnmlp_categorical_probabilities(dp, p, y, 2, 3, 1);
+    const double loss = bnmlp_categorical_probabilities(dp, p, y, 2, 3, 1, 2);
     assert_double_close(loss, -(log(0.5) + log(0.6)) / 2.0, 1e-7, 1e-6);
     for (size_t i = 0; i < 6; i++) {
         float plus[6], minus[6];
         memcpy(plus, p, sizeof plus), memcpy(minus, p, sizeof minus);
         plus[i] += 1e-3f, minus[i] -= 1e-3f;
-        const double numeric = (bnmlp_categorical_probabilities(NULL, plus, y, 2, 3, 1) -
-                                bnmlp_categorical_probabilities(NULL, minus, y, 2, 3, 1)) /
+        const double numeric = (bnmlp_categorical_probabilities(NULL, plus, y, 2, 3, 1, 2) -
+                                bnmlp_categorical_probabilities(NULL, minus, y, 2, 3, 1, 2)) /
                                (double)(plus[i] - minus[i]);
         assert_double_close(dp[i], numeric, 1e-4, 1e-3);
     }
@@ -88,11 +89,12 @@ static void test_cross_entropy_probabilities(void **state) {
 static void test_mse_matches_torch(void **state) {
     (void)state;
     float d[TORCH_MSE_BATCH * 3];
-    assert_double_close(bnmlp_mse(d, torch_mse1_pred, torch_mse1_target, TORCH_MSE_BATCH), torch_mse1_loss[0],
-                        LOSS_ATOL, LOSS_RTOL);
+    assert_double_close(bnmlp_mse(d, torch_mse1_pred, torch_mse1_target, TORCH_MSE_BATCH, TORCH_MSE_BATCH),
+                        torch_mse1_loss[0], LOSS_ATOL, LOSS_RTOL);
     assert_floats_close(d, torch_mse1_dpred, TORCH_MSE_BATCH, LOSS_ATOL, LOSS_RTOL);
-    assert_double_close(bnmlp_mse(d, torch_mse3_pred, torch_mse3_target, TORCH_MSE_BATCH * 3),
-                        torch_mse3_loss[0], LOSS_ATOL, LOSS_RTOL);
+    assert_double_close(
+        bnmlp_mse(d, torch_mse3_pred, torch_mse3_target, TORCH_MSE_BATCH * 3, TORCH_MSE_BATCH * 3),
+        torch_mse3_loss[0], LOSS_ATOL, LOSS_RTOL);
     assert_floats_close(d, torch_mse3_dpred, TORCH_MSE_BATCH * 3, LOSS_ATOL, LOSS_RTOL);
 }
 
@@ -103,7 +105,7 @@ static void test_mse_matches_torch(void **state) {
  * decay_kernels_only decays only those), and compares w after every step with expected. */
 static void check_path(const bnmlp_optimizer_config *config, const float *expected) {
     enum { N = TORCH_OPT_N };
-    float w[N], slots[BNMLP_OPTIMIZER_SLOTS * N] = {0};
+    float w[N], slots[BNMLP_OPTIMIZER_MAX_SLOTS * N] = {0};
     memcpy(w, torch_opt_w0, sizeof w);
     const bnmlp_segment segments[2] = {{.offset = 0, .length = TORCH_OPT_DECAYED, .kernel = true},
                                        {.offset = TORCH_OPT_DECAYED, .length = N - TORCH_OPT_DECAYED}};
@@ -162,6 +164,40 @@ static void test_optimizers_match_torch(void **state_) {
     check_path(&config, torch_opt_sgd_nesterov_wd_w);
     config = sgd(TORCH_OPT_SGD_MOMENTUM, false, true);
     check_path(&config, torch_opt_sgd_momentum_wd_masked_w);
+}
+
+static bnmlp_optimizer_config rmsprop(float momentum, bool centered, float decay) {
+    bnmlp_optimizer_config config = BNMLP_OPTIMIZER_RMSPROP_DEFAULT;
+    config.rmsprop.learning_rate = TORCH_OPT_RMSPROP_LR;
+    config.rmsprop.alpha = TORCH_OPT_RMSPROP_ALPHA;
+    config.rmsprop.epsilon = TORCH_OPT_RMSPROP_EPS;
+    config.rmsprop.momentum = momentum;
+    config.rmsprop.centered = centered;
+    config.rmsprop.weight_decay = decay;
+    return config;
+}
+
+/* RMSprop against torch.optim.RMSprop: plain, with momentum, centered, with weight decay, and all
+ * three; the columns with gradients of 1e-6 to 1e-8 (and the zero ones) put eps's placement to
+ * the test. */
+static void test_rmsprop_matches_torch(void **state_) {
+    (void)state_;
+    bnmlp_optimizer_config config = rmsprop(0.0f, false, 0.0f);
+    check_path(&config, torch_opt_rmsprop_w);
+    config = rmsprop(TORCH_OPT_RMSPROP_MOMENTUM, false, 0.0f);
+    check_path(&config, torch_opt_rmsprop_momentum_w);
+    config = rmsprop(0.0f, true, 0.0f);
+    check_path(&config, torch_opt_rmsprop_centered_w);
+    config = rmsprop(0.0f, false, TORCH_OPT_RMSPROP_DECAY);
+    check_path(&config, torch_opt_rmsprop_wd_w);
+    config = rmsprop(TORCH_OPT_RMSPROP_MOMENTUM, true, TORCH_OPT_RMSPROP_DECAY);
+    check_path(&config, torch_opt_rmsprop_centered_momentum_wd_w);
+    /* The defaults are PyTorch's. */
+    bnmlp_optimizer_config defaults;
+    assert_ok(bnmlp_optimizer_defaults(BNMLP_OPTIMIZER_RMSPROP, &defaults));
+    assert_true(defaults.rmsprop.learning_rate == 0.01f && defaults.rmsprop.alpha == 0.99f &&
+                defaults.rmsprop.epsilon == 1e-8f && defaults.rmsprop.momentum == 0.0f &&
+                !defaults.rmsprop.centered);
 }
 
 /* Keras's placement of epsilon, against the Keras 2.2.4 formula in numpy float32; the last
@@ -237,7 +273,7 @@ static void check_fit(size_t out, bnmlp_loss loss, const float *params0, const f
     assert_ok(bnmlp_model_loss_gradients(model, &tx, &ty, &step_loss, params, count));
     assert_floats_close(params, grads0, count, LOSS_ATOL, LOSS_RTOL);
     for (size_t step = 0; step < TORCH_FIT_STEPS; step++) {
-        assert_ok(bnmlp_model_train_step_with(model, &tx, &ty, config, &step_loss, NULL));
+        assert_ok(bnmlp_model_train_step(model, &tx, &ty, config, &step_loss, NULL));
         assert_double_close(step_loss, losses[step], LOSS_ATOL, LOSS_RTOL);
         assert_ok(bnmlp_model_get_params(model, params, count));
         assert_floats_close(params, path + step * count, count, PATH_ATOL, PATH_RTOL);
@@ -346,6 +382,7 @@ int main(void) {
         cmocka_unit_test(test_mse_matches_torch),
         cmocka_unit_test(test_optimizers_match_torch),
         cmocka_unit_test(test_keras_adam_epsilon),
+        cmocka_unit_test(test_rmsprop_matches_torch),
         cmocka_unit_test(test_softmax_model_matches_torch),
         cmocka_unit_test(test_mse_model_matches_torch),
         cmocka_unit_test(test_cumulative_average_matches_torch),

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Generate tests/fixtures/torch_training.h: reference values for softmax cross-entropy and MSE
-heads, Adam / AdamW / SGD with weight decay, and every batch-norm moving-average flavour.
+heads, Adam / AdamW / SGD with weight decay / RMSprop, and every batch-norm moving-average flavour.
 
 Run from anywhere with Debian's interpreter (it has python3-torch 1.13 and numpy 1.24):
 
@@ -170,6 +170,8 @@ ADAM_LR, ADAM_BETAS, ADAM_EPS = 1e-2, (0.9, 0.999), 1e-8
 ADAM_L2, ADAMW_DECAY = 0.01, 0.1
 SGD_LR, SGD_MOMENTUM, SGD_DECAY = 0.05, 0.9, 1e-3
 KERAS_EPS = 1e-7  # K.epsilon(), Keras's default Adam epsilon
+RMSPROP_LR, RMSPROP_ALPHA, RMSPROP_EPS = 1e-2, 0.99, 1e-8  # torch.optim.RMSprop's defaults but lr
+RMSPROP_MOMENTUM, RMSPROP_DECAY = 0.9, 0.01
 
 
 def opt_inputs():
@@ -193,6 +195,15 @@ def make_optimizer(kind, groups):
         decay = {"adam": 0.0, "adam_l2": ADAM_L2, "adamw": ADAMW_DECAY, "adamw_masked": ADAMW_DECAY}[kind]
         return cls([{"params": p, "weight_decay": decay if on else 0.0} for p, on in groups],
                    lr=ADAM_LR, betas=ADAM_BETAS, eps=ADAM_EPS)
+    if kind.startswith("rmsprop"):
+        # torch 1.13 _single_tensor_rmsprop: g += wd w; square_avg = alpha sa + (1 - alpha) g^2;
+        # centered: grad_avg = alpha ga + (1 - alpha) g, avg = sqrt(sa - ga^2) + eps, else
+        # sqrt(sa) + eps; momentum: buf = momentum buf + g / avg, w -= lr buf; else w -= lr g / avg.
+        decay = RMSPROP_DECAY if kind.endswith("_wd") else 0.0
+        return torch.optim.RMSprop([{"params": p, "weight_decay": decay if on else 0.0} for p, on in groups],
+                                   lr=RMSPROP_LR, alpha=RMSPROP_ALPHA, eps=RMSPROP_EPS,
+                                   momentum=RMSPROP_MOMENTUM if "momentum" in kind else 0.0,
+                                   centered="centered" in kind)
     momentum = 0.0 if kind == "sgd_wd" else SGD_MOMENTUM
     return torch.optim.SGD([{"params": p, "weight_decay": SGD_DECAY if on else 0.0} for p, on in groups],
                            lr=SGD_LR, momentum=momentum, dampening=0.0, nesterov=kind == "sgd_nesterov_wd")
@@ -245,6 +256,11 @@ OPT_KINDS = [
     ("sgd_momentum_wd", "torch.optim.SGD(lr=0.05, momentum=0.9, weight_decay=1e-3)"),
     ("sgd_nesterov_wd", "torch.optim.SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)"),
     ("sgd_momentum_wd_masked", "SGD(lr=0.05, momentum=0.9), weight_decay=1e-3 only on w[0:DECAYED]"),
+    ("rmsprop", "torch.optim.RMSprop(lr=1e-2, alpha=0.99, eps=1e-8)"),
+    ("rmsprop_momentum", "RMSprop as above, momentum=0.9"),
+    ("rmsprop_centered", "RMSprop as above, centered=True"),
+    ("rmsprop_wd", "RMSprop as above, weight_decay=0.01 (L2: g += 0.01 w)"),
+    ("rmsprop_centered_momentum_wd", "RMSprop as above, centered=True, momentum=0.9, weight_decay=0.01"),
 ]
 
 
@@ -524,6 +540,11 @@ def section_optimizers(h):
     float_define(h, "TORCH_OPT_SGD_MOMENTUM", SGD_MOMENTUM, "SGD momentum (dampening 0)")
     float_define(h, "TORCH_OPT_SGD_DECAY", SGD_DECAY, "SGD weight_decay (g += wd w)")
     float_define(h, "TORCH_OPT_KERAS_EPS", KERAS_EPS, "Keras Adam epsilon default (added to sqrt(v))")
+    float_define(h, "TORCH_OPT_RMSPROP_LR", RMSPROP_LR, "RMSprop learning rate")
+    float_define(h, "TORCH_OPT_RMSPROP_ALPHA", RMSPROP_ALPHA, "RMSprop alpha (Keras's rho)")
+    float_define(h, "TORCH_OPT_RMSPROP_EPS", RMSPROP_EPS, "RMSprop eps (added to the root)")
+    float_define(h, "TORCH_OPT_RMSPROP_MOMENTUM", RMSPROP_MOMENTUM, "RMSprop momentum of the _momentum kinds")
+    float_define(h, "TORCH_OPT_RMSPROP_DECAY", RMSPROP_DECAY, "RMSprop weight_decay of the _wd kinds (L2)")
     h.line()
     inp = opt_inputs()
     h.array("torch_opt_w0", inp["w0"], "w before the first step (N)")

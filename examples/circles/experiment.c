@@ -67,7 +67,7 @@ static bnmlp_status train_and_evaluate(const experiment_setup *setup, variant v,
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
     fit.epochs = setup->epochs;
     fit.batch_size = batch_size;
-    fit.optimizer = setup->optimizer;
+    fit.optimizer.sgd = setup->optimizer;
     fit.validation_x = setup->test_x;
     fit.validation_y = setup->test_y;
     status =

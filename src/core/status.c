@@ -10,7 +10,9 @@ const char *bnmlp_status_string(bnmlp_status status) {
     case BNMLP_ERR_BATCH_TOO_LARGE: return "the batch has more rows than the model was built for";
     case BNMLP_ERR_BATCH_TOO_SMALL:
         return "training-mode batch normalization needs at least 2 rows in a batch";
-    case BNMLP_ERR_LABEL: return "a label is not exactly 0 or 1";
+    case BNMLP_ERR_LABEL:
+        return "a target the loss does not accept (a binary label not 0 or 1, a class index out of range or "
+               "not an integer, or class probabilities that are negative or do not sum to 1)";
     case BNMLP_ERR_NOT_FINITE: return "the data contain NaN or infinity";
     case BNMLP_ERR_DIVERGED:
         return "a computed loss, gradient, weight, statistic or output would be NaN or infinite";

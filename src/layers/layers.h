@@ -204,44 +204,81 @@ void bnmlp_batchnorm_run_forward(const bnmlp_batchnorm_run *run);
  * ones. */
 void bnmlp_batchnorm_run_backward(const bnmlp_batchnorm_run *run);
 
-/* ---- binary cross-entropy ---------------------------------------------------------------------- */
+/* ---- the losses: kernels over raw buffers, and the loss table (loss.c) ------------------------ */
+/* Every kernel returns the mean loss over its n (or rows) predictions and writes the gradient
+ * divided by `divisor` predictions (n or rows in one process; under a collective the global
+ * batch's count, so that the ranks' gradients add up to the global mean's). */
 
 #define BNMLP_BCE_CLIP 1e-7f /* Keras's epsilon(): probabilities are clipped to [clip, 1 - clip] */
 
 /* p (N) probabilities, y (N) labels -> mean over N of -(y log p + (1-y) log(1-p)) with p clipped
- * as Keras clips; dp (N) = its gradient with respect to p (0 where p was clipped), or NULL. */
-double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t n);
+ * as Keras clips; dp (N) = its gradient with respect to p over divisor (0 where p was clipped),
+ * or NULL. */
+double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t n, size_t divisor);
 
 /* z (N) logits, y (N) labels 0 or 1 -> mean over N of softplus(z) for y = 0 and softplus(-z) for
  * y = 1 (= max(z,0) - z y + log(1 + exp(-|z|)), exact also for infinite z); dz (N) =
- * (sigmoid(z) - y) / N, or NULL. */
-double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n);
+ * (sigmoid(z) - y) / divisor, or NULL. */
+double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n, size_t divisor);
 
 /* How many of the N outputs p have (p > 0.5) == (y == 1): accuracy is this count over N, kept
  * as an integer so that sums over chunks stay exact. */
 size_t bnmlp_binary_correct(const float *p, const float *y, size_t n);
 
-/* ---- categorical cross-entropy and mean squared error ------------------------------------------ */
-/* Targets y come as one class index per row (width 1, exact integers in [0, K)) or as K class
- * probabilities per row (width K); the caller checks them. */
+/* Targets y of categorical cross-entropy come as one class index per row (width 1, exact
+ * integers in [0, K)) or as K class probabilities per row (width K); the caller checks them. */
 
 /* z (B, K) logits -> mean over rows of logsumexp(z) - sum_k t_k z_k (= -sum t log softmax(z)),
- * in double and stable for any finite logits; dz (B, K) = (softmax(z) - t) / B, or NULL. */
+ * in double and stable for any finite logits; dz (B, K) = (softmax(z) - t) / divisor, or NULL. */
 double bnmlp_categorical_logits(float *dz, const float *z, const float *y, size_t rows, size_t classes,
-                                size_t width);
+                                size_t width, size_t divisor);
 
 /* p (B, K) probabilities -> Keras's categorical cross-entropy: q = p / sum(p) per row, clipped to
  * [1e-7, 1 - 1e-7], mean over rows of -sum_k t_k log q_k; dp (B, K) its gradient with respect to
- * p (the clipped entries pass none), or NULL. */
+ * p over divisor rows (the clipped entries pass none), or NULL. */
 double bnmlp_categorical_probabilities(float *dp, const float *p, const float *y, size_t rows, size_t classes,
-                                       size_t width);
+                                       size_t width, size_t divisor);
 
 /* Rows whose first maximal output is the target class (the index, or the target row's first
  * maximum). */
 size_t bnmlp_categorical_correct(const float *p, const float *y, size_t rows, size_t classes, size_t width);
 
-/* out (N), y (N) -> mean of (out - y)^2 over N; dout (N) = 2 (out - y) / N, or NULL. */
-double bnmlp_mse(float *dout, const float *out, const float *y, size_t n);
+/* out (N), y (N) -> mean of (out - y)^2 over N; dout (N) = 2 (out - y) / divisor, or NULL. */
+double bnmlp_mse(float *dout, const float *out, const float *y, size_t n, size_t divisor);
+
+/* One batch as the loss table's functions see it. */
+typedef struct bnmlp_loss_batch {
+    const float *output; /* (rows, outputs) the model's output */
+    const float *logits; /* (rows, outputs) the fused final activation's input, or NULL: not fused */
+    const float *y;      /* (rows, width) the targets, checked */
+    size_t rows;         /* rows of this batch (this rank's) */
+    size_t outputs;      /* the model's output width */
+    size_t width;        /* target columns per row */
+    size_t divisor_rows; /* the rows the gradient is averaged over: rows, or the global batch's */
+    float *gradient;     /* (rows, outputs): d loss / d logits (fused) or d output; NULL: none */
+} bnmlp_loss_batch;
+
+/* One loss: a row of the table in loss.c. */
+typedef struct bnmlp_loss_row {
+    bnmlp_loss kind;         /* its value */
+    const char *names[4];    /* Keras's name, then the aliases, NULL-terminated */
+    const char *description; /* for messages, e.g. "binary cross-entropy" */
+    size_t min_outputs;      /* the fewest outputs the model may have (build checks it) */
+    bool has_accuracy;       /* it has an accuracy metric */
+    bool per_row;            /* one prediction per row (else one per output) */
+    bnmlp_activation fused;  /* a final activation folded into the loss (taken from its input);
+                                BNMLP_ACTIVATION_LINEAR for none */
+    bool (*width_ok)(size_t width, size_t outputs); /* target columns it accepts */
+    /* BNMLP_OK when every target of y (rows, width), finite, suits it; else BNMLP_ERR_LABEL with
+     * *detail (may be NULL) naming the first bad row and value. */
+    bnmlp_status (*check)(const float *y, size_t rows, size_t width, size_t outputs,
+                          bnmlp_error_detail *detail);
+    double (*loss)(const bnmlp_loss_batch *batch);    /* the mean loss (and the gradient) */
+    size_t (*correct)(const bnmlp_loss_batch *batch); /* right predictions (0 without accuracy) */
+} bnmlp_loss_row;
+
+/* The row of loss, or NULL for a value that is no loss. */
+const bnmlp_loss_row *bnmlp_loss_row_of(bnmlp_loss loss);
 
 /* ---- initializers ------------------------------------------------------------------------------- */
 

@@ -1,9 +1,18 @@
-/* loss.c - binary cross-entropy (Keras's), from probabilities or from logits, and accuracy. */
+/*
+ * loss.c - the losses: binary cross-entropy (Keras's, from probabilities or from logits),
+ * categorical cross-entropy, mean squared error, their right-prediction counts and target rules,
+ * and the table of loss rows that the model's head, build, the checks and the public name
+ * functions read. The only file that knows the kinds of loss one by one.
+ */
 #include "layers/layers.h"
 
 #include <math.h>
+#include <string.h>
 
-double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t n) {
+#include "core/core.h"
+#include "core/file.h"
+
+double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t n, size_t divisor) {
     const float lo = BNMLP_BCE_CLIP, hi = 1.0f - BNMLP_BCE_CLIP;
     double total = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -13,7 +22,7 @@ double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t
         total -= t * log(q) + (1.0 - t) * log(1.0 - q);
         if (dp) {
             const int inside = p[i] >= lo && p[i] <= hi;
-            dp[i] = inside ? (float)((-t / q + (1.0 - t) / (1.0 - q)) / (double)n) : 0.0f;
+            dp[i] = inside ? (float)((-t / q + (1.0 - t) / (1.0 - q)) / (double)divisor) : 0.0f;
         }
     }
     return total / (double)n;
@@ -24,7 +33,7 @@ double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t
  * Several times faster than log1pf, the loss's most expensive function. */
 static float log1p_of_exp(float e) { return e < 1e-4f ? e - 0.5f * e * e : logf(1.0f + e); }
 
-double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n) {
+double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n, size_t divisor) {
     double total = 0.0; /* the terms in float32, their sum in double */
     for (size_t i = 0; i < n; i++) {
         const float v = z[i], t = y[i];
@@ -34,7 +43,7 @@ double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n) {
          * for t = 0. exp(-|v|) serves both the loss and the sigmoid of the gradient. */
         const float margin = t == 1.0f ? -v : v, e = expf(-fabsf(v));
         total += (double)(margin > 0.0f ? margin : 0.0f) + (double)log1p_of_exp(e);
-        if (dz) dz[i] = (bnmlp_sigmoid_of(v, e) - t) / (float)n; /* d/dv = (sigmoid(v) - t) / n */
+        if (dz) dz[i] = (bnmlp_sigmoid_of(v, e) - t) / (float)divisor; /* d/dv = (sigmoid(v) - t) / n */
     }
     return total / (double)n;
 }
@@ -54,7 +63,7 @@ static double target_of(const float *y, size_t r, size_t k, size_t classes, size
 }
 
 double bnmlp_categorical_logits(float *dz, const float *z, const float *y, size_t rows, size_t classes,
-                                size_t width) {
+                                size_t width, size_t divisor) {
     double total = 0.0;
     for (size_t r = 0; r < rows; r++) {
         const float *row = z + r * classes;
@@ -74,14 +83,14 @@ double bnmlp_categorical_logits(float *dz, const float *z, const float *y, size_
         if (!dz) continue;
         for (size_t k = 0; k < classes; k++) {
             const double softmax = exp((double)row[k] - lse);
-            dz[r * classes + k] = (float)((softmax - target_of(y, r, k, classes, width)) / (double)rows);
+            dz[r * classes + k] = (float)((softmax - target_of(y, r, k, classes, width)) / (double)divisor);
         }
     }
     return total / (double)rows;
 }
 
 double bnmlp_categorical_probabilities(float *dp, const float *p, const float *y, size_t rows, size_t classes,
-                                       size_t width) {
+                                       size_t width, size_t divisor) {
     const double lo = (double)BNMLP_BCE_CLIP, hi = 1.0 - (double)BNMLP_BCE_CLIP;
     double total = 0.0;
     for (size_t r = 0; r < rows; r++) {
@@ -100,7 +109,7 @@ double bnmlp_categorical_probabilities(float *dp, const float *p, const float *y
         for (size_t k = 0; k < classes; k++) {
             const double q = (double)row[k] / scale, t = target_of(y, r, k, classes, width);
             const double own = q >= lo && q <= hi ? -t / q : 0.0;
-            dp[r * classes + k] = (float)((own + inside_mass) / scale / (double)rows);
+            dp[r * classes + k] = (float)((own + inside_mass) / scale / (double)divisor);
         }
     }
     return total / (double)rows;
@@ -123,12 +132,206 @@ size_t bnmlp_categorical_correct(const float *p, const float *y, size_t rows, si
 
 /* ---- mean squared error ---------------------------------------------------------------------------- */
 
-double bnmlp_mse(float *dout, const float *out, const float *y, size_t n) {
+double bnmlp_mse(float *dout, const float *out, const float *y, size_t n, size_t divisor) {
     double total = 0.0;
     for (size_t i = 0; i < n; i++) {
         const double d = (double)out[i] - (double)y[i];
         total += d * d;
-        if (dout) dout[i] = (float)(2.0 * d / (double)n);
+        if (dout) dout[i] = (float)(2.0 * d / (double)divisor);
     }
     return total / (double)n;
+}
+
+/* ---- the rows' functions ----------------------------------------------------------------------- */
+
+/* A target column count of exactly the outputs (binary cross-entropy, mean squared error). */
+static bool width_is_outputs(size_t width, size_t outputs) { return width == outputs; }
+
+/* Class indices (one column) or class probabilities (one per output). */
+static bool width_is_index_or_outputs(size_t width, size_t outputs) { return width == 1 || width == outputs; }
+
+static bnmlp_status check_binary(const float *y, size_t rows, size_t width, size_t outputs,
+                                 bnmlp_error_detail *detail) {
+    (void)outputs;
+    for (size_t i = 0; i < rows * width; i++)
+        if (y[i] != 0.0f && y[i] != 1.0f) {
+            bnmlp_detail_set(detail, i / width + 1, i % width + 1, 0,
+                             "row %zu: label %g is not 0 or 1 (binary_crossentropy)", i / width + 1,
+                             (double)y[i]);
+            return BNMLP_ERR_LABEL;
+        }
+    return BNMLP_OK;
+}
+
+/* Class indices 0..outputs-1 (width 1), or rows of probabilities >= 0 summing to 1 within 1e-5. */
+static bnmlp_status check_categorical(const float *y, size_t rows, size_t width, size_t outputs,
+                                      bnmlp_error_detail *detail) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = y + r * width;
+        if (width == 1) {
+            if (!(row[0] >= 0.0f && row[0] < (float)outputs && row[0] == floorf(row[0]))) {
+                bnmlp_detail_set(
+                    detail, r + 1, 1, 0,
+                    "row %zu: label %g is not a class index from 0 to %zu (categorical_crossentropy)", r + 1,
+                    (double)row[0], outputs - 1);
+                return BNMLP_ERR_LABEL;
+            }
+            continue;
+        }
+        double sum = 0.0;
+        for (size_t k = 0; k < width; k++) {
+            if (row[k] < 0.0f) {
+                bnmlp_detail_set(detail, r + 1, k + 1, 0,
+                                 "row %zu: class probability %g is negative (categorical_crossentropy)",
+                                 r + 1, (double)row[k]);
+                return BNMLP_ERR_LABEL;
+            }
+            sum += (double)row[k];
+        }
+        if (fabs(sum - 1.0) > 1e-5) {
+            bnmlp_detail_set(detail, r + 1, 0, 0,
+                             "row %zu: class probabilities sum to %g, not 1 (categorical_crossentropy)",
+                             r + 1, sum);
+            return BNMLP_ERR_LABEL;
+        }
+    }
+    return BNMLP_OK;
+}
+
+/* Any finite target (checked before) suits mean squared error. */
+static bnmlp_status check_any(const float *y, size_t rows, size_t width, size_t outputs,
+                              bnmlp_error_detail *detail) {
+    (void)y, (void)rows, (void)width, (void)outputs, (void)detail;
+    return BNMLP_OK;
+}
+
+static double loss_binary(const bnmlp_loss_batch *b) {
+    const size_t n = b->rows * b->outputs, divisor = b->divisor_rows * b->outputs;
+    return b->logits ? bnmlp_bce_logits(b->gradient, b->logits, b->y, n, divisor)
+                     : bnmlp_bce_probabilities(b->gradient, b->output, b->y, n, divisor);
+}
+
+static size_t correct_binary(const bnmlp_loss_batch *b) {
+    return bnmlp_binary_correct(b->output, b->y, b->rows * b->outputs);
+}
+
+static double loss_categorical(const bnmlp_loss_batch *b) {
+    return b->logits ? bnmlp_categorical_logits(b->gradient, b->logits, b->y, b->rows, b->outputs, b->width,
+                                                b->divisor_rows)
+                     : bnmlp_categorical_probabilities(b->gradient, b->output, b->y, b->rows, b->outputs,
+                                                       b->width, b->divisor_rows);
+}
+
+static size_t correct_categorical(const bnmlp_loss_batch *b) {
+    return bnmlp_categorical_correct(b->output, b->y, b->rows, b->outputs, b->width);
+}
+
+static double loss_squared(const bnmlp_loss_batch *b) {
+    return bnmlp_mse(b->gradient, b->output, b->y, b->rows * b->outputs, b->divisor_rows * b->outputs);
+}
+
+static size_t correct_none(const bnmlp_loss_batch *b) {
+    (void)b;
+    return 0;
+}
+
+/* ---- the table ------------------------------------------------------------------------------------- */
+
+/* Every loss, in the order of bnmlp_loss. */
+static const bnmlp_loss_row losses[] = {
+    {.kind = BNMLP_LOSS_BINARY_CROSSENTROPY,
+     .names = {"binary_crossentropy", "bce", NULL},
+     .description = "binary cross-entropy",
+     .min_outputs = 1,
+     .has_accuracy = true,
+     .per_row = false,
+     .fused = BNMLP_ACTIVATION_SIGMOID,
+     .width_ok = width_is_outputs,
+     .check = check_binary,
+     .loss = loss_binary,
+     .correct = correct_binary},
+    {.kind = BNMLP_LOSS_CATEGORICAL_CROSSENTROPY,
+     .names = {"categorical_crossentropy", "softmax", NULL},
+     .description = "categorical cross-entropy",
+     .min_outputs = 2,
+     .has_accuracy = true,
+     .per_row = true,
+     .fused = BNMLP_ACTIVATION_SOFTMAX,
+     .width_ok = width_is_index_or_outputs,
+     .check = check_categorical,
+     .loss = loss_categorical,
+     .correct = correct_categorical},
+    {.kind = BNMLP_LOSS_MEAN_SQUARED_ERROR,
+     .names = {"mean_squared_error", "mse", NULL},
+     .description = "mean squared error",
+     .min_outputs = 1,
+     .has_accuracy = false,
+     .per_row = false,
+     .fused = BNMLP_ACTIVATION_LINEAR,
+     .width_ok = width_is_outputs,
+     .check = check_any,
+     .loss = loss_squared,
+     .correct = correct_none},
+};
+
+#define LOSS_COUNT (sizeof losses / sizeof losses[0])
+
+const bnmlp_loss_row *bnmlp_loss_row_of(bnmlp_loss loss) {
+    const size_t index = (size_t)loss;
+    return index < LOSS_COUNT ? &losses[index] : NULL;
+}
+
+/* ---- the public calls ---------------------------------------------------------------------------- */
+
+size_t bnmlp_loss_count(void) { return LOSS_COUNT; }
+
+const char *bnmlp_loss_name(bnmlp_loss loss) {
+    const bnmlp_loss_row *row = bnmlp_loss_row_of(loss);
+    return row ? row->names[0] : "unknown";
+}
+
+const char *bnmlp_loss_alias(bnmlp_loss loss, size_t index) {
+    const bnmlp_loss_row *row = bnmlp_loss_row_of(loss);
+    if (!row) return NULL;
+    for (size_t i = 0; i < sizeof row->names / sizeof row->names[0] && row->names[i]; i++)
+        if (i == index) return row->names[i];
+    return NULL;
+}
+
+bnmlp_status bnmlp_loss_from_name(const char *name, bnmlp_loss *loss) {
+    if (!name || !loss) return BNMLP_ERR_NULL_ARGUMENT;
+    for (size_t k = 0; k < LOSS_COUNT; k++)
+        for (size_t i = 0; bnmlp_loss_alias(losses[k].kind, i); i++)
+            if (strcmp(bnmlp_loss_alias(losses[k].kind, i), name) == 0) {
+                *loss = losses[k].kind;
+                return BNMLP_OK;
+            }
+    return BNMLP_ERR_INVALID_ARGUMENT;
+}
+
+bool bnmlp_loss_has_accuracy(bnmlp_loss loss) {
+    const bnmlp_loss_row *row = bnmlp_loss_row_of(loss);
+    return row && row->has_accuracy;
+}
+
+bnmlp_status bnmlp_loss_check_targets(bnmlp_loss loss, size_t outputs, const bnmlp_tensor *y,
+                                      bnmlp_error_detail *detail) {
+    if (!y) return BNMLP_ERR_NULL_ARGUMENT;
+    const bnmlp_loss_row *row = bnmlp_loss_row_of(loss);
+    if (!row || outputs < row->min_outputs) return BNMLP_ERR_INVALID_ARGUMENT;
+    bnmlp_status status = bnmlp_tensor_check_shape(y, 0, 0);
+    if (status != BNMLP_OK) return status;
+    if (!row->width_ok(y->cols, outputs)) {
+        bnmlp_detail_set(detail, 0, 0, 0, "%zu target column(s) per row; %s with %zu output(s) needs %s%zu",
+                         y->cols, row->names[0], outputs,
+                         outputs > 1 && row->width_ok(1, outputs) ? "1 or " : "", outputs);
+        return BNMLP_ERR_SHAPE;
+    }
+    for (size_t i = 0; i < y->rows * y->cols; i++)
+        if (bnmlp_not_finite(y->data[i])) {
+            bnmlp_detail_set(detail, i / y->cols + 1, i % y->cols + 1, 0, "row %zu: target %g is not finite",
+                             i / y->cols + 1, (double)y->data[i]);
+            return BNMLP_ERR_NOT_FINITE;
+        }
+    return row->check(y->data, y->rows, y->cols, outputs, detail);
 }

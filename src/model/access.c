@@ -129,13 +129,14 @@ bnmlp_loss bnmlp_model_loss(const bnmlp_model *model) {
 /* ---- the optimizer's state ---------------------------------------------------------------------- */
 
 size_t bnmlp_model_optimizer_state_count(const bnmlp_model *model, bnmlp_optimizer_kind kind) {
-    if (!model) return 0;
-    switch (kind) {
-    case BNMLP_OPTIMIZER_SGD: return model->param_count;
-    case BNMLP_OPTIMIZER_ADAM:
-    case BNMLP_OPTIMIZER_ADAMW: return 2 * model->param_count;
-    }
-    return 0;
+    const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of(kind);
+    return model && row ? row->slots * model->param_count : 0;
+}
+
+bnmlp_status bnmlp_model_optimizer_config(const bnmlp_model *model, bnmlp_optimizer_config *config) {
+    if (!model || !config) return BNMLP_ERR_NULL_ARGUMENT;
+    *config = model->optimizer.config;
+    return BNMLP_OK;
 }
 
 bnmlp_status bnmlp_model_get_optimizer_state(const bnmlp_model *model, bnmlp_optimizer_kind *kind,
@@ -154,14 +155,16 @@ bnmlp_status bnmlp_model_set_optimizer_state(bnmlp_model *model, bnmlp_optimizer
                                              const float *src, size_t count) {
     if (!model || (!src && count)) return BNMLP_ERR_NULL_ARGUMENT;
     if (!model->built) return BNMLP_ERR_NOT_BUILT;
-    if (kind != BNMLP_OPTIMIZER_SGD && kind != BNMLP_OPTIMIZER_ADAM && kind != BNMLP_OPTIMIZER_ADAMW)
-        return BNMLP_ERR_INVALID_ARGUMENT;
+    const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of(kind);
+    if (!row) return BNMLP_ERR_INVALID_ARGUMENT;
     if (count != bnmlp_model_optimizer_state_count(model, kind)) return BNMLP_ERR_SHAPE;
     if (count && !bnmlp_all_finite(src, count)) return BNMLP_ERR_NOT_FINITE;
-    for (size_t i = model->param_count; kind != BNMLP_OPTIMIZER_SGD && i < count; i++)
-        if (src[i] < 0.0f) return BNMLP_ERR_INVALID_ARGUMENT; /* a second moment */
+    for (size_t i = 0; i < count; i++) /* e.g. Adam's second moments */
+        if ((row->nonnegative_slots >> (i / model->param_count) & 1u) && src[i] < 0.0f)
+            return BNMLP_ERR_INVALID_ARGUMENT;
     bnmlp_optimizer_reset(&model->optimizer, model->param_count);
     if (count) memcpy(model->optimizer.slots, src, count * sizeof *src);
+    if (kind != model->optimizer.config.kind) model->optimizer.config = row->defaults();
     model->optimizer.kind = kind;
     model->optimizer.steps = steps;
     return BNMLP_OK;

@@ -27,6 +27,7 @@ bnmlp_model *bnmlp_model_create_with_allocator(size_t input_width, const bnmlp_a
     bnmlp_kernel_context_init(&model->kernels);
     model->loss = BNMLP_LOSS_BINARY_CROSSENTROPY;
     model->optimizer.kind = BNMLP_OPTIMIZER_SGD;
+    model->optimizer.config = BNMLP_OPTIMIZER_DEFAULT;
     model->input_width = input_width;
     model->max_width = input_width;
     bnmlp_set_status(status, BNMLP_OK);
@@ -44,8 +45,7 @@ static void release_buffers(bnmlp_model *model) {
         (void **)&model->params,        (void **)&model->grads,    (void **)&model->optimizer.slots,
         (void **)&model->stats,         (void **)&model->outputs,  (void **)&model->caches,
         (void **)&model->delta[0],      (void **)&model->delta[1], (void **)&model->loss_gradient,
-        (void **)&model->layer_scratch, (void **)&model->segments, (void **)&model->batch_x,
-        (void **)&model->batch_y,
+        (void **)&model->layer_scratch, (void **)&model->segments,
     };
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) {
         bnmlp_release(a, *buffers[i]);
@@ -294,7 +294,7 @@ size_t bnmlp_model_threads(const bnmlp_model *model) {
 static bool allocate_blocks(bnmlp_model *model, size_t max_batch) {
     const size_t width = model->max_width;
     size_t state;
-    return bnmlp_size_mul(BNMLP_OPTIMIZER_SLOTS, model->param_count, &state) &&
+    return bnmlp_size_mul(BNMLP_OPTIMIZER_MAX_SLOTS, model->param_count, &state) &&
            alloc_block(model, &model->params, model->param_count, 1, sizeof(float)) &&
            alloc_block(model, &model->grads, model->param_count, 1, sizeof(float)) &&
            alloc_block(model, &model->optimizer.slots, state, 1, sizeof(float)) &&
@@ -306,18 +306,13 @@ static bool allocate_blocks(bnmlp_model *model, size_t max_batch) {
            alloc_block(model, &model->loss_gradient, max_batch, bnmlp_model_output_width(model),
                        sizeof(float)) &&
            alloc_block(model, &model->layer_scratch, model->layer_scratch_bytes, 1, 1) &&
-           alloc_block(model, &model->segments, model->layer_count, BNMLP_ARRAY_COUNT,
-                       sizeof(bnmlp_segment)) &&
-           alloc_block(model, &model->batch_x, max_batch, model->input_width, sizeof(float)) &&
-           alloc_block(model, &model->batch_y, max_batch, bnmlp_model_output_width(model), sizeof(float));
+           alloc_block(model, &model->segments, model->layer_count, BNMLP_ARRAY_COUNT, sizeof(bnmlp_segment));
 }
 
 bnmlp_status bnmlp_model_set_loss(bnmlp_model *model, bnmlp_loss loss) {
     if (!model) return BNMLP_ERR_NULL_ARGUMENT;
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
-    if (loss != BNMLP_LOSS_BINARY_CROSSENTROPY && loss != BNMLP_LOSS_CATEGORICAL_CROSSENTROPY &&
-        loss != BNMLP_LOSS_MEAN_SQUARED_ERROR)
-        return BNMLP_ERR_INVALID_ARGUMENT;
+    if (!bnmlp_loss_row_of(loss)) return BNMLP_ERR_INVALID_ARGUMENT;
     model->loss = loss;
     return BNMLP_OK;
 }
@@ -327,8 +322,8 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
     if (model->layer_count == 0) return BNMLP_ERR_EMPTY_MODEL;
     if (max_batch == 0) return BNMLP_ERR_INVALID_ARGUMENT;
-    /* Categorical cross-entropy chooses among 2 classes or more. */
-    if (model->loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY && bnmlp_model_output_width(model) < 2)
+    /* E.g. categorical cross-entropy chooses among 2 classes or more. */
+    if (bnmlp_model_output_width(model) < bnmlp_loss_row_of(model->loss)->min_outputs)
         return BNMLP_ERR_INVALID_ARGUMENT;
     /* The largest blocks are all outputs and a delta buffer, max_batch rows each. */
     size_t outputs, deltas;
@@ -377,29 +372,27 @@ bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model) {
                           .pool = model->kernels.pool};
 }
 
-void bnmlp_model_stage_batch(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
-                             const size_t *order, size_t rows, const float **bx, const float **by) {
-    for (size_t r = 0; r < rows; r++) {
-        memcpy(model->batch_x + r * x->cols, x->data + order[r] * x->cols, x->cols * sizeof(float));
-        memcpy(model->batch_y + r * y->cols, y->data + order[r] * y->cols, y->cols * sizeof(float));
-    }
-    *bx = model->batch_x;
-    *by = model->batch_y;
-}
-
 bnmlp_random *bnmlp_model_random(bnmlp_model *model) { return &model->rng; }
 
-size_t *bnmlp_model_fit_order(bnmlp_model *model, size_t rows, bool resume) {
-    if (resume && model->order_count == rows) return model->order;
-    if (model->order_count != rows) {
-        size_t *order = bnmlp_alloc_zeroed(&model->allocator, rows, sizeof *order);
-        if (!order) return NULL;
-        bnmlp_release(&model->allocator, model->order);
-        model->order = order;
-        model->order_count = rows;
-    }
-    for (size_t i = 0; i < rows; i++) model->order[i] = i;
-    return model->order;
+const bnmlp_allocator *bnmlp_model_allocator(const bnmlp_model *model) { return &model->allocator; }
+
+bnmlp_status bnmlp_model_reserve_order(bnmlp_model *model, size_t rows) {
+    if (model->order_count == rows) return BNMLP_OK;
+    size_t *order = bnmlp_alloc_zeroed(&model->allocator, rows, sizeof *order);
+    if (!order) return BNMLP_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < rows; i++) order[i] = i;
+    bnmlp_release(&model->allocator, model->order);
+    model->order = order;
+    model->order_count = rows;
+    return BNMLP_OK;
+}
+
+const size_t *bnmlp_model_saved_order(const bnmlp_model *model, size_t rows) {
+    return rows && model->order_count == rows ? model->order : NULL;
+}
+
+void bnmlp_model_keep_order(bnmlp_model *model, const size_t *order, size_t rows) {
+    if (rows && model->order_count == rows) memcpy(model->order, order, rows * sizeof *order);
 }
 
 void bnmlp_model_count_epoch(bnmlp_model *model) { model->epochs_done++; }

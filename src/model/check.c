@@ -2,6 +2,7 @@
 #include "model/model.h"
 
 #include "core/core.h"
+#include "layers/layers.h"
 
 bnmlp_status bnmlp_model_check_batch(const bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                      bool limit_rows) {
@@ -9,14 +10,16 @@ bnmlp_status bnmlp_model_check_batch(const bnmlp_model *model, const bnmlp_tenso
     bnmlp_status status = bnmlp_tensor_check_shape(x, 0, model->input_width);
     if (status != BNMLP_OK) return status;
     if (y) {
-        /* Class indices come one per row; every other target has the output's width. */
-        const bool indices = model->loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY && y->cols == 1;
-        status = bnmlp_tensor_check_shape(y, x->rows, indices ? 1 : bnmlp_model_output_width(model));
+        /* The target columns the loss accepts (e.g. class indices: one per row). */
+        status = bnmlp_tensor_check_shape(y, x->rows, 0);
+        if (status == BNMLP_OK &&
+            !bnmlp_loss_row_of(model->loss)->width_ok(y->cols, bnmlp_model_output_width(model)))
+            status = BNMLP_ERR_SHAPE;
         if (status != BNMLP_OK) return status;
     }
     if (limit_rows && x->rows > model->max_batch) return BNMLP_ERR_BATCH_TOO_LARGE;
     if (!bnmlp_all_finite(x->data, x->rows * x->cols)) return BNMLP_ERR_NOT_FINITE;
-    return y ? bnmlp_model_check_targets(model, y->data, y->rows, y->cols) : BNMLP_OK;
+    return y ? bnmlp_model_check_targets(model, y) : BNMLP_OK;
 }
 
 size_t bnmlp_model_min_training_rows(const bnmlp_model *model) {

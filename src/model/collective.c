@@ -107,7 +107,9 @@ static bnmlp_status broadcast_state(bnmlp_model *model, const bnmlp_collective *
     if (n) status = t->broadcast(t->context, model->params, n * sizeof *model->params, 0);
     if (status == BNMLP_OK && n)
         status = t->broadcast(t->context, model->optimizer.slots,
-                              BNMLP_OPTIMIZER_SLOTS * n * sizeof *model->optimizer.slots, 0);
+                              BNMLP_OPTIMIZER_MAX_SLOTS * n * sizeof *model->optimizer.slots, 0);
+    if (status == BNMLP_OK)
+        status = t->broadcast(t->context, &model->optimizer.config, sizeof model->optimizer.config, 0);
     if (status == BNMLP_OK && model->stats_count)
         status = t->broadcast(t->context, model->stats, model->stats_count * sizeof *model->stats, 0);
     if (status == BNMLP_OK) status = t->broadcast(t->context, &model->rng, sizeof model->rng, 0);

@@ -2,10 +2,11 @@
  * file.c - the model file: writing a model (or a checkpoint) as bytes, and reading it back
  * trusting nothing. The format is documented byte by byte in docs/model-format.md:
  *
- *   header   magic (8 bytes: 89 'B' 'N' 'M' 'L' 'P' 0D 0A), u32 version (1), u32 flags (bit 0:
- *            checkpoint), u64 length of the sections
- *   sections tag (4 ASCII bytes), u64 payload length, payload: ARCH, PARM, STAT, and for a
- *            checkpoint OPTM, RAND, TRAN, in this order
+ *   header   magic (8 bytes: 89 'B' 'N' 'M' 'L' 'P' 0D 0A), u32 version (2; 1 is read too),
+ *            u32 flags (bit 0: checkpoint), u64 length of the sections
+ *   sections tag (4 ASCII bytes), u64 payload length, payload: ARCH (layer records of named
+ *            fields, file_fields.c; fixed records in version 1), PARM, STAT, and for a
+ *            checkpoint OPTM, OPTC (not in version 1), RAND, TRAN, in this order
  *   trailer  u32 CRC-32 of every byte before it
  *
  * Every number is little-endian whatever the host; floats are their IEEE-754 bits.
@@ -21,8 +22,9 @@
 
 #define MAGIC "\211BNMLP\r\n" /* 0x89 (octal 211), the name, CR LF */
 #define MAGIC_BYTES 8
-#define FORMAT_VERSION 2u /* written; version 1 is read too */
-#define OLDEST_VERSION 1u
+#define FORMAT_VERSION 2u /* written: named layer fields; checkpoints: per-kind OPTM and OPTC */
+#define OLDEST_VERSION 1u /* read too */
+#define VERSION1_SLOTS 2u /* version 1's OPTM held 2 slots of state for every kind */
 #define FLAG_CHECKPOINT 1u
 #define HEADER_BYTES 24   /* magic, version, flags, sections length */
 #define SECTION_HEADER 12 /* tag, payload length */
@@ -109,12 +111,47 @@ static void put_layer(writer *w, const bnmlp_layer *layer) {
     }
 }
 
-/* The training state of a checkpoint: optimizer, generator, epochs and fit's row order. */
+/* One setting of an optimizer's configuration, as its row describes it. */
+static void put_setting(writer *w, const bnmlp_optimizer_config *config, const bnmlp_optimizer_field *field) {
+    const unsigned char *at = (const unsigned char *)config + field->offset;
+    if (field->type == BNMLP_SETTING_FLOAT) {
+        float value;
+        memcpy(&value, at, sizeof value);
+        put_f32(w, value);
+    } else if (field->type == BNMLP_SETTING_BOOL) {
+        bool value;
+        memcpy(&value, at, sizeof value);
+        put_u8(w, value);
+    } else {
+        int value;
+        memcpy(&value, at, sizeof value);
+        put_u32(w, (uint32_t)value);
+    }
+}
+
+/* The training state of a checkpoint: optimizer state and configuration, generator, epochs and
+ * fit's row order. */
 static void put_training_state(writer *w, const bnmlp_model *model) {
+    const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of(model->optimizer.kind);
     size_t start = begin_section(w, "OPTM");
     put_u32(w, (uint32_t)model->optimizer.kind);
     put_u64(w, model->optimizer.steps);
-    put_floats(w, model->optimizer.slots, BNMLP_OPTIMIZER_SLOTS * model->param_count);
+    put_floats(w, model->optimizer.slots, row->slots * model->param_count);
+    end_section(w, start);
+    const bnmlp_optimizer_config *config = &model->optimizer.config;
+    const bnmlp_optimizer_row *used = bnmlp_optimizer_row_of(config->kind);
+    start = begin_section(w, "OPTC");
+    put_u32(w, (uint32_t)config->kind);
+    put_u32(w, (uint32_t)used->field_count);
+    for (size_t i = 0; i < used->field_count; i++) {
+        /* Named, as a layer record's fields: u32 name length, name, u32 value length, value. */
+        const bnmlp_optimizer_field *field = &used->fields[i];
+        const size_t length = strlen(field->name);
+        put_u32(w, (uint32_t)length);
+        put_bytes(w, field->name, length);
+        put_u32(w, field->type == BNMLP_SETTING_BOOL ? 1u : 4u);
+        put_setting(w, config, field);
+    }
     end_section(w, start);
     start = begin_section(w, "RAND");
     for (size_t i = 0; i < BNMLP_MT19937_N; i++) put_u32(w, model->rng.key[i]);
@@ -255,6 +292,13 @@ static uint64_t get_u64(reader *r) {
 }
 
 static float get_f32(reader *r) { return bnmlp_float_from_bits(get_u32(r)); }
+
+/* A bool stored as one byte 0 or 1. */
+static bool get_bool(reader *r) {
+    const unsigned value = get_u8(r);
+    if (value > 1) fail(r, BNMLP_ERR_FORMAT, "a flag byte is neither 0 nor 1");
+    return value == 1;
+}
 
 /* Opens the next section, which must have this tag and fit in the file; its payload becomes
  * the readable range. Returns where the sections continue after it. */
@@ -483,25 +527,96 @@ static void check_variances(reader *r, const bnmlp_model *model) {
     }
 }
 
-/* The optimizer's state: its kind, steps and slots; Adam's second moments are never negative. */
+/* The optimizer's state: its kind, steps and the slots the kind uses (version 1: 2 slots for every
+ * kind, SGD's second unused); slots the row keeps non-negative (Adam's second moments) are
+ * checked. The configuration starts as the kind's defaults (OPTC, when present, replaces it). */
 static void get_optimizer(reader *r, bnmlp_model *model) {
     const uint32_t kind = get_u32(r);
     const uint64_t steps = get_u64(r);
-    if (r->status == BNMLP_OK && kind > BNMLP_OPTIMIZER_ADAMW) {
+    const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of((bnmlp_optimizer_kind)kind);
+    if (r->status == BNMLP_OK && (!row || (r->version == 1 && row->slots > VERSION1_SLOTS))) {
         fail(r, BNMLP_ERR_FORMAT, "unknown optimizer");
         return;
     }
-    get_floats(r, model->optimizer.slots, BNMLP_OPTIMIZER_SLOTS * model->param_count, "optimizer state");
     if (r->status != BNMLP_OK) return;
+    const size_t n = model->param_count, slots = r->version == 1 ? VERSION1_SLOTS : row->slots;
+    get_floats(r, model->optimizer.slots, slots * n, "optimizer state");
+    if (r->status != BNMLP_OK) return;
+    if (slots > row->slots)
+        memset(model->optimizer.slots + row->slots * n, 0,
+               (slots - row->slots) * n * sizeof *model->optimizer.slots);
     model->optimizer.kind = (bnmlp_optimizer_kind)kind;
     model->optimizer.steps = steps;
-    if (kind == BNMLP_OPTIMIZER_SGD) return;
-    const float *second = model->optimizer.slots + model->param_count;
-    for (size_t i = 0; i < model->param_count; i++)
-        if (second[i] < 0.0f) {
-            fail(r, BNMLP_ERR_FORMAT, "a negative second moment");
+    model->optimizer.config = row->defaults();
+    for (size_t i = 0; i < row->slots * n; i++)
+        if ((row->nonnegative_slots >> (i / n) & 1u) && model->optimizer.slots[i] < 0.0f) {
+            fail(r, BNMLP_ERR_FORMAT, "a negative second moment or squared-gradient average");
             return;
         }
+}
+
+/* One setting of a configuration, as its row describes it; a bool must be 0 or 1. */
+static void get_setting(reader *r, bnmlp_optimizer_config *config, const bnmlp_optimizer_field *field) {
+    unsigned char *at = (unsigned char *)config + field->offset;
+    if (field->type == BNMLP_SETTING_FLOAT) {
+        const float value = get_f32(r);
+        memcpy(at, &value, sizeof value);
+    } else if (field->type == BNMLP_SETTING_BOOL) {
+        const bool value = get_bool(r);
+        memcpy(at, &value, sizeof value);
+    } else {
+        const uint32_t value = get_u32(r);
+        if (value > 255) fail(r, BNMLP_ERR_FORMAT, "an optimizer setting is out of range");
+        const int stored = (int)value;
+        memcpy(at, &stored, sizeof stored);
+    }
+}
+
+/* The optimizer's configuration (version 2): its kind, then a count of named settings as a
+ * layer record's fields are: one this library does not know is skipped, one it knows must have
+ * its type's size and appear once, a missing one keeps the kind's default. The whole must pass
+ * the optimizer's check. */
+static void get_optimizer_config(reader *r, bnmlp_model *model) {
+    const uint32_t kind = get_u32(r), count = get_u32(r);
+    const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of((bnmlp_optimizer_kind)kind);
+    if (r->status != BNMLP_OK) return;
+    if (!row || row->kind != model->optimizer.kind) {
+        fail(r, BNMLP_ERR_FORMAT, "an optimizer configuration of another kind than its state");
+        return;
+    }
+    bnmlp_optimizer_config config = row->defaults();
+    uint64_t seen = 0; /* bit i: setting i read */
+    for (uint32_t k = 0; k < count && r->status == BNMLP_OK; k++) {
+        const uint32_t length = get_u32(r);
+        if (r->status == BNMLP_OK && length > MAX_FIELD_NAME) {
+            fail(r, BNMLP_ERR_FORMAT, "a setting name is longer than 64 bytes");
+            return;
+        }
+        const unsigned char *name = take(r, length);
+        const uint32_t bytes = get_u32(r);
+        if (r->status != BNMLP_OK) return;
+        size_t i = 0;
+        while (i < row->field_count &&
+               !(strlen(row->fields[i].name) == length && memcmp(row->fields[i].name, name, length) == 0))
+            i++;
+        if (i == row->field_count) { /* unknown: written by a later version, skipped */
+            take(r, bytes);
+            continue;
+        }
+        const bnmlp_optimizer_field *field = &row->fields[i];
+        if (bytes != (field->type == BNMLP_SETTING_BOOL ? 1u : 4u) || i >= 64 || (seen >> i & 1u)) {
+            fail(r, BNMLP_ERR_FORMAT, "an optimizer setting of the wrong size, or given twice");
+            return;
+        }
+        seen |= (uint64_t)1 << i;
+        get_setting(r, &config, field);
+    }
+    if (r->status != BNMLP_OK) return;
+    if (bnmlp_optimizer_check(&config) != BNMLP_OK) {
+        fail(r, BNMLP_ERR_FORMAT, "an optimizer setting is out of range");
+        return;
+    }
+    model->optimizer.config = config;
 }
 
 /* The generator's state as numpy keeps it. */
@@ -529,7 +644,7 @@ static void get_training(reader *r, bnmlp_model *model, const bnmlp_allocator *a
     }
     model->epochs_done = epochs;
     if (rows == 0) return;
-    if (!bnmlp_model_fit_order(model, (size_t)rows, false)) {
+    if (bnmlp_model_reserve_order(model, (size_t)rows) != BNMLP_OK) {
         fail(r, BNMLP_ERR_OUT_OF_MEMORY, "row order");
         return;
     }
@@ -603,8 +718,10 @@ static bnmlp_model *read_model(reader *r, size_t end, bool checkpoint, const bnm
         const bnmlp_status status = bnmlp_model_build(model, max_batch, 0);
         if (status != BNMLP_OK) fail(r, status, "building the model");
     }
-    const char *tags[] = {"PARM", "STAT", "OPTM", "RAND", "TRAN"};
-    for (size_t k = 0; k < (checkpoint ? 5u : 2u) && r->status == BNMLP_OK; k++) {
+    /* Version 1 checkpoints have no OPTC: their configuration stays the state kind's defaults. */
+    const char *tags[] = {"PARM", "STAT", "OPTM", "OPTC", "RAND", "TRAN"};
+    for (size_t k = 0; k < (checkpoint ? 6u : 2u) && r->status == BNMLP_OK; k++) {
+        if (k == 3 && r->version == 1) continue;
         next = open_section(r, tags[k], end);
         switch (k) {
         case 0: get_floats(r, model->params, model->param_count, "a parameter is not finite"); break;
@@ -613,8 +730,9 @@ static bnmlp_model *read_model(reader *r, size_t end, bool checkpoint, const bnm
             check_variances(r, model);
             break;
         case 2: get_optimizer(r, model); break;
-        case 3: get_random(r, &model->rng); break;
-        case 4: get_training(r, model, allocator); break;
+        case 3: get_optimizer_config(r, model); break;
+        case 4: get_random(r, &model->rng); break;
+        case 5: get_training(r, model, allocator); break;
         }
         close_section(r);
         r->at = next;

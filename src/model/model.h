@@ -4,8 +4,9 @@
  * The model owns every buffer, planned at build time for max_batch rows:
  *   params / grads      flat arenas of param_count floats, layer by layer, each layer's arrays
  *                       in bnmlp_weight order (kernel, bias, gamma, beta);
- *   optimizer           the optimizer's state: BNMLP_OPTIMIZER_SLOTS slots of param_count floats
- *                       (SGD's velocity, Adam's moments), its kind and step count;
+ *   optimizer           the optimizer's state: BNMLP_OPTIMIZER_MAX_SLOTS slots of param_count
+ *                       floats (the most any optimizer row uses), its kind, step count and
+ *                       configuration;
  *   stats               moving statistics (mean then variance per batch-norm layer, then the
  *                       debiased average's accumulators), apart from the arenas so the optimizer
  *                       never touches them;
@@ -16,7 +17,8 @@
  *   delta[2]            ping-pong gradients with respect to layer outputs;
  *   layer_scratch       the per-pass scratch of the layer that needs most (batch norm's sums);
  *   segments            the trainable runs of the arenas, handed to the optimizer;
- *   batch_x / batch_y   staging rows that fit gathers a shuffled batch into.
+ *   order               the row order of the last fit, as a checkpoint saves it (fit works on
+ *                       its own copy and its own staging buffers: src/train/fit.c).
  * Every array of a layer is a named slice of one of these blocks. The model sequences layers;
  * the arithmetic lives in src/layers and src/kernels, the update in src/optim.
  */
@@ -56,7 +58,7 @@ struct bnmlp_model {
     size_t max_batch;                  /* rows per batch at most, once built */
     float *params;                     /* parameter arena */
     float *grads;                      /* gradient arena, same layout */
-    bnmlp_optimizer_state optimizer;   /* slots of param_count floats each, kind, steps */
+    bnmlp_optimizer_state optimizer;   /* slots of param_count floats each, kind, steps, config */
     float *stats;                      /* moving statistics */
     float *outputs;                    /* all layer outputs */
     float *caches;                     /* all batch-norm caches */
@@ -66,11 +68,9 @@ struct bnmlp_model {
     size_t layer_scratch_bytes;        /* its size */
     bnmlp_segment *segments;           /* trainable runs, up to 4 per layer */
     size_t segment_count;              /* runs in segments */
-    float *batch_x;                    /* (max_batch, input_width) */
-    float *batch_y;                    /* (max_batch, output width) */
     bnmlp_random rng;                  /* seeded at build: initialization, then fit's shuffles */
     uint64_t epochs_done;              /* epochs fit has completed over the model's life */
-    size_t *order;                     /* fit's row order (order_count rows), kept for checkpoints */
+    size_t *order;                     /* the last fit's row order (order_count rows), for checkpoints */
     size_t order_count;                /* rows of order; 0 before the first fit */
     bnmlp_model_collective collective; /* the other ranks, when training on several */
 };
@@ -132,8 +132,8 @@ void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows);
 
 /* ---- head.c: the loss ------------------------------------------------------------------------- */
 
-/* BNMLP_OK when every target of y (n rows of width floats) suits the model's loss. */
-bnmlp_status bnmlp_model_check_targets(const bnmlp_model *model, const float *y, size_t n, size_t width);
+/* BNMLP_OK when the targets y suit the model's loss (bnmlp_loss_check_targets). */
+bnmlp_status bnmlp_model_check_targets(const bnmlp_model *model, const bnmlp_tensor *y);
 
 /* True when the loss has an accuracy (not for mean squared error). */
 bool bnmlp_model_has_accuracy(const bnmlp_model *model);
@@ -170,16 +170,23 @@ void bnmlp_model_refresh_segments(bnmlp_model *model);
 /* The arenas and trainable segments, for bnmlp_optimizer_step. */
 bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model);
 
-/* Copies rows order[0..rows) of (x, y) into the model's staging batch and returns it in *bx, *by. */
-void bnmlp_model_stage_batch(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
-                             const size_t *order, size_t rows, const float **bx, const float **by);
-
 /* The model's generator (seeded at build), which drives fit's shuffles. */
 bnmlp_random *bnmlp_model_random(bnmlp_model *model);
 
-/* fit's row order for rows rows: with resume, the order a checkpoint or the last fit left when
- * it has as many rows; otherwise 0, 1, ..., rows - 1. NULL when it cannot be allocated. */
-size_t *bnmlp_model_fit_order(bnmlp_model *model, size_t rows, bool resume);
+/* The model's allocator (fit allocates its working buffers through it). */
+const bnmlp_allocator *bnmlp_model_allocator(const bnmlp_model *model);
+
+/* Makes room for a saved row order of rows rows (fit calls it before its first epoch, so that
+ * keeping the order after each epoch allocates nothing); the saved order is then 0..rows-1
+ * unless it already had rows rows. BNMLP_ERR_OUT_OF_MEMORY, with nothing changed, on failure. */
+bnmlp_status bnmlp_model_reserve_order(bnmlp_model *model, size_t rows);
+
+/* The saved row order (what a checkpoint stored or the last fit left) when it has rows rows,
+ * else NULL. */
+const size_t *bnmlp_model_saved_order(const bnmlp_model *model, size_t rows);
+
+/* Saves fit's order of rows rows (room reserved by bnmlp_model_reserve_order) for checkpoints. */
+void bnmlp_model_keep_order(bnmlp_model *model, const size_t *order, size_t rows);
 
 /* Counts one more epoch completed by fit. */
 void bnmlp_model_count_epoch(bnmlp_model *model);

@@ -1,14 +1,25 @@
-/* adam.c - Adam and AdamW over raw buffers, PyTorch 1.13's formulas (Keras's epsilon as an option). */
+/* adam.c - the Adam and AdamW rows, PyTorch 1.13's formulas (Keras's epsilon as an option). */
 #include "optim/optim.h"
 
 #include <math.h>
+#include <stddef.h>
 
 #include "core/core.h"
+
+/* Adam's per-step constants for step t (1-based), from the configuration. */
+typedef struct adam_step {
+    float beta1, beta2, epsilon; /* as configured */
+    float step_size;        /* PyTorch: lr / (1 - beta1^t); Keras: lr sqrt(1 - beta2^t) / (1 - beta1^t) */
+    float correction2_sqrt; /* PyTorch: sqrt(1 - beta2^t); Keras: unused */
+    float l2;               /* Adam's L2 coefficient for this segment (0 for AdamW) */
+    float shrink;           /* AdamW's 1 - lr * decay for this segment (1 for Adam) */
+    bnmlp_adam_epsilon placement; /* where epsilon goes */
+} adam_step;
 
 /* One pass over a segment: with apply, writes the new w, m and v; without, only checks that they
  * would be finite. fresh starts from zero moments. Operations follow torch.optim's single-tensor
  * Adam in float32: decay, moments, then the step. */
-static inline bool adam_pass(float *w, float *m, float *v, const float *g, size_t n, const bnmlp_adam_step *s,
+static inline bool adam_pass(float *w, float *m, float *v, const float *g, size_t n, const adam_step *s,
                              bool fresh, bool apply) {
     int bad = 0; /* NaN or infinity seen */
     for (size_t i = 0; i < n; i++) {
@@ -32,8 +43,82 @@ static inline bool adam_pass(float *w, float *m, float *v, const float *g, size_
     return !bad;
 }
 
-bool bnmlp_adam_segment(float *w, float *m, float *v, const float *g, size_t n, const bnmlp_adam_step *step,
-                        bool fresh, bool apply) {
-    /* Two instances of the pass, each with apply fixed, so that neither loop tests it. */
-    return apply ? adam_pass(w, m, v, g, n, step, fresh, true) : adam_pass(w, m, v, g, n, step, fresh, false);
+/* Adam's constants for step t of a segment, whose weight decay is `decay`. */
+static adam_step make_step(const bnmlp_adam_config *adam, bool decoupled, uint64_t t, float decay) {
+    const double correction1 = 1.0 - pow((double)adam->beta1, (double)t);
+    const double correction2 = 1.0 - pow((double)adam->beta2, (double)t);
+    const bool pytorch = adam->epsilon_placement == BNMLP_ADAM_EPSILON_PYTORCH;
+    return (adam_step){
+        .beta1 = adam->beta1,
+        .beta2 = adam->beta2,
+        .epsilon = adam->epsilon,
+        .step_size = (float)(pytorch ? (double)adam->learning_rate / correction1
+                                     : (double)adam->learning_rate * sqrt(correction2) / correction1),
+        .correction2_sqrt = (float)sqrt(correction2),
+        .l2 = decoupled ? 0.0f : decay,
+        .shrink = decoupled ? (float)(1.0 - (double)adam->learning_rate * (double)decay) : 1.0f,
+        .placement = adam->epsilon_placement,
+    };
 }
+
+static bool adam_update(const bnmlp_optimizer_config *config, const bnmlp_update *u, bool apply) {
+    const bnmlp_adam_config *adam = &config->adam;
+    const float decay = bnmlp_segment_decay(adam->weight_decay, adam->decay_kernels_only, u->kernel);
+    const adam_step s = make_step(adam, config->kind == BNMLP_OPTIMIZER_ADAMW, u->t, decay);
+    /* Two instances of the pass, each with apply fixed, so that neither loop tests it. */
+    return apply ? adam_pass(u->w, u->slots[0], u->slots[1], u->g, u->n, &s, u->fresh, true)
+                 : adam_pass(u->w, u->slots[0], u->slots[1], u->g, u->n, &s, u->fresh, false);
+}
+
+static bool adam_valid(const bnmlp_optimizer_config *config) {
+    const bnmlp_adam_config *adam = &config->adam;
+    const bnmlp_adam_epsilon e = adam->epsilon_placement;
+    return bnmlp_optimizer_positive(adam->learning_rate) && adam->beta1 >= 0.0f && adam->beta1 < 1.0f &&
+           adam->beta2 >= 0.0f && adam->beta2 < 1.0f && bnmlp_optimizer_positive(adam->epsilon) &&
+           bnmlp_optimizer_non_negative(adam->weight_decay) &&
+           (e == BNMLP_ADAM_EPSILON_PYTORCH || e == BNMLP_ADAM_EPSILON_KERAS);
+}
+
+#define FIELD(member, type)                                                                                  \
+    { #member, offsetof(bnmlp_optimizer_config, adam.member), BNMLP_SETTING_##type }
+static const bnmlp_optimizer_field adam_fields[] = {
+    FIELD(learning_rate, FLOAT),
+    FIELD(beta1, FLOAT),
+    FIELD(beta2, FLOAT),
+    FIELD(epsilon, FLOAT),
+    FIELD(epsilon_placement, ENUM),
+    FIELD(weight_decay, FLOAT),
+    FIELD(decay_kernels_only, BOOL),
+};
+
+/* The row's defaults (a function: compound literals are no constant initializers). */
+static bnmlp_optimizer_config adam_defaults(void) { return BNMLP_OPTIMIZER_ADAM_DEFAULT; }
+
+/* Slot 0: the first moments; slot 1: the second moments, never negative. */
+const bnmlp_optimizer_row bnmlp_optimizer_adam = {
+    .kind = BNMLP_OPTIMIZER_ADAM,
+    .name = "adam",
+    .slots = 2,
+    .nonnegative_slots = 1u << 1,
+    .fields = adam_fields,
+    .field_count = sizeof adam_fields / sizeof adam_fields[0],
+    .defaults = adam_defaults,
+    .valid = adam_valid,
+    .update = adam_update,
+};
+
+/* The row's defaults (a function: compound literals are no constant initializers). */
+static bnmlp_optimizer_config adamw_defaults(void) { return BNMLP_OPTIMIZER_ADAMW_DEFAULT; }
+
+/* AdamW: the same state and settings, its weight decay decoupled (adam_update asks the kind). */
+const bnmlp_optimizer_row bnmlp_optimizer_adamw = {
+    .kind = BNMLP_OPTIMIZER_ADAMW,
+    .name = "adamw",
+    .slots = 2,
+    .nonnegative_slots = 1u << 1,
+    .fields = adam_fields,
+    .field_count = sizeof adam_fields / sizeof adam_fields[0],
+    .defaults = adamw_defaults,
+    .valid = adam_valid,
+    .update = adam_update,
+};

@@ -1,7 +1,8 @@
 /*
- * optim.h - internal: the optimizer module. A tagged configuration, the size of each kind's
- * state, and one pure update over the model's flat arenas. It knows nothing of layers: the
- * model hands it the arenas and the segments of trainable parameters.
+ * optim.h - internal: the optimizers as table rows, their state, and one pure update over the
+ * model's flat arenas. It knows nothing of layers: the model hands it the arenas and the segments
+ * of trainable parameters. Every kind is one bnmlp_optimizer_row (its own file: sgd.c, adam.c,
+ * rmsprop.c); optimizer.c holds the list and is the only place that walks it.
  */
 #ifndef BNMLP_OPTIM_H
 #define BNMLP_OPTIM_H
@@ -9,16 +10,9 @@
 #include "bnmlp.h"
 #include "core/threadpool.h"
 
-/* The tagged form of a public SGD configuration (copied). */
-bnmlp_optimizer_config bnmlp_optimizer_from_sgd(const bnmlp_sgd_config *sgd);
-
-/* BNMLP_OK when the configuration's values are in range (see bnmlp_sgd_config and
- * bnmlp_adam_config); BNMLP_ERR_NULL_ARGUMENT for NULL, BNMLP_ERR_INVALID_ARGUMENT otherwise. */
-bnmlp_status bnmlp_optimizer_check(const bnmlp_optimizer_config *config);
-
-/* Slots of state per parameter the model plans at build: enough for every kind (SGD uses 1,
- * the velocity; Adam and AdamW 2, the first and second moments). */
-#define BNMLP_OPTIMIZER_SLOTS 2
+/* The most state slots a row uses (RMSprop: squared average, gradient average, momentum buffer):
+ * the model plans this many slots of its parameter count, enough for every kind. */
+#define BNMLP_OPTIMIZER_MAX_SLOTS 3
 
 /* A run of parameters the optimizer updates: floats [offset, offset + length) of every arena. */
 typedef struct bnmlp_segment {
@@ -29,10 +23,12 @@ typedef struct bnmlp_segment {
 
 /* The optimizer's state, owned by the model. */
 typedef struct bnmlp_optimizer_state {
-    float *slots;              /* BNMLP_OPTIMIZER_SLOTS * count floats: slot k of parameter i at
-                                  slots[k * count + i] */
-    bnmlp_optimizer_kind kind; /* the kind whose state the slots hold */
-    uint64_t steps;            /* updates made with that kind so far (Adam's t of the last step) */
+    float *slots;                  /* BNMLP_OPTIMIZER_MAX_SLOTS * count floats: slot k of parameter
+                                      i at slots[k * count + i] */
+    bnmlp_optimizer_kind kind;     /* the kind whose state the slots hold */
+    uint64_t steps;                /* updates made with that kind so far (Adam's t of the last step) */
+    bnmlp_optimizer_config config; /* the configuration of the last successful step (or loaded, or
+                                      the defaults of kind): what a checkpoint stores */
 } bnmlp_optimizer_state;
 
 /* The flat arenas of a model, as it hands them to the optimizer. */
@@ -46,46 +42,74 @@ typedef struct bnmlp_arenas {
     bnmlp_threadpool *pool;        /* threads to share the update (NULL: the calling thread) */
 } bnmlp_arenas;
 
+/* The type of a named setting of a configuration, as files and bnmlp_optimizer_set see it. */
+typedef enum bnmlp_setting_type {
+    BNMLP_SETTING_FLOAT = 0, /* a float field (f32 in files) */
+    BNMLP_SETTING_BOOL,      /* a bool field (u8 0 or 1) */
+    BNMLP_SETTING_ENUM       /* an enum field (u32) */
+} bnmlp_setting_type;
+
+/* One setting of a kind's configuration: its name and where it lives in bnmlp_optimizer_config. */
+typedef struct bnmlp_optimizer_field {
+    const char *name;        /* e.g. "learning_rate" */
+    size_t offset;           /* offsetof(bnmlp_optimizer_config, ...) */
+    bnmlp_setting_type type; /* float, bool or enum */
+} bnmlp_optimizer_field;
+
+/* What one update pass over one segment gets. */
+typedef struct bnmlp_update {
+    float *w;                                /* (n) the parameters */
+    float *slots[BNMLP_OPTIMIZER_MAX_SLOTS]; /* (n) each: the segment's state slots */
+    const float *g;                          /* (n) the gradients */
+    size_t n;                                /* floats */
+    bool kernel;                             /* a dense kernel (for decay_kernels_only) */
+    uint64_t t;                              /* the 1-based step this update makes */
+    bool fresh;                              /* start from zero state (the slots are not read) */
+} bnmlp_update;
+
+/* One optimizer: a row of the table. */
+typedef struct bnmlp_optimizer_row {
+    bnmlp_optimizer_kind kind;                /* its value */
+    const char *name;                         /* bnmlp_optimizer_name's */
+    size_t slots;                             /* state floats per parameter it uses */
+    unsigned nonnegative_slots;               /* bit k set: slot k is never negative (checked on load
+                                             and set_optimizer_state) */
+    const bnmlp_optimizer_field *fields;      /* its settings, in file order */
+    size_t field_count;                       /* entries of fields */
+    bnmlp_optimizer_config (*defaults)(void); /* bnmlp_optimizer_defaults' answer */
+    bool (*valid)(const bnmlp_optimizer_config *config); /* every setting in range */
+    /* One pass over a segment: with apply, writes the new w and slots; without, writes nothing
+     * and returns whether every new value would be finite (the same expressions: exact). */
+    bool (*update)(const bnmlp_optimizer_config *config, const bnmlp_update *u, bool apply);
+} bnmlp_optimizer_row;
+
+/* The row of kind, or NULL for a value that is no optimizer. */
+const bnmlp_optimizer_row *bnmlp_optimizer_row_of(bnmlp_optimizer_kind kind);
+
+/* True for a finite value >= 0, and for a finite value > 0: the rows' range checks. */
+bool bnmlp_optimizer_non_negative(float value);
+bool bnmlp_optimizer_positive(float value);
+
+/* The weight decay a segment gets: decay, or 0 for a non-kernel with kernels_only. */
+static inline float bnmlp_segment_decay(float decay, bool kernels_only, bool kernel) {
+    return kernels_only && !kernel ? 0.0f : decay;
+}
+
 /* One update of every parameter in the segments from its gradient, and of the state. A step
  * with another kind than the state's starts from zero state (the old one is dropped only when
  * the step succeeds). First a pass checks that every new parameter and state value would be
- * finite; if one would not, BNMLP_ERR_DIVERGED and nothing changes. The configuration must be
- * checked. */
+ * finite; if one would not, BNMLP_ERR_DIVERGED and nothing changes. On success the state keeps
+ * a copy of config. The configuration must be checked. */
 bnmlp_status bnmlp_optimizer_step(const bnmlp_optimizer_config *config, const bnmlp_arenas *arenas);
 
-/* Sets the state to zero, as a fresh optimizer of the same kind. */
+/* Sets the state to zero, as a fresh optimizer of the same kind (the configuration stays). */
 void bnmlp_optimizer_reset(bnmlp_optimizer_state *state, size_t count);
 
-/* ---- SGD and Adam over raw buffers --------------------------------------------------------------- */
+/* ---- the kinds' update loops over raw buffers ---------------------------------------------------- */
 
-/* w (N), v (N), g (N): v = momentum * v - lr * g; w += v (nesterov: w += momentum * v - lr * g). */
+/* w (N), v (N), g (N): v = momentum * v - lr * g; w += v (nesterov: w += momentum * v - lr * g).
+ * The naive reference of SGD's row, kept for the tests. */
 void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learning_rate, float momentum,
                       bool nesterov);
-
-/* True when bnmlp_sgd_update with the same arguments would leave every w and v finite; changes
- * nothing (it evaluates the same expressions, so the answer is exact). */
-bool bnmlp_sgd_update_is_finite(const float *w, const float *v, const float *g, size_t n, float learning_rate,
-                                float momentum, bool nesterov);
-
-/* One SGD update of a segment with L2 weight decay: g + decay * w in place of g. state NULL
- * starts from zero velocity. apply false only checks: true when every new w and v is finite. */
-bool bnmlp_sgd_segment(float *w, float *v, const float *g, size_t n, const bnmlp_sgd_config *sgd, float decay,
-                       bool fresh, bool apply);
-
-/* Adam's per-step constants for step t (1-based), from the configuration. */
-typedef struct bnmlp_adam_step {
-    float beta1, beta2, epsilon; /* as configured */
-    float step_size;        /* PyTorch: lr / (1 - beta1^t); Keras: lr sqrt(1 - beta2^t) / (1 - beta1^t) */
-    float correction2_sqrt; /* PyTorch: sqrt(1 - beta2^t); Keras: unused */
-    float l2;               /* Adam's L2 coefficient for this segment (0 for AdamW) */
-    float shrink;           /* AdamW's 1 - lr * decay for this segment (1 for Adam) */
-    bnmlp_adam_epsilon placement; /* where epsilon goes */
-} bnmlp_adam_step;
-
-/* One Adam / AdamW update of a segment: w (N), first moments m (N), second moments v (N) from
- * g (N); fresh starts from zero moments. apply false only checks: true when every new w, m and
- * v is finite. */
-bool bnmlp_adam_segment(float *w, float *m, float *v, const float *g, size_t n, const bnmlp_adam_step *step,
-                        bool fresh, bool apply);
 
 #endif /* BNMLP_OPTIM_H */

@@ -1,80 +1,128 @@
-/* optimizer.c - the configurations' checks, and one update over the flat arenas. */
+/* optimizer.c - the table of optimizers, the public calls that read it, and one update over
+ * the flat arenas. The only file that walks the list: every other asks it for a row. */
 #include "optim/optim.h"
 
 #include <math.h>
 #include <string.h>
 
-bnmlp_optimizer_config bnmlp_optimizer_from_sgd(const bnmlp_sgd_config *sgd) {
-    bnmlp_optimizer_config config = BNMLP_OPTIMIZER_DEFAULT;
-    config.sgd = *sgd;
-    return config;
+/* The rows, each defined beside its update (sgd.c, adam.c, rmsprop.c). */
+extern const bnmlp_optimizer_row bnmlp_optimizer_sgd, bnmlp_optimizer_adam, bnmlp_optimizer_adamw,
+    bnmlp_optimizer_rmsprop;
+
+/* Every optimizer, in the order of bnmlp_optimizer_kind. */
+static const bnmlp_optimizer_row *const optimizers[] = {
+    &bnmlp_optimizer_sgd,
+    &bnmlp_optimizer_adam,
+    &bnmlp_optimizer_adamw,
+    &bnmlp_optimizer_rmsprop,
+};
+
+#define OPTIMIZER_COUNT (sizeof optimizers / sizeof optimizers[0])
+
+/* Enumeration settings are stored as an int (bnmlp_optimizer_set, the model file). */
+_Static_assert(sizeof(bnmlp_adam_epsilon) == sizeof(int), "an enumeration setting is an int");
+
+const bnmlp_optimizer_row *bnmlp_optimizer_row_of(bnmlp_optimizer_kind kind) {
+    const size_t index = (size_t)kind;
+    return index < OPTIMIZER_COUNT ? optimizers[index] : NULL;
 }
 
-/* True for a finite value >= 0. */
-static bool non_negative(float value) { return value >= 0.0f && isfinite(value); }
+bool bnmlp_optimizer_non_negative(float value) { return value >= 0.0f && isfinite(value); }
 
-/* True for a finite value > 0. */
-static bool positive(float value) { return value > 0.0f && isfinite(value); }
+bool bnmlp_optimizer_positive(float value) { return value > 0.0f && isfinite(value); }
 
-bnmlp_status bnmlp_optimizer_check(const bnmlp_optimizer_config *config) {
-    if (!config) return BNMLP_ERR_NULL_ARGUMENT;
-    switch (config->kind) {
-    case BNMLP_OPTIMIZER_SGD: {
-        const bnmlp_sgd_config *sgd = &config->sgd;
-        const bool ok = positive(sgd->learning_rate) && sgd->momentum >= 0.0f && sgd->momentum <= 1.0f &&
-                        non_negative(sgd->weight_decay);
-        return ok ? BNMLP_OK : BNMLP_ERR_INVALID_ARGUMENT;
-    }
-    case BNMLP_OPTIMIZER_ADAM:
-    case BNMLP_OPTIMIZER_ADAMW: {
-        const bnmlp_adam_config *adam = &config->adam;
-        const bnmlp_adam_epsilon e = adam->epsilon_placement;
-        const bool ok = positive(adam->learning_rate) && adam->beta1 >= 0.0f && adam->beta1 < 1.0f &&
-                        adam->beta2 >= 0.0f && adam->beta2 < 1.0f && positive(adam->epsilon) &&
-                        non_negative(adam->weight_decay) &&
-                        (e == BNMLP_ADAM_EPSILON_PYTORCH || e == BNMLP_ADAM_EPSILON_KERAS);
-        return ok ? BNMLP_OK : BNMLP_ERR_INVALID_ARGUMENT;
-    }
-    }
+/* ---- names and settings ------------------------------------------------------------------------ */
+
+size_t bnmlp_optimizer_count(void) { return OPTIMIZER_COUNT; }
+
+const char *bnmlp_optimizer_name(bnmlp_optimizer_kind kind) {
+    const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of(kind);
+    return row ? row->name : "unknown";
+}
+
+bnmlp_status bnmlp_optimizer_from_name(const char *name, bnmlp_optimizer_kind *kind) {
+    if (!name || !kind) return BNMLP_ERR_NULL_ARGUMENT;
+    for (size_t i = 0; i < OPTIMIZER_COUNT; i++)
+        if (strcmp(optimizers[i]->name, name) == 0) {
+            *kind = optimizers[i]->kind;
+            return BNMLP_OK;
+        }
     return BNMLP_ERR_INVALID_ARGUMENT;
 }
 
-/* Adam's constants for step t of a segment, whose weight decay is `decay`. */
-static bnmlp_adam_step adam_step(const bnmlp_optimizer_config *config, uint64_t t, float decay) {
-    const bnmlp_adam_config *adam = &config->adam;
-    const double correction1 = 1.0 - pow((double)adam->beta1, (double)t);
-    const double correction2 = 1.0 - pow((double)adam->beta2, (double)t);
-    const bool pytorch = adam->epsilon_placement == BNMLP_ADAM_EPSILON_PYTORCH;
-    const bool decoupled = config->kind == BNMLP_OPTIMIZER_ADAMW;
-    return (bnmlp_adam_step){
-        .beta1 = adam->beta1,
-        .beta2 = adam->beta2,
-        .epsilon = adam->epsilon,
-        .step_size = (float)(pytorch ? (double)adam->learning_rate / correction1
-                                     : (double)adam->learning_rate * sqrt(correction2) / correction1),
-        .correction2_sqrt = (float)sqrt(correction2),
-        .l2 = decoupled ? 0.0f : decay,
-        .shrink = decoupled ? (float)(1.0 - (double)adam->learning_rate * (double)decay) : 1.0f,
-        .placement = adam->epsilon_placement,
-    };
+bnmlp_status bnmlp_optimizer_defaults(bnmlp_optimizer_kind kind, bnmlp_optimizer_config *config) {
+    if (!config) return BNMLP_ERR_NULL_ARGUMENT;
+    const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of(kind);
+    if (!row) return BNMLP_ERR_INVALID_ARGUMENT;
+    *config = row->defaults();
+    return BNMLP_OK;
 }
 
-/* Checks (apply false) or applies one segment's update; fresh starts from zero state. */
-static bool update_segment(const bnmlp_optimizer_config *config, const bnmlp_arenas *arenas,
-                           const bnmlp_segment *segment, bool fresh, bool apply) {
-    float *w = arenas->params + segment->offset;
-    const float *g = arenas->grads + segment->offset;
-    float *slot0 = arenas->state->slots + segment->offset, *slot1 = slot0 + arenas->count;
-    const bool sgd = config->kind == BNMLP_OPTIMIZER_SGD;
-    const float decay = sgd ? config->sgd.weight_decay : config->adam.weight_decay;
-    const bool kernels_only = sgd ? config->sgd.decay_kernels_only : config->adam.decay_kernels_only;
-    const float segment_decay = kernels_only && !segment->kernel ? 0.0f : decay;
-    if (sgd)
-        return bnmlp_sgd_segment(w, slot0, g, segment->length, &config->sgd, segment_decay, fresh, apply);
-    const uint64_t t = (fresh ? 0 : arenas->state->steps) + 1;
-    const bnmlp_adam_step step = adam_step(config, t, segment_decay);
-    return bnmlp_adam_segment(w, slot0, slot1, g, segment->length, &step, fresh, apply);
+bnmlp_status bnmlp_optimizer_check(const bnmlp_optimizer_config *config) {
+    if (!config) return BNMLP_ERR_NULL_ARGUMENT;
+    const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of(config->kind);
+    return row && row->valid(config) ? BNMLP_OK : BNMLP_ERR_INVALID_ARGUMENT;
 }
+
+const char *bnmlp_optimizer_setting(bnmlp_optimizer_kind kind, size_t index) {
+    const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of(kind);
+    return row && index < row->field_count ? row->fields[index].name : NULL;
+}
+
+bool bnmlp_optimizer_setting_is_switch(bnmlp_optimizer_kind kind, size_t index) {
+    const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of(kind);
+    return row && index < row->field_count && row->fields[index].type == BNMLP_SETTING_BOOL;
+}
+
+/* The field called name of config's kind, or NULL. */
+static const bnmlp_optimizer_field *find_field(const bnmlp_optimizer_config *config, const char *name) {
+    const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of(config->kind);
+    for (size_t i = 0; row && i < row->field_count; i++)
+        if (strcmp(row->fields[i].name, name) == 0) return &row->fields[i];
+    return NULL;
+}
+
+bnmlp_status bnmlp_optimizer_set(bnmlp_optimizer_config *config, const char *name, double value) {
+    if (!config || !name) return BNMLP_ERR_NULL_ARGUMENT;
+    const bnmlp_optimizer_field *field = find_field(config, name);
+    if (!field) return BNMLP_ERR_INVALID_ARGUMENT;
+    unsigned char *at = (unsigned char *)config + field->offset;
+    if (field->type == BNMLP_SETTING_FLOAT) {
+        const float f = (float)value;
+        memcpy(at, &f, sizeof f);
+    } else if (field->type == BNMLP_SETTING_BOOL) {
+        const bool b = value != 0.0;
+        memcpy(at, &b, sizeof b);
+    } else {
+        if (!(value >= 0.0 && value <= 1e6) || value != floor(value)) return BNMLP_ERR_INVALID_ARGUMENT;
+        const int e = (int)value; /* an enum's storage */
+        memcpy(at, &e, sizeof e);
+    }
+    return BNMLP_OK;
+}
+
+bnmlp_status bnmlp_optimizer_get(const bnmlp_optimizer_config *config, const char *name, double *value) {
+    if (!config || !name || !value) return BNMLP_ERR_NULL_ARGUMENT;
+    const bnmlp_optimizer_field *field = find_field(config, name);
+    if (!field) return BNMLP_ERR_INVALID_ARGUMENT;
+    const unsigned char *at = (const unsigned char *)config + field->offset;
+    if (field->type == BNMLP_SETTING_FLOAT) {
+        float f;
+        memcpy(&f, at, sizeof f);
+        *value = (double)f;
+    } else if (field->type == BNMLP_SETTING_BOOL) {
+        bool b;
+        memcpy(&b, at, sizeof b);
+        *value = b ? 1.0 : 0.0;
+    } else {
+        int e;
+        memcpy(&e, at, sizeof e);
+        *value = (double)e;
+    }
+    return BNMLP_OK;
+}
+
+/* ---- the update ---------------------------------------------------------------------------------- */
 
 /* Most pieces a pass is cut into, and the fewest floats a piece holds: pieces go to the pool's
  * threads, and below this size a pass is not worth waking them. */
@@ -84,11 +132,27 @@ static bool update_segment(const bnmlp_optimizer_config *config, const bnmlp_are
 /* One pass (check or apply) over the segments, cut into pieces of the concatenated segments. */
 typedef struct pass_job {
     const bnmlp_optimizer_config *config;
+    const bnmlp_optimizer_row *row;
     const bnmlp_arenas *arenas;
+    uint64_t t; /* the step the update makes (1-based) */
     bool fresh, apply;
     size_t piece;            /* floats per piece */
     bool finite[MAX_PIECES]; /* per piece: every new value finite (check passes) */
 } pass_job;
+
+/* Checks (apply false) or applies the update of floats [offset, offset + length) of a segment. */
+static bool update_part(const pass_job *job, size_t offset, size_t length, bool kernel) {
+    const bnmlp_arenas *arenas = job->arenas;
+    bnmlp_update u = {.w = arenas->params + offset,
+                      .g = arenas->grads + offset,
+                      .n = length,
+                      .kernel = kernel,
+                      .t = job->t,
+                      .fresh = job->fresh};
+    for (size_t k = 0; k < BNMLP_OPTIMIZER_MAX_SLOTS; k++)
+        u.slots[k] = arenas->state->slots + k * arenas->count + offset;
+    return job->row->update(job->config, &u, job->apply);
+}
 
 /* Runs the pass over floats [piece * job->piece, ...) of the concatenated segments. */
 static void pass_piece(void *context, size_t piece, size_t thread) {
@@ -101,11 +165,8 @@ static void pass_piece(void *context, size_t piece, size_t thread) {
         const bnmlp_segment *segment = &job->arenas->segments[i];
         const size_t from = begin > at ? begin - at : 0,
                      to = end - at < segment->length ? end - at : segment->length;
-        if (from < to) {
-            const bnmlp_segment part = {
-                .offset = segment->offset + from, .length = to - from, .kernel = segment->kernel};
-            finite = update_segment(job->config, job->arenas, &part, job->fresh, job->apply) && finite;
-        }
+        if (from < to)
+            finite = update_part(job, segment->offset + from, to - from, segment->kernel) && finite;
         at += segment->length;
     }
     job->finite[piece] = finite;
@@ -120,7 +181,13 @@ bnmlp_status bnmlp_optimizer_step(const bnmlp_optimizer_config *config, const bn
     size_t piece = (total + MAX_PIECES - 1) / MAX_PIECES;
     if (piece < MIN_PIECE_FLOATS) piece = MIN_PIECE_FLOATS;
     const size_t pieces = total ? (total + piece - 1) / piece : 0;
-    pass_job job = {.config = config, .arenas = arenas, .fresh = fresh, .apply = false, .piece = piece};
+    pass_job job = {.config = config,
+                    .row = bnmlp_optimizer_row_of(config->kind),
+                    .arenas = arenas,
+                    .t = (fresh ? 0 : state->steps) + 1,
+                    .fresh = fresh,
+                    .apply = false,
+                    .piece = piece};
     /* First make sure no parameter or state value would overflow, so a refused step changes
      * nothing; then drop another kind's state, and apply. */
     bnmlp_threadpool_run(pieces > 1 ? arenas->pool : NULL, pass_piece, &job, pieces);
@@ -133,10 +200,11 @@ bnmlp_status bnmlp_optimizer_step(const bnmlp_optimizer_config *config, const bn
     job.fresh = false, job.apply = true;
     bnmlp_threadpool_run(pieces > 1 ? arenas->pool : NULL, pass_piece, &job, pieces);
     state->steps++;
+    state->config = *config;
     return BNMLP_OK;
 }
 
 void bnmlp_optimizer_reset(bnmlp_optimizer_state *state, size_t count) {
-    if (count) memset(state->slots, 0, BNMLP_OPTIMIZER_SLOTS * count * sizeof *state->slots);
+    if (count) memset(state->slots, 0, BNMLP_OPTIMIZER_MAX_SLOTS * count * sizeof *state->slots);
     state->steps = 0;
 }

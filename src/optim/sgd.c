@@ -1,5 +1,7 @@
-/* sgd.c - stochastic gradient descent with momentum, in Keras's form, over raw buffers. */
+/* sgd.c - the SGD row: stochastic gradient descent with momentum, in Keras's form. */
 #include "optim/optim.h"
+
+#include <stddef.h>
 
 #include "core/core.h"
 
@@ -30,18 +32,18 @@ static inline bool sgd_pass(float *w, float *v, const float *g, size_t n, const 
     return !bad;
 }
 
-bool bnmlp_sgd_segment(float *w, float *v, const float *g, size_t n, const bnmlp_sgd_config *sgd, float decay,
-                       bool fresh, bool apply) {
+static bool sgd_update(const bnmlp_optimizer_config *config, const bnmlp_update *u, bool apply) {
+    const bnmlp_sgd_config *sgd = &config->sgd;
+    const float decay = bnmlp_segment_decay(sgd->weight_decay, sgd->decay_kernels_only, u->kernel);
     /* Two instances of the pass, each with apply fixed, so that neither loop tests it. */
-    return apply ? sgd_pass(w, v, g, n, sgd, decay, fresh, true)
-                 : sgd_pass(w, v, g, n, sgd, decay, fresh, false);
+    return apply ? sgd_pass(u->w, u->slots[0], u->g, u->n, sgd, decay, u->fresh, true)
+                 : sgd_pass(u->w, u->slots[0], u->g, u->n, sgd, decay, u->fresh, false);
 }
 
-bool bnmlp_sgd_update_is_finite(const float *w, const float *v, const float *g, size_t n, float learning_rate,
-                                float momentum, bool nesterov) {
-    const bnmlp_sgd_config sgd = {.learning_rate = learning_rate, .momentum = momentum, .nesterov = nesterov};
-    /* Without apply nothing is written: the casts only share the pass with the update. */
-    return sgd_pass((float *)w, (float *)v, g, n, &sgd, 0.0f, false, false);
+static bool sgd_valid(const bnmlp_optimizer_config *config) {
+    const bnmlp_sgd_config *sgd = &config->sgd;
+    return bnmlp_optimizer_positive(sgd->learning_rate) && sgd->momentum >= 0.0f && sgd->momentum <= 1.0f &&
+           bnmlp_optimizer_non_negative(sgd->weight_decay);
 }
 
 void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learning_rate, float momentum,
@@ -49,3 +51,25 @@ void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learni
     const bnmlp_sgd_config sgd = {.learning_rate = learning_rate, .momentum = momentum, .nesterov = nesterov};
     sgd_pass(w, v, g, n, &sgd, 0.0f, false, true);
 }
+
+#define FIELD(member, type)                                                                                  \
+    { #member, offsetof(bnmlp_optimizer_config, sgd.member), BNMLP_SETTING_##type }
+static const bnmlp_optimizer_field sgd_fields[] = {
+    FIELD(learning_rate, FLOAT), FIELD(momentum, FLOAT),          FIELD(nesterov, BOOL),
+    FIELD(weight_decay, FLOAT),  FIELD(decay_kernels_only, BOOL),
+};
+
+/* The row's defaults (a function: compound literals are no constant initializers). */
+static bnmlp_optimizer_config sgd_defaults(void) { return BNMLP_OPTIMIZER_SGD_DEFAULT; }
+
+const bnmlp_optimizer_row bnmlp_optimizer_sgd = {
+    .kind = BNMLP_OPTIMIZER_SGD,
+    .name = "sgd",
+    .slots = 1, /* the velocity */
+    .nonnegative_slots = 0,
+    .fields = sgd_fields,
+    .field_count = sizeof sgd_fields / sizeof sgd_fields[0],
+    .defaults = sgd_defaults,
+    .valid = sgd_valid,
+    .update = sgd_update,
+};

@@ -25,6 +25,12 @@ static bnmlp_status combine_share(bnmlp_model *model, size_t rows, size_t global
     return BNMLP_OK;
 }
 
+/* BNMLP_ERR_DIVERGED when the loss handed back as a float would not be finite (a double loss
+ * beyond float32's range): the calls that return a float loss refuse it before anything changes. */
+static bnmlp_status check_float_loss(bnmlp_status status, double loss) {
+    return status == BNMLP_OK && bnmlp_not_finite((float)loss) ? BNMLP_ERR_DIVERGED : status;
+}
+
 /* Training-mode forward, loss and backward of a checked batch (this rank's rows of global_rows);
  * the gradient arena holds the global batch's gradients after it, *loss and *correct its metrics.
  * The moving statistics are not updated. Under a collective every rank runs every pass. */
@@ -44,10 +50,11 @@ double bnmlp_train_accuracy(const bnmlp_model *model, size_t correct, size_t row
 
 bnmlp_status bnmlp_train_step_checked(bnmlp_model *model, const float *x, const float *y, size_t rows,
                                       size_t width, size_t global_rows,
-                                      const bnmlp_optimizer_config *optimizer, double *loss,
+                                      const bnmlp_optimizer_config *optimizer, bool float_loss, double *loss,
                                       size_t *correct) {
     const size_t statistics_rows = bnmlp_model_statistics_rows(model, rows);
     bnmlp_status status = compute(model, x, y, rows, width, global_rows, loss, correct);
+    if (float_loss) status = check_float_loss(status, *loss);
     /* Every check comes before the first change: statistics, then the optimizer's own check. */
     if (status == BNMLP_OK) status = bnmlp_model_check_statistics(model, statistics_rows);
     /* Unsynchronized moving statistics differ between ranks: agree before anything changes. The
@@ -86,9 +93,8 @@ static bnmlp_status begin_step(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_
     return status;
 }
 
-bnmlp_status bnmlp_model_train_step_with(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
-                                         const bnmlp_optimizer_config *optimizer, float *loss,
-                                         float *accuracy) {
+bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                    const bnmlp_optimizer_config *optimizer, float *loss, float *accuracy) {
     if (!model) return BNMLP_ERR_NULL_ARGUMENT;
     bnmlp_status status = check_training_batch(model, x, y, optimizer ? BNMLP_OK : BNMLP_ERR_NULL_ARGUMENT);
     if (status == BNMLP_OK) status = bnmlp_optimizer_check(optimizer);
@@ -97,19 +103,12 @@ bnmlp_status bnmlp_model_train_step_with(bnmlp_model *model, const bnmlp_tensor 
     if (status != BNMLP_OK) return status;
     double batch_loss;
     size_t correct;
-    status = bnmlp_train_step_checked(model, x->data, y->data, x->rows, y->cols, global_rows, optimizer,
+    status = bnmlp_train_step_checked(model, x->data, y->data, x->rows, y->cols, global_rows, optimizer, true,
                                       &batch_loss, &correct);
     if (status != BNMLP_OK) return status;
     if (loss) *loss = (float)batch_loss;
     if (accuracy) *accuracy = (float)bnmlp_train_accuracy(model, correct, global_rows);
     return BNMLP_OK;
-}
-
-bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
-                                    const bnmlp_sgd_config *optimizer, float *loss, float *accuracy) {
-    if (!model || !optimizer) return BNMLP_ERR_NULL_ARGUMENT;
-    const bnmlp_optimizer_config config = bnmlp_optimizer_from_sgd(optimizer);
-    return bnmlp_model_train_step_with(model, x, y, &config, loss, accuracy);
 }
 
 bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
@@ -123,6 +122,7 @@ bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *
     double batch_loss;
     size_t correct;
     status = compute(model, x->data, y->data, x->rows, y->cols, global_rows, &batch_loss, &correct);
+    status = check_float_loss(status, batch_loss);
     const bnmlp_arenas arenas = bnmlp_model_arenas(model);
     if (status == BNMLP_OK && !bnmlp_all_finite(arenas.grads, arenas.count)) status = BNMLP_ERR_DIVERGED;
     if (bnmlp_model_is_distributed(model)) status = bnmlp_model_agree(model, status);

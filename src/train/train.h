@@ -7,14 +7,16 @@
 
 /* One training step on an already checked batch (x rows x input width, y rows x width targets;
  * rows at least the model's minimum): training-mode forward, loss, backward, the optimizer's
- * update and the moving statistics. Under a collective, x and y are this rank's share of a global
+ * update and the moving statistics. With float_loss, a loss whose float would not be finite is
+ * BNMLP_ERR_DIVERGED too (the calls that hand back a float loss). Under a collective, x and y are this rank's share of a global
  * batch of global_rows rows (known to every rank, and to the model: bnmlp_model_set_global_rows
  * or begin_batch); every rank then runs it. *loss and *correct get the (global) batch's metrics. On error (a
  * loss, gradient, updated parameter, optimizer state or moving statistic that would not be
  * finite: BNMLP_ERR_DIVERGED) nothing observable changes. */
 bnmlp_status bnmlp_train_step_checked(bnmlp_model *model, const float *x, const float *y, size_t rows,
                                       size_t width, size_t global_rows,
-                                      const bnmlp_optimizer_config *optimizer, double *loss, size_t *correct);
+                                      const bnmlp_optimizer_config *optimizer, bool float_loss, double *loss,
+                                      size_t *correct);
 
 /* The accuracy of correct right predictions in rows rows: a fraction, or NaN when the model's
  * loss has no accuracy. */

@@ -18,6 +18,8 @@ circles=${2:?usage: cli_test.sh PATH/TO/bnmlp PATH/TO/circles}
 # Relative paths of the programs stay valid after the cd below.
 case $bnmlp in */*) case $bnmlp in /*) ;; *) bnmlp="$PWD/$bnmlp" ;; esac ;; esac
 case $circles in */*) case $circles in /*) ;; *) circles="$PWD/$circles" ;; esac ;; esac
+# Files written by format version 1 (tests/fixtures/model-v1), beside this script.
+fixtures=$(cd "$(dirname "$0")/../fixtures/model-v1" && pwd)
 passed=0
 failed=0
 
@@ -177,6 +179,36 @@ check "train --checkpoint FILE: exit 0" \
     --out named.bnmlp --quiet
 check "--checkpoint FILE is where checkpoints go" test -s named.ckpt
 
+# --- The checkpoint keeps the optimizer's settings: resume needs no optimizer flag ----------
+adam="--optimizer adam --lr 0.005 --weight-decay 0.001"
+check "adam (lr 0.005, weight decay 0.001), 12 epochs: exit 0" \
+    status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 12 $adam --validation-split 0.5 \
+    --out adam.bnmlp --quiet
+check "the same run stopped after 6 epochs with a checkpoint: exit 0" \
+    status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 6 $adam --validation-split 0.5 \
+    --out adam-part.bnmlp --checkpoint-every 3 --quiet
+check "resume to 12 epochs without optimizer flags: exit 0" \
+    status_is 0 "$bnmlp" resume --checkpoint adam-part.bnmlp.ckpt --data data.csv --epochs 12 \
+    --validation-split 0.5 --out adam-resumed.bnmlp --quiet
+check "resumed with the checkpoint's adam settings: the uninterrupted model, bit for bit" \
+    cmp -s adam.bnmlp adam-resumed.bnmlp
+check "resume with --lr changes the rate: another model" sh -c \
+    "'$bnmlp' resume --checkpoint adam-part.bnmlp.ckpt --data data.csv --epochs 12 --validation-split 0.5 \
+    --lr 0.05 --out adam-lr.bnmlp --quiet && ! cmp -s adam.bnmlp adam-lr.bnmlp"
+cp "$fixtures/checkpoint.bnmlp" v1.ckpt
+# (bit for bit with the compiler that wrote it, gcc; another may round the last bit apart)
+check "a version-1 checkpoint resumed with its run's flags predicts as the model that run saved" \
+    sh -c "'$bnmlp' resume --checkpoint v1.ckpt --data '$fixtures/data.csv' --epochs 3 --batch-size 16 \
+    --optimizer adam --lr 0.005 --out v1.bnmlp --quiet && \
+    '$bnmlp' predict --model v1.bnmlp --data '$fixtures/data.csv' --out v1.csv && \
+    paste -d, v1.csv '$fixtures/model-predictions.csv' | \
+    awk -F, 'NR > 1 { d = \$1 - \$2; if (d < 0) d = -d; if (d > 1e-6) bad = 1 } END { exit bad }'"
+check "rmsprop (centered, momentum, rho 0.9): exit 0" status_is 0 "$bnmlp" train --data data.csv \
+    --layers "$spec" --epochs 5 --optimizer rmsprop --lr 0.001 --rho 0.9 --centered --momentum 0.5 \
+    --epsilon 1e-7 --validation-split 0.5 --out rmsprop.bnmlp --quiet
+check "help lists the library's losses and optimizers" sh -c \
+    "'$bnmlp' help train | grep -q 'binary_crossentropy (or bce)' && '$bnmlp' help resume | grep -q '^  rmsprop '"
+
 # --- Other losses and data forms -----------------------------------------------------------
 check "softmax (2 classes, adam): exit 0" \
     status_is 0 "$bnmlp" train --data data.csv --layers dense:16:relu,bn,dense:2:softmax --epochs 10 --optimizer adam \
@@ -268,8 +300,16 @@ usage_error "--labels with --label-column" "--labels and --label-column cannot b
 usage_error "--validation-labels alone" "--validation-labels needs --validation-data" $T --validation-labels y.npy
 usage_error "--checkpoint without --checkpoint-every" "--checkpoint needs --checkpoint-every" $T --checkpoint c.ckpt
 usage_error "unknown --loss" "unknown --loss 'hinge'" $T --loss hinge
-usage_error "unknown --optimizer" "unknown --optimizer 'rmsprop'" $T --optimizer rmsprop
-usage_error "--momentum with adam" "--momentum and --nesterov apply only to --optimizer sgd" $T --optimizer adam --momentum 0.9
+usage_error "unknown --optimizer" "unknown --optimizer 'adagrad'" $T --optimizer adagrad
+check "unknown --optimizer: the library's names are listed" err_has "sgd, adam, adamw, rmsprop"
+usage_error "--momentum with adam" "--momentum does not apply to --optimizer adam" $T --optimizer adam --momentum 0.9
+usage_error "--rho with sgd" "--rho does not apply to --optimizer sgd" $T --rho 0.9
+usage_error "--rho 1" "bad value for --rho: 1 is out of range for --optimizer rmsprop" $T --optimizer rmsprop --rho 1
+usage_error "--centered with a value" "--centered takes no value" $T --optimizer rmsprop --centered=1
+usage_error "--rho without its value" "--rho needs a value" $T --optimizer rmsprop --rho
+usage_error "--rho given twice" "--rho is given twice" $T --optimizer rmsprop --rho 0.9 --rho=0.8
+check "--beta2 (any setting by its library name) trains adam: exit 0" status_is 0 "$bnmlp" $T --optimizer adam \
+    --beta2 0.99 --epsilon-placement 1 --out beta2.bnmlp
 usage_error "softmax with one output" "--loss softmax needs a last dense layer of 2 units or more" $T --loss softmax
 usage_error "bad SPEC: unknown activation" "unknown dense option 'rleu'" \
     train --data data.csv --layers dense:50:rleu,bn,dense:1:sigmoid --epochs 2

@@ -40,8 +40,8 @@ int main(void) {
     output.activation = BNMLP_ACTIVATION_SIGMOID;
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
     fit.epochs = 60;
-    fit.optimizer.learning_rate = 0.05f;
-    fit.optimizer.momentum = 0.9f;
+    fit.optimizer.sgd.learning_rate = 0.05f;
+    fit.optimizer.sgd.momentum = 0.9f;
     double loss = 0.0, accuracy = 0.0;
     if ((status = bnmlp_model_add_dense(model, &hidden)) != BNMLP_OK ||
         (status = bnmlp_model_add_batchnorm(model, &BNMLP_BATCHNORM_DEFAULT)) != BNMLP_OK ||

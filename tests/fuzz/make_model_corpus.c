@@ -8,8 +8,9 @@
 
 #include "bnmlp.h"
 
-/* Builds a small model of the given shape (0: dense only; 1: batch norm; 2: softmax, keras2,
- * debiased; 3: MSE, cumulative) and trains it a little. */
+/* Builds a small model of the given shape (0: dense only, SGD; 1: batch norm, centered RMSprop
+ * with momentum; 2: softmax, keras2, debiased, AdamW; 3: MSE, cumulative, Adam) and trains it a
+ * little. */
 static bnmlp_model *make(int shape) {
     bnmlp_model *model = bnmlp_model_create(2, NULL);
     bnmlp_dense_config hidden = BNMLP_DENSE_DEFAULT(3);
@@ -33,7 +34,10 @@ static bnmlp_model *make(int shape) {
     bnmlp_tensor tx = bnmlp_tensor_view(x, 6, 2), ty = bnmlp_tensor_view(y, 6, 1);
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
     fit.epochs = 2, fit.batch_size = 3;
-    fit.optimizer_kind = shape == 2 ? BNMLP_OPTIMIZER_ADAMW : BNMLP_OPTIMIZER_SGD;
+    const bnmlp_optimizer_kind kinds[4] = {BNMLP_OPTIMIZER_SGD, BNMLP_OPTIMIZER_RMSPROP,
+                                           BNMLP_OPTIMIZER_ADAMW, BNMLP_OPTIMIZER_ADAM};
+    bnmlp_optimizer_defaults(kinds[shape], &fit.optimizer);
+    fit.optimizer.rmsprop.centered = true, fit.optimizer.rmsprop.momentum = 0.5f;
     bnmlp_model_fit(model, &tx, &ty, &fit, NULL, NULL);
     return model;
 }

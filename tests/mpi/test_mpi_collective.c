@@ -32,7 +32,7 @@ static int identical_on_every_rank(const bnmlp_collective *c) {
     float x[64 * 3], y[64];
     bnmlp_random rng;
     bnmlp_random_seed(&rng, 11u + (uint32_t)c->rank); /* each rank its own rows */
-    const bnmlp_sgd_config sgd = BNMLP_SGD_DEFAULT;
+    const bnmlp_optimizer_config sgd = BNMLP_OPTIMIZER_SGD_DEFAULT;
     for (int step = 0; step < 8; step++) {
         for (int i = 0; i < 64 * 3; i++) x[i] = (float)bnmlp_random_gauss(&rng);
         for (int i = 0; i < 64; i++) y[i] = x[3 * i] > 0.0f ? 1.0f : 0.0f;

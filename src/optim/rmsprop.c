@@ -1,0 +1,91 @@
+/* rmsprop.c - the RMSprop row: PyTorch 1.13's torch.optim.RMSprop (single tensor) in float32. */
+#include "optim/optim.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#include "core/core.h"
+
+/* One pass over a segment (w, squared averages s, gradient averages a, momentum buffers b, g):
+ * with apply, writes the new values; without, only checks that they would be finite. fresh
+ * starts from zero state. The operations are PyTorch's, in its order:
+ *   g += decay * w;  s = alpha * s + (1 - alpha) * g^2;
+ *   centered: a = alpha * a + (1 - alpha) * g, d = sqrt(s - a^2) + eps;  else d = sqrt(s) + eps;
+ *   momentum: b = momentum * b + g / d, w -= lr * b;  else w -= lr * g / d. */
+static inline bool rmsprop_pass(const bnmlp_rmsprop_config *c, float decay, const bnmlp_update *u,
+                                bool apply) {
+    const float alpha = c->alpha, rest = 1.0f - c->alpha, lr = c->learning_rate;
+    float *w = u->w, *s = u->slots[0], *a = u->slots[1], *b = u->slots[2];
+    int bad = 0; /* NaN or infinity seen */
+    for (size_t i = 0; i < u->n; i++) {
+        const float gi = decay != 0.0f ? u->g[i] + decay * w[i] : u->g[i];
+        const float si = (u->fresh ? 0.0f : s[i]) * alpha + rest * gi * gi;
+        float ai = 0.0f, bi = 0.0f, wi;
+        float root;
+        if (c->centered) {
+            ai = (u->fresh ? 0.0f : a[i]) * alpha + rest * gi;
+            root = sqrtf(si - ai * ai) + c->epsilon;
+        } else {
+            root = sqrtf(si) + c->epsilon;
+        }
+        if (c->momentum > 0.0f) {
+            bi = (u->fresh ? 0.0f : b[i]) * c->momentum + gi / root;
+            wi = w[i] + -lr * bi;
+        } else {
+            wi = w[i] + -lr * (gi / root);
+        }
+        if (apply) {
+            w[i] = wi;
+            s[i] = si;
+            if (c->centered) a[i] = ai;
+            if (c->momentum > 0.0f) b[i] = bi;
+        } else {
+            bad |= bnmlp_not_finite(wi) | bnmlp_not_finite(si) | bnmlp_not_finite(ai) | bnmlp_not_finite(bi);
+        }
+    }
+    return !bad;
+}
+
+static bool rmsprop_update(const bnmlp_optimizer_config *config, const bnmlp_update *u, bool apply) {
+    const bnmlp_rmsprop_config *c = &config->rmsprop;
+    const float decay = bnmlp_segment_decay(c->weight_decay, c->decay_kernels_only, u->kernel);
+    /* Two instances of the pass, each with apply fixed, so that neither loop tests it. */
+    return apply ? rmsprop_pass(c, decay, u, true) : rmsprop_pass(c, decay, u, false);
+}
+
+static bool rmsprop_valid(const bnmlp_optimizer_config *config) {
+    const bnmlp_rmsprop_config *c = &config->rmsprop;
+    return bnmlp_optimizer_positive(c->learning_rate) && c->alpha >= 0.0f && c->alpha < 1.0f &&
+           bnmlp_optimizer_positive(c->epsilon) && c->momentum >= 0.0f && c->momentum <= 1.0f &&
+           bnmlp_optimizer_non_negative(c->weight_decay);
+}
+
+/* "rho" is Keras's name of alpha: the CLI's --rho. */
+#define FIELD(name, member, type)                                                                            \
+    { name, offsetof(bnmlp_optimizer_config, rmsprop.member), BNMLP_SETTING_##type }
+static const bnmlp_optimizer_field rmsprop_fields[] = {
+    FIELD("learning_rate", learning_rate, FLOAT),
+    FIELD("rho", alpha, FLOAT),
+    FIELD("epsilon", epsilon, FLOAT),
+    FIELD("momentum", momentum, FLOAT),
+    FIELD("centered", centered, BOOL),
+    FIELD("weight_decay", weight_decay, FLOAT),
+    FIELD("decay_kernels_only", decay_kernels_only, BOOL),
+};
+
+/* The row's defaults (a function: compound literals are no constant initializers). */
+static bnmlp_optimizer_config rmsprop_defaults(void) { return BNMLP_OPTIMIZER_RMSPROP_DEFAULT; }
+
+/* Slot 0: the squared-gradient averages (never negative); 1: the gradient averages (centered);
+ * 2: the momentum buffers. */
+const bnmlp_optimizer_row bnmlp_optimizer_rmsprop = {
+    .kind = BNMLP_OPTIMIZER_RMSPROP,
+    .name = "rmsprop",
+    .slots = 3,
+    .nonnegative_slots = 1u << 0,
+    .fields = rmsprop_fields,
+    .field_count = sizeof rmsprop_fields / sizeof rmsprop_fields[0],
+    .defaults = rmsprop_defaults,
+    .valid = rmsprop_valid,
+    .update = rmsprop_update,
+};
