@@ -247,6 +247,13 @@ static void test_hand_computed(void **state) {
                      3.5 / 3) < 1e-15);
     assert_true(fabs(single_value(BNMLP_METRIC_RMSE, regression, 1, o, t, 1, 3, 200, 5) - sqrt(5.25 / 3)) <
                 1e-15);
+    /* Keras's docstrings: RootMeanSquaredError on [[0, 1], [0, 0]] vs [[1, 1], [0, 0]] is 0.5 (the
+     * mean over all four elements); R2Score on y [1, 4, 3], p [2, 4, 4] is 4/7. */
+    const float rmse_y[] = {0, 1, 0, 0}, rmse_p[] = {1, 1, 0, 0};
+    assert_true(single_value(BNMLP_METRIC_RMSE, regression, 2, rmse_p, rmse_y, 2, 2, 200, 5) == 0.5);
+    const float r2_y[] = {1, 4, 3}, r2_p[] = {2, 4, 4};
+    assert_true(fabs(single_value(BNMLP_METRIC_R2, regression, 1, r2_p, r2_y, 1, 3, 200, 5) - 4.0 / 7.0) <
+                1e-15);
     /* R^2: targets mean 4/3, SS_tot = 2/3, SS_res 5.25 -> 1 - 5.25 / (2/3). */
     assert_true(fabs(single_value(BNMLP_METRIC_R2, regression, 1, o, t, 1, 3, 200, 5) - (1.0 - 5.25 * 1.5)) <
                 1e-12);
