@@ -69,7 +69,7 @@ typedef struct metric_task_row {
     bool classification; /* keeps a confusion matrix */
     /* Whether a targets tensor of this width suits an accumulator of acc->outputs columns. */
     bool (*width_ok)(const bnmlp_metric_accumulator *acc, size_t width);
-    /* BNMLP_OK, or BNMLP_ERR_LABEL with *detail for the first bad target (row numbers from first_row). */
+    /* BNMLP_OK, or BNMLP_ERR_LABEL with *detail for the first bad target (see row_number). */
     bnmlp_status (*check_targets)(const bnmlp_metric_accumulator *acc, const float *targets, size_t rows,
                                   size_t width, bnmlp_error_detail *detail);
     void (*add)(bnmlp_metric_accumulator *acc, const float *outputs, const float *targets, size_t rows,
