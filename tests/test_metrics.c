@@ -345,6 +345,50 @@ static void test_report_errors(void **state) {
                       worst_error[k]);
 }
 
+/* ---- agreement with the library's own accuracy ------------------------------------------------- */
+
+/* "accuracy" counts as bnmlp_model_evaluate does (binary p > 0.5 per output, multiclass the
+ * first argmax): the same value for a model's predictions, fed here in chunks of 7 rows. */
+static void expect_accuracy_matches_evaluate(size_t outputs, bnmlp_loss loss, bnmlp_activation activation,
+                                             bnmlp_metric_task task, size_t target_cols) {
+    enum { ROWS = 50, INPUTS = 3 };
+    bnmlp_status status;
+    bnmlp_model *model = bnmlp_model_create(INPUTS, &status);
+    assert_ok(status);
+    bnmlp_dense_config dense = BNMLP_DENSE_DEFAULT(outputs);
+    dense.activation = activation;
+    assert_ok(bnmlp_model_add_dense(model, &dense));
+    assert_ok(bnmlp_model_set_loss(model, loss));
+    assert_ok(bnmlp_model_build(model, 16, 7));
+    float x[ROWS * INPUTS], y[ROWS * 3], out[ROWS * 3];
+    bnmlp_test_fill(x, ROWS * INPUTS, 11);
+    bnmlp_test_fill(y, ROWS * target_cols, 12);
+    for (size_t i = 0; i < ROWS * target_cols; i++) /* 0/1 labels, or class indices 0..2 */
+        y[i] = task == BNMLP_METRIC_TASK_BINARY ? (float)(y[i] > 0.0f)
+                                                : (float)((size_t)((y[i] + 1.0f) * 1.5f) % 3);
+    bnmlp_tensor tx = view(x, ROWS, INPUTS), ty = view(y, ROWS, target_cols);
+    bnmlp_tensor tout = bnmlp_tensor_view(out, ROWS, outputs);
+    double loss_value, accuracy;
+    assert_ok(bnmlp_model_evaluate(model, &tx, &ty, &loss_value, &accuracy));
+    assert_ok(bnmlp_model_predict(model, &tx, &tout));
+    bnmlp_metric_accumulator *acc = create(BNMLP_METRIC_ACCURACY, task, outputs, 0, 5);
+    const size_t chunk[] = {7};
+    feed(acc, out, outputs, y, target_cols, ROWS, chunk, 1);
+    expect_identical(value_of(acc), accuracy);
+    bnmlp_metric_free(acc);
+    bnmlp_model_free(model);
+}
+
+static void test_accuracy_matches_evaluate(void **state) {
+    (void)state;
+    expect_accuracy_matches_evaluate(1, BNMLP_LOSS_BINARY_CROSSENTROPY, BNMLP_ACTIVATION_SIGMOID,
+                                     BNMLP_METRIC_TASK_BINARY, 1);
+    expect_accuracy_matches_evaluate(3, BNMLP_LOSS_BINARY_CROSSENTROPY, BNMLP_ACTIVATION_SIGMOID,
+                                     BNMLP_METRIC_TASK_BINARY, 3); /* multi-label: every element */
+    expect_accuracy_matches_evaluate(3, BNMLP_LOSS_CATEGORICAL_CROSSENTROPY, BNMLP_ACTIVATION_SOFTMAX,
+                                     BNMLP_METRIC_TASK_MULTICLASS, 1);
+}
+
 /* ---- bad configurations -------------------------------------------------------------------- */
 
 typedef struct bad_config_case {
@@ -719,6 +763,7 @@ int main(void) {
         cmocka_unit_test(test_multiclass_fixtures),
         cmocka_unit_test(test_regression_fixtures),
         cmocka_unit_test(test_report_errors),
+        cmocka_unit_test(test_accuracy_matches_evaluate),
         cmocka_unit_test(test_bad_configs),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_detail_row_numbers),
