@@ -48,7 +48,8 @@ typedef enum bnmlp_status {
     BNMLP_ERR_NULL_ARGUMENT,    /* a required pointer argument was NULL */
     BNMLP_ERR_INVALID_ARGUMENT, /* a value outside its documented range (sizes, rates, indices) */
     BNMLP_ERR_SHAPE,            /* tensor shapes do not match what the call needs */
-    BNMLP_ERR_BATCH_TOO_LARGE,  /* more rows than the maximum batch the model was built for */
+    BNMLP_ERR_BATCH_TOO_LARGE,  /* more rows than the maximum batch the model (or the max_rows a
+                                   metric accumulator) was built for */
     BNMLP_ERR_BATCH_TOO_SMALL,  /* training-mode batch norm on a batch of one row */
     BNMLP_ERR_LABEL,            /* a target the loss does not accept: a binary label other than 0 or
                                    1, a class index out of range or not an integer, a row of class
@@ -1123,6 +1124,169 @@ bnmlp_model *bnmlp_model_load(const char *path, const bnmlp_allocator *allocator
 /* As bnmlp_model_load, from size bytes in memory (for systems without files). */
 bnmlp_model *bnmlp_model_load_buffer(const void *data, size_t size, const bnmlp_allocator *allocator,
                                      bnmlp_error_detail *detail, bnmlp_status *status);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Metrics: computed over a whole set, fed chunk by chunk (docs/metrics.md)                   */
+/* ------------------------------------------------------------------------------------------ */
+/*
+ * A metric accumulator takes chunks of (outputs, targets) rows in any split and gives the
+ * metric of all the rows added since it was created or reset: not a mean of per-chunk values.
+ * Its memory is planned when it is created; adding a chunk allocates nothing. Feeding the same
+ * rows in one chunk or in several gives bit-identical values. Each metric kind is one row of
+ * the library's metric table (names, the tasks it applies to, what it accumulates, how it
+ * finishes); bnmlp_metric_describe reads that row, so a program asks the library for names.
+ *
+ * Tasks and the data they take (every value finite, else BNMLP_ERR_NOT_FINITE):
+ *   binary      outputs (rows, W >= 1): probabilities of class 1 (any finite value is taken;
+ *               "auc" clips to [0, 1] as Keras does); targets (rows, W): exactly 0 or 1. Every
+ *               element is one prediction (Keras's flattening of multi-label data, sklearn's
+ *               average="micro"); a prediction is positive when p > 0.5.
+ *   multiclass  outputs (rows, K >= 2): class probabilities or logits; targets (rows, 1) class
+ *               indices 0..K-1, or (rows, K) rows of class probabilities (one-hot; >= 0 and
+ *               summing to 1 within 1e-5) whose class is their argmax. The predicted class is
+ *               the output's argmax, the first maximum on ties (numpy's argmax).
+ *   regression  outputs and targets (rows, W >= 1): averaged over all rows * W elements.
+ */
+
+/* Metric kinds; names are Keras's where Keras has the metric (bnmlp_metric_name). */
+typedef enum bnmlp_metric {
+    BNMLP_METRIC_ACCURACY = 0,        /* "accuracy": binary, p > 0.5 is class 1 (the library's
+                                         accuracy); multiclass, argmax equals the target class */
+    BNMLP_METRIC_PRECISION,           /* "precision": binary, TP / (TP + FP); 0 when nothing is
+                                         predicted positive (Keras; sklearn zero_division=0) */
+    BNMLP_METRIC_RECALL,              /* "recall": binary, TP / (TP + FN); 0 without positives */
+    BNMLP_METRIC_F1,                  /* "f1_score": binary, 2TP / (2TP + FP + FN), 0 when TP is 0
+                                         (sklearn f1_score, zero_division=0) */
+    BNMLP_METRIC_AUC,                 /* "auc": binary, Keras's AUC(): num_thresholds (default 200)
+                                         evenly spaced thresholds with epsilon ends, ROC, Riemann
+                                         sum with summation_method "interpolation"; 0 when the
+                                         rows hold one class only (as Keras) */
+    BNMLP_METRIC_ROC_AUC,             /* "roc_auc": binary, the exact ROC AUC of
+                                         sklearn.metrics.roc_auc_score (ties as sklearn: one ROC
+                                         point per distinct score); keeps a copy of every score
+                                         (max_rows); NaN when the rows hold one class only */
+    BNMLP_METRIC_CONFUSION_MATRIX,    /* "confusion_matrix": binary (2 x 2) or multiclass (K x K);
+                                         not a scalar: read it with bnmlp_metric_confusion_matrix */
+    BNMLP_METRIC_TOP_K_ACCURACY,      /* "top_k_categorical_accuracy": multiclass, the target
+                                         class is among the top_k outputs; ties at the k-th value
+                                         count as in (Keras's in_top_k: fewer than k outputs are
+                                         strictly greater than the target's) */
+    BNMLP_METRIC_F1_MACRO,            /* "f1_macro": multiclass, sklearn f1_score(average="macro",
+                                         zero_division=0): the mean of the per-class F1 over the
+                                         classes present in the targets or the predictions */
+    BNMLP_METRIC_F1_WEIGHTED,         /* "f1_weighted": multiclass, sklearn average="weighted":
+                                         per-class F1 weighted by each class's count in the targets */
+    BNMLP_METRIC_MEAN_ABSOLUTE_ERROR, /* "mean_absolute_error": regression, mean of |o - y| */
+    BNMLP_METRIC_RMSE,                /* "root_mean_squared_error": regression, sqrt of the mean of
+                                         (o - y)^2 over all elements (Keras's RootMeanSquaredError) */
+    BNMLP_METRIC_R2                   /* "r2_score": regression, sklearn r2_score: per output
+                                         1 - SS_res / SS_tot, uniform mean over outputs; an output
+                                         whose targets are constant scores 1 when predicted
+                                         exactly, else 0 (force_finite); NaN with fewer than 2 rows */
+} bnmlp_metric;
+
+/* What a model's outputs and targets are, for a metric. */
+typedef enum bnmlp_metric_task {
+    BNMLP_METRIC_TASK_BINARY = 0, /* probabilities against 0/1 targets (binary cross-entropy) */
+    BNMLP_METRIC_TASK_MULTICLASS, /* K class scores against class indices or one-hot rows
+                                     (categorical cross-entropy) */
+    BNMLP_METRIC_TASK_REGRESSION  /* values against values (mean squared error) */
+} bnmlp_metric_task;
+
+/* What the metric table says about one kind. */
+typedef struct bnmlp_metric_info {
+    const char *name;        /* canonical name, e.g. "auc"; static */
+    const char *alias;       /* a second accepted name (e.g. "mae"), or NULL; static */
+    unsigned tasks;          /* bit (1u << task) set for each bnmlp_metric_task it applies to */
+    bool greater_is_better;  /* true for scores (accuracy, AUC, R^2), false for errors (MAE) */
+    bool scalar;             /* false only for the confusion matrix (no bnmlp_metric_value) */
+    const char *description; /* one English sentence; static */
+} bnmlp_metric_info;
+
+/* Number of metric kinds: the kinds are 0 .. bnmlp_metric_kind_count() - 1. */
+size_t bnmlp_metric_kind_count(void);
+
+/* The metric's canonical name ("accuracy", "auc", ...); "unknown" for any other value. Static. */
+const char *bnmlp_metric_name(bnmlp_metric kind);
+
+/* The kind whose name or alias equals name (exact, case-sensitive) into *kind.
+ * BNMLP_ERR_NULL_ARGUMENT, or BNMLP_ERR_INVALID_ARGUMENT for an unknown name (*kind untouched). */
+bnmlp_status bnmlp_metric_from_name(const char *name, bnmlp_metric *kind);
+
+/* The table's row for kind into *info; BNMLP_ERR_INVALID_ARGUMENT for an unknown kind. */
+bnmlp_status bnmlp_metric_describe(bnmlp_metric kind, bnmlp_metric_info *info);
+
+/* How bnmlp_metric_create plans an accumulator. */
+typedef struct bnmlp_metric_config {
+    bnmlp_metric kind;                /* which metric (first argument of the default macro) */
+    bnmlp_metric_task task;           /* the data it will see: one of the kind's tasks (second) */
+    size_t outputs;                   /* columns of the outputs: W >= 1 (binary, regression), the
+                                         number of classes K >= 2 (multiclass) (third) */
+    size_t top_k;                     /* k of top_k_categorical_accuracy, >= 1 (k >= K always
+                                         hits). Default 5 (Keras) */
+    size_t num_thresholds;            /* thresholds of "auc", 2 .. 2^24. Default 200 (Keras) */
+    size_t max_rows;                  /* "roc_auc" only: rows it can keep (max_rows * outputs
+                                         scores, 8 bytes each, allocated at creation), > 0; more
+                                         rows since the last reset are refused with
+                                         BNMLP_ERR_BATCH_TOO_LARGE. Default 0 (must be set) */
+    const bnmlp_allocator *allocator; /* allocates the accumulator (copied); NULL: malloc/free */
+} bnmlp_metric_config;
+
+/* The defaults for a kind, task and output width. */
+#define BNMLP_METRIC_CONFIG_DEFAULT(kind_, task_, outputs_)                                                  \
+    ((bnmlp_metric_config){.kind = (kind_),                                                                  \
+                           .task = (task_),                                                                  \
+                           .outputs = (outputs_),                                                            \
+                           .top_k = 5,                                                                       \
+                           .num_thresholds = 200,                                                            \
+                           .max_rows = 0,                                                                    \
+                           .allocator = NULL})
+
+/* An opaque metric accumulator. */
+typedef struct bnmlp_metric_accumulator bnmlp_metric_accumulator;
+
+/* A new empty accumulator, all of its memory allocated here; NULL with *status on error:
+ * BNMLP_ERR_NULL_ARGUMENT (config, or an allocator with one function), BNMLP_ERR_INVALID_ARGUMENT
+ * (unknown kind or task, a task the kind does not apply to, outputs 0 or a multiclass K < 2,
+ * top_k 0, num_thresholds outside 2 .. 2^24, roc_auc with max_rows 0), BNMLP_ERR_OVERFLOW (sizes),
+ * BNMLP_ERR_OUT_OF_MEMORY. Free with bnmlp_metric_free. */
+bnmlp_metric_accumulator *bnmlp_metric_create(const bnmlp_metric_config *config, bnmlp_status *status);
+
+/* Frees an accumulator; NULL is a no-op. */
+void bnmlp_metric_free(bnmlp_metric_accumulator *accumulator);
+
+/* Forgets every row added: the accumulator is as new. */
+bnmlp_status bnmlp_metric_reset(bnmlp_metric_accumulator *accumulator);
+
+/* Adds a chunk: outputs (rows >= 1, outputs columns) and targets of the same rows (see the tasks
+ * above for their widths and values). Everything is checked before anything is added; on error
+ * nothing changes and *detail (may be NULL) names the 1-based row (counted over every row added
+ * since the last reset), the 1-based column and the value. Errors: BNMLP_ERR_NULL_ARGUMENT,
+ * BNMLP_ERR_SHAPE (a width or row count that does not match), BNMLP_ERR_NOT_FINITE (NaN or
+ * infinity in outputs or targets), BNMLP_ERR_LABEL (a binary target not exactly 0 or 1, a class
+ * index that is not an integer in 0..K-1, a probability row that is negative or does not sum to
+ * 1), BNMLP_ERR_BATCH_TOO_LARGE (roc_auc: more than max_rows rows since the last reset),
+ * BNMLP_ERR_OVERFLOW (a count would pass 2^53). Allocates nothing. */
+bnmlp_status bnmlp_metric_add(bnmlp_metric_accumulator *accumulator, const bnmlp_tensor *outputs,
+                              const bnmlp_tensor *targets, bnmlp_error_detail *detail);
+
+/* Rows added since creation or the last reset; 0 for NULL. */
+size_t bnmlp_metric_rows(const bnmlp_metric_accumulator *accumulator);
+
+/* The metric of every row added since the last reset into *value (double). NaN when it is not
+ * defined: no rows yet, roc_auc on one class, r2_score on fewer than 2 rows. The confusion
+ * matrix is not a scalar: BNMLP_ERR_INVALID_ARGUMENT. roc_auc sorts the scores it keeps in place
+ * (nothing observable changes; this is why the accumulator is not const). */
+bnmlp_status bnmlp_metric_value(bnmlp_metric_accumulator *accumulator, double *value);
+
+/* The confusion matrix of a binary or multiclass accumulator (every classification kind keeps
+ * one): counts[t * classes + p] is the number of predictions of class p whose target is class
+ * t (sklearn's confusion_matrix layout; binary: [[TN, FP], [FN, TP]], positive when p > 0.5;
+ * multiclass: the argmax). *classes (may be NULL) gets 2 or K. counts may be NULL with count 0
+ * to ask only *classes; otherwise count must be classes * classes (BNMLP_ERR_SHAPE, counts
+ * untouched). A regression accumulator has none: BNMLP_ERR_INVALID_ARGUMENT. */
+bnmlp_status bnmlp_metric_confusion_matrix(const bnmlp_metric_accumulator *accumulator, uint64_t *counts,
+                                           size_t count, size_t *classes);
 
 #ifdef __cplusplus
 }
