@@ -446,8 +446,16 @@ typedef enum bnmlp_activation {
 } bnmlp_activation;
 
 /* Keras's name of an activation: "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax";
- * "unknown" for any other value. Static strings. */
+ * "unknown" for any other value. Static strings. The names come from the library's one
+ * activation table, so a program may list every activation by calling this for 0, 1, ... until
+ * it returns "unknown". */
 const char *bnmlp_activation_name(bnmlp_activation activation);
+
+/* *out = the activation named name: each activation's Keras name as bnmlp_activation_name
+ * returns it, or one of its aliases (none yet; e.g. "swish" for "silu" when that is added).
+ * Case-sensitive. BNMLP_ERR_NULL_ARGUMENT, or BNMLP_ERR_INVALID_ARGUMENT for an unknown name
+ * (*out untouched). */
+bnmlp_status bnmlp_activation_from_name(const char *name, bnmlp_activation *out);
 
 /* Kernel initializers, as Keras defines them (fan_in, fan_out = kernel rows, columns). */
 typedef enum bnmlp_initializer {

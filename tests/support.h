@@ -46,4 +46,9 @@ void counting_release(void *context, void *pointer);
 /* A bnmlp_allocator over malloc/free that updates *c. */
 bnmlp_allocator counting_allocator_of(counting_allocator *c);
 
+/* The kernel context a model created now would get (BNMLP_ISA honoured), without pool or
+ * scratch: for tests that call layer functions directly. */
+struct bnmlp_kernel_context;
+const struct bnmlp_kernel_context *bnmlp_test_kernels(void);
+
 #endif /* BNMLP_TEST_SUPPORT_H */

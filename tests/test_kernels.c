@@ -21,7 +21,7 @@ static const shape shapes[] = {{32, 50, 1}, {32, 2, 50}, {7, 5, 3},     {1, 1, 1
 #define SHAPE_COUNT (sizeof shapes / sizeof shapes[0])
 
 /* A context for isa and threads with scratch for every product of the shape. */
-static bnmlp_kernel_context make_context(bnmlp_isa isa, size_t threads, shape s) {
+static bnmlp_kernel_context make_context(const bnmlp_isa *isa, size_t threads, shape s) {
     bnmlp_kernel_context context = {0};
     assert_ok(bnmlp_gemm_plan_init(&context.plan, isa));
     size_t m = s.batch > s.in ? s.batch : s.in, n = s.out > s.in ? s.out : s.in;
@@ -65,12 +65,12 @@ static void check_dense(const bnmlp_kernel_context *context, shape s) {
 
 static void test_dense_products_match_reference(void **state) {
     (void)state;
-    const bnmlp_isa isas[] = {BNMLP_ISA_PORTABLE, BNMLP_ISA_AVX2, BNMLP_ISA_AVX512};
-    for (size_t i = 0; i < 3; i++) {
-        if (!bnmlp_isa_available(isas[i])) continue;
+    for (size_t i = 0; i < bnmlp_isa_count(); i++) {
+        const bnmlp_isa *isa = bnmlp_isa_at(i);
+        if (!bnmlp_isa_available(isa)) continue;
         for (size_t threads = 1; threads <= 3; threads++)
             for (size_t k = 0; k < SHAPE_COUNT; k++) {
-                bnmlp_kernel_context context = make_context(isas[i], threads, shapes[k]);
+                bnmlp_kernel_context context = make_context(isa, threads, shapes[k]);
                 check_dense(&context, shapes[k]);
                 free_context(&context);
             }
@@ -105,7 +105,7 @@ static void test_column_sums(void **state) {
     static float m[ROWS * COLS], sums[COLS];
     bnmlp_test_fill(m, ROWS * COLS, 9);
     for (size_t c = 0; c < COLS; c++) sums[c] = 1.0f;
-    bnmlp_kernel_column_sums_accumulate(sums, m, ROWS, COLS);
+    bnmlp_kernel_column_sums_accumulate(bnmlp_test_kernels(), sums, m, ROWS, COLS);
     for (size_t c = 0; c < COLS; c++) {
         double expected = 0.0;
         for (size_t r = 0; r < ROWS; r++) expected += m[r * COLS + c];

@@ -174,8 +174,8 @@ static void test_batchnorm_training_forward_matches_torch(void **state) {
     (void)state;
     float y[BB * BC], mean[BC], variance[BC], rstd[BC];
     fill(y, BB * BC, NAN);
-    bnmlp_batchnorm_forward_training(y, mean, variance, rstd, torch_bn_x, torch_bn_gamma, torch_bn_beta, BB,
-                                     BC, TORCH_BN_EPSILON);
+    bnmlp_batchnorm_forward_training(bnmlp_test_kernels(), y, mean, variance, rstd, torch_bn_x,
+                                     torch_bn_gamma, torch_bn_beta, BB, BC, TORCH_BN_EPSILON);
     assert_nontrivial(torch_bn_train_y, BB * BC, 1.0);
     check_close(y, torch_bn_train_y, BB * BC, BN_ATOL, BN_RTOL);
     /* the caches: batch mean, biased variance, 1/sqrt(variance + epsilon) (numpy, float64) */
@@ -191,13 +191,13 @@ static void test_batchnorm_training_forward_matches_torch(void **state) {
 static void test_batchnorm_training_backward_matches_torch(void **state) {
     (void)state;
     float y[BB * BC], mean[BC], variance[BC], rstd[BC], dx[BB * BC], dgamma[BC], dbeta[BC];
-    bnmlp_batchnorm_forward_training(y, mean, variance, rstd, torch_bn_x, torch_bn_gamma, torch_bn_beta, BB,
-                                     BC, TORCH_BN_EPSILON);
+    bnmlp_batchnorm_forward_training(bnmlp_test_kernels(), y, mean, variance, rstd, torch_bn_x,
+                                     torch_bn_gamma, torch_bn_beta, BB, BC, TORCH_BN_EPSILON);
     fill(dx, BB * BC, NAN);
     fill(dgamma, BC, 0.0f);
     fill(dbeta, BC, 0.0f);
-    bnmlp_batchnorm_backward_training(dx, dgamma, dbeta, torch_bn_dy, torch_bn_x, mean, rstd, torch_bn_gamma,
-                                      BB, BC);
+    bnmlp_batchnorm_backward_training(bnmlp_test_kernels(), dx, dgamma, dbeta, torch_bn_dy, torch_bn_x, mean,
+                                      rstd, torch_bn_gamma, BB, BC);
     assert_nontrivial(torch_bn_train_dx, BB * BC, 0.1);
     assert_nontrivial(torch_bn_train_dgamma, BC, 0.1);
     assert_nontrivial(torch_bn_train_dbeta, BC, 0.1);
@@ -210,8 +210,9 @@ static void test_batchnorm_inference_forward_matches_torch(void **state) {
     (void)state;
     float y[BB * BC];
     fill(y, BB * BC, NAN);
-    bnmlp_batchnorm_forward_inference(y, torch_bn_x, torch_bn_moving_mean, torch_bn_moving_variance,
-                                      torch_bn_gamma, torch_bn_beta, BB, BC, TORCH_BN_EPSILON);
+    bnmlp_batchnorm_forward_inference(bnmlp_test_kernels(), y, torch_bn_x, torch_bn_moving_mean,
+                                      torch_bn_moving_variance, torch_bn_gamma, torch_bn_beta, BB, BC,
+                                      TORCH_BN_EPSILON);
     /* inference must differ from training-mode output, or this test could pass with either */
     assert_distinguishable(torch_bn_eval_y, torch_bn_train_y, BB * BC, BN_ATOL, BN_RTOL);
     check_close(y, torch_bn_eval_y, BB * BC, BN_ATOL, BN_RTOL);
@@ -223,8 +224,9 @@ static void test_batchnorm_inference_backward_matches_torch(void **state) {
     fill(dx, BB * BC, NAN);
     fill(dgamma, BC, 0.0f);
     fill(dbeta, BC, 0.0f);
-    bnmlp_batchnorm_backward_inference(dx, dgamma, dbeta, torch_bn_dy, torch_bn_x, torch_bn_moving_mean,
-                                       torch_bn_moving_variance, torch_bn_gamma, BB, BC, TORCH_BN_EPSILON);
+    bnmlp_batchnorm_backward_inference(bnmlp_test_kernels(), dx, dgamma, dbeta, torch_bn_dy, torch_bn_x,
+                                       torch_bn_moving_mean, torch_bn_moving_variance, torch_bn_gamma, BB, BC,
+                                       TORCH_BN_EPSILON);
     assert_distinguishable(torch_bn_eval_dx, torch_bn_train_dx, BB * BC, BN_ATOL, BN_RTOL);
     assert_distinguishable(torch_bn_eval_dgamma, torch_bn_train_dgamma, BC, BN_ATOL, BN_RTOL);
     assert_nontrivial(torch_bn_eval_dbeta, BC, 0.1);
@@ -237,9 +239,10 @@ static void test_batchnorm_inference_backward_matches_torch(void **state) {
 static void test_batchnorm_without_affine_matches_torch(void **state) {
     (void)state;
     float y[BB * BC], mean[BC], variance[BC], rstd[BC], dx[BB * BC];
-    bnmlp_batchnorm_forward_training(y, mean, variance, rstd, torch_bn_x, NULL, NULL, BB, BC,
-                                     TORCH_BN_EPSILON);
-    bnmlp_batchnorm_backward_training(dx, NULL, NULL, torch_bn_dy, torch_bn_x, mean, rstd, NULL, BB, BC);
+    bnmlp_batchnorm_forward_training(bnmlp_test_kernels(), y, mean, variance, rstd, torch_bn_x, NULL, NULL,
+                                     BB, BC, TORCH_BN_EPSILON);
+    bnmlp_batchnorm_backward_training(bnmlp_test_kernels(), dx, NULL, NULL, torch_bn_dy, torch_bn_x, mean,
+                                      rstd, NULL, BB, BC);
     assert_distinguishable(torch_bn_noaffine_y, torch_bn_train_y, BB * BC, BN_ATOL, BN_RTOL);
     assert_distinguishable(torch_bn_noaffine_dx, torch_bn_train_dx, BB * BC, BN_ATOL, BN_RTOL);
     check_close(y, torch_bn_noaffine_y, BB * BC, BN_ATOL, BN_RTOL);
@@ -261,8 +264,8 @@ static void check_moving_statistics(bnmlp_variance_estimator estimator, const fl
     for (size_t step = 0; step < MSTEPS; step++) {
         size_t rows = torch_moving_sizes[step];
         assert_true(rows >= 2 && rows <= 8);
-        bnmlp_batchnorm_forward_training(y, mean, variance, rstd, x, NULL, NULL, rows, MC,
-                                         TORCH_MOVING_EPSILON);
+        bnmlp_batchnorm_forward_training(bnmlp_test_kernels(), y, mean, variance, rstd, x, NULL, NULL, rows,
+                                         MC, TORCH_MOVING_EPSILON);
         bnmlp_batchnorm_update_moving(moving_mean, moving_variance, mean, variance, rows, MC,
                                       TORCH_MOVING_MOMENTUM, TORCH_MOVING_EPSILON, estimator);
         if (getenv("BNMLP_TORCH_REPORT") != NULL) printf("    step %zu:\n", step + 1);

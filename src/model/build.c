@@ -131,11 +131,6 @@ static bnmlp_status append_layer(bnmlp_model *model, bnmlp_layer layer) {
     return BNMLP_OK;
 }
 
-static bool valid_activation(bnmlp_activation a) {
-    return a == BNMLP_ACTIVATION_LINEAR || a == BNMLP_ACTIVATION_RELU || a == BNMLP_ACTIVATION_LEAKY_RELU ||
-           a == BNMLP_ACTIVATION_SIGMOID || a == BNMLP_ACTIVATION_TANH || a == BNMLP_ACTIVATION_SOFTMAX;
-}
-
 static bool valid_initializer(bnmlp_initializer i) {
     return i == BNMLP_INIT_GLOROT_UNIFORM || i == BNMLP_INIT_GLOROT_NORMAL || i == BNMLP_INIT_HE_UNIFORM ||
            i == BNMLP_INIT_HE_NORMAL || i == BNMLP_INIT_ZEROS;
@@ -150,7 +145,7 @@ bnmlp_status bnmlp_model_add_dense(bnmlp_model *model, const bnmlp_dense_config 
     if (!model || !config) return BNMLP_ERR_NULL_ARGUMENT;
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
     if (config->units == 0 || !valid_initializer(config->kernel_initializer) ||
-        !valid_activation(config->activation) || !isfinite(config->activation_alpha))
+        !bnmlp_activation_is_valid(config->activation) || !isfinite(config->activation_alpha))
         return BNMLP_ERR_INVALID_ARGUMENT;
     const bool with_activation = config->activation != BNMLP_ACTIVATION_LINEAR;
     const size_t in = bnmlp_model_output_width(model);
@@ -177,7 +172,7 @@ bnmlp_status bnmlp_model_add_dense(bnmlp_model *model, const bnmlp_dense_config 
 bnmlp_status bnmlp_model_add_activation(bnmlp_model *model, bnmlp_activation activation, float alpha) {
     if (!model) return BNMLP_ERR_NULL_ARGUMENT;
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
-    if (!valid_activation(activation) || !isfinite(alpha)) return BNMLP_ERR_INVALID_ARGUMENT;
+    if (!bnmlp_activation_is_valid(activation) || !isfinite(alpha)) return BNMLP_ERR_INVALID_ARGUMENT;
     bnmlp_status status = reserve_layers(model, 1);
     if (status != BNMLP_OK) return status;
     return append_layer(model, activation_layer(bnmlp_model_output_width(model), activation, alpha));

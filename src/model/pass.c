@@ -23,39 +23,41 @@ typedef struct batchnorm_job {
     double *sums;                     /* model->sums: mean, squares, sum_dy, sum_dy_xhat (c each) */
     size_t rows, c;                   /* rows of this process, features */
     double count;                     /* rows of the whole batch (every process's) */
-    size_t block;                     /* features per task */
     void (*phase)(const struct batchnorm_job *job, size_t c0, size_t width);
 } batchnorm_job;
 
-/* Features of one task at least, and rows x features below which a phase stays on the calling
- * thread. Every feature's sums stay in one task, so results do not depend on the threads. */
-#define FEATURE_BLOCK 64
-#define THREADED_ELEMENTS ((size_t)1 << 16)
+/* Features a piece holds a whole number of (64 bytes of floats), and elements (rows x features)
+ * a piece holds at least: smaller phases stay on the calling thread. Every feature's sums stay
+ * in one piece, so results do not depend on the threads. */
+#define FEATURE_GROUP 16
+#define PHASE_PIECE ((size_t)1 << 15)
 
-static void batchnorm_task(void *context, size_t task, size_t thread) {
+/* Features [begin, end) groups of one phase (a bnmlp_range_function). */
+static void batchnorm_range(void *arg, size_t begin, size_t end, size_t thread) {
     (void)thread;
-    const batchnorm_job *job = context;
-    const size_t c0 = task * job->block, width = job->c - c0 < job->block ? job->c - c0 : job->block;
-    job->phase(job, c0, width);
+    const batchnorm_job *job = arg;
+    const size_t c0 = begin * FEATURE_GROUP, c1 = end * FEATURE_GROUP < job->c ? end * FEATURE_GROUP : job->c;
+    job->phase(job, c0, c1 - c0);
 }
 
-/* Runs phase over every feature, cut into blocks for the model's threads when worth it. */
+/* Runs phase over every feature, in groups of features split over the model's threads. */
 static void run_phase(batchnorm_job *job, void (*phase)(const batchnorm_job *job, size_t c0, size_t width)) {
     job->phase = phase;
-    bnmlp_threadpool *pool = job->rows * job->c >= THREADED_ELEMENTS ? job->model->kernels.pool : NULL;
-    const size_t threads = bnmlp_threadpool_threads(pool), per_thread = (job->c + threads - 1) / threads;
-    job->block = pool ? (per_thread + FEATURE_BLOCK - 1) / FEATURE_BLOCK * FEATURE_BLOCK : job->c;
-    bnmlp_threadpool_run(pool, batchnorm_task, job, (job->c + job->block - 1) / job->block);
+    const size_t group_elements = job->rows * FEATURE_GROUP;
+    const size_t min_groups = group_elements ? (PHASE_PIECE + group_elements - 1) / group_elements : 1;
+    bnmlp_parallel_for(&job->model->kernels, (job->c + FEATURE_GROUP - 1) / FEATURE_GROUP, min_groups,
+                       batchnorm_range, job);
 }
 
 static void phase_sum(const batchnorm_job *job, size_t c0, size_t width) {
-    bnmlp_batchnorm_partial_sum(job->sums + c0, job->x + c0, job->rows, job->c, width);
+    bnmlp_batchnorm_partial_sum(&job->model->kernels, job->sums + c0, job->x + c0, job->rows, job->c, width);
 }
 
 static void phase_squares(const batchnorm_job *job, size_t c0, size_t width) {
     double *mean = job->sums + c0;
     for (size_t k = 0; k < width; k++) mean[k] /= job->count;
-    bnmlp_batchnorm_partial_squares(job->sums + job->c + c0, job->x + c0, mean, job->rows, job->c, width);
+    bnmlp_batchnorm_partial_squares(&job->model->kernels, job->sums + job->c + c0, job->x + c0, mean,
+                                    job->rows, job->c, width);
 }
 
 static void phase_finish(const batchnorm_job *job, size_t c0, size_t width) {
@@ -71,8 +73,9 @@ static void phase_normalize(const batchnorm_job *job, size_t c0, size_t width) {
     const bnmlp_layer *layer = job->layer;
     const float *gamma = bnmlp_slice_in(job->model->params, layer->gamma);
     const float *beta = bnmlp_slice_in(job->model->params, layer->beta);
-    bnmlp_batchnorm_normalize(layer->output + c0, job->x + c0, job->mean + c0, job->rstd + c0,
-                              gamma ? gamma + c0 : NULL, beta ? beta + c0 : NULL, job->rows, job->c, width);
+    bnmlp_batchnorm_normalize(&job->model->kernels, layer->output + c0, job->x + c0, job->mean + c0,
+                              job->rstd + c0, gamma ? gamma + c0 : NULL, beta ? beta + c0 : NULL, job->rows,
+                              job->c, width);
 }
 
 /* Training-mode statistics of one batch-norm layer over x (rows, c), in phases; the seam between
@@ -113,39 +116,39 @@ static void batchnorm_forward(bnmlp_model *model, const bnmlp_layer *layer, cons
 
 /* ---- element-wise passes, in pieces on the model's threads -------------------------------------- */
 
-/* An element-wise pass over n elements: an activation (forward when dx is NULL) or zeroing. */
+/* An element-wise pass over n elements: an activation (forward when dy is NULL) or zeroing. */
 typedef struct elementwise_job {
+    const bnmlp_model *model;
     const bnmlp_layer *layer; /* the activation layer; NULL: zero `out` */
     float *out;               /* y (forward), dx (backward) or the array to zero */
     const float *x, *y, *dy;  /* the activation's input, output and output gradient (backward) */
-    size_t piece;             /* elements per task */
     size_t n;                 /* elements in all */
 } elementwise_job;
 
-/* Elements of one task at least: below twice this a pass stays on the calling thread. */
+/* Elements of one piece at least: below twice this a pass stays on the calling thread. */
 #define ELEMENTWISE_PIECE ((size_t)1 << 16)
 
-static void elementwise_task(void *context, size_t task, size_t thread) {
+/* Elements [begin, end) of an element-wise pass (a bnmlp_range_function). */
+static void elementwise_range(void *arg, size_t begin, size_t end, size_t thread) {
     (void)thread;
-    const elementwise_job *job = context;
-    const size_t b = task * job->piece, count = job->n - b < job->piece ? job->n - b : job->piece;
+    const elementwise_job *job = arg;
+    const size_t count = end - begin;
     const bnmlp_layer *layer = job->layer;
+    const bnmlp_kernel_context *kernels = &job->model->kernels;
     if (!layer)
-        memset(job->out + b, 0, count * sizeof *job->out);
+        memset(job->out + begin, 0, count * sizeof *job->out);
     else if (!job->dy)
-        bnmlp_activation_forward(job->out + b, job->x + b, count, layer->activation, layer->alpha);
+        bnmlp_activation_forward(kernels, job->out + begin, job->x + begin, count, layer->activation,
+                                 layer->alpha);
     else
-        bnmlp_activation_backward(job->out + b, job->dy + b, job->x + b, job->y + b, count, layer->activation,
-                                  layer->alpha);
+        bnmlp_activation_backward(kernels, job->out + begin, job->dy + begin, job->x + begin, job->y + begin,
+                                  count, layer->activation, layer->alpha);
 }
 
-/* Runs job over its n elements, cut into pieces for the model's threads when worth it. */
+/* Runs job over its n elements, split over the model's threads when worth it. */
 static void run_elementwise(const bnmlp_model *model, elementwise_job *job) {
-    bnmlp_threadpool *pool = job->n >= 2 * ELEMENTWISE_PIECE ? model->kernels.pool : NULL;
-    const size_t threads = bnmlp_threadpool_threads(pool);
-    job->piece = pool ? (job->n + threads - 1) / threads : job->n;
-    if (job->piece < ELEMENTWISE_PIECE) job->piece = ELEMENTWISE_PIECE;
-    if (job->n) bnmlp_threadpool_run(pool, elementwise_task, job, (job->n + job->piece - 1) / job->piece);
+    job->model = model;
+    bnmlp_parallel_for(&model->kernels, job->n, ELEMENTWISE_PIECE, elementwise_range, job);
 }
 
 const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t rows, bnmlp_mode mode,
@@ -176,20 +179,20 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
 
 static void phase_backward_sums(const batchnorm_job *job, size_t c0, size_t width) {
     double *sum_dy = job->sums + 2 * job->c, *sum_dy_xhat = job->sums + 3 * job->c;
-    bnmlp_batchnorm_partial_backward(sum_dy + c0, sum_dy_xhat + c0, job->dy + c0, job->x + c0, job->mean + c0,
-                                     job->rstd + c0, job->rows, job->c, width);
+    bnmlp_batchnorm_partial_backward(&job->model->kernels, sum_dy + c0, sum_dy_xhat + c0, job->dy + c0,
+                                     job->x + c0, job->mean + c0, job->rstd + c0, job->rows, job->c, width);
 }
 
 static void phase_input_gradient(const batchnorm_job *job, size_t c0, size_t width) {
     const double *sum_dy = job->sums + 2 * job->c, *sum_dy_xhat = job->sums + 3 * job->c;
     const float *gamma = job->gamma ? job->gamma + c0 : NULL;
     if (job->layer->trainable) /* backward only follows a training-mode forward */
-        bnmlp_batchnorm_finish_backward(job->dx + c0, sum_dy + c0, sum_dy_xhat + c0, job->dy + c0,
-                                        job->x + c0, job->mean + c0, job->rstd + c0, gamma, job->count,
-                                        job->rows, job->c, width);
+        bnmlp_batchnorm_finish_backward(&job->model->kernels, job->dx + c0, sum_dy + c0, sum_dy_xhat + c0,
+                                        job->dy + c0, job->x + c0, job->mean + c0, job->rstd + c0, gamma,
+                                        job->count, job->rows, job->c, width);
     else
-        bnmlp_batchnorm_inference_input_gradient(job->dx + c0, job->dy + c0, job->rstd + c0, gamma, job->rows,
-                                                 job->c, width);
+        bnmlp_batchnorm_inference_input_gradient(&job->model->kernels, job->dx + c0, job->dy + c0,
+                                                 job->rstd + c0, gamma, job->rows, job->c, width);
 }
 
 /* Backward of one batch-norm layer: the training-mode gradient through the batch statistics,
