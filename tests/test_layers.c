@@ -45,6 +45,58 @@ static void test_dense_backward_exact(void **state) {
 
 /* ---- activations -------------------------------------------------------------------------------- */
 
+/* The activation table: every kind has a name that maps back to it, aliases map to their kind,
+ * anything else is refused; exactly softmax is row-wise. */
+static void test_activation_table_names(void **state) {
+    (void)state;
+    const char *keras[] = {"linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"};
+    for (size_t k = 0; k < sizeof keras / sizeof keras[0]; k++)
+        assert_string_equal(bnmlp_activation_name((bnmlp_activation)k), keras[k]);
+    size_t kinds = 0;
+    for (size_t k = 0; strcmp(bnmlp_activation_name((bnmlp_activation)k), "unknown") != 0; k++, kinds++) {
+        bnmlp_activation got = (bnmlp_activation)99;
+        assert_ok(bnmlp_activation_from_name(bnmlp_activation_name((bnmlp_activation)k), &got));
+        assert_int_equal(got, k);
+        assert_true(bnmlp_activation_is_valid((bnmlp_activation)k));
+        assert_int_equal(bnmlp_activation_is_row_wise((bnmlp_activation)k), k == BNMLP_ACTIVATION_SOFTMAX);
+    }
+    assert_int_equal(kinds, BNMLP_ACTIVATION_KINDS);
+    assert_false(bnmlp_activation_is_valid((bnmlp_activation)kinds));
+    assert_false(bnmlp_activation_is_row_wise((bnmlp_activation)kinds));
+    bnmlp_activation untouched = BNMLP_ACTIVATION_TANH;
+    const char *bad[] = {"", "Relu", "relu ", "unknown", "softmax2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_status(bnmlp_activation_from_name(bad[i], &untouched), BNMLP_ERR_INVALID_ARGUMENT);
+        assert_int_equal(untouched, BNMLP_ACTIVATION_TANH);
+    }
+    assert_status(bnmlp_activation_from_name(NULL, &untouched), BNMLP_ERR_NULL_ARGUMENT);
+    assert_status(bnmlp_activation_from_name("relu", NULL), BNMLP_ERR_NULL_ARGUMENT);
+    /* What backward reads: relu its input, sigmoid its output, linear nothing. */
+    assert_int_equal(bnmlp_activation_backward_uses(BNMLP_ACTIVATION_RELU), BNMLP_ACTIVATION_USES_INPUT);
+    assert_int_equal(bnmlp_activation_backward_uses(BNMLP_ACTIVATION_SIGMOID), BNMLP_ACTIVATION_USES_OUTPUT);
+    assert_int_equal(bnmlp_activation_backward_uses(BNMLP_ACTIVATION_LINEAR), BNMLP_ACTIVATION_USES_NOTHING);
+}
+
+/* Row-wise kinds run through the table's row functions, element-wise kinds through the
+ * descriptor; each entry does nothing for the other shape. */
+static void test_activation_rows_dispatch(void **state) {
+    (void)state;
+    const float x[6] = {1, 2, 3, -1, 0, 1};
+    float y[6], expected[6], dx[6], expected_dx[6];
+    const float dy[6] = {1, 0, 0, 0, 1, 0};
+    bnmlp_softmax_forward(expected, x, 2, 3);
+    bnmlp_activation_rows_forward(y, x, 2, 3, BNMLP_ACTIVATION_SOFTMAX);
+    assert_memory_equal(y, expected, sizeof y);
+    bnmlp_softmax_backward(expected_dx, dy, y, 2, 3);
+    bnmlp_activation_rows_backward(dx, dy, y, 2, 3, BNMLP_ACTIVATION_SOFTMAX);
+    assert_memory_equal(dx, expected_dx, sizeof dx);
+    float untouched[6] = {7, 7, 7, 7, 7, 7};
+    bnmlp_activation_rows_forward(untouched, x, 2, 3, BNMLP_ACTIVATION_RELU);
+    bnmlp_activation_forward(bnmlp_test_kernels(), untouched, x, 6, BNMLP_ACTIVATION_SOFTMAX, 0.0f);
+    bnmlp_activation_forward(bnmlp_test_kernels(), untouched, x, 6, (bnmlp_activation)99, 0.0f);
+    for (size_t i = 0; i < 6; i++) assert_true(untouched[i] == 7.0f);
+}
+
 static void test_activations_forward_exact(void **state) {
     (void)state;
     const float x[4] = {-2.0f, -0.0f, 0.0f, 3.0f};
@@ -327,6 +379,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense_forward_exact),
         cmocka_unit_test(test_dense_backward_exact),
+        cmocka_unit_test(test_activation_table_names),
+        cmocka_unit_test(test_activation_rows_dispatch),
         cmocka_unit_test(test_activations_forward_exact),
         cmocka_unit_test(test_sigmoid_saturates_without_overflow),
         cmocka_unit_test(test_activations_backward_exact),
