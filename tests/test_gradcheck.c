@@ -130,6 +130,16 @@ static void test_gradcheck_tanh(void **state) {
     check_activation(BNMLP_ACTIVATION_TANH);
 }
 
+/* Every element-wise row of the activation table (elu, gelu, silu, and any row added later). */
+static void test_gradcheck_every_table_row(void **state) {
+    (void)state;
+    size_t checked = 0;
+    for (size_t k = 0; k < BNMLP_ACTIVATION_KINDS; k++)
+        if (!bnmlp_activation_is_row_wise((bnmlp_activation)k))
+            check_activation((bnmlp_activation)k), checked++;
+    assert_true(checked >= 8);
+}
+
 /* ---- batch normalization, training mode ------------------------------------------------------- */
 
 typedef struct batchnorm_case {
@@ -259,6 +269,7 @@ int main(void) {
         cmocka_unit_test(test_gradcheck_leaky_relu),
         cmocka_unit_test(test_gradcheck_sigmoid),
         cmocka_unit_test(test_gradcheck_tanh),
+        cmocka_unit_test(test_gradcheck_every_table_row),
         cmocka_unit_test(test_gradcheck_batchnorm_training),
         cmocka_unit_test(test_gradcheck_batchnorm_no_affine),
         cmocka_unit_test(test_gradcheck_bce),

@@ -55,7 +55,10 @@ typedef enum bnmlp_activation_uses {
     X(BNMLP_ACTIVATION_LEAKY_RELU, leaky_relu, "leaky_relu", NULL,    BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE) \
     X(BNMLP_ACTIVATION_SIGMOID,    sigmoid,    "sigmoid",    NULL,    BNMLP_ACTIVATION_USES_OUTPUT,  ELEMENTWISE) \
     X(BNMLP_ACTIVATION_TANH,       tanh,       "tanh",       NULL,    BNMLP_ACTIVATION_USES_OUTPUT,  ELEMENTWISE) \
-    X(BNMLP_ACTIVATION_SOFTMAX,    softmax,    "softmax",    NULL,    BNMLP_ACTIVATION_USES_OUTPUT,  ROWWISE)
+    X(BNMLP_ACTIVATION_SOFTMAX,    softmax,    "softmax",    NULL,    BNMLP_ACTIVATION_USES_OUTPUT,  ROWWISE)     \
+    X(BNMLP_ACTIVATION_ELU,        elu,        "elu",        NULL,    BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE) \
+    X(BNMLP_ACTIVATION_GELU,       gelu,       "gelu",       NULL,    BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE) \
+    X(BNMLP_ACTIVATION_SILU,       silu,       "silu",       "swish", BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE)
 /* clang-format on */
 
 /* The number of rows, which is also one more than the largest kind: the kinds are 0, 1, ... in
@@ -121,6 +124,42 @@ static inline float bnmlp_activation_tanh_forward(float x, float alpha) {
 static inline float bnmlp_activation_tanh_backward(float dy, float x, float y, float alpha) {
     (void)x, (void)alpha;
     return dy * (1.0f - y * y);
+}
+
+/* elu: f(x) = x above 0, alpha (exp(x) - 1) otherwise (expm1: exact near 0);
+ * f' = 1 above 0, else alpha exp(x) (PyTorch's elu_backward from the input). */
+static inline float bnmlp_activation_elu_forward(float x, float alpha) {
+    return x > 0.0f ? x : alpha * expm1f(x);
+}
+static inline float bnmlp_activation_elu_backward(float dy, float x, float y, float alpha) {
+    (void)y;
+    return x > 0.0f ? dy : dy * (alpha * expf(x));
+}
+
+/* gelu, exact: f(x) = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 the normal distribution;
+ * f' = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi). */
+#define BNMLP_SQRT1_2 0.707106781186547524f   /* 1 / sqrt 2 */
+#define BNMLP_RSQRT_2PI 0.398942280401432678f /* 1 / sqrt(2 pi) */
+static inline float bnmlp_activation_gelu_forward(float x, float alpha) {
+    (void)alpha;
+    return 0.5f * x * (1.0f + erff(x * BNMLP_SQRT1_2));
+}
+static inline float bnmlp_activation_gelu_backward(float dy, float x, float y, float alpha) {
+    (void)y, (void)alpha;
+    const float cdf = 0.5f * (1.0f + erff(x * BNMLP_SQRT1_2));
+    const float pdf = BNMLP_RSQRT_2PI * expf(-0.5f * x * x);
+    return dy * (cdf + x * pdf);
+}
+
+/* silu (swish): f(x) = x sigmoid(x); f' = s (1 + x (1 - s)), s = sigmoid(x). */
+static inline float bnmlp_activation_silu_forward(float x, float alpha) {
+    (void)alpha;
+    return x * bnmlp_sigmoid_of(x, expf(-fabsf(x)));
+}
+static inline float bnmlp_activation_silu_backward(float dy, float x, float y, float alpha) {
+    (void)y, (void)alpha;
+    const float s = bnmlp_sigmoid_of(x, expf(-fabsf(x)));
+    return dy * (s * (1.0f + x * (1.0f - s)));
 }
 
 /* softmax, per row: y_k = exp(x_k - max) / sum_j exp(x_j - max), in double. */
