@@ -26,7 +26,8 @@
  *
  * Adding an element-wise activation: its enum value in bnmlp.h, its row and two formulas here.
  * The formulas are float32 and are compiled once per instruction set (with no floating-point
- * contraction), so every instruction set gives the same bits as the reference loops.
+ * contraction: gcc in ISO C mode, clang by the pragma below),
+ * so every instruction set gives the same bits as the reference loops.
  */
 #ifndef BNMLP_KERNELS_ACTIVATIONS_H
 #define BNMLP_KERNELS_ACTIVATIONS_H
@@ -36,6 +37,11 @@
 
 #include "bnmlp.h"
 
+/* The formulas below are inlined into loops compiled with FMA (AVX2, AVX-512): clang would
+ * contract them there (its default -ffp-contract=on follows the function's definition, not the
+ * loop's), and they would no longer give the reference's bits. gcc does not contract in ISO C
+ * mode. This stays in effect for the rest of a file that includes this header, as gcc's mode
+ * does for every file. */
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
 #endif
