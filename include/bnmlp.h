@@ -465,6 +465,12 @@ const char *bnmlp_activation_name(bnmlp_activation activation);
  * (*out untouched). */
 bnmlp_status bnmlp_activation_from_name(const char *name, bnmlp_activation *out);
 
+/* Keras's default alpha of an activation that reads the layer's alpha: 0.3 for leaky_relu (its
+ * slope below 0), 1.0 for elu (its scale below 0); NAN for every other kind (alpha is ignored)
+ * and for values outside the table. A program offers an alpha option exactly where this is not
+ * NAN, and passes this value when none is given. */
+float bnmlp_activation_default_alpha(bnmlp_activation activation);
+
 /* Kernel initializers, as Keras defines them (fan_in, fan_out = kernel rows, columns). */
 typedef enum bnmlp_initializer {
     BNMLP_INIT_GLOROT_UNIFORM = 0, /* U(-l, l), l = sqrt(6 / (fan_in + fan_out)); Keras's Dense default */

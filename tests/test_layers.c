@@ -75,6 +75,12 @@ static void test_activation_table_names(void **state) {
     assert_int_equal(alias, BNMLP_ACTIVATION_SILU);
     assert_status(bnmlp_activation_from_name(NULL, &untouched), BNMLP_ERR_NULL_ARGUMENT);
     assert_status(bnmlp_activation_from_name("relu", NULL), BNMLP_ERR_NULL_ARGUMENT);
+    /* Keras's default alpha where the kind reads alpha, NAN elsewhere. */
+    assert_true(bnmlp_activation_default_alpha(BNMLP_ACTIVATION_LEAKY_RELU) == 0.3f);
+    assert_true(bnmlp_activation_default_alpha(BNMLP_ACTIVATION_ELU) == 1.0f);
+    assert_true(isnan(bnmlp_activation_default_alpha(BNMLP_ACTIVATION_RELU)));
+    assert_true(isnan(bnmlp_activation_default_alpha(BNMLP_ACTIVATION_GELU)));
+    assert_true(isnan(bnmlp_activation_default_alpha((bnmlp_activation)kinds)));
     /* What backward reads: relu its input, sigmoid its output, linear nothing. */
     assert_int_equal(bnmlp_activation_backward_uses(BNMLP_ACTIVATION_RELU), BNMLP_ACTIVATION_USES_INPUT);
     assert_int_equal(bnmlp_activation_backward_uses(BNMLP_ACTIVATION_SIGMOID), BNMLP_ACTIVATION_USES_OUTPUT);

@@ -5,11 +5,13 @@
  * (kernels/reference.c), the names, validation and row-wise dispatch of the layer tier
  * (layers/activation.c), and through those the summary, the model file and the tool.
  *
- * A row: X(KIND, id, name, alias, backward_uses, shape)
+ * A row: X(KIND, id, name, alias, alpha, backward_uses, shape)
  *   KIND           the bnmlp_activation value (include/bnmlp.h)
  *   id             the C identifier of the row's formulas: bnmlp_activation_<id>_...
  *   name           Keras's name, what bnmlp_activation_name returns
  *   alias          another accepted name for bnmlp_activation_from_name, or NULL
+ *   alpha          Keras's default of the layer's alpha for a kind that reads it (leaky_relu's
+ *                  slope, elu's scale), NAN for a kind that ignores it
  *   backward_uses  BNMLP_ACTIVATION_USES_INPUT / _OUTPUT / _BOTH / _NOTHING: what the backward
  *                  pass reads besides dy (the forward input x, its output y)
  *   shape          ELEMENTWISE: y = f(x) element by element, with
@@ -55,22 +57,22 @@ typedef enum bnmlp_activation_uses {
 } bnmlp_activation_uses;
 
 /* clang-format off */
-#define BNMLP_ACTIVATION_TABLE(X)                                                                             \
-    X(BNMLP_ACTIVATION_LINEAR,     linear,     "linear",     NULL,    BNMLP_ACTIVATION_USES_NOTHING, ELEMENTWISE) \
-    X(BNMLP_ACTIVATION_RELU,       relu,       "relu",       NULL,    BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE) \
-    X(BNMLP_ACTIVATION_LEAKY_RELU, leaky_relu, "leaky_relu", NULL,    BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE) \
-    X(BNMLP_ACTIVATION_SIGMOID,    sigmoid,    "sigmoid",    NULL,    BNMLP_ACTIVATION_USES_OUTPUT,  ELEMENTWISE) \
-    X(BNMLP_ACTIVATION_TANH,       tanh,       "tanh",       NULL,    BNMLP_ACTIVATION_USES_OUTPUT,  ELEMENTWISE) \
-    X(BNMLP_ACTIVATION_SOFTMAX,    softmax,    "softmax",    NULL,    BNMLP_ACTIVATION_USES_OUTPUT,  ROWWISE)     \
-    X(BNMLP_ACTIVATION_ELU,        elu,        "elu",        NULL,    BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE) \
-    X(BNMLP_ACTIVATION_GELU,       gelu,       "gelu",       NULL,    BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE) \
-    X(BNMLP_ACTIVATION_SILU,       silu,       "silu",       "swish", BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE)
+#define BNMLP_ACTIVATION_TABLE(X)                                                                                      \
+    X(BNMLP_ACTIVATION_LINEAR,    linear,     "linear",     NULL,    NAN,  BNMLP_ACTIVATION_USES_NOTHING, ELEMENTWISE) \
+    X(BNMLP_ACTIVATION_RELU,      relu,       "relu",       NULL,    NAN,  BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE) \
+    X(BNMLP_ACTIVATION_LEAKY_RELU,leaky_relu, "leaky_relu", NULL,    0.3f, BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE) \
+    X(BNMLP_ACTIVATION_SIGMOID,   sigmoid,    "sigmoid",    NULL,    NAN,  BNMLP_ACTIVATION_USES_OUTPUT,  ELEMENTWISE) \
+    X(BNMLP_ACTIVATION_TANH,      tanh,       "tanh",       NULL,    NAN,  BNMLP_ACTIVATION_USES_OUTPUT,  ELEMENTWISE) \
+    X(BNMLP_ACTIVATION_SOFTMAX,   softmax,    "softmax",    NULL,    NAN,  BNMLP_ACTIVATION_USES_OUTPUT,  ROWWISE)     \
+    X(BNMLP_ACTIVATION_ELU,       elu,        "elu",        NULL,    1.0f, BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE) \
+    X(BNMLP_ACTIVATION_GELU,      gelu,       "gelu",       NULL,    NAN,  BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE) \
+    X(BNMLP_ACTIVATION_SILU,      silu,       "silu",       "swish", NAN,  BNMLP_ACTIVATION_USES_INPUT,   ELEMENTWISE)
 /* clang-format on */
 
 /* The number of rows, which is also one more than the largest kind: the kinds are 0, 1, ... in
  * table order (layers/activation.c checks it at compile time). The size of arrays indexed by
  * kind. */
-#define BNMLP_ACTIVATION_SLOT_(KIND, id, name, alias, uses, shape) BNMLP_ACTIVATION_SLOT_##id,
+#define BNMLP_ACTIVATION_SLOT_(KIND, id, name, alias, alpha, uses, shape) BNMLP_ACTIVATION_SLOT_##id,
 enum { BNMLP_ACTIVATION_TABLE(BNMLP_ACTIVATION_SLOT_) BNMLP_ACTIVATION_KINDS };
 #undef BNMLP_ACTIVATION_SLOT_
 

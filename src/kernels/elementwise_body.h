@@ -229,7 +229,7 @@ static void ELEMENTWISE(batchnorm_inference_gradient)(float *dx, const float *dy
         }                                                                                                    \
     }
 #define ELEMENTWISE_LOOPS_ROWWISE(id, uses) /* row-wise rows have no element-wise loops */
-#define ELEMENTWISE_LOOPS_(KIND, id, name, alias, uses, shape) ELEMENTWISE_LOOPS_##shape(id, uses)
+#define ELEMENTWISE_LOOPS_(KIND, id, name, alias, alpha, uses, shape) ELEMENTWISE_LOOPS_##shape(id, uses)
 BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
 #undef ELEMENTWISE_LOOPS_
 
@@ -238,8 +238,9 @@ BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
 #define ELEMENTWISE_BACKWARD_ELEMENTWISE(KIND, id) [KIND] = ELEMENTWISE(activation_##id##_backward),
 #define ELEMENTWISE_FORWARD_ROWWISE(KIND, id)
 #define ELEMENTWISE_BACKWARD_ROWWISE(KIND, id)
-#define ELEMENTWISE_FORWARD_(KIND, id, name, alias, uses, shape) ELEMENTWISE_FORWARD_##shape(KIND, id)
-#define ELEMENTWISE_BACKWARD_(KIND, id, name, alias, uses, shape) ELEMENTWISE_BACKWARD_##shape(KIND, id)
+#define ELEMENTWISE_FORWARD_(KIND, id, name, alias, alpha, uses, shape) ELEMENTWISE_FORWARD_##shape(KIND, id)
+#define ELEMENTWISE_BACKWARD_(KIND, id, name, alias, alpha, uses, shape)                                     \
+    ELEMENTWISE_BACKWARD_##shape(KIND, id)
 
 /* The element-wise fields of a bnmlp_isa row, as designated initializers. */
 #define ELEMENTWISE_ENTRIES                                                                                  \

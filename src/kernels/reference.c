@@ -80,7 +80,7 @@ void bnmlp_batchnorm_inference_gradient_reference(float *dx, const float *dy, co
         return;                                                                                              \
     }
 #define REFERENCE_LOOPS_ROWWISE(KIND, id)
-#define REFERENCE_FORWARD_(KIND, id, name, alias, uses, shape) REFERENCE_LOOPS_##shape(KIND, id)
+#define REFERENCE_FORWARD_(KIND, id, name, alias, alpha, uses, shape) REFERENCE_LOOPS_##shape(KIND, id)
 
 void bnmlp_activation_forward_reference(float *y, const float *x, size_t n, bnmlp_activation kind,
                                         float alpha) {
@@ -94,7 +94,7 @@ void bnmlp_activation_forward_reference(float *y, const float *x, size_t n, bnml
             dx[i] = bnmlp_activation_##id##_backward(dy[i], x ? x[i] : 0.0f, y ? y[i] : 0.0f, alpha);        \
         return;                                                                                              \
     }
-#define REFERENCE_BACKWARD_(KIND, id, name, alias, uses, shape) REFERENCE_LOOPS_##shape(KIND, id)
+#define REFERENCE_BACKWARD_(KIND, id, name, alias, alpha, uses, shape) REFERENCE_LOOPS_##shape(KIND, id)
 
 void bnmlp_activation_backward_reference(float *dx, const float *dy, const float *x, const float *y, size_t n,
                                          bnmlp_activation kind, float alpha) {

@@ -6,10 +6,11 @@
  */
 #include "layers/layers.h"
 
+#include <math.h>
 #include <string.h>
 
 /* The kinds are 0, 1, ... in table order, so that arrays indexed by kind are the table's rows. */
-#define CHECK_ORDER_(KIND, id, name, alias, uses, shape)                                                     \
+#define CHECK_ORDER_(KIND, id, name, alias, alpha, uses, shape)                                              \
     _Static_assert((int)(KIND) == (int)BNMLP_ACTIVATION_SLOT_##id, "activation kinds must follow the "       \
                                                                    "table");
 BNMLP_ACTIVATION_TABLE(CHECK_ORDER_)
@@ -19,6 +20,7 @@ BNMLP_ACTIVATION_TABLE(CHECK_ORDER_)
 typedef struct activation_row {
     const char *name;           /* Keras's */
     const char *alias;          /* another accepted name, or NULL */
+    float alpha;                /* Keras's default alpha, NAN when the kind ignores alpha */
     bnmlp_activation_uses uses; /* what backward reads besides dy */
     /* row-wise kinds: the row functions; NULL for element-wise kinds */
     void (*rows_forward)(float *y, const float *x, size_t rows, size_t width);
@@ -29,8 +31,8 @@ typedef struct activation_row {
 #define ROWS_BACKWARD_ELEMENTWISE(id) NULL
 #define ROWS_FORWARD_ROWWISE(id) bnmlp_activation_##id##_rows_forward
 #define ROWS_BACKWARD_ROWWISE(id) bnmlp_activation_##id##_rows_backward
-#define ROW_(KIND, id, name, alias, uses, shape)                                                             \
-    [KIND] = {name, alias, uses, ROWS_FORWARD_##shape(id), ROWS_BACKWARD_##shape(id)},
+#define ROW_(KIND, id, name, alias, alpha, uses, shape)                                                      \
+    [KIND] = {name, alias, alpha, uses, ROWS_FORWARD_##shape(id), ROWS_BACKWARD_##shape(id)},
 static const activation_row rows[BNMLP_ACTIVATION_KINDS] = {BNMLP_ACTIVATION_TABLE(ROW_)};
 #undef ROW_
 
@@ -54,6 +56,11 @@ bnmlp_activation_uses bnmlp_activation_backward_uses(bnmlp_activation kind) {
 const char *bnmlp_activation_name(bnmlp_activation activation) {
     const activation_row *row = row_of(activation);
     return row ? row->name : "unknown";
+}
+
+float bnmlp_activation_default_alpha(bnmlp_activation activation) {
+    const activation_row *row = row_of(activation);
+    return row ? row->alpha : NAN;
 }
 
 bnmlp_status bnmlp_activation_from_name(const char *name, bnmlp_activation *out) {
