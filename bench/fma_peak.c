@@ -69,7 +69,7 @@ int main(int argc, char **argv) {
         return 2;
     }
 #if defined(__x86_64__)
-    if (!bnmlp_isa_available(BNMLP_ISA_AVX2)) {
+    if (!bnmlp_isa_available(bnmlp_isa_find("avx2"))) {
         printf("fma_peak: this CPU has no AVX2 + FMA; nothing to measure\n");
         return 0;
     }
@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
 
     /* Packed panels as the GEMM makes them: A (K, 6), B (K, 16), K = the plan's KC. */
     bnmlp_gemm_plan plan;
-    if (bnmlp_gemm_plan_init(&plan, BNMLP_ISA_AVX2) != BNMLP_OK) return 1;
+    if (bnmlp_gemm_plan_init(&plan, bnmlp_isa_find("avx2")) != BNMLP_OK) return 1;
     const size_t k = plan.kc, ldc = 1024;
     float *a = aligned_alloc(64, 6 * k * sizeof(float)), *b = aligned_alloc(64, 16 * k * sizeof(float));
     float *c = aligned_alloc(64, 6 * ldc * sizeof(float));

@@ -149,11 +149,9 @@ int main(int argc, char **argv) {
         usage();
         return 2;
     }
-    bnmlp_isa requested = BNMLP_ISA_BEST;
-    const bnmlp_isa isas[] = {BNMLP_ISA_PORTABLE, BNMLP_ISA_AVX2, BNMLP_ISA_AVX512, BNMLP_ISA_BEST};
-    bool known = false;
-    for (size_t i = 0; i < 4; i++)
-        if (strcmp(isa_name, bnmlp_isa_name(isas[i])) == 0) requested = isas[i], known = true;
+    /* "best" or a row of the descriptor list, by name. */
+    const bnmlp_isa *requested = strcmp(isa_name, "best") == 0 ? bnmlp_isa_best() : bnmlp_isa_find(isa_name);
+    const bool known = requested != NULL;
     bnmlp_gemm_plan plan;
     if (!known || bnmlp_gemm_plan_init(&plan, requested) != BNMLP_OK) {
         fprintf(stderr, "gemm: instruction set %s is not available here\n", isa_name);

@@ -439,19 +439,41 @@ bnmlp_status bnmlp_npy_write(const char *path, const bnmlp_tensor *tensor,
 /* Layers                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Element-wise activation functions. */
+/* Activation functions: element-wise, except softmax (per row). The values are stored in model
+ * files: new kinds are appended. alpha is the layer's alpha (bnmlp_model_add_activation,
+ * bnmlp_dense_config.activation_alpha); only leaky_relu and elu read it. */
 typedef enum bnmlp_activation {
     BNMLP_ACTIVATION_LINEAR = 0, /* f(x) = x */
     BNMLP_ACTIVATION_RELU,       /* f(x) = max(x, 0); derivative 0 at x = 0 */
     BNMLP_ACTIVATION_LEAKY_RELU, /* f(x) = x for x > 0, alpha * x otherwise */
     BNMLP_ACTIVATION_SIGMOID,    /* f(x) = 1 / (1 + exp(-x)) */
     BNMLP_ACTIVATION_TANH,       /* f(x) = tanh(x) */
-    BNMLP_ACTIVATION_SOFTMAX     /* per row: f(x)_k = exp(x_k - max) / sum_j exp(x_j - max) */
+    BNMLP_ACTIVATION_SOFTMAX,    /* per row: f(x)_k = exp(x_k - max) / sum_j exp(x_j - max) */
+    BNMLP_ACTIVATION_ELU,        /* f(x) = x for x > 0, alpha * (exp(x) - 1) otherwise; derivative at 0
+                                    is alpha (the one below 0). Keras's and PyTorch's alpha is 1.0: pass
+                                    1.0 (BNMLP_DENSE_DEFAULT's 0.3 is leaky_relu's) */
+    BNMLP_ACTIVATION_GELU,       /* f(x) = x / 2 * (1 + erf(x / sqrt 2)), the exact form (PyTorch's and
+                                    Keras's default; not the tanh approximation) */
+    BNMLP_ACTIVATION_SILU        /* f(x) = x * sigmoid(x) (Keras's "silu", alias "swish") */
 } bnmlp_activation;
 
-/* Keras's name of an activation: "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax";
- * "unknown" for any other value. Static strings. */
+/* Keras's name of an activation: "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
+ * "elu", "gelu", "silu"; "unknown" for any other value. Static strings. The names come from the library's one
+ * activation table, so a program may list every activation by calling this for 0, 1, ... until
+ * it returns "unknown". */
 const char *bnmlp_activation_name(bnmlp_activation activation);
+
+/* *out = the activation named name: each activation's Keras name as bnmlp_activation_name
+ * returns it, or one of its aliases ("swish" for "silu").
+ * Case-sensitive. BNMLP_ERR_NULL_ARGUMENT, or BNMLP_ERR_INVALID_ARGUMENT for an unknown name
+ * (*out untouched). */
+bnmlp_status bnmlp_activation_from_name(const char *name, bnmlp_activation *out);
+
+/* Keras's default alpha of an activation that reads the layer's alpha: 0.3 for leaky_relu (its
+ * slope below 0), 1.0 for elu (its scale below 0); NAN for every other kind (alpha is ignored)
+ * and for values outside the table. A program offers an alpha option exactly where this is not
+ * NAN, and passes this value when none is given. */
+float bnmlp_activation_default_alpha(bnmlp_activation activation);
 
 /* Kernel initializers, as Keras defines them (fan_in, fan_out = kernel rows, columns). */
 typedef enum bnmlp_initializer {
@@ -468,7 +490,8 @@ typedef struct bnmlp_dense_config {
     bool use_bias;                        /* add a bias vector (initialized to zeros). Default true */
     bnmlp_initializer kernel_initializer; /* how W is initialized. Default glorot_uniform */
     bnmlp_activation activation; /* activation added as its own layer after this one; linear adds none */
-    float activation_alpha;      /* slope for leaky_relu below 0, finite. Default 0.3 (Keras) */
+    float activation_alpha;      /* leaky_relu's slope below 0 (default 0.3, Keras's) or elu's scale below 0
+                               (Keras's default is 1.0: set it); finite */
 } bnmlp_dense_config;
 
 /* Keras's Dense(units) defaults: bias on, glorot_uniform, no activation. */
@@ -841,8 +864,8 @@ void bnmlp_model_free(bnmlp_model *model);
 /* Appends a dense layer (and, if config->activation is not linear, an activation layer). */
 bnmlp_status bnmlp_model_add_dense(bnmlp_model *model, const bnmlp_dense_config *config);
 
-/* Appends an activation layer; alpha is leaky_relu's slope below 0, used only by leaky_relu but
- * required to be finite for every kind. */
+/* Appends an activation layer; alpha is leaky_relu's slope below 0 or elu's scale below 0, used
+ * only by those two but required to be finite for every kind. */
 bnmlp_status bnmlp_model_add_activation(bnmlp_model *model, bnmlp_activation activation, float alpha);
 
 /* Appends a batch-normalization layer. */

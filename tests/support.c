@@ -1,6 +1,8 @@
 /* support.c - helpers shared by the cmocka test files. */
 #include "support.h"
 
+#include "kernels/kernels.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -65,4 +67,11 @@ void counting_release(void *context, void *pointer) {
 
 bnmlp_allocator counting_allocator_of(counting_allocator *c) {
     return (bnmlp_allocator){.allocate = counting_allocate, .release = counting_release, .context = c};
+}
+
+const struct bnmlp_kernel_context *bnmlp_test_kernels(void) {
+    static bnmlp_kernel_context context;
+    static bool ready = false;
+    if (!ready) bnmlp_kernel_context_init(&context), ready = true;
+    return &context;
 }

@@ -53,4 +53,9 @@ bnmlp_allocator counting_allocator_of(counting_allocator *c);
                                .adam = BNMLP_ADAM_DEFAULT,                                                   \
                                .rmsprop = BNMLP_RMSPROP_DEFAULT})
 
+/* The kernel context a model created now would get (BNMLP_ISA honoured), without pool or
+ * scratch: for tests that call layer functions directly. */
+struct bnmlp_kernel_context;
+const struct bnmlp_kernel_context *bnmlp_test_kernels(void);
+
 #endif /* BNMLP_TEST_SUPPORT_H */

@@ -88,8 +88,9 @@ static void check_shape_all_ways(const bnmlp_gemm_plan *plan, bnmlp_threadpool *
     }
 }
 
-static const bnmlp_isa every_isa[] = {BNMLP_ISA_PORTABLE, BNMLP_ISA_AVX2, BNMLP_ISA_AVX512};
-#define ISA_COUNT (sizeof every_isa / sizeof every_isa[0])
+/* Every instruction set of the descriptor list (available here or not). */
+#define every_isa(s) bnmlp_isa_at(s)
+#define ISA_COUNT bnmlp_isa_count()
 
 /* Awkward shapes (m, n, k): ones, primes, widths off the vector length, thin and empty sums,
  * tutorial-sized products (direct path) and larger ones (packed path). */
@@ -104,13 +105,13 @@ static const size_t shapes[][3] = {
 static void test_every_isa_matches_reference(void **state) {
     (void)state;
     for (size_t s = 0; s < ISA_COUNT; s++) {
-        if (!bnmlp_isa_available(every_isa[s])) {
-            print_message("[  NOTE    ] isa %s not available here: skipped\n", bnmlp_isa_name(every_isa[s]));
+        if (!bnmlp_isa_available(every_isa(s))) {
+            print_message("[  NOTE    ] isa %s not available here: skipped\n", bnmlp_isa_name(every_isa(s)));
             continue;
         }
         bnmlp_gemm_plan plan;
-        assert_ok(bnmlp_gemm_plan_init(&plan, every_isa[s]));
-        assert_int_equal(plan.isa, every_isa[s]);
+        assert_ok(bnmlp_gemm_plan_init(&plan, every_isa(s)));
+        assert_ptr_equal(plan.isa, every_isa(s));
         for (size_t i = 0; i < SHAPE_COUNT; i++)
             check_shape_all_ways(&plan, NULL, shapes[i][0], shapes[i][1], shapes[i][2]);
     }
@@ -118,7 +119,7 @@ static void test_every_isa_matches_reference(void **state) {
 
 /* Blocks made tiny so that the K, M and N blocking loops, the edge tiles and the thread split
  * all run many times on small matrices. */
-static bnmlp_gemm_plan tiny_blocks(bnmlp_isa isa) {
+static bnmlp_gemm_plan tiny_blocks(const bnmlp_isa *isa) {
     bnmlp_gemm_plan plan;
     assert_ok(bnmlp_gemm_plan_init(&plan, isa));
     plan.kc = 16;
@@ -130,8 +131,8 @@ static bnmlp_gemm_plan tiny_blocks(bnmlp_isa isa) {
 static void test_every_blocking_loop_runs_repeatedly(void **state) {
     (void)state;
     for (size_t s = 0; s < ISA_COUNT; s++) {
-        if (!bnmlp_isa_available(every_isa[s])) continue;
-        const bnmlp_gemm_plan plan = tiny_blocks(every_isa[s]);
+        if (!bnmlp_isa_available(every_isa(s))) continue;
+        const bnmlp_gemm_plan plan = tiny_blocks(every_isa(s));
         check_shape_all_ways(&plan, NULL, 37, 131, 53);
         check_shape_all_ways(&plan, NULL, 64, 200, 48);
     }
@@ -140,9 +141,9 @@ static void test_every_blocking_loop_runs_repeatedly(void **state) {
 static void test_default_blocks_larger_than_one_block(void **state) {
     (void)state;
     for (size_t s = 0; s < ISA_COUNT; s++) {
-        if (!bnmlp_isa_available(every_isa[s])) continue;
+        if (!bnmlp_isa_available(every_isa(s))) continue;
         bnmlp_gemm_plan plan;
-        assert_ok(bnmlp_gemm_plan_init(&plan, every_isa[s]));
+        assert_ok(bnmlp_gemm_plan_init(&plan, every_isa(s)));
         /* More rows than MC and a longer sum than KC: the M and K loops run twice or more. */
         const size_t m = plan.mc + 5, k = plan.kc * 2 + 3;
         const gemm_case g1 = {m, 70, k, false, false, true, false, 0};
@@ -173,10 +174,10 @@ static void micro_8x32_plain(size_t k, const float *a, const float *b, float *c,
 
 static void test_avx512_geometry_packing(void **state) {
     (void)state;
-    for (size_t s = 0; s < 2; s++) {
-        if (!bnmlp_isa_available(every_isa[s])) continue;
+    for (size_t s = 0; s < ISA_COUNT; s++) {
+        if (!bnmlp_isa_available(every_isa(s))) continue;
         bnmlp_gemm_plan plan;
-        assert_ok(bnmlp_gemm_plan_init(&plan, every_isa[s])); /* its packers, 8x32 tiles */
+        assert_ok(bnmlp_gemm_plan_init(&plan, every_isa(s))); /* its packers, 8x32 tiles */
         plan.mr = 8, plan.nr = 32, plan.micro_kernel = micro_8x32_plain;
         plan.kc = 40, plan.mc = 16, plan.nc = 64;
         check_shape_all_ways(&plan, NULL, 37, 131, 53);
@@ -214,16 +215,16 @@ static void check_thread_counts_identical(const bnmlp_gemm_plan *plan, gemm_case
 static void test_thread_counts_give_identical_bits(void **state) {
     (void)state;
     for (size_t s = 0; s < ISA_COUNT; s++) {
-        if (!bnmlp_isa_available(every_isa[s])) continue;
+        if (!bnmlp_isa_available(every_isa(s))) continue;
         bnmlp_gemm_plan plan;
-        assert_ok(bnmlp_gemm_plan_init(&plan, every_isa[s]));
+        assert_ok(bnmlp_gemm_plan_init(&plan, every_isa(s)));
         const gemm_case forward = {130, 301, 270, false, false, true, false, 0};
         const gemm_case weights = {301, 97, 130, true, false, false, true, 0};
         const gemm_case inputs = {130, 270, 301, false, true, false, false, 0};
         check_thread_counts_identical(&plan, forward);
         check_thread_counts_identical(&plan, weights);
         check_thread_counts_identical(&plan, inputs);
-        const bnmlp_gemm_plan tiny = tiny_blocks(every_isa[s]);
+        const bnmlp_gemm_plan tiny = tiny_blocks(every_isa(s));
         check_thread_counts_identical(&tiny, forward);
         check_thread_counts_identical(&tiny, weights);
     }
@@ -232,7 +233,7 @@ static void test_thread_counts_give_identical_bits(void **state) {
 static void test_k_zero(void **state) {
     (void)state;
     bnmlp_gemm_plan plan;
-    assert_ok(bnmlp_gemm_plan_init(&plan, BNMLP_ISA_BEST));
+    assert_ok(bnmlp_gemm_plan_init(&plan, NULL));
     float c[6] = {1, 2, 3, 4, 5, 6};
     const float bias[3] = {10, 20, 30};
     /* Accumulate without bias: unchanged (A and B may be NULL when k = 0). */
@@ -250,7 +251,7 @@ static void test_k_zero(void **state) {
 static void test_bad_arguments(void **state) {
     (void)state;
     bnmlp_gemm_plan plan;
-    assert_ok(bnmlp_gemm_plan_init(&plan, BNMLP_ISA_PORTABLE));
+    assert_ok(bnmlp_gemm_plan_init(&plan, &bnmlp_isa_portable));
     float a[64 * 64] = {0}, b[64 * 64] = {0}, c[64 * 64] = {0};
     assert_status(bnmlp_gemm(NULL, NULL, NULL, 0, false, false, 1, 1, 1, a, 1, b, 1, NULL, false, c, 1),
                   BNMLP_ERR_NULL_ARGUMENT);
@@ -269,40 +270,48 @@ static void test_bad_arguments(void **state) {
 
 static void test_isa_resolution(void **state) {
     (void)state;
-    bnmlp_isa isa = BNMLP_ISA_BEST;
-    assert_true(bnmlp_isa_resolve(BNMLP_ISA_BEST, &isa));
-    assert_true(isa != BNMLP_ISA_BEST && bnmlp_isa_available(isa));
+    const bnmlp_isa *best = bnmlp_isa_best();
+    assert_non_null(best);
+    assert_true(bnmlp_isa_available(best));
+    bnmlp_gemm_plan plan;
+    assert_ok(bnmlp_gemm_plan_init(&plan, NULL)); /* NULL: the best one */
+    assert_ptr_equal(plan.isa, best);
     for (size_t s = 0; s < ISA_COUNT; s++) {
-        bnmlp_isa got = BNMLP_ISA_BEST;
-        const bool available = bnmlp_isa_available(every_isa[s]);
-        assert_int_equal(bnmlp_isa_resolve(every_isa[s], &got), available);
-        assert_int_equal(got, available ? every_isa[s] : BNMLP_ISA_BEST);
-        bnmlp_gemm_plan plan;
-        assert_status(bnmlp_gemm_plan_init(&plan, every_isa[s]),
+        const bool available = bnmlp_isa_available(every_isa(s));
+        assert_ptr_equal(bnmlp_isa_find(bnmlp_isa_name(every_isa(s))), every_isa(s));
+        assert_non_null(every_isa(s)->micro_kernel);
+        assert_status(bnmlp_gemm_plan_init(&plan, every_isa(s)),
                       available ? BNMLP_OK : BNMLP_ERR_INVALID_ARGUMENT);
     }
-    assert_true(bnmlp_isa_available(BNMLP_ISA_PORTABLE));
-    assert_false(bnmlp_isa_resolve((bnmlp_isa)42, &isa));
+    /* The portable row is always there, last, and has every entry. */
+    assert_ptr_equal(bnmlp_isa_at(ISA_COUNT - 1), &bnmlp_isa_portable);
+    assert_true(bnmlp_isa_available(&bnmlp_isa_portable));
+    assert_null(bnmlp_isa_at(ISA_COUNT));
+    assert_null(bnmlp_isa_find("sse9"));
+    assert_false(bnmlp_isa_available(NULL));
+    assert_string_equal(bnmlp_isa_name(NULL), "unknown");
 }
 
 static void test_isa_from_environment(void **state) {
     (void)state;
-    bnmlp_isa isa;
+    const bnmlp_isa *isa;
     const char *names[] = {"portable", "avx2", "avx512", "best", ""};
-    const bnmlp_isa wanted[] = {BNMLP_ISA_PORTABLE, BNMLP_ISA_AVX2, BNMLP_ISA_AVX512, BNMLP_ISA_BEST,
-                                BNMLP_ISA_BEST};
     for (size_t i = 0; i < 5; i++) {
+        const bool is_best = i >= 3;
+        const bnmlp_isa *wanted = is_best ? bnmlp_isa_best() : bnmlp_isa_find(names[i]);
         setenv("BNMLP_ISA", names[i], 1);
-        assert_true(bnmlp_isa_from_environment(&isa));
-        assert_int_equal(isa, wanted[i]);
+        isa = NULL;
+        /* A name of this build's list gives its row (available or not); "best" and "" the best. */
+        assert_int_equal(bnmlp_isa_from_environment(&isa), wanted != NULL);
+        assert_ptr_equal(isa, wanted);
     }
     setenv("BNMLP_ISA", "sse9", 1);
-    isa = BNMLP_ISA_AVX2;
+    isa = &bnmlp_isa_portable;
     assert_false(bnmlp_isa_from_environment(&isa));
-    assert_int_equal(isa, BNMLP_ISA_AVX2);
+    assert_ptr_equal(isa, &bnmlp_isa_portable);
     unsetenv("BNMLP_ISA");
     assert_true(bnmlp_isa_from_environment(&isa));
-    assert_int_equal(isa, BNMLP_ISA_BEST);
+    assert_ptr_equal(isa, bnmlp_isa_best());
 }
 
 /* ---- the thread pool ------------------------------------------------------------------------- */

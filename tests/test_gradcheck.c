@@ -95,7 +95,7 @@ typedef struct activation_case {
 
 static double activation_objective(void *context) {
     activation_case *c = context;
-    bnmlp_activation_forward(c->y, c->x, B * OUT, c->kind, 0.2f);
+    bnmlp_activation_forward(bnmlp_test_kernels(), c->y, c->x, B * OUT, c->kind, 0.2f);
     return dot(c->r, c->y, B * OUT);
 }
 
@@ -105,7 +105,7 @@ static void check_activation(bnmlp_activation kind) {
     fill(c.r, B * OUT, 6, -1, 1);
     float dx[B * OUT];
     activation_objective(&c);
-    bnmlp_activation_backward(dx, c.r, c.x, c.y, B * OUT, kind, 0.2f);
+    bnmlp_activation_backward(bnmlp_test_kernels(), dx, c.r, c.x, c.y, B * OUT, kind, 0.2f);
     check_gradient(c.x, dx, B * OUT, activation_objective, &c, 1e-3, 1e-2);
 }
 
@@ -130,6 +130,16 @@ static void test_gradcheck_tanh(void **state) {
     check_activation(BNMLP_ACTIVATION_TANH);
 }
 
+/* Every element-wise row of the activation table (elu, gelu, silu, and any row added later). */
+static void test_gradcheck_every_table_row(void **state) {
+    (void)state;
+    size_t checked = 0;
+    for (size_t k = 0; k < BNMLP_ACTIVATION_KINDS; k++)
+        if (!bnmlp_activation_is_row_wise((bnmlp_activation)k))
+            check_activation((bnmlp_activation)k), checked++;
+    assert_true(checked >= 8);
+}
+
 /* ---- batch normalization, training mode ------------------------------------------------------- */
 
 typedef struct batchnorm_case {
@@ -140,8 +150,8 @@ typedef struct batchnorm_case {
 
 static double batchnorm_objective(void *context) {
     batchnorm_case *c = context;
-    bnmlp_batchnorm_forward_training(c->y, c->mean, c->var, c->rstd, c->x, c->affine ? c->gamma : NULL,
-                                     c->affine ? c->beta : NULL, B, OUT, 1e-3f);
+    bnmlp_batchnorm_forward_training(bnmlp_test_kernels(), c->y, c->mean, c->var, c->rstd, c->x,
+                                     c->affine ? c->gamma : NULL, c->affine ? c->beta : NULL, B, OUT, 1e-3f);
     return dot(c->r, c->y, B * OUT);
 }
 
@@ -153,8 +163,8 @@ static void check_batchnorm(bool affine) {
     fill(c.r, B * OUT, 10, -1, 1);
     float dx[B * OUT], dgamma[OUT] = {0}, dbeta[OUT] = {0};
     batchnorm_objective(&c);
-    bnmlp_batchnorm_backward_training(dx, affine ? dgamma : NULL, affine ? dbeta : NULL, c.r, c.x, c.mean,
-                                      c.rstd, affine ? c.gamma : NULL, B, OUT);
+    bnmlp_batchnorm_backward_training(bnmlp_test_kernels(), dx, affine ? dgamma : NULL, affine ? dbeta : NULL,
+                                      c.r, c.x, c.mean, c.rstd, affine ? c.gamma : NULL, B, OUT);
     check_gradient(c.x, dx, B * OUT, batchnorm_objective, &c, 2e-3, 2e-2);
     if (affine) {
         check_gradient(c.gamma, dgamma, OUT, batchnorm_objective, &c, 1e-3, 1e-2);
@@ -260,6 +270,7 @@ int main(void) {
         cmocka_unit_test(test_gradcheck_leaky_relu),
         cmocka_unit_test(test_gradcheck_sigmoid),
         cmocka_unit_test(test_gradcheck_tanh),
+        cmocka_unit_test(test_gradcheck_every_table_row),
         cmocka_unit_test(test_gradcheck_batchnorm_training),
         cmocka_unit_test(test_gradcheck_batchnorm_no_affine),
         cmocka_unit_test(test_gradcheck_bce),

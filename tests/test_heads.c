@@ -458,10 +458,11 @@ static void test_optimizer_names_and_settings(void **state) {
 
 static void test_activation_names(void **state) {
     (void)state;
-    const char *expected[] = {"linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"};
-    for (int a = BNMLP_ACTIVATION_LINEAR; a <= BNMLP_ACTIVATION_SOFTMAX; a++)
+    const char *expected[] = {"linear",  "relu", "leaky_relu", "sigmoid", "tanh",
+                              "softmax", "elu",  "gelu",       "silu"};
+    for (int a = BNMLP_ACTIVATION_LINEAR; a <= BNMLP_ACTIVATION_SILU; a++)
         assert_string_equal(bnmlp_activation_name((bnmlp_activation)a), expected[a]);
-    assert_string_equal(bnmlp_activation_name((bnmlp_activation)(BNMLP_ACTIVATION_SOFTMAX + 1)), "unknown");
+    assert_string_equal(bnmlp_activation_name((bnmlp_activation)(BNMLP_ACTIVATION_SILU + 1)), "unknown");
     assert_string_equal(bnmlp_activation_name((bnmlp_activation)-1), "unknown");
 }
 

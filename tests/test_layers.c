@@ -45,22 +45,84 @@ static void test_dense_backward_exact(void **state) {
 
 /* ---- activations -------------------------------------------------------------------------------- */
 
+/* The activation table: every kind has a name that maps back to it, aliases map to their kind,
+ * anything else is refused; exactly softmax is row-wise. */
+static void test_activation_table_names(void **state) {
+    (void)state;
+    const char *keras[] = {"linear",  "relu", "leaky_relu", "sigmoid", "tanh",
+                           "softmax", "elu",  "gelu",       "silu"};
+    for (size_t k = 0; k < sizeof keras / sizeof keras[0]; k++)
+        assert_string_equal(bnmlp_activation_name((bnmlp_activation)k), keras[k]);
+    size_t kinds = 0;
+    for (size_t k = 0; strcmp(bnmlp_activation_name((bnmlp_activation)k), "unknown") != 0; k++, kinds++) {
+        bnmlp_activation got = (bnmlp_activation)99;
+        assert_ok(bnmlp_activation_from_name(bnmlp_activation_name((bnmlp_activation)k), &got));
+        assert_int_equal(got, k);
+        assert_true(bnmlp_activation_is_valid((bnmlp_activation)k));
+        assert_int_equal(bnmlp_activation_is_row_wise((bnmlp_activation)k), k == BNMLP_ACTIVATION_SOFTMAX);
+    }
+    assert_int_equal(kinds, BNMLP_ACTIVATION_KINDS);
+    assert_false(bnmlp_activation_is_valid((bnmlp_activation)kinds));
+    assert_false(bnmlp_activation_is_row_wise((bnmlp_activation)kinds));
+    bnmlp_activation untouched = BNMLP_ACTIVATION_TANH;
+    const char *bad[] = {"", "Relu", "relu ", "unknown", "softmax2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_status(bnmlp_activation_from_name(bad[i], &untouched), BNMLP_ERR_INVALID_ARGUMENT);
+        assert_int_equal(untouched, BNMLP_ACTIVATION_TANH);
+    }
+    bnmlp_activation alias = BNMLP_ACTIVATION_LINEAR;
+    assert_ok(bnmlp_activation_from_name("swish", &alias));
+    assert_int_equal(alias, BNMLP_ACTIVATION_SILU);
+    assert_status(bnmlp_activation_from_name(NULL, &untouched), BNMLP_ERR_NULL_ARGUMENT);
+    assert_status(bnmlp_activation_from_name("relu", NULL), BNMLP_ERR_NULL_ARGUMENT);
+    /* Keras's default alpha where the kind reads alpha, NAN elsewhere. */
+    assert_true(bnmlp_activation_default_alpha(BNMLP_ACTIVATION_LEAKY_RELU) == 0.3f);
+    assert_true(bnmlp_activation_default_alpha(BNMLP_ACTIVATION_ELU) == 1.0f);
+    assert_true(isnan(bnmlp_activation_default_alpha(BNMLP_ACTIVATION_RELU)));
+    assert_true(isnan(bnmlp_activation_default_alpha(BNMLP_ACTIVATION_GELU)));
+    assert_true(isnan(bnmlp_activation_default_alpha((bnmlp_activation)kinds)));
+    /* What backward reads: relu its input, sigmoid its output, linear nothing. */
+    assert_int_equal(bnmlp_activation_backward_uses(BNMLP_ACTIVATION_RELU), BNMLP_ACTIVATION_USES_INPUT);
+    assert_int_equal(bnmlp_activation_backward_uses(BNMLP_ACTIVATION_SIGMOID), BNMLP_ACTIVATION_USES_OUTPUT);
+    assert_int_equal(bnmlp_activation_backward_uses(BNMLP_ACTIVATION_LINEAR), BNMLP_ACTIVATION_USES_NOTHING);
+}
+
+/* Row-wise kinds run through the table's row functions, element-wise kinds through the
+ * descriptor; each entry does nothing for the other shape. */
+static void test_activation_rows_dispatch(void **state) {
+    (void)state;
+    const float x[6] = {1, 2, 3, -1, 0, 1};
+    float y[6], expected[6], dx[6], expected_dx[6];
+    const float dy[6] = {1, 0, 0, 0, 1, 0};
+    bnmlp_softmax_forward(expected, x, 2, 3);
+    bnmlp_activation_rows_forward(y, x, 2, 3, BNMLP_ACTIVATION_SOFTMAX);
+    assert_memory_equal(y, expected, sizeof y);
+    bnmlp_softmax_backward(expected_dx, dy, y, 2, 3);
+    bnmlp_activation_rows_backward(dx, dy, y, 2, 3, BNMLP_ACTIVATION_SOFTMAX);
+    assert_memory_equal(dx, expected_dx, sizeof dx);
+    float untouched[6] = {7, 7, 7, 7, 7, 7};
+    bnmlp_activation_rows_forward(untouched, x, 2, 3, BNMLP_ACTIVATION_RELU);
+    bnmlp_activation_forward(&kernels, untouched, x, 6, BNMLP_ACTIVATION_SOFTMAX, 0.0f);
+    bnmlp_activation_forward(&kernels, untouched, x, 6, (bnmlp_activation)99, 0.0f);
+    for (size_t i = 0; i < 6; i++) assert_true(untouched[i] == 7.0f);
+}
+
 static void test_activations_forward_exact(void **state) {
     (void)state;
     const float x[4] = {-2.0f, -0.0f, 0.0f, 3.0f};
     float y[4];
-    bnmlp_activation_forward(y, x, 4, BNMLP_ACTIVATION_RELU, 0);
+    bnmlp_activation_forward(&kernels, y, x, 4, BNMLP_ACTIVATION_RELU, 0);
     const float relu[4] = {0, 0, 0, 3};
     assert_floats_close(y, relu, 4, 0, 0);
-    bnmlp_activation_forward(y, x, 4, BNMLP_ACTIVATION_LEAKY_RELU, 0.3f);
+    bnmlp_activation_forward(&kernels, y, x, 4, BNMLP_ACTIVATION_LEAKY_RELU, 0.3f);
     const float leaky[4] = {-0.6f, 0, 0, 3};
     assert_floats_close(y, leaky, 4, 1e-7, 0);
-    bnmlp_activation_forward(y, x, 4, BNMLP_ACTIVATION_LINEAR, 0);
+    bnmlp_activation_forward(&kernels, y, x, 4, BNMLP_ACTIVATION_LINEAR, 0);
     assert_floats_close(y, x, 4, 0, 0);
-    bnmlp_activation_forward(y, x, 4, BNMLP_ACTIVATION_SIGMOID, 0);
+    bnmlp_activation_forward(&kernels, y, x, 4, BNMLP_ACTIVATION_SIGMOID, 0);
     const float sig[4] = {0.11920292f, 0.5f, 0.5f, 0.95257413f};
     assert_floats_close(y, sig, 4, 1e-7, 1e-6);
-    bnmlp_activation_forward(y, x, 4, BNMLP_ACTIVATION_TANH, 0);
+    bnmlp_activation_forward(&kernels, y, x, 4, BNMLP_ACTIVATION_TANH, 0);
     const float th[4] = {-0.96402758f, 0, 0, 0.99505475f};
     assert_floats_close(y, th, 4, 1e-7, 1e-6);
 }
@@ -69,7 +131,7 @@ static void test_sigmoid_saturates_without_overflow(void **state) {
     (void)state;
     const float x[2] = {-200.0f, 200.0f};
     float y[2];
-    bnmlp_activation_forward(y, x, 2, BNMLP_ACTIVATION_SIGMOID, 0);
+    bnmlp_activation_forward(&kernels, y, x, 2, BNMLP_ACTIVATION_SIGMOID, 0);
     assert_true(y[0] >= 0.0f && y[0] < 1e-30f);
     assert_float_equal(y[1], 1.0f, 0.0f);
 }
@@ -78,19 +140,19 @@ static void test_activations_backward_exact(void **state) {
     (void)state;
     const float x[3] = {-1.0f, 0.0f, 2.0f}, dy[3] = {10.0f, 10.0f, 10.0f};
     float y[3], dx[3];
-    bnmlp_activation_forward(y, x, 3, BNMLP_ACTIVATION_RELU, 0);
-    bnmlp_activation_backward(dx, dy, x, y, 3, BNMLP_ACTIVATION_RELU, 0);
+    bnmlp_activation_forward(&kernels, y, x, 3, BNMLP_ACTIVATION_RELU, 0);
+    bnmlp_activation_backward(&kernels, dx, dy, x, y, 3, BNMLP_ACTIVATION_RELU, 0);
     const float relu[3] = {0, 0, 10}; /* derivative at the kink is the one below it */
     assert_floats_close(dx, relu, 3, 0, 0);
-    bnmlp_activation_backward(dx, dy, x, y, 3, BNMLP_ACTIVATION_LEAKY_RELU, 0.25f);
+    bnmlp_activation_backward(&kernels, dx, dy, x, y, 3, BNMLP_ACTIVATION_LEAKY_RELU, 0.25f);
     const float leaky[3] = {2.5f, 2.5f, 10};
     assert_floats_close(dx, leaky, 3, 0, 0);
-    bnmlp_activation_forward(y, x, 3, BNMLP_ACTIVATION_SIGMOID, 0);
-    bnmlp_activation_backward(dx, dy, x, y, 3, BNMLP_ACTIVATION_SIGMOID, 0);
+    bnmlp_activation_forward(&kernels, y, x, 3, BNMLP_ACTIVATION_SIGMOID, 0);
+    bnmlp_activation_backward(&kernels, dx, dy, x, y, 3, BNMLP_ACTIVATION_SIGMOID, 0);
     for (int i = 0; i < 3; i++) assert_float_equal(dx[i], 10.0f * y[i] * (1.0f - y[i]), 1e-6);
     assert_float_equal(dx[1], 2.5f, 1e-6); /* sigmoid'(0) = 1/4 */
-    bnmlp_activation_forward(y, x, 3, BNMLP_ACTIVATION_TANH, 0);
-    bnmlp_activation_backward(dx, dy, x, y, 3, BNMLP_ACTIVATION_TANH, 0);
+    bnmlp_activation_forward(&kernels, y, x, 3, BNMLP_ACTIVATION_TANH, 0);
+    bnmlp_activation_backward(&kernels, dx, dy, x, y, 3, BNMLP_ACTIVATION_TANH, 0);
     assert_float_equal(dx[1], 10.0f, 1e-6); /* tanh'(0) = 1 */
     assert_float_equal(dx[2], 10.0f * (1.0f - tanhf(2.0f) * tanhf(2.0f)), 1e-5);
 }
@@ -102,7 +164,7 @@ static void test_batchnorm_training_exact(void **state) {
     /* One feature, x = [1, 2, 3, 4]: mean 2.5, biased variance 1.25, eps 1e-3. */
     const float x[4] = {1, 2, 3, 4}, gamma[1] = {2.0f}, beta[1] = {0.5f};
     float y[4], mean[1], var[1], rstd[1];
-    bnmlp_batchnorm_forward_training(y, mean, var, rstd, x, gamma, beta, 4, 1, 1e-3f);
+    bnmlp_batchnorm_forward_training(&kernels, y, mean, var, rstd, x, gamma, beta, 4, 1, 1e-3f);
     assert_float_equal(mean[0], 2.5f, 0);
     assert_float_equal(var[0], 1.25f, 0);
     const double r = 1.0 / sqrt(1.25 + 1e-3);
@@ -124,7 +186,7 @@ static void test_batchnorm_training_invariants(void **state) {
     float x[B * C], y[B * C], mean[C], var[C], rstd[C];
     for (int r = 0; r < B; r++)
         for (int c = 0; c < C; c++) x[r * C + c] = (float)((c + 1) * sin(r * 1.3 + c) * 10.0 + 100.0 * c);
-    bnmlp_batchnorm_forward_training(y, mean, var, rstd, x, NULL, NULL, B, C, 1e-3f);
+    bnmlp_batchnorm_forward_training(&kernels, y, mean, var, rstd, x, NULL, NULL, B, C, 1e-3f);
     for (int c = 0; c < C; c++) {
         double m = 0, v = 0;
         for (int r = 0; r < B; r++) m += y[r * C + c];
@@ -143,7 +205,7 @@ static void test_batchnorm_inference_is_affine_map(void **state) {
     const float x[6] = {1, -2, 0.5f, 4, 3, 0}, mm[2] = {0.5f, 1.0f}, mv[2] = {4.0f, 0.25f};
     const float gamma[2] = {1.5f, -1.0f}, beta[2] = {0.1f, 0.2f};
     float y[6];
-    bnmlp_batchnorm_forward_inference(y, x, mm, mv, gamma, beta, 3, 2, 1e-3f);
+    bnmlp_batchnorm_forward_inference(&kernels, y, x, mm, mv, gamma, beta, 3, 2, 1e-3f);
     for (int r = 0; r < 3; r++)
         for (int c = 0; c < 2; c++) {
             const double e = gamma[c] * (x[r * 2 + c] - mm[c]) / sqrt(mv[c] + 1e-3) + beta[c];
@@ -180,8 +242,8 @@ static void test_batchnorm_backward_exact(void **state) {
     (void)state;
     const float x[4] = {1, 2, 3, 4}, dy[4] = {1, 0, 0, 0}, gamma[1] = {3.0f};
     float y[4], mean[1], var[1], rstd[1], dx[4], dgamma[1] = {0}, dbeta[1] = {0};
-    bnmlp_batchnorm_forward_training(y, mean, var, rstd, x, gamma, NULL, 4, 1, 1e-3f);
-    bnmlp_batchnorm_backward_training(dx, dgamma, dbeta, dy, x, mean, rstd, gamma, 4, 1);
+    bnmlp_batchnorm_forward_training(&kernels, y, mean, var, rstd, x, gamma, NULL, 4, 1, 1e-3f);
+    bnmlp_batchnorm_backward_training(&kernels, dx, dgamma, dbeta, dy, x, mean, rstd, gamma, 4, 1);
     const double r = 1.0 / sqrt(1.25 + 1e-3), xhat0 = -1.5 * r;
     assert_float_equal(dbeta[0], 1.0f, 0);
     assert_float_equal(dgamma[0], xhat0, 1e-6);
@@ -199,7 +261,7 @@ static void test_batchnorm_backward_inference_exact(void **state) {
     const float x[2] = {1.0f, 3.0f}, dy[2] = {2.0f, -1.0f}, mm[1] = {1.0f}, mv[1] = {3.999f};
     const float gamma[1] = {0.5f};
     float dx[2], dgamma[1] = {0}, dbeta[1] = {0};
-    bnmlp_batchnorm_backward_inference(dx, dgamma, dbeta, dy, x, mm, mv, gamma, 2, 1, 1e-3f);
+    bnmlp_batchnorm_backward_inference(&kernels, dx, dgamma, dbeta, dy, x, mm, mv, gamma, 2, 1, 1e-3f);
     /* rstd = 1/sqrt(4) = 0.5: dx = dy * 0.25; xhat = [0, 1]; dgamma = -1; dbeta = 1. */
     assert_float_equal(dx[0], 0.5f, 1e-6);
     assert_float_equal(dx[1], -0.25f, 1e-6);
@@ -325,6 +387,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense_forward_exact),
         cmocka_unit_test(test_dense_backward_exact),
+        cmocka_unit_test(test_activation_table_names),
+        cmocka_unit_test(test_activation_rows_dispatch),
         cmocka_unit_test(test_activations_forward_exact),
         cmocka_unit_test(test_sigmoid_saturates_without_overflow),
         cmocka_unit_test(test_activations_backward_exact),

@@ -435,7 +435,7 @@ static void test_add_activation_bad_enum(void **state) {
     snapshot_take(model, &s);
     assert_status(bnmlp_model_add_activation(model, (bnmlp_activation)99, 0.0f), BNMLP_ERR_INVALID_ARGUMENT);
     assert_status(bnmlp_model_add_activation(model, (bnmlp_activation)-1, 0.0f), BNMLP_ERR_INVALID_ARGUMENT);
-    assert_status(bnmlp_model_add_activation(model, (bnmlp_activation)(BNMLP_ACTIVATION_SOFTMAX + 1), 0.0f),
+    assert_status(bnmlp_model_add_activation(model, (bnmlp_activation)(BNMLP_ACTIVATION_SILU + 1), 0.0f),
                   BNMLP_ERR_INVALID_ARGUMENT);
     assert_unchanged(model, &s);
     snapshot_free(&s);

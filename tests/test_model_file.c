@@ -827,6 +827,43 @@ static void test_version1_files_load(void **state) {
     bnmlp_tensor_free(y);
 }
 
+/* Every activation of the table as a layer of a saved model: it loads back as the same kind
+ * and alpha and predicts bit for bit (the file stores the kind's value; the reader validates it
+ * through the table). */
+static void test_every_activation_round_trips(void **state) {
+    (void)state;
+    data d;
+    make_data(&d);
+    size_t kinds = 0;
+    for (int k = 0; strcmp(bnmlp_activation_name((bnmlp_activation)k), "unknown") != 0; k++, kinds++) {
+        bnmlp_model *model = bnmlp_model_create(IN, NULL);
+        assert_non_null(model);
+        bnmlp_dense_config hidden = BNMLP_DENSE_DEFAULT(5);
+        assert_ok(bnmlp_model_add_dense(model, &hidden));
+        assert_ok(bnmlp_model_add_activation(model, (bnmlp_activation)k, 0.7f));
+        bnmlp_dense_config head = BNMLP_DENSE_DEFAULT(3);
+        head.activation = BNMLP_ACTIVATION_SOFTMAX;
+        assert_ok(bnmlp_model_add_dense(model, &head));
+        assert_ok(bnmlp_model_set_loss(model, BNMLP_LOSS_CATEGORICAL_CROSSENTROPY));
+        assert_ok(bnmlp_model_build(model, MAXB, 11));
+        size_t size;
+        unsigned char *bytes = save_bytes(model, false, &size);
+        bnmlp_status status = BNMLP_ERR_IO;
+        bnmlp_model *loaded = bnmlp_model_load_buffer(bytes, size, NULL, NULL, &status);
+        assert_ok(status);
+        assert_non_null(loaded);
+        bnmlp_layer_info info;
+        assert_ok(bnmlp_model_layer_info(loaded, 1, &info));
+        assert_int_equal(info.activation, k);
+        assert_true(loaded->layers[1].config.activation.alpha == 0.7f);
+        assert_same_predictions(model, loaded, &d);
+        free(bytes);
+        bnmlp_model_free(loaded);
+        bnmlp_model_free(model);
+    }
+    assert_true(kinds >= 9);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_save_load_predicts_bit_for_bit),
@@ -838,6 +875,7 @@ int main(void) {
         cmocka_unit_test(test_load_allocation_failures),
         cmocka_unit_test(test_optimizer_state_api),
         cmocka_unit_test(test_version1_files_load),
+        cmocka_unit_test(test_every_activation_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

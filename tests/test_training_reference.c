@@ -336,8 +336,8 @@ static void check_average(const bnmlp_batchnorm_config *bn, const float *expecte
           biased_variance[C] = {0};
     for (size_t t = 1; t <= TORCH_MOVING6_STEPS; t++) {
         float y[B * C], mean[C], variance[C], rstd[C];
-        bnmlp_batchnorm_forward_training(y, mean, variance, rstd, torch_moving6_x + (t - 1) * B * C, NULL,
-                                         NULL, B, C, bn->epsilon);
+        bnmlp_batchnorm_forward_training(bnmlp_test_kernels(), y, mean, variance, rstd,
+                                         torch_moving6_x + (t - 1) * B * C, NULL, NULL, B, C, bn->epsilon);
         assert_true(bnmlp_batchnorm_average(moving_mean, moving_variance, biased_mean, biased_variance, mean,
                                             variance, B, C, bn, t, false));
         assert_true(bnmlp_batchnorm_average(moving_mean, moving_variance, biased_mean, biased_variance, mean,

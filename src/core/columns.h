@@ -9,9 +9,11 @@
  * ascending order, with the same operations as a row-by-row loop, so the results are those of
  * the reference loops beside each kernel (tested bit for bit).
  *
- * The vectors are GCC/clang vector types: one source compiles to AVX2 in a function's AVX2
- * clone (BNMLP_VECTOR_CLONES) and to SSE2 in its baseline one. Without them (another compiler)
- * BNMLP_COLUMN_VECTORS is undefined and the kernels run their reference loops.
+ * The vectors are GCC/clang vector types: one source (kernels/elementwise_body.h) compiles to
+ * SSE2 in the portable descriptor's loops and to AVX2 or AVX-512 in those compiled with a target
+ * attribute (the helpers below are always inlined, so they take their caller's instruction set).
+ * Without them (another compiler) BNMLP_COLUMN_VECTORS is undefined and the kernels run their
+ * reference loops.
  */
 #ifndef BNMLP_CORE_COLUMNS_H
 #define BNMLP_CORE_COLUMNS_H
@@ -26,8 +28,8 @@
 typedef float bnmlp_float4 __attribute__((vector_size(4 * sizeof(float))));
 typedef double bnmlp_double4 __attribute__((vector_size(4 * sizeof(double))));
 
-/* Inlined into each caller (and so into each of its clones); vectors pass by pointer, which
- * keeps them out of any calling convention. */
+/* Inlined into each caller (and so compiled for its instruction set); vectors pass by pointer,
+ * which keeps them out of any calling convention. */
 #define BNMLP_BLOCK_INLINE static inline __attribute__((always_inline))
 
 /* *out = the 4 floats at p, widened (any alignment). */

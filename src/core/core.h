@@ -35,16 +35,6 @@ bool bnmlp_size_mul(size_t a, size_t b, size_t *product);
 /* *sum = a + b; false (and *sum untouched) if it would overflow size_t. */
 bool bnmlp_size_add(size_t a, size_t b, size_t *sum);
 
-/* On x86-64 with GCC, an element-wise loop so marked is compiled twice, for AVX2 and for the
- * baseline, and the loader picks the one the CPU runs (ifunc). Each element's sums keep their
- * order, so both give the same results. (clang 14 would need the attribute on every
- * declaration too: there the loops stay baseline.) */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__ELF__)
-#define BNMLP_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define BNMLP_VECTOR_CLONES
-#endif
-
 /* 1 when x is NaN or infinite, else 0: branch-free, so that OR-ing it over a loop vectorizes
  * (a float sum of x - x would not, since float addition may not be reordered). */
 static inline int bnmlp_not_finite(float x) { return !(fabsf(x) <= FLT_MAX); }

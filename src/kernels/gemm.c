@@ -1,6 +1,7 @@
 /*
- * gemm.c - the GEMM driver: instruction-set choice, cache blocking, packing, the loops around
- * the micro-kernel, and the split of output tiles over threads.
+ * gemm.c - the GEMM driver: cache blocking, packing, the loops around the micro-kernel, and the
+ * split of output tiles over threads (bnmlp_parallel_for). What is specific to an instruction
+ * set (micro-kernel, tile sizes, packers, direct path) comes from the plan's descriptor.
  *
  * Loops (BLIS order), per task = one (rows, columns) tile of C:
  *   for pc over K in KC blocks:       pack op(B)[pc.., columns] into (KC, NR) micro-panels
@@ -15,105 +16,12 @@
 #include "kernels/gemm.h"
 
 #include "core/core.h"
+#include "kernels/kernels.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
-
-/* ---- instruction sets ------------------------------------------------------------------------ */
-
-const char *bnmlp_isa_name(bnmlp_isa isa) {
-    switch (isa) {
-    case BNMLP_ISA_PORTABLE: return "portable";
-    case BNMLP_ISA_AVX2: return "avx2";
-    case BNMLP_ISA_AVX512: return "avx512";
-    case BNMLP_ISA_BEST: return "best";
-    }
-    return "unknown";
-}
-
-bool bnmlp_isa_available(bnmlp_isa isa) {
-    switch (isa) {
-    case BNMLP_ISA_PORTABLE:
-    case BNMLP_ISA_BEST: return true;
-#if defined(__x86_64__)
-    case BNMLP_ISA_AVX2:
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case BNMLP_ISA_AVX512:
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("fma");
-#else
-    case BNMLP_ISA_AVX2:
-    case BNMLP_ISA_AVX512: return false;
-#endif
-    }
-    return false;
-}
-
-/* AMD Zen 4 (family 0x19, the only one of that family with AVX-512) runs AVX-512 on 256-bit
- * units: the same FMA peak as AVX2, and the AVX2 kernel is the one measured there (bench/gemm).
- * Elsewhere (Intel Sapphire Rapids: two 512-bit FMA ports; AMD Zen 5) AVX-512 is preferred. */
-static bool prefer_avx2_over_avx512(void) {
-#if defined(__x86_64__)
-    unsigned eax, ebx, ecx, edx;
-    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;
-    /* "AuthenticAMD" in ebx, edx, ecx. */
-    const bool amd = ebx == 0x68747541u && edx == 0x69746e65u && ecx == 0x444d4163u;
-    if (!amd || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
-    unsigned family = (eax >> 8) & 0xfu;
-    if (family == 0xfu) family += (eax >> 20) & 0xffu;
-    return family == 0x19u;
-#else
-    return false;
-#endif
-}
-
-bool bnmlp_isa_resolve(bnmlp_isa requested, bnmlp_isa *resolved) {
-    if (!resolved) return false;
-    switch (requested) {
-    case BNMLP_ISA_PORTABLE:
-    case BNMLP_ISA_AVX2:
-    case BNMLP_ISA_AVX512:
-        if (!bnmlp_isa_available(requested)) return false;
-        *resolved = requested;
-        return true;
-    case BNMLP_ISA_BEST:
-        if (bnmlp_isa_available(BNMLP_ISA_AVX512) &&
-            !(prefer_avx2_over_avx512() && bnmlp_isa_available(BNMLP_ISA_AVX2)))
-            *resolved = BNMLP_ISA_AVX512;
-        else if (bnmlp_isa_available(BNMLP_ISA_AVX2))
-            *resolved = BNMLP_ISA_AVX2;
-        else
-            *resolved = BNMLP_ISA_PORTABLE;
-        return true;
-    }
-    return false;
-}
-
-bool bnmlp_isa_from_environment(bnmlp_isa *isa) {
-    if (!isa) return false;
-    const char *value = getenv("BNMLP_ISA");
-    bnmlp_isa found;
-    if (!value || !value[0] || strcmp(value, "best") == 0)
-        found = BNMLP_ISA_BEST;
-    else if (strcmp(value, "portable") == 0)
-        found = BNMLP_ISA_PORTABLE;
-    else if (strcmp(value, "avx2") == 0)
-        found = BNMLP_ISA_AVX2;
-    else if (strcmp(value, "avx512") == 0)
-        found = BNMLP_ISA_AVX512;
-    else
-        return false;
-    *isa = found;
-    return true;
-}
 
 /* ---- blocking -------------------------------------------------------------------------------- */
 
@@ -137,27 +45,13 @@ static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 /* N block (floats of a packed B row): large, B blocks stream from L3. */
 #define NC_TARGET 4096u
 
-bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, bnmlp_isa requested) {
+bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, const bnmlp_isa *isa) {
     if (!plan) return BNMLP_ERR_NULL_ARGUMENT;
-    bnmlp_isa isa;
-    if (!bnmlp_isa_resolve(requested, &isa)) return BNMLP_ERR_INVALID_ARGUMENT;
-    bnmlp_gemm_plan p = {.isa = isa};
-    switch (isa) {
-#if defined(__x86_64__)
-    case BNMLP_ISA_AVX2:
-        p.mr = BNMLP_GEMM_AVX2_MR, p.nr = BNMLP_GEMM_AVX2_NR;
-        p.micro_kernel = bnmlp_gemm_micro_avx2;
-        break;
-    case BNMLP_ISA_AVX512:
-        p.mr = BNMLP_GEMM_AVX512_MR, p.nr = BNMLP_GEMM_AVX512_NR;
-        p.micro_kernel = bnmlp_gemm_micro_avx512;
-        break;
-#endif
-    default:
-        p.mr = BNMLP_GEMM_PORTABLE_MR, p.nr = BNMLP_GEMM_PORTABLE_NR;
-        p.micro_kernel = bnmlp_gemm_micro_portable;
-        break;
-    }
+    if (!isa) isa = bnmlp_isa_best();
+    if (!bnmlp_isa_available(isa) || !isa->micro_kernel || isa->mr == 0 || isa->nr == 0 ||
+        isa->mr * isa->nr > BNMLP_GEMM_MAX_TILE)
+        return BNMLP_ERR_INVALID_ARGUMENT;
+    bnmlp_gemm_plan p = {.isa = isa, .mr = isa->mr, .nr = isa->nr, .micro_kernel = isa->micro_kernel};
     const size_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, FALLBACK_L1_BYTES);
     const size_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, FALLBACK_L2_BYTES);
     /* A (KC, NR) B micro-panel in half of L1 (the A micro-panels stream through the rest). */
@@ -262,9 +156,9 @@ static void gather_panel(float *panel, const float *source, size_t ld, size_t de
 /* Packs op(A) rows [row0, row0 + rows), columns [p0, p0 + depth) into MR-row micro-panels:
  * panel q holds rows row0 + q MR .. + MR, k step by k step (MR floats each), rows past the
  * end zero. packed: (ceil(rows / MR) MR, depth). */
-static void pack_a(bnmlp_isa isa, float *packed, const float *a, size_t lda, bool transpose_a, size_t row0,
-                   size_t rows, size_t p0, size_t depth, size_t mr) {
-    (void)isa; /* only x86-64 has a vector packer */
+static void pack_a(const bnmlp_gemm_plan *plan, float *packed, const float *a, size_t lda, bool transpose_a,
+                   size_t row0, size_t rows, size_t p0, size_t depth) {
+    const size_t mr = plan->mr;
     if (transpose_a) {
         /* op(A)(i, p) = a[p, i]: row p of a holds step p of every panel; read a few rows at a
          * time, MR floats of each into each panel. */
@@ -273,16 +167,15 @@ static void pack_a(bnmlp_isa isa, float *packed, const float *a, size_t lda, boo
                          rows, mr, depth);
         return;
     }
-    /* op(A)(i, p) = a[i, p]: MR rows of a interleaved, step by step. */
+    /* op(A)(i, p) = a[i, p]: MR rows of a interleaved, step by step; full panels through the
+     * descriptor's packer. */
+    const bnmlp_pack_function pack_full = BNMLP_ISA_ENTRY(plan->isa, pack_a);
     for (size_t i0 = 0; i0 < rows; i0 += mr, packed += mr * depth) {
         const size_t height = min_size(mr, rows - i0);
-#if defined(__x86_64__)
-        if (height == mr && (mr == 6 || mr == 8) && isa != BNMLP_ISA_PORTABLE) {
-            bnmlp_gemm_pack_a_avx2(packed, a + (row0 + i0) * lda + p0, lda, depth, mr);
-            continue;
-        }
-#endif
-        gather_panel(packed, a + (row0 + i0) * lda + p0, lda, depth, height, mr);
+        if (height == mr)
+            pack_full(packed, a + (row0 + i0) * lda + p0, lda, depth, mr);
+        else
+            gather_panel(packed, a + (row0 + i0) * lda + p0, lda, depth, height, mr);
     }
 }
 
@@ -293,18 +186,16 @@ static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, s
                    size_t p0, size_t depth, size_t col0, size_t cols) {
     const size_t nr = plan->nr;
     if (transpose_b) {
-        /* op(B)(p, j) = b[j, p]: each column of a panel is a contiguous run of a row of b. */
+        /* op(B)(p, j) = b[j, p]: each column of a panel is a contiguous run of a row of b; full
+         * panels through the descriptor's packer. */
+        const bnmlp_pack_function pack_full = BNMLP_ISA_ENTRY(plan->isa, pack_b_transposed);
         for (size_t j0 = 0; j0 < cols; j0 += nr) {
             float *panel = packed + j0 * depth;
             const size_t width = min_size(nr, cols - j0);
-#if defined(__x86_64__)
-            if (width == nr && nr % 8 == 0 && plan->isa != BNMLP_ISA_PORTABLE) {
-                /* AVX2 and AVX-512 machines both have AVX2's 8x8 transposes. */
-                bnmlp_gemm_pack_b_transposed_avx2(panel, b + (col0 + j0) * ldb + p0, ldb, depth, nr);
-                continue;
-            }
-#endif
-            gather_panel(panel, b + (col0 + j0) * ldb + p0, ldb, depth, width, nr);
+            if (width == nr)
+                pack_full(panel, b + (col0 + j0) * ldb + p0, ldb, depth, nr);
+            else
+                gather_panel(panel, b + (col0 + j0) * ldb + p0, ldb, depth, width, nr);
         }
         return;
     }
@@ -376,8 +267,7 @@ static void macro_kernel(const bnmlp_gemm_plan *plan, size_t depth, const float 
 
 /* One output tile of C: rows [row0, + rows_per_task), columns [col0, + cols_per_task). Each
  * packed (KC, cols) B block serves all the tile's MC row blocks. */
-static void gemm_task(void *context, size_t task, size_t thread) {
-    const gemm_job *job = context;
+static void gemm_task(const gemm_job *job, size_t task, size_t thread) {
     const bnmlp_gemm_plan *plan = job->plan;
     const size_t row0 = (task / job->col_tasks) * job->rows_per_task;
     const size_t col0 = (task % job->col_tasks) * job->cols_per_task;
@@ -398,11 +288,16 @@ static void gemm_task(void *context, size_t task, size_t thread) {
         pack_b(plan, b_packed, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols);
         for (size_t i0 = row0; i0 < row_end; i0 += block_rows) {
             const size_t rows = min_size(block_rows, row_end - i0);
-            pack_a(plan->isa, a_packed, job->a, job->lda, job->transpose_a, i0, rows, p0, depth, plan->mr);
+            pack_a(plan, a_packed, job->a, job->lda, job->transpose_a, i0, rows, p0, depth);
             macro_kernel(plan, depth, a_packed, b_packed, job->c + i0 * job->ldc + col0, job->ldc, rows, cols,
                          bias, load_c);
         }
     }
+}
+
+/* Tiles [begin, end) of a product on thread `thread` (a bnmlp_range_function). */
+static void gemm_tiles(void *arg, size_t begin, size_t end, size_t thread) {
+    for (size_t task = begin; task < end; task++) gemm_task(arg, task, thread);
 }
 
 /* Products with fewer multiply-adds than this run on the calling thread only. */
@@ -448,14 +343,8 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
         return BNMLP_OK;
     }
     if (bnmlp_gemm_is_direct(m, n, k)) {
-#if defined(__x86_64__)
-        if (plan->isa == BNMLP_ISA_AVX2 || plan->isa == BNMLP_ISA_AVX512) {
-            bnmlp_gemm_direct_avx2(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c,
-                                   ldc);
-            return BNMLP_OK;
-        }
-#endif
-        bnmlp_gemm_direct(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c, ldc);
+        BNMLP_ISA_ENTRY(plan->isa, gemm_direct)
+        (transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c, ldc);
         return BNMLP_OK;
     }
 
@@ -480,9 +369,8 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
     job.row_tasks = min_size(ceil_div(threads, job.col_tasks), ceil_div(m, plan->mr));
     job.rows_per_task = round_up(ceil_div(m, job.row_tasks), plan->mr);
     const size_t tasks = job.row_tasks * job.col_tasks;
-    if (threads == 1)
-        for (size_t t = 0; t < tasks; t++) gemm_task(&job, t, 0);
-    else
-        bnmlp_threadpool_run(pool, gemm_task, &job, tasks);
+    /* A tile or more per piece; a product too small to thread is one piece on this thread. */
+    const bnmlp_kernel_context threads_only = {.plan = *plan, .pool = pool};
+    bnmlp_parallel_for(&threads_only, tasks, threads == 1 ? tasks : 1, gemm_tiles, &job);
     return BNMLP_OK;
 }

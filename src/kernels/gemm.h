@@ -26,50 +26,23 @@
 
 #include "bnmlp.h"
 #include "core/threadpool.h"
-
-/* Instruction sets of the micro-kernels. */
-typedef enum bnmlp_isa {
-    BNMLP_ISA_PORTABLE = 0, /* plain C, every machine */
-    BNMLP_ISA_AVX2,         /* x86-64 AVX2 + FMA, 6x16 micro-kernel */
-    BNMLP_ISA_AVX512,       /* x86-64 AVX-512 F/VL + FMA, 8x32 micro-kernel */
-    BNMLP_ISA_BEST          /* a request only: the fastest one this CPU has */
-} bnmlp_isa;
-
-/* True when this build and this CPU can run isa (BNMLP_ISA_BEST: always). */
-bool bnmlp_isa_available(bnmlp_isa isa);
-
-/* *resolved = the concrete instruction set for requested: BNMLP_ISA_BEST gives the fastest one
- * this CPU has; another value gives itself if available. False (and *resolved untouched) when
- * requested is not available or not a bnmlp_isa. */
-bool bnmlp_isa_resolve(bnmlp_isa requested, bnmlp_isa *resolved);
-
-/* The instruction set the environment variable BNMLP_ISA asks for: "portable", "avx2",
- * "avx512" (case-sensitive), or BNMLP_ISA_BEST when it is unset, empty or "best". False (and
- * *isa untouched) for any other value. The only place the library reads the environment; the
- * model calls it once when it is created. */
-bool bnmlp_isa_from_environment(bnmlp_isa *isa);
-
-/* Lower-case name of a bnmlp_isa ("portable", "avx2", "avx512", "best"); "unknown" otherwise. */
-const char *bnmlp_isa_name(bnmlp_isa isa);
+#include "kernels/isa.h"
 
 /* How a product is computed: the micro-kernel and the cache blocking. Made once (plan_init) and
  * then read-only; independent of the thread count. */
 typedef struct bnmlp_gemm_plan {
-    bnmlp_isa isa; /* concrete instruction set of the micro-kernel */
-    size_t mr, nr; /* micro-tile rows / columns of C */
-    size_t kc;     /* K block: a (KC, NR) packed B micro-panel stays in L1 */
-    size_t mc;     /* M block, multiple of mr: a packed (MC, KC) A block stays in L2 */
-    size_t nc;     /* N block, multiple of nr: a packed (KC, NC) B block */
-    /* c (mr, nr), row stride ldc = [c if load_c] + a (mr, k packed) . b (k, nr packed)
-     * [+ bias (nr) if not NULL], summed in that order. */
-    void (*micro_kernel)(size_t k, const float *a, const float *b, float *c, size_t ldc, const float *bias,
-                         bool load_c);
+    const bnmlp_isa *isa; /* the instruction set: micro-kernel, packers, direct path */
+    size_t mr, nr;        /* micro-tile rows / columns of C (the row's) */
+    size_t kc;            /* K block: a (KC, NR) packed B micro-panel stays in L1 */
+    size_t mc;            /* M block, multiple of mr: a packed (MC, KC) A block stays in L2 */
+    size_t nc;            /* N block, multiple of nr: a packed (KC, NC) B block */
+    bnmlp_micro_kernel_function micro_kernel; /* the row's */
 } bnmlp_gemm_plan;
 
-/* Fills *plan for the requested instruction set (BNMLP_ISA_BEST: the fastest available) with
- * blocks from the cache sizes the CPU reports. BNMLP_ERR_NULL_ARGUMENT, or
- * BNMLP_ERR_INVALID_ARGUMENT when requested is not available (plan untouched). */
-bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, bnmlp_isa requested);
+/* Fills *plan for the instruction set isa (NULL: bnmlp_isa_best()) with blocks from the cache
+ * sizes the CPU reports. BNMLP_ERR_NULL_ARGUMENT, or BNMLP_ERR_INVALID_ARGUMENT when isa is not
+ * available (plan untouched). */
+bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, const bnmlp_isa *isa);
 
 /* Floats of packing scratch that bnmlp_gemm needs for any product with m <= max_m, n <= max_n,
  * k <= max_k run on a pool of up to threads threads (0 counts as 1); 0 on size_t overflow. The
@@ -101,12 +74,12 @@ void bnmlp_gemm_reference(bool transpose_a, bool transpose_b, size_t m, size_t n
 bool bnmlp_gemm_is_direct(size_t m, size_t n, size_t k);
 
 /* The direct, unpacked path bnmlp_gemm takes when bnmlp_gemm_is_direct (same contract, k > 0,
- * no checks), portable build; exposed for tests and benchmarks. */
+ * no checks), portable build (the portable row's gemm_direct); exposed for tests and benchmarks. */
 void bnmlp_gemm_direct(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, const float *a,
                        size_t lda, const float *b, size_t ldb, const float *bias, bool accumulate, float *c,
                        size_t ldc);
 
-/* Micro-kernels, one per instruction set (signature of bnmlp_gemm_plan.micro_kernel). */
+/* The GEMM entries of the descriptors (isa_<name>.c), one set per instruction set. */
 void bnmlp_gemm_micro_portable(size_t k, const float *a, const float *b, float *c, size_t ldc,
                                const float *bias, bool load_c);
 #if defined(__x86_64__)

@@ -1,6 +1,6 @@
 /*
  * gemm_direct_body.h - the GEMM's direct, unpacked path for small or thin products. Not a normal
- * header: included once per instruction set (gemm_portable.c, gemm_avx2.c), each time with
+ * header: included once per instruction set (isa_portable.c, isa_avx2.c), each time with
  *   DIRECT_TARGET  the function attribute (empty, or a target attribute)
  *   DIRECT_ENTRY   the name of the entry point (bnmlp_gemm_direct, bnmlp_gemm_direct_avx2)
  * so the same loops compile to SSE2 or to AVX2 + FMA vectors.

@@ -1,10 +1,13 @@
 /*
- * kernels.h - internal: the hot loops, free functions over raw buffers.
+ * kernels.h - internal: the hot loops, free functions over raw buffers, and the context that
+ * carries the instruction set they run with.
  *
  * Every matrix is row-major float32; shapes are given as (rows, cols). Reductions over the batch
- * accumulate in double. A kernel knows nothing of layers or models. Every matrix product goes
- * through the one GEMM (gemm.h), whose naive reference bnmlp_gemm_reference it is tested
- * against.
+ * accumulate in double. A kernel knows nothing of layers or models. Every loop is reached
+ * through the context's instruction-set descriptor (kernels/isa.h), the one dispatch point;
+ * every optimized loop has its row-by-row reference here (kernels/reference.c), which the tests
+ * compare it with for every instruction set. Every matrix product goes through the one GEMM
+ * (gemm.h). Work is split over threads by bnmlp_parallel_for only.
  */
 #ifndef BNMLP_KERNELS_H
 #define BNMLP_KERNELS_H
@@ -14,24 +17,13 @@
 
 #include "core/threadpool.h"
 #include "kernels/gemm.h"
-
-/* sums (COLS) += column sums of m (B, COLS), each in double. */
-void bnmlp_kernel_column_sums_accumulate(float *sums, const float *m, size_t batch, size_t cols);
-
-/* sums (W) += the column sums of x (B rows of W floats, stride floats apart), in double, each
- * adding its rows in order from the value it had; a block of columns at a time
- * (core/columns.h). */
-void bnmlp_kernel_column_sums(double *sums, const float *x, size_t batch, size_t stride, size_t width);
-
-/* The row-by-row reference of bnmlp_kernel_column_sums: same arguments, identical results. */
-void bnmlp_kernel_column_sums_reference(double *sums, const float *x, size_t batch, size_t stride,
-                                        size_t width);
+#include "kernels/isa.h"
 
 /* The kernels a model runs with, passed down to the layers as a plain argument: the GEMM's
- * plan (instruction set and cache blocking), the model's thread pool and the packing scratch
- * planned at build. */
+ * plan (whose isa is the instruction-set descriptor every loop of this context runs), the
+ * model's thread pool and the packing scratch planned at build. */
 typedef struct bnmlp_kernel_context {
-    bnmlp_gemm_plan plan;   /* micro-kernel and blocks, fixed when the model is created */
+    bnmlp_gemm_plan plan;   /* descriptor, micro-kernel and blocks, fixed when the model is created */
     bnmlp_threadpool *pool; /* the model's threads; NULL: the calling thread only */
     float *scratch;         /* packing buffers for every product of the model */
     size_t scratch_floats;  /* floats in scratch */
@@ -42,10 +34,87 @@ typedef struct bnmlp_kernel_context {
  * for products on the direct path, e.g. in tests). */
 void bnmlp_kernel_context_init(bnmlp_kernel_context *context);
 
+/* The descriptor the context's loops run (its plan's; the portable row if it has none). */
+const bnmlp_isa *bnmlp_kernel_isa(const bnmlp_kernel_context *context);
+
+/* Entry `field` of the context's descriptor, the portable row's where it has none. */
+#define BNMLP_KERNEL_ENTRY(context, field) BNMLP_ISA_ENTRY(bnmlp_kernel_isa(context), field)
+
+/* ---- splitting work over threads --------------------------------------------------------------- */
+
+/* The work of one piece: the indices [begin, end) of the range, run by thread `thread` (0 is the
+ * caller; < the pool's threads), so a piece may use per-thread scratch. */
+typedef void (*bnmlp_range_function)(void *arg, size_t begin, size_t end, size_t thread);
+
+/* The library's one rule for splitting work over threads. Runs fn over [0, n) in
+ * p = min(threads of the context's pool, n / min_piece) pieces of (nearly) equal size, each
+ * of at least min_piece indices (min_piece 0 counts as 1), on the context's pool; with p <= 1
+ * (no pool, one thread, or n < 2 min_piece) as one piece fn(arg, 0, n, 0) on the calling
+ * thread. Returns when every piece is done. Pieces are contiguous and ascending, but run in any
+ * order and on any thread: fn must give each index the same result whichever piece holds it
+ * (threads split outputs, never a sum), which keeps results bit-identical for every thread
+ * count. A caller that wants coarser boundaries (e.g. 16 features, a cache line) counts its
+ * range in such units. Allocates nothing. */
+void bnmlp_parallel_for(const bnmlp_kernel_context *context, size_t n, size_t min_piece,
+                        bnmlp_range_function fn, void *arg);
+
+/* ---- the GEMM ------------------------------------------------------------------------------------ */
+
 /* C (m, n) = op(A) op(B) [+ C] [+ bias] through the context (see bnmlp_gemm); the context's
  * scratch must have been planned for the shape. */
 void bnmlp_kernel_gemm(const bnmlp_kernel_context *context, bool transpose_a, bool transpose_b, size_t m,
                        size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                        const float *bias, bool accumulate, float *c, size_t ldc);
+
+/* ---- column sums ------------------------------------------------------------------------------- */
+
+/* sums (W) += the column sums of x (B rows of W floats, stride floats apart), in double, each
+ * adding its rows in order from the value it had; a block of columns at a time
+ * (core/columns.h), through the context's descriptor. */
+void bnmlp_kernel_column_sums(const bnmlp_kernel_context *context, double *sums, const float *x, size_t batch,
+                              size_t stride, size_t width);
+
+/* sums (COLS) += column sums of m (B, COLS), each summed in double from zero and rounded once:
+ * the bias gradient. */
+void bnmlp_kernel_column_sums_accumulate(const bnmlp_kernel_context *context, float *sums, const float *m,
+                                         size_t batch, size_t cols);
+
+/* ---- references: the row-by-row loops every descriptor's entries are tested against ------------- */
+
+/* Same arguments and identical results (bit for bit) as a descriptor's column_sums. */
+void bnmlp_kernel_column_sums_reference(double *sums, const float *x, size_t batch, size_t stride,
+                                        size_t width);
+
+/* ... batchnorm_squares. */
+void bnmlp_batchnorm_partial_squares_reference(double *squares, const float *x, const double *mean,
+                                               size_t batch, size_t stride, size_t width);
+
+/* ... batchnorm_backward_sums. */
+void bnmlp_batchnorm_partial_backward_reference(double *sum_dy, double *sum_dy_xhat, const float *dy,
+                                                const float *x, const float *mean, const float *rstd,
+                                                size_t batch, size_t stride, size_t width);
+
+/* ... batchnorm_normalize. */
+void bnmlp_batchnorm_normalize_reference(float *y, const float *x, const float *mean, const float *rstd,
+                                         const float *gamma, const float *beta, size_t batch, size_t stride,
+                                         size_t width);
+
+/* ... batchnorm_finish_backward. */
+void bnmlp_batchnorm_finish_backward_reference(float *dx, const double *sum_dy, const double *sum_dy_xhat,
+                                               const float *dy, const float *x, const float *mean,
+                                               const float *rstd, const float *gamma, double count,
+                                               size_t batch, size_t stride, size_t width);
+
+/* ... batchnorm_inference_gradient. */
+void bnmlp_batchnorm_inference_gradient_reference(float *dx, const float *dy, const float *rstd,
+                                                  const float *gamma, size_t batch, size_t stride,
+                                                  size_t width);
+
+/* ... activation_forward[kind] / activation_backward[kind] for an element-wise kind; nothing
+ * for a row-wise one. */
+void bnmlp_activation_forward_reference(float *y, const float *x, size_t n, bnmlp_activation kind,
+                                        float alpha);
+void bnmlp_activation_backward_reference(float *dx, const float *dy, const float *x, const float *y, size_t n,
+                                         bnmlp_activation kind, float alpha);
 
 #endif /* BNMLP_KERNELS_H */

@@ -5,45 +5,37 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/threadpool.h"
 #include "layers/layers.h"
 
 /* An element-wise pass over n elements: forward when dy is NULL, else backward. */
 typedef struct elementwise_job {
+    const bnmlp_kernel_context *kernels;
     const bnmlp_layer *layer;
     float *out;              /* y (forward) or dx (backward) */
     const float *x, *y, *dy; /* the input, the output and the output's gradient (backward) */
-    size_t piece;            /* elements per task */
-    size_t n;                /* elements in all */
 } elementwise_job;
 
-/* Elements of one task at least: below twice this a pass stays on the calling thread. */
+/* Elements of one piece at least: below twice this a pass stays on the calling thread. */
 #define ELEMENTWISE_PIECE ((size_t)1 << 16)
 
-static void elementwise_task(void *context, size_t task, size_t thread) {
+/* Elements [begin, end) of an element-wise pass (a bnmlp_range_function). */
+static void elementwise_range(void *arg, size_t begin, size_t end, size_t thread) {
     (void)thread;
-    const elementwise_job *job = context;
-    const size_t b = task * job->piece, count = job->n - b < job->piece ? job->n - b : job->piece;
+    const elementwise_job *job = arg;
+    const size_t count = end - begin;
     const bnmlp_activation function = job->layer->config.activation.function;
     const float alpha = job->layer->config.activation.alpha;
     if (!job->dy)
-        bnmlp_activation_forward(job->out + b, job->x + b, count, function, alpha);
+        bnmlp_activation_forward(job->kernels, job->out + begin, job->x + begin, count, function, alpha);
     else
-        bnmlp_activation_backward(job->out + b, job->dy + b, job->x + b, job->y + b, count, function, alpha);
-}
-
-/* Runs job over its n elements, cut into pieces for the pool's threads when worth it. */
-static void run_elementwise(bnmlp_threadpool *pool, elementwise_job *job) {
-    if (job->n < 2 * ELEMENTWISE_PIECE) pool = NULL;
-    const size_t threads = bnmlp_threadpool_threads(pool);
-    job->piece = pool ? (job->n + threads - 1) / threads : job->n;
-    if (job->piece < ELEMENTWISE_PIECE) job->piece = ELEMENTWISE_PIECE;
-    if (job->n) bnmlp_threadpool_run(pool, elementwise_task, job, (job->n + job->piece - 1) / job->piece);
+        bnmlp_activation_backward(job->kernels, job->out + begin, job->dy + begin,
+                                  job->x ? job->x + begin : NULL, job->y ? job->y + begin : NULL, count,
+                                  function, alpha);
 }
 
 static bnmlp_status activation_check(const bnmlp_layer *layer) {
     const bnmlp_activation function = layer->config.activation.function;
-    const bool known = strcmp(bnmlp_activation_name(function), "unknown") != 0;
+    const bool known = bnmlp_activation_is_valid(function);
     return known && isfinite(layer->config.activation.alpha) ? BNMLP_OK : BNMLP_ERR_INVALID_ARGUMENT;
 }
 
@@ -55,28 +47,30 @@ static bool activation_plan(const bnmlp_layer *layer, size_t *out, size_t length
 
 static void activation_forward_pass(const bnmlp_layer_pass *pass) {
     const bnmlp_layer *layer = pass->layer;
-    if (layer->config.activation.function == BNMLP_ACTIVATION_SOFTMAX) {
-        bnmlp_softmax_forward(pass->y, pass->x, pass->rows, layer->out);
+    const bnmlp_activation function = layer->config.activation.function;
+    if (bnmlp_activation_is_row_wise(function)) {
+        bnmlp_activation_rows_forward(pass->y, pass->x, pass->rows, layer->out, function);
         return;
     }
-    run_elementwise(
-        pass->kernels->pool,
-        &(elementwise_job){.layer = layer, .out = pass->y, .x = pass->x, .n = pass->rows * layer->out});
+    elementwise_job job = {.kernels = pass->kernels, .layer = layer, .out = pass->y, .x = pass->x};
+    bnmlp_parallel_for(pass->kernels, pass->rows * layer->out, ELEMENTWISE_PIECE, elementwise_range, &job);
 }
 
 static void activation_backward_pass(const bnmlp_layer_pass *pass) {
     const bnmlp_layer *layer = pass->layer;
     if (!pass->dx) return; /* no parameters: only the input gradient */
-    if (layer->config.activation.function == BNMLP_ACTIVATION_SOFTMAX) {
-        bnmlp_softmax_backward(pass->dx, pass->dy, pass->y, pass->rows, layer->out);
+    const bnmlp_activation function = layer->config.activation.function;
+    if (bnmlp_activation_is_row_wise(function)) {
+        bnmlp_activation_rows_backward(pass->dx, pass->dy, pass->y, pass->rows, layer->out, function);
         return;
     }
-    run_elementwise(pass->kernels->pool, &(elementwise_job){.layer = layer,
-                                                            .out = pass->dx,
-                                                            .x = pass->x,
-                                                            .y = pass->y,
-                                                            .dy = pass->dy,
-                                                            .n = pass->rows * layer->out});
+    elementwise_job job = {.kernels = pass->kernels,
+                           .layer = layer,
+                           .out = pass->dx,
+                           .x = pass->x,
+                           .y = pass->y,
+                           .dy = pass->dy};
+    bnmlp_parallel_for(pass->kernels, pass->rows * layer->out, ELEMENTWISE_PIECE, elementwise_range, &job);
 }
 
 static void activation_describe(const bnmlp_layer *layer, char *text, size_t size) {

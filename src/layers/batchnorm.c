@@ -5,26 +5,18 @@
  * inside the square root in both modes, through bnmlp_batchnorm_rstd; the moving statistics are
  * moving = momentum * moving + (1 - momentum) * batch. Sums over the batch are in double.
  *
- * The passes come in phases (partial sums, finish) so that the model can combine the partial
- * sums of several processes in between (synchronized batch norm). Phase functions handle `width`
- * features of rows that lie `stride` floats apart; the whole-layer functions at the end of the
- * file run the phases over blocks of features for callers that need no such seam.
+ * The passes come in phases (partial sums, finish) so that a layer can combine the partial sums
+ * of several processes in between (synchronized batch norm); batchnorm_layer.c orders them, once,
+ * for the layer and for the whole-layer functions. The loops over the batch are the kernel
+ * tier's (the descriptor entries of kernels/isa.h), reached through the context. Phase functions
+ * handle `width` features of rows that lie `stride` floats apart.
  */
 #include "layers/layers.h"
 
 #include <math.h>
 
-#include "core/columns.h"
 #include "core/core.h"
 #include "kernels/kernels.h"
-
-/* Features handled at once, with per-feature values (scales, means, sums) on the stack. */
-#define BLOCK 64
-
-/* Width of the block of features starting at c0. */
-static size_t block_width(size_t c0, size_t channels) {
-    return channels - c0 < BLOCK ? channels - c0 : BLOCK;
-}
 
 float bnmlp_batchnorm_rstd(double variance, float epsilon) {
     return (float)(1.0 / sqrt(variance + (double)epsilon));
@@ -32,51 +24,14 @@ float bnmlp_batchnorm_rstd(double variance, float epsilon) {
 
 /* ---- training-mode statistics ------------------------------------------------------------- */
 
-void bnmlp_batchnorm_partial_squares_reference(double *squares, const float *x, const double *mean,
-                                               size_t batch, size_t stride, size_t width) {
-    for (size_t r = 0; r < batch; r++) {
-        const float *row = x + r * stride;
-        for (size_t c = 0; c < width; c++) {
-            const double d = (double)row[c] - mean[c];
-            squares[c] += d * d;
-        }
-    }
+void bnmlp_batchnorm_partial_sum(const bnmlp_kernel_context *kernels, double *sum, const float *x,
+                                 size_t batch, size_t stride, size_t width) {
+    bnmlp_kernel_column_sums(kernels, sum, x, batch, stride, width);
 }
 
-#if defined(BNMLP_COLUMN_VECTORS)
-/* squares (vectors * BNMLP_LANES) += the column sums of (x - mean)^2. */
-BNMLP_BLOCK_INLINE void squares_block(double *squares, const float *x, const double *mean, size_t batch,
-                                      size_t stride, size_t vectors) {
-    bnmlp_double4 acc[BNMLP_WIDE_VECTORS], m[BNMLP_WIDE_VECTORS], v;
-    for (size_t k = 0; k < vectors; k++)
-        bnmlp_load4(&acc[k], squares + k * BNMLP_LANES), bnmlp_load4(&m[k], mean + k * BNMLP_LANES);
-    for (size_t r = 0; r < batch; r++)
-        for (size_t k = 0; k < vectors; k++) {
-            bnmlp_widen4(&v, x + r * stride + k * BNMLP_LANES);
-            const bnmlp_double4 d = v - m[k];
-            acc[k] += d * d;
-        }
-    for (size_t k = 0; k < vectors; k++) bnmlp_store4(squares + k * BNMLP_LANES, &acc[k]);
-}
-#endif
-
-void bnmlp_batchnorm_partial_sum(double *sum, const float *x, size_t batch, size_t stride, size_t width) {
-    bnmlp_kernel_column_sums(sum, x, batch, stride, width);
-}
-
-BNMLP_VECTOR_CLONES void bnmlp_batchnorm_partial_squares(double *squares, const float *x, const double *mean,
-                                                         size_t batch, size_t stride, size_t width) {
-#if defined(BNMLP_COLUMN_VECTORS)
-#define SQUARES_BLOCK(c0, vectors)                                                                           \
-    squares_block(squares + (c0), x + (c0), mean + (c0), batch, stride, vectors)
-#define SQUARES_COLUMN(c0)                                                                                   \
-    bnmlp_batchnorm_partial_squares_reference(squares + (c0), x + (c0), mean + (c0), batch, stride, 1)
-    BNMLP_FOR_COLUMN_BLOCKS(width, SQUARES_BLOCK, SQUARES_COLUMN);
-#undef SQUARES_BLOCK
-#undef SQUARES_COLUMN
-#else
-    bnmlp_batchnorm_partial_squares_reference(squares, x, mean, batch, stride, width);
-#endif
+void bnmlp_batchnorm_partial_squares(const bnmlp_kernel_context *kernels, double *squares, const float *x,
+                                     const double *mean, size_t batch, size_t stride, size_t width) {
+    BNMLP_KERNEL_ENTRY(kernels, batchnorm_squares)(squares, x, mean, batch, stride, width);
 }
 
 void bnmlp_batchnorm_finish_statistics(float *mean, float *variance, float *rstd, const double *mean_sum,
@@ -89,23 +44,10 @@ void bnmlp_batchnorm_finish_statistics(float *mean, float *variance, float *rstd
     }
 }
 
-BNMLP_VECTOR_CLONES void bnmlp_batchnorm_normalize(float *y, const float *x, const float *mean,
-                                                   const float *rstd, const float *gamma, const float *beta,
-                                                   size_t batch, size_t stride, size_t width) {
-    for (size_t c0 = 0; c0 < width; c0 += BLOCK) {
-        const size_t w = block_width(c0, width);
-        float scale[BLOCK], shift[BLOCK]; /* gamma and beta, or their defaults 1 and 0 */
-        for (size_t c = 0; c < w; c++) {
-            scale[c] = gamma ? gamma[c0 + c] : 1.0f;
-            shift[c] = beta ? beta[c0 + c] : 0.0f;
-        }
-        const float *m = mean + c0, *s = rstd + c0;
-        for (size_t r = 0; r < batch; r++) {
-            const float *in = x + r * stride + c0;
-            float *out = y + r * stride + c0;
-            for (size_t c = 0; c < w; c++) out[c] = scale[c] * ((in[c] - m[c]) * s[c]) + shift[c];
-        }
-    }
+void bnmlp_batchnorm_normalize(const bnmlp_kernel_context *kernels, float *y, const float *x,
+                               const float *mean, const float *rstd, const float *gamma, const float *beta,
+                               size_t batch, size_t stride, size_t width) {
+    BNMLP_KERNEL_ENTRY(kernels, batchnorm_normalize)(y, x, mean, rstd, gamma, beta, batch, stride, width);
 }
 
 void bnmlp_batchnorm_moving_rstd(float *rstd, const float *moving_variance, size_t width, float epsilon) {
@@ -159,16 +101,6 @@ static inline bool moving_pass(float *moving_mean, float *moving_variance, const
     return !bad;
 }
 
-bool bnmlp_batchnorm_update_moving_is_finite(const float *moving_mean, const float *moving_variance,
-                                             const float *mean, const float *variance, size_t batch,
-                                             size_t channels, float momentum, float epsilon,
-                                             bnmlp_variance_estimator estimator) {
-    /* Without apply nothing is written: the casts only share the pass with the update. */
-    return moving_pass((float *)moving_mean, (float *)moving_variance, mean, variance, channels,
-                       (double)momentum, 1.0 - (double)momentum,
-                       variance_correction(batch, epsilon, estimator), false);
-}
-
 void bnmlp_batchnorm_update_moving(float *moving_mean, float *moving_variance, const float *mean,
                                    const float *variance, size_t batch, size_t channels, float momentum,
                                    float epsilon, bnmlp_variance_estimator estimator) {
@@ -217,60 +149,11 @@ bool bnmlp_batchnorm_average(float *moving_mean, float *moving_variance, float *
 
 /* ---- backward ------------------------------------------------------------------------------- */
 
-void bnmlp_batchnorm_partial_backward_reference(double *sum_dy, double *sum_dy_xhat, const float *dy,
-                                                const float *x, const float *mean, const float *rstd,
-                                                size_t batch, size_t stride, size_t width) {
-    for (size_t r = 0; r < batch; r++) {
-        const float *g = dy + r * stride, *in = x + r * stride;
-        for (size_t c = 0; c < width; c++) {
-            const double xhat = ((double)in[c] - mean[c]) * rstd[c];
-            sum_dy[c] += (double)g[c];
-            sum_dy_xhat[c] += (double)g[c] * xhat;
-        }
-    }
-}
-
-#if defined(BNMLP_COLUMN_VECTORS)
-/* sum_dy (vectors * BNMLP_LANES) += sum(dy), sum_dy_xhat += sum(dy * xhat) over the rows. */
-BNMLP_BLOCK_INLINE void backward_sums_block(double *sum_dy, double *sum_dy_xhat, const float *dy,
-                                            const float *x, const float *mean, const float *rstd,
-                                            size_t batch, size_t stride, size_t vectors) {
-    bnmlp_double4 s[BNMLP_WIDE_VECTORS], t[BNMLP_WIDE_VECTORS], m[BNMLP_WIDE_VECTORS], k[BNMLP_WIDE_VECTORS],
-        g, in;
-    for (size_t j = 0; j < vectors; j++) {
-        bnmlp_load4(&s[j], sum_dy + j * BNMLP_LANES), bnmlp_load4(&t[j], sum_dy_xhat + j * BNMLP_LANES);
-        bnmlp_widen4(&m[j], mean + j * BNMLP_LANES), bnmlp_widen4(&k[j], rstd + j * BNMLP_LANES);
-    }
-    for (size_t r = 0; r < batch; r++)
-        for (size_t j = 0; j < vectors; j++) {
-            bnmlp_widen4(&g, dy + r * stride + j * BNMLP_LANES),
-                bnmlp_widen4(&in, x + r * stride + j * BNMLP_LANES);
-            const bnmlp_double4 xhat = (in - m[j]) * k[j];
-            s[j] += g;
-            t[j] += g * xhat;
-        }
-    for (size_t j = 0; j < vectors; j++)
-        bnmlp_store4(sum_dy + j * BNMLP_LANES, &s[j]), bnmlp_store4(sum_dy_xhat + j * BNMLP_LANES, &t[j]);
-}
-#endif
-
-BNMLP_VECTOR_CLONES void bnmlp_batchnorm_partial_backward(double *sum_dy, double *sum_dy_xhat,
-                                                          const float *dy, const float *x, const float *mean,
-                                                          const float *rstd, size_t batch, size_t stride,
-                                                          size_t width) {
-#if defined(BNMLP_COLUMN_VECTORS)
-#define BACKWARD_BLOCK(c0, vectors)                                                                          \
-    backward_sums_block(sum_dy + (c0), sum_dy_xhat + (c0), dy + (c0), x + (c0), mean + (c0), rstd + (c0),    \
-                        batch, stride, vectors)
-#define BACKWARD_COLUMN(c0)                                                                                  \
-    bnmlp_batchnorm_partial_backward_reference(sum_dy + (c0), sum_dy_xhat + (c0), dy + (c0), x + (c0),       \
-                                               mean + (c0), rstd + (c0), batch, stride, 1)
-    BNMLP_FOR_COLUMN_BLOCKS(width, BACKWARD_BLOCK, BACKWARD_COLUMN);
-#undef BACKWARD_BLOCK
-#undef BACKWARD_COLUMN
-#else
-    bnmlp_batchnorm_partial_backward_reference(sum_dy, sum_dy_xhat, dy, x, mean, rstd, batch, stride, width);
-#endif
+void bnmlp_batchnorm_partial_backward(const bnmlp_kernel_context *kernels, double *sum_dy,
+                                      double *sum_dy_xhat, const float *dy, const float *x, const float *mean,
+                                      const float *rstd, size_t batch, size_t stride, size_t width) {
+    BNMLP_KERNEL_ENTRY(kernels, batchnorm_backward_sums)
+    (sum_dy, sum_dy_xhat, dy, x, mean, rstd, batch, stride, width);
 }
 
 void bnmlp_batchnorm_parameter_gradients(float *dgamma, float *dbeta, const double *sum_dy,
@@ -281,113 +164,16 @@ void bnmlp_batchnorm_parameter_gradients(float *dgamma, float *dbeta, const doub
     }
 }
 
-BNMLP_VECTOR_CLONES void bnmlp_batchnorm_finish_backward(float *dx, const double *sum_dy,
-                                                         const double *sum_dy_xhat, const float *dy,
-                                                         const float *x, const float *mean, const float *rstd,
-                                                         const float *gamma, double count, size_t batch,
-                                                         size_t stride, size_t width) {
-    /* dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)): the first term passes dy
-     * through, the second removes what moved the batch mean, the third what moved the batch
-     * variance. The means are over all `count` rows of the batch (every process's), formed in
-     * double from the double sums; the per-element arithmetic is float32, as xhat is in the
-     * forward. */
-    for (size_t c0 = 0; c0 < width; c0 += BLOCK) {
-        const size_t w = block_width(c0, width);
-        const float *m = mean + c0, *s = rstd + c0;
-        float scale[BLOCK], mean_dy[BLOCK], mean_dy_xhat[BLOCK];
-        for (size_t c = 0; c < w; c++) {
-            scale[c] = (float)((gamma ? (double)gamma[c0 + c] : 1.0) * s[c]);
-            mean_dy[c] = (float)(sum_dy[c0 + c] / count);
-            mean_dy_xhat[c] = (float)(sum_dy_xhat[c0 + c] / count);
-        }
-        for (size_t r = 0; r < batch; r++) {
-            const float *g = dy + r * stride + c0, *in = x + r * stride + c0;
-            float *out = dx + r * stride + c0;
-            for (size_t c = 0; c < w; c++) {
-                const float xhat = (in[c] - m[c]) * s[c];
-                out[c] = scale[c] * ((g[c] - mean_dy[c]) - xhat * mean_dy_xhat[c]);
-            }
-        }
-    }
+void bnmlp_batchnorm_finish_backward(const bnmlp_kernel_context *kernels, float *dx, const double *sum_dy,
+                                     const double *sum_dy_xhat, const float *dy, const float *x,
+                                     const float *mean, const float *rstd, const float *gamma, double count,
+                                     size_t batch, size_t stride, size_t width) {
+    BNMLP_KERNEL_ENTRY(kernels, batchnorm_finish_backward)
+    (dx, sum_dy, sum_dy_xhat, dy, x, mean, rstd, gamma, count, batch, stride, width);
 }
 
-void bnmlp_batchnorm_inference_input_gradient(float *dx, const float *dy, const float *rstd,
-                                              const float *gamma, size_t batch, size_t stride, size_t width) {
-    /* With fixed statistics the layer is an affine map per feature: dx = dy * gamma * rstd. */
-    for (size_t c0 = 0; c0 < width; c0 += BLOCK) {
-        const size_t w = block_width(c0, width);
-        float scale[BLOCK];
-        for (size_t c = 0; c < w; c++) scale[c] = (gamma ? gamma[c0 + c] : 1.0f) * rstd[c0 + c];
-        for (size_t r = 0; r < batch; r++) {
-            const float *g = dy + r * stride + c0;
-            float *out = dx + r * stride + c0;
-            for (size_t c = 0; c < w; c++) out[c] = g[c] * scale[c];
-        }
-    }
-}
-
-/* ---- whole layers: the phases over blocks of features, in one process ----------------------- */
-
-void bnmlp_batchnorm_forward_training(float *y, float *mean, float *variance, float *rstd, const float *x,
-                                      const float *gamma, const float *beta, size_t batch, size_t channels,
-                                      float epsilon) {
-    for (size_t c0 = 0; c0 < channels; c0 += BLOCK) {
-        const size_t w = block_width(c0, channels);
-        double mu[BLOCK] = {0}, squares[BLOCK] = {0};
-        bnmlp_batchnorm_partial_sum(mu, x + c0, batch, channels, w);
-        for (size_t c = 0; c < w; c++) mu[c] /= (double)batch;
-        bnmlp_batchnorm_partial_squares(squares, x + c0, mu, batch, channels, w);
-        bnmlp_batchnorm_finish_statistics(mean + c0, variance + c0, rstd + c0, mu, squares, (double)batch, w,
-                                          epsilon);
-        bnmlp_batchnorm_normalize(y + c0, x + c0, mean + c0, rstd + c0, gamma ? gamma + c0 : NULL,
-                                  beta ? beta + c0 : NULL, batch, channels, w);
-    }
-}
-
-void bnmlp_batchnorm_forward_inference(float *y, const float *x, const float *moving_mean,
-                                       const float *moving_variance, const float *gamma, const float *beta,
-                                       size_t batch, size_t channels, float epsilon) {
-    for (size_t c0 = 0; c0 < channels; c0 += BLOCK) {
-        const size_t w = block_width(c0, channels);
-        float rstd[BLOCK];
-        bnmlp_batchnorm_moving_rstd(rstd, moving_variance + c0, w, epsilon);
-        bnmlp_batchnorm_normalize(y + c0, x + c0, moving_mean + c0, rstd, gamma ? gamma + c0 : NULL,
-                                  beta ? beta + c0 : NULL, batch, channels, w);
-    }
-}
-
-void bnmlp_batchnorm_backward_training(float *dx, float *dgamma, float *dbeta, const float *dy,
-                                       const float *x, const float *mean, const float *rstd,
-                                       const float *gamma, size_t batch, size_t channels) {
-    for (size_t c0 = 0; c0 < channels; c0 += BLOCK) {
-        const size_t w = block_width(c0, channels);
-        double sum_dy[BLOCK] = {0}, sum_dy_xhat[BLOCK] = {0};
-        bnmlp_batchnorm_partial_backward(sum_dy, sum_dy_xhat, dy + c0, x + c0, mean + c0, rstd + c0, batch,
-                                         channels, w);
-        bnmlp_batchnorm_parameter_gradients(dgamma ? dgamma + c0 : NULL, dbeta ? dbeta + c0 : NULL, sum_dy,
-                                            sum_dy_xhat, w);
-        if (dx)
-            bnmlp_batchnorm_finish_backward(dx + c0, sum_dy, sum_dy_xhat, dy + c0, x + c0, mean + c0,
-                                            rstd + c0, gamma ? gamma + c0 : NULL, (double)batch, batch,
-                                            channels, w);
-    }
-}
-
-void bnmlp_batchnorm_backward_inference(float *dx, float *dgamma, float *dbeta, const float *dy,
-                                        const float *x, const float *moving_mean,
-                                        const float *moving_variance, const float *gamma, size_t batch,
-                                        size_t channels, float epsilon) {
-    for (size_t c0 = 0; c0 < channels; c0 += BLOCK) {
-        const size_t w = block_width(c0, channels);
-        float rstd[BLOCK];
-        double sum_dy[BLOCK] = {0}, sum_dy_xhat[BLOCK] = {0};
-        bnmlp_batchnorm_moving_rstd(rstd, moving_variance + c0, w, epsilon);
-        bnmlp_batchnorm_partial_backward(sum_dy, sum_dy_xhat, dy + c0, x + c0, moving_mean + c0, rstd, batch,
-                                         channels, w);
-        bnmlp_batchnorm_parameter_gradients(dgamma ? dgamma + c0 : NULL, dbeta ? dbeta + c0 : NULL, sum_dy,
-                                            sum_dy_xhat, w);
-        if (dx)
-            bnmlp_batchnorm_inference_input_gradient(dx + c0, dy + c0, rstd, gamma ? gamma + c0 : NULL, batch,
-                                                     channels, w);
-    }
+void bnmlp_batchnorm_inference_input_gradient(const bnmlp_kernel_context *kernels, float *dx, const float *dy,
+                                              const float *rstd, const float *gamma, size_t batch,
+                                              size_t stride, size_t width) {
+    BNMLP_KERNEL_ENTRY(kernels, batchnorm_inference_gradient)(dx, dy, rstd, gamma, batch, stride, width);
 }

@@ -17,40 +17,39 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "core/threadpool.h"
 #include "layers/layers.h"
 
 /* ---- the phases over blocks of features ------------------------------------------------------ */
 
-/* Features of one task at least, and rows x features below which a phase stays on the calling
- * thread. */
-#define FEATURE_BLOCK 64
-#define THREADED_ELEMENTS ((size_t)1 << 16)
+/* Features a piece holds a whole number of (64 bytes of floats), and elements (rows x features)
+ * a piece holds at least: smaller phases stay on the calling thread. Every feature's sums stay
+ * in one piece, so results do not depend on the threads. */
+#define FEATURE_GROUP 16
+#define PHASE_PIECE ((size_t)1 << 15)
 
-/* What the phases of one pass work on. */
+/* What the pieces of one phase work on. */
 typedef struct phase_job {
     const bnmlp_batchnorm_run *run;
-    size_t block; /* features per task */
     void (*phase)(const bnmlp_batchnorm_run *run, size_t c0, size_t width);
 } phase_job;
 
-static void phase_task(void *context, size_t task, size_t thread) {
+/* Feature groups [begin, end) of one phase (a bnmlp_range_function). */
+static void phase_range(void *arg, size_t begin, size_t end, size_t thread) {
     (void)thread;
-    const phase_job *job = context;
+    const phase_job *job = arg;
     const size_t c = job->run->channels;
-    const size_t c0 = task * job->block, width = c - c0 < job->block ? c - c0 : job->block;
-    job->phase(job->run, c0, width);
+    const size_t c0 = begin * FEATURE_GROUP, c1 = end * FEATURE_GROUP < c ? end * FEATURE_GROUP : c;
+    job->phase(job->run, c0, c1 - c0);
 }
 
-/* Runs phase over every feature, cut into blocks for the pool's threads when worth it. */
+/* Runs phase over every feature, in groups of features split over the context's threads. */
 static void run_phase(const bnmlp_batchnorm_run *run,
                       void (*phase)(const bnmlp_batchnorm_run *run, size_t c0, size_t width)) {
-    const size_t c = run->channels;
-    bnmlp_threadpool *pool = run->rows * c >= THREADED_ELEMENTS ? run->pool : NULL;
-    const size_t threads = bnmlp_threadpool_threads(pool), per_thread = (c + threads - 1) / threads;
     phase_job job = {.run = run, .phase = phase};
-    job.block = pool ? (per_thread + FEATURE_BLOCK - 1) / FEATURE_BLOCK * FEATURE_BLOCK : c;
-    bnmlp_threadpool_run(pool, phase_task, &job, (c + job.block - 1) / job.block);
+    const size_t group_elements = run->rows * FEATURE_GROUP;
+    const size_t min_groups = group_elements ? (PHASE_PIECE + group_elements - 1) / group_elements : 1;
+    bnmlp_parallel_for(run->kernels, (run->channels + FEATURE_GROUP - 1) / FEATURE_GROUP, min_groups,
+                       phase_range, &job);
 }
 
 /* The four sums of a pass, c doubles each. */
@@ -60,13 +59,14 @@ static double *sum_of_dy(const bnmlp_batchnorm_run *run) { return run->sums + 2 
 static double *sum_of_dy_xhat(const bnmlp_batchnorm_run *run) { return run->sums + 3 * run->channels; }
 
 static void phase_sum(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
-    bnmlp_batchnorm_partial_sum(sum_of_x(run) + c0, run->x + c0, run->rows, run->stride, width);
+    bnmlp_batchnorm_partial_sum(run->kernels, sum_of_x(run) + c0, run->x + c0, run->rows, run->stride, width);
 }
 
 static void phase_squares(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
     double *mean = sum_of_x(run) + c0; /* the combined sums become the mean, in place */
     for (size_t k = 0; k < width; k++) mean[k] /= run->count;
-    bnmlp_batchnorm_partial_squares(squares_of(run) + c0, run->x + c0, mean, run->rows, run->stride, width);
+    bnmlp_batchnorm_partial_squares(run->kernels, squares_of(run) + c0, run->x + c0, mean, run->rows,
+                                    run->stride, width);
 }
 
 static void phase_finish(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
@@ -88,26 +88,27 @@ static const float *normalizing_rstd(const bnmlp_batchnorm_run *run) {
 }
 
 static void phase_normalize(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
-    bnmlp_batchnorm_normalize(run->y + c0, run->x + c0, normalizing_mean(run) + c0,
+    bnmlp_batchnorm_normalize(run->kernels, run->y + c0, run->x + c0, normalizing_mean(run) + c0,
                               normalizing_rstd(run) + c0, run->gamma ? run->gamma + c0 : NULL,
                               run->beta ? run->beta + c0 : NULL, run->rows, run->stride, width);
 }
 
 static void phase_backward_sums(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
-    bnmlp_batchnorm_partial_backward(sum_of_dy(run) + c0, sum_of_dy_xhat(run) + c0, run->dy + c0, run->x + c0,
-                                     normalizing_mean(run) + c0, normalizing_rstd(run) + c0, run->rows,
-                                     run->stride, width);
+    bnmlp_batchnorm_partial_backward(run->kernels, sum_of_dy(run) + c0, sum_of_dy_xhat(run) + c0,
+                                     run->dy + c0, run->x + c0, normalizing_mean(run) + c0,
+                                     normalizing_rstd(run) + c0, run->rows, run->stride, width);
 }
 
 static void phase_input_gradient(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
     const float *gamma = run->gamma ? run->gamma + c0 : NULL;
     if (run->batch_statistics)
-        bnmlp_batchnorm_finish_backward(run->dx + c0, sum_of_dy(run) + c0, sum_of_dy_xhat(run) + c0,
-                                        run->dy + c0, run->x + c0, run->batch_mean + c0, run->batch_rstd + c0,
-                                        gamma, run->count, run->rows, run->stride, width);
+        bnmlp_batchnorm_finish_backward(run->kernels, run->dx + c0, sum_of_dy(run) + c0,
+                                        sum_of_dy_xhat(run) + c0, run->dy + c0, run->x + c0,
+                                        run->batch_mean + c0, run->batch_rstd + c0, gamma, run->count,
+                                        run->rows, run->stride, width);
     else
-        bnmlp_batchnorm_inference_input_gradient(run->dx + c0, run->dy + c0, run->rstd + c0, gamma, run->rows,
-                                                 run->stride, width);
+        bnmlp_batchnorm_inference_input_gradient(run->kernels, run->dx + c0, run->dy + c0, run->rstd + c0,
+                                                 gamma, run->rows, run->stride, width);
 }
 
 /* The seam: every process's sums added in place (nothing in one process). */
@@ -141,6 +142,93 @@ void bnmlp_batchnorm_run_backward(const bnmlp_batchnorm_run *run) {
     if (!run->dx) return;
     if (run->batch_statistics) combine(run, sum_of_dy(run), 2 * c); /* sum_dy, sum_dy_xhat adjacent */
     run_phase(run, phase_input_gradient);
+}
+
+/* ---- whole layers over raw buffers, in one process ------------------------------------------------ */
+
+/* Features a whole-layer call runs through at a time, with their scratch on the stack. */
+#define WHOLE_BLOCK 64
+
+/* The scratch of one block's run. */
+typedef struct whole_scratch {
+    double sums[4 * WHOLE_BLOCK];
+    float rstd[WHOLE_BLOCK];
+} whole_scratch;
+
+/* A run over width features of rows `channels` floats apart, in one process (its arrays are set
+ * by the caller; those a call does not have stay NULL). */
+static bnmlp_batchnorm_run whole_run(const bnmlp_kernel_context *kernels, whole_scratch *scratch,
+                                     size_t width, size_t batch, size_t channels, float epsilon,
+                                     bool batch_statistics) {
+    return (bnmlp_batchnorm_run){.kernels = kernels,
+                                 .sums = scratch->sums,
+                                 .rstd = scratch->rstd,
+                                 .rows = batch,
+                                 .stride = channels,
+                                 .channels = width,
+                                 .count = (double)batch,
+                                 .epsilon = epsilon,
+                                 .batch_statistics = batch_statistics};
+}
+
+/* p + c0, or NULL for NULL. */
+static float *at(const float *p, size_t c0) { return p ? (float *)p + c0 : NULL; }
+
+void bnmlp_batchnorm_forward_training(const bnmlp_kernel_context *kernels, float *y, float *mean,
+                                      float *variance, float *rstd, const float *x, const float *gamma,
+                                      const float *beta, size_t batch, size_t channels, float epsilon) {
+    for (size_t c0 = 0; c0 < channels; c0 += WHOLE_BLOCK) {
+        const size_t width = channels - c0 < WHOLE_BLOCK ? channels - c0 : WHOLE_BLOCK;
+        whole_scratch scratch;
+        bnmlp_batchnorm_run run = whole_run(kernels, &scratch, width, batch, channels, epsilon, true);
+        run.x = x + c0, run.y = y + c0, run.gamma = at(gamma, c0), run.beta = at(beta, c0);
+        run.batch_mean = mean + c0, run.batch_variance = variance + c0, run.batch_rstd = rstd + c0;
+        bnmlp_batchnorm_run_forward(&run);
+    }
+}
+
+void bnmlp_batchnorm_forward_inference(const bnmlp_kernel_context *kernels, float *y, const float *x,
+                                       const float *moving_mean, const float *moving_variance,
+                                       const float *gamma, const float *beta, size_t batch, size_t channels,
+                                       float epsilon) {
+    for (size_t c0 = 0; c0 < channels; c0 += WHOLE_BLOCK) {
+        const size_t width = channels - c0 < WHOLE_BLOCK ? channels - c0 : WHOLE_BLOCK;
+        whole_scratch scratch;
+        bnmlp_batchnorm_run run = whole_run(kernels, &scratch, width, batch, channels, epsilon, false);
+        run.x = x + c0, run.y = y + c0, run.gamma = at(gamma, c0), run.beta = at(beta, c0);
+        run.moving_mean = moving_mean + c0, run.moving_variance = moving_variance + c0;
+        bnmlp_batchnorm_run_forward(&run);
+    }
+}
+
+void bnmlp_batchnorm_backward_training(const bnmlp_kernel_context *kernels, float *dx, float *dgamma,
+                                       float *dbeta, const float *dy, const float *x, const float *mean,
+                                       const float *rstd, const float *gamma, size_t batch, size_t channels) {
+    for (size_t c0 = 0; c0 < channels; c0 += WHOLE_BLOCK) {
+        const size_t width = channels - c0 < WHOLE_BLOCK ? channels - c0 : WHOLE_BLOCK;
+        whole_scratch scratch;
+        bnmlp_batchnorm_run run = whole_run(kernels, &scratch, width, batch, channels, 0.0f, true);
+        run.x = x + c0, run.dy = dy + c0, run.dx = at(dx, c0), run.gamma = at(gamma, c0);
+        run.dgamma = at(dgamma, c0), run.dbeta = at(dbeta, c0);
+        /* Backward only reads the caches a forward wrote. */
+        run.batch_mean = at(mean, c0), run.batch_rstd = at(rstd, c0);
+        bnmlp_batchnorm_run_backward(&run);
+    }
+}
+
+void bnmlp_batchnorm_backward_inference(const bnmlp_kernel_context *kernels, float *dx, float *dgamma,
+                                        float *dbeta, const float *dy, const float *x,
+                                        const float *moving_mean, const float *moving_variance,
+                                        const float *gamma, size_t batch, size_t channels, float epsilon) {
+    for (size_t c0 = 0; c0 < channels; c0 += WHOLE_BLOCK) {
+        const size_t width = channels - c0 < WHOLE_BLOCK ? channels - c0 : WHOLE_BLOCK;
+        whole_scratch scratch;
+        bnmlp_batchnorm_run run = whole_run(kernels, &scratch, width, batch, channels, epsilon, false);
+        run.x = x + c0, run.dy = dy + c0, run.dx = at(dx, c0), run.gamma = at(gamma, c0);
+        run.dgamma = at(dgamma, c0), run.dbeta = at(dbeta, c0);
+        run.moving_mean = moving_mean + c0, run.moving_variance = moving_variance + c0;
+        bnmlp_batchnorm_run_backward(&run);
+    }
 }
 
 /* ---- the layer kind ------------------------------------------------------------------------------ */
@@ -200,7 +288,7 @@ static bnmlp_batchnorm_run run_of(const bnmlp_layer_pass *pass) {
     const bnmlp_layer *layer = pass->layer;
     double *sums = pass->scratch;
     return (bnmlp_batchnorm_run){
-        .pool = pass->kernels->pool,
+        .kernels = pass->kernels,
         .x = pass->x,
         .y = pass->y,
         .dy = pass->dy,

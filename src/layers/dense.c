@@ -18,7 +18,7 @@ void bnmlp_dense_backward(const bnmlp_kernel_context *kernels, float *dx, float 
      * gradient) over the batch. */
     bnmlp_kernel_gemm(kernels, true, false, in, out, batch, x, in, dy, out, NULL, true, dw, out);
     /* dL/db = sum over the batch of dy. */
-    if (db) bnmlp_kernel_column_sums_accumulate(db, dy, batch, out);
+    if (db) bnmlp_kernel_column_sums_accumulate(kernels, db, dy, batch, out);
     /* dL/dx (B, IN) = dy (B, OUT) . w^T (OUT, IN): each input feeds every unit through its row of w. */
     if (dx) bnmlp_kernel_gemm(kernels, false, true, batch, in, out, dy, out, w, out, NULL, false, dx, in);
 }

@@ -8,6 +8,7 @@
 #define BNMLP_LAYERS_H
 
 #include "bnmlp.h"
+#include "kernels/activations.h"
 #include "kernels/kernels.h"
 
 #include <math.h>
@@ -26,28 +27,45 @@ void bnmlp_dense_backward(const bnmlp_kernel_context *kernels, float *dx, float 
                           size_t out);
 
 /* ---- activation ---------------------------------------------------------------------------- */
+/* The activation table is kernels/activations.h (one row per kind: name, formulas, what backward
+ * uses, element-wise or row-wise); these read it. bnmlp_activation_name and
+ * bnmlp_activation_from_name (include/bnmlp.h) are defined in activation.c. */
 
-/* The logistic function of x from e = exp(-|x|): 1 / (1 + e) for x >= 0, e / (1 + e) below, so
- * that exp never overflows; the one sigmoid of the library (the activation, and the loss's
- * gradient from a logit, which shares e with its log1p). float32 throughout. */
-static inline float bnmlp_sigmoid_of(float x, float e) {
-    return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
-}
+/* True when kind is a row of the activation table. */
+bool bnmlp_activation_is_valid(bnmlp_activation kind);
+
+/* True for a row-wise kind (softmax): a function of each row, run by bnmlp_activation_rows_*;
+ * false for element-wise kinds and invalid values. */
+bool bnmlp_activation_is_row_wise(bnmlp_activation kind);
+
+/* What kind's backward reads besides dy (nothing for an invalid value). */
+bnmlp_activation_uses bnmlp_activation_backward_uses(bnmlp_activation kind);
+
+/* x (N) -> y (N) = f(x) for the element-wise kinds through the context's descriptor (row-wise
+ * kinds: nothing); alpha is leaky_relu's slope below 0. y may alias x. */
+void bnmlp_activation_forward(const bnmlp_kernel_context *kernels, float *y, const float *x, size_t n,
+                              bnmlp_activation kind, float alpha);
+
+/* dy (N), x (N) the forward input, y (N) the forward output -> dx (N) = dy * f'(x), element-wise
+ * kinds (row-wise: nothing). dx may alias dy. x or y may be NULL when the kind's backward does
+ * not use it (bnmlp_activation_backward_uses): relu and leaky_relu use x (derivative at 0 is the
+ * one below 0), sigmoid and tanh use y. */
+void bnmlp_activation_backward(const bnmlp_kernel_context *kernels, float *dx, const float *dy,
+                               const float *x, const float *y, size_t n, bnmlp_activation kind, float alpha);
+
+/* x (B, K) -> y (B, K) = kind of each row, for a row-wise kind (others: nothing). */
+void bnmlp_activation_rows_forward(float *y, const float *x, size_t rows, size_t width,
+                                   bnmlp_activation kind);
+
+/* dy (B, K), y (B, K) the forward output -> dx (B, K), for a row-wise kind (others: nothing). */
+void bnmlp_activation_rows_backward(float *dx, const float *dy, const float *y, size_t rows, size_t width,
+                                    bnmlp_activation kind);
 
 /* x (B, K) -> y (B, K) = softmax of each row, exp(x - max) / sum exp(x - max), in double. */
 void bnmlp_softmax_forward(float *y, const float *x, size_t rows, size_t width);
 
 /* dy (B, K), y (B, K) the forward output -> dx (B, K) = y * (dy - sum_k dy_k y_k) per row. */
 void bnmlp_softmax_backward(float *dx, const float *dy, const float *y, size_t rows, size_t width);
-
-/* x (N) -> y (N) = f(x) for the element-wise kinds (not softmax); alpha is leaky_relu's slope
- * below 0. y may alias x. */
-void bnmlp_activation_forward(float *y, const float *x, size_t n, bnmlp_activation kind, float alpha);
-
-/* dy (N), x (N) the forward input, y (N) the forward output -> dx (N) = dy * f'(x). dx may alias dy.
- * relu and leaky_relu use x (derivative at 0 is the one below 0), sigmoid and tanh use y. */
-void bnmlp_activation_backward(float *dx, const float *dy, const float *x, const float *y, size_t n,
-                               bnmlp_activation kind, float alpha);
 
 /* ---- batch normalization --------------------------------------------------------------------- */
 /*
@@ -56,18 +74,20 @@ void bnmlp_activation_backward(float *dx, const float *dy, const float *x, const
  * partial_backward; parameter_gradients (from this process's sums); [combine]; finish_backward.
  * The bracketed steps are the seam where synchronized batch norm all-reduces; in one process
  * there is nothing to combine. Phase functions take `width` features of rows `stride` floats
- * apart (x points at the first feature), so a caller may run them over any block of features.
+ * apart (x points at the first feature), so a caller may run them over any block of features;
+ * those that loop over the batch take the kernel context whose descriptor runs them.
  */
 
 /* The one place epsilon enters: 1 / sqrt(variance + epsilon), for both modes. */
 float bnmlp_batchnorm_rstd(double variance, float epsilon);
 
 /* sum (W) += sum over the B rows of x (B, stride) in double. */
-void bnmlp_batchnorm_partial_sum(double *sum, const float *x, size_t batch, size_t stride, size_t width);
+void bnmlp_batchnorm_partial_sum(const bnmlp_kernel_context *kernels, double *sum, const float *x,
+                                 size_t batch, size_t stride, size_t width);
 
 /* squares (W) += sum over the rows of (x - mean)^2 in double; mean (W) the batch mean. */
-void bnmlp_batchnorm_partial_squares(double *squares, const float *x, const double *mean, size_t batch,
-                                     size_t stride, size_t width);
+void bnmlp_batchnorm_partial_squares(const bnmlp_kernel_context *kernels, double *squares, const float *x,
+                                     const double *mean, size_t batch, size_t stride, size_t width);
 
 /* From the batch mean (W, double) and the combined squares (W) of count rows: the caches mean (W),
  * variance (W) = squares / count (biased) and rstd (W) that normalize, backward and the moving
@@ -77,9 +97,9 @@ void bnmlp_batchnorm_finish_statistics(float *mean, float *variance, float *rstd
 
 /* y (B, stride) = gamma * ((x - mean) * rstd) + beta per feature; gamma NULL means 1, beta NULL
  * means 0. Both modes normalize through it. */
-void bnmlp_batchnorm_normalize(float *y, const float *x, const float *mean, const float *rstd,
-                               const float *gamma, const float *beta, size_t batch, size_t stride,
-                               size_t width);
+void bnmlp_batchnorm_normalize(const bnmlp_kernel_context *kernels, float *y, const float *x,
+                               const float *mean, const float *rstd, const float *gamma, const float *beta,
+                               size_t batch, size_t stride, size_t width);
 
 /* rstd (W) = bnmlp_batchnorm_rstd(moving_variance (W)): inference mode's scale. */
 void bnmlp_batchnorm_moving_rstd(float *rstd, const float *moving_variance, size_t width, float epsilon);
@@ -95,13 +115,6 @@ void bnmlp_batchnorm_update_moving(float *moving_mean, float *moving_variance, c
                                    const float *variance, size_t batch, size_t channels, float momentum,
                                    float epsilon, bnmlp_variance_estimator estimator);
 
-/* True when bnmlp_batchnorm_update_moving with the same arguments would leave every moving
- * statistic finite; changes nothing (it evaluates the same expressions, so the answer is exact). */
-bool bnmlp_batchnorm_update_moving_is_finite(const float *moving_mean, const float *moving_variance,
-                                             const float *mean, const float *variance, size_t batch,
-                                             size_t channels, float momentum, float epsilon,
-                                             bnmlp_variance_estimator estimator);
-
 /* One update of the moving statistics by the layer's moving_average, from the batch's mean and
  * biased variance (C) of batch rows: exponential (momentum), debiased (the accumulators
  * biased_mean and biased_variance (C) take the exponential update and moving = accumulator /
@@ -114,9 +127,9 @@ bool bnmlp_batchnorm_average(float *moving_mean, float *moving_variance, float *
 
 /* sum_dy (W) += sum(dy), sum_dy_xhat (W) += sum(dy * xhat) over the rows, xhat = (x - mean) *
  * rstd in double; mean and rstd are the batch's (training) or the moving ones (inference). */
-void bnmlp_batchnorm_partial_backward(double *sum_dy, double *sum_dy_xhat, const float *dy, const float *x,
-                                      const float *mean, const float *rstd, size_t batch, size_t stride,
-                                      size_t width);
+void bnmlp_batchnorm_partial_backward(const bnmlp_kernel_context *kernels, double *sum_dy,
+                                      double *sum_dy_xhat, const float *dy, const float *x, const float *mean,
+                                      const float *rstd, size_t batch, size_t stride, size_t width);
 
 /* dgamma (W) += sum_dy_xhat, dbeta (W) += sum_dy (either may be NULL: scale or center off). */
 void bnmlp_batchnorm_parameter_gradients(float *dgamma, float *dbeta, const double *sum_dy,
@@ -124,72 +137,68 @@ void bnmlp_batchnorm_parameter_gradients(float *dgamma, float *dbeta, const doub
 
 /* Training mode: dx (B, stride) = gamma * rstd * (dy - sum_dy / count - xhat * sum_dy_xhat / count)
  * from the sums over all count rows of the batch; gamma NULL means 1. */
-void bnmlp_batchnorm_finish_backward(float *dx, const double *sum_dy, const double *sum_dy_xhat,
-                                     const float *dy, const float *x, const float *mean, const float *rstd,
-                                     const float *gamma, double count, size_t batch, size_t stride,
-                                     size_t width);
+void bnmlp_batchnorm_finish_backward(const bnmlp_kernel_context *kernels, float *dx, const double *sum_dy,
+                                     const double *sum_dy_xhat, const float *dy, const float *x,
+                                     const float *mean, const float *rstd, const float *gamma, double count,
+                                     size_t batch, size_t stride, size_t width);
 
 /* Inference mode (frozen layer): dx (B, stride) = dy * (gamma * rstd), rstd the moving one. */
-void bnmlp_batchnorm_inference_input_gradient(float *dx, const float *dy, const float *rstd,
-                                              const float *gamma, size_t batch, size_t stride, size_t width);
+void bnmlp_batchnorm_inference_input_gradient(const bnmlp_kernel_context *kernels, float *dx, const float *dy,
+                                              const float *rstd, const float *gamma, size_t batch,
+                                              size_t stride, size_t width);
 
-/* The row-by-row reference versions of the phases that sum over the batch, same arguments:
- * the phases walk the batch in blocks of columns instead (core/columns.h), with the same
- * operations per element in the same order, and are tested to give identical results.
- * partial_sum is bnmlp_kernel_column_sums, whose reference is beside it. */
-void bnmlp_batchnorm_partial_squares_reference(double *squares, const float *x, const double *mean,
-                                               size_t batch, size_t stride, size_t width);
-void bnmlp_batchnorm_partial_backward_reference(double *sum_dy, double *sum_dy_xhat, const float *dy,
-                                                const float *x, const float *mean, const float *rstd,
-                                                size_t batch, size_t stride, size_t width);
+/* The phases that loop over the batch (partial_sum, partial_squares, normalize,
+ * partial_backward, finish_backward, inference_input_gradient) run the entries of the context's
+ * descriptor; their row-by-row references are in kernels/kernels.h. */
 
 /* The whole layer in one process, the phases run over blocks of features. Training mode: x (B, C),
  * gamma (C) or NULL (scale off: 1), beta (C) or NULL (center off: 0) -> y (B, C) and the caches
  * mean (C), variance (C, biased 1/B) and rstd (C). B >= 2 (the caller checks). */
-void bnmlp_batchnorm_forward_training(float *y, float *mean, float *variance, float *rstd, const float *x,
-                                      const float *gamma, const float *beta, size_t batch, size_t channels,
-                                      float epsilon);
+void bnmlp_batchnorm_forward_training(const bnmlp_kernel_context *kernels, float *y, float *mean,
+                                      float *variance, float *rstd, const float *x, const float *gamma,
+                                      const float *beta, size_t batch, size_t channels, float epsilon);
 
 /* Inference mode: y (B, C) = gamma * (x - moving_mean) * rstd(moving_variance) + beta. */
-void bnmlp_batchnorm_forward_inference(float *y, const float *x, const float *moving_mean,
-                                       const float *moving_variance, const float *gamma, const float *beta,
-                                       size_t batch, size_t channels, float epsilon);
+void bnmlp_batchnorm_forward_inference(const bnmlp_kernel_context *kernels, float *y, const float *x,
+                                       const float *moving_mean, const float *moving_variance,
+                                       const float *gamma, const float *beta, size_t batch, size_t channels,
+                                       float epsilon);
 
 /* Training-mode backward. dy (B, C), x (B, C), mean (C), rstd (C) from the forward, gamma (C) or
  * NULL -> dx (B, C) (NULL: not needed), dgamma (C) += sum(dy * xhat) (NULL: scale off),
  * dbeta (C) += sum(dy) (NULL: center off). */
-void bnmlp_batchnorm_backward_training(float *dx, float *dgamma, float *dbeta, const float *dy,
-                                       const float *x, const float *mean, const float *rstd,
-                                       const float *gamma, size_t batch, size_t channels);
+void bnmlp_batchnorm_backward_training(const bnmlp_kernel_context *kernels, float *dx, float *dgamma,
+                                       float *dbeta, const float *dy, const float *x, const float *mean,
+                                       const float *rstd, const float *gamma, size_t batch, size_t channels);
 
 /* Inference-mode backward (frozen layer): dx = dy * gamma * rstd(moving_variance), dgamma +=
  * sum(dy * xhat), dbeta += sum(dy), xhat from the moving statistics. */
-void bnmlp_batchnorm_backward_inference(float *dx, float *dgamma, float *dbeta, const float *dy,
-                                        const float *x, const float *moving_mean,
-                                        const float *moving_variance, const float *gamma, size_t batch,
-                                        size_t channels, float epsilon);
+void bnmlp_batchnorm_backward_inference(const bnmlp_kernel_context *kernels, float *dx, float *dgamma,
+                                        float *dbeta, const float *dy, const float *x,
+                                        const float *moving_mean, const float *moving_variance,
+                                        const float *gamma, size_t batch, size_t channels, float epsilon);
 
 /* One batch-norm pass over x (rows, stride) of `channels` features, as the layer sequences it
  * (batchnorm_layer.c): the buffers, the scratch and the collective seam. */
 typedef struct bnmlp_batchnorm_run {
-    bnmlp_threadpool *pool;        /* threads for the phases over blocks of features, or NULL */
-    const float *x;                /* the input (rows, stride) */
-    float *y;                      /* forward: the output (rows, stride) */
-    const float *dy;               /* backward: the output's gradient (rows, stride) */
-    float *dx;                     /* backward: the input's gradient (rows, stride), or NULL */
-    const float *gamma, *beta;     /* (C) or NULL: scale off (1), center off (0) */
-    float *dgamma, *dbeta;         /* backward: += their gradients (C), or NULL */
-    const float *moving_mean;      /* (C) */
-    const float *moving_variance;  /* (C) */
-    float *batch_mean;             /* (C) the training-mode caches, written by forward */
-    float *batch_variance;         /* (C, biased) */
-    float *batch_rstd;             /* (C) */
-    double *sums;                  /* scratch (4 C): sum, squares, sum_dy, sum_dy_xhat */
-    float *rstd;                   /* scratch (C): rstd of the moving variance */
-    size_t rows, stride, channels; /* rows of this process, floats between rows, features */
-    double count;                  /* rows of the whole batch (every process's) */
-    float epsilon;                 /* the layer's epsilon */
-    bool batch_statistics;         /* normalize with the batch's statistics (training mode,
+    const bnmlp_kernel_context *kernels; /* instruction set and threads of the phases */
+    const float *x;                      /* the input (rows, stride) */
+    float *y;                            /* forward: the output (rows, stride) */
+    const float *dy;                     /* backward: the output's gradient (rows, stride) */
+    float *dx;                           /* backward: the input's gradient (rows, stride), or NULL */
+    const float *gamma, *beta;           /* (C) or NULL: scale off (1), center off (0) */
+    float *dgamma, *dbeta;               /* backward: += their gradients (C), or NULL */
+    const float *moving_mean;            /* (C) */
+    const float *moving_variance;        /* (C) */
+    float *batch_mean;                   /* (C) the training-mode caches, written by forward */
+    float *batch_variance;               /* (C, biased) */
+    float *batch_rstd;                   /* (C) */
+    double *sums;                        /* scratch (4 C): sum, squares, sum_dy, sum_dy_xhat */
+    float *rstd;                         /* scratch (C): rstd of the moving variance */
+    size_t rows, stride, channels;       /* rows of this process, floats between rows, features */
+    double count;                        /* rows of the whole batch (every process's) */
+    float epsilon;                       /* the layer's epsilon */
+    bool batch_statistics;               /* normalize with the batch's statistics (training mode,
                                       trainable) or the moving ones */
     void (*combine)(void *context, double *sums, size_t count); /* the seam; NULL: one process */
     void *combine_context;                                      /* passed to combine */

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "core/threadpool.h"
 
 /* The collective seam handed to layers whose statistics are sums over the batch. */
 static void combine_sums(void *context, double *sums, size_t count) {
@@ -54,28 +53,19 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
 
 /* ---- zeroing the gradient arena, in pieces on the model's threads -------------------------------- */
 
-/* Floats of one task at least: below twice this the arena is zeroed on the calling thread. */
+/* Floats of one piece at least: below twice this the arena is zeroed on the calling thread. */
 #define ZERO_PIECE ((size_t)1 << 16)
 
-typedef struct zero_job {
-    float *out;
-    size_t piece, n;
-} zero_job;
-
-static void zero_task(void *context, size_t task, size_t thread) {
+/* Floats [begin, end) of the gradient arena set to zero (a bnmlp_range_function). */
+static void zero_range(void *arg, size_t begin, size_t end, size_t thread) {
     (void)thread;
-    const zero_job *job = context;
-    const size_t b = task * job->piece, count = job->n - b < job->piece ? job->n - b : job->piece;
-    memset(job->out + b, 0, count * sizeof *job->out);
+    float *grads = arg;
+    memset(grads + begin, 0, (end - begin) * sizeof *grads);
 }
 
 static void zero_gradients(bnmlp_model *model) {
-    const size_t n = model->param_count;
-    bnmlp_threadpool *pool = n >= 2 * ZERO_PIECE ? model->kernels.pool : NULL;
-    const size_t threads = bnmlp_threadpool_threads(pool);
-    zero_job job = {.out = model->grads, .n = n, .piece = pool ? (n + threads - 1) / threads : n};
-    if (job.piece < ZERO_PIECE) job.piece = ZERO_PIECE;
-    if (n) bnmlp_threadpool_run(pool, zero_task, &job, (n + job.piece - 1) / job.piece);
+    if (model->param_count)
+        bnmlp_parallel_for(&model->kernels, model->param_count, ZERO_PIECE, zero_range, model->grads);
 }
 
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,

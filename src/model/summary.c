@@ -1,21 +1,6 @@
 /* summary.c - the Keras-like text summary of a model. */
 #include "model/model.h"
 
-/* Keras's name of each activation, indexed by bnmlp_activation. */
-static const char *const activation_names[] = {
-    [BNMLP_ACTIVATION_LINEAR] = "linear",
-    [BNMLP_ACTIVATION_RELU] = "relu",
-    [BNMLP_ACTIVATION_LEAKY_RELU] = "leaky_relu",
-    [BNMLP_ACTIVATION_SIGMOID] = "sigmoid",
-    [BNMLP_ACTIVATION_TANH] = "tanh",
-    [BNMLP_ACTIVATION_SOFTMAX] = "softmax",
-};
-
-const char *bnmlp_activation_name(bnmlp_activation activation) {
-    const size_t count = sizeof activation_names / sizeof activation_names[0];
-    return (size_t)activation < count ? activation_names[activation] : "unknown";
-}
-
 #define SUMMARY_RULE "_________________________________________________________________________\n"
 #define SUMMARY_DOUBLE_RULE "=========================================================================\n"
 

@@ -1,10 +1,18 @@
 /*
- * gemm_avx512.c - the AVX-512 micro-kernel: an 8x32 tile of C in 16 zmm accumulators.
+ * isa_avx512.c - the AVX-512 row of the instruction-set list: an 8x32 micro-kernel (16 zmm
+ * accumulators) and the element-wise loops compiled for AVX-512; the packers and the direct
+ * path are AVX2's (every AVX-512 machine has AVX2; measured as fast there).
  *
- * Compiled for AVX-512 F/VL + FMA through a target attribute (no global flags); only called
+ * Compiled for AVX-512 F/VL + FMA through target attributes (no global flags); only called
  * after the CPU has reported AVX-512 F and VL. x86-64 only.
  */
 #include "kernels/gemm.h"
+#include "kernels/isa.h"
+#include "kernels/kernels.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -95,5 +103,44 @@ __attribute__((target("avx512f,avx512vl,fma"))) void bnmlp_gemm_micro_avx512(siz
     AVX512_STORE(7, c70, c71);
 #undef AVX512_STORE
 }
+
+/* The element-wise loops compiled for AVX-512. */
+#define ELEMENTWISE_TARGET __attribute__((target("avx2,fma,avx512f,avx512vl")))
+#define ELEMENTWISE(name) name##_avx512
+#include "kernels/elementwise_body.h"
+
+static bool avx512_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("fma");
+}
+
+/* AMD Zen 4 (family 0x19, the only one of that family with AVX-512) runs AVX-512 on 256-bit
+ * units: the same FMA peak as AVX2, and the AVX2 kernel is the one measured there (bench/gemm).
+ * Elsewhere (Intel Sapphire Rapids: two 512-bit FMA ports; AMD Zen 5) AVX-512 is preferred. */
+static bool avx512_defer_to_slower(void) {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;
+    /* "AuthenticAMD" in ebx, edx, ecx. */
+    const bool amd = ebx == 0x68747541u && edx == 0x69746e65u && ecx == 0x444d4163u;
+    if (!amd || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+    unsigned family = (eax >> 8) & 0xfu;
+    if (family == 0xfu) family += (eax >> 20) & 0xffu;
+    __builtin_cpu_init();
+    return family == 0x19u && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+const bnmlp_isa bnmlp_isa_avx512 = {
+    .name = "avx512",
+    .available = avx512_available,
+    .defer_to_slower = avx512_defer_to_slower,
+    .mr = BNMLP_GEMM_AVX512_MR,
+    .nr = BNMLP_GEMM_AVX512_NR,
+    .micro_kernel = bnmlp_gemm_micro_avx512,
+    .pack_a = bnmlp_gemm_pack_a_avx2,
+    .pack_b_transposed = bnmlp_gemm_pack_b_transposed_avx2,
+    .gemm_direct = bnmlp_gemm_direct_avx2,
+    ELEMENTWISE_ENTRIES,
+};
 
 #endif /* __x86_64__ */

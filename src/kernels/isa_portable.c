@@ -1,8 +1,11 @@
 /*
- * gemm_portable.c - the plain-C parts of the GEMM: the naive reference, the portable 4x8
- * micro-kernel, and the direct (unpacked) path for small or thin products.
+ * isa_portable.c - the portable row of the instruction-set list: plain C for every machine
+ * (the compiler's baseline vectors), with every entry, so that it fills in whatever a faster
+ * row leaves out. Also the GEMM's naive reference.
  */
 #include "kernels/gemm.h"
+#include "kernels/isa.h"
+#include "kernels/kernels.h"
 
 /* op(A)(i, p) and op(B)(p, j) of row-major A (lda) and B (ldb). */
 #define OP_A(i, p) (transpose_a ? a[(size_t)(p)*lda + (i)] : a[(size_t)(i)*lda + (p)])
@@ -51,3 +54,33 @@ void bnmlp_gemm_micro_portable(size_t k, const float *a, const float *b, float *
 #define DIRECT_TARGET
 #define DIRECT_ENTRY bnmlp_gemm_direct
 #include "kernels/gemm_direct_body.h"
+
+/* ---- packing: a full panel, element by element ------------------------------------------------ */
+
+/* panel (depth, width) = the width rows of source (ld apart) transposed. */
+static void pack_panel_portable(float *panel, const float *source, size_t ld, size_t depth, size_t width) {
+    for (size_t r = 0; r < width; r++) {
+        const float *row = source + r * ld;
+        for (size_t p = 0; p < depth; p++) panel[p * width + r] = row[p];
+    }
+}
+
+/* ---- element-wise loops and the row --------------------------------------------------------------- */
+
+#define ELEMENTWISE_TARGET
+#define ELEMENTWISE(name) name##_portable
+#include "kernels/elementwise_body.h"
+
+static bool portable_available(void) { return true; }
+
+const bnmlp_isa bnmlp_isa_portable = {
+    .name = "portable",
+    .available = portable_available,
+    .mr = BNMLP_GEMM_PORTABLE_MR,
+    .nr = BNMLP_GEMM_PORTABLE_NR,
+    .micro_kernel = bnmlp_gemm_micro_portable,
+    .pack_a = pack_panel_portable,
+    .pack_b_transposed = pack_panel_portable,
+    .gemm_direct = bnmlp_gemm_direct,
+    ELEMENTWISE_ENTRIES,
+};

@@ -1,10 +1,14 @@
 /*
- * gemm_avx2.c - the AVX2 + FMA micro-kernel: a 6x16 tile of C in 12 ymm accumulators.
+ * isa_avx2.c - the AVX2 + FMA row of the instruction-set list: a 6x16 micro-kernel (12 ymm
+ * accumulators), 8x8-transpose packers, the direct path and the element-wise loops compiled
+ * for AVX2.
  *
- * Compiled for AVX2 through a target attribute (no global -mavx flags); only called after the
+ * Compiled for AVX2 through target attributes (no global -mavx flags); only called after the
  * CPU has reported AVX2 and FMA. x86-64 only.
  */
 #include "kernels/gemm.h"
+#include "kernels/isa.h"
+#include "kernels/kernels.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -154,5 +158,27 @@ __attribute__((target("avx2,fma"))) void bnmlp_gemm_pack_a_avx2(float *panel, co
 #define DIRECT_TARGET __attribute__((target("avx2,fma")))
 #define DIRECT_ENTRY bnmlp_gemm_direct_avx2
 #include "kernels/gemm_direct_body.h"
+
+/* The element-wise loops compiled for AVX2. */
+#define ELEMENTWISE_TARGET __attribute__((target("avx2,fma")))
+#define ELEMENTWISE(name) name##_avx2
+#include "kernels/elementwise_body.h"
+
+static bool avx2_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+const bnmlp_isa bnmlp_isa_avx2 = {
+    .name = "avx2",
+    .available = avx2_available,
+    .mr = BNMLP_GEMM_AVX2_MR,
+    .nr = BNMLP_GEMM_AVX2_NR,
+    .micro_kernel = bnmlp_gemm_micro_avx2,
+    .pack_a = bnmlp_gemm_pack_a_avx2,
+    .pack_b_transposed = bnmlp_gemm_pack_b_transposed_avx2,
+    .gemm_direct = bnmlp_gemm_direct_avx2,
+    ELEMENTWISE_ENTRIES,
+};
 
 #endif /* __x86_64__ */

@@ -1,0 +1,253 @@
+/*
+ * elementwise_body.h - the element-wise and column-reduction loops of one instruction set. Not a
+ * normal header: included once by each isa_<name>.c, each time with
+ *   ELEMENTWISE_TARGET     the function attribute (empty, or __attribute__((target(...))))
+ *   ELEMENTWISE(name)      the file's name for a loop (name##_<isa>)
+ * so that one source compiles to the baseline's vectors, to AVX2 or to AVX-512. It defines the
+ * loops as static functions and ELEMENTWISE_ENTRIES, the designated initializers of a bnmlp_isa
+ * row's element-wise fields.
+ *
+ * Every loop does, per element, exactly the operations of its row-by-row reference in
+ * kernels/reference.c, in the same order (sums over the batch add their rows in ascending order,
+ * core/columns.h), and the library is compiled without floating-point contraction, so every
+ * instruction set gives the reference's bits (tests/test_batchnorm_kernels.c,
+ * tests/test_kernels.c).
+ */
+#if !defined(ELEMENTWISE_TARGET) || !defined(ELEMENTWISE)
+#error "define ELEMENTWISE_TARGET and ELEMENTWISE before including elementwise_body.h"
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/columns.h"
+#include "kernels/activations.h"
+#include "kernels/kernels.h"
+
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+/* Features handled at once, with per-feature values (scales, means) on the stack. */
+#define ELEMENTWISE_BLOCK 64
+
+/* ---- column sums (bias gradient, batch-norm means) ------------------------------------------- */
+
+#if defined(BNMLP_COLUMN_VECTORS)
+/* sums (vectors * BNMLP_LANES) += the column sums of x (batch, stride). */
+BNMLP_BLOCK_INLINE void ELEMENTWISE(sums_block)(double *sums, const float *x, size_t batch, size_t stride,
+                                                size_t vectors) {
+    bnmlp_double4 acc[BNMLP_WIDE_VECTORS], v;
+    for (size_t k = 0; k < vectors; k++) bnmlp_load4(&acc[k], sums + k * BNMLP_LANES);
+    for (size_t r = 0; r < batch; r++)
+        for (size_t k = 0; k < vectors; k++) bnmlp_widen4(&v, x + r * stride + k * BNMLP_LANES), acc[k] += v;
+    for (size_t k = 0; k < vectors; k++) bnmlp_store4(sums + k * BNMLP_LANES, &acc[k]);
+}
+#endif
+
+ELEMENTWISE_TARGET
+static void ELEMENTWISE(column_sums)(double *sums, const float *x, size_t batch, size_t stride,
+                                     size_t width) {
+#if defined(BNMLP_COLUMN_VECTORS)
+#define SUMS_BLOCK(c0, vectors) ELEMENTWISE(sums_block)(sums + (c0), x + (c0), batch, stride, vectors)
+#define SUMS_COLUMN(c0) bnmlp_kernel_column_sums_reference(sums + (c0), x + (c0), batch, stride, 1)
+    BNMLP_FOR_COLUMN_BLOCKS(width, SUMS_BLOCK, SUMS_COLUMN);
+#undef SUMS_BLOCK
+#undef SUMS_COLUMN
+#else
+    bnmlp_kernel_column_sums_reference(sums, x, batch, stride, width);
+#endif
+}
+
+/* ---- batch norm: training-mode statistics ----------------------------------------------------- */
+
+#if defined(BNMLP_COLUMN_VECTORS)
+/* squares (vectors * BNMLP_LANES) += the column sums of (x - mean)^2. */
+BNMLP_BLOCK_INLINE void ELEMENTWISE(squares_block)(double *squares, const float *x, const double *mean,
+                                                   size_t batch, size_t stride, size_t vectors) {
+    bnmlp_double4 acc[BNMLP_WIDE_VECTORS], m[BNMLP_WIDE_VECTORS], v;
+    for (size_t k = 0; k < vectors; k++)
+        bnmlp_load4(&acc[k], squares + k * BNMLP_LANES), bnmlp_load4(&m[k], mean + k * BNMLP_LANES);
+    for (size_t r = 0; r < batch; r++)
+        for (size_t k = 0; k < vectors; k++) {
+            bnmlp_widen4(&v, x + r * stride + k * BNMLP_LANES);
+            const bnmlp_double4 d = v - m[k];
+            acc[k] += d * d;
+        }
+    for (size_t k = 0; k < vectors; k++) bnmlp_store4(squares + k * BNMLP_LANES, &acc[k]);
+}
+#endif
+
+ELEMENTWISE_TARGET
+static void ELEMENTWISE(batchnorm_squares)(double *squares, const float *x, const double *mean, size_t batch,
+                                           size_t stride, size_t width) {
+#if defined(BNMLP_COLUMN_VECTORS)
+#define SQUARES_BLOCK(c0, vectors)                                                                           \
+    ELEMENTWISE(squares_block)(squares + (c0), x + (c0), mean + (c0), batch, stride, vectors)
+#define SQUARES_COLUMN(c0)                                                                                   \
+    bnmlp_batchnorm_partial_squares_reference(squares + (c0), x + (c0), mean + (c0), batch, stride, 1)
+    BNMLP_FOR_COLUMN_BLOCKS(width, SQUARES_BLOCK, SQUARES_COLUMN);
+#undef SQUARES_BLOCK
+#undef SQUARES_COLUMN
+#else
+    bnmlp_batchnorm_partial_squares_reference(squares, x, mean, batch, stride, width);
+#endif
+}
+
+/* ---- batch norm: normalize (both modes) ------------------------------------------------------- */
+
+ELEMENTWISE_TARGET
+static void ELEMENTWISE(batchnorm_normalize)(float *y, const float *x, const float *mean, const float *rstd,
+                                             const float *gamma, const float *beta, size_t batch,
+                                             size_t stride, size_t width) {
+    for (size_t c0 = 0; c0 < width; c0 += ELEMENTWISE_BLOCK) {
+        const size_t w = width - c0 < ELEMENTWISE_BLOCK ? width - c0 : ELEMENTWISE_BLOCK;
+        float scale[ELEMENTWISE_BLOCK], shift[ELEMENTWISE_BLOCK]; /* gamma and beta, or 1 and 0 */
+        for (size_t c = 0; c < w; c++) {
+            scale[c] = gamma ? gamma[c0 + c] : 1.0f;
+            shift[c] = beta ? beta[c0 + c] : 0.0f;
+        }
+        const float *m = mean + c0, *s = rstd + c0;
+        for (size_t r = 0; r < batch; r++) {
+            const float *in = x + r * stride + c0;
+            float *out = y + r * stride + c0;
+            for (size_t c = 0; c < w; c++) out[c] = scale[c] * ((in[c] - m[c]) * s[c]) + shift[c];
+        }
+    }
+}
+
+/* ---- batch norm: backward ----------------------------------------------------------------------- */
+
+#if defined(BNMLP_COLUMN_VECTORS)
+/* sum_dy (vectors * BNMLP_LANES) += sum(dy), sum_dy_xhat += sum(dy * xhat) over the rows. */
+BNMLP_BLOCK_INLINE void ELEMENTWISE(backward_sums_block)(double *sum_dy, double *sum_dy_xhat, const float *dy,
+                                                         const float *x, const float *mean, const float *rstd,
+                                                         size_t batch, size_t stride, size_t vectors) {
+    bnmlp_double4 s[BNMLP_WIDE_VECTORS], t[BNMLP_WIDE_VECTORS], m[BNMLP_WIDE_VECTORS], k[BNMLP_WIDE_VECTORS],
+        g, in;
+    for (size_t j = 0; j < vectors; j++) {
+        bnmlp_load4(&s[j], sum_dy + j * BNMLP_LANES), bnmlp_load4(&t[j], sum_dy_xhat + j * BNMLP_LANES);
+        bnmlp_widen4(&m[j], mean + j * BNMLP_LANES), bnmlp_widen4(&k[j], rstd + j * BNMLP_LANES);
+    }
+    for (size_t r = 0; r < batch; r++)
+        for (size_t j = 0; j < vectors; j++) {
+            bnmlp_widen4(&g, dy + r * stride + j * BNMLP_LANES),
+                bnmlp_widen4(&in, x + r * stride + j * BNMLP_LANES);
+            const bnmlp_double4 xhat = (in - m[j]) * k[j];
+            s[j] += g;
+            t[j] += g * xhat;
+        }
+    for (size_t j = 0; j < vectors; j++)
+        bnmlp_store4(sum_dy + j * BNMLP_LANES, &s[j]), bnmlp_store4(sum_dy_xhat + j * BNMLP_LANES, &t[j]);
+}
+#endif
+
+ELEMENTWISE_TARGET
+static void ELEMENTWISE(batchnorm_backward_sums)(double *sum_dy, double *sum_dy_xhat, const float *dy,
+                                                 const float *x, const float *mean, const float *rstd,
+                                                 size_t batch, size_t stride, size_t width) {
+#if defined(BNMLP_COLUMN_VECTORS)
+#define BACKWARD_BLOCK(c0, vectors)                                                                          \
+    ELEMENTWISE(backward_sums_block)                                                                         \
+    (sum_dy + (c0), sum_dy_xhat + (c0), dy + (c0), x + (c0), mean + (c0), rstd + (c0), batch, stride, vectors)
+#define BACKWARD_COLUMN(c0)                                                                                  \
+    bnmlp_batchnorm_partial_backward_reference(sum_dy + (c0), sum_dy_xhat + (c0), dy + (c0), x + (c0),       \
+                                               mean + (c0), rstd + (c0), batch, stride, 1)
+    BNMLP_FOR_COLUMN_BLOCKS(width, BACKWARD_BLOCK, BACKWARD_COLUMN);
+#undef BACKWARD_BLOCK
+#undef BACKWARD_COLUMN
+#else
+    bnmlp_batchnorm_partial_backward_reference(sum_dy, sum_dy_xhat, dy, x, mean, rstd, batch, stride, width);
+#endif
+}
+
+ELEMENTWISE_TARGET
+static void ELEMENTWISE(batchnorm_finish_backward)(float *dx, const double *sum_dy, const double *sum_dy_xhat,
+                                                   const float *dy, const float *x, const float *mean,
+                                                   const float *rstd, const float *gamma, double count,
+                                                   size_t batch, size_t stride, size_t width) {
+    /* dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)): the first term passes dy
+     * through, the second removes what moved the batch mean, the third what moved the batch
+     * variance. The means are over all `count` rows of the batch (every process's), formed in
+     * double from the double sums; the per-element arithmetic is float32, as xhat is in the
+     * forward. */
+    for (size_t c0 = 0; c0 < width; c0 += ELEMENTWISE_BLOCK) {
+        const size_t w = width - c0 < ELEMENTWISE_BLOCK ? width - c0 : ELEMENTWISE_BLOCK;
+        const float *m = mean + c0, *s = rstd + c0;
+        float scale[ELEMENTWISE_BLOCK], mean_dy[ELEMENTWISE_BLOCK], mean_dy_xhat[ELEMENTWISE_BLOCK];
+        for (size_t c = 0; c < w; c++) {
+            scale[c] = (float)((gamma ? (double)gamma[c0 + c] : 1.0) * s[c]);
+            mean_dy[c] = (float)(sum_dy[c0 + c] / count);
+            mean_dy_xhat[c] = (float)(sum_dy_xhat[c0 + c] / count);
+        }
+        for (size_t r = 0; r < batch; r++) {
+            const float *g = dy + r * stride + c0, *in = x + r * stride + c0;
+            float *out = dx + r * stride + c0;
+            for (size_t c = 0; c < w; c++) {
+                const float xhat = (in[c] - m[c]) * s[c];
+                out[c] = scale[c] * ((g[c] - mean_dy[c]) - xhat * mean_dy_xhat[c]);
+            }
+        }
+    }
+}
+
+ELEMENTWISE_TARGET
+static void ELEMENTWISE(batchnorm_inference_gradient)(float *dx, const float *dy, const float *rstd,
+                                                      const float *gamma, size_t batch, size_t stride,
+                                                      size_t width) {
+    /* With fixed statistics the layer is an affine map per feature: dx = dy * gamma * rstd. */
+    for (size_t c0 = 0; c0 < width; c0 += ELEMENTWISE_BLOCK) {
+        const size_t w = width - c0 < ELEMENTWISE_BLOCK ? width - c0 : ELEMENTWISE_BLOCK;
+        float scale[ELEMENTWISE_BLOCK];
+        for (size_t c = 0; c < w; c++) scale[c] = (gamma ? gamma[c0 + c] : 1.0f) * rstd[c0 + c];
+        for (size_t r = 0; r < batch; r++) {
+            const float *g = dy + r * stride + c0;
+            float *out = dx + r * stride + c0;
+            for (size_t c = 0; c < w; c++) out[c] = g[c] * scale[c];
+        }
+    }
+}
+
+/* ---- activations: one forward and one backward loop per element-wise row of the table --------- */
+
+/* The loops of an element-wise row: the row's formulas over n elements. The backward loop reads
+ * x and y only when the row's backward uses them (a compile-time constant), so they may be NULL
+ * otherwise. */
+#define ELEMENTWISE_LOOPS_ELEMENTWISE(id, uses)                                                              \
+    ELEMENTWISE_TARGET                                                                                       \
+    static void ELEMENTWISE(activation_##id##_forward)(float *y, const float *x, size_t n, float alpha) {    \
+        for (size_t i = 0; i < n; i++) y[i] = bnmlp_activation_##id##_forward(x[i], alpha);                  \
+    }                                                                                                        \
+    ELEMENTWISE_TARGET                                                                                       \
+    static void ELEMENTWISE(activation_##id##_backward)(float *dx, const float *dy, const float *x,          \
+                                                        const float *y, size_t n, float alpha) {             \
+        for (size_t i = 0; i < n; i++) {                                                                     \
+            const float g = dy[i];                                                                           \
+            const float in = ((uses)&BNMLP_ACTIVATION_USES_INPUT) ? x[i] : 0.0f;                             \
+            const float out = ((uses)&BNMLP_ACTIVATION_USES_OUTPUT) ? y[i] : 0.0f;                           \
+            dx[i] = bnmlp_activation_##id##_backward(g, in, out, alpha);                                     \
+        }                                                                                                    \
+    }
+#define ELEMENTWISE_LOOPS_ROWWISE(id, uses) /* row-wise rows have no element-wise loops */
+#define ELEMENTWISE_LOOPS_(KIND, id, name, alias, alpha, uses, shape) ELEMENTWISE_LOOPS_##shape(id, uses)
+BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
+#undef ELEMENTWISE_LOOPS_
+
+/* The activation entries of a row: [KIND] = the loop, for the element-wise rows. */
+#define ELEMENTWISE_FORWARD_ELEMENTWISE(KIND, id) [KIND] = ELEMENTWISE(activation_##id##_forward),
+#define ELEMENTWISE_BACKWARD_ELEMENTWISE(KIND, id) [KIND] = ELEMENTWISE(activation_##id##_backward),
+#define ELEMENTWISE_FORWARD_ROWWISE(KIND, id)
+#define ELEMENTWISE_BACKWARD_ROWWISE(KIND, id)
+#define ELEMENTWISE_FORWARD_(KIND, id, name, alias, alpha, uses, shape) ELEMENTWISE_FORWARD_##shape(KIND, id)
+#define ELEMENTWISE_BACKWARD_(KIND, id, name, alias, alpha, uses, shape)                                     \
+    ELEMENTWISE_BACKWARD_##shape(KIND, id)
+
+/* The element-wise fields of a bnmlp_isa row, as designated initializers. */
+#define ELEMENTWISE_ENTRIES                                                                                  \
+    .column_sums = ELEMENTWISE(column_sums), .batchnorm_squares = ELEMENTWISE(batchnorm_squares),            \
+    .batchnorm_normalize = ELEMENTWISE(batchnorm_normalize),                                                 \
+    .batchnorm_backward_sums = ELEMENTWISE(batchnorm_backward_sums),                                         \
+    .batchnorm_finish_backward = ELEMENTWISE(batchnorm_finish_backward),                                     \
+    .batchnorm_inference_gradient = ELEMENTWISE(batchnorm_inference_gradient),                               \
+    .activation_forward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_FORWARD_)},                                    \
+    .activation_backward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_BACKWARD_)}

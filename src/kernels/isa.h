@@ -1,0 +1,134 @@
+/*
+ * isa.h - internal: the instruction-set descriptors, the kernel tier's one dispatch point.
+ *
+ * One descriptor (a bnmlp_isa row) per instruction set, in one list (isa.c), fastest first:
+ * its name, its CPU test, the GEMM's tile sizes, micro-kernel, packers and direct path, and the
+ * element-wise and column-reduction loops (bias gradient / column sums, batch norm's passes,
+ * every element-wise activation). The portable row fills in every entry a faster row leaves
+ * NULL (BLIS's bli_cntx_init_<arch> shape): BNMLP_ISA_ENTRY reads an entry that way. Adding an
+ * instruction set is one file (isa_<name>.c: its functions under
+ * __attribute__((target(...))) and its row) plus one line in the list.
+ *
+ * Which row runs: BNMLP_ISA (portable, avx2, avx512, best) when a model is created, otherwise
+ * the fastest available one (bnmlp_isa_best); tests and benchmarks iterate the list.
+ */
+#ifndef BNMLP_KERNELS_ISA_H
+#define BNMLP_KERNELS_ISA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kernels/activations.h"
+
+/* c (mr, nr), row stride ldc = [c if load_c] + a (mr, k packed) . b (k, nr packed)
+ * [+ bias (nr) if not NULL], summed in that order. */
+typedef void (*bnmlp_micro_kernel_function)(size_t k, const float *a, const float *b, float *c, size_t ldc,
+                                            const float *bias, bool load_c);
+
+/* A full packed panel: panel (depth, width) with panel[p width + r] = source[r ld + p] for r <
+ * width, i.e. `width` source rows of at least depth floats, ld apart, transposed. pack_a: width
+ * is the row's mr; pack_b_transposed: width is its nr. */
+typedef void (*bnmlp_pack_function)(float *panel, const float *source, size_t ld, size_t depth, size_t width);
+
+/* The GEMM's direct, unpacked path (contract of bnmlp_gemm_direct in gemm.h). */
+typedef void (*bnmlp_gemm_direct_function)(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
+                                           const float *a, size_t lda, const float *b, size_t ldb,
+                                           const float *bias, bool accumulate, float *c, size_t ldc);
+
+/* sums (W) += the column sums of x (B rows of W floats, stride floats apart), in double, each
+ * adding its rows in order from the value it had. */
+typedef void (*bnmlp_column_sums_function)(double *sums, const float *x, size_t batch, size_t stride,
+                                           size_t width);
+
+/* squares (W) += sum over the rows of (x - mean)^2 in double; mean (W) in double. */
+typedef void (*bnmlp_squares_function)(double *squares, const float *x, const double *mean, size_t batch,
+                                       size_t stride, size_t width);
+
+/* y (B, stride) = gamma * ((x - mean) * rstd) + beta per feature (W features); gamma NULL means
+ * 1, beta NULL means 0. */
+typedef void (*bnmlp_normalize_function)(float *y, const float *x, const float *mean, const float *rstd,
+                                         const float *gamma, const float *beta, size_t batch, size_t stride,
+                                         size_t width);
+
+/* sum_dy (W) += sum(dy), sum_dy_xhat (W) += sum(dy * xhat), xhat = (x - mean) * rstd in double. */
+typedef void (*bnmlp_backward_sums_function)(double *sum_dy, double *sum_dy_xhat, const float *dy,
+                                             const float *x, const float *mean, const float *rstd,
+                                             size_t batch, size_t stride, size_t width);
+
+/* dx (B, stride) = gamma * rstd * (dy - sum_dy / count - xhat * sum_dy_xhat / count). */
+typedef void (*bnmlp_finish_backward_function)(float *dx, const double *sum_dy, const double *sum_dy_xhat,
+                                               const float *dy, const float *x, const float *mean,
+                                               const float *rstd, const float *gamma, double count,
+                                               size_t batch, size_t stride, size_t width);
+
+/* dx (B, stride) = dy * (gamma * rstd): the input gradient with fixed statistics. */
+typedef void (*bnmlp_inference_gradient_function)(float *dx, const float *dy, const float *rstd,
+                                                  const float *gamma, size_t batch, size_t stride,
+                                                  size_t width);
+
+/* y (N) = f(x (N)) for one element-wise activation; y may alias x. */
+typedef void (*bnmlp_activation_forward_function)(float *y, const float *x, size_t n, float alpha);
+
+/* dx (N) = dy * f'(x) from dy (N), the forward input x (N) and output y (N) (either may be
+ * NULL when the row's backward does not use it); dx may alias dy. */
+typedef void (*bnmlp_activation_backward_function)(float *dx, const float *dy, const float *x, const float *y,
+                                                   size_t n, float alpha);
+
+/* One instruction set. Every pointer except name and available may be NULL: the portable row's
+ * entry is used instead (BNMLP_ISA_ENTRY). */
+typedef struct bnmlp_isa {
+    const char *name;        /* lower case, what BNMLP_ISA names it by */
+    bool (*available)(void); /* this build and this CPU can run it */
+    /* true when bnmlp_isa_best should take a slower available row instead (AMD Zen 4 runs
+     * AVX-512 at AVX2's FMA rate, and the AVX2 kernel is the one measured there); NULL: never */
+    bool (*defer_to_slower)(void);
+
+    size_t mr, nr;                            /* the micro-kernel's tile of C */
+    bnmlp_micro_kernel_function micro_kernel; /* the GEMM's micro-kernel; every row has one */
+    bnmlp_pack_function pack_a;               /* a full (mr-row) panel of non-transposed A */
+    bnmlp_pack_function pack_b_transposed;    /* a full (nr-column) panel of transposed B */
+    bnmlp_gemm_direct_function gemm_direct;   /* small and thin products */
+
+    bnmlp_column_sums_function column_sums;                         /* bias gradient, batch-norm means */
+    bnmlp_squares_function batchnorm_squares;                       /* batch-norm variance sums */
+    bnmlp_normalize_function batchnorm_normalize;                   /* both modes' output */
+    bnmlp_backward_sums_function batchnorm_backward_sums;           /* sum(dy), sum(dy xhat) */
+    bnmlp_finish_backward_function batchnorm_finish_backward;       /* training-mode dx */
+    bnmlp_inference_gradient_function batchnorm_inference_gradient; /* frozen-layer dx */
+
+    /* Indexed by bnmlp_activation; NULL for row-wise kinds (softmax). */
+    bnmlp_activation_forward_function activation_forward[BNMLP_ACTIVATION_KINDS];
+    bnmlp_activation_backward_function activation_backward[BNMLP_ACTIVATION_KINDS];
+} bnmlp_isa;
+
+/* The portable row: plain C (the compiler's baseline vectors), every machine, every entry. */
+extern const bnmlp_isa bnmlp_isa_portable;
+
+/* Entry `field` of row isa (NULL: the portable row), or the portable row's where isa has none. */
+#define BNMLP_ISA_ENTRY(isa, field) ((isa) && (isa)->field ? (isa)->field : bnmlp_isa_portable.field)
+
+/* Rows in the list (at least 1: the portable row is always there). */
+size_t bnmlp_isa_count(void);
+
+/* Row i of the list, fastest first (the portable row last); NULL when i >= bnmlp_isa_count(). */
+const bnmlp_isa *bnmlp_isa_at(size_t i);
+
+/* The row named name (case-sensitive), or NULL. */
+const bnmlp_isa *bnmlp_isa_find(const char *name);
+
+/* True when this build and this CPU can run isa (false for NULL). */
+bool bnmlp_isa_available(const bnmlp_isa *isa);
+
+/* The fastest available row, skipping one that defers to a slower available row. Never NULL. */
+const bnmlp_isa *bnmlp_isa_best(void);
+
+/* The row that the value of BNMLP_ISA names: *isa = the row for "portable", "avx2", "avx512"
+ * (whether or not it is available), or bnmlp_isa_best() when the variable is unset, empty or
+ * "best". False (and *isa untouched) for any other value. The only place the library reads the
+ * environment; the model calls it once when it is created. */
+bool bnmlp_isa_from_environment(const bnmlp_isa **isa);
+
+/* isa's name, or "unknown" for NULL. */
+const char *bnmlp_isa_name(const bnmlp_isa *isa);
+
+#endif /* BNMLP_KERNELS_ISA_H */

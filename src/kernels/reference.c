@@ -1,0 +1,102 @@
+/*
+ * reference.c - the row-by-row reference loops of the element-wise and column-reduction entries
+ * of the instruction-set descriptors: the plainest form of each formula, which every
+ * descriptor's entry must reproduce bit for bit (the blocked loops of elementwise_body.h do the
+ * same operations per element in the same order; no floating-point contraction).
+ */
+#include "kernels/kernels.h"
+
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+void bnmlp_kernel_column_sums_reference(double *sums, const float *x, size_t batch, size_t stride,
+                                        size_t width) {
+    for (size_t r = 0; r < batch; r++) {
+        const float *row = x + r * stride;
+        for (size_t c = 0; c < width; c++) sums[c] += (double)row[c];
+    }
+}
+
+void bnmlp_batchnorm_partial_squares_reference(double *squares, const float *x, const double *mean,
+                                               size_t batch, size_t stride, size_t width) {
+    for (size_t r = 0; r < batch; r++) {
+        const float *row = x + r * stride;
+        for (size_t c = 0; c < width; c++) {
+            const double d = (double)row[c] - mean[c];
+            squares[c] += d * d;
+        }
+    }
+}
+
+void bnmlp_batchnorm_partial_backward_reference(double *sum_dy, double *sum_dy_xhat, const float *dy,
+                                                const float *x, const float *mean, const float *rstd,
+                                                size_t batch, size_t stride, size_t width) {
+    for (size_t r = 0; r < batch; r++) {
+        const float *g = dy + r * stride, *in = x + r * stride;
+        for (size_t c = 0; c < width; c++) {
+            const double xhat = ((double)in[c] - mean[c]) * rstd[c];
+            sum_dy[c] += (double)g[c];
+            sum_dy_xhat[c] += (double)g[c] * xhat;
+        }
+    }
+}
+
+void bnmlp_batchnorm_normalize_reference(float *y, const float *x, const float *mean, const float *rstd,
+                                         const float *gamma, const float *beta, size_t batch, size_t stride,
+                                         size_t width) {
+    for (size_t r = 0; r < batch; r++)
+        for (size_t c = 0; c < width; c++) {
+            const float scale = gamma ? gamma[c] : 1.0f, shift = beta ? beta[c] : 0.0f;
+            y[r * stride + c] = scale * ((x[r * stride + c] - mean[c]) * rstd[c]) + shift;
+        }
+}
+
+void bnmlp_batchnorm_finish_backward_reference(float *dx, const double *sum_dy, const double *sum_dy_xhat,
+                                               const float *dy, const float *x, const float *mean,
+                                               const float *rstd, const float *gamma, double count,
+                                               size_t batch, size_t stride, size_t width) {
+    for (size_t r = 0; r < batch; r++)
+        for (size_t c = 0; c < width; c++) {
+            const float scale = (float)((gamma ? (double)gamma[c] : 1.0) * rstd[c]);
+            const float mean_dy = (float)(sum_dy[c] / count), mean_dy_xhat = (float)(sum_dy_xhat[c] / count);
+            const float xhat = (x[r * stride + c] - mean[c]) * rstd[c];
+            dx[r * stride + c] = scale * ((dy[r * stride + c] - mean_dy) - xhat * mean_dy_xhat);
+        }
+}
+
+void bnmlp_batchnorm_inference_gradient_reference(float *dx, const float *dy, const float *rstd,
+                                                  const float *gamma, size_t batch, size_t stride,
+                                                  size_t width) {
+    for (size_t r = 0; r < batch; r++)
+        for (size_t c = 0; c < width; c++)
+            dx[r * stride + c] = dy[r * stride + c] * ((gamma ? gamma[c] : 1.0f) * rstd[c]);
+}
+
+/* One reference loop pair per element-wise row of the activation table, element by element. */
+#define REFERENCE_LOOPS_ELEMENTWISE(KIND, id)                                                                \
+    if (kind == KIND) {                                                                                      \
+        for (size_t i = 0; i < n; i++) y[i] = bnmlp_activation_##id##_forward(x[i], alpha);                  \
+        return;                                                                                              \
+    }
+#define REFERENCE_LOOPS_ROWWISE(KIND, id)
+#define REFERENCE_FORWARD_(KIND, id, name, alias, alpha, uses, shape) REFERENCE_LOOPS_##shape(KIND, id)
+
+void bnmlp_activation_forward_reference(float *y, const float *x, size_t n, bnmlp_activation kind,
+                                        float alpha) {
+    BNMLP_ACTIVATION_TABLE(REFERENCE_FORWARD_)
+}
+
+#undef REFERENCE_LOOPS_ELEMENTWISE
+#define REFERENCE_LOOPS_ELEMENTWISE(KIND, id)                                                                \
+    if (kind == KIND) {                                                                                      \
+        for (size_t i = 0; i < n; i++)                                                                       \
+            dx[i] = bnmlp_activation_##id##_backward(dy[i], x ? x[i] : 0.0f, y ? y[i] : 0.0f, alpha);        \
+        return;                                                                                              \
+    }
+#define REFERENCE_BACKWARD_(KIND, id, name, alias, alpha, uses, shape) REFERENCE_LOOPS_##shape(KIND, id)
+
+void bnmlp_activation_backward_reference(float *dx, const float *dy, const float *x, const float *y, size_t n,
+                                         bnmlp_activation kind, float alpha) {
+    BNMLP_ACTIVATION_TABLE(REFERENCE_BACKWARD_)
+}
