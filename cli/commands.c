@@ -253,8 +253,25 @@ static void describe_optimizer(bnmlp_optimizer_kind kind, char *buffer, size_t s
     }
 }
 
+/* The activations, "linear, relu, leaky_relu (alpha=0.3), ...", from the library's table. */
+static void list_activations(char *buffer, size_t size) {
+    size_t used = 0;
+    buffer[0] = '\0';
+    for (int a = 0; strcmp(bnmlp_activation_name((bnmlp_activation)a), "unknown") != 0 && used < size; a++) {
+        const float alpha = bnmlp_activation_default_alpha((bnmlp_activation)a);
+        int n = snprintf(buffer + used, size - used, "%s%s", a ? ", " : "", bnmlp_activation_name((bnmlp_activation)a));
+        if (n > 0) used += (size_t)n;
+        if (!isnan(alpha) && used < size && (n = snprintf(buffer + used, size - used, " (alpha=%g)", (double)alpha)) > 0)
+            used += (size_t)n;
+    }
+}
+
 void command_print_names(FILE *out) {
     char list[512];
+    list_activations(list, sizeof list);
+    fprintf(out, "\nActivations (--layers): %s.\n", list);
+    fprintf(out, "Example: --layers dense:50:%s:he_uniform,bn,dense:1:%s (the tutorial's model)\n",
+            bnmlp_activation_name(BNMLP_ACTIVATION_RELU), bnmlp_activation_name(BNMLP_ACTIVATION_SIGMOID));
     list_losses(list, sizeof list);
     fprintf(out, "\nLosses (--loss): %s.\n", list);
     fprintf(out, "Optimizers (--optimizer), the flags each takes and their defaults:\n");

@@ -74,11 +74,36 @@ static int part_index(part p, const char *const *names, size_t count) {
     return -1;
 }
 
-/* The activation p names (by the library's names), or -1. */
+/* The activation p names (a name or alias the library knows), or -1. */
 static int activation_index(part p) {
-    for (int a = 0; strcmp(bnmlp_activation_name((bnmlp_activation)a), "unknown") != 0; a++)
-        if (part_is(p, bnmlp_activation_name((bnmlp_activation)a))) return a;
-    return -1;
+    char name[48];
+    if (p.length >= sizeof name) return -1;
+    memcpy(name, text_of(p), p.length);
+    name[p.length] = '\0';
+    bnmlp_activation activation;
+    return bnmlp_activation_from_name(name, &activation) == BNMLP_OK ? (int)activation : -1;
+}
+
+/* The library's activation names, "linear, relu, ...", into list (size bytes). */
+static const char *activation_list(char *list, size_t size) {
+    size_t used = 0;
+    list[0] = '\0';
+    for (int a = 0; strcmp(bnmlp_activation_name((bnmlp_activation)a), "unknown") != 0; a++) {
+        const int n = snprintf(list + used, size - used, "%s%s", a ? ", " : "", bnmlp_activation_name((bnmlp_activation)a));
+        if (n < 0 || (size_t)n >= size - used) break;
+        used += (size_t)n;
+    }
+    return list;
+}
+
+/* True when the activation reads the layer's alpha (the library gives it a default). */
+static bool takes_alpha(bnmlp_activation activation) { return !isnan(bnmlp_activation_default_alpha(activation)); }
+
+/* The alpha a layer of this activation gets when none is given: the library's default for one
+ * that reads it, else the dense default's (stored, never read). */
+static float default_alpha(bnmlp_activation activation) {
+    return takes_alpha(activation) ? bnmlp_activation_default_alpha(activation)
+                                   : BNMLP_DENSE_DEFAULT(1).activation_alpha;
 }
 
 /* Splits "key=value": *key and *value get the two sides; false when there is no '='. */
@@ -176,15 +201,19 @@ static bool parse_dense(const part *parts, size_t count, spec_layer *layer, spec
             }
             have_alpha = true;
         } else {
-            return fail(
-                error, parts[i],
-                "unknown dense option '%.*s' (expected an activation such as relu, an initializer such "
-                "as he_uniform, nobias or alpha=A)",
-                (int)parts[i].length, text_of(parts[i]));
+            char list[256];
+            return fail(error, parts[i],
+                        "unknown dense option '%.*s' (expected an activation (%s), an initializer such as "
+                        "he_uniform, nobias or alpha=A)",
+                        (int)parts[i].length, text_of(parts[i]), activation_list(list, sizeof list));
         }
     }
-    if (have_alpha && layer->dense.activation != BNMLP_ACTIVATION_LEAKY_RELU) {
-        return fail(error, parts[0], "alpha= applies only to leaky_relu");
+    if (have_alpha && !takes_alpha(layer->dense.activation)) {
+        return fail(error, parts[0], "alpha= applies only to an activation that takes one (%s takes none)",
+                    bnmlp_activation_name(layer->dense.activation));
+    }
+    if (!have_alpha) {
+        layer->dense.activation_alpha = default_alpha(layer->dense.activation);
     }
     return true;
 }
@@ -194,11 +223,10 @@ static bool parse_activation(const part *parts, size_t count, int index, spec_la
                              spec_error *error) {
     layer->kind = SPEC_ACTIVATION;
     layer->activation = (bnmlp_activation)index;
-    layer->alpha = 0.3f;
+    layer->alpha = default_alpha(layer->activation);
     for (size_t i = 1; i < count; i++) {
         part key, value;
-        if (layer->activation == BNMLP_ACTIVATION_LEAKY_RELU && split_key_value(parts[i], &key, &value) &&
-            part_is(key, "alpha")) {
+        if (takes_alpha(layer->activation) && split_key_value(parts[i], &key, &value) && part_is(key, "alpha")) {
             if (!parse_alpha(value, &layer->alpha, error)) {
                 return false;
             }
@@ -206,8 +234,7 @@ static bool parse_activation(const part *parts, size_t count, int index, spec_la
         }
         return fail(error, parts[i], "unknown option '%.*s' of %s%s", (int)parts[i].length, text_of(parts[i]),
                     bnmlp_activation_name((bnmlp_activation)index),
-                    layer->activation == BNMLP_ACTIVATION_LEAKY_RELU ? " (expected alpha=A)"
-                                                                     : " (it takes none)");
+                    takes_alpha(layer->activation) ? " (expected alpha=A)" : " (it takes none)");
     }
     return true;
 }
@@ -303,10 +330,9 @@ static bool parse_layer(const char *text, size_t offset, size_t length, spec_lay
     if ((index = activation_index(parts[0])) >= 0) {
         return parse_activation(parts, count, index, layer, error);
     }
-    return fail(error, parts[0],
-                "unknown layer '%.*s' (expected dense:UNITS, bn, or an activation: relu, sigmoid, tanh, "
-                "softmax, leaky_relu, linear)",
-                (int)parts[0].length, text_of(parts[0]));
+    char list[256];
+    return fail(error, parts[0], "unknown layer '%.*s' (expected dense:UNITS, bn, or an activation: %s)",
+                (int)parts[0].length, text_of(parts[0]), activation_list(list, sizeof list));
 }
 
 bool spec_parse(const char *text, layer_spec *out, spec_error *error) {
@@ -330,8 +356,7 @@ bool spec_parse(const char *text, layer_spec *out, spec_error *error) {
         start = i + 1;
     }
     if (spec_output_width(out) == 0) {
-        return fail(error, (part){text, 0, length},
-                    "no dense layer: a model needs at least one, e.g. dense:1:sigmoid");
+        return fail(error, (part){text, 0, length}, "no dense layer: a model needs at least one, e.g. dense:1");
     }
     return true;
 }

@@ -323,8 +323,11 @@ usage_error "bad SPEC: unknown bn option" "unknown bn option 'center'" \
     train --data data.csv --layers dense:4,bn:center=1,dense:1 --epochs 2
 usage_error "bad SPEC: empty layer" "empty layer" train --data data.csv --layers dense:4,,dense:1 --epochs 2
 usage_error "bad SPEC: no dense layer" "no dense layer" train --data data.csv --layers relu,bn --epochs 2
-usage_error "bad SPEC: alpha without leaky_relu" "alpha= applies only to leaky_relu" \
+usage_error "bad SPEC: alpha on an activation without one" "alpha= applies only to an activation that takes one (relu takes none)" \
     train --data data.csv --layers dense:4:relu:alpha=0.1,dense:1 --epochs 2
+# The activations the library's table has, by name and alias, with alpha where the row takes one.
+check "every activation in SPEC: exit 0" status_is 0 "$bnmlp" train --data data.csv \
+    --layers dense:8:elu,gelu,dense:8:swish,elu:alpha=0.5,dense:8:silu,tanh,dense:1:sigmoid --epochs 2 --quiet
 usage_error "--label-column name on .npy data" "--label-column must be a 0-based index for .npy data" \
     train --data xy.npy --label-column label --layers dense:1:sigmoid --epochs 2
 usage_error "resume without --checkpoint" "missing required flag --checkpoint" resume --data data.csv --epochs 50
