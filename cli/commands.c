@@ -259,9 +259,11 @@ static void list_activations(char *buffer, size_t size) {
     buffer[0] = '\0';
     for (int a = 0; strcmp(bnmlp_activation_name((bnmlp_activation)a), "unknown") != 0 && used < size; a++) {
         const float alpha = bnmlp_activation_default_alpha((bnmlp_activation)a);
-        int n = snprintf(buffer + used, size - used, "%s%s", a ? ", " : "", bnmlp_activation_name((bnmlp_activation)a));
+        int n = snprintf(buffer + used, size - used, "%s%s", a ? ", " : "",
+                         bnmlp_activation_name((bnmlp_activation)a));
         if (n > 0) used += (size_t)n;
-        if (!isnan(alpha) && used < size && (n = snprintf(buffer + used, size - used, " (alpha=%g)", (double)alpha)) > 0)
+        if (!isnan(alpha) && used < size &&
+            (n = snprintf(buffer + used, size - used, " (alpha=%g)", (double)alpha)) > 0)
             used += (size_t)n;
     }
 }

@@ -89,7 +89,8 @@ static const char *activation_list(char *list, size_t size) {
     size_t used = 0;
     list[0] = '\0';
     for (int a = 0; strcmp(bnmlp_activation_name((bnmlp_activation)a), "unknown") != 0; a++) {
-        const int n = snprintf(list + used, size - used, "%s%s", a ? ", " : "", bnmlp_activation_name((bnmlp_activation)a));
+        const int n = snprintf(list + used, size - used, "%s%s", a ? ", " : "",
+                               bnmlp_activation_name((bnmlp_activation)a));
         if (n < 0 || (size_t)n >= size - used) break;
         used += (size_t)n;
     }
@@ -97,7 +98,9 @@ static const char *activation_list(char *list, size_t size) {
 }
 
 /* True when the activation reads the layer's alpha (the library gives it a default). */
-static bool takes_alpha(bnmlp_activation activation) { return !isnan(bnmlp_activation_default_alpha(activation)); }
+static bool takes_alpha(bnmlp_activation activation) {
+    return !isnan(bnmlp_activation_default_alpha(activation));
+}
 
 /* The alpha a layer of this activation gets when none is given: the library's default for one
  * that reads it, else the dense default's (stored, never read). */
@@ -226,7 +229,8 @@ static bool parse_activation(const part *parts, size_t count, int index, spec_la
     layer->alpha = default_alpha(layer->activation);
     for (size_t i = 1; i < count; i++) {
         part key, value;
-        if (takes_alpha(layer->activation) && split_key_value(parts[i], &key, &value) && part_is(key, "alpha")) {
+        if (takes_alpha(layer->activation) && split_key_value(parts[i], &key, &value) &&
+            part_is(key, "alpha")) {
             if (!parse_alpha(value, &layer->alpha, error)) {
                 return false;
             }
@@ -356,7 +360,8 @@ bool spec_parse(const char *text, layer_spec *out, spec_error *error) {
         start = i + 1;
     }
     if (spec_output_width(out) == 0) {
-        return fail(error, (part){text, 0, length}, "no dense layer: a model needs at least one, e.g. dense:1");
+        return fail(error, (part){text, 0, length},
+                    "no dense layer: a model needs at least one, e.g. dense:1");
     }
     return true;
 }

@@ -223,7 +223,7 @@ void bnmlp_threadpool_run(bnmlp_threadpool *pool, bnmlp_task_function function, 
 size_t bnmlp_online_cores(void) {
 #ifdef _SC_NPROCESSORS_ONLN
     const long count = sysconf(_SC_NPROCESSORS_ONLN);
-    if (count > 1024) return 1024;
+    if (count > BNMLP_MAX_THREADS) return BNMLP_MAX_THREADS;
     if (count >= 1) return (size_t)count;
 #endif
     return 1;

@@ -17,6 +17,9 @@
 
 typedef struct bnmlp_threadpool bnmlp_threadpool;
 
+/* The most threads a pool has (bnmlp_model_set_threads refuses more). */
+#define BNMLP_MAX_THREADS 1024
+
 /* One task: task in [0, task_count), thread in [0, threads) names the thread running it (0 is
  * the caller), so a task can use per-thread scratch. */
 typedef void (*bnmlp_task_function)(void *context, size_t task, size_t thread);

@@ -268,7 +268,7 @@ static bnmlp_status make_kernel_resources(const bnmlp_model *model, size_t max_b
 
 bnmlp_status bnmlp_model_set_threads(bnmlp_model *model, size_t threads) {
     if (!model) return BNMLP_ERR_NULL_ARGUMENT;
-    if (threads > 1024) return BNMLP_ERR_INVALID_ARGUMENT;
+    if (threads > BNMLP_MAX_THREADS) return BNMLP_ERR_INVALID_ARGUMENT;
     if (model->built) {
         bnmlp_threadpool *pool;
         float *scratch;
@@ -369,7 +369,7 @@ bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model) {
                           .segments = model->segments,
                           .segment_count = model->segment_count,
                           .state = &model->optimizer,
-                          .pool = model->kernels.pool};
+                          .kernels = &model->kernels};
 }
 
 bnmlp_random *bnmlp_model_random(bnmlp_model *model) { return &model->rng; }

@@ -8,7 +8,7 @@
 #define BNMLP_OPTIM_H
 
 #include "bnmlp.h"
-#include "core/threadpool.h"
+#include "kernels/kernels.h"
 
 /* The most state slots a row uses (RMSprop: squared average, gradient average, momentum buffer):
  * the model plans this many slots of its parameter count, enough for every kind. */
@@ -33,13 +33,14 @@ typedef struct bnmlp_optimizer_state {
 
 /* The flat arenas of a model, as it hands them to the optimizer. */
 typedef struct bnmlp_arenas {
-    float *params;                 /* count parameters */
-    const float *grads;            /* count gradients, same layout */
-    size_t count;                  /* floats in the parameter arena */
-    const bnmlp_segment *segments; /* the trainable runs; parameters outside them never change */
-    size_t segment_count;          /* number of segments */
-    bnmlp_optimizer_state *state;  /* the optimizer's state */
-    bnmlp_threadpool *pool;        /* threads to share the update (NULL: the calling thread) */
+    float *params;                       /* count parameters */
+    const float *grads;                  /* count gradients, same layout */
+    size_t count;                        /* floats in the parameter arena */
+    const bnmlp_segment *segments;       /* the trainable runs; parameters outside them never change */
+    size_t segment_count;                /* number of segments */
+    bnmlp_optimizer_state *state;        /* the optimizer's state */
+    const bnmlp_kernel_context *kernels; /* the threads that share the update (bnmlp_parallel_for);
+                                            NULL: the calling thread */
 } bnmlp_arenas;
 
 /* The type of a named setting of a configuration, as files and bnmlp_optimizer_set see it. */

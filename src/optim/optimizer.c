@@ -124,20 +124,17 @@ bnmlp_status bnmlp_optimizer_get(const bnmlp_optimizer_config *config, const cha
 
 /* ---- the update ---------------------------------------------------------------------------------- */
 
-/* Most pieces a pass is cut into, and the fewest floats a piece holds: pieces go to the pool's
- * threads, and below this size a pass is not worth waking them. */
-#define MAX_PIECES 64
+/* The fewest floats a piece holds: below twice this a pass is not worth waking threads. */
 #define MIN_PIECE_FLOATS ((size_t)1 << 16)
 
-/* One pass (check or apply) over the segments, cut into pieces of the concatenated segments. */
+/* One pass (check or apply) over the segments, split over threads by the concatenated floats. */
 typedef struct pass_job {
     const bnmlp_optimizer_config *config;
     const bnmlp_optimizer_row *row;
     const bnmlp_arenas *arenas;
     uint64_t t; /* the step the update makes (1-based) */
     bool fresh, apply;
-    size_t piece;            /* floats per piece */
-    bool finite[MAX_PIECES]; /* per piece: every new value finite (check passes) */
+    bool finite[BNMLP_MAX_THREADS]; /* per thread: every new value finite (check passes) */
 } pass_job;
 
 /* Checks (apply false) or applies the update of floats [offset, offset + length) of a segment. */
@@ -154,11 +151,10 @@ static bool update_part(const pass_job *job, size_t offset, size_t length, bool 
     return job->row->update(job->config, &u, job->apply);
 }
 
-/* Runs the pass over floats [piece * job->piece, ...) of the concatenated segments. */
-static void pass_piece(void *context, size_t piece, size_t thread) {
-    (void)thread;
-    pass_job *job = context;
-    const size_t begin = piece * job->piece, end = begin + job->piece;
+/* Runs the pass over floats [begin, end) of the concatenated segments (a bnmlp_range_function);
+ * the thread's flag keeps whether every value was finite. */
+static void pass_range(void *arg, size_t begin, size_t end, size_t thread) {
+    pass_job *job = arg;
     bool finite = true;
     size_t at = 0; /* where the current segment starts in the concatenation */
     for (size_t i = 0; i < job->arenas->segment_count && at < end; i++) {
@@ -169,7 +165,21 @@ static void pass_piece(void *context, size_t piece, size_t thread) {
             finite = update_part(job, segment->offset + from, to - from, segment->kernel) && finite;
         at += segment->length;
     }
-    job->finite[piece] = finite;
+    job->finite[thread] = job->finite[thread] && finite;
+}
+
+/* Runs one pass over every trainable float; true when every new value was finite. */
+static bool run_pass(pass_job *job, size_t total) {
+    const bnmlp_kernel_context *kernels = job->arenas->kernels;
+    const size_t threads = kernels ? bnmlp_threadpool_threads(kernels->pool) : 1;
+    for (size_t k = 0; k < threads; k++) job->finite[k] = true;
+    if (kernels)
+        bnmlp_parallel_for(kernels, total, MIN_PIECE_FLOATS, pass_range, job);
+    else
+        pass_range(job, 0, total, 0);
+    for (size_t k = 0; k < threads; k++)
+        if (!job->finite[k]) return false;
+    return true;
 }
 
 bnmlp_status bnmlp_optimizer_step(const bnmlp_optimizer_config *config, const bnmlp_arenas *arenas) {
@@ -178,27 +188,21 @@ bnmlp_status bnmlp_optimizer_step(const bnmlp_optimizer_config *config, const bn
     size_t total = 0;
     for (size_t i = 0; i < arenas->segment_count; i++) total += arenas->segments[i].length;
     /* Element-wise updates: cutting them into pieces for threads changes no result. */
-    size_t piece = (total + MAX_PIECES - 1) / MAX_PIECES;
-    if (piece < MIN_PIECE_FLOATS) piece = MIN_PIECE_FLOATS;
-    const size_t pieces = total ? (total + piece - 1) / piece : 0;
     pass_job job = {.config = config,
                     .row = bnmlp_optimizer_row_of(config->kind),
                     .arenas = arenas,
                     .t = (fresh ? 0 : state->steps) + 1,
                     .fresh = fresh,
-                    .apply = false,
-                    .piece = piece};
+                    .apply = false};
     /* First make sure no parameter or state value would overflow, so a refused step changes
      * nothing; then drop another kind's state, and apply. */
-    bnmlp_threadpool_run(pieces > 1 ? arenas->pool : NULL, pass_piece, &job, pieces);
-    for (size_t k = 0; k < pieces; k++)
-        if (!job.finite[k]) return BNMLP_ERR_DIVERGED;
+    if (!run_pass(&job, total)) return BNMLP_ERR_DIVERGED;
     if (fresh) {
         bnmlp_optimizer_reset(state, arenas->count);
         state->kind = config->kind;
     }
     job.fresh = false, job.apply = true;
-    bnmlp_threadpool_run(pieces > 1 ? arenas->pool : NULL, pass_piece, &job, pieces);
+    run_pass(&job, total);
     state->steps++;
     state->config = *config;
     return BNMLP_OK;
