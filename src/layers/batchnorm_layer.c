@@ -149,86 +149,83 @@ void bnmlp_batchnorm_run_backward(const bnmlp_batchnorm_run *run) {
 /* Features a whole-layer call runs through at a time, with their scratch on the stack. */
 #define WHOLE_BLOCK 64
 
-/* The scratch of one block's run. */
-typedef struct whole_scratch {
-    double sums[4 * WHOLE_BLOCK];
-    float rstd[WHOLE_BLOCK];
-} whole_scratch;
+/* p + c0, or NULL for NULL. */
+static float *at(const float *p, size_t c0) { return p ? (float *)p + c0 : NULL; }
 
-/* A run over width features of rows `channels` floats apart, in one process (its arrays are set
- * by the caller; those a call does not have stay NULL). */
-static bnmlp_batchnorm_run whole_run(const bnmlp_kernel_context *kernels, whole_scratch *scratch,
-                                     size_t width, size_t batch, size_t channels, float epsilon,
-                                     bool batch_statistics) {
+/* Runs `whole` (every array of every feature set, in one process) over blocks of WHOLE_BLOCK
+ * features with their scratch on the stack: forward or backward. */
+static void run_blocks(const bnmlp_batchnorm_run *whole, bool forward) {
+    for (size_t c0 = 0; c0 < whole->channels; c0 += WHOLE_BLOCK) {
+        double sums[4 * WHOLE_BLOCK];
+        float rstd[WHOLE_BLOCK];
+        bnmlp_batchnorm_run run = *whole;
+        run.channels = whole->channels - c0 < WHOLE_BLOCK ? whole->channels - c0 : WHOLE_BLOCK;
+        run.sums = sums, run.rstd = rstd;
+        run.x = at(whole->x, c0), run.y = at(whole->y, c0), run.dy = at(whole->dy, c0),
+        run.dx = at(whole->dx, c0);
+        run.gamma = at(whole->gamma, c0), run.beta = at(whole->beta, c0);
+        run.dgamma = at(whole->dgamma, c0), run.dbeta = at(whole->dbeta, c0);
+        run.moving_mean = at(whole->moving_mean, c0), run.moving_variance = at(whole->moving_variance, c0);
+        run.batch_mean = at(whole->batch_mean, c0), run.batch_variance = at(whole->batch_variance, c0);
+        run.batch_rstd = at(whole->batch_rstd, c0);
+        if (forward)
+            bnmlp_batchnorm_run_forward(&run);
+        else
+            bnmlp_batchnorm_run_backward(&run);
+    }
+}
+
+/* The run of a whole layer of channels features over batch rows, in one process, before its
+ * arrays are set. */
+static bnmlp_batchnorm_run whole_layer(const bnmlp_kernel_context *kernels, const float *x, size_t batch,
+                                       size_t channels, float epsilon, bool batch_statistics) {
     return (bnmlp_batchnorm_run){.kernels = kernels,
-                                 .sums = scratch->sums,
-                                 .rstd = scratch->rstd,
+                                 .x = x,
                                  .rows = batch,
                                  .stride = channels,
-                                 .channels = width,
+                                 .channels = channels,
                                  .count = (double)batch,
                                  .epsilon = epsilon,
                                  .batch_statistics = batch_statistics};
 }
 
-/* p + c0, or NULL for NULL. */
-static float *at(const float *p, size_t c0) { return p ? (float *)p + c0 : NULL; }
-
 void bnmlp_batchnorm_forward_training(const bnmlp_kernel_context *kernels, float *y, float *mean,
                                       float *variance, float *rstd, const float *x, const float *gamma,
                                       const float *beta, size_t batch, size_t channels, float epsilon) {
-    for (size_t c0 = 0; c0 < channels; c0 += WHOLE_BLOCK) {
-        const size_t width = channels - c0 < WHOLE_BLOCK ? channels - c0 : WHOLE_BLOCK;
-        whole_scratch scratch;
-        bnmlp_batchnorm_run run = whole_run(kernels, &scratch, width, batch, channels, epsilon, true);
-        run.x = x + c0, run.y = y + c0, run.gamma = at(gamma, c0), run.beta = at(beta, c0);
-        run.batch_mean = mean + c0, run.batch_variance = variance + c0, run.batch_rstd = rstd + c0;
-        bnmlp_batchnorm_run_forward(&run);
-    }
+    bnmlp_batchnorm_run whole = whole_layer(kernels, x, batch, channels, epsilon, true);
+    whole.y = y, whole.gamma = gamma, whole.beta = beta;
+    whole.batch_mean = mean, whole.batch_variance = variance, whole.batch_rstd = rstd;
+    run_blocks(&whole, true);
 }
 
 void bnmlp_batchnorm_forward_inference(const bnmlp_kernel_context *kernels, float *y, const float *x,
                                        const float *moving_mean, const float *moving_variance,
                                        const float *gamma, const float *beta, size_t batch, size_t channels,
                                        float epsilon) {
-    for (size_t c0 = 0; c0 < channels; c0 += WHOLE_BLOCK) {
-        const size_t width = channels - c0 < WHOLE_BLOCK ? channels - c0 : WHOLE_BLOCK;
-        whole_scratch scratch;
-        bnmlp_batchnorm_run run = whole_run(kernels, &scratch, width, batch, channels, epsilon, false);
-        run.x = x + c0, run.y = y + c0, run.gamma = at(gamma, c0), run.beta = at(beta, c0);
-        run.moving_mean = moving_mean + c0, run.moving_variance = moving_variance + c0;
-        bnmlp_batchnorm_run_forward(&run);
-    }
+    bnmlp_batchnorm_run whole = whole_layer(kernels, x, batch, channels, epsilon, false);
+    whole.y = y, whole.gamma = gamma, whole.beta = beta;
+    whole.moving_mean = moving_mean, whole.moving_variance = moving_variance;
+    run_blocks(&whole, true);
 }
 
 void bnmlp_batchnorm_backward_training(const bnmlp_kernel_context *kernels, float *dx, float *dgamma,
                                        float *dbeta, const float *dy, const float *x, const float *mean,
                                        const float *rstd, const float *gamma, size_t batch, size_t channels) {
-    for (size_t c0 = 0; c0 < channels; c0 += WHOLE_BLOCK) {
-        const size_t width = channels - c0 < WHOLE_BLOCK ? channels - c0 : WHOLE_BLOCK;
-        whole_scratch scratch;
-        bnmlp_batchnorm_run run = whole_run(kernels, &scratch, width, batch, channels, 0.0f, true);
-        run.x = x + c0, run.dy = dy + c0, run.dx = at(dx, c0), run.gamma = at(gamma, c0);
-        run.dgamma = at(dgamma, c0), run.dbeta = at(dbeta, c0);
-        /* Backward only reads the caches a forward wrote. */
-        run.batch_mean = at(mean, c0), run.batch_rstd = at(rstd, c0);
-        bnmlp_batchnorm_run_backward(&run);
-    }
+    bnmlp_batchnorm_run whole = whole_layer(kernels, x, batch, channels, 0.0f, true);
+    whole.dy = dy, whole.dx = dx, whole.gamma = gamma, whole.dgamma = dgamma, whole.dbeta = dbeta;
+    /* Backward only reads the caches a forward wrote. */
+    whole.batch_mean = at(mean, 0), whole.batch_rstd = at(rstd, 0);
+    run_blocks(&whole, false);
 }
 
 void bnmlp_batchnorm_backward_inference(const bnmlp_kernel_context *kernels, float *dx, float *dgamma,
                                         float *dbeta, const float *dy, const float *x,
                                         const float *moving_mean, const float *moving_variance,
                                         const float *gamma, size_t batch, size_t channels, float epsilon) {
-    for (size_t c0 = 0; c0 < channels; c0 += WHOLE_BLOCK) {
-        const size_t width = channels - c0 < WHOLE_BLOCK ? channels - c0 : WHOLE_BLOCK;
-        whole_scratch scratch;
-        bnmlp_batchnorm_run run = whole_run(kernels, &scratch, width, batch, channels, epsilon, false);
-        run.x = x + c0, run.dy = dy + c0, run.dx = at(dx, c0), run.gamma = at(gamma, c0);
-        run.dgamma = at(dgamma, c0), run.dbeta = at(dbeta, c0);
-        run.moving_mean = moving_mean + c0, run.moving_variance = moving_variance + c0;
-        bnmlp_batchnorm_run_backward(&run);
-    }
+    bnmlp_batchnorm_run whole = whole_layer(kernels, x, batch, channels, epsilon, false);
+    whole.dy = dy, whole.dx = dx, whole.gamma = gamma, whole.dgamma = dgamma, whole.dbeta = dbeta;
+    whole.moving_mean = moving_mean, whole.moving_variance = moving_variance;
+    run_blocks(&whole, false);
 }
 
 /* ---- the layer kind ------------------------------------------------------------------------------ */

@@ -377,40 +377,60 @@ static void get_fields_v1(reader *r, bnmlp_layer *layer) {
 /* Longest field name a record may hold. */
 #define MAX_FIELD_NAME 64
 
+/* The head of a named field (layer records, OPTC): u32 name length, the name, u32 value
+ * length. False on error (recorded). */
+static bool get_field_head(reader *r, const unsigned char **name, uint32_t *length, uint32_t *bytes) {
+    *length = get_u32(r);
+    if (r->status == BNMLP_OK && *length > MAX_FIELD_NAME) {
+        fail(r, BNMLP_ERR_FORMAT, "a field name is longer than 64 bytes");
+        return false;
+    }
+    *name = take(r, *length);
+    *bytes = get_u32(r);
+    return r->status == BNMLP_OK;
+}
+
+/* True when the stored name (length bytes) is name. */
+static bool is_named(const unsigned char *stored, uint32_t length, const char *name) {
+    return strlen(name) == length && memcmp(name, stored, length) == 0;
+}
+
+/* Accepts known field `index` (< 64) of `bytes` bytes where its type has `expected`: once, of
+ * its size; marks it in *seen. False (recorded) otherwise. */
+static bool accept_field(reader *r, uint64_t *seen, size_t index, uint32_t bytes, size_t expected,
+                         const char *name) {
+    const bool twice = *seen >> index & 1u;
+    if (bytes != expected || twice) {
+        char text[96];
+        snprintf(text, sizeof text, "field %s: %s", name,
+                 twice ? "given twice" : "a value of the wrong size");
+        fail(r, BNMLP_ERR_FORMAT, text);
+        return false;
+    }
+    *seen |= (uint64_t)1 << index;
+    return true;
+}
+
 /* Version 2: a count of named fields. A field this library does not know is skipped; one it
  * knows must have its type's size and appear once; a missing one keeps its default. */
 static void get_fields_v2(reader *r, bnmlp_layer *layer) {
     const uint32_t count = get_u32(r);
     uint64_t seen = 0; /* bit i: row i read (the table has fewer than 64 rows) */
     for (uint32_t k = 0; k < count && r->status == BNMLP_OK; k++) {
-        const uint32_t length = get_u32(r);
-        if (r->status == BNMLP_OK && length > MAX_FIELD_NAME) {
-            fail(r, BNMLP_ERR_FORMAT, "a field name is longer than 64 bytes");
-            return;
-        }
-        const unsigned char *name = take(r, length);
-        const uint32_t bytes = get_u32(r);
-        if (r->status != BNMLP_OK) return;
-        size_t row = bnmlp_file_field_count;
-        for (size_t i = 0; i < bnmlp_file_field_count; i++) {
-            const bnmlp_file_field *f = &bnmlp_file_fields[i];
-            if (bnmlp_file_field_applies(f, layer->kind) && strlen(f->name) == length &&
-                memcmp(f->name, name, length) == 0)
-                row = i;
-        }
+        const unsigned char *name;
+        uint32_t length, bytes;
+        if (!get_field_head(r, &name, &length, &bytes)) return;
+        size_t row = 0;
+        while (row < bnmlp_file_field_count &&
+               !(bnmlp_file_field_applies(&bnmlp_file_fields[row], layer->kind) &&
+                 is_named(name, length, bnmlp_file_fields[row].name)))
+            row++;
         if (row == bnmlp_file_field_count) { /* unknown: written by a later version, skipped */
             take(r, bytes);
             continue;
         }
         const bnmlp_file_field *field = &bnmlp_file_fields[row];
-        if (bytes != bnmlp_file_field_bytes(field) || (seen >> row & 1u)) {
-            char text[96];
-            snprintf(text, sizeof text, "field %s: %s", field->name,
-                     seen >> row & 1u ? "given twice" : "a value of the wrong size");
-            fail(r, BNMLP_ERR_FORMAT, text);
-            return;
-        }
-        seen |= (uint64_t)1 << row;
+        if (!accept_field(r, &seen, row, bytes, bnmlp_file_field_bytes(field), field->name)) return;
         get_field(r, field, layer);
     }
 }
@@ -587,28 +607,18 @@ static void get_optimizer_config(reader *r, bnmlp_model *model) {
     bnmlp_optimizer_config config = row->defaults();
     uint64_t seen = 0; /* bit i: setting i read */
     for (uint32_t k = 0; k < count && r->status == BNMLP_OK; k++) {
-        const uint32_t length = get_u32(r);
-        if (r->status == BNMLP_OK && length > MAX_FIELD_NAME) {
-            fail(r, BNMLP_ERR_FORMAT, "a setting name is longer than 64 bytes");
-            return;
-        }
-        const unsigned char *name = take(r, length);
-        const uint32_t bytes = get_u32(r);
-        if (r->status != BNMLP_OK) return;
+        const unsigned char *name;
+        uint32_t length, bytes;
+        if (!get_field_head(r, &name, &length, &bytes)) return;
         size_t i = 0;
-        while (i < row->field_count &&
-               !(strlen(row->fields[i].name) == length && memcmp(row->fields[i].name, name, length) == 0))
-            i++;
-        if (i == row->field_count) { /* unknown: written by a later version, skipped */
+        while (i < row->field_count && i < 64 && !is_named(name, length, row->fields[i].name)) i++;
+        if (i == row->field_count || i == 64) { /* unknown: written by a later version, skipped */
             take(r, bytes);
             continue;
         }
         const bnmlp_optimizer_field *field = &row->fields[i];
-        if (bytes != (field->type == BNMLP_SETTING_BOOL ? 1u : 4u) || i >= 64 || (seen >> i & 1u)) {
-            fail(r, BNMLP_ERR_FORMAT, "an optimizer setting of the wrong size, or given twice");
+        if (!accept_field(r, &seen, i, bytes, field->type == BNMLP_SETTING_BOOL ? 1u : 4u, field->name))
             return;
-        }
-        seen |= (uint64_t)1 << i;
         get_setting(r, &config, field);
     }
     if (r->status != BNMLP_OK) return;

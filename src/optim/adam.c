@@ -91,34 +91,19 @@ static const bnmlp_optimizer_field adam_fields[] = {
     FIELD(decay_kernels_only, BOOL),
 };
 
-/* The row's defaults (a function: compound literals are no constant initializers). */
+/* The rows' defaults (functions: compound literals are no constant initializers). */
 static bnmlp_optimizer_config adam_defaults(void) { return BNMLP_OPTIMIZER_ADAM_DEFAULT; }
-
-/* Slot 0: the first moments; slot 1: the second moments, never negative. */
-const bnmlp_optimizer_row bnmlp_optimizer_adam = {
-    .kind = BNMLP_OPTIMIZER_ADAM,
-    .name = "adam",
-    .slots = 2,
-    .nonnegative_slots = 1u << 1,
-    .fields = adam_fields,
-    .field_count = sizeof adam_fields / sizeof adam_fields[0],
-    .defaults = adam_defaults,
-    .valid = adam_valid,
-    .update = adam_update,
-};
-
-/* The row's defaults (a function: compound literals are no constant initializers). */
 static bnmlp_optimizer_config adamw_defaults(void) { return BNMLP_OPTIMIZER_ADAMW_DEFAULT; }
 
-/* AdamW: the same state and settings, its weight decay decoupled (adam_update asks the kind). */
-const bnmlp_optimizer_row bnmlp_optimizer_adamw = {
-    .kind = BNMLP_OPTIMIZER_ADAMW,
-    .name = "adamw",
-    .slots = 2,
-    .nonnegative_slots = 1u << 1,
-    .fields = adam_fields,
-    .field_count = sizeof adam_fields / sizeof adam_fields[0],
-    .defaults = adamw_defaults,
-    .valid = adam_valid,
-    .update = adam_update,
-};
+/* Adam and AdamW share the state (slot 0: the first moments; slot 1: the second moments, never
+ * negative), the settings and the update; AdamW's weight decay is decoupled (adam_update asks
+ * the kind). */
+#define ADAM_ROW(kind_, name_, defaults_)                                                                    \
+    {                                                                                                        \
+        .kind = (kind_), .name = (name_), .slots = 2, .nonnegative_slots = 1u << 1, .fields = adam_fields,   \
+        .field_count = sizeof adam_fields / sizeof adam_fields[0], .defaults = (defaults_),                  \
+        .valid = adam_valid, .update = adam_update                                                           \
+    }
+
+const bnmlp_optimizer_row bnmlp_optimizer_adam = ADAM_ROW(BNMLP_OPTIMIZER_ADAM, "adam", adam_defaults);
+const bnmlp_optimizer_row bnmlp_optimizer_adamw = ADAM_ROW(BNMLP_OPTIMIZER_ADAMW, "adamw", adamw_defaults);
