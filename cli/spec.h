@@ -45,7 +45,7 @@ typedef struct layer_spec {
 typedef struct spec_error {
     size_t offset;     /* byte offset of the offending part in the SPEC */
     size_t length;     /* its length (at least 1) */
-    char message[160]; /* what is wrong */
+    char message[320]; /* what is wrong */
 } spec_error;
 
 /* Parses text into *out; false with *error filled for a bad SPEC. */
