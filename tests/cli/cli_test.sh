@@ -192,9 +192,9 @@ check "resume to 12 epochs without optimizer flags: exit 0" \
     --validation-split 0.5 --out adam-resumed.bnmlp --quiet
 check "resumed with the checkpoint's adam settings: the uninterrupted model, bit for bit" \
     cmp -s adam.bnmlp adam-resumed.bnmlp
-check "resume with --lr changes the rate: another model" sh -c \
+check "resume with --lr (and --override) changes the rate: another model" sh -c \
     "'$bnmlp' resume --checkpoint adam-part.bnmlp.ckpt --data data.csv --epochs 12 --validation-split 0.5 \
-    --lr 0.05 --out adam-lr.bnmlp --quiet && ! cmp -s adam.bnmlp adam-lr.bnmlp"
+    --lr 0.05 --override --out adam-lr.bnmlp --quiet && ! cmp -s adam.bnmlp adam-lr.bnmlp"
 cp "$fixtures/checkpoint.bnmlp" v1.ckpt
 # (bit for bit with the compiler that wrote it, gcc; another may round the last bit apart)
 check "a version-1 checkpoint resumed with its run's flags predicts as the model that run saved" \
