@@ -1171,7 +1171,27 @@ static void free_names(char **names, size_t count) {
     free(names);
 }
 
-/* Writes the predictions (and labels) as CSV; the exit status. */
+/* Writes the predictions (and labels) to stdout as bnmlp_csv_write writes a file: a header, then
+ * "%.9g" values; the exit status (a write error is reported by main's final flush). */
+static int print_predictions(char **names, size_t count, const bnmlp_tensor *outputs,
+                             const bnmlp_tensor *labels) {
+    for (size_t c = 0; c < count; c++) {
+        printf("%s%s", c > 0 ? "," : "", names[c]);
+    }
+    putchar('\n');
+    for (size_t r = 0; r < outputs->rows; r++) {
+        for (size_t c = 0; c < outputs->cols; c++) {
+            printf("%s%.9g", c > 0 ? "," : "", (double)outputs->data[r * outputs->cols + c]);
+        }
+        if (labels != NULL) {
+            printf(",%.9g", (double)labels->data[r]);
+        }
+        putchar('\n');
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Writes the predictions (and labels) as CSV to path ("-": stdout); the exit status. */
 static int write_predictions(const command *cmd, const char *path, const bnmlp_tensor *outputs,
                              const bnmlp_tensor *labels, bnmlp_loss loss) {
     size_t count = outputs->cols + (labels != NULL ? 1 : 0);
@@ -1184,6 +1204,11 @@ static int write_predictions(const command *cmd, const char *path, const bnmlp_t
         free_names(names, count);
         cli_failure(cmd->name, "out of memory");
         return CLI_EXIT_FAILURE;
+    }
+    if (strcmp(path, "-") == 0) {
+        int status = print_predictions(names, count, outputs, labels);
+        free_names(names, count);
+        return status;
     }
     bnmlp_csv_write_config config = BNMLP_CSV_WRITE_DEFAULT;
     config.column_names = (const char *const *)names;
@@ -1234,6 +1259,16 @@ static int run_predict(int argc, char **argv, int first) {
     if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0) {
         return status;
     }
+    const path_role roles[] = {{"--model", opts.model, false},
+                               {"--data", opts.data, false},
+                               {"--out", strcmp(opts.out, "-") == 0 ? NULL : opts.out, true}};
+    if (!paths_check(cmd->name, roles, COUNT_OF(roles))) {
+        return CLI_EXIT_FAILURE;
+    }
+    if (cli_given(&opts, "--labels")) {
+        fprintf(stderr, "bnmlp predict: warning: predict's --labels is now --classes (--labels FILE names a "
+                        "labels file in train, resume and evaluate)\n");
+    }
     bnmlp_model *model = load_model(cmd, opts.model, "model");
     if (model == NULL) {
         return CLI_EXIT_FAILURE;
@@ -1243,9 +1278,10 @@ static int run_predict(int argc, char **argv, int first) {
     if (opts.predict_labels &&
         (loss == BNMLP_LOSS_MEAN_SQUARED_ERROR || (loss == BNMLP_LOSS_BINARY_CROSSENTROPY && outputs != 1))) {
         cli_usage_error(cmd->name,
-                        "--labels needs a classifier with one binary output or a softmax; %s has %zu %s "
+                        "%s needs a classifier with one binary output or a softmax; %s has %zu %s "
                         "output(s)",
-                        opts.model, outputs, bnmlp_loss_name(loss));
+                        cli_given(&opts, "--labels") ? "--labels" : "--classes", opts.model, outputs,
+                        bnmlp_loss_name(loss));
         command_print_usage(cmd);
         bnmlp_model_free(model);
         return CLI_EXIT_USAGE;

@@ -126,10 +126,16 @@ bool paths_check(const char *command, const path_role *roles, size_t count) {
             }
             const path_role *out = roles[i].output ? &roles[i] : &roles[j];
             const path_role *other = out == &roles[i] ? &roles[j] : &roles[i];
-            cli_failure(command, "%s %s and %s %s are the same file: %s would %s; give %s another name",
-                        out->flag, out->path, other->flag, other->path, out->flag,
-                        other->output ? "be overwritten by the other output" : "overwrite an input",
-                        out->flag);
+            if (other->output) {
+                cli_failure(command,
+                            "%s %s and %s %s are the same file: one output would overwrite the other; "
+                            "give one of them another name",
+                            out->flag, out->path, other->flag, other->path);
+            } else {
+                cli_failure(command,
+                            "%s %s would overwrite the input %s %s (the same file); give %s another name",
+                            out->flag, out->path, other->flag, other->path, out->flag);
+            }
             ok = false;
         }
     }
