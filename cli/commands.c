@@ -981,9 +981,6 @@ static int changed_setting(const command *cmd, const cli_options *opts, const ch
 static int check_resume_settings(const command *cmd, cli_options *opts, const bnmlp_model *model,
                                  const bnmlp_optimizer_config *config, uint32_t version) {
     size_t built = bnmlp_model_max_batch(model);
-    if (!cli_given(opts, "--batch-size")) {
-        opts->batch_size = built;
-    }
     int status =
         changed_setting(cmd, opts, "--batch-size", "batch size", (double)built, (double)opts->batch_size);
     if (status >= 0 || version < 2) {
@@ -1041,6 +1038,9 @@ static int run_resume(int argc, char **argv, int first) {
     if ((status = resume_optimizer(cmd, &opts, model, &fit.optimizer)) >= 0) {
         bnmlp_model_free(model);
         return status;
+    }
+    if (!cli_given(&opts, "--batch-size")) {
+        opts.batch_size = bnmlp_model_max_batch(model); /* the checkpoint's: train built it for that */
     }
     size_t done = bnmlp_model_epochs_done(model);
     if (opts.epochs <= done) {
