@@ -5,6 +5,7 @@
 #include "commands.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -952,6 +953,68 @@ static bool read_file_header(const char *path, uint32_t *version, uint32_t *flag
     return ok;
 }
 
+/* Little-endian u64 at bytes. */
+static uint64_t read_u64(const unsigned char *bytes) {
+    uint64_t value = 0;
+    for (int i = 7; i >= 0; i--) {
+        value = value << 8 | bytes[i];
+    }
+    return value;
+}
+
+/* The rows of fit's stored row order (the TRAN section of a checkpoint, docs/model-format.md:
+ * after the 24-byte header, sections of a 4-byte tag and a u64 length; TRAN holds u64 epochs,
+ * u64 rows, ...) into *rows; false when the file has none (a model file) or cannot be read. The
+ * file was loaded by the library first, so its structure is known to be sound. */
+static bool read_checkpoint_rows(const char *path, uint64_t *rows) {
+    FILE *file = fopen(path, "rb");
+    unsigned char bytes[24];
+    bool found = false;
+    if (file == NULL || fread(bytes, 1, 24, file) != 24) {
+        if (file != NULL) fclose(file);
+        return false;
+    }
+    for (int section = 0; section < 64 && !found; section++) {
+        if (fread(bytes, 1, 12, file) != 12) {
+            break;
+        }
+        uint64_t length = read_u64(bytes + 4);
+        if (memcmp(bytes, "TRAN", 4) == 0) {
+            found = length >= 16 && fread(bytes, 1, 16, file) == 16;
+            *rows = found ? read_u64(bytes + 8) : 0;
+        } else if (length > (uint64_t)LONG_MAX || fseek(file, (long)length, SEEK_CUR) != 0) {
+            break;
+        }
+    }
+    fclose(file);
+    return found;
+}
+
+/* Refuses training rows other than those of the checkpoint's fit (a changed --validation-split or
+ * --data: the row order the checkpoint stored would not continue) unless --override; -1, or 2
+ * (reported). */
+static int check_resume_rows(const command *cmd, const cli_options *opts, const fit_data *d) {
+    uint64_t rows = 0;
+    if (!read_checkpoint_rows(opts->checkpoint, &rows) || rows == 0 || rows == (uint64_t)d->train_x.rows) {
+        return -1;
+    }
+    if (!opts->override) {
+        cli_usage_error(
+            cmd->name,
+            "%s was trained on %llu rows, but --data %s with these flags gives %zu training rows: "
+            "give the interrupted run's --validation-split (or --validation-data) and data, or "
+            "add --override to train on these rows (the stored row order then starts afresh)",
+            opts->checkpoint, (unsigned long long)rows, opts->data, d->train_x.rows);
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    fprintf(stderr,
+            "bnmlp %s: warning: training on %zu rows instead of the %llu of %s (--override): the row order "
+            "starts afresh\n",
+            cmd->name, d->train_x.rows, (unsigned long long)rows, opts->checkpoint);
+    return -1;
+}
+
 /* Bit 0 of a model file's flags: the file is a checkpoint. */
 #define FILE_FLAG_CHECKPOINT 1u
 
@@ -1065,7 +1128,8 @@ static int run_resume(int argc, char **argv, int first) {
     fit.initial_epoch = done;
     fit_data d = {0};
     const loss_origin origin = {.model = opts.checkpoint};
-    if ((status = read_fit_data(cmd, &opts, &d)) < 0 && (status = apply_threads(cmd, &opts, model)) < 0 &&
+    if ((status = read_fit_data(cmd, &opts, &d)) < 0 && (status = check_resume_rows(cmd, &opts, &d)) < 0 &&
+        (status = apply_threads(cmd, &opts, model)) < 0 &&
         (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
         (status = check_fit_outputs(cmd, &opts, opts.checkpoint)) < 0) {
         print_data_summary(&opts, &d, model);

@@ -457,6 +457,11 @@ check "resume --lr with --override: exit 0, with a warning" status_is 0 "$bnmlp"
 check "resume --override: the warning names the change" err_has "warning: --lr 0.05 replaces adam-part.bnmlp.ckpt's learning_rate 0.005"
 usage_error "resume with another --batch-size" "--batch-size 16 changes part.bnmlp.ckpt's batch size (32)" \
     resume --checkpoint part.bnmlp.ckpt --data data.csv --epochs 60 --batch-size 16 --validation-split 0.5 --out r.bnmlp
+usage_error "resume dropping --validation-split" "part.bnmlp.ckpt was trained on 500 rows, but --data data.csv with these flags gives 1000 training rows" \
+    resume --checkpoint part.bnmlp.ckpt --data data.csv --epochs 60 --out r.bnmlp --quiet
+check "resume dropping --validation-split with --override: exit 0, with a warning" status_is 0 "$bnmlp" resume \
+    --checkpoint part.bnmlp.ckpt --data data.csv --epochs 42 --out r.bnmlp --quiet --override
+check "resume --override on other rows: the warning says so" err_has "warning: training on 1000 rows instead of the 500"
 check "train 8 epochs with --batch-size 16: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
     --epochs 8 --batch-size 16 --validation-split 0.5 --out b16.bnmlp --quiet
 check "the same run stopped after 4 epochs with a checkpoint: exit 0" status_is 0 "$bnmlp" train --data data.csv \
