@@ -511,7 +511,7 @@ typedef struct loss_origin {
  * the path, the line of the file (CSV, header counted) or row (.npy), the value, and where the
  * loss came from) if bad. */
 static bool labels_suit(const command *cmd, const char *path, const bnmlp_tensor *y, const bnmlp_model *model,
-                        const loss_origin *origin) {
+                        const loss_origin *origin, bool last_column) {
     bnmlp_error_detail detail = {0};
     bnmlp_loss loss = bnmlp_model_loss(model);
     bnmlp_status status = bnmlp_loss_check_targets(loss, bnmlp_model_output_width(model), y, &detail);
@@ -533,7 +533,15 @@ static bool labels_suit(const command *cmd, const char *path, const bnmlp_tensor
     } else if (origin != NULL && origin->model != NULL) {
         snprintf(hint, sizeof hint, " (the loss of %s is %s)", origin->model, bnmlp_loss_name(loss));
     }
-    cli_failure(cmd->name, "%s: %s%s%s%s", path, where, where[0] != '\0' ? ": " : "", message, hint);
+    bool fractional = false; /* a label with a fraction: likely a feature, no label column */
+    for (size_t i = 0; i < y->rows * y->cols && !fractional; i++) {
+        fractional = y->data[i] != floorf(y->data[i]);
+    }
+    cli_failure(cmd->name, "%s: %s%s%s%s%s", path, where, where[0] != '\0' ? ": " : "", message, hint,
+                status == BNMLP_ERR_LABEL && fractional && last_column
+                    ? "; the labels are the last column of the file: if it has no label column, or it is "
+                      "another one, see --label-column and --labels"
+                    : "");
     return false;
 }
 
@@ -548,13 +556,15 @@ static int check_fit_labels(const command *cmd, const cli_options *opts, const f
         return CLI_EXIT_FAILURE;
     }
     const char *labels = opts->labels_path != NULL ? opts->labels_path : opts->data;
-    if (!labels_suit(cmd, labels, d->y, model, origin)) {
+    const bool last_column = opts->labels_path == NULL && opts->label_column == NULL;
+    if (!labels_suit(cmd, labels, d->y, model, origin, last_column)) {
         return CLI_EXIT_FAILURE;
     }
     if (d->vy != NULL) {
         const char *val_labels =
             opts->validation_labels != NULL ? opts->validation_labels : opts->validation_data;
-        if (!labels_suit(cmd, val_labels, d->vy, model, origin)) {
+        if (!labels_suit(cmd, val_labels, d->vy, model, origin,
+                         opts->validation_labels == NULL && last_column)) {
             return CLI_EXIT_FAILURE;
         }
     }

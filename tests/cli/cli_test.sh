@@ -486,6 +486,9 @@ failure "a huge finite input is named, with its line" "huge.csv: line 3: feature
 check "a huge input: standardizing is suggested" err_has "standardize"
 failure "a label error names the file's line (header counted)" "label2.csv: line 2: label 2 is not 0 or 1" \
     train --data label2.csv --layers dense:1:sigmoid --epochs 2
+printf 'x0,x1\n0.5,-1.27\n0.1,0.2\n0.3,0.1\n' >nolabel.csv
+failure "a file without a label column: the label column is pointed at" "the labels are the last column of the file" \
+    train --data nolabel.csv --layers dense:2:softmax --epochs 2
 printf '0.5,0.3,1\n0.1,0.2,0\n0.3,0.1,3\n' >noheader.csv
 failure "a label error in a file without header: line = row" "noheader.csv: line 3: label 3 is not 0 or 1" \
     train --data noheader.csv --layers dense:1:sigmoid --epochs 2
