@@ -57,7 +57,8 @@ const char EXIT_STATUS_HELP[] =
     "  --history FILE          the metrics of every epoch as CSV\n"                                          \
     "                          (epoch,loss,accuracy,val_loss,val_accuracy)\n"                                \
     "  --plot FILE             the learning curves (loss and accuracy) as SVG\n"                             \
-    "  --checkpoint-every N    save a checkpoint every N epochs (see bnmlp resume)\n"                        \
+    "  --checkpoint-every N    save a checkpoint every N epochs, and when interrupted (see\n"                \
+    "                          bnmlp resume)\n"                                                              \
     "  --quiet                 no summary of the data and no progress on stderr\n"
 
 const char TRAIN_USAGE[] =
@@ -90,15 +91,15 @@ const char TRAIN_HELP[] =
 
 const char RESUME_USAGE[] =
     "usage: bnmlp resume --checkpoint FILE --epochs N --data FILE [the data, validation and output\n"
-    "                    flags of the interrupted bnmlp train] [--override optimizer flags to\n"
-    "                    change]\n";
+    "                    flags of the interrupted bnmlp train] [optimizer flags to change]\n"
+    "                    [--override]\n";
 
 const char RESUME_HELP[] =
     "Continues an interrupted training from a checkpoint (bnmlp train --checkpoint-every): loads\n"
     "it and trains from the epoch after the one it stored up to --epochs, exactly as if never\n"
     "interrupted. The checkpoint holds the model, its loss, the optimizer's settings and state,\n"
-    "the random generator and the row order: give the same --data, --batch-size and validation\n"
-    "flags as the interrupted run; no optimizer flag is needed, and --batch-size defaults to the\n"
+    "the random generator and the row order: give the same --data and validation flags as the\n"
+    "interrupted run; no optimizer flag is needed, and --batch-size defaults to the\n"
     "checkpoint's. A flag that changes a setting the checkpoint stored (an optimizer setting, the\n"
     "batch size) is refused unless --override is given (then a warning names the change); an\n"
     "--optimizer other than the checkpoint's is always refused, and so is a model file that is\n"
