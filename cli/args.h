@@ -58,7 +58,9 @@ typedef struct cli_options {
     const char *checkpoint;             /* --checkpoint FILE: where train writes checkpoints (default
                                       OUT.ckpt); what resume continues (and rewrites) */
     const char *model;                  /* --model FILE (evaluate, predict, summary) */
-    bool predict_labels;                /* --labels (predict): add the predicted label column */
+    bool predict_labels;                /* --classes (predict; --labels, its old name, still works with a
+                                      warning): add the predicted class column */
+    bool override;                      /* --override (resume): let flags change the checkpoint's settings */
     bool quiet;                         /* --quiet: no progress on stderr */
     const char *given[MAX_GIVEN_FLAGS]; /* names of the flags given, in order */
     size_t given_count;                 /* entries of given */

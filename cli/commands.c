@@ -5,6 +5,7 @@
 #include "commands.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +17,14 @@
 #include "dataio.h"
 #include "outfile.h"
 #include "progress.h"
+#include "safety.h"
 #include "spec.h"
 #include "usage.h"
 
 /* Most epochs, batch size and threads the flags accept. */
 #define MAX_EPOCHS 1000000
 #define MAX_BATCH 1000000
-#define MAX_THREADS 1024
+#define MAX_THREADS 1024 /* the library's BNMLP_MAX_THREADS */
 
 /* Longest file name the tool builds (OUT.ckpt). */
 #define PATH_SIZE 4096
@@ -68,7 +70,11 @@ static const flag_spec TRAIN_FLAGS[] = {
     {"--seed", VALUE_U32, FIELD(seed), 0, 4294967295.0, CLOSED},
 };
 
-static const flag_spec RESUME_FLAGS[] = {DATA_FLAGS, FIT_FLAGS};
+static const flag_spec RESUME_FLAGS[] = {
+    DATA_FLAGS,
+    FIT_FLAGS,
+    {"--override", VALUE_SET_TRUE, FIELD(override), 0, 0, CLOSED},
+};
 
 static const flag_spec EVALUATE_FLAGS[] = {
     DATA_FLAGS,
@@ -81,7 +87,8 @@ static const flag_spec PREDICT_FLAGS[] = {
     {"--data", VALUE_STRING, FIELD(data), 0, 0, CLOSED},
     {"--label-column", VALUE_STRING, FIELD(label_column), 0, 0, CLOSED},
     {"--out", VALUE_STRING, FIELD(out), 0, 0, CLOSED},
-    {"--labels", VALUE_SET_TRUE, FIELD(predict_labels), 0, 0, CLOSED},
+    {"--classes", VALUE_SET_TRUE, FIELD(predict_labels), 0, 0, CLOSED},
+    {"--labels", VALUE_SET_TRUE, FIELD(predict_labels), 0, 0, CLOSED}, /* --classes's old name */
     {"--threads", VALUE_SIZE, FIELD(threads), 0, MAX_THREADS, CLOSED},
 };
 
@@ -419,6 +426,28 @@ static void fit_data_free(fit_data *d) {
     bnmlp_tensor_free(d->vy);
 }
 
+/* Largest feature magnitude the tool trains on: beyond it float32 products overflow within a few
+ * layers (and the SGD step with it), so the run would diverge far from the cause. */
+#define HUGE_FEATURE 1e15
+
+/* Refuses a feature value above HUGE_FEATURE in magnitude, naming the file, line and feature; 1
+ * (reported), else -1. */
+static int check_feature_scale(const command *cmd, const char *path, const bnmlp_tensor *x) {
+    for (size_t i = 0; x != NULL && i < x->rows * x->cols; i++) {
+        if (fabsf(x->data[i]) > (float)HUGE_FEATURE) {
+            char where[64];
+            data_locate(path, i / x->cols + 1, where, sizeof where);
+            cli_failure(cmd->name,
+                        "%s: %s: feature %zu is %g, beyond %g in magnitude: unscaled data makes training "
+                        "overflow; scale that column (standardize it: subtract its mean, divide by its "
+                        "standard deviation)",
+                        path, where, i % x->cols + 1, (double)x->data[i], HUGE_FEATURE);
+            return CLI_EXIT_FAILURE;
+        }
+    }
+    return -1;
+}
+
 /* Reads --data and the validation data (file or split); 1 (reported) on failure, else -1. */
 static int read_fit_data(const command *cmd, const cli_options *opts, fit_data *d) {
     *d = (fit_data){0};
@@ -426,6 +455,10 @@ static int read_fit_data(const command *cmd, const cli_options *opts, fit_data *
         .path = opts->data, .labels_path = opts->labels_path, .label_column = opts->label_column};
     if (!data_read_labelled(cmd->name, &source, &d->x, &d->y)) {
         return CLI_EXIT_FAILURE;
+    }
+    int status = check_feature_scale(cmd, opts->data, d->x);
+    if (status >= 0) {
+        return status;
     }
     size_t rows = d->x->rows;
     size_t train_rows = rows;
@@ -451,6 +484,9 @@ static int read_fit_data(const command *cmd, const cli_options *opts, fit_data *
         if (!data_read_labelled(cmd->name, &validation, &d->vx, &d->vy)) {
             return CLI_EXIT_FAILURE;
         }
+        if ((status = check_feature_scale(cmd, opts->validation_data, d->vx)) >= 0) {
+            return status;
+        }
         if (d->vx->cols != d->x->cols) {
             cli_failure(cmd->name, "%s has %zu feature columns but %s has %zu", opts->validation_data,
                         d->vx->cols, opts->data, d->x->cols);
@@ -465,41 +501,125 @@ static int read_fit_data(const command *cmd, const cli_options *opts, fit_data *
     return -1;
 }
 
+/* Where the model's loss came from, for label messages: set by train when --loss was not given. */
+typedef struct loss_origin {
+    bool inferred;     /* the loss was inferred from the SPEC's last layer (train without --loss) */
+    const char *model; /* the model file the loss was read from (resume, evaluate), or NULL */
+} loss_origin;
+
 /* Checks labels y of path against the model's loss through the library; false (reported with
- * the path, the row and the value) if bad. */
-static bool labels_suit(const command *cmd, const char *path, const bnmlp_tensor *y,
-                        const bnmlp_model *model) {
+ * the path, the line of the file (CSV, header counted) or row (.npy), the value, and where the
+ * loss came from) if bad. */
+static bool labels_suit(const command *cmd, const char *path, const bnmlp_tensor *y, const bnmlp_model *model,
+                        const loss_origin *origin, bool last_column) {
     bnmlp_error_detail detail = {0};
-    bnmlp_status status =
-        bnmlp_loss_check_targets(bnmlp_model_loss(model), bnmlp_model_output_width(model), y, &detail);
-    if (status != BNMLP_OK) {
-        cli_failure(cmd->name, "%s: %s", path,
-                    detail.message[0] != '\0' ? detail.message : bnmlp_status_string(status));
-        return false;
+    bnmlp_loss loss = bnmlp_model_loss(model);
+    bnmlp_status status = bnmlp_loss_check_targets(loss, bnmlp_model_output_width(model), y, &detail);
+    if (status == BNMLP_OK) {
+        return true;
     }
-    return true;
+    const char *message = detail.message[0] != '\0' ? detail.message : bnmlp_status_string(status);
+    char where[64] = "";
+    if (detail.line > 0 && strncmp(message, "row ", 4) == 0 && strstr(message, ": ") != NULL) {
+        message = strstr(message, ": ") + 2; /* the library's "row N: " becomes the file's line */
+        data_locate(path, detail.line, where, sizeof where);
+    }
+    char hint[512] = "";
+    if (origin != NULL && origin->inferred) {
+        char names[400];
+        list_losses(names, sizeof names);
+        snprintf(hint, sizeof hint, " (loss %s was inferred from the last layer; use --loss NAME: %s)",
+                 bnmlp_loss_name(loss), names);
+    } else if (origin != NULL && origin->model != NULL) {
+        snprintf(hint, sizeof hint, " (the loss of %s is %s)", origin->model, bnmlp_loss_name(loss));
+    }
+    bool fractional = false; /* a label with a fraction: likely a feature, no label column */
+    for (size_t i = 0; i < y->rows * y->cols && !fractional; i++) {
+        fractional = y->data[i] != floorf(y->data[i]);
+    }
+    cli_failure(cmd->name, "%s: %s%s%s%s%s", path, where, where[0] != '\0' ? ": " : "", message, hint,
+                status == BNMLP_ERR_LABEL && fractional && last_column
+                    ? "; the labels are the last column of the file: if it has no label column, or it is "
+                      "another one, see --label-column and --labels"
+                    : "");
+    return false;
 }
 
-/* Checks the labels of the training and validation data against the model; 1 (reported) if bad. */
+/* Checks the width, then the labels of the training and validation data against the model (the
+ * width first: labels read from a file of the wrong width mean nothing); 1 (reported) if bad. */
 static int check_fit_labels(const command *cmd, const cli_options *opts, const fit_data *d,
-                            bnmlp_model *model) {
+                            bnmlp_model *model, const loss_origin *origin) {
+    if (d->x->cols != bnmlp_model_input_width(model)) {
+        cli_failure(cmd->name,
+                    "%s has %zu feature columns; the model takes %zu (are --data and --label-column right?)",
+                    opts->data, d->x->cols, bnmlp_model_input_width(model));
+        return CLI_EXIT_FAILURE;
+    }
     const char *labels = opts->labels_path != NULL ? opts->labels_path : opts->data;
-    if (!labels_suit(cmd, labels, d->y, model)) {
+    const bool last_column = opts->labels_path == NULL && opts->label_column == NULL;
+    if (!labels_suit(cmd, labels, d->y, model, origin, last_column)) {
         return CLI_EXIT_FAILURE;
     }
     if (d->vy != NULL) {
         const char *val_labels =
             opts->validation_labels != NULL ? opts->validation_labels : opts->validation_data;
-        if (!labels_suit(cmd, val_labels, d->vy, model)) {
+        if (!labels_suit(cmd, val_labels, d->vy, model, origin,
+                         opts->validation_labels == NULL && last_column)) {
             return CLI_EXIT_FAILURE;
         }
     }
-    if (d->x->cols != bnmlp_model_input_width(model)) {
-        cli_failure(cmd->name, "%s has %zu feature columns; the model takes %zu", opts->data, d->x->cols,
-                    bnmlp_model_input_width(model));
-        return CLI_EXIT_FAILURE;
-    }
     return -1;
+}
+
+/* Refuses outputs of a fit that alias each other or an input (before anything is read): the
+ * model, history, plot and checkpoint (when written) against each other and the data files. For
+ * resume the checkpoint is also read: then no other output may be it. */
+static bool fit_paths_check(const command *cmd, const cli_options *opts, const char *checkpoint,
+                            bool checkpoint_is_input) {
+    const path_role roles[] = {
+        {"--data", opts->data, false},
+        {"--labels", opts->labels_path, false},
+        {"--validation-data", opts->validation_data, false},
+        {"--validation-labels", opts->validation_labels, false},
+        {"--checkpoint", checkpoint_is_input || opts->checkpoint_every > 0 ? checkpoint : NULL,
+         !checkpoint_is_input},
+        {"--out", opts->out, true},
+        {"--history", opts->history, true},
+        {"--plot", opts->plot, true},
+    };
+    return paths_check(cmd->name, roles, COUNT_OF(roles));
+}
+
+/* Prints what was read (rows, features, label column, classes and their counts, the training and
+ * validation rows) on stderr, unless --quiet, as a check before a long run. */
+static void print_data_summary(const cli_options *opts, const fit_data *d, const bnmlp_model *model) {
+    if (opts->quiet) {
+        return;
+    }
+    const char *label = opts->labels_path != NULL    ? opts->labels_path
+                        : opts->label_column != NULL ? opts->label_column
+                                                     : "the last column";
+    fprintf(stderr, "Read %s: %zu rows, %zu features, labels from %s%s\n", opts->data, d->x->rows, d->x->cols,
+            opts->labels_path != NULL || opts->label_column == NULL ? "" : "column ", label);
+    bnmlp_loss loss = bnmlp_model_loss(model);
+    if (loss != BNMLP_LOSS_MEAN_SQUARED_ERROR && d->y->cols == 1) {
+        size_t classes = loss == BNMLP_LOSS_BINARY_CROSSENTROPY ? 2 : bnmlp_model_output_width(model);
+        fprintf(stderr, "Classes (%s):", bnmlp_loss_name(loss));
+        for (size_t c = 0; c < classes; c++) {
+            size_t count = 0;
+            for (size_t r = 0; r < d->y->rows; r++) count += d->y->data[r] == (float)c;
+            fprintf(stderr, "%s %zu: %zu rows", c > 0 ? "," : "", c, count);
+        }
+        fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "Targets (%s): %zu column(s)\n", bnmlp_loss_name(loss), d->y->cols);
+    }
+    if (d->has_validation) {
+        fprintf(stderr, "Training on %zu rows, validating on %zu rows (%s)\n", d->train_x.rows, d->val_x.rows,
+                opts->validation_data != NULL ? opts->validation_data : "the last rows of --data");
+    } else {
+        fprintf(stderr, "Training on %zu rows, no validation\n", d->train_x.rows);
+    }
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -514,21 +634,40 @@ typedef struct fit_context {
     size_t checkpoint_every;     /* 0: none */
     const char *checkpoint_path; /* where checkpoints go */
     bool checkpoint_failed;      /* a checkpoint could not be written (reported): fit stopped */
+    size_t checkpointed_epoch;   /* the epoch of the last checkpoint written (0: none) */
+    int interrupted;             /* the signal that stopped fit after an epoch, or 0 */
 } fit_context;
 
-/* fit's on_epoch_end: progress, then a checkpoint every N epochs. */
+/* Writes a checkpoint of the model with SIGINT / SIGTERM deferred, so that no signal lands in the
+ * middle of the write (the library's writer then leaves no temporary file); false (reported). */
+static bool save_checkpoint(fit_context *ctx, size_t epoch) {
+    sigset_t saved;
+    signals_defer(&saved);
+    bnmlp_status status = bnmlp_model_save_checkpoint(ctx->model, ctx->checkpoint_path);
+    signals_resume(&saved);
+    if (status != BNMLP_OK) {
+        progress_break(&ctx->display);
+        cli_failure(ctx->cmd->name, "cannot write checkpoint %s: %s", ctx->checkpoint_path,
+                    bnmlp_status_string(status));
+        return false;
+    }
+    ctx->checkpointed_epoch = epoch;
+    return true;
+}
+
+/* fit's on_epoch_end: progress, a checkpoint every N epochs, then stops fit when SIGINT or
+ * SIGTERM came (fit has no per-batch callback yet: the epoch under way is finished first). */
 static bool on_epoch_end(const bnmlp_epoch_record *record, void *context) {
     fit_context *ctx = context;
     progress_epoch(&ctx->display, record);
-    if (ctx->checkpoint_every > 0 && record->epoch % ctx->checkpoint_every == 0) {
-        bnmlp_status status = bnmlp_model_save_checkpoint(ctx->model, ctx->checkpoint_path);
-        if (status != BNMLP_OK) {
-            progress_break(&ctx->display);
-            cli_failure(ctx->cmd->name, "cannot write checkpoint %s: %s", ctx->checkpoint_path,
-                        bnmlp_status_string(status));
-            ctx->checkpoint_failed = true;
-            return false;
-        }
+    if (ctx->checkpoint_every > 0 && record->epoch % ctx->checkpoint_every == 0 &&
+        !save_checkpoint(ctx, record->epoch)) {
+        ctx->checkpoint_failed = true;
+        return false;
+    }
+    if (signals_caught() != 0) {
+        ctx->interrupted = signals_caught();
+        return false;
     }
     return true;
 }
@@ -558,6 +697,13 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
                        .checkpoint_every = opts->checkpoint_every,
                        .checkpoint_path = checkpoint_path};
     progress_start(&ctx.display, opts->quiet ? NULL : stderr, opts->epochs, steps, has_accuracy);
+    signals_unblock(); /* a signal that came while the data was read is recorded now */
+    if (signals_caught() != 0) {
+        cli_failure(cmd->name, "interrupted (signal %d) before the first epoch: nothing was trained or saved",
+                    signals_caught());
+        free(history);
+        return CLI_EXIT_SIGNAL(signals_caught());
+    }
     fit->epochs = opts->epochs;
     fit->batch_size = opts->batch_size;
     fit->validation_x = d->has_validation ? &d->val_x : NULL;
@@ -584,6 +730,14 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         return CLI_EXIT_FAILURE;
     }
     int exit_status = CLI_EXIT_OK;
+    size_t last_epoch = fit->initial_epoch + epochs_run;
+    bool stopped = ctx.interrupted != 0 && last_epoch < opts->epochs;
+    sigset_t mask;
+    signals_defer(&mask); /* the outputs are written whole, whatever comes now */
+    if (stopped && ctx.checkpoint_every > 0 && ctx.checkpointed_epoch != last_epoch && epochs_run > 0 &&
+        !save_checkpoint(&ctx, last_epoch)) {
+        exit_status = CLI_EXIT_FAILURE;
+    }
     bnmlp_status saved = bnmlp_model_save(model, opts->out);
     if (saved != BNMLP_OK) {
         cli_failure(cmd->name, "cannot write model %s: %s", opts->out, bnmlp_status_string(saved));
@@ -604,6 +758,17 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         printf("epoch %zu/%zu  %s\n", history[epochs_run - 1].epoch, opts->epochs, metrics);
     }
     free(history);
+    signals_resume(&mask);
+    if (stopped) {
+        cli_failure(cmd->name,
+                    "interrupted by %s after epoch %zu of %zu: saved %s%s%s%s%s%s%s (exit status %d)",
+                    ctx.interrupted == SIGINT ? "SIGINT" : "SIGTERM", last_epoch, opts->epochs, opts->out,
+                    opts->history != NULL ? ", " : "", opts->history != NULL ? opts->history : "",
+                    opts->plot != NULL ? ", " : "", opts->plot != NULL ? opts->plot : "",
+                    ctx.checkpoint_every > 0 ? " and the checkpoint " : "",
+                    ctx.checkpoint_every > 0 ? ctx.checkpoint_path : "", CLI_EXIT_SIGNAL(ctx.interrupted));
+        return exit_status == CLI_EXIT_OK ? CLI_EXIT_SIGNAL(ctx.interrupted) : exit_status;
+    }
     return exit_status;
 }
 
@@ -629,6 +794,20 @@ static int choose_loss(const command *cmd, const cli_options *opts, const layer_
                         "--loss %s needs a last dense layer of 2 units or more (one per class), e.g. "
                         "dense:3:softmax; this SPEC ends with %zu",
                         opts->loss != NULL ? opts->loss : bnmlp_loss_name(*loss), spec_output_width(spec));
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    /* Categorical cross-entropy takes probabilities: a linear (or other) last layer would be
+     * read as probabilities, clipped, and train to nonsense. Keras's from_logits is not offered. */
+    if (*loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY &&
+        spec_last_activation(spec) != BNMLP_ACTIVATION_SOFTMAX) {
+        cli_usage_error(
+            cmd->name,
+            "--loss %s needs class probabilities: end SPEC with a softmax, e.g. dense:%zu:%s (this "
+            "SPEC ends with %s, whose outputs are not probabilities)",
+            opts->loss != NULL ? opts->loss : bnmlp_loss_name(*loss), spec_output_width(spec),
+            bnmlp_activation_name(BNMLP_ACTIVATION_SOFTMAX),
+            bnmlp_activation_name(spec_last_activation(spec)));
         command_print_usage(cmd);
         return CLI_EXIT_USAGE;
     }
@@ -676,6 +855,12 @@ static int run_train(int argc, char **argv, int first) {
     if (opts.out == NULL) {
         opts.out = "model.bnmlp";
     }
+    char buffer[PATH_SIZE];
+    const char *checkpoint = checkpoint_path(&opts, buffer, sizeof buffer);
+    if (!fit_paths_check(cmd, &opts, checkpoint, false)) {
+        return CLI_EXIT_FAILURE;
+    }
+    signals_install(); /* before the model (and its threads) exist */
     static layer_spec spec;
     spec_error spec_problem;
     if (!spec_parse(opts.layers, &spec, &spec_problem)) {
@@ -700,11 +885,11 @@ static int run_train(int argc, char **argv, int first) {
         fit_data_free(&d);
         return CLI_EXIT_FAILURE;
     }
-    char buffer[PATH_SIZE];
-    const char *checkpoint = checkpoint_path(&opts, buffer, sizeof buffer);
+    const loss_origin origin = {.inferred = opts.loss == NULL};
     if ((status = apply_threads(cmd, &opts, model)) < 0 &&
-        (status = check_fit_labels(cmd, &opts, &d, model)) < 0 &&
+        (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
         (status = check_fit_outputs(cmd, &opts, checkpoint)) < 0) {
+        print_data_summary(&opts, &d, model);
         status = run_fit(cmd, &opts, model, &d, &fit, checkpoint, opts.layers);
     }
     bnmlp_model_free(model);
@@ -760,6 +945,136 @@ static int resume_optimizer(const command *cmd, const cli_options *opts, const b
     return status;
 }
 
+/* Reads the format version and the flags of a model file's header (docs/model-format.md: magic,
+ * u32 version, u32 flags, little-endian); false when they cannot be read. */
+static bool read_file_header(const char *path, uint32_t *version, uint32_t *flags) {
+    unsigned char header[16];
+    FILE *file = fopen(path, "rb");
+    bool ok = file != NULL && fread(header, 1, sizeof header, file) == sizeof header;
+    if (file != NULL) {
+        fclose(file);
+    }
+    if (ok) {
+        *version = (uint32_t)header[8] | (uint32_t)header[9] << 8 | (uint32_t)header[10] << 16 |
+                   (uint32_t)header[11] << 24;
+        *flags = (uint32_t)header[12] | (uint32_t)header[13] << 8 | (uint32_t)header[14] << 16 |
+                 (uint32_t)header[15] << 24;
+    }
+    return ok;
+}
+
+/* Little-endian u64 at bytes. */
+static uint64_t read_u64(const unsigned char *bytes) {
+    uint64_t value = 0;
+    for (int i = 7; i >= 0; i--) {
+        value = value << 8 | bytes[i];
+    }
+    return value;
+}
+
+/* The rows of fit's stored row order (the TRAN section of a checkpoint, docs/model-format.md:
+ * after the 24-byte header, sections of a 4-byte tag and a u64 length; TRAN holds u64 epochs,
+ * u64 rows, ...) into *rows; false when the file has none (a model file) or cannot be read. The
+ * file was loaded by the library first, so its structure is known to be sound. */
+static bool read_checkpoint_rows(const char *path, uint64_t *rows) {
+    FILE *file = fopen(path, "rb");
+    unsigned char bytes[24];
+    bool found = false;
+    if (file == NULL || fread(bytes, 1, 24, file) != 24) {
+        if (file != NULL) fclose(file);
+        return false;
+    }
+    for (int section = 0; section < 64 && !found; section++) {
+        if (fread(bytes, 1, 12, file) != 12) {
+            break;
+        }
+        uint64_t length = read_u64(bytes + 4);
+        if (memcmp(bytes, "TRAN", 4) == 0) {
+            found = length >= 16 && fread(bytes, 1, 16, file) == 16;
+            *rows = found ? read_u64(bytes + 8) : 0;
+        } else if (length > (uint64_t)LONG_MAX || fseek(file, (long)length, SEEK_CUR) != 0) {
+            break;
+        }
+    }
+    fclose(file);
+    return found;
+}
+
+/* Refuses training rows other than those of the checkpoint's fit (a changed --validation-split or
+ * --data: the row order the checkpoint stored would not continue) unless --override; -1, or 2
+ * (reported). */
+static int check_resume_rows(const command *cmd, const cli_options *opts, const fit_data *d) {
+    uint64_t rows = 0;
+    if (!read_checkpoint_rows(opts->checkpoint, &rows) || rows == 0 || rows == (uint64_t)d->train_x.rows) {
+        return -1;
+    }
+    if (!opts->override) {
+        cli_usage_error(
+            cmd->name,
+            "%s was trained on %llu rows, but --data %s with these flags gives %zu training rows: "
+            "give the interrupted run's --validation-split (or --validation-data) and data, or "
+            "add --override to train on these rows (the stored row order then starts afresh)",
+            opts->checkpoint, (unsigned long long)rows, opts->data, d->train_x.rows);
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    fprintf(stderr,
+            "bnmlp %s: warning: training on %zu rows instead of the %llu of %s (--override): the row order "
+            "starts afresh\n",
+            cmd->name, d->train_x.rows, (unsigned long long)rows, opts->checkpoint);
+    return -1;
+}
+
+/* Bit 0 of a model file's flags: the file is a checkpoint. */
+#define FILE_FLAG_CHECKPOINT 1u
+
+/* Refuses a flag that changes a setting the checkpoint stored unless --override is given (then
+ * warns); -1 to go on, else 2 (reported). what names the setting, stored and wanted its values. */
+static int changed_setting(const command *cmd, const cli_options *opts, const char *flag, const char *what,
+                           double stored, double wanted) {
+    if (stored == wanted) {
+        return -1;
+    }
+    if (!opts->override) {
+        cli_usage_error(cmd->name,
+                        "%s %g changes %s's %s (%g): leave %s out to continue as the checkpoint was "
+                        "trained, or add --override to change it",
+                        flag, wanted, opts->checkpoint, what, stored, flag);
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    fprintf(stderr, "bnmlp %s: warning: %s %g replaces %s's %s %g (--override)\n", cmd->name, flag, wanted,
+            opts->checkpoint, what, stored);
+    return -1;
+}
+
+/* The settings of a resumed run against the checkpoint's: the batch size (the one the model was
+ * built for, which train builds for its --batch-size) and every optimizer setting it stored (a
+ * version-1 checkpoint stored none: its flags are taken as given). -1, or 2 (reported). */
+static int check_resume_settings(const command *cmd, cli_options *opts, const bnmlp_model *model,
+                                 const bnmlp_optimizer_config *config, uint32_t version) {
+    size_t built = bnmlp_model_max_batch(model);
+    int status =
+        changed_setting(cmd, opts, "--batch-size", "batch size", (double)built, (double)opts->batch_size);
+    if (status >= 0 || version < 2) {
+        return status;
+    }
+    bnmlp_optimizer_config stored;
+    bnmlp_model_optimizer_config(model, &stored);
+    const char *name;
+    for (size_t i = 0; (name = bnmlp_optimizer_setting(config->kind, i)) != NULL; i++) {
+        double before = 0.0, after = 0.0;
+        char flag[48];
+        bnmlp_optimizer_get(&stored, name, &before);
+        bnmlp_optimizer_get(config, name, &after);
+        if ((status = changed_setting(cmd, opts, setting_flag(name, flag, sizeof flag), name, before,
+                                      after)) >= 0) {
+            return status;
+        }
+    }
+    return -1;
+}
+
 static int run_resume(int argc, char **argv, int first) {
     const command *cmd = command_find("resume");
     cli_options opts;
@@ -772,14 +1087,33 @@ static int run_resume(int argc, char **argv, int first) {
     if (opts.out == NULL) {
         opts.out = "model.bnmlp";
     }
+    if (!fit_paths_check(cmd, &opts, opts.checkpoint, true)) {
+        return CLI_EXIT_FAILURE;
+    }
+    signals_install(); /* before the model (and its threads) exist */
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
     bnmlp_model *model = load_model(cmd, opts.checkpoint, "checkpoint");
     if (model == NULL) {
         return CLI_EXIT_FAILURE;
     }
+    uint32_t version = 0, flags = 0;
+    if (read_file_header(opts.checkpoint, &version, &flags) && (flags & FILE_FLAG_CHECKPOINT) == 0) {
+        cli_usage_error(
+            cmd->name,
+            "%s is a model file, not a checkpoint: it holds no optimizer state, random generator, "
+            "row order or epoch count to continue from (bnmlp train --checkpoint-every N writes "
+            "checkpoints, to OUT.ckpt by default)",
+            opts.checkpoint);
+        command_print_usage(cmd);
+        bnmlp_model_free(model);
+        return CLI_EXIT_USAGE;
+    }
     if ((status = resume_optimizer(cmd, &opts, model, &fit.optimizer)) >= 0) {
         bnmlp_model_free(model);
         return status;
+    }
+    if (!cli_given(&opts, "--batch-size")) {
+        opts.batch_size = bnmlp_model_max_batch(model); /* the checkpoint's: train built it for that */
     }
     size_t done = bnmlp_model_epochs_done(model);
     if (opts.epochs <= done) {
@@ -797,11 +1131,18 @@ static int run_resume(int argc, char **argv, int first) {
         bnmlp_model_free(model);
         return CLI_EXIT_USAGE;
     }
+    if ((status = check_resume_settings(cmd, &opts, model, &fit.optimizer, version)) >= 0) {
+        bnmlp_model_free(model);
+        return status;
+    }
     fit.initial_epoch = done;
     fit_data d = {0};
-    if ((status = read_fit_data(cmd, &opts, &d)) < 0 && (status = apply_threads(cmd, &opts, model)) < 0 &&
-        (status = check_fit_labels(cmd, &opts, &d, model)) < 0 &&
+    const loss_origin origin = {.model = opts.checkpoint};
+    if ((status = read_fit_data(cmd, &opts, &d)) < 0 && (status = check_resume_rows(cmd, &opts, &d)) < 0 &&
+        (status = apply_threads(cmd, &opts, model)) < 0 &&
+        (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
         (status = check_fit_outputs(cmd, &opts, opts.checkpoint)) < 0) {
+        print_data_summary(&opts, &d, model);
         status = run_fit(cmd, &opts, model, &d, &fit, opts.checkpoint, NULL);
     }
     bnmlp_model_free(model);
@@ -832,7 +1173,7 @@ static int run_evaluate(int argc, char **argv, int first) {
     status = CLI_EXIT_FAILURE;
     if (data_read_labelled(cmd->name, &source, &d.x, &d.y) &&
         (status = apply_threads(cmd, &opts, model)) < 0 &&
-        (status = check_fit_labels(cmd, &opts, &d, model)) < 0) {
+        (status = check_fit_labels(cmd, &opts, &d, model, &(loss_origin){.model = opts.model})) < 0) {
         double loss = NAN, accuracy = NAN;
         bnmlp_status result = bnmlp_model_evaluate(model, d.x, d.y, &loss, &accuracy);
         if (result != BNMLP_OK) {
@@ -904,7 +1245,27 @@ static void free_names(char **names, size_t count) {
     free(names);
 }
 
-/* Writes the predictions (and labels) as CSV; the exit status. */
+/* Writes the predictions (and labels) to stdout as bnmlp_csv_write writes a file: a header, then
+ * "%.9g" values; the exit status (a write error is reported by main's final flush). */
+static int print_predictions(char **names, size_t count, const bnmlp_tensor *outputs,
+                             const bnmlp_tensor *labels) {
+    for (size_t c = 0; c < count; c++) {
+        printf("%s%s", c > 0 ? "," : "", names[c]);
+    }
+    putchar('\n');
+    for (size_t r = 0; r < outputs->rows; r++) {
+        for (size_t c = 0; c < outputs->cols; c++) {
+            printf("%s%.9g", c > 0 ? "," : "", (double)outputs->data[r * outputs->cols + c]);
+        }
+        if (labels != NULL) {
+            printf(",%.9g", (double)labels->data[r]);
+        }
+        putchar('\n');
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Writes the predictions (and labels) as CSV to path ("-": stdout); the exit status. */
 static int write_predictions(const command *cmd, const char *path, const bnmlp_tensor *outputs,
                              const bnmlp_tensor *labels, bnmlp_loss loss) {
     size_t count = outputs->cols + (labels != NULL ? 1 : 0);
@@ -917,6 +1278,11 @@ static int write_predictions(const command *cmd, const char *path, const bnmlp_t
         free_names(names, count);
         cli_failure(cmd->name, "out of memory");
         return CLI_EXIT_FAILURE;
+    }
+    if (strcmp(path, "-") == 0) {
+        int status = print_predictions(names, count, outputs, labels);
+        free_names(names, count);
+        return status;
     }
     bnmlp_csv_write_config config = BNMLP_CSV_WRITE_DEFAULT;
     config.column_names = (const char *const *)names;
@@ -967,6 +1333,16 @@ static int run_predict(int argc, char **argv, int first) {
     if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0) {
         return status;
     }
+    const path_role roles[] = {{"--model", opts.model, false},
+                               {"--data", opts.data, false},
+                               {"--out", strcmp(opts.out, "-") == 0 ? NULL : opts.out, true}};
+    if (!paths_check(cmd->name, roles, COUNT_OF(roles))) {
+        return CLI_EXIT_FAILURE;
+    }
+    if (cli_given(&opts, "--labels")) {
+        fprintf(stderr, "bnmlp predict: warning: predict's --labels is now --classes (--labels FILE names a "
+                        "labels file in train, resume and evaluate)\n");
+    }
     bnmlp_model *model = load_model(cmd, opts.model, "model");
     if (model == NULL) {
         return CLI_EXIT_FAILURE;
@@ -976,9 +1352,10 @@ static int run_predict(int argc, char **argv, int first) {
     if (opts.predict_labels &&
         (loss == BNMLP_LOSS_MEAN_SQUARED_ERROR || (loss == BNMLP_LOSS_BINARY_CROSSENTROPY && outputs != 1))) {
         cli_usage_error(cmd->name,
-                        "--labels needs a classifier with one binary output or a softmax; %s has %zu %s "
+                        "%s needs a classifier with one binary output or a softmax; %s has %zu %s "
                         "output(s)",
-                        opts.model, outputs, bnmlp_loss_name(loss));
+                        cli_given(&opts, "--labels") ? "--labels" : "--classes", opts.model, outputs,
+                        bnmlp_loss_name(loss));
         command_print_usage(cmd);
         bnmlp_model_free(model);
         return CLI_EXIT_USAGE;

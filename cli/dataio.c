@@ -3,7 +3,9 @@
  */
 #include "dataio.h"
 
+#include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,54 @@ bool data_column_is_index(const char *text) {
         }
     }
     return true;
+}
+
+/* True when a field (start to end, blanks around it allowed) is empty or a number, as the CSV
+ * reader's header detection counts it (nan and inf are numbers). */
+static bool field_is_number(const char *start, const char *end) {
+    while (start < end && isspace((unsigned char)*start)) start++;
+    while (end > start && isspace((unsigned char)end[-1])) end--;
+    if (start == end) {
+        return true;
+    }
+    char field[128];
+    size_t length = (size_t)(end - start) < sizeof field - 1 ? (size_t)(end - start) : sizeof field - 1;
+    memcpy(field, start, length);
+    field[length] = '\0';
+    char *stop = NULL;
+    strtod(field, &stop);
+    return stop != field && *stop == '\0';
+}
+
+/* 1 when the CSV file's first line is a header (a field neither empty nor a number, the reader's
+ * BNMLP_CSV_HEADER_AUTO rule), else 0 (also when the file cannot be read). */
+static size_t csv_header_lines(const char *path) {
+    FILE *file = fopen(path, "r");
+    if (file == NULL) {
+        return 0;
+    }
+    char line[4096];
+    bool header = false;
+    if (fgets(line, sizeof line, file) != NULL) {
+        const char *start = line;
+        for (const char *c = line;; c++) {
+            if (*c == ',' || *c == ';' || *c == '\t' || *c == '\n' || *c == '\r' || *c == '\0') {
+                header = header || !field_is_number(start, c);
+                start = c + 1;
+                if (*c == '\n' || *c == '\r' || *c == '\0') break;
+            }
+        }
+    }
+    fclose(file);
+    return header ? 1 : 0;
+}
+
+void data_locate(const char *path, size_t row, char *buffer, size_t size) {
+    if (data_is_npy(path)) {
+        snprintf(buffer, size, "row %zu", row);
+    } else {
+        snprintf(buffer, size, "line %zu", row + csv_header_lines(path));
+    }
 }
 
 /* Reports a reader's failure with the path and, when known, the line, column or offset. */

@@ -32,4 +32,9 @@ bool data_read_labelled(const char *command, const data_source *source, bnmlp_te
  * column more than width (or label_column is given), the file without its label column. */
 bool data_read_features(const char *command, const data_source *source, size_t width, bnmlp_tensor **x);
 
+/* Writes where data row `row` (1-based) of path is, as every message of the tool numbers it:
+ * "line N" of a CSV file (the header line counted, as the readers count lines), "row N" of a .npy
+ * array. */
+void data_locate(const char *path, size_t row, char *buffer, size_t size);
+
 #endif /* BNMLP_CLI_DATAIO_H */

@@ -15,8 +15,11 @@ const char TOOL_USAGE[] =
 const char EXIT_STATUS_HELP[] =
     "\n"
     "Exit status: 0 success; 1 a runtime failure (a file that cannot be read or written, a\n"
-    "model that diverged: the message names the path or the reason); 2 a usage error (unknown\n"
-    "flag, missing or bad value, bad --layers SPEC, missing or conflicting flags).\n";
+    "model that diverged, outputs that would overwrite each other or an input: the message names\n"
+    "the path or the reason); 2 a usage error (unknown flag, missing or bad value, bad --layers\n"
+    "SPEC, missing or conflicting flags); 130 (143) train or resume interrupted by SIGINT, i.e.\n"
+    "Ctrl-C (SIGTERM): the epoch under way is finished, then the model, history, plot (and the\n"
+    "checkpoint, with --checkpoint-every) are saved as of that epoch.\n";
 
 #define DATA_HELP                                                                                            \
     "Data:\n"                                                                                                \
@@ -40,20 +43,23 @@ const char EXIT_STATUS_HELP[] =
     "  --weight-decay W        weight decay: L2 on the gradient, or decoupled (AdamW)\n"                     \
     "  --SETTING V, --SWITCH   any other setting of the optimizer by its library name, dashes\n"             \
     "                          for underscores (e.g. --rho 0.9, --centered): listed below\n"                 \
-    "  --threads N             threads of the library (default 0: all cores; results are the same\n"         \
-    "                          for every count)\n"                                                           \
+    "  --threads N             threads of the library's pool, 0 to 1024 (default 0: all online\n"            \
+    "                          cores; 1: no thread is created); results are bit-identical for\n"             \
+    "                          every count\n"                                                                \
     "Validation (metrics in inference mode after every epoch):\n"                                            \
     "  --validation-data FILE  a second data file, with the same label flags\n"                              \
     "  --validation-labels FILE  its labels, when --data's come from --labels\n"                             \
     "  --validation-split F    validate on the last fraction F of --data's rows, in (0, 1), as\n"            \
     "                          Keras does (not with --validation-data)\n"                                    \
     "Output:\n"                                                                                              \
-    "  --out FILE              the trained model (default model.bnmlp)\n"                                    \
+    "  --out FILE              the trained model (default model.bnmlp). No output may name an\n"             \
+    "                          input or another output, nor a directory: refused before training\n"          \
     "  --history FILE          the metrics of every epoch as CSV\n"                                          \
     "                          (epoch,loss,accuracy,val_loss,val_accuracy)\n"                                \
     "  --plot FILE             the learning curves (loss and accuracy) as SVG\n"                             \
-    "  --checkpoint-every N    save a checkpoint every N epochs (see bnmlp resume)\n"                        \
-    "  --quiet                 no progress on stderr\n"
+    "  --checkpoint-every N    save a checkpoint every N epochs, and when interrupted (see\n"                \
+    "                          bnmlp resume)\n"                                                              \
+    "  --quiet                 no summary of the data and no progress on stderr\n"
 
 const char TRAIN_USAGE[] =
     "usage: bnmlp train --data FILE --layers SPEC --epochs N [--labels FILE | --label-column COL]\n"
@@ -65,7 +71,8 @@ const char TRAIN_USAGE[] =
 
 const char TRAIN_HELP[] =
     "Builds the model of SPEC, trains it with Keras's fit (reshuffled every epoch) and saves it.\n"
-    "Progress goes to stderr, the last epoch's metrics to stdout.\n"
+    "What was read (rows, features, classes, training and validation rows) and the progress go to\n"
+    "stderr, the last epoch's metrics to stdout.\n"
     "\n"
     "Model:\n"
     "  --layers SPEC           the layers, comma-separated (an example is below):\n"
@@ -84,19 +91,25 @@ const char TRAIN_HELP[] =
 
 const char RESUME_USAGE[] =
     "usage: bnmlp resume --checkpoint FILE --epochs N --data FILE [the data, validation and output\n"
-    "                    flags of the interrupted bnmlp train] [optimizer flags to change]\n";
+    "                    flags of the interrupted bnmlp train] [optimizer flags to change]\n"
+    "                    [--override]\n";
 
 const char RESUME_HELP[] =
     "Continues an interrupted training from a checkpoint (bnmlp train --checkpoint-every): loads\n"
     "it and trains from the epoch after the one it stored up to --epochs, exactly as if never\n"
     "interrupted. The checkpoint holds the model, its loss, the optimizer's settings and state,\n"
-    "the random generator and the row order: give the same --data, --batch-size and validation\n"
-    "flags as the interrupted run; no optimizer flag is needed. An optimizer flag given changes\n"
-    "that setting from then on; an --optimizer other than the checkpoint's is refused. A\n"
+    "the random generator and the row order: give the same --data and validation flags as the\n"
+    "interrupted run; no optimizer flag is needed, and --batch-size defaults to the\n"
+    "checkpoint's. A flag that changes a setting the checkpoint stored (an optimizer setting, the\n"
+    "batch size) is refused unless --override is given (then a warning names the change); an\n"
+    "--optimizer other than the checkpoint's is always refused, and so is a model file that is\n"
+    "not a checkpoint. The validation flags are not stored: give the interrupted run's (training\n"
+    "rows other than the checkpoint's, e.g. a dropped --validation-split, need --override). A\n"
     "checkpoint written before libbnmlp stored the settings (format version 1) continues with\n"
     "its optimizer's defaults: give the interrupted run's optimizer flags then.\n"
     "\n"
     "  --checkpoint FILE       the checkpoint; --checkpoint-every rewrites it\n"
+    "  --override              let flags change the settings the checkpoint stored (warned)\n"
     "  --epochs N              the total number of epochs to reach (more than the checkpoint's)\n" DATA_HELP
         FIT_HELP;
 
@@ -108,10 +121,10 @@ const char EVALUATE_HELP[] =
     "inference mode (batch norm uses its moving statistics), on stdout.\n"
     "\n"
     "  --model FILE            a model saved by bnmlp train (or a checkpoint)\n" DATA_HELP
-    "  --threads N             threads of the library (default 0: all cores)\n";
+    "  --threads N             threads of the library's pool (default 0: all online cores)\n";
 
 const char PREDICT_USAGE[] =
-    "usage: bnmlp predict --model FILE --data FILE --out FILE [--labels] [--label-column COL]\n"
+    "usage: bnmlp predict --model FILE --data FILE --out FILE|- [--classes] [--label-column COL]\n"
     "                     [--threads N]\n";
 
 const char PREDICT_HELP[] =
@@ -123,14 +136,17 @@ const char PREDICT_HELP[] =
     "  --data FILE             CSV or .npy rows; a file with one column more than the model's inputs\n"
     "                          has its label column left out (the last one, or --label-column)\n"
     "  --label-column COL      the column to leave out: a CSV header name or a 0-based index\n"
-    "  --out FILE              the predictions (CSV)\n"
-    "  --labels                add a column 'label': the predicted class (p > 0.5, or the argmax)\n"
-    "  --threads N             threads of the library (default 0: all cores)\n";
+    "  --out FILE              the predictions (CSV); - writes them to stdout\n"
+    "  --classes               add a column 'label': the predicted class (p > 0.5, or the argmax);\n"
+    "                          --labels, its old name, still works with a warning (--labels FILE\n"
+    "                          names a file of labels in train, resume and evaluate)\n"
+    "  --threads N             threads of the library's pool (default 0: all online cores)\n";
 
 const char SUMMARY_USAGE[] = "usage: bnmlp summary --model FILE\n";
 
 const char SUMMARY_HELP[] =
-    "Prints a saved model's layers, output shapes and parameter counts (Keras's summary), its\n"
+    "Prints a saved model's layers, output shapes, parameter counts (Keras's summary) and\n"
+    "settings (initializer, activation and alpha, batch norm's momentum, epsilon, estimators), its\n"
     "loss, the batch it was built for and, for a checkpoint, the epochs it has done.\n"
     "\n"
     "  --model FILE            a model or checkpoint\n";

@@ -73,8 +73,15 @@ static void activation_backward_pass(const bnmlp_layer_pass *pass) {
     bnmlp_parallel_for(pass->kernels, pass->rows * layer->out, ELEMENTWISE_PIECE, elementwise_range, &job);
 }
 
+/* The function, with its alpha when it takes one: "relu", "leaky_relu alpha=0.3". */
 static void activation_describe(const bnmlp_layer *layer, char *text, size_t size) {
-    snprintf(text, size, "%s", bnmlp_activation_name(layer->config.activation.function));
+    const bnmlp_activation function = layer->config.activation.function;
+    if (isnan(bnmlp_activation_default_alpha(function))) {
+        snprintf(text, size, "%s", bnmlp_activation_name(function));
+    } else {
+        snprintf(text, size, "%s alpha=%g", bnmlp_activation_name(function),
+                 (double)layer->config.activation.alpha);
+    }
 }
 
 const bnmlp_layer_ops bnmlp_activation_ops = {

@@ -343,6 +343,23 @@ static void batchnorm_array_set(const bnmlp_layer *layer, float *const arrays[BN
     for (size_t c = 0; c < layer->out; c++) biased[c] = (float)((double)value[c] * debias);
 }
 
+/* Every setting, in the CLI's layer language: "momentum=0.99 eps=0.001 variance=biased
+ * average=exponential", with "nocenter" / "noscale" when beta / gamma are off. */
+static void batchnorm_describe(const bnmlp_layer *layer, char *text, size_t size) {
+    static const char *const variances[] = {[BNMLP_VARIANCE_BIASED] = "biased",
+                                            [BNMLP_VARIANCE_UNBIASED] = "unbiased",
+                                            [BNMLP_VARIANCE_KERAS2] = "keras2"};
+    static const char *const averages[] = {[BNMLP_AVERAGE_EXPONENTIAL] = "exponential",
+                                           [BNMLP_AVERAGE_DEBIASED] = "debiased",
+                                           [BNMLP_AVERAGE_CUMULATIVE] = "cumulative"};
+    const bnmlp_batchnorm_config *config = &layer->config.batchnorm;
+    const size_t v = (size_t)config->moving_variance_estimator, a = (size_t)config->moving_average;
+    snprintf(text, size, "momentum=%g eps=%g%s%s variance=%s average=%s", (double)config->momentum,
+             (double)config->epsilon, config->center ? "" : " nocenter", config->scale ? "" : " noscale",
+             v < sizeof variances / sizeof variances[0] ? variances[v] : "?",
+             a < sizeof averages / sizeof averages[0] ? averages[a] : "?");
+}
+
 const bnmlp_layer_ops bnmlp_batchnorm_ops = {
     .kind = BNMLP_LAYER_BATCHNORM,
     .class_name = "BatchNormalization",
@@ -356,4 +373,5 @@ const bnmlp_layer_ops bnmlp_batchnorm_ops = {
     .backward = batchnorm_backward_pass,
     .update_statistics = batchnorm_update_statistics,
     .array_set = batchnorm_array_set,
+    .describe = batchnorm_describe,
 };

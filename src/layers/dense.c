@@ -76,6 +76,19 @@ static void dense_backward_pass(const bnmlp_layer_pass *pass) {
                          pass->rows, layer->in, layer->out);
 }
 
+/* The kernel initializer and the bias setting, e.g. "glorot_uniform" or "he_uniform, no bias". */
+static void dense_describe(const bnmlp_layer *layer, char *text, size_t size) {
+    static const char *const initializers[] = {[BNMLP_INIT_GLOROT_UNIFORM] = "glorot_uniform",
+                                               [BNMLP_INIT_GLOROT_NORMAL] = "glorot_normal",
+                                               [BNMLP_INIT_HE_UNIFORM] = "he_uniform",
+                                               [BNMLP_INIT_HE_NORMAL] = "he_normal",
+                                               [BNMLP_INIT_ZEROS] = "zeros"};
+    const bnmlp_initializer init = layer->config.dense.initializer;
+    const size_t known = sizeof initializers / sizeof initializers[0];
+    snprintf(text, size, "%s%s", (size_t)init < known ? initializers[init] : "?",
+             layer->config.dense.use_bias ? "" : ", no bias");
+}
+
 const bnmlp_layer_ops bnmlp_dense_ops = {
     .kind = BNMLP_LAYER_DENSE,
     .class_name = "Dense",
@@ -86,4 +99,5 @@ const bnmlp_layer_ops bnmlp_dense_ops = {
     .gemm_scratch = dense_gemm_scratch,
     .forward = dense_forward_pass,
     .backward = dense_backward_pass,
+    .describe = dense_describe,
 };

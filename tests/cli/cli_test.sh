@@ -192,9 +192,9 @@ check "resume to 12 epochs without optimizer flags: exit 0" \
     --validation-split 0.5 --out adam-resumed.bnmlp --quiet
 check "resumed with the checkpoint's adam settings: the uninterrupted model, bit for bit" \
     cmp -s adam.bnmlp adam-resumed.bnmlp
-check "resume with --lr changes the rate: another model" sh -c \
+check "resume with --lr (and --override) changes the rate: another model" sh -c \
     "'$bnmlp' resume --checkpoint adam-part.bnmlp.ckpt --data data.csv --epochs 12 --validation-split 0.5 \
-    --lr 0.05 --out adam-lr.bnmlp --quiet && ! cmp -s adam.bnmlp adam-lr.bnmlp"
+    --lr 0.05 --override --out adam-lr.bnmlp --quiet && ! cmp -s adam.bnmlp adam-lr.bnmlp"
 cp "$fixtures/checkpoint.bnmlp" v1.ckpt
 # (bit for bit with the compiler that wrote it, gcc; another may round the last bit apart)
 check "a version-1 checkpoint resumed with its run's flags predicts as the model that run saved" \
@@ -367,6 +367,171 @@ failure "--label-column not in the file" "nosuch" train --data data.csv --label-
 failure "divergence" "diverged" train --data data.csv --layers dense:50:relu,dense:1:sigmoid --lr 1e6 --momentum 1 \
     --epochs 20 --out diverged.bnmlp --quiet
 check "a diverged model is not saved" test ! -e diverged.bnmlp
+
+# --- Never loses or clobbers work (issue 17): aliased outputs refused before training ----------
+L="train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 2 --quiet"
+cp data.csv data-before.csv
+cp model.bnmlp model-before.bnmlp
+failure "--history naming --out" "--out model.bnmlp and --history ./model.bnmlp are the same file" \
+    $L --out model.bnmlp --history ./model.bnmlp
+check "--history naming --out: the model is left as it was" cmp -s model.bnmlp model-before.bnmlp
+failure "--out naming the training CSV" "--out data.csv would overwrite the input --data data.csv" $L --out data.csv
+check "--out naming the training CSV: the data is left as it was" cmp -s data.csv data-before.csv
+mkdir -p sub outdir
+failure "--out naming the data through another path" "would overwrite the input --data" \
+    $L --out "sub/../data.csv"
+failure "--plot naming --history" "are the same file" $L --out o.bnmlp --history h2.csv --plot h2.csv
+check "--plot naming --history: nothing written" test ! -e h2.csv -a ! -e o.bnmlp
+failure "the checkpoint naming --out" "are the same file" $L --out o.bnmlp --checkpoint-every 1 --checkpoint o.bnmlp
+failure "--validation-data naming --history" "would overwrite the input --validation-data" \
+    $L --out o.bnmlp --validation-data test.csv --history test.csv
+failure "--out naming a directory" "--out outdir is a directory" $L --out outdir
+check "--out naming a directory: refused before the first epoch" sh -c '! grep -q "^Epoch" last.err && ! grep -q "^epoch" last.out'
+failure "resume --out naming its checkpoint" "would overwrite the input --checkpoint part.bnmlp.ckpt" \
+    resume --checkpoint part.bnmlp.ckpt --data data.csv --epochs 60 --out part.bnmlp.ckpt --quiet
+failure "predict --out naming --data" "would overwrite the input --data test.csv" \
+    predict --model model.bnmlp --data test.csv --out test.csv
+failure "predict --out naming --model" "would overwrite the input --model model.bnmlp" \
+    predict --model model.bnmlp --data test.csv --out ./model.bnmlp
+check "after the refusals the inputs are intact" sh -c 'cmp -s data.csv data-before.csv && cmp -s model.bnmlp model-before.bnmlp'
+
+# --- SIGINT / SIGTERM: the finished epochs are saved, exit 128 + signal ---------------------
+# A run long enough to be interrupted: it polls for its progress, never sleeps long.
+long="--data data.csv --layers dense:64:relu,bn,dense:64:relu,dense:1:sigmoid --epochs 1000000 --threads 1"
+# wait_for PATTERN FILE: polls (up to 60 s) until FILE has a line matching PATTERN.
+wait_for() {
+    tries=0
+    while ! grep -q "$1" "$2" 2>/dev/null; do
+        tries=$((tries + 1))
+        [ $tries -gt 600 ] && return 1
+        sleep 0.1
+    done
+}
+"$bnmlp" train $long --validation-split 0.5 --out sig.bnmlp --history sig.csv --plot sig.svg --checkpoint-every 1 \
+    >sig.out 2>sig.err </dev/null &
+sig_pid=$!
+wait_for '^Epoch 3/' sig.err
+kill -TERM $sig_pid
+wait $sig_pid
+sig_status=$?
+check "SIGTERM during train: exit 143 (128 + 15)" test $sig_status -eq 143
+sig_epochs=$(sed -n 's/.*interrupted by SIGTERM after epoch \([0-9]*\) of.*/\1/p' sig.err)
+check "SIGTERM: the message names the signal and the last full epoch ($sig_epochs)" test -n "$sig_epochs"
+check "SIGTERM: the model is saved" test -s sig.bnmlp
+check "SIGTERM: the history has every finished epoch" test "$(lines sig.csv)" -eq $((${sig_epochs:-0} + 1))
+check "SIGTERM: the plot is a complete SVG" is_svg sig.svg
+check "SIGTERM: no temporary file is left" sh -c '! ls | grep -q "\.tmp$"'
+check "SIGTERM: the checkpoint has the last full epoch" sh -c \
+    "'$bnmlp' summary --model sig.bnmlp.ckpt | grep -q 'after ${sig_epochs:-0} epochs'"
+check "SIGTERM: resume continues from the checkpoint" status_is 0 "$bnmlp" resume --checkpoint sig.bnmlp.ckpt \
+    --data data.csv --validation-split 0.5 --epochs $((${sig_epochs:-0} + 2)) --out sig-resumed.bnmlp
+check "SIGTERM: resumed at the epoch after the last saved one" grep -q "^Epoch $((${sig_epochs:-0} + 1))/" last.err
+if command -v timeout >/dev/null 2>&1; then
+    check "SIGINT (timeout -s INT) during train: exit 130" status_is 130 \
+        timeout --preserve-status -s INT 2 "$bnmlp" train $long --out int.bnmlp --history int.csv
+    check "SIGINT: the message names it" err_has "interrupted by SIGINT after epoch"
+    check "SIGINT: the model and history are saved" sh -c 'test -s int.bnmlp && test "$(wc -l <int.csv)" -gt 1'
+    check "SIGINT: the saved model loads and evaluates" status_is 0 "$bnmlp" evaluate --model int.bnmlp --data test.csv
+    # Interrupting checkpoint writes at random points leaves no stray temporary file.
+    mkdir -p ckpt-int
+    for t in 0.3 0.45 0.6 0.75 0.9 1.05; do
+        timeout --preserve-status -s INT $t "$bnmlp" train $long --out ckpt-int/m.bnmlp --checkpoint-every 1 \
+            --quiet >/dev/null 2>&1 </dev/null
+        echo $? >>ckpt-int/status
+    done
+    check "SIGINT during checkpoint writes (6 tries): exit 130 every time" \
+        test "$(grep -c '^130$' ckpt-int/status)" -eq 6
+    check "SIGINT during checkpoint writes: no temporary file left" sh -c '! ls ckpt-int | grep -q "tmp"'
+else
+    echo "skip    SIGINT checks: no timeout command"
+fi
+
+# --- resume restores the checkpoint's configuration ------------------------------------------
+usage_error "resume of a plain model file" "model.bnmlp is a model file, not a checkpoint" \
+    resume --checkpoint model.bnmlp --data data.csv --epochs 200 --out r.bnmlp
+usage_error "resume with another --lr, no --override" "--lr 0.05 changes adam-part.bnmlp.ckpt's learning_rate" \
+    resume --checkpoint adam-part.bnmlp.ckpt --data data.csv --epochs 12 --validation-split 0.5 --lr 0.05 --out r.bnmlp
+check "resume without --override: says how to override" err_has "--override"
+check "resume --lr with --override: exit 0, with a warning" status_is 0 "$bnmlp" resume --checkpoint adam-part.bnmlp.ckpt \
+    --data data.csv --epochs 12 --validation-split 0.5 --lr 0.05 --override --out r.bnmlp --quiet
+check "resume --override: the warning names the change" err_has "warning: --lr 0.05 replaces adam-part.bnmlp.ckpt's learning_rate 0.005"
+usage_error "resume with another --batch-size" "--batch-size 16 changes part.bnmlp.ckpt's batch size (32)" \
+    resume --checkpoint part.bnmlp.ckpt --data data.csv --epochs 60 --batch-size 16 --validation-split 0.5 --out r.bnmlp
+usage_error "resume dropping --validation-split" "part.bnmlp.ckpt was trained on 500 rows, but --data data.csv with these flags gives 1000 training rows" \
+    resume --checkpoint part.bnmlp.ckpt --data data.csv --epochs 60 --out r.bnmlp --quiet
+check "resume dropping --validation-split with --override: exit 0, with a warning" status_is 0 "$bnmlp" resume \
+    --checkpoint part.bnmlp.ckpt --data data.csv --epochs 42 --out r.bnmlp --quiet --override
+check "resume --override on other rows: the warning says so" err_has "warning: training on 1000 rows instead of the 500"
+check "train 8 epochs with --batch-size 16: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
+    --epochs 8 --batch-size 16 --validation-split 0.5 --out b16.bnmlp --quiet
+check "the same run stopped after 4 epochs with a checkpoint: exit 0" status_is 0 "$bnmlp" train --data data.csv \
+    --layers "$spec" --epochs 4 --batch-size 16 --validation-split 0.5 --out b16-part.bnmlp --checkpoint-every 4 --quiet
+check "resume without --batch-size takes the checkpoint's 16: the uninterrupted model, bit for bit" sh -c \
+    "'$bnmlp' resume --checkpoint b16-part.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 \
+    --out b16-resumed.bnmlp --quiet && cmp -s b16.bnmlp b16-resumed.bnmlp"
+
+# --- Messages that point at the cause --------------------------------------------------------
+printf 'x0,x1,x2,label\n0.5,0.3,0.1,2\n0.1,0.2,0.2,0\n' >wide2.csv
+failure "evaluate on data of another width with labels the loss refuses: the width is named" \
+    "has 3 feature columns; the model takes 2" evaluate --model model.bnmlp --data wide2.csv
+check "... and not the label" sh -c '! grep -q "is not 0 or 1" last.err'
+failure "an inferred loss that does not fit the labels is named" \
+    "loss binary_crossentropy was inferred from the last layer; use --loss NAME" \
+    train --data data.csv --layers dense:8:relu,dense:3:sigmoid --epochs 2 --quiet
+usage_error "--loss softmax on a linear last layer" "--loss softmax needs class probabilities: end SPEC with a softmax, e.g. dense:3:softmax" \
+    train --data data.csv --layers dense:16:relu,bn,dense:3 --loss softmax --epochs 2 --quiet
+printf 'x0,x1,label\n0.5,0.3,1\n0.1,1e30,0\n0.3,0.1,1\n' >huge.csv
+failure "a huge finite input is named, with its line" "huge.csv: line 3: feature 2 is 1e+30" \
+    train --data huge.csv --layers dense:4:relu,dense:1:sigmoid --epochs 2 --quiet
+check "a huge input: standardizing is suggested" err_has "standardize"
+failure "a label error names the file's line (header counted)" "label2.csv: line 2: label 2 is not 0 or 1" \
+    train --data label2.csv --layers dense:1:sigmoid --epochs 2
+printf 'x0,x1\n0.5,-1.27\n0.1,0.2\n0.3,0.1\n' >nolabel.csv
+failure "a file without a label column: the label column is pointed at" "the labels are the last column of the file" \
+    train --data nolabel.csv --layers dense:2:softmax --epochs 2
+printf '0.5,0.3,1\n0.1,0.2,0\n0.3,0.1,3\n' >noheader.csv
+failure "a label error in a file without header: line = row" "noheader.csv: line 3: label 3 is not 0 or 1" \
+    train --data noheader.csv --layers dense:1:sigmoid --epochs 2
+
+# --- What train read, predict to stdout, --classes, summary, help ----------------------------
+check "train prints what it read: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers dense:4:relu,dense:1:sigmoid \
+    --epochs 1 --validation-split 0.5 --out read.bnmlp
+check "train: rows and features read" err_has "Read data.csv: 1000 rows, 2 features, labels from the last column"
+check "train: classes and their counts" err_has "Classes (binary_crossentropy): 0: 500 rows, 1: 500 rows"
+check "train: training and validation rows" err_has "Training on 500 rows, validating on 500 rows"
+check "predict --out - writes to stdout: exit 0" status_is 0 "$bnmlp" predict --model model.bnmlp --data test.csv --out -
+check "predict --out -: the predictions on stdout, no file named -" sh -c \
+    'test "$(head -n 1 last.out)" = p && test "$(wc -l <last.out)" -eq 501 && test ! -e ./-'
+check "predict --out - gives the file's bytes" sh -c "'$bnmlp' predict --model model.bnmlp --data test.csv --out p.csv && cmp -s p.csv last.out"
+check "predict --classes adds the label column" sh -c \
+    "'$bnmlp' predict --model model.bnmlp --data test.csv --out pc.csv --classes && test \"\$(head -n 1 pc.csv)\" = p,label"
+check "predict --labels (the old name) still works, with a warning" sh -c \
+    "'$bnmlp' predict --model model.bnmlp --data test.csv --out pl.csv --labels 2>pl.err && cmp -s pl.csv pc.csv && grep -q 'now --classes' pl.err"
+check "two batch-norm layers: exit 0" status_is 0 "$bnmlp" train --data data.csv --epochs 1 --quiet --out bn2.bnmlp \
+    --layers "dense:8:relu:he_uniform,bn,dense:8:leaky_relu:alpha=0.2:nobias,bn:momentum=0.9:eps=1e-5:variance=unbiased,dense:1:sigmoid"
+check "summary of a model with two batch-norm layers: exit 0" status_is 0 "$bnmlp" summary --model bn2.bnmlp
+check "summary: every parameter count ends under 'Param #'" awk '
+    /Param #/ { col = index($0, "Param #") + 6 }
+    /^=/ { rule++ ; next }
+    rule == 1 && col > 0 { if (substr($0, col, 1) !~ /[0-9]/ || substr($0, col + 1, 1) ~ /[0-9]/) bad = 1; rows++ }
+    END { exit !(col > 0 && rows == 8 && !bad) }' last.out
+check "summary: batch norm's settings, alpha, initializer" sh -c \
+    'grep -q "momentum=0.9 eps=1e-05 variance=unbiased" last.out && grep -q "leaky_relu alpha=0.2" last.out && grep -q "he_uniform" last.out && grep -q "no bias" last.out'
+check "help: --threads says 0 to 1024 and what 1 means" sh -c "'$bnmlp' help train | grep -q '0 to 1024' && '$bnmlp' help train | grep -q '1: no thread'"
+check "help: the interruption status is documented" sh -c "'$bnmlp' help train | grep -q '130'"
+
+# --- Progress on a terminal: a newline per epoch, never wider than the terminal ------------
+if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>&1; then
+    COLUMNS=60 script -qec "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 5 \
+        --validation-split 0.5 --out tty.bnmlp" /dev/null </dev/null >tty.txt 2>&1
+    tr '\r' '\n' <tty.txt >tty-lines.txt
+    check "terminal progress: every epoch's validation values stay on screen" \
+        test "$(grep -c 'val_accuracy: [0-9.]*$' tty-lines.txt)" -ge 5
+    check "terminal progress: no line wider than the terminal (60)" \
+        awk '/^(Epoch |    )/ && length($0) > 59 { bad = 1 } END { exit bad }' tty-lines.txt
+else
+    echo "skip    terminal progress checks: no script(1)"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
