@@ -814,34 +814,34 @@ typedef enum bnmlp_mode {
  * epochs, see bnmlp_fit_config) for the per-step kinds, completed epochs for the per-epoch ones
  * (bnmlp_schedule_config.unit can change that). base is the schedule's starting rate. */
 typedef enum bnmlp_schedule_kind {
-    BNMLP_SCHEDULE_CONSTANT = 0,  /* "constant": base (no schedule; the default) */
-    BNMLP_SCHEDULE_EXPONENTIAL,   /* "exponential" (Keras ExponentialDecay, per step):
-                                     base * decay_rate^(t / decay_steps), the exponent floored
-                                     with staircase */
-    BNMLP_SCHEDULE_PIECEWISE,     /* "piecewise" (Keras PiecewiseConstantDecay, per step):
-                                     values[i] for the first i with t <= milestones[i], else
-                                     values[milestone_count] (base is not used) */
-    BNMLP_SCHEDULE_COSINE,        /* "cosine" (Keras CosineDecay, per step): without warmup
-                                     (warmup_steps 0) base * ((1 - alpha) * (1 + cos(pi * min(t,
-                                     decay_steps) / decay_steps)) / 2 + alpha); with warmup, a
-                                     line from base to warmup_target over warmup_steps, then the
-                                     same decay from warmup_target over t - warmup_steps */
-    BNMLP_SCHEDULE_STEP,          /* "step" (PyTorch StepLR, per epoch): base * gamma^floor(t /
-                                     step_size) */
-    BNMLP_SCHEDULE_MULTISTEP,     /* "multistep" (PyTorch MultiStepLR, per epoch): base * gamma^(the
-                                     number of milestones <= t) */
-    BNMLP_SCHEDULE_EXPONENTIAL_LR, /* "exponential_lr" (PyTorch ExponentialLR, per epoch):
-                                      base * gamma^t */
-    BNMLP_SCHEDULE_COSINE_ANNEALING, /* "cosine_annealing" (PyTorch CosineAnnealingLR, per epoch):
-                                        eta_min + (base - eta_min) * (1 + cos(pi * t / t_max)) / 2
-                                        (not clamped: past t_max it rises again, as PyTorch) */
-    BNMLP_SCHEDULE_ONE_CYCLE      /* "one_cycle" (PyTorch OneCycleLR, per epoch here, per batch in
-                                     PyTorch's examples: set unit): from max_lr / div_factor up to
-                                     max_lr over pct_start * total_steps - 1 steps, then down to
-                                     max_lr / div_factor / final_div_factor at total_steps - 1, both
-                                     by cosine annealing; t >= total_steps keeps the last rate
-                                     (PyTorch raises). The momentum cycling is left out. base is
-                                     not used */
+    /* "constant": base (no schedule; the default). */
+    BNMLP_SCHEDULE_CONSTANT = 0,
+    /* "exponential" (Keras ExponentialDecay, per step): base * decay_rate^(t / decay_steps), the
+     * exponent floored with staircase. */
+    BNMLP_SCHEDULE_EXPONENTIAL,
+    /* "piecewise" (Keras PiecewiseConstantDecay, per step): values[i] for the first i with
+     * t <= milestones[i], else values[milestone_count] (base is not used). */
+    BNMLP_SCHEDULE_PIECEWISE,
+    /* "cosine" (Keras CosineDecay, per step): without warmup (warmup_steps 0)
+     * base * ((1 - alpha) * (1 + cos(pi * min(t, decay_steps) / decay_steps)) / 2 + alpha); with
+     * warmup, a line from base to warmup_target over warmup_steps, then the same decay from
+     * warmup_target over t - warmup_steps (clamped at decay_steps). */
+    BNMLP_SCHEDULE_COSINE,
+    /* "step" (PyTorch StepLR, per epoch): base * gamma^floor(t / step_size). */
+    BNMLP_SCHEDULE_STEP,
+    /* "multistep" (PyTorch MultiStepLR, per epoch): base * gamma^(milestones <= t). */
+    BNMLP_SCHEDULE_MULTISTEP,
+    /* "exponential_lr" (PyTorch ExponentialLR, per epoch): base * gamma^t. */
+    BNMLP_SCHEDULE_EXPONENTIAL_LR,
+    /* "cosine_annealing" (PyTorch CosineAnnealingLR, per epoch): eta_min + (base - eta_min) *
+     * (1 + cos(pi * t / t_max)) / 2, not clamped: past t_max it rises again, as PyTorch's. */
+    BNMLP_SCHEDULE_COSINE_ANNEALING,
+    /* "one_cycle" (PyTorch OneCycleLR, two phases, cosine annealing; per epoch by default, per
+     * batch in PyTorch's examples: set unit): from max_lr / div_factor up to max_lr at
+     * t = pct_start * total_steps - 1, then down to max_lr / div_factor / final_div_factor at
+     * t = total_steps - 1; later t keep the last rate (PyTorch raises). The momentum cycling of
+     * OneCycleLR is left out. base is not used. */
+    BNMLP_SCHEDULE_ONE_CYCLE
 } bnmlp_schedule_kind;
 
 /* What t of a schedule counts. */
@@ -856,30 +856,32 @@ typedef enum bnmlp_schedule_unit {
 
 /* A learning-rate schedule. Only the fields of its kind are used (and checked). */
 typedef struct bnmlp_schedule_config {
-    bnmlp_schedule_kind kind; /* default BNMLP_SCHEDULE_CONSTANT */
-    bnmlp_schedule_unit unit; /* default BNMLP_SCHEDULE_UNIT_DEFAULT */
+    bnmlp_schedule_kind kind;     /* default BNMLP_SCHEDULE_CONSTANT */
+    bnmlp_schedule_unit unit;     /* default BNMLP_SCHEDULE_UNIT_DEFAULT */
     double initial_learning_rate; /* base, > 0 and finite, or 0 for the optimizer configuration's
                                      learning rate (fit). Set it when resuming: a checkpoint stores
                                      the last scheduled rate, not the base. Default 0 */
-    uint64_t decay_steps;     /* exponential, cosine: > 0. Default 1000 */
-    double decay_rate;        /* exponential: > 0. Default 0.96 */
-    bool staircase;           /* exponential: floor the exponent. Default false */
-    double alpha;             /* cosine: the floor as a fraction of the rate, in [0, 1]. Default 0 */
-    uint64_t warmup_steps;    /* cosine: steps of linear warmup (0: none). Default 0 */
-    double warmup_target;     /* cosine with warmup: the rate reached, > 0. Default 0.001 */
-    uint64_t step_size;       /* step: > 0. Default 30 */
-    double gamma;             /* step, multistep, exponential_lr: the factor, > 0. Default 0.1 */
-    uint64_t milestones[BNMLP_SCHEDULE_MAX_MILESTONES]; /* piecewise, multistep: increasing t */
-    size_t milestone_count;   /* piecewise (>= 1), multistep (>= 0): entries used. Default 0 */
-    double values[BNMLP_SCHEDULE_MAX_MILESTONES + 1]; /* piecewise: milestone_count + 1 rates > 0 */
-    uint64_t t_max;           /* cosine_annealing: the half period, > 0. Default 10 */
-    double eta_min;           /* cosine_annealing: the lowest rate, >= 0. Default 0 */
-    double max_lr;            /* one_cycle: the peak, > 0. Default 0.1 */
-    uint64_t total_steps;     /* one_cycle: > 1, with pct_start * total_steps >= 2 and < total_steps.
-                                 Default 100 */
-    double pct_start;         /* one_cycle: the rising fraction, in (0, 1). Default 0.3 */
-    double div_factor;        /* one_cycle: max_lr / starting rate, > 0. Default 25 */
-    double final_div_factor;  /* one_cycle: starting rate / final rate, > 0. Default 1e4 */
+    uint64_t decay_steps;         /* exponential, cosine: > 0. Default 1000 */
+    double decay_rate;            /* exponential: > 0. Default 0.96 */
+    bool staircase;               /* exponential: floor the exponent. Default false */
+    double alpha;                 /* cosine: the floor as a fraction of the rate, in [0, 1]. Default 0 */
+    uint64_t warmup_steps;        /* cosine: steps of linear warmup (0: none). Default 0 */
+    double warmup_target;         /* cosine with warmup: the rate reached, > 0. Default 0.001 */
+    uint64_t step_size;           /* step: > 0. Default 30 */
+    double gamma;                 /* step, multistep, exponential_lr: the factor, > 0. Default 0.1 */
+    /* piecewise, multistep: strictly increasing t (the first milestone_count entries). */
+    uint64_t milestones[BNMLP_SCHEDULE_MAX_MILESTONES];
+    /* piecewise (>= 1), multistep (>= 0): milestones used. Default 0 */
+    size_t milestone_count;
+    /* piecewise: milestone_count + 1 rates, each > 0 and finite. */
+    double values[BNMLP_SCHEDULE_MAX_MILESTONES + 1];
+    uint64_t t_max;          /* cosine_annealing: the half period, > 0. Default 10 */
+    double eta_min;          /* cosine_annealing: the lowest rate, >= 0. Default 0 */
+    double max_lr;           /* one_cycle: the peak, > 0. Default 0.1 */
+    uint64_t total_steps;    /* one_cycle: > 1, with 1 < pct_start * total_steps. Default 100 */
+    double pct_start;        /* one_cycle: the rising fraction, in (0, 1). Default 0.3 */
+    double div_factor;       /* one_cycle: max_lr / starting rate, > 0. Default 25 */
+    double final_div_factor; /* one_cycle: starting rate / final rate, > 0. Default 1e4 */
 } bnmlp_schedule_config;
 
 /* No schedule, with every kind's defaults (Keras's and PyTorch's) filled in. */
@@ -958,22 +960,22 @@ typedef enum bnmlp_direction {
  * the first monitored epoch when none improved, are put back when fit ends, whether or not it
  * stopped early (Keras 3; Keras 2 only when it stopped). */
 typedef struct bnmlp_early_stopping_config {
-    bool enabled;                /* default false */
-    bnmlp_monitor monitor;       /* default BNMLP_MONITOR_VAL_LOSS */
-    bnmlp_direction mode;     /* default BNMLP_DIRECTION_AUTO */
-    double min_delta;            /* the least change that counts (its sign is ignored), finite. Default 0 */
-    size_t patience;             /* epochs without improvement before stopping. Default 0 */
-    bool has_baseline;           /* use baseline. Default false (Keras's None) */
-    double baseline;             /* a value the monitor must beat, finite. Default 0 (unused) */
-    size_t start_from_epoch;     /* epochs (0-based index) before monitoring starts. Default 0 */
-    bool restore_best_weights;   /* put the best epoch's weights back when fit ends. Default false */
+    bool enabled;              /* default false */
+    bnmlp_monitor monitor;     /* default BNMLP_MONITOR_VAL_LOSS */
+    bnmlp_direction mode;      /* default BNMLP_DIRECTION_AUTO */
+    double min_delta;          /* the least change that counts (its sign is ignored), finite. Default 0 */
+    size_t patience;           /* epochs without improvement before stopping. Default 0 */
+    bool has_baseline;         /* use baseline. Default false (Keras's None) */
+    double baseline;           /* a value the monitor must beat, finite. Default 0 (unused) */
+    size_t start_from_epoch;   /* epochs (0-based index) before monitoring starts. Default 0 */
+    bool restore_best_weights; /* put the best epoch's weights back when fit ends. Default false */
 } bnmlp_early_stopping_config;
 
 /* Keras's EarlyStopping() defaults, disabled. */
 #define BNMLP_EARLY_STOPPING_DEFAULT                                                                         \
     ((bnmlp_early_stopping_config){.enabled = false,                                                         \
                                    .monitor = BNMLP_MONITOR_VAL_LOSS,                                        \
-                                   .mode = BNMLP_DIRECTION_AUTO,                                                  \
+                                   .mode = BNMLP_DIRECTION_AUTO,                                             \
                                    .min_delta = 0.0,                                                         \
                                    .patience = 0,                                                            \
                                    .has_baseline = false,                                                    \
@@ -983,11 +985,11 @@ typedef struct bnmlp_early_stopping_config {
 
 /* Early stopping's running state (plain numbers: bnmlp_early_stopping_begin starts it). */
 typedef struct bnmlp_early_stopping_state {
-    double best;          /* the best value so far (+-infinity before the first) */
-    size_t wait;          /* epochs since the last improvement (Keras's wait) */
-    size_t best_epoch;    /* 0-based epoch of the best value (or of the first monitored epoch) */
-    bool has_best;        /* an epoch has been monitored (the weights to restore exist) */
-    bool stopped;         /* training was stopped */
+    double best;       /* the best value so far (+-infinity before the first) */
+    size_t wait;       /* epochs since the last improvement (Keras's wait) */
+    size_t best_epoch; /* 0-based epoch of the best value (or of the first monitored epoch) */
+    bool has_best;     /* an epoch has been monitored (the weights to restore exist) */
+    bool stopped;      /* training was stopped */
 } bnmlp_early_stopping_state;
 
 /* BNMLP_OK when the config is usable (monitor, mode known; min_delta, baseline finite). */
@@ -1025,17 +1027,17 @@ typedef enum bnmlp_threshold_mode {
 
 /* Reduce the learning rate when a monitored quantity stops improving (once per epoch). */
 typedef struct bnmlp_plateau_config {
-    bool enabled;                       /* default false */
-    bnmlp_plateau_style style;          /* default BNMLP_PLATEAU_KERAS */
-    bnmlp_monitor monitor;              /* default BNMLP_MONITOR_VAL_LOSS */
-    bnmlp_direction mode;            /* auto: min for losses, max for accuracies. Default auto */
-    double factor;                      /* new rate = rate * factor, in (0, 1). Default 0.1 */
-    size_t patience;                    /* see the style. Default 10 */
-    double threshold;                   /* Keras's min_delta / PyTorch's threshold, >= 0. Default 1e-4 */
+    bool enabled;                        /* default false */
+    bnmlp_plateau_style style;           /* default BNMLP_PLATEAU_KERAS */
+    bnmlp_monitor monitor;               /* default BNMLP_MONITOR_VAL_LOSS */
+    bnmlp_direction mode;                /* auto: min for losses, max for accuracies. Default auto */
+    double factor;                       /* new rate = rate * factor, in (0, 1). Default 0.1 */
+    size_t patience;                     /* see the style. Default 10 */
+    double threshold;                    /* Keras's min_delta / PyTorch's threshold, >= 0. Default 1e-4 */
     bnmlp_threshold_mode threshold_mode; /* PyTorch style only (Keras: absolute). Default rel */
-    size_t cooldown;                    /* epochs after a reduction with wait held at 0. Default 0 */
-    double min_lr;                      /* the lowest rate, >= 0. Default 0 */
-    double eps;                         /* PyTorch style: smallest applied change, >= 0. Default 1e-8 */
+    size_t cooldown;                     /* epochs after a reduction with wait held at 0. Default 0 */
+    double min_lr;                       /* the lowest rate, >= 0. Default 0 */
+    double eps;                          /* PyTorch style: smallest applied change, >= 0. Default 1e-8 */
 } bnmlp_plateau_config;
 
 /* Keras's ReduceLROnPlateau() defaults, disabled. */
@@ -1043,7 +1045,7 @@ typedef struct bnmlp_plateau_config {
     ((bnmlp_plateau_config){.enabled = false,                                                                \
                             .style = BNMLP_PLATEAU_KERAS,                                                    \
                             .monitor = BNMLP_MONITOR_VAL_LOSS,                                               \
-                            .mode = BNMLP_DIRECTION_AUTO,                                                         \
+                            .mode = BNMLP_DIRECTION_AUTO,                                                    \
                             .factor = 0.1,                                                                   \
                             .patience = 10,                                                                  \
                             .threshold = 1e-4,                                                               \
@@ -1057,7 +1059,7 @@ typedef struct bnmlp_plateau_config {
     ((bnmlp_plateau_config){.enabled = false,                                                                \
                             .style = BNMLP_PLATEAU_PYTORCH,                                                  \
                             .monitor = BNMLP_MONITOR_VAL_LOSS,                                               \
-                            .mode = BNMLP_DIRECTION_MIN,                                                          \
+                            .mode = BNMLP_DIRECTION_MIN,                                                     \
                             .factor = 0.1,                                                                   \
                             .patience = 10,                                                                  \
                             .threshold = 1e-4,                                                               \
@@ -1082,8 +1084,8 @@ bnmlp_status bnmlp_plateau_begin(const bnmlp_plateau_config *config, bnmlp_plate
 /* One epoch's end with the monitored value (finite): *learning_rate (> 0) is the current rate and
  * gets the new one; *reduced (may be NULL) whether it changed. BNMLP_ERR_INVALID_ARGUMENT for a
  * value or rate that is not finite. */
-bnmlp_status bnmlp_plateau_update(const bnmlp_plateau_config *config, bnmlp_plateau_state *state, double value,
-                                  double *learning_rate, bool *reduced);
+bnmlp_status bnmlp_plateau_update(const bnmlp_plateau_config *config, bnmlp_plateau_state *state,
+                                  double value, double *learning_rate, bool *reduced);
 
 /* ------------------------------------------------------------------------------------------ */
 /* fit                                                                                        */
@@ -1091,11 +1093,10 @@ bnmlp_status bnmlp_plateau_update(const bnmlp_plateau_config *config, bnmlp_plat
 
 /* Why fit ended after an epoch (bnmlp_epoch_record.stop). */
 typedef enum bnmlp_fit_stop {
-    BNMLP_STOP_NONE = 0,         /* no control ended fit here: it goes on, or this was the last epoch
-                                    asked for */
-    BNMLP_STOP_EARLY_STOPPING,   /* early stopping ended it */
-    BNMLP_STOP_EPOCH_CALLBACK,   /* on_epoch_end returned false */
-    BNMLP_STOP_BATCH_CALLBACK    /* on_batch_end returned false: the epoch ended after that batch */
+    BNMLP_STOP_NONE = 0,       /* no control ended fit: it goes on, or this was the last epoch */
+    BNMLP_STOP_EARLY_STOPPING, /* early stopping ended it */
+    BNMLP_STOP_EPOCH_CALLBACK, /* on_epoch_end returned false */
+    BNMLP_STOP_BATCH_CALLBACK  /* on_batch_end returned false: the epoch ended after that batch */
 } bnmlp_fit_stop;
 
 /* Metrics of one epoch, as Keras's History reports them, and what fit's controls did. */
@@ -1158,7 +1159,7 @@ typedef struct bnmlp_fit_config {
     bnmlp_schedule_config schedule;    /* the learning rate of every step. Default none
                                           (BNMLP_SCHEDULE_DEFAULT: the optimizer's rate) */
     bnmlp_early_stopping_config early_stopping; /* default disabled (BNMLP_EARLY_STOPPING_DEFAULT) */
-    bnmlp_plateau_config reduce_lr;    /* reduce-LR-on-plateau; default disabled
+    bnmlp_plateau_config reduce_lr;             /* reduce-LR-on-plateau; default disabled
                                           (BNMLP_PLATEAU_DEFAULT). Not with a schedule other than
                                           constant (BNMLP_ERR_INVALID_ARGUMENT; Keras refuses too) */
 } bnmlp_fit_config;

@@ -117,10 +117,10 @@ void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learni
 
 /* One learning-rate schedule: a row of the table in schedule.c. */
 typedef struct bnmlp_schedule_row {
-    bnmlp_schedule_kind kind;                                /* its value */
-    const char *name;                                        /* bnmlp_schedule_name's */
-    bool per_step;                                           /* t counts steps by default (else epochs) */
-    bool (*valid)(const bnmlp_schedule_config *config);      /* its fields in range */
+    bnmlp_schedule_kind kind;                           /* its value */
+    const char *name;                                   /* bnmlp_schedule_name's */
+    bool per_step;                                      /* t counts steps by default (else epochs) */
+    bool (*valid)(const bnmlp_schedule_config *config); /* its fields in range */
     double (*rate)(const bnmlp_schedule_config *config, double base, uint64_t t); /* lr(t) */
 } bnmlp_schedule_row;
 

@@ -147,7 +147,8 @@ static const bnmlp_schedule_row schedules[] = {
     {BNMLP_SCHEDULE_STEP, "step", false, step_valid, step_rate},
     {BNMLP_SCHEDULE_MULTISTEP, "multistep", false, multistep_valid, multistep_rate},
     {BNMLP_SCHEDULE_EXPONENTIAL_LR, "exponential_lr", false, exponential_lr_valid, exponential_lr_rate},
-    {BNMLP_SCHEDULE_COSINE_ANNEALING, "cosine_annealing", false, cosine_annealing_valid, cosine_annealing_rate},
+    {BNMLP_SCHEDULE_COSINE_ANNEALING, "cosine_annealing", false, cosine_annealing_valid,
+     cosine_annealing_rate},
     {BNMLP_SCHEDULE_ONE_CYCLE, "one_cycle", false, one_cycle_valid, one_cycle_rate},
 };
 

@@ -42,7 +42,8 @@ const char *bnmlp_monitor_name(bnmlp_monitor monitor) {
 bnmlp_status bnmlp_monitor_from_name(const char *name, bnmlp_monitor *monitor) {
     if (!name || !monitor) return BNMLP_ERR_NULL_ARGUMENT;
     for (size_t i = 0; i < MONITOR_COUNT; i++)
-        if (strcmp(monitors[i].name, name) == 0 || (monitors[i].alias && strcmp(monitors[i].alias, name) == 0)) {
+        if (strcmp(monitors[i].name, name) == 0 ||
+            (monitors[i].alias && strcmp(monitors[i].alias, name) == 0)) {
             *monitor = monitors[i].monitor;
             return BNMLP_OK;
         }
@@ -88,7 +89,8 @@ bnmlp_status bnmlp_early_stopping_begin(const bnmlp_early_stopping_config *confi
     if (!state) return BNMLP_ERR_NULL_ARGUMENT;
     bnmlp_status status = bnmlp_early_stopping_check(config);
     if (status != BNMLP_OK) return status;
-    *state = (bnmlp_early_stopping_state){.best = maximizes(config->monitor, config->mode) ? -INFINITY : INFINITY};
+    *state =
+        (bnmlp_early_stopping_state){.best = maximizes(config->monitor, config->mode) ? -INFINITY : INFINITY};
     return BNMLP_OK;
 }
 
@@ -136,7 +138,8 @@ bnmlp_status bnmlp_plateau_check(const bnmlp_plateau_config *config) {
     const bool ranges = config->factor > 0.0 && config->factor < 1.0 && config->threshold >= 0.0 &&
                         isfinite(config->threshold) && config->min_lr >= 0.0 && isfinite(config->min_lr) &&
                         config->eps >= 0.0 && isfinite(config->eps);
-    if (!known(config->monitor, config->mode) || !ranges || (size_t)config->style > (size_t)BNMLP_PLATEAU_PYTORCH ||
+    if (!known(config->monitor, config->mode) || !ranges ||
+        (size_t)config->style > (size_t)BNMLP_PLATEAU_PYTORCH ||
         (size_t)config->threshold_mode > (size_t)BNMLP_THRESHOLD_ABS)
         return BNMLP_ERR_INVALID_ARGUMENT;
     return BNMLP_OK;
@@ -202,14 +205,16 @@ static bool pytorch_plateau(const bnmlp_plateau_config *config, bnmlp_plateau_st
     return true;
 }
 
-bnmlp_status bnmlp_plateau_update(const bnmlp_plateau_config *config, bnmlp_plateau_state *state, double value,
-                                  double *learning_rate, bool *reduced) {
+bnmlp_status bnmlp_plateau_update(const bnmlp_plateau_config *config, bnmlp_plateau_state *state,
+                                  double value, double *learning_rate, bool *reduced) {
     if (!state || !learning_rate) return BNMLP_ERR_NULL_ARGUMENT;
     bnmlp_status status = bnmlp_plateau_check(config);
     if (status != BNMLP_OK) return status;
-    if (!isfinite(value) || !(*learning_rate > 0.0) || !isfinite(*learning_rate)) return BNMLP_ERR_INVALID_ARGUMENT;
-    const bool changed = config->style == BNMLP_PLATEAU_PYTORCH ? pytorch_plateau(config, state, value, learning_rate)
-                                                                : keras_plateau(config, state, value, learning_rate);
+    if (!isfinite(value) || !(*learning_rate > 0.0) || !isfinite(*learning_rate))
+        return BNMLP_ERR_INVALID_ARGUMENT;
+    const bool changed = config->style == BNMLP_PLATEAU_PYTORCH
+                             ? pytorch_plateau(config, state, value, learning_rate)
+                             : keras_plateau(config, state, value, learning_rate);
     if (reduced) *reduced = changed;
     return BNMLP_OK;
 }

@@ -24,9 +24,9 @@ typedef struct fit_state {
 /* The data fit trains and validates on: views of the caller's tensors (validation_split cuts the
  * last rows of x and y off as the validation set). */
 typedef struct fit_data {
-    bnmlp_tensor x, y;                 /* the training rows */
-    bnmlp_tensor split_x, split_y;     /* the validation rows cut off by validation_split */
-    const bnmlp_tensor *validation_x;  /* the validation set, or NULL */
+    bnmlp_tensor x, y;                /* the training rows */
+    bnmlp_tensor split_x, split_y;    /* the validation rows cut off by validation_split */
+    const bnmlp_tensor *validation_x; /* the validation set, or NULL */
     const bnmlp_tensor *validation_y;
 } fit_data;
 
@@ -63,7 +63,8 @@ static bnmlp_status fit_state_init(fit_state *f, bnmlp_model *model, const bnmlp
     f->batch_x = bnmlp_alloc_zeroed(f->allocator, batch_size, x->cols * sizeof(float));
     f->batch_y = bnmlp_alloc_zeroed(f->allocator, batch_size, y->cols * sizeof(float));
     if (config->early_stopping.enabled && config->early_stopping.restore_best_weights) {
-        f->best_weights = bnmlp_alloc_zeroed(f->allocator, bnmlp_model_snapshot_floats(model) + 1, sizeof(float));
+        f->best_weights =
+            bnmlp_alloc_zeroed(f->allocator, bnmlp_model_snapshot_floats(model) + 1, sizeof(float));
         if (!f->best_weights) return BNMLP_ERR_OUT_OF_MEMORY;
     }
     if (!f->order || !f->batch_x || !f->batch_y || bnmlp_model_reserve_order(model, rows) != BNMLP_OK)
@@ -125,23 +126,25 @@ static bool agree_stop(bnmlp_model *model, bool stop, bnmlp_status *status) {
 /* The rows validation_split leaves for training: floor(rows * (1 - split)), as Keras. */
 static size_t split_rows(size_t rows, double split) { return (size_t)floor((double)rows * (1.0 - split)); }
 
-/* The training and validation sets of a checked config. */
-static fit_data fit_data_of(const bnmlp_tensor *x, const bnmlp_tensor *y, const bnmlp_fit_config *config) {
-    fit_data d = {.x = *x, .y = *y, .validation_x = config->validation_x, .validation_y = config->validation_y};
+/* The training and validation sets of a checked config into *d (which the views point into). */
+static void fit_data_init(fit_data *d, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                          const bnmlp_fit_config *config) {
+    *d = (fit_data){
+        .x = *x, .y = *y, .validation_x = config->validation_x, .validation_y = config->validation_y};
     if (config->validation_split > 0.0) {
         const size_t train = split_rows(x->rows, config->validation_split);
-        d.x = bnmlp_tensor_view(x->data, train, x->cols);
-        d.y = bnmlp_tensor_view(y->data, train, y->cols);
-        d.split_x = bnmlp_tensor_view(x->data + train * x->cols, x->rows - train, x->cols);
-        d.split_y = bnmlp_tensor_view(y->data + train * y->cols, y->rows - train, y->cols);
-        d.validation_x = &d.split_x;
-        d.validation_y = &d.split_y;
+        d->x = bnmlp_tensor_view(x->data, train, x->cols);
+        d->y = bnmlp_tensor_view(y->data, train, y->cols);
+        d->split_x = bnmlp_tensor_view(x->data + train * x->cols, x->rows - train, x->cols);
+        d->split_y = bnmlp_tensor_view(y->data + train * y->cols, y->rows - train, y->cols);
+        d->validation_x = &d->split_x;
+        d->validation_y = &d->split_y;
     }
-    return d;
 }
 
 /* Checks validation_split and the controls of config (the optimizer is checked). */
-static bnmlp_status check_controls(const bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_fit_config *config) {
+static bnmlp_status check_controls(const bnmlp_model *model, const bnmlp_tensor *x,
+                                   const bnmlp_fit_config *config) {
     const double split = config->validation_split;
     if (!(split >= 0.0 && split < 1.0)) return BNMLP_ERR_INVALID_ARGUMENT;
     if (split > 0.0) {
@@ -152,12 +155,14 @@ static bnmlp_status check_controls(const bnmlp_model *model, const bnmlp_tensor 
     bnmlp_status status = bnmlp_schedule_check(&config->schedule);
     if (status == BNMLP_OK && config->early_stopping.enabled) {
         status = bnmlp_early_stopping_check(&config->early_stopping);
-        if (status == BNMLP_OK) status = bnmlp_monitor_check(config->early_stopping.monitor, validation, accuracy);
+        if (status == BNMLP_OK)
+            status = bnmlp_monitor_check(config->early_stopping.monitor, validation, accuracy);
     }
     if (status == BNMLP_OK && config->reduce_lr.enabled) {
         status = bnmlp_plateau_check(&config->reduce_lr);
         if (status == BNMLP_OK) status = bnmlp_monitor_check(config->reduce_lr.monitor, validation, accuracy);
-        if (status == BNMLP_OK && config->schedule.kind != BNMLP_SCHEDULE_CONSTANT) status = BNMLP_ERR_INVALID_ARGUMENT;
+        if (status == BNMLP_OK && config->schedule.kind != BNMLP_SCHEDULE_CONSTANT)
+            status = BNMLP_ERR_INVALID_ARGUMENT;
     }
     return status;
 }
@@ -180,17 +185,21 @@ static bnmlp_status check_fit(const bnmlp_model *model, const bnmlp_tensor *x, c
     }
     status = check_controls(model, x, config);
     if (status != BNMLP_OK) return status;
-    const fit_data d = fit_data_of(x, y, config);
+    fit_data d;
+    fit_data_init(&d, x, y, config);
     return check_epoch_rows(model, d.x.rows, config->batch_size);
 }
 
 /* Starts the controls of a checked config on rows training rows. */
-static void controls_begin(fit_controls *c, const bnmlp_model *model, const bnmlp_fit_config *config, size_t rows) {
-    *c = (fit_controls){.optimizer = config->optimizer, .per_step = bnmlp_schedule_per_step(&config->schedule)};
+static void controls_begin(fit_controls *c, const bnmlp_model *model, const bnmlp_fit_config *config,
+                           size_t rows) {
+    *c = (fit_controls){.optimizer = config->optimizer,
+                        .per_step = bnmlp_schedule_per_step(&config->schedule)};
     double rate;
     bnmlp_optimizer_get(&config->optimizer, "learning_rate", &rate); /* every kind has one */
     c->rate = rate;
-    c->base_rate = config->schedule.initial_learning_rate > 0.0 ? config->schedule.initial_learning_rate : rate;
+    c->base_rate =
+        config->schedule.initial_learning_rate > 0.0 ? config->schedule.initial_learning_rate : rate;
     for (size_t start = 0; start < rows; start += config->batch_size)
         if (batch_trains(model, bnmlp_chunk_rows(rows, start, config->batch_size))) c->steps_per_epoch++;
     if (config->early_stopping.enabled) bnmlp_early_stopping_begin(&config->early_stopping, &c->early);
@@ -202,7 +211,8 @@ static void controls_begin(fit_controls *c, const bnmlp_model *model, const bnml
 static double set_rate(fit_controls *c, const bnmlp_fit_config *config, size_t epoch, size_t step) {
     double rate = c->rate;
     if (config->schedule.kind != BNMLP_SCHEDULE_CONSTANT || config->schedule.initial_learning_rate > 0.0) {
-        const uint64_t t = c->per_step ? (uint64_t)(epoch - 1) * c->steps_per_epoch + step : (uint64_t)(epoch - 1);
+        const uint64_t t =
+            c->per_step ? (uint64_t)(epoch - 1) * c->steps_per_epoch + step : (uint64_t)(epoch - 1);
         bnmlp_schedule_value(&config->schedule, c->base_rate, t, &rate); /* checked */
     }
     bnmlp_optimizer_set(&c->optimizer, "learning_rate", rate);
@@ -212,7 +222,8 @@ static double set_rate(fit_controls *c, const bnmlp_fit_config *config, size_t e
 /* One epoch over the rows in `order`; the record gets the Keras-style training metrics and the
  * validation metrics. *batch_stop: the batch callback asked to stop. */
 static bnmlp_status run_epoch(bnmlp_model *model, const fit_data *d, const bnmlp_fit_config *config,
-                              const fit_state *f, fit_controls *c, bnmlp_epoch_record *record, bool *batch_stop) {
+                              const fit_state *f, fit_controls *c, bnmlp_epoch_record *record,
+                              bool *batch_stop) {
     double loss_sum = 0.0;
     size_t seen = 0, correct_sum = 0;
     *batch_stop = false;
@@ -261,13 +272,14 @@ static bnmlp_status run_epoch(bnmlp_model *model, const fit_data *d, const bnmlp
 
 /* Early stopping and reduce-LR-on-plateau at the end of an epoch (0-based index epoch - 1): keeps
  * the best weights, sets record->best_epoch and, when early stopping ends fit, record->stop. */
-static bnmlp_status run_controls(bnmlp_model *model, const bnmlp_fit_config *config, fit_state *f, fit_controls *c,
-                                 bnmlp_epoch_record *record) {
+static bnmlp_status run_controls(bnmlp_model *model, const bnmlp_fit_config *config, fit_state *f,
+                                 fit_controls *c, bnmlp_epoch_record *record) {
     bnmlp_status status = BNMLP_OK;
     if (config->early_stopping.enabled) {
         bool keep, stop;
         const double value = bnmlp_monitor_value(config->early_stopping.monitor, record);
-        status = bnmlp_early_stopping_update(&config->early_stopping, &c->early, record->epoch - 1, value, &keep, &stop);
+        status = bnmlp_early_stopping_update(&config->early_stopping, &c->early, record->epoch - 1, value,
+                                             &keep, &stop);
         if (status != BNMLP_OK) return status;
         if (keep && f->best_weights) bnmlp_model_snapshot_save(model, f->best_weights);
         record->best_epoch = c->early.has_best ? c->early.best_epoch + 1 : 0;
@@ -288,7 +300,8 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
     bnmlp_status status = check_fit(model, x, y, config);
     if (bnmlp_model_is_built(model)) status = bnmlp_model_agree(model, status); /* every rank's checks */
     if (status != BNMLP_OK) return status;
-    const fit_data d = fit_data_of(x, y, config);
+    fit_data d;
+    fit_data_init(&d, x, y, config);
     fit_state f;
     status = bnmlp_model_agree(model, fit_state_init(&f, model, &d.x, &d.y, config));
     if (status != BNMLP_OK) {
