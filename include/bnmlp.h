@@ -1354,7 +1354,17 @@ bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
  * could train on no batch stops fit before it changes anything. Every argument is checked
  * before anything changes. If training diverges (see train_step), or the validation loss is not
  * finite, it stops with BNMLP_ERR_DIVERGED, the weights of the last good step and the history
- * of the completed epochs. */
+ * of the completed epochs (early stopping then restores nothing).
+ * The controls (docs/training.md), in this order: before every step the schedule sets the
+ * optimizer's learning rate (t = (epoch - 1) * steps per epoch + the step's index in the epoch for
+ * per-step schedules, epoch - 1 for per-epoch ones, with epoch the 1-based epoch over the model's
+ * life: a fit resumed with initial_epoch continues the schedule bit for bit); after every step
+ * on_batch_end; after the epoch's validation, early stopping (keeping a copy of the weights made
+ * before the first epoch through the model's allocator) and reduce-LR-on-plateau (its rate applies
+ * from the next epoch), then on_epoch_end with the record; when fit ends without error, early
+ * stopping's best weights are put back (restore_best_weights). The controls' own state (best
+ * value, wait, cooldown, the plateau's reduced rate) is not stored in a checkpoint: a resumed fit
+ * starts it afresh from config, as Keras's callbacks do. */
 bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                              const bnmlp_fit_config *config, bnmlp_epoch_record *history, size_t *epochs_run);
 
