@@ -663,6 +663,33 @@ static void test_restore_allocation_failure(void **state) {
     }
 }
 
+/* The controls change nothing about thread invariance: the same run on 1 and 3 threads. */
+static void test_controls_same_for_every_thread_count(void **state) {
+    (void)state;
+    data d;
+    make_data(&d);
+    bnmlp_epoch_record histories[2][12];
+    float params[2][256];
+    memset(histories, 0, sizeof histories);
+    memset(params, 0, sizeof params);
+    for (size_t k = 0; k < 2; k++) {
+        bnmlp_model *model = make_model(19);
+        assert_ok(bnmlp_model_set_threads(model, k == 0 ? 1 : 3));
+        bnmlp_fit_config config = BNMLP_FIT_DEFAULT;
+        config.epochs = 12, config.batch_size = 8, config.validation_split = 0.25;
+        config.optimizer.sgd.learning_rate = 0.3f, config.optimizer.sgd.momentum = 0.9f;
+        config.schedule.kind = BNMLP_SCHEDULE_EXPONENTIAL, config.schedule.decay_steps = 6;
+        config.early_stopping.enabled = true, config.early_stopping.patience = 2;
+        config.early_stopping.restore_best_weights = true;
+        assert_ok(bnmlp_model_fit(model, &d.tx, &d.ty, &config, histories[k], NULL));
+        assert_true(model->param_count <= 256);
+        memcpy(params[k], model->params, model->param_count * sizeof(float));
+        bnmlp_model_free(model);
+    }
+    assert_memory_equal(histories[0], histories[1], sizeof histories[0]);
+    assert_memory_equal(params[0], params[1], sizeof params[0]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schedule_fixtures),
@@ -678,6 +705,7 @@ int main(void) {
         cmocka_unit_test(test_reduce_lr_in_fit),
         cmocka_unit_test(test_bad_fit_controls),
         cmocka_unit_test(test_restore_allocation_failure),
+        cmocka_unit_test(test_controls_same_for_every_thread_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
