@@ -800,17 +800,338 @@ typedef enum bnmlp_mode {
     BNMLP_MODE_TRAINING       /* batch statistics normalize; moving statistics are updated */
 } bnmlp_mode;
 
-/* Metrics of one epoch, as Keras's History reports them. */
+/* ------------------------------------------------------------------------------------------ */
+/* fit's training controls: learning-rate schedules, early stopping, reduce-LR-on-plateau     */
+/* ------------------------------------------------------------------------------------------ */
+/*
+ * Keras's callbacks and PyTorch's schedulers as data in bnmlp_fit_config (docs/training.md has
+ * the formulas, defaults and differences). Each decision is also a plain function over numbers
+ * (bnmlp_schedule_value, bnmlp_early_stopping_update, bnmlp_plateau_update), so a program or a
+ * test can drive it without training.
+ */
+
+/* Which learning-rate schedule. t counts from 0: optimizer steps (fit's steps over the model's
+ * epochs, see bnmlp_fit_config) for the per-step kinds, completed epochs for the per-epoch ones
+ * (bnmlp_schedule_config.unit can change that). base is the schedule's starting rate. */
+typedef enum bnmlp_schedule_kind {
+    /* "constant": base (no schedule; the default). */
+    BNMLP_SCHEDULE_CONSTANT = 0,
+    /* "exponential" (Keras ExponentialDecay, per step): base * decay_rate^(t / decay_steps), the
+     * exponent floored with staircase. */
+    BNMLP_SCHEDULE_EXPONENTIAL,
+    /* "piecewise" (Keras PiecewiseConstantDecay, per step): values[i] for the first i with
+     * t <= milestones[i], else values[milestone_count] (base is not used). */
+    BNMLP_SCHEDULE_PIECEWISE,
+    /* "cosine" (Keras CosineDecay, per step): without warmup (warmup_steps 0)
+     * base * ((1 - alpha) * (1 + cos(pi * min(t, decay_steps) / decay_steps)) / 2 + alpha); with
+     * warmup, a line from base to warmup_target over warmup_steps, then the same decay from
+     * warmup_target over t - warmup_steps (clamped at decay_steps). */
+    BNMLP_SCHEDULE_COSINE,
+    /* "step" (PyTorch StepLR, per epoch): base * gamma^floor(t / step_size). */
+    BNMLP_SCHEDULE_STEP,
+    /* "multistep" (PyTorch MultiStepLR, per epoch): base * gamma^(milestones <= t). */
+    BNMLP_SCHEDULE_MULTISTEP,
+    /* "exponential_lr" (PyTorch ExponentialLR, per epoch): base * gamma^t. */
+    BNMLP_SCHEDULE_EXPONENTIAL_LR,
+    /* "cosine_annealing" (PyTorch CosineAnnealingLR, per epoch): eta_min + (base - eta_min) *
+     * (1 + cos(pi * t / t_max)) / 2, not clamped: past t_max it rises again, as PyTorch's. */
+    BNMLP_SCHEDULE_COSINE_ANNEALING,
+    /* "one_cycle" (PyTorch OneCycleLR, two phases, cosine annealing; per epoch by default, per
+     * batch in PyTorch's examples: set unit): from max_lr / div_factor up to max_lr at
+     * t = pct_start * total_steps - 1, then down to max_lr / div_factor / final_div_factor at
+     * t = total_steps - 1; later t keep the last rate (PyTorch raises). The momentum cycling of
+     * OneCycleLR is left out. base is not used. */
+    BNMLP_SCHEDULE_ONE_CYCLE
+} bnmlp_schedule_kind;
+
+/* What t of a schedule counts. */
+typedef enum bnmlp_schedule_unit {
+    BNMLP_SCHEDULE_UNIT_DEFAULT = 0, /* the kind's own: steps (Keras kinds), epochs (PyTorch kinds) */
+    BNMLP_SCHEDULE_UNIT_STEP,        /* optimizer steps */
+    BNMLP_SCHEDULE_UNIT_EPOCH        /* epochs */
+} bnmlp_schedule_unit;
+
+/* The most milestones (boundaries) a schedule takes. */
+#define BNMLP_SCHEDULE_MAX_MILESTONES 16
+
+/* A learning-rate schedule. Only the fields of its kind are used (and checked). */
+typedef struct bnmlp_schedule_config {
+    bnmlp_schedule_kind kind;     /* default BNMLP_SCHEDULE_CONSTANT */
+    bnmlp_schedule_unit unit;     /* default BNMLP_SCHEDULE_UNIT_DEFAULT */
+    double initial_learning_rate; /* base, > 0 and finite, or 0 for the optimizer configuration's
+                                     learning rate (fit). Set it when resuming: a checkpoint stores
+                                     the last scheduled rate, not the base. Default 0 */
+    uint64_t decay_steps;         /* exponential, cosine: > 0. Default 1000 */
+    double decay_rate;            /* exponential: > 0. Default 0.96 */
+    bool staircase;               /* exponential: floor the exponent. Default false */
+    double alpha;                 /* cosine: the floor as a fraction of the rate, in [0, 1]. Default 0 */
+    uint64_t warmup_steps;        /* cosine: steps of linear warmup (0: none). Default 0 */
+    double warmup_target;         /* cosine with warmup: the rate reached, > 0. Default 0.001 */
+    uint64_t step_size;           /* step: > 0. Default 30 */
+    double gamma;                 /* step, multistep, exponential_lr: the factor, > 0. Default 0.1 */
+    /* piecewise, multistep: strictly increasing t (the first milestone_count entries). */
+    uint64_t milestones[BNMLP_SCHEDULE_MAX_MILESTONES];
+    /* piecewise (>= 1), multistep (>= 0): milestones used. Default 0 */
+    size_t milestone_count;
+    /* piecewise: milestone_count + 1 rates, each > 0 and finite. */
+    double values[BNMLP_SCHEDULE_MAX_MILESTONES + 1];
+    uint64_t t_max;          /* cosine_annealing: the half period, > 0. Default 10 */
+    double eta_min;          /* cosine_annealing: the lowest rate, >= 0. Default 0 */
+    double max_lr;           /* one_cycle: the peak, > 0. Default 0.1 */
+    uint64_t total_steps;    /* one_cycle: > 1, with 1 < pct_start * total_steps. Default 100 */
+    double pct_start;        /* one_cycle: the rising fraction, in (0, 1). Default 0.3 */
+    double div_factor;       /* one_cycle: max_lr / starting rate, > 0. Default 25 */
+    double final_div_factor; /* one_cycle: starting rate / final rate, > 0. Default 1e4 */
+} bnmlp_schedule_config;
+
+/* No schedule, with every kind's defaults (Keras's and PyTorch's) filled in. */
+#define BNMLP_SCHEDULE_DEFAULT                                                                               \
+    ((bnmlp_schedule_config){.kind = BNMLP_SCHEDULE_CONSTANT,                                                \
+                             .unit = BNMLP_SCHEDULE_UNIT_DEFAULT,                                            \
+                             .initial_learning_rate = 0.0,                                                   \
+                             .decay_steps = 1000,                                                            \
+                             .decay_rate = 0.96,                                                             \
+                             .staircase = false,                                                             \
+                             .alpha = 0.0,                                                                   \
+                             .warmup_steps = 0,                                                              \
+                             .warmup_target = 0.001,                                                         \
+                             .step_size = 30,                                                                \
+                             .gamma = 0.1,                                                                   \
+                             .milestone_count = 0,                                                           \
+                             .t_max = 10,                                                                    \
+                             .eta_min = 0.0,                                                                 \
+                             .max_lr = 0.1,                                                                  \
+                             .total_steps = 100,                                                             \
+                             .pct_start = 0.3,                                                               \
+                             .div_factor = 25.0,                                                             \
+                             .final_div_factor = 1e4})
+
+/* The number of schedule kinds: every kind from 0 to bnmlp_schedule_count() - 1 is one. */
+size_t bnmlp_schedule_count(void);
+
+/* A schedule's name ("constant", "exponential", ...; see bnmlp_schedule_kind); "unknown" for any
+ * other value. */
+const char *bnmlp_schedule_name(bnmlp_schedule_kind kind);
+
+/* The schedule named name into *kind; BNMLP_ERR_INVALID_ARGUMENT (*kind untouched) otherwise. */
+bnmlp_status bnmlp_schedule_from_name(const char *name, bnmlp_schedule_kind *kind);
+
+/* True when kind's t counts optimizer steps by default (the Keras kinds and constant), false for
+ * epochs (the PyTorch kinds). */
+bool bnmlp_schedule_counts_steps(bnmlp_schedule_kind kind);
+
+/* BNMLP_OK when the fields of config's kind are in range (initial_learning_rate 0 allowed);
+ * BNMLP_ERR_NULL_ARGUMENT, else BNMLP_ERR_INVALID_ARGUMENT. */
+bnmlp_status bnmlp_schedule_check(const bnmlp_schedule_config *config);
+
+/* The learning rate of a checked schedule at t into *learning_rate, computed in double (fit
+ * rounds it to the optimizer's float32), from base (used when config->initial_learning_rate is 0;
+ * > 0 and finite). BNMLP_ERR_INVALID_ARGUMENT for a bad config or base. */
+bnmlp_status bnmlp_schedule_value(const bnmlp_schedule_config *config, double base, uint64_t t,
+                                  double *learning_rate);
+
+/* A quantity fit records per epoch, which early stopping and reduce-LR-on-plateau can watch. */
+typedef enum bnmlp_monitor {
+    BNMLP_MONITOR_VAL_LOSS = 0, /* "val_loss" (needs validation data); direction min */
+    BNMLP_MONITOR_LOSS,         /* "loss"; min */
+    BNMLP_MONITOR_VAL_ACCURACY, /* "val_accuracy" (validation, a loss with an accuracy); max */
+    BNMLP_MONITOR_ACCURACY      /* "accuracy" (a loss with an accuracy); max */
+} bnmlp_monitor;
+
+/* A monitor's name as above ("unknown" for another value), and the reverse
+ * (BNMLP_ERR_INVALID_ARGUMENT, *monitor untouched, for an unknown name; "acc" and "val_acc" are
+ * accepted as Keras 2's names). */
+const char *bnmlp_monitor_name(bnmlp_monitor monitor);
+bnmlp_status bnmlp_monitor_from_name(const char *name, bnmlp_monitor *monitor);
+
+/* Which way a monitored quantity improves. */
+typedef enum bnmlp_direction {
+    BNMLP_DIRECTION_AUTO = 0, /* Keras's "auto": max for accuracies, min for losses */
+    BNMLP_DIRECTION_MIN,      /* lower is better */
+    BNMLP_DIRECTION_MAX       /* higher is better */
+} bnmlp_direction;
+
+/* Early stopping (Keras 3 EarlyStopping). At the end of every epoch e (0-based over the model's
+ * epochs, as Keras's epoch with initial_epoch) from start_from_epoch on, wait grows by 1; a value
+ * better than the best by more than |min_delta| becomes the best (and with restore_best_weights
+ * the weights are kept), and resets wait to 0 unless a baseline is set and not beaten by more than
+ * |min_delta|; otherwise training stops when wait >= patience and e > 0. With
+ * restore_best_weights the weights (parameters and moving statistics) of the best epoch, or of
+ * the first monitored epoch when none improved, are put back when fit ends, whether or not it
+ * stopped early (Keras 3; Keras 2 only when it stopped). */
+typedef struct bnmlp_early_stopping_config {
+    bool enabled;              /* default false */
+    bnmlp_monitor monitor;     /* default BNMLP_MONITOR_VAL_LOSS */
+    bnmlp_direction mode;      /* default BNMLP_DIRECTION_AUTO */
+    double min_delta;          /* the least change that counts (its sign is ignored), finite. Default 0 */
+    size_t patience;           /* epochs without improvement before stopping. Default 0 */
+    bool has_baseline;         /* use baseline. Default false (Keras's None) */
+    double baseline;           /* a value the monitor must beat, finite. Default 0 (unused) */
+    size_t start_from_epoch;   /* epochs (0-based index) before monitoring starts. Default 0 */
+    bool restore_best_weights; /* put the best epoch's weights back when fit ends. Default false */
+} bnmlp_early_stopping_config;
+
+/* Keras's EarlyStopping() defaults, disabled. */
+#define BNMLP_EARLY_STOPPING_DEFAULT                                                                         \
+    ((bnmlp_early_stopping_config){.enabled = false,                                                         \
+                                   .monitor = BNMLP_MONITOR_VAL_LOSS,                                        \
+                                   .mode = BNMLP_DIRECTION_AUTO,                                             \
+                                   .min_delta = 0.0,                                                         \
+                                   .patience = 0,                                                            \
+                                   .has_baseline = false,                                                    \
+                                   .baseline = 0.0,                                                          \
+                                   .start_from_epoch = 0,                                                    \
+                                   .restore_best_weights = false})
+
+/* Early stopping's running state (plain numbers: bnmlp_early_stopping_begin starts it). */
+typedef struct bnmlp_early_stopping_state {
+    double best;       /* the best value so far (+-infinity before the first) */
+    size_t wait;       /* epochs since the last improvement (Keras's wait) */
+    size_t best_epoch; /* 0-based epoch of the best value (or of the first monitored epoch) */
+    bool has_best;     /* an epoch has been monitored (the weights to restore exist) */
+    bool stopped;      /* training was stopped */
+} bnmlp_early_stopping_state;
+
+/* BNMLP_OK when the config is usable (monitor, mode known; min_delta, baseline finite). */
+bnmlp_status bnmlp_early_stopping_check(const bnmlp_early_stopping_config *config);
+
+/* Starts the state (Keras's on_train_begin and monitor setup). */
+bnmlp_status bnmlp_early_stopping_begin(const bnmlp_early_stopping_config *config,
+                                        bnmlp_early_stopping_state *state);
+
+/* One epoch's end: epoch is its 0-based index, value the monitored quantity (finite). *keep (may
+ * be NULL) gets whether the current weights are to be kept as the best (the first monitored
+ * epoch, or an improvement), *stop whether training stops. Epochs before start_from_epoch change
+ * nothing. BNMLP_ERR_INVALID_ARGUMENT for a value that is not finite. */
+bnmlp_status bnmlp_early_stopping_update(const bnmlp_early_stopping_config *config,
+                                         bnmlp_early_stopping_state *state, size_t epoch, double value,
+                                         bool *keep, bool *stop);
+
+/* Whose rules reduce-LR-on-plateau follows. */
+typedef enum bnmlp_plateau_style {
+    BNMLP_PLATEAU_KERAS = 0, /* Keras ReduceLROnPlateau: better means beyond best by threshold
+                                (absolute); in cooldown the counter decrements and wait is 0; else a
+                                worse epoch adds 1 to wait, and wait >= patience reduces the rate when
+                                it is above min_lr (then cooldown starts, wait 0) */
+    BNMLP_PLATEAU_PYTORCH    /* torch.optim.lr_scheduler.ReduceLROnPlateau: better per
+                                threshold_mode; bad epochs count, are zeroed in cooldown, and more
+                                than patience of them reduce the rate (max(lr * factor, min_lr),
+                                skipped when the change is not above eps) */
+} bnmlp_plateau_style;
+
+/* How PyTorch's plateau compares with the best value. */
+typedef enum bnmlp_threshold_mode {
+    BNMLP_THRESHOLD_REL = 0, /* min: a < best * (1 - threshold); max: a > best * (1 + threshold) */
+    BNMLP_THRESHOLD_ABS      /* min: a < best - threshold; max: a > best + threshold (Keras's only one) */
+} bnmlp_threshold_mode;
+
+/* Reduce the learning rate when a monitored quantity stops improving (once per epoch). */
+typedef struct bnmlp_plateau_config {
+    bool enabled;                        /* default false */
+    bnmlp_plateau_style style;           /* default BNMLP_PLATEAU_KERAS */
+    bnmlp_monitor monitor;               /* default BNMLP_MONITOR_VAL_LOSS */
+    bnmlp_direction mode;                /* auto: min for losses, max for accuracies. Default auto */
+    double factor;                       /* new rate = rate * factor, in (0, 1). Default 0.1 */
+    size_t patience;                     /* see the style. Default 10 */
+    double threshold;                    /* Keras's min_delta / PyTorch's threshold, >= 0. Default 1e-4 */
+    bnmlp_threshold_mode threshold_mode; /* PyTorch style only (Keras: absolute). Default rel */
+    size_t cooldown;                     /* epochs after a reduction with wait held at 0. Default 0 */
+    double min_lr;                       /* the lowest rate, >= 0. Default 0 */
+    double eps;                          /* PyTorch style: smallest applied change, >= 0. Default 1e-8 */
+} bnmlp_plateau_config;
+
+/* Keras's ReduceLROnPlateau() defaults, disabled. */
+#define BNMLP_PLATEAU_DEFAULT                                                                                \
+    ((bnmlp_plateau_config){.enabled = false,                                                                \
+                            .style = BNMLP_PLATEAU_KERAS,                                                    \
+                            .monitor = BNMLP_MONITOR_VAL_LOSS,                                               \
+                            .mode = BNMLP_DIRECTION_AUTO,                                                    \
+                            .factor = 0.1,                                                                   \
+                            .patience = 10,                                                                  \
+                            .threshold = 1e-4,                                                               \
+                            .threshold_mode = BNMLP_THRESHOLD_REL,                                           \
+                            .cooldown = 0,                                                                   \
+                            .min_lr = 0.0,                                                                   \
+                            .eps = 1e-8})
+
+/* PyTorch's ReduceLROnPlateau() defaults (mode min, relative threshold 1e-4), disabled. */
+#define BNMLP_PLATEAU_PYTORCH_DEFAULT                                                                        \
+    ((bnmlp_plateau_config){.enabled = false,                                                                \
+                            .style = BNMLP_PLATEAU_PYTORCH,                                                  \
+                            .monitor = BNMLP_MONITOR_VAL_LOSS,                                               \
+                            .mode = BNMLP_DIRECTION_MIN,                                                     \
+                            .factor = 0.1,                                                                   \
+                            .patience = 10,                                                                  \
+                            .threshold = 1e-4,                                                               \
+                            .threshold_mode = BNMLP_THRESHOLD_REL,                                           \
+                            .cooldown = 0,                                                                   \
+                            .min_lr = 0.0,                                                                   \
+                            .eps = 1e-8})
+
+/* Reduce-LR-on-plateau's running state. */
+typedef struct bnmlp_plateau_state {
+    double best;             /* the best value so far (+-infinity at the start) */
+    size_t wait;             /* Keras's wait / PyTorch's num_bad_epochs */
+    size_t cooldown_counter; /* epochs of cooldown left */
+} bnmlp_plateau_state;
+
+/* BNMLP_OK when the config is usable (ranges above). */
+bnmlp_status bnmlp_plateau_check(const bnmlp_plateau_config *config);
+
+/* Starts the state. */
+bnmlp_status bnmlp_plateau_begin(const bnmlp_plateau_config *config, bnmlp_plateau_state *state);
+
+/* One epoch's end with the monitored value (finite): *learning_rate (> 0) is the current rate and
+ * gets the new one; *reduced (may be NULL) whether it changed. BNMLP_ERR_INVALID_ARGUMENT for a
+ * value or rate that is not finite. */
+bnmlp_status bnmlp_plateau_update(const bnmlp_plateau_config *config, bnmlp_plateau_state *state,
+                                  double value, double *learning_rate, bool *reduced);
+
+/* ------------------------------------------------------------------------------------------ */
+/* fit                                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Why fit ended after an epoch (bnmlp_epoch_record.stop). */
+typedef enum bnmlp_fit_stop {
+    BNMLP_STOP_NONE = 0,       /* no control ended fit: it goes on, or this was the last epoch */
+    BNMLP_STOP_EARLY_STOPPING, /* early stopping ended it */
+    BNMLP_STOP_EPOCH_CALLBACK, /* on_epoch_end returned false */
+    BNMLP_STOP_BATCH_CALLBACK  /* on_batch_end returned false: the epoch ended after that batch */
+} bnmlp_fit_stop;
+
+/* Metrics of one epoch, as Keras's History reports them, and what fit's controls did. */
 typedef struct bnmlp_epoch_record {
-    size_t epoch;        /* 1-based epoch number */
-    double loss;         /* training loss: batch-size-weighted mean over the epoch, training mode */
-    double accuracy;     /* training accuracy, likewise (see bnmlp_loss); NaN for mean squared error */
-    double val_loss;     /* validation loss in inference mode after the epoch; NaN without validation */
-    double val_accuracy; /* validation accuracy likewise; NaN without validation or for MSE */
+    size_t epoch;          /* 1-based epoch number */
+    double loss;           /* training loss: batch-size-weighted mean over the epoch, training mode */
+    double accuracy;       /* training accuracy, likewise (see bnmlp_loss); NaN for mean squared error */
+    double val_loss;       /* validation loss in inference mode after the epoch; NaN without validation */
+    double val_accuracy;   /* validation accuracy likewise; NaN without validation or for MSE */
+    double learning_rate;  /* the rate of the epoch's last step (as the optimizer's float32) */
+    size_t steps;          /* optimizer steps made in the epoch */
+    size_t best_epoch;     /* early stopping's best epoch so far (1-based); 0 without early stopping
+                              or before it monitors */
+    bnmlp_fit_stop stop;   /* whether and why fit ended after this epoch */
+    size_t restored_epoch; /* in the history's last record only: the 1-based epoch whose weights
+                              early stopping put back when fit ended; else 0 */
 } bnmlp_epoch_record;
 
 /* Called after every epoch with its record; return false to stop training there. */
 typedef bool (*bnmlp_epoch_callback)(const bnmlp_epoch_record *record, void *context);
+
+/* What the per-batch callback is told after each optimizer step. */
+typedef struct bnmlp_batch_record {
+    size_t epoch;         /* 1-based epoch number */
+    size_t batch;         /* 0-based index of the step within the epoch (Keras's batch) */
+    size_t batches;       /* steps the epoch will make at most */
+    size_t rows;          /* rows of this batch (global, under a collective) */
+    double loss;          /* this batch's mean loss, before the update */
+    double accuracy;      /* this batch's accuracy; NaN for mean squared error */
+    double learning_rate; /* the rate the step used */
+} bnmlp_batch_record;
+
+/* Called after every optimizer step; return false to end the epoch there and stop training (the
+ * epoch still gets its validation, record and on_epoch_end, as Keras's stop_training). */
+typedef bool (*bnmlp_batch_callback)(const bnmlp_batch_record *record, void *context);
 
 /* Arguments of bnmlp_model_fit. */
 typedef struct bnmlp_fit_config {
@@ -824,14 +1145,26 @@ typedef struct bnmlp_fit_config {
     const bnmlp_tensor *validation_y;  /* validation labels: both or neither (else
                                           BNMLP_ERR_NULL_ARGUMENT) */
     bnmlp_epoch_callback on_epoch_end; /* optional; NULL for none */
-    void *callback_context;            /* passed to on_epoch_end */
+    void *callback_context;            /* passed to on_epoch_end and on_batch_end */
     size_t initial_epoch;              /* epochs already done when resuming (Keras's initial_epoch): fit
                                           runs epochs initial_epoch + 1 to epochs, numbers its records
                                           so, and continues the row order a checkpoint stored
                                           (bnmlp_model_save_checkpoint). < epochs. Default 0 */
+    double validation_split;           /* in [0, 1): the last floor(rows * validation_split) rows of
+                                          (x, y), taken before any shuffling, are the validation
+                                          set and fit trains on the others (Keras); both parts must
+                                          be non-empty, and validation_x must then be NULL (else
+                                          BNMLP_ERR_INVALID_ARGUMENT). Default 0 (none) */
+    bnmlp_batch_callback on_batch_end; /* optional, after every step; NULL for none */
+    bnmlp_schedule_config schedule;    /* the learning rate of every step. Default none
+                                          (BNMLP_SCHEDULE_DEFAULT: the optimizer's rate) */
+    bnmlp_early_stopping_config early_stopping; /* default disabled (BNMLP_EARLY_STOPPING_DEFAULT) */
+    bnmlp_plateau_config reduce_lr;             /* reduce-LR-on-plateau; default disabled
+                                          (BNMLP_PLATEAU_DEFAULT). Not with a schedule other than
+                                          constant (BNMLP_ERR_INVALID_ARGUMENT; Keras refuses too) */
 } bnmlp_fit_config;
 
-/* Keras's fit() defaults: 1 epoch, batch 32, shuffled, SGD(0.01), no validation. */
+/* Keras's fit() defaults: 1 epoch, batch 32, shuffled, SGD(0.01), no validation, no controls. */
 #define BNMLP_FIT_DEFAULT                                                                                    \
     ((bnmlp_fit_config){.epochs = 1,                                                                         \
                         .batch_size = 32,                                                                    \
@@ -841,7 +1174,12 @@ typedef struct bnmlp_fit_config {
                         .validation_y = NULL,                                                                \
                         .on_epoch_end = NULL,                                                                \
                         .callback_context = NULL,                                                            \
-                        .initial_epoch = 0})
+                        .initial_epoch = 0,                                                                  \
+                        .validation_split = 0.0,                                                             \
+                        .on_batch_end = NULL,                                                                \
+                        .schedule = BNMLP_SCHEDULE_DEFAULT,                                                  \
+                        .early_stopping = BNMLP_EARLY_STOPPING_DEFAULT,                                      \
+                        .reduce_lr = BNMLP_PLATEAU_DEFAULT})
 
 /* ------------------------------------------------------------------------------------------ */
 /* The sequential model                                                                       */
@@ -1016,7 +1354,17 @@ bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
  * could train on no batch stops fit before it changes anything. Every argument is checked
  * before anything changes. If training diverges (see train_step), or the validation loss is not
  * finite, it stops with BNMLP_ERR_DIVERGED, the weights of the last good step and the history
- * of the completed epochs. */
+ * of the completed epochs (early stopping then restores nothing).
+ * The controls (docs/training.md), in this order: before every step the schedule sets the
+ * optimizer's learning rate (t = (epoch - 1) * steps per epoch + the step's index in the epoch for
+ * per-step schedules, epoch - 1 for per-epoch ones, with epoch the 1-based epoch over the model's
+ * life: a fit resumed with initial_epoch continues the schedule bit for bit); after every step
+ * on_batch_end; after the epoch's validation, early stopping (keeping a copy of the weights made
+ * before the first epoch through the model's allocator) and reduce-LR-on-plateau (its rate applies
+ * from the next epoch), then on_epoch_end with the record; when fit ends without error, early
+ * stopping's best weights are put back (restore_best_weights). The controls' own state (best
+ * value, wait, cooldown, the plateau's reduced rate) is not stored in a checkpoint: a resumed fit
+ * starts it afresh from config, as Keras's callbacks do. */
 bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                              const bnmlp_fit_config *config, bnmlp_epoch_record *history, size_t *epochs_run);
 

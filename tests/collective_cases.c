@@ -242,6 +242,53 @@ int collective_case_fit(const bnmlp_collective *c) {
     return failures;
 }
 
+/* Counts fields of two records that must agree exactly (the controls' decisions). */
+static int compare_controls(const bnmlp_collective *c, size_t e, const bnmlp_epoch_record *a,
+                            const bnmlp_epoch_record *b) {
+    if (a->steps == b->steps && a->best_epoch == b->best_epoch && a->stop == b->stop &&
+        a->restored_epoch == b->restored_epoch && a->learning_rate == b->learning_rate)
+        return 0;
+    fprintf(stderr, "rank %d, epoch %zu: the controls decided otherwise than one process\n", c->rank, e + 1);
+    return 1;
+}
+
+int collective_case_fit_controls(const bnmlp_collective *c) {
+    static _Thread_local data d;
+    make_data(&d);
+    bnmlp_model *ref, *dist;
+    int failures = make_pair(c, &ref, &dist);
+    const bnmlp_tensor x = bnmlp_tensor_view(d.x, ROWS, FEATURES), y = bnmlp_tensor_view(d.y, ROWS, 1);
+    bnmlp_fit_config config = BNMLP_FIT_DEFAULT;
+    config.epochs = 8, config.batch_size = GLOBAL_BATCH, config.optimizer.sgd = sgd();
+    config.validation_split = 0.25; /* the last 64 rows */
+    config.schedule.kind = BNMLP_SCHEDULE_COSINE, config.schedule.decay_steps = 30;
+    config.early_stopping.enabled = true, config.early_stopping.monitor = BNMLP_MONITOR_VAL_ACCURACY;
+    config.early_stopping.patience = 2, config.early_stopping.restore_best_weights = true;
+    bnmlp_epoch_record ref_history[8], history[8];
+    size_t ref_epochs = 0, epochs = 0;
+    failures += expect_status("reference fit with controls", c,
+                              bnmlp_model_fit(ref, &x, &y, &config, ref_history, &ref_epochs), BNMLP_OK);
+    failures += expect_status("fit with controls", c,
+                              bnmlp_model_fit(dist, &x, &y, &config, history, &epochs), BNMLP_OK);
+    if (epochs != ref_epochs) {
+        fprintf(stderr, "rank %d: fit ran %zu epochs, one process %zu\n", c->rank, epochs, ref_epochs);
+        failures++;
+    }
+    for (size_t e = 0; e < epochs && e < ref_epochs; e++) {
+        failures += compare_value("epoch loss", c, (int)e, history[e].loss, ref_history[e].loss);
+        failures += compare_value("val_loss", c, (int)e, history[e].val_loss, ref_history[e].val_loss);
+        failures += compare_controls(c, e, &history[e], &ref_history[e]);
+    }
+    if (epochs == 0 || history[epochs - 1].restored_epoch == 0) {
+        fprintf(stderr, "rank %d: fit with restore_best_weights restored no epoch\n", c->rank);
+        failures++;
+    }
+    failures += compare_models("after fit with controls", c, (int)epochs, dist, ref);
+    bnmlp_model_free(ref);
+    bnmlp_model_free(dist);
+    return failures;
+}
+
 /* Sums one double over the ranks through the transport. */
 static double sum_over_ranks(const bnmlp_collective *c, double value) {
     c->allreduce_sum_double(c->context, &value, 1);
@@ -369,6 +416,6 @@ int collective_case_evaluate(const bnmlp_collective *c) {
 }
 
 int collective_case_all(const bnmlp_collective *c) {
-    return collective_case_steps(c) + collective_case_fit(c) + collective_case_unsynchronized(c) +
-           collective_case_bad_input(c) + collective_case_evaluate(c);
+    return collective_case_steps(c) + collective_case_fit(c) + collective_case_fit_controls(c) +
+           collective_case_unsynchronized(c) + collective_case_bad_input(c) + collective_case_evaluate(c);
 }

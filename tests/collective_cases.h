@@ -26,6 +26,11 @@ int collective_case_steps(const bnmlp_collective *collective);
  * process: the history and the final parameters and moving statistics. */
 int collective_case_fit(const bnmlp_collective *collective);
 
+/* bnmlp_model_fit with validation_split, a per-step cosine schedule and early stopping on
+ * val_accuracy with restore_best_weights against one process: the same epochs run, the same
+ * decisions and rates every epoch, the metrics and the restored weights. */
+int collective_case_fit_controls(const bnmlp_collective *collective);
+
 /* Without synchronization (per-rank statistics), the moving statistics differ from one process's
  * (on more than one rank), while every rank still returns the same global loss. */
 int collective_case_unsynchronized(const bnmlp_collective *collective);

@@ -138,6 +138,11 @@ static void test_fit_matches_one_process(void **state) {
     for (int size = 1; size <= 3; size++) assert_int_equal(run_world(size, collective_case_fit), 0);
 }
 
+static void test_fit_controls_match_one_process(void **state) {
+    (void)state;
+    for (int size = 1; size <= 3; size++) assert_int_equal(run_world(size, collective_case_fit_controls), 0);
+}
+
 static void test_unsynchronized_statistics_differ(void **state) {
     (void)state;
     for (int size = 1; size <= 3; size++)
@@ -251,6 +256,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_steps_match_one_process),
         cmocka_unit_test(test_fit_matches_one_process),
+        cmocka_unit_test(test_fit_controls_match_one_process),
         cmocka_unit_test(test_unsynchronized_statistics_differ),
         cmocka_unit_test(test_bad_input_on_one_rank),
         cmocka_unit_test(test_evaluate_is_global),

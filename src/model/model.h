@@ -242,6 +242,18 @@ void bnmlp_model_share(const bnmlp_model *model, size_t rows, size_t *offset, si
  * BNMLP_ERR_ALREADY_BUILT, BNMLP_ERR_OVERFLOW, BNMLP_ERR_OUT_OF_MEMORY). */
 bnmlp_status bnmlp_model_append_layer(bnmlp_model *model, bnmlp_layer layer);
 
+/* ---- snapshot.c: a copy of the weights (parameters and moving statistics) --------------------- */
+
+/* Floats a snapshot of the built model holds: the parameter arena, then the statistics block. */
+size_t bnmlp_model_snapshot_floats(const bnmlp_model *model);
+
+/* Copies the parameter arena and the statistics block into dst (bnmlp_model_snapshot_floats). */
+void bnmlp_model_snapshot_save(const bnmlp_model *model, float *dst);
+
+/* Puts a snapshot of the same model back: parameters and every statistic as they were (layers'
+ * own counters, such as the debiased average's step count, are not part of it). */
+void bnmlp_model_snapshot_restore(bnmlp_model *model, const float *src);
+
 /* ---- file_fields.c: the fields of a layer record ------------------------------------------------ */
 
 /* How a field is stored (and the C type it has in bnmlp_layer). */

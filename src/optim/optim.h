@@ -113,4 +113,21 @@ void bnmlp_optimizer_reset(bnmlp_optimizer_state *state, size_t count);
 void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learning_rate, float momentum,
                       bool nesterov);
 
+/* ---- schedules (schedule.c): a table of rows, one per bnmlp_schedule_kind ----------------------- */
+
+/* One learning-rate schedule: a row of the table in schedule.c. */
+typedef struct bnmlp_schedule_row {
+    bnmlp_schedule_kind kind;                           /* its value */
+    const char *name;                                   /* bnmlp_schedule_name's */
+    bool per_step;                                      /* t counts steps by default (else epochs) */
+    bool (*valid)(const bnmlp_schedule_config *config); /* its fields in range */
+    double (*rate)(const bnmlp_schedule_config *config, double base, uint64_t t); /* lr(t) */
+} bnmlp_schedule_row;
+
+/* The row of kind, or NULL for a value that is no schedule. */
+const bnmlp_schedule_row *bnmlp_schedule_row_of(bnmlp_schedule_kind kind);
+
+/* True when a checked schedule's t counts optimizer steps (its unit, or its row's default). */
+bool bnmlp_schedule_per_step(const bnmlp_schedule_config *config);
+
 #endif /* BNMLP_OPTIM_H */

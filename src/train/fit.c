@@ -1,6 +1,8 @@
 /* fit.c - Keras-style fit over epochs of shuffled mini-batches, and fit's own state: the working
- * row order it shuffles and the staging rows it gathers each batch into, allocated before the
- * first epoch (a step allocates nothing) and freed when fit returns. */
+ * row order it shuffles, the staging rows it gathers each batch into and early stopping's copy of
+ * the best weights, allocated before the first epoch (a step allocates nothing) and freed when fit
+ * returns; and the training controls' sequencing (the decisions are in controls.c, the schedules
+ * in src/optim/schedule.c). */
 #include "train/train.h"
 
 #include <math.h>
@@ -15,12 +17,35 @@ typedef struct fit_state {
     size_t *order;                    /* (rows) the row order, shuffled in place every epoch */
     float *batch_x;                   /* (batch_size, x cols) the staged rows of x */
     float *batch_y;                   /* (batch_size, y cols) and of y */
+    float *best_weights;              /* (bnmlp_model_snapshot_floats) early stopping's best epoch's
+                                         weights, with restore_best_weights; else NULL */
 } fit_state;
+
+/* The data fit trains and validates on: views of the caller's tensors (validation_split cuts the
+ * last rows of x and y off as the validation set). */
+typedef struct fit_data {
+    bnmlp_tensor x, y;                /* the training rows */
+    bnmlp_tensor split_x, split_y;    /* the validation rows cut off by validation_split */
+    const bnmlp_tensor *validation_x; /* the validation set, or NULL */
+    const bnmlp_tensor *validation_y;
+} fit_data;
+
+/* The controls' running state. */
+typedef struct fit_controls {
+    bnmlp_optimizer_config optimizer; /* the caller's, with each step's learning rate set in it */
+    double base_rate;                 /* the schedule's base (or the optimizer's rate) */
+    double rate;                      /* the current rate without a schedule (plateau changes it) */
+    bool per_step;                    /* the schedule's t counts steps */
+    size_t steps_per_epoch;           /* batches that train in an epoch */
+    bnmlp_early_stopping_state early; /* with config->early_stopping.enabled */
+    bnmlp_plateau_state plateau;      /* with config->reduce_lr.enabled */
+} fit_controls;
 
 static void fit_state_free(fit_state *f) {
     bnmlp_release(f->allocator, f->order);
     bnmlp_release(f->allocator, f->batch_x);
     bnmlp_release(f->allocator, f->batch_y);
+    bnmlp_release(f->allocator, f->best_weights);
 }
 
 /* Allocates fit's state (f is then to be freed, whatever the outcome) for rows rows of (x cols, y cols) in batches of batch_size, and room in
@@ -28,13 +53,20 @@ static void fit_state_free(fit_state *f) {
  * checkpoint or the last fit) when resuming on as many rows, else as 0, 1, ..., rows - 1 (Keras 2
  * keeps one index array and shuffles it in place every epoch). */
 static bnmlp_status fit_state_init(fit_state *f, bnmlp_model *model, const bnmlp_tensor *x,
-                                   const bnmlp_tensor *y, size_t batch_size, bool resume) {
+                                   const bnmlp_tensor *y, const bnmlp_fit_config *config) {
+    const size_t batch_size = config->batch_size;
+    const bool resume = config->initial_epoch > 0;
     *f = (fit_state){.allocator = bnmlp_model_allocator(model)};
     const size_t rows = x->rows;
     const size_t *saved = resume ? bnmlp_model_saved_order(model, rows) : NULL;
     f->order = bnmlp_alloc_zeroed(f->allocator, rows, sizeof *f->order);
     f->batch_x = bnmlp_alloc_zeroed(f->allocator, batch_size, x->cols * sizeof(float));
     f->batch_y = bnmlp_alloc_zeroed(f->allocator, batch_size, y->cols * sizeof(float));
+    if (config->early_stopping.enabled && config->early_stopping.restore_best_weights) {
+        f->best_weights =
+            bnmlp_alloc_zeroed(f->allocator, bnmlp_model_snapshot_floats(model) + 1, sizeof(float));
+        if (!f->best_weights) return BNMLP_ERR_OUT_OF_MEMORY;
+    }
     if (!f->order || !f->batch_x || !f->batch_y || bnmlp_model_reserve_order(model, rows) != BNMLP_OK)
         return BNMLP_ERR_OUT_OF_MEMORY; /* the caller frees what was allocated */
     for (size_t i = 0; i < rows; i++) f->order[i] = saved ? saved[i] : i;
@@ -91,6 +123,50 @@ static bool agree_stop(bnmlp_model *model, bool stop, bnmlp_status *status) {
     return votes > 0.0 || *status != BNMLP_OK;
 }
 
+/* The rows validation_split leaves for training: floor(rows * (1 - split)), as Keras. */
+static size_t split_rows(size_t rows, double split) { return (size_t)floor((double)rows * (1.0 - split)); }
+
+/* The training and validation sets of a checked config into *d (which the views point into). */
+static void fit_data_init(fit_data *d, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                          const bnmlp_fit_config *config) {
+    *d = (fit_data){
+        .x = *x, .y = *y, .validation_x = config->validation_x, .validation_y = config->validation_y};
+    if (config->validation_split > 0.0) {
+        const size_t train = split_rows(x->rows, config->validation_split);
+        d->x = bnmlp_tensor_view(x->data, train, x->cols);
+        d->y = bnmlp_tensor_view(y->data, train, y->cols);
+        d->split_x = bnmlp_tensor_view(x->data + train * x->cols, x->rows - train, x->cols);
+        d->split_y = bnmlp_tensor_view(y->data + train * y->cols, y->rows - train, y->cols);
+        d->validation_x = &d->split_x;
+        d->validation_y = &d->split_y;
+    }
+}
+
+/* Checks validation_split and the controls of config (the optimizer is checked). */
+static bnmlp_status check_controls(const bnmlp_model *model, const bnmlp_tensor *x,
+                                   const bnmlp_fit_config *config) {
+    const double split = config->validation_split;
+    if (!(split >= 0.0 && split < 1.0)) return BNMLP_ERR_INVALID_ARGUMENT;
+    if (split > 0.0) {
+        const size_t train = split_rows(x->rows, split);
+        if (config->validation_x || train == 0 || train == x->rows) return BNMLP_ERR_INVALID_ARGUMENT;
+    }
+    const bool validation = config->validation_x || split > 0.0, accuracy = bnmlp_model_has_accuracy(model);
+    bnmlp_status status = bnmlp_schedule_check(&config->schedule);
+    if (status == BNMLP_OK && config->early_stopping.enabled) {
+        status = bnmlp_early_stopping_check(&config->early_stopping);
+        if (status == BNMLP_OK)
+            status = bnmlp_monitor_check(config->early_stopping.monitor, validation, accuracy);
+    }
+    if (status == BNMLP_OK && config->reduce_lr.enabled) {
+        status = bnmlp_plateau_check(&config->reduce_lr);
+        if (status == BNMLP_OK) status = bnmlp_monitor_check(config->reduce_lr.monitor, validation, accuracy);
+        if (status == BNMLP_OK && config->schedule.kind != BNMLP_SCHEDULE_CONSTANT)
+            status = BNMLP_ERR_INVALID_ARGUMENT;
+    }
+    return status;
+}
+
 /* Checks every argument of fit before anything changes. */
 static bnmlp_status check_fit(const bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                               const bnmlp_fit_config *config) {
@@ -107,42 +183,113 @@ static bnmlp_status check_fit(const bnmlp_model *model, const bnmlp_tensor *x, c
         status = bnmlp_model_check_batch(model, config->validation_x, config->validation_y, false);
         if (status != BNMLP_OK) return status;
     }
-    return check_epoch_rows(model, x->rows, config->batch_size);
+    status = check_controls(model, x, config);
+    if (status != BNMLP_OK) return status;
+    fit_data d;
+    fit_data_init(&d, x, y, config);
+    return check_epoch_rows(model, d.x.rows, config->batch_size);
 }
 
-/* One epoch over the rows in `order`; the record gets the Keras-style training metrics. */
-static bnmlp_status run_epoch(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
-                              const bnmlp_fit_config *config, const fit_state *f,
-                              bnmlp_epoch_record *record) {
+/* Starts the controls of a checked config on rows training rows. */
+static void controls_begin(fit_controls *c, const bnmlp_model *model, const bnmlp_fit_config *config,
+                           size_t rows) {
+    *c = (fit_controls){.optimizer = config->optimizer,
+                        .per_step = bnmlp_schedule_per_step(&config->schedule)};
+    double rate;
+    bnmlp_optimizer_get(&config->optimizer, "learning_rate", &rate); /* every kind has one */
+    c->rate = rate;
+    c->base_rate =
+        config->schedule.initial_learning_rate > 0.0 ? config->schedule.initial_learning_rate : rate;
+    for (size_t start = 0; start < rows; start += config->batch_size)
+        if (batch_trains(model, bnmlp_chunk_rows(rows, start, config->batch_size))) c->steps_per_epoch++;
+    if (config->early_stopping.enabled) bnmlp_early_stopping_begin(&config->early_stopping, &c->early);
+    if (config->reduce_lr.enabled) bnmlp_plateau_begin(&config->reduce_lr, &c->plateau);
+}
+
+/* Sets the learning rate of step `step` of epoch `epoch` (1-based) into the working optimizer
+ * configuration, and returns it as the optimizer holds it (float32). */
+static double set_rate(fit_controls *c, const bnmlp_fit_config *config, size_t epoch, size_t step) {
+    double rate = c->rate;
+    if (config->schedule.kind != BNMLP_SCHEDULE_CONSTANT || config->schedule.initial_learning_rate > 0.0) {
+        const uint64_t t =
+            c->per_step ? (uint64_t)(epoch - 1) * c->steps_per_epoch + step : (uint64_t)(epoch - 1);
+        bnmlp_schedule_value(&config->schedule, c->base_rate, t, &rate); /* checked */
+    }
+    bnmlp_optimizer_set(&c->optimizer, "learning_rate", rate);
+    return (double)(float)rate;
+}
+
+/* One epoch over the rows in `order`; the record gets the Keras-style training metrics and the
+ * validation metrics. *batch_stop: the batch callback asked to stop. */
+static bnmlp_status run_epoch(bnmlp_model *model, const fit_data *d, const bnmlp_fit_config *config,
+                              const fit_state *f, fit_controls *c, bnmlp_epoch_record *record,
+                              bool *batch_stop) {
     double loss_sum = 0.0;
     size_t seen = 0, correct_sum = 0;
-    for (size_t start = 0; start < x->rows; start += config->batch_size) {
-        const size_t rows = bnmlp_chunk_rows(x->rows, start, config->batch_size);
+    *batch_stop = false;
+    for (size_t start = 0; start < d->x.rows && !*batch_stop; start += config->batch_size) {
+        const size_t rows = bnmlp_chunk_rows(d->x.rows, start, config->batch_size);
         if (!batch_trains(model, rows)) continue; /* documented: a trailing batch too small */
         /* This rank's share of the global batch (all of it in one process). */
         size_t offset, share;
         bnmlp_model_share(model, rows, &offset, &share);
         bnmlp_model_set_global_rows(model, rows);
-        stage_batch(f, x, y, f->order + start + offset, share);
+        stage_batch(f, &d->x, &d->y, f->order + start + offset, share);
+        const double rate = set_rate(c, config, record->epoch, record->steps);
         double loss;
         size_t correct;
-        bnmlp_status status = bnmlp_train_step_checked(model, f->batch_x, f->batch_y, share, y->cols, rows,
-                                                       &config->optimizer, false, &loss, &correct);
+        bnmlp_status status = bnmlp_train_step_checked(model, f->batch_x, f->batch_y, share, d->y.cols, rows,
+                                                       &c->optimizer, false, &loss, &correct);
         if (status != BNMLP_OK) return status;
         /* Keras reports batch-size-weighted means over the epoch (for accuracy: the count of
          * correct predictions over the rows seen, kept exact). */
         loss_sum += loss * (double)rows;
         correct_sum += correct;
         seen += rows;
+        record->learning_rate = rate;
+        if (config->on_batch_end) {
+            const bnmlp_batch_record batch = {.epoch = record->epoch,
+                                              .batch = record->steps,
+                                              .batches = c->steps_per_epoch,
+                                              .rows = rows,
+                                              .loss = loss,
+                                              .accuracy = bnmlp_train_accuracy(model, correct, rows),
+                                              .learning_rate = rate};
+            *batch_stop = agree_stop(model, !config->on_batch_end(&batch, config->callback_context), &status);
+            if (status != BNMLP_OK) return status;
+        }
+        record->steps++;
     }
     record->loss = loss_sum / (double)seen;
     record->accuracy = bnmlp_train_accuracy(model, correct_sum, seen);
     record->val_loss = NAN;
     record->val_accuracy = NAN;
-    if (!config->validation_x) return BNMLP_OK;
+    if (!d->validation_x) return BNMLP_OK;
     /* Each rank evaluates its share of the validation rows; the metrics are summed over ranks. */
-    const bnmlp_tensor vx = share_of(model, config->validation_x), vy = share_of(model, config->validation_y);
+    const bnmlp_tensor vx = share_of(model, d->validation_x), vy = share_of(model, d->validation_y);
     return bnmlp_train_evaluate_checked(model, &vx, &vy, &record->val_loss, &record->val_accuracy);
+}
+
+/* Early stopping and reduce-LR-on-plateau at the end of an epoch (0-based index epoch - 1): keeps
+ * the best weights, sets record->best_epoch and, when early stopping ends fit, record->stop. */
+static bnmlp_status run_controls(bnmlp_model *model, const bnmlp_fit_config *config, fit_state *f,
+                                 fit_controls *c, bnmlp_epoch_record *record) {
+    bnmlp_status status = BNMLP_OK;
+    if (config->early_stopping.enabled) {
+        bool keep, stop;
+        const double value = bnmlp_monitor_value(config->early_stopping.monitor, record);
+        status = bnmlp_early_stopping_update(&config->early_stopping, &c->early, record->epoch - 1, value,
+                                             &keep, &stop);
+        if (status != BNMLP_OK) return status;
+        if (keep && f->best_weights) bnmlp_model_snapshot_save(model, f->best_weights);
+        record->best_epoch = c->early.has_best ? c->early.best_epoch + 1 : 0;
+        if (stop) record->stop = BNMLP_STOP_EARLY_STOPPING;
+    }
+    if (config->reduce_lr.enabled) {
+        const double value = bnmlp_monitor_value(config->reduce_lr.monitor, record);
+        status = bnmlp_plateau_update(&config->reduce_lr, &c->plateau, value, &c->rate, NULL);
+    }
+    return status;
 }
 
 bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
@@ -153,28 +300,40 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
     bnmlp_status status = check_fit(model, x, y, config);
     if (bnmlp_model_is_built(model)) status = bnmlp_model_agree(model, status); /* every rank's checks */
     if (status != BNMLP_OK) return status;
+    fit_data d;
+    fit_data_init(&d, x, y, config);
     fit_state f;
-    status = bnmlp_model_agree(
-        model, fit_state_init(&f, model, x, y, config->batch_size, config->initial_epoch > 0));
+    status = bnmlp_model_agree(model, fit_state_init(&f, model, &d.x, &d.y, config));
     if (status != BNMLP_OK) {
         fit_state_free(&f);
         return status;
     }
+    fit_controls c;
+    controls_begin(&c, model, config, d.x.rows);
     size_t done = 0;
     for (size_t epoch = config->initial_epoch + 1; epoch <= config->epochs; epoch++) {
-        status = bnmlp_model_agree(model, check_epoch_rows(model, x->rows, config->batch_size));
+        status = bnmlp_model_agree(model, check_epoch_rows(model, d.x.rows, config->batch_size));
         if (status != BNMLP_OK) break;
-        if (config->shuffle) bnmlp_random_shuffle(bnmlp_model_random(model), f.order, x->rows);
+        if (config->shuffle) bnmlp_random_shuffle(bnmlp_model_random(model), f.order, d.x.rows);
         /* The model keeps the order for checkpoints (the callback may save one). */
-        bnmlp_model_keep_order(model, f.order, x->rows);
+        bnmlp_model_keep_order(model, f.order, d.x.rows);
         bnmlp_epoch_record record = {.epoch = epoch};
-        status = run_epoch(model, x, y, config, &f, &record);
+        bool batch_stop;
+        status = run_epoch(model, &d, config, &f, &c, &record, &batch_stop);
+        if (status == BNMLP_OK) status = run_controls(model, config, &f, &c, &record);
         if (status != BNMLP_OK) break;
-        if (history) history[done] = record;
+        if (record.stop == BNMLP_STOP_NONE && batch_stop) record.stop = BNMLP_STOP_BATCH_CALLBACK;
         done++;
         bnmlp_model_count_epoch(model);
         const bool stop = config->on_epoch_end && !config->on_epoch_end(&record, config->callback_context);
-        if (agree_stop(model, stop, &status)) break;
+        if (stop && record.stop == BNMLP_STOP_NONE) record.stop = BNMLP_STOP_EPOCH_CALLBACK;
+        if (history) history[done - 1] = record;
+        if (agree_stop(model, stop || record.stop != BNMLP_STOP_NONE, &status)) break;
+    }
+    /* Keras 3 puts the best weights back at the end of training, whether or not it stopped early. */
+    if (status == BNMLP_OK && f.best_weights && c.early.has_best) {
+        bnmlp_model_snapshot_restore(model, f.best_weights);
+        if (history && done) history[done - 1].restored_epoch = c.early.best_epoch + 1;
     }
     fit_state_free(&f);
     if (epochs_run) *epochs_run = done;

@@ -29,4 +29,11 @@ double bnmlp_train_accuracy(const bnmlp_model *model, size_t correct, size_t row
 bnmlp_status bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                           double *loss, double *accuracy);
 
+/* The value monitor reads from record (controls.c). */
+double bnmlp_monitor_value(bnmlp_monitor monitor, const bnmlp_epoch_record *record);
+
+/* BNMLP_OK when a fit with (or without) validation data and a loss with (or without) an accuracy
+ * records monitor; else BNMLP_ERR_INVALID_ARGUMENT (an unknown monitor too). */
+bnmlp_status bnmlp_monitor_check(bnmlp_monitor monitor, bool has_validation, bool has_accuracy);
+
 #endif /* BNMLP_TRAIN_H */

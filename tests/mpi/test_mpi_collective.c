@@ -66,6 +66,7 @@ int main(int argc, char **argv) {
         const bool all = strcmp(which, "all") == 0;
         if (all || strcmp(which, "steps") == 0) failures += collective_case_steps(&collective);
         if (all || strcmp(which, "fit") == 0) failures += collective_case_fit(&collective);
+        if (all || strcmp(which, "fit_controls") == 0) failures += collective_case_fit_controls(&collective);
         if (all || strcmp(which, "unsynchronized") == 0)
             failures += collective_case_unsynchronized(&collective);
         if (all || strcmp(which, "bad_input") == 0) failures += collective_case_bad_input(&collective);
