@@ -547,8 +547,8 @@ typedef struct bnmlp_batchnorm_config {
 
 /* Kinds of layer in a model. */
 typedef enum bnmlp_layer_kind {
-    BNMLP_LAYER_DENSE = 0,  /* bnmlp_model_add_dense */
-    BNMLP_LAYER_ACTIVATION, /* bnmlp_model_add_activation, or a dense layer's activation */
+    BNMLP_LAYER_DENSE = 0,     /* bnmlp_model_add_dense */
+    BNMLP_LAYER_ACTIVATION,    /* bnmlp_model_add_activation, or a dense layer's activation */
     BNMLP_LAYER_BATCHNORM,     /* bnmlp_model_add_batchnorm */
     BNMLP_LAYER_NORMALIZATION, /* bnmlp_model_add_normalization */
     BNMLP_LAYER_DROPOUT        /* bnmlp_model_add_dropout */

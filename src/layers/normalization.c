@@ -19,11 +19,11 @@
 
 /* What the pieces of one pass work on: forward (y from x) or backward (dx from dy). */
 typedef struct normalization_job {
-    float *out;         /* y or dx (rows, width) */
-    const float *in;    /* x or dy (rows, width) */
-    const float *mean;  /* (width), NULL in backward: nothing is subtracted */
-    const float *std;   /* (width) max(sqrt(variance), 1e-7) */
-    size_t width;       /* features */
+    float *out;        /* y or dx (rows, width) */
+    const float *in;   /* x or dy (rows, width) */
+    const float *mean; /* (width), NULL in backward: nothing is subtracted */
+    const float *std;  /* (width) max(sqrt(variance), 1e-7) */
+    size_t width;      /* features */
 } normalization_job;
 
 /* Elements [begin, end) of a pass (a bnmlp_range_function): every element is computed alone, so
