@@ -397,6 +397,40 @@ static void test_counter_generator(void **state) {
     for (int k = 0; k < 64; k++) assert_true(fabs((double)bits[k] - 5e5) < 5.0 * 500.0);
 }
 
+static void test_training_allocates_nothing(void **state) {
+    (void)state;
+    /* norm -> Dense(8, relu) -> Dropout -> Dense(1, sigmoid) on 3 threads: after build, training
+     * steps, training forwards and fit's epochs (its own state aside) allocate nothing more. */
+    counting_allocator counts = {0};
+    const bnmlp_allocator allocator = counting_allocator_of(&counts);
+    bnmlp_model *m = bnmlp_model_create_with_allocator(3, &allocator, NULL);
+    assert_ok(bnmlp_model_add_normalization(m));
+    bnmlp_dense_config d1 = BNMLP_DENSE_DEFAULT(8);
+    d1.activation = BNMLP_ACTIVATION_RELU;
+    assert_ok(bnmlp_model_add_dense(m, &d1));
+    assert_ok(bnmlp_model_add_dropout(m, 0.4f, 1));
+    bnmlp_dense_config d2 = BNMLP_DENSE_DEFAULT(1);
+    d2.activation = BNMLP_ACTIVATION_SIGMOID;
+    assert_ok(bnmlp_model_add_dense(m, &d2));
+    assert_ok(bnmlp_model_set_threads(m, 3));
+    assert_ok(bnmlp_model_build(m, 16, 1));
+    make_data();
+    bnmlp_tensor x = bnmlp_tensor_view(data_x, 16, 3), y = bnmlp_tensor_view(data_y, 16, 1);
+    assert_ok(bnmlp_model_adapt(m, 0, &x));
+    const size_t before = counts.calls;
+    bnmlp_sgd_config sgd = BNMLP_SGD_DEFAULT;
+    float out[16];
+    bnmlp_tensor o = bnmlp_tensor_view(out, 16, 1);
+    for (int k = 0; k < 3; k++) {
+        assert_ok(bnmlp_model_train_step(m, &x, &y, SGD_CONFIG(&sgd), NULL, NULL));
+        assert_ok(bnmlp_model_forward(m, &x, BNMLP_MODE_TRAINING, &o));
+        assert_ok(bnmlp_model_predict(m, &x, &o));
+    }
+    assert_int_equal(counts.calls, before);
+    bnmlp_model_free(m);
+    assert_int_equal(counts.allocations, counts.releases);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keep_rate_over_a_million_draws),
@@ -409,6 +443,7 @@ int main(void) {
         cmocka_unit_test(test_file_round_trip_and_summary),
         cmocka_unit_test(test_bad_rates_refused),
         cmocka_unit_test(test_counter_generator),
+        cmocka_unit_test(test_training_allocates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
