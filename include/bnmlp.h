@@ -946,7 +946,8 @@ bnmlp_status bnmlp_model_layer_info(const bnmlp_model *model, size_t index, bnml
 
 /* Freezes (false) or unfreezes (true) layer index. A frozen layer's parameters are not updated;
  * a frozen batch-norm layer normalizes with its moving statistics and does not update them even
- * in training mode (Keras 3's trainable = False). */
+ * in training mode (Keras 3's trainable = False); a frozen dropout layer still drops in training
+ * mode (Keras's Dropout ignores trainable); a normalization layer is never trained either way. */
 bnmlp_status bnmlp_model_set_trainable(bnmlp_model *model, size_t index, bool trainable);
 
 /* Sets layer index's state from the data x (Keras's adapt): for a normalization layer, the mean
@@ -955,7 +956,7 @@ bnmlp_status bnmlp_model_set_trainable(bnmlp_model *model, size_t index, bool tr
  * width), every value finite (BNMLP_ERR_NOT_FINITE; BNMLP_ERR_SHAPE for other shapes). A layer
  * with nothing to adapt (any other kind) is BNMLP_ERR_INVALID_ARGUMENT, as is an index beyond
  * the layers; a variance beyond float's range is BNMLP_ERR_NOT_FINITE. On error nothing changes.
- * It allocates 2 doubles per feature for the call. Under a collective, adapt every rank alike
+ * It allocates 2 doubles per feature for the call (BNMLP_ERR_OUT_OF_MEMORY). Under a collective, adapt every rank alike
  * (or adapt before bnmlp_model_set_collective, which broadcasts rank 0's statistics). */
 bnmlp_status bnmlp_model_adapt(bnmlp_model *model, size_t index, const bnmlp_tensor *x);
 
@@ -980,8 +981,9 @@ bnmlp_status bnmlp_model_summary(const bnmlp_model *model, FILE *out);
 
 /* Runs x (rows <= max batch, cols = input width) through the model into out (same rows, output
  * width). In training mode batch norm uses batch statistics and updates its moving statistics
- * (a batch of one row is BNMLP_ERR_BATCH_TOO_SMALL); in inference mode nothing changes. If an
- * output or an updated moving statistic would not be finite (the arithmetic overflowed), the
+ * (a batch of one row is BNMLP_ERR_BATCH_TOO_SMALL) and dropout drops (and counts the step); in
+ * inference mode nothing changes. If an output or an updated moving statistic would not be
+ * finite (the arithmetic overflowed), the
  * result is BNMLP_ERR_DIVERGED and neither out nor the model changes. */
 bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_mode mode,
                                  bnmlp_tensor *out);
