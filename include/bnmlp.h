@@ -983,8 +983,8 @@ bnmlp_status bnmlp_model_summary(const bnmlp_model *model, FILE *out);
  * width). In training mode batch norm uses batch statistics and updates its moving statistics
  * (a batch of one row is BNMLP_ERR_BATCH_TOO_SMALL) and dropout drops (and counts the step); in
  * inference mode nothing changes. If an output or an updated moving statistic would not be
- * finite (the arithmetic overflowed), the
- * result is BNMLP_ERR_DIVERGED and neither out nor the model changes. */
+ * finite (the arithmetic overflowed), the result is BNMLP_ERR_DIVERGED and neither out nor the
+ * model changes. */
 bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_mode mode,
                                  bnmlp_tensor *out);
 
