@@ -823,7 +823,7 @@ static bnmlp_model *build_model(const command *cmd, const cli_options *opts, con
         cli_failure(cmd->name, "cannot create the model: %s", bnmlp_status_string(status));
         return NULL;
     }
-    if ((status = spec_add_layers(spec, model)) != BNMLP_OK ||
+    if ((status = spec_add_layers(spec, model, opts->seed)) != BNMLP_OK ||
         (status = bnmlp_model_set_loss(model, loss)) != BNMLP_OK ||
         (status = bnmlp_model_build(model, opts->batch_size, opts->seed)) != BNMLP_OK) {
         cli_failure(cmd->name, "cannot build the model of --layers %s: %s", opts->layers,
@@ -832,6 +832,19 @@ static bnmlp_model *build_model(const command *cmd, const cli_options *opts, con
         return NULL;
     }
     return model;
+}
+
+/* Adapts a leading norm layer on the training rows (Keras: adapt before fit); 1 (reported) on
+ * failure, else -1. */
+static int adapt_normalization(const command *cmd, const layer_spec *spec, bnmlp_model *model,
+                               const fit_data *d) {
+    const bnmlp_status status = spec_adapt(spec, model, &d->train_x);
+    if (status != BNMLP_OK) {
+        cli_failure(cmd->name, "cannot adapt the norm layer on the training rows: %s",
+                    bnmlp_status_string(status));
+        return CLI_EXIT_FAILURE;
+    }
+    return -1;
 }
 
 /* The checkpoint path: --checkpoint, or OUT.ckpt. */
@@ -888,7 +901,8 @@ static int run_train(int argc, char **argv, int first) {
     const loss_origin origin = {.inferred = opts.loss == NULL};
     if ((status = apply_threads(cmd, &opts, model)) < 0 &&
         (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
-        (status = check_fit_outputs(cmd, &opts, checkpoint)) < 0) {
+        (status = check_fit_outputs(cmd, &opts, checkpoint)) < 0 &&
+        (status = adapt_normalization(cmd, &spec, model, &d)) < 0) {
         print_data_summary(&opts, &d, model);
         status = run_fit(cmd, &opts, model, &d, &fit, checkpoint, opts.layers);
     }

@@ -304,6 +304,46 @@ static bool parse_batchnorm(const part *parts, size_t count, spec_layer *layer, 
     return true;
 }
 
+/* Parses the parts of "dropout:RATE" after "dropout". */
+static bool parse_dropout(const part *parts, size_t count, spec_layer *layer, spec_error *error) {
+    layer->kind = SPEC_DROPOUT;
+    if (count < 2) {
+        return fail(error, parts[0], "dropout needs a rate, e.g. dropout:0.2");
+    }
+    double rate = 0.0;
+    if (!part_real(parts[1], &rate) || !(rate >= 0.0 && (float)rate < 1.0f)) {
+        return fail(error, parts[1], "the dropout rate must be a number from 0 up to (not including) 1");
+    }
+    if (count > 2) {
+        return fail(error, parts[2], "dropout takes only a rate");
+    }
+    layer->rate = (float)rate;
+    return true;
+}
+
+/* Parses "norm" (no options). */
+static bool parse_normalization(const part *parts, size_t count, spec_layer *layer, spec_error *error) {
+    layer->kind = SPEC_NORMALIZATION;
+    if (count > 1) {
+        return fail(error, parts[1], "norm takes no options (it is adapted on the training rows)");
+    }
+    return true;
+}
+
+/* True for the blanks tolerated around layers and parts. */
+static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+/* The part without the blanks at its ends. */
+static part trimmed(part p) {
+    while (p.length > 0 && is_blank(p.text[p.offset])) {
+        p.offset++, p.length--;
+    }
+    while (p.length > 0 && is_blank(p.text[p.offset + p.length - 1])) {
+        p.length--;
+    }
+    return p;
+}
+
 /* Parses one layer token [offset, offset + length) of text. */
 static bool parse_layer(const char *text, size_t offset, size_t length, spec_layer *layer,
                         spec_error *error) {
@@ -315,7 +355,7 @@ static bool parse_layer(const char *text, size_t offset, size_t length, spec_lay
             if (count == sizeof parts / sizeof parts[0]) {
                 return fail(error, (part){text, offset, length}, "too many options in one layer");
             }
-            parts[count++] = (part){text, start, i - start};
+            parts[count++] = trimmed((part){text, start, i - start});
             start = i + 1;
         }
     }
@@ -331,11 +371,18 @@ static bool parse_layer(const char *text, size_t offset, size_t length, spec_lay
     if (part_is(parts[0], "bn") || part_is(parts[0], "batchnorm")) {
         return parse_batchnorm(parts, count, layer, error);
     }
+    if (part_is(parts[0], "dropout")) {
+        return parse_dropout(parts, count, layer, error);
+    }
+    if (part_is(parts[0], "norm") || part_is(parts[0], "normalization")) {
+        return parse_normalization(parts, count, layer, error);
+    }
     if ((index = activation_index(parts[0])) >= 0) {
         return parse_activation(parts, count, index, layer, error);
     }
     char list[256];
-    return fail(error, parts[0], "unknown layer '%.*s' (expected dense:UNITS, bn, or an activation: %s)",
+    return fail(error, parts[0],
+                "unknown layer '%.*s' (expected dense:UNITS, bn, dropout:RATE, norm, or an activation: %s)",
                 (int)parts[0].length, text_of(parts[0]), activation_list(list, sizeof list));
 }
 
@@ -347,14 +394,19 @@ bool spec_parse(const char *text, layer_spec *out, spec_error *error) {
         if (i < length && text[i] != ',') {
             continue;
         }
-        if (i == start) {
-            return fail(error, (part){text, start, 0}, "empty layer (two ',' in a row, or a ',' at an end)");
+        const part token = trimmed((part){text, start, i - start});
+        if (token.length == 0) {
+            return fail(error, (part){text, start, i - start},
+                        "empty layer (two ',' in a row, or a ',' at an end)");
         }
         if (out->count == SPEC_MAX_LAYERS) {
             return fail(error, (part){text, start, i - start}, "more than %d layers", SPEC_MAX_LAYERS);
         }
-        if (!parse_layer(text, start, i - start, &out->layers[out->count], error)) {
+        if (!parse_layer(text, token.offset, token.length, &out->layers[out->count], error)) {
             return false;
+        }
+        if (out->layers[out->count].kind == SPEC_NORMALIZATION && out->count > 0) {
+            return fail(error, token, "norm must be the first layer (it is adapted on the training rows)");
         }
         out->count++;
         start = i + 1;
@@ -402,7 +454,7 @@ bnmlp_activation spec_last_activation(const layer_spec *spec) {
     return BNMLP_ACTIVATION_LINEAR;
 }
 
-bnmlp_status spec_add_layers(const layer_spec *spec, bnmlp_model *model) {
+bnmlp_status spec_add_layers(const layer_spec *spec, bnmlp_model *model, uint64_t seed) {
     for (size_t i = 0; i < spec->count; i++) {
         const spec_layer *layer = &spec->layers[i];
         bnmlp_status status = BNMLP_OK;
@@ -412,10 +464,19 @@ bnmlp_status spec_add_layers(const layer_spec *spec, bnmlp_model *model) {
             status = bnmlp_model_add_activation(model, layer->activation, layer->alpha);
             break;
         case SPEC_BATCHNORM: status = bnmlp_model_add_batchnorm(model, &layer->batchnorm); break;
+        case SPEC_DROPOUT: status = bnmlp_model_add_dropout(model, layer->rate, seed); break;
+        case SPEC_NORMALIZATION: status = bnmlp_model_add_normalization(model); break;
         }
         if (status != BNMLP_OK) {
             return status;
         }
     }
     return BNMLP_OK;
+}
+
+bnmlp_status spec_adapt(const layer_spec *spec, bnmlp_model *model, const bnmlp_tensor *x) {
+    if (spec->count == 0 || spec->layers[0].kind != SPEC_NORMALIZATION) {
+        return BNMLP_OK;
+    }
+    return bnmlp_model_adapt(model, 0, x);
 }

@@ -5,13 +5,17 @@
  *   relu | sigmoid | tanh | softmax | linear | leaky_relu[:alpha=A]
  *   bn[:momentum=M][:eps=E][:nocenter][:noscale][:variance=biased|unbiased|keras2]
  *     [:average=exponential|debiased|cumulative]
- * e.g. "dense:50:relu:he_uniform,bn,dense:1:sigmoid".
+ *   dropout:RATE                (RATE in [0, 1))
+ *   norm                        (first layer only: adapted on the training rows)
+ * e.g. "norm,dense:50:relu:he_uniform,bn,dropout:0.2,dense:1:sigmoid". Spaces and tabs around a
+ * layer or one of its parts are ignored ("dense:64:relu, bn").
  */
 #ifndef BNMLP_CLI_SPEC_H
 #define BNMLP_CLI_SPEC_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "bnmlp.h"
@@ -21,9 +25,11 @@
 
 /* Kinds of layer token. */
 typedef enum spec_kind {
-    SPEC_DENSE = 0,  /* dense:... (its activation, if any, is part of the dense config) */
-    SPEC_ACTIVATION, /* a standalone activation */
-    SPEC_BATCHNORM   /* bn:... */
+    SPEC_DENSE = 0,    /* dense:... (its activation, if any, is part of the dense config) */
+    SPEC_ACTIVATION,   /* a standalone activation */
+    SPEC_BATCHNORM,    /* bn:... */
+    SPEC_DROPOUT,      /* dropout:RATE */
+    SPEC_NORMALIZATION /* norm */
 } spec_kind;
 
 /* One layer of a SPEC. */
@@ -33,6 +39,7 @@ typedef struct spec_layer {
     bnmlp_activation activation;      /* SPEC_ACTIVATION */
     float alpha;                      /* SPEC_ACTIVATION: leaky_relu's slope. Default 0.3 */
     bnmlp_batchnorm_config batchnorm; /* SPEC_BATCHNORM */
+    float rate;                       /* SPEC_DROPOUT: the fraction dropped, in [0, 1) */
 } spec_layer;
 
 /* A parsed SPEC. */
@@ -60,7 +67,12 @@ size_t spec_output_width(const layer_spec *spec);
 /* The last activation of the SPEC (a dense layer's or a standalone one; linear when none). */
 bnmlp_activation spec_last_activation(const layer_spec *spec);
 
-/* Adds the layers to a model that has none yet. */
-bnmlp_status spec_add_layers(const layer_spec *spec, bnmlp_model *model);
+/* Adds the layers to a model that has none yet; seed keys the dropout layers' masks (each layer's
+ * index is in its key too, so one seed serves them all). */
+bnmlp_status spec_add_layers(const layer_spec *spec, bnmlp_model *model, uint64_t seed);
+
+/* Adapts a leading norm layer of the built model (layer 0) on x, the training rows; BNMLP_OK
+ * (nothing done) when the SPEC has none, else bnmlp_model_adapt's status. */
+bnmlp_status spec_adapt(const layer_spec *spec, bnmlp_model *model, const bnmlp_tensor *x);
 
 #endif /* BNMLP_CLI_SPEC_H */

@@ -547,9 +547,11 @@ typedef struct bnmlp_batchnorm_config {
 
 /* Kinds of layer in a model. */
 typedef enum bnmlp_layer_kind {
-    BNMLP_LAYER_DENSE = 0,  /* bnmlp_model_add_dense */
-    BNMLP_LAYER_ACTIVATION, /* bnmlp_model_add_activation, or a dense layer's activation */
-    BNMLP_LAYER_BATCHNORM   /* bnmlp_model_add_batchnorm */
+    BNMLP_LAYER_DENSE = 0,     /* bnmlp_model_add_dense */
+    BNMLP_LAYER_ACTIVATION,    /* bnmlp_model_add_activation, or a dense layer's activation */
+    BNMLP_LAYER_BATCHNORM,     /* bnmlp_model_add_batchnorm */
+    BNMLP_LAYER_NORMALIZATION, /* bnmlp_model_add_normalization */
+    BNMLP_LAYER_DROPOUT        /* bnmlp_model_add_dropout */
 } bnmlp_layer_kind;
 
 /* Arrays a layer holds; which exist depends on its kind and configuration. */
@@ -558,13 +560,15 @@ typedef enum bnmlp_weight {
     BNMLP_WEIGHT_BIAS,           /* dense b, units (only with use_bias) */
     BNMLP_WEIGHT_GAMMA,          /* batch-norm scale, features (only with scale) */
     BNMLP_WEIGHT_BETA,           /* batch-norm offset, features (only with center) */
-    BNMLP_WEIGHT_MOVING_MEAN,    /* batch-norm moving mean, features (not trainable) */
-    BNMLP_WEIGHT_MOVING_VARIANCE /* batch-norm moving variance, features (not trainable) */
+    BNMLP_WEIGHT_MOVING_MEAN,    /* batch-norm moving mean, or a normalization layer's mean,
+                                    features (not trainable) */
+    BNMLP_WEIGHT_MOVING_VARIANCE /* batch-norm moving variance, or a normalization layer's
+                                    variance (>= 0), features (not trainable) */
 } bnmlp_weight;
 
 /* What a model says about one of its layers. */
 typedef struct bnmlp_layer_info {
-    bnmlp_layer_kind kind;       /* dense, activation or batch norm */
+    bnmlp_layer_kind kind;       /* dense, activation, batch norm, normalization or dropout */
     size_t input_width;          /* features in */
     size_t output_width;         /* features out */
     size_t trainable_params;     /* parameters the optimizer updates (0 when frozen) */
@@ -1209,6 +1213,29 @@ bnmlp_status bnmlp_model_add_activation(bnmlp_model *model, bnmlp_activation act
 /* Appends a batch-normalization layer. */
 bnmlp_status bnmlp_model_add_batchnorm(bnmlp_model *model, const bnmlp_batchnorm_config *config);
 
+/* Appends a normalization layer (Keras's Normalization): per feature,
+ *   y = (x - mean) / max(sqrt(variance), 1e-7)
+ * in both modes; its input gradient is dy / max(sqrt(variance), 1e-7). mean and variance are
+ * its two arrays BNMLP_WEIGHT_MOVING_MEAN and BNMLP_WEIGHT_MOVING_VARIANCE (features each; mean
+ * 0 and variance 1, the identity, until set): set by bnmlp_model_adapt from data or directly by
+ * bnmlp_model_set_weights, read by bnmlp_model_get_weights, saved in the model file as the
+ * statistics block; no trainable parameter, never changed by training. */
+bnmlp_status bnmlp_model_add_normalization(bnmlp_model *model);
+
+/* Appends a dropout layer (inverted dropout, Keras's Dropout(rate) and PyTorch's Dropout(p)): in
+ * training mode each element is kept with probability 1 - rate and then divided by 1 - rate, or
+ * set to 0; in inference mode the layer is the identity. rate in [0, 1) (else
+ * BNMLP_ERR_INVALID_ARGUMENT; 0 is exactly the identity). The mask is a pure function of (seed,
+ * step, the layer's index in the model, the row's index in the global batch, the column): step
+ * is the layer's count of committed training steps (a training-mode bnmlp_model_forward, a
+ * bnmlp_model_train_step or a step of fit that succeeds counts one; a refused or diverged step,
+ * bnmlp_model_loss_gradients and inference count none), saved in the model file. Masks are
+ * therefore bit-identical for every thread count and across a checkpoint resume; backward
+ * regenerates the forward's mask (nothing is cached). Under a collective a rank's rows are
+ * keyed by their index in the global batch when each rank holds its bnmlp_model_share of it
+ * (as fit hands them out); the layer's trainable flag changes nothing (as in Keras). */
+bnmlp_status bnmlp_model_add_dropout(bnmlp_model *model, float rate, uint64_t seed);
+
 /* Sets the loss before build (BNMLP_ERR_ALREADY_BUILT after); build checks that it suits the
  * output (categorical cross-entropy needs 2 outputs or more: BNMLP_ERR_INVALID_ARGUMENT). */
 bnmlp_status bnmlp_model_set_loss(bnmlp_model *model, bnmlp_loss loss);
@@ -1257,8 +1284,19 @@ bnmlp_status bnmlp_model_layer_info(const bnmlp_model *model, size_t index, bnml
 
 /* Freezes (false) or unfreezes (true) layer index. A frozen layer's parameters are not updated;
  * a frozen batch-norm layer normalizes with its moving statistics and does not update them even
- * in training mode (Keras 3's trainable = False). */
+ * in training mode (Keras 3's trainable = False); a frozen dropout layer still drops in training
+ * mode (Keras's Dropout ignores trainable); a normalization layer is never trained either way. */
 bnmlp_status bnmlp_model_set_trainable(bnmlp_model *model, size_t index, bool trainable);
+
+/* Sets layer index's state from the data x (Keras's adapt): for a normalization layer, the mean
+ * and population variance (ddof 0, as numpy's var) of each column of x, computed in double (two
+ * passes) and rounded once to float. x is the layer's own input: (rows >= 1, the layer's input
+ * width), every value finite (BNMLP_ERR_NOT_FINITE; BNMLP_ERR_SHAPE for other shapes). A layer
+ * with nothing to adapt (any other kind) is BNMLP_ERR_INVALID_ARGUMENT, as is an index beyond
+ * the layers; a variance beyond float's range is BNMLP_ERR_NOT_FINITE. On error nothing changes.
+ * It allocates 2 doubles per feature for the call (BNMLP_ERR_OUT_OF_MEMORY). Under a collective, adapt every rank alike
+ * (or adapt before bnmlp_model_set_collective, which broadcasts rank 0's statistics). */
+bnmlp_status bnmlp_model_adapt(bnmlp_model *model, size_t index, const bnmlp_tensor *x);
 
 /* Copies one array of layer index into dst, which holds count floats (exactly its size). */
 bnmlp_status bnmlp_model_get_weights(const bnmlp_model *model, size_t index, bnmlp_weight which, float *dst,
@@ -1281,9 +1319,10 @@ bnmlp_status bnmlp_model_summary(const bnmlp_model *model, FILE *out);
 
 /* Runs x (rows <= max batch, cols = input width) through the model into out (same rows, output
  * width). In training mode batch norm uses batch statistics and updates its moving statistics
- * (a batch of one row is BNMLP_ERR_BATCH_TOO_SMALL); in inference mode nothing changes. If an
- * output or an updated moving statistic would not be finite (the arithmetic overflowed), the
- * result is BNMLP_ERR_DIVERGED and neither out nor the model changes. */
+ * (a batch of one row is BNMLP_ERR_BATCH_TOO_SMALL) and dropout drops (and counts the step); in
+ * inference mode nothing changes. If an output or an updated moving statistic would not be
+ * finite (the arithmetic overflowed), the result is BNMLP_ERR_DIVERGED and neither out nor the
+ * model changes. */
 bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnmlp_mode mode,
                                  bnmlp_tensor *out);
 

@@ -415,7 +415,75 @@ int collective_case_evaluate(const bnmlp_collective *c) {
     return failures;
 }
 
+/* 4 -> Dense(16, relu) -> Dropout(0.5) -> Dense(1, sigmoid), built for the global batch. */
+static bnmlp_model *make_dropout_model(uint32_t seed) {
+    bnmlp_model *model = bnmlp_model_create(FEATURES, NULL);
+    if (!model) return NULL;
+    bnmlp_dense_config d16 = BNMLP_DENSE_DEFAULT(16), head = BNMLP_DENSE_DEFAULT(1);
+    d16.activation = BNMLP_ACTIVATION_RELU;
+    head.activation = BNMLP_ACTIVATION_SIGMOID;
+    bnmlp_status status = bnmlp_model_add_dense(model, &d16);
+    if (status == BNMLP_OK) status = bnmlp_model_add_dropout(model, 0.5f, 99);
+    if (status == BNMLP_OK) status = bnmlp_model_add_dense(model, &head);
+    if (status == BNMLP_OK) status = bnmlp_model_build(model, GLOBAL_BATCH, seed);
+    if (status != BNMLP_OK) {
+        bnmlp_model_free(model);
+        return NULL;
+    }
+    return model;
+}
+
+int collective_case_dropout(const bnmlp_collective *c) {
+    static _Thread_local data d;
+    make_data(&d);
+    bnmlp_model *ref = make_dropout_model(SEED), *dist = make_dropout_model(SEED + 1000u * (uint32_t)c->rank);
+    if (!ref || !dist) {
+        fprintf(stderr, "rank %d: cannot build the dropout models\n", c->rank);
+        bnmlp_model_free(ref);
+        bnmlp_model_free(dist);
+        return 1;
+    }
+    int failures =
+        expect_status("bnmlp_model_set_collective", c, bnmlp_model_set_collective(dist, c), BNMLP_OK);
+    size_t offset, count;
+    share(c, GLOBAL_BATCH, &offset, &count);
+    /* A training-mode forward of this rank's share: one process's rows [offset, offset + count),
+     * masks and all (a mask keyed by the local row would zero other units). */
+    static _Thread_local float ref_out[GLOBAL_BATCH], out[GLOBAL_BATCH];
+    bnmlp_tensor rx = bnmlp_tensor_view(d.x, GLOBAL_BATCH, FEATURES),
+                 ro = bnmlp_tensor_view(ref_out, GLOBAL_BATCH, 1);
+    bnmlp_tensor sx = bnmlp_tensor_view(d.x + offset * FEATURES, count, FEATURES),
+                 so = bnmlp_tensor_view(out, count, 1);
+    failures += expect_status("reference training forward", c,
+                              bnmlp_model_forward(ref, &rx, BNMLP_MODE_TRAINING, &ro), BNMLP_OK);
+    failures += expect_status("training forward", c, bnmlp_model_forward(dist, &sx, BNMLP_MODE_TRAINING, &so),
+                              BNMLP_OK);
+    failures += compare("training-mode output with dropout", c, 0, out, ref_out + offset, count);
+    /* Steps of train_step: the same masks on every rank's rows as in one process. */
+    const bnmlp_sgd_config config = sgd();
+    for (int s = 0; s < 5; s++) { /* every rank runs every step, failed or not */
+        const size_t start = (size_t)s * GLOBAL_BATCH;
+        rx = bnmlp_tensor_view(d.x + start * FEATURES, GLOBAL_BATCH, FEATURES);
+        bnmlp_tensor ry = bnmlp_tensor_view(d.y + start, GLOBAL_BATCH, 1);
+        sx = bnmlp_tensor_view(d.x + (start + offset) * FEATURES, count, FEATURES);
+        bnmlp_tensor sy = bnmlp_tensor_view(d.y + start + offset, count, 1);
+        float ref_loss, loss;
+        failures += expect_status("reference train_step", c,
+                                  bnmlp_model_train_step(ref, &rx, &ry, SGD_CONFIG(&config), &ref_loss, NULL),
+                                  BNMLP_OK);
+        failures +=
+            expect_status("train_step", c,
+                          bnmlp_model_train_step(dist, &sx, &sy, SGD_CONFIG(&config), &loss, NULL), BNMLP_OK);
+        failures += compare_value("loss with dropout", c, s, loss, ref_loss);
+        failures += compare_models("after a step with dropout", c, s, dist, ref);
+    }
+    bnmlp_model_free(ref);
+    bnmlp_model_free(dist);
+    return failures;
+}
+
 int collective_case_all(const bnmlp_collective *c) {
     return collective_case_steps(c) + collective_case_fit(c) + collective_case_fit_controls(c) +
-           collective_case_unsynchronized(c) + collective_case_bad_input(c) + collective_case_evaluate(c);
+           collective_case_unsynchronized(c) + collective_case_bad_input(c) + collective_case_evaluate(c) +
+           collective_case_dropout(c);
 }

@@ -42,6 +42,11 @@ int collective_case_bad_input(const bnmlp_collective *collective);
 /* evaluate on each rank's share of the rows gives one process's loss and accuracy on all rows. */
 int collective_case_evaluate(const bnmlp_collective *collective);
 
+/* Dropout under a collective: a rank's rows are keyed by their index in the global batch, so a
+ * training-mode forward of a share gives one process's rows of the whole batch, and train_step
+ * matches one process. */
+int collective_case_dropout(const bnmlp_collective *collective);
+
 /* Every case above; the sum of their failures. */
 int collective_case_all(const bnmlp_collective *collective);
 

@@ -50,6 +50,23 @@ static inline size_t bnmlp_chunk_rows(size_t total, size_t start, size_t chunk) 
     return total - start < chunk ? total - start : chunk;
 }
 
+/* ---- random.c: the counter-based generator ------------------------------------------------------
+ * A stateless generator for draws that must not depend on the order they are made in (dropout's
+ * masks): a draw is a pure function of a 64-bit key and a counter, so any thread may make any
+ * draw. A key is built from words one at a time (bnmlp_counter_key(bnmlp_counter_key(seed, step),
+ * layer) ...); the draws of one key are splitmix64's stream started at that key. */
+
+/* The key extended by one more word: a mixing of both, unrelated for different (key, word). */
+uint64_t bnmlp_counter_key(uint64_t key, uint64_t word);
+
+/* Draw number counter of key: 64 well-mixed bits (splitmix64's counter-th output from key). */
+uint64_t bnmlp_counter_bits(uint64_t key, uint64_t counter);
+
+/* Draw number counter of key as a double uniform in [0, 1), 53 bits. */
+static inline double bnmlp_counter_uniform(uint64_t key, uint64_t counter) {
+    return (double)(bnmlp_counter_bits(key, counter) >> 11) * 0x1p-53;
+}
+
 /* Writes status into *out when out is not NULL; returns status. */
 bnmlp_status bnmlp_set_status(bnmlp_status *out, bnmlp_status status);
 

@@ -135,3 +135,26 @@ bnmlp_status bnmlp_random_shuffle(bnmlp_random *rng, size_t *indices, size_t n) 
     }
     return BNMLP_OK;
 }
+
+/* ---- the counter-based generator ------------------------------------------------------------------ */
+
+#define GOLDEN_GAMMA 0x9e3779b97f4a7c15ULL /* splitmix64's increment: 2^64 / the golden ratio */
+
+/* splitmix64's finalizer (Stafford's variant 13): a bijection of 64-bit words that mixes every
+ * input bit into every output bit. */
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+uint64_t bnmlp_counter_key(uint64_t key, uint64_t word) {
+    /* The word is mixed on its own first, so that nearby words (steps, rows) give unrelated
+     * offsets; the sum is mixed again so that both words reach every bit. */
+    return mix64(key + mix64(word + GOLDEN_GAMMA));
+}
+
+uint64_t bnmlp_counter_bits(uint64_t key, uint64_t counter) {
+    /* splitmix64: state key + (counter + 1) * gamma, finalized. */
+    return mix64(key + (counter + 1) * GOLDEN_GAMMA);
+}

@@ -18,9 +18,9 @@ const bnmlp_array_info bnmlp_arrays[BNMLP_ARRAY_COUNT] = {
 
 /* Every kind, indexed by bnmlp_layer_kind. */
 static const bnmlp_layer_ops *const kinds[] = {
-    [BNMLP_LAYER_DENSE] = &bnmlp_dense_ops,
-    [BNMLP_LAYER_ACTIVATION] = &bnmlp_activation_ops,
-    [BNMLP_LAYER_BATCHNORM] = &bnmlp_batchnorm_ops,
+    [BNMLP_LAYER_DENSE] = &bnmlp_dense_ops,         [BNMLP_LAYER_ACTIVATION] = &bnmlp_activation_ops,
+    [BNMLP_LAYER_BATCHNORM] = &bnmlp_batchnorm_ops, [BNMLP_LAYER_NORMALIZATION] = &bnmlp_normalization_ops,
+    [BNMLP_LAYER_DROPOUT] = &bnmlp_dropout_ops,
 };
 
 const bnmlp_layer_ops *bnmlp_layer_ops_of(bnmlp_layer_kind kind) {

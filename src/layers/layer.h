@@ -1,7 +1,7 @@
 /*
  * layer.h - internal: layer kinds as descriptors.
  *
- * Every kind of layer (dense, activation, batch norm) is one bnmlp_layer_ops row in one list
+ * Every kind of layer (dense, activation, batch norm, normalization, dropout) is one bnmlp_layer_ops row in one list
  * (bnmlp_layer_ops_of). The row says what the kind is called, which named arrays a layer of it
  * holds, how they start, what scratch and how many training rows it needs, and how it runs
  * forward and backward over raw buffers. The model owns the buffers and only sequences the
@@ -21,8 +21,8 @@ typedef enum bnmlp_array {
     BNMLP_ARRAY_BIAS,            /* dense b (out): parameter */
     BNMLP_ARRAY_GAMMA,           /* batch-norm scale (out): parameter */
     BNMLP_ARRAY_BETA,            /* batch-norm offset (out): parameter */
-    BNMLP_ARRAY_MOVING_MEAN,     /* batch norm (out): statistic */
-    BNMLP_ARRAY_MOVING_VARIANCE, /* batch norm (out): statistic, >= 0 */
+    BNMLP_ARRAY_MOVING_MEAN,     /* batch norm, normalization (out): statistic */
+    BNMLP_ARRAY_MOVING_VARIANCE, /* batch norm, normalization (out): statistic, >= 0 */
     BNMLP_ARRAY_BIASED_MEAN,     /* debiased batch norm: the mean's accumulator (out): statistic */
     BNMLP_ARRAY_BIASED_VARIANCE, /* debiased batch norm: the variance's accumulator (out): statistic, >= 0 */
     BNMLP_ARRAY_BATCH_MEAN,      /* batch norm (out): cache of the last training-mode forward */
@@ -77,11 +77,16 @@ typedef struct bnmlp_layer {
             float alpha;               /* its parameter (leaky_relu's slope) */
         } activation;
         bnmlp_batchnorm_config batchnorm; /* batch norm's settings */
+        struct {
+            float rate;    /* the fraction of elements dropped, in [0, 1) */
+            uint64_t seed; /* the key of its masks */
+        } dropout;
     } config;
     bnmlp_slice arrays[BNMLP_ARRAY_COUNT]; /* each named array in its block (length 0: absent) */
     bnmlp_slice params;                    /* all of the layer's floats in the parameter arena */
-    uint64_t steps;                        /* updates of the layer's statistics so far (batch
-                                              norm's t); saved in the model file */
+    uint64_t steps;                        /* committed training steps of the layer so far (batch
+                                              norm's t, dropout's mask step); saved in the model
+                                              file */
     float *output;                         /* (max_batch, out) once built */
 } bnmlp_layer;
 
@@ -93,6 +98,10 @@ typedef void (*bnmlp_combine_function)(void *context, double *sums, size_t count
 typedef struct bnmlp_layer_pass {
     const bnmlp_kernel_context *kernels; /* instruction set, pool, GEMM scratch */
     const bnmlp_layer *layer;            /* configuration and widths */
+    size_t index;                        /* the layer's position in the model (0 first) */
+    size_t first_row;                    /* the global index of this process's first row: its
+                                            offset in the global batch under a collective
+                                            (bnmlp_model_share), else 0 */
     float *arrays[BNMLP_ARRAY_COUNT];    /* each named array, NULL when absent */
     float *grads[BNMLP_ARRAY_COUNT];     /* gradients of the parameter arrays, NULL elsewhere */
     const float *x;                      /* the layer's input (rows, in) */
@@ -102,7 +111,9 @@ typedef struct bnmlp_layer_pass {
     size_t rows;                         /* rows of this process */
     size_t statistics_rows;              /* rows batch statistics are over (every process's when
                                             synchronized), for batch-norm layers */
-    bool batch_statistics;               /* training mode on a trainable layer: batch statistics */
+    bool batch_statistics;               /* training mode on a trainable layer (or on any layer of
+                                            a row that ignores trainable): batch norm's batch
+                                            statistics, dropout's mask */
     void *scratch;                       /* the layer's scratch (ops->scratch_bytes), aligned for
                                             doubles */
     bnmlp_combine_function combine;      /* the collective seam, or NULL */
@@ -114,6 +125,10 @@ typedef struct bnmlp_layer_ops {
     bnmlp_layer_kind kind;  /* the public kind */
     const char *class_name; /* Keras's class name: "Dense" */
     const char *prefix;     /* Keras's default layer-name prefix: "dense" */
+    /* True when a frozen layer of the kind behaves as a trainable one: it has nothing to freeze,
+     * so training mode is training mode for it and its steps still count (dropout: Keras's
+     * Dropout ignores trainable). False: a frozen layer runs as in inference mode. */
+    bool ignores_trainable;
     /* BNMLP_OK when layer's configuration (already in it) is valid for input width layer->in. */
     bnmlp_status (*check)(const bnmlp_layer *layer);
     /* The output width and the length of each named array of layer (in and config set; out too
@@ -140,6 +155,12 @@ typedef struct bnmlp_layer_ops {
     /* After a caller replaced array `array` of the layer: keeps hidden state consistent with it
      * (NULL: nothing to do). */
     void (*array_set)(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT], bnmlp_array array);
+    /* Sets the layer's state from data (Keras's adapt): x (rows >= 1, layer->in), finite (checked
+     * by the caller). Computes into memory from allocator and writes arrays only on success;
+     * BNMLP_ERR_OUT_OF_MEMORY, or BNMLP_ERR_NOT_FINITE when a value would not be, with nothing
+     * changed. NULL: the kind has nothing to adapt. */
+    bnmlp_status (*adapt)(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT], const float *x,
+                          size_t rows, const bnmlp_allocator *allocator);
     /* The layer's settings for a summary line, e.g. "relu" (NULL: none); writes at most size
      * bytes, terminated. */
     void (*describe)(const bnmlp_layer *layer, char *text, size_t size);
@@ -152,5 +173,7 @@ const bnmlp_layer_ops *bnmlp_layer_ops_of(bnmlp_layer_kind kind);
 extern const bnmlp_layer_ops bnmlp_dense_ops;
 extern const bnmlp_layer_ops bnmlp_activation_ops;
 extern const bnmlp_layer_ops bnmlp_batchnorm_ops;
+extern const bnmlp_layer_ops bnmlp_normalization_ops;
+extern const bnmlp_layer_ops bnmlp_dropout_ops;
 
 #endif /* BNMLP_LAYER_H */

@@ -98,6 +98,22 @@ bnmlp_status bnmlp_model_set_weights(bnmlp_model *model, size_t index, bnmlp_wei
     return BNMLP_OK;
 }
 
+bnmlp_status bnmlp_model_adapt(bnmlp_model *model, size_t index, const bnmlp_tensor *x) {
+    if (!model || !x) return BNMLP_ERR_NULL_ARGUMENT;
+    if (!model->built) return BNMLP_ERR_NOT_BUILT;
+    if (index >= model->layer_count) return BNMLP_ERR_INVALID_ARGUMENT;
+    const bnmlp_layer *layer = &model->layers[index];
+    if (!layer->ops->adapt) return BNMLP_ERR_INVALID_ARGUMENT;
+    if (!x->data || x->rows == 0 || x->cols != layer->in) return BNMLP_ERR_SHAPE;
+    size_t count;
+    if (!bnmlp_size_mul(x->rows, x->cols, &count)) return BNMLP_ERR_SHAPE;
+    if (!bnmlp_all_finite(x->data, count)) return BNMLP_ERR_NOT_FINITE;
+    float *arrays[BNMLP_ARRAY_COUNT];
+    for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
+        arrays[k] = bnmlp_layer_array(model, layer, (bnmlp_array)k);
+    return layer->ops->adapt(layer, arrays, x->data, x->rows, &model->allocator);
+}
+
 bnmlp_status bnmlp_model_get_params(const bnmlp_model *model, float *dst, size_t count) {
     if (!model || !dst) return BNMLP_ERR_NULL_ARGUMENT;
     if (!model->built) return BNMLP_ERR_NOT_BUILT;

@@ -185,6 +185,19 @@ bnmlp_status bnmlp_model_add_batchnorm(bnmlp_model *model, const bnmlp_batchnorm
     return bnmlp_model_append_layer(model, layer);
 }
 
+bnmlp_status bnmlp_model_add_normalization(bnmlp_model *model) {
+    if (!model) return BNMLP_ERR_NULL_ARGUMENT;
+    return bnmlp_model_append_layer(model, new_layer(model, BNMLP_LAYER_NORMALIZATION));
+}
+
+bnmlp_status bnmlp_model_add_dropout(bnmlp_model *model, float rate, uint64_t seed) {
+    if (!model) return BNMLP_ERR_NULL_ARGUMENT;
+    bnmlp_layer layer = new_layer(model, BNMLP_LAYER_DROPOUT);
+    layer.config.dropout.rate = rate;
+    layer.config.dropout.seed = seed;
+    return bnmlp_model_append_layer(model, layer);
+}
+
 /* ---- build -------------------------------------------------------------------------------- */
 
 /* rows * cols zeroed elements of size bytes from the model's allocator into *out; false on

@@ -52,6 +52,12 @@ const bnmlp_file_field bnmlp_file_fields[] = {
      true, "`bnmlp_moving_average`"},
     {"steps", BNMLP_LAYER_BATCHNORM, BNMLP_FIELD_U64, AT(steps), 0.0, true,
      "updates of the moving statistics so far (t)"},
+    {"rate", BNMLP_LAYER_DROPOUT, BNMLP_FIELD_F32, AT(config.dropout.rate), 0.5, false,
+     "the fraction of elements dropped in training mode, in [0, 1)"},
+    {"seed", BNMLP_LAYER_DROPOUT, BNMLP_FIELD_U64, AT(config.dropout.seed), 0.0, false,
+     "the key of the masks"},
+    {"steps", BNMLP_LAYER_DROPOUT, BNMLP_FIELD_U64, AT(steps), 0.0, false,
+     "committed training steps so far (the masks' step: a resumed run draws the same masks)"},
 };
 
 const size_t bnmlp_file_field_count = sizeof bnmlp_file_fields / sizeof bnmlp_file_fields[0];

@@ -14,12 +14,27 @@ static void combine_sums(void *context, double *sums, size_t count) {
     bnmlp_model_combine_sums(context, sums, count);
 }
 
+/* True when layer runs a training-mode pass as training: it is trainable, or its row ignores
+ * trainable (a frozen batch norm runs as in inference mode; a frozen dropout still drops). */
+static bool trains(const bnmlp_layer *layer) { return layer->trainable || layer->ops->ignores_trainable; }
+
+/* The global index of this process's first row: its offset in the global batch under a
+ * collective (each rank holding its bnmlp_model_share, as fit hands them out), else 0. */
+static size_t first_row(const bnmlp_model *model) {
+    if (!bnmlp_model_is_distributed(model)) return 0;
+    size_t offset, count;
+    bnmlp_model_share(model, model->collective.global_rows, &offset, &count);
+    return offset;
+}
+
 /* A pass of layer over input (rows rows), its arrays and gradients resolved. */
 static bnmlp_layer_pass layer_pass(bnmlp_model *model, const bnmlp_layer *layer, const float *input,
                                    size_t rows, bool batch_statistics) {
     bnmlp_layer_pass pass = {
         .kernels = &model->kernels,
         .layer = layer,
+        .index = (size_t)(layer - model->layers),
+        .first_row = first_row(model),
         .x = input,
         .y = layer->output,
         .rows = rows,
@@ -42,9 +57,9 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
     const float *input = x;
     for (size_t i = 0; i < count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
-        /* Batch statistics in training mode, unless the layer is frozen. */
+        /* Batch statistics (dropout's mask) in training mode, unless the layer is frozen. */
         const bnmlp_layer_pass pass =
-            layer_pass(model, layer, input, rows, mode == BNMLP_MODE_TRAINING && layer->trainable);
+            layer_pass(model, layer, input, rows, mode == BNMLP_MODE_TRAINING && trains(layer));
         layer->ops->forward(&pass);
         input = layer->output;
     }
@@ -77,7 +92,7 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
         const bnmlp_layer *layer = &model->layers[i];
         const float *input = i ? model->layers[i - 1].output : x;
         /* Backward follows a training-mode forward: batch statistics unless frozen. */
-        bnmlp_layer_pass pass = layer_pass(model, layer, input, rows, layer->trainable);
+        bnmlp_layer_pass pass = layer_pass(model, layer, input, rows, trains(layer));
         pass.dy = dy;
         pass.dx = i ? model->delta[next] : NULL; /* the first layer's input gradient is never needed */
         layer->ops->backward(&pass);
@@ -88,12 +103,13 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
 
 /* ---- the statistics' update ------------------------------------------------------------------- */
 
-/* Checks (apply false) or applies every trainable layer's statistics update after a
- * training-mode forward of rows rows; true when every new value is (would be) finite. */
+/* Checks (apply false) or applies every training layer's statistics update after a
+ * training-mode forward of rows rows, and counts the step in its steps; true when every new
+ * value is (would be) finite. */
 static bool update_statistics(bnmlp_model *model, size_t rows, bool apply) {
     for (size_t i = 0; i < model->layer_count; i++) {
         bnmlp_layer *layer = &model->layers[i];
-        if (!layer->ops->update_statistics || !layer->trainable) continue;
+        if (!layer->ops->update_statistics || !trains(layer)) continue;
         bnmlp_layer_pass pass = layer_pass(model, layer, NULL, rows, true);
         pass.statistics_rows = rows;
         if (!layer->ops->update_statistics(&pass, apply)) return false;

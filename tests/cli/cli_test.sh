@@ -227,6 +227,30 @@ check "leaky_relu, bn options, nesterov, weight decay: exit 0" status_is 0 "$bnm
     --layers "dense:16:glorot_normal:nobias,bn:momentum=0.9:eps=1e-5:variance=unbiased:average=cumulative,leaky_relu:alpha=0.2,dense:1:sigmoid" \
     --epochs 2 --momentum 0.9 --nesterov --weight-decay 1e-4 --out options.bnmlp --quiet
 
+# --- Dropout and norm layers, spaces in SPEC --------------------------------------------------
+awk -F, 'NR == 1 { print; next } { printf "%.6f,%.6f,%s\n", $1 * 1000 + 5000, $2 / 1000, $3 }' data.csv >scaled.csv
+dspec="norm, dense:16:relu , dropout:0.3,dense:1:sigmoid"
+check "norm and dropout with spaces in SPEC on unscaled data (x1000 + 5000, /1000): exit 0" \
+    status_is 0 "$bnmlp" train --data scaled.csv --layers "$dspec" --epochs 30 --optimizer adam --lr 0.01 \
+    --validation-split 0.5 --out drop.bnmlp --quiet
+check "the adapted norm layer standardizes: val_accuracy above 0.75" between "$(metric val_accuracy last.out)" 0.75 1
+check "summary lists Normalization and Dropout with its rate" sh -c \
+    "'$bnmlp' summary --model drop.bnmlp | grep -q 'normalization (Normalization)' && '$bnmlp' summary --model drop.bnmlp | grep -q 'dropout (Dropout).*rate 0.3'"
+check "evaluate and predict apply the stored norm layer: exit 0" sh -c \
+    "'$bnmlp' evaluate --model drop.bnmlp --data scaled.csv >/dev/null && '$bnmlp' predict --model drop.bnmlp --data scaled.csv --out drop.csv"
+check "dropout: the same run stopped after 3 epochs with a checkpoint: exit 0" \
+    status_is 0 "$bnmlp" train --data scaled.csv --layers "$dspec" --epochs 3 --optimizer adam --lr 0.01 \
+    --validation-split 0.5 --out drop-part.bnmlp --checkpoint-every 3 --quiet
+check "dropout: uninterrupted 6 epochs: exit 0" \
+    status_is 0 "$bnmlp" train --data scaled.csv --layers "$dspec" --epochs 6 --optimizer adam --lr 0.01 \
+    --validation-split 0.5 --out drop-whole.bnmlp --quiet
+check "dropout: resumed to 6 epochs equals the uninterrupted model, bit for bit (the masks' step is saved)" \
+    sh -c "'$bnmlp' resume --checkpoint drop-part.bnmlp.ckpt --data scaled.csv --epochs 6 --validation-split 0.5 \
+    --out drop-resumed.bnmlp --quiet && cmp -s drop-whole.bnmlp drop-resumed.bnmlp"
+check "--layers 'dense:8:relu, bn, dense:1:sigmoid' (spaces around tokens): exit 0" \
+    status_is 0 "$bnmlp" train --data data.csv --layers "dense:8:relu, bn, dense:1:sigmoid" --epochs 2 --quiet \
+    --out spaces.bnmlp
+
 # .npy files (uint8, written byte by byte): 64 rows, features (i*4 mod 256, i*7 mod 256), label x0 >= 128.
 npy_u8() { # npy_u8 FILE SHAPE VALUES...: a '|u1' .npy file of the values.
     file=$1
@@ -325,6 +349,15 @@ usage_error "bad SPEC: empty layer" "empty layer" train --data data.csv --layers
 usage_error "bad SPEC: no dense layer" "no dense layer" train --data data.csv --layers relu,bn --epochs 2
 usage_error "bad SPEC: alpha on an activation without one" "alpha= applies only to an activation that takes one (relu takes none)" \
     train --data data.csv --layers dense:4:relu:alpha=0.1,dense:1 --epochs 2
+usage_error "bad SPEC: dropout rate 1" "the dropout rate must be a number from 0 up to (not including) 1" \
+    train --data data.csv --layers dense:4,dropout:1,dense:1 --epochs 2
+usage_error "bad SPEC: dropout without a rate" "dropout needs a rate" train --data data.csv --layers dense:4,dropout,dense:1 --epochs 2
+usage_error "bad SPEC: dropout with an option" "dropout takes only a rate" \
+    train --data data.csv --layers dense:4,dropout:0.1:x,dense:1 --epochs 2
+usage_error "bad SPEC: norm after another layer" "norm must be the first layer" \
+    train --data data.csv --layers dense:4,norm,dense:1 --epochs 2
+usage_error "bad SPEC: norm with an option" "norm takes no options" train --data data.csv --layers norm:1,dense:1 --epochs 2
+usage_error "bad SPEC: a blank layer" "empty layer" train --data data.csv --layers "dense:4, ,dense:1" --epochs 2
 # The activations the library's table has, by name and alias, with alpha where the row takes one.
 check "every activation in SPEC: exit 0" status_is 0 "$bnmlp" train --data data.csv \
     --layers dense:8:elu,gelu,dense:8:swish,elu:alpha=0.5,dense:8:silu,tanh,dense:1:sigmoid --epochs 2 --quiet
