@@ -88,6 +88,9 @@ typedef struct bnmlp_layer {
                                               norm's t, dropout's mask step); saved in the model
                                               file */
     float *output;                         /* (max_batch, out) once built */
+    float *data[BNMLP_ARRAY_COUNT];        /* each named array resolved in its block once built
+                                              (NULL when absent or before build) */
+    float *grad[BNMLP_ARRAY_COUNT];        /* the parameter arrays' gradients, likewise */
 } bnmlp_layer;
 
 /* The collective seam of a layer whose statistics are sums over the batch: adds count doubles
@@ -102,8 +105,8 @@ typedef struct bnmlp_layer_pass {
     size_t first_row;                    /* the global index of this process's first row: its
                                             offset in the global batch under a collective
                                             (bnmlp_model_share), else 0 */
-    float *arrays[BNMLP_ARRAY_COUNT];    /* each named array, NULL when absent */
-    float *grads[BNMLP_ARRAY_COUNT];     /* gradients of the parameter arrays, NULL elsewhere */
+    float *const *arrays;                /* each named array (BNMLP_ARRAY_COUNT), NULL when absent */
+    float *const *grads;                 /* gradients of the parameter arrays, NULL elsewhere */
     const float *x;                      /* the layer's input (rows, in) */
     float *y;                            /* forward: its output (rows, out) */
     const float *dy;                     /* backward: gradient of its output (rows, out) */

@@ -89,12 +89,7 @@ bnmlp_status bnmlp_model_set_weights(bnmlp_model *model, size_t index, bnmlp_wei
             if (src[i] < 0.0f) return BNMLP_ERR_INVALID_ARGUMENT;
     memcpy(where, src, count * sizeof *where);
     const bnmlp_layer *layer = &model->layers[index];
-    if (layer->ops->array_set) {
-        float *arrays[BNMLP_ARRAY_COUNT];
-        for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
-            arrays[k] = bnmlp_layer_array(model, layer, (bnmlp_array)k);
-        layer->ops->array_set(layer, arrays, array);
-    }
+    if (layer->ops->array_set) layer->ops->array_set(layer, layer->data, array);
     return BNMLP_OK;
 }
 
@@ -108,10 +103,7 @@ bnmlp_status bnmlp_model_adapt(bnmlp_model *model, size_t index, const bnmlp_ten
     size_t count;
     if (!bnmlp_size_mul(x->rows, x->cols, &count)) return BNMLP_ERR_SHAPE;
     if (!bnmlp_all_finite(x->data, count)) return BNMLP_ERR_NOT_FINITE;
-    float *arrays[BNMLP_ARRAY_COUNT];
-    for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
-        arrays[k] = bnmlp_layer_array(model, layer, (bnmlp_array)k);
-    return layer->ops->adapt(layer, arrays, x->data, x->rows, &model->allocator);
+    return layer->ops->adapt(layer, layer->data, x->data, x->rows, &model->allocator);
 }
 
 bnmlp_status bnmlp_model_get_params(const bnmlp_model *model, float *dst, size_t count) {

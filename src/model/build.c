@@ -51,7 +51,11 @@ static void release_buffers(bnmlp_model *model) {
         bnmlp_release(a, *buffers[i]);
         *buffers[i] = NULL;
     }
-    for (size_t i = 0; i < model->layer_count; i++) model->layers[i].output = NULL;
+    for (size_t i = 0; i < model->layer_count; i++) {
+        bnmlp_layer *layer = &model->layers[i];
+        layer->output = NULL;
+        for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++) layer->data[k] = layer->grad[k] = NULL;
+    }
     bnmlp_release(a, model->kernels.scratch);
     bnmlp_threadpool_free(model->kernels.pool);
     model->kernels.scratch = NULL, model->kernels.pool = NULL, model->kernels.scratch_floats = 0;
@@ -211,22 +215,12 @@ static bool alloc_block(bnmlp_model *model, void *out, size_t rows, size_t cols,
     return block != NULL;
 }
 
-/* The layer's arrays resolved in the model's blocks (NULL where absent). */
-static void resolve_arrays(const bnmlp_model *model, const bnmlp_layer *layer,
-                           float *arrays[BNMLP_ARRAY_COUNT]) {
-    for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
-        arrays[k] = bnmlp_layer_array(model, layer, (bnmlp_array)k);
-}
-
 /* Fills a freshly allocated model with its initial weights and statistics, layer by layer in
  * order (they draw from the model's generator in that order). */
 static void initialize_weights(bnmlp_model *model) {
     for (size_t i = 0; i < model->layer_count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
-        if (!layer->ops->initialize) continue;
-        float *arrays[BNMLP_ARRAY_COUNT];
-        resolve_arrays(model, layer, arrays);
-        layer->ops->initialize(layer, arrays, &model->rng);
+        if (layer->ops->initialize) layer->ops->initialize(layer, layer->data, &model->rng);
     }
 }
 
@@ -359,11 +353,18 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
         release_buffers(model);
         return status;
     }
-    /* Hand out the slices of the output block. */
+    /* Hand out the slices of the output block, and resolve every named array (and parameter
+     * gradient) in its block once: the passes read them from the layer. */
     float *output = model->outputs;
     for (size_t i = 0; i < model->layer_count; i++) {
-        model->layers[i].output = output;
-        output += max_batch * model->layers[i].out;
+        bnmlp_layer *layer = &model->layers[i];
+        layer->output = output;
+        output += max_batch * layer->out;
+        for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++) {
+            layer->data[k] = bnmlp_layer_array(model, layer, (bnmlp_array)k);
+            const bool parameter = bnmlp_arrays[k].block == BNMLP_BLOCK_PARAMS;
+            layer->grad[k] = parameter ? bnmlp_slice_in(model->grads, layer->arrays[k]) : NULL;
+        }
     }
     bnmlp_random_seed(&model->rng, seed);
     initialize_weights(model);

@@ -43,12 +43,9 @@ static bnmlp_layer_pass layer_pass(bnmlp_model *model, const bnmlp_layer *layer,
         .scratch = model->layer_scratch,
         .combine = bnmlp_model_batchnorm_is_synchronized(model) ? combine_sums : NULL,
         .combine_context = model,
+        .arrays = layer->data, /* resolved at build */
+        .grads = layer->grad,
     };
-    for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++) {
-        pass.arrays[k] = bnmlp_layer_array(model, layer, (bnmlp_array)k);
-        const bool parameter = bnmlp_arrays[k].block == BNMLP_BLOCK_PARAMS;
-        pass.grads[k] = parameter ? bnmlp_slice_in(model->grads, layer->arrays[k]) : NULL;
-    }
     return pass;
 }
 
