@@ -640,6 +640,12 @@ typedef struct bnmlp_sgd_config {
                                 Default false (PyTorch decays every parameter) */
 } bnmlp_sgd_config;
 
+/* Keras's L2 kernel regularizer, kernel_regularizer=l2(l) on every Dense layer, adds
+ * l * sum(w^2) (no 1/2) to the loss, whose gradient is 2 * l * w on the kernels only: the same as
+ * weight_decay = 2 * l with decay_kernels_only true, in SGD, Adam (not AdamW: decoupled) and
+ * RMSprop. Only the reported loss differs: the penalty is not added to it. */
+#define BNMLP_KERAS_L2_DECAY(l) (2.0f * (float)(l))
+
 /* Keras's SGD() defaults. */
 #define BNMLP_SGD_DEFAULT                                                                                    \
     ((bnmlp_sgd_config){.learning_rate = 0.01f,                                                              \

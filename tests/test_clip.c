@@ -2,7 +2,8 @@
  * test_clip.c - gradient clipping (bnmlp_clip_config): one SGD step after clipping against
  * PyTorch's clip_grad_norm_ / clip_grad_value_ and a per-tensor (Keras clipnorm) reimplementation
  * (tests/fixtures/clip_reference.h, from tools/gen_clip_fixtures.py), the gradient arena left
- * alone, the same bits for every thread count, the settings by name, and bad values refused.
+ * alone, the same bits for every thread count, the settings by name, and bad values refused;
+ * and Keras's l2 kernel regularizer as weight decay (BNMLP_KERAS_L2_DECAY).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -170,6 +171,47 @@ static void test_clip_threads_bit_identical(void **unused) {
     free(g);
 }
 
+/* Keras's l2(l) on the kernels: the loss gradient plus the penalty's (l * sum(w^2), its
+ * derivative taken by central differences in double) stepped without decay gives the weights of
+ * weight_decay = BNMLP_KERAS_L2_DECAY(l) with decay_kernels_only (segment 0 is the kernel). */
+static void test_keras_l2_is_weight_decay(void **unused) {
+    (void)unused;
+    const double l = 0.03, h = 1e-3;
+    for (size_t kind = 0; kind < bnmlp_optimizer_count(); kind++) {
+        if (kind == BNMLP_OPTIMIZER_ADAMW) continue; /* decoupled: no loss term */
+        bnmlp_optimizer_config decayed, plain;
+        assert_ok(bnmlp_optimizer_defaults((bnmlp_optimizer_kind)kind, &plain));
+        decayed = plain;
+        assert_ok(bnmlp_optimizer_set(&decayed, "weight_decay", BNMLP_KERAS_L2_DECAY(l)));
+        assert_ok(bnmlp_optimizer_set(&decayed, "decay_kernels_only", 1.0));
+        float w[CLIP_COUNT], g[CLIP_COUNT], slots[BNMLP_OPTIMIZER_MAX_SLOTS * CLIP_COUNT];
+        assert_ok(clip_step(&decayed, w, g, slots));
+        /* The Keras loss's gradient: the loss gradient, plus the penalty's on the kernel. */
+        float penalized[CLIP_COUNT];
+        for (size_t i = 0; i < CLIP_COUNT; i++) {
+            const double wi = clip_weights[i];
+            const double penalty =
+                i < clip_lengths[0] ? (l * (wi + h) * (wi + h) - l * (wi - h) * (wi - h)) / (2 * h) : 0.0;
+            penalized[i] = (float)((double)clip_grads[i] + penalty);
+        }
+        float w2[CLIP_COUNT];
+        bnmlp_segment segments[CLIP_TENSORS];
+        for (size_t i = 0, offset = 0; i < CLIP_TENSORS; offset += clip_lengths[i], i++)
+            segments[i] = (bnmlp_segment){.offset = offset, .length = clip_lengths[i], .kernel = i == 0};
+        memcpy(w2, clip_weights, sizeof w2);
+        memset(slots, 0, sizeof slots);
+        bnmlp_optimizer_state state = {.slots = slots, .kind = plain.kind, .config = plain};
+        const bnmlp_arenas arenas = {.params = w2,
+                                     .grads = penalized,
+                                     .count = CLIP_COUNT,
+                                     .segments = segments,
+                                     .segment_count = CLIP_TENSORS,
+                                     .state = &state};
+        assert_ok(bnmlp_optimizer_step(&plain, &arenas));
+        assert_floats_close(w, w2, CLIP_COUNT, 1e-6, 1e-5);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clip_against_pytorch),
@@ -177,6 +219,7 @@ int main(void) {
         cmocka_unit_test(test_clip_settings),
         cmocka_unit_test(test_clip_bad_settings),
         cmocka_unit_test(test_clip_threads_bit_identical),
+        cmocka_unit_test(test_keras_l2_is_weight_decay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
