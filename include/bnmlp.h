@@ -619,6 +619,23 @@ bnmlp_status bnmlp_loss_from_name(const char *name, bnmlp_loss *loss);
 /* True when the loss has an accuracy metric (the cross-entropies; not mean squared error). */
 bool bnmlp_loss_has_accuracy(bnmlp_loss loss);
 
+/* How a weighted loss is normalized, with class or sample weights (w, per row: its class's
+ * weight times its sample weight; l, a row's loss, the mean over its outputs). */
+typedef enum bnmlp_weight_normalization {
+    BNMLP_WEIGHTS_OVER_BATCH_SIZE = 0, /* sum(w l) / N, N the batch's rows (Keras's
+                                          "sum_over_batch_size"; default) */
+    BNMLP_WEIGHTS_OVER_WEIGHT_SUM      /* sum(w l) / sum(w) (PyTorch's CrossEntropyLoss(weight=...,
+                                          reduction="mean"): a weighted mean) */
+} bnmlp_weight_normalization;
+
+/* scikit-learn's "balanced" class weights: out[c] = N / (classes * count_c) for the N rows of y,
+ * class indices (one column of exact integers in [0, classes)) or one row of `classes`
+ * probabilities per row (the row's first maximum counts). out has classes floats. Errors:
+ * BNMLP_ERR_NULL_ARGUMENT; BNMLP_ERR_INVALID_ARGUMENT (classes < 2, or a class with no row:
+ * its weight would be infinite); BNMLP_ERR_SHAPE (y neither 1 nor classes columns, or no
+ * rows); BNMLP_ERR_LABEL (an index out of range or not an integer). On error out is untouched. */
+bnmlp_status bnmlp_class_weights_balanced(const bnmlp_tensor *y, size_t classes, float *out);
+
 /* Checks targets y for a model with `outputs` outputs trained on loss, as training and
  * evaluation do: the width (outputs columns; 1 or outputs for categorical cross-entropy:
  * BNMLP_ERR_SHAPE), every value finite (BNMLP_ERR_NOT_FINITE), and the loss's rule
