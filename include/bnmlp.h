@@ -619,6 +619,23 @@ bnmlp_status bnmlp_loss_from_name(const char *name, bnmlp_loss *loss);
 /* True when the loss has an accuracy metric (the cross-entropies; not mean squared error). */
 bool bnmlp_loss_has_accuracy(bnmlp_loss loss);
 
+/* How a weighted loss is normalized, with class or sample weights (w, per row: its class's
+ * weight times its sample weight; l, a row's loss, the mean over its outputs). */
+typedef enum bnmlp_weight_normalization {
+    BNMLP_WEIGHTS_OVER_BATCH_SIZE = 0, /* sum(w l) / N, N the batch's rows (Keras's
+                                          "sum_over_batch_size"; default) */
+    BNMLP_WEIGHTS_OVER_WEIGHT_SUM      /* sum(w l) / sum(w) (PyTorch's CrossEntropyLoss(weight=...,
+                                          reduction="mean"): a weighted mean) */
+} bnmlp_weight_normalization;
+
+/* scikit-learn's "balanced" class weights: out[c] = N / (classes * count_c) for the N rows of y,
+ * class indices (one column of exact integers in [0, classes)) or one row of `classes`
+ * probabilities per row (the row's first maximum counts). out has classes floats. Errors:
+ * BNMLP_ERR_NULL_ARGUMENT; BNMLP_ERR_INVALID_ARGUMENT (classes < 2, or a class with no row:
+ * its weight would be infinite); BNMLP_ERR_SHAPE (y neither 1 nor classes columns, or no
+ * rows); BNMLP_ERR_LABEL (an index out of range or not an integer). On error out is untouched. */
+bnmlp_status bnmlp_class_weights_balanced(const bnmlp_tensor *y, size_t classes, float *out);
+
 /* Checks targets y for a model with `outputs` outputs trained on loss, as training and
  * evaluation do: the width (outputs columns; 1 or outputs for categorical cross-entropy:
  * BNMLP_ERR_SHAPE), every value finite (BNMLP_ERR_NOT_FINITE), and the loss's rule
@@ -639,6 +656,12 @@ typedef struct bnmlp_sgd_config {
     bool decay_kernels_only; /* true: dense biases and batch-norm gamma/beta are not decayed.
                                 Default false (PyTorch decays every parameter) */
 } bnmlp_sgd_config;
+
+/* Keras's L2 kernel regularizer, kernel_regularizer=l2(l) on every Dense layer, adds
+ * l * sum(w^2) (no 1/2) to the loss, whose gradient is 2 * l * w on the kernels only: the same as
+ * weight_decay = 2 * l with decay_kernels_only true, in SGD, Adam (not AdamW: decoupled) and
+ * RMSprop. Only the reported loss differs: the penalty is not added to it. */
+#define BNMLP_KERAS_L2_DECAY(l) (2.0f * (float)(l))
 
 /* Keras's SGD() defaults. */
 #define BNMLP_SGD_DEFAULT                                                                                    \
@@ -710,6 +733,26 @@ typedef struct bnmlp_rmsprop_config {
                             .weight_decay = 0.0f,                                                            \
                             .decay_kernels_only = false})
 
+/* Gradient clipping, Keras's optimizer arguments, shared by every optimizer. It applies to the
+ * loss gradient before the update (before weight decay is added to it, as PyTorch's
+ * clip_grad_norm_ before step()); the gradient arena that bnmlp_model_loss_gradients hands out
+ * is not modified. At most one of the three may be set (Keras refuses more). Norms are summed
+ * in double in a fixed order (parameter by parameter, segment by segment), so a clipped step is
+ * the same for every thread count. Bits are unchanged with all three 0. */
+typedef struct bnmlp_clip_config {
+    float clipnorm;        /* per parameter array (a kernel, a bias, a gamma, ...): g *= clipnorm /
+                              max(||g||, clipnorm) (Keras clip_by_norm). >= 0 and finite; 0: off.
+                              Default 0 */
+    float clipvalue;       /* every element clamped to [-clipvalue, clipvalue] (Keras clipvalue,
+                              torch.nn.utils.clip_grad_value_). >= 0 and finite; 0: off. Default 0 */
+    float global_clipnorm; /* all trainable gradients together: total = ||all g||,
+                              g *= min(global_clipnorm / (total + 1e-6), 1) (torch.nn.utils.
+                              clip_grad_norm_, norm 2). >= 0 and finite; 0: off. Default 0 */
+} bnmlp_clip_config;
+
+/* No clipping. */
+#define BNMLP_CLIP_DEFAULT ((bnmlp_clip_config){.clipnorm = 0.0f, .clipvalue = 0.0f, .global_clipnorm = 0.0f})
+
 /* Which optimizer. */
 typedef enum bnmlp_optimizer_kind {
     BNMLP_OPTIMIZER_SGD = 0, /* "sgd": bnmlp_sgd_config; state: one velocity per parameter */
@@ -729,6 +772,7 @@ typedef struct bnmlp_optimizer_config {
     bnmlp_sgd_config sgd;         /* used when kind is BNMLP_OPTIMIZER_SGD */
     bnmlp_adam_config adam;       /* used when kind is BNMLP_OPTIMIZER_ADAM or BNMLP_OPTIMIZER_ADAMW */
     bnmlp_rmsprop_config rmsprop; /* used when kind is BNMLP_OPTIMIZER_RMSPROP */
+    bnmlp_clip_config clip;       /* gradient clipping, every kind. Default BNMLP_CLIP_DEFAULT (off) */
 } bnmlp_optimizer_config;
 
 /* Every kind's defaults, with kind_ selecting one. */
@@ -736,7 +780,8 @@ typedef struct bnmlp_optimizer_config {
     ((bnmlp_optimizer_config){.kind = (kind_),                                                               \
                               .sgd = BNMLP_SGD_DEFAULT,                                                      \
                               .adam = BNMLP_ADAM_DEFAULT,                                                    \
-                              .rmsprop = BNMLP_RMSPROP_DEFAULT})
+                              .rmsprop = BNMLP_RMSPROP_DEFAULT,                                              \
+                              .clip = BNMLP_CLIP_DEFAULT})
 
 /* SGD with Keras's defaults (lr 0.01). */
 #define BNMLP_OPTIMIZER_SGD_DEFAULT BNMLP_OPTIMIZER_OF(BNMLP_OPTIMIZER_SGD)
@@ -753,7 +798,8 @@ typedef struct bnmlp_optimizer_config {
                                        .epsilon_placement = BNMLP_ADAM_EPSILON_PYTORCH,                      \
                                        .weight_decay = 0.01f,                                                \
                                        .decay_kernels_only = false},                                         \
-                              .rmsprop = BNMLP_RMSPROP_DEFAULT})
+                              .rmsprop = BNMLP_RMSPROP_DEFAULT,                                              \
+                              .clip = BNMLP_CLIP_DEFAULT})
 /* RMSprop with PyTorch's defaults (lr 0.01, alpha 0.99, epsilon 1e-8). */
 #define BNMLP_OPTIMIZER_RMSPROP_DEFAULT BNMLP_OPTIMIZER_OF(BNMLP_OPTIMIZER_RMSPROP)
 /* The default optimizer: SGD with Keras's defaults. */
@@ -781,7 +827,8 @@ bnmlp_status bnmlp_optimizer_check(const bnmlp_optimizer_config *config);
  * runs from 0 until NULL. Names: "learning_rate", "momentum", "nesterov", "weight_decay",
  * "decay_kernels_only" (sgd); "learning_rate", "beta1", "beta2", "epsilon", "weight_decay",
  * "decay_kernels_only" (adam, adamw); "learning_rate", "rho" (alpha), "epsilon", "momentum",
- * "centered", "weight_decay", "decay_kernels_only" (rmsprop). NULL for an unknown kind. */
+ * "centered", "weight_decay", "decay_kernels_only" (rmsprop); then, for every kind, "clipnorm",
+ * "clipvalue", "global_clipnorm" (bnmlp_clip_config). NULL for an unknown kind. */
 const char *bnmlp_optimizer_setting(bnmlp_optimizer_kind kind, size_t index);
 
 /* True when setting index of kind is a switch (a bool: nesterov, centered, decay_kernels_only);

@@ -218,6 +218,41 @@ static bool same_rmsprop(const bnmlp_rmsprop_config *a, const bnmlp_rmsprop_conf
            a->decay_kernels_only == b->decay_kernels_only;
 }
 
+/* The clipping settings live in OPTC with each kind's own (named settings, no format change): a
+ * checkpoint of a fit with clipnorm gives it back; a file without them (version 1) holds 0. */
+static void test_checkpoint_keeps_clipping(void **state) {
+    (void)state;
+    data d;
+    make_data(&d);
+    bnmlp_fit_config config = BNMLP_FIT_DEFAULT;
+    config.optimizer = BNMLP_OPTIMIZER_ADAM_DEFAULT;
+    config.optimizer.clip.clipnorm = 0.25f;
+    config.epochs = 1, config.batch_size = 7;
+    bnmlp_model *model = make_model(4, NULL);
+    assert_ok(bnmlp_model_fit(model, &d.tx, &d.ty, &config, NULL, NULL));
+    size_t size = 0;
+    assert_ok(bnmlp_model_save_buffer(model, true, NULL, 0, &size));
+    unsigned char *bytes = malloc(size);
+    assert_non_null(bytes);
+    assert_ok(bnmlp_model_save_buffer(model, true, bytes, size, &size));
+    bnmlp_status status;
+    bnmlp_model *loaded = bnmlp_model_load_buffer(bytes, size, NULL, NULL, &status);
+    assert_ok(status);
+    bnmlp_optimizer_config held;
+    assert_ok(bnmlp_model_optimizer_config(loaded, &held));
+    assert_true(held.kind == BNMLP_OPTIMIZER_ADAM && held.clip.clipnorm == 0.25f &&
+                held.clip.clipvalue == 0.0f && held.clip.global_clipnorm == 0.0f);
+    char path[512];
+    snprintf(path, sizeof path, "%s/model-v1/checkpoint.bnmlp", BNMLP_FIXTURES_DIR);
+    bnmlp_model *old = bnmlp_model_load(path, NULL, NULL, &status);
+    assert_ok(status);
+    assert_ok(bnmlp_model_optimizer_config(old, &held));
+    assert_true(held.clip.clipnorm == 0.0f && held.clip.clipvalue == 0.0f &&
+                held.clip.global_clipnorm == 0.0f);
+    free(bytes);
+    bnmlp_model_free(old), bnmlp_model_free(loaded), bnmlp_model_free(model);
+}
+
 /* A checkpoint stores the optimizer's configuration: fit resumed with the configuration read back
  * (bnmlp_model_optimizer_config) equals an uninterrupted run, here RMSprop with every setting
  * away from its default; the model's configuration follows its last step; a version-1 checkpoint
@@ -869,6 +904,7 @@ int main(void) {
         cmocka_unit_test(test_save_load_predicts_bit_for_bit),
         cmocka_unit_test(test_checkpoint_resume_is_exact),
         cmocka_unit_test(test_checkpoint_keeps_optimizer_config),
+        cmocka_unit_test(test_checkpoint_keeps_clipping),
         cmocka_unit_test(test_atomic_write_under_io_failure),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_fields_skipped_and_defaulted),

@@ -257,14 +257,19 @@ double bnmlp_mse(float *dout, const float *out, const float *y, size_t n, size_t
 
 /* One batch as the loss table's functions see it. */
 typedef struct bnmlp_loss_batch {
-    const float *output; /* (rows, outputs) the model's output */
-    const float *logits; /* (rows, outputs) the fused final activation's input, or NULL: not fused */
-    const float *y;      /* (rows, width) the targets, checked */
-    size_t rows;         /* rows of this batch (this rank's) */
-    size_t outputs;      /* the model's output width */
-    size_t width;        /* target columns per row */
-    size_t divisor_rows; /* the rows the gradient is averaged over: rows, or the global batch's */
-    float *gradient;     /* (rows, outputs): d loss / d logits (fused) or d output; NULL: none */
+    const float *output;   /* (rows, outputs) the model's output */
+    const float *logits;   /* (rows, outputs) the fused final activation's input, or NULL: not fused */
+    const float *y;        /* (rows, width) the targets, checked */
+    size_t rows;           /* rows of this batch (this rank's) */
+    size_t outputs;        /* the model's output width */
+    size_t width;          /* target columns per row */
+    size_t divisor_rows;   /* the rows the gradient is averaged over: rows, or the global batch's */
+    float *gradient;       /* (rows, outputs): d loss / d logits (fused) or d output; NULL: none */
+    const float *weights;  /* (rows) each row's weight (class weight x sample weight), or NULL: every
+                              row 1, the unweighted arithmetic bit for bit */
+    double weight_divisor; /* with weights: the rows the weighted sum is divided by, for the loss and
+                              the gradient (Keras: the batch's rows; PyTorch: the sum of its weights;
+                              under a collective the global batch's), > 0 */
 } bnmlp_loss_batch;
 
 /* One loss: a row of the table in loss.c. */
@@ -282,7 +287,9 @@ typedef struct bnmlp_loss_row {
      * *detail (may be NULL) naming the first bad row and value. */
     bnmlp_status (*check)(const float *y, size_t rows, size_t width, size_t outputs,
                           bnmlp_error_detail *detail);
-    double (*loss)(const bnmlp_loss_batch *batch);    /* the mean loss (and the gradient) */
+    double (*loss)(const bnmlp_loss_batch *batch);    /* the mean loss (and the gradient); with
+                                                         weights sum(w l) / weight_divisor, l a
+                                                         row's loss (its outputs' mean) */
     size_t (*correct)(const bnmlp_loss_batch *batch); /* right predictions (0 without accuracy) */
 } bnmlp_loss_row;
 

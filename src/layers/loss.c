@@ -12,20 +12,36 @@
 #include "core/core.h"
 #include "core/file.h"
 
-double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t n, size_t divisor) {
+/* The weight of element i of a batch whose rows hold per_row elements: 1 without weights. */
+static inline double weight_of(const float *w, size_t i, size_t per_row) {
+    return w ? (double)w[i / per_row] : 1.0;
+}
+
+/* Binary cross-entropy from probabilities; w (n / per_row) row weights or NULL (then the plain
+ * arithmetic: the sum over n and the gradient over divisor). Returns the (weighted) sum. */
+static inline double bce_probabilities(float *dp, const float *p, const float *y, size_t n, double divisor,
+                                       const float *w, size_t per_row) {
     const float lo = BNMLP_BCE_CLIP, hi = 1.0f - BNMLP_BCE_CLIP;
     double total = 0.0;
     for (size_t i = 0; i < n; i++) {
         /* Keras clips p to [1e-7, 1 - 1e-7] before the logs; the clip has zero gradient. */
         const float clipped = p[i] < lo ? lo : (p[i] > hi ? hi : p[i]);
         const double q = (double)clipped, t = (double)y[i];
-        total -= t * log(q) + (1.0 - t) * log(1.0 - q);
+        if (w)
+            total -= weight_of(w, i, per_row) * (t * log(q) + (1.0 - t) * log(1.0 - q));
+        else
+            total -= t * log(q) + (1.0 - t) * log(1.0 - q);
         if (dp) {
             const int inside = p[i] >= lo && p[i] <= hi;
-            dp[i] = inside ? (float)((-t / q + (1.0 - t) / (1.0 - q)) / (double)divisor) : 0.0f;
+            const double g = -t / q + (1.0 - t) / (1.0 - q);
+            dp[i] = inside ? (float)((w ? weight_of(w, i, per_row) * g : g) / divisor) : 0.0f;
         }
     }
-    return total / (double)n;
+    return total;
+}
+
+double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t n, size_t divisor) {
+    return bce_probabilities(dp, p, y, n, (double)divisor, NULL, 1) / (double)n;
 }
 
 /* log(1 + e) for e = exp(-|v|) in [0, 1], float32: logf(1 + e) where 1 + e keeps e's digits
@@ -33,7 +49,9 @@ double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t
  * Several times faster than log1pf, the loss's most expensive function. */
 static float log1p_of_exp(float e) { return e < 1e-4f ? e - 0.5f * e * e : logf(1.0f + e); }
 
-double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n, size_t divisor) {
+/* Binary cross-entropy from logits; w as bce_probabilities'. Returns the (weighted) sum. */
+static inline double bce_logits(float *dz, const float *z, const float *y, size_t n, size_t divisor,
+                                const float *w, size_t per_row, double weighted_divisor) {
     double total = 0.0; /* the terms in float32, their sum in double */
     for (size_t i = 0; i < n; i++) {
         const float v = z[i], t = y[i];
@@ -42,10 +60,21 @@ double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n, siz
          * the right side gives 0 rather than inf - inf: softplus(-v) for t = 1, softplus(v)
          * for t = 0. exp(-|v|) serves both the loss and the sigmoid of the gradient. */
         const float margin = t == 1.0f ? -v : v, e = expf(-fabsf(v));
-        total += (double)(margin > 0.0f ? margin : 0.0f) + (double)log1p_of_exp(e);
-        if (dz) dz[i] = (bnmlp_sigmoid_of(v, e) - t) / (float)divisor; /* d/dv = (sigmoid(v) - t) / n */
+        const double term = (double)(margin > 0.0f ? margin : 0.0f) + (double)log1p_of_exp(e);
+        if (w) {
+            const double wi = weight_of(w, i, per_row);
+            total += wi * term;
+            if (dz) dz[i] = (float)(wi * (double)(bnmlp_sigmoid_of(v, e) - t) / weighted_divisor);
+        } else {
+            total += term;
+            if (dz) dz[i] = (bnmlp_sigmoid_of(v, e) - t) / (float)divisor; /* d/dv = (sigmoid(v) - t) / n */
+        }
     }
-    return total / (double)n;
+    return total;
+}
+
+double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n, size_t divisor) {
+    return bce_logits(dz, z, y, n, divisor, NULL, 1, 0.0) / (double)n;
 }
 
 size_t bnmlp_binary_correct(const float *p, const float *y, size_t n) {
@@ -62,8 +91,10 @@ static double target_of(const float *y, size_t r, size_t k, size_t classes, size
     return width == 1 ? (double)((size_t)y[r] == k) : (double)y[r * classes + k];
 }
 
-double bnmlp_categorical_logits(float *dz, const float *z, const float *y, size_t rows, size_t classes,
-                                size_t width, size_t divisor) {
+/* Categorical cross-entropy from logits; w (rows) row weights or NULL. Returns the (weighted)
+ * sum over rows. */
+static inline double categorical_logits(float *dz, const float *z, const float *y, size_t rows,
+                                        size_t classes, size_t width, double divisor, const float *w) {
     double total = 0.0;
     for (size_t r = 0; r < rows; r++) {
         const float *row = z + r * classes;
@@ -79,40 +110,58 @@ double bnmlp_categorical_logits(float *dz, const float *z, const float *y, size_
             dot += t * (double)row[k];
             mass += t;
         }
-        total += mass * lse - dot;
+        total += w ? (double)w[r] * (mass * lse - dot) : mass * lse - dot;
         if (!dz) continue;
         for (size_t k = 0; k < classes; k++) {
-            const double softmax = exp((double)row[k] - lse);
-            dz[r * classes + k] = (float)((softmax - target_of(y, r, k, classes, width)) / (double)divisor);
+            const double softmax = exp((double)row[k] - lse),
+                         g = softmax - target_of(y, r, k, classes, width);
+            dz[r * classes + k] = (float)((w ? (double)w[r] * g : g) / divisor);
         }
     }
-    return total / (double)rows;
+    return total;
 }
 
-double bnmlp_categorical_probabilities(float *dp, const float *p, const float *y, size_t rows, size_t classes,
-                                       size_t width, size_t divisor) {
+double bnmlp_categorical_logits(float *dz, const float *z, const float *y, size_t rows, size_t classes,
+                                size_t width, size_t divisor) {
+    return categorical_logits(dz, z, y, rows, classes, width, (double)divisor, NULL) / (double)rows;
+}
+
+/* Keras's categorical cross-entropy from probabilities; w (rows) row weights or NULL. Returns
+ * the (weighted) sum over rows. */
+static inline double categorical_probabilities(float *dp, const float *p, const float *y, size_t rows,
+                                               size_t classes, size_t width, double divisor, const float *w) {
     const double lo = (double)BNMLP_BCE_CLIP, hi = 1.0 - (double)BNMLP_BCE_CLIP;
     double total = 0.0;
     for (size_t r = 0; r < rows; r++) {
         const float *row = p + r * classes;
         /* Keras: q = p / sum(p), clipped to [1e-7, 1 - 1e-7], loss -sum t log q. */
-        double scale = 0.0, inside_mass = 0.0;
+        double scale = 0.0, inside_mass = 0.0, row_loss = 0.0;
         for (size_t k = 0; k < classes; k++) scale += (double)row[k];
         for (size_t k = 0; k < classes; k++) {
             const double q = (double)row[k] / scale, t = target_of(y, r, k, classes, width);
             const double clipped = q < lo ? lo : (q > hi ? hi : q);
-            total -= t * log(clipped);
+            if (w)
+                row_loss -= t * log(clipped);
+            else
+                total -= t * log(clipped);
             if (q >= lo && q <= hi) inside_mass += t; /* sum over unclipped j of t_j q_j / q_j */
         }
+        if (w) total += (double)w[r] * row_loss;
         if (!dp) continue;
         /* d/dp_k = (-t_k / q_k [k unclipped] + sum_j unclipped t_j) / scale, per row, over rows. */
         for (size_t k = 0; k < classes; k++) {
             const double q = (double)row[k] / scale, t = target_of(y, r, k, classes, width);
             const double own = q >= lo && q <= hi ? -t / q : 0.0;
-            dp[r * classes + k] = (float)((own + inside_mass) / scale / (double)divisor);
+            dp[r * classes + k] = w ? (float)((double)w[r] * ((own + inside_mass) / scale) / divisor)
+                                    : (float)((own + inside_mass) / scale / divisor);
         }
     }
-    return total / (double)rows;
+    return total;
+}
+
+double bnmlp_categorical_probabilities(float *dp, const float *p, const float *y, size_t rows, size_t classes,
+                                       size_t width, size_t divisor) {
+    return categorical_probabilities(dp, p, y, rows, classes, width, (double)divisor, NULL) / (double)rows;
 }
 
 size_t bnmlp_categorical_correct(const float *p, const float *y, size_t rows, size_t classes, size_t width) {
@@ -132,14 +181,26 @@ size_t bnmlp_categorical_correct(const float *p, const float *y, size_t rows, si
 
 /* ---- mean squared error ---------------------------------------------------------------------------- */
 
-double bnmlp_mse(float *dout, const float *out, const float *y, size_t n, size_t divisor) {
+/* Squared error; w (n / per_row) row weights or NULL. Returns the (weighted) sum. */
+static inline double mse(float *dout, const float *out, const float *y, size_t n, double divisor,
+                         const float *w, size_t per_row) {
     double total = 0.0;
     for (size_t i = 0; i < n; i++) {
         const double d = (double)out[i] - (double)y[i];
-        total += d * d;
-        if (dout) dout[i] = (float)(2.0 * d / (double)divisor);
+        if (w) {
+            const double wi = weight_of(w, i, per_row);
+            total += wi * (d * d);
+            if (dout) dout[i] = (float)(wi * (2.0 * d) / divisor);
+        } else {
+            total += d * d;
+            if (dout) dout[i] = (float)(2.0 * d / divisor);
+        }
     }
-    return total / (double)n;
+    return total;
+}
+
+double bnmlp_mse(float *dout, const float *out, const float *y, size_t n, size_t divisor) {
+    return mse(dout, out, y, n, (double)divisor, NULL, 1) / (double)n;
 }
 
 /* ---- the rows' functions ----------------------------------------------------------------------- */
@@ -205,8 +266,16 @@ static bnmlp_status check_any(const float *y, size_t rows, size_t width, size_t 
     return BNMLP_OK;
 }
 
+/* The rows' losses: without weights the kernels above (the mean, the gradient over divisor_rows);
+ * with them, sum w l / weight_divisor (per row, an output's mean) and its gradient. */
 static double loss_binary(const bnmlp_loss_batch *b) {
     const size_t n = b->rows * b->outputs, divisor = b->divisor_rows * b->outputs;
+    if (b->weights) {
+        const double d = b->weight_divisor * (double)b->outputs;
+        return (b->logits ? bce_logits(b->gradient, b->logits, b->y, n, divisor, b->weights, b->outputs, d)
+                          : bce_probabilities(b->gradient, b->output, b->y, n, d, b->weights, b->outputs)) /
+               d;
+    }
     return b->logits ? bnmlp_bce_logits(b->gradient, b->logits, b->y, n, divisor)
                      : bnmlp_bce_probabilities(b->gradient, b->output, b->y, n, divisor);
 }
@@ -216,6 +285,14 @@ static size_t correct_binary(const bnmlp_loss_batch *b) {
 }
 
 static double loss_categorical(const bnmlp_loss_batch *b) {
+    if (b->weights) {
+        const double d = b->weight_divisor;
+        return (b->logits ? categorical_logits(b->gradient, b->logits, b->y, b->rows, b->outputs, b->width, d,
+                                               b->weights)
+                          : categorical_probabilities(b->gradient, b->output, b->y, b->rows, b->outputs,
+                                                      b->width, d, b->weights)) /
+               d;
+    }
     return b->logits ? bnmlp_categorical_logits(b->gradient, b->logits, b->y, b->rows, b->outputs, b->width,
                                                 b->divisor_rows)
                      : bnmlp_categorical_probabilities(b->gradient, b->output, b->y, b->rows, b->outputs,
@@ -227,6 +304,10 @@ static size_t correct_categorical(const bnmlp_loss_batch *b) {
 }
 
 static double loss_squared(const bnmlp_loss_batch *b) {
+    if (b->weights) {
+        const double d = b->weight_divisor * (double)b->outputs;
+        return mse(b->gradient, b->output, b->y, b->rows * b->outputs, d, b->weights, b->outputs) / d;
+    }
     return bnmlp_mse(b->gradient, b->output, b->y, b->rows * b->outputs, b->divisor_rows * b->outputs);
 }
 
@@ -334,4 +415,40 @@ bnmlp_status bnmlp_loss_check_targets(bnmlp_loss loss, size_t outputs, const bnm
             return BNMLP_ERR_NOT_FINITE;
         }
     return row->check(y->data, y->rows, y->cols, outputs, detail);
+}
+
+/* ---- class weights ------------------------------------------------------------------------------- */
+
+/* The class of row r of y (index or first maximum), or classes when it is no valid index. */
+static size_t class_of(const bnmlp_tensor *y, size_t r, size_t classes) {
+    const float *row = y->data + r * y->cols;
+    if (y->cols == 1) {
+        const float v = row[0];
+        return v >= 0.0f && v < (float)classes && v == floorf(v) ? (size_t)v : classes;
+    }
+    size_t best = 0;
+    for (size_t k = 1; k < classes; k++)
+        if (row[k] > row[best]) best = k;
+    return best;
+}
+
+/* The rows of y of class c (exact: counted, not summed in floats). */
+static size_t class_count(const bnmlp_tensor *y, size_t c, size_t classes) {
+    size_t count = 0;
+    for (size_t r = 0; r < y->rows; r++) count += class_of(y, r, classes) == c;
+    return count;
+}
+
+bnmlp_status bnmlp_class_weights_balanced(const bnmlp_tensor *y, size_t classes, float *out) {
+    if (!y || !out || !y->data) return BNMLP_ERR_NULL_ARGUMENT;
+    if (classes < 2) return BNMLP_ERR_INVALID_ARGUMENT;
+    if (y->rows == 0 || (y->cols != 1 && y->cols != classes)) return BNMLP_ERR_SHAPE;
+    /* Every row checked first, and each class seen, so that a refused call writes nothing. */
+    for (size_t r = 0; r < y->rows; r++)
+        if (class_of(y, r, classes) == classes) return BNMLP_ERR_LABEL;
+    for (size_t c = 0; c < classes; c++)
+        if (class_count(y, c, classes) == 0) return BNMLP_ERR_INVALID_ARGUMENT;
+    for (size_t c = 0; c < classes; c++)
+        out[c] = (float)((double)y->rows / ((double)classes * (double)class_count(y, c, classes)));
+    return BNMLP_OK;
 }

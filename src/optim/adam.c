@@ -14,10 +14,11 @@ typedef struct adam_step {
     float l2;               /* Adam's L2 coefficient for this segment (0 for AdamW) */
     float shrink;           /* AdamW's 1 - lr * decay for this segment (1 for Adam) */
     bnmlp_adam_epsilon placement; /* where epsilon goes */
+    float scale, clip_value;      /* the gradient's clipping (bnmlp_update's) */
 } adam_step;
 
 /* One pass over a segment: with apply, writes the new w, m and v; without, only checks that they
- * would be finite. fresh starts from zero moments. Operations follow torch.optim's single-tensor
+ * would be finite. fresh starts from zero moments. The gradient is clipped first. Operations follow torch.optim's single-tensor
  * Adam in float32: decay, moments, then the step. */
 static inline bool adam_pass(float *w, float *m, float *v, const float *g, size_t n, const adam_step *s,
                              bool fresh, bool apply) {
@@ -25,7 +26,8 @@ static inline bool adam_pass(float *w, float *m, float *v, const float *g, size_
     for (size_t i = 0; i < n; i++) {
         /* AdamW shrinks the weight first; Adam adds the L2 term to the gradient instead. */
         float wi = s->shrink != 1.0f ? w[i] * s->shrink : w[i];
-        const float gi = s->l2 != 0.0f ? g[i] + s->l2 * w[i] : g[i];
+        const float gc = bnmlp_clip_gradient(g[i], s->scale, s->clip_value);
+        const float gi = s->l2 != 0.0f ? gc + s->l2 * w[i] : gc;
         const float mi = (fresh ? 0.0f : m[i]) * s->beta1 + (1.0f - s->beta1) * gi;
         const float vi = (fresh ? 0.0f : v[i]) * s->beta2 + (1.0f - s->beta2) * gi * gi;
         if (s->placement == BNMLP_ADAM_EPSILON_PYTORCH)
@@ -64,7 +66,8 @@ static adam_step make_step(const bnmlp_adam_config *adam, bool decoupled, uint64
 static bool adam_update(const bnmlp_optimizer_config *config, const bnmlp_update *u, bool apply) {
     const bnmlp_adam_config *adam = &config->adam;
     const float decay = bnmlp_segment_decay(adam->weight_decay, adam->decay_kernels_only, u->kernel);
-    const adam_step s = make_step(adam, config->kind == BNMLP_OPTIMIZER_ADAMW, u->t, decay);
+    adam_step s = make_step(adam, config->kind == BNMLP_OPTIMIZER_ADAMW, u->t, decay);
+    s.scale = u->scale, s.clip_value = u->clip_value;
     /* Two instances of the pass, each with apply fixed, so that neither loop tests it. */
     return apply ? adam_pass(u->w, u->slots[0], u->slots[1], u->g, u->n, &s, u->fresh, true)
                  : adam_pass(u->w, u->slots[0], u->slots[1], u->g, u->n, &s, u->fresh, false);
@@ -89,6 +92,7 @@ static const bnmlp_optimizer_field adam_fields[] = {
     FIELD(epsilon_placement, ENUM),
     FIELD(weight_decay, FLOAT),
     FIELD(decay_kernels_only, BOOL),
+    BNMLP_CLIP_FIELDS,
 };
 
 /* The rows' defaults (functions: compound literals are no constant initializers). */

@@ -66,7 +66,25 @@ typedef struct bnmlp_update {
     bool kernel;                             /* a dense kernel (for decay_kernels_only) */
     uint64_t t;                              /* the 1-based step this update makes */
     bool fresh;                              /* start from zero state (the slots are not read) */
+    float scale;      /* the clipping factor of the segment's gradient (clipnorm, global_clipnorm);
+                         1: none */
+    float clip_value; /* clipvalue: each gradient clamped to [-clip_value, clip_value]; 0: none */
 } bnmlp_update;
+
+/* A gradient after clipping (scale: bnmlp_update's, clip_value: its clamp, 0 none): g itself,
+ * bit for bit, when clipping is off. */
+static inline float bnmlp_clip_gradient(float g, float scale, float clip_value) {
+    if (scale != 1.0f) g *= scale;
+    if (clip_value > 0.0f) g = g > clip_value ? clip_value : g < -clip_value ? -clip_value : g;
+    return g;
+}
+
+/* The clipping settings every row lists after its own (bnmlp_clip_config), in file order. */
+#define BNMLP_CLIP_FIELDS                                                                                    \
+    {"clipnorm", offsetof(bnmlp_optimizer_config, clip.clipnorm), BNMLP_SETTING_FLOAT},                      \
+        {"clipvalue", offsetof(bnmlp_optimizer_config, clip.clipvalue), BNMLP_SETTING_FLOAT}, {              \
+        "global_clipnorm", offsetof(bnmlp_optimizer_config, clip.global_clipnorm), BNMLP_SETTING_FLOAT       \
+    }
 
 /* One optimizer: a row of the table. */
 typedef struct bnmlp_optimizer_row {

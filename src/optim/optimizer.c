@@ -58,10 +58,17 @@ bnmlp_status bnmlp_optimizer_defaults(bnmlp_optimizer_kind kind, bnmlp_optimizer
     return BNMLP_OK;
 }
 
+/* The clipping settings in range: each >= 0 and finite, at most one set (as Keras). */
+static bool clip_valid(const bnmlp_clip_config *clip) {
+    return bnmlp_optimizer_non_negative(clip->clipnorm) && bnmlp_optimizer_non_negative(clip->clipvalue) &&
+           bnmlp_optimizer_non_negative(clip->global_clipnorm) &&
+           (clip->clipnorm > 0.0f) + (clip->clipvalue > 0.0f) + (clip->global_clipnorm > 0.0f) <= 1;
+}
+
 bnmlp_status bnmlp_optimizer_check(const bnmlp_optimizer_config *config) {
     if (!config) return BNMLP_ERR_NULL_ARGUMENT;
     const bnmlp_optimizer_row *row = bnmlp_optimizer_row_of(config->kind);
-    return row && row->valid(config) ? BNMLP_OK : BNMLP_ERR_INVALID_ARGUMENT;
+    return row && row->valid(config) && clip_valid(&config->clip) ? BNMLP_OK : BNMLP_ERR_INVALID_ARGUMENT;
 }
 
 const char *bnmlp_optimizer_setting(bnmlp_optimizer_kind kind, size_t index) {
@@ -132,20 +139,50 @@ typedef struct pass_job {
     const bnmlp_optimizer_config *config;
     const bnmlp_optimizer_row *row;
     const bnmlp_arenas *arenas;
-    uint64_t t; /* the step the update makes (1-based) */
+    uint64_t t;         /* the step the update makes (1-based) */
+    float global_scale; /* global_clipnorm's factor of every gradient (1: none) */
     bool fresh, apply;
     bool finite[BNMLP_MAX_THREADS]; /* per thread: every new value finite (check passes) */
 } pass_job;
 
-/* Checks (apply false) or applies the update of floats [offset, offset + length) of a segment. */
-static bool update_part(const pass_job *job, size_t offset, size_t length, bool kernel) {
+/* The sum of squares of n gradients, in double, in index order (the same for every thread). */
+static double sum_of_squares(const float *g, size_t n) {
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) sum += (double)g[i] * (double)g[i];
+    return sum;
+}
+
+/* clipnorm's factor of a segment's gradient (Keras clip_by_norm: clipnorm / max(norm, clipnorm));
+ * 1 when clipnorm is off or the norm is within it. */
+static float segment_scale(const bnmlp_clip_config *clip, const float *g, size_t n) {
+    if (!(clip->clipnorm > 0.0f)) return 1.0f;
+    const double norm = sqrt(sum_of_squares(g, n));
+    return norm > (double)clip->clipnorm ? (float)((double)clip->clipnorm / norm) : 1.0f;
+}
+
+/* global_clipnorm's factor (PyTorch clip_grad_norm_: min(max_norm / (total + 1e-6), 1)), total
+ * summed segment by segment in their order; 1 when off or within the norm. */
+static float global_scale(const bnmlp_clip_config *clip, const bnmlp_arenas *arenas) {
+    if (!(clip->global_clipnorm > 0.0f)) return 1.0f;
+    double sum = 0.0;
+    for (size_t i = 0; i < arenas->segment_count; i++)
+        sum += sum_of_squares(arenas->grads + arenas->segments[i].offset, arenas->segments[i].length);
+    const double coef = (double)clip->global_clipnorm / (sqrt(sum) + 1e-6);
+    return coef < 1.0 ? (float)coef : 1.0f;
+}
+
+/* Checks (apply false) or applies the update of floats [offset, offset + length) of a segment;
+ * scale is the segment's clipping factor. */
+static bool update_part(const pass_job *job, size_t offset, size_t length, bool kernel, float scale) {
     const bnmlp_arenas *arenas = job->arenas;
     bnmlp_update u = {.w = arenas->params + offset,
                       .g = arenas->grads + offset,
                       .n = length,
                       .kernel = kernel,
                       .t = job->t,
-                      .fresh = job->fresh};
+                      .fresh = job->fresh,
+                      .scale = scale,
+                      .clip_value = job->config->clip.clipvalue};
     for (size_t k = 0; k < BNMLP_OPTIMIZER_MAX_SLOTS; k++)
         u.slots[k] = arenas->state->slots + k * arenas->count + offset;
     return job->row->update(job->config, &u, job->apply);
@@ -161,8 +198,14 @@ static void pass_range(void *arg, size_t begin, size_t end, size_t thread) {
         const bnmlp_segment *segment = &job->arenas->segments[i];
         const size_t from = begin > at ? begin - at : 0,
                      to = end - at < segment->length ? end - at : segment->length;
-        if (from < to)
-            finite = update_part(job, segment->offset + from, to - from, segment->kernel) && finite;
+        if (from < to) {
+            /* clipnorm needs the whole segment's norm: each thread that holds a piece sums it
+             * all, in the same order, so every piece gets the same factor. */
+            const float scale =
+                job->global_scale *
+                segment_scale(&job->config->clip, job->arenas->grads + segment->offset, segment->length);
+            finite = update_part(job, segment->offset + from, to - from, segment->kernel, scale) && finite;
+        }
         at += segment->length;
     }
     job->finite[thread] = job->finite[thread] && finite;
@@ -192,6 +235,7 @@ bnmlp_status bnmlp_optimizer_step(const bnmlp_optimizer_config *config, const bn
                     .row = bnmlp_optimizer_row_of(config->kind),
                     .arenas = arenas,
                     .t = (fresh ? 0 : state->steps) + 1,
+                    .global_scale = global_scale(&config->clip, arenas),
                     .fresh = fresh,
                     .apply = false};
     /* First make sure no parameter or state value would overflow, so a refused step changes

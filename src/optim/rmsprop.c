@@ -8,7 +8,7 @@
 
 /* One pass over a segment (w, squared averages s, gradient averages a, momentum buffers b, g):
  * with apply, writes the new values; without, only checks that they would be finite. fresh
- * starts from zero state. The operations are PyTorch's, in its order:
+ * starts from zero state. The operations are PyTorch's, in its order, on the clipped g:
  *   g += decay * w;  s = alpha * s + (1 - alpha) * g^2;
  *   centered: a = alpha * a + (1 - alpha) * g, d = sqrt(s - a^2) + eps;  else d = sqrt(s) + eps;
  *   momentum: b = momentum * b + g / d, w -= lr * b;  else w -= lr * g / d. */
@@ -18,7 +18,8 @@ static inline bool rmsprop_pass(const bnmlp_rmsprop_config *c, float decay, cons
     float *w = u->w, *s = u->slots[0], *a = u->slots[1], *b = u->slots[2];
     int bad = 0; /* NaN or infinity seen */
     for (size_t i = 0; i < u->n; i++) {
-        const float gi = decay != 0.0f ? u->g[i] + decay * w[i] : u->g[i];
+        const float gc = bnmlp_clip_gradient(u->g[i], u->scale, u->clip_value);
+        const float gi = decay != 0.0f ? gc + decay * w[i] : gc;
         const float si = (u->fresh ? 0.0f : s[i]) * alpha + rest * gi * gi;
         float ai = 0.0f, bi = 0.0f, wi;
         float root;
@@ -71,6 +72,7 @@ static const bnmlp_optimizer_field rmsprop_fields[] = {
     FIELD("centered", centered, BOOL),
     FIELD("weight_decay", weight_decay, FLOAT),
     FIELD("decay_kernels_only", decay_kernels_only, BOOL),
+    BNMLP_CLIP_FIELDS,
 };
 
 /* The row's defaults (a function: compound literals are no constant initializers). */

@@ -14,13 +14,14 @@ static inline void sgd_step(float *w, float *v, float g, float learning_rate, fl
 }
 
 /* One pass over a segment: with apply, writes the new w and v; without, only checks that they
- * are finite. The gradient is g + decay * w when decay is not 0; fresh starts from v = 0. */
+ * are finite. The gradient is clipped, then g + decay * w when decay is not 0; fresh starts from v = 0. */
 static inline bool sgd_pass(float *w, float *v, const float *g, size_t n, const bnmlp_sgd_config *sgd,
-                            float decay, bool fresh, bool apply) {
+                            float decay, float scale, float clip_value, bool fresh, bool apply) {
     int bad = 0; /* NaN or infinity seen */
     for (size_t i = 0; i < n; i++) {
         float wi = w[i], vi = fresh ? 0.0f : v[i];
-        const float gi = decay != 0.0f ? g[i] + decay * wi : g[i];
+        const float gc = bnmlp_clip_gradient(g[i], scale, clip_value);
+        const float gi = decay != 0.0f ? gc + decay * wi : gc;
         sgd_step(&wi, &vi, gi, sgd->learning_rate, sgd->momentum, sgd->nesterov);
         if (apply) {
             w[i] = wi;
@@ -36,8 +37,10 @@ static bool sgd_update(const bnmlp_optimizer_config *config, const bnmlp_update 
     const bnmlp_sgd_config *sgd = &config->sgd;
     const float decay = bnmlp_segment_decay(sgd->weight_decay, sgd->decay_kernels_only, u->kernel);
     /* Two instances of the pass, each with apply fixed, so that neither loop tests it. */
-    return apply ? sgd_pass(u->w, u->slots[0], u->g, u->n, sgd, decay, u->fresh, true)
-                 : sgd_pass(u->w, u->slots[0], u->g, u->n, sgd, decay, u->fresh, false);
+    return apply
+               ? sgd_pass(u->w, u->slots[0], u->g, u->n, sgd, decay, u->scale, u->clip_value, u->fresh, true)
+               : sgd_pass(u->w, u->slots[0], u->g, u->n, sgd, decay, u->scale, u->clip_value, u->fresh,
+                          false);
 }
 
 static bool sgd_valid(const bnmlp_optimizer_config *config) {
@@ -49,14 +52,14 @@ static bool sgd_valid(const bnmlp_optimizer_config *config) {
 void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learning_rate, float momentum,
                       bool nesterov) {
     const bnmlp_sgd_config sgd = {.learning_rate = learning_rate, .momentum = momentum, .nesterov = nesterov};
-    sgd_pass(w, v, g, n, &sgd, 0.0f, false, true);
+    sgd_pass(w, v, g, n, &sgd, 0.0f, 1.0f, 0.0f, false, true);
 }
 
 #define FIELD(member, type)                                                                                  \
     { #member, offsetof(bnmlp_optimizer_config, sgd.member), BNMLP_SETTING_##type }
 static const bnmlp_optimizer_field sgd_fields[] = {
     FIELD(learning_rate, FLOAT), FIELD(momentum, FLOAT),          FIELD(nesterov, BOOL),
-    FIELD(weight_decay, FLOAT),  FIELD(decay_kernels_only, BOOL),
+    FIELD(weight_decay, FLOAT),  FIELD(decay_kernels_only, BOOL), BNMLP_CLIP_FIELDS,
 };
 
 /* The row's defaults (a function: compound literals are no constant initializers). */
