@@ -1312,6 +1312,25 @@ size_t bnmlp_model_input_width(const bnmlp_model *model);
 /* Features out of the last layer (the input width when there are no layers); 0 for NULL. */
 size_t bnmlp_model_output_width(const bnmlp_model *model);
 
+/* The number of classes the model tells apart: its output width with
+ * BNMLP_LOSS_CATEGORICAL_CROSSENTROPY, 2 with BNMLP_LOSS_BINARY_CROSSENTROPY and one output; 0
+ * otherwise (no layers, regression, several binary outputs) and for NULL. */
+size_t bnmlp_model_class_count(const bnmlp_model *model);
+
+/* Names the model's classes, class i names[i] (e.g. bnmlp_class_names.names from the CSV reader),
+ * copied (with the model's allocator) and saved in the model file (docs/model-format.md, section
+ * CLAS). count must be bnmlp_model_class_count (BNMLP_ERR_SHAPE otherwise; BNMLP_ERR_INVALID_ARGUMENT
+ * when it is 0), each name at most BNMLP_CLASS_NAME_MAX_BYTES bytes and all distinct
+ * (BNMLP_ERR_INVALID_ARGUMENT). names NULL with count 0 removes the names. A model has no names
+ * until given them; set them after the last layer and the loss (names whose count no longer
+ * matches the class count are not saved). On error the model is unchanged. */
+bnmlp_status bnmlp_model_set_class_names(bnmlp_model *model, const char *const *names, size_t count);
+
+/* The name of class index (a terminated string owned by the model, valid until the names are set
+ * again or the model is freed), or NULL when the model has no names, index is out of range, or
+ * model is NULL. */
+const char *bnmlp_model_class_name(const bnmlp_model *model, size_t index);
+
 /* Number of learnable parameters (kernels, biases, gammas, betas, frozen or not): the length of
  * the vectors of bnmlp_model_get_params and bnmlp_model_loss_gradients; 0 for NULL. */
 size_t bnmlp_model_param_count(const bnmlp_model *model);

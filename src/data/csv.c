@@ -7,6 +7,7 @@
  */
 #include "data/data_files.h"
 
+#include "core/class_names.h"
 #include "core/core.h"
 
 #include <locale.h>
@@ -487,39 +488,6 @@ static bool same_name(const label_ref *p, const label_ref *q) {
 static int compare_rows(const void *a, const void *b) {
     const label_ref *p = a, *q = b;
     return p->row < q->row ? -1 : p->row > q->row;
-}
-
-void bnmlp_class_names_free(bnmlp_class_names *names) {
-    if (!names) return;
-    bnmlp_allocator allocator = names->allocator;
-    bnmlp_release(&allocator, names);
-}
-
-bnmlp_status bnmlp_class_names_create(const char *const *texts, const size_t *lengths, size_t count,
-                                      const bnmlp_allocator *allocator, bnmlp_class_names **out) {
-    size_t bytes = 0, head = 0;
-    if (!bnmlp_size_mul(count, sizeof(char *), &head) ||
-        !bnmlp_size_add(head, sizeof(bnmlp_class_names), &head))
-        return BNMLP_ERR_OVERFLOW;
-    for (size_t i = 0; i < count; i++)
-        if (!bnmlp_size_add(bytes, lengths[i] + 1, &bytes)) return BNMLP_ERR_OVERFLOW;
-    size_t total = 0;
-    if (!bnmlp_size_add(head, bytes, &total)) return BNMLP_ERR_OVERFLOW;
-    unsigned char *block = bnmlp_alloc(allocator, total);
-    if (!block) return BNMLP_ERR_OUT_OF_MEMORY;
-    bnmlp_class_names *names = (bnmlp_class_names *)(void *)block;
-    const char **pointers = (const char **)(void *)(block + sizeof(bnmlp_class_names));
-    char *text = (char *)block + head;
-    for (size_t i = 0; i < count; i++) {
-        if (lengths[i]) memcpy(text, texts[i], lengths[i]);
-        text[lengths[i]] = '\0';
-        pointers[i] = text;
-        text += lengths[i] + 1;
-    }
-    const bnmlp_allocator *used = bnmlp_allocator_or_default(allocator);
-    *names = (bnmlp_class_names){.count = count, .names = pointers, .allocator = *used};
-    *out = names;
-    return BNMLP_OK;
 }
 
 /* The second pass of a file with text labels: stores x, numbers the names in sorted order into y,

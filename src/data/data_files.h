@@ -26,9 +26,4 @@ bool bnmlp_double_to_float(double value, float *out);
  * printable ASCII replaced by '?', and "..." when cut; out is always terminated. */
 void bnmlp_printable(char *out, size_t room, const char *text, size_t length);
 
-/* Makes *out, one allocation from allocator, holding count names (texts[i], lengths[i] bytes, no
- * NUL inside) in the order given. BNMLP_ERR_OVERFLOW or BNMLP_ERR_OUT_OF_MEMORY (*out untouched). */
-bnmlp_status bnmlp_class_names_create(const char *const *texts, const size_t *lengths, size_t count,
-                                      const bnmlp_allocator *allocator, bnmlp_class_names **out);
-
 #endif /* BNMLP_DATA_FILES_H */
