@@ -586,6 +586,12 @@ check "train: 3 text classes with a 3-way softmax: exit 0" status_is 0 "$bnmlp" 
     --layers "dense:4:relu,dense:3:softmax" --epochs 1 --out three.bnmlp --quiet
 check "train: text validation data mapped through the names: exit 0" status_is 0 "$bnmlp" train --data train-text.csv \
     --validation-data test-text.csv --layers "dense:4:relu,dense:1:sigmoid" --epochs 1 --out tv.bnmlp --quiet
+check "text labels: train with a checkpoint: exit 0" status_is 0 "$bnmlp" train --data train-text.csv \
+    --layers "dense:4:relu,dense:1:sigmoid" --epochs 2 --out tc.bnmlp --checkpoint-every 1 --quiet
+check "text labels: resume maps them through the checkpoint's names: exit 0" status_is 0 "$bnmlp" resume \
+    --checkpoint tc.bnmlp.ckpt --data train-text.csv --epochs 3 --out tc3.bnmlp --quiet
+check "text labels: the resumed model still names its classes" sh -c \
+    "'$bnmlp' predict --model tc3.bnmlp --data test.csv --out - --classes | grep -q ',inner ring\$'"
 failure "train: validation data with a class the training data lacks" "class 'inner rung' is not one of the model's classes" \
     train --data train-text.csv --validation-data test-unknown.csv --layers "dense:4:relu,dense:1:sigmoid" --epochs 1 --out tv.bnmlp --quiet
 
