@@ -417,9 +417,13 @@ typedef struct fit_data {
     bnmlp_tensor val_x, val_y;     /* the validation rows (views), when has_validation */
     bool has_validation;           /* validation given or split */
     const char *validation_name;   /* the validation data's name for messages */
+    bnmlp_class_names *names;      /* --data's class names (a text label column), or NULL */
+    bnmlp_class_names *vnames;     /* --validation-data's, or NULL */
 } fit_data;
 
 static void fit_data_free(fit_data *d) {
+    bnmlp_class_names_free(d->names);
+    bnmlp_class_names_free(d->vnames);
     bnmlp_tensor_free(d->x);
     bnmlp_tensor_free(d->y);
     bnmlp_tensor_free(d->vx);
@@ -451,8 +455,10 @@ static int check_feature_scale(const command *cmd, const char *path, const bnmlp
 /* Reads --data and the validation data (file or split); 1 (reported) on failure, else -1. */
 static int read_fit_data(const command *cmd, const cli_options *opts, fit_data *d) {
     *d = (fit_data){0};
-    data_source source = {
-        .path = opts->data, .labels_path = opts->labels_path, .label_column = opts->label_column};
+    data_source source = {.path = opts->data,
+                          .labels_path = opts->labels_path,
+                          .label_column = opts->label_column,
+                          .class_names = &d->names};
     if (!data_read_labelled(cmd->name, &source, &d->x, &d->y)) {
         return CLI_EXIT_FAILURE;
     }
@@ -480,7 +486,8 @@ static int read_fit_data(const command *cmd, const cli_options *opts, fit_data *
     if (opts->validation_data != NULL) {
         data_source validation = {.path = opts->validation_data,
                                   .labels_path = opts->validation_labels,
-                                  .label_column = opts->label_column};
+                                  .label_column = opts->label_column,
+                                  .class_names = &d->vnames};
         if (!data_read_labelled(cmd->name, &validation, &d->vx, &d->vy)) {
             return CLI_EXIT_FAILURE;
         }
@@ -545,6 +552,38 @@ static bool labels_suit(const command *cmd, const char *path, const bnmlp_tensor
     return false;
 }
 
+/* Text labels: a new model (train) takes the class names of --data (their number must be its class
+ * count); then the text labels of every file are mapped onto the model's names (a name it does not
+ * know is an error naming it and its line). 1 (reported) if bad, else -1. */
+static int apply_class_names(const command *cmd, const cli_options *opts, const fit_data *d,
+                             bnmlp_model *model, const loss_origin *origin) {
+    if (d->names != NULL && origin->model == NULL && bnmlp_model_class_name(model, 0) == NULL) {
+        size_t classes = bnmlp_model_class_count(model);
+        if (classes != d->names->count) {
+            cli_failure(cmd->name,
+                        "%s: the label column names %zu classes (\"%s\" ...); the model (%s, %zu output(s)) "
+                        "tells %zu apart: give the last layer %zu outputs with softmax%s",
+                        opts->data, d->names->count, d->names->names[0],
+                        bnmlp_loss_name(bnmlp_model_loss(model)), bnmlp_model_output_width(model), classes,
+                        d->names->count, d->names->count == 2 ? ", or 1 with sigmoid" : "");
+            return CLI_EXIT_FAILURE;
+        }
+        bnmlp_status status = bnmlp_model_set_class_names(model, d->names->names, d->names->count);
+        if (status != BNMLP_OK) {
+            cli_failure(cmd->name, "cannot name the model's classes: %s", bnmlp_status_string(status));
+            return CLI_EXIT_FAILURE;
+        }
+    }
+    if (d->names != NULL && !data_map_class_names(cmd->name, opts->data, d->y, d->names, model)) {
+        return CLI_EXIT_FAILURE;
+    }
+    if (d->vnames != NULL &&
+        !data_map_class_names(cmd->name, opts->validation_data, d->vy, d->vnames, model)) {
+        return CLI_EXIT_FAILURE;
+    }
+    return -1;
+}
+
 /* Checks the width, then the labels of the training and validation data against the model (the
  * width first: labels read from a file of the wrong width mean nothing); 1 (reported) if bad. */
 static int check_fit_labels(const command *cmd, const cli_options *opts, const fit_data *d,
@@ -554,6 +593,10 @@ static int check_fit_labels(const command *cmd, const cli_options *opts, const f
                     "%s has %zu feature columns; the model takes %zu (are --data and --label-column right?)",
                     opts->data, d->x->cols, bnmlp_model_input_width(model));
         return CLI_EXIT_FAILURE;
+    }
+    int mapped = apply_class_names(cmd, opts, d, model, origin);
+    if (mapped >= 0) {
+        return mapped;
     }
     const char *labels = opts->labels_path != NULL ? opts->labels_path : opts->data;
     const bool last_column = opts->labels_path == NULL && opts->label_column == NULL;
@@ -608,7 +651,12 @@ static void print_data_summary(const cli_options *opts, const fit_data *d, const
         for (size_t c = 0; c < classes; c++) {
             size_t count = 0;
             for (size_t r = 0; r < d->y->rows; r++) count += d->y->data[r] == (float)c;
-            fprintf(stderr, "%s %zu: %zu rows", c > 0 ? "," : "", c, count);
+            const char *name = bnmlp_model_class_name(model, c);
+            if (name != NULL) {
+                fprintf(stderr, "%s %zu \"%s\": %zu rows", c > 0 ? "," : "", c, name, count);
+            } else {
+                fprintf(stderr, "%s %zu: %zu rows", c > 0 ? "," : "", c, count);
+            }
         }
         fputc('\n', stderr);
     } else {
@@ -1182,8 +1230,10 @@ static int run_evaluate(int argc, char **argv, int first) {
         return CLI_EXIT_FAILURE;
     }
     fit_data d = {0};
-    data_source source = {
-        .path = opts.data, .labels_path = opts.labels_path, .label_column = opts.label_column};
+    data_source source = {.path = opts.data,
+                          .labels_path = opts.labels_path,
+                          .label_column = opts.label_column,
+                          .class_names = &d.names};
     status = CLI_EXIT_FAILURE;
     if (data_read_labelled(cmd->name, &source, &d.x, &d.y) &&
         (status = apply_threads(cmd, &opts, model)) < 0 &&
@@ -1311,6 +1361,65 @@ static int write_predictions(const command *cmd, const char *path, const bnmlp_t
     return CLI_EXIT_OK;
 }
 
+/* Writes name as a CSV field: quoted (with "" for ") when it holds a separator, a quote, a line
+ * break or blanks at either end, as the reader would otherwise read it differently. */
+static void put_csv_name(out_file *out, const char *name) {
+    size_t n = strlen(name);
+    bool quote = strpbrk(name, ",\"\r\n") != NULL || n == 0 ||
+                 (n > 0 && (name[0] == ' ' || name[0] == '\t' || name[n - 1] == ' ' || name[n - 1] == '\t'));
+    if (!quote) {
+        out_printf(out, "%s", name);
+        return;
+    }
+    out_printf(out, "\"");
+    for (const char *p = name; *p != '\0'; p++) {
+        out_printf(out, *p == '"' ? "\"\"" : "%c", *p);
+    }
+    out_printf(out, "\"");
+}
+
+/* Writes the predictions with the label column as the model's class names (to path, through a
+ * temporary file renamed over it, or "-": stdout); the exit status. */
+static int write_named_predictions(const command *cmd, const char *path, const bnmlp_tensor *outputs,
+                                   const bnmlp_tensor *labels, const bnmlp_model *model) {
+    bool to_stdout = strcmp(path, "-") == 0;
+    char temporary[PATH_SIZE];
+    if (!to_stdout &&
+        snprintf(temporary, sizeof temporary, "%s.%ld.tmp", path, (long)getpid()) >= PATH_SIZE) {
+        cli_failure(cmd->name, "--out %s: the path is too long", path);
+        return CLI_EXIT_FAILURE;
+    }
+    out_file out = {.stream = stdout, .path = "standard output", .error = 0};
+    if (!to_stdout && !out_open(&out, temporary)) {
+        return CLI_EXIT_FAILURE;
+    }
+    for (size_t c = 0; c < outputs->cols; c++) { /* a classifier's columns, as column_names names them */
+        out_printf(&out, outputs->cols == 1 ? "%sp" : "%sp%zu", c > 0 ? "," : "", c);
+    }
+    out_printf(&out, ",label\n");
+    for (size_t r = 0; r < outputs->rows; r++) {
+        for (size_t c = 0; c < outputs->cols; c++) {
+            out_printf(&out, "%s%.9g", c > 0 ? "," : "", (double)outputs->data[r * outputs->cols + c]);
+        }
+        out_printf(&out, ",");
+        put_csv_name(&out, bnmlp_model_class_name(model, (size_t)labels->data[r]));
+        out_printf(&out, "\n");
+    }
+    if (to_stdout) {
+        return CLI_EXIT_OK; /* a write error is reported by main's final flush */
+    }
+    if (!out_close(&out)) {
+        remove(temporary);
+        return CLI_EXIT_FAILURE;
+    }
+    if (rename(temporary, path) != 0) {
+        cli_failure(cmd->name, "cannot write %s: %s", path, strerror(errno));
+        remove(temporary);
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
 /* Runs the model on x and writes the file; the exit status. */
 static int predict_to_file(const command *cmd, const cli_options *opts, bnmlp_model *model,
                            const bnmlp_tensor *x) {
@@ -1332,7 +1441,11 @@ static int predict_to_file(const command *cmd, const cli_options *opts, bnmlp_mo
         if (labels != NULL) {
             predicted_labels(outputs, loss, labels);
         }
-        exit_status = write_predictions(cmd, opts->out, outputs, labels, loss);
+        if (labels != NULL && bnmlp_model_class_name(model, 0) != NULL) {
+            exit_status = write_named_predictions(cmd, opts->out, outputs, labels, model);
+        } else {
+            exit_status = write_predictions(cmd, opts->out, outputs, labels, loss);
+        }
     }
     bnmlp_tensor_free(outputs);
     bnmlp_tensor_free(labels);

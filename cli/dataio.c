@@ -178,6 +178,7 @@ static bool read_csv_labelled(const char *command, const data_source *source, bn
         config.label = BNMLP_CSV_LABEL_NAME;
         config.label_name = source->label_column;
     }
+    config.class_names = source->class_names;
     bnmlp_error_detail detail = {0};
     bnmlp_status status = bnmlp_csv_read(source->path, &config, x, y, &detail);
     if (status != BNMLP_OK) {
@@ -185,6 +186,89 @@ static bool read_csv_labelled(const char *command, const data_source *source, bn
         return false;
     }
     return true;
+}
+
+/* Reads the CSV file at path as width features and a last column of class names, quietly: true
+ * when that is what it holds (then *x is set), else false with nothing allocated. */
+static bool read_text_labelled(const char *path, size_t width, bnmlp_tensor **x) {
+    bnmlp_csv_read_config config = BNMLP_CSV_READ_DEFAULT;
+    bnmlp_class_names *names = NULL;
+    config.class_names = &names;
+    bnmlp_tensor *features = NULL, *labels = NULL;
+    if (bnmlp_csv_read(path, &config, &features, &labels, NULL) != BNMLP_OK) {
+        return false;
+    }
+    bool text = names != NULL && features->cols == width;
+    bnmlp_class_names_free(names);
+    bnmlp_tensor_free(labels);
+    if (!text) {
+        bnmlp_tensor_free(features);
+        return false;
+    }
+    *x = features;
+    return true;
+}
+
+/* Copies text into out (room bytes) for a message: bytes outside printable ASCII as '?', cut with
+ * "..." when long. UTF-8 names keep their length in bytes. */
+static void printable(char *out, size_t room, const char *text) {
+    size_t n = 0, length = strlen(text);
+    for (; n < length && n + 4 < room; n++) {
+        unsigned char ch = (unsigned char)text[n];
+        out[n] = ch >= 0x20 && ch != 0x7F ? (char)ch : '?';
+    }
+    if (n < length) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+}
+
+/* The model's index of the class named name, or SIZE_MAX. */
+static size_t model_class_index(const bnmlp_model *model, const char *name) {
+    for (size_t i = 0; bnmlp_model_class_name(model, i) != NULL; i++) {
+        if (strcmp(bnmlp_model_class_name(model, i), name) == 0) {
+            return i;
+        }
+    }
+    return SIZE_MAX;
+}
+
+bool data_map_class_names(const char *command, const char *path, bnmlp_tensor *y,
+                          const bnmlp_class_names *file_names, const bnmlp_model *model) {
+    size_t *map = calloc(file_names->count, sizeof *map);
+    if (map == NULL) {
+        cli_failure(command, "out of memory");
+        return false;
+    }
+    bool ok = true;
+    for (size_t c = 0; ok && c < file_names->count; c++) {
+        map[c] = model_class_index(model, file_names->names[c]);
+        if (map[c] != SIZE_MAX) {
+            continue;
+        }
+        size_t row = 0;
+        while (row < y->rows && y->data[row] != (float)c) {
+            row++;
+        }
+        char where[64], shown[48];
+        data_locate(path, row + 1, where, sizeof where);
+        printable(shown, sizeof shown, file_names->names[c]);
+        if (bnmlp_model_class_name(model, 0) == NULL) {
+            cli_failure(command,
+                        "%s: %s: label '%s' is text, but the model has no class names (it was trained "
+                        "on numeric labels): give class indices",
+                        path, where, shown);
+        } else {
+            cli_failure(command, "%s: %s: class '%s' is not one of the model's classes", path, where, shown);
+        }
+        ok = false;
+    }
+    for (size_t r = 0; ok && r < y->rows; r++) {
+        y->data[r] = (float)map[(size_t)y->data[r]];
+    }
+    free(map);
+    return ok;
 }
 
 bool data_read_labelled(const char *command, const data_source *source, bnmlp_tensor **x, bnmlp_tensor **y) {
@@ -231,6 +315,9 @@ bool data_read_features(const char *command, const data_source *source, size_t w
             return false;
         }
         bnmlp_tensor_free(labels);
+    } else if (!data_is_npy(source->path) && source->label_column == NULL &&
+               read_text_labelled(source->path, width, &features)) {
+        /* a last column of class names, left out */
     } else {
         bnmlp_tensor *all = NULL;
         if (!read_all_columns(command, source->path, &all)) {

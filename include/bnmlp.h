@@ -303,6 +303,24 @@ typedef enum bnmlp_csv_label {
     BNMLP_CSV_LABEL_NONE      /* no label column: every column goes into x, no y is made */
 } bnmlp_csv_label;
 
+/* Most classes a text label column may name (BNMLP_ERR_OVERFLOW beyond, before allocating). */
+#define BNMLP_CLASS_NAMES_MAX 65536
+
+/* Longest class name, in bytes of UTF-8 without the terminator (BNMLP_ERR_OVERFLOW beyond). */
+#define BNMLP_CLASS_NAME_MAX_BYTES 256
+
+/* The names of the classes of a text label column, class i named names[i]: sorted by the bytes of
+ * their UTF-8 (as numpy sorts str arrays and scikit-learn's LabelEncoder numbers classes; a
+ * shorter name before a longer one it begins). One allocation; free with bnmlp_class_names_free. */
+typedef struct bnmlp_class_names {
+    size_t count;              /* number of classes, 1 to BNMLP_CLASS_NAMES_MAX */
+    const char *const *names;  /* count distinct terminated names (no NUL byte inside) */
+    bnmlp_allocator allocator; /* what allocated it (zero: malloc/free) */
+} bnmlp_class_names;
+
+/* Frees names and everything it points to; NULL is a no-op. */
+void bnmlp_class_names_free(bnmlp_class_names *names);
+
 /* How bnmlp_csv_read reads a file. */
 typedef struct bnmlp_csv_read_config {
     char separator;          /* ',', ';' or '\t'; 0 detects it from the first line (the most frequent of
@@ -315,6 +333,13 @@ typedef struct bnmlp_csv_read_config {
                                 BNMLP_DATA_MAX_FILE_BYTES_DEFAULT */
     const bnmlp_allocator *allocator; /* allocates the tensors and the file's bytes (copied into the
                                          tensors); NULL: malloc/free. Default NULL */
+    bnmlp_class_names **class_names;  /* NULL: the label column must be numeric (as read). Not NULL:
+                                        a label column with a field that is not a number is read
+                                        as text: *class_names gets its distinct names (sorted, see
+                                        bnmlp_class_names; allocated with allocator) and y the
+                                        0-based index of each row's name as a float; a label column
+                                        of numbers only is read as without it and *class_names is
+                                        set to NULL. Default NULL */
 } bnmlp_csv_read_config;
 
 /* The defaults: detect the separator and the header, label in the last column. */
@@ -325,7 +350,8 @@ typedef struct bnmlp_csv_read_config {
                              .label_index = 0,                                                               \
                              .label_name = NULL,                                                             \
                              .max_file_bytes = BNMLP_DATA_MAX_FILE_BYTES_DEFAULT,                            \
-                             .allocator = NULL})
+                             .allocator = NULL,                                                              \
+                             .class_names = NULL})
 
 /* Reads the numeric CSV file at path into new tensors: *x (rows x feature columns, in file order
  * without the label) and *y (rows x 1, the label column as read: not checked to be 0 or 1), both
@@ -346,7 +372,18 @@ typedef struct bnmlp_csv_read_config {
  *                         (index out of range, name not in the header, a name without a header) or
  *                         a label that is the only column
  *   BNMLP_ERR_NULL_ARGUMENT, BNMLP_ERR_OUT_OF_MEMORY
- * On error nothing is allocated and *x and *y are untouched. */
+ * Text labels (config->class_names not NULL): a label field that is neither empty nor a number
+ * (nan and inf count as numbers) makes the whole label column text, numbers included (mixed
+ * numbers and text are all names, sorted as strings, as LabelEncoder treats an object column:
+ * "10" before "2" before "a"). A name is the field's content: an unquoted field without the blanks
+ * around it, a quoted one exactly as between its quotes with "" read as " (so it may hold
+ * separators, blanks or line breaks); an empty field is the empty name. With
+ * BNMLP_CSV_HEADER_AUTO the label field of the first line does not count when deciding whether it
+ * is a header (a first line whose only text is its label is data). More errors then:
+ *   BNMLP_ERR_FORMAT      a name holding a NUL byte
+ *   BNMLP_ERR_OVERFLOW    a name longer than BNMLP_CLASS_NAME_MAX_BYTES, or more distinct names than
+ *                         BNMLP_CLASS_NAMES_MAX (line and column of the first name beyond)
+ * On error nothing is allocated and *x, *y and *config->class_names are untouched. */
 bnmlp_status bnmlp_csv_read(const char *path, const bnmlp_csv_read_config *config, bnmlp_tensor **x,
                             bnmlp_tensor **y, bnmlp_error_detail *detail);
 
@@ -1321,6 +1358,25 @@ size_t bnmlp_model_input_width(const bnmlp_model *model);
 
 /* Features out of the last layer (the input width when there are no layers); 0 for NULL. */
 size_t bnmlp_model_output_width(const bnmlp_model *model);
+
+/* The number of classes the model tells apart: its output width with
+ * BNMLP_LOSS_CATEGORICAL_CROSSENTROPY, 2 with BNMLP_LOSS_BINARY_CROSSENTROPY and one output; 0
+ * otherwise (no layers, regression, several binary outputs) and for NULL. */
+size_t bnmlp_model_class_count(const bnmlp_model *model);
+
+/* Names the model's classes, class i names[i] (e.g. bnmlp_class_names.names from the CSV reader),
+ * copied (with the model's allocator) and saved in the model file (docs/model-format.md, section
+ * CLAS). count must be bnmlp_model_class_count (BNMLP_ERR_SHAPE otherwise; BNMLP_ERR_INVALID_ARGUMENT
+ * when it is 0), each name at most BNMLP_CLASS_NAME_MAX_BYTES bytes and all distinct
+ * (BNMLP_ERR_INVALID_ARGUMENT). names NULL with count 0 removes the names. A model has no names
+ * until given them; set them after the last layer and the loss (names whose count no longer
+ * matches the class count are not saved). On error the model is unchanged. */
+bnmlp_status bnmlp_model_set_class_names(bnmlp_model *model, const char *const *names, size_t count);
+
+/* The name of class index (a terminated string owned by the model, valid until the names are set
+ * again or the model is freed), or NULL when the model has no names, index is out of range, or
+ * model is NULL. */
+const char *bnmlp_model_class_name(const bnmlp_model *model, size_t index);
 
 /* Number of learnable parameters (kernels, biases, gammas, betas, frozen or not): the length of
  * the vectors of bnmlp_model_get_params and bnmlp_model_loss_gradients; 0 for NULL. */

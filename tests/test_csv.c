@@ -13,6 +13,8 @@
 
 #include "data/data_files.h"
 
+#include "fixtures/text_labels_reference.h"
+
 /* A pointer written into outputs before a call that must fail, to see that it stays. */
 static bnmlp_tensor *const UNTOUCHED = (bnmlp_tensor *)(uintptr_t)0x5A5A;
 
@@ -456,6 +458,236 @@ static void test_file_size_limit(void **state) {
     test_remove_dir(dir);
 }
 
+/* A pointer written into the names output before a call that must fail or find numbers. */
+static bnmlp_class_names *const NAMES_UNTOUCHED = (bnmlp_class_names *)(uintptr_t)0x5A5B;
+
+/* Reads text with text labels allowed (config NULL: defaults), expecting success. */
+static void read_names_ok(const char *text, bnmlp_csv_read_config *config, bnmlp_tensor **x, bnmlp_tensor **y,
+                          bnmlp_class_names **names) {
+    bnmlp_csv_read_config defaults = BNMLP_CSV_READ_DEFAULT;
+    if (!config) config = &defaults;
+    config->class_names = names;
+    read_ok(text, config, x, y);
+}
+
+/* Fails unless names holds exactly expected (count of them), in order. */
+static void expect_names(const bnmlp_class_names *names, const char *const *expected, size_t count) {
+    assert_non_null(names);
+    assert_int_equal(names->count, count);
+    for (size_t i = 0; i < count; i++) assert_string_equal(names->names[i], expected[i]);
+}
+
+/* LabelEncoder's classes and codes (tools/gen_text_label_fixtures.py): byte order of UTF-8, numbers
+ * as text, a prefix first, the empty name. The test that fails before text labels exist. */
+static void test_text_labels_match_label_encoder(void **state) {
+    (void)state;
+    bnmlp_tensor *x = NULL, *y = NULL;
+    bnmlp_class_names *names = NAMES_UNTOUCHED;
+    read_names_ok(TEXT_LABELS_CSV, NULL, &x, &y, &names);
+    expect_names(names, TEXT_LABELS_NAMES, TEXT_LABELS_CLASSES);
+    expect_tensor(y, TEXT_LABELS_ROWS, 1, TEXT_LABELS_Y);
+    assert_int_equal(x->cols, 1);
+    for (size_t r = 0; r < TEXT_LABELS_ROWS; r++) assert_true(x->data[r] == (float)r);
+    bnmlp_tensor_free(x);
+    bnmlp_tensor_free(y);
+    bnmlp_class_names_free(names);
+    /* Without class_names the same file is refused as before: the label is not a number. */
+    x = UNTOUCHED, y = UNTOUCHED;
+    assert_status(bnmlp_csv_read_buffer(TEXT_LABELS_CSV, strlen(TEXT_LABELS_CSV), NULL, &x, &y, NULL),
+                  BNMLP_ERR_FORMAT);
+    assert_ptr_equal(x, UNTOUCHED);
+}
+
+static void test_text_labels_mixed_quoted_empty(void **state) {
+    (void)state;
+    bnmlp_tensor *x = NULL, *y = NULL;
+    bnmlp_class_names *names = NULL;
+    /* No header: the first line's only text is its label. Mixed numbers are names; blanks around an
+     * unquoted name go, a quoted one keeps them and may hold separators, quotes and line breaks. */
+    read_names_ok("1,a\n2,\"x,y\"\n3,10\n4,\n5,  b  \n6,\"\"\"q\"\"\"\n7,\" b\"\n8,\"l1\nl2\"\n9,nan\n10,a\n",
+                  NULL, &x, &y, &names);
+    expect_names(names, (const char *[]){"", " b", "\"q\"", "10", "a", "b", "l1\nl2", "nan", "x,y"}, 9);
+    expect_tensor(y, 10, 1, (const float[]){4, 8, 3, 0, 5, 2, 1, 6, 7, 4});
+    expect_tensor(x, 10, 1, (const float[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+    bnmlp_tensor_free(x);
+    bnmlp_tensor_free(y);
+    bnmlp_class_names_free(names);
+    /* A header is still found by its feature names; label by name and by index; ';' separator. */
+    bnmlp_csv_read_config config = BNMLP_CSV_READ_DEFAULT;
+    config.label = BNMLP_CSV_LABEL_NAME, config.label_name = "kind";
+    read_names_ok("kind;f\ncat;1\ndog;2\ncat;3\n", &config, &x, &y, &names);
+    expect_names(names, (const char *[]){"cat", "dog"}, 2);
+    expect_tensor(y, 3, 1, (const float[]){0, 1, 0});
+    expect_tensor(x, 3, 1, (const float[]){1, 2, 3});
+    bnmlp_tensor_free(x);
+    bnmlp_tensor_free(y);
+    bnmlp_class_names_free(names);
+    config = BNMLP_CSV_READ_DEFAULT;
+    config.label = BNMLP_CSV_LABEL_INDEX, config.label_index = 0;
+    read_names_ok("b,1\na,2\n", &config, &x, &y, &names);
+    expect_names(names, (const char *[]){"a", "b"}, 2);
+    expect_tensor(y, 2, 1, (const float[]){1, 0});
+    bnmlp_tensor_free(x);
+    bnmlp_tensor_free(y);
+    bnmlp_class_names_free(names);
+}
+
+/* A label column of numbers reads exactly as without class_names, and *class_names becomes NULL;
+ * text in a feature column is still an error. */
+static void test_numeric_labels_unchanged(void **state) {
+    (void)state;
+    static const char *const texts[] = {"a,b,label\n1,2,0\n-3.5,4e2,1\n",
+                                        "1;2;3\r\n4;5;6",
+                                        "1,2\n3,nan\n",
+                                        "1,2\nx,3\n",
+                                        "1,2\n3,\n",
+                                        "a,b\n"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        bnmlp_tensor *x1 = UNTOUCHED, *y1 = UNTOUCHED, *x2 = UNTOUCHED, *y2 = UNTOUCHED;
+        bnmlp_error_detail d1 = {0}, d2 = {0};
+        bnmlp_status s1 = bnmlp_csv_read_buffer(texts[i], strlen(texts[i]), NULL, &x1, &y1, &d1);
+        bnmlp_class_names *names = NAMES_UNTOUCHED;
+        bnmlp_csv_read_config config = BNMLP_CSV_READ_DEFAULT;
+        config.class_names = &names;
+        bnmlp_status s2 = bnmlp_csv_read_buffer(texts[i], strlen(texts[i]), &config, &x2, &y2, &d2);
+        assert_status(s2, s1);
+        if (s1 == BNMLP_OK) {
+            assert_null(names);
+            expect_tensor(x2, x1->rows, x1->cols, x1->data);
+            expect_tensor(y2, y1->rows, 1, y1->data);
+            bnmlp_tensor_free(x1), bnmlp_tensor_free(y1), bnmlp_tensor_free(x2), bnmlp_tensor_free(y2);
+        } else {
+            assert_ptr_equal(names, NAMES_UNTOUCHED);
+            assert_ptr_equal(x2, UNTOUCHED);
+            assert_int_equal(d1.line, d2.line);
+            assert_int_equal(d1.column, d2.column);
+            assert_string_equal(d1.message, d2.message);
+        }
+    }
+}
+
+/* One bad input with text labels: the text and the expected status, line and column. */
+typedef struct bad_names_case {
+    const char *text;
+    size_t length; /* 0: strlen(text) */
+    bnmlp_status status;
+    size_t line, column;
+} bad_names_case;
+
+static void test_text_labels_bad_inputs(void **state) {
+    (void)state;
+    char long_name[BNMLP_CLASS_NAME_MAX_BYTES + 16];
+    snprintf(long_name, sizeof long_name, "1,a\n2,%0*d\n", BNMLP_CLASS_NAME_MAX_BYTES + 1, 7);
+    char just_right[BNMLP_CLASS_NAME_MAX_BYTES + 16];
+    snprintf(just_right, sizeof just_right, "1,a\n2,b%0*d\n", BNMLP_CLASS_NAME_MAX_BYTES - 1, 7);
+    const bad_names_case cases[] = {
+        {long_name, 0, BNMLP_ERR_OVERFLOW, 2, 2},         /* a name one byte too long */
+        {"1,a\n2,b\0c\n", 10, BNMLP_ERR_FORMAT, 2, 2},    /* a NUL byte in a name */
+        {"1,a\n2,\"b\0\"\n", 11, BNMLP_ERR_FORMAT, 2, 2}, /* quoted too */
+        {"1,a\n2,b,3\n", 0, BNMLP_ERR_FORMAT, 2, 3},      /* too many fields */
+        {"1,a\n2\n", 0, BNMLP_ERR_FORMAT, 2, 2},          /* too few */
+        {"1,a\n2,\"b\n", 0, BNMLP_ERR_FORMAT, 2, 2},      /* unterminated quote */
+        {"1,a\n2,\"b\"c\n", 0, BNMLP_ERR_FORMAT, 2, 2},   /* text after a quote */
+        {"1,a\nx,b\n", 0, BNMLP_ERR_FORMAT, 2, 1},        /* a feature that is text */
+        {"1,a\ninf,b\n", 0, BNMLP_ERR_NOT_FINITE, 2, 1},  /* a feature not finite */
+        {"1,a\n\n2,b\n", 0, BNMLP_ERR_FORMAT, 2, 0},      /* blank line inside */
+        {"f,label\n", 0, BNMLP_ERR_FORMAT, 2, 0},         /* header only */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const bad_names_case *c = &cases[i];
+        size_t length = c->length ? c->length : strlen(c->text);
+        counting_allocator counter = {0};
+        bnmlp_allocator allocator = counting_allocator_of(&counter);
+        bnmlp_class_names *names = NAMES_UNTOUCHED;
+        bnmlp_csv_read_config config = BNMLP_CSV_READ_DEFAULT;
+        config.allocator = &allocator, config.class_names = &names;
+        bnmlp_tensor *x = UNTOUCHED, *y = UNTOUCHED;
+        bnmlp_error_detail detail = {.line = 999, .column = 999};
+        bnmlp_status status = bnmlp_csv_read_buffer(c->text, length, &config, &x, &y, &detail);
+        if (status != c->status || detail.line != c->line || detail.column != c->column)
+            print_error("case %zu: status %d line %zu column %zu (%s)\n", i, (int)status, detail.line,
+                        detail.column, detail.message);
+        assert_status(status, c->status);
+        assert_int_equal(detail.line, c->line);
+        assert_int_equal(detail.column, c->column);
+        assert_ptr_equal(x, UNTOUCHED);
+        assert_ptr_equal(y, UNTOUCHED);
+        assert_ptr_equal(names, NAMES_UNTOUCHED);
+        assert_int_equal(counter.allocations, counter.releases);
+    }
+    /* The longest name allowed reads. */
+    bnmlp_tensor *x = NULL, *y = NULL;
+    bnmlp_class_names *names = NULL;
+    read_names_ok(just_right, NULL, &x, &y, &names);
+    assert_int_equal(strlen(names->names[1]), BNMLP_CLASS_NAME_MAX_BYTES);
+    bnmlp_tensor_free(x);
+    bnmlp_tensor_free(y);
+    bnmlp_class_names_free(names);
+    bnmlp_class_names_free(NULL);
+}
+
+/* Up to BNMLP_CLASS_NAMES_MAX classes read; one more is refused at the line of the first name
+ * beyond, in file order (the names are written in descending order, so it is not the last). */
+static void test_class_count_limit(void **state) {
+    (void)state;
+    size_t rows = BNMLP_CLASS_NAMES_MAX + 1, room = rows * 16 + 16, used = 0;
+    char *text = malloc(room);
+    assert_non_null(text);
+    for (size_t r = 0; r < rows; r++)
+        used += (size_t)snprintf(text + used, room - used, "%zu,c%06zu\n", r, rows - r);
+    used += (size_t)snprintf(text + used, room - used, "0,c%06zu\n", (size_t)1); /* repeats a name */
+    bnmlp_class_names *names = NAMES_UNTOUCHED;
+    bnmlp_csv_read_config config = BNMLP_CSV_READ_DEFAULT;
+    config.class_names = &names;
+    bnmlp_tensor *x = UNTOUCHED, *y = UNTOUCHED;
+    bnmlp_error_detail detail = {0};
+    assert_status(bnmlp_csv_read_buffer(text, used, &config, &x, &y, &detail), BNMLP_ERR_OVERFLOW);
+    assert_int_equal(detail.line, rows);
+    assert_int_equal(detail.column, 2);
+    assert_ptr_equal(names, NAMES_UNTOUCHED);
+    /* Without the first row: exactly the limit. */
+    const char *second = strchr(text, '\n') + 1;
+    assert_ok(bnmlp_csv_read_buffer(second, used - (size_t)(second - text), &config, &x, &y, &detail));
+    assert_int_equal(names->count, BNMLP_CLASS_NAMES_MAX);
+    assert_string_equal(names->names[0], "c000001");
+    assert_true(y->data[y->rows - 1] == 0.0f);
+    assert_true(y->data[0] == (float)(BNMLP_CLASS_NAMES_MAX - 1));
+    bnmlp_tensor_free(x);
+    bnmlp_tensor_free(y);
+    bnmlp_class_names_free(names);
+    free(text);
+}
+
+/* Every allocation of a text-label read failing in turn: nothing leaks, nothing is written. */
+static void test_text_labels_allocation_failures(void **state) {
+    (void)state;
+    const char *text = "f,label\n1,b\n2,a\n3,b\n";
+    counting_allocator counter;
+    bnmlp_allocator allocator = counting_allocator_of(&counter);
+    size_t total = 0;
+    for (size_t fail = 0; fail == 0 || fail <= total; fail++) {
+        counter = (counting_allocator){.fail_at = fail};
+        bnmlp_class_names *names = NAMES_UNTOUCHED;
+        bnmlp_csv_read_config config = BNMLP_CSV_READ_DEFAULT;
+        config.allocator = &allocator, config.class_names = &names;
+        bnmlp_tensor *x = UNTOUCHED, *y = UNTOUCHED;
+        bnmlp_status status = bnmlp_csv_read_buffer(text, strlen(text), &config, &x, &y, NULL);
+        if (fail == 0) {
+            assert_ok(status);
+            total = counter.calls;
+            expect_names(names, (const char *[]){"a", "b"}, 2);
+            bnmlp_tensor_free(x);
+            bnmlp_tensor_free(y);
+            bnmlp_class_names_free(names);
+        } else {
+            assert_status(status, BNMLP_ERR_OUT_OF_MEMORY);
+            assert_ptr_equal(x, UNTOUCHED);
+            assert_ptr_equal(names, NAMES_UNTOUCHED);
+        }
+        assert_int_equal(counter.allocations, counter.releases);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header_and_last_label),
@@ -472,6 +704,12 @@ int main(void) {
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_atomic_write_under_io_failure),
         cmocka_unit_test(test_file_size_limit),
+        cmocka_unit_test(test_text_labels_match_label_encoder),
+        cmocka_unit_test(test_text_labels_mixed_quoted_empty),
+        cmocka_unit_test(test_numeric_labels_unchanged),
+        cmocka_unit_test(test_text_labels_bad_inputs),
+        cmocka_unit_test(test_class_count_limit),
+        cmocka_unit_test(test_text_labels_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -899,6 +899,160 @@ static void test_every_activation_round_trips(void **state) {
     assert_true(kinds >= 9);
 }
 
+/* ---- class names ---------------------------------------------------------------------------------- */
+
+static void test_class_names_api(void **state) {
+    (void)state;
+    bnmlp_model *model = make_model(5, NULL);
+    assert_int_equal(bnmlp_model_class_count(model), 3);
+    assert_null(bnmlp_model_class_name(model, 0));
+    const char *names[] = {"setosa", "versicolor", "virginica"};
+    /* Every bad call, each leaving the model without names. */
+    const struct {
+        const char *const *names;
+        size_t count;
+        bnmlp_status status;
+    } bad[] = {
+        {NULL, 3, BNMLP_ERR_NULL_ARGUMENT},
+        {names, 2, BNMLP_ERR_SHAPE},
+        {names, 0, BNMLP_ERR_INVALID_ARGUMENT},
+        {(const char *[]){"a", NULL, "c"}, 3, BNMLP_ERR_NULL_ARGUMENT},
+        {(const char *[]){"a", "b", "a"}, 3, BNMLP_ERR_INVALID_ARGUMENT},
+        {(const char *[]){"a", "b",
+                          "c"
+                          "0123456789012345678901234567890123456789012345678901234567890123"
+                          "0123456789012345678901234567890123456789012345678901234567890123"
+                          "0123456789012345678901234567890123456789012345678901234567890123"
+                          "0123456789012345678901234567890123456789012345678901234567890123"},
+         3, BNMLP_ERR_INVALID_ARGUMENT},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_status(bnmlp_model_set_class_names(model, bad[i].names, bad[i].count), bad[i].status);
+        assert_null(bnmlp_model_class_name(model, 0));
+    }
+    assert_status(bnmlp_model_set_class_names(NULL, names, 3), BNMLP_ERR_NULL_ARGUMENT);
+    assert_ok(bnmlp_model_set_class_names(model, names, 3));
+    assert_string_equal(bnmlp_model_class_name(model, 2), "virginica");
+    assert_null(bnmlp_model_class_name(model, 3));
+    assert_null(bnmlp_model_class_name(NULL, 0));
+    /* A failed call keeps the names set before. */
+    assert_status(bnmlp_model_set_class_names(model, (const char *[]){"x", "x", "y"}, 3),
+                  BNMLP_ERR_INVALID_ARGUMENT);
+    assert_string_equal(bnmlp_model_class_name(model, 0), "setosa");
+    assert_ok(bnmlp_model_set_class_names(model, NULL, 0));
+    assert_null(bnmlp_model_class_name(model, 0));
+    bnmlp_model_free(model);
+    /* Binary with one output: 2 classes; regression: none. */
+    bnmlp_model *binary = bnmlp_model_create(2, NULL);
+    bnmlp_dense_config one = BNMLP_DENSE_DEFAULT(1);
+    one.activation = BNMLP_ACTIVATION_SIGMOID;
+    assert_ok(bnmlp_model_add_dense(binary, &one));
+    assert_int_equal(bnmlp_model_class_count(binary), 2);
+    assert_ok(bnmlp_model_set_class_names(binary, (const char *[]){"no", "yes"}, 2));
+    assert_ok(bnmlp_model_set_loss(binary, BNMLP_LOSS_MEAN_SQUARED_ERROR));
+    assert_int_equal(bnmlp_model_class_count(binary), 0);
+    assert_status(bnmlp_model_set_class_names(binary, (const char *[]){"no", "yes"}, 2),
+                  BNMLP_ERR_INVALID_ARGUMENT);
+    bnmlp_model_free(binary);
+    assert_int_equal(bnmlp_model_class_count(NULL), 0);
+}
+
+/* Names survive a save and load (model and checkpoint); a file without them loads without them
+ * and is byte for byte the file of before (no CLAS section). */
+static void test_class_names_round_trip(void **state) {
+    (void)state;
+    bnmlp_model *model = make_model(6, NULL);
+    size_t plain_size = 0;
+    unsigned char *plain = save_bytes(model, false, &plain_size);
+    bnmlp_status status = BNMLP_OK;
+    bnmlp_model *back = bnmlp_model_load_buffer(plain, plain_size, NULL, NULL, &status);
+    assert_ok(status);
+    assert_null(bnmlp_model_class_name(back, 0));
+    bnmlp_model_free(back);
+    const char *names[] = {"", "caf\xc3\xa9", "a,\"b\"\nc"};
+    assert_ok(bnmlp_model_set_class_names(model, names, 3));
+    for (int checkpoint = 0; checkpoint < 2; checkpoint++) {
+        size_t size = 0;
+        unsigned char *bytes = save_bytes(model, checkpoint, &size);
+        if (!checkpoint) {
+            assert_int_equal(size, plain_size + 12 + 4 + 3 * 4 + 0 + 5 + 7);
+            assert_memory_equal(bytes + 8, plain + 8, 4); /* still version 2 */
+        }
+        counting_allocator counter = {0};
+        bnmlp_allocator allocator = counting_allocator_of(&counter);
+        back = bnmlp_model_load_buffer(bytes, size, &allocator, NULL, &status);
+        assert_ok(status);
+        for (size_t i = 0; i < 3; i++) assert_string_equal(bnmlp_model_class_name(back, i), names[i]);
+        size_t again_size = 0;
+        unsigned char *again = save_bytes(back, checkpoint, &again_size);
+        assert_int_equal(again_size, size);
+        assert_memory_equal(again, bytes, size);
+        free(again);
+        bnmlp_model_free(back);
+        assert_int_equal(counter.allocations, counter.releases);
+        free(bytes);
+    }
+    free(plain);
+    bnmlp_model_free(model);
+}
+
+/* The names section of a saved file, patched: each bad content is refused without a leak. */
+static void patch_class_count(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + section_payload(b, n, "CLAS"), 2);
+}
+static void patch_class_zero(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + section_payload(b, n, "CLAS"), 0);
+}
+static void patch_class_nul(unsigned char *b, size_t n) { b[section_payload(b, n, "CLAS") + 8] = 0; }
+static void patch_class_duplicate(unsigned char *b, size_t n) {
+    b[section_payload(b, n, "CLAS") + 4 + 4 + 1 + 4] = 'a'; /* "a", "b", "c" -> "a", "a", "c" */
+}
+static void patch_class_length(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + section_payload(b, n, "CLAS") + 4, 2); /* runs into the next name */
+}
+static void patch_class_long(unsigned char *b, size_t n) {
+    bnmlp_store_le32(b + section_payload(b, n, "CLAS") + 4, BNMLP_CLASS_NAME_MAX_BYTES + 1);
+}
+static void patch_class_tag(unsigned char *b, size_t n) {
+    memcpy(b + section_payload(b, n, "CLAS") - 12, "CLAZ", 4);
+}
+
+static void test_class_names_bad_files(void **state) {
+    (void)state;
+    bnmlp_model *model = make_model(7, NULL);
+    assert_ok(bnmlp_model_set_class_names(model, (const char *[]){"a", "b", "c"}, 3));
+    size_t size = 0;
+    unsigned char *bytes = save_bytes(model, false, &size);
+    expect_patch_fails(bytes, size, patch_class_count, true, BNMLP_ERR_FORMAT, "class count");
+    expect_patch_fails(bytes, size, patch_class_zero, true, BNMLP_ERR_FORMAT, "no classes");
+    expect_patch_fails(bytes, size, patch_class_nul, true, BNMLP_ERR_FORMAT, "NUL in a name");
+    expect_patch_fails(bytes, size, patch_class_duplicate, true, BNMLP_ERR_FORMAT, "equal names");
+    expect_patch_fails(bytes, size, patch_class_length, true, BNMLP_ERR_FORMAT, "name length");
+    expect_patch_fails(bytes, size, patch_class_long, true, BNMLP_ERR_FORMAT, "name too long");
+    expect_patch_fails(bytes, size, patch_class_tag, true, BNMLP_ERR_FORMAT, "unknown last section");
+    expect_patch_fails(bytes, size, patch_class_count, false, BNMLP_ERR_CHECKSUM, "class count, no CRC fix");
+    for (size_t cut = 1; cut < 20; cut++) expect_load_fails(bytes, size - cut, BNMLP_ERR_TRUNCATED, "cut");
+    /* Every allocation of a load with names failing in turn. */
+    size_t total = 0;
+    for (size_t fail_at = 0; fail_at == 0 || fail_at <= total; fail_at++) {
+        counting_allocator counter = {.fail_at = fail_at};
+        bnmlp_allocator allocator = counting_allocator_of(&counter);
+        bnmlp_status status = BNMLP_OK;
+        bnmlp_model *back = bnmlp_model_load_buffer(bytes, size, &allocator, NULL, &status);
+        if (fail_at == 0) {
+            assert_ok(status);
+            total = counter.calls;
+            bnmlp_model_free(back);
+        } else {
+            assert_status(status, BNMLP_ERR_OUT_OF_MEMORY);
+            assert_null(back);
+        }
+        assert_int_equal(counter.allocations, counter.releases);
+    }
+    free(bytes);
+    bnmlp_model_free(model);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_save_load_predicts_bit_for_bit),
@@ -912,6 +1066,9 @@ int main(void) {
         cmocka_unit_test(test_optimizer_state_api),
         cmocka_unit_test(test_version1_files_load),
         cmocka_unit_test(test_every_activation_round_trips),
+        cmocka_unit_test(test_class_names_api),
+        cmocka_unit_test(test_class_names_round_trip),
+        cmocka_unit_test(test_class_names_bad_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

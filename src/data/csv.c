@@ -7,6 +7,7 @@
  */
 #include "data/data_files.h"
 
+#include "core/class_names.h"
 #include "core/core.h"
 
 #include <locale.h>
@@ -26,6 +27,7 @@ typedef struct csv_field {
     const char *text; /* first byte of the content */
     size_t length;    /* bytes of content */
     bool escaped;     /* quoted and holding "" pairs (the content is not the value as written) */
+    bool quoted;      /* between quotes */
     size_t line;      /* 1-based line where the field starts */
     size_t offset;    /* byte offset of the field's first byte */
 } csv_field;
@@ -41,10 +43,20 @@ typedef struct csv_cursor {
 
 /* What the first line says about the file. */
 typedef struct csv_plan {
-    size_t fields; /* fields per row */
-    size_t label;  /* 0-based label column, or SIZE_MAX for none */
-    bool header;   /* the first line is a header */
+    size_t fields;   /* fields per row */
+    size_t label;    /* 0-based label column, or SIZE_MAX for none */
+    bool header;     /* the first line is a header */
+    bool text_label; /* the label column is read as class names */
 } csv_plan;
+
+/* One row's class name, copied out of the bytes (with "" read as "). */
+typedef struct label_ref {
+    const char *text; /* the name, not terminated */
+    size_t length;    /* its bytes */
+    size_t row;       /* 0-based data row */
+    size_t line;      /* 1-based line of its field, for messages */
+    size_t offset;    /* byte offset of its field */
+} label_ref;
 
 /* True for the blanks that may surround a number (a tab only when it does not separate). */
 static bool is_blank(char c, char separator) { return c == ' ' || (c == '\t' && separator != '\t'); }
@@ -75,6 +87,7 @@ static bnmlp_status next_field(csv_cursor *c, size_t column, csv_field *field, b
     if (pos < c->size && c->data[pos] == '"') {
         pos++;
         field->text = c->data + pos;
+        field->quoted = true;
         for (;;) {
             if (pos >= c->size) {
                 bnmlp_detail_set(detail, field->line, column, field->offset,
@@ -281,21 +294,27 @@ static bool field_equals(const csv_field *field, const char *name) {
 static bnmlp_status read_first_line(csv_cursor *c, const bnmlp_csv_read_config *config, csv_plan *plan,
                                     bnmlp_error_detail *detail) {
     csv_cursor start = *c;
-    size_t fields = 0, name_match = SIZE_MAX;
-    bool text_found = false, last = false;
+    size_t fields = 0, name_match = SIZE_MAX, text_count = 0;
+    bool last = false, last_text = false, index_text = false;
     while (!last) {
         csv_field field;
         bnmlp_status status = next_field(c, fields + 1, &field, &last, detail);
         if (status != BNMLP_OK) return status;
         float ignored;
         number_kind kind = parse_number(&field, c->separator, &ignored);
-        if (kind == NUMBER_NOT_NUMBER || kind == NUMBER_TOO_LONG) text_found = true;
+        last_text = kind == NUMBER_NOT_NUMBER || kind == NUMBER_TOO_LONG;
+        text_count += last_text;
+        if (config->label == BNMLP_CSV_LABEL_INDEX && fields == config->label_index) index_text = last_text;
         if (config->label == BNMLP_CSV_LABEL_NAME && name_match == SIZE_MAX &&
             field_equals(&field, config->label_name))
             name_match = fields;
         fields++;
     }
     plan->fields = fields;
+    plan->text_label = false;
+    if (config->class_names && config->label == BNMLP_CSV_LABEL_LAST) text_count -= last_text;
+    if (config->class_names && config->label == BNMLP_CSV_LABEL_INDEX) text_count -= index_text;
+    bool text_found = text_count > 0; /* the label's own field does not make a header (text labels) */
     plan->header =
         config->header == BNMLP_CSV_HEADER_YES || (config->header == BNMLP_CSV_HEADER_AUTO && text_found);
     if (!plan->header) *c = start;
@@ -336,10 +355,70 @@ static bnmlp_status read_first_line(csv_cursor *c, const bnmlp_csv_read_config *
     return BNMLP_OK;
 }
 
+/* The bytes of a class name in field: start and length (an unquoted field without its blanks). */
+static void name_span(const csv_field *field, char separator, size_t *start, size_t *length) {
+    size_t a = 0, b = field->length;
+    if (!field->quoted) {
+        while (a < b && is_blank(field->text[a], separator)) a++;
+        while (b > a && is_blank(field->text[b - 1], separator)) b--;
+    }
+    *start = a;
+    *length = b - a;
+}
+
+/* Checks the class name in field (column is 1-based, for messages); when out is not NULL copies it
+ * there with "" read as ". *length gets its length as copied. */
+static bnmlp_status read_name(const csv_field *field, size_t column, char separator, char *out,
+                              size_t *length, bnmlp_error_detail *detail) {
+    size_t start = 0, span = 0, n = 0;
+    name_span(field, separator, &start, &span);
+    for (size_t i = start; i < start + span; i++) {
+        char ch = field->text[i];
+        if (ch == '\0') {
+            bnmlp_detail_set(detail, field->line, column, field->offset, "class name holds a NUL byte");
+            return BNMLP_ERR_FORMAT;
+        }
+        if (field->escaped && ch == '"') i++; /* the first of a "" pair */
+        if (out) out[n] = ch;
+        n++;
+    }
+    if (n > BNMLP_CLASS_NAME_MAX_BYTES) {
+        char shown[FIELD_SHOWN + 1];
+        bnmlp_printable(shown, sizeof shown, field->text + start, span);
+        bnmlp_detail_set(detail, field->line, column, field->offset,
+                         "class name of %zu bytes is longer than %d: '%s'", n, BNMLP_CLASS_NAME_MAX_BYTES,
+                         shown);
+        return BNMLP_ERR_OVERFLOW;
+    }
+    *length = n;
+    return BNMLP_OK;
+}
+
+/* True when the label column of the data rows at c holds a field that is text (neither empty nor a
+ * number). Other problems are left to read_rows. */
+static bool label_is_text(csv_cursor c, const csv_plan *plan) {
+    while (c.pos < c.size) {
+        if (line_is_blank(&c, c.pos)) return false;
+        size_t found = 0;
+        bool last = false;
+        while (!last) {
+            csv_field field;
+            if (next_field(&c, found + 1, &field, &last, NULL) != BNMLP_OK) return false;
+            if (found++ != plan->label) continue;
+            float ignored;
+            number_kind kind = parse_number(&field, c.separator, &ignored);
+            if (kind == NUMBER_NOT_NUMBER || kind == NUMBER_TOO_LONG) return true;
+        }
+    }
+    return false;
+}
+
 /* Reads the data rows from *c (a copy is used) to the end: checks every field and counts the rows
- * into *rows; when x is not NULL also stores the values (x: rows x features, y: rows x 1 or NULL). */
-static bnmlp_status read_rows(csv_cursor c, const csv_plan *plan, float *x, float *y, size_t *rows,
-                              bnmlp_error_detail *detail) {
+ * into *rows; when x is not NULL also stores the values (x: rows x features, y: rows x 1 or NULL).
+ * With text labels, the names are checked, and when refs is not NULL copied into names (room for
+ * all the bytes) with refs[row] pointing at each. */
+static bnmlp_status read_rows(csv_cursor c, const csv_plan *plan, float *x, float *y, label_ref *refs,
+                              char *names, size_t *rows, bnmlp_error_detail *detail) {
     size_t row = 0, features = plan->fields - (plan->label == SIZE_MAX ? 0 : 1);
     while (c.pos < c.size) {
         if (line_is_blank(&c, c.pos)) {
@@ -355,6 +434,20 @@ static bnmlp_status read_rows(csv_cursor c, const csv_plan *plan, float *x, floa
             if (status != BNMLP_OK) return status;
             found++;
             if (found > plan->fields) continue; /* counted for the message below */
+            if (plan->text_label && found - 1 == plan->label) {
+                size_t length = 0;
+                status = read_name(&field, found, c.separator, refs ? names : NULL, &length, detail);
+                if (status != BNMLP_OK) return status;
+                if (refs) {
+                    refs[row] = (label_ref){.text = names,
+                                            .length = length,
+                                            .row = row,
+                                            .line = field.line,
+                                            .offset = field.offset};
+                    names += length;
+                }
+                continue;
+            }
             float value = 0.0f;
             number_kind kind = parse_number(&field, c.separator, &value);
             if (kind != NUMBER_OK) return number_error(kind, &field, found, detail);
@@ -374,6 +467,75 @@ static bnmlp_status read_rows(csv_cursor c, const csv_plan *plan, float *x, floa
     }
     *rows = row;
     return BNMLP_OK;
+}
+
+/* Orders class names by their bytes (a prefix first), then by row. */
+static int compare_refs(const void *a, const void *b) {
+    const label_ref *p = a, *q = b;
+    size_t n = p->length < q->length ? p->length : q->length;
+    int order = n ? memcmp(p->text, q->text, n) : 0;
+    if (order != 0) return order;
+    if (p->length != q->length) return p->length < q->length ? -1 : 1;
+    return p->row < q->row ? -1 : p->row > q->row;
+}
+
+/* True when two references hold the same name. */
+static bool same_name(const label_ref *p, const label_ref *q) {
+    return p->length == q->length && (p->length == 0 || memcmp(p->text, q->text, p->length) == 0);
+}
+
+/* Orders label_refs by row. */
+static int compare_rows(const void *a, const void *b) {
+    const label_ref *p = a, *q = b;
+    return p->row < q->row ? -1 : p->row > q->row;
+}
+
+/* The second pass of a file with text labels: stores x, numbers the names in sorted order into y,
+ * and makes *out. Scratch memory (the names and a reference per row) is freed before returning. */
+static bnmlp_status read_text_labels(csv_cursor c, const csv_plan *plan, const bnmlp_allocator *allocator,
+                                     float *x, float *y, size_t rows, bnmlp_class_names **out,
+                                     bnmlp_error_detail *detail) {
+    label_ref *refs = bnmlp_alloc_zeroed(allocator, rows, sizeof *refs);
+    char *bytes = bnmlp_alloc(allocator, c.size - c.pos + 1); /* names are never longer than the data */
+    const char **texts = bnmlp_alloc_zeroed(allocator, rows, sizeof *texts);
+    size_t *lengths = bnmlp_alloc_zeroed(allocator, rows, sizeof *lengths);
+    bnmlp_status status = BNMLP_ERR_OUT_OF_MEMORY;
+    if (!refs || !bytes || !texts || !lengths) {
+        bnmlp_detail_set(detail, 0, 0, 0, "cannot allocate the class names of %zu rows", rows);
+        goto done;
+    }
+    status = read_rows(c, plan, x, y, refs, bytes, &rows, detail);
+    if (status != BNMLP_OK) goto done;
+    qsort(refs, rows, sizeof *refs, compare_refs);
+    size_t count = 0;
+    for (size_t i = 0; i < rows; i++) {
+        if (i == 0 || !same_name(&refs[i - 1], &refs[i])) {
+            texts[count] = refs[i].text;
+            lengths[count] = refs[i].length;
+            count++;
+        }
+        y[refs[i].row] = (float)(count - 1);
+    }
+    if (count > BNMLP_CLASS_NAMES_MAX) {
+        /* the first name beyond the limit in file order: the (MAX+1)-th first appearance */
+        size_t firsts = 0;
+        for (size_t i = 0; i < rows; i++)
+            if (i == 0 || !same_name(&refs[i - 1], &refs[i])) refs[firsts++] = refs[i];
+        qsort(refs, firsts, sizeof *refs, compare_rows);
+        const label_ref *beyond = &refs[BNMLP_CLASS_NAMES_MAX];
+        bnmlp_detail_set(detail, beyond->line, plan->label + 1, beyond->offset,
+                         "the label column names more than %d classes", BNMLP_CLASS_NAMES_MAX);
+        status = BNMLP_ERR_OVERFLOW;
+        goto done;
+    }
+    status = bnmlp_class_names_create(texts, lengths, count, allocator, out);
+    if (status != BNMLP_OK) bnmlp_detail_set(detail, 0, 0, 0, "cannot allocate %zu class names", count);
+done:
+    bnmlp_release(allocator, lengths);
+    bnmlp_release(allocator, texts);
+    bnmlp_release(allocator, bytes);
+    bnmlp_release(allocator, refs);
+    return status;
 }
 
 /* Checks a read configuration: BNMLP_OK or the error (with *detail). */
@@ -423,7 +585,8 @@ bnmlp_status bnmlp_csv_read_buffer(const void *data, size_t size, const bnmlp_cs
     status = read_first_line(&c, config, &plan, detail);
     if (status != BNMLP_OK) return status;
     size_t rows = 0;
-    status = read_rows(c, &plan, NULL, NULL, &rows, detail);
+    if (config->class_names && plan.label != SIZE_MAX) plan.text_label = label_is_text(c, &plan);
+    status = read_rows(c, &plan, NULL, NULL, NULL, NULL, &rows, detail);
     if (status != BNMLP_OK) return status;
     if (rows == 0) {
         bnmlp_detail_set(detail, c.line, 0, c.pos, "no data rows after the header");
@@ -440,11 +603,23 @@ bnmlp_status bnmlp_csv_read_buffer(const void *data, size_t size, const bnmlp_cs
                          bnmlp_status_string(status));
         return status;
     }
-    status = read_rows(c, &plan, tx->data, ty ? ty->data : NULL, &rows, detail);
-    if (status != BNMLP_OK) { /* cannot happen: the first pass checked the same bytes */
-        bnmlp_tensor_free(tx);
-        bnmlp_tensor_free(ty);
-        return status;
+    if (plan.text_label) {
+        bnmlp_class_names *names = NULL;
+        status = read_text_labels(c, &plan, config->allocator, tx->data, ty->data, rows, &names, detail);
+        if (status != BNMLP_OK) {
+            bnmlp_tensor_free(tx);
+            bnmlp_tensor_free(ty);
+            return status;
+        }
+        *config->class_names = names;
+    } else {
+        status = read_rows(c, &plan, tx->data, ty ? ty->data : NULL, NULL, NULL, &rows, detail);
+        if (status != BNMLP_OK) { /* cannot happen: the first pass checked the same bytes */
+            bnmlp_tensor_free(tx);
+            bnmlp_tensor_free(ty);
+            return status;
+        }
+        if (config->class_names) *config->class_names = NULL;
     }
     *x = tx;
     if (y) *y = ty;

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/class_names.h"
 #include "core/core.h"
 
 bool bnmlp_model_is_built(const bnmlp_model *model) { return model && model->built; }
@@ -179,3 +180,49 @@ bnmlp_status bnmlp_model_set_optimizer_state(bnmlp_model *model, bnmlp_optimizer
 }
 
 size_t bnmlp_model_epochs_done(const bnmlp_model *model) { return model ? (size_t)model->epochs_done : 0; }
+
+size_t bnmlp_model_class_count(const bnmlp_model *model) {
+    if (!model || model->layer_count == 0) return 0;
+    const size_t outputs = bnmlp_model_output_width(model);
+    if (model->loss == BNMLP_LOSS_CATEGORICAL_CROSSENTROPY) return outputs;
+    if (model->loss == BNMLP_LOSS_BINARY_CROSSENTROPY && outputs == 1) return 2;
+    return 0;
+}
+
+bnmlp_status bnmlp_model_set_class_names(bnmlp_model *model, const char *const *names, size_t count) {
+    if (!model || (!names && count)) return BNMLP_ERR_NULL_ARGUMENT;
+    if (!names) {
+        bnmlp_class_names_free(model->class_names);
+        model->class_names = NULL;
+        return BNMLP_OK;
+    }
+    const size_t classes = bnmlp_model_class_count(model);
+    if (classes == 0 || count == 0) return BNMLP_ERR_INVALID_ARGUMENT;
+    if (count != classes) return BNMLP_ERR_SHAPE;
+    size_t *lengths = bnmlp_alloc_zeroed(&model->allocator, count, sizeof *lengths);
+    if (!lengths) return BNMLP_ERR_OUT_OF_MEMORY;
+    bnmlp_status status = BNMLP_OK;
+    for (size_t i = 0; i < count && status == BNMLP_OK; i++) {
+        if (!names[i]) {
+            status = BNMLP_ERR_NULL_ARGUMENT;
+            break;
+        }
+        lengths[i] = strlen(names[i]);
+        if (lengths[i] > BNMLP_CLASS_NAME_MAX_BYTES) status = BNMLP_ERR_INVALID_ARGUMENT;
+    }
+    size_t duplicate = 0;
+    if (status == BNMLP_OK) status = bnmlp_class_names_distinct(names, count, &model->allocator, &duplicate);
+    bnmlp_class_names *copy = NULL;
+    if (status == BNMLP_OK)
+        status = bnmlp_class_names_create(names, lengths, count, &model->allocator, &copy);
+    bnmlp_release(&model->allocator, lengths);
+    if (status != BNMLP_OK) return status;
+    bnmlp_class_names_free(model->class_names);
+    model->class_names = copy;
+    return BNMLP_OK;
+}
+
+const char *bnmlp_model_class_name(const bnmlp_model *model, size_t index) {
+    if (!model || !model->class_names || index >= model->class_names->count) return NULL;
+    return model->class_names->names[index];
+}

@@ -68,6 +68,7 @@ void bnmlp_model_free(bnmlp_model *model) {
     if (!model) return;
     release_buffers(model);
     const bnmlp_allocator allocator = model->allocator;
+    bnmlp_class_names_free(model->class_names);
     bnmlp_release(&allocator, model->order);
     bnmlp_release(&allocator, model->layers);
     bnmlp_release(&allocator, model);

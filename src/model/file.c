@@ -6,7 +6,8 @@
  *            u32 flags (bit 0: checkpoint), u64 length of the sections
  *   sections tag (4 ASCII bytes), u64 payload length, payload: ARCH (layer records of named
  *            fields, file_fields.c; fixed records in version 1), PARM, STAT, and for a
- *            checkpoint OPTM, OPTC (not in version 1), RAND, TRAN, in this order
+ *            checkpoint OPTM, OPTC (not in version 1), RAND, TRAN, in this order; then,
+ *            optional, CLAS (the class names)
  *   trailer  u32 CRC-32 of every byte before it
  *
  * Every number is little-endian whatever the host; floats are their IEEE-754 bits.
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "core/class_names.h"
 #include "core/core.h"
 #include "core/file.h"
 
@@ -170,6 +172,20 @@ static void put_training_state(writer *w, const bnmlp_model *model) {
     end_section(w, start);
 }
 
+/* The optional last section: the class names, when the model has them for its class count. */
+static void put_class_names(writer *w, const bnmlp_model *model) {
+    const bnmlp_class_names *names = model->class_names;
+    if (!names || names->count != bnmlp_model_class_count(model)) return;
+    const size_t start = begin_section(w, "CLAS");
+    put_u32(w, (uint32_t)names->count);
+    for (size_t i = 0; i < names->count; i++) {
+        const size_t length = strlen(names->names[i]);
+        put_u32(w, (uint32_t)length);
+        put_bytes(w, names->names[i], length);
+    }
+    end_section(w, start);
+}
+
 /* Writes (or, with w->out NULL, counts) the whole file. */
 static void put_model(writer *w, const bnmlp_model *model, bool checkpoint) {
     put_bytes(w, MAGIC, MAGIC_BYTES);
@@ -191,6 +207,7 @@ static void put_model(writer *w, const bnmlp_model *model, bool checkpoint) {
     put_floats(w, model->stats, model->stats_count);
     end_section(w, start);
     if (checkpoint) put_training_state(w, model);
+    put_class_names(w, model);
     if (w->out) {
         bnmlp_store_le64(w->out + sections - 8, (uint64_t)(w->at - sections));
         bnmlp_store_le32(w->out + w->at, bnmlp_crc32_update(0, w->out, w->at));
@@ -673,6 +690,56 @@ static void get_training(reader *r, bnmlp_model *model, const bnmlp_allocator *a
     bnmlp_release(allocator, seen);
 }
 
+/* The class names (section CLAS): as many as the model's classes, each within the length limit,
+ * without a NUL byte, all distinct. Checked before the copy is allocated. */
+static void get_class_names(reader *r, bnmlp_model *model) {
+    const uint32_t count = get_u32(r);
+    if (r->status != BNMLP_OK) return;
+    if (count == 0 || count != bnmlp_model_class_count(model)) {
+        fail(r, BNMLP_ERR_FORMAT, "the number of class names is not the model's number of classes");
+        return;
+    }
+    const bnmlp_allocator *allocator = &model->allocator;
+    const char **texts = bnmlp_alloc_zeroed(allocator, count, sizeof *texts);
+    size_t *lengths = bnmlp_alloc_zeroed(allocator, count, sizeof *lengths);
+    if (!texts || !lengths) fail(r, BNMLP_ERR_OUT_OF_MEMORY, "class names");
+    for (uint32_t i = 0; i < count && r->status == BNMLP_OK; i++) {
+        const uint32_t length = get_u32(r);
+        if (r->status != BNMLP_OK) break;
+        if (length > BNMLP_CLASS_NAME_MAX_BYTES) {
+            fail(r, BNMLP_ERR_FORMAT, "a class name is longer than the limit");
+            break;
+        }
+        const unsigned char *bytes = take(r, length);
+        if (!bytes) break;
+        if (length && memchr(bytes, '\0', length)) {
+            fail(r, BNMLP_ERR_FORMAT, "a class name holds a NUL byte");
+            break;
+        }
+        texts[i] = (const char *)bytes, lengths[i] = length;
+    }
+    bnmlp_class_names *names = NULL;
+    if (r->status == BNMLP_OK) { /* terminated copies, compared below */
+        const bnmlp_status status = bnmlp_class_names_create(texts, lengths, count, allocator, &names);
+        if (status != BNMLP_OK) fail(r, status, "class names");
+    }
+    size_t duplicate = 0;
+    if (r->status == BNMLP_OK) {
+        const bnmlp_status status = bnmlp_class_names_distinct(names->names, count, allocator, &duplicate);
+        if (status == BNMLP_ERR_INVALID_ARGUMENT)
+            fail(r, BNMLP_ERR_FORMAT, "two class names are equal");
+        else if (status != BNMLP_OK)
+            fail(r, status, "class names");
+    }
+    if (r->status == BNMLP_OK) {
+        model->class_names = names;
+        names = NULL;
+    }
+    bnmlp_class_names_free(names);
+    bnmlp_release(allocator, lengths);
+    bnmlp_release(allocator, texts);
+}
+
 /* Checks the header and the CRC; returns where the sections end (0 on error). */
 static size_t check_header(reader *r, size_t size, bool *checkpoint) {
     if (size < MAGIC_BYTES || memcmp(r->data, MAGIC, MAGIC_BYTES) != 0) {
@@ -744,6 +811,12 @@ static bnmlp_model *read_model(reader *r, size_t end, bool checkpoint, const bnm
         case 4: get_random(r, &model->rng); break;
         case 5: get_training(r, model, allocator); break;
         }
+        close_section(r);
+        r->at = next;
+    }
+    if (r->status == BNMLP_OK && r->at != end && r->version >= 2) {
+        next = open_section(r, "CLAS", end);
+        if (r->status == BNMLP_OK) get_class_names(r, model);
         close_section(r);
         r->at = next;
     }

@@ -73,6 +73,7 @@ struct bnmlp_model {
     size_t *order;                     /* the last fit's row order (order_count rows), for checkpoints */
     size_t order_count;                /* rows of order; 0 before the first fit */
     bnmlp_model_collective collective; /* the other ranks, when training on several */
+    bnmlp_class_names *class_names;    /* the classes' names (bnmlp_model_set_class_names), or NULL */
 };
 
 /* slice's floats in block, or NULL when the layer has no such array. */

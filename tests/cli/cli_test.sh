@@ -553,6 +553,48 @@ check "summary: batch norm's settings, alpha, initializer" sh -c \
 check "help: --threads says 0 to 1024 and what 1 means" sh -c "'$bnmlp' help train | grep -q '0 to 1024' && '$bnmlp' help train | grep -q '1: no thread'"
 check "help: the interruption status is documented" sh -c "'$bnmlp' help train | grep -q '130'"
 
+# --- Text class labels --------------------------------------------------------------------
+# train.csv / test.csv with their 0/1 labels as names ("inner ring" sorts before "outer, ring", so
+# the classes keep their indices and the models must match the numeric ones).
+awk -F, 'NR == 1 { print; next } { $NF = ($NF == 0 ? "inner ring" : "\"outer, ring\""); print }' OFS=, train.csv >train-text.csv
+awk -F, 'NR == 1 { print; next } { $NF = ($NF == 0 ? "inner ring" : "\"outer, ring\""); print }' OFS=, test.csv >test-text.csv
+check "text labels: train exit 0" status_is 0 "$bnmlp" train --data train-text.csv --layers "dense:8:relu,bn,dense:1:sigmoid" \
+    --epochs 3 --out text.bnmlp
+check "text labels: train names the classes it read" err_has 'Classes (binary_crossentropy): 0 "inner ring": '
+check "numeric labels, same run: exit 0" status_is 0 "$bnmlp" train --data train.csv --layers "dense:8:relu,bn,dense:1:sigmoid" \
+    --epochs 3 --out numeric.bnmlp --quiet
+check "text labels: predictions equal the numeric model's" sh -c "'$bnmlp' predict --model text.bnmlp --data test.csv --out pt.csv && \
+    '$bnmlp' predict --model numeric.bnmlp --data test.csv --out pn.csv && cmp -s pt.csv pn.csv"
+check "predict --classes prints the class names" sh -c "'$bnmlp' predict --model text.bnmlp --data test-text.csv --out - --classes >names.csv && \
+    head -n 1 names.csv | grep -qx 'p,label' && test \$(grep -c ',inner ring\$' names.csv) -gt 0 && \
+    test \$(grep -c ',\"outer, ring\"\$' names.csv) -gt 0 && test \$(wc -l <names.csv) -eq 501"
+check "predict --classes names agree with the numeric labels" sh -c "'$bnmlp' predict --model numeric.bnmlp --data test.csv --out - --classes | \
+    sed -e 's/,0\$/,inner ring/' -e 's/,1\$/,\"outer, ring\"/' | cmp -s - names.csv"
+check "predict --classes to a file" sh -c "'$bnmlp' predict --model text.bnmlp --data test.csv --out names2.csv --classes && cmp -s names.csv names2.csv"
+check "evaluate with text labels: exit 0" status_is 0 "$bnmlp" evaluate --model text.bnmlp --data test-text.csv
+cp last.out eval-text.out
+check "evaluate with text labels equals evaluate with numbers" sh -c "'$bnmlp' evaluate --model numeric.bnmlp --data test.csv | cmp -s - eval-text.out"
+sed '7s/inner ring$/inner rung/; 7s/"outer, ring"$/inner rung/' test-text.csv >test-unknown.csv
+failure "evaluate: a class the model does not know" "test-unknown.csv: line 7: class 'inner rung' is not one of the model's classes" \
+    evaluate --model text.bnmlp --data test-unknown.csv
+failure "evaluate: text labels on a model trained on numbers" "the model has no class names" \
+    evaluate --model numeric.bnmlp --data test-text.csv
+sed '2s/inner ring$/middle/; 2s/"outer, ring"$/middle/' train-text.csv >train-three.csv
+failure "train: 3 text classes for a 1-output model" "the label column names 3 classes" \
+    train --data train-three.csv --layers "dense:4:relu,dense:1:sigmoid" --epochs 1 --out three.bnmlp --quiet
+check "train: 3 text classes with a 3-way softmax: exit 0" status_is 0 "$bnmlp" train --data train-three.csv \
+    --layers "dense:4:relu,dense:3:softmax" --epochs 1 --out three.bnmlp --quiet
+check "train: text validation data mapped through the names: exit 0" status_is 0 "$bnmlp" train --data train-text.csv \
+    --validation-data test-text.csv --layers "dense:4:relu,dense:1:sigmoid" --epochs 1 --out tv.bnmlp --quiet
+check "text labels: train with a checkpoint: exit 0" status_is 0 "$bnmlp" train --data train-text.csv \
+    --layers "dense:4:relu,dense:1:sigmoid" --epochs 2 --out tc.bnmlp --checkpoint-every 1 --quiet
+check "text labels: resume maps them through the checkpoint's names: exit 0" status_is 0 "$bnmlp" resume \
+    --checkpoint tc.bnmlp.ckpt --data train-text.csv --epochs 3 --out tc3.bnmlp --quiet
+check "text labels: the resumed model still names its classes" sh -c \
+    "'$bnmlp' predict --model tc3.bnmlp --data test.csv --out - --classes | grep -q ',inner ring\$'"
+failure "train: validation data with a class the training data lacks" "class 'inner rung' is not one of the model's classes" \
+    train --data train-text.csv --validation-data test-unknown.csv --layers "dense:4:relu,dense:1:sigmoid" --epochs 1 --out tv.bnmlp --quiet
+
 # --- Progress on a terminal: a newline per epoch, never wider than the terminal ------------
 if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>&1; then
     COLUMNS=60 script -qec "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 5 \
