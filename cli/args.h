@@ -62,6 +62,13 @@ typedef struct cli_options {
                                       warning): add the predicted class column */
     bool override;                      /* --override (resume): let flags change the checkpoint's settings */
     bool quiet;                         /* --quiet: no progress on stderr */
+    bool standardize;                   /* --standardize (train): prepend a norm layer to --layers */
+    const char *early_stopping;         /* --early-stopping PATIENCE[,MIN_DELTA][,restore] (train) */
+    const char *monitor;                /* --monitor NAME (train); NULL: val_loss, or loss without
+                                           validation */
+    const char *reduce_lr;              /* --reduce-lr FACTOR,PATIENCE[,MIN_LR] (train) */
+    const char *lr_schedule;            /* --lr-schedule KIND[:ARGS] (train) */
+    bool save_best;                     /* --save-best (train): keep the best monitored epoch's model */
     const char *given[MAX_GIVEN_FLAGS]; /* names of the flags given, in order */
     size_t given_count;                 /* entries of given */
 } cli_options;

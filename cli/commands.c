@@ -13,6 +13,7 @@
 
 #include "args.h"
 #include "bnmlp.h"
+#include "controls.h"
 #include "curves.h"
 #include "dataio.h"
 #include "outfile.h"
@@ -68,6 +69,12 @@ static const flag_spec TRAIN_FLAGS[] = {
     {"--layers", VALUE_STRING, FIELD(layers), 0, 0, CLOSED},
     {"--loss", VALUE_STRING, FIELD(loss), 0, 0, CLOSED},
     {"--seed", VALUE_U32, FIELD(seed), 0, 4294967295.0, CLOSED},
+    {"--standardize", VALUE_SET_TRUE, FIELD(standardize), 0, 0, CLOSED},
+    {"--early-stopping", VALUE_STRING, FIELD(early_stopping), 0, 0, CLOSED},
+    {"--monitor", VALUE_STRING, FIELD(monitor), 0, 0, CLOSED},
+    {"--reduce-lr", VALUE_STRING, FIELD(reduce_lr), 0, 0, CLOSED},
+    {"--lr-schedule", VALUE_STRING, FIELD(lr_schedule), 0, 0, CLOSED},
+    {"--save-best", VALUE_SET_TRUE, FIELD(save_best), 0, 0, CLOSED},
 };
 
 static const flag_spec RESUME_FLAGS[] = {
@@ -743,7 +750,9 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         cli_failure(cmd->name, "cannot write model %s: %s", opts->out, bnmlp_status_string(saved));
         exit_status = CLI_EXIT_FAILURE;
     }
-    if (opts->history != NULL && !curves_write_history(opts->history, history, epochs_run)) {
+    const history_columns extra = {.learning_rate = fit->schedule.kind != BNMLP_SCHEDULE_CONSTANT ||
+                                                    fit->reduce_lr.enabled};
+    if (opts->history != NULL && !curves_write_history(opts->history, history, epochs_run, &extra)) {
         exit_status = CLI_EXIT_FAILURE;
     }
     char subtitle[256];
@@ -753,9 +762,19 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         exit_status = CLI_EXIT_FAILURE;
     }
     if (epochs_run > 0) {
+        const bnmlp_epoch_record *last = &history[epochs_run - 1];
         char metrics[160];
-        progress_format_metrics(&history[epochs_run - 1], has_accuracy, metrics, sizeof metrics);
-        printf("epoch %zu/%zu  %s\n", history[epochs_run - 1].epoch, opts->epochs, metrics);
+        progress_format_metrics(last, has_accuracy, metrics, sizeof metrics);
+        printf("epoch %zu/%zu  %s\n", last->epoch, opts->epochs, metrics);
+        if (last->stop == BNMLP_STOP_EARLY_STOPPING) {
+            printf("early stopping after epoch %zu: no %s improvement in %zu epochs (best: epoch %zu)\n",
+                   last->epoch, bnmlp_monitor_name(fit->early_stopping.monitor), fit->early_stopping.patience,
+                   last->best_epoch);
+        }
+        if (last->restored_epoch > 0) {
+            printf("restored the weights of epoch %zu (best %s); %s holds them\n", last->restored_epoch,
+                   bnmlp_monitor_name(fit->early_stopping.monitor), opts->out);
+        }
     }
     free(history);
     signals_resume(&mask);
@@ -847,6 +866,49 @@ static int adapt_normalization(const command *cmd, const layer_spec *spec, bnmlp
     return -1;
 }
 
+/* The flag checks of the training controls; -1, or 2 (reported). */
+static int check_control_flags(const command *cmd, const cli_options *opts) {
+    int status;
+    if ((status = conflict(cmd, opts, "--reduce-lr", "--lr-schedule")) >= 0) {
+        return status;
+    }
+    if (cli_given(opts, "--monitor") && !cli_given(opts, "--early-stopping") &&
+        !cli_given(opts, "--reduce-lr") && !cli_given(opts, "--save-best")) {
+        return usage_error(cmd, "--monitor needs --early-stopping, --reduce-lr or --save-best", NULL);
+    }
+    return -1;
+}
+
+/* --standardize: the SPEC with a norm layer in front, reparsed into *spec (text in buffer,
+ * opts->layers pointed at it); -1, or 2 (reported) when the SPEC already starts with norm. */
+static int standardize_spec(const command *cmd, cli_options *opts, layer_spec *spec, char *buffer,
+                            size_t size) {
+    if (spec->count > 0 && spec->layers[0].kind == SPEC_NORMALIZATION) {
+        return usage_error(cmd, "--standardize adds a norm layer, and --layers already starts with one",
+                           NULL);
+    }
+    spec_error problem;
+    if ((size_t)snprintf(buffer, size, "norm,%s", opts->layers) >= size ||
+        !spec_parse(buffer, spec, &problem)) {
+        return usage_error(cmd, "--standardize: --layers is too long for one more layer", NULL);
+    }
+    opts->layers = buffer;
+    return -1;
+}
+
+/* The training controls into fit, once the data and loss are known; -1, or 2 (reported). */
+static int apply_controls(const command *cmd, const cli_options *opts, const fit_data *d,
+                          const bnmlp_model *model, bnmlp_fit_config *fit) {
+    const controls_context context = {.epochs = opts->epochs,
+                                      .has_validation = d->has_validation,
+                                      .has_accuracy = bnmlp_loss_has_accuracy(bnmlp_model_loss(model))};
+    char problem[320];
+    if (!controls_apply(opts, &context, fit, problem, sizeof problem)) {
+        return usage_error(cmd, problem, NULL);
+    }
+    return -1;
+}
+
 /* The checkpoint path: --checkpoint, or OUT.ckpt. */
 static const char *checkpoint_path(const cli_options *opts, char *buffer, size_t size) {
     if (opts->checkpoint != NULL) {
@@ -873,6 +935,9 @@ static int run_train(int argc, char **argv, int first) {
     if (!fit_paths_check(cmd, &opts, checkpoint, false)) {
         return CLI_EXIT_FAILURE;
     }
+    if ((status = check_control_flags(cmd, &opts)) >= 0) {
+        return status;
+    }
     signals_install(); /* before the model (and its threads) exist */
     static layer_spec spec;
     spec_error spec_problem;
@@ -880,6 +945,11 @@ static int run_train(int argc, char **argv, int first) {
         spec_print_error(stderr, cmd->name, opts.layers, &spec_problem);
         command_print_usage(cmd);
         return CLI_EXIT_USAGE;
+    }
+    static char standardized[PATH_SIZE];
+    if (opts.standardize &&
+        (status = standardize_spec(cmd, &opts, &spec, standardized, sizeof standardized)) >= 0) {
+        return status;
     }
     bnmlp_loss loss;
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
@@ -902,7 +972,8 @@ static int run_train(int argc, char **argv, int first) {
     if ((status = apply_threads(cmd, &opts, model)) < 0 &&
         (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
         (status = check_fit_outputs(cmd, &opts, checkpoint)) < 0 &&
-        (status = adapt_normalization(cmd, &spec, model, &d)) < 0) {
+        (status = adapt_normalization(cmd, &spec, model, &d)) < 0 &&
+        (status = apply_controls(cmd, &opts, &d, model, &fit)) < 0) {
         print_data_summary(&opts, &d, model);
         status = run_fit(cmd, &opts, model, &d, &fit, checkpoint, opts.layers);
     }
@@ -1447,6 +1518,9 @@ void command_print_help(const command *cmd, FILE *out) {
     fputs(cmd->usage, out);
     fputs("\n", out);
     fputs(cmd->help, out);
+    if (cmd->run == run_train) {
+        fputs(TRAIN_CONTROLS_HELP, out);
+    }
     if (cmd->run == run_train || cmd->run == run_resume) {
         command_print_names(out);
     }

@@ -19,18 +19,23 @@ static void write_field(out_file *out, double value) {
     }
 }
 
-bool curves_write_history(const char *path, const bnmlp_epoch_record *records, size_t count) {
+bool curves_write_history(const char *path, const bnmlp_epoch_record *records, size_t count,
+                          const history_columns *extra) {
     out_file out;
     if (!out_open(&out, path)) {
         return false;
     }
-    out_printf(&out, "epoch,loss,accuracy,val_loss,val_accuracy\n");
+    out_printf(&out, "epoch,loss,accuracy,val_loss,val_accuracy%s\n",
+               extra->learning_rate ? ",learning_rate" : "");
     for (size_t i = 0; i < count; i++) {
         out_printf(&out, "%zu", records[i].epoch);
         write_field(&out, records[i].loss);
         write_field(&out, records[i].accuracy);
         write_field(&out, records[i].val_loss);
         write_field(&out, records[i].val_accuracy);
+        if (extra->learning_rate) {
+            write_field(&out, records[i].learning_rate);
+        }
         out_printf(&out, "\n");
     }
     return out_close(&out);

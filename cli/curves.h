@@ -9,9 +9,15 @@
 
 #include "bnmlp.h"
 
-/* Writes "epoch,loss,accuracy,val_loss,val_accuracy", one row per record (a NaN is an empty
- * field). False (reported with the path) on failure. */
-bool curves_write_history(const char *path, const bnmlp_epoch_record *records, size_t count);
+/* Which columns the history has beyond "epoch,loss,accuracy,val_loss,val_accuracy". */
+typedef struct history_columns {
+    bool learning_rate; /* a learning_rate column (the rate of the epoch's last step) */
+} history_columns;
+
+/* Writes "epoch,loss,accuracy,val_loss,val_accuracy" and the extra columns, one row per record
+ * (a NaN is an empty field). False (reported with the path) on failure. */
+bool curves_write_history(const char *path, const bnmlp_epoch_record *records, size_t count,
+                          const history_columns *extra);
 
 /* Writes the learning curves: a loss panel (training and validation) and, unless the loss is
  * MSE, an accuracy panel, each with axes, ticks, legend and title. subtitle describes the run. */

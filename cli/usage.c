@@ -67,7 +67,10 @@ const char TRAIN_USAGE[] =
     "                   [--weight-decay W] [--SETTING V ...] [--batch-size N] [--seed K]\n"
     "                   [--threads N]\n"
     "                   [--validation-data FILE | --validation-split F] [--out FILE] [--history FILE]\n"
-    "                   [--plot FILE] [--checkpoint-every N [--checkpoint FILE]] [--quiet]\n";
+    "                   [--plot FILE] [--checkpoint-every N [--checkpoint FILE]] [--quiet]\n"
+    "                   [--standardize] [--early-stopping P[,MIN_DELTA][,restore]]\n"
+    "                   [--reduce-lr F,P[,MIN_LR] | --lr-schedule KIND[:ARGS]] [--monitor NAME]\n"
+    "                   [--save-best]\n";
 
 const char TRAIN_HELP[] =
     "Builds the model of SPEC, trains it with Keras's fit (reshuffled every epoch) and saves it.\n"
@@ -89,8 +92,30 @@ const char TRAIN_HELP[] =
     "  --loss NAME             the loss, listed below (default: categorical cross-entropy when\n"
     "                          SPEC ends with softmax, else binary cross-entropy)\n"
     "  --epochs N              epochs to train\n"
-    "  --seed K                initialization and shuffling (default 1)\n" DATA_HELP FIT_HELP
+    "  --seed K                initialization and shuffling (default 1)\n"
+    "  --standardize           prepend a norm layer to SPEC (each feature standardized, adapted\n"
+    "                          on the training rows)\n" DATA_HELP FIT_HELP
     "  --checkpoint FILE       where checkpoints go (default OUT.ckpt)\n";
+
+const char TRAIN_CONTROLS_HELP[] =
+    "Training controls (Keras's callbacks; MONITOR is val_loss with validation rows, else loss):\n"
+    "  --early-stopping P[,MIN_DELTA][,restore]\n"
+    "                          stop after P epochs without an improvement of MONITOR by more\n"
+    "                          than MIN_DELTA (default 0); restore: save the best epoch's weights\n"
+    "  --reduce-lr F,P[,MIN_LR]  multiply the rate by F in (0, 1) after P epochs without\n"
+    "                          improvement (floor MIN_LR, default 0); not with --lr-schedule\n"
+    "  --lr-schedule KIND[:ARGS]  the rate per epoch, from --lr (PyTorch's schedulers):\n"
+    "                            step:STEP_SIZE[:GAMMA]       times GAMMA (0.1) every STEP_SIZE\n"
+    "                            multistep:M1,M2,...[:GAMMA]  times GAMMA at each epoch Mi\n"
+    "                            exp:GAMMA                    times GAMMA every epoch\n"
+    "                            cosine[:T_MAX[:ETA_MIN]]     cosine to ETA_MIN (0) over T_MAX\n"
+    "                                                         (--epochs) epochs\n"
+    "                            onecycle:MAX_LR[:PCT_START]  up to MAX_LR over PCT_START (0.3)\n"
+    "                                                         of --epochs, then down\n"
+    "  --monitor NAME          what the controls watch: loss, val_loss, accuracy, val_accuracy\n"
+    "  --save-best             save the best MONITOR epoch's weights (as ...,restore; without\n"
+    "                          --early-stopping all the epochs run)\n"
+    "The history gets a learning_rate column with --reduce-lr or --lr-schedule.\n";
 
 const char RESUME_USAGE[] =
     "usage: bnmlp resume --checkpoint FILE --epochs N --data FILE [the data, validation and output\n"

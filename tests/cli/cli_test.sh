@@ -553,6 +553,78 @@ check "summary: batch norm's settings, alpha, initializer" sh -c \
 check "help: --threads says 0 to 1024 and what 1 means" sh -c "'$bnmlp' help train | grep -q '0 to 1024' && '$bnmlp' help train | grep -q '1: no thread'"
 check "help: the interruption status is documented" sh -c "'$bnmlp' help train | grep -q '130'"
 
+# --- Training controls: early stopping, reduce-LR-on-plateau, schedules, --save-best -------
+# The tutorial's model with BN: its val_loss rises over the first epochs, so patience 3 stops it.
+check "--early-stopping 3,0,restore: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
+    --epochs 60 $tutorial --validation-split 0.5 --early-stopping 3,0,restore --quiet --out es.bnmlp --history es.csv
+cp last.out es.out
+check "--early-stopping: stopped before --epochs (says so on stdout)" grep -q '^early stopping after epoch [0-9]*: no val_loss improvement in 3 epochs' es.out
+check "--early-stopping: the history ends at the stopping epoch" test "$(lines es.csv)" -lt 61
+best=$(sed -n 's/^restored the weights of epoch \([0-9]*\) (best val_loss).*/\1/p' es.out)
+check "--early-stopping ...,restore: names the restored epoch" test -n "$best"
+best_val_loss=$(awk -F, -v e="$best" '$1 == e { printf "%.4f", $4 }' es.csv)
+check "restore: the history has the restored epoch's row" test -n "$best_val_loss"
+check "restore: the saved model has the best epoch's val_loss (evaluate on the validation rows)" sh -c \
+    "'$bnmlp' evaluate --model es.bnmlp --data test.csv | grep -q '^loss: $best_val_loss '"
+check "--save-best without --early-stopping: all the epochs run" status_is 0 "$bnmlp" train --data data.csv \
+    --layers "$spec" --epochs 8 $tutorial --validation-split 0.5 --save-best --quiet --out sb.bnmlp --history sb.csv
+check "--save-best: 8 epochs in the history" test "$(lines sb.csv)" -eq 9
+check "--save-best: the best epoch's weights are saved" grep -q '^restored the weights of epoch [0-9]* (best val_loss); sb.bnmlp holds them' last.out
+check "--save-best --monitor loss (no validation): exit 0" status_is 0 "$bnmlp" train --data data.csv \
+    --layers dense:4:relu,dense:1:sigmoid --epochs 4 --save-best --monitor loss --quiet --out sbl.bnmlp
+check "--save-best --monitor loss: names loss" grep -q '(best loss)' last.out
+check "--reduce-lr 0.5,0: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 6 $tutorial \
+    --validation-split 0.5 --reduce-lr 0.5,0 --quiet --out rl.bnmlp --history rl.csv
+check "--reduce-lr: the history has a learning_rate column" test "$(head -n 1 rl.csv)" = "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate"
+check "--reduce-lr: some epoch ran at half the rate of the one before" awk -F, '
+    NR > 2 && $6 + 0 > 0 && prev + 0 > 0 && ($6 / prev > 0.49 && $6 / prev < 0.51) { found = 1 }
+    NR > 1 { prev = $6 }
+    END { exit !found }' rl.csv
+check "--lr-schedule step:3:0.5: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers dense:4:relu,dense:1:sigmoid \
+    --epochs 7 --lr 0.1 --lr-schedule step:3:0.5 --quiet --out st.bnmlp --history st.csv
+check "--lr-schedule step:3:0.5: rates 0.1 x3, 0.05 x3, 0.025" test "$(cut -d, -f6 st.csv | tr '\n' ' ')" = \
+    "learning_rate 0.100000001 0.100000001 0.100000001 0.0500000007 0.0500000007 0.0500000007 0.0250000004 "
+check "--lr-schedule multistep:2,4:0.1: rates 0.1, 0.01 at epoch 3, 0.001 at epoch 5" sh -c \
+    "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 5 --lr 0.1 --lr-schedule multistep:2,4:0.1 --quiet --out ms.bnmlp --history ms.csv >/dev/null &&
+     test \"\$(cut -d, -f6 ms.csv | tr '\n' ' ')\" = 'learning_rate 0.100000001 0.100000001 0.00999999978 0.00999999978 0.00100000005 '"
+for schedule in exp:0.9 cosine cosine:5:0.001 onecycle:0.2 onecycle:0.2:0.5; do
+    check "--lr-schedule $schedule: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers dense:4:relu,dense:1:sigmoid \
+        --epochs 6 --lr 0.1 --lr-schedule "$schedule" --quiet --out sc.bnmlp --history sc.csv
+done
+check "--lr-schedule onecycle:0.2: peaks at 0.2" grep -q ',0.200000003$' sc.csv
+check "--standardize: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers dense:4:relu,dense:1:sigmoid \
+    --epochs 3 --standardize --quiet --out std.bnmlp
+check "--standardize: the same model as a SPEC starting with norm, bit for bit" sh -c \
+    "'$bnmlp' train --data data.csv --layers norm,dense:4:relu,dense:1:sigmoid --epochs 3 --quiet --out norm.bnmlp >/dev/null && cmp -s std.bnmlp norm.bnmlp"
+check "--standardize: summary shows the normalization layer" sh -c "'$bnmlp' summary --model std.bnmlp | grep -q Normalization"
+
+check "help train: the training controls and the schedule kinds" sh -c \
+    "'$bnmlp' help train | grep -q -- '--early-stopping P' && '$bnmlp' help train | grep -q 'onecycle:MAX_LR'"
+controls="train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 4 --out bad.bnmlp --quiet"
+for bad in x -1 1.5 3,-1 3,x 3,restore,0 3,0.1,foo 3,1,2,3 ""; do
+    usage_error "--early-stopping '$bad'" "--early-stopping" $controls --early-stopping "$bad"
+done
+for bad in 1,2 0,2 0.5 0.5,x 0.5,-1 0.5,2,-1 0.5,2,1,4 ""; do
+    usage_error "--reduce-lr '$bad'" "--reduce-lr" $controls --reduce-lr "$bad"
+done
+for bad in foo step step:0 step:x step:3:0 step:1:2:3 multistep multistep:5,2 multistep:0 multistep:1,,2 exp exp:0 \
+    exp:-1 cosine:0 cosine:5:-1 onecycle onecycle:0 onecycle:0.1:1 onecycle:0.1:0.05 constant ""; do
+    usage_error "--lr-schedule '$bad'" "--lr-schedule" $controls --lr-schedule "$bad"
+done
+usage_error "--monitor alone" "--monitor needs --early-stopping" $controls --monitor loss
+usage_error "--monitor unknown" "unknown --monitor 'foo'" $controls --early-stopping 2 --monitor foo
+usage_error "--monitor val_loss without validation" "needs validation rows" $controls --early-stopping 2 --monitor val_loss
+usage_error "--monitor val_accuracy without validation" "needs validation rows" $controls --save-best --monitor val_accuracy
+usage_error "--monitor accuracy with mse" "needs a loss with an accuracy" train --data data.csv --layers dense:1:linear \
+    --loss mse --epochs 2 --quiet --out bad.bnmlp --early-stopping 1 --monitor accuracy
+usage_error "--reduce-lr with --lr-schedule" "--reduce-lr and --lr-schedule cannot be given together" $controls \
+    --reduce-lr 0.5,2 --lr-schedule exp:0.9
+usage_error "--standardize with a SPEC starting with norm" "already starts with one" train --data data.csv \
+    --layers norm,dense:1:sigmoid --epochs 1 --standardize
+usage_error "--standardize takes no value" "--standardize takes no value" $controls --standardize=1
+usage_error "--save-best takes no value" "--save-best takes no value" $controls --save-best=yes
+check "no model written by a refused control" test ! -e bad.bnmlp
+
 # --- Progress on a terminal: a newline per epoch, never wider than the terminal ------------
 if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>&1; then
     COLUMNS=60 script -qec "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 5 \
