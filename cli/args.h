@@ -68,6 +68,7 @@ typedef struct cli_options {
                                            validation */
     const char *reduce_lr;              /* --reduce-lr FACTOR,PATIENCE[,MIN_LR] (train) */
     const char *lr_schedule;            /* --lr-schedule KIND[:ARGS] (train) */
+    const char *metrics;                /* --metrics NAME,... (train, evaluate): bnmlp_metric_from_name */
     bool save_best;                     /* --save-best (train): keep the best monitored epoch's model */
     const char *given[MAX_GIVEN_FLAGS]; /* names of the flags given, in order */
     size_t given_count;                 /* entries of given */

@@ -19,6 +19,7 @@
 #include "outfile.h"
 #include "progress.h"
 #include "safety.h"
+#include "scores.h"
 #include "spec.h"
 #include "usage.h"
 
@@ -86,6 +87,7 @@ static const flag_spec RESUME_FLAGS[] = {
 static const flag_spec EVALUATE_FLAGS[] = {
     DATA_FLAGS,
     {"--model", VALUE_STRING, FIELD(model), 0, 0, CLOSED},
+    {"--metrics", VALUE_STRING, FIELD(metrics), 0, 0, CLOSED},
     {"--threads", VALUE_SIZE, FIELD(threads), 0, MAX_THREADS, CLOSED},
 };
 
@@ -1239,6 +1241,55 @@ static int run_resume(int argc, char **argv, int first) {
 /* evaluate                                                                                  */
 /* ----------------------------------------------------------------------------------------- */
 
+/* The metrics of --metrics for the model's task, else every scalar metric of it, into kinds
+ * (SCORES_MAX); -1, or 2 (reported) for a bad --metrics. */
+static int choose_scores(const command *cmd, const cli_options *opts, const bnmlp_model *model,
+                         bnmlp_metric *kinds, size_t *count) {
+    const bnmlp_metric_task task = scores_task(bnmlp_model_loss(model));
+    char problem[512];
+    if (opts->metrics == NULL) {
+        *count = scores_of_task(task, kinds, SCORES_MAX);
+    } else if (!scores_parse(opts->metrics, task, kinds, count, problem, sizeof problem)) {
+        return usage_error(cmd, problem, NULL);
+    }
+    return -1;
+}
+
+/* Prints the metrics (--metrics, else every scalar metric of the model's task) and, for a
+ * classifier, the confusion matrix of the model's outputs over all of d's rows; the exit
+ * status (a failure reported). */
+static int print_scores(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
+                        const bnmlp_metric *kinds, size_t count) {
+    const bnmlp_metric_task task = scores_task(bnmlp_model_loss(model));
+    bnmlp_status status;
+    score_set set;
+    if (!scores_create(&set, task, bnmlp_model_output_width(model), kinds, count, true, d->x->rows,
+                       &status)) {
+        cli_failure(cmd->name, "cannot create the metrics: %s", bnmlp_status_string(status));
+        return CLI_EXIT_FAILURE;
+    }
+    bnmlp_tensor *outputs = bnmlp_tensor_create(d->x->rows, bnmlp_model_output_width(model), &status);
+    bnmlp_error_detail detail = {0};
+    if (outputs == NULL || (status = bnmlp_model_predict(model, d->x, outputs)) != BNMLP_OK ||
+        (status = scores_add(&set, outputs, d->y, &detail)) != BNMLP_OK) {
+        cli_failure(cmd->name, "cannot compute the metrics of %s on %s: %s%s%s", opts->model, opts->data,
+                    bnmlp_status_string(status), detail.message[0] != '\0' ? ": " : "", detail.message);
+        bnmlp_tensor_free(outputs);
+        scores_free(&set);
+        return CLI_EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < set.count; i++) {
+        printf("%s%s: %.4f", i > 0 ? "  " : "", bnmlp_metric_name(set.kinds[i]), scores_value(&set, i));
+    }
+    if (set.count > 0) {
+        printf("\n");
+    }
+    scores_print_confusion(&set, stdout);
+    bnmlp_tensor_free(outputs);
+    scores_free(&set);
+    return CLI_EXIT_OK;
+}
+
 static int run_evaluate(int argc, char **argv, int first) {
     const command *cmd = command_find("evaluate");
     cli_options opts;
@@ -1251,6 +1302,12 @@ static int run_evaluate(int argc, char **argv, int first) {
     bnmlp_model *model = load_model(cmd, opts.model, "model");
     if (model == NULL) {
         return CLI_EXIT_FAILURE;
+    }
+    bnmlp_metric kinds[SCORES_MAX];
+    size_t kind_count = 0;
+    if ((status = choose_scores(cmd, &opts, model, kinds, &kind_count)) >= 0) {
+        bnmlp_model_free(model);
+        return status;
     }
     fit_data d = {0};
     data_source source = {
@@ -1271,7 +1328,7 @@ static int run_evaluate(int argc, char **argv, int first) {
                 printf("  accuracy: %.4f", accuracy);
             }
             printf("  (%zu rows)\n", d.x->rows);
-            status = CLI_EXIT_OK;
+            status = print_scores(cmd, &opts, model, &d, kinds, kind_count);
         }
     }
     bnmlp_model_free(model);

@@ -142,13 +142,19 @@ const char RESUME_HELP[] =
         FIT_HELP;
 
 const char EVALUATE_USAGE[] =
-    "usage: bnmlp evaluate --model FILE --data FILE [--labels FILE | --label-column COL] [--threads N]\n";
+    "usage: bnmlp evaluate --model FILE --data FILE [--labels FILE | --label-column COL] [--threads N]\n"
+    "                      [--metrics NAME,...]\n";
 
 const char EVALUATE_HELP[] =
     "Prints the loss and accuracy (for the cross-entropies) of a saved model on labelled data, in\n"
     "inference mode (batch norm uses its moving statistics), on stdout.\n"
     "\n"
-    "  --model FILE            a model saved by bnmlp train (or a checkpoint)\n" DATA_HELP
+    "Then the metrics of the model's task over every row (binary: accuracy, precision, recall,\n"
+    "F1, AUC; multi-class: accuracy, top-k, macro and weighted F1; mean squared error: MAE, RMSE,\n"
+    "R^2) and, for a classifier, the confusion matrix.\n"
+    "\n"
+    "  --model FILE            a model saved by bnmlp train (or a checkpoint)\n"
+    "  --metrics NAME,...      print these metrics instead (the library's names, e.g. auc,f1)\n" DATA_HELP
     "  --threads N             threads of the library's pool (default 0: all online cores)\n";
 
 const char PREDICT_USAGE[] =

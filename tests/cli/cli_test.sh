@@ -625,6 +625,45 @@ usage_error "--standardize takes no value" "--standardize takes no value" $contr
 usage_error "--save-best takes no value" "--save-best takes no value" $controls --save-best=yes
 check "no model written by a refused control" test ! -e bad.bnmlp
 
+# --- evaluate's metrics and confusion matrix (the library's accumulators over every row) ----
+check "evaluate (binary): exit 0" status_is 0 "$bnmlp" evaluate --model model.bnmlp --data test.csv
+cp last.out eval.out
+check "evaluate (binary): precision, recall, F1, AUC on one line" \
+    grep -q '^accuracy: [0-9.]*  precision: [0-9.]*  recall: [0-9.]*  f1_score: [0-9.]*  auc: [0-9.]*  roc_auc: [0-9.]*$' eval.out
+eval_accuracy=$(metric accuracy eval.out)
+check "evaluate (binary): the metric accuracy is evaluate's" test "$(sed -n 's/^accuracy: \([0-9.]*\) .*/\1/p' eval.out)" = "$eval_accuracy"
+check "evaluate (binary): a 2 x 2 confusion matrix of the 500 rows, its diagonal the accuracy" awk -v acc="$eval_accuracy" '
+    /^confusion matrix/ { on = 1; next }
+    on && $1 == 0 && NF == 2 { next }
+    on && NF == 3 { total += $2 + $3; right += ($1 == 0 ? $2 : $3); rows++; if ($1 == 1) { tp = $3; fn = $2 } else { fp = $3 } }
+    END { exit !(rows == 2 && total == 500 && sprintf("%.4f", right / total) == acc) }' eval.out
+tp=$(awk '/^confusion/ { on = 1; next } on && NF == 3 && $1 == 1 { print $3 }' eval.out)
+fp=$(awk '/^confusion/ { on = 1; next } on && NF == 3 && $1 == 0 { print $3 }' eval.out)
+fn=$(awk '/^confusion/ { on = 1; next } on && NF == 3 && $1 == 1 { print $2 }' eval.out)
+check "evaluate (binary): precision and recall agree with the matrix" test \
+    "$(metric precision eval.out) $(metric recall eval.out)" = \
+    "$(awk -v tp="$tp" -v fp="$fp" -v fn="$fn" 'BEGIN { printf "%.4f %.4f", tp / (tp + fp), tp / (tp + fn) }')"
+check "evaluate --metrics auc,f1: those two, in that order" sh -c \
+    "'$bnmlp' evaluate --model model.bnmlp --data test.csv --metrics auc,f1 | sed -n 2p | grep -q '^auc: [0-9.]*  f1_score: [0-9.]*\$'"
+check "evaluate (softmax, 2 classes): top-k, macro and weighted F1, a 2 x 2 matrix" sh -c \
+    "'$bnmlp' evaluate --model softmax.bnmlp --data test.csv >sm.out && grep -q '  top_k_categorical_accuracy: [0-9.]*  f1_macro: [0-9.]*  f1_weighted: [0-9.]*\$' sm.out && grep -q '^confusion matrix' sm.out"
+awk -F, 'NR == 1 { print; next } { $3 = NR % 3; print }' OFS=, data.csv >three.csv
+check "3 classes: train" status_is 0 "$bnmlp" train --data three.csv --layers dense:8:relu,dense:3:softmax --epochs 2 \
+    --quiet --out three.bnmlp
+check "evaluate (3 classes): a 3 x 3 matrix of the 1000 rows" sh -c \
+    "'$bnmlp' evaluate --model three.bnmlp --data three.csv | awk '/^confusion/ { on = 1; next } on && NF == 4 && \$1 ~ /^[0-2]\$/ { n += \$2 + \$3 + \$4; r++ } END { exit !(r == 3 && n == 1000) }'"
+check "evaluate (mse): MAE, RMSE, R², no matrix" sh -c \
+    "'$bnmlp' evaluate --model mse.bnmlp --data test.csv >mse.out && grep -q '^mean_absolute_error: [0-9.]*  root_mean_squared_error: [0-9.]*  r2_score: -*[0-9.]*\$' mse.out && ! grep -q confusion mse.out"
+check "evaluate (mse): RMSE squared is the loss" awk '
+    /^loss:/ { loss = $2 } /root_mean_squared_error/ { for (i = 1; i <= NF; i++) if ($i == "root_mean_squared_error:") r = $(i + 1) }
+    END { d = r * r - loss; exit !(d < 0.0002 && d > -0.0002) }' mse.out
+for bad in foo mae confusion_matrix auc,auc "auc,,f1" ","; do
+    usage_error "evaluate --metrics '$bad'" "--metrics" evaluate --model model.bnmlp --data test.csv --metrics "$bad"
+    check "evaluate --metrics '$bad': nothing on stdout" test ! -s last.out
+done
+usage_error "evaluate --metrics accuracy for mse names the task" "not a metric of this model's task, regression" \
+    evaluate --model mse.bnmlp --data test.csv --metrics accuracy
+
 # --- Progress on a terminal: a newline per epoch, never wider than the terminal ------------
 if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>&1; then
     COLUMNS=60 script -qec "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 5 \
