@@ -76,6 +76,7 @@ static const flag_spec TRAIN_FLAGS[] = {
     {"--reduce-lr", VALUE_STRING, FIELD(reduce_lr), 0, 0, CLOSED},
     {"--lr-schedule", VALUE_STRING, FIELD(lr_schedule), 0, 0, CLOSED},
     {"--save-best", VALUE_SET_TRUE, FIELD(save_best), 0, 0, CLOSED},
+    {"--metrics", VALUE_STRING, FIELD(metrics), 0, 0, CLOSED},
 };
 
 static const flag_spec RESUME_FLAGS[] = {
@@ -635,6 +636,94 @@ static void print_data_summary(const cli_options *opts, const fit_data *d, const
 /* Fitting, shared by train and resume                                                       */
 /* ----------------------------------------------------------------------------------------- */
 
+/* Longest --metrics text of one epoch. */
+#define EXTRA_SIZE 384
+
+/* --metrics during fit: after every epoch the model's outputs for the training rows and for the
+ * validation rows (inference mode, like val_loss) go through the library's accumulators. All
+ * the memory is taken before the first epoch. */
+typedef struct epoch_scores {
+    size_t count;                          /* metrics */
+    score_set train, val;                  /* their accumulators (val empty without validation) */
+    bnmlp_tensor *train_out, *val_out;     /* the outputs of the rows (val_out NULL without) */
+    const bnmlp_tensor *train_x, *train_y; /* the training rows */
+    const bnmlp_tensor *val_x, *val_y;     /* the validation rows, or NULL */
+    double *values;                        /* per epoch of fit: count values, then count val_ ones */
+    size_t epochs;                         /* epochs values has room for */
+} epoch_scores;
+
+static void epoch_scores_free(epoch_scores *e) {
+    scores_free(&e->train);
+    scores_free(&e->val);
+    bnmlp_tensor_free(e->train_out);
+    bnmlp_tensor_free(e->val_out);
+    free(e->values);
+    *e = (epoch_scores){0};
+}
+
+/* Plans the accumulators and buffers of count metrics for epochs epochs; false (reported). */
+static bool epoch_scores_start(const command *cmd, epoch_scores *e, const bnmlp_model *model,
+                               const fit_data *d, const bnmlp_metric *kinds, size_t count, size_t epochs) {
+    *e = (epoch_scores){.count = count,
+                        .train_x = &d->train_x,
+                        .train_y = &d->train_y,
+                        .val_x = d->has_validation ? &d->val_x : NULL,
+                        .val_y = d->has_validation ? &d->val_y : NULL,
+                        .epochs = epochs};
+    const bnmlp_metric_task task = scores_task(bnmlp_model_loss(model));
+    const size_t width = bnmlp_model_output_width(model);
+    bnmlp_status status = BNMLP_ERR_OUT_OF_MEMORY;
+    bool ok = scores_create(&e->train, task, width, kinds, count, false, d->train_x.rows, &status) &&
+              (e->train_out = bnmlp_tensor_create(d->train_x.rows, width, &status)) != NULL &&
+              (e->values = malloc(epochs * 2 * count * sizeof *e->values)) != NULL;
+    if (ok && e->val_x != NULL) {
+        ok = scores_create(&e->val, task, width, kinds, count, false, d->val_x.rows, &status) &&
+             (e->val_out = bnmlp_tensor_create(d->val_x.rows, width, &status)) != NULL;
+    }
+    if (!ok) {
+        cli_failure(
+            cmd->name, "cannot plan the --metrics: %s",
+            bnmlp_status_string(e->values == NULL && status == BNMLP_OK ? BNMLP_ERR_OUT_OF_MEMORY : status));
+        epoch_scores_free(e);
+        return false;
+    }
+    for (size_t i = 0; i < epochs * 2 * count; i++) {
+        e->values[i] = NAN;
+    }
+    return true;
+}
+
+/* The metrics of one set of rows into values (NaN when the outputs are not finite). */
+static void score_rows(bnmlp_model *model, score_set *set, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                       bnmlp_tensor *out, double *values) {
+    scores_reset(set);
+    bool ok = bnmlp_model_predict(model, x, out) == BNMLP_OK && scores_add(set, out, y, NULL) == BNMLP_OK;
+    for (size_t i = 0; i < set->count; i++) {
+        values[i] = ok ? scores_value(set, i) : NAN;
+    }
+}
+
+/* Computes epoch index's metrics and formats them into text ("  NAME: V ... val_NAME: V"). */
+static void epoch_scores_compute(epoch_scores *e, bnmlp_model *model, size_t index, char *text, size_t size) {
+    text[0] = '\0';
+    if (index >= e->epochs) {
+        return;
+    }
+    double *values = e->values + index * 2 * e->count;
+    score_rows(model, &e->train, e->train_x, e->train_y, e->train_out, values);
+    if (e->val_x != NULL) {
+        score_rows(model, &e->val, e->val_x, e->val_y, e->val_out, values + e->count);
+    }
+    size_t used = 0;
+    for (size_t pass = 0; pass < (e->val_x != NULL ? 2u : 1u); pass++) {
+        for (size_t i = 0; i < e->count && used < size; i++) {
+            int n = snprintf(text + used, size - used, "  %s%s: %.4f", pass == 1 ? "val_" : "",
+                             bnmlp_metric_name(e->train.kinds[i]), values[pass * e->count + i]);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+}
+
 /* What the epoch callback needs. */
 typedef struct fit_context {
     const command *cmd;          /* for messages */
@@ -645,7 +734,29 @@ typedef struct fit_context {
     bool checkpoint_failed;      /* a checkpoint could not be written (reported): fit stopped */
     size_t checkpointed_epoch;   /* the epoch of the last checkpoint written (0: none) */
     int interrupted;             /* the signal that stopped fit after an epoch, or 0 */
+    epoch_scores *scores;        /* --metrics, or NULL */
+    size_t first_epoch;          /* the 1-based number of fit's first epoch */
+    char extra[EXTRA_SIZE];      /* the last epoch's --metrics text ("  auc: 0.9  val_auc: 0.8") */
+    double batch_loss_sum;       /* the epoch's running sums over its batches so far, weighted */
+    double batch_accuracy_sum;   /*   by their rows, as Keras's progress bar shows them */
+    size_t batch_rows;           /* rows of the epoch's batches so far */
+    double last_draw;            /* monotonic seconds of the last per-batch redraw */
+    bool signal_noted;           /* the "finishing the epoch" note was printed */
 } fit_context;
+
+/* Seconds between two per-batch redraws (Keras's progress bar: 0.05). */
+#define BATCH_REDRAW_INTERVAL 0.05
+
+/* Says once, as soon as a batch or an epoch ends after SIGINT / SIGTERM came, that the epoch
+ * under way is finished and then saved (unless --quiet). */
+static void note_signal(fit_context *ctx, size_t epoch) {
+    if (signals_caught() != 0 && !ctx->signal_noted && ctx->display.stream != NULL) {
+        ctx->signal_noted = true;
+        progress_break(&ctx->display);
+        fprintf(ctx->display.stream, "%s received: finishing epoch %zu, then saving\n",
+                signals_caught() == SIGINT ? "SIGINT" : "SIGTERM", epoch);
+    }
+}
 
 /* Writes a checkpoint of the model with SIGINT / SIGTERM deferred, so that no signal lands in the
  * middle of the write (the library's writer then leaves no temporary file); false (reported). */
@@ -668,15 +779,47 @@ static bool save_checkpoint(fit_context *ctx, size_t epoch) {
  * SIGTERM came (fit has no per-batch callback yet: the epoch under way is finished first). */
 static bool on_epoch_end(const bnmlp_epoch_record *record, void *context) {
     fit_context *ctx = context;
-    progress_epoch(&ctx->display, record);
+    if (ctx->scores != NULL) {
+        epoch_scores_compute(ctx->scores, ctx->model, record->epoch - ctx->first_epoch, ctx->extra,
+                             sizeof ctx->extra);
+    }
+    progress_epoch(&ctx->display, record, ctx->extra);
     if (ctx->checkpoint_every > 0 && record->epoch % ctx->checkpoint_every == 0 &&
         !save_checkpoint(ctx, record->epoch)) {
         ctx->checkpoint_failed = true;
         return false;
     }
     if (signals_caught() != 0) {
+        note_signal(ctx, record->epoch);
         ctx->interrupted = signals_caught();
         return false;
+    }
+    return true;
+}
+
+/* fit's on_batch_end: redraws the progress line with the epoch's running loss and accuracy (on
+ * a terminal, at most every BATCH_REDRAW_INTERVAL and at the epoch's last batch), and notes a
+ * SIGINT / SIGTERM at once. It never stops the epoch: the model saved after a signal must be a
+ * full epoch's (a checkpoint continues from an epoch's end), so the epoch under way finishes
+ * and on_epoch_end stops fit. */
+static bool on_batch_end(const bnmlp_batch_record *record, void *context) {
+    fit_context *ctx = context;
+    if (record->batch == 0) {
+        ctx->batch_loss_sum = 0.0;
+        ctx->batch_accuracy_sum = 0.0;
+        ctx->batch_rows = 0;
+    }
+    ctx->batch_loss_sum += record->loss * (double)record->rows;
+    ctx->batch_accuracy_sum += record->accuracy * (double)record->rows;
+    ctx->batch_rows += record->rows;
+    note_signal(ctx, record->epoch);
+    const double now = progress_now();
+    if (ctx->display.terminal && ctx->batch_rows > 0 &&
+        (now - ctx->last_draw >= BATCH_REDRAW_INTERVAL || record->batch + 1 == record->batches)) {
+        ctx->last_draw = now;
+        progress_batch(&ctx->display, record->epoch, record->batch + 1,
+                       ctx->batch_loss_sum / (double)ctx->batch_rows,
+                       ctx->batch_accuracy_sum / (double)ctx->batch_rows);
     }
     return true;
 }
@@ -690,27 +833,25 @@ static void describe_run(const cli_options *opts, const bnmlp_fit_config *fit, c
              layers != NULL ? ", " : "", bnmlp_optimizer_name(fit->optimizer.kind), lr, opts->batch_size);
 }
 
-/* Fits the model on d from epoch initial_epoch + 1 to opts->epochs, with progress, checkpoints,
- * then saves the model, history and plot. Returns the exit status. */
-static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
-                   bnmlp_fit_config *fit, const char *checkpoint_path, const char *layers) {
-    bnmlp_epoch_record *history = calloc(opts->epochs, sizeof *history);
-    if (history == NULL) {
-        cli_failure(cmd->name, "out of memory for %zu epochs of history", opts->epochs);
-        return CLI_EXIT_FAILURE;
-    }
+/* Fits the model on d from epoch initial_epoch + 1 to opts->epochs, with progress, checkpoints
+ * and --metrics (scores, or NULL), then saves the model, history and plot; history has room for
+ * opts->epochs records. Returns the exit status. */
+static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
+                           bnmlp_fit_config *fit, const char *checkpoint_path, const char *layers,
+                           bnmlp_epoch_record *history, epoch_scores *scores) {
     bool has_accuracy = bnmlp_loss_has_accuracy(bnmlp_model_loss(model));
     size_t steps = (d->train_x.rows + opts->batch_size - 1) / opts->batch_size;
     fit_context ctx = {.cmd = cmd,
                        .model = model,
                        .checkpoint_every = opts->checkpoint_every,
-                       .checkpoint_path = checkpoint_path};
+                       .checkpoint_path = checkpoint_path,
+                       .scores = scores,
+                       .first_epoch = fit->initial_epoch + 1};
     progress_start(&ctx.display, opts->quiet ? NULL : stderr, opts->epochs, steps, has_accuracy);
     signals_unblock(); /* a signal that came while the data was read is recorded now */
     if (signals_caught() != 0) {
         cli_failure(cmd->name, "interrupted (signal %d) before the first epoch: nothing was trained or saved",
                     signals_caught());
-        free(history);
         return CLI_EXIT_SIGNAL(signals_caught());
     }
     fit->epochs = opts->epochs;
@@ -718,11 +859,11 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
     fit->validation_x = d->has_validation ? &d->val_x : NULL;
     fit->validation_y = d->has_validation ? &d->val_y : NULL;
     fit->on_epoch_end = on_epoch_end;
+    fit->on_batch_end = on_batch_end;
     fit->callback_context = &ctx;
     size_t epochs_run = 0;
     bnmlp_status status = bnmlp_model_fit(model, &d->train_x, &d->train_y, fit, history, &epochs_run);
     if (ctx.checkpoint_failed) {
-        free(history);
         return CLI_EXIT_FAILURE;
     }
     progress_finish(&ctx.display, epochs_run);
@@ -735,7 +876,6 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         } else {
             cli_failure(cmd->name, "training failed in epoch %zu: %s", epoch, bnmlp_status_string(status));
         }
-        free(history);
         return CLI_EXIT_FAILURE;
     }
     int exit_status = CLI_EXIT_OK;
@@ -752,8 +892,16 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         cli_failure(cmd->name, "cannot write model %s: %s", opts->out, bnmlp_status_string(saved));
         exit_status = CLI_EXIT_FAILURE;
     }
+    const char *metric_names[SCORES_MAX];
+    for (size_t i = 0; scores != NULL && i < scores->count; i++) {
+        metric_names[i] = bnmlp_metric_name(scores->train.kinds[i]);
+    }
     const history_columns extra = {.learning_rate = fit->schedule.kind != BNMLP_SCHEDULE_CONSTANT ||
-                                                    fit->reduce_lr.enabled};
+                                                    fit->reduce_lr.enabled,
+                                   .metric_count = scores != NULL ? scores->count : 0,
+                                   .metrics = metric_names,
+                                   .validation = scores != NULL && scores->val_x != NULL,
+                                   .values = scores != NULL ? scores->values : NULL};
     if (opts->history != NULL && !curves_write_history(opts->history, history, epochs_run, &extra)) {
         exit_status = CLI_EXIT_FAILURE;
     }
@@ -767,7 +915,7 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         const bnmlp_epoch_record *last = &history[epochs_run - 1];
         char metrics[160];
         progress_format_metrics(last, has_accuracy, metrics, sizeof metrics);
-        printf("epoch %zu/%zu  %s\n", last->epoch, opts->epochs, metrics);
+        printf("epoch %zu/%zu  %s%s\n", last->epoch, opts->epochs, metrics, ctx.extra);
         if (last->stop == BNMLP_STOP_EARLY_STOPPING) {
             printf("early stopping after epoch %zu: no %s improvement in %zu epochs (best: epoch %zu)\n",
                    last->epoch, bnmlp_monitor_name(fit->early_stopping.monitor), fit->early_stopping.patience,
@@ -778,7 +926,6 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
                    bnmlp_monitor_name(fit->early_stopping.monitor), opts->out);
         }
     }
-    free(history);
     signals_resume(&mask);
     if (stopped) {
         cli_failure(cmd->name,
@@ -790,6 +937,27 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
                     ctx.checkpoint_every > 0 ? ctx.checkpoint_path : "", CLI_EXIT_SIGNAL(ctx.interrupted));
         return exit_status == CLI_EXIT_OK ? CLI_EXIT_SIGNAL(ctx.interrupted) : exit_status;
     }
+    return exit_status;
+}
+
+/* Fits the model (see run_fit_planned) with its history and --metrics planned first. */
+static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
+                   bnmlp_fit_config *fit, const char *checkpoint_path, const char *layers,
+                   const bnmlp_metric *kinds, size_t kind_count) {
+    bnmlp_epoch_record *history = calloc(opts->epochs, sizeof *history);
+    if (history == NULL) {
+        cli_failure(cmd->name, "out of memory for %zu epochs of history", opts->epochs);
+        return CLI_EXIT_FAILURE;
+    }
+    epoch_scores scores = {0};
+    if (kind_count > 0 && !epoch_scores_start(cmd, &scores, model, d, kinds, kind_count, opts->epochs)) {
+        free(history);
+        return CLI_EXIT_FAILURE;
+    }
+    int exit_status = run_fit_planned(cmd, opts, model, d, fit, checkpoint_path, layers, history,
+                                      kind_count > 0 ? &scores : NULL);
+    epoch_scores_free(&scores);
+    free(history);
     return exit_status;
 }
 
@@ -960,6 +1128,13 @@ static int run_train(int argc, char **argv, int first) {
         (status = optimizer_settings(cmd, &opts, &defaults, &fit.optimizer)) >= 0) {
         return status;
     }
+    bnmlp_metric kinds[SCORES_MAX];
+    size_t kind_count = 0;
+    char problem[512];
+    if (opts.metrics != NULL &&
+        !scores_parse(opts.metrics, scores_task(loss), kinds, &kind_count, problem, sizeof problem)) {
+        return usage_error(cmd, problem, NULL);
+    }
     fit_data d;
     if ((status = read_fit_data(cmd, &opts, &d)) >= 0) {
         fit_data_free(&d);
@@ -977,7 +1152,7 @@ static int run_train(int argc, char **argv, int first) {
         (status = adapt_normalization(cmd, &spec, model, &d)) < 0 &&
         (status = apply_controls(cmd, &opts, &d, model, &fit)) < 0) {
         print_data_summary(&opts, &d, model);
-        status = run_fit(cmd, &opts, model, &d, &fit, checkpoint, opts.layers);
+        status = run_fit(cmd, &opts, model, &d, &fit, checkpoint, opts.layers, kinds, kind_count);
     }
     bnmlp_model_free(model);
     fit_data_free(&d);
@@ -1230,7 +1405,7 @@ static int run_resume(int argc, char **argv, int first) {
         (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
         (status = check_fit_outputs(cmd, &opts, opts.checkpoint)) < 0) {
         print_data_summary(&opts, &d, model);
-        status = run_fit(cmd, &opts, model, &d, &fit, opts.checkpoint, NULL);
+        status = run_fit(cmd, &opts, model, &d, &fit, opts.checkpoint, NULL, NULL, 0);
     }
     bnmlp_model_free(model);
     fit_data_free(&d);

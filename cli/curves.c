@@ -25,8 +25,15 @@ bool curves_write_history(const char *path, const bnmlp_epoch_record *records, s
     if (!out_open(&out, path)) {
         return false;
     }
-    out_printf(&out, "epoch,loss,accuracy,val_loss,val_accuracy%s\n",
+    out_printf(&out, "epoch,loss,accuracy,val_loss,val_accuracy%s",
                extra->learning_rate ? ",learning_rate" : "");
+    for (size_t m = 0; m < extra->metric_count; m++) {
+        out_printf(&out, ",%s", extra->metrics[m]);
+    }
+    for (size_t m = 0; extra->validation && m < extra->metric_count; m++) {
+        out_printf(&out, ",val_%s", extra->metrics[m]);
+    }
+    out_printf(&out, "\n");
     for (size_t i = 0; i < count; i++) {
         out_printf(&out, "%zu", records[i].epoch);
         write_field(&out, records[i].loss);
@@ -35,6 +42,9 @@ bool curves_write_history(const char *path, const bnmlp_epoch_record *records, s
         write_field(&out, records[i].val_accuracy);
         if (extra->learning_rate) {
             write_field(&out, records[i].learning_rate);
+        }
+        for (size_t m = 0; m < extra->metric_count * (extra->validation ? 2 : 1); m++) {
+            write_field(&out, extra->values[i * 2 * extra->metric_count + m]);
         }
         out_printf(&out, "\n");
     }

@@ -11,7 +11,11 @@
 
 /* Which columns the history has beyond "epoch,loss,accuracy,val_loss,val_accuracy". */
 typedef struct history_columns {
-    bool learning_rate; /* a learning_rate column (the rate of the epoch's last step) */
+    bool learning_rate;         /* a learning_rate column (the rate of the epoch's last step) */
+    size_t metric_count;        /* --metrics columns: NAME, then val_NAME with validation */
+    const char *const *metrics; /* their names (metric_count) */
+    bool validation;            /* the val_NAME columns too */
+    const double *values;       /* per record: metric_count values, then metric_count val_ ones */
 } history_columns;
 
 /* Writes "epoch,loss,accuracy,val_loss,val_accuracy" and the extra columns, one row per record

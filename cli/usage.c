@@ -70,7 +70,7 @@ const char TRAIN_USAGE[] =
     "                   [--plot FILE] [--checkpoint-every N [--checkpoint FILE]] [--quiet]\n"
     "                   [--standardize] [--early-stopping P[,MIN_DELTA][,restore]]\n"
     "                   [--reduce-lr F,P[,MIN_LR] | --lr-schedule KIND[:ARGS]] [--monitor NAME]\n"
-    "                   [--save-best]\n";
+    "                   [--save-best] [--metrics NAME,...]\n";
 
 const char TRAIN_HELP[] =
     "Builds the model of SPEC, trains it with Keras's fit (reshuffled every epoch) and saves it.\n"
@@ -115,6 +115,10 @@ const char TRAIN_CONTROLS_HELP[] =
     "  --monitor NAME          what the controls watch: loss, val_loss, accuracy, val_accuracy\n"
     "  --save-best             save the best MONITOR epoch's weights (as ...,restore; without\n"
     "                          --early-stopping all the epochs run)\n"
+    "  --metrics NAME,...      after every epoch, these metrics of the library (e.g. auc,f1;\n"
+    "                          bnmlp evaluate lists the model's) on the training rows and, as\n"
+    "                          val_NAME, the validation rows, both in inference mode: shown in\n"
+    "                          the progress and the last line, and --history columns\n"
     "The history gets a learning_rate column with --reduce-lr or --lr-schedule.\n";
 
 const char RESUME_USAGE[] =

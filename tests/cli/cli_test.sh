@@ -450,6 +450,7 @@ sig_status=$?
 check "SIGTERM during train: exit 143 (128 + 15)" test $sig_status -eq 143
 sig_epochs=$(sed -n 's/.*interrupted by SIGTERM after epoch \([0-9]*\) of.*/\1/p' sig.err)
 check "SIGTERM: the message names the signal and the last full epoch ($sig_epochs)" test -n "$sig_epochs"
+check "SIGTERM: noted at once (finishing the epoch under way)" grep -q '^SIGTERM received: finishing epoch [0-9]*, then saving$' sig.err
 check "SIGTERM: the model is saved" test -s sig.bnmlp
 check "SIGTERM: the history has every finished epoch" test "$(lines sig.csv)" -eq $((${sig_epochs:-0} + 1))
 check "SIGTERM: the plot is a complete SVG" is_svg sig.svg
@@ -664,6 +665,31 @@ done
 usage_error "evaluate --metrics accuracy for mse names the task" "not a metric of this model's task, regression" \
     evaluate --model mse.bnmlp --data test.csv --metrics accuracy
 
+# --- train --metrics: per epoch, on the training and the validation rows --------------------
+check "train --metrics auc,f1,precision: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 5 \
+    $tutorial --validation-split 0.5 --metrics auc,f1,precision --out mt.bnmlp --history mt.csv
+cp last.out mt.out
+cp last.err mt.err
+check "--metrics: history columns NAME then val_NAME" test "$(head -n 1 mt.csv)" = \
+    "epoch,loss,accuracy,val_loss,val_accuracy,auc,f1_score,precision,val_auc,val_f1_score,val_precision"
+check "--metrics: every epoch's row has the 10 fields" awk -F, 'NR > 1 && NF != 11 { bad = 1 } END { exit bad || NR != 6 }' mt.csv
+check "--metrics: on every progress line" test "$(grep -c '  auc: [0-9.]*  f1_score: [0-9.]*  precision: [0-9.]*  val_auc: [0-9.]*  val_f1_score: [0-9.]*  val_precision: [0-9.]*$' mt.err)" -eq 5
+check "--metrics: on the last epoch's stdout line" grep -q '^epoch 5/5  .*  val_precision: [0-9.]*$' mt.out
+last_val=$(awk -F, 'END { printf "auc: %.4f  f1_score: %.4f  precision: %.4f", $9, $10, $11 }' mt.csv)
+check "--metrics: the last epoch's val_ values are evaluate's on the validation rows" sh -c \
+    "'$bnmlp' evaluate --model mt.bnmlp --data test.csv --metrics auc,f1,precision | sed -n 2p | grep -qx '$last_val'"
+check "--metrics: training is unchanged (the same model and history, bit for bit)" sh -c \
+    "'$bnmlp' train --data data.csv --layers '$spec' --epochs 5 $tutorial --validation-split 0.5 --quiet --out mt0.bnmlp --history mt0.csv >/dev/null &&
+     cmp -s mt.bnmlp mt0.bnmlp && cut -d, -f1-5 mt.csv | cmp -s - mt0.csv"
+check "--metrics without validation: the training columns only" sh -c \
+    "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1 --loss mse --epochs 2 --metrics rmse,r2 --quiet --out mr.bnmlp --history mr.csv >/dev/null &&
+     test \"\$(head -n 1 mr.csv)\" = epoch,loss,accuracy,val_loss,val_accuracy,root_mean_squared_error,r2_score"
+for bad in foo mae confusion_matrix auc,auc "auc," ""; do
+    usage_error "train --metrics '$bad'" "--metrics" train --data data.csv --layers "$spec" --epochs 2 --quiet \
+        --out bad.bnmlp --metrics "$bad"
+done
+check "no model written by a refused --metrics" test ! -e bad.bnmlp
+
 # --- Progress on a terminal: a newline per epoch, never wider than the terminal ------------
 if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>&1; then
     COLUMNS=60 script -qec "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 5 \
@@ -673,6 +699,11 @@ if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>
         test "$(grep -c 'val_accuracy: [0-9.]*$' tty-lines.txt)" -ge 5
     check "terminal progress: no line wider than the terminal (60)" \
         awk '/^(Epoch |    )/ && length($0) > 59 { bad = 1 } END { exit bad }' tty-lines.txt
+    check "terminal progress: each epoch's line is redrawn per batch before its final one" sh -c \
+        "for e in 1 2 3 4 5; do test \$(grep -c \"^Epoch \$e/5 \" tty-lines.txt) -ge 2 || exit 1; done"
+    check "terminal progress: a batch's line shows the running loss and accuracy, without validation" awk '
+        /^Epoch 1\/5  [0-9]*\/16 .*accuracy: [0-9.]*$/ { if ((getline next_line) > 0 && next_line !~ /val_loss/) found = 1 }
+        END { exit !found }' tty-lines.txt
 else
     echo "skip    terminal progress checks: no script(1)"
 fi
