@@ -54,6 +54,7 @@ typedef struct cli_options {
                                       the predictions (predict) */
     const char *history;                /* --history FILE.csv */
     const char *plot;                   /* --plot FILE.svg */
+    bool plot_log;                      /* --plot-log: a log10 loss axis in the plot */
     size_t checkpoint_every;            /* --checkpoint-every N; 0: no checkpoints */
     const char *checkpoint;             /* --checkpoint FILE: where train writes checkpoints (default
                                       OUT.ckpt); what resume continues (and rewrites) */

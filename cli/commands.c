@@ -59,6 +59,7 @@
         {"--out", VALUE_STRING, FIELD(out), 0, 0, CLOSED},                                                   \
         {"--history", VALUE_STRING, FIELD(history), 0, 0, CLOSED},                                           \
         {"--plot", VALUE_STRING, FIELD(plot), 0, 0, CLOSED},                                                 \
+        {"--plot-log", VALUE_SET_TRUE, FIELD(plot_log), 0, 0, CLOSED},                                       \
         {"--checkpoint-every", VALUE_SIZE, FIELD(checkpoint_every), 1, MAX_EPOCHS, CLOSED},                  \
         {"--checkpoint", VALUE_STRING, FIELD(checkpoint), 0, 0, CLOSED}, {                                   \
         "--quiet", VALUE_SET_TRUE, FIELD(quiet), 0, 0, CLOSED                                                \
@@ -364,7 +365,8 @@ static int check_fit_flags(const command *cmd, const cli_options *opts) {
     if ((status = conflict(cmd, opts, "--validation-data", "--validation-split")) >= 0 ||
         (status = conflict(cmd, opts, "--labels", "--label-column")) >= 0 ||
         (status = needs(cmd, opts, "--validation-labels", "--validation-data")) >= 0 ||
-        (status = needs(cmd, opts, "--validation-data", "--data")) >= 0) {
+        (status = needs(cmd, opts, "--validation-data", "--data")) >= 0 ||
+        (status = needs(cmd, opts, "--plot-log", "--plot")) >= 0) {
         return status;
     }
     if (strcmp(cmd->name, "train") == 0 &&
@@ -907,8 +909,8 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
     }
     char subtitle[256];
     describe_run(opts, fit, layers, subtitle, sizeof subtitle);
-    if (opts->plot != NULL &&
-        !curves_write_plot(opts->plot, history, epochs_run, bnmlp_model_loss(model), subtitle)) {
+    if (opts->plot != NULL && !curves_write_plot(opts->plot, history, epochs_run, bnmlp_model_loss(model),
+                                                 subtitle, opts->plot_log)) {
         exit_status = CLI_EXIT_FAILURE;
     }
     if (epochs_run > 0) {

@@ -23,9 +23,12 @@ typedef struct history_columns {
 bool curves_write_history(const char *path, const bnmlp_epoch_record *records, size_t count,
                           const history_columns *extra);
 
-/* Writes the learning curves: a loss panel (training and validation) and, unless the loss is
- * MSE, an accuracy panel, each with axes, ticks, legend and title. subtitle describes the run. */
+/* Writes the learning curves: a loss panel (training and validation; a log10 axis with
+ * log_loss) and, unless the loss is MSE, an accuracy panel (with room above 1.0), each with
+ * axes, ticks, legend and title. Both panels mark the epoch of the lowest val_loss and the epoch
+ * whose weights early stopping restored (the last record's restored_epoch), when there are.
+ * subtitle describes the run. */
 bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size_t count, bnmlp_loss loss,
-                       const char *subtitle);
+                       const char *subtitle, bool log_loss);
 
 #endif /* BNMLP_CLI_CURVES_H */

@@ -56,7 +56,9 @@ const char EXIT_STATUS_HELP[] =
     "                          input or another output, nor a directory: refused before training\n"          \
     "  --history FILE          the metrics of every epoch as CSV\n"                                          \
     "                          (epoch,loss,accuracy,val_loss,val_accuracy)\n"                                \
-    "  --plot FILE             the learning curves (loss and accuracy) as SVG\n"                             \
+    "  --plot FILE             the learning curves (loss and accuracy) as SVG, the lowest\n"                 \
+    "                          val_loss's epoch and a restored one marked\n"                                 \
+    "  --plot-log              a log10 loss axis in the plot\n"                                              \
     "  --checkpoint-every N    save a checkpoint every N epochs, and when interrupted (see\n"                \
     "                          bnmlp resume)\n"                                                              \
     "  --quiet                 no summary of the data and no progress on stderr\n"
@@ -67,8 +69,8 @@ const char TRAIN_USAGE[] =
     "                   [--weight-decay W] [--SETTING V ...] [--batch-size N] [--seed K]\n"
     "                   [--threads N]\n"
     "                   [--validation-data FILE | --validation-split F] [--out FILE] [--history FILE]\n"
-    "                   [--plot FILE] [--checkpoint-every N [--checkpoint FILE]] [--quiet]\n"
-    "                   [--standardize] [--early-stopping P[,MIN_DELTA][,restore]]\n"
+    "                   [--plot FILE [--plot-log]] [--checkpoint-every N [--checkpoint FILE]]\n"
+    "                   [--quiet] [--standardize] [--early-stopping P[,MIN_DELTA][,restore]]\n"
     "                   [--reduce-lr F,P[,MIN_LR] | --lr-schedule KIND[:ARGS]] [--monitor NAME]\n"
     "                   [--save-best] [--metrics NAME,...]\n";
 
@@ -92,12 +94,12 @@ const char TRAIN_HELP[] =
     "  --loss NAME             the loss, listed below (default: categorical cross-entropy when\n"
     "                          SPEC ends with softmax, else binary cross-entropy)\n"
     "  --epochs N              epochs to train\n"
-    "  --seed K                initialization and shuffling (default 1)\n"
-    "  --standardize           prepend a norm layer to SPEC (each feature standardized, adapted\n"
-    "                          on the training rows)\n" DATA_HELP FIT_HELP
+    "  --seed K                initialization and shuffling (default 1)\n" DATA_HELP FIT_HELP
     "  --checkpoint FILE       where checkpoints go (default OUT.ckpt)\n";
 
 const char TRAIN_CONTROLS_HELP[] =
+    "  --standardize           prepend a norm layer to SPEC (each feature standardized, adapted\n"
+    "                          on the training rows)\n"
     "Training controls (Keras's callbacks; MONITOR is val_loss with validation rows, else loss):\n"
     "  --early-stopping P[,MIN_DELTA][,restore]\n"
     "                          stop after P epochs without an improvement of MONITOR by more\n"

@@ -690,6 +690,36 @@ for bad in foo mae confusion_matrix auc,auc "auc," ""; do
 done
 check "no model written by a refused --metrics" test ! -e bad.bnmlp
 
+# --- --plot: headroom above accuracy 1.0, --plot-log, the best and restored epochs marked ----
+check "--plot with early stopping's restore: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
+    --epochs 12 $tutorial --validation-split 0.5 --early-stopping 3,0,restore --quiet --out pm.bnmlp --history pm.csv \
+    --plot pm.svg
+check "--plot: a complete SVG" is_svg pm.svg
+best_epoch=$(awk -F, 'NR > 1 && (best == "" || $4 + 0 < best + 0) { best = $4; epoch = $1 } END { print epoch }' pm.csv)
+restored=$(sed -n 's/^restored the weights of epoch \([0-9]*\).*/\1/p' last.out)
+check "--plot: the lowest val_loss's epoch ($best_epoch) is marked on both panels" \
+    test "$(grep -c ">best val_loss: epoch $best_epoch<" pm.svg)" -eq 2
+check "--plot: the restored epoch ($restored) is marked on both panels" \
+    test "$(grep -c ">restored: epoch $restored<" pm.svg)" -eq 2
+check "--plot without validation: no best-epoch marker" sh -c \
+    "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 3 --quiet --out pn.bnmlp --plot pn.svg >/dev/null && ! grep -q 'best val_loss' pn.svg"
+check "--plot-log: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 12 $tutorial \
+    --validation-split 0.5 --quiet --out pl.bnmlp --plot pl.svg --plot-log
+check "--plot-log: the loss axis's ticks are evenly spaced in log10 (constant ratios), not in value" awk '
+    /translate\(0 500\)/ { exit }
+    /text-anchor="end"/ { sub(/<\/text>.*/, ""); sub(/.*>/, ""); v[n++] = $0 + 0 }
+    END { if (n < 3) exit 1; r1 = v[1] / v[0]; r2 = v[2] / v[1]; d1 = v[1] - v[0]; d2 = v[2] - v[1]
+          exit !(r1 - r2 < 0.02 && r2 - r1 < 0.02 && (d2 - d1 > 0.001 || d1 - d2 > 0.001)) }' pl.svg
+usage_error "--plot-log without --plot" "--plot-log needs --plot" train --data data.csv --layers "$spec" --epochs 1 \
+    --plot-log
+awk -F, 'NR == 1 { print; next } { print $1 "," $2 "," ($1 > 0 ? 1 : 0) }' data.csv >separable.csv
+check "--plot on separable data (accuracy near 1): exit 0" status_is 0 "$bnmlp" train --data separable.csv \
+    --layers dense:4:relu,dense:1:sigmoid --epochs 20 --lr 0.5 --quiet --out sep.bnmlp --plot sep.svg
+check "--plot: room above the accuracy panel's top tick (not on the frame)" awk '
+    /translate\(0 500\)/ { on = 1 }
+    on && /text-anchor="end"/ { match($0, /y="[0-9.]*"/); y = substr($0, RSTART + 3, RLENGTH - 4) }
+    END { exit !(y + 0 > 74.5) }' sep.svg
+
 # --- Progress on a terminal: a newline per epoch, never wider than the terminal ------------
 if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>&1; then
     COLUMNS=60 script -qec "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 5 \
