@@ -65,6 +65,15 @@
         "--quiet", VALUE_SET_TRUE, FIELD(quiet), 0, 0, CLOSED                                                \
     }
 
+/* The training controls train and resume take (--lr-schedule and --standardize: train only). */
+#define CONTROL_FLAGS                                                                                        \
+    {"--early-stopping", VALUE_STRING, FIELD(early_stopping), 0, 0, CLOSED},                                 \
+        {"--monitor", VALUE_STRING, FIELD(monitor), 0, 0, CLOSED},                                           \
+        {"--reduce-lr", VALUE_STRING, FIELD(reduce_lr), 0, 0, CLOSED},                                       \
+        {"--save-best", VALUE_SET_TRUE, FIELD(save_best), 0, 0, CLOSED}, {                                   \
+        "--metrics", VALUE_STRING, FIELD(metrics), 0, 0, CLOSED                                              \
+    }
+
 static const flag_spec TRAIN_FLAGS[] = {
     DATA_FLAGS,
     FIT_FLAGS,
@@ -72,17 +81,14 @@ static const flag_spec TRAIN_FLAGS[] = {
     {"--loss", VALUE_STRING, FIELD(loss), 0, 0, CLOSED},
     {"--seed", VALUE_U32, FIELD(seed), 0, 4294967295.0, CLOSED},
     {"--standardize", VALUE_SET_TRUE, FIELD(standardize), 0, 0, CLOSED},
-    {"--early-stopping", VALUE_STRING, FIELD(early_stopping), 0, 0, CLOSED},
-    {"--monitor", VALUE_STRING, FIELD(monitor), 0, 0, CLOSED},
-    {"--reduce-lr", VALUE_STRING, FIELD(reduce_lr), 0, 0, CLOSED},
+    CONTROL_FLAGS,
     {"--lr-schedule", VALUE_STRING, FIELD(lr_schedule), 0, 0, CLOSED},
-    {"--save-best", VALUE_SET_TRUE, FIELD(save_best), 0, 0, CLOSED},
-    {"--metrics", VALUE_STRING, FIELD(metrics), 0, 0, CLOSED},
 };
 
 static const flag_spec RESUME_FLAGS[] = {
     DATA_FLAGS,
     FIT_FLAGS,
+    CONTROL_FLAGS,
     {"--override", VALUE_SET_TRUE, FIELD(override), 0, 0, CLOSED},
 };
 
@@ -1345,7 +1351,7 @@ static int run_resume(int argc, char **argv, int first) {
     int status = parse_flags(cmd, RESUME_FLAGS, COUNT_OF(RESUME_FLAGS), &opts, argc, argv, first);
     static const char *const required[] = {"--checkpoint", "--data", "--epochs", NULL};
     if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 ||
-        (status = check_fit_flags(cmd, &opts)) >= 0) {
+        (status = check_fit_flags(cmd, &opts)) >= 0 || (status = check_control_flags(cmd, &opts)) >= 0) {
         return status;
     }
     if (opts.out == NULL) {
@@ -1400,14 +1406,23 @@ static int run_resume(int argc, char **argv, int first) {
         return status;
     }
     fit.initial_epoch = done;
+    bnmlp_metric kinds[SCORES_MAX];
+    size_t kind_count = 0;
+    char problem[512];
+    if (opts.metrics != NULL && !scores_parse(opts.metrics, scores_task(bnmlp_model_loss(model)), kinds,
+                                              &kind_count, problem, sizeof problem)) {
+        bnmlp_model_free(model);
+        return usage_error(cmd, problem, NULL);
+    }
     fit_data d = {0};
     const loss_origin origin = {.model = opts.checkpoint};
     if ((status = read_fit_data(cmd, &opts, &d)) < 0 && (status = check_resume_rows(cmd, &opts, &d)) < 0 &&
         (status = apply_threads(cmd, &opts, model)) < 0 &&
         (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
-        (status = check_fit_outputs(cmd, &opts, opts.checkpoint)) < 0) {
+        (status = check_fit_outputs(cmd, &opts, opts.checkpoint)) < 0 &&
+        (status = apply_controls(cmd, &opts, &d, model, &fit)) < 0) {
         print_data_summary(&opts, &d, model);
-        status = run_fit(cmd, &opts, model, &d, &fit, opts.checkpoint, NULL, NULL, 0);
+        status = run_fit(cmd, &opts, model, &d, &fit, opts.checkpoint, NULL, kinds, kind_count);
     }
     bnmlp_model_free(model);
     fit_data_free(&d);

@@ -690,6 +690,24 @@ for bad in foo mae confusion_matrix auc,auc "auc," ""; do
 done
 check "no model written by a refused --metrics" test ! -e bad.bnmlp
 
+# --- resume takes the controls and --metrics (not --lr-schedule, --standardize) -------------
+check "resume source: train 4 epochs with checkpoints" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
+    --epochs 4 $tutorial --validation-split 0.5 --quiet --out rc.bnmlp --checkpoint-every 2
+check "resume --early-stopping 1,0,restore --metrics auc: exit 0" status_is 0 "$bnmlp" resume --checkpoint rc.bnmlp.ckpt \
+    --data data.csv --validation-split 0.5 --epochs 40 --early-stopping 1,0,restore --metrics auc --quiet \
+    --out rc2.bnmlp --history rc2.csv
+check "resume --metrics: the history has auc and val_auc from epoch 5" sh -c \
+    "test \"\$(head -n 1 rc2.csv)\" = epoch,loss,accuracy,val_loss,val_accuracy,auc,val_auc && test \"\$(sed -n 2p rc2.csv | cut -d, -f1)\" = 5"
+check "resume --metrics: epoch 5's values are the uninterrupted run's (mt.csv)" test \
+    "$(sed -n 2p rc2.csv | cut -d, -f6)" = "$(sed -n 6p mt.csv | cut -d, -f6)"
+check "resume --early-stopping ...,restore: restores an epoch of the resumed run" grep -q '^restored the weights of epoch [0-9]* (best val_loss)' last.out
+usage_error "resume --lr-schedule (train only)" "unknown flag '--lr-schedule'" resume --checkpoint rc.bnmlp.ckpt \
+    --data data.csv --epochs 8 --lr-schedule exp:0.9
+usage_error "resume --monitor alone" "--monitor needs --early-stopping" resume --checkpoint rc.bnmlp.ckpt \
+    --data data.csv --epochs 8 --monitor loss
+usage_error "resume --metrics mae on a binary model" "not a metric of this model's task" resume --checkpoint rc.bnmlp.ckpt \
+    --data data.csv --epochs 8 --metrics mae
+
 # --- --plot: headroom above accuracy 1.0, --plot-log, the best and restored epochs marked ----
 check "--plot with early stopping's restore: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
     --epochs 12 $tutorial --validation-split 0.5 --early-stopping 3,0,restore --quiet --out pm.bnmlp --history pm.csv \
