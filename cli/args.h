@@ -54,6 +54,7 @@ typedef struct cli_options {
                                       the predictions (predict) */
     const char *history;                /* --history FILE.csv */
     const char *plot;                   /* --plot FILE.svg */
+    bool plot_log;                      /* --plot-log: a log10 loss axis in the plot */
     size_t checkpoint_every;            /* --checkpoint-every N; 0: no checkpoints */
     const char *checkpoint;             /* --checkpoint FILE: where train writes checkpoints (default
                                       OUT.ckpt); what resume continues (and rewrites) */
@@ -62,6 +63,14 @@ typedef struct cli_options {
                                       warning): add the predicted class column */
     bool override;                      /* --override (resume): let flags change the checkpoint's settings */
     bool quiet;                         /* --quiet: no progress on stderr */
+    bool standardize;                   /* --standardize (train): prepend a norm layer to --layers */
+    const char *early_stopping;         /* --early-stopping PATIENCE[,MIN_DELTA][,restore] (train) */
+    const char *monitor;                /* --monitor NAME (train); NULL: val_loss, or loss without
+                                           validation */
+    const char *reduce_lr;              /* --reduce-lr FACTOR,PATIENCE[,MIN_LR] (train) */
+    const char *lr_schedule;            /* --lr-schedule KIND[:ARGS] (train) */
+    const char *metrics;                /* --metrics NAME,... (train, evaluate): bnmlp_metric_from_name */
+    bool save_best;                     /* --save-best (train): keep the best monitored epoch's model */
     const char *given[MAX_GIVEN_FLAGS]; /* names of the flags given, in order */
     size_t given_count;                 /* entries of given */
 } cli_options;

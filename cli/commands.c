@@ -13,11 +13,13 @@
 
 #include "args.h"
 #include "bnmlp.h"
+#include "controls.h"
 #include "curves.h"
 #include "dataio.h"
 #include "outfile.h"
 #include "progress.h"
 #include "safety.h"
+#include "scores.h"
 #include "spec.h"
 #include "usage.h"
 
@@ -57,9 +59,19 @@
         {"--out", VALUE_STRING, FIELD(out), 0, 0, CLOSED},                                                   \
         {"--history", VALUE_STRING, FIELD(history), 0, 0, CLOSED},                                           \
         {"--plot", VALUE_STRING, FIELD(plot), 0, 0, CLOSED},                                                 \
+        {"--plot-log", VALUE_SET_TRUE, FIELD(plot_log), 0, 0, CLOSED},                                       \
         {"--checkpoint-every", VALUE_SIZE, FIELD(checkpoint_every), 1, MAX_EPOCHS, CLOSED},                  \
         {"--checkpoint", VALUE_STRING, FIELD(checkpoint), 0, 0, CLOSED}, {                                   \
         "--quiet", VALUE_SET_TRUE, FIELD(quiet), 0, 0, CLOSED                                                \
+    }
+
+/* The training controls train and resume take (--lr-schedule and --standardize: train only). */
+#define CONTROL_FLAGS                                                                                        \
+    {"--early-stopping", VALUE_STRING, FIELD(early_stopping), 0, 0, CLOSED},                                 \
+        {"--monitor", VALUE_STRING, FIELD(monitor), 0, 0, CLOSED},                                           \
+        {"--reduce-lr", VALUE_STRING, FIELD(reduce_lr), 0, 0, CLOSED},                                       \
+        {"--save-best", VALUE_SET_TRUE, FIELD(save_best), 0, 0, CLOSED}, {                                   \
+        "--metrics", VALUE_STRING, FIELD(metrics), 0, 0, CLOSED                                              \
     }
 
 static const flag_spec TRAIN_FLAGS[] = {
@@ -68,17 +80,22 @@ static const flag_spec TRAIN_FLAGS[] = {
     {"--layers", VALUE_STRING, FIELD(layers), 0, 0, CLOSED},
     {"--loss", VALUE_STRING, FIELD(loss), 0, 0, CLOSED},
     {"--seed", VALUE_U32, FIELD(seed), 0, 4294967295.0, CLOSED},
+    {"--standardize", VALUE_SET_TRUE, FIELD(standardize), 0, 0, CLOSED},
+    CONTROL_FLAGS,
+    {"--lr-schedule", VALUE_STRING, FIELD(lr_schedule), 0, 0, CLOSED},
 };
 
 static const flag_spec RESUME_FLAGS[] = {
     DATA_FLAGS,
     FIT_FLAGS,
+    CONTROL_FLAGS,
     {"--override", VALUE_SET_TRUE, FIELD(override), 0, 0, CLOSED},
 };
 
 static const flag_spec EVALUATE_FLAGS[] = {
     DATA_FLAGS,
     {"--model", VALUE_STRING, FIELD(model), 0, 0, CLOSED},
+    {"--metrics", VALUE_STRING, FIELD(metrics), 0, 0, CLOSED},
     {"--threads", VALUE_SIZE, FIELD(threads), 0, MAX_THREADS, CLOSED},
 };
 
@@ -354,7 +371,8 @@ static int check_fit_flags(const command *cmd, const cli_options *opts) {
     if ((status = conflict(cmd, opts, "--validation-data", "--validation-split")) >= 0 ||
         (status = conflict(cmd, opts, "--labels", "--label-column")) >= 0 ||
         (status = needs(cmd, opts, "--validation-labels", "--validation-data")) >= 0 ||
-        (status = needs(cmd, opts, "--validation-data", "--data")) >= 0) {
+        (status = needs(cmd, opts, "--validation-data", "--data")) >= 0 ||
+        (status = needs(cmd, opts, "--plot-log", "--plot")) >= 0) {
         return status;
     }
     if (strcmp(cmd->name, "train") == 0 &&
@@ -674,6 +692,94 @@ static void print_data_summary(const cli_options *opts, const fit_data *d, const
 /* Fitting, shared by train and resume                                                       */
 /* ----------------------------------------------------------------------------------------- */
 
+/* Longest --metrics text of one epoch. */
+#define EXTRA_SIZE 384
+
+/* --metrics during fit: after every epoch the model's outputs for the training rows and for the
+ * validation rows (inference mode, like val_loss) go through the library's accumulators. All
+ * the memory is taken before the first epoch. */
+typedef struct epoch_scores {
+    size_t count;                          /* metrics */
+    score_set train, val;                  /* their accumulators (val empty without validation) */
+    bnmlp_tensor *train_out, *val_out;     /* the outputs of the rows (val_out NULL without) */
+    const bnmlp_tensor *train_x, *train_y; /* the training rows */
+    const bnmlp_tensor *val_x, *val_y;     /* the validation rows, or NULL */
+    double *values;                        /* per epoch of fit: count values, then count val_ ones */
+    size_t epochs;                         /* epochs values has room for */
+} epoch_scores;
+
+static void epoch_scores_free(epoch_scores *e) {
+    scores_free(&e->train);
+    scores_free(&e->val);
+    bnmlp_tensor_free(e->train_out);
+    bnmlp_tensor_free(e->val_out);
+    free(e->values);
+    *e = (epoch_scores){0};
+}
+
+/* Plans the accumulators and buffers of count metrics for epochs epochs; false (reported). */
+static bool epoch_scores_start(const command *cmd, epoch_scores *e, const bnmlp_model *model,
+                               const fit_data *d, const bnmlp_metric *kinds, size_t count, size_t epochs) {
+    *e = (epoch_scores){.count = count,
+                        .train_x = &d->train_x,
+                        .train_y = &d->train_y,
+                        .val_x = d->has_validation ? &d->val_x : NULL,
+                        .val_y = d->has_validation ? &d->val_y : NULL,
+                        .epochs = epochs};
+    const bnmlp_metric_task task = scores_task(bnmlp_model_loss(model));
+    const size_t width = bnmlp_model_output_width(model);
+    bnmlp_status status = BNMLP_ERR_OUT_OF_MEMORY;
+    bool ok = scores_create(&e->train, task, width, kinds, count, false, d->train_x.rows, &status) &&
+              (e->train_out = bnmlp_tensor_create(d->train_x.rows, width, &status)) != NULL &&
+              (e->values = malloc(epochs * 2 * count * sizeof *e->values)) != NULL;
+    if (ok && e->val_x != NULL) {
+        ok = scores_create(&e->val, task, width, kinds, count, false, d->val_x.rows, &status) &&
+             (e->val_out = bnmlp_tensor_create(d->val_x.rows, width, &status)) != NULL;
+    }
+    if (!ok) {
+        cli_failure(
+            cmd->name, "cannot plan the --metrics: %s",
+            bnmlp_status_string(e->values == NULL && status == BNMLP_OK ? BNMLP_ERR_OUT_OF_MEMORY : status));
+        epoch_scores_free(e);
+        return false;
+    }
+    for (size_t i = 0; i < epochs * 2 * count; i++) {
+        e->values[i] = NAN;
+    }
+    return true;
+}
+
+/* The metrics of one set of rows into values (NaN when the outputs are not finite). */
+static void score_rows(bnmlp_model *model, score_set *set, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                       bnmlp_tensor *out, double *values) {
+    scores_reset(set);
+    bool ok = bnmlp_model_predict(model, x, out) == BNMLP_OK && scores_add(set, out, y, NULL) == BNMLP_OK;
+    for (size_t i = 0; i < set->count; i++) {
+        values[i] = ok ? scores_value(set, i) : NAN;
+    }
+}
+
+/* Computes epoch index's metrics and formats them into text ("  NAME: V ... val_NAME: V"). */
+static void epoch_scores_compute(epoch_scores *e, bnmlp_model *model, size_t index, char *text, size_t size) {
+    text[0] = '\0';
+    if (index >= e->epochs) {
+        return;
+    }
+    double *values = e->values + index * 2 * e->count;
+    score_rows(model, &e->train, e->train_x, e->train_y, e->train_out, values);
+    if (e->val_x != NULL) {
+        score_rows(model, &e->val, e->val_x, e->val_y, e->val_out, values + e->count);
+    }
+    size_t used = 0;
+    for (size_t pass = 0; pass < (e->val_x != NULL ? 2u : 1u); pass++) {
+        for (size_t i = 0; i < e->count && used < size; i++) {
+            int n = snprintf(text + used, size - used, "  %s%s: %.4f", pass == 1 ? "val_" : "",
+                             bnmlp_metric_name(e->train.kinds[i]), values[pass * e->count + i]);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+}
+
 /* What the epoch callback needs. */
 typedef struct fit_context {
     const command *cmd;          /* for messages */
@@ -684,7 +790,29 @@ typedef struct fit_context {
     bool checkpoint_failed;      /* a checkpoint could not be written (reported): fit stopped */
     size_t checkpointed_epoch;   /* the epoch of the last checkpoint written (0: none) */
     int interrupted;             /* the signal that stopped fit after an epoch, or 0 */
+    epoch_scores *scores;        /* --metrics, or NULL */
+    size_t first_epoch;          /* the 1-based number of fit's first epoch */
+    char extra[EXTRA_SIZE];      /* the last epoch's --metrics text ("  auc: 0.9  val_auc: 0.8") */
+    double batch_loss_sum;       /* the epoch's running sums over its batches so far, weighted */
+    double batch_accuracy_sum;   /*   by their rows, as Keras's progress bar shows them */
+    size_t batch_rows;           /* rows of the epoch's batches so far */
+    double last_draw;            /* monotonic seconds of the last per-batch redraw */
+    bool signal_noted;           /* the "finishing the epoch" note was printed */
 } fit_context;
+
+/* Seconds between two per-batch redraws (Keras's progress bar: 0.05). */
+#define BATCH_REDRAW_INTERVAL 0.05
+
+/* Says once, as soon as a batch or an epoch ends after SIGINT / SIGTERM came, that the epoch
+ * under way is finished and then saved (unless --quiet). */
+static void note_signal(fit_context *ctx, size_t epoch) {
+    if (signals_caught() != 0 && !ctx->signal_noted && ctx->display.stream != NULL) {
+        ctx->signal_noted = true;
+        progress_break(&ctx->display);
+        fprintf(ctx->display.stream, "%s received: finishing epoch %zu, then saving\n",
+                signals_caught() == SIGINT ? "SIGINT" : "SIGTERM", epoch);
+    }
+}
 
 /* Writes a checkpoint of the model with SIGINT / SIGTERM deferred, so that no signal lands in the
  * middle of the write (the library's writer then leaves no temporary file); false (reported). */
@@ -707,15 +835,47 @@ static bool save_checkpoint(fit_context *ctx, size_t epoch) {
  * SIGTERM came (fit has no per-batch callback yet: the epoch under way is finished first). */
 static bool on_epoch_end(const bnmlp_epoch_record *record, void *context) {
     fit_context *ctx = context;
-    progress_epoch(&ctx->display, record);
+    if (ctx->scores != NULL) {
+        epoch_scores_compute(ctx->scores, ctx->model, record->epoch - ctx->first_epoch, ctx->extra,
+                             sizeof ctx->extra);
+    }
+    progress_epoch(&ctx->display, record, ctx->extra);
     if (ctx->checkpoint_every > 0 && record->epoch % ctx->checkpoint_every == 0 &&
         !save_checkpoint(ctx, record->epoch)) {
         ctx->checkpoint_failed = true;
         return false;
     }
     if (signals_caught() != 0) {
+        note_signal(ctx, record->epoch);
         ctx->interrupted = signals_caught();
         return false;
+    }
+    return true;
+}
+
+/* fit's on_batch_end: redraws the progress line with the epoch's running loss and accuracy (on
+ * a terminal, at most every BATCH_REDRAW_INTERVAL and at the epoch's last batch), and notes a
+ * SIGINT / SIGTERM at once. It never stops the epoch: the model saved after a signal must be a
+ * full epoch's (a checkpoint continues from an epoch's end), so the epoch under way finishes
+ * and on_epoch_end stops fit. */
+static bool on_batch_end(const bnmlp_batch_record *record, void *context) {
+    fit_context *ctx = context;
+    if (record->batch == 0) {
+        ctx->batch_loss_sum = 0.0;
+        ctx->batch_accuracy_sum = 0.0;
+        ctx->batch_rows = 0;
+    }
+    ctx->batch_loss_sum += record->loss * (double)record->rows;
+    ctx->batch_accuracy_sum += record->accuracy * (double)record->rows;
+    ctx->batch_rows += record->rows;
+    note_signal(ctx, record->epoch);
+    const double now = progress_now();
+    if (ctx->display.terminal && ctx->batch_rows > 0 &&
+        (now - ctx->last_draw >= BATCH_REDRAW_INTERVAL || record->batch + 1 == record->batches)) {
+        ctx->last_draw = now;
+        progress_batch(&ctx->display, record->epoch, record->batch + 1,
+                       ctx->batch_loss_sum / (double)ctx->batch_rows,
+                       ctx->batch_accuracy_sum / (double)ctx->batch_rows);
     }
     return true;
 }
@@ -729,27 +889,25 @@ static void describe_run(const cli_options *opts, const bnmlp_fit_config *fit, c
              layers != NULL ? ", " : "", bnmlp_optimizer_name(fit->optimizer.kind), lr, opts->batch_size);
 }
 
-/* Fits the model on d from epoch initial_epoch + 1 to opts->epochs, with progress, checkpoints,
- * then saves the model, history and plot. Returns the exit status. */
-static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
-                   bnmlp_fit_config *fit, const char *checkpoint_path, const char *layers) {
-    bnmlp_epoch_record *history = calloc(opts->epochs, sizeof *history);
-    if (history == NULL) {
-        cli_failure(cmd->name, "out of memory for %zu epochs of history", opts->epochs);
-        return CLI_EXIT_FAILURE;
-    }
+/* Fits the model on d from epoch initial_epoch + 1 to opts->epochs, with progress, checkpoints
+ * and --metrics (scores, or NULL), then saves the model, history and plot; history has room for
+ * opts->epochs records. Returns the exit status. */
+static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
+                           bnmlp_fit_config *fit, const char *checkpoint_path, const char *layers,
+                           bnmlp_epoch_record *history, epoch_scores *scores) {
     bool has_accuracy = bnmlp_loss_has_accuracy(bnmlp_model_loss(model));
     size_t steps = (d->train_x.rows + opts->batch_size - 1) / opts->batch_size;
     fit_context ctx = {.cmd = cmd,
                        .model = model,
                        .checkpoint_every = opts->checkpoint_every,
-                       .checkpoint_path = checkpoint_path};
+                       .checkpoint_path = checkpoint_path,
+                       .scores = scores,
+                       .first_epoch = fit->initial_epoch + 1};
     progress_start(&ctx.display, opts->quiet ? NULL : stderr, opts->epochs, steps, has_accuracy);
     signals_unblock(); /* a signal that came while the data was read is recorded now */
     if (signals_caught() != 0) {
         cli_failure(cmd->name, "interrupted (signal %d) before the first epoch: nothing was trained or saved",
                     signals_caught());
-        free(history);
         return CLI_EXIT_SIGNAL(signals_caught());
     }
     fit->epochs = opts->epochs;
@@ -757,11 +915,11 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
     fit->validation_x = d->has_validation ? &d->val_x : NULL;
     fit->validation_y = d->has_validation ? &d->val_y : NULL;
     fit->on_epoch_end = on_epoch_end;
+    fit->on_batch_end = on_batch_end;
     fit->callback_context = &ctx;
     size_t epochs_run = 0;
     bnmlp_status status = bnmlp_model_fit(model, &d->train_x, &d->train_y, fit, history, &epochs_run);
     if (ctx.checkpoint_failed) {
-        free(history);
         return CLI_EXIT_FAILURE;
     }
     progress_finish(&ctx.display, epochs_run);
@@ -774,7 +932,6 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         } else {
             cli_failure(cmd->name, "training failed in epoch %zu: %s", epoch, bnmlp_status_string(status));
         }
-        free(history);
         return CLI_EXIT_FAILURE;
     }
     int exit_status = CLI_EXIT_OK;
@@ -791,21 +948,40 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         cli_failure(cmd->name, "cannot write model %s: %s", opts->out, bnmlp_status_string(saved));
         exit_status = CLI_EXIT_FAILURE;
     }
-    if (opts->history != NULL && !curves_write_history(opts->history, history, epochs_run)) {
+    const char *metric_names[SCORES_MAX];
+    for (size_t i = 0; scores != NULL && i < scores->count; i++) {
+        metric_names[i] = bnmlp_metric_name(scores->train.kinds[i]);
+    }
+    const history_columns extra = {.learning_rate = fit->schedule.kind != BNMLP_SCHEDULE_CONSTANT ||
+                                                    fit->reduce_lr.enabled,
+                                   .metric_count = scores != NULL ? scores->count : 0,
+                                   .metrics = metric_names,
+                                   .validation = scores != NULL && scores->val_x != NULL,
+                                   .values = scores != NULL ? scores->values : NULL};
+    if (opts->history != NULL && !curves_write_history(opts->history, history, epochs_run, &extra)) {
         exit_status = CLI_EXIT_FAILURE;
     }
     char subtitle[256];
     describe_run(opts, fit, layers, subtitle, sizeof subtitle);
-    if (opts->plot != NULL &&
-        !curves_write_plot(opts->plot, history, epochs_run, bnmlp_model_loss(model), subtitle)) {
+    if (opts->plot != NULL && !curves_write_plot(opts->plot, history, epochs_run, bnmlp_model_loss(model),
+                                                 subtitle, opts->plot_log)) {
         exit_status = CLI_EXIT_FAILURE;
     }
     if (epochs_run > 0) {
+        const bnmlp_epoch_record *last = &history[epochs_run - 1];
         char metrics[160];
-        progress_format_metrics(&history[epochs_run - 1], has_accuracy, metrics, sizeof metrics);
-        printf("epoch %zu/%zu  %s\n", history[epochs_run - 1].epoch, opts->epochs, metrics);
+        progress_format_metrics(last, has_accuracy, metrics, sizeof metrics);
+        printf("epoch %zu/%zu  %s%s\n", last->epoch, opts->epochs, metrics, ctx.extra);
+        if (last->stop == BNMLP_STOP_EARLY_STOPPING) {
+            printf("early stopping after epoch %zu: no %s improvement in %zu epochs (best: epoch %zu)\n",
+                   last->epoch, bnmlp_monitor_name(fit->early_stopping.monitor), fit->early_stopping.patience,
+                   last->best_epoch);
+        }
+        if (last->restored_epoch > 0) {
+            printf("restored the weights of epoch %zu (best %s); %s holds them\n", last->restored_epoch,
+                   bnmlp_monitor_name(fit->early_stopping.monitor), opts->out);
+        }
     }
-    free(history);
     signals_resume(&mask);
     if (stopped) {
         cli_failure(cmd->name,
@@ -817,6 +993,27 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
                     ctx.checkpoint_every > 0 ? ctx.checkpoint_path : "", CLI_EXIT_SIGNAL(ctx.interrupted));
         return exit_status == CLI_EXIT_OK ? CLI_EXIT_SIGNAL(ctx.interrupted) : exit_status;
     }
+    return exit_status;
+}
+
+/* Fits the model (see run_fit_planned) with its history and --metrics planned first. */
+static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
+                   bnmlp_fit_config *fit, const char *checkpoint_path, const char *layers,
+                   const bnmlp_metric *kinds, size_t kind_count) {
+    bnmlp_epoch_record *history = calloc(opts->epochs, sizeof *history);
+    if (history == NULL) {
+        cli_failure(cmd->name, "out of memory for %zu epochs of history", opts->epochs);
+        return CLI_EXIT_FAILURE;
+    }
+    epoch_scores scores = {0};
+    if (kind_count > 0 && !epoch_scores_start(cmd, &scores, model, d, kinds, kind_count, opts->epochs)) {
+        free(history);
+        return CLI_EXIT_FAILURE;
+    }
+    int exit_status = run_fit_planned(cmd, opts, model, d, fit, checkpoint_path, layers, history,
+                                      kind_count > 0 ? &scores : NULL);
+    epoch_scores_free(&scores);
+    free(history);
     return exit_status;
 }
 
@@ -895,6 +1092,49 @@ static int adapt_normalization(const command *cmd, const layer_spec *spec, bnmlp
     return -1;
 }
 
+/* The flag checks of the training controls; -1, or 2 (reported). */
+static int check_control_flags(const command *cmd, const cli_options *opts) {
+    int status;
+    if ((status = conflict(cmd, opts, "--reduce-lr", "--lr-schedule")) >= 0) {
+        return status;
+    }
+    if (cli_given(opts, "--monitor") && !cli_given(opts, "--early-stopping") &&
+        !cli_given(opts, "--reduce-lr") && !cli_given(opts, "--save-best")) {
+        return usage_error(cmd, "--monitor needs --early-stopping, --reduce-lr or --save-best", NULL);
+    }
+    return -1;
+}
+
+/* --standardize: the SPEC with a norm layer in front, reparsed into *spec (text in buffer,
+ * opts->layers pointed at it); -1, or 2 (reported) when the SPEC already starts with norm. */
+static int standardize_spec(const command *cmd, cli_options *opts, layer_spec *spec, char *buffer,
+                            size_t size) {
+    if (spec->count > 0 && spec->layers[0].kind == SPEC_NORMALIZATION) {
+        return usage_error(cmd, "--standardize adds a norm layer, and --layers already starts with one",
+                           NULL);
+    }
+    spec_error problem;
+    if ((size_t)snprintf(buffer, size, "norm,%s", opts->layers) >= size ||
+        !spec_parse(buffer, spec, &problem)) {
+        return usage_error(cmd, "--standardize: --layers is too long for one more layer", NULL);
+    }
+    opts->layers = buffer;
+    return -1;
+}
+
+/* The training controls into fit, once the data and loss are known; -1, or 2 (reported). */
+static int apply_controls(const command *cmd, const cli_options *opts, const fit_data *d,
+                          const bnmlp_model *model, bnmlp_fit_config *fit) {
+    const controls_context context = {.epochs = opts->epochs,
+                                      .has_validation = d->has_validation,
+                                      .has_accuracy = bnmlp_loss_has_accuracy(bnmlp_model_loss(model))};
+    char problem[320];
+    if (!controls_apply(opts, &context, fit, problem, sizeof problem)) {
+        return usage_error(cmd, problem, NULL);
+    }
+    return -1;
+}
+
 /* The checkpoint path: --checkpoint, or OUT.ckpt. */
 static const char *checkpoint_path(const cli_options *opts, char *buffer, size_t size) {
     if (opts->checkpoint != NULL) {
@@ -921,6 +1161,9 @@ static int run_train(int argc, char **argv, int first) {
     if (!fit_paths_check(cmd, &opts, checkpoint, false)) {
         return CLI_EXIT_FAILURE;
     }
+    if ((status = check_control_flags(cmd, &opts)) >= 0) {
+        return status;
+    }
     signals_install(); /* before the model (and its threads) exist */
     static layer_spec spec;
     spec_error spec_problem;
@@ -929,12 +1172,24 @@ static int run_train(int argc, char **argv, int first) {
         command_print_usage(cmd);
         return CLI_EXIT_USAGE;
     }
+    static char standardized[PATH_SIZE];
+    if (opts.standardize &&
+        (status = standardize_spec(cmd, &opts, &spec, standardized, sizeof standardized)) >= 0) {
+        return status;
+    }
     bnmlp_loss loss;
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
     const bnmlp_optimizer_config defaults = BNMLP_OPTIMIZER_DEFAULT;
     if ((status = choose_loss(cmd, &opts, &spec, &loss)) >= 0 ||
         (status = optimizer_settings(cmd, &opts, &defaults, &fit.optimizer)) >= 0) {
         return status;
+    }
+    bnmlp_metric kinds[SCORES_MAX];
+    size_t kind_count = 0;
+    char problem[512];
+    if (opts.metrics != NULL &&
+        !scores_parse(opts.metrics, scores_task(loss), kinds, &kind_count, problem, sizeof problem)) {
+        return usage_error(cmd, problem, NULL);
     }
     fit_data d;
     if ((status = read_fit_data(cmd, &opts, &d)) >= 0) {
@@ -950,9 +1205,10 @@ static int run_train(int argc, char **argv, int first) {
     if ((status = apply_threads(cmd, &opts, model)) < 0 &&
         (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
         (status = check_fit_outputs(cmd, &opts, checkpoint)) < 0 &&
-        (status = adapt_normalization(cmd, &spec, model, &d)) < 0) {
+        (status = adapt_normalization(cmd, &spec, model, &d)) < 0 &&
+        (status = apply_controls(cmd, &opts, &d, model, &fit)) < 0) {
         print_data_summary(&opts, &d, model);
-        status = run_fit(cmd, &opts, model, &d, &fit, checkpoint, opts.layers);
+        status = run_fit(cmd, &opts, model, &d, &fit, checkpoint, opts.layers, kinds, kind_count);
     }
     bnmlp_model_free(model);
     fit_data_free(&d);
@@ -1143,7 +1399,7 @@ static int run_resume(int argc, char **argv, int first) {
     int status = parse_flags(cmd, RESUME_FLAGS, COUNT_OF(RESUME_FLAGS), &opts, argc, argv, first);
     static const char *const required[] = {"--checkpoint", "--data", "--epochs", NULL};
     if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 ||
-        (status = check_fit_flags(cmd, &opts)) >= 0) {
+        (status = check_fit_flags(cmd, &opts)) >= 0 || (status = check_control_flags(cmd, &opts)) >= 0) {
         return status;
     }
     if (opts.out == NULL) {
@@ -1198,14 +1454,23 @@ static int run_resume(int argc, char **argv, int first) {
         return status;
     }
     fit.initial_epoch = done;
+    bnmlp_metric kinds[SCORES_MAX];
+    size_t kind_count = 0;
+    char problem[512];
+    if (opts.metrics != NULL && !scores_parse(opts.metrics, scores_task(bnmlp_model_loss(model)), kinds,
+                                              &kind_count, problem, sizeof problem)) {
+        bnmlp_model_free(model);
+        return usage_error(cmd, problem, NULL);
+    }
     fit_data d = {0};
     const loss_origin origin = {.model = opts.checkpoint};
     if ((status = read_fit_data(cmd, &opts, &d)) < 0 && (status = check_resume_rows(cmd, &opts, &d)) < 0 &&
         (status = apply_threads(cmd, &opts, model)) < 0 &&
         (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
-        (status = check_fit_outputs(cmd, &opts, opts.checkpoint)) < 0) {
+        (status = check_fit_outputs(cmd, &opts, opts.checkpoint)) < 0 &&
+        (status = apply_controls(cmd, &opts, &d, model, &fit)) < 0) {
         print_data_summary(&opts, &d, model);
-        status = run_fit(cmd, &opts, model, &d, &fit, opts.checkpoint, NULL);
+        status = run_fit(cmd, &opts, model, &d, &fit, opts.checkpoint, NULL, kinds, kind_count);
     }
     bnmlp_model_free(model);
     fit_data_free(&d);
@@ -1215,6 +1480,55 @@ static int run_resume(int argc, char **argv, int first) {
 /* ----------------------------------------------------------------------------------------- */
 /* evaluate                                                                                  */
 /* ----------------------------------------------------------------------------------------- */
+
+/* The metrics of --metrics for the model's task, else every scalar metric of it, into kinds
+ * (SCORES_MAX); -1, or 2 (reported) for a bad --metrics. */
+static int choose_scores(const command *cmd, const cli_options *opts, const bnmlp_model *model,
+                         bnmlp_metric *kinds, size_t *count) {
+    const bnmlp_metric_task task = scores_task(bnmlp_model_loss(model));
+    char problem[512];
+    if (opts->metrics == NULL) {
+        *count = scores_of_task(task, kinds, SCORES_MAX);
+    } else if (!scores_parse(opts->metrics, task, kinds, count, problem, sizeof problem)) {
+        return usage_error(cmd, problem, NULL);
+    }
+    return -1;
+}
+
+/* Prints the metrics (--metrics, else every scalar metric of the model's task) and, for a
+ * classifier, the confusion matrix of the model's outputs over all of d's rows; the exit
+ * status (a failure reported). */
+static int print_scores(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
+                        const bnmlp_metric *kinds, size_t count) {
+    const bnmlp_metric_task task = scores_task(bnmlp_model_loss(model));
+    bnmlp_status status;
+    score_set set;
+    if (!scores_create(&set, task, bnmlp_model_output_width(model), kinds, count, true, d->x->rows,
+                       &status)) {
+        cli_failure(cmd->name, "cannot create the metrics: %s", bnmlp_status_string(status));
+        return CLI_EXIT_FAILURE;
+    }
+    bnmlp_tensor *outputs = bnmlp_tensor_create(d->x->rows, bnmlp_model_output_width(model), &status);
+    bnmlp_error_detail detail = {0};
+    if (outputs == NULL || (status = bnmlp_model_predict(model, d->x, outputs)) != BNMLP_OK ||
+        (status = scores_add(&set, outputs, d->y, &detail)) != BNMLP_OK) {
+        cli_failure(cmd->name, "cannot compute the metrics of %s on %s: %s%s%s", opts->model, opts->data,
+                    bnmlp_status_string(status), detail.message[0] != '\0' ? ": " : "", detail.message);
+        bnmlp_tensor_free(outputs);
+        scores_free(&set);
+        return CLI_EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < set.count; i++) {
+        printf("%s%s: %.4f", i > 0 ? "  " : "", bnmlp_metric_name(set.kinds[i]), scores_value(&set, i));
+    }
+    if (set.count > 0) {
+        printf("\n");
+    }
+    scores_print_confusion(&set, stdout);
+    bnmlp_tensor_free(outputs);
+    scores_free(&set);
+    return CLI_EXIT_OK;
+}
 
 static int run_evaluate(int argc, char **argv, int first) {
     const command *cmd = command_find("evaluate");
@@ -1228,6 +1542,12 @@ static int run_evaluate(int argc, char **argv, int first) {
     bnmlp_model *model = load_model(cmd, opts.model, "model");
     if (model == NULL) {
         return CLI_EXIT_FAILURE;
+    }
+    bnmlp_metric kinds[SCORES_MAX];
+    size_t kind_count = 0;
+    if ((status = choose_scores(cmd, &opts, model, kinds, &kind_count)) >= 0) {
+        bnmlp_model_free(model);
+        return status;
     }
     fit_data d = {0};
     data_source source = {.path = opts.data,
@@ -1250,7 +1570,7 @@ static int run_evaluate(int argc, char **argv, int first) {
                 printf("  accuracy: %.4f", accuracy);
             }
             printf("  (%zu rows)\n", d.x->rows);
-            status = CLI_EXIT_OK;
+            status = print_scores(cmd, &opts, model, &d, kinds, kind_count);
         }
     }
     bnmlp_model_free(model);
@@ -1560,6 +1880,9 @@ void command_print_help(const command *cmd, FILE *out) {
     fputs(cmd->usage, out);
     fputs("\n", out);
     fputs(cmd->help, out);
+    if (cmd->run == run_train) {
+        fputs(TRAIN_CONTROLS_HELP, out);
+    }
     if (cmd->run == run_train || cmd->run == run_resume) {
         command_print_names(out);
     }

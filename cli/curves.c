@@ -19,18 +19,33 @@ static void write_field(out_file *out, double value) {
     }
 }
 
-bool curves_write_history(const char *path, const bnmlp_epoch_record *records, size_t count) {
+bool curves_write_history(const char *path, const bnmlp_epoch_record *records, size_t count,
+                          const history_columns *extra) {
     out_file out;
     if (!out_open(&out, path)) {
         return false;
     }
-    out_printf(&out, "epoch,loss,accuracy,val_loss,val_accuracy\n");
+    out_printf(&out, "epoch,loss,accuracy,val_loss,val_accuracy%s",
+               extra->learning_rate ? ",learning_rate" : "");
+    for (size_t m = 0; m < extra->metric_count; m++) {
+        out_printf(&out, ",%s", extra->metrics[m]);
+    }
+    for (size_t m = 0; extra->validation && m < extra->metric_count; m++) {
+        out_printf(&out, ",val_%s", extra->metrics[m]);
+    }
+    out_printf(&out, "\n");
     for (size_t i = 0; i < count; i++) {
         out_printf(&out, "%zu", records[i].epoch);
         write_field(&out, records[i].loss);
         write_field(&out, records[i].accuracy);
         write_field(&out, records[i].val_loss);
         write_field(&out, records[i].val_accuracy);
+        if (extra->learning_rate) {
+            write_field(&out, records[i].learning_rate);
+        }
+        for (size_t m = 0; m < extra->metric_count * (extra->validation ? 2 : 1); m++) {
+            write_field(&out, extra->values[i * 2 * extra->metric_count + m]);
+        }
         out_printf(&out, "\n");
     }
     return out_close(&out);
@@ -47,8 +62,33 @@ typedef struct columns {
     double *epoch, *loss, *accuracy, *val_loss, *val_accuracy;
 } columns;
 
+/* The markers of the run into markers (at most 2): the lowest val_loss's epoch, the restored
+ * epoch; their labels go into labels (2 x 64). Returns how many. */
+static size_t run_markers(const bnmlp_epoch_record *records, size_t count, svg_marker *markers,
+                          char labels[2][64]) {
+    size_t best = count;
+    for (size_t i = 0; i < count; i++) {
+        if (!isnan(records[i].val_loss) && (best == count || records[i].val_loss < records[best].val_loss)) {
+            best = i;
+        }
+    }
+    size_t n = 0;
+    if (best < count) {
+        snprintf(labels[n], 64, "best val_loss: epoch %zu", records[best].epoch);
+        markers[n] = (svg_marker){.x = (double)records[best].epoch, .label = labels[n], .color = "#2ca02c"};
+        n++;
+    }
+    if (count > 0 && records[count - 1].restored_epoch > 0) {
+        snprintf(labels[n], 64, "restored: epoch %zu", records[count - 1].restored_epoch);
+        markers[n] = (svg_marker){
+            .x = (double)records[count - 1].restored_epoch, .label = labels[n], .color = "#d62728"};
+        n++;
+    }
+    return n;
+}
+
 bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size_t count, bnmlp_loss loss,
-                       const char *subtitle) {
+                       const char *subtitle, bool log_loss) {
     size_t n = count > 0 ? count : 1;
     double *block = malloc(5 * n * sizeof *block);
     if (block == NULL) {
@@ -78,6 +118,9 @@ bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size
          .count = count},
     };
     char label[64];
+    svg_marker markers[2];
+    char marker_labels[2][64];
+    const size_t marker_count = run_markers(records, count, markers, marker_labels);
     svg_line_chart charts[2] = {
         {.title = "Loss per epoch",
          .subtitle = subtitle,
@@ -88,7 +131,10 @@ bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size
          .band_opacity = 0.0,
          .reference_y = NAN,
          .y_floor = 0.0,
-         .y_ceiling = NAN},
+         .y_ceiling = NAN,
+         .log_y = log_loss,
+         .markers = markers,
+         .marker_count = marker_count},
         {.title = "Accuracy per epoch",
          .subtitle = subtitle,
          .x_label = "epoch",
@@ -98,7 +144,10 @@ bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size
          .band_opacity = 0.0,
          .reference_y = NAN,
          .y_floor = 0.0,
-         .y_ceiling = 1.0},
+         .y_ceiling = 1.05, /* room above 1.0, so that a curve at 1 stays off the frame */
+         .y_headroom = 0.05,
+         .markers = markers,
+         .marker_count = marker_count},
     };
     bool ok = svg_write_line_charts(path, charts, bnmlp_loss_has_accuracy(loss) ? 2 : 1);
     free(block);

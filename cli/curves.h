@@ -9,13 +9,26 @@
 
 #include "bnmlp.h"
 
-/* Writes "epoch,loss,accuracy,val_loss,val_accuracy", one row per record (a NaN is an empty
- * field). False (reported with the path) on failure. */
-bool curves_write_history(const char *path, const bnmlp_epoch_record *records, size_t count);
+/* Which columns the history has beyond "epoch,loss,accuracy,val_loss,val_accuracy". */
+typedef struct history_columns {
+    bool learning_rate;         /* a learning_rate column (the rate of the epoch's last step) */
+    size_t metric_count;        /* --metrics columns: NAME, then val_NAME with validation */
+    const char *const *metrics; /* their names (metric_count) */
+    bool validation;            /* the val_NAME columns too */
+    const double *values;       /* per record: metric_count values, then metric_count val_ ones */
+} history_columns;
 
-/* Writes the learning curves: a loss panel (training and validation) and, unless the loss is
- * MSE, an accuracy panel, each with axes, ticks, legend and title. subtitle describes the run. */
+/* Writes "epoch,loss,accuracy,val_loss,val_accuracy" and the extra columns, one row per record
+ * (a NaN is an empty field). False (reported with the path) on failure. */
+bool curves_write_history(const char *path, const bnmlp_epoch_record *records, size_t count,
+                          const history_columns *extra);
+
+/* Writes the learning curves: a loss panel (training and validation; a log10 axis with
+ * log_loss) and, unless the loss is MSE, an accuracy panel (with room above 1.0), each with
+ * axes, ticks, legend and title. Both panels mark the epoch of the lowest val_loss and the epoch
+ * whose weights early stopping restored (the last record's restored_epoch), when there are.
+ * subtitle describes the run. */
 bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size_t count, bnmlp_loss loss,
-                       const char *subtitle);
+                       const char *subtitle, bool log_loss);
 
 #endif /* BNMLP_CLI_CURVES_H */

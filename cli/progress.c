@@ -1,5 +1,5 @@
 /*
- * progress.c - the per-epoch (and, once fit reports them, per-batch) progress line.
+ * progress.c - the per-epoch and per-batch progress line.
  */
 /* TIOCGWINSZ and struct winsize come with the default (BSD/SVID) features of glibc. */
 #define _DEFAULT_SOURCE
@@ -157,17 +157,17 @@ void progress_batch(progress *p, size_t epoch, size_t batch, double loss, double
     fflush(p->stream);
 }
 
-void progress_epoch(progress *p, const bnmlp_epoch_record *record) {
+void progress_epoch(progress *p, const bnmlp_epoch_record *record, const char *extra) {
     double now = progress_now();
     double seconds = now - p->epoch_start;
     p->epoch_start = now;
     if (p->stream == NULL) {
         return;
     }
-    char metrics[160], duration[32], tail[200], line[LINE_SIZE];
+    char metrics[160], duration[32], tail[LINE_SIZE - 40], line[LINE_SIZE];
     progress_format_metrics(record, p->has_accuracy, metrics, sizeof metrics);
     format_duration(seconds, duration, sizeof duration);
-    snprintf(tail, sizeof tail, "%s  %s", duration, metrics);
+    snprintf(tail, sizeof tail, "%s  %s%s", duration, metrics, extra != NULL ? extra : "");
     size_t rest = compose(p, record->epoch, p->steps, 0, tail, line);
     size_t length = compose(p, record->epoch, p->steps, bar_width_for(p, rest), tail, line);
     if (p->terminal) {

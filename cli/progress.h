@@ -2,7 +2,7 @@
  * progress.h - Keras-style progress on stderr:
  *   Epoch 3/50  16/16 [==============================] 0.01s  loss: 0.4521  accuracy: 0.8120  val_loss: ...
  * When stderr is a terminal, a line is redrawn in place ('\r') only within an epoch (per batch,
- * once fit reports batches: progress_batch) and every epoch ends with a newline, so each
+ * fit's on_batch_end: progress_batch) and every epoch ends with a newline, so each
  * epoch's validation values stay on screen, as Keras prints them; no line is wider than the
  * terminal (TIOCGWINSZ, else $COLUMNS, else 80): the bar shrinks or goes, and an epoch's final
  * line wraps between metrics. Otherwise (a file, a pipe) one plain line per epoch. A summary line
@@ -47,12 +47,13 @@ void progress_start(progress *p, FILE *stream, size_t epochs, size_t steps, bool
 void progress_format_metrics(const bnmlp_epoch_record *record, bool has_accuracy, char *buffer, size_t size);
 
 /* Redraws the line of epoch `epoch` (1-based) after `batch` of its steps batches, with the
- * running training loss and accuracy (NaN: not shown), on a terminal only. The hook for fit's
- * per-batch callback: the library reports epochs only today, so nothing calls it yet. */
+ * running training loss and accuracy (NaN: not shown), on a terminal only; the line is cut to the
+ * terminal's width. train and resume call it from fit's on_batch_end. */
 void progress_batch(progress *p, size_t epoch, size_t batch, double loss, double accuracy);
 
-/* Shows an epoch's final line, ended with a newline. */
-void progress_epoch(progress *p, const bnmlp_epoch_record *record);
+/* Shows an epoch's final line, ended with a newline; extra (NULL for none) follows the metrics,
+ * e.g. "  auc: 0.9012  val_auc: 0.8871" (--metrics). */
+void progress_epoch(progress *p, const bnmlp_epoch_record *record, const char *extra);
 
 /* Ends a line redrawn in place (on a terminal) so that a message can follow; the display goes on. */
 void progress_break(progress *p);

@@ -56,7 +56,9 @@ const char EXIT_STATUS_HELP[] =
     "                          input or another output, nor a directory: refused before training\n"          \
     "  --history FILE          the metrics of every epoch as CSV\n"                                          \
     "                          (epoch,loss,accuracy,val_loss,val_accuracy)\n"                                \
-    "  --plot FILE             the learning curves (loss and accuracy) as SVG\n"                             \
+    "  --plot FILE             the learning curves (loss and accuracy) as SVG, the lowest\n"                 \
+    "                          val_loss's epoch and a restored one marked\n"                                 \
+    "  --plot-log              a log10 loss axis in the plot\n"                                              \
     "  --checkpoint-every N    save a checkpoint every N epochs, and when interrupted (see\n"                \
     "                          bnmlp resume)\n"                                                              \
     "  --quiet                 no summary of the data and no progress on stderr\n"
@@ -67,7 +69,10 @@ const char TRAIN_USAGE[] =
     "                   [--weight-decay W] [--SETTING V ...] [--batch-size N] [--seed K]\n"
     "                   [--threads N]\n"
     "                   [--validation-data FILE | --validation-split F] [--out FILE] [--history FILE]\n"
-    "                   [--plot FILE] [--checkpoint-every N [--checkpoint FILE]] [--quiet]\n";
+    "                   [--plot FILE [--plot-log]] [--checkpoint-every N [--checkpoint FILE]]\n"
+    "                   [--quiet] [--standardize] [--early-stopping P[,MIN_DELTA][,restore]]\n"
+    "                   [--reduce-lr F,P[,MIN_LR] | --lr-schedule KIND[:ARGS]] [--monitor NAME]\n"
+    "                   [--save-best] [--metrics NAME,...]\n";
 
 const char TRAIN_HELP[] =
     "Builds the model of SPEC, trains it with Keras's fit (reshuffled every epoch) and saves it.\n"
@@ -92,6 +97,32 @@ const char TRAIN_HELP[] =
     "  --seed K                initialization and shuffling (default 1)\n" DATA_HELP FIT_HELP
     "  --checkpoint FILE       where checkpoints go (default OUT.ckpt)\n";
 
+const char TRAIN_CONTROLS_HELP[] =
+    "  --standardize           prepend a norm layer to SPEC (each feature standardized, adapted\n"
+    "                          on the training rows)\n"
+    "Training controls (Keras's callbacks; MONITOR is val_loss with validation rows, else loss):\n"
+    "  --early-stopping P[,MIN_DELTA][,restore]\n"
+    "                          stop after P epochs without an improvement of MONITOR by more\n"
+    "                          than MIN_DELTA (default 0); restore: save the best epoch's weights\n"
+    "  --reduce-lr F,P[,MIN_LR]  multiply the rate by F in (0, 1) after P epochs without\n"
+    "                          improvement (floor MIN_LR, default 0); not with --lr-schedule\n"
+    "  --lr-schedule KIND[:ARGS]  the rate per epoch, from --lr (PyTorch's schedulers):\n"
+    "                            step:STEP_SIZE[:GAMMA]       times GAMMA (0.1) every STEP_SIZE\n"
+    "                            multistep:M1,M2,...[:GAMMA]  times GAMMA at each epoch Mi\n"
+    "                            exp:GAMMA                    times GAMMA every epoch\n"
+    "                            cosine[:T_MAX[:ETA_MIN]]     cosine to ETA_MIN (0) over T_MAX\n"
+    "                                                         (--epochs) epochs\n"
+    "                            onecycle:MAX_LR[:PCT_START]  up to MAX_LR over PCT_START (0.3)\n"
+    "                                                         of --epochs, then down\n"
+    "  --monitor NAME          what the controls watch: loss, val_loss, accuracy, val_accuracy\n"
+    "  --save-best             save the best MONITOR epoch's weights (as ...,restore; without\n"
+    "                          --early-stopping all the epochs run)\n"
+    "  --metrics NAME,...      after every epoch, these metrics of the library (e.g. auc,f1;\n"
+    "                          bnmlp evaluate lists the model's) on the training rows and, as\n"
+    "                          val_NAME, the validation rows, both in inference mode: shown in\n"
+    "                          the progress and the last line, and --history columns\n"
+    "The history gets a learning_rate column with --reduce-lr or --lr-schedule.\n";
+
 const char RESUME_USAGE[] =
     "usage: bnmlp resume --checkpoint FILE --epochs N --data FILE [the data, validation and output\n"
     "                    flags of the interrupted bnmlp train] [optimizer flags to change]\n"
@@ -113,17 +144,24 @@ const char RESUME_HELP[] =
     "\n"
     "  --checkpoint FILE       the checkpoint; --checkpoint-every rewrites it\n"
     "  --override              let flags change the settings the checkpoint stored (warned)\n"
-    "  --epochs N              the total number of epochs to reach (more than the checkpoint's)\n" DATA_HELP
-        FIT_HELP;
+    "  --epochs N              the total number of epochs to reach (more than the checkpoint's)\n"
+    "  --early-stopping, --reduce-lr, --monitor, --save-best, --metrics: as for bnmlp train\n"
+    "                          (their state starts afresh; no --lr-schedule)\n" DATA_HELP FIT_HELP;
 
 const char EVALUATE_USAGE[] =
-    "usage: bnmlp evaluate --model FILE --data FILE [--labels FILE | --label-column COL] [--threads N]\n";
+    "usage: bnmlp evaluate --model FILE --data FILE [--labels FILE | --label-column COL] [--threads N]\n"
+    "                      [--metrics NAME,...]\n";
 
 const char EVALUATE_HELP[] =
     "Prints the loss and accuracy (for the cross-entropies) of a saved model on labelled data, in\n"
     "inference mode (batch norm uses its moving statistics), on stdout.\n"
     "\n"
-    "  --model FILE            a model saved by bnmlp train (or a checkpoint)\n" DATA_HELP
+    "Then the metrics of the model's task over every row (binary: accuracy, precision, recall,\n"
+    "F1, AUC; multi-class: accuracy, top-k, macro and weighted F1; mean squared error: MAE, RMSE,\n"
+    "R^2) and, for a classifier, the confusion matrix.\n"
+    "\n"
+    "  --model FILE            a model saved by bnmlp train (or a checkpoint)\n"
+    "  --metrics NAME,...      print these metrics instead (the library's names, e.g. auc,f1)\n" DATA_HELP
     "  --threads N             threads of the library's pool (default 0: all online cores)\n";
 
 const char PREDICT_USAGE[] =

@@ -6,6 +6,8 @@
 
 /* Synopses (printed after a usage error) and flag lists (with --help) of each subcommand. */
 extern const char TRAIN_USAGE[], TRAIN_HELP[];
+/* train's training-control flags, printed after TRAIN_HELP (one string would exceed C's 4095). */
+extern const char TRAIN_CONTROLS_HELP[];
 extern const char RESUME_USAGE[], RESUME_HELP[];
 extern const char EVALUATE_USAGE[], EVALUATE_HELP[];
 extern const char PREDICT_USAGE[], PREDICT_HELP[];

@@ -32,7 +32,8 @@ typedef struct frame {
     double right;  /* plot area: right edge */
     double bottom; /* plot area: bottom edge */
     svg_axis x;    /* horizontal axis */
-    svg_axis y;    /* vertical axis */
+    svg_axis y;    /* vertical axis (of log10 values when log_y) */
+    bool log_y;    /* the y axis is logarithmic: data y maps through log10 */
 } frame;
 
 /* A legend entry's symbol. */
@@ -99,10 +100,16 @@ static double map_x(const frame *f, double x) {
     return f->left + (x - f->x.lo) / (f->x.hi - f->x.lo) * (f->right - f->left);
 }
 
-/* Pixel y of data value y (y grows upwards). */
-static double map_y(const frame *f, double y) {
+/* Pixel y of a value on the y axis (a log10 value when the axis is logarithmic). */
+static double map_y_axis(const frame *f, double y) {
     return f->bottom - (y - f->y.lo) / (f->y.hi - f->y.lo) * (f->bottom - f->top);
 }
+
+/* The y axis's value of data value y: log10(y) on a logarithmic axis (NaN for y <= 0). */
+static double axis_y(const frame *f, double y) { return f->log_y ? (y > 0.0 ? log10(y) : NAN) : y; }
+
+/* Pixel y of data value y (y grows upwards). */
+static double map_y(const frame *f, double y) { return map_y_axis(f, axis_y(f, y)); }
 
 /* Grows [*lo, *hi] to include value (NaNs are ignored). */
 static void include_value(double *lo, double *hi, double value) {
@@ -197,7 +204,7 @@ static void write_grid(out_file *out, const frame *f) {
         out_printf(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", x, f->top, x, f->bottom);
     }
     for (long k = 0, n = tick_count(&f->y); k < n; k++) {
-        double y = map_y(f, tick_value(&f->y, k));
+        double y = map_y_axis(f, tick_value(&f->y, k));
         out_printf(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", f->left, y, f->right, y);
     }
     out_printf(out, "</g>\n");
@@ -221,10 +228,14 @@ static void write_y_ticks(out_file *out, const frame *f) {
     char label[64];
     for (long k = 0, n = tick_count(&f->y); k < n; k++) {
         double value = tick_value(&f->y, k);
-        double y = map_y(f, value);
+        double y = map_y_axis(f, value);
         out_printf(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#333333\"/>\n",
                    f->left - 5, y, f->left, y);
-        snprintf(label, sizeof label, "%.*f", f->y.decimals, value);
+        if (f->log_y) {
+            snprintf(label, sizeof label, "%.3g", pow(10.0, value));
+        } else {
+            snprintf(label, sizeof label, "%.*f", f->y.decimals, value);
+        }
         write_text(out, f->left - 8, y + 4, "text-anchor=\"end\" font-size=\"12\"", label);
     }
 }
@@ -272,9 +283,15 @@ static void write_legend_entry(out_file *out, const frame *f, size_t index, lege
 /* Line charts                                                                               */
 /* ----------------------------------------------------------------------------------------- */
 
-/* True when point i of the series has a finite y and, with `band`, a finite spread. */
+/* True when point i of the series has a finite y (> 0 on a logarithmic axis) and, with `band`,
+ * a finite spread. */
+static bool point_usable_on(const svg_series *series, size_t i, bool band, bool log_y) {
+    return isfinite(series->y[i]) && (!log_y || series->y[i] > 0.0) && (!band || isfinite(series->spread[i]));
+}
+
+/* point_usable_on a linear axis. */
 static bool point_usable(const svg_series *series, size_t i, bool band) {
-    return isfinite(series->y[i]) && (!band || isfinite(series->spread[i]));
+    return point_usable_on(series, i, band, false);
 }
 
 /* Writes the band y +- spread over the usable points [first, end) as one closed path. */
@@ -316,7 +333,7 @@ static void write_line(out_file *out, const frame *f, const svg_series *series) 
                series->color);
     bool pen_down = false;
     for (size_t i = 0; i < series->count; i++) {
-        if (!point_usable(series, i, false)) {
+        if (!point_usable_on(series, i, false, f->log_y)) {
             pen_down = false;
             continue;
         }
@@ -324,7 +341,7 @@ static void write_line(out_file *out, const frame *f, const svg_series *series) 
         pen_down = true;
     }
     out_printf(out, "\"/>\n");
-    if (series->count == 1 && point_usable(series, 0, false)) {
+    if (series->count == 1 && point_usable_on(series, 0, false, f->log_y)) {
         out_printf(out, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\"/>\n", map_x(f, series->x[0]),
                    map_y(f, series->y[0]), series->color);
     }
@@ -342,12 +359,42 @@ static void fit_line_axes(frame *f, const svg_line_chart *chart) {
             include_value(&y_lo, &y_hi, series->y[i] + (band ? series->spread[i] : 0.0));
         }
     }
+    f->x = nice_axis(x_lo, x_hi);
+    if (chart->log_y) {
+        /* y_lo, y_hi of log10 of the positive values (a band's ends too) */
+        f->log_y = true;
+        y_lo = INFINITY;
+        y_hi = -INFINITY;
+        for (size_t s = 0; s < chart->series_count; s++) {
+            for (size_t i = 0; i < chart->series[s].count; i++) {
+                include_value(&y_lo, &y_hi, axis_y(f, chart->series[s].y[i]));
+            }
+        }
+        y_hi += chart->y_headroom * (isfinite(y_hi - y_lo) ? y_hi - y_lo : 0.0);
+        f->y = nice_axis(y_lo, y_hi);
+        return;
+    }
     include_value(&y_lo, &y_hi, chart->reference_y);
+    const double data_hi = y_hi;
     y_lo = !isnan(chart->y_floor) && y_lo < chart->y_floor ? chart->y_floor : y_lo;
     y_hi = !isnan(chart->y_ceiling) && y_hi > chart->y_ceiling ? chart->y_ceiling : y_hi;
-    f->x = nice_axis(x_lo, x_hi);
     f->y = nice_axis(y_lo, y_hi);
+    /* Headroom: when the highest value is within y_headroom of the rounded top, the top moves up
+     * by that fraction (between ticks: no tick is added). */
+    const double room = chart->y_headroom * (f->y.hi - f->y.lo);
+    if (room > 0.0 && isfinite(data_hi) && f->y.hi - data_hi < room) {
+        f->y.hi = data_hi + room;
+    }
     limit_axis(&f->y, chart->y_floor, chart->y_ceiling);
+}
+
+/* Writes a marker: a vertical dashed line across the plot area at x. */
+static void write_marker(out_file *out, const frame *f, const svg_marker *marker) {
+    double x = map_x(f, marker->x);
+    out_printf(out,
+               "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"1.5\" "
+               "stroke-dasharray=\"4 3\"/>\n",
+               x, f->top, x, f->bottom, marker->color);
 }
 
 /* Writes the dashed reference line across the plot area. */
@@ -368,11 +415,14 @@ static void write_line_data(out_file *out, const frame *f, const svg_line_chart 
             write_band(out, f, &chart->series[s], chart->band_opacity);
         }
     }
-    if (!isnan(chart->reference_y)) {
+    if (!isnan(chart->reference_y) && !chart->log_y) {
         write_reference(out, f, chart->reference_y);
     }
     for (size_t s = 0; s < chart->series_count; s++) {
         write_line(out, f, &chart->series[s]);
+    }
+    for (size_t m = 0; m < chart->marker_count; m++) {
+        write_marker(out, f, &chart->markers[m]);
     }
     out_printf(out, "</g>\n");
 }
@@ -384,9 +434,13 @@ static void write_line_legend(out_file *out, const frame *f, const svg_line_char
         legend_symbol symbol = series->spread != NULL ? LEGEND_BAND : LEGEND_LINE;
         write_legend_entry(out, f, s, symbol, series->color, chart->band_opacity, series->label);
     }
-    if (!isnan(chart->reference_y) && chart->reference_label != NULL) {
-        write_legend_entry(out, f, chart->series_count, LEGEND_DASHED, "#555555", 0.0,
-                           chart->reference_label);
+    size_t entry = chart->series_count;
+    if (!isnan(chart->reference_y) && !chart->log_y && chart->reference_label != NULL) {
+        write_legend_entry(out, f, entry++, LEGEND_DASHED, "#555555", 0.0, chart->reference_label);
+    }
+    for (size_t m = 0; m < chart->marker_count; m++) {
+        write_legend_entry(out, f, entry++, LEGEND_DASHED, chart->markers[m].color, 0.0,
+                           chart->markers[m].label);
     }
 }
 

@@ -20,7 +20,14 @@ typedef struct svg_series {
     size_t count;         /* number of points */
 } svg_series;
 
-/* A line chart. */
+/* A vertical dashed line at an x value, with its own legend entry. */
+typedef struct svg_marker {
+    double x;          /* where */
+    const char *label; /* legend text */
+    const char *color; /* CSS colour */
+} svg_marker;
+
+/* A line chart. Fields left zero add nothing (no markers, linear y, no headroom). */
 typedef struct svg_line_chart {
     const char *title;           /* bold line above the plot */
     const char *subtitle;        /* smaller grey line under the title; NULL for none */
@@ -33,6 +40,13 @@ typedef struct svg_line_chart {
     const char *reference_label; /* its legend text */
     double y_floor;              /* the y axis never goes below this (NaN: no limit) */
     double y_ceiling;            /* the y axis never goes above this (NaN: no limit) */
+    double y_headroom;           /* room kept above the highest y, as a fraction of the axis's
+                                    range: the top moves up (between ticks) when the data come
+                                    closer to it (0: none); y_ceiling still holds */
+    bool log_y;                  /* a log10 y axis: only y > 0 is drawn; y_floor, y_ceiling and
+                                    reference_y are then ignored */
+    const svg_marker *markers;   /* vertical lines drawn over the data; NULL for none */
+    size_t marker_count;         /* entries of markers */
 } svg_line_chart;
 
 /* A scatter plot of points in groups (one colour and legend entry per group). */

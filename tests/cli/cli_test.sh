@@ -450,6 +450,7 @@ sig_status=$?
 check "SIGTERM during train: exit 143 (128 + 15)" test $sig_status -eq 143
 sig_epochs=$(sed -n 's/.*interrupted by SIGTERM after epoch \([0-9]*\) of.*/\1/p' sig.err)
 check "SIGTERM: the message names the signal and the last full epoch ($sig_epochs)" test -n "$sig_epochs"
+check "SIGTERM: noted at once (finishing the epoch under way)" grep -q '^SIGTERM received: finishing epoch [0-9]*, then saving$' sig.err
 check "SIGTERM: the model is saved" test -s sig.bnmlp
 check "SIGTERM: the history has every finished epoch" test "$(lines sig.csv)" -eq $((${sig_epochs:-0} + 1))
 check "SIGTERM: the plot is a complete SVG" is_svg sig.svg
@@ -594,6 +595,189 @@ check "text labels: the resumed model still names its classes" sh -c \
     "'$bnmlp' predict --model tc3.bnmlp --data test.csv --out - --classes | grep -q ',inner ring\$'"
 failure "train: validation data with a class the training data lacks" "class 'inner rung' is not one of the model's classes" \
     train --data train-text.csv --validation-data test-unknown.csv --layers "dense:4:relu,dense:1:sigmoid" --epochs 1 --out tv.bnmlp --quiet
+# --- Training controls: early stopping, reduce-LR-on-plateau, schedules, --save-best -------
+# The tutorial's model with BN: its val_loss rises over the first epochs, so patience 3 stops it.
+check "--early-stopping 3,0,restore: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
+    --epochs 60 $tutorial --validation-split 0.5 --early-stopping 3,0,restore --quiet --out es.bnmlp --history es.csv
+cp last.out es.out
+check "--early-stopping: stopped before --epochs (says so on stdout)" grep -q '^early stopping after epoch [0-9]*: no val_loss improvement in 3 epochs' es.out
+check "--early-stopping: the history ends at the stopping epoch" test "$(lines es.csv)" -lt 61
+best=$(sed -n 's/^restored the weights of epoch \([0-9]*\) (best val_loss).*/\1/p' es.out)
+check "--early-stopping ...,restore: names the restored epoch" test -n "$best"
+best_val_loss=$(awk -F, -v e="$best" '$1 == e { printf "%.4f", $4 }' es.csv)
+check "restore: the history has the restored epoch's row" test -n "$best_val_loss"
+check "restore: the saved model has the best epoch's val_loss (evaluate on the validation rows)" sh -c \
+    "'$bnmlp' evaluate --model es.bnmlp --data test.csv | grep -q '^loss: $best_val_loss '"
+check "--save-best without --early-stopping: all the epochs run" status_is 0 "$bnmlp" train --data data.csv \
+    --layers "$spec" --epochs 8 $tutorial --validation-split 0.5 --save-best --quiet --out sb.bnmlp --history sb.csv
+check "--save-best: 8 epochs in the history" test "$(lines sb.csv)" -eq 9
+check "--save-best: the best epoch's weights are saved" grep -q '^restored the weights of epoch [0-9]* (best val_loss); sb.bnmlp holds them' last.out
+check "--save-best --monitor loss (no validation): exit 0" status_is 0 "$bnmlp" train --data data.csv \
+    --layers dense:4:relu,dense:1:sigmoid --epochs 4 --save-best --monitor loss --quiet --out sbl.bnmlp
+check "--save-best --monitor loss: names loss" grep -q '(best loss)' last.out
+check "--reduce-lr 0.5,0: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 6 $tutorial \
+    --validation-split 0.5 --reduce-lr 0.5,0 --quiet --out rl.bnmlp --history rl.csv
+check "--reduce-lr: the history has a learning_rate column" test "$(head -n 1 rl.csv)" = "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate"
+check "--reduce-lr: some epoch ran at half the rate of the one before" awk -F, '
+    NR > 2 && $6 + 0 > 0 && prev + 0 > 0 && ($6 / prev > 0.49 && $6 / prev < 0.51) { found = 1 }
+    NR > 1 { prev = $6 }
+    END { exit !found }' rl.csv
+check "--lr-schedule step:3:0.5: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers dense:4:relu,dense:1:sigmoid \
+    --epochs 7 --lr 0.1 --lr-schedule step:3:0.5 --quiet --out st.bnmlp --history st.csv
+check "--lr-schedule step:3:0.5: rates 0.1 x3, 0.05 x3, 0.025" test "$(cut -d, -f6 st.csv | tr '\n' ' ')" = \
+    "learning_rate 0.100000001 0.100000001 0.100000001 0.0500000007 0.0500000007 0.0500000007 0.0250000004 "
+check "--lr-schedule multistep:2,4:0.1: rates 0.1, 0.01 at epoch 3, 0.001 at epoch 5" sh -c \
+    "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 5 --lr 0.1 --lr-schedule multistep:2,4:0.1 --quiet --out ms.bnmlp --history ms.csv >/dev/null &&
+     test \"\$(cut -d, -f6 ms.csv | tr '\n' ' ')\" = 'learning_rate 0.100000001 0.100000001 0.00999999978 0.00999999978 0.00100000005 '"
+for schedule in exp:0.9 cosine cosine:5:0.001 onecycle:0.2 onecycle:0.2:0.5; do
+    check "--lr-schedule $schedule: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers dense:4:relu,dense:1:sigmoid \
+        --epochs 6 --lr 0.1 --lr-schedule "$schedule" --quiet --out sc.bnmlp --history sc.csv
+done
+check "--lr-schedule onecycle:0.2: peaks at 0.2" grep -q ',0.200000003$' sc.csv
+check "--standardize: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers dense:4:relu,dense:1:sigmoid \
+    --epochs 3 --standardize --quiet --out std.bnmlp
+check "--standardize: the same model as a SPEC starting with norm, bit for bit" sh -c \
+    "'$bnmlp' train --data data.csv --layers norm,dense:4:relu,dense:1:sigmoid --epochs 3 --quiet --out norm.bnmlp >/dev/null && cmp -s std.bnmlp norm.bnmlp"
+check "--standardize: summary shows the normalization layer" sh -c "'$bnmlp' summary --model std.bnmlp | grep -q Normalization"
+
+check "help train: the training controls and the schedule kinds" sh -c \
+    "'$bnmlp' help train | grep -q -- '--early-stopping P' && '$bnmlp' help train | grep -q 'onecycle:MAX_LR'"
+controls="train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 4 --out bad.bnmlp --quiet"
+for bad in x -1 1.5 3,-1 3,x 3,restore,0 3,0.1,foo 3,1,2,3 ""; do
+    usage_error "--early-stopping '$bad'" "--early-stopping" $controls --early-stopping "$bad"
+done
+for bad in 1,2 0,2 0.5 0.5,x 0.5,-1 0.5,2,-1 0.5,2,1,4 ""; do
+    usage_error "--reduce-lr '$bad'" "--reduce-lr" $controls --reduce-lr "$bad"
+done
+for bad in foo step step:0 step:x step:3:0 step:1:2:3 multistep multistep:5,2 multistep:0 multistep:1,,2 exp exp:0 \
+    exp:-1 cosine:0 cosine:5:-1 onecycle onecycle:0 onecycle:0.1:1 onecycle:0.1:0.05 constant ""; do
+    usage_error "--lr-schedule '$bad'" "--lr-schedule" $controls --lr-schedule "$bad"
+done
+usage_error "--monitor alone" "--monitor needs --early-stopping" $controls --monitor loss
+usage_error "--monitor unknown" "unknown --monitor 'foo'" $controls --early-stopping 2 --monitor foo
+usage_error "--monitor val_loss without validation" "needs validation rows" $controls --early-stopping 2 --monitor val_loss
+usage_error "--monitor val_accuracy without validation" "needs validation rows" $controls --save-best --monitor val_accuracy
+usage_error "--monitor accuracy with mse" "needs a loss with an accuracy" train --data data.csv --layers dense:1:linear \
+    --loss mse --epochs 2 --quiet --out bad.bnmlp --early-stopping 1 --monitor accuracy
+usage_error "--reduce-lr with --lr-schedule" "--reduce-lr and --lr-schedule cannot be given together" $controls \
+    --reduce-lr 0.5,2 --lr-schedule exp:0.9
+usage_error "--standardize with a SPEC starting with norm" "already starts with one" train --data data.csv \
+    --layers norm,dense:1:sigmoid --epochs 1 --standardize
+usage_error "--standardize takes no value" "--standardize takes no value" $controls --standardize=1
+usage_error "--save-best takes no value" "--save-best takes no value" $controls --save-best=yes
+check "no model written by a refused control" test ! -e bad.bnmlp
+
+# --- evaluate's metrics and confusion matrix (the library's accumulators over every row) ----
+check "evaluate (binary): exit 0" status_is 0 "$bnmlp" evaluate --model model.bnmlp --data test.csv
+cp last.out eval.out
+check "evaluate (binary): precision, recall, F1, AUC on one line" \
+    grep -q '^accuracy: [0-9.]*  precision: [0-9.]*  recall: [0-9.]*  f1_score: [0-9.]*  auc: [0-9.]*  roc_auc: [0-9.]*$' eval.out
+eval_accuracy=$(metric accuracy eval.out)
+check "evaluate (binary): the metric accuracy is evaluate's" test "$(sed -n 's/^accuracy: \([0-9.]*\) .*/\1/p' eval.out)" = "$eval_accuracy"
+check "evaluate (binary): a 2 x 2 confusion matrix of the 500 rows, its diagonal the accuracy" awk -v acc="$eval_accuracy" '
+    /^confusion matrix/ { on = 1; next }
+    on && $1 == 0 && NF == 2 { next }
+    on && NF == 3 { total += $2 + $3; right += ($1 == 0 ? $2 : $3); rows++; if ($1 == 1) { tp = $3; fn = $2 } else { fp = $3 } }
+    END { exit !(rows == 2 && total == 500 && sprintf("%.4f", right / total) == acc) }' eval.out
+tp=$(awk '/^confusion/ { on = 1; next } on && NF == 3 && $1 == 1 { print $3 }' eval.out)
+fp=$(awk '/^confusion/ { on = 1; next } on && NF == 3 && $1 == 0 { print $3 }' eval.out)
+fn=$(awk '/^confusion/ { on = 1; next } on && NF == 3 && $1 == 1 { print $2 }' eval.out)
+check "evaluate (binary): precision and recall agree with the matrix" test \
+    "$(metric precision eval.out) $(metric recall eval.out)" = \
+    "$(awk -v tp="$tp" -v fp="$fp" -v fn="$fn" 'BEGIN { printf "%.4f %.4f", tp / (tp + fp), tp / (tp + fn) }')"
+check "evaluate --metrics auc,f1: those two, in that order" sh -c \
+    "'$bnmlp' evaluate --model model.bnmlp --data test.csv --metrics auc,f1 | sed -n 2p | grep -q '^auc: [0-9.]*  f1_score: [0-9.]*\$'"
+check "evaluate (softmax, 2 classes): top-k, macro and weighted F1, a 2 x 2 matrix" sh -c \
+    "'$bnmlp' evaluate --model softmax.bnmlp --data test.csv >sm.out && grep -q '  top_k_categorical_accuracy: [0-9.]*  f1_macro: [0-9.]*  f1_weighted: [0-9.]*\$' sm.out && grep -q '^confusion matrix' sm.out"
+awk -F, 'NR == 1 { print; next } { $3 = NR % 3; print }' OFS=, data.csv >three.csv
+check "3 classes: train" status_is 0 "$bnmlp" train --data three.csv --layers dense:8:relu,dense:3:softmax --epochs 2 \
+    --quiet --out three.bnmlp
+check "evaluate (3 classes): a 3 x 3 matrix of the 1000 rows" sh -c \
+    "'$bnmlp' evaluate --model three.bnmlp --data three.csv | awk '/^confusion/ { on = 1; next } on && NF == 4 && \$1 ~ /^[0-2]\$/ { n += \$2 + \$3 + \$4; r++ } END { exit !(r == 3 && n == 1000) }'"
+check "evaluate (mse): MAE, RMSE, R², no matrix" sh -c \
+    "'$bnmlp' evaluate --model mse.bnmlp --data test.csv >mse.out && grep -q '^mean_absolute_error: [0-9.]*  root_mean_squared_error: [0-9.]*  r2_score: -*[0-9.]*\$' mse.out && ! grep -q confusion mse.out"
+check "evaluate (mse): RMSE squared is the loss" awk '
+    /^loss:/ { loss = $2 } /root_mean_squared_error/ { for (i = 1; i <= NF; i++) if ($i == "root_mean_squared_error:") r = $(i + 1) }
+    END { d = r * r - loss; exit !(d < 0.0002 && d > -0.0002) }' mse.out
+for bad in foo mae confusion_matrix auc,auc "auc,,f1" ","; do
+    usage_error "evaluate --metrics '$bad'" "--metrics" evaluate --model model.bnmlp --data test.csv --metrics "$bad"
+    check "evaluate --metrics '$bad': nothing on stdout" test ! -s last.out
+done
+usage_error "evaluate --metrics accuracy for mse names the task" "not a metric of this model's task, regression" \
+    evaluate --model mse.bnmlp --data test.csv --metrics accuracy
+
+# --- train --metrics: per epoch, on the training and the validation rows --------------------
+check "train --metrics auc,f1,precision: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 5 \
+    $tutorial --validation-split 0.5 --metrics auc,f1,precision --out mt.bnmlp --history mt.csv
+cp last.out mt.out
+cp last.err mt.err
+check "--metrics: history columns NAME then val_NAME" test "$(head -n 1 mt.csv)" = \
+    "epoch,loss,accuracy,val_loss,val_accuracy,auc,f1_score,precision,val_auc,val_f1_score,val_precision"
+check "--metrics: every epoch's row has the 10 fields" awk -F, 'NR > 1 && NF != 11 { bad = 1 } END { exit bad || NR != 6 }' mt.csv
+check "--metrics: on every progress line" test "$(grep -c '  auc: [0-9.]*  f1_score: [0-9.]*  precision: [0-9.]*  val_auc: [0-9.]*  val_f1_score: [0-9.]*  val_precision: [0-9.]*$' mt.err)" -eq 5
+check "--metrics: on the last epoch's stdout line" grep -q '^epoch 5/5  .*  val_precision: [0-9.]*$' mt.out
+last_val=$(awk -F, 'END { printf "auc: %.4f  f1_score: %.4f  precision: %.4f", $9, $10, $11 }' mt.csv)
+check "--metrics: the last epoch's val_ values are evaluate's on the validation rows" sh -c \
+    "'$bnmlp' evaluate --model mt.bnmlp --data test.csv --metrics auc,f1,precision | sed -n 2p | grep -qx '$last_val'"
+check "--metrics: training is unchanged (the same model and history, bit for bit)" sh -c \
+    "'$bnmlp' train --data data.csv --layers '$spec' --epochs 5 $tutorial --validation-split 0.5 --quiet --out mt0.bnmlp --history mt0.csv >/dev/null &&
+     cmp -s mt.bnmlp mt0.bnmlp && cut -d, -f1-5 mt.csv | cmp -s - mt0.csv"
+check "--metrics without validation: the training columns only" sh -c \
+    "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1 --loss mse --epochs 2 --metrics rmse,r2 --quiet --out mr.bnmlp --history mr.csv >/dev/null &&
+     test \"\$(head -n 1 mr.csv)\" = epoch,loss,accuracy,val_loss,val_accuracy,root_mean_squared_error,r2_score"
+for bad in foo mae confusion_matrix auc,auc "auc," ""; do
+    usage_error "train --metrics '$bad'" "--metrics" train --data data.csv --layers "$spec" --epochs 2 --quiet \
+        --out bad.bnmlp --metrics "$bad"
+done
+check "no model written by a refused --metrics" test ! -e bad.bnmlp
+
+# --- resume takes the controls and --metrics (not --lr-schedule, --standardize) -------------
+check "resume source: train 4 epochs with checkpoints" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
+    --epochs 4 $tutorial --validation-split 0.5 --quiet --out rc.bnmlp --checkpoint-every 2
+check "resume --early-stopping 1,0,restore --metrics auc: exit 0" status_is 0 "$bnmlp" resume --checkpoint rc.bnmlp.ckpt \
+    --data data.csv --validation-split 0.5 --epochs 40 --early-stopping 1,0,restore --metrics auc --quiet \
+    --out rc2.bnmlp --history rc2.csv
+check "resume --metrics: the history has auc and val_auc from epoch 5" sh -c \
+    "test \"\$(head -n 1 rc2.csv)\" = epoch,loss,accuracy,val_loss,val_accuracy,auc,val_auc && test \"\$(sed -n 2p rc2.csv | cut -d, -f1)\" = 5"
+check "resume --metrics: epoch 5's values are the uninterrupted run's (mt.csv)" test \
+    "$(sed -n 2p rc2.csv | cut -d, -f6)" = "$(sed -n 6p mt.csv | cut -d, -f6)"
+check "resume --early-stopping ...,restore: restores an epoch of the resumed run" grep -q '^restored the weights of epoch [0-9]* (best val_loss)' last.out
+usage_error "resume --lr-schedule (train only)" "unknown flag '--lr-schedule'" resume --checkpoint rc.bnmlp.ckpt \
+    --data data.csv --epochs 8 --lr-schedule exp:0.9
+usage_error "resume --monitor alone" "--monitor needs --early-stopping" resume --checkpoint rc.bnmlp.ckpt \
+    --data data.csv --epochs 8 --monitor loss
+usage_error "resume --metrics mae on a binary model" "not a metric of this model's task" resume --checkpoint rc.bnmlp.ckpt \
+    --data data.csv --epochs 8 --metrics mae
+
+# --- --plot: headroom above accuracy 1.0, --plot-log, the best and restored epochs marked ----
+check "--plot with early stopping's restore: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
+    --epochs 12 $tutorial --validation-split 0.5 --early-stopping 3,0,restore --quiet --out pm.bnmlp --history pm.csv \
+    --plot pm.svg
+check "--plot: a complete SVG" is_svg pm.svg
+best_epoch=$(awk -F, 'NR > 1 && (best == "" || $4 + 0 < best + 0) { best = $4; epoch = $1 } END { print epoch }' pm.csv)
+restored=$(sed -n 's/^restored the weights of epoch \([0-9]*\).*/\1/p' last.out)
+check "--plot: the lowest val_loss's epoch ($best_epoch) is marked on both panels" \
+    test "$(grep -c ">best val_loss: epoch $best_epoch<" pm.svg)" -eq 2
+check "--plot: the restored epoch ($restored) is marked on both panels" \
+    test "$(grep -c ">restored: epoch $restored<" pm.svg)" -eq 2
+check "--plot without validation: no best-epoch marker" sh -c \
+    "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 3 --quiet --out pn.bnmlp --plot pn.svg >/dev/null && ! grep -q 'best val_loss' pn.svg"
+check "--plot-log: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 12 $tutorial \
+    --validation-split 0.5 --quiet --out pl.bnmlp --plot pl.svg --plot-log
+check "--plot-log: the loss axis's ticks are evenly spaced in log10 (constant ratios), not in value" awk '
+    /translate\(0 500\)/ { exit }
+    /text-anchor="end"/ { sub(/<\/text>.*/, ""); sub(/.*>/, ""); v[n++] = $0 + 0 }
+    END { if (n < 3) exit 1; r1 = v[1] / v[0]; r2 = v[2] / v[1]; d1 = v[1] - v[0]; d2 = v[2] - v[1]
+          exit !(r1 - r2 < 0.02 && r2 - r1 < 0.02 && (d2 - d1 > 0.001 || d1 - d2 > 0.001)) }' pl.svg
+usage_error "--plot-log without --plot" "--plot-log needs --plot" train --data data.csv --layers "$spec" --epochs 1 \
+    --plot-log
+awk -F, 'NR == 1 { print; next } { print $1 "," $2 "," ($1 > 0 ? 1 : 0) }' data.csv >separable.csv
+check "--plot on separable data (accuracy near 1): exit 0" status_is 0 "$bnmlp" train --data separable.csv \
+    --layers dense:4:relu,dense:1:sigmoid --epochs 20 --lr 0.5 --quiet --out sep.bnmlp --plot sep.svg
+check "--plot: room above the accuracy panel's top tick (not on the frame)" awk '
+    /translate\(0 500\)/ { on = 1 }
+    on && /text-anchor="end"/ { match($0, /y="[0-9.]*"/); y = substr($0, RSTART + 3, RLENGTH - 4) }
+    END { exit !(y + 0 > 74.5) }' sep.svg
 
 # --- Progress on a terminal: a newline per epoch, never wider than the terminal ------------
 if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>&1; then
@@ -604,6 +788,11 @@ if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>
         test "$(grep -c 'val_accuracy: [0-9.]*$' tty-lines.txt)" -ge 5
     check "terminal progress: no line wider than the terminal (60)" \
         awk '/^(Epoch |    )/ && length($0) > 59 { bad = 1 } END { exit bad }' tty-lines.txt
+    check "terminal progress: each epoch's line is redrawn per batch before its final one" sh -c \
+        "for e in 1 2 3 4 5; do test \$(grep -c \"^Epoch \$e/5 \" tty-lines.txt) -ge 2 || exit 1; done"
+    check "terminal progress: a batch's line shows the running loss and accuracy, without validation" awk '
+        /^Epoch 1\/5  [0-9]*\/16 .*accuracy: [0-9.]*$/ { if ((getline next_line) > 0 && next_line !~ /val_loss/) found = 1 }
+        END { exit !found }' tty-lines.txt
 else
     echo "skip    terminal progress checks: no script(1)"
 fi

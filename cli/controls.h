@@ -1,0 +1,28 @@
+/*
+ * controls.h - the training-control flags of `bnmlp train` (docs/cli.md): --early-stopping,
+ * --reduce-lr, --lr-schedule, --monitor and --save-best, read into the library's
+ * bnmlp_fit_config (its early_stopping, reduce_lr and schedule fields).
+ */
+#ifndef BNMLP_CLI_CONTROLS_H
+#define BNMLP_CLI_CONTROLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "args.h"
+#include "bnmlp.h"
+
+/* What the controls depend on besides the flags. */
+typedef struct controls_context {
+    size_t epochs;       /* --epochs: the cosine and one-cycle schedules span them by default */
+    bool has_validation; /* validation rows exist (val_* monitors) */
+    bool has_accuracy;   /* the loss has an accuracy (accuracy monitors) */
+} controls_context;
+
+/* Sets fit's early_stopping, reduce_lr and schedule from the flags of opts (fields it does not
+ * name keep their values). False with a one-line message in problem for a bad value or an
+ * impossible combination (fit untouched). */
+bool controls_apply(const cli_options *opts, const controls_context *context, bnmlp_fit_config *fit,
+                    char *problem, size_t size);
+
+#endif /* BNMLP_CLI_CONTROLS_H */
