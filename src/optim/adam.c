@@ -21,12 +21,12 @@ typedef struct adam_step {
  * would be finite. fresh starts from zero moments. The gradient is clipped first. Operations follow torch.optim's single-tensor
  * Adam in float32: decay, moments, then the step. */
 static inline bool adam_pass(float *w, float *m, float *v, const float *g, size_t n, const adam_step *s,
-                             bool fresh, bool apply) {
+                             bool fresh, bool clip, bool apply) {
     int bad = 0; /* NaN or infinity seen */
     for (size_t i = 0; i < n; i++) {
         /* AdamW shrinks the weight first; Adam adds the L2 term to the gradient instead. */
         float wi = s->shrink != 1.0f ? w[i] * s->shrink : w[i];
-        const float gc = bnmlp_clip_gradient(g[i], s->scale, s->clip_value);
+        const float gc = clip ? bnmlp_clip_gradient(g[i], s->scale, s->clip_value) : g[i];
         const float gi = s->l2 != 0.0f ? gc + s->l2 * w[i] : gc;
         const float mi = (fresh ? 0.0f : m[i]) * s->beta1 + (1.0f - s->beta1) * gi;
         const float vi = (fresh ? 0.0f : v[i]) * s->beta2 + (1.0f - s->beta2) * gi * gi;
@@ -68,9 +68,13 @@ static bool adam_update(const bnmlp_optimizer_config *config, const bnmlp_update
     const float decay = bnmlp_segment_decay(adam->weight_decay, adam->decay_kernels_only, u->kernel);
     adam_step s = make_step(adam, config->kind == BNMLP_OPTIMIZER_ADAMW, u->t, decay);
     s.scale = u->scale, s.clip_value = u->clip_value;
-    /* Two instances of the pass, each with apply fixed, so that neither loop tests it. */
-    return apply ? adam_pass(u->w, u->slots[0], u->slots[1], u->g, u->n, &s, u->fresh, true)
-                 : adam_pass(u->w, u->slots[0], u->slots[1], u->g, u->n, &s, u->fresh, false);
+    /* Instances of the pass with apply and clip fixed, so that no loop tests them. */
+    const bool clip = bnmlp_update_clips(u->scale, u->clip_value);
+#define ADAM_PASS(clip_, apply_)                                                                             \
+    adam_pass(u->w, u->slots[0], u->slots[1], u->g, u->n, &s, u->fresh, clip_, apply_)
+    if (clip) return apply ? ADAM_PASS(true, true) : ADAM_PASS(true, false);
+    return apply ? ADAM_PASS(false, true) : ADAM_PASS(false, false);
+#undef ADAM_PASS
 }
 
 static bool adam_valid(const bnmlp_optimizer_config *config) {

@@ -79,6 +79,12 @@ static inline float bnmlp_clip_gradient(float g, float scale, float clip_value) 
     return g;
 }
 
+/* True when the update clips (a row's passes are instantiated with and without clipping, so
+ * that the loop without it keeps no test in its body and vectorizes). */
+static inline bool bnmlp_update_clips(float scale, float clip_value) {
+    return scale != 1.0f || clip_value > 0.0f;
+}
+
 /* The clipping settings every row lists after its own (bnmlp_clip_config), in file order. */
 #define BNMLP_CLIP_FIELDS                                                                                    \
     {"clipnorm", offsetof(bnmlp_optimizer_config, clip.clipnorm), BNMLP_SETTING_FLOAT},                      \

@@ -12,13 +12,13 @@
  *   g += decay * w;  s = alpha * s + (1 - alpha) * g^2;
  *   centered: a = alpha * a + (1 - alpha) * g, d = sqrt(s - a^2) + eps;  else d = sqrt(s) + eps;
  *   momentum: b = momentum * b + g / d, w -= lr * b;  else w -= lr * g / d. */
-static inline bool rmsprop_pass(const bnmlp_rmsprop_config *c, float decay, const bnmlp_update *u,
+static inline bool rmsprop_pass(const bnmlp_rmsprop_config *c, float decay, const bnmlp_update *u, bool clip,
                                 bool apply) {
     const float alpha = c->alpha, rest = 1.0f - c->alpha, lr = c->learning_rate;
     float *w = u->w, *s = u->slots[0], *a = u->slots[1], *b = u->slots[2];
     int bad = 0; /* NaN or infinity seen */
     for (size_t i = 0; i < u->n; i++) {
-        const float gc = bnmlp_clip_gradient(u->g[i], u->scale, u->clip_value);
+        const float gc = clip ? bnmlp_clip_gradient(u->g[i], u->scale, u->clip_value) : u->g[i];
         const float gi = decay != 0.0f ? gc + decay * w[i] : gc;
         const float si = (u->fresh ? 0.0f : s[i]) * alpha + rest * gi * gi;
         float ai = 0.0f, bi = 0.0f, wi;
@@ -50,8 +50,10 @@ static inline bool rmsprop_pass(const bnmlp_rmsprop_config *c, float decay, cons
 static bool rmsprop_update(const bnmlp_optimizer_config *config, const bnmlp_update *u, bool apply) {
     const bnmlp_rmsprop_config *c = &config->rmsprop;
     const float decay = bnmlp_segment_decay(c->weight_decay, c->decay_kernels_only, u->kernel);
-    /* Two instances of the pass, each with apply fixed, so that neither loop tests it. */
-    return apply ? rmsprop_pass(c, decay, u, true) : rmsprop_pass(c, decay, u, false);
+    /* Instances of the pass with apply and clip fixed, so that no loop tests them. */
+    if (bnmlp_update_clips(u->scale, u->clip_value))
+        return apply ? rmsprop_pass(c, decay, u, true, true) : rmsprop_pass(c, decay, u, true, false);
+    return apply ? rmsprop_pass(c, decay, u, false, true) : rmsprop_pass(c, decay, u, false, false);
 }
 
 static bool rmsprop_valid(const bnmlp_optimizer_config *config) {

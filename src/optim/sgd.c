@@ -16,11 +16,11 @@ static inline void sgd_step(float *w, float *v, float g, float learning_rate, fl
 /* One pass over a segment: with apply, writes the new w and v; without, only checks that they
  * are finite. The gradient is clipped, then g + decay * w when decay is not 0; fresh starts from v = 0. */
 static inline bool sgd_pass(float *w, float *v, const float *g, size_t n, const bnmlp_sgd_config *sgd,
-                            float decay, float scale, float clip_value, bool fresh, bool apply) {
+                            float decay, float scale, float clip_value, bool fresh, bool clip, bool apply) {
     int bad = 0; /* NaN or infinity seen */
     for (size_t i = 0; i < n; i++) {
         float wi = w[i], vi = fresh ? 0.0f : v[i];
-        const float gc = bnmlp_clip_gradient(g[i], scale, clip_value);
+        const float gc = clip ? bnmlp_clip_gradient(g[i], scale, clip_value) : g[i];
         const float gi = decay != 0.0f ? gc + decay * wi : gc;
         sgd_step(&wi, &vi, gi, sgd->learning_rate, sgd->momentum, sgd->nesterov);
         if (apply) {
@@ -36,11 +36,13 @@ static inline bool sgd_pass(float *w, float *v, const float *g, size_t n, const 
 static bool sgd_update(const bnmlp_optimizer_config *config, const bnmlp_update *u, bool apply) {
     const bnmlp_sgd_config *sgd = &config->sgd;
     const float decay = bnmlp_segment_decay(sgd->weight_decay, sgd->decay_kernels_only, u->kernel);
-    /* Two instances of the pass, each with apply fixed, so that neither loop tests it. */
-    return apply
-               ? sgd_pass(u->w, u->slots[0], u->g, u->n, sgd, decay, u->scale, u->clip_value, u->fresh, true)
-               : sgd_pass(u->w, u->slots[0], u->g, u->n, sgd, decay, u->scale, u->clip_value, u->fresh,
-                          false);
+    /* Instances of the pass with apply and clip fixed, so that no loop tests them. */
+    const bool clip = bnmlp_update_clips(u->scale, u->clip_value);
+#define SGD_PASS(clip_, apply_)                                                                              \
+    sgd_pass(u->w, u->slots[0], u->g, u->n, sgd, decay, u->scale, u->clip_value, u->fresh, clip_, apply_)
+    if (clip) return apply ? SGD_PASS(true, true) : SGD_PASS(true, false);
+    return apply ? SGD_PASS(false, true) : SGD_PASS(false, false);
+#undef SGD_PASS
 }
 
 static bool sgd_valid(const bnmlp_optimizer_config *config) {
@@ -52,7 +54,7 @@ static bool sgd_valid(const bnmlp_optimizer_config *config) {
 void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learning_rate, float momentum,
                       bool nesterov) {
     const bnmlp_sgd_config sgd = {.learning_rate = learning_rate, .momentum = momentum, .nesterov = nesterov};
-    sgd_pass(w, v, g, n, &sgd, 0.0f, 1.0f, 0.0f, false, true);
+    sgd_pass(w, v, g, n, &sgd, 0.0f, 1.0f, 0.0f, false, false, true);
 }
 
 #define FIELD(member, type)                                                                                  \
