@@ -75,3 +75,34 @@ const struct bnmlp_kernel_context *bnmlp_test_kernels(void) {
     if (!ready) bnmlp_kernel_context_init(&context), ready = true;
     return &context;
 }
+
+/* The loss with the parameters params. */
+static double loss_at(bnmlp_model *model, const float *params, size_t count, const bnmlp_tensor *x,
+                      const bnmlp_tensor *y) {
+    assert_ok(bnmlp_model_set_params(model, params, count));
+    float loss;
+    assert_ok(bnmlp_model_loss_gradients(model, x, y, &loss, NULL, 0));
+    return loss;
+}
+
+void bnmlp_test_check_model_gradients(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                      float *grad, size_t count, float h, double atol, double rtol) {
+    float *params = malloc(count * sizeof *params);
+    assert_non_null(params);
+    assert_ok(bnmlp_model_get_params(model, params, count));
+    float loss;
+    assert_ok(bnmlp_model_loss_gradients(model, x, y, &loss, grad, count));
+    for (size_t i = 0; i < count; i++) {
+        const float saved = params[i];
+        params[i] = saved + h;
+        const double plus = loss_at(model, params, count, x, y);
+        params[i] = saved - h;
+        const double minus = loss_at(model, params, count, x, y);
+        params[i] = saved;
+        const double numeric = (plus - minus) / (2.0 * (double)h);
+        if (!(fabs(numeric - grad[i]) <= atol + rtol * fabs(numeric)))
+            fail_msg("gradient[%zu]: analytic %.6g, numeric %.6g", i, (double)grad[i], numeric);
+    }
+    assert_ok(bnmlp_model_set_params(model, params, count));
+    free(params);
+}

@@ -22,6 +22,13 @@ void bnmlp_test_floats_close(const float *a, const float *b, size_t n, double at
 /* Fills v (n) with deterministic values in [-1, 1) from a linear congruential sequence. */
 void bnmlp_test_fill(float *v, size_t n, uint32_t seed);
 
+/* Central differences (step h, in double) of the built model's training-mode loss on (x, y),
+ * parameter by parameter, against the analytic gradient of bnmlp_model_loss_gradients (written
+ * to grad, count == the parameter count); fails the test at the first parameter outside
+ * atol + rtol |numeric|. The parameters are restored. */
+void bnmlp_test_check_model_gradients(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                      float *grad, size_t count, float h, double atol, double rtol);
+
 /* Distance in units in the last place between two finite floats (0 when equal; +0 == -0). */
 uint32_t bnmlp_test_ulp_distance(float a, float b);
 
