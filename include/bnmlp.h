@@ -1801,6 +1801,66 @@ bnmlp_status bnmlp_metric_value(bnmlp_metric_accumulator *accumulator, double *v
 bnmlp_status bnmlp_metric_confusion_matrix(const bnmlp_metric_accumulator *accumulator, uint64_t *counts,
                                            size_t count, size_t *classes);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Export: a trained model in other formats (docs/deploy.md)                                  */
+/* ------------------------------------------------------------------------------------------ */
+/*
+ * Each format is one row of the library's export table; bnmlp_export_format_name lists them, so
+ * a program asks the library for the names. An export describes the model's inference mode
+ * (batch norm with its moving statistics, dropout as the identity). Files are written to
+ * temporary names and renamed into place once all of them are complete: a failed export leaves
+ * no file behind and an old file of the same name as it was.
+ */
+
+/* How the exported weights are stored. */
+typedef enum bnmlp_export_weights {
+    BNMLP_EXPORT_WEIGHTS_FLOAT32 = 0, /* the model's float32 weights, exactly (default) */
+    BNMLP_EXPORT_WEIGHTS_INT8         /* dense kernels as per-output-channel symmetric int8 in
+                                         [-127, 127] with a float scale per channel (TFLite's and
+                                         Keras 3's quantize("int8")); float activations. Only the
+                                         formats that say so take it */
+} bnmlp_export_weights;
+
+/* Options of bnmlp_model_export; start from BNMLP_EXPORT_OPTIONS_DEFAULT. */
+typedef struct bnmlp_export_options {
+    const char *name;             /* the exported model's name: the C format's identifier prefix
+                                     and file names; a C identifier ([A-Za-z_][A-Za-z0-9_]*, at
+                                     most 64 characters). Default "model" */
+    bool with_test;               /* formats with a self-test (C): write it too. Default false */
+    size_t test_rows;             /* rows of inputs the self-test stores, >= 1. Default 16 */
+    uint64_t test_seed;           /* seed of the self-test's inputs. Default 0 */
+    bnmlp_export_weights weights; /* default BNMLP_EXPORT_WEIGHTS_FLOAT32 */
+} bnmlp_export_options;
+
+/* The default export options. */
+#define BNMLP_EXPORT_OPTIONS_DEFAULT                                                                          \
+    ((bnmlp_export_options){.name = "model",                                                                  \
+                            .with_test = false,                                                               \
+                            .test_rows = 16,                                                                  \
+                            .test_seed = 0,                                                                   \
+                            .weights = BNMLP_EXPORT_WEIGHTS_FLOAT32})
+
+/* The number of export formats: indices 0 .. count - 1 name one each. */
+size_t bnmlp_export_format_count(void);
+
+/* The name of export format index ("c", "onnx", ...), or NULL past the last one. Static. */
+const char *bnmlp_export_format_name(size_t index);
+
+/* One English sentence about export format index, or NULL past the last one. Static. */
+const char *bnmlp_export_format_summary(size_t index);
+
+/* True when export format index writes into a directory (several files) rather than one file. */
+bool bnmlp_export_format_writes_directory(size_t index);
+
+/* Writes model (built; not changed observably) in the format named format to path: a file, or
+ * for a format that writes a directory, an existing directory that receives the files. options
+ * may be NULL (the defaults). Errors: BNMLP_ERR_NULL_ARGUMENT; BNMLP_ERR_INVALID_ARGUMENT (an
+ * unknown format, a bad option or one the format does not take); BNMLP_ERR_UNSUPPORTED (the
+ * model has something the format cannot express); BNMLP_ERR_FILE_OPEN, BNMLP_ERR_IO (nothing
+ * left behind). detail (may be NULL) says what, in its message. */
+bnmlp_status bnmlp_model_export(bnmlp_model *model, const char *format, const char *path,
+                                const bnmlp_export_options *options, bnmlp_error_detail *detail);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,25 @@
+/*
+ * export.h - internal: the export table. Each format (C source, ONNX, safetensors, ...) is one
+ * row: its name, a sentence for help texts, whether it writes a directory, and its writer. The
+ * export tier reads a model through the model tier's accessors only; nothing below it knows
+ * export exists. Not part of the public API.
+ */
+#ifndef BNMLP_EXPORT_H
+#define BNMLP_EXPORT_H
+
+#include "core/core.h"
+
+/* One export format. */
+typedef struct bnmlp_export_format_row {
+    const char *name;      /* as --format takes it, e.g. "c" */
+    const char *summary;   /* one English sentence */
+    bool writes_directory; /* path is an existing directory that receives several files */
+    bool takes_int8;       /* accepts BNMLP_EXPORT_WEIGHTS_INT8 */
+    bool takes_test;       /* accepts with_test */
+    /* Writes model to path with options (already checked against the row's flags: name valid,
+     * test_rows >= 1). Leaves no file behind on error; detail's message says what. */
+    bnmlp_status (*write)(bnmlp_model *model, const char *path, const bnmlp_export_options *options,
+                          bnmlp_error_detail *detail);
+} bnmlp_export_format_row;
+
+#endif /* BNMLP_EXPORT_H */
