@@ -1861,6 +1861,89 @@ bool bnmlp_export_format_writes_directory(size_t index);
 bnmlp_status bnmlp_model_export(bnmlp_model *model, const char *format, const char *path,
                                 const bnmlp_export_options *options, bnmlp_error_detail *detail);
 
+/* ------------------------------------------------------------------------------------------ */
+/* safetensors in: PyTorch's nn.Sequential weights into a model (docs/deploy.md)              */
+/* ------------------------------------------------------------------------------------------ */
+/*
+ * The "safetensors" export format writes a model's arrays under PyTorch's nn.Sequential names
+ * ("{i}.weight" of a Linear is the (out, in) transpose of the kernel; a BatchNorm1d's weight,
+ * bias, running_mean, running_var and num_batches_tracked), and its architecture in the
+ * __metadata__ keys "bnmlp.input_width", "bnmlp.layers" and "bnmlp.loss". The calls below read
+ * such a file, or one that PyTorch wrote, back. The reader trusts nothing: the header length
+ * against the file's size (and a 100 MB cap), the JSON (strict: duplicate keys and unknown keys
+ * of a tensor refused), the dtypes, the data offsets (they must tile the data exactly), then the
+ * names, dtypes and shapes against the architecture (every tensor the model has, no other: as
+ * PyTorch's load_state_dict(strict=True)), every float finite and every variance >= 0. Nothing
+ * changes before all of it passed. Errors (*detail, may be NULL, gets the byte offset in the file
+ * and a message naming the tensor): BNMLP_ERR_TRUNCATED (the file is shorter than its header or
+ * offsets say), BNMLP_ERR_FORMAT (bad JSON, header length, offsets; a tensor missing, extra or
+ * twice; a negative variance or step count; a bad architecture text), BNMLP_ERR_SHAPE (a shape
+ * the layer does not have), BNMLP_ERR_UNSUPPORTED (a dtype other than F32 and I64 where the
+ * library needs them, no architecture, a BatchNorm1d weight or bias that is not the identity for
+ * a layer with scale or center off), BNMLP_ERR_NOT_FINITE, BNMLP_ERR_FILE_OPEN, BNMLP_ERR_IO,
+ * BNMLP_ERR_OVERFLOW (a file larger than the limit), BNMLP_ERR_OUT_OF_MEMORY,
+ * BNMLP_ERR_NULL_ARGUMENT.
+ */
+
+/* How bnmlp_model_import_safetensors makes the model. */
+typedef struct bnmlp_safetensors_config {
+    const char *layers;               /* the architecture, in the text of the "bnmlp.layers" metadata key
+                                         (docs/deploy.md: layers separated by ';', each its kind and
+                                         name=value settings), used instead of the file's; NULL: the file's
+                                         (BNMLP_ERR_UNSUPPORTED when it has none). Default NULL */
+    size_t input_width;               /* with layers: the input width; 0 takes the file's
+                                         bnmlp.input_width, else the last dimension of layer 0's tensors.
+                                         Ignored without layers. Default 0 */
+    bnmlp_loss loss;                  /* with layers: the model's loss (without: the file's bnmlp.loss,
+                                         binary cross-entropy when absent). Default
+                                         BNMLP_LOSS_BINARY_CROSSENTROPY */
+    size_t max_batch;                 /* the new model's maximum batch (bnmlp_model_build), > 0. Default 32 */
+    uint32_t seed;                    /* the build's seed (the weights are then replaced; it drives fit's
+                                         shuffles). Default 0 */
+    size_t max_file_bytes;            /* bnmlp_model_import_safetensors refuses larger files (0: no limit).
+                                         Default BNMLP_DATA_MAX_FILE_BYTES_DEFAULT */
+    const bnmlp_allocator *allocator; /* the model's and the reader's allocations (copied); NULL:
+                                         malloc/free. Default NULL */
+} bnmlp_safetensors_config;
+
+/* The defaults. */
+#define BNMLP_SAFETENSORS_DEFAULT                                                                            \
+    ((bnmlp_safetensors_config){.layers = NULL,                                                              \
+                                .input_width = 0,                                                            \
+                                .loss = BNMLP_LOSS_BINARY_CROSSENTROPY,                                      \
+                                .max_batch = 32,                                                             \
+                                .seed = 0,                                                                   \
+                                .max_file_bytes = BNMLP_DATA_MAX_FILE_BYTES_DEFAULT,                         \
+                                .allocator = NULL})
+
+/* A new built model with the architecture of the file's metadata (or config->layers) and the
+ * file's weights and moving statistics (each batch-norm layer's step count from
+ * num_batches_tracked); NULL with *status (and *detail) on error, see above. config NULL means
+ * BNMLP_SAFETENSORS_DEFAULT. Free with bnmlp_model_free. */
+bnmlp_model *bnmlp_model_import_safetensors(const char *path, const bnmlp_safetensors_config *config,
+                                            bnmlp_status *status, bnmlp_error_detail *detail);
+
+/* As bnmlp_model_import_safetensors, from the size bytes at data (max_file_bytes ignored). */
+bnmlp_model *bnmlp_model_import_safetensors_buffer(const void *data, size_t size,
+                                                   const bnmlp_safetensors_config *config,
+                                                   bnmlp_status *status, bnmlp_error_detail *detail);
+
+/* Loads the safetensors file at path into model (built; BNMLP_ERR_NOT_BUILT otherwise), whose
+ * architecture must match the file's tensors exactly (names, dtypes, shapes; the metadata is not
+ * read): the arrays, and each batch-norm layer's step count from num_batches_tracked. On error
+ * the model is unchanged. Files larger than BNMLP_DATA_MAX_FILE_BYTES_DEFAULT are refused. */
+bnmlp_status bnmlp_model_load_safetensors(bnmlp_model *model, const char *path, bnmlp_error_detail *detail);
+
+/* As bnmlp_model_load_safetensors, from the size bytes at data. */
+bnmlp_status bnmlp_model_load_safetensors_buffer(bnmlp_model *model, const void *data, size_t size,
+                                                 bnmlp_error_detail *detail);
+
+/* The input width of the safetensors file at path into *width: its bnmlp.input_width metadata,
+ * else the last dimension of layer 0's tensors (a Linear's in_features, a BatchNorm1d's
+ * features), for a program that builds the model itself before bnmlp_model_load_safetensors.
+ * The header is checked as above; BNMLP_ERR_UNSUPPORTED when the file does not say. */
+bnmlp_status bnmlp_safetensors_input_width(const char *path, size_t *width, bnmlp_error_detail *detail);
+
 #ifdef __cplusplus
 }
 #endif

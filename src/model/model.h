@@ -243,6 +243,17 @@ void bnmlp_model_share(const bnmlp_model *model, size_t rows, size_t *offset, si
  * BNMLP_ERR_ALREADY_BUILT, BNMLP_ERR_OVERFLOW, BNMLP_ERR_OUT_OF_MEMORY). */
 bnmlp_status bnmlp_model_append_layer(bnmlp_model *model, bnmlp_layer layer);
 
+/* ---- layer_access.c: a layer as the export tier reads it ---------------------------------------- */
+
+/* Layer index of the model (its kind, widths, configuration, steps), read-only; NULL when index
+ * is out of range. The export tier reads configurations through this and the file-field table. */
+const bnmlp_layer *bnmlp_model_layer(const bnmlp_model *model, size_t index);
+
+/* Sets layer index's count of committed training steps (batch norm's t, dropout's mask step),
+ * as a file or an import restores it; BNMLP_ERR_INVALID_ARGUMENT for an index out of range or a
+ * kind without steps (neither batch norm nor dropout). */
+bnmlp_status bnmlp_model_set_layer_steps(bnmlp_model *model, size_t index, uint64_t steps);
+
 /* ---- snapshot.c: a copy of the weights (parameters and moving statistics) --------------------- */
 
 /* Floats a snapshot of the built model holds: the parameter arena, then the statistics block. */
