@@ -33,6 +33,7 @@ typedef struct cli_options {
     const char *validation_labels; /* --validation-labels FILE: labels of .npy validation data */
     double validation_split;       /* --validation-split F in (0, 1): the last fraction validates */
     const char *layers;            /* --layers SPEC (train) */
+    const char *from;              /* --from FILE.safetensors (import) */
     size_t epochs;                 /* --epochs N */
     size_t batch_size;             /* --batch-size N. Default 32 */
     const char *loss;              /* --loss NAME (bnmlp_loss_from_name); NULL: from the last layer */

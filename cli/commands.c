@@ -16,6 +16,7 @@
 #include "controls.h"
 #include "curves.h"
 #include "dataio.h"
+#include "import.h"
 #include "outfile.h"
 #include "progress.h"
 #include "safety.h"
@@ -1863,6 +1864,8 @@ const command COMMANDS[] = {
      run_predict},
     {"summary", "print a saved model's layers and parameter counts", SUMMARY_USAGE, SUMMARY_HELP,
      run_summary},
+    {"import", "read a safetensors file (PyTorch's nn.Sequential names) into a model file", IMPORT_USAGE,
+     IMPORT_HELP, run_import},
 };
 
 const size_t COMMAND_COUNT = COUNT_OF(COMMANDS);

@@ -779,6 +779,36 @@ check "--plot: room above the accuracy panel's top tick (not on the frame)" awk 
     on && /text-anchor="end"/ { match($0, /y="[0-9.]*"/); y = substr($0, RSTART + 3, RLENGTH - 4) }
     END { exit !(y + 0 > 74.5) }' sep.svg
 
+# --- import: safetensors with PyTorch's nn.Sequential names (tools/gen_safetensors_fixtures.py) --------
+st="$fixtures/../safetensors"
+torch_spec="dense:8,bn:eps=0.001:momentum=0.9:variance=unbiased,relu,dropout:0.2,dense:6:tanh,bn:eps=1e-5:momentum=0.9:variance=unbiased,dense:3:softmax"
+check "import a libbnmlp export (architecture from its metadata): exit 0" \
+    status_is 0 "$bnmlp" import --from "$st/libbnmlp_model.safetensors" --out imported.bnmlp
+check "import: the saved model has the export's 10 layers and loss" sh -c \
+    "'$bnmlp' summary --model imported.bnmlp | grep -q 'Loss: categorical_crossentropy' &&
+     test \$('$bnmlp' summary --model imported.bnmlp | grep -c '^ [a-z_0-9]* (') -eq 10"
+check "import a PyTorch file with --layers: exit 0" \
+    status_is 0 "$bnmlp" import --from "$st/torch_model.safetensors" --layers "$torch_spec" --out torch.bnmlp --quiet
+check "import --quiet prints nothing" test ! -s last.out
+check "import: the PyTorch model is saved" test -s torch.bnmlp
+failure "import of a PyTorch file without --layers" "needs --layers" import --from "$st/torch_model.safetensors" \
+    --out x.bnmlp
+failure "import with --layers of another width" "has shape (8, 5); layer 0 needs (7, 5)" import \
+    --from "$st/torch_model.safetensors" --layers "dense:7,bn,relu,dropout:0.2,dense:6:tanh,bn,dense:3:softmax" \
+    --out x.bnmlp
+failure "import with --layers missing a batch norm" "tensor '2.weight' (layer 2, dense) is missing" import \
+    --from "$st/torch_model.safetensors" --layers "dense:8,relu,dense:6,dense:6:tanh,bn,dense:3:softmax" --out x.bnmlp
+head -c 100 "$st/torch_model.safetensors" >truncated.safetensors
+failure "import of a truncated file" "header of" import --from truncated.safetensors --out x.bnmlp
+failure "import of a missing file" "missing.safetensors" import --from missing.safetensors --out x.bnmlp
+check "a failed import writes no model" test ! -e x.bnmlp
+usage_error "import without --from" "--from" import --out x.bnmlp
+usage_error "import without --out" "--out" import --from "$st/torch_model.safetensors"
+usage_error "import --loss without --layers" "--loss needs --layers" import --from "$st/torch_model.safetensors" \
+    --out x.bnmlp --loss mse
+usage_error "import with a bad --layers" "dense" import --from "$st/torch_model.safetensors" --out x.bnmlp \
+    --layers "dense:zero"
+
 # --- Progress on a terminal: a newline per epoch, never wider than the terminal ------------
 if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>&1; then
     COLUMNS=60 script -qec "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 5 \

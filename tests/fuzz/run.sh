@@ -19,7 +19,7 @@ if [ "${1:-}" = "--merge" ]; then
 fi
 seconds=${1:?usage: tests/fuzz/run.sh [--merge] SECONDS}
 build=build-fuzz
-harnesses="csv npy model"
+harnesses="csv npy model safetensors"
 
 CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBNMLP_BUILD_FUZZ=ON \
     -DBNMLP_BUILD_TESTS=OFF -DBNMLP_BUILD_EXAMPLES=OFF -DBNMLP_WERROR=ON >/dev/null
