@@ -268,12 +268,13 @@ static int kind_named(const char *name, size_t length) {
  * hostile header). */
 #define MAX_DESCRIBED_LAYERS 4096
 
-/* Most units a described layer may have. */
+/* Most units a described layer may have, and all of its layers together (each unit is a float
+ * of every row of the model's buffers: the bound keeps a hostile text from planning gigabytes). */
 #define MAX_DESCRIBED_WIDTH ((size_t)1 << 24)
 
 bnmlp_status bnmlp_st_add_layers(bnmlp_model *model, const char *s, size_t length,
                                  bnmlp_error_detail *detail) {
-    size_t at = 0, record = 0;
+    size_t at = 0, record = 0, units = 0;
     if (length == 0) {
         bnmlp_detail_set(detail, 0, 0, 0, "the layer description is empty");
         return BNMLP_ERR_FORMAT;
@@ -281,6 +282,11 @@ bnmlp_status bnmlp_st_add_layers(bnmlp_model *model, const char *s, size_t lengt
     while (at <= length) {
         size_t end = at;
         while (end < length && s[end] != ';') end++;
+        units += record ? bnmlp_model_layer(model, bnmlp_model_layer_count(model) - 1)->out : 0;
+        if (units > MAX_DESCRIBED_WIDTH) {
+            bnmlp_detail_set(detail, 0, record, at, "the layer description has more than 2^24 units in all");
+            return BNMLP_ERR_FORMAT;
+        }
         if (++record > MAX_DESCRIBED_LAYERS) {
             bnmlp_detail_set(detail, 0, record, at, "the layer description has more than %d layers",
                              MAX_DESCRIBED_LAYERS);

@@ -720,9 +720,9 @@ static bnmlp_status input_width_of(header *h, size_t *width, bnmlp_error_detail 
             ok = m->value[k] >= '0' && m->value[k] <= '9';
             v = v * 10 + (uint64_t)(m->value[k] - '0');
         }
-        if (!ok)
+        if (!ok || v > ((uint64_t)1 << 24))
             return fail_at(detail, BNMLP_ERR_FORMAT, 0,
-                           "metadata bnmlp.input_width is not a positive integer");
+                           "metadata bnmlp.input_width is not an integer from 1 to 2^24");
         *width = (size_t)v;
         return BNMLP_OK;
     }
@@ -802,13 +802,14 @@ bnmlp_model *bnmlp_model_import_safetensors_buffer(const void *data, size_t size
     bnmlp_model *model = NULL;
     if (s == BNMLP_OK) model = bnmlp_model_create_with_allocator(width, c->allocator, &s);
     if (s == BNMLP_OK) s = bnmlp_st_add_layers(model, layers, layers_length, detail);
+    /* The tensors against the described layers before the build allocates anything for them. */
+    if (s == BNMLP_OK) s = check_tensors(model, &h, detail);
     if (s == BNMLP_OK) {
         s = bnmlp_model_set_loss(model, loss);
         if (s == BNMLP_OK) s = bnmlp_model_build(model, c->max_batch, c->seed);
         if (s != BNMLP_OK)
             fail_at(detail, s, 0, "the described model cannot be built: %s", bnmlp_status_string(s));
     }
-    if (s == BNMLP_OK) s = check_tensors(model, &h, detail);
     if (s == BNMLP_OK) s = apply_tensors(model, &h, detail);
     header_free(&h);
     if (s != BNMLP_OK) {
