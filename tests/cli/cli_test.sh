@@ -749,6 +749,29 @@ usage_error "resume --monitor alone" "--monitor needs --early-stopping" resume -
 usage_error "resume --metrics mae on a binary model" "not a metric of this model's task" resume --checkpoint rc.bnmlp.ckpt \
     --data data.csv --epochs 8 --metrics mae
 
+# --- A resumed run's history and plot include the epochs before the resume ---------------------
+check "history source: 8 epochs uninterrupted, with --metrics auc" status_is 0 "$bnmlp" train --data data.csv \
+    --layers "$spec" --epochs 8 --validation-split 0.5 --metrics auc --quiet --out hf.bnmlp --history hf.csv --plot hf.svg
+check "history source: the same run stopped after 3 epochs with a checkpoint" status_is 0 "$bnmlp" train \
+    --data data.csv --layers "$spec" --epochs 3 --validation-split 0.5 --metrics auc --quiet --out hp.bnmlp \
+    --history hp.csv --checkpoint-every 3
+check "resume --history naming the interrupted run's history: exit 0" status_is 0 "$bnmlp" resume \
+    --checkpoint hp.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --metrics auc --quiet \
+    --out hr.bnmlp --history hp.csv --plot hr.svg
+check "resume: the history continues the file, byte for byte the uninterrupted run's" cmp -s hf.csv hp.csv
+check "resume: the plot's curves include the epochs before the resume" sh -c \
+    "grep -v '<text' hf.svg >hf.curves && grep -v '<text' hr.svg >hr.curves && cmp -s hf.curves hr.curves"
+printf 'epoch,loss\n1,0.5\n' >not-history.csv
+failure "resume --history naming a file that is not a history" "--history not-history.csv exists but cannot be continued" \
+    resume --checkpoint hp.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --quiet --out hn.bnmlp \
+    --history not-history.csv
+check "... refused before training: nothing written, the file kept" sh -c \
+    "test ! -e hn.bnmlp && test \"\$(cat not-history.csv)\" = \"\$(printf 'epoch,loss\\n1,0.5')\""
+head -n 3 hf.csv >short-history.csv
+failure "resume --history with fewer epochs than the checkpoint" "it holds 2 epochs, not the 3 the checkpoint has done" \
+    resume --checkpoint hp.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --quiet --out hn.bnmlp \
+    --history short-history.csv
+
 # --- --plot: headroom above accuracy 1.0, --plot-log, the best and restored epochs marked ----
 check "--plot with early stopping's restore: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
     --epochs 12 $tutorial --validation-split 0.5 --early-stopping 3,0,restore --quiet --out pm.bnmlp --history pm.csv \
