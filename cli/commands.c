@@ -356,6 +356,20 @@ static int optimizer_settings(const command *cmd, const cli_options *opts, const
             return CLI_EXIT_USAGE;
         }
     }
+    /* Each clipping flag is in range alone; the library refuses two at once, as Keras does. Say so
+     * (a resumed run counts the checkpoint's). */
+    const bnmlp_clip_config *clip = &config->clip;
+    if ((clip->clipnorm > 0.0f) + (clip->clipvalue > 0.0f) + (clip->global_clipnorm > 0.0f) > 1) {
+        const bool resumed = strcmp(cmd->name, "resume") == 0;
+        cli_usage_error(cmd->name,
+                        "at most one of --clipnorm, --clipvalue and --global-clipnorm may be non-zero, as in "
+                        "Keras (here --clipnorm %g --clipvalue %g --global-clipnorm %g%s)",
+                        (double)clip->clipnorm, (double)clip->clipvalue, (double)clip->global_clipnorm,
+                        resumed ? ", the checkpoint's included: give its one 0 with --override to change it"
+                                : "");
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
     if (bnmlp_optimizer_check(config) != BNMLP_OK) {
         cli_usage_error(cmd->name, "the settings of --optimizer %s are out of range",
                         bnmlp_optimizer_name(config->kind));
@@ -1909,6 +1923,7 @@ void command_print_help(const command *cmd, FILE *out) {
         fputs(TRAIN_CONTROLS_HELP, out);
     }
     if (cmd->run == run_train || cmd->run == run_resume) {
+        fputs(CLIP_HELP, out);
         command_print_names(out);
     }
     fputs(EXIT_STATUS_HELP, out);

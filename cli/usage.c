@@ -66,8 +66,8 @@ const char EXIT_STATUS_HELP[] =
 const char TRAIN_USAGE[] =
     "usage: bnmlp train --data FILE --layers SPEC --epochs N [--labels FILE | --label-column COL]\n"
     "                   [--loss NAME] [--optimizer NAME] [--lr R] [--momentum M] [--nesterov]\n"
-    "                   [--weight-decay W] [--SETTING V ...] [--batch-size N] [--seed K]\n"
-    "                   [--threads N]\n"
+    "                   [--weight-decay W] [--clipnorm C | --clipvalue V | --global-clipnorm C]\n"
+    "                   [--SETTING V ...] [--batch-size N] [--seed K] [--threads N]\n"
     "                   [--validation-data FILE | --validation-split F] [--out FILE] [--history FILE]\n"
     "                   [--plot FILE [--plot-log]] [--checkpoint-every N [--checkpoint FILE]]\n"
     "                   [--quiet] [--standardize] [--early-stopping P[,MIN_DELTA][,restore]]\n"
@@ -122,6 +122,16 @@ const char TRAIN_CONTROLS_HELP[] =
     "                          val_NAME, the validation rows, both in inference mode: shown in\n"
     "                          the progress and the last line, and --history columns\n"
     "The history gets a learning_rate column with --reduce-lr or --lr-schedule.\n";
+
+const char CLIP_HELP[] =
+    "Gradient clipping (Keras's optimizer arguments; any optimizer; at most one of the three;\n"
+    "default 0: off; a checkpoint keeps it, so resume needs no flag):\n"
+    "  --clipnorm C            each parameter array's gradient (a kernel, a bias, ...) scaled\n"
+    "                          to L2 norm C at most (Keras's clipnorm)\n"
+    "  --clipvalue V           every gradient element clamped to [-V, V] (Keras's clipvalue,\n"
+    "                          PyTorch's clip_grad_value_)\n"
+    "  --global-clipnorm C     all the gradients together scaled to L2 norm C at most (Keras's\n"
+    "                          global_clipnorm, PyTorch's clip_grad_norm_)\n";
 
 const char RESUME_USAGE[] =
     "usage: bnmlp resume --checkpoint FILE --epochs N --data FILE [the data, validation and output\n"

@@ -209,6 +209,55 @@ check "rmsprop (centered, momentum, rho 0.9): exit 0" status_is 0 "$bnmlp" train
 check "help lists the library's losses and optimizers" sh -c \
     "'$bnmlp' help train | grep -q 'binary_crossentropy (or bce)' && '$bnmlp' help resume | grep -q '^  rmsprop '"
 
+# --- Gradient clipping: --clipnorm, --clipvalue, --global-clipnorm ----------------------------
+check "help train and help resume list the three clipping flags with their Keras/PyTorch names" sh -c \
+    "for c in train resume; do '$bnmlp' help \$c >h.txt && grep -q '^  --clipnorm C  .*' h.txt && \
+    grep -q '^  --clipvalue V  .*Keras.s clipvalue' h.txt && grep -q '^  --global-clipnorm C  ' h.txt && \
+    grep -q 'global_clipnorm, PyTorch.s clip_grad_norm_' h.txt && grep -q 'clip_grad_value_' h.txt || exit 1; done"
+clip="--optimizer adam --lr 0.005 --validation-split 0.5 --quiet"
+check "unclipped adam, 8 epochs: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 8 \
+    $clip --out clip-none.bnmlp
+# Limits far below the gradients' norms and elements bite; limits far above them change nothing, bit
+# for bit, so the difference is the clipping's.
+for flag in "--clipnorm 0.05" "--clipvalue 0.01" "--global-clipnorm 0.05"; do
+    check "$flag (bites): another model than unclipped" sh -c "'$bnmlp' train --data data.csv --layers '$spec' \
+        --epochs 8 $clip $flag --out clip.bnmlp && ! cmp -s clip.bnmlp clip-none.bnmlp"
+done
+for flag in "--clipnorm 0" "--clipnorm 1e30" "--clipvalue 1e30" "--global-clipnorm 1e30"; do
+    check "$flag (never reached): the unclipped model, bit for bit" sh -c "'$bnmlp' train --data data.csv \
+        --layers '$spec' --epochs 8 $clip $flag --out clip.bnmlp && cmp -s clip.bnmlp clip-none.bnmlp"
+done
+usage_error "--clipnorm -1" "bad value for --clipnorm: -1" train --data data.csv --layers "$spec" --epochs 1 \
+    --clipnorm -1
+usage_error "--clipvalue abc" "bad number for --clipvalue: 'abc'" train --data data.csv --layers "$spec" --epochs 1 \
+    --clipvalue abc
+usage_error "--global-clipnorm nan" "bad number for --global-clipnorm: 'nan'" train --data data.csv \
+    --layers "$spec" --epochs 1 --global-clipnorm nan
+usage_error "--clipnorm inf" "bad number for --clipnorm: 'inf'" train --data data.csv --layers "$spec" --epochs 1 \
+    --clipnorm inf
+usage_error "--clipvalue without a value" "--clipvalue needs a value" train --data data.csv --layers "$spec" \
+    --epochs 1 --clipvalue
+usage_error "--clipnorm with --global-clipnorm" "at most one of --clipnorm, --clipvalue and --global-clipnorm" \
+    train --data data.csv --layers "$spec" --epochs 1 --clipnorm 1 --global-clipnorm 2
+check "--clipnorm 0.05, 8 epochs: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 8 \
+    $clip --clipnorm 0.05 --out clip-whole.bnmlp
+check "the same stopped after 4 epochs with a checkpoint: exit 0" status_is 0 "$bnmlp" train --data data.csv \
+    --layers "$spec" --epochs 4 $clip --clipnorm 0.05 --out clip-part.bnmlp --checkpoint-every 4
+check "resume without --clipnorm keeps the checkpoint's: the uninterrupted clipped model, bit for bit" sh -c \
+    "'$bnmlp' resume --checkpoint clip-part.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --quiet \
+    --out clip-resumed.bnmlp && cmp -s clip-resumed.bnmlp clip-whole.bnmlp"
+check "resume --clipnorm 0 --override drops it: another model" sh -c \
+    "'$bnmlp' resume --checkpoint clip-part.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --quiet \
+    --clipnorm 0 --override --out clip-off.bnmlp 2>/dev/null && ! cmp -s clip-off.bnmlp clip-whole.bnmlp"
+usage_error "resume --clipnorm 0.1 (the checkpoint's is 0.05) without --override" "changes clip-part.bnmlp.ckpt's clipnorm" \
+    resume --checkpoint clip-part.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --clipnorm 0.1
+usage_error "resume --clipvalue on a --clipnorm checkpoint" "the checkpoint's included" resume \
+    --checkpoint clip-part.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --clipvalue 0.1 --override
+check "resume --clipnorm 0 --clipvalue 0.1 --override switches the clipping, with a warning for each" sh -c \
+    "'$bnmlp' resume --checkpoint clip-part.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --quiet \
+    --clipnorm 0 --clipvalue 0.1 --override --out clip-value.bnmlp 2>w.txt && grep -q 'warning: --clipnorm 0 replaces' w.txt \
+    && grep -q 'warning: --clipvalue 0.1 replaces' w.txt"
+
 # --- Other losses and data forms -----------------------------------------------------------
 check "softmax (2 classes, adam): exit 0" \
     status_is 0 "$bnmlp" train --data data.csv --layers dense:16:relu,bn,dense:2:softmax --epochs 10 --optimizer adam \
