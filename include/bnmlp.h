@@ -1238,9 +1238,10 @@ typedef struct bnmlp_fit_config {
                                           runs epochs initial_epoch + 1 to epochs, numbers its records
                                           so, and continues the row order a checkpoint stored
                                           (bnmlp_model_save_checkpoint). < epochs. Default 0 */
-    double validation_split;           /* in [0, 1): the last floor(rows * validation_split) rows of
-                                          (x, y), taken before any shuffling, are the validation
-                                          set and fit trains on the others (Keras); both parts must
+    double validation_split;           /* in [0, 1): fit trains on the first
+                                          floor(rows * (1 - validation_split)) rows of (x, y) and
+                                          validates on the rest, split before any shuffling
+                                          (Keras: 133 rows at 0.1 validate on 14); both parts must
                                           be non-empty, and validation_x must then be NULL (else
                                           BNMLP_ERR_INVALID_ARGUMENT). Default 0 (none) */
     bnmlp_batch_callback on_batch_end; /* optional, after every step; NULL for none */
