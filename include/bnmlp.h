@@ -1834,11 +1834,11 @@ typedef struct bnmlp_export_options {
 } bnmlp_export_options;
 
 /* The default export options. */
-#define BNMLP_EXPORT_OPTIONS_DEFAULT                                                                          \
-    ((bnmlp_export_options){.name = "model",                                                                  \
-                            .with_test = false,                                                               \
-                            .test_rows = 16,                                                                  \
-                            .test_seed = 0,                                                                   \
+#define BNMLP_EXPORT_OPTIONS_DEFAULT                                                                         \
+    ((bnmlp_export_options){.name = "model",                                                                 \
+                            .with_test = false,                                                              \
+                            .test_rows = 16,                                                                 \
+                            .test_seed = 0,                                                                  \
                             .weights = BNMLP_EXPORT_WEIGHTS_FLOAT32})
 
 /* The number of export formats: indices 0 .. count - 1 name one each. */
