@@ -283,6 +283,38 @@ static void test_same_bytes_twice(void **state) {
     bnmlp_model_free(model);
 }
 
+static void test_stale_class_names(void **state) {
+    (void)state;
+    /* Names given for a binary head, then a 3-class head added: they no longer name every class
+     * and are left out, as the model file leaves them out. */
+    bnmlp_status status;
+    bnmlp_model *model = bnmlp_model_create(2, &status);
+    assert_ok(status);
+    bnmlp_dense_config binary = BNMLP_DENSE_DEFAULT(1);
+    binary.activation = BNMLP_ACTIVATION_SIGMOID;
+    assert_ok(bnmlp_model_add_dense(model, &binary));
+    const char *names[] = {"stale_a", "stale_b"};
+    assert_ok(bnmlp_model_set_class_names(model, names, 2));
+    bnmlp_dense_config three = BNMLP_DENSE_DEFAULT(3);
+    three.activation = BNMLP_ACTIVATION_SOFTMAX;
+    assert_ok(bnmlp_model_add_dense(model, &three));
+    assert_ok(bnmlp_model_set_loss(model, BNMLP_LOSS_CATEGORICAL_CROSSENTROPY));
+    assert_ok(bnmlp_model_build(model, 4, 1));
+    char dir[64], path[128];
+    test_make_dir(dir, sizeof dir);
+    test_path(path, sizeof path, dir, "stale.onnx");
+    assert_ok(bnmlp_model_export(model, "onnx", path, NULL, NULL));
+    size_t size = 0;
+    unsigned char *bytes = test_read_file(path, &size);
+    assert_non_null(bytes);
+    static const char key[] = "class_names", stale[] = "stale_a";
+    assert_false(contains(bytes, size, (const unsigned char *)key, sizeof key - 1));
+    assert_false(contains(bytes, size, (const unsigned char *)stale, sizeof stale - 1));
+    free(bytes);
+    test_remove_dir(dir);
+    bnmlp_model_free(model);
+}
+
 /* One bad call: what it passes and the status it must get. */
 typedef struct bad_case {
     const char *what;
@@ -373,15 +405,11 @@ static void test_allocation_failures(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_varints),
-        cmocka_unit_test(test_fields),
-        cmocka_unit_test(test_nested_messages),
-        cmocka_unit_test(test_writer_errors),
-        cmocka_unit_test(test_format_row),
-        cmocka_unit_test(test_exact_bytes),
-        cmocka_unit_test(test_same_bytes_twice),
-        cmocka_unit_test(test_bad_inputs),
-        cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_varints),          cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_nested_messages),  cmocka_unit_test(test_writer_errors),
+        cmocka_unit_test(test_format_row),       cmocka_unit_test(test_exact_bytes),
+        cmocka_unit_test(test_same_bytes_twice), cmocka_unit_test(test_stale_class_names),
+        cmocka_unit_test(test_bad_inputs),       cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

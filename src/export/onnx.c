@@ -497,10 +497,13 @@ static void write_metadata(bnmlp_pb_buffer *b, const bnmlp_model *model, bnmlp_p
     }
     metadata(b, "layers", text->bytes, text->size);
 
-    if (bnmlp_model_class_name(model, 0)) {
+    /* The names, when they name every class (as the model file keeps them). */
+    size_t names = 0;
+    while (bnmlp_model_class_name(model, names)) names++;
+    if (names > 0 && names == bnmlp_model_class_count(model)) {
         bnmlp_pb_free(text);
         bnmlp_pb_raw(text, "[", 1);
-        for (size_t k = 0; k < bnmlp_model_class_count(model); k++) {
+        for (size_t k = 0; k < names; k++) {
             bnmlp_pb_raw(text, k ? ", \"" : "\"", k ? 3 : 1);
             json_escaped(text, bnmlp_model_class_name(model, k));
             bnmlp_pb_raw(text, "\"", 1);
