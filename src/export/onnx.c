@@ -176,13 +176,18 @@ static void initializer(onnx_writer *w, const char *step, size_t rows, size_t co
     bnmlp_pb_string(b, TENSOR_NAME, name);
     bnmlp_pb_tag(b, TENSOR_RAW_DATA, BNMLP_PB_LEN);
     bnmlp_pb_varint(b, (uint64_t)count * 4u);
-    for (size_t r = 0; r < (rows ? rows : 1); r++)
-        for (size_t c = 0; c < (cols ? cols : 1); c++) {
-            unsigned char bytes[4];
-            const size_t at = transpose ? c * rows + r : r * (cols ? cols : 1) + c;
-            bnmlp_store_le32(bytes, bnmlp_float_bits(values[at]));
-            bnmlp_pb_raw(b, bytes, sizeof bytes);
+    /* Element i of the tensor, row-major: (r, c) = (i / cols, i % cols); a block of them at a
+     * time into the buffer. */
+    const size_t width = cols ? cols : 1;
+    unsigned char block[4 * 256];
+    for (size_t start = 0; start < count; start += 256) {
+        const size_t n = count - start < 256 ? count - start : 256;
+        for (size_t k = 0; k < n; k++) {
+            const size_t i = start + k, r = i / width, c = i % width;
+            bnmlp_store_le32(block + 4 * k, bnmlp_float_bits(values[transpose ? c * rows + r : i]));
         }
+        bnmlp_pb_raw(b, block, 4 * n);
+    }
     bnmlp_pb_end(b, message);
 }
 
