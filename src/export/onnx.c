@@ -204,10 +204,10 @@ static void vector(onnx_writer *w, const char *step, const float *values, size_t
 
 /* ---- nodes -------------------------------------------------------------------------------- */
 
-/* Appends node op (named after its output) reading inputs[0 .. input_count) with attributes, and
- * writing a new tensor: "output" for the last node (last) of the final layer, the layer's name
- * for the last node of another layer, else the layer's name / step. Writes that name into
- * output (may be NULL) and makes it the current tensor when last. */
+/* Appends node op (named the layer's name / step) reading inputs[0 .. input_count) with
+ * attributes, and writing a new tensor: "output" for the last node (last) of the final layer,
+ * the layer's name for the last node of another layer, else the layer's name / step. Writes that
+ * name into output (may be NULL) and makes it the current tensor when last. */
 static void node(onnx_writer *w, const char *op, const char *const *inputs, size_t input_count,
                  const char *step, bool last, const onnx_attribute *attributes, size_t attribute_count,
                  char output[NAME_SIZE]) {
