@@ -5,12 +5,12 @@
  * trainable, nothing updated by training.
  */
 #include "layers/layer.h"
+#include "layers/layers.h"
 
 #include <math.h>
 #include <string.h>
 
 #include "core/core.h"
-#include "layers/layers.h"
 
 /* The floor of the standard deviation (Keras's backend.epsilon()). */
 #define NORMALIZATION_MIN_STD 1e-7f
