@@ -590,8 +590,7 @@ static bnmlp_status onnx_write(bnmlp_model *model, const char *path, const bnmlp
 
 const bnmlp_export_format_row bnmlp_export_onnx = {
     .name = "onnx",
-    .summary = "one ONNX file (IR 7, opset 13): Gemm and each activation's own operators, a dynamic batch "
-               "dimension, input \"input\" and output \"output\"",
+    .summary = "one ONNX file (opset 13, dynamic batch) with input \"input\" and output \"output\"",
     .writes_directory = false,
     .takes_int8 = false,
     .takes_test = false,
