@@ -12,6 +12,7 @@
 /* The formats, in the order bnmlp_export_format_name lists them. Each row lives in its own file;
  * a new format is one line here. The NULL ends the list (C has no empty arrays). */
 static const bnmlp_export_format_row *const FORMATS[] = {
+    &bnmlp_export_onnx,
     NULL,
 };
 

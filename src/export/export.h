@@ -22,4 +22,7 @@ typedef struct bnmlp_export_format_row {
                           bnmlp_error_detail *detail);
 } bnmlp_export_format_row;
 
+/* The rows, each in its own file. */
+extern const bnmlp_export_format_row bnmlp_export_onnx; /* onnx.c */
+
 #endif /* BNMLP_EXPORT_H */
