@@ -5,6 +5,7 @@
  * trainable, nothing updated by training.
  */
 #include "layers/layer.h"
+#include "layers/layers.h"
 
 #include <math.h>
 #include <string.h>
@@ -38,8 +39,7 @@ static void normalization_range(void *arg, size_t begin, size_t end, size_t thre
     }
 }
 
-/* std (width) = max(sqrt(variance), 1e-7) per feature, in float as Keras computes it. */
-static void standard_deviations(float *std, const float *variance, size_t width) {
+void bnmlp_normalization_std(float *std, const float *variance, size_t width) {
     for (size_t c = 0; c < width; c++) {
         const float root = sqrtf(variance[c]);
         std[c] = root > NORMALIZATION_MIN_STD ? root : NORMALIZATION_MIN_STD;
@@ -73,7 +73,7 @@ static size_t normalization_scratch_bytes(const bnmlp_layer *layer) {
 static void run(const bnmlp_layer_pass *pass, float *out, const float *in, const float *mean) {
     const size_t width = pass->layer->out;
     float *std = pass->scratch;
-    standard_deviations(std, pass->arrays[BNMLP_ARRAY_MOVING_VARIANCE], width);
+    bnmlp_normalization_std(std, pass->arrays[BNMLP_ARRAY_MOVING_VARIANCE], width);
     normalization_job job = {.out = out, .in = in, .mean = mean, .std = std, .width = width};
     bnmlp_parallel_for(pass->kernels, pass->rows * width, NORMALIZATION_PIECE, normalization_range, &job);
 }
