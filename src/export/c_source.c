@@ -914,7 +914,7 @@ static bnmlp_status write_c(bnmlp_model *model, const char *path, const bnmlp_ex
 
 const bnmlp_export_format_row bnmlp_export_c_row = {
     .name = "c",
-    .summary = "dependency-free C99 source: NAME.h and NAME.c (and NAME_test.c, a self-test) in a directory",
+    .summary = "dependency-free C99 source: NAME.h, NAME.c and, with a self-test, NAME_test.c",
     .writes_directory = true,
     .takes_int8 = true,
     .takes_test = true,
