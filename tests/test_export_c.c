@@ -42,9 +42,7 @@ static bnmlp_model *make_model(const bnmlp_allocator *allocator) {
     bnmlp_tensor x = bnmlp_tensor_view(data, ROWS, IN), y = bnmlp_tensor_view(out, ROWS, 3);
     assert_ok(bnmlp_model_adapt(model, 0, &x));
     for (int k = 0; k < 4; k++) assert_ok(bnmlp_model_forward(model, &x, BNMLP_MODE_TRAINING, &y));
-    const char *names[] = {"setosa", "ver\"si?color",
-                           "virgin\xc3\xad"
-                           "ca"};
+    const char *names[] = {"setosa", "ver\"si?color", "virgin\303\255ca"}; /* UTF-8 í */
     assert_ok(bnmlp_model_set_class_names(model, names, 3));
     return model;
 }
