@@ -310,12 +310,54 @@ static void test_allocation_failures(void **state) {
     bnmlp_model_free(model);
 }
 
+/* The writer's two halves (core/file.h), which the export's atomicity rests on: a sealed file is
+ * complete but not in place; publish renames it over the old one; discard removes it (sealed or
+ * still open) and leaves the old file. */
+static void test_writer_seal_publish_discard(void **state) {
+    (void)state;
+    char dir[64], path[128];
+    test_make_dir(dir, sizeof dir);
+    test_path(path, sizeof path, dir, "f.txt");
+    test_write_file(path, "old", 3);
+    bnmlp_file_writer w;
+    assert_ok(bnmlp_file_writer_open(&w, path, NULL, NULL, NULL));
+    assert_ok(bnmlp_file_writer_write(&w, "new", 3));
+    assert_ok(bnmlp_file_writer_seal(&w, NULL));
+    assert_int_equal(test_count_files(dir), 2); /* f.txt and the sealed temporary */
+    char *text = read_text(dir, "f.txt");
+    assert_string_equal(text, "old");
+    free(text);
+    assert_ok(bnmlp_file_writer_publish(&w, NULL));
+    assert_int_equal(test_count_files(dir), 1);
+    text = read_text(dir, "f.txt");
+    assert_string_equal(text, "new");
+    free(text);
+    for (int sealed = 0; sealed < 2; sealed++) {
+        assert_ok(bnmlp_file_writer_open(&w, path, NULL, NULL, NULL));
+        assert_ok(bnmlp_file_writer_write(&w, "other", 5));
+        if (sealed) assert_ok(bnmlp_file_writer_seal(&w, NULL));
+        bnmlp_file_writer_discard(&w);
+        bnmlp_file_writer_discard(&w); /* finished: a no-op */
+        assert_int_equal(test_count_files(dir), 1);
+        text = read_text(dir, "f.txt");
+        assert_string_equal(text, "new");
+        free(text);
+    }
+    assert_status(bnmlp_file_writer_publish(&w, NULL), BNMLP_ERR_NULL_ARGUMENT); /* not sealed */
+    test_remove_dir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_row_is_listed),     cmocka_unit_test(test_same_bytes_every_time),
-        cmocka_unit_test(test_content),           cmocka_unit_test(test_int8_values),
-        cmocka_unit_test(test_bad_arguments),     cmocka_unit_test(test_unwritable_directory),
-        cmocka_unit_test(test_injected_failures), cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_row_is_listed),
+        cmocka_unit_test(test_same_bytes_every_time),
+        cmocka_unit_test(test_content),
+        cmocka_unit_test(test_int8_values),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_unwritable_directory),
+        cmocka_unit_test(test_injected_failures),
+        cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_writer_seal_publish_discard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
