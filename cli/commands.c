@@ -16,6 +16,7 @@
 #include "controls.h"
 #include "curves.h"
 #include "dataio.h"
+#include "export.h"
 #include "outfile.h"
 #include "progress.h"
 #include "safety.h"
@@ -1902,6 +1903,8 @@ const command COMMANDS[] = {
      run_predict},
     {"summary", "print a saved model's layers and parameter counts", SUMMARY_USAGE, SUMMARY_HELP,
      run_summary},
+    {"export", "write a saved model as C source (or another format) for inference elsewhere", EXPORT_USAGE,
+     EXPORT_HELP, run_export},
 };
 
 const size_t COMMAND_COUNT = COUNT_OF(COMMANDS);
@@ -1926,10 +1929,30 @@ void command_print_help(const command *cmd, FILE *out) {
         fputs(CLIP_HELP, out);
         command_print_names(out);
     }
+    if (cmd->run == run_export) {
+        export_print_formats(out);
+    }
     fputs(EXIT_STATUS_HELP, out);
 }
 
 void command_print_usage(const command *cmd) {
     fputs(cmd->usage, stderr);
     fprintf(stderr, "Run 'bnmlp help %s' for every flag.\n", cmd->name);
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* Shared with the subcommands in files of their own                                          */
+/* ----------------------------------------------------------------------------------------- */
+
+int command_parse_flags(const command *cmd, const flag_spec *table, size_t count, cli_options *opts, int argc,
+                        char **argv, int first) {
+    return parse_flags(cmd, table, count, opts, argc, argv, first);
+}
+
+int command_require_flags(const command *cmd, const cli_options *opts, const char *const *names) {
+    return require_flags(cmd, opts, names);
+}
+
+bnmlp_model *command_load_model(const command *cmd, const char *path, const char *what) {
+    return load_model(cmd, path, what);
 }

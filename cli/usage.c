@@ -201,3 +201,23 @@ const char SUMMARY_HELP[] =
     "loss, the batch it was built for and, for a checkpoint, the epochs it has done.\n"
     "\n"
     "  --model FILE            a model or checkpoint\n";
+
+const char EXPORT_USAGE[] =
+    "usage: bnmlp export --model FILE --format FORMAT --out PATH [--name NAME] [--with-test]\n"
+    "                    [--test-rows N] [--weights float32|int8]\n";
+
+const char EXPORT_HELP[] =
+    "Writes a saved model in another format for inference elsewhere (docs/deploy.md): batch norm\n"
+    "with its moving statistics, dropout as the identity.\n"
+    "\n"
+    "  --model FILE            a model saved by bnmlp train (never overwritten)\n"
+    "  --format FORMAT         one of the formats below (the library's list)\n"
+    "  --out PATH              the file written; for a format that writes a directory (c), the\n"
+    "                          directory that receives the files, created if missing\n"
+    "  --name NAME             the exported model's name: a C identifier of at most 64 characters\n"
+    "                          (the C format's prefix and file names). Default model\n"
+    "  --with-test             also write the format's self-test (c: NAME_test.c, a main() that\n"
+    "                          compares with the library's outputs on stored inputs)\n"
+    "  --test-rows N           rows of inputs the self-test stores (with --with-test). Default 16\n"
+    "  --weights float32|int8  dense kernels as float32 (default, exact) or per-output-channel int8\n"
+    "                          (formats that take it)\n";

@@ -14,6 +14,7 @@ extern const char RESUME_USAGE[], RESUME_HELP[];
 extern const char EVALUATE_USAGE[], EVALUATE_HELP[];
 extern const char PREDICT_USAGE[], PREDICT_HELP[];
 extern const char SUMMARY_USAGE[], SUMMARY_HELP[];
+extern const char EXPORT_USAGE[], EXPORT_HELP[];
 
 /* The exit statuses, at the end of every help. */
 extern const char EXIT_STATUS_HELP[];

@@ -1856,9 +1856,11 @@ bool bnmlp_export_format_writes_directory(size_t index);
 /* Writes model (built; not changed observably) in the format named format to path: a file, or
  * for a format that writes a directory, an existing directory that receives the files. options
  * may be NULL (the defaults). Errors: BNMLP_ERR_NULL_ARGUMENT; BNMLP_ERR_INVALID_ARGUMENT (an
- * unknown format, a bad option or one the format does not take); BNMLP_ERR_UNSUPPORTED (the
- * model has something the format cannot express); BNMLP_ERR_FILE_OPEN, BNMLP_ERR_IO (nothing
- * left behind). detail (may be NULL) says what, in its message. */
+ * unknown format, a bad option or one the format does not take); BNMLP_ERR_NOT_BUILT,
+ * BNMLP_ERR_EMPTY_MODEL; BNMLP_ERR_UNSUPPORTED (the model has something the format cannot
+ * express); BNMLP_ERR_FILE_OPEN, BNMLP_ERR_IO, BNMLP_ERR_OUT_OF_MEMORY (nothing left behind).
+ * detail (may be NULL) says what, in its message. The "c" format (docs/deploy.md) writes NAME.h,
+ * NAME.c and, with with_test, NAME_test.c into the directory path. */
 bnmlp_status bnmlp_model_export(bnmlp_model *model, const char *format, const char *path,
                                 const bnmlp_export_options *options, bnmlp_error_detail *detail);
 

@@ -851,6 +851,35 @@ check "--plot: room above the accuracy panel's top tick (not on the frame)" awk 
     on && /text-anchor="end"/ { match($0, /y="[0-9.]*"/); y = substr($0, RSTART + 3, RLENGTH - 4) }
     END { exit !(y + 0 > 74.5) }' sep.svg
 
+# --- export: the library's formats (docs/deploy.md) -------------------------------------------
+check "export --format c: exit 0, --out created" status_is 0 "$bnmlp" export --model model.bnmlp --format c \
+    --out exported/c --name tutorial
+check "export wrote tutorial.h and tutorial.c, nothing else" \
+    sh -c 'test -s exported/c/tutorial.h && test -s exported/c/tutorial.c && test "$(ls exported/c | wc -l)" -eq 2'
+check "export --with-test --test-rows 4 --weights int8: exit 0" status_is 0 "$bnmlp" export --model model.bnmlp \
+    --format c --out exported/c --name tutorial8 --with-test --test-rows 4 --weights int8
+check "the self-test stores 4 rows and int8 kernels" \
+    sh -c 'grep -q "^#define ROWS 4$" exported/c/tutorial8_test.c && grep -q "static const int8_t" exported/c/tutorial8.c'
+check "export twice: the same bytes" sh -c "'$bnmlp' export --model model.bnmlp --format c --out exported/again \
+    --name tutorial && cmp -s exported/c/tutorial.c exported/again/tutorial.c"
+check "help export lists the library's formats" sh -c "'$bnmlp' help export | grep -q '^  c  '"
+check "bnmlp --help lists export" sh -c "'$bnmlp' --help | grep -q '^  export '"
+usage_error "export without --format" "missing required flag --format" export --model model.bnmlp --out x
+usage_error "export --format unknown" "unknown --format 'pdf' (the library's formats: c" export --model model.bnmlp \
+    --format pdf --out x
+usage_error "export --weights int4" "--weights takes float32 or int8, not int4" export --model model.bnmlp --format c \
+    --out x --weights int4
+usage_error "export --test-rows without --with-test" "--test-rows needs --with-test" export --model model.bnmlp \
+    --format c --out x --test-rows 3
+usage_error "export --name 9lives" "the name must be a C identifier" export --model model.bnmlp --format c \
+    --out bad-name-dir --name 9lives
+check "a refused export leaves no directory it created" test ! -e bad-name-dir
+failure "export --out over a file (a directory format)" "exists and is not a directory" export --model model.bnmlp \
+    --format c --out model.bnmlp
+failure "export whose files would overwrite the model" "--model" export --model exported/c/tutorial.c --format c \
+    --out exported/c --name tutorial
+failure "export of a missing model" "cannot load model missing.bnmlp" export --model missing.bnmlp --format c --out x
+
 # --- Progress on a terminal: a newline per epoch, never wider than the terminal ------------
 if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>&1; then
     COLUMNS=60 script -qec "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 5 \
