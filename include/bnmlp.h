@@ -1818,12 +1818,14 @@ bnmlp_status bnmlp_metric_confusion_matrix(const bnmlp_metric_accumulator *accum
  * layer (s = gamma / sqrt(moving_variance + epsilon), W' = W * s per output column,
  * b' = (b - moving_mean) * s + beta; a dense layer without a bias gains one); one elsewhere that a
  * dense layer follows directly (after an activation, or on the input) folds into that next layer
- * (W' = diag(s) W, b' = b + (beta - moving_mean * s) W); a normalization layer folds the same way
- * with s = 1 / max(sqrt(variance), 1e-7); dropout and linear activations (the identity at
- * inference) are removed; batch norms in a row fold one after the other. A batch norm or
- * normalization that cannot fold (after an activation with no dense layer next, e.g. before a
- * softmax or at the end) is kept as it is; several of them in a row become one batch-norm layer
- * computing gamma * x + beta exactly (moving mean 0, moving variance 0.5, epsilon 0.5). Folding
+ * (W' = diag(s) W, b' = b + (beta - moving_mean * s) W) unless a shift beta - moving_mean * s
+ * exceeds 256 in magnitude (the folded product would lose more than 8 bits of float's 24: it is
+ * kept); a normalization layer folds the same way with s = 1 / max(sqrt(variance), 1e-7) and
+ * shift -mean * s; dropout and linear activations (the identity at inference) are removed; batch
+ * norms in a row fold one after the other. A batch norm or normalization that cannot fold (after
+ * an activation with no dense layer next, e.g. before a softmax or at the end) is kept as it is;
+ * several of them in a row become one batch-norm layer computing gamma * x + beta exactly (moving
+ * mean 0, moving variance 0.5, epsilon 0.5). Folding
  * is computed in double and rounded once to float: predictions equal the original's inference
  * predictions to about 1e-6 relative (rounding only; tests/test_fold.c measures it). The new
  * model keeps the loss, the class names, the maximum batch and the threads setting; every layer
