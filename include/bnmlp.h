@@ -1825,13 +1825,13 @@ bnmlp_status bnmlp_metric_confusion_matrix(const bnmlp_metric_accumulator *accum
  * norms in a row fold one after the other. A batch norm or normalization that cannot fold (after
  * an activation with no dense layer next, e.g. before a softmax or at the end) is kept as it is;
  * several of them in a row become one batch-norm layer computing gamma * x + beta exactly (moving
- * mean 0, moving variance 0.5, epsilon 0.5). Folding
- * is computed in double and rounded once to float: predictions equal the original's inference
- * predictions to about 1e-6 relative (rounding only; tests/test_fold.c measures it). The new
- * model keeps the loss, the class names, the maximum batch and the threads setting; every layer
- * is frozen (a training-mode forward then computes what inference does); it has no optimizer
- * state or training history. Its memory comes from allocator (copied into it; NULL: the
- * model's). Free it with bnmlp_model_free. NULL with *status (may be NULL) on error:
+ * mean 0, moving variance 0.5, epsilon 0.5). Folding is computed in double and rounded once to
+ * float: predictions equal the original's inference predictions within 1e-5 relative (rounding
+ * only; tests/test_fold.c measures at most 2.4e-6). The new model keeps the loss, the class
+ * names, the maximum batch and the threads setting; every layer is frozen (a training-mode
+ * forward then computes what inference does); it has no optimizer state or training history. Its
+ * memory comes from allocator (copied into it; NULL: the model's). Free it with
+ * bnmlp_model_free. NULL with *status (may be NULL) on error:
  * BNMLP_ERR_NULL_ARGUMENT (model NULL, or an allocator without both functions),
  * BNMLP_ERR_NOT_BUILT, BNMLP_ERR_DIVERGED (a folded weight beyond float's range),
  * BNMLP_ERR_OUT_OF_MEMORY; nothing is left allocated. */
