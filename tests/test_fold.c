@@ -413,6 +413,8 @@ static void test_every_placement(void **state) {
             if (error > case_worst) case_worst = error;
         }
         if (fc->exact) assert_memory_equal(got, want, ROWS * outputs * sizeof *got);
+        print_message("fold: %-36s %zu -> %zu layers, largest difference %.2g\n", fc->name,
+                      bnmlp_model_layer_count(model), bnmlp_model_layer_count(folded), case_worst);
         if (case_worst > worst) worst = case_worst, worst_case = fc->name;
         bnmlp_model_free(folded);
         bnmlp_model_free(model);
