@@ -1813,6 +1813,32 @@ bnmlp_status bnmlp_metric_confusion_matrix(const bnmlp_metric_accumulator *accum
  * no file behind and an old file of the same name as it was.
  */
 
+/* A new, built, inference-only model that predicts as model (built; not changed) does in
+ * inference mode, with batch norm folded away using its moving statistics and each layer's own
+ * epsilon (docs/deploy.md, "Folding"): a batch norm right after a dense layer folds into that
+ * layer (s = gamma / sqrt(moving_variance + epsilon), W' = W * s per output column,
+ * b' = (b - moving_mean) * s + beta; a dense layer without a bias gains one); one elsewhere that a
+ * dense layer follows directly (after an activation, or on the input) folds into that next layer
+ * (W' = diag(s) W, b' = b + (beta - moving_mean * s) W) unless a shift beta - moving_mean * s
+ * exceeds 256 in magnitude (the folded product would lose more than 8 bits of float's 24: it is
+ * kept); a normalization layer folds the same way with s = 1 / max(sqrt(variance), 1e-7) and
+ * shift -mean * s; dropout and linear activations (the identity at inference) are removed; batch
+ * norms in a row fold one after the other. A batch norm or normalization that cannot fold (after
+ * an activation with no dense layer next, e.g. before a softmax or at the end) is kept as it is;
+ * several of them in a row become one batch-norm layer computing gamma * x + beta exactly (moving
+ * mean 0, moving variance 0.5, epsilon 0.5). Folding is computed in double and rounded once to
+ * float: predictions equal the original's inference predictions within 1e-5 relative (rounding
+ * only; tests/test_fold.c measures at most 2.4e-6). The new model keeps the loss, the class
+ * names, the maximum batch and the threads setting; every layer is frozen (a training-mode
+ * forward then computes what inference does); it has no optimizer state or training history. Its
+ * memory comes from allocator (copied into it; NULL: the model's). Free it with
+ * bnmlp_model_free. NULL with *status (may be NULL) on error:
+ * BNMLP_ERR_NULL_ARGUMENT (model NULL, or an allocator without both functions),
+ * BNMLP_ERR_NOT_BUILT, BNMLP_ERR_DIVERGED (a folded weight beyond float's range),
+ * BNMLP_ERR_OUT_OF_MEMORY; nothing is left allocated. */
+bnmlp_model *bnmlp_model_fold(const bnmlp_model *model, const bnmlp_allocator *allocator,
+                              bnmlp_status *status);
+
 /* How the exported weights are stored. */
 typedef enum bnmlp_export_weights {
     BNMLP_EXPORT_WEIGHTS_FLOAT32 = 0, /* the model's float32 weights, exactly (default) */

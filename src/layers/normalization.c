@@ -115,6 +115,20 @@ static bnmlp_status normalization_adapt(const bnmlp_layer *layer, float *const a
     return status;
 }
 
+/* y = (x - mean) / std with std = max(sqrt(variance), 1e-7) in float, as the pass computes it:
+ * scale = 1 / std, shift = -mean / std. */
+static bool normalization_inference_affine(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT],
+                                           double *scale, double *shift) {
+    const float *mean = arrays[BNMLP_ARRAY_MOVING_MEAN], *variance = arrays[BNMLP_ARRAY_MOVING_VARIANCE];
+    for (size_t c = 0; c < layer->out; c++) {
+        float std;
+        standard_deviations(&std, variance + c, 1);
+        scale[c] = 1.0 / (double)std;
+        shift[c] = -(double)mean[c] / (double)std;
+    }
+    return true;
+}
+
 const bnmlp_layer_ops bnmlp_normalization_ops = {
     .kind = BNMLP_LAYER_NORMALIZATION,
     .class_name = "Normalization",
@@ -126,4 +140,5 @@ const bnmlp_layer_ops bnmlp_normalization_ops = {
     .forward = normalization_forward_pass,
     .backward = normalization_backward_pass,
     .adapt = normalization_adapt,
+    .inference_affine = normalization_inference_affine,
 };

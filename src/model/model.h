@@ -243,6 +243,19 @@ void bnmlp_model_share(const bnmlp_model *model, size_t rows, size_t *offset, si
  * BNMLP_ERR_ALREADY_BUILT, BNMLP_ERR_OVERFLOW, BNMLP_ERR_OUT_OF_MEMORY). */
 bnmlp_status bnmlp_model_append_layer(bnmlp_model *model, bnmlp_layer layer);
 
+/* ---- access.c: what the export tier reads ------------------------------------------------------ */
+
+/* Layer index (< the layer count) of model, read-only: its kind, widths and configuration. */
+const bnmlp_layer *bnmlp_model_layer_at(const bnmlp_model *model, size_t index);
+
+/* True when layer index (< the layer count) of the built model is one scale and shift per
+ * feature in inference mode (its row's inference_affine); then scale and shift (the layer's
+ * output width, doubles each) get them. False, nothing written, for any other layer. */
+bool bnmlp_model_layer_affine(const bnmlp_model *model, size_t index, double *scale, double *shift);
+
+/* The threads setting as bnmlp_model_set_threads took it (0: all online cores). */
+size_t bnmlp_model_threads_setting(const bnmlp_model *model);
+
 /* ---- snapshot.c: a copy of the weights (parameters and moving statistics) --------------------- */
 
 /* Floats a snapshot of the built model holds: the parameter arena, then the statistics block. */
