@@ -122,7 +122,7 @@ static bool normalization_inference_affine(const bnmlp_layer *layer, float *cons
     const float *mean = arrays[BNMLP_ARRAY_MOVING_MEAN], *variance = arrays[BNMLP_ARRAY_MOVING_VARIANCE];
     for (size_t c = 0; c < layer->out; c++) {
         float std;
-        standard_deviations(&std, variance + c, 1);
+        bnmlp_normalization_std(&std, variance + c, 1);
         scale[c] = 1.0 / (double)std;
         shift[c] = -(double)mean[c] / (double)std;
     }
