@@ -82,7 +82,47 @@ def main(path):
         print()
     print("torch / ours > 1: libbnmlp is faster. Medians of per-round medians; min over all samples. "
           "check: last loss (train), first output (infer), final val accuracy (circles).")
+    print_folding(phases, medians)
     return 0
+
+
+def print_folding(phases, medians):
+    """Per phase, each X.folded workload: libbnmlp's folded forward and its unfolded model timed in
+    the same samples (impl bnmlp-unfolded: the two take turns within every sample), the median
+    over rounds of mlp_step's median ratio over paired pieces (impl bnmlp-fold-speedup), and PyTorch's eval() of the unfolded model (X.infer, its
+    better configuration) and of its own folded model (X.folded) against ours folded."""
+    bases = OrderedDict((w[:-len(".folded")], True) for (_, _, w) in medians if w.endswith(".folded"))
+    if not bases:
+        return
+    print()
+    print("### Inference: folded (bnmlp_model_fold) vs unfolded vs PyTorch eval()")
+    print()
+    print("| threads | model | ours unfolded | ours folded | unfolded / folded | PyTorch eval() | "
+          "PyTorch eval() / ours folded | PyTorch folded | PyTorch folded / ours folded |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for phase in phases:
+        for base in bases:
+            def median_of(impls, workload):
+                keys = [(phase, impl, workload) for impl in impls if (phase, impl, workload) in medians]
+                return min((statistics.median(medians[k]) for k in keys), default=None)
+            folded_key, unfolded_key = (phase, "bnmlp", base + ".folded"), (phase, "bnmlp-unfolded", base + ".folded")
+            folded = median_of(("bnmlp",), base + ".folded")
+            unfolded = median_of(("bnmlp-unfolded",), base + ".folded")
+            speedup_key = (phase, "bnmlp-fold-speedup", base + ".folded")
+            paired = statistics.median(medians[speedup_key]) if speedup_key in medians else None
+            if paired is None and folded_key in medians and unfolded_key in medians:
+                paired = statistics.median(u / f for u, f in zip(medians[unfolded_key], medians[folded_key]))
+            torch_eval = median_of(("torch", "torch-passive"), base + ".infer")
+            torch_folded = median_of(("torch", "torch-passive"), base + ".folded")
+            cell = lambda v: fmt(v) if v else "-"  # noqa: E731
+            ratio = lambda a, b: "**%.3g**" % (a / b) if a and b else "-"  # noqa: E731
+            print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                phase, base, cell(unfolded), cell(folded), "**%.3g**" % paired if paired else "-",
+                cell(torch_eval), ratio(torch_eval, folded), cell(torch_folded), ratio(torch_folded, folded)))
+    print()
+    print("unfolded / folded > 1: folding made libbnmlp's forward faster: the median over rounds of "
+          "mlp_step's median over paired pieces (the two models take turns within every sample, 16 pieces "
+          "each) of the unfolded time over the folded time. Times: medians of per-round medians.")
 
 
 if __name__ == "__main__":

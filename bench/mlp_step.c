@@ -7,7 +7,8 @@
  * gives the median and the minimum per unit. bench/torch_peer.py runs the same workloads in
  * PyTorch and prints the same table and CSV; bench/run.sh runs both side by side.
  *
- * --threads N calls bnmlp_model_set_threads.
+ * --threads N calls bnmlp_model_set_threads. The *.folded workloads time the inference forward of
+ * the model bnmlp_model_fold returns (after a few training steps), beside *.infer's unfolded one.
  */
 #include <errno.h>
 #include <math.h>
@@ -204,6 +205,7 @@ static bnmlp_model *make_model(size_t inputs, const layer_spec *spec, size_t max
 /* What a workload's unit needs; set up once, used by every call. */
 typedef struct context {
     bnmlp_model *model;
+    bnmlp_model *unfolded;          /* folded workloads: the model before folding, timed alongside */
     bnmlp_tensor *x[TRAIN_BATCHES]; /* synthetic inputs */
     bnmlp_tensor *y[TRAIN_BATCHES]; /* synthetic 0/1 labels */
     bnmlp_tensor *out;              /* forward output */
@@ -216,7 +218,7 @@ typedef struct context {
     double check; /* a number that shows the unit did its work (loss, accuracy, output mean) */
 } context;
 
-typedef enum kind { KIND_TRAIN, KIND_INFER, KIND_CIRCLES } kind;
+typedef enum kind { KIND_TRAIN, KIND_INFER, KIND_FOLDED, KIND_CIRCLES } kind;
 
 typedef struct workload {
     const char *name;        /* shared with torch_peer.py */
@@ -230,10 +232,13 @@ typedef struct workload {
 static const workload WORKLOADS[] = {
     {"mlp1024.train", "256-1024-1024-1 BN, train step, batch 256", KIND_TRAIN, MODEL_BIG, 256, 256},
     {"mlp1024.infer", "256-1024-1024-1 BN, inference forward, batch 256", KIND_INFER, MODEL_BIG, 256, 256},
+    {"mlp1024.folded", "256-1024-1024-1 BN folded, inference, batch 256", KIND_FOLDED, MODEL_BIG, 256, 256},
     {"mlp64.train", "30-64-32-1 BN, train step, batch 32", KIND_TRAIN, MODEL_MID, 30, 32},
     {"mlp64.infer", "30-64-32-1 BN, inference forward, batch 32", KIND_INFER, MODEL_MID, 30, 32},
+    {"mlp64.folded", "30-64-32-1 BN folded, inference, batch 32", KIND_FOLDED, MODEL_MID, 30, 32},
     {"tutorial.train", "2-50-BN-1, train step, batch 32", KIND_TRAIN, MODEL_TUTORIAL_BN, 2, 32},
     {"tutorial.infer", "2-50-BN-1, inference forward, batch 32", KIND_INFER, MODEL_TUTORIAL_BN, 2, 32},
+    {"tutorial.folded", "2-50-BN-1 folded, inference, batch 32", KIND_FOLDED, MODEL_TUTORIAL_BN, 2, 32},
     {"circles.nobn", "circles 100 epochs + val each epoch, no BN", KIND_CIRCLES, MODEL_TUTORIAL_NOBN, 2, 32},
     {"circles.bn", "circles 100 epochs + val each epoch, BN after ReLU", KIND_CIRCLES, MODEL_TUTORIAL_BN, 2,
      32},
@@ -242,6 +247,7 @@ static const workload WORKLOADS[] = {
 
 static void context_free(context *c) {
     bnmlp_model_free(c->model);
+    bnmlp_model_free(c->unfolded);
     for (size_t i = 0; i < TRAIN_BATCHES; i++) {
         bnmlp_tensor_free(c->x[i]);
         bnmlp_tensor_free(c->y[i]);
@@ -310,6 +316,28 @@ static int fill_circles(context *c) {
     return 1;
 }
 
+static int unit_train(context *c);
+
+/* The folded workloads: the model trained TRAIN_BATCHES steps (moving statistics that are not
+ * the initial ones), then replaced by bnmlp_model_fold's model, whose forward is timed; the
+ * unfolded one is kept in c->unfolded and timed in the same samples (variant 1). */
+static int fold_model(context *c) {
+    for (size_t b = 0; b < TRAIN_BATCHES; b++) {
+        if (!unit_train(c)) {
+            return 0;
+        }
+    }
+    bnmlp_status status = BNMLP_OK;
+    bnmlp_model *folded = bnmlp_model_fold(c->model, NULL, &status);
+    if (folded == NULL) {
+        fprintf(stderr, "mlp_step: fold: %s\n", bnmlp_status_string(status));
+        return 0;
+    }
+    c->unfolded = c->model;
+    c->model = folded;
+    return 1;
+}
+
 static int context_init(context *c, const workload *w, int threads) {
     *c = (context){0};
     c->sgd = BNMLP_OPTIMIZER_SGD_DEFAULT;
@@ -321,7 +349,7 @@ static int context_init(context *c, const workload *w, int threads) {
         return fill_circles(c);
     }
     c->model = make_model(w->inputs, w->spec, w->batch, 1, threads);
-    return c->model != NULL && fill_synthetic(c, w, 42);
+    return c->model != NULL && fill_synthetic(c, w, 42) && (w->kind != KIND_FOLDED || fold_model(c));
 }
 
 /* One training step on the next synthetic batch. */
@@ -377,10 +405,27 @@ static int unit_circles(context *c) {
 static int run_unit(const workload *w, context *c) {
     switch (w->kind) {
     case KIND_TRAIN: return unit_train(c);
-    case KIND_INFER: return unit_infer(c);
+    case KIND_INFER:
+    case KIND_FOLDED: return unit_infer(c);
     case KIND_CIRCLES: return unit_circles(c);
     }
     return 0;
+}
+
+/* Variant 1 of a folded workload: the same forward through the unfolded model. */
+static int unit_infer_unfolded(context *c) {
+    bnmlp_model *folded = c->model;
+    c->model = c->unfolded;
+    const int ok = unit_infer(c);
+    c->model = folded;
+    return ok;
+}
+
+/* Timed variants of a workload: a folded workload also times its unfolded model. */
+static int variants_of(const workload *w) { return w->kind == KIND_FOLDED ? 2 : 1; }
+
+static int run_variant(const workload *w, context *c, int variant) {
+    return variant == 0 ? run_unit(w, c) : unit_infer_unfolded(c);
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -405,41 +450,78 @@ typedef struct result {
     double check;
 } result;
 
-/* Warms up, sizes the samples, times opt->reps samples. 0 on failure. */
-static int time_workload(const workload *w, const options *opt, result *r) {
+/* Pieces a sample of a workload with two variants is cut into: the variants take turns piece by
+ * piece (in alternating order), so both see the same machine, however busy it is. */
+#define VARIANT_PIECES 16
+
+/* The median of n sorted samples. */
+static double median_of(const double *sorted, int n) {
+    return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+}
+
+/* Warms up, sizes the samples, times opt->reps samples of each variant of the workload (r[0]; a
+ * folded workload's unfolded model in r[1]). 0 on failure. */
+static int time_workload(const workload *w, const options *opt, result r[3]) {
     context c;
     if (!context_init(&c, w, opt->threads)) {
         context_free(&c);
         return 0;
     }
+    const int variants = variants_of(w), pieces = variants > 1 ? VARIANT_PIECES : 1;
     int ok = 1;
     long warm_calls = 0;
     double start = now_seconds(), elapsed = 0.0;
     while (ok && (warm_calls < 2 || elapsed < opt->warmup_seconds)) {
-        ok = run_unit(w, &c);
+        for (int v = 0; ok && v < variants; v++) {
+            ok = run_variant(w, &c, v);
+        }
         warm_calls++;
         elapsed = now_seconds() - start;
     }
-    double per_call = elapsed / (double)warm_calls;
+    double per_call = elapsed / (double)(warm_calls * variants);
     long calls = (long)ceil(opt->sample_seconds / (per_call > 1e-9 ? per_call : 1e-9));
-    calls = calls < 1 ? 1 : calls;
-    double *samples = malloc((size_t)opt->reps * sizeof *samples);
-    ok = ok && samples != NULL;
+    calls = calls < pieces ? pieces : calls;
+    double *samples = malloc(2 * (size_t)opt->reps * sizeof *samples);
+    double *ratios = malloc((size_t)opt->reps * VARIANT_PIECES * sizeof *ratios); /* per piece */
+    ok = ok && samples != NULL && ratios != NULL;
     for (int s = 0; ok && s < opt->reps; s++) {
-        double t0 = now_seconds();
-        for (long i = 0; ok && i < calls; i++) {
-            ok = run_unit(w, &c);
+        double spent[2] = {0.0, 0.0};
+        for (int p = 0; ok && p < pieces; p++) {
+            const long n = calls / pieces + (p < calls % pieces ? 1 : 0);
+            double piece[2] = {0.0, 0.0};
+            for (int k = 0; ok && k < variants; k++) {
+                const int v = p % 2 == 0 ? k : variants - 1 - k;
+                double t0 = now_seconds();
+                for (long i = 0; ok && i < n; i++) {
+                    ok = run_variant(w, &c, v);
+                }
+                piece[v] = now_seconds() - t0;
+                spent[v] += piece[v];
+            }
+            ratios[s * pieces + p] = piece[0] > 0.0 ? piece[1] / piece[0] : 1.0;
         }
-        samples[s] = (now_seconds() - t0) / (double)calls;
+        for (int v = 0; v < variants; v++) {
+            samples[v * opt->reps + s] = spent[v] / (double)calls;
+        }
     }
-    if (ok) {
-        qsort(samples, (size_t)opt->reps, sizeof *samples, compare_doubles);
-        int n = opt->reps;
-        r->median = n % 2 == 1 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
-        r->min = samples[0];
-        r->calls = calls;
-        r->check = c.check;
+    for (int v = 0; ok && v < variants; v++) {
+        double *own = samples + v * opt->reps;
+        qsort(own, (size_t)opt->reps, sizeof *own, compare_doubles);
+        r[v].median = median_of(own, opt->reps);
+        r[v].min = own[0];
+        r[v].calls = calls;
+        if (variants > 1) { /* each variant's own check: its first output */
+            ok = run_variant(w, &c, v);
+        }
+        r[v].check = c.check;
     }
+    if (ok && variants > 1) { /* the median over pieces of unfolded / folded time */
+        const int n = opt->reps * pieces;
+        qsort(ratios, (size_t)n, sizeof *ratios, compare_doubles);
+        r[2] =
+            (result){.median = median_of(ratios, n), .min = ratios[0], .calls = calls / pieces, .check = n};
+    }
+    free(ratios);
     free(samples);
     context_free(&c);
     return ok;
@@ -458,7 +540,7 @@ static const char *format_time(double seconds, char *buffer, size_t size) {
 }
 
 static const char *unit_name(kind k) {
-    return k == KIND_TRAIN ? "step" : k == KIND_INFER ? "forward" : "run";
+    return k == KIND_TRAIN ? "step" : k == KIND_CIRCLES ? "run" : "forward";
 }
 
 int main(int argc, char **argv) {
@@ -489,20 +571,39 @@ int main(int argc, char **argv) {
             continue;
         }
         ran++;
-        result r;
-        if (!time_workload(w, &opt, &r)) {
+        result results[3], r;
+        if (!time_workload(w, &opt, results)) {
             fprintf(stderr, "mlp_step: workload %s failed\n", w->name);
             failures++;
             continue;
         }
-        if (opt.csv) {
-            printf("bnmlp,%d,%s,%s,%.9g,%.9g,%d,%ld,%.6g\n", opt.threads, w->name, unit_name(w->kind),
-                   r.median, r.min, opt.reps, r.calls, r.check);
-        } else {
-            char median[32], minimum[32];
-            printf("%-16s %-52s %-8s %12s %12s %6ld %9.4g\n", w->name, w->description, unit_name(w->kind),
-                   format_time(r.median, median, sizeof median), format_time(r.min, minimum, sizeof minimum),
-                   r.calls, r.check);
+        /* A folded workload's second row: its unfolded model, timed in the same samples (impl
+         * "bnmlp-unfolded" in the CSV); and in the CSV a third: impl "bnmlp-fold-speedup", unit
+         * "ratio", the median (and the least) over every piece of the unfolded model's time over
+         * the folded one's, with the number of pieces as its check. */
+        for (int v = 0; v < variants_of(w); v++) {
+            r = results[v];
+            if (opt.csv) {
+                printf("%s,%d,%s,%s,%.9g,%.9g,%d,%ld,%.6g\n", v == 0 ? "bnmlp" : "bnmlp-unfolded",
+                       opt.threads, w->name, unit_name(w->kind), r.median, r.min, opt.reps, r.calls, r.check);
+            } else {
+                char median[32], minimum[32];
+                printf("%-16s %-52s %-8s %12s %12s %6ld %9.4g\n", v == 0 ? w->name : "  (unfolded)",
+                       v == 0 ? w->description : "the same model before folding, same samples",
+                       unit_name(w->kind), format_time(r.median, median, sizeof median),
+                       format_time(r.min, minimum, sizeof minimum), r.calls, r.check);
+            }
+        }
+        if (variants_of(w) > 1) {
+            r = results[2];
+            if (opt.csv) {
+                printf("bnmlp-fold-speedup,%d,%s,ratio,%.6g,%.6g,%d,%ld,%.0f\n", opt.threads, w->name,
+                       r.median, r.min, opt.reps, r.calls, r.check);
+            } else {
+                printf("%-16s %-52s %-8s %12.3f %12.3f %6ld %9.0f\n", "  (speedup)",
+                       "unfolded / folded time, median over paired pieces", "ratio", r.median, r.min, r.calls,
+                       r.check);
+            }
         }
         fflush(stdout);
     }

@@ -59,14 +59,17 @@ WORKLOADS = [
     # name, description, kind, model, inputs, batch
     ("mlp1024.train", "256-1024-1024-1 BN, train step, batch 256", "train", "big", 256, 256),
     ("mlp1024.infer", "256-1024-1024-1 BN, inference forward, batch 256", "infer", "big", 256, 256),
+    ("mlp1024.folded", "256-1024-1024-1 BN folded, inference, batch 256", "folded", "big", 256, 256),
     ("mlp64.train", "30-64-32-1 BN, train step, batch 32", "train", "mid", 30, 32),
     ("mlp64.infer", "30-64-32-1 BN, inference forward, batch 32", "infer", "mid", 30, 32),
+    ("mlp64.folded", "30-64-32-1 BN folded, inference, batch 32", "folded", "mid", 30, 32),
     ("tutorial.train", "2-50-BN-1, train step, batch 32", "train", "tutorial_bn", 2, 32),
     ("tutorial.infer", "2-50-BN-1, inference forward, batch 32", "infer", "tutorial_bn", 2, 32),
+    ("tutorial.folded", "2-50-BN-1 folded, inference, batch 32", "folded", "tutorial_bn", 2, 32),
     ("circles.nobn", "circles 100 epochs + val each epoch, no BN", "circles", "tutorial_nobn", 2, 32),
     ("circles.bn", "circles 100 epochs + val each epoch, BN after ReLU", "circles", "tutorial_bn", 2, 32),
 ]
-UNIT = {"train": "step", "infer": "forward", "circles": "run"}
+UNIT = {"train": "step", "infer": "forward", "folded": "forward", "circles": "run"}
 
 
 def pin_openblas(n):
@@ -123,6 +126,35 @@ def make_model(kind):
     return nn.Sequential(*layers)
 
 
+def fold_sequential(model):
+    """The eval-mode model with every BatchNorm1d folded into a Linear beside it, as
+    bnmlp_model_fold folds (docs/deploy.md): Linear -> BN into that Linear, BN -> Linear (after an
+    activation) into the next one. The peer of the *.folded workloads."""
+    layers = list(model)
+    out = []
+    with torch.no_grad():
+        for layer in layers:
+            if isinstance(layer, nn.BatchNorm1d):
+                s = layer.weight / torch.sqrt(layer.running_var + layer.eps)
+                t = layer.bias - layer.running_mean * s
+                if out and isinstance(out[-1], nn.Linear):
+                    out[-1].weight.mul_(s[:, None])
+                    out[-1].bias.mul_(s).add_(t)
+                    continue
+            out.append(layer)
+        folded = []
+        for i, layer in enumerate(out):
+            if isinstance(layer, nn.BatchNorm1d) and i + 1 < len(out) and isinstance(out[i + 1], nn.Linear):
+                s = layer.weight / torch.sqrt(layer.running_var + layer.eps)
+                t = layer.bias - layer.running_mean * s
+                nxt = out[i + 1]
+                nxt.bias.add_(nxt.weight @ t)
+                nxt.weight.mul_(s[None, :])
+                continue
+            folded.append(layer)
+    return nn.Sequential(*folded).eval()
+
+
 class Context:
     def __init__(self, kind, model_kind, inputs, batch):
         self.kind = kind
@@ -143,10 +175,16 @@ class Context:
         self.x = [torch.randn(batch, inputs, generator=gen) for _ in range(TRAIN_BATCHES)]
         self.y = [torch.randint(0, 2, (batch, 1), generator=gen).float() for _ in range(TRAIN_BATCHES)]
         self.next = 0
-        if kind == "train":
+        if kind == "train" or kind == "folded":
             self.model.train()
             self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
-        else:
+        if kind == "folded":  # a few steps, as mlp_step does, then the folded eval model
+            for b in range(TRAIN_BATCHES):
+                self.opt.zero_grad()
+                self.loss_fn(self.model(self.x[b]), self.y[b]).backward()
+                self.opt.step()
+            self.model = fold_sequential(self.model.eval())
+        elif kind != "train":
             self.model.eval()
 
     def unit(self):
@@ -158,7 +196,7 @@ class Context:
             loss.backward()
             self.opt.step()
             self.last = loss
-        elif self.kind == "infer":
+        elif self.kind in ("infer", "folded"):
             with torch.no_grad():
                 self.last = torch.sigmoid(self.model(self.x[0]))
         else:
@@ -167,7 +205,7 @@ class Context:
     def finish_sample(self):
         if self.kind == "train":
             self.check = self.last.item()
-        elif self.kind == "infer":
+        elif self.kind in ("infer", "folded"):
             self.check = self.last[0, 0].item()
 
     def circles_run(self):

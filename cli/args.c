@@ -17,6 +17,9 @@ void cli_options_default(cli_options *opts) {
         .seed = 1,
         .threads = 0,
         .validation_split = 0.0,
+        .export_name = "model",
+        .test_rows = 16,
+        .weights = "float32",
     };
 }
 

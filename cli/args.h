@@ -72,6 +72,12 @@ typedef struct cli_options {
     const char *lr_schedule;            /* --lr-schedule KIND[:ARGS] (train) */
     const char *metrics;                /* --metrics NAME,... (train, evaluate): bnmlp_metric_from_name */
     bool save_best;                     /* --save-best (train): keep the best monitored epoch's model */
+    const char *format;                 /* --format NAME (export): bnmlp_export_format_name's */
+    const char *export_name;            /* --name NAME (export): the exported model's name. Default
+                                           "model" */
+    bool with_test;                     /* --with-test (export): write the format's self-test too */
+    size_t test_rows;                   /* --test-rows N (export): the self-test's rows. Default 16 */
+    const char *weights;                /* --weights float32|int8 (export). Default float32 */
     const char *given[MAX_GIVEN_FLAGS]; /* names of the flags given, in order */
     size_t given_count;                 /* entries of given */
 } cli_options;

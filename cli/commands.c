@@ -16,6 +16,7 @@
 #include "controls.h"
 #include "curves.h"
 #include "dataio.h"
+#include "export.h"
 #include "import.h"
 #include "outfile.h"
 #include "progress.h"
@@ -356,6 +357,20 @@ static int optimizer_settings(const command *cmd, const cli_options *opts, const
             command_print_usage(cmd);
             return CLI_EXIT_USAGE;
         }
+    }
+    /* Each clipping flag is in range alone; the library refuses two at once, as Keras does. Say so
+     * (a resumed run counts the checkpoint's). */
+    const bnmlp_clip_config *clip = &config->clip;
+    if ((clip->clipnorm > 0.0f) + (clip->clipvalue > 0.0f) + (clip->global_clipnorm > 0.0f) > 1) {
+        const bool resumed = strcmp(cmd->name, "resume") == 0;
+        cli_usage_error(cmd->name,
+                        "at most one of --clipnorm, --clipvalue and --global-clipnorm may be non-zero, as in "
+                        "Keras (here --clipnorm %g --clipvalue %g --global-clipnorm %g%s)",
+                        (double)clip->clipnorm, (double)clip->clipvalue, (double)clip->global_clipnorm,
+                        resumed ? ", the checkpoint's included: give its one 0 with --override to change it"
+                                : "");
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
     }
     if (bnmlp_optimizer_check(config) != BNMLP_OK) {
         cli_usage_error(cmd->name, "the settings of --optimizer %s are out of range",
@@ -705,7 +720,8 @@ typedef struct epoch_scores {
     bnmlp_tensor *train_out, *val_out;     /* the outputs of the rows (val_out NULL without) */
     const bnmlp_tensor *train_x, *train_y; /* the training rows */
     const bnmlp_tensor *val_x, *val_y;     /* the validation rows, or NULL */
-    double *values;                        /* per epoch of fit: count values, then count val_ ones */
+    double *values;                        /* per epoch of the model's life (index epoch - 1): count
+                                              values, then count val_ ones */
     size_t epochs;                         /* epochs values has room for */
 } epoch_scores;
 
@@ -792,7 +808,6 @@ typedef struct fit_context {
     size_t checkpointed_epoch;   /* the epoch of the last checkpoint written (0: none) */
     int interrupted;             /* the signal that stopped fit after an epoch, or 0 */
     epoch_scores *scores;        /* --metrics, or NULL */
-    size_t first_epoch;          /* the 1-based number of fit's first epoch */
     char extra[EXTRA_SIZE];      /* the last epoch's --metrics text ("  auc: 0.9  val_auc: 0.8") */
     double batch_loss_sum;       /* the epoch's running sums over its batches so far, weighted */
     double batch_accuracy_sum;   /*   by their rows, as Keras's progress bar shows them */
@@ -837,8 +852,7 @@ static bool save_checkpoint(fit_context *ctx, size_t epoch) {
 static bool on_epoch_end(const bnmlp_epoch_record *record, void *context) {
     fit_context *ctx = context;
     if (ctx->scores != NULL) {
-        epoch_scores_compute(ctx->scores, ctx->model, record->epoch - ctx->first_epoch, ctx->extra,
-                             sizeof ctx->extra);
+        epoch_scores_compute(ctx->scores, ctx->model, record->epoch - 1, ctx->extra, sizeof ctx->extra);
     }
     progress_epoch(&ctx->display, record, ctx->extra);
     if (ctx->checkpoint_every > 0 && record->epoch % ctx->checkpoint_every == 0 &&
@@ -892,18 +906,19 @@ static void describe_run(const cli_options *opts, const bnmlp_fit_config *fit, c
 
 /* Fits the model on d from epoch initial_epoch + 1 to opts->epochs, with progress, checkpoints
  * and --metrics (scores, or NULL), then saves the model, history and plot; history has room for
- * opts->epochs records. Returns the exit status. */
+ * opts->epochs records, one per epoch of the model's life (index epoch - 1), of which the
+ * earlier run's (epochs 1 .. initial_epoch) are filled in when prior is true: the history and
+ * the plot then show them too. Returns the exit status. */
 static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
                            bnmlp_fit_config *fit, const char *checkpoint_path, const char *layers,
-                           bnmlp_epoch_record *history, epoch_scores *scores) {
+                           bnmlp_epoch_record *history, bool prior, epoch_scores *scores) {
     bool has_accuracy = bnmlp_loss_has_accuracy(bnmlp_model_loss(model));
     size_t steps = (d->train_x.rows + opts->batch_size - 1) / opts->batch_size;
     fit_context ctx = {.cmd = cmd,
                        .model = model,
                        .checkpoint_every = opts->checkpoint_every,
                        .checkpoint_path = checkpoint_path,
-                       .scores = scores,
-                       .first_epoch = fit->initial_epoch + 1};
+                       .scores = scores};
     progress_start(&ctx.display, opts->quiet ? NULL : stderr, opts->epochs, steps, has_accuracy);
     signals_unblock(); /* a signal that came while the data was read is recorded now */
     if (signals_caught() != 0) {
@@ -919,7 +934,8 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
     fit->on_batch_end = on_batch_end;
     fit->callback_context = &ctx;
     size_t epochs_run = 0;
-    bnmlp_status status = bnmlp_model_fit(model, &d->train_x, &d->train_y, fit, history, &epochs_run);
+    bnmlp_status status =
+        bnmlp_model_fit(model, &d->train_x, &d->train_y, fit, history + fit->initial_epoch, &epochs_run);
     if (ctx.checkpoint_failed) {
         return CLI_EXIT_FAILURE;
     }
@@ -953,23 +969,26 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
     for (size_t i = 0; scores != NULL && i < scores->count; i++) {
         metric_names[i] = bnmlp_metric_name(scores->train.kinds[i]);
     }
-    const history_columns extra = {.learning_rate = fit->schedule.kind != BNMLP_SCHEDULE_CONSTANT ||
-                                                    fit->reduce_lr.enabled,
-                                   .metric_count = scores != NULL ? scores->count : 0,
-                                   .metrics = metric_names,
-                                   .validation = scores != NULL && scores->val_x != NULL,
-                                   .values = scores != NULL ? scores->values : NULL};
-    if (opts->history != NULL && !curves_write_history(opts->history, history, epochs_run, &extra)) {
+    /* The records written: the earlier run's (when read) and this one's. */
+    const size_t first = prior ? 0 : fit->initial_epoch;
+    const size_t written = last_epoch - first;
+    const history_columns extra = {
+        .learning_rate = fit->schedule.kind != BNMLP_SCHEDULE_CONSTANT || fit->reduce_lr.enabled,
+        .metric_count = scores != NULL ? scores->count : 0,
+        .metrics = metric_names,
+        .validation = scores != NULL && scores->val_x != NULL,
+        .values = scores != NULL ? scores->values + first * 2 * scores->count : NULL};
+    if (opts->history != NULL && !curves_write_history(opts->history, history + first, written, &extra)) {
         exit_status = CLI_EXIT_FAILURE;
     }
     char subtitle[256];
     describe_run(opts, fit, layers, subtitle, sizeof subtitle);
-    if (opts->plot != NULL && !curves_write_plot(opts->plot, history, epochs_run, bnmlp_model_loss(model),
-                                                 subtitle, opts->plot_log)) {
+    if (opts->plot != NULL && !curves_write_plot(opts->plot, history + first, written,
+                                                 bnmlp_model_loss(model), subtitle, opts->plot_log)) {
         exit_status = CLI_EXIT_FAILURE;
     }
     if (epochs_run > 0) {
-        const bnmlp_epoch_record *last = &history[epochs_run - 1];
+        const bnmlp_epoch_record *last = &history[last_epoch - 1];
         char metrics[160];
         progress_format_metrics(last, has_accuracy, metrics, sizeof metrics);
         printf("epoch %zu/%zu  %s%s\n", last->epoch, opts->epochs, metrics, ctx.extra);
@@ -1011,7 +1030,28 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         free(history);
         return CLI_EXIT_FAILURE;
     }
-    int exit_status = run_fit_planned(cmd, opts, model, d, fit, checkpoint_path, layers, history,
+    /* A resumed run continues the history file of the run it resumes (its epochs up to the
+     * checkpoint's), so that the history and the plot show the whole training. */
+    bool prior = fit->initial_epoch > 0 && opts->history != NULL && access(opts->history, F_OK) == 0;
+    if (prior) {
+        const char *names[SCORES_MAX];
+        for (size_t i = 0; i < kind_count; i++) {
+            names[i] = bnmlp_metric_name(kinds[i]);
+        }
+        const history_columns wanted = {.metric_count = kind_count, .metrics = names};
+        char problem[160];
+        if (!curves_read_history(opts->history, fit->initial_epoch, &wanted, history,
+                                 kind_count > 0 ? scores.values : NULL, problem, sizeof problem)) {
+            cli_failure(cmd->name,
+                        "--history %s exists but cannot be continued: %s; name another file (the resumed "
+                        "run's history continues the interrupted run's)",
+                        opts->history, problem);
+            epoch_scores_free(&scores);
+            free(history);
+            return CLI_EXIT_FAILURE;
+        }
+    }
+    int exit_status = run_fit_planned(cmd, opts, model, d, fit, checkpoint_path, layers, history, prior,
                                       kind_count > 0 ? &scores : NULL);
     epoch_scores_free(&scores);
     free(history);
@@ -1864,6 +1904,8 @@ const command COMMANDS[] = {
      run_predict},
     {"summary", "print a saved model's layers and parameter counts", SUMMARY_USAGE, SUMMARY_HELP,
      run_summary},
+    {"export", "write a saved model as C source (or another format) for inference elsewhere", EXPORT_USAGE,
+     EXPORT_HELP, run_export},
     {"import", "read a safetensors file (PyTorch's nn.Sequential names) into a model file", IMPORT_USAGE,
      IMPORT_HELP, run_import},
 };
@@ -1887,7 +1929,11 @@ void command_print_help(const command *cmd, FILE *out) {
         fputs(TRAIN_CONTROLS_HELP, out);
     }
     if (cmd->run == run_train || cmd->run == run_resume) {
+        fputs(CLIP_HELP, out);
         command_print_names(out);
+    }
+    if (cmd->run == run_export) {
+        export_print_formats(out);
     }
     fputs(EXIT_STATUS_HELP, out);
 }
@@ -1895,4 +1941,21 @@ void command_print_help(const command *cmd, FILE *out) {
 void command_print_usage(const command *cmd) {
     fputs(cmd->usage, stderr);
     fprintf(stderr, "Run 'bnmlp help %s' for every flag.\n", cmd->name);
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* Shared with the subcommands in files of their own                                          */
+/* ----------------------------------------------------------------------------------------- */
+
+int command_parse_flags(const command *cmd, const flag_spec *table, size_t count, cli_options *opts, int argc,
+                        char **argv, int first) {
+    return parse_flags(cmd, table, count, opts, argc, argv, first);
+}
+
+int command_require_flags(const command *cmd, const cli_options *opts, const char *const *names) {
+    return require_flags(cmd, opts, names);
+}
+
+bnmlp_model *command_load_model(const command *cmd, const char *path, const char *what) {
+    return load_model(cmd, path, what);
 }

@@ -3,9 +3,11 @@
  */
 #include "curves.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "outfile.h"
 #include "svg.h"
@@ -151,5 +153,126 @@ bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size
     };
     bool ok = svg_write_line_charts(path, charts, bnmlp_loss_has_accuracy(loss) ? 2 : 1);
     free(block);
+    return ok;
+}
+
+/* Splits line (its newline removed) at commas, in place, into at most max fields; returns how
+ * many, or max + 1 when there are more. */
+static size_t split_fields(char *line, char **fields, size_t max) {
+    line[strcspn(line, "\r\n")] = '\0';
+    size_t n = 0;
+    for (char *field = line;; n++) {
+        if (n == max) {
+            return max + 1;
+        }
+        fields[n] = field;
+        char *comma = strchr(field, ',');
+        if (comma == NULL) {
+            return n + 1;
+        }
+        *comma = '\0';
+        field = comma + 1;
+    }
+}
+
+/* The index of name among the count header fields, or count. */
+static size_t column_of(char *const *header, size_t count, const char *prefix, const char *name) {
+    size_t skip = strlen(prefix);
+    for (size_t i = 0; i < count; i++) {
+        if (strncmp(header[i], prefix, skip) == 0 && strcmp(header[i] + skip, name) == 0) {
+            return i;
+        }
+    }
+    return count;
+}
+
+/* A field as a number: empty is NaN; false when it is not a number. */
+static bool parse_value(const char *field, double *value) {
+    if (field[0] == '\0') {
+        *value = NAN;
+        return true;
+    }
+    char *end = NULL;
+    errno = 0;
+    *value = strtod(field, &end);
+    return end != field && *end == '\0' && errno != ERANGE;
+}
+
+#define HISTORY_MAX_COLUMNS 64
+
+bool curves_read_history(const char *path, size_t epochs, const history_columns *extra,
+                         bnmlp_epoch_record *records, double *values, char *problem, size_t size) {
+    FILE *file = fopen(path, "r");
+    if (file == NULL) {
+        snprintf(problem, size, "cannot read it: %s", strerror(errno));
+        return false;
+    }
+    char *line = NULL, *header_line = NULL;
+    size_t capacity = 0;
+    char *header[HISTORY_MAX_COLUMNS + 1], *fields[HISTORY_MAX_COLUMNS + 1];
+    size_t width = 0, rows = 0;
+    bool ok = getline(&line, &capacity, file) > 0;
+    if (ok) {
+        header_line = line; /* the header's fields point into it: keep it */
+        line = NULL;
+        capacity = 0;
+        width = split_fields(header_line, header, HISTORY_MAX_COLUMNS);
+        ok = width >= 5 && width <= HISTORY_MAX_COLUMNS && strcmp(header[0], "epoch") == 0 &&
+             strcmp(header[1], "loss") == 0 && strcmp(header[2], "accuracy") == 0 &&
+             strcmp(header[3], "val_loss") == 0 && strcmp(header[4], "val_accuracy") == 0;
+    }
+    if (!ok) {
+        snprintf(
+            problem, size,
+            "it is not a bnmlp history (its header is not \"epoch,loss,accuracy,val_loss,val_accuracy...\")");
+    }
+    const size_t rate = ok ? column_of(header, width, "", "learning_rate") : 0;
+    const size_t metric_count = extra->metric_count;
+    for (size_t m = 0; ok && values != NULL && m < epochs * 2 * metric_count; m++) {
+        values[m] = NAN;
+    }
+    while (ok && rows < epochs && getline(&line, &capacity, file) > 0) {
+        size_t n = split_fields(line, fields, HISTORY_MAX_COLUMNS);
+        double epoch = 0.0, v[5];
+        ok = n == width && parse_value(fields[0], &epoch) && epoch == (double)(rows + 1);
+        for (size_t c = 1; ok && c < 5; c++) {
+            ok = parse_value(fields[c], &v[c]);
+        }
+        double lr = NAN;
+        ok = ok && (rate == width || parse_value(fields[rate], &lr));
+        if (!ok) {
+            snprintf(problem, size, "line %zu is not the row of epoch %zu", rows + 2, rows + 1);
+            break;
+        }
+        records[rows] = (bnmlp_epoch_record){.epoch = rows + 1,
+                                             .loss = v[1],
+                                             .accuracy = v[2],
+                                             .val_loss = v[3],
+                                             .val_accuracy = v[4],
+                                             .learning_rate = lr};
+        for (size_t pass = 0; values != NULL && pass < 2; pass++) {
+            for (size_t m = 0; ok && m < metric_count; m++) {
+                size_t c = column_of(header, width, pass == 1 ? "val_" : "", extra->metrics[m]);
+                double *value = &values[rows * 2 * metric_count + pass * metric_count + m];
+                ok = c == width || parse_value(fields[c], value);
+            }
+        }
+        if (!ok) {
+            snprintf(problem, size, "line %zu has a value that is not a number", rows + 2);
+            break;
+        }
+        rows++;
+    }
+    if (ok && rows < epochs) {
+        ok = false;
+        snprintf(problem, size, "it holds %zu epochs, not the %zu the checkpoint has done", rows, epochs);
+    }
+    if (ferror(file) && ok) {
+        ok = false;
+        snprintf(problem, size, "cannot read it: %s", strerror(errno));
+    }
+    free(line);
+    free(header_line);
+    fclose(file);
     return ok;
 }

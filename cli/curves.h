@@ -31,4 +31,13 @@ bool curves_write_history(const char *path, const bnmlp_epoch_record *records, s
 bool curves_write_plot(const char *path, const bnmlp_epoch_record *records, size_t count, bnmlp_loss loss,
                        const char *subtitle, bool log_loss);
 
+/* Reads epochs 1 .. epochs of the history file at path (as curves_write_history writes it: a
+ * header naming the columns, then one row per epoch from epoch 1) into records[0 .. epochs) and,
+ * for extra's metrics, values (epochs * 2 * metric_count: as history_columns.values; NaN where
+ * the file has no such column; NULL without metrics). Later rows are ignored: a resumed run
+ * trains those epochs again, as Keras's CSVLogger(append=True) continues a file. False, with
+ * the reason in problem, when the file cannot be read, is not such a history or has fewer rows. */
+bool curves_read_history(const char *path, size_t epochs, const history_columns *extra,
+                         bnmlp_epoch_record *records, double *values, char *problem, size_t size);
+
 #endif /* BNMLP_CLI_CURVES_H */

@@ -66,8 +66,8 @@ const char EXIT_STATUS_HELP[] =
 const char TRAIN_USAGE[] =
     "usage: bnmlp train --data FILE --layers SPEC --epochs N [--labels FILE | --label-column COL]\n"
     "                   [--loss NAME] [--optimizer NAME] [--lr R] [--momentum M] [--nesterov]\n"
-    "                   [--weight-decay W] [--SETTING V ...] [--batch-size N] [--seed K]\n"
-    "                   [--threads N]\n"
+    "                   [--weight-decay W] [--clipnorm C | --clipvalue V | --global-clipnorm C]\n"
+    "                   [--SETTING V ...] [--batch-size N] [--seed K] [--threads N]\n"
     "                   [--validation-data FILE | --validation-split F] [--out FILE] [--history FILE]\n"
     "                   [--plot FILE [--plot-log]] [--checkpoint-every N [--checkpoint FILE]]\n"
     "                   [--quiet] [--standardize] [--early-stopping P[,MIN_DELTA][,restore]]\n"
@@ -122,6 +122,16 @@ const char TRAIN_CONTROLS_HELP[] =
     "                          val_NAME, the validation rows, both in inference mode: shown in\n"
     "                          the progress and the last line, and --history columns\n"
     "The history gets a learning_rate column with --reduce-lr or --lr-schedule.\n";
+
+const char CLIP_HELP[] =
+    "Gradient clipping (Keras's optimizer arguments; any optimizer; at most one of the three;\n"
+    "default 0: off; a checkpoint keeps it, so resume needs no flag):\n"
+    "  --clipnorm C            each parameter array's gradient (a kernel, a bias, ...) scaled\n"
+    "                          to L2 norm C at most (Keras's clipnorm)\n"
+    "  --clipvalue V           every gradient element clamped to [-V, V] (Keras's clipvalue,\n"
+    "                          PyTorch's clip_grad_value_)\n"
+    "  --global-clipnorm C     all the gradients together scaled to L2 norm C at most (Keras's\n"
+    "                          global_clipnorm, PyTorch's clip_grad_norm_)\n";
 
 const char RESUME_USAGE[] =
     "usage: bnmlp resume --checkpoint FILE --epochs N --data FILE [the data, validation and output\n"
@@ -191,3 +201,23 @@ const char SUMMARY_HELP[] =
     "loss, the batch it was built for and, for a checkpoint, the epochs it has done.\n"
     "\n"
     "  --model FILE            a model or checkpoint\n";
+
+const char EXPORT_USAGE[] =
+    "usage: bnmlp export --model FILE --format FORMAT --out PATH [--name NAME] [--with-test]\n"
+    "                    [--test-rows N] [--weights float32|int8]\n";
+
+const char EXPORT_HELP[] =
+    "Writes a saved model in another format for inference elsewhere (docs/deploy.md): batch norm\n"
+    "with its moving statistics, dropout as the identity.\n"
+    "\n"
+    "  --model FILE            a model saved by bnmlp train (never overwritten)\n"
+    "  --format FORMAT         one of the formats below (the library's list)\n"
+    "  --out PATH              the file written; for a format that writes a directory (c), the\n"
+    "                          directory that receives the files, created if missing\n"
+    "  --name NAME             the exported model's name: a C identifier of at most 64 characters\n"
+    "                          (the C format's prefix and file names). Default model\n"
+    "  --with-test             also write the format's self-test (c: NAME_test.c, a main() that\n"
+    "                          compares with the library's outputs on stored inputs)\n"
+    "  --test-rows N           rows of inputs the self-test stores (with --with-test). Default 16\n"
+    "  --weights float32|int8  dense kernels as float32 (default, exact) or per-output-channel int8\n"
+    "                          (formats that take it)\n";

@@ -1238,9 +1238,10 @@ typedef struct bnmlp_fit_config {
                                           runs epochs initial_epoch + 1 to epochs, numbers its records
                                           so, and continues the row order a checkpoint stored
                                           (bnmlp_model_save_checkpoint). < epochs. Default 0 */
-    double validation_split;           /* in [0, 1): the last floor(rows * validation_split) rows of
-                                          (x, y), taken before any shuffling, are the validation
-                                          set and fit trains on the others (Keras); both parts must
+    double validation_split;           /* in [0, 1): fit trains on the first
+                                          floor(rows * (1 - validation_split)) rows of (x, y) and
+                                          validates on the rest, split before any shuffling
+                                          (Keras: 133 rows at 0.1 validate on 14); both parts must
                                           be non-empty, and validation_x must then be NULL (else
                                           BNMLP_ERR_INVALID_ARGUMENT). Default 0 (none) */
     bnmlp_batch_callback on_batch_end; /* optional, after every step; NULL for none */
@@ -1812,6 +1813,32 @@ bnmlp_status bnmlp_metric_confusion_matrix(const bnmlp_metric_accumulator *accum
  * no file behind and an old file of the same name as it was.
  */
 
+/* A new, built, inference-only model that predicts as model (built; not changed) does in
+ * inference mode, with batch norm folded away using its moving statistics and each layer's own
+ * epsilon (docs/deploy.md, "Folding"): a batch norm right after a dense layer folds into that
+ * layer (s = gamma / sqrt(moving_variance + epsilon), W' = W * s per output column,
+ * b' = (b - moving_mean) * s + beta; a dense layer without a bias gains one); one elsewhere that a
+ * dense layer follows directly (after an activation, or on the input) folds into that next layer
+ * (W' = diag(s) W, b' = b + (beta - moving_mean * s) W) unless a shift beta - moving_mean * s
+ * exceeds 256 in magnitude (the folded product would lose more than 8 bits of float's 24: it is
+ * kept); a normalization layer folds the same way with s = 1 / max(sqrt(variance), 1e-7) and
+ * shift -mean * s; dropout and linear activations (the identity at inference) are removed; batch
+ * norms in a row fold one after the other. A batch norm or normalization that cannot fold (after
+ * an activation with no dense layer next, e.g. before a softmax or at the end) is kept as it is;
+ * several of them in a row become one batch-norm layer computing gamma * x + beta exactly (moving
+ * mean 0, moving variance 0.5, epsilon 0.5). Folding is computed in double and rounded once to
+ * float: predictions equal the original's inference predictions within 1e-5 relative (rounding
+ * only; tests/test_fold.c measures at most 2.4e-6). The new model keeps the loss, the class
+ * names, the maximum batch and the threads setting; every layer is frozen (a training-mode
+ * forward then computes what inference does); it has no optimizer state or training history. Its
+ * memory comes from allocator (copied into it; NULL: the model's). Free it with
+ * bnmlp_model_free. NULL with *status (may be NULL) on error:
+ * BNMLP_ERR_NULL_ARGUMENT (model NULL, or an allocator without both functions),
+ * BNMLP_ERR_NOT_BUILT, BNMLP_ERR_DIVERGED (a folded weight beyond float's range),
+ * BNMLP_ERR_OUT_OF_MEMORY; nothing is left allocated. */
+bnmlp_model *bnmlp_model_fold(const bnmlp_model *model, const bnmlp_allocator *allocator,
+                              bnmlp_status *status);
+
 /* How the exported weights are stored. */
 typedef enum bnmlp_export_weights {
     BNMLP_EXPORT_WEIGHTS_FLOAT32 = 0, /* the model's float32 weights, exactly (default) */
@@ -1833,11 +1860,11 @@ typedef struct bnmlp_export_options {
 } bnmlp_export_options;
 
 /* The default export options. */
-#define BNMLP_EXPORT_OPTIONS_DEFAULT                                                                          \
-    ((bnmlp_export_options){.name = "model",                                                                  \
-                            .with_test = false,                                                               \
-                            .test_rows = 16,                                                                  \
-                            .test_seed = 0,                                                                   \
+#define BNMLP_EXPORT_OPTIONS_DEFAULT                                                                         \
+    ((bnmlp_export_options){.name = "model",                                                                 \
+                            .with_test = false,                                                              \
+                            .test_rows = 16,                                                                 \
+                            .test_seed = 0,                                                                  \
                             .weights = BNMLP_EXPORT_WEIGHTS_FLOAT32})
 
 /* The number of export formats: indices 0 .. count - 1 name one each. */
@@ -1855,9 +1882,11 @@ bool bnmlp_export_format_writes_directory(size_t index);
 /* Writes model (built; not changed observably) in the format named format to path: a file, or
  * for a format that writes a directory, an existing directory that receives the files. options
  * may be NULL (the defaults). Errors: BNMLP_ERR_NULL_ARGUMENT; BNMLP_ERR_INVALID_ARGUMENT (an
- * unknown format, a bad option or one the format does not take); BNMLP_ERR_UNSUPPORTED (the
- * model has something the format cannot express); BNMLP_ERR_FILE_OPEN, BNMLP_ERR_IO (nothing
- * left behind). detail (may be NULL) says what, in its message. */
+ * unknown format, a bad option or one the format does not take); BNMLP_ERR_NOT_BUILT,
+ * BNMLP_ERR_EMPTY_MODEL; BNMLP_ERR_UNSUPPORTED (the model has something the format cannot
+ * express); BNMLP_ERR_FILE_OPEN, BNMLP_ERR_IO, BNMLP_ERR_OUT_OF_MEMORY (nothing left behind).
+ * detail (may be NULL) says what, in its message. The "c" format (docs/deploy.md) writes NAME.h,
+ * NAME.c and, with with_test, NAME_test.c into the directory path. */
 bnmlp_status bnmlp_model_export(bnmlp_model *model, const char *format, const char *path,
                                 const bnmlp_export_options *options, bnmlp_error_detail *detail);
 

@@ -267,7 +267,7 @@ static bool replace_file(const char *from, const char *to) {
     return false;
 }
 
-bnmlp_status bnmlp_file_writer_commit(bnmlp_file_writer *writer, bnmlp_error_detail *detail) {
+bnmlp_status bnmlp_file_writer_seal(bnmlp_file_writer *writer, bnmlp_error_detail *detail) {
     if (!writer || !writer->file) return BNMLP_ERR_NULL_ARGUMENT;
     const char *path = writer->final_path;
     if (writer->status != BNMLP_OK) {
@@ -286,7 +286,6 @@ bnmlp_status bnmlp_file_writer_commit(bnmlp_file_writer *writer, bnmlp_error_det
         writer->file = NULL;
         if (closed != 0) step = "closing";
     }
-    if (!step && (writer->fault.fail_rename || !replace_file(writer->temp_path, path))) step = "renaming";
     if (step) {
         bnmlp_detail_set(detail, 0, 0, writer->written, "%s '%.*s' failed; the previous file is unchanged",
                          step, PATH_SHOWN, path);
@@ -294,7 +293,29 @@ bnmlp_status bnmlp_file_writer_commit(bnmlp_file_writer *writer, bnmlp_error_det
         writer_finish(writer, true);
         return BNMLP_ERR_IO;
     }
+    return BNMLP_OK;
+}
+
+bnmlp_status bnmlp_file_writer_publish(bnmlp_file_writer *writer, bnmlp_error_detail *detail) {
+    if (!writer || writer->file || !writer->final_path) return BNMLP_ERR_NULL_ARGUMENT;
+    if (writer->fault.fail_rename || !replace_file(writer->temp_path, writer->final_path)) {
+        bnmlp_detail_set(detail, 0, 0, writer->written,
+                         "renaming '%.*s' failed; the previous file is unchanged", PATH_SHOWN,
+                         writer->final_path);
+        writer->status = BNMLP_ERR_IO;
+        writer_finish(writer, true);
+        return BNMLP_ERR_IO;
+    }
     sync_directory(writer->final_path);
     writer_finish(writer, false);
     return BNMLP_OK;
+}
+
+void bnmlp_file_writer_discard(bnmlp_file_writer *writer) {
+    if (writer && writer->final_path) writer_finish(writer, true);
+}
+
+bnmlp_status bnmlp_file_writer_commit(bnmlp_file_writer *writer, bnmlp_error_detail *detail) {
+    bnmlp_status status = bnmlp_file_writer_seal(writer, detail);
+    return status == BNMLP_OK ? bnmlp_file_writer_publish(writer, detail) : status;
 }

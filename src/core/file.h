@@ -85,4 +85,21 @@ bnmlp_status bnmlp_file_writer_write(bnmlp_file_writer *writer, const void *data
  * writer is finished either way (its memory released). */
 bnmlp_status bnmlp_file_writer_commit(bnmlp_file_writer *writer, bnmlp_error_detail *detail);
 
+/* The two halves of commit, for a writer of several files that must all be complete before any
+ * is renamed into place (an export's NAME.h and NAME.c): seal every writer, then publish each.
+ *
+ * seal: fflush, fsync (POSIX) and fclose, keeping the temporary file. On failure (or after a
+ * failed write) the temporary file is removed and the writer finished: BNMLP_ERR_IO with *detail
+ * naming the step. A sealed writer must be published or discarded. */
+bnmlp_status bnmlp_file_writer_seal(bnmlp_file_writer *writer, bnmlp_error_detail *detail);
+
+/* publish: renames a sealed writer's temporary file over the final name (then, POSIX, best effort,
+ * syncs the directory) and finishes the writer. On failure the temporary file is removed, the
+ * final name left as it was: BNMLP_ERR_IO. */
+bnmlp_status bnmlp_file_writer_publish(bnmlp_file_writer *writer, bnmlp_error_detail *detail);
+
+/* Removes an open or sealed writer's temporary file and finishes it; the final name is untouched.
+ * A finished writer (or one never opened, zero-initialized) is a no-op. */
+void bnmlp_file_writer_discard(bnmlp_file_writer *writer);
+
 #endif /* BNMLP_FILE_H */

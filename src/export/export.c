@@ -8,10 +8,13 @@
 #include <string.h>
 
 #include "core/file.h"
+#include "export/c_source.h"
 
 /* The formats, in the order bnmlp_export_format_name lists them. Each row lives in its own file;
  * a new format is one line here. The NULL ends the list (C has no empty arrays). */
 static const bnmlp_export_format_row *const FORMATS[] = {
+    &bnmlp_export_c_row,
+    &bnmlp_export_onnx,
     &bnmlp_export_safetensors,
     NULL,
 };

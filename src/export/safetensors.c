@@ -182,7 +182,7 @@ size_t bnmlp_st_describe_layers(const bnmlp_model *model, char *out, size_t size
     } while (0)
     if (size > 0) out[0] = '\0';
     for (size_t i = 0; i < bnmlp_model_layer_count(model); i++) {
-        const bnmlp_layer *layer = bnmlp_model_layer(model, i);
+        const bnmlp_layer *layer = bnmlp_model_layer_at(model, i);
         APPEND("%s%s width=%zu", i ? ";" : "", layer->ops->prefix, layer->out);
         for (size_t f = 0; f < bnmlp_file_field_count; f++) {
             const bnmlp_file_field *field = &bnmlp_file_fields[f];
@@ -282,7 +282,7 @@ bnmlp_status bnmlp_st_add_layers(bnmlp_model *model, const char *s, size_t lengt
     while (at <= length) {
         size_t end = at;
         while (end < length && s[end] != ';') end++;
-        units += record ? bnmlp_model_layer(model, bnmlp_model_layer_count(model) - 1)->out : 0;
+        units += record ? bnmlp_model_layer_at(model, bnmlp_model_layer_count(model) - 1)->out : 0;
         if (units > MAX_DESCRIBED_WIDTH) {
             bnmlp_detail_set(detail, 0, record, at, "the layer description has more than 2^24 units in all");
             return BNMLP_ERR_FORMAT;
@@ -361,10 +361,10 @@ bnmlp_status bnmlp_st_add_layers(bnmlp_model *model, const char *s, size_t lengt
             return status;
         }
         const size_t index = bnmlp_model_layer_count(model) - 1;
-        if (bnmlp_model_layer(model, index)->out != width) {
+        if (bnmlp_model_layer_at(model, index)->out != width) {
             bnmlp_detail_set(detail, 0, record, at,
                              "layer %zu of the description: width %llu, but it gives %zu", record - 1,
-                             (unsigned long long)width, bnmlp_model_layer(model, index)->out);
+                             (unsigned long long)width, bnmlp_model_layer_at(model, index)->out);
             return BNMLP_ERR_FORMAT;
         }
         at = end + 1;
@@ -453,7 +453,7 @@ static const struct {
 static bool torch_sequential(const bnmlp_model *model, text *t, size_t *refused) {
     text_add(t, "nn.Sequential(", 14);
     for (size_t i = 0; i < bnmlp_model_layer_count(model); i++) {
-        const bnmlp_layer *layer = bnmlp_model_layer(model, i);
+        const bnmlp_layer *layer = bnmlp_model_layer_at(model, i);
         if (i) text_add(t, ", ", 2);
         size_t k = 0;
         while (k < sizeof TORCH_MODULES / sizeof TORCH_MODULES[0] && TORCH_MODULES[k].kind != layer->kind)
@@ -484,7 +484,7 @@ static void add_metadata(text *t, const char *key, const char *value, size_t len
 
 /* Writes the tensor's bytes. */
 static void write_tensor(bnmlp_file_writer *w, const bnmlp_model *model, const entry *e) {
-    const bnmlp_layer *layer = bnmlp_model_layer(model, e->layer);
+    const bnmlp_layer *layer = bnmlp_model_layer_at(model, e->layer);
     unsigned char bytes[8 * 256];
     if (e->name->array < 0) {
         bnmlp_store_le64(bytes, layer->steps);
@@ -515,7 +515,7 @@ static bnmlp_status make_header(const bnmlp_model *model, text *t, entry **entri
     size_t n = 0;
     for (size_t i = 0; i < bnmlp_model_layer_count(model); i++)
         for (size_t r = 0; r < bnmlp_st_name_count; r++)
-            n += bnmlp_st_layer_has(bnmlp_model_layer(model, i), &bnmlp_st_names[r]);
+            n += bnmlp_st_layer_has(bnmlp_model_layer_at(model, i), &bnmlp_st_names[r]);
     entry *list = n ? bnmlp_alloc_zeroed(allocator, n, sizeof *list) : NULL;
     if (n && !list) return BNMLP_ERR_OUT_OF_MEMORY;
     size_t k = 0;
@@ -524,7 +524,7 @@ static bnmlp_status make_header(const bnmlp_model *model, text *t, entry **entri
         for (size_t i = 0; i < bnmlp_model_layer_count(model); i++)
             for (size_t r = 0; r < bnmlp_st_name_count; r++) {
                 const bnmlp_st_name *row = &bnmlp_st_names[r];
-                const bnmlp_layer *layer = bnmlp_model_layer(model, i);
+                const bnmlp_layer *layer = bnmlp_model_layer_at(model, i);
                 if ((row->array < 0) != (pass == 0) || !bnmlp_st_layer_has(layer, row)) continue;
                 const uint64_t bytes = row->array < 0 ? 8 : 4 * (uint64_t)bnmlp_st_elements(layer, row);
                 list[k++] = (entry){.layer = i, .name = row, .begin = offset, .end = offset + bytes};
@@ -568,7 +568,7 @@ static bnmlp_status make_header(const bnmlp_model *model, text *t, entry **entri
     add_metadata(t, "format", "pt", 2);
     text_add(t, "}", 1);
     for (size_t e = 0; e < n; e++) {
-        const bnmlp_layer *layer = bnmlp_model_layer(model, list[e].layer);
+        const bnmlp_layer *layer = bnmlp_model_layer_at(model, list[e].layer);
         const bnmlp_st_name *row = list[e].name;
         text_printf(t, ",\"%zu.%s\":{\"dtype\":\"%s\",\"shape\":[", list[e].layer, row->suffix,
                     row->array < 0 ? "I64" : "F32");
@@ -598,7 +598,7 @@ static bnmlp_status write_safetensors(bnmlp_model *model, const char *path,
         return BNMLP_ERR_NOT_BUILT;
     }
     for (size_t i = 0; i < bnmlp_model_layer_count(model); i++)
-        if (bnmlp_model_layer(model, i)->steps > (uint64_t)INT64_MAX) {
+        if (bnmlp_model_layer_at(model, i)->steps > (uint64_t)INT64_MAX) {
             bnmlp_detail_set(detail, 0, 0, 0, "layer %zu's step count does not fit an I64", i);
             return BNMLP_ERR_UNSUPPORTED;
         }
@@ -629,8 +629,7 @@ static bnmlp_status write_safetensors(bnmlp_model *model, const char *path,
 
 const bnmlp_export_format_row bnmlp_export_safetensors = {
     .name = "safetensors",
-    .summary = "the weights as PyTorch's nn.Sequential names them, in Hugging Face's safetensors "
-               "format, with the architecture in its metadata",
+    .summary = "one safetensors file: PyTorch's nn.Sequential names, the architecture in its metadata",
     .writes_directory = false,
     .takes_int8 = false,
     .takes_test = false,

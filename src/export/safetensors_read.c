@@ -568,7 +568,7 @@ static float f32_at(const header *h, const tensor_entry *t, size_t k) {
 static bnmlp_status check_tensors(const bnmlp_model *model, header *h, bnmlp_error_detail *detail) {
     for (size_t k = 0; k < h->tensor_count; k++) h->tensors[k].used = false;
     for (size_t i = 0; i < bnmlp_model_layer_count(model); i++) {
-        const bnmlp_layer *layer = bnmlp_model_layer(model, i);
+        const bnmlp_layer *layer = bnmlp_model_layer_at(model, i);
         for (size_t r = 0; r < bnmlp_st_name_count; r++) {
             const bnmlp_st_name *row = &bnmlp_st_names[r];
             if (!bnmlp_st_layer_has(layer, row)) continue;
@@ -642,7 +642,7 @@ static bnmlp_status apply_tensors(bnmlp_model *model, const header *h, bnmlp_err
     const bnmlp_allocator *allocator = bnmlp_model_allocator(model);
     size_t most = 0;
     for (size_t i = 0; i < bnmlp_model_layer_count(model); i++) {
-        const bnmlp_layer *layer = bnmlp_model_layer(model, i);
+        const bnmlp_layer *layer = bnmlp_model_layer_at(model, i);
         for (size_t r = 0; r < bnmlp_st_name_count; r++)
             if (bnmlp_st_layer_has(layer, &bnmlp_st_names[r]) &&
                 bnmlp_st_elements(layer, &bnmlp_st_names[r]) > most)
@@ -653,7 +653,7 @@ static bnmlp_status apply_tensors(bnmlp_model *model, const header *h, bnmlp_err
     /* Step counts first: a debiased layer's hidden state follows its statistics and t. */
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < bnmlp_model_layer_count(model); i++) {
-            const bnmlp_layer *layer = bnmlp_model_layer(model, i);
+            const bnmlp_layer *layer = bnmlp_model_layer_at(model, i);
             for (size_t r = 0; r < bnmlp_st_name_count; r++) {
                 const bnmlp_st_name *row = &bnmlp_st_names[r];
                 if ((row->array < 0) != (pass == 0) || !bnmlp_st_layer_has(layer, row)) continue;

@@ -84,6 +84,15 @@ static void activation_describe(const bnmlp_layer *layer, char *text, size_t siz
     }
 }
 
+/* Only the linear activation is a per-feature scale and shift: the identity. */
+static bool activation_inference_affine(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT],
+                                        double *scale, double *shift) {
+    (void)arrays;
+    if (layer->config.activation.function != BNMLP_ACTIVATION_LINEAR) return false;
+    for (size_t c = 0; c < layer->out; c++) scale[c] = 1.0, shift[c] = 0.0;
+    return true;
+}
+
 const bnmlp_layer_ops bnmlp_activation_ops = {
     .kind = BNMLP_LAYER_ACTIVATION,
     .class_name = "Activation",
@@ -93,4 +102,5 @@ const bnmlp_layer_ops bnmlp_activation_ops = {
     .forward = activation_forward_pass,
     .backward = activation_backward_pass,
     .describe = activation_describe,
+    .inference_affine = activation_inference_affine,
 };

@@ -343,6 +343,23 @@ static void batchnorm_array_set(const bnmlp_layer *layer, float *const arrays[BN
     for (size_t c = 0; c < layer->out; c++) biased[c] = (float)((double)value[c] * debias);
 }
 
+/* Inference: y = gamma * ((x - mean) * rstd) + beta with rstd = bnmlp_batchnorm_rstd(moving
+ * variance, epsilon) rounded to float as the pass rounds it; so scale = gamma * rstd and
+ * shift = beta - mean * scale (gamma 1, beta 0 when scale / center is off). The moving variance
+ * is used as stored: the estimator (biased, unbiased, keras2) and the average (exponential,
+ * debiased, cumulative) only decide what training stores there. */
+static bool batchnorm_inference_affine(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT],
+                                       double *scale, double *shift) {
+    const float *gamma = arrays[BNMLP_ARRAY_GAMMA], *beta = arrays[BNMLP_ARRAY_BETA];
+    const float *mean = arrays[BNMLP_ARRAY_MOVING_MEAN], *variance = arrays[BNMLP_ARRAY_MOVING_VARIANCE];
+    for (size_t c = 0; c < layer->out; c++) {
+        const float rstd = bnmlp_batchnorm_rstd((double)variance[c], layer->config.batchnorm.epsilon);
+        scale[c] = (gamma ? (double)gamma[c] : 1.0) * (double)rstd;
+        shift[c] = (beta ? (double)beta[c] : 0.0) - (double)mean[c] * scale[c];
+    }
+    return true;
+}
+
 /* Every setting, in the CLI's layer language: "momentum=0.99 eps=0.001 variance=biased
  * average=exponential", with "nocenter" / "noscale" when beta / gamma are off. */
 static void batchnorm_describe(const bnmlp_layer *layer, char *text, size_t size) {
@@ -374,4 +391,5 @@ const bnmlp_layer_ops bnmlp_batchnorm_ops = {
     .update_statistics = batchnorm_update_statistics,
     .array_set = batchnorm_array_set,
     .describe = batchnorm_describe,
+    .inference_affine = batchnorm_inference_affine,
 };

@@ -105,6 +105,14 @@ static void dropout_describe(const bnmlp_layer *layer, char *text, size_t size) 
     snprintf(text, size, "rate %g", (double)layer->config.dropout.rate);
 }
 
+/* The identity in inference mode: scale 1, shift 0. */
+static bool dropout_inference_affine(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT],
+                                     double *scale, double *shift) {
+    (void)arrays;
+    for (size_t c = 0; c < layer->out; c++) scale[c] = 1.0, shift[c] = 0.0;
+    return true;
+}
+
 const bnmlp_layer_ops bnmlp_dropout_ops = {
     .kind = BNMLP_LAYER_DROPOUT,
     .class_name = "Dropout",
@@ -116,4 +124,5 @@ const bnmlp_layer_ops bnmlp_dropout_ops = {
     .backward = dropout_backward_pass,
     .update_statistics = dropout_count_step,
     .describe = dropout_describe,
+    .inference_affine = dropout_inference_affine,
 };

@@ -167,6 +167,13 @@ typedef struct bnmlp_layer_ops {
     /* The layer's settings for a summary line, e.g. "relu" (NULL: none); writes at most size
      * bytes, terminated. */
     void (*describe)(const bnmlp_layer *layer, char *text, size_t size);
+    /* True when the layer is, in inference mode, one scale and shift per feature,
+     * y = scale * x + shift (batch norm with its moving statistics, normalization, dropout, a
+     * linear activation); then scale and shift (layer->out doubles each) get them, computed from
+     * arrays as the inference pass computes its factors (for folding: src/export/fold.c). False
+     * (nothing written) for any other map; NULL: never. */
+    bool (*inference_affine)(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT], double *scale,
+                             double *shift);
 } bnmlp_layer_ops;
 
 /* The row of kind, or NULL for a value that is not a bnmlp_layer_kind. */

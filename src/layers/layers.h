@@ -67,6 +67,12 @@ void bnmlp_softmax_forward(float *y, const float *x, size_t rows, size_t width);
 /* dy (B, K), y (B, K) the forward output -> dx (B, K) = y * (dy - sum_k dy_k y_k) per row. */
 void bnmlp_softmax_backward(float *dx, const float *dy, const float *y, size_t rows, size_t width);
 
+/* ---- normalization -------------------------------------------------------------------------- */
+
+/* std (width) = max(sqrt(variance), 1e-7) per feature, in float as Keras computes it: what the
+ * normalization layer divides by (its forward and the C export use it). */
+void bnmlp_normalization_std(float *std, const float *variance, size_t width);
+
 /* ---- batch normalization --------------------------------------------------------------------- */
 /*
  * A training-mode forward runs in phases: partial_sum; [combine sums across processes];

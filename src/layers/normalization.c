@@ -5,6 +5,7 @@
  * trainable, nothing updated by training.
  */
 #include "layers/layer.h"
+#include "layers/layers.h"
 
 #include <math.h>
 #include <string.h>
@@ -38,8 +39,7 @@ static void normalization_range(void *arg, size_t begin, size_t end, size_t thre
     }
 }
 
-/* std (width) = max(sqrt(variance), 1e-7) per feature, in float as Keras computes it. */
-static void standard_deviations(float *std, const float *variance, size_t width) {
+void bnmlp_normalization_std(float *std, const float *variance, size_t width) {
     for (size_t c = 0; c < width; c++) {
         const float root = sqrtf(variance[c]);
         std[c] = root > NORMALIZATION_MIN_STD ? root : NORMALIZATION_MIN_STD;
@@ -73,7 +73,7 @@ static size_t normalization_scratch_bytes(const bnmlp_layer *layer) {
 static void run(const bnmlp_layer_pass *pass, float *out, const float *in, const float *mean) {
     const size_t width = pass->layer->out;
     float *std = pass->scratch;
-    standard_deviations(std, pass->arrays[BNMLP_ARRAY_MOVING_VARIANCE], width);
+    bnmlp_normalization_std(std, pass->arrays[BNMLP_ARRAY_MOVING_VARIANCE], width);
     normalization_job job = {.out = out, .in = in, .mean = mean, .std = std, .width = width};
     bnmlp_parallel_for(pass->kernels, pass->rows * width, NORMALIZATION_PIECE, normalization_range, &job);
 }
@@ -115,6 +115,20 @@ static bnmlp_status normalization_adapt(const bnmlp_layer *layer, float *const a
     return status;
 }
 
+/* y = (x - mean) / std with std = max(sqrt(variance), 1e-7) in float, as the pass computes it:
+ * scale = 1 / std, shift = -mean / std. */
+static bool normalization_inference_affine(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT],
+                                           double *scale, double *shift) {
+    const float *mean = arrays[BNMLP_ARRAY_MOVING_MEAN], *variance = arrays[BNMLP_ARRAY_MOVING_VARIANCE];
+    for (size_t c = 0; c < layer->out; c++) {
+        float std;
+        bnmlp_normalization_std(&std, variance + c, 1);
+        scale[c] = 1.0 / (double)std;
+        shift[c] = -(double)mean[c] / (double)std;
+    }
+    return true;
+}
+
 const bnmlp_layer_ops bnmlp_normalization_ops = {
     .kind = BNMLP_LAYER_NORMALIZATION,
     .class_name = "Normalization",
@@ -126,4 +140,5 @@ const bnmlp_layer_ops bnmlp_normalization_ops = {
     .forward = normalization_forward_pass,
     .backward = normalization_backward_pass,
     .adapt = normalization_adapt,
+    .inference_affine = normalization_inference_affine,
 };

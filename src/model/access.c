@@ -38,6 +38,18 @@ bnmlp_status bnmlp_model_layer_info(const bnmlp_model *model, size_t index, bnml
     return BNMLP_OK;
 }
 
+const bnmlp_layer *bnmlp_model_layer_at(const bnmlp_model *model, size_t index) {
+    return &model->layers[index];
+}
+
+bool bnmlp_model_layer_affine(const bnmlp_model *model, size_t index, double *scale, double *shift) {
+    const bnmlp_layer *layer = &model->layers[index];
+    return model->built && layer->ops->inference_affine &&
+           layer->ops->inference_affine(layer, layer->data, scale, shift);
+}
+
+size_t bnmlp_model_threads_setting(const bnmlp_model *model) { return model->threads; }
+
 bnmlp_status bnmlp_model_set_trainable(bnmlp_model *model, size_t index, bool trainable) {
     if (!model) return BNMLP_ERR_NULL_ARGUMENT;
     if (index >= model->layer_count) return BNMLP_ERR_INVALID_ARGUMENT;

@@ -1,9 +1,6 @@
-/* layer_access.c - a layer's configuration and step count, for the tiers above that read them. */
+/* layer_access.c - a layer's step count, for the tiers above that restore it (safetensors import);
+ * bnmlp_model_layer_at (access.c) reads the rest of a layer. */
 #include "model/model.h"
-
-const bnmlp_layer *bnmlp_model_layer(const bnmlp_model *model, size_t index) {
-    return model && index < model->layer_count ? &model->layers[index] : NULL;
-}
 
 bnmlp_status bnmlp_model_set_layer_steps(bnmlp_model *model, size_t index, uint64_t steps) {
     if (!model) return BNMLP_ERR_NULL_ARGUMENT;

@@ -243,11 +243,20 @@ void bnmlp_model_share(const bnmlp_model *model, size_t rows, size_t *offset, si
  * BNMLP_ERR_ALREADY_BUILT, BNMLP_ERR_OVERFLOW, BNMLP_ERR_OUT_OF_MEMORY). */
 bnmlp_status bnmlp_model_append_layer(bnmlp_model *model, bnmlp_layer layer);
 
-/* ---- layer_access.c: a layer as the export tier reads it ---------------------------------------- */
+/* ---- access.c: what the export tier reads ------------------------------------------------------ */
 
-/* Layer index of the model (its kind, widths, configuration, steps), read-only; NULL when index
- * is out of range. The export tier reads configurations through this and the file-field table. */
-const bnmlp_layer *bnmlp_model_layer(const bnmlp_model *model, size_t index);
+/* Layer index (< the layer count) of model, read-only: its kind, widths and configuration. */
+const bnmlp_layer *bnmlp_model_layer_at(const bnmlp_model *model, size_t index);
+
+/* True when layer index (< the layer count) of the built model is one scale and shift per
+ * feature in inference mode (its row's inference_affine); then scale and shift (the layer's
+ * output width, doubles each) get them. False, nothing written, for any other layer. */
+bool bnmlp_model_layer_affine(const bnmlp_model *model, size_t index, double *scale, double *shift);
+
+/* The threads setting as bnmlp_model_set_threads took it (0: all online cores). */
+size_t bnmlp_model_threads_setting(const bnmlp_model *model);
+
+/* ---- layer_access.c: a layer's step count, as an import restores it --------------------------- */
 
 /* Sets layer index's count of committed training steps (batch norm's t, dropout's mask step),
  * as a file or an import restores it; BNMLP_ERR_INVALID_ARGUMENT for an index out of range or a

@@ -209,6 +209,55 @@ check "rmsprop (centered, momentum, rho 0.9): exit 0" status_is 0 "$bnmlp" train
 check "help lists the library's losses and optimizers" sh -c \
     "'$bnmlp' help train | grep -q 'binary_crossentropy (or bce)' && '$bnmlp' help resume | grep -q '^  rmsprop '"
 
+# --- Gradient clipping: --clipnorm, --clipvalue, --global-clipnorm ----------------------------
+check "help train and help resume list the three clipping flags with their Keras/PyTorch names" sh -c \
+    "for c in train resume; do '$bnmlp' help \$c >h.txt && grep -q '^  --clipnorm C  .*' h.txt && \
+    grep -q '^  --clipvalue V  .*Keras.s clipvalue' h.txt && grep -q '^  --global-clipnorm C  ' h.txt && \
+    grep -q 'global_clipnorm, PyTorch.s clip_grad_norm_' h.txt && grep -q 'clip_grad_value_' h.txt || exit 1; done"
+clip="--optimizer adam --lr 0.005 --validation-split 0.5 --quiet"
+check "unclipped adam, 8 epochs: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 8 \
+    $clip --out clip-none.bnmlp
+# Limits far below the gradients' norms and elements bite; limits far above them change nothing, bit
+# for bit, so the difference is the clipping's.
+for flag in "--clipnorm 0.05" "--clipvalue 0.01" "--global-clipnorm 0.05"; do
+    check "$flag (bites): another model than unclipped" sh -c "'$bnmlp' train --data data.csv --layers '$spec' \
+        --epochs 8 $clip $flag --out clip.bnmlp && ! cmp -s clip.bnmlp clip-none.bnmlp"
+done
+for flag in "--clipnorm 0" "--clipnorm 1e30" "--clipvalue 1e30" "--global-clipnorm 1e30"; do
+    check "$flag (never reached): the unclipped model, bit for bit" sh -c "'$bnmlp' train --data data.csv \
+        --layers '$spec' --epochs 8 $clip $flag --out clip.bnmlp && cmp -s clip.bnmlp clip-none.bnmlp"
+done
+usage_error "--clipnorm -1" "bad value for --clipnorm: -1" train --data data.csv --layers "$spec" --epochs 1 \
+    --clipnorm -1
+usage_error "--clipvalue abc" "bad number for --clipvalue: 'abc'" train --data data.csv --layers "$spec" --epochs 1 \
+    --clipvalue abc
+usage_error "--global-clipnorm nan" "bad number for --global-clipnorm: 'nan'" train --data data.csv \
+    --layers "$spec" --epochs 1 --global-clipnorm nan
+usage_error "--clipnorm inf" "bad number for --clipnorm: 'inf'" train --data data.csv --layers "$spec" --epochs 1 \
+    --clipnorm inf
+usage_error "--clipvalue without a value" "--clipvalue needs a value" train --data data.csv --layers "$spec" \
+    --epochs 1 --clipvalue
+usage_error "--clipnorm with --global-clipnorm" "at most one of --clipnorm, --clipvalue and --global-clipnorm" \
+    train --data data.csv --layers "$spec" --epochs 1 --clipnorm 1 --global-clipnorm 2
+check "--clipnorm 0.05, 8 epochs: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 8 \
+    $clip --clipnorm 0.05 --out clip-whole.bnmlp
+check "the same stopped after 4 epochs with a checkpoint: exit 0" status_is 0 "$bnmlp" train --data data.csv \
+    --layers "$spec" --epochs 4 $clip --clipnorm 0.05 --out clip-part.bnmlp --checkpoint-every 4
+check "resume without --clipnorm keeps the checkpoint's: the uninterrupted clipped model, bit for bit" sh -c \
+    "'$bnmlp' resume --checkpoint clip-part.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --quiet \
+    --out clip-resumed.bnmlp && cmp -s clip-resumed.bnmlp clip-whole.bnmlp"
+check "resume --clipnorm 0 --override drops it: another model" sh -c \
+    "'$bnmlp' resume --checkpoint clip-part.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --quiet \
+    --clipnorm 0 --override --out clip-off.bnmlp 2>/dev/null && ! cmp -s clip-off.bnmlp clip-whole.bnmlp"
+usage_error "resume --clipnorm 0.1 (the checkpoint's is 0.05) without --override" "changes clip-part.bnmlp.ckpt's clipnorm" \
+    resume --checkpoint clip-part.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --clipnorm 0.1
+usage_error "resume --clipvalue on a --clipnorm checkpoint" "the checkpoint's included" resume \
+    --checkpoint clip-part.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --clipvalue 0.1 --override
+check "resume --clipnorm 0 --clipvalue 0.1 --override switches the clipping, with a warning for each" sh -c \
+    "'$bnmlp' resume --checkpoint clip-part.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --quiet \
+    --clipnorm 0 --clipvalue 0.1 --override --out clip-value.bnmlp 2>w.txt && grep -q 'warning: --clipnorm 0 replaces' w.txt \
+    && grep -q 'warning: --clipvalue 0.1 replaces' w.txt"
+
 # --- Other losses and data forms -----------------------------------------------------------
 check "softmax (2 classes, adam): exit 0" \
     status_is 0 "$bnmlp" train --data data.csv --layers dense:16:relu,bn,dense:2:softmax --epochs 10 --optimizer adam \
@@ -749,6 +798,29 @@ usage_error "resume --monitor alone" "--monitor needs --early-stopping" resume -
 usage_error "resume --metrics mae on a binary model" "not a metric of this model's task" resume --checkpoint rc.bnmlp.ckpt \
     --data data.csv --epochs 8 --metrics mae
 
+# --- A resumed run's history and plot include the epochs before the resume ---------------------
+check "history source: 8 epochs uninterrupted, with --metrics auc" status_is 0 "$bnmlp" train --data data.csv \
+    --layers "$spec" --epochs 8 --validation-split 0.5 --metrics auc --quiet --out hf.bnmlp --history hf.csv --plot hf.svg
+check "history source: the same run stopped after 3 epochs with a checkpoint" status_is 0 "$bnmlp" train \
+    --data data.csv --layers "$spec" --epochs 3 --validation-split 0.5 --metrics auc --quiet --out hp.bnmlp \
+    --history hp.csv --checkpoint-every 3
+check "resume --history naming the interrupted run's history: exit 0" status_is 0 "$bnmlp" resume \
+    --checkpoint hp.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --metrics auc --quiet \
+    --out hr.bnmlp --history hp.csv --plot hr.svg
+check "resume: the history continues the file, byte for byte the uninterrupted run's" cmp -s hf.csv hp.csv
+check "resume: the plot's curves include the epochs before the resume" sh -c \
+    "grep -v '<text' hf.svg >hf.curves && grep -v '<text' hr.svg >hr.curves && cmp -s hf.curves hr.curves"
+printf 'epoch,loss\n1,0.5\n' >not-history.csv
+failure "resume --history naming a file that is not a history" "--history not-history.csv exists but cannot be continued" \
+    resume --checkpoint hp.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --quiet --out hn.bnmlp \
+    --history not-history.csv
+check "... refused before training: nothing written, the file kept" sh -c \
+    "test ! -e hn.bnmlp && test \"\$(cat not-history.csv)\" = \"\$(printf 'epoch,loss\\n1,0.5')\""
+head -n 3 hf.csv >short-history.csv
+failure "resume --history with fewer epochs than the checkpoint" "it holds 2 epochs, not the 3 the checkpoint has done" \
+    resume --checkpoint hp.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --quiet --out hn.bnmlp \
+    --history short-history.csv
+
 # --- --plot: headroom above accuracy 1.0, --plot-log, the best and restored epochs marked ----
 check "--plot with early stopping's restore: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
     --epochs 12 $tutorial --validation-split 0.5 --early-stopping 3,0,restore --quiet --out pm.bnmlp --history pm.csv \
@@ -779,6 +851,35 @@ check "--plot: room above the accuracy panel's top tick (not on the frame)" awk 
     on && /text-anchor="end"/ { match($0, /y="[0-9.]*"/); y = substr($0, RSTART + 3, RLENGTH - 4) }
     END { exit !(y + 0 > 74.5) }' sep.svg
 
+# --- export: the library's formats (docs/deploy.md) -------------------------------------------
+check "export --format c: exit 0, --out created" status_is 0 "$bnmlp" export --model model.bnmlp --format c \
+    --out exported/c --name tutorial
+check "export wrote tutorial.h and tutorial.c, nothing else" \
+    sh -c 'test -s exported/c/tutorial.h && test -s exported/c/tutorial.c && test "$(ls exported/c | wc -l)" -eq 2'
+check "export --with-test --test-rows 4 --weights int8: exit 0" status_is 0 "$bnmlp" export --model model.bnmlp \
+    --format c --out exported/c --name tutorial8 --with-test --test-rows 4 --weights int8
+check "the self-test stores 4 rows and int8 kernels" \
+    sh -c 'grep -q "^#define ROWS 4$" exported/c/tutorial8_test.c && grep -q "static const int8_t" exported/c/tutorial8.c'
+check "export twice: the same bytes" sh -c "'$bnmlp' export --model model.bnmlp --format c --out exported/again \
+    --name tutorial && cmp -s exported/c/tutorial.c exported/again/tutorial.c"
+check "help export lists the library's formats" sh -c "'$bnmlp' help export | grep -q '^  c  '"
+check "bnmlp --help lists export" sh -c "'$bnmlp' --help | grep -q '^  export '"
+usage_error "export without --format" "missing required flag --format" export --model model.bnmlp --out x
+usage_error "export --format unknown" "unknown --format 'pdf' (the library's formats: c" export --model model.bnmlp \
+    --format pdf --out x
+usage_error "export --weights int4" "--weights takes float32 or int8, not int4" export --model model.bnmlp --format c \
+    --out x --weights int4
+usage_error "export --test-rows without --with-test" "--test-rows needs --with-test" export --model model.bnmlp \
+    --format c --out x --test-rows 3
+usage_error "export --name 9lives" "the name must be a C identifier" export --model model.bnmlp --format c \
+    --out bad-name-dir --name 9lives
+check "a refused export leaves no directory it created" test ! -e bad-name-dir
+failure "export --out over a file (a directory format)" "exists and is not a directory" export --model model.bnmlp \
+    --format c --out model.bnmlp
+failure "export whose files would overwrite the model" "--model" export --model exported/c/tutorial.c --format c \
+    --out exported/c --name tutorial
+failure "export of a missing model" "cannot load model missing.bnmlp" export --model missing.bnmlp --format c --out x
+
 # --- import: safetensors with PyTorch's nn.Sequential names (tools/gen_safetensors_fixtures.py) --------
 st="$fixtures/../safetensors"
 torch_spec="dense:8,bn:eps=0.001:momentum=0.9:variance=unbiased,relu,dropout:0.2,dense:6:tanh,bn:eps=1e-5:momentum=0.9:variance=unbiased,dense:3:softmax"
@@ -791,6 +892,15 @@ check "import a PyTorch file with --layers: exit 0" \
     status_is 0 "$bnmlp" import --from "$st/torch_model.safetensors" --layers "$torch_spec" --out torch.bnmlp --quiet
 check "import --quiet prints nothing" test ! -s last.out
 check "import: the PyTorch model is saved" test -s torch.bnmlp
+check "export --format safetensors of the tutorial's model: exit 0" \
+    status_is 0 "$bnmlp" export --model model.bnmlp --format safetensors --out tutorial.safetensors
+check "import it back: exit 0" status_is 0 "$bnmlp" import --from tutorial.safetensors --out tutorial-back.bnmlp --quiet
+check "the imported model predicts the test half as the trained one, bit for bit" sh -c \
+    "'$bnmlp' predict --model model.bnmlp --data test.csv --out p-trained.csv &&
+     '$bnmlp' predict --model tutorial-back.bnmlp --data test.csv --out p-back.csv && cmp -s p-trained.csv p-back.csv"
+check "export --format safetensors twice: the same bytes" sh -c \
+    "'$bnmlp' export --model tutorial-back.bnmlp --format safetensors --out again.safetensors &&
+     cmp -s tutorial.safetensors again.safetensors"
 failure "import of a PyTorch file without --layers" "needs --layers" import --from "$st/torch_model.safetensors" \
     --out x.bnmlp
 failure "import with --layers of another width" "has shape (8, 5); layer 0 needs (7, 5)" import \
