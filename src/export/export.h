@@ -23,7 +23,7 @@ typedef struct bnmlp_export_format_row {
 } bnmlp_export_format_row;
 
 /* The rows, each in its own file. */
-extern const bnmlp_export_format_row bnmlp_export_onnx; /* onnx.c */
+extern const bnmlp_export_format_row bnmlp_export_onnx;        /* onnx.c */
 extern const bnmlp_export_format_row bnmlp_export_safetensors; /* safetensors.c */
 
 #endif /* BNMLP_EXPORT_H */
