@@ -879,6 +879,18 @@ failure "export --out over a file (a directory format)" "exists and is not a dir
 failure "export whose files would overwrite the model" "--model" export --model exported/c/tutorial.c --format c \
     --out exported/c --name tutorial
 failure "export of a missing model" "cannot load model missing.bnmlp" export --model missing.bnmlp --format c --out x
+check "export --format onnx: exit 0" status_is 0 "$bnmlp" export --model model.bnmlp --format onnx --out exported/m.onnx
+check "export --format onnx: one file, ONNX's ModelProto (ir_version 7 first: bytes 08 07)" sh -c \
+    "test -s exported/m.onnx && test \"\$(od -An -tx1 -N2 exported/m.onnx | tr -d ' ')\" = 0807"
+check "export --format onnx twice: the same bytes" sh -c "'$bnmlp' export --model model.bnmlp --format onnx \
+    --out exported/m2.onnx && cmp -s exported/m.onnx exported/m2.onnx"
+usage_error "export --format onnx --with-test" "this format has no self-test" export --model model.bnmlp --format onnx \
+    --out exported/t.onnx --with-test
+check "... nothing written" test ! -e exported/t.onnx
+failure "export --format onnx into a missing directory" "missing-dir/m.onnx" export --model model.bnmlp --format onnx \
+    --out missing-dir/m.onnx
+failure "export --format onnx over the model" "would overwrite the input --model" export --model model.bnmlp \
+    --format onnx --out ./model.bnmlp
 
 # --- Progress on a terminal: a newline per epoch, never wider than the terminal ------------
 if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>&1; then
