@@ -1249,7 +1249,8 @@ typedef struct bnmlp_fit_config {
     size_t initial_epoch;              /* epochs already done when resuming (Keras's initial_epoch): fit
                                           runs epochs initial_epoch + 1 to epochs, numbers its records
                                           so, and continues the row order a checkpoint stored
-                                          (bnmlp_model_save_checkpoint). < epochs. Default 0 */
+                                          (bnmlp_model_save_checkpoint) and its controls (see
+                                          bnmlp_model_fit). < epochs. Default 0 */
     double validation_split;           /* in [0, 1): the last floor(rows * validation_split) rows of
                                           (x, y), taken before any shuffling, are the validation
                                           set and fit trains on the others (Keras); both parts must
