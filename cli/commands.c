@@ -66,7 +66,7 @@
         "--quiet", VALUE_SET_TRUE, FIELD(quiet), 0, 0, CLOSED                                                \
     }
 
-/* The training controls train and resume take (--lr-schedule and --standardize: train only). */
+/* The training controls train and resume take (--standardize: train only). */
 #define CONTROL_FLAGS                                                                                        \
     {"--early-stopping", VALUE_STRING, FIELD(early_stopping), 0, 0, CLOSED},                                 \
         {"--monitor", VALUE_STRING, FIELD(monitor), 0, 0, CLOSED},                                           \
@@ -90,6 +90,7 @@ static const flag_spec RESUME_FLAGS[] = {
     DATA_FLAGS,
     FIT_FLAGS,
     CONTROL_FLAGS,
+    {"--lr-schedule", VALUE_STRING, FIELD(lr_schedule), 0, 0, CLOSED},
     {"--override", VALUE_SET_TRUE, FIELD(override), 0, 0, CLOSED},
 };
 
@@ -1303,67 +1304,13 @@ static int resume_optimizer(const command *cmd, const cli_options *opts, const b
     return status;
 }
 
-/* Reads the format version and the flags of a model file's header (docs/model-format.md: magic,
- * u32 version, u32 flags, little-endian); false when they cannot be read. */
-static bool read_file_header(const char *path, uint32_t *version, uint32_t *flags) {
-    unsigned char header[16];
-    FILE *file = fopen(path, "rb");
-    bool ok = file != NULL && fread(header, 1, sizeof header, file) == sizeof header;
-    if (file != NULL) {
-        fclose(file);
-    }
-    if (ok) {
-        *version = (uint32_t)header[8] | (uint32_t)header[9] << 8 | (uint32_t)header[10] << 16 |
-                   (uint32_t)header[11] << 24;
-        *flags = (uint32_t)header[12] | (uint32_t)header[13] << 8 | (uint32_t)header[14] << 16 |
-                 (uint32_t)header[15] << 24;
-    }
-    return ok;
-}
-
-/* Little-endian u64 at bytes. */
-static uint64_t read_u64(const unsigned char *bytes) {
-    uint64_t value = 0;
-    for (int i = 7; i >= 0; i--) {
-        value = value << 8 | bytes[i];
-    }
-    return value;
-}
-
-/* The rows of fit's stored row order (the TRAN section of a checkpoint, docs/model-format.md:
- * after the 24-byte header, sections of a 4-byte tag and a u64 length; TRAN holds u64 epochs,
- * u64 rows, ...) into *rows; false when the file has none (a model file) or cannot be read. The
- * file was loaded by the library first, so its structure is known to be sound. */
-static bool read_checkpoint_rows(const char *path, uint64_t *rows) {
-    FILE *file = fopen(path, "rb");
-    unsigned char bytes[24];
-    bool found = false;
-    if (file == NULL || fread(bytes, 1, 24, file) != 24) {
-        if (file != NULL) fclose(file);
-        return false;
-    }
-    for (int section = 0; section < 64 && !found; section++) {
-        if (fread(bytes, 1, 12, file) != 12) {
-            break;
-        }
-        uint64_t length = read_u64(bytes + 4);
-        if (memcmp(bytes, "TRAN", 4) == 0) {
-            found = length >= 16 && fread(bytes, 1, 16, file) == 16;
-            *rows = found ? read_u64(bytes + 8) : 0;
-        } else if (length > (uint64_t)LONG_MAX || fseek(file, (long)length, SEEK_CUR) != 0) {
-            break;
-        }
-    }
-    fclose(file);
-    return found;
-}
-
 /* Refuses training rows other than those of the checkpoint's fit (a changed --validation-split or
  * --data: the row order the checkpoint stored would not continue) unless --override; -1, or 2
  * (reported). */
-static int check_resume_rows(const command *cmd, const cli_options *opts, const fit_data *d) {
-    uint64_t rows = 0;
-    if (!read_checkpoint_rows(opts->checkpoint, &rows) || rows == 0 || rows == (uint64_t)d->train_x.rows) {
+static int check_resume_rows(const command *cmd, const cli_options *opts, const bnmlp_model *model,
+                             const fit_data *d) {
+    const uint64_t rows = bnmlp_model_order_rows(model);
+    if (rows == 0 || rows == (uint64_t)d->train_x.rows) {
         return -1;
     }
     if (!opts->override) {
@@ -1382,9 +1329,6 @@ static int check_resume_rows(const command *cmd, const cli_options *opts, const 
             cmd->name, d->train_x.rows, (unsigned long long)rows, opts->checkpoint);
     return -1;
 }
-
-/* Bit 0 of a model file's flags: the file is a checkpoint. */
-#define FILE_FLAG_CHECKPOINT 1u
 
 /* Refuses a flag that changes a setting the checkpoint stored unless --override is given (then
  * warns); -1 to go on, else 2 (reported). what names the setting, stored and wanted its values. */
@@ -1410,11 +1354,11 @@ static int changed_setting(const command *cmd, const cli_options *opts, const ch
  * built for, which train builds for its --batch-size) and every optimizer setting it stored (a
  * version-1 checkpoint stored none: its flags are taken as given). -1, or 2 (reported). */
 static int check_resume_settings(const command *cmd, cli_options *opts, const bnmlp_model *model,
-                                 const bnmlp_optimizer_config *config, uint32_t version) {
+                                 const bnmlp_optimizer_config *config) {
     size_t built = bnmlp_model_max_batch(model);
     int status =
         changed_setting(cmd, opts, "--batch-size", "batch size", (double)built, (double)opts->batch_size);
-    if (status >= 0 || version < 2) {
+    if (status >= 0 || bnmlp_model_file_version(model) < 2) {
         return status;
     }
     bnmlp_optimizer_config stored;
@@ -1431,6 +1375,83 @@ static int check_resume_settings(const command *cmd, cli_options *opts, const bn
         }
     }
     return -1;
+}
+
+/* A control a flag sets on resume against the checkpoint's: the same is fine; another is refused
+ * unless --override (then a warning names both: the control's state starts afresh). flag is the
+ * flag given, what the control, stored and wanted their settings in words. -1, or 2 (reported). */
+static int changed_control(const command *cmd, const cli_options *opts, bool same, const char *flag,
+                           const char *what, const char *stored, const char *wanted) {
+    if (same) {
+        return -1;
+    }
+    if (!opts->override) {
+        cli_usage_error(cmd->name,
+                        "%s (%s) changes %s's %s (%s): leave %s out to continue as the checkpoint was "
+                        "trained, or add --override to change it",
+                        flag, wanted, opts->checkpoint, what, stored, flag);
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    fprintf(stderr,
+            "bnmlp %s: warning: %s (%s) replaces %s's %s (%s) (--override): its state starts afresh\n",
+            cmd->name, flag, wanted, opts->checkpoint, what, stored);
+    return -1;
+}
+
+/* The first of the flags given (NULL-terminated list), or NULL. */
+static const char *first_given(const cli_options *opts, const char *const *flags) {
+    for (size_t i = 0; flags[i] != NULL; i++) {
+        if (cli_given(opts, flags[i])) {
+            return flags[i];
+        }
+    }
+    return NULL;
+}
+
+/* The training controls of a resumed run: the checkpoint's (bnmlp_model_fit_resume_config: their
+ * settings and state continue), each one a flag sets compared with it (changed_control). -1, or 2
+ * (reported), or 1 when the checkpoint's controls are not valid. */
+static int resume_controls(const command *cmd, const cli_options *opts, const fit_data *d,
+                           const bnmlp_model *model, bnmlp_fit_config *fit) {
+    bnmlp_fit_config stored = *fit;
+    if (bnmlp_model_fit_resume_config(model, &stored) != BNMLP_OK) {
+        cli_failure(cmd->name, "the training controls stored in %s are not valid", opts->checkpoint);
+        return CLI_EXIT_FAILURE;
+    }
+    bnmlp_fit_config given = *fit; /* the flags over the defaults, as train reads them */
+    int status = apply_controls(cmd, opts, d, model, &given);
+    if (status >= 0) {
+        return status;
+    }
+    char before[160];
+    char after[160];
+    static const char *const early_flags[] = {"--early-stopping", "--save-best", NULL};
+    static const char *const plateau_flags[] = {"--reduce-lr", NULL};
+    static const char *const schedule_flags[] = {"--lr-schedule", NULL};
+    const char *flag = first_given(opts, early_flags);
+    fit->early_stopping = flag != NULL ? given.early_stopping : stored.early_stopping;
+    controls_describe_early_stopping(&stored.early_stopping, before, sizeof before);
+    controls_describe_early_stopping(&fit->early_stopping, after, sizeof after);
+    if ((status = changed_control(cmd, opts,
+                                  bnmlp_early_stopping_equal(&stored.early_stopping, &fit->early_stopping),
+                                  flag, "early stopping", before, after)) >= 0) {
+        return status;
+    }
+    flag = first_given(opts, plateau_flags);
+    fit->reduce_lr = flag != NULL ? given.reduce_lr : stored.reduce_lr;
+    controls_describe_plateau(&stored.reduce_lr, before, sizeof before);
+    controls_describe_plateau(&fit->reduce_lr, after, sizeof after);
+    if ((status = changed_control(cmd, opts, bnmlp_plateau_equal(&stored.reduce_lr, &fit->reduce_lr), flag,
+                                  "reduce-LR-on-plateau", before, after)) >= 0) {
+        return status;
+    }
+    flag = first_given(opts, schedule_flags);
+    fit->schedule = flag != NULL ? given.schedule : stored.schedule;
+    controls_describe_schedule(&stored.schedule, before, sizeof before);
+    controls_describe_schedule(&fit->schedule, after, sizeof after);
+    return changed_control(cmd, opts, bnmlp_schedule_equal(&stored.schedule, &fit->schedule), flag,
+                           "learning-rate schedule", before, after);
 }
 
 static int run_resume(int argc, char **argv, int first) {
@@ -1454,8 +1475,7 @@ static int run_resume(int argc, char **argv, int first) {
     if (model == NULL) {
         return CLI_EXIT_FAILURE;
     }
-    uint32_t version = 0, flags = 0;
-    if (read_file_header(opts.checkpoint, &version, &flags) && (flags & FILE_FLAG_CHECKPOINT) == 0) {
+    if (!bnmlp_model_is_checkpoint(model)) {
         cli_usage_error(
             cmd->name,
             "%s is a model file, not a checkpoint: it holds no optimizer state, random generator, "
@@ -1489,7 +1509,7 @@ static int run_resume(int argc, char **argv, int first) {
         bnmlp_model_free(model);
         return CLI_EXIT_USAGE;
     }
-    if ((status = check_resume_settings(cmd, &opts, model, &fit.optimizer, version)) >= 0) {
+    if ((status = check_resume_settings(cmd, &opts, model, &fit.optimizer)) >= 0) {
         bnmlp_model_free(model);
         return status;
     }
@@ -1504,11 +1524,12 @@ static int run_resume(int argc, char **argv, int first) {
     }
     fit_data d = {0};
     const loss_origin origin = {.model = opts.checkpoint};
-    if ((status = read_fit_data(cmd, &opts, &d)) < 0 && (status = check_resume_rows(cmd, &opts, &d)) < 0 &&
+    if ((status = read_fit_data(cmd, &opts, &d)) < 0 &&
+        (status = check_resume_rows(cmd, &opts, model, &d)) < 0 &&
         (status = apply_threads(cmd, &opts, model)) < 0 &&
         (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
         (status = check_fit_outputs(cmd, &opts, opts.checkpoint)) < 0 &&
-        (status = apply_controls(cmd, &opts, &d, model, &fit)) < 0) {
+        (status = resume_controls(cmd, &opts, &d, model, &fit)) < 0) {
         print_data_summary(&opts, &d, model);
         status = run_fit(cmd, &opts, model, &d, &fit, opts.checkpoint, NULL, kinds, kind_count);
     }

@@ -25,4 +25,10 @@ typedef struct controls_context {
 bool controls_apply(const cli_options *opts, const controls_context *context, bnmlp_fit_config *fit,
                     char *problem, size_t size);
 
+/* A control's settings in words, for resume's messages ("none" when disabled): e.g.
+ * "patience 3, min_delta 0, monitor val_loss, restore". Into text (size bytes, terminated). */
+void controls_describe_early_stopping(const bnmlp_early_stopping_config *config, char *text, size_t size);
+void controls_describe_plateau(const bnmlp_plateau_config *config, char *text, size_t size);
+void controls_describe_schedule(const bnmlp_schedule_config *config, char *text, size_t size);
+
 #endif /* BNMLP_CLI_CONTROLS_H */

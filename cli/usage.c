@@ -155,8 +155,9 @@ const char RESUME_HELP[] =
     "  --checkpoint FILE       the checkpoint; --checkpoint-every rewrites it\n"
     "  --override              let flags change the settings the checkpoint stored (warned)\n"
     "  --epochs N              the total number of epochs to reach (more than the checkpoint's)\n"
-    "  --early-stopping, --reduce-lr, --monitor, --save-best, --metrics: as for bnmlp train\n"
-    "                          (their state starts afresh; no --lr-schedule)\n" DATA_HELP FIT_HELP;
+    "  --early-stopping, --reduce-lr, --lr-schedule, --monitor, --save-best, --metrics: as for\n"
+    "                          bnmlp train; the checkpoint's controls continue (state\n"
+    "                          too): a differing one needs --override\n" DATA_HELP FIT_HELP;
 
 const char EVALUATE_USAGE[] =
     "usage: bnmlp evaluate --model FILE --data FILE [--labels FILE | --label-column COL] [--threads N]\n"

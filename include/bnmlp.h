@@ -947,8 +947,8 @@ typedef struct bnmlp_schedule_config {
     bnmlp_schedule_kind kind;     /* default BNMLP_SCHEDULE_CONSTANT */
     bnmlp_schedule_unit unit;     /* default BNMLP_SCHEDULE_UNIT_DEFAULT */
     double initial_learning_rate; /* base, > 0 and finite, or 0 for the optimizer configuration's
-                                     learning rate (fit). Set it when resuming: a checkpoint stores
-                                     the last scheduled rate, not the base. Default 0 */
+                                     learning rate (fit; a fit that continues a checkpoint's
+                                     schedule uses the base it stored). Default 0 */
     uint64_t decay_steps;         /* exponential, cosine: > 0. Default 1000 */
     double decay_rate;            /* exponential: > 0. Default 0.96 */
     bool staircase;               /* exponential: floor the exponent. Default false */
@@ -1087,6 +1087,15 @@ bnmlp_status bnmlp_early_stopping_check(const bnmlp_early_stopping_config *confi
 bnmlp_status bnmlp_early_stopping_begin(const bnmlp_early_stopping_config *config,
                                         bnmlp_early_stopping_state *state);
 
+/* True when a and b have the same settings (every field, doubles bit for bit): what decides
+ * whether a resumed fit continues a checkpoint's schedule (bnmlp_model_fit). False when only one
+ * is NULL. */
+bool bnmlp_schedule_equal(const bnmlp_schedule_config *a, const bnmlp_schedule_config *b);
+
+/* True when both are disabled, or both enabled with the same settings (every field but enabled,
+ * doubles bit for bit); false when only one is NULL. */
+bool bnmlp_early_stopping_equal(const bnmlp_early_stopping_config *a, const bnmlp_early_stopping_config *b);
+
 /* One epoch's end: epoch is its 0-based index, value the monitored quantity (finite). *keep (may
  * be NULL) gets whether the current weights are to be kept as the best (the first monitored
  * epoch, or an improvement), *stop whether training stops. Epochs before start_from_epoch change
@@ -1163,6 +1172,9 @@ typedef struct bnmlp_plateau_state {
     size_t cooldown_counter; /* epochs of cooldown left */
 } bnmlp_plateau_state;
 
+/* As bnmlp_early_stopping_equal, for reduce-LR-on-plateau. */
+bool bnmlp_plateau_equal(const bnmlp_plateau_config *a, const bnmlp_plateau_config *b);
+
 /* BNMLP_OK when the config is usable (ranges above). */
 bnmlp_status bnmlp_plateau_check(const bnmlp_plateau_config *config);
 
@@ -1237,7 +1249,8 @@ typedef struct bnmlp_fit_config {
     size_t initial_epoch;              /* epochs already done when resuming (Keras's initial_epoch): fit
                                           runs epochs initial_epoch + 1 to epochs, numbers its records
                                           so, and continues the row order a checkpoint stored
-                                          (bnmlp_model_save_checkpoint). < epochs. Default 0 */
+                                          (bnmlp_model_save_checkpoint) and its controls (see
+                                          bnmlp_model_fit). < epochs. Default 0 */
     double validation_split;           /* in [0, 1): fit trains on the first
                                           floor(rows * (1 - validation_split)) rows of (x, y) and
                                           validates on the rest, split before any shuffling
@@ -1480,6 +1493,19 @@ bnmlp_status bnmlp_model_set_optimizer_state(bnmlp_model *model, bnmlp_optimizer
  * 0 for NULL. Pass it as fit's initial_epoch to resume. */
 size_t bnmlp_model_epochs_done(const bnmlp_model *model);
 
+/* True when the model holds training state a checkpoint saves: it was loaded from a checkpoint
+ * (flag bit 0 of the file), or trained since it was created or loaded (a step or an epoch); false
+ * for a model loaded from a model file and never trained, a new model, and NULL. */
+bool bnmlp_model_is_checkpoint(const bnmlp_model *model);
+
+/* The format version of the file the model was loaded from (1 or 2; a version-1 checkpoint holds
+ * no optimizer configuration); 0 for a model not loaded from a file, and NULL. */
+uint32_t bnmlp_model_file_version(const bnmlp_model *model);
+
+/* Rows of the row order the model keeps for a resumed fit (its last fit's training rows, or a
+ * checkpoint's); 0 when it has none, and for NULL. */
+size_t bnmlp_model_order_rows(const bnmlp_model *model);
+
 /* Sets the optimizer's state back to zero (velocities, moments and Adam's step count), as a
  * fresh optimizer. */
 bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
@@ -1505,11 +1531,32 @@ bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
  * on_batch_end; after the epoch's validation, early stopping (keeping a copy of the weights made
  * before the first epoch through the model's allocator) and reduce-LR-on-plateau (its rate applies
  * from the next epoch), then on_epoch_end with the record; when fit ends without error, early
- * stopping's best weights are put back (restore_best_weights). The controls' own state (best
- * value, wait, cooldown, the plateau's reduced rate) is not stored in a checkpoint: a resumed fit
- * starts it afresh from config, as Keras's callbacks do. */
+ * stopping's best weights are put back (restore_best_weights).
+ * After every epoch (before on_epoch_end) the model keeps the controls' settings and state (the
+ * schedule's base rate; early stopping's best value, best epoch, wait and, with
+ * restore_best_weights, the best weights; the plateau's best, wait, cooldown counter and current
+ * rate) with the epochs done, and a checkpoint stores them. A fit continues a stored control, part
+ * by part, when config->initial_epoch > 0 equals the epochs done when they were kept (a checkpoint
+ * saved in on_epoch_end, or the model's last fit) and config's settings of that control equal the
+ * stored ones (bnmlp_schedule_equal, bnmlp_early_stopping_equal, bnmlp_plateau_equal; the
+ * schedule when it is not the constant one without initial_learning_rate): then the weights,
+ * history and decisions are bit for bit those of the fit never interrupted
+ * (bnmlp_model_fit_resume_config fills such a config). Any other control starts afresh from
+ * config, as Keras's callbacks do; a stored state that is not usable (a rate not > 0, a best epoch
+ * not before the epochs done) is BNMLP_ERR_FORMAT. A checkpoint saved after fit put the best
+ * weights back holds those weights: resuming it continues the controls from them. */
 bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                              const bnmlp_fit_config *config, bnmlp_epoch_record *history, size_t *epochs_run);
+
+/* Sets what a fit resuming the model continues from into *config: the optimizer configuration
+ * the model holds (bnmlp_model_optimizer_config), initial_epoch = bnmlp_model_epochs_done, and the
+ * schedule, early stopping and reduce-LR-on-plateau the model's last fit used (kept after every
+ * epoch, stored in checkpoints), each at its public default (disabled) when that fit did not use
+ * it or the model holds none (a checkpoint written before the controls were stored, or one whose fit
+ * had no controls: set them as the interrupted run had them; their state then starts afresh).
+ * Every other field is left as it was (epochs, batch_size, data, callbacks: the caller's).
+ * BNMLP_ERR_FORMAT (*config untouched) when the stored controls fail their checks. */
+bnmlp_status bnmlp_model_fit_resume_config(const bnmlp_model *model, bnmlp_fit_config *config);
 
 /* Mean loss and accuracy (NaN for MSE) of (x, y) in inference mode, any number of rows (processed in
  * chunks of the maximum batch). Either output may be NULL. A loss that is not finite (outputs
@@ -1605,9 +1652,10 @@ void bnmlp_model_rank(const bnmlp_model *model, int *rank, int *size);
  * host, sections with their lengths, a CRC-32 over everything. A model file holds the
  * architecture (every layer and its configuration, trainable flags, the loss, the maximum batch),
  * the parameters and the moving statistics: a loaded model predicts bit for bit as the saved one.
- * A checkpoint adds what resuming a fit needs: the optimizer's state, the random generator, the
- * epochs done and fit's row order; fit resumed from it (initial_epoch = bnmlp_model_epochs_done)
- * gives bit for bit the weights and history of a fit never interrupted.
+ * A checkpoint adds what resuming a fit needs: the optimizer's state and configuration, the random
+ * generator, the epochs done, fit's row order and its training controls (settings and state, see
+ * bnmlp_model_fit); fit resumed from it (bnmlp_model_fit_resume_config) gives bit for bit the
+ * weights and history of a fit never interrupted.
  * Files are written to a temporary name in the same directory, flushed and renamed into place:
  * the final name holds the old file or the whole new one, never part of one. Loading trusts
  * nothing: every size is checked against the bytes there before anything is allocated.

@@ -70,6 +70,7 @@ void bnmlp_model_free(bnmlp_model *model) {
     const bnmlp_allocator allocator = model->allocator;
     bnmlp_class_names_free(model->class_names);
     bnmlp_release(&allocator, model->order);
+    bnmlp_release(&allocator, model->fit_record.best_weights);
     bnmlp_release(&allocator, model->layers);
     bnmlp_release(&allocator, model);
 }

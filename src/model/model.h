@@ -39,6 +39,26 @@ typedef struct bnmlp_model_collective {
     bnmlp_status failure;       /* the first transport error of the current pass (BNMLP_OK: none) */
 } bnmlp_model_collective;
 
+/* fit's training controls as a checkpoint keeps them (fit_record.c; sections SCHD, ESTP, PLAT,
+ * BEST of docs/model-format.md): plain data the training tier fills after every epoch of fit and
+ * reads when a fit resumes; the model tier only stores, copies and (de)serializes it. */
+typedef struct bnmlp_fit_record {
+    uint64_t epoch;                             /* the model's epochs done when it was taken */
+    bool has_schedule;                          /* the schedule part holds a schedule (SCHD) */
+    double base_rate;                           /* the schedule's base rate */
+    bnmlp_schedule_config schedule;             /* the schedule */
+    bool has_early_stopping;                    /* the early-stopping part is held (ESTP) */
+    bnmlp_early_stopping_config early_stopping; /* its settings (enabled) */
+    bnmlp_early_stopping_state early;           /* its running state */
+    bool has_plateau;                           /* the reduce-LR-on-plateau part is held (PLAT) */
+    bnmlp_plateau_config reduce_lr;             /* its settings (enabled) */
+    bnmlp_plateau_state plateau;                /* its running state */
+    double rate;                                /* the rate without a schedule (the plateau's) */
+    bool has_best_weights;                      /* best_weights holds early stopping's best epoch's
+                                                   weights (BEST) */
+    float *best_weights; /* (bnmlp_model_snapshot_floats) owned by the model, or NULL */
+} bnmlp_fit_record;
+
 /* The sequential model (opaque to users). */
 struct bnmlp_model {
     bnmlp_allocator allocator;         /* every allocation goes through it */
@@ -74,6 +94,9 @@ struct bnmlp_model {
     size_t order_count;                /* rows of order; 0 before the first fit */
     bnmlp_model_collective collective; /* the other ranks, when training on several */
     bnmlp_class_names *class_names;    /* the classes' names (bnmlp_model_set_class_names), or NULL */
+    bnmlp_fit_record fit_record;       /* fit's controls after its last epoch, for checkpoints */
+    uint32_t file_version;             /* format version of the file it was loaded from; 0: not loaded */
+    bool from_checkpoint;              /* loaded from a checkpoint */
 };
 
 /* slice's floats in block, or NULL when the layer has no such array. */
@@ -267,6 +290,78 @@ void bnmlp_model_snapshot_save(const bnmlp_model *model, float *dst);
 /* Puts a snapshot of the same model back: parameters and every statistic as they were (layers'
  * own counters, such as the debiased average's step count, are not part of it). */
 void bnmlp_model_snapshot_restore(bnmlp_model *model, const float *src);
+
+/* ---- fit_record.c: fit's controls in the model and in checkpoints ------------------------------ */
+
+/* The record the model holds (all parts unheld before a fit with controls or such a checkpoint). */
+const bnmlp_fit_record *bnmlp_model_fit_record(const bnmlp_model *model);
+
+/* Replaces the record's numbers with record's (every field but best_weights, which stays the
+ * model's buffer). */
+void bnmlp_model_keep_fit_record(bnmlp_model *model, const bnmlp_fit_record *record);
+
+/* The model's buffer for early stopping's best weights (bnmlp_model_snapshot_floats), allocated
+ * through the model's allocator on the first call (its content is kept when it exists); NULL when
+ * that fails (BNMLP_ERR_OUT_OF_MEMORY for the caller; nothing changed). */
+float *bnmlp_model_reserve_best_weights(bnmlp_model *model);
+
+/* How a field of a fit record is stored (and its C type in bnmlp_fit_record). */
+typedef enum bnmlp_record_type {
+    BNMLP_RECORD_BOOL = 0, /* one byte, 0 or 1 (bool) */
+    BNMLP_RECORD_ENUM,     /* u32 (an int-sized enumeration) */
+    BNMLP_RECORD_U64,      /* u64 (uint64_t), count of them */
+    BNMLP_RECORD_SIZE,     /* u64 (size_t) */
+    BNMLP_RECORD_F64       /* f64 (double; not NaN), count of them */
+} bnmlp_record_type;
+
+/* One named field of a fit record's section. */
+typedef struct bnmlp_record_field {
+    const char *name;       /* as stored */
+    bnmlp_record_type type; /* how it is stored */
+    size_t offset;          /* where it lives in bnmlp_fit_record */
+    size_t count;           /* values (arrays: the C array's length; else 1) */
+    bool state;             /* running state (not a setting the equality compares) */
+    const char *meaning;    /* for the format document */
+} bnmlp_record_field;
+
+/* One section of a fit record: its tag, fields and which part of the record it holds. */
+typedef struct bnmlp_record_section {
+    const char *tag;                  /* "SCHD", "ESTP", "PLAT" */
+    const bnmlp_record_field *fields; /* its rows */
+    size_t field_count;               /* < 64 */
+    size_t held;                      /* offset of the bool in bnmlp_fit_record saying it is held */
+    const char *title;                /* for the format document */
+} bnmlp_record_section;
+
+extern const bnmlp_record_section bnmlp_record_sections[];
+extern const size_t bnmlp_record_section_count;
+
+/* The record of nothing held, with every setting at its public default (BNMLP_SCHEDULE_DEFAULT,
+ * BNMLP_EARLY_STOPPING_DEFAULT enabled, BNMLP_PLATEAU_DEFAULT enabled) and state 0: what a
+ * field missing from a section keeps. */
+bnmlp_fit_record bnmlp_fit_record_defaults(void);
+
+/* Bytes a field's value takes in the file (8 per value, 4 for an enum, 1 for a bool). */
+size_t bnmlp_record_field_bytes(const bnmlp_record_field *field);
+
+/* The field's value in record, as the file stores it, into out (bnmlp_record_field_bytes). */
+void bnmlp_record_field_encode(const bnmlp_record_field *field, const bnmlp_fit_record *record,
+                               unsigned char *out);
+
+/* Sets the field in record from its stored bytes; false (record unchanged) for a value its type
+ * cannot hold: a bool byte other than 0 or 1, an enum beyond int, a size beyond size_t, a NaN.
+ * Ranges are the training tier's checks (when a fit resumes). */
+bool bnmlp_record_field_decode(const bnmlp_record_field *field, bnmlp_fit_record *record,
+                               const unsigned char *in);
+
+/* True when every setting field (not state) of section is the same in a and b (doubles bit for
+ * bit). */
+bool bnmlp_record_settings_equal(const bnmlp_record_section *section, const bnmlp_fit_record *a,
+                                 const bnmlp_fit_record *b);
+
+/* The Markdown tables of the sections' fields that docs/model-format.md shows, into text (size
+ * bytes, terminated when size > 0); returns its length, as snprintf. */
+size_t bnmlp_record_fields_document(char *text, size_t size);
 
 /* ---- file_fields.c: the fields of a layer record ------------------------------------------------ */
 

@@ -18,7 +18,8 @@ typedef struct fit_state {
     float *batch_x;                   /* (batch_size, x cols) the staged rows of x */
     float *batch_y;                   /* (batch_size, y cols) and of y */
     float *best_weights;              /* (bnmlp_model_snapshot_floats) early stopping's best epoch's
-                                         weights, with restore_best_weights; else NULL */
+                                         weights, with restore_best_weights; else NULL. The model's
+                                         buffer: a checkpoint stores it */
 } fit_state;
 
 /* The data fit trains and validates on: views of the caller's tensors (validation_split cuts the
@@ -45,7 +46,6 @@ static void fit_state_free(fit_state *f) {
     bnmlp_release(f->allocator, f->order);
     bnmlp_release(f->allocator, f->batch_x);
     bnmlp_release(f->allocator, f->batch_y);
-    bnmlp_release(f->allocator, f->best_weights);
 }
 
 /* Allocates fit's state (f is then to be freed, whatever the outcome) for rows rows of (x cols, y cols) in batches of batch_size, and room in
@@ -63,8 +63,7 @@ static bnmlp_status fit_state_init(fit_state *f, bnmlp_model *model, const bnmlp
     f->batch_x = bnmlp_alloc_zeroed(f->allocator, batch_size, x->cols * sizeof(float));
     f->batch_y = bnmlp_alloc_zeroed(f->allocator, batch_size, y->cols * sizeof(float));
     if (config->early_stopping.enabled && config->early_stopping.restore_best_weights) {
-        f->best_weights =
-            bnmlp_alloc_zeroed(f->allocator, bnmlp_model_snapshot_floats(model) + 1, sizeof(float));
+        f->best_weights = bnmlp_model_reserve_best_weights(model);
         if (!f->best_weights) return BNMLP_ERR_OUT_OF_MEMORY;
     }
     if (!f->order || !f->batch_x || !f->batch_y || bnmlp_model_reserve_order(model, rows) != BNMLP_OK)
@@ -184,13 +183,15 @@ static bnmlp_status check_fit(const bnmlp_model *model, const bnmlp_tensor *x, c
         if (status != BNMLP_OK) return status;
     }
     status = check_controls(model, x, config);
+    if (status == BNMLP_OK) status = bnmlp_fit_resume_check(model, bnmlp_fit_resume_parts(model, config));
     if (status != BNMLP_OK) return status;
     fit_data d;
     fit_data_init(&d, x, y, config);
     return check_epoch_rows(model, d.x.rows, config->batch_size);
 }
 
-/* Starts the controls of a checked config on rows training rows. */
+/* Starts the controls of a checked config on rows training rows, continuing the parts of the
+ * model's stored controls that config resumes (resume.c). */
 static void controls_begin(fit_controls *c, const bnmlp_model *model, const bnmlp_fit_config *config,
                            size_t rows) {
     *c = (fit_controls){.optimizer = config->optimizer,
@@ -204,6 +205,31 @@ static void controls_begin(fit_controls *c, const bnmlp_model *model, const bnml
         if (batch_trains(model, bnmlp_chunk_rows(rows, start, config->batch_size))) c->steps_per_epoch++;
     if (config->early_stopping.enabled) bnmlp_early_stopping_begin(&config->early_stopping, &c->early);
     if (config->reduce_lr.enabled) bnmlp_plateau_begin(&config->reduce_lr, &c->plateau);
+    const bnmlp_resume_parts parts = bnmlp_fit_resume_parts(model, config);
+    const bnmlp_fit_record *stored = bnmlp_model_fit_record(model);
+    if (parts.schedule) c->base_rate = stored->base_rate;
+    if (parts.early_stopping) c->early = stored->early; /* its best weights are in the model's buffer */
+    if (parts.plateau) c->plateau = stored->plateau, c->rate = stored->rate;
+}
+
+/* The controls' state after an epoch into the model, for a checkpoint the callback may save. */
+static void keep_controls(bnmlp_model *model, const bnmlp_fit_config *config, const fit_state *f,
+                          const fit_controls *c) {
+    bnmlp_fit_record record = bnmlp_fit_record_defaults();
+    record.epoch = bnmlp_model_epochs_done(model);
+    record.has_schedule =
+        config->schedule.kind != BNMLP_SCHEDULE_CONSTANT || config->schedule.initial_learning_rate > 0.0;
+    record.base_rate = c->base_rate;
+    record.schedule = config->schedule;
+    record.has_early_stopping = config->early_stopping.enabled;
+    record.early_stopping = config->early_stopping;
+    record.early = c->early;
+    record.has_plateau = config->reduce_lr.enabled;
+    record.reduce_lr = config->reduce_lr;
+    record.plateau = c->plateau;
+    record.rate = c->rate;
+    record.has_best_weights = f->best_weights && c->early.has_best;
+    bnmlp_model_keep_fit_record(model, &record);
 }
 
 /* Sets the learning rate of step `step` of epoch `epoch` (1-based) into the working optimizer
@@ -325,6 +351,7 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
         if (record.stop == BNMLP_STOP_NONE && batch_stop) record.stop = BNMLP_STOP_BATCH_CALLBACK;
         done++;
         bnmlp_model_count_epoch(model);
+        keep_controls(model, config, &f, &c);
         const bool stop = config->on_epoch_end && !config->on_epoch_end(&record, config->callback_context);
         if (stop && record.stop == BNMLP_STOP_NONE) record.stop = BNMLP_STOP_EPOCH_CALLBACK;
         if (history) history[done - 1] = record;

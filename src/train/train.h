@@ -36,4 +36,22 @@ double bnmlp_monitor_value(bnmlp_monitor monitor, const bnmlp_epoch_record *reco
  * records monitor; else BNMLP_ERR_INVALID_ARGUMENT (an unknown monitor too). */
 bnmlp_status bnmlp_monitor_check(bnmlp_monitor monitor, bool has_validation, bool has_accuracy);
 
+/* ---- resume.c: continuing the controls a model keeps (src/model/fit_record.c) ---- */
+
+/* Which parts of the model's stored controls a fit with config continues: a part is continued
+ * when config->initial_epoch > 0 equals the epochs done when the record was taken, the part is
+ * held and config's settings of it equal the stored ones (bnmlp_schedule_equal, ...); the
+ * schedule only when it sets the rates. */
+typedef struct bnmlp_resume_parts {
+    bool schedule;       /* the stored base rate */
+    bool early_stopping; /* the stored state (and best weights) */
+    bool plateau;        /* the stored state and current rate */
+} bnmlp_resume_parts;
+
+bnmlp_resume_parts bnmlp_fit_resume_parts(const bnmlp_model *model, const bnmlp_fit_config *config);
+
+/* BNMLP_OK when the stored state of the parts is usable (rates > 0 and finite, a best epoch
+ * before the record's epoch with its weights when restore_best_weights); else BNMLP_ERR_FORMAT. */
+bnmlp_status bnmlp_fit_resume_check(const bnmlp_model *model, bnmlp_resume_parts parts);
+
 #endif /* BNMLP_TRAIN_H */

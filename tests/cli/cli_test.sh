@@ -780,19 +780,21 @@ for bad in foo mae confusion_matrix auc,auc "auc," ""; do
 done
 check "no model written by a refused --metrics" test ! -e bad.bnmlp
 
-# --- resume takes the controls and --metrics (not --lr-schedule, --standardize) -------------
+# --- resume takes the controls and --metrics (not --standardize) -----------------------------
 check "resume source: train 4 epochs with checkpoints" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
     --epochs 4 $tutorial --validation-split 0.5 --quiet --out rc.bnmlp --checkpoint-every 2
-check "resume --early-stopping 1,0,restore --metrics auc: exit 0" status_is 0 "$bnmlp" resume --checkpoint rc.bnmlp.ckpt \
-    --data data.csv --validation-split 0.5 --epochs 40 --early-stopping 1,0,restore --metrics auc --quiet \
-    --out rc2.bnmlp --history rc2.csv
+check "resume --early-stopping 1,0,restore --metrics auc (--override: rc's run had none): exit 0" status_is 0 \
+    "$bnmlp" resume --checkpoint rc.bnmlp.ckpt --data data.csv --validation-split 0.5 --epochs 40 \
+    --early-stopping 1,0,restore --metrics auc --quiet --out rc2.bnmlp --history rc2.csv --override
+check "resume --early-stopping --override: the warning names the stored none" \
+    err_has "warning: --early-stopping (patience 1, min_delta 0, monitor val_loss, restore) replaces rc.bnmlp.ckpt's early stopping (none) (--override)"
 check "resume --metrics: the history has auc and val_auc from epoch 5" sh -c \
     "test \"\$(head -n 1 rc2.csv)\" = epoch,loss,accuracy,val_loss,val_accuracy,auc,val_auc && test \"\$(sed -n 2p rc2.csv | cut -d, -f1)\" = 5"
 check "resume --metrics: epoch 5's values are the uninterrupted run's (mt.csv)" test \
     "$(sed -n 2p rc2.csv | cut -d, -f6)" = "$(sed -n 6p mt.csv | cut -d, -f6)"
 check "resume --early-stopping ...,restore: restores an epoch of the resumed run" grep -q '^restored the weights of epoch [0-9]* (best val_loss)' last.out
-usage_error "resume --lr-schedule (train only)" "unknown flag '--lr-schedule'" resume --checkpoint rc.bnmlp.ckpt \
-    --data data.csv --epochs 8 --lr-schedule exp:0.9
+usage_error "resume --lr-schedule on a run without one" "--lr-schedule (exp:0.9) changes rc.bnmlp.ckpt's learning-rate schedule (none)" \
+    resume --checkpoint rc.bnmlp.ckpt --data data.csv --validation-split 0.5 --epochs 8 --lr-schedule exp:0.9
 usage_error "resume --monitor alone" "--monitor needs --early-stopping" resume --checkpoint rc.bnmlp.ckpt \
     --data data.csv --epochs 8 --monitor loss
 usage_error "resume --metrics mae on a binary model" "not a metric of this model's task" resume --checkpoint rc.bnmlp.ckpt \
@@ -820,6 +822,47 @@ head -n 3 hf.csv >short-history.csv
 failure "resume --history with fewer epochs than the checkpoint" "it holds 2 epochs, not the 3 the checkpoint has done" \
     resume --checkpoint hp.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --quiet --out hn.bnmlp \
     --history short-history.csv
+
+# --- resume continues the checkpoint's controls: settings and state, bit for bit ------------
+# The tutorial's model stops after epoch 4 (patience 3, best epoch 1); interrupted after epoch 2
+# and resumed with no control flag, early stopping triggers after the resume and puts back epoch
+# 1's weights, from before it, and the step schedule goes on.
+controls="--early-stopping 3,0,restore --lr-schedule step:2:0.7"
+check "controls: the whole run: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 60 \
+    $tutorial --validation-split 0.5 $controls --quiet --out cw.bnmlp --history cw.csv
+check "controls: the whole run stops after epoch 4, best epoch 1" \
+    grep -q '^early stopping after epoch 4: no val_loss improvement in 3 epochs (best: epoch 1)' last.out
+check "controls: the run interrupted after epoch 2, with a checkpoint: exit 0" status_is 0 "$bnmlp" train \
+    --data data.csv --layers "$spec" --epochs 2 $tutorial --validation-split 0.5 $controls --quiet --out cp.bnmlp \
+    --checkpoint-every 2
+check "controls: resume with no control flag: exit 0" status_is 0 "$bnmlp" resume --checkpoint cp.bnmlp.ckpt \
+    --data data.csv --validation-split 0.5 --epochs 60 --quiet --out cr.bnmlp --history cr.csv
+check "controls: early stopping triggers after the resume, restoring epoch 1" sh -c \
+    "grep -q '^early stopping after epoch 4: ' last.out && grep -q '^restored the weights of epoch 1 (best val_loss)' last.out"
+check "controls: the resumed model is the uninterrupted one, byte for byte" cmp -s cw.bnmlp cr.bnmlp
+check "controls: the resumed history is the uninterrupted one's epochs 3 and 4, byte for byte" sh -c \
+    "head -n 1 cw.csv >cw-tail.csv && tail -n +4 cw.csv >>cw-tail.csv && cmp -s cw-tail.csv cr.csv"
+check "controls: the same flags again are fine" status_is 0 "$bnmlp" resume --checkpoint cp.bnmlp.ckpt \
+    --data data.csv --validation-split 0.5 --epochs 60 --quiet --out cr2.bnmlp $controls
+check "controls: ... and give the same model" cmp -s cw.bnmlp cr2.bnmlp
+usage_error "resume with another --lr-schedule" \
+    "--lr-schedule (step:3:0.7) changes cp.bnmlp.ckpt's learning-rate schedule (step:2:0.7)" \
+    resume --checkpoint cp.bnmlp.ckpt --data data.csv --validation-split 0.5 --epochs 60 --out r.bnmlp --lr-schedule step:3:0.7
+usage_error "resume with another --early-stopping" \
+    "--early-stopping (patience 4, min_delta 0, monitor val_loss) changes cp.bnmlp.ckpt's early stopping (patience 3, min_delta 0, monitor val_loss, restore)" \
+    resume --checkpoint cp.bnmlp.ckpt --data data.csv --validation-split 0.5 --epochs 60 --out r.bnmlp --early-stopping 4
+usage_error "resume with another --monitor" "monitor val_accuracy, restore) changes cp.bnmlp.ckpt's early stopping" \
+    resume --checkpoint cp.bnmlp.ckpt --data data.csv --validation-split 0.5 --epochs 60 --out r.bnmlp \
+    --early-stopping 3,0,restore --monitor val_accuracy
+usage_error "resume adding --reduce-lr" "--reduce-lr (factor 0.5, patience 2, min_lr 0, monitor val_loss) changes cp.bnmlp.ckpt's reduce-LR-on-plateau (none)" \
+    resume --checkpoint cp.bnmlp.ckpt --data data.csv --validation-split 0.5 --epochs 60 --out r.bnmlp --reduce-lr 0.5,2
+check "resume --lr-schedule step:3:0.7 --override: exit 0" status_is 0 "$bnmlp" resume --checkpoint cp.bnmlp.ckpt \
+    --data data.csv --validation-split 0.5 --epochs 60 --quiet --out co.bnmlp --lr-schedule step:3:0.7 --override \
+    --history co.csv
+check "resume --override: the warning names the old and new schedule" \
+    err_has "warning: --lr-schedule (step:3:0.7) replaces cp.bnmlp.ckpt's learning-rate schedule (step:2:0.7) (--override)"
+check "resume --override: the new schedule's rates (epoch 3 at 0.01)" sh -c \
+    'test "$(sed -n 2p co.csv | cut -d, -f6)" = 0.00999999978 && test "$(sed -n 2p cr.csv | cut -d, -f6)" = 0.00699999975'
 
 # --- --plot: headroom above accuracy 1.0, --plot-log, the best and restored epochs marked ----
 check "--plot with early stopping's restore: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
