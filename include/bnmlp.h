@@ -673,6 +673,43 @@ typedef enum bnmlp_weight_normalization {
  * rows); BNMLP_ERR_LABEL (an index out of range or not an integer). On error out is untouched. */
 bnmlp_status bnmlp_class_weights_balanced(const bnmlp_tensor *y, size_t classes, float *out);
 
+/* Class and sample weights of a loss (Keras's fit(class_weight=, sample_weight=), PyTorch's
+ * CrossEntropyLoss(weight=) times a per-sample factor). Each row's weight is
+ *   w = class_weights[its target's class] * sample_weights[its row]
+ * (either factor 1 when absent; the product in float32, as Keras multiplies them), and the loss
+ * of a batch of N rows is sum(w l) / N or sum(w l) / sum(w) by normalization (l a row's loss, its
+ * outputs' mean). A row's class: its label 0 or 1 (binary cross-entropy with one output), its
+ * class index or its one-hot row's first maximum (categorical cross-entropy). Mean squared error
+ * and binary cross-entropy with several outputs have no classes: class weights are refused
+ * (BNMLP_ERR_INVALID_ARGUMENT), sample weights are taken. Rules checked before anything changes
+ * (BNMLP_ERR_INVALID_ARGUMENT; BNMLP_ERR_NOT_FINITE for NaN or infinity): class_count equals
+ * bnmlp_model_class_count (0 without class_weights), every weight finite and >= 0. With
+ * BNMLP_WEIGHTS_OVER_WEIGHT_SUM a batch whose weights sum to 0 has loss 0 and gradient 0
+ * (Keras's divide_no_nan; PyTorch would give NaN). A batch whose weights are all exactly 1
+ * runs the unweighted arithmetic: results bit-identical to no weights. Accuracy and the other
+ * metrics stay unweighted (Keras's `metrics`, not `weighted_metrics`). */
+typedef struct bnmlp_loss_weights {
+    const float *class_weights;               /* (class_count) one weight per class, or NULL (every
+                                                 class 1). Default NULL */
+    size_t class_count;                       /* entries of class_weights: the model's
+                                                 bnmlp_model_class_count; 0 without them. Default 0 */
+    const float *sample_weights;              /* (rows of the data) one weight per row of x, indexed
+                                                 by the row's position in the caller's x (fit's
+                                                 shuffle moves a row with its weight), or NULL (every
+                                                 row 1). Default NULL */
+    bnmlp_weight_normalization normalization; /* default BNMLP_WEIGHTS_OVER_BATCH_SIZE (Keras) */
+} bnmlp_loss_weights;
+
+/* No weights: every row 1, Keras's normalization (the unweighted loss, bit for bit). */
+#define BNMLP_LOSS_WEIGHTS_DEFAULT                                                                           \
+    ((bnmlp_loss_weights){.class_weights = NULL,                                                             \
+                          .class_count = 0,                                                                  \
+                          .sample_weights = NULL,                                                            \
+                          .normalization = BNMLP_WEIGHTS_OVER_BATCH_SIZE})
+
+/* True when weights (may be NULL) weigh anything: class or sample weights given. */
+bool bnmlp_loss_weights_given(const bnmlp_loss_weights *weights);
+
 /* Checks targets y for a model with `outputs` outputs trained on loss, as training and
  * evaluation do: the width (outputs columns; 1 or outputs for categorical cross-entropy:
  * BNMLP_ERR_SHAPE), every value finite (BNMLP_ERR_NOT_FINITE), and the loss's rule
@@ -1250,6 +1287,23 @@ typedef struct bnmlp_fit_config {
     bnmlp_plateau_config reduce_lr;             /* reduce-LR-on-plateau; default disabled
                                           (BNMLP_PLATEAU_DEFAULT). Not with a schedule other than
                                           constant (BNMLP_ERR_INVALID_ARGUMENT; Keras refuses too) */
+    bnmlp_loss_weights weights;                 /* class and sample weights of the training loss
+                                          (bnmlp_loss_weights; sample_weights has x->rows entries,
+                                          row i the weight of x's row i wherever the shuffle puts
+                                          it). Under a collective, sum(w) is the global batch's
+                                          (every rank holds the whole data). Default none
+                                          (BNMLP_LOSS_WEIGHTS_DEFAULT) */
+    const float *validation_sample_weights;     /* (validation_x rows) the validation rows' sample
+                                          weights, or NULL. As Keras: class weights never apply to
+                                          validation; validation_x's rows are unweighted unless
+                                          these are given (Keras's validation_data=(x, y, w));
+                                          with validation_split the split rows keep their
+                                          entries of weights.sample_weights (Keras splits
+                                          sample_weight too) and this must be NULL (else
+                                          BNMLP_ERR_INVALID_ARGUMENT, as without validation_x).
+                                          Weighted validation rows give the loss of
+                                          bnmlp_model_evaluate_weighted with weights.normalization.
+                                          Default NULL */
 } bnmlp_fit_config;
 
 /* Keras's fit() defaults: 1 epoch, batch 32, shuffled, SGD(0.01), no validation, no controls. */
@@ -1267,7 +1321,9 @@ typedef struct bnmlp_fit_config {
                         .on_batch_end = NULL,                                                                \
                         .schedule = BNMLP_SCHEDULE_DEFAULT,                                                  \
                         .early_stopping = BNMLP_EARLY_STOPPING_DEFAULT,                                      \
-                        .reduce_lr = BNMLP_PLATEAU_DEFAULT})
+                        .reduce_lr = BNMLP_PLATEAU_DEFAULT,                                                  \
+                        .weights = BNMLP_LOSS_WEIGHTS_DEFAULT,                                               \
+                        .validation_sample_weights = NULL})
 
 /* ------------------------------------------------------------------------------------------ */
 /* The sequential model                                                                       */
@@ -1437,6 +1493,12 @@ bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnml
 bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                         float *loss, float *gradients, size_t count);
 
+/* As bnmlp_model_loss_gradients with class and sample weights (as bnmlp_model_train_step_weighted):
+ * the weighted loss and its gradient. */
+bnmlp_status bnmlp_model_loss_gradients_weighted(bnmlp_model *model, const bnmlp_tensor *x,
+                                                 const bnmlp_tensor *y, const bnmlp_loss_weights *weights,
+                                                 float *loss, float *gradients, size_t count);
+
 /* One training step on batch (x, y): training-mode forward, the loss, backward, the optimizer's
  * update of the trainable parameters (any kind; the model keeps its configuration with the state,
  * see bnmlp_model_optimizer_config), moving statistics updated. *loss and *accuracy (either may be NULL) get
@@ -1447,6 +1509,16 @@ bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *
  * for BNMLP_VARIANCE_KERAS2 with epsilon >= 1; else BNMLP_ERR_BATCH_TOO_SMALL). */
 bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                     const bnmlp_optimizer_config *optimizer, float *loss, float *accuracy);
+
+/* As bnmlp_model_train_step with class and sample weights (bnmlp_loss_weights; sample_weights
+ * has x->rows entries; weights NULL or without any: exactly bnmlp_model_train_step). *loss gets
+ * the weighted loss, *accuracy the unweighted accuracy. Under a collective, sample_weights are
+ * this rank's rows' and BNMLP_WEIGHTS_OVER_WEIGHT_SUM divides by the global batch's sum(w) (one
+ * double summed over the ranks); every rank passes the same class weights and normalization. */
+bnmlp_status bnmlp_model_train_step_weighted(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                             const bnmlp_loss_weights *weights,
+                                             const bnmlp_optimizer_config *optimizer, float *loss,
+                                             float *accuracy);
 
 /* The optimizer configuration the model holds with its state: the one of its last successful
  * step (train_step or fit), or read from a checkpoint, which stores it; bnmlp_model_fit and
@@ -1515,6 +1587,15 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
  * that overflow to the wrong side) is BNMLP_ERR_DIVERGED, with nothing written. */
 bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                   double *loss, double *accuracy);
+
+/* As bnmlp_model_evaluate with weights (sample_weights has x->rows entries). The loss over all
+ * the rows, whatever the chunks: sum(w l) / N for BNMLP_WEIGHTS_OVER_BATCH_SIZE, which is what
+ * Keras's evaluate(x, y, sample_weight=w) reports (each batch's sum(w l) / N_b, averaged with
+ * the batches' sizes as weights), and sum(w l) / sum(w) for BNMLP_WEIGHTS_OVER_WEIGHT_SUM (0
+ * when sum(w) is 0). Keras's evaluate takes no class weights; here class weights multiply as in
+ * training. The accuracy is unweighted. Under a collective the sums are over every rank's rows. */
+bnmlp_status bnmlp_model_evaluate_weighted(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                           const bnmlp_loss_weights *weights, double *loss, double *accuracy);
 
 /* Outputs for x in inference mode into out (x->rows x output width), any number of rows. An
  * output that would not be finite is BNMLP_ERR_DIVERGED with out untouched: with more rows
@@ -1833,11 +1914,11 @@ typedef struct bnmlp_export_options {
 } bnmlp_export_options;
 
 /* The default export options. */
-#define BNMLP_EXPORT_OPTIONS_DEFAULT                                                                          \
-    ((bnmlp_export_options){.name = "model",                                                                  \
-                            .with_test = false,                                                               \
-                            .test_rows = 16,                                                                  \
-                            .test_seed = 0,                                                                   \
+#define BNMLP_EXPORT_OPTIONS_DEFAULT                                                                         \
+    ((bnmlp_export_options){.name = "model",                                                                 \
+                            .with_test = false,                                                              \
+                            .test_rows = 16,                                                                 \
+                            .test_seed = 0,                                                                  \
                             .weights = BNMLP_EXPORT_WEIGHTS_FLOAT32})
 
 /* The number of export formats: indices 0 .. count - 1 name one each. */
