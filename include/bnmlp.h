@@ -1528,6 +1528,15 @@ bnmlp_status bnmlp_model_train_step_weighted(bnmlp_model *model, const bnmlp_ten
  * interrupted run. */
 bnmlp_status bnmlp_model_optimizer_config(const bnmlp_model *model, bnmlp_optimizer_config *config);
 
+/* The class weights and normalization of the model's last bnmlp_model_fit, or of the checkpoint it
+ * was loaded from (checkpoints store them: docs/model-format.md, section LWGT), into *weights:
+ * class_weights points at the model's copy (valid until a fit with other class weights, or
+ * bnmlp_model_free; passing it to the next fit is fine; NULL with class_count 0 when that fit
+ * had none), sample_weights is NULL (sample weights are data,
+ * never stored). A model never fitted, or loaded from a file without them: no class weights,
+ * BNMLP_WEIGHTS_OVER_BATCH_SIZE. Pass them to a resumed fit (`bnmlp resume` does). */
+bnmlp_status bnmlp_model_fit_weights(const bnmlp_model *model, bnmlp_loss_weights *weights);
+
 /* Floats of optimizer state for kind: param_count per slot the kind uses, each block in the order
  * of bnmlp_model_get_params: SGD 1 (the velocities, v = -lr * PyTorch's momentum buffer), Adam and
  * AdamW 2 (first moments, then second moments), RMSprop 3 (the squared-gradient averages, the

@@ -515,6 +515,67 @@ static void test_bad_weights(void **unused) {
     }
 }
 
+/* A checkpoint stores the last fit's class weights and normalization (section LWGT): a fit resumed
+ * from it with bnmlp_model_fit_weights gives the uninterrupted run bit for bit; a model file
+ * (no training state) and a fit without class weights store none. */
+static void test_checkpoint_keeps_class_weights(void **unused) {
+    (void)unused;
+    float x[DATA_ROWS * 3], y[DATA_ROWS], w[DATA_ROWS], class_w[3] = {0.5f, 1.0f, 3.0f};
+    small_data(x, y, w);
+    const bnmlp_tensor tx = bnmlp_tensor_view(x, DATA_ROWS, 3), ty = bnmlp_tensor_view(y, DATA_ROWS, 1);
+    bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
+    fit.epochs = 2, fit.batch_size = 16;
+    fit.weights = (bnmlp_loss_weights){
+        .class_weights = class_w, .class_count = 3, .normalization = BNMLP_WEIGHTS_OVER_WEIGHT_SUM};
+    bnmlp_model *whole = small_model(1, 9), *first = small_model(1, 9);
+    bnmlp_loss_weights kept;
+    assert_ok(bnmlp_model_fit_weights(first, &kept));
+    assert_true(kept.class_count == 0 && kept.class_weights == NULL &&
+                kept.normalization == BNMLP_WEIGHTS_OVER_BATCH_SIZE);
+    assert_ok(bnmlp_model_fit(whole, &tx, &ty, &fit, NULL, NULL));
+    fit.epochs = 1;
+    assert_ok(bnmlp_model_fit(first, &tx, &ty, &fit, NULL, NULL));
+    size_t size;
+    assert_ok(bnmlp_model_save_buffer(first, true, NULL, 0, &size));
+    unsigned char *bytes = malloc(size);
+    assert_non_null(bytes);
+    assert_ok(bnmlp_model_save_buffer(first, true, bytes, size, &size));
+    bnmlp_status status;
+    bnmlp_error_detail detail = {0};
+    bnmlp_model *resumed = bnmlp_model_load_buffer(bytes, size, NULL, &detail, &status);
+    if (!resumed) fail_msg("load: %s: %s", bnmlp_status_string(status), detail.message);
+    assert_ok(bnmlp_model_fit_weights(resumed, &kept));
+    assert_int_equal(kept.class_count, 3);
+    assert_memory_equal(kept.class_weights, class_w, sizeof class_w);
+    assert_true(kept.normalization == BNMLP_WEIGHTS_OVER_WEIGHT_SUM && kept.sample_weights == NULL);
+    bnmlp_fit_config more = BNMLP_FIT_DEFAULT;
+    more.epochs = 2, more.batch_size = 16, more.initial_epoch = 1, more.weights = kept;
+    assert_ok(bnmlp_model_set_threads(resumed, 1));
+    assert_ok(bnmlp_model_fit(resumed, &tx, &ty, &more, NULL, NULL));
+    const size_t count = bnmlp_model_param_count(whole);
+    float a[64], b[64];
+    assert_ok(bnmlp_model_get_params(whole, a, count));
+    assert_ok(bnmlp_model_get_params(resumed, b, count));
+    assert_memory_equal(a, b, count * sizeof(float));
+    bnmlp_model_free(resumed);
+    /* A model file keeps no training state, class weights included. */
+    assert_ok(bnmlp_model_save_buffer(first, false, bytes, size, &size));
+    resumed = bnmlp_model_load_buffer(bytes, size, NULL, NULL, &status);
+    assert_non_null(resumed);
+    assert_ok(bnmlp_model_fit_weights(resumed, &kept));
+    assert_int_equal(kept.class_count, 0);
+    bnmlp_model_free(resumed);
+    /* A later fit without class weights replaces them. */
+    fit.weights = BNMLP_LOSS_WEIGHTS_DEFAULT;
+    fit.epochs = 2, fit.initial_epoch = 1;
+    assert_ok(bnmlp_model_fit(first, &tx, &ty, &fit, NULL, NULL));
+    assert_ok(bnmlp_model_fit_weights(first, &kept));
+    assert_int_equal(kept.class_count, 0);
+    free(bytes);
+    bnmlp_model_free(whole);
+    bnmlp_model_free(first);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_categorical_matches_references),
@@ -527,6 +588,7 @@ int main(void) {
         cmocka_unit_test(test_evaluate_weighted),
         cmocka_unit_test(test_validation_weights),
         cmocka_unit_test(test_bad_weights),
+        cmocka_unit_test(test_checkpoint_keeps_class_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

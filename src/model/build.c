@@ -69,6 +69,7 @@ void bnmlp_model_free(bnmlp_model *model) {
     release_buffers(model);
     const bnmlp_allocator allocator = model->allocator;
     bnmlp_class_names_free(model->class_names);
+    bnmlp_model_release_fit_weights(model);
     bnmlp_release(&allocator, model->order);
     bnmlp_release(&allocator, model->layers);
     bnmlp_release(&allocator, model);

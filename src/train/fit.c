@@ -354,6 +354,14 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
         fit_state_free(&f);
         return status;
     }
+    /* The model keeps the class weights for checkpoints (a resumed fit continues with them). */
+    status = bnmlp_model_agree(model, bnmlp_model_keep_fit_weights(model, config->weights.class_weights,
+                                                                   config->weights.class_count,
+                                                                   config->weights.normalization));
+    if (status != BNMLP_OK) {
+        fit_state_free(&f);
+        return status;
+    }
     fit_controls c;
     controls_begin(&c, model, config, d.x.rows);
     size_t done = 0;
