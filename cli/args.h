@@ -71,6 +71,8 @@ typedef struct cli_options {
     const char *lr_schedule;            /* --lr-schedule KIND[:ARGS] (train) */
     const char *metrics;                /* --metrics NAME,... (train, evaluate): bnmlp_metric_from_name */
     bool save_best;                     /* --save-best (train): keep the best monitored epoch's model */
+    const char *class_weight;           /* --class-weight balanced|CLASS:WEIGHT,... (train) */
+    const char *weight_normalization;   /* --weight-normalization NAME (train): batch (default) or sum */
     const char *given[MAX_GIVEN_FLAGS]; /* names of the flags given, in order */
     size_t given_count;                 /* entries of given */
 } cli_options;

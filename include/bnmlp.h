@@ -665,6 +665,18 @@ typedef enum bnmlp_weight_normalization {
                                           reduction="mean"): a weighted mean) */
 } bnmlp_weight_normalization;
 
+/* The number of normalizations: every value from 0 to bnmlp_weight_normalization_count() - 1. */
+size_t bnmlp_weight_normalization_count(void);
+
+/* A normalization's name: "batch" (BNMLP_WEIGHTS_OVER_BATCH_SIZE), "sum"
+ * (BNMLP_WEIGHTS_OVER_WEIGHT_SUM); "unknown" for any other value. Static strings. */
+const char *bnmlp_weight_normalization_name(bnmlp_weight_normalization normalization);
+
+/* The normalization named name (as bnmlp_weight_normalization_name gives it) into *normalization;
+ * BNMLP_ERR_INVALID_ARGUMENT (untouched) for another name, BNMLP_ERR_NULL_ARGUMENT for NULL. */
+bnmlp_status bnmlp_weight_normalization_from_name(const char *name,
+                                                  bnmlp_weight_normalization *normalization);
+
 /* scikit-learn's "balanced" class weights: out[c] = N / (classes * count_c) for the N rows of y,
  * class indices (one column of exact integers in [0, classes)) or one row of `classes`
  * probabilities per row (the row's first maximum counts). out has classes floats. Errors:

@@ -834,7 +834,7 @@ static void get_fit_weights(reader *r, bnmlp_model *model) {
         }
     }
     if (r->status != BNMLP_OK) return;
-    if (normalization > BNMLP_WEIGHTS_OVER_WEIGHT_SUM) {
+    if (normalization >= bnmlp_weight_normalization_count()) {
         fail(r, BNMLP_ERR_FORMAT, "unknown weight normalization");
         return;
     }

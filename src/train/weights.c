@@ -7,9 +7,33 @@
 #include "train/train.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "core/core.h"
 #include "model/model.h"
+
+/* The normalizations' names, in the order of bnmlp_weight_normalization. */
+static const char *const normalization_names[] = {"batch", "sum"};
+
+#define NORMALIZATION_COUNT (sizeof normalization_names / sizeof normalization_names[0])
+
+size_t bnmlp_weight_normalization_count(void) { return NORMALIZATION_COUNT; }
+
+const char *bnmlp_weight_normalization_name(bnmlp_weight_normalization normalization) {
+    const size_t index = (size_t)normalization;
+    return index < NORMALIZATION_COUNT ? normalization_names[index] : "unknown";
+}
+
+bnmlp_status bnmlp_weight_normalization_from_name(const char *name,
+                                                  bnmlp_weight_normalization *normalization) {
+    if (!name || !normalization) return BNMLP_ERR_NULL_ARGUMENT;
+    for (size_t i = 0; i < NORMALIZATION_COUNT; i++)
+        if (strcmp(name, normalization_names[i]) == 0) {
+            *normalization = (bnmlp_weight_normalization)i;
+            return BNMLP_OK;
+        }
+    return BNMLP_ERR_INVALID_ARGUMENT;
+}
 
 bool bnmlp_loss_weights_given(const bnmlp_loss_weights *weights) {
     return weights && (weights->class_weights || weights->sample_weights);
@@ -28,9 +52,7 @@ static bnmlp_status check_values(const float *w, size_t count) {
 bnmlp_status bnmlp_train_check_weights(const bnmlp_model *model, const bnmlp_loss_weights *weights,
                                        size_t rows) {
     if (!weights) return BNMLP_OK;
-    if (weights->normalization != BNMLP_WEIGHTS_OVER_BATCH_SIZE &&
-        weights->normalization != BNMLP_WEIGHTS_OVER_WEIGHT_SUM)
-        return BNMLP_ERR_INVALID_ARGUMENT;
+    if ((size_t)weights->normalization >= NORMALIZATION_COUNT) return BNMLP_ERR_INVALID_ARGUMENT;
     if (!weights->class_weights) {
         if (weights->class_count != 0) return BNMLP_ERR_INVALID_ARGUMENT;
     } else {
