@@ -1599,7 +1599,10 @@ bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
  * from the next epoch), then on_epoch_end with the record; when fit ends without error, early
  * stopping's best weights are put back (restore_best_weights). The controls' own state (best
  * value, wait, cooldown, the plateau's reduced rate) is not stored in a checkpoint: a resumed fit
- * starts it afresh from config, as Keras's callbacks do. */
+ * starts it afresh from config, as Keras's callbacks do. With config->weights the loss of every
+ * step is weighted (bnmlp_loss_weights; validation: see validation_sample_weights); the model
+ * keeps the class weights and normalization for its checkpoints (bnmlp_model_fit_weights), a
+ * copy made before the first epoch through its allocator. */
 bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                              const bnmlp_fit_config *config, bnmlp_epoch_record *history, size_t *epochs_run);
 

@@ -289,21 +289,53 @@ static void test_unit_weights_are_bit_identical(void **unused) {
     bnmlp_model_free(model);
 }
 
-/* A weighted fit gives the same bits with 1, 2 and 3 threads. */
+/* 3 -> Dense(128, tanh) -> BatchNorm -> Dense(128, tanh) -> Dense(3, softmax), built for 64 rows:
+ * its middle product (64 x 128 x 128 multiply-adds) is large enough to be threaded. */
+static bnmlp_model *wide_model(size_t threads) {
+    bnmlp_model *model = bnmlp_model_create(3, NULL);
+    assert_non_null(model);
+    bnmlp_dense_config hidden = BNMLP_DENSE_DEFAULT(128), head = BNMLP_DENSE_DEFAULT(3);
+    hidden.activation = BNMLP_ACTIVATION_TANH;
+    head.activation = BNMLP_ACTIVATION_SOFTMAX;
+    assert_ok(bnmlp_model_add_dense(model, &hidden));
+    assert_ok(bnmlp_model_add_batchnorm(model, &BNMLP_BATCHNORM_DEFAULT));
+    assert_ok(bnmlp_model_add_dense(model, &hidden));
+    assert_ok(bnmlp_model_add_dense(model, &head));
+    assert_ok(bnmlp_model_set_loss(model, BNMLP_LOSS_CATEGORICAL_CROSSENTROPY));
+    assert_ok(bnmlp_model_set_threads(model, threads));
+    assert_ok(bnmlp_model_build(model, 64, 21));
+    return model;
+}
+
+/* A weighted fit (both weights, weight-sum normalization, weighted validation split) gives the
+ * same bits with 1, 2 and 3 threads on a model whose products are threaded. */
 static void test_threads_bit_identical(void **unused) {
     (void)unused;
-    float x[DATA_ROWS * 3], y[DATA_ROWS], w[DATA_ROWS], class_w[3] = {0.5f, 1.0f, 3.0f}, first[64] = {0},
-                                                        other[64] = {0};
-    small_data(x, y, w);
-    const bnmlp_loss_weights weights = {.class_weights = class_w,
-                                        .class_count = 3,
-                                        .sample_weights = w,
-                                        .normalization = BNMLP_WEIGHTS_OVER_WEIGHT_SUM};
+    enum { R = 160 };
+    static float x[R * 3], y[R], w[R];
+    float class_w[3] = {0.5f, 1.0f, 3.0f};
+    bnmlp_test_fill(x, R * 3, 31);
+    bnmlp_test_fill(w, R, 32);
+    for (size_t r = 0; r < R; r++) y[r] = (float)(r % 5 == 0 ? 2 : r % 2), w[r] += 1.0f;
+    const bnmlp_tensor tx = bnmlp_tensor_view(x, R, 3), ty = bnmlp_tensor_view(y, R, 1);
+    bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
+    fit.epochs = 2, fit.batch_size = 64, fit.validation_split = 0.2;
+    fit.weights = (bnmlp_loss_weights){.class_weights = class_w,
+                                       .class_count = 3,
+                                       .sample_weights = w,
+                                       .normalization = BNMLP_WEIGHTS_OVER_WEIGHT_SUM};
+    static float first[20000], other[20000];
     bnmlp_epoch_record h1[2], h2[2];
-    fit_small(1, &weights, true, first, h1, 2);
-    for (size_t threads = 2; threads <= 3; threads++) {
-        fit_small(threads, &weights, true, other, h2, 2);
-        assert_memory_equal(first, other, sizeof first);
+    size_t count = 0;
+    for (size_t threads = 1; threads <= 3; threads++) {
+        bnmlp_model *model = wide_model(threads);
+        count = bnmlp_model_param_count(model);
+        assert_true(count <= 20000);
+        assert_ok(bnmlp_model_fit(model, &tx, &ty, &fit, threads == 1 ? h1 : h2, NULL));
+        assert_ok(bnmlp_model_get_params(model, threads == 1 ? first : other, count));
+        bnmlp_model_free(model);
+        if (threads == 1) continue;
+        assert_memory_equal(first, other, count * sizeof(float));
         for (size_t e = 0; e < 2; e++)
             assert_true(h1[e].loss == h2[e].loss && h1[e].val_loss == h2[e].val_loss &&
                         h1[e].accuracy == h2[e].accuracy);
@@ -576,6 +608,40 @@ static void test_checkpoint_keeps_class_weights(void **unused) {
     bnmlp_model_free(first);
 }
 
+/* A weighted training step, gradient query and evaluation allocate nothing: the row weights live
+ * in a buffer the model planned at build. */
+static void test_weighted_step_allocates_nothing(void **unused) {
+    (void)unused;
+    counting_allocator counts = {0};
+    const bnmlp_allocator allocator = counting_allocator_of(&counts);
+    bnmlp_status status;
+    bnmlp_model *model = bnmlp_model_create_with_allocator(3, &allocator, &status);
+    assert_non_null(model);
+    bnmlp_dense_config head = BNMLP_DENSE_DEFAULT(3);
+    head.activation = BNMLP_ACTIVATION_SOFTMAX;
+    assert_ok(bnmlp_model_add_dense(model, &head));
+    assert_ok(bnmlp_model_set_loss(model, BNMLP_LOSS_CATEGORICAL_CROSSENTROPY));
+    assert_ok(bnmlp_model_set_threads(model, 1));
+    assert_ok(bnmlp_model_build(model, 16, 3));
+    float x[DATA_ROWS * 3], y[DATA_ROWS], w[DATA_ROWS], class_w[3] = {0.5f, 1.0f, 3.0f}, grad[12], loss;
+    small_data(x, y, w);
+    const bnmlp_tensor tx = bnmlp_tensor_view(x, 16, 3), ty = bnmlp_tensor_view(y, 16, 1);
+    const size_t before = counts.calls;
+    for (int n = 0; n < 2; n++) {
+        const bnmlp_loss_weights weights = {.class_weights = class_w,
+                                            .class_count = 3,
+                                            .sample_weights = w,
+                                            .normalization = (bnmlp_weight_normalization)n};
+        assert_ok(bnmlp_model_train_step_weighted(model, &tx, &ty, &weights, &BNMLP_OPTIMIZER_DEFAULT, &loss,
+                                                  NULL));
+        assert_ok(bnmlp_model_loss_gradients_weighted(model, &tx, &ty, &weights, &loss, grad, 12));
+        double eval;
+        assert_ok(bnmlp_model_evaluate_weighted(model, &tx, &ty, &weights, &eval, NULL));
+    }
+    assert_int_equal(counts.calls, before);
+    bnmlp_model_free(model);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_categorical_matches_references),
@@ -589,6 +655,7 @@ int main(void) {
         cmocka_unit_test(test_validation_weights),
         cmocka_unit_test(test_bad_weights),
         cmocka_unit_test(test_checkpoint_keeps_class_weights),
+        cmocka_unit_test(test_weighted_step_allocates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
