@@ -190,7 +190,7 @@ static void put_class_names(writer *w, const bnmlp_model *model) {
  * (fit_weights.c), as named fields ("normalization": u32; "class_weights": f32 per class), when
  * that fit had either. */
 static void put_fit_weights(writer *w, const bnmlp_model *model) {
-    const bnmlp_fit_weights_kept *fw = &model->fit_weights;
+    const bnmlp_kept_weights *fw = &model->fit_weights;
     if (fw->class_count == 0 && fw->normalization == BNMLP_WEIGHTS_OVER_BATCH_SIZE) return;
     const size_t start = begin_section(w, "LWGT");
     put_u32(w, fw->class_count ? 2u : 1u);

@@ -23,14 +23,14 @@ bnmlp_status bnmlp_model_keep_fit_weights(bnmlp_model *model, const float *class
         memcpy(copy, class_weights, count * sizeof *copy);
     }
     bnmlp_release(&model->allocator, model->fit_weights.class_weights);
-    model->fit_weights = (bnmlp_fit_weights_kept){
+    model->fit_weights = (bnmlp_kept_weights){
         .class_weights = copy, .class_count = copy ? count : 0, .normalization = normalization};
     return BNMLP_OK;
 }
 
 void bnmlp_model_release_fit_weights(bnmlp_model *model) {
     bnmlp_release(&model->allocator, model->fit_weights.class_weights);
-    model->fit_weights = (bnmlp_fit_weights_kept){0};
+    model->fit_weights = (bnmlp_kept_weights){0};
 }
 
 bnmlp_status bnmlp_model_fit_weights(const bnmlp_model *model, bnmlp_loss_weights *weights) {

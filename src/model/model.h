@@ -43,49 +43,49 @@ typedef struct bnmlp_model_collective {
 
 /* The class weights and normalization of the model's last fit (fit_weights.c), which a checkpoint
  * stores (section LWGT) so that a resumed fit continues with them. */
-typedef struct bnmlp_fit_weights_kept {
+typedef struct bnmlp_kept_weights {
     float *class_weights;                     /* (class_count) the model's copy, or NULL */
     size_t class_count;                       /* 0: the last fit had no class weights */
     bnmlp_weight_normalization normalization; /* the last fit's */
-} bnmlp_fit_weights_kept;
+} bnmlp_kept_weights;
 
 /* The sequential model (opaque to users). */
 struct bnmlp_model {
-    bnmlp_allocator allocator;          /* every allocation goes through it */
-    bnmlp_kernel_context kernels;       /* the kernels the layers run with: plan, pool, scratch */
-    size_t threads;                     /* threads asked for (bnmlp_model_set_threads; 0: all cores) */
-    bnmlp_loss loss;                    /* the head's loss */
-    size_t input_width;                 /* features in */
-    bnmlp_layer *layers;                /* layer_count layers in order */
-    size_t layer_count;                 /* layers added */
-    size_t layer_capacity;              /* room in layers */
-    size_t param_count;                 /* floats in the parameter and gradient arenas */
-    size_t stats_count;                 /* floats of moving statistics */
-    size_t cache_count;                 /* floats of batch-norm caches */
-    size_t output_count;                /* floats of all layer outputs for one row */
-    size_t max_width;                   /* widest layer input or output */
-    bool built;                         /* buffers exist and weights are initialized */
-    size_t max_batch;                   /* rows per batch at most, once built */
-    float *params;                      /* parameter arena */
-    float *grads;                       /* gradient arena, same layout */
-    bnmlp_optimizer_state optimizer;    /* slots of param_count floats each, kind, steps, config */
-    float *stats;                       /* moving statistics */
-    float *outputs;                     /* all layer outputs */
-    float *caches;                      /* all batch-norm caches */
-    float *loss_gradient;               /* (max_batch, output width) */
-    float *row_weights;                 /* (max_batch) the batch's row weights (bnmlp_model_row_weights) */
-    float *delta[2];                    /* (max_batch, max_width) each */
-    void *layer_scratch;                /* the largest scratch a layer asks for (ops->scratch_bytes) */
-    size_t layer_scratch_bytes;         /* its size */
-    bnmlp_segment *segments;            /* trainable runs, up to 4 per layer */
-    size_t segment_count;               /* runs in segments */
-    bnmlp_random rng;                   /* seeded at build: initialization, then fit's shuffles */
-    uint64_t epochs_done;               /* epochs fit has completed over the model's life */
-    size_t *order;                      /* the last fit's row order (order_count rows), for checkpoints */
-    size_t order_count;                 /* rows of order; 0 before the first fit */
-    bnmlp_model_collective collective;  /* the other ranks, when training on several */
-    bnmlp_class_names *class_names;     /* the classes' names (bnmlp_model_set_class_names), or NULL */
-    bnmlp_fit_weights_kept fit_weights; /* the class weights of the last fit, saved in checkpoints */
+    bnmlp_allocator allocator;         /* every allocation goes through it */
+    bnmlp_kernel_context kernels;      /* the kernels the layers run with: plan, pool, scratch */
+    size_t threads;                    /* threads asked for (bnmlp_model_set_threads; 0: all cores) */
+    bnmlp_loss loss;                   /* the head's loss */
+    size_t input_width;                /* features in */
+    bnmlp_layer *layers;               /* layer_count layers in order */
+    size_t layer_count;                /* layers added */
+    size_t layer_capacity;             /* room in layers */
+    size_t param_count;                /* floats in the parameter and gradient arenas */
+    size_t stats_count;                /* floats of moving statistics */
+    size_t cache_count;                /* floats of batch-norm caches */
+    size_t output_count;               /* floats of all layer outputs for one row */
+    size_t max_width;                  /* widest layer input or output */
+    bool built;                        /* buffers exist and weights are initialized */
+    size_t max_batch;                  /* rows per batch at most, once built */
+    float *params;                     /* parameter arena */
+    float *grads;                      /* gradient arena, same layout */
+    bnmlp_optimizer_state optimizer;   /* slots of param_count floats each, kind, steps, config */
+    float *stats;                      /* moving statistics */
+    float *outputs;                    /* all layer outputs */
+    float *caches;                     /* all batch-norm caches */
+    float *loss_gradient;              /* (max_batch, output width) */
+    float *row_weights;                /* (max_batch) the batch's row weights (bnmlp_model_row_weights) */
+    float *delta[2];                   /* (max_batch, max_width) each */
+    void *layer_scratch;               /* the largest scratch a layer asks for (ops->scratch_bytes) */
+    size_t layer_scratch_bytes;        /* its size */
+    bnmlp_segment *segments;           /* trainable runs, up to 4 per layer */
+    size_t segment_count;              /* runs in segments */
+    bnmlp_random rng;                  /* seeded at build: initialization, then fit's shuffles */
+    uint64_t epochs_done;              /* epochs fit has completed over the model's life */
+    size_t *order;                     /* the last fit's row order (order_count rows), for checkpoints */
+    size_t order_count;                /* rows of order; 0 before the first fit */
+    bnmlp_model_collective collective; /* the other ranks, when training on several */
+    bnmlp_class_names *class_names;    /* the classes' names (bnmlp_model_set_class_names), or NULL */
+    bnmlp_kept_weights fit_weights;    /* the class weights of the last fit, saved in checkpoints */
 };
 
 /* slice's floats in block, or NULL when the layer has no such array. */
