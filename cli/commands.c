@@ -23,6 +23,7 @@
 #include "scores.h"
 #include "spec.h"
 #include "usage.h"
+#include "weights.h"
 
 /* Most epochs, batch size and threads the flags accept. */
 #define MAX_EPOCHS 1000000
@@ -84,6 +85,8 @@ static const flag_spec TRAIN_FLAGS[] = {
     {"--standardize", VALUE_SET_TRUE, FIELD(standardize), 0, 0, CLOSED},
     CONTROL_FLAGS,
     {"--lr-schedule", VALUE_STRING, FIELD(lr_schedule), 0, 0, CLOSED},
+    {"--class-weight", VALUE_STRING, FIELD(class_weight), 0, 0, CLOSED},
+    {"--weight-normalization", VALUE_STRING, FIELD(weight_normalization), 0, 0, CLOSED},
 };
 
 static const flag_spec RESUME_FLAGS[] = {
@@ -1176,6 +1179,17 @@ static int apply_controls(const command *cmd, const cli_options *opts, const fit
     return -1;
 }
 
+/* --class-weight and --weight-normalization into fit (class weights in *storage, freed by the
+ * caller), printed after the summary of what was read; -1, or 2 (reported). */
+static int apply_class_weights(const command *cmd, const cli_options *opts, const fit_data *d,
+                               const bnmlp_model *model, bnmlp_fit_config *fit, float **storage) {
+    char problem[768];
+    if (!weights_apply(opts, model, &d->train_y, &fit->weights, storage, problem, sizeof problem)) {
+        return usage_error(cmd, problem, NULL);
+    }
+    return -1;
+}
+
 /* The checkpoint path: --checkpoint, or OUT.ckpt. */
 static const char *checkpoint_path(const cli_options *opts, char *buffer, size_t size) {
     if (opts->checkpoint != NULL) {
@@ -1243,14 +1257,20 @@ static int run_train(int argc, char **argv, int first) {
         return CLI_EXIT_FAILURE;
     }
     const loss_origin origin = {.inferred = opts.loss == NULL};
+    float *class_weights = NULL;
     if ((status = apply_threads(cmd, &opts, model)) < 0 &&
         (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
         (status = check_fit_outputs(cmd, &opts, checkpoint)) < 0 &&
         (status = adapt_normalization(cmd, &spec, model, &d)) < 0 &&
-        (status = apply_controls(cmd, &opts, &d, model, &fit)) < 0) {
+        (status = apply_controls(cmd, &opts, &d, model, &fit)) < 0 &&
+        (status = apply_class_weights(cmd, &opts, &d, model, &fit, &class_weights)) < 0) {
         print_data_summary(&opts, &d, model);
+        if (!opts.quiet) {
+            weights_print(stderr, opts.class_weight, &fit.weights, model);
+        }
         status = run_fit(cmd, &opts, model, &d, &fit, checkpoint, opts.layers, kinds, kind_count);
     }
+    free(class_weights);
     bnmlp_model_free(model);
     fit_data_free(&d);
     return status;
@@ -1531,6 +1551,11 @@ static int run_resume(int argc, char **argv, int first) {
         (status = check_fit_outputs(cmd, &opts, opts.checkpoint)) < 0 &&
         (status = resume_controls(cmd, &opts, &d, model, &fit)) < 0) {
         print_data_summary(&opts, &d, model);
+        /* The class weights the checkpoint stored: the interrupted run's, continued. */
+        bnmlp_model_fit_weights(model, &fit.weights);
+        if (!opts.quiet) {
+            weights_print(stderr, "from the checkpoint", &fit.weights, model);
+        }
         status = run_fit(cmd, &opts, model, &d, &fit, opts.checkpoint, NULL, kinds, kind_count);
     }
     bnmlp_model_free(model);

@@ -72,7 +72,8 @@ const char TRAIN_USAGE[] =
     "                   [--plot FILE [--plot-log]] [--checkpoint-every N [--checkpoint FILE]]\n"
     "                   [--quiet] [--standardize] [--early-stopping P[,MIN_DELTA][,restore]]\n"
     "                   [--reduce-lr F,P[,MIN_LR] | --lr-schedule KIND[:ARGS]] [--monitor NAME]\n"
-    "                   [--save-best] [--metrics NAME,...]\n";
+    "                   [--save-best] [--metrics NAME,...]\n"
+    "                   [--class-weight balanced|CLASS:W,... [--weight-normalization batch|sum]]\n";
 
 const char TRAIN_HELP[] =
     "Builds the model of SPEC, trains it with Keras's fit (reshuffled every epoch) and saves it.\n"
@@ -100,6 +101,18 @@ const char TRAIN_HELP[] =
 const char TRAIN_CONTROLS_HELP[] =
     "  --standardize           prepend a norm layer to SPEC (each feature standardized, adapted\n"
     "                          on the training rows)\n"
+    "Class weights (Keras's fit(class_weight=); classification losses only):\n"
+    "  --class-weight balanced|CLASS:W,...\n"
+    "                          multiply each row's loss by its class's weight: balanced is\n"
+    "                          scikit-learn's N / (classes x count), counted on the training rows\n"
+    "                          (after --validation-split); or CLASS:W pairs, CLASS a class name\n"
+    "                          (text labels) or index, W >= 0, unlisted classes 1. Validation is\n"
+    "                          never weighted (Keras). Stored in checkpoints: resume continues\n"
+    "                          with them\n"
+    "  --weight-normalization batch|sum\n"
+    "                          divide a batch's weighted loss sum by its rows (batch: Keras's\n"
+    "                          default) or by its weights' sum (sum: PyTorch's\n"
+    "                          CrossEntropyLoss(weight=))\n"
     "Training controls (Keras's callbacks; MONITOR is val_loss with validation rows, else loss):\n"
     "  --early-stopping P[,MIN_DELTA][,restore]\n"
     "                          stop after P epochs without an improvement of MONITOR by more\n"

@@ -665,6 +665,18 @@ typedef enum bnmlp_weight_normalization {
                                           reduction="mean"): a weighted mean) */
 } bnmlp_weight_normalization;
 
+/* The number of normalizations: every value from 0 to bnmlp_weight_normalization_count() - 1. */
+size_t bnmlp_weight_normalization_count(void);
+
+/* A normalization's name: "batch" (BNMLP_WEIGHTS_OVER_BATCH_SIZE), "sum"
+ * (BNMLP_WEIGHTS_OVER_WEIGHT_SUM); "unknown" for any other value. Static strings. */
+const char *bnmlp_weight_normalization_name(bnmlp_weight_normalization normalization);
+
+/* The normalization named name (as bnmlp_weight_normalization_name gives it) into *normalization;
+ * BNMLP_ERR_INVALID_ARGUMENT (untouched) for another name, BNMLP_ERR_NULL_ARGUMENT for NULL. */
+bnmlp_status bnmlp_weight_normalization_from_name(const char *name,
+                                                  bnmlp_weight_normalization *normalization);
+
 /* scikit-learn's "balanced" class weights: out[c] = N / (classes * count_c) for the N rows of y,
  * class indices (one column of exact integers in [0, classes)) or one row of `classes`
  * probabilities per row (the row's first maximum counts). out has classes floats. Errors:
@@ -672,6 +684,43 @@ typedef enum bnmlp_weight_normalization {
  * its weight would be infinite); BNMLP_ERR_SHAPE (y neither 1 nor classes columns, or no
  * rows); BNMLP_ERR_LABEL (an index out of range or not an integer). On error out is untouched. */
 bnmlp_status bnmlp_class_weights_balanced(const bnmlp_tensor *y, size_t classes, float *out);
+
+/* Class and sample weights of a loss (Keras's fit(class_weight=, sample_weight=), PyTorch's
+ * CrossEntropyLoss(weight=) times a per-sample factor). Each row's weight is
+ *   w = class_weights[its target's class] * sample_weights[its row]
+ * (either factor 1 when absent; the product in float32, as Keras multiplies them), and the loss
+ * of a batch of N rows is sum(w l) / N or sum(w l) / sum(w) by normalization (l a row's loss, its
+ * outputs' mean). A row's class: its label 0 or 1 (binary cross-entropy with one output), its
+ * class index or its one-hot row's first maximum (categorical cross-entropy). Mean squared error
+ * and binary cross-entropy with several outputs have no classes: class weights are refused
+ * (BNMLP_ERR_INVALID_ARGUMENT), sample weights are taken. Rules checked before anything changes
+ * (BNMLP_ERR_INVALID_ARGUMENT; BNMLP_ERR_NOT_FINITE for NaN or infinity): class_count equals
+ * bnmlp_model_class_count (0 without class_weights), every weight finite and >= 0. With
+ * BNMLP_WEIGHTS_OVER_WEIGHT_SUM a batch whose weights sum to 0 has loss 0 and gradient 0
+ * (Keras's divide_no_nan; PyTorch would give NaN). A batch whose weights are all exactly 1
+ * runs the unweighted arithmetic: results bit-identical to no weights. Accuracy and the other
+ * metrics stay unweighted (Keras's `metrics`, not `weighted_metrics`). */
+typedef struct bnmlp_loss_weights {
+    const float *class_weights;               /* (class_count) one weight per class, or NULL (every
+                                                 class 1). Default NULL */
+    size_t class_count;                       /* entries of class_weights: the model's
+                                                 bnmlp_model_class_count; 0 without them. Default 0 */
+    const float *sample_weights;              /* (rows of the data) one weight per row of x, indexed
+                                                 by the row's position in the caller's x (fit's
+                                                 shuffle moves a row with its weight), or NULL (every
+                                                 row 1). Default NULL */
+    bnmlp_weight_normalization normalization; /* default BNMLP_WEIGHTS_OVER_BATCH_SIZE (Keras) */
+} bnmlp_loss_weights;
+
+/* No weights: every row 1, Keras's normalization (the unweighted loss, bit for bit). */
+#define BNMLP_LOSS_WEIGHTS_DEFAULT                                                                           \
+    ((bnmlp_loss_weights){.class_weights = NULL,                                                             \
+                          .class_count = 0,                                                                  \
+                          .sample_weights = NULL,                                                            \
+                          .normalization = BNMLP_WEIGHTS_OVER_BATCH_SIZE})
+
+/* True when weights (may be NULL) weigh anything: class or sample weights given. */
+bool bnmlp_loss_weights_given(const bnmlp_loss_weights *weights);
 
 /* Checks targets y for a model with `outputs` outputs trained on loss, as training and
  * evaluation do: the width (outputs columns; 1 or outputs for categorical cross-entropy:
@@ -1264,6 +1313,23 @@ typedef struct bnmlp_fit_config {
     bnmlp_plateau_config reduce_lr;             /* reduce-LR-on-plateau; default disabled
                                           (BNMLP_PLATEAU_DEFAULT). Not with a schedule other than
                                           constant (BNMLP_ERR_INVALID_ARGUMENT; Keras refuses too) */
+    bnmlp_loss_weights weights;                 /* class and sample weights of the training loss
+                                          (bnmlp_loss_weights; sample_weights has x->rows entries,
+                                          row i the weight of x's row i wherever the shuffle puts
+                                          it). Under a collective, sum(w) is the global batch's
+                                          (every rank holds the whole data). Default none
+                                          (BNMLP_LOSS_WEIGHTS_DEFAULT) */
+    const float *validation_sample_weights;     /* (validation_x rows) the validation rows' sample
+                                          weights, or NULL. As Keras: class weights never apply to
+                                          validation; validation_x's rows are unweighted unless
+                                          these are given (Keras's validation_data=(x, y, w));
+                                          with validation_split the split rows keep their
+                                          entries of weights.sample_weights (Keras splits
+                                          sample_weight too) and this must be NULL (else
+                                          BNMLP_ERR_INVALID_ARGUMENT, as without validation_x).
+                                          Weighted validation rows give the loss of
+                                          bnmlp_model_evaluate_weighted with weights.normalization.
+                                          Default NULL */
 } bnmlp_fit_config;
 
 /* Keras's fit() defaults: 1 epoch, batch 32, shuffled, SGD(0.01), no validation, no controls. */
@@ -1281,7 +1347,9 @@ typedef struct bnmlp_fit_config {
                         .on_batch_end = NULL,                                                                \
                         .schedule = BNMLP_SCHEDULE_DEFAULT,                                                  \
                         .early_stopping = BNMLP_EARLY_STOPPING_DEFAULT,                                      \
-                        .reduce_lr = BNMLP_PLATEAU_DEFAULT})
+                        .reduce_lr = BNMLP_PLATEAU_DEFAULT,                                                  \
+                        .weights = BNMLP_LOSS_WEIGHTS_DEFAULT,                                               \
+                        .validation_sample_weights = NULL})
 
 /* ------------------------------------------------------------------------------------------ */
 /* The sequential model                                                                       */
@@ -1451,6 +1519,12 @@ bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnml
 bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                         float *loss, float *gradients, size_t count);
 
+/* As bnmlp_model_loss_gradients with class and sample weights (as bnmlp_model_train_step_weighted):
+ * the weighted loss and its gradient. */
+bnmlp_status bnmlp_model_loss_gradients_weighted(bnmlp_model *model, const bnmlp_tensor *x,
+                                                 const bnmlp_tensor *y, const bnmlp_loss_weights *weights,
+                                                 float *loss, float *gradients, size_t count);
+
 /* One training step on batch (x, y): training-mode forward, the loss, backward, the optimizer's
  * update of the trainable parameters (any kind; the model keeps its configuration with the state,
  * see bnmlp_model_optimizer_config), moving statistics updated. *loss and *accuracy (either may be NULL) get
@@ -1462,6 +1536,16 @@ bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *
 bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                     const bnmlp_optimizer_config *optimizer, float *loss, float *accuracy);
 
+/* As bnmlp_model_train_step with class and sample weights (bnmlp_loss_weights; sample_weights
+ * has x->rows entries; weights NULL or without any: exactly bnmlp_model_train_step). *loss gets
+ * the weighted loss, *accuracy the unweighted accuracy. Under a collective, sample_weights are
+ * this rank's rows' and BNMLP_WEIGHTS_OVER_WEIGHT_SUM divides by the global batch's sum(w) (one
+ * double summed over the ranks); every rank passes the same class weights and normalization. */
+bnmlp_status bnmlp_model_train_step_weighted(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                             const bnmlp_loss_weights *weights,
+                                             const bnmlp_optimizer_config *optimizer, float *loss,
+                                             float *accuracy);
+
 /* The optimizer configuration the model holds with its state: the one of its last successful
  * step (train_step or fit), or read from a checkpoint, which stores it; bnmlp_model_fit and
  * `bnmlp resume` continue with it. A model never stepped, and one loaded from a file without a
@@ -1469,6 +1553,15 @@ bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, c
  * state's kind (bnmlp_optimizer_defaults): resume such a checkpoint with the settings of the
  * interrupted run. */
 bnmlp_status bnmlp_model_optimizer_config(const bnmlp_model *model, bnmlp_optimizer_config *config);
+
+/* The class weights and normalization of the model's last bnmlp_model_fit, or of the checkpoint it
+ * was loaded from (checkpoints store them: docs/model-format.md, section LWGT), into *weights:
+ * class_weights points at the model's copy (valid until a fit with other class weights, or
+ * bnmlp_model_free; passing it to the next fit is fine; NULL with class_count 0 when that fit
+ * had none), sample_weights is NULL (sample weights are data,
+ * never stored). A model never fitted, or loaded from a file without them: no class weights,
+ * BNMLP_WEIGHTS_OVER_BATCH_SIZE. Pass them to a resumed fit (`bnmlp resume` does). */
+bnmlp_status bnmlp_model_fit_weights(const bnmlp_model *model, bnmlp_loss_weights *weights);
 
 /* Floats of optimizer state for kind: param_count per slot the kind uses, each block in the order
  * of bnmlp_model_get_params: SGD 1 (the velocities, v = -lr * PyTorch's momentum buffer), Adam and
@@ -1544,7 +1637,11 @@ bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
  * (bnmlp_model_fit_resume_config fills such a config). Any other control starts afresh from
  * config, as Keras's callbacks do; a stored state that is not usable (a rate not > 0, a best epoch
  * not before the epochs done) is BNMLP_ERR_FORMAT. A checkpoint saved after fit put the best
- * weights back holds those weights: resuming it continues the controls from them. */
+ * weights back holds those weights: resuming it continues the controls from them.
+ * With config->weights the loss of every step is weighted (bnmlp_loss_weights; validation: see
+ * validation_sample_weights); the model keeps the class weights and normalization for its
+ * checkpoints (bnmlp_model_fit_weights), a copy made before the first epoch through its
+ * allocator. */
 bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                              const bnmlp_fit_config *config, bnmlp_epoch_record *history, size_t *epochs_run);
 
@@ -1563,6 +1660,15 @@ bnmlp_status bnmlp_model_fit_resume_config(const bnmlp_model *model, bnmlp_fit_c
  * that overflow to the wrong side) is BNMLP_ERR_DIVERGED, with nothing written. */
 bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                   double *loss, double *accuracy);
+
+/* As bnmlp_model_evaluate with weights (sample_weights has x->rows entries). The loss over all
+ * the rows, whatever the chunks: sum(w l) / N for BNMLP_WEIGHTS_OVER_BATCH_SIZE, which is what
+ * Keras's evaluate(x, y, sample_weight=w) reports (each batch's sum(w l) / N_b, averaged with
+ * the batches' sizes as weights), and sum(w l) / sum(w) for BNMLP_WEIGHTS_OVER_WEIGHT_SUM (0
+ * when sum(w) is 0). Keras's evaluate takes no class weights; here class weights multiply as in
+ * training. The accuracy is unweighted. Under a collective the sums are over every rank's rows. */
+bnmlp_status bnmlp_model_evaluate_weighted(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                           const bnmlp_loss_weights *weights, double *loss, double *accuracy);
 
 /* Outputs for x in inference mode into out (x->rows x output width), any number of rows. An
  * output that would not be finite is BNMLP_ERR_DIVERGED with out untouched: with more rows

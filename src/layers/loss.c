@@ -311,6 +311,21 @@ static double loss_squared(const bnmlp_loss_batch *b) {
     return bnmlp_mse(b->gradient, b->output, b->y, b->rows * b->outputs, b->divisor_rows * b->outputs);
 }
 
+/* A binary target's class: its label, 0 or 1 (one output). */
+static size_t class_binary(const float *y, size_t width, size_t outputs) {
+    (void)width, (void)outputs;
+    return y[0] == 1.0f ? 1 : 0;
+}
+
+/* A categorical target's class: its index, or its probabilities' first maximum. */
+static size_t class_categorical(const float *y, size_t width, size_t outputs) {
+    if (width == 1) return (size_t)y[0];
+    size_t best = 0;
+    for (size_t k = 1; k < outputs; k++)
+        if (y[k] > y[best]) best = k;
+    return best;
+}
+
 static size_t correct_none(const bnmlp_loss_batch *b) {
     (void)b;
     return 0;
@@ -330,7 +345,8 @@ static const bnmlp_loss_row losses[] = {
      .width_ok = width_is_outputs,
      .check = check_binary,
      .loss = loss_binary,
-     .correct = correct_binary},
+     .correct = correct_binary,
+     .target_class = class_binary},
     {.kind = BNMLP_LOSS_CATEGORICAL_CROSSENTROPY,
      .names = {"categorical_crossentropy", "softmax", NULL},
      .description = "categorical cross-entropy",
@@ -341,7 +357,8 @@ static const bnmlp_loss_row losses[] = {
      .width_ok = width_is_index_or_outputs,
      .check = check_categorical,
      .loss = loss_categorical,
-     .correct = correct_categorical},
+     .correct = correct_categorical,
+     .target_class = class_categorical},
     {.kind = BNMLP_LOSS_MEAN_SQUARED_ERROR,
      .names = {"mean_squared_error", "mse", NULL},
      .description = "mean squared error",
@@ -352,7 +369,8 @@ static const bnmlp_loss_row losses[] = {
      .width_ok = width_is_outputs,
      .check = check_any,
      .loss = loss_squared,
-     .correct = correct_none},
+     .correct = correct_none,
+     .target_class = NULL},
 };
 
 #define LOSS_COUNT (sizeof losses / sizeof losses[0])

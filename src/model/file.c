@@ -231,6 +231,27 @@ static void put_class_names(writer *w, const bnmlp_model *model) {
     end_section(w, start);
 }
 
+/* The optional section of a checkpoint after CLAS: the last fit's class weights and normalization
+ * (fit_weights.c), as named fields ("normalization": u32; "class_weights": f32 per class), when
+ * that fit had either. */
+static void put_fit_weights(writer *w, const bnmlp_model *model) {
+    const bnmlp_kept_weights *fw = &model->fit_weights;
+    if (fw->class_count == 0 && fw->normalization == BNMLP_WEIGHTS_OVER_BATCH_SIZE) return;
+    const size_t start = begin_section(w, "LWGT");
+    put_u32(w, fw->class_count ? 2u : 1u);
+    put_u32(w, (uint32_t)strlen("normalization"));
+    put_bytes(w, "normalization", strlen("normalization"));
+    put_u32(w, 4u);
+    put_u32(w, (uint32_t)fw->normalization);
+    if (fw->class_count) {
+        put_u32(w, (uint32_t)strlen("class_weights"));
+        put_bytes(w, "class_weights", strlen("class_weights"));
+        put_u32(w, (uint32_t)(4 * fw->class_count));
+        for (size_t c = 0; c < fw->class_count; c++) put_f32(w, fw->class_weights[c]);
+    }
+    end_section(w, start);
+}
+
 /* Writes (or, with w->out NULL, counts) the whole file. */
 static void put_model(writer *w, const bnmlp_model *model, bool checkpoint) {
     put_bytes(w, MAGIC, MAGIC_BYTES);
@@ -253,6 +274,7 @@ static void put_model(writer *w, const bnmlp_model *model, bool checkpoint) {
     end_section(w, start);
     if (checkpoint) put_training_state(w, model);
     put_class_names(w, model);
+    if (checkpoint) put_fit_weights(w, model);
     if (w->out) {
         bnmlp_store_le64(w->out + sections - 8, (uint64_t)(w->at - sections));
         bnmlp_store_le32(w->out + w->at, bnmlp_crc32_update(0, w->out, w->at));
@@ -907,6 +929,52 @@ static size_t check_header(reader *r, size_t size, bool *checkpoint) {
     return end;
 }
 
+/* The last fit's class weights (section LWGT, checkpoints): named fields, an unknown one skipped;
+ * "normalization" a known one, "class_weights" one finite weight >= 0 per class of the model. */
+static void get_fit_weights(reader *r, bnmlp_model *model) {
+    const uint32_t count = get_u32(r);
+    const size_t classes = bnmlp_model_class_count(model);
+    uint32_t normalization = BNMLP_WEIGHTS_OVER_BATCH_SIZE;
+    const unsigned char *weights = NULL;
+    uint64_t seen = 0;
+    for (uint32_t k = 0; k < count && r->status == BNMLP_OK; k++) {
+        const unsigned char *name;
+        uint32_t length, bytes;
+        if (!get_field_head(r, &name, &length, &bytes)) return;
+        if (is_named(name, length, "normalization")) {
+            if (!accept_field(r, &seen, 0, bytes, 4, "normalization")) return;
+            normalization = get_u32(r);
+        } else if (is_named(name, length, "class_weights")) {
+            if (!accept_field(r, &seen, 1, bytes, 4 * classes, "class_weights")) return;
+            weights = take(r, bytes);
+        } else {
+            take(r, bytes); /* written by a later version */
+        }
+    }
+    if (r->status != BNMLP_OK) return;
+    if (normalization >= bnmlp_weight_normalization_count()) {
+        fail(r, BNMLP_ERR_FORMAT, "unknown weight normalization");
+        return;
+    }
+    float copy[256];
+    const size_t n = weights ? classes : 0;
+    float *values = n <= 256 ? copy : bnmlp_alloc_zeroed(&model->allocator, n, sizeof *values);
+    if (!values) {
+        fail(r, BNMLP_ERR_OUT_OF_MEMORY, "class weights");
+        return;
+    }
+    for (size_t c = 0; c < n; c++) {
+        values[c] = bnmlp_float_from_bits(bnmlp_load_le32(weights + 4 * c));
+        if (!(values[c] >= 0.0f) || bnmlp_not_finite(values[c]))
+            fail(r, BNMLP_ERR_FORMAT, "a class weight is negative or not finite");
+    }
+    if (r->status == BNMLP_OK &&
+        bnmlp_model_keep_fit_weights(model, n ? values : NULL, n,
+                                     (bnmlp_weight_normalization)normalization) != BNMLP_OK)
+        fail(r, BNMLP_ERR_OUT_OF_MEMORY, "class weights");
+    if (values != copy) bnmlp_release(&model->allocator, values);
+}
+
 /* Builds the model described by the sections; NULL on error. */
 static bnmlp_model *read_model(reader *r, size_t end, bool checkpoint, const bnmlp_allocator *allocator) {
     size_t next = open_section(r, "ARCH", end), max_batch = 0;
@@ -938,9 +1006,15 @@ static bnmlp_model *read_model(reader *r, size_t end, bool checkpoint, const bnm
         r->at = next;
     }
     if (checkpoint && r->status == BNMLP_OK && r->version >= 2) get_fit_record(r, model, end);
-    if (r->status == BNMLP_OK && r->at != end && r->version >= 2) {
+    if (r->status == BNMLP_OK && r->at != end && r->version >= 2 && next_section_is(r, "CLAS", end)) {
         next = open_section(r, "CLAS", end);
         if (r->status == BNMLP_OK) get_class_names(r, model);
+        close_section(r);
+        r->at = next;
+    }
+    if (r->status == BNMLP_OK && r->at != end && checkpoint && next_section_is(r, "LWGT", end)) {
+        next = open_section(r, "LWGT", end);
+        if (r->status == BNMLP_OK) get_fit_weights(r, model);
         close_section(r);
         r->at = next;
     }

@@ -14,6 +14,8 @@
  *   caches              batch-norm mean, variance, rstd from the last training-mode forward, kept
  *                       for backward and the moving update;
  *   loss_gradient       the loss head's gradient with respect to the loss's input;
+ *   row_weights         the current batch's per-row loss weights (class x sample weight), staged
+ *                       by the training tier before a weighted pass;
  *   delta[2]            ping-pong gradients with respect to layer outputs;
  *   layer_scratch       the per-pass scratch of the layer that needs most (batch norm's sums);
  *   segments            the trainable runs of the arenas, handed to the optimizer;
@@ -59,6 +61,14 @@ typedef struct bnmlp_fit_record {
     float *best_weights; /* (bnmlp_model_snapshot_floats) owned by the model, or NULL */
 } bnmlp_fit_record;
 
+/* The class weights and normalization of the model's last fit (fit_weights.c), which a checkpoint
+ * stores (section LWGT) so that a resumed fit continues with them. */
+typedef struct bnmlp_kept_weights {
+    float *class_weights;                     /* (class_count) the model's copy, or NULL */
+    size_t class_count;                       /* 0: the last fit had no class weights */
+    bnmlp_weight_normalization normalization; /* the last fit's */
+} bnmlp_kept_weights;
+
 /* The sequential model (opaque to users). */
 struct bnmlp_model {
     bnmlp_allocator allocator;         /* every allocation goes through it */
@@ -83,6 +93,7 @@ struct bnmlp_model {
     float *outputs;                    /* all layer outputs */
     float *caches;                     /* all batch-norm caches */
     float *loss_gradient;              /* (max_batch, output width) */
+    float *row_weights;                /* (max_batch) the batch's row weights (bnmlp_model_row_weights) */
     float *delta[2];                   /* (max_batch, max_width) each */
     void *layer_scratch;               /* the largest scratch a layer asks for (ops->scratch_bytes) */
     size_t layer_scratch_bytes;        /* its size */
@@ -97,6 +108,7 @@ struct bnmlp_model {
     bnmlp_fit_record fit_record;       /* fit's controls after its last epoch, for checkpoints */
     uint32_t file_version;             /* format version of the file it was loaded from; 0: not loaded */
     bool from_checkpoint;              /* loaded from a checkpoint */
+    bnmlp_kept_weights fit_weights;    /* the class weights of the last fit, saved in checkpoints */
 };
 
 /* slice's floats in block, or NULL when the layer has no such array. */
@@ -156,6 +168,24 @@ void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows);
 
 /* ---- head.c: the loss ------------------------------------------------------------------------- */
 
+/* The weights of a weighted loss pass: row weights (rows floats, the staged batch's) and the
+ * divisor of the weighted sum (Keras: the global batch's rows; PyTorch: its sum of weights),
+ * > 0. A NULL bnmlp_head_weights pointer is the unweighted loss. */
+typedef struct bnmlp_head_weights {
+    const float *rows; /* (rows) each row's weight */
+    double divisor;    /* what sum(w l) is divided by, for the loss and its gradient */
+} bnmlp_head_weights;
+
+/* The model's buffer for one batch's row weights (max_batch floats, planned at build). */
+float *bnmlp_model_row_weights(bnmlp_model *model);
+
+/* True when the model's loss gives its targets classes (class weights apply). */
+bool bnmlp_model_has_target_classes(const bnmlp_model *model);
+
+/* The class of target row y (width values, checked) for class weights; the loss must have
+ * classes (bnmlp_model_has_target_classes). */
+size_t bnmlp_model_target_class(const bnmlp_model *model, const float *y, size_t width);
+
 /* BNMLP_OK when the targets y suit the model's loss (bnmlp_loss_check_targets). */
 bnmlp_status bnmlp_model_check_targets(const bnmlp_model *model, const bnmlp_tensor *y);
 
@@ -164,15 +194,17 @@ bool bnmlp_model_has_accuracy(const bnmlp_model *model);
 
 /* The mean loss of the last forward of x (rows rows) against y (rows x width targets), and how
  * many predictions are right (per output for binary cross-entropy, per row for categorical; 0
- * for mean squared error). No gradient; nothing changes. */
+ * for mean squared error). With weights (or NULL), sum(w l) / weights->divisor instead of the
+ * mean. No gradient; nothing changes. */
 void bnmlp_model_head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows,
-                           size_t width, double *loss, size_t *correct);
+                           size_t width, const bnmlp_head_weights *weights, double *loss, size_t *correct);
 
 /* As bnmlp_model_head_backward for one rank's rows of a global batch of global_rows rows: the
  * loss's gradient is divided by global_rows instead of rows, and the backward pass always runs
  * (it communicates at synchronized batch-norm seams); no finiteness check. */
 void bnmlp_model_head_backward_share(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                     size_t width, size_t global_rows, double *loss, size_t *correct);
+                                     size_t width, size_t global_rows, const bnmlp_head_weights *weights,
+                                     double *loss, size_t *correct);
 
 /* As bnmlp_model_loss after a training-mode forward, then the loss's gradient and the backward
  * pass through every layer below the loss's input, into the gradient arena. BNMLP_ERR_DIVERGED
@@ -180,7 +212,8 @@ void bnmlp_model_head_backward_share(bnmlp_model *model, const float *x, const f
  * checked here: the optimizer's check of the update covers every gradient it uses, and
  * bnmlp_model_loss_gradients checks them all before it hands them out. */
 bnmlp_status bnmlp_model_head_backward(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                       size_t width, double *loss, size_t *correct);
+                                       size_t width, const bnmlp_head_weights *weights, double *loss,
+                                       size_t *correct);
 
 /* How many predictions one batch of rows rows has: rows for categorical cross-entropy, rows x
  * outputs otherwise (the denominator of the accuracy). */
@@ -362,6 +395,16 @@ bool bnmlp_record_settings_equal(const bnmlp_record_section *section, const bnml
 /* The Markdown tables of the sections' fields that docs/model-format.md shows, into text (size
  * bytes, terminated when size > 0); returns its length, as snprintf. */
 size_t bnmlp_record_fields_document(char *text, size_t size);
+
+/* ---- fit_weights.c: the last fit's class weights ------------------------------------------------- */
+
+/* Keeps a copy of count class weights (NULL with 0: none) and the normalization as the model's
+ * last fit's, through the model's allocator; BNMLP_ERR_OUT_OF_MEMORY with nothing changed. */
+bnmlp_status bnmlp_model_keep_fit_weights(bnmlp_model *model, const float *class_weights, size_t count,
+                                          bnmlp_weight_normalization normalization);
+
+/* Releases the copy (bnmlp_model_free). */
+void bnmlp_model_release_fit_weights(bnmlp_model *model);
 
 /* ---- file_fields.c: the fields of a layer record ------------------------------------------------ */
 

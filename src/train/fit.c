@@ -29,6 +29,7 @@ typedef struct fit_data {
     bnmlp_tensor split_x, split_y;    /* the validation rows cut off by validation_split */
     const bnmlp_tensor *validation_x; /* the validation set, or NULL */
     const bnmlp_tensor *validation_y;
+    const float *validation_weights; /* its rows' sample weights, or NULL: unweighted */
 } fit_data;
 
 /* The controls' running state. */
@@ -128,8 +129,11 @@ static size_t split_rows(size_t rows, double split) { return (size_t)floor((doub
 /* The training and validation sets of a checked config into *d (which the views point into). */
 static void fit_data_init(fit_data *d, const bnmlp_tensor *x, const bnmlp_tensor *y,
                           const bnmlp_fit_config *config) {
-    *d = (fit_data){
-        .x = *x, .y = *y, .validation_x = config->validation_x, .validation_y = config->validation_y};
+    *d = (fit_data){.x = *x,
+                    .y = *y,
+                    .validation_x = config->validation_x,
+                    .validation_y = config->validation_y,
+                    .validation_weights = config->validation_sample_weights};
     if (config->validation_split > 0.0) {
         const size_t train = split_rows(x->rows, config->validation_split);
         d->x = bnmlp_tensor_view(x->data, train, x->cols);
@@ -138,6 +142,8 @@ static void fit_data_init(fit_data *d, const bnmlp_tensor *x, const bnmlp_tensor
         d->split_y = bnmlp_tensor_view(y->data + train * y->cols, y->rows - train, y->cols);
         d->validation_x = &d->split_x;
         d->validation_y = &d->split_y;
+        /* Keras splits sample_weight with x and y: the split rows keep their weights. */
+        if (config->weights.sample_weights) d->validation_weights = config->weights.sample_weights + train;
     }
 }
 
@@ -166,6 +172,18 @@ static bnmlp_status check_controls(const bnmlp_model *model, const bnmlp_tensor 
     return status;
 }
 
+/* Checks the class and sample weights of the training rows and the validation rows' weights. */
+static bnmlp_status check_fit_weights(const bnmlp_model *model, const bnmlp_tensor *x,
+                                      const bnmlp_fit_config *config) {
+    bnmlp_status status = bnmlp_train_check_weights(model, &config->weights, x->rows);
+    const float *validation = config->validation_sample_weights;
+    if (status != BNMLP_OK || !validation) return status;
+    if (!config->validation_x) return BNMLP_ERR_INVALID_ARGUMENT; /* none, or validation_split's */
+    const bnmlp_loss_weights sample = {.sample_weights = validation,
+                                       .normalization = config->weights.normalization};
+    return bnmlp_train_check_weights(model, &sample, config->validation_x->rows);
+}
+
 /* Checks every argument of fit before anything changes. */
 static bnmlp_status check_fit(const bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                               const bnmlp_fit_config *config) {
@@ -184,6 +202,7 @@ static bnmlp_status check_fit(const bnmlp_model *model, const bnmlp_tensor *x, c
     }
     status = check_controls(model, x, config);
     if (status == BNMLP_OK) status = bnmlp_fit_resume_check(model, bnmlp_fit_resume_parts(model, config));
+    if (status == BNMLP_OK) status = check_fit_weights(model, x, config);
     if (status != BNMLP_OK) return status;
     fit_data d;
     fit_data_init(&d, x, y, config);
@@ -245,6 +264,23 @@ static double set_rate(fit_controls *c, const bnmlp_fit_config *config, size_t e
     return (double)(float)rate;
 }
 
+/* Stages the row weights of this rank's share (share rows from offset) of the global batch of
+ * rows rows at order, and returns the head weights (NULL: unweighted). sum(w) is the global
+ * batch's, computed by every rank from the whole data in the batch's order: the same divisor on
+ * every rank and in one process, without communicating. */
+static const bnmlp_head_weights *stage_weights(bnmlp_model *model, const bnmlp_fit_config *config,
+                                               const fit_data *d, const fit_state *f, const size_t *order,
+                                               size_t rows, size_t offset, size_t share,
+                                               bnmlp_head_weights *staged) {
+    const bnmlp_loss_weights *weights = &config->weights;
+    if (!bnmlp_loss_weights_given(weights)) return NULL;
+    bnmlp_train_stage_weights(model, weights, f->batch_y, d->y.cols, share, order + offset, 0);
+    const double sum = weights->normalization == BNMLP_WEIGHTS_OVER_WEIGHT_SUM
+                           ? bnmlp_train_weight_sum(model, weights, d->y.data, d->y.cols, rows, order, 0)
+                           : 0.0;
+    return bnmlp_train_head_weights(model, weights->normalization, share, rows, sum, staged);
+}
+
 /* One epoch over the rows in `order`; the record gets the Keras-style training metrics and the
  * validation metrics. *batch_stop: the batch callback asked to stop. */
 static bnmlp_status run_epoch(bnmlp_model *model, const fit_data *d, const bnmlp_fit_config *config,
@@ -261,11 +297,14 @@ static bnmlp_status run_epoch(bnmlp_model *model, const fit_data *d, const bnmlp
         bnmlp_model_share(model, rows, &offset, &share);
         bnmlp_model_set_global_rows(model, rows);
         stage_batch(f, &d->x, &d->y, f->order + start + offset, share);
+        bnmlp_head_weights staged;
+        const bnmlp_head_weights *weights =
+            stage_weights(model, config, d, f, f->order + start, rows, offset, share, &staged);
         const double rate = set_rate(c, config, record->epoch, record->steps);
         double loss;
         size_t correct;
         bnmlp_status status = bnmlp_train_step_checked(model, f->batch_x, f->batch_y, share, d->y.cols, rows,
-                                                       &c->optimizer, false, &loss, &correct);
+                                                       weights, &c->optimizer, false, &loss, &correct);
         if (status != BNMLP_OK) return status;
         /* Keras reports batch-size-weighted means over the epoch (for accuracy: the count of
          * correct predictions over the rows seen, kept exact). */
@@ -293,7 +332,14 @@ static bnmlp_status run_epoch(bnmlp_model *model, const fit_data *d, const bnmlp
     if (!d->validation_x) return BNMLP_OK;
     /* Each rank evaluates its share of the validation rows; the metrics are summed over ranks. */
     const bnmlp_tensor vx = share_of(model, d->validation_x), vy = share_of(model, d->validation_y);
-    return bnmlp_train_evaluate_checked(model, &vx, &vy, &record->val_loss, &record->val_accuracy);
+    size_t offset, count;
+    bnmlp_model_share(model, d->validation_x->rows, &offset, &count);
+    /* Class weights never weigh validation (Keras); its sample weights do when there are any. */
+    const bnmlp_loss_weights validation = {.sample_weights =
+                                               d->validation_weights ? d->validation_weights + offset : NULL,
+                                           .normalization = config->weights.normalization};
+    return bnmlp_train_evaluate_checked(model, &vx, &vy, d->validation_weights ? &validation : NULL,
+                                        &record->val_loss, &record->val_accuracy);
 }
 
 /* Early stopping and reduce-LR-on-plateau at the end of an epoch (0-based index epoch - 1): keeps
@@ -330,6 +376,14 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
     fit_data_init(&d, x, y, config);
     fit_state f;
     status = bnmlp_model_agree(model, fit_state_init(&f, model, &d.x, &d.y, config));
+    if (status != BNMLP_OK) {
+        fit_state_free(&f);
+        return status;
+    }
+    /* The model keeps the class weights for checkpoints (a resumed fit continues with them). */
+    status = bnmlp_model_agree(model, bnmlp_model_keep_fit_weights(model, config->weights.class_weights,
+                                                                   config->weights.class_count,
+                                                                   config->weights.normalization));
     if (status != BNMLP_OK) {
         fit_state_free(&f);
         return status;

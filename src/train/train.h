@@ -3,10 +3,12 @@
 #define BNMLP_TRAIN_H
 
 #include "bnmlp.h"
+#include "model/model.h"
 #include "optim/optim.h"
 
 /* One training step on an already checked batch (x rows x input width, y rows x width targets;
- * rows at least the model's minimum): training-mode forward, loss, backward, the optimizer's
+ * rows at least the model's minimum; weights NULL, or the staged row weights and their divisor
+ * from bnmlp_train_head_weights): training-mode forward, loss, backward, the optimizer's
  * update and the moving statistics. With float_loss, a loss whose float would not be finite is
  * BNMLP_ERR_DIVERGED too (the calls that hand back a float loss). Under a collective, x and y are this rank's share of a global
  * batch of global_rows rows (known to every rank, and to the model: bnmlp_model_set_global_rows
@@ -14,7 +16,7 @@
  * loss, gradient, updated parameter, optimizer state or moving statistic that would not be
  * finite: BNMLP_ERR_DIVERGED) nothing observable changes. */
 bnmlp_status bnmlp_train_step_checked(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                      size_t width, size_t global_rows,
+                                      size_t width, size_t global_rows, const bnmlp_head_weights *weights,
                                       const bnmlp_optimizer_config *optimizer, bool float_loss, double *loss,
                                       size_t *correct);
 
@@ -27,7 +29,34 @@ double bnmlp_train_accuracy(const bnmlp_model *model, size_t correct, size_t row
  * are this rank's rows (possibly none: x->rows 0) and the metrics are over every rank's rows;
  * every rank runs it. */
 bnmlp_status bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
-                                          double *loss, double *accuracy);
+                                          const bnmlp_loss_weights *weights, double *loss, double *accuracy);
+
+/* ---- weights.c: class and sample weights ------------------------------------------------------- */
+
+/* BNMLP_OK when weights (NULL: none) suit the model for data of rows rows (bnmlp_loss_weights'
+ * rules); else BNMLP_ERR_INVALID_ARGUMENT or BNMLP_ERR_NOT_FINITE. Changes nothing. */
+bnmlp_status bnmlp_train_check_weights(const bnmlp_model *model, const bnmlp_loss_weights *weights,
+                                       size_t rows);
+
+/* Writes the row weights of a batch of rows rows into the model's buffer: row r's targets are the
+ * staged y + r * width, its sample weight sample_weights[order[r]] (order NULL: first + r). */
+void bnmlp_train_stage_weights(bnmlp_model *model, const bnmlp_loss_weights *weights, const float *y,
+                               size_t width, size_t rows, const size_t *order, size_t first);
+
+/* The sum, in double in row order, of the weights of rows rows of the data: row r is the data's
+ * row order[r] (order NULL: first + r), whose targets are y + that row * width (y the whole
+ * data's targets). The same products as bnmlp_train_stage_weights. */
+double bnmlp_train_weight_sum(const bnmlp_model *model, const bnmlp_loss_weights *weights, const float *y,
+                              size_t width, size_t rows, const size_t *order, size_t first);
+
+/* The head weights of the staged rows (rows of them, in a global batch of global_rows rows whose
+ * weights sum to weight_sum) under normalization, filled into *out; NULL when every staged
+ * weight is exactly 1 and the divisor is the global rows (the unweighted arithmetic, bit for
+ * bit). A sum of 0 (every weight 0) divides by 1: loss and gradient 0. */
+const bnmlp_head_weights *bnmlp_train_head_weights(bnmlp_model *model,
+                                                   bnmlp_weight_normalization normalization, size_t rows,
+                                                   size_t global_rows, double weight_sum,
+                                                   bnmlp_head_weights *out);
 
 /* The value monitor reads from record (controls.c). */
 double bnmlp_monitor_value(bnmlp_monitor monitor, const bnmlp_epoch_record *record);

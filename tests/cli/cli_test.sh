@@ -644,6 +644,70 @@ check "text labels: the resumed model still names its classes" sh -c \
     "'$bnmlp' predict --model tc3.bnmlp --data test.csv --out - --classes | grep -q ',inner ring\$'"
 failure "train: validation data with a class the training data lacks" "class 'inner rung' is not one of the model's classes" \
     train --data train-text.csv --validation-data test-unknown.csv --layers "dense:4:relu,dense:1:sigmoid" --epochs 1 --out tv.bnmlp --quiet
+# --- Class weights: --class-weight, --weight-normalization, kept by checkpoints ----------------
+# An imbalanced set: every row of class 0 of the tutorial's data, one in six of class 1 (about 500
+# and 80), halved into a training and a test part.
+awk -F, 'NR == 1 || $NF == 0 || NR % 6 == 0' data.csv >imbalanced.csv
+awk 'NR == 1 || NR % 2 == 0' imbalanced.csv >imb-train.csv
+awk 'NR == 1 || NR % 2 == 1' imbalanced.csv >imb-test.csv
+imb="--layers $spec $tutorial --epochs 60 --quiet"
+check "imbalanced set: train without class weights: exit 0" status_is 0 "$bnmlp" train --data imb-train.csv $imb --out imb-plain.bnmlp
+check "imbalanced set: train --class-weight balanced: exit 0" status_is 0 "$bnmlp" train --data imb-train.csv $imb \
+    --class-weight balanced --out imb-balanced.bnmlp
+plain_recall=$("$bnmlp" evaluate --model imb-plain.bnmlp --data imb-test.csv --metrics recall | sed -n 's/^recall: \([0-9.]*\).*/\1/p')
+balanced_recall=$("$bnmlp" evaluate --model imb-balanced.bnmlp --data imb-test.csv --metrics recall | sed -n 's/^recall: \([0-9.]*\).*/\1/p')
+echo "        minority recall: ${plain_recall:-?} without class weights, ${balanced_recall:-?} balanced"
+check "balanced class weights raise the minority class's recall" \
+    awk -v a="${plain_recall:-1}" -v b="${balanced_recall:-0}" 'BEGIN { exit !(b > a + 0.1) }'
+check "train prints the balanced weights (training rows only) in what it read" sh -c \
+    "'$bnmlp' train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp \
+    --class-weight balanced --validation-split 0.5 2>&1 >/dev/null | grep -q '^Class weights (balanced, normalization batch): 0: 0\.[0-9]*, 1: [0-9.]*\$'"
+check "explicit weights with the weight-sum normalization: exit 0" status_is 0 "$bnmlp" train --data imb-train.csv \
+    --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight 1:5 --weight-normalization sum
+check "what it read: unlisted classes weigh 1" err_has 'Class weights (1:5, normalization sum): 0: 1, 1: 5'
+check "text labels: weights by class name: exit 0" status_is 0 "$bnmlp" train --data train-text.csv \
+    --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight '"outer, ring":2,inner ring:0.5'
+check "text labels: the weights are printed with the names" \
+    err_has 'Class weights ("outer, ring":2,inner ring:0.5, normalization batch): 0 "inner ring": 0.5, 1 "outer, ring": 2'
+check "class weights change the run" sh -c "'$bnmlp' train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid \
+    --epochs 2 --out cw1.bnmlp --quiet && ! cmp -s cw1.bnmlp cw.bnmlp"
+check "weights of 1 give the unweighted model, bit for bit" sh -c "'$bnmlp' train --data imb-train.csv \
+    --layers dense:2:relu,dense:1:sigmoid --epochs 2 --out cw2.bnmlp --quiet --class-weight 0:1,1:1 && cmp -s cw1.bnmlp cw2.bnmlp"
+check "class weights: train 4 epochs: exit 0" status_is 0 "$bnmlp" train --data imb-train.csv $tutorial \
+    --layers "$spec" --epochs 4 --class-weight balanced --weight-normalization sum --out cw4.bnmlp --quiet
+check "class weights: the same run stopped after 2 with a checkpoint: exit 0" status_is 0 "$bnmlp" train \
+    --data imb-train.csv $tutorial --layers "$spec" --epochs 2 --class-weight balanced --weight-normalization sum \
+    --out cw2part.bnmlp --checkpoint-every 2 --quiet
+check "resume continues with the checkpoint's class weights: exit 0" status_is 0 "$bnmlp" resume \
+    --checkpoint cw2part.bnmlp.ckpt --data imb-train.csv --epochs 4 --out cw4resumed.bnmlp
+check "resume says which class weights it continues with" \
+    err_has 'Class weights (from the checkpoint, normalization sum): 0: 0.'
+check "resumed with the stored class weights: the uninterrupted model, bit for bit" cmp -s cw4.bnmlp cw4resumed.bnmlp
+usage_error "--class-weight: an unknown class" "--class-weight: unknown class '2' (the model's classes: the class indices 0 to 1)" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight 0:1,2:3
+usage_error "--class-weight: an unknown class name" "unknown class 'middle' (the model's classes: the class names \"inner ring\", \"outer, ring\" or the indices 0 to 1)" \
+    train --data train-text.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight middle:2
+usage_error "--class-weight: a negative weight" "--class-weight: the weight '-1' of class 1 is not a number from 0 to" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight 1:-1
+usage_error "--class-weight: a weight that is no number" "the weight 'heavy' of class 0" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight 0:heavy
+usage_error "--class-weight: a class given twice" "--class-weight: class 1 (index 1) is given twice" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight 1:2,0:1,1:3
+usage_error "--class-weight: an item without a weight" "bad --class-weight item '1' (expected CLASS:WEIGHT, or balanced)" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight 1
+usage_error "--class-weight with mean squared error" "--class-weight needs classes: the loss mean_squared_error" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1 --loss mse --epochs 1 --out cw.bnmlp --class-weight balanced
+# Every row of class 1 last: --validation-split 0.2 leaves the training rows none of them.
+{ head -n 1 imb-train.csv; awk -F, 'NR > 1 && $NF == 0' imb-train.csv; awk -F, 'NR > 1 && $NF == 1' imb-train.csv; } >ones-last.csv
+usage_error "--class-weight balanced: a class without training rows" "--class-weight balanced: class 1 has no training row" \
+    train --data ones-last.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight balanced \
+    --validation-split 0.2
+usage_error "--weight-normalization: an unknown name" "unknown --weight-normalization 'mean' (expected one of batch, sum)" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight balanced \
+    --weight-normalization mean
+usage_error "--weight-normalization without --class-weight" "--weight-normalization needs --class-weight" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --weight-normalization sum
+
 # --- Training controls: early stopping, reduce-LR-on-plateau, schedules, --save-best -------
 # The tutorial's model with BN: its val_loss rises over the first epochs, so patience 3 stops it.
 check "--early-stopping 3,0,restore: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
