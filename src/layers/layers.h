@@ -291,6 +291,8 @@ typedef struct bnmlp_loss_row {
                                                          weights sum(w l) / weight_divisor, l a
                                                          row's loss (its outputs' mean) */
     size_t (*correct)(const bnmlp_loss_batch *batch); /* right predictions (0 without accuracy) */
+    bnmlp_metric_task metric_task;                    /* what its outputs and targets are, for the
+                                                         metrics (bnmlp_loss_metric_task) */
 } bnmlp_loss_row;
 
 /* The row of loss, or NULL for a value that is no loss. */

@@ -330,7 +330,8 @@ static const bnmlp_loss_row losses[] = {
      .width_ok = width_is_outputs,
      .check = check_binary,
      .loss = loss_binary,
-     .correct = correct_binary},
+     .correct = correct_binary,
+     .metric_task = BNMLP_METRIC_TASK_BINARY},
     {.kind = BNMLP_LOSS_CATEGORICAL_CROSSENTROPY,
      .names = {"categorical_crossentropy", "softmax", NULL},
      .description = "categorical cross-entropy",
@@ -341,7 +342,8 @@ static const bnmlp_loss_row losses[] = {
      .width_ok = width_is_index_or_outputs,
      .check = check_categorical,
      .loss = loss_categorical,
-     .correct = correct_categorical},
+     .correct = correct_categorical,
+     .metric_task = BNMLP_METRIC_TASK_MULTICLASS},
     {.kind = BNMLP_LOSS_MEAN_SQUARED_ERROR,
      .names = {"mean_squared_error", "mse", NULL},
      .description = "mean squared error",
@@ -352,7 +354,8 @@ static const bnmlp_loss_row losses[] = {
      .width_ok = width_is_outputs,
      .check = check_any,
      .loss = loss_squared,
-     .correct = correct_none},
+     .correct = correct_none,
+     .metric_task = BNMLP_METRIC_TASK_REGRESSION},
 };
 
 #define LOSS_COUNT (sizeof losses / sizeof losses[0])
@@ -388,6 +391,14 @@ bnmlp_status bnmlp_loss_from_name(const char *name, bnmlp_loss *loss) {
                 return BNMLP_OK;
             }
     return BNMLP_ERR_INVALID_ARGUMENT;
+}
+
+bnmlp_status bnmlp_loss_metric_task(bnmlp_loss loss, bnmlp_metric_task *task) {
+    if (!task) return BNMLP_ERR_NULL_ARGUMENT;
+    const bnmlp_loss_row *row = bnmlp_loss_row_of(loss);
+    if (!row) return BNMLP_ERR_INVALID_ARGUMENT;
+    *task = row->metric_task;
+    return BNMLP_OK;
 }
 
 bool bnmlp_loss_has_accuracy(bnmlp_loss loss) {
