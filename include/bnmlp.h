@@ -1326,7 +1326,7 @@ typedef struct bnmlp_fit_config {
                                           compile(metrics=[...])), each with its kind's defaults
                                           (top_k 5, num_thresholds 200; roc_auc keeps every row
                                           of the set). Each must be a scalar metric of the model's
-                                          task (bnmlp_loss_metric_task), named once; else
+                                          task (bnmlp_loss_metric_task) (a kind may repeat); else
                                           BNMLP_ERR_INVALID_ARGUMENT before anything changes (NULL
                                           with metric_count > 0: BNMLP_ERR_NULL_ARGUMENT). Their
                                           accumulators are allocated through the model's
@@ -1606,7 +1606,7 @@ bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, con
  * Keras's evaluate with compiled metrics: over the whole set, not a mean of per-chunk values;
  * bit-identical to accumulators fed bnmlp_model_predict's outputs). The same rules as
  * bnmlp_fit_config.metrics: count 1 .. BNMLP_FIT_MAX_METRICS, each a scalar metric of the model's
- * task named once, with its kind's defaults (else BNMLP_ERR_INVALID_ARGUMENT). The rows are run
+ * task, with its kind's defaults (else BNMLP_ERR_INVALID_ARGUMENT). The rows are run
  * in chunks of the maximum batch, as bnmlp_model_evaluate; the accumulators are allocated once
  * per call through the model's allocator (BNMLP_ERR_OUT_OF_MEMORY), nothing per chunk. A value
  * that is not defined is NaN (bnmlp_metric_value). Outputs or a loss that are not finite are

@@ -24,8 +24,6 @@ bnmlp_status bnmlp_metric_set_check(const bnmlp_model *model, const bnmlp_metric
             return BNMLP_ERR_INVALID_ARGUMENT;
         if (bnmlp_model_is_distributed(model) && !bnmlp_metric_is_summable(kinds[i]))
             return BNMLP_ERR_INVALID_ARGUMENT;
-        for (size_t j = 0; j < i; j++)
-            if (kinds[j] == kinds[i]) return BNMLP_ERR_INVALID_ARGUMENT;
     }
     return BNMLP_OK;
 }

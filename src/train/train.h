@@ -45,8 +45,8 @@ typedef struct bnmlp_metric_set {
 } bnmlp_metric_set;
 
 /* BNMLP_OK when kinds[0..count) suit fit's or evaluate's metrics on model: count at most
- * BNMLP_FIT_MAX_METRICS, each a scalar metric of the model's task, none twice, and under a
- * collective each summable; kinds may be NULL only with count 0 (BNMLP_ERR_NULL_ARGUMENT); else
+ * BNMLP_FIT_MAX_METRICS, each a scalar metric of the model's task (a kind may repeat), and under
+ * a collective each summable; kinds may be NULL only with count 0 (BNMLP_ERR_NULL_ARGUMENT); else
  * BNMLP_ERR_INVALID_ARGUMENT. The model must be built. */
 bnmlp_status bnmlp_metric_set_check(const bnmlp_model *model, const bnmlp_metric *kinds, size_t count);
 
