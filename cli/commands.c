@@ -695,53 +695,32 @@ static void print_data_summary(const cli_options *opts, const fit_data *d, const
 /* Longest --metrics text of one epoch. */
 #define EXTRA_SIZE 384
 
-/* --metrics during fit: after every epoch the model's outputs for the training rows and for the
- * validation rows (inference mode, like val_loss) go through the library's accumulators. All
- * the memory is taken before the first epoch. */
+/* --metrics during fit: the library records them in every epoch's record
+ * (bnmlp_fit_config.metrics, Keras's compiled metrics: the training values over the epoch's
+ * batches from each step's training-mode outputs, the validation values over the validation rows
+ * in inference mode); the tool keeps every epoch's values for the history. */
 typedef struct epoch_scores {
-    size_t count;                          /* metrics */
-    score_set train, val;                  /* their accumulators (val empty without validation) */
-    bnmlp_tensor *train_out, *val_out;     /* the outputs of the rows (val_out NULL without) */
-    const bnmlp_tensor *train_x, *train_y; /* the training rows */
-    const bnmlp_tensor *val_x, *val_y;     /* the validation rows, or NULL */
-    double *values;                        /* per epoch of the model's life (index epoch - 1): count
-                                              values, then count val_ ones */
-    size_t epochs;                         /* epochs values has room for */
+    size_t count;                   /* metrics */
+    bnmlp_metric kinds[SCORES_MAX]; /* their kinds, as fit takes them */
+    bool validation;                /* val_ values are recorded */
+    double *values;                 /* per epoch of the model's life (index epoch - 1): count
+                                       values, then count val_ ones */
+    size_t epochs;                  /* epochs values has room for */
 } epoch_scores;
 
 static void epoch_scores_free(epoch_scores *e) {
-    scores_free(&e->train);
-    scores_free(&e->val);
-    bnmlp_tensor_free(e->train_out);
-    bnmlp_tensor_free(e->val_out);
     free(e->values);
     *e = (epoch_scores){0};
 }
 
-/* Plans the accumulators and buffers of count metrics for epochs epochs; false (reported). */
-static bool epoch_scores_start(const command *cmd, epoch_scores *e, const bnmlp_model *model,
-                               const fit_data *d, const bnmlp_metric *kinds, size_t count, size_t epochs) {
-    *e = (epoch_scores){.count = count,
-                        .train_x = &d->train_x,
-                        .train_y = &d->train_y,
-                        .val_x = d->has_validation ? &d->val_x : NULL,
-                        .val_y = d->has_validation ? &d->val_y : NULL,
-                        .epochs = epochs};
-    const bnmlp_metric_task task = scores_task(bnmlp_model_loss(model));
-    const size_t width = bnmlp_model_output_width(model);
-    bnmlp_status status = BNMLP_ERR_OUT_OF_MEMORY;
-    bool ok = scores_create(&e->train, task, width, kinds, count, false, d->train_x.rows, &status) &&
-              (e->train_out = bnmlp_tensor_create(d->train_x.rows, width, &status)) != NULL &&
-              (e->values = malloc(epochs * 2 * count * sizeof *e->values)) != NULL;
-    if (ok && e->val_x != NULL) {
-        ok = scores_create(&e->val, task, width, kinds, count, false, d->val_x.rows, &status) &&
-             (e->val_out = bnmlp_tensor_create(d->val_x.rows, width, &status)) != NULL;
-    }
-    if (!ok) {
-        cli_failure(
-            cmd->name, "cannot plan the --metrics: %s",
-            bnmlp_status_string(e->values == NULL && status == BNMLP_OK ? BNMLP_ERR_OUT_OF_MEMORY : status));
-        epoch_scores_free(e);
+/* Plans the values of count metrics for epochs epochs; false (reported). */
+static bool epoch_scores_start(const command *cmd, epoch_scores *e, const fit_data *d,
+                               const bnmlp_metric *kinds, size_t count, size_t epochs) {
+    *e = (epoch_scores){.count = count, .validation = d->has_validation, .epochs = epochs};
+    memcpy(e->kinds, kinds, count * sizeof *kinds);
+    e->values = malloc(epochs * 2 * count * sizeof *e->values);
+    if (e->values == NULL) {
+        cli_failure(cmd->name, "cannot plan the --metrics: %s", bnmlp_status_string(BNMLP_ERR_OUT_OF_MEMORY));
         return false;
     }
     for (size_t i = 0; i < epochs * 2 * count; i++) {
@@ -750,32 +729,22 @@ static bool epoch_scores_start(const command *cmd, epoch_scores *e, const bnmlp_
     return true;
 }
 
-/* The metrics of one set of rows into values (NaN when the outputs are not finite). */
-static void score_rows(bnmlp_model *model, score_set *set, const bnmlp_tensor *x, const bnmlp_tensor *y,
-                       bnmlp_tensor *out, double *values) {
-    scores_reset(set);
-    bool ok = bnmlp_model_predict(model, x, out) == BNMLP_OK && scores_add(set, out, y, NULL) == BNMLP_OK;
-    for (size_t i = 0; i < set->count; i++) {
-        values[i] = ok ? scores_value(set, i) : NAN;
-    }
-}
-
-/* Computes epoch index's metrics and formats them into text ("  NAME: V ... val_NAME: V"). */
-static void epoch_scores_compute(epoch_scores *e, bnmlp_model *model, size_t index, char *text, size_t size) {
+/* Keeps the metrics of record's epoch and formats them into text ("  NAME: V ... val_NAME: V"). */
+static void epoch_scores_record(epoch_scores *e, const bnmlp_epoch_record *record, char *text, size_t size) {
     text[0] = '\0';
-    if (index >= e->epochs) {
+    if (record->epoch == 0 || record->epoch > e->epochs) {
         return;
     }
-    double *values = e->values + index * 2 * e->count;
-    score_rows(model, &e->train, e->train_x, e->train_y, e->train_out, values);
-    if (e->val_x != NULL) {
-        score_rows(model, &e->val, e->val_x, e->val_y, e->val_out, values + e->count);
+    double *values = e->values + (record->epoch - 1) * 2 * e->count;
+    for (size_t i = 0; i < e->count; i++) {
+        values[i] = record->metrics[i];
+        values[e->count + i] = record->val_metrics[i];
     }
     size_t used = 0;
-    for (size_t pass = 0; pass < (e->val_x != NULL ? 2u : 1u); pass++) {
+    for (size_t pass = 0; pass < (e->validation ? 2u : 1u); pass++) {
         for (size_t i = 0; i < e->count && used < size; i++) {
             int n = snprintf(text + used, size - used, "  %s%s: %.4f", pass == 1 ? "val_" : "",
-                             bnmlp_metric_name(e->train.kinds[i]), values[pass * e->count + i]);
+                             bnmlp_metric_name(e->kinds[i]), values[pass * e->count + i]);
             used += n > 0 ? (size_t)n : 0;
         }
     }
@@ -836,7 +805,7 @@ static bool save_checkpoint(fit_context *ctx, size_t epoch) {
 static bool on_epoch_end(const bnmlp_epoch_record *record, void *context) {
     fit_context *ctx = context;
     if (ctx->scores != NULL) {
-        epoch_scores_compute(ctx->scores, ctx->model, record->epoch - 1, ctx->extra, sizeof ctx->extra);
+        epoch_scores_record(ctx->scores, record, ctx->extra, sizeof ctx->extra);
     }
     progress_epoch(&ctx->display, record, ctx->extra);
     if (ctx->checkpoint_every > 0 && record->epoch % ctx->checkpoint_every == 0 &&
@@ -917,6 +886,8 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
     fit->on_epoch_end = on_epoch_end;
     fit->on_batch_end = on_batch_end;
     fit->callback_context = &ctx;
+    fit->metrics = scores != NULL ? scores->kinds : NULL;
+    fit->metric_count = scores != NULL ? scores->count : 0;
     size_t epochs_run = 0;
     bnmlp_status status =
         bnmlp_model_fit(model, &d->train_x, &d->train_y, fit, history + fit->initial_epoch, &epochs_run);
@@ -951,7 +922,7 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
     }
     const char *metric_names[SCORES_MAX];
     for (size_t i = 0; scores != NULL && i < scores->count; i++) {
-        metric_names[i] = bnmlp_metric_name(scores->train.kinds[i]);
+        metric_names[i] = bnmlp_metric_name(scores->kinds[i]);
     }
     /* The records written: the earlier run's (when read) and this one's. */
     const size_t first = prior ? 0 : fit->initial_epoch;
@@ -960,7 +931,7 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
         .learning_rate = fit->schedule.kind != BNMLP_SCHEDULE_CONSTANT || fit->reduce_lr.enabled,
         .metric_count = scores != NULL ? scores->count : 0,
         .metrics = metric_names,
-        .validation = scores != NULL && scores->val_x != NULL,
+        .validation = scores != NULL && scores->validation,
         .values = scores != NULL ? scores->values + first * 2 * scores->count : NULL};
     if (opts->history != NULL && !curves_write_history(opts->history, history + first, written, &extra)) {
         exit_status = CLI_EXIT_FAILURE;
@@ -1010,7 +981,7 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         return CLI_EXIT_FAILURE;
     }
     epoch_scores scores = {0};
-    if (kind_count > 0 && !epoch_scores_start(cmd, &scores, model, d, kinds, kind_count, opts->epochs)) {
+    if (kind_count > 0 && !epoch_scores_start(cmd, &scores, d, kinds, kind_count, opts->epochs)) {
         free(history);
         return CLI_EXIT_FAILURE;
     }

@@ -725,6 +725,9 @@ check "--metrics: training is unchanged (the same model and history, bit for bit
 check "--metrics without validation: the training columns only" sh -c \
     "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1 --loss mse --epochs 2 --metrics rmse,r2 --quiet --out mr.bnmlp --history mr.csv >/dev/null &&
      test \"\$(head -n 1 mr.csv)\" = epoch,loss,accuracy,val_loss,val_accuracy,root_mean_squared_error,r2_score"
+check "--metrics accuracy: the training value is Keras's (fit's own accuracy, from the same training-mode outputs)" sh -c \
+    "'$bnmlp' train --data data.csv --layers '$spec' --epochs 3 $tutorial --validation-split 0.5 --metrics accuracy --quiet --out ma.bnmlp --history ma.csv >/dev/null &&
+     awk -F, 'NR > 1 && (\$6 != \$3 || \$7 != \$5) { bad = 1 } END { exit bad || NR != 4 }' ma.csv"
 for bad in foo mae confusion_matrix auc,auc "auc," ""; do
     usage_error "train --metrics '$bad'" "--metrics" train --data data.csv --layers "$spec" --epochs 2 --quiet \
         --out bad.bnmlp --metrics "$bad"
