@@ -1491,34 +1491,47 @@ static int choose_scores(const command *cmd, const cli_options *opts, const bnml
     return -1;
 }
 
-/* Prints the metrics (--metrics, else every scalar metric of the model's task) and, for a
- * classifier, the confusion matrix of the model's outputs over all of d's rows; the exit
- * status (a failure reported). */
+/* Prints the metrics (--metrics, else every scalar metric of the model's task: the library's
+ * bnmlp_model_evaluate_metrics over all of d's rows) and, for a classifier, the confusion matrix
+ * of the model's outputs over them; the exit status (a failure reported). */
 static int print_scores(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
                         const bnmlp_metric *kinds, size_t count) {
+    double values[BNMLP_FIT_MAX_METRICS];
+    bnmlp_status status = count > BNMLP_FIT_MAX_METRICS ? BNMLP_ERR_INVALID_ARGUMENT : BNMLP_OK;
+    if (status == BNMLP_OK && count > 0) {
+        status = bnmlp_model_evaluate_metrics(model, d->x, d->y, kinds, count, values);
+    }
+    if (status != BNMLP_OK) {
+        cli_failure(cmd->name, "cannot compute the metrics of %s on %s: %s", opts->model, opts->data,
+                    bnmlp_status_string(status));
+        return CLI_EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < count; i++) {
+        printf("%s%s: %.4f", i > 0 ? "  " : "", bnmlp_metric_name(kinds[i]), values[i]);
+    }
+    if (count > 0) {
+        printf("\n");
+    }
     const bnmlp_metric_task task = scores_task(bnmlp_model_loss(model));
-    bnmlp_status status;
+    if (task == BNMLP_METRIC_TASK_REGRESSION) {
+        return CLI_EXIT_OK;
+    }
+    /* The confusion matrix is not a scalar: an accumulator of the model's outputs. */
     score_set set;
-    if (!scores_create(&set, task, bnmlp_model_output_width(model), kinds, count, true, d->x->rows,
-                       &status)) {
-        cli_failure(cmd->name, "cannot create the metrics: %s", bnmlp_status_string(status));
+    if (!scores_create(&set, task, bnmlp_model_output_width(model), NULL, 0, true, d->x->rows, &status)) {
+        cli_failure(cmd->name, "cannot create the confusion matrix: %s", bnmlp_status_string(status));
         return CLI_EXIT_FAILURE;
     }
     bnmlp_tensor *outputs = bnmlp_tensor_create(d->x->rows, bnmlp_model_output_width(model), &status);
     bnmlp_error_detail detail = {0};
     if (outputs == NULL || (status = bnmlp_model_predict(model, d->x, outputs)) != BNMLP_OK ||
         (status = scores_add(&set, outputs, d->y, &detail)) != BNMLP_OK) {
-        cli_failure(cmd->name, "cannot compute the metrics of %s on %s: %s%s%s", opts->model, opts->data,
-                    bnmlp_status_string(status), detail.message[0] != '\0' ? ": " : "", detail.message);
+        cli_failure(cmd->name, "cannot compute the confusion matrix of %s on %s: %s%s%s", opts->model,
+                    opts->data, bnmlp_status_string(status), detail.message[0] != '\0' ? ": " : "",
+                    detail.message);
         bnmlp_tensor_free(outputs);
         scores_free(&set);
         return CLI_EXIT_FAILURE;
-    }
-    for (size_t i = 0; i < set.count; i++) {
-        printf("%s%s: %.4f", i > 0 ? "  " : "", bnmlp_metric_name(set.kinds[i]), scores_value(&set, i));
-    }
-    if (set.count > 0) {
-        printf("\n");
     }
     scores_print_confusion(&set, stdout);
     bnmlp_tensor_free(outputs);
