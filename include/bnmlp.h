@@ -889,6 +889,61 @@ typedef enum bnmlp_mode {
 } bnmlp_mode;
 
 /* ------------------------------------------------------------------------------------------ */
+/* Metric kinds (declared here for fit and its controls; accumulators in "Metrics" below)    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Metric kinds; names are Keras's where Keras has the metric (bnmlp_metric_name). */
+typedef enum bnmlp_metric {
+    BNMLP_METRIC_ACCURACY = 0,        /* "accuracy": binary, p > 0.5 is class 1 (the library's
+                                         accuracy); multiclass, argmax equals the target class */
+    BNMLP_METRIC_PRECISION,           /* "precision": binary, TP / (TP + FP); 0 when nothing is
+                                         predicted positive (Keras; sklearn zero_division=0) */
+    BNMLP_METRIC_RECALL,              /* "recall": binary, TP / (TP + FN); 0 without positives */
+    BNMLP_METRIC_F1,                  /* "f1_score": binary, 2TP / (2TP + FP + FN), 0 when TP is 0
+                                         (sklearn f1_score, zero_division=0) */
+    BNMLP_METRIC_AUC,                 /* "auc": binary, Keras's AUC(): num_thresholds (default 200)
+                                         evenly spaced thresholds with epsilon ends, ROC, Riemann
+                                         sum with summation_method "interpolation"; 0 when the
+                                         rows hold one class only (as Keras) */
+    BNMLP_METRIC_ROC_AUC,             /* "roc_auc": binary, the exact ROC AUC of
+                                         sklearn.metrics.roc_auc_score (ties as sklearn: one ROC
+                                         point per distinct score); keeps a copy of every score
+                                         (max_rows); NaN when the rows hold one class only */
+    BNMLP_METRIC_CONFUSION_MATRIX,    /* "confusion_matrix": binary (2 x 2) or multiclass (K x K);
+                                         not a scalar: read it with bnmlp_metric_confusion_matrix */
+    BNMLP_METRIC_TOP_K_ACCURACY,      /* "top_k_categorical_accuracy": multiclass, the target
+                                         class is among the top_k outputs; ties at the k-th value
+                                         count as in (Keras's in_top_k: fewer than k outputs are
+                                         strictly greater than the target's) */
+    BNMLP_METRIC_F1_MACRO,            /* "f1_macro": multiclass, sklearn f1_score(average="macro",
+                                         zero_division=0): the mean of the per-class F1 over the
+                                         classes present in the targets or the predictions */
+    BNMLP_METRIC_F1_WEIGHTED,         /* "f1_weighted": multiclass, sklearn average="weighted":
+                                         per-class F1 weighted by each class's count in the targets */
+    BNMLP_METRIC_MEAN_ABSOLUTE_ERROR, /* "mean_absolute_error": regression, mean of |o - y| */
+    BNMLP_METRIC_RMSE,                /* "root_mean_squared_error": regression, sqrt of the mean of
+                                         (o - y)^2 over all elements (Keras's RootMeanSquaredError) */
+    BNMLP_METRIC_R2                   /* "r2_score": regression, sklearn r2_score: per output
+                                         1 - SS_res / SS_tot, uniform mean over outputs; an output
+                                         whose targets are constant scores 1 when predicted
+                                         exactly, else 0 (force_finite); NaN with fewer than 2 rows */
+} bnmlp_metric;
+
+/* What a model's outputs and targets are, for a metric. */
+typedef enum bnmlp_metric_task {
+    BNMLP_METRIC_TASK_BINARY = 0, /* probabilities against 0/1 targets (binary cross-entropy) */
+    BNMLP_METRIC_TASK_MULTICLASS, /* K class scores against class indices or one-hot rows
+                                     (categorical cross-entropy) */
+    BNMLP_METRIC_TASK_REGRESSION  /* values against values (mean squared error) */
+} bnmlp_metric_task;
+
+/* The metric task of a model trained with loss into *task: binary cross-entropy binary,
+ * categorical cross-entropy multiclass, mean squared error regression (a column of the loss
+ * table). BNMLP_ERR_NULL_ARGUMENT, or BNMLP_ERR_INVALID_ARGUMENT (*task untouched) for a value
+ * that is no loss. */
+bnmlp_status bnmlp_loss_metric_task(bnmlp_loss loss, bnmlp_metric_task *task);
+
+/* ------------------------------------------------------------------------------------------ */
 /* fit's training controls: learning-rate schedules, early stopping, reduce-LR-on-plateau     */
 /* ------------------------------------------------------------------------------------------ */
 /*
@@ -1023,7 +1078,14 @@ typedef enum bnmlp_monitor {
     BNMLP_MONITOR_VAL_LOSS = 0, /* "val_loss" (needs validation data); direction min */
     BNMLP_MONITOR_LOSS,         /* "loss"; min */
     BNMLP_MONITOR_VAL_ACCURACY, /* "val_accuracy" (validation, a loss with an accuracy); max */
-    BNMLP_MONITOR_ACCURACY      /* "accuracy" (a loss with an accuracy); max */
+    BNMLP_MONITOR_ACCURACY,     /* "accuracy" (a loss with an accuracy); max */
+    BNMLP_MONITOR_VAL_METRIC,   /* "val_metric": the control's `metric` in the record's
+                                   val_metrics (validation data, and the metric among
+                                   bnmlp_fit_config.metrics: its first occurrence); direction: the
+                                   metric's (bnmlp_metric_info.greater_is_better), as Keras 3 takes
+                                   a compiled metric's own direction (val_auc: max) */
+    BNMLP_MONITOR_METRIC        /* "metric": the control's `metric` in the record's metrics (the
+                                   epoch's training batches); direction: the metric's */
 } bnmlp_monitor;
 
 /* A monitor's name as above ("unknown" for another value), and the reverse
@@ -1050,6 +1112,8 @@ typedef enum bnmlp_direction {
 typedef struct bnmlp_early_stopping_config {
     bool enabled;              /* default false */
     bnmlp_monitor monitor;     /* default BNMLP_MONITOR_VAL_LOSS */
+    bnmlp_metric metric;       /* the metric a monitor val_metric or metric watches (a scalar
+                                  kind); unused otherwise. Default BNMLP_METRIC_ACCURACY */
     bnmlp_direction mode;      /* default BNMLP_DIRECTION_AUTO */
     double min_delta;          /* the least change that counts (its sign is ignored), finite. Default 0 */
     size_t patience;           /* epochs without improvement before stopping. Default 0 */
@@ -1063,6 +1127,7 @@ typedef struct bnmlp_early_stopping_config {
 #define BNMLP_EARLY_STOPPING_DEFAULT                                                                         \
     ((bnmlp_early_stopping_config){.enabled = false,                                                         \
                                    .monitor = BNMLP_MONITOR_VAL_LOSS,                                        \
+                                   .metric = BNMLP_METRIC_ACCURACY,                                          \
                                    .mode = BNMLP_DIRECTION_AUTO,                                             \
                                    .min_delta = 0.0,                                                         \
                                    .patience = 0,                                                            \
@@ -1118,7 +1183,9 @@ typedef struct bnmlp_plateau_config {
     bool enabled;                        /* default false */
     bnmlp_plateau_style style;           /* default BNMLP_PLATEAU_KERAS */
     bnmlp_monitor monitor;               /* default BNMLP_MONITOR_VAL_LOSS */
-    bnmlp_direction mode;                /* auto: min for losses, max for accuracies. Default auto */
+    bnmlp_metric metric;                 /* as bnmlp_early_stopping_config's. Default accuracy */
+    bnmlp_direction mode;                /* auto: min for losses, max for accuracies, a metric's own
+                                            direction. Default auto */
     double factor;                       /* new rate = rate * factor, in (0, 1). Default 0.1 */
     size_t patience;                     /* see the style. Default 10 */
     double threshold;                    /* Keras's min_delta / PyTorch's threshold, >= 0. Default 1e-4 */
@@ -1133,6 +1200,7 @@ typedef struct bnmlp_plateau_config {
     ((bnmlp_plateau_config){.enabled = false,                                                                \
                             .style = BNMLP_PLATEAU_KERAS,                                                    \
                             .monitor = BNMLP_MONITOR_VAL_LOSS,                                               \
+                            .metric = BNMLP_METRIC_ACCURACY,                                                 \
                             .mode = BNMLP_DIRECTION_AUTO,                                                    \
                             .factor = 0.1,                                                                   \
                             .patience = 10,                                                                  \
@@ -1147,6 +1215,7 @@ typedef struct bnmlp_plateau_config {
     ((bnmlp_plateau_config){.enabled = false,                                                                \
                             .style = BNMLP_PLATEAU_PYTORCH,                                                  \
                             .monitor = BNMLP_MONITOR_VAL_LOSS,                                               \
+                            .metric = BNMLP_METRIC_ACCURACY,                                                 \
                             .mode = BNMLP_DIRECTION_MIN,                                                     \
                             .factor = 0.1,                                                                   \
                             .patience = 10,                                                                  \
@@ -1174,61 +1243,6 @@ bnmlp_status bnmlp_plateau_begin(const bnmlp_plateau_config *config, bnmlp_plate
  * value or rate that is not finite. */
 bnmlp_status bnmlp_plateau_update(const bnmlp_plateau_config *config, bnmlp_plateau_state *state,
                                   double value, double *learning_rate, bool *reduced);
-
-/* ------------------------------------------------------------------------------------------ */
-/* Metric kinds (declared here for fit; the accumulators are in "Metrics" below)              */
-/* ------------------------------------------------------------------------------------------ */
-
-/* Metric kinds; names are Keras's where Keras has the metric (bnmlp_metric_name). */
-typedef enum bnmlp_metric {
-    BNMLP_METRIC_ACCURACY = 0,        /* "accuracy": binary, p > 0.5 is class 1 (the library's
-                                         accuracy); multiclass, argmax equals the target class */
-    BNMLP_METRIC_PRECISION,           /* "precision": binary, TP / (TP + FP); 0 when nothing is
-                                         predicted positive (Keras; sklearn zero_division=0) */
-    BNMLP_METRIC_RECALL,              /* "recall": binary, TP / (TP + FN); 0 without positives */
-    BNMLP_METRIC_F1,                  /* "f1_score": binary, 2TP / (2TP + FP + FN), 0 when TP is 0
-                                         (sklearn f1_score, zero_division=0) */
-    BNMLP_METRIC_AUC,                 /* "auc": binary, Keras's AUC(): num_thresholds (default 200)
-                                         evenly spaced thresholds with epsilon ends, ROC, Riemann
-                                         sum with summation_method "interpolation"; 0 when the
-                                         rows hold one class only (as Keras) */
-    BNMLP_METRIC_ROC_AUC,             /* "roc_auc": binary, the exact ROC AUC of
-                                         sklearn.metrics.roc_auc_score (ties as sklearn: one ROC
-                                         point per distinct score); keeps a copy of every score
-                                         (max_rows); NaN when the rows hold one class only */
-    BNMLP_METRIC_CONFUSION_MATRIX,    /* "confusion_matrix": binary (2 x 2) or multiclass (K x K);
-                                         not a scalar: read it with bnmlp_metric_confusion_matrix */
-    BNMLP_METRIC_TOP_K_ACCURACY,      /* "top_k_categorical_accuracy": multiclass, the target
-                                         class is among the top_k outputs; ties at the k-th value
-                                         count as in (Keras's in_top_k: fewer than k outputs are
-                                         strictly greater than the target's) */
-    BNMLP_METRIC_F1_MACRO,            /* "f1_macro": multiclass, sklearn f1_score(average="macro",
-                                         zero_division=0): the mean of the per-class F1 over the
-                                         classes present in the targets or the predictions */
-    BNMLP_METRIC_F1_WEIGHTED,         /* "f1_weighted": multiclass, sklearn average="weighted":
-                                         per-class F1 weighted by each class's count in the targets */
-    BNMLP_METRIC_MEAN_ABSOLUTE_ERROR, /* "mean_absolute_error": regression, mean of |o - y| */
-    BNMLP_METRIC_RMSE,                /* "root_mean_squared_error": regression, sqrt of the mean of
-                                         (o - y)^2 over all elements (Keras's RootMeanSquaredError) */
-    BNMLP_METRIC_R2                   /* "r2_score": regression, sklearn r2_score: per output
-                                         1 - SS_res / SS_tot, uniform mean over outputs; an output
-                                         whose targets are constant scores 1 when predicted
-                                         exactly, else 0 (force_finite); NaN with fewer than 2 rows */
-} bnmlp_metric;
-
-/* What a model's outputs and targets are, for a metric. */
-typedef enum bnmlp_metric_task {
-    BNMLP_METRIC_TASK_BINARY = 0, /* probabilities against 0/1 targets (binary cross-entropy) */
-    BNMLP_METRIC_TASK_MULTICLASS, /* K class scores against class indices or one-hot rows
-                                     (categorical cross-entropy) */
-    BNMLP_METRIC_TASK_REGRESSION  /* values against values (mean squared error) */
-} bnmlp_metric_task;
-
-/* The metric task of a model trained with loss into *task: binary cross-entropy binary,
- * categorical cross-entropy multiclass, mean squared error regression (a column of the loss
- * table). BNMLP_ERR_NULL_ARGUMENT, or BNMLP_ERR_INVALID_ARGUMENT (*task untouched) for a value
- * that is no loss. */
-bnmlp_status bnmlp_loss_metric_task(bnmlp_loss loss, bnmlp_metric_task *task);
 
 /* ------------------------------------------------------------------------------------------ */
 /* fit                                                                                        */
@@ -1630,8 +1644,8 @@ bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnml
  * rank 0's state, so every rank then holds the same weights. Semantics under a collective:
  *
  *   - Collective calls: bnmlp_model_set_collective, bnmlp_model_fit, bnmlp_model_evaluate,
- *     bnmlp_model_evaluate_metrics, bnmlp_model_train_step, bnmlp_model_loss_gradients and bnmlp_model_forward in
- *     training mode. Every rank must make the same sequence of them. Each first agrees on a
+ *     bnmlp_model_evaluate_metrics, bnmlp_model_train_step, bnmlp_model_loss_gradients and
+ *     bnmlp_model_forward in training mode. Every rank must make the same sequence of them. Each first agrees on a
  *     status (the maximum of every rank's, by allreduce_max_int) before any collective work, so
  *     that when one rank has bad input every rank returns the same error and none hangs. The
  *     other calls (predict, inference forward, get/set weights, save) stay local.

@@ -549,6 +549,125 @@ static void test_metrics_allocation_failures(void **state) {
     assert_int_equal(counter.allocations, counter.releases);
 }
 
+/* Fits EPOCHS_LONG epochs of task t with config's controls (metrics t->kinds) into history. */
+#define EPOCHS_LONG 8
+static bnmlp_status fit_controlled(const task_case *t, data *d, const bnmlp_fit_config *controls,
+                                   bnmlp_epoch_record *history, size_t *run) {
+    bnmlp_model *model = new_model(t);
+    const bnmlp_tensor x = bnmlp_tensor_view(d->x, ROWS, FEATURES);
+    const bnmlp_tensor y = bnmlp_tensor_view(d->y, ROWS, t->target_width);
+    const bnmlp_tensor vx = bnmlp_tensor_view(d->vx, VAL_ROWS, FEATURES);
+    const bnmlp_tensor vy = bnmlp_tensor_view(d->vy, VAL_ROWS, t->target_width);
+    bnmlp_fit_config config = fit_config(t, &vx, &vy);
+    config.epochs = EPOCHS_LONG;
+    config.optimizer.sgd.learning_rate = 0.2f; /* enough noise that the metrics go up and down */
+    config.early_stopping = controls->early_stopping;
+    config.reduce_lr = controls->reduce_lr;
+    if (!controls->validation_x) config.validation_x = config.validation_y = NULL;
+    if (controls->metrics) config.metrics = controls->metrics, config.metric_count = controls->metric_count;
+    const bnmlp_status status = bnmlp_model_fit(model, &x, &y, &config, history, run);
+    bnmlp_model_free(model);
+    return status;
+}
+
+/* Early stopping on a metric: the run stops where Keras's rule over the uncontrolled run's
+ * values (in the metric's own direction under mode auto) says, with the same best epoch. */
+static void check_metric_monitor(const task_case *t, bnmlp_monitor monitor, size_t index,
+                                 bnmlp_direction direction) {
+    static data d;
+    make_data(t, &d);
+    bnmlp_epoch_record free_run[EPOCHS_LONG], stopped[EPOCHS_LONG];
+    size_t free_epochs = 0, stopped_epochs = 0;
+    bnmlp_fit_config controls = BNMLP_FIT_DEFAULT;
+    controls.validation_x = &(bnmlp_tensor){0}; /* keep the validation set */
+    assert_ok(fit_controlled(t, &d, &controls, free_run, &free_epochs));
+    assert_int_equal(free_epochs, EPOCHS_LONG);
+    controls.early_stopping = BNMLP_EARLY_STOPPING_DEFAULT;
+    controls.early_stopping.enabled = true;
+    controls.early_stopping.monitor = monitor;
+    controls.early_stopping.metric = t->kinds[index];
+    controls.early_stopping.patience = 1;
+    assert_ok(fit_controlled(t, &d, &controls, stopped, &stopped_epochs));
+    /* The script: the same rule with an explicit direction over the free run's values. */
+    bnmlp_early_stopping_config script = controls.early_stopping;
+    script.monitor = BNMLP_MONITOR_LOSS;
+    script.mode = direction;
+    bnmlp_early_stopping_state state;
+    assert_ok(bnmlp_early_stopping_begin(&script, &state));
+    size_t expected = EPOCHS_LONG;
+    for (size_t e = 0; e < EPOCHS_LONG; e++) {
+        const double value =
+            monitor == BNMLP_MONITOR_VAL_METRIC ? free_run[e].val_metrics[index] : free_run[e].metrics[index];
+        bool stop;
+        assert_ok(bnmlp_early_stopping_update(&script, &state, e, value, NULL, &stop));
+        if (stop) {
+            expected = e + 1;
+            break;
+        }
+    }
+    assert_true(expected < EPOCHS_LONG); /* the case does stop early */
+    assert_int_equal(stopped_epochs, expected);
+    assert_int_equal(stopped[stopped_epochs - 1].best_epoch, state.best_epoch + 1);
+    assert_int_equal(stopped[stopped_epochs - 1].stop, BNMLP_STOP_EARLY_STOPPING);
+}
+
+static void test_early_stopping_on_a_metric(void **state) {
+    (void)state;
+    assert_string_equal(bnmlp_monitor_name(BNMLP_MONITOR_VAL_METRIC), "val_metric");
+    assert_string_equal(bnmlp_monitor_name(BNMLP_MONITOR_METRIC), "metric");
+    /* val_auc (a score: max) and the training mean_absolute_error (an error: min), mode auto. */
+    check_metric_monitor(&cases[0], BNMLP_MONITOR_VAL_METRIC, 4, BNMLP_DIRECTION_MAX);
+    check_metric_monitor(&cases[2], BNMLP_MONITOR_METRIC, 0, BNMLP_DIRECTION_MIN);
+}
+
+/* A metric monitor whose metric fit does not record, without validation, or of no scalar kind. */
+static void test_metric_monitor_bad_input(void **state) {
+    (void)state;
+    static data d;
+    make_data(&cases[0], &d);
+    const bnmlp_metric only_accuracy[] = {BNMLP_METRIC_ACCURACY};
+    const struct {
+        const char *what;
+        bnmlp_monitor monitor;
+        bnmlp_metric metric;
+        bool validation, plateau;
+        const bnmlp_metric *metrics;
+        size_t count;
+    } bad[] = {
+        {"val_metric auc, not among fit's metrics", BNMLP_MONITOR_VAL_METRIC, BNMLP_METRIC_AUC, true, false,
+         only_accuracy, 1},
+        {"val_metric without validation", BNMLP_MONITOR_VAL_METRIC, BNMLP_METRIC_AUC, false, false, NULL, 0},
+        {"metric without any metrics", BNMLP_MONITOR_METRIC, BNMLP_METRIC_ACCURACY, true, false,
+         only_accuracy, 0},
+        {"the confusion matrix", BNMLP_MONITOR_METRIC, BNMLP_METRIC_CONFUSION_MATRIX, true, false, NULL, 0},
+        {"an unknown kind", BNMLP_MONITOR_METRIC, (bnmlp_metric)99, true, false, NULL, 0},
+        {"plateau on a metric fit does not record", BNMLP_MONITOR_METRIC, BNMLP_METRIC_F1, true, true,
+         only_accuracy, 1},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        bnmlp_fit_config controls = BNMLP_FIT_DEFAULT;
+        controls.validation_x = bad[k].validation ? &(bnmlp_tensor){0} : NULL;
+        controls.metrics = bad[k].metrics ? bad[k].metrics : cases[0].kinds;
+        controls.metric_count = bad[k].metrics ? bad[k].count : cases[0].count;
+        if (bad[k].plateau) {
+            controls.reduce_lr.enabled = true;
+            controls.reduce_lr.monitor = bad[k].monitor;
+            controls.reduce_lr.metric = bad[k].metric;
+        } else {
+            controls.early_stopping.enabled = true;
+            controls.early_stopping.monitor = bad[k].monitor;
+            controls.early_stopping.metric = bad[k].metric;
+        }
+        size_t run = 99;
+        const bnmlp_status got = fit_controlled(&cases[0], &d, &controls, NULL, &run);
+        if (got != BNMLP_ERR_INVALID_ARGUMENT) {
+            print_error("fit with a monitor on %s: %s\n", bad[k].what, bnmlp_status_string(got));
+            fail();
+        }
+        assert_int_equal(run, 99);
+    }
+}
+
 /* The loss table's metric task. */
 static void test_loss_metric_task(void **state) {
     (void)state;
@@ -575,6 +694,8 @@ int main(void) {
         cmocka_unit_test(test_metrics_of_outputs_not_finite),
         cmocka_unit_test(test_metrics_allocation_failures),
         cmocka_unit_test(test_loss_metric_task),
+        cmocka_unit_test(test_early_stopping_on_a_metric),
+        cmocka_unit_test(test_metric_monitor_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,6 +153,13 @@ static void fit_data_init(fit_data *d, const bnmlp_tensor *x, const bnmlp_tensor
     }
 }
 
+/* The index of metric's first occurrence in config->metrics, or config->metric_count. */
+static size_t metric_index(const bnmlp_fit_config *config, bnmlp_metric metric) {
+    size_t i = 0;
+    while (i < config->metric_count && config->metrics && config->metrics[i] != metric) i++;
+    return i;
+}
+
 /* Checks validation_split and the controls of config (the optimizer is checked). */
 static bnmlp_status check_controls(const bnmlp_model *model, const bnmlp_tensor *x,
                                    const bnmlp_fit_config *config) {
@@ -167,11 +174,16 @@ static bnmlp_status check_controls(const bnmlp_model *model, const bnmlp_tensor 
     if (status == BNMLP_OK && config->early_stopping.enabled) {
         status = bnmlp_early_stopping_check(&config->early_stopping);
         if (status == BNMLP_OK)
-            status = bnmlp_monitor_check(config->early_stopping.monitor, validation, accuracy);
+            status = bnmlp_monitor_check(config->early_stopping.monitor, validation, accuracy,
+                                         metric_index(config, config->early_stopping.metric) <
+                                             config->metric_count);
     }
     if (status == BNMLP_OK && config->reduce_lr.enabled) {
         status = bnmlp_plateau_check(&config->reduce_lr);
-        if (status == BNMLP_OK) status = bnmlp_monitor_check(config->reduce_lr.monitor, validation, accuracy);
+        if (status == BNMLP_OK)
+            status =
+                bnmlp_monitor_check(config->reduce_lr.monitor, validation, accuracy,
+                                    metric_index(config, config->reduce_lr.metric) < config->metric_count);
         if (status == BNMLP_OK && config->schedule.kind != BNMLP_SCHEDULE_CONSTANT)
             status = BNMLP_ERR_INVALID_ARGUMENT;
     }
@@ -299,7 +311,8 @@ static bnmlp_status run_controls(bnmlp_model *model, const bnmlp_fit_config *con
     bnmlp_status status = BNMLP_OK;
     if (config->early_stopping.enabled) {
         bool keep, stop;
-        const double value = bnmlp_monitor_value(config->early_stopping.monitor, record);
+        const double value = bnmlp_monitor_value(config->early_stopping.monitor,
+                                                 metric_index(config, config->early_stopping.metric), record);
         status = bnmlp_early_stopping_update(&config->early_stopping, &c->early, record->epoch - 1, value,
                                              &keep, &stop);
         if (status != BNMLP_OK) return status;
@@ -308,7 +321,8 @@ static bnmlp_status run_controls(bnmlp_model *model, const bnmlp_fit_config *con
         if (stop) record->stop = BNMLP_STOP_EARLY_STOPPING;
     }
     if (config->reduce_lr.enabled) {
-        const double value = bnmlp_monitor_value(config->reduce_lr.monitor, record);
+        const double value = bnmlp_monitor_value(config->reduce_lr.monitor,
+                                                 metric_index(config, config->reduce_lr.metric), record);
         status = bnmlp_plateau_update(&config->reduce_lr, &c->plateau, value, &c->rate, NULL);
     }
     return status;

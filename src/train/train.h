@@ -77,11 +77,14 @@ bnmlp_status bnmlp_train_evaluate_with_metrics(bnmlp_model *model, const bnmlp_t
                                                const bnmlp_tensor *y, bnmlp_metric_set *metrics, double *loss,
                                                double *accuracy);
 
-/* The value monitor reads from record (controls.c). */
-double bnmlp_monitor_value(bnmlp_monitor monitor, const bnmlp_epoch_record *record);
+/* The value monitor reads from record (controls.c); a metric monitor reads the metric at
+ * metric_index of fit's metrics (ignored by the others). */
+double bnmlp_monitor_value(bnmlp_monitor monitor, size_t metric_index, const bnmlp_epoch_record *record);
 
-/* BNMLP_OK when a fit with (or without) validation data and a loss with (or without) an accuracy
- * records monitor; else BNMLP_ERR_INVALID_ARGUMENT (an unknown monitor too). */
-bnmlp_status bnmlp_monitor_check(bnmlp_monitor monitor, bool has_validation, bool has_accuracy);
+/* BNMLP_OK when a fit with (or without) validation data, a loss with (or without) an accuracy,
+ * and the control's metric among fit's metrics (or not) records monitor; else
+ * BNMLP_ERR_INVALID_ARGUMENT (an unknown monitor too). */
+bnmlp_status bnmlp_monitor_check(bnmlp_monitor monitor, bool has_validation, bool has_accuracy,
+                                 bool has_metric);
 
 #endif /* BNMLP_TRAIN_H */
