@@ -848,6 +848,16 @@ static bool on_batch_end(const bnmlp_batch_record *record, void *context) {
     return true;
 }
 
+/* What early stopping watches, as --monitor names it: val_loss, ..., or a metric's name (val_auc). */
+static const char *monitor_label(const bnmlp_early_stopping_config *config, char *buffer, size_t size) {
+    if (config->monitor != BNMLP_MONITOR_VAL_METRIC && config->monitor != BNMLP_MONITOR_METRIC) {
+        return bnmlp_monitor_name(config->monitor);
+    }
+    snprintf(buffer, size, "%s%s", config->monitor == BNMLP_MONITOR_VAL_METRIC ? "val_" : "",
+             bnmlp_metric_name(config->metric));
+    return buffer;
+}
+
 /* Describes the run for the plot's subtitle. */
 static void describe_run(const cli_options *opts, const bnmlp_fit_config *fit, const char *layers,
                          char *buffer, size_t size) {
@@ -943,18 +953,19 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
         exit_status = CLI_EXIT_FAILURE;
     }
     if (epochs_run > 0) {
+        char label[80];
         const bnmlp_epoch_record *last = &history[last_epoch - 1];
         char metrics[160];
         progress_format_metrics(last, has_accuracy, metrics, sizeof metrics);
         printf("epoch %zu/%zu  %s%s\n", last->epoch, opts->epochs, metrics, ctx.extra);
         if (last->stop == BNMLP_STOP_EARLY_STOPPING) {
             printf("early stopping after epoch %zu: no %s improvement in %zu epochs (best: epoch %zu)\n",
-                   last->epoch, bnmlp_monitor_name(fit->early_stopping.monitor), fit->early_stopping.patience,
-                   last->best_epoch);
+                   last->epoch, monitor_label(&fit->early_stopping, label, sizeof label),
+                   fit->early_stopping.patience, last->best_epoch);
         }
         if (last->restored_epoch > 0) {
             printf("restored the weights of epoch %zu (best %s); %s holds them\n", last->restored_epoch,
-                   bnmlp_monitor_name(fit->early_stopping.monitor), opts->out);
+                   monitor_label(&fit->early_stopping, label, sizeof label), opts->out);
         }
     }
     signals_resume(&mask);
@@ -1121,10 +1132,19 @@ static int standardize_spec(const command *cmd, cli_options *opts, layer_spec *s
 /* The training controls into fit, once the data and loss are known; -1, or 2 (reported). */
 static int apply_controls(const command *cmd, const cli_options *opts, const fit_data *d,
                           const bnmlp_model *model, bnmlp_fit_config *fit) {
+    /* --metrics, parsed (and checked) before: a --monitor may name one of them. */
+    bnmlp_metric kinds[SCORES_MAX];
+    size_t kind_count = 0;
+    char problem[512];
+    if (opts->metrics != NULL && !scores_parse(opts->metrics, scores_task(bnmlp_model_loss(model)), kinds,
+                                               &kind_count, problem, sizeof problem)) {
+        return usage_error(cmd, problem, NULL);
+    }
     const controls_context context = {.epochs = opts->epochs,
                                       .has_validation = d->has_validation,
-                                      .has_accuracy = bnmlp_loss_has_accuracy(bnmlp_model_loss(model))};
-    char problem[320];
+                                      .has_accuracy = bnmlp_loss_has_accuracy(bnmlp_model_loss(model)),
+                                      .metrics = kinds,
+                                      .metric_count = kind_count};
     if (!controls_apply(opts, &context, fit, problem, sizeof problem)) {
         return usage_error(cmd, problem, NULL);
     }
