@@ -714,53 +714,32 @@ static void print_data_summary(const cli_options *opts, const fit_data *d, const
 /* Longest --metrics text of one epoch. */
 #define EXTRA_SIZE 384
 
-/* --metrics during fit: after every epoch the model's outputs for the training rows and for the
- * validation rows (inference mode, like val_loss) go through the library's accumulators. All
- * the memory is taken before the first epoch. */
+/* --metrics during fit: the library records them in every epoch's record
+ * (bnmlp_fit_config.metrics, Keras's compiled metrics: the training values over the epoch's
+ * batches from each step's training-mode outputs, the validation values over the validation rows
+ * in inference mode); the tool keeps every epoch's values for the history. */
 typedef struct epoch_scores {
-    size_t count;                          /* metrics */
-    score_set train, val;                  /* their accumulators (val empty without validation) */
-    bnmlp_tensor *train_out, *val_out;     /* the outputs of the rows (val_out NULL without) */
-    const bnmlp_tensor *train_x, *train_y; /* the training rows */
-    const bnmlp_tensor *val_x, *val_y;     /* the validation rows, or NULL */
-    double *values;                        /* per epoch of the model's life (index epoch - 1): count
-                                              values, then count val_ ones */
-    size_t epochs;                         /* epochs values has room for */
+    size_t count;                   /* metrics */
+    bnmlp_metric kinds[SCORES_MAX]; /* their kinds, as fit takes them */
+    bool validation;                /* val_ values are recorded */
+    double *values;                 /* per epoch of the model's life (index epoch - 1): count
+                                       values, then count val_ ones */
+    size_t epochs;                  /* epochs values has room for */
 } epoch_scores;
 
 static void epoch_scores_free(epoch_scores *e) {
-    scores_free(&e->train);
-    scores_free(&e->val);
-    bnmlp_tensor_free(e->train_out);
-    bnmlp_tensor_free(e->val_out);
     free(e->values);
     *e = (epoch_scores){0};
 }
 
-/* Plans the accumulators and buffers of count metrics for epochs epochs; false (reported). */
-static bool epoch_scores_start(const command *cmd, epoch_scores *e, const bnmlp_model *model,
-                               const fit_data *d, const bnmlp_metric *kinds, size_t count, size_t epochs) {
-    *e = (epoch_scores){.count = count,
-                        .train_x = &d->train_x,
-                        .train_y = &d->train_y,
-                        .val_x = d->has_validation ? &d->val_x : NULL,
-                        .val_y = d->has_validation ? &d->val_y : NULL,
-                        .epochs = epochs};
-    const bnmlp_metric_task task = scores_task(bnmlp_model_loss(model));
-    const size_t width = bnmlp_model_output_width(model);
-    bnmlp_status status = BNMLP_ERR_OUT_OF_MEMORY;
-    bool ok = scores_create(&e->train, task, width, kinds, count, false, d->train_x.rows, &status) &&
-              (e->train_out = bnmlp_tensor_create(d->train_x.rows, width, &status)) != NULL &&
-              (e->values = malloc(epochs * 2 * count * sizeof *e->values)) != NULL;
-    if (ok && e->val_x != NULL) {
-        ok = scores_create(&e->val, task, width, kinds, count, false, d->val_x.rows, &status) &&
-             (e->val_out = bnmlp_tensor_create(d->val_x.rows, width, &status)) != NULL;
-    }
-    if (!ok) {
-        cli_failure(
-            cmd->name, "cannot plan the --metrics: %s",
-            bnmlp_status_string(e->values == NULL && status == BNMLP_OK ? BNMLP_ERR_OUT_OF_MEMORY : status));
-        epoch_scores_free(e);
+/* Plans the values of count metrics for epochs epochs; false (reported). */
+static bool epoch_scores_start(const command *cmd, epoch_scores *e, const fit_data *d,
+                               const bnmlp_metric *kinds, size_t count, size_t epochs) {
+    *e = (epoch_scores){.count = count, .validation = d->has_validation, .epochs = epochs};
+    memcpy(e->kinds, kinds, count * sizeof *kinds);
+    e->values = malloc(epochs * 2 * count * sizeof *e->values);
+    if (e->values == NULL) {
+        cli_failure(cmd->name, "cannot plan the --metrics: %s", bnmlp_status_string(BNMLP_ERR_OUT_OF_MEMORY));
         return false;
     }
     for (size_t i = 0; i < epochs * 2 * count; i++) {
@@ -769,32 +748,22 @@ static bool epoch_scores_start(const command *cmd, epoch_scores *e, const bnmlp_
     return true;
 }
 
-/* The metrics of one set of rows into values (NaN when the outputs are not finite). */
-static void score_rows(bnmlp_model *model, score_set *set, const bnmlp_tensor *x, const bnmlp_tensor *y,
-                       bnmlp_tensor *out, double *values) {
-    scores_reset(set);
-    bool ok = bnmlp_model_predict(model, x, out) == BNMLP_OK && scores_add(set, out, y, NULL) == BNMLP_OK;
-    for (size_t i = 0; i < set->count; i++) {
-        values[i] = ok ? scores_value(set, i) : NAN;
-    }
-}
-
-/* Computes epoch index's metrics and formats them into text ("  NAME: V ... val_NAME: V"). */
-static void epoch_scores_compute(epoch_scores *e, bnmlp_model *model, size_t index, char *text, size_t size) {
+/* Keeps the metrics of record's epoch and formats them into text ("  NAME: V ... val_NAME: V"). */
+static void epoch_scores_record(epoch_scores *e, const bnmlp_epoch_record *record, char *text, size_t size) {
     text[0] = '\0';
-    if (index >= e->epochs) {
+    if (record->epoch == 0 || record->epoch > e->epochs) {
         return;
     }
-    double *values = e->values + index * 2 * e->count;
-    score_rows(model, &e->train, e->train_x, e->train_y, e->train_out, values);
-    if (e->val_x != NULL) {
-        score_rows(model, &e->val, e->val_x, e->val_y, e->val_out, values + e->count);
+    double *values = e->values + (record->epoch - 1) * 2 * e->count;
+    for (size_t i = 0; i < e->count; i++) {
+        values[i] = record->metrics[i];
+        values[e->count + i] = record->val_metrics[i];
     }
     size_t used = 0;
-    for (size_t pass = 0; pass < (e->val_x != NULL ? 2u : 1u); pass++) {
+    for (size_t pass = 0; pass < (e->validation ? 2u : 1u); pass++) {
         for (size_t i = 0; i < e->count && used < size; i++) {
             int n = snprintf(text + used, size - used, "  %s%s: %.4f", pass == 1 ? "val_" : "",
-                             bnmlp_metric_name(e->train.kinds[i]), values[pass * e->count + i]);
+                             bnmlp_metric_name(e->kinds[i]), values[pass * e->count + i]);
             used += n > 0 ? (size_t)n : 0;
         }
     }
@@ -855,7 +824,7 @@ static bool save_checkpoint(fit_context *ctx, size_t epoch) {
 static bool on_epoch_end(const bnmlp_epoch_record *record, void *context) {
     fit_context *ctx = context;
     if (ctx->scores != NULL) {
-        epoch_scores_compute(ctx->scores, ctx->model, record->epoch - 1, ctx->extra, sizeof ctx->extra);
+        epoch_scores_record(ctx->scores, record, ctx->extra, sizeof ctx->extra);
     }
     progress_epoch(&ctx->display, record, ctx->extra);
     if (ctx->checkpoint_every > 0 && record->epoch % ctx->checkpoint_every == 0 &&
@@ -898,6 +867,16 @@ static bool on_batch_end(const bnmlp_batch_record *record, void *context) {
     return true;
 }
 
+/* What early stopping watches, as --monitor names it: val_loss, ..., or a metric's name (val_auc). */
+static const char *monitor_label(const bnmlp_early_stopping_config *config, char *buffer, size_t size) {
+    if (config->monitor != BNMLP_MONITOR_VAL_METRIC && config->monitor != BNMLP_MONITOR_METRIC) {
+        return bnmlp_monitor_name(config->monitor);
+    }
+    snprintf(buffer, size, "%s%s", config->monitor == BNMLP_MONITOR_VAL_METRIC ? "val_" : "",
+             bnmlp_metric_name(config->metric));
+    return buffer;
+}
+
 /* Describes the run for the plot's subtitle. */
 static void describe_run(const cli_options *opts, const bnmlp_fit_config *fit, const char *layers,
                          char *buffer, size_t size) {
@@ -936,6 +915,8 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
     fit->on_epoch_end = on_epoch_end;
     fit->on_batch_end = on_batch_end;
     fit->callback_context = &ctx;
+    fit->metrics = scores != NULL ? scores->kinds : NULL;
+    fit->metric_count = scores != NULL ? scores->count : 0;
     size_t epochs_run = 0;
     bnmlp_status status =
         bnmlp_model_fit(model, &d->train_x, &d->train_y, fit, history + fit->initial_epoch, &epochs_run);
@@ -970,7 +951,7 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
     }
     const char *metric_names[SCORES_MAX];
     for (size_t i = 0; scores != NULL && i < scores->count; i++) {
-        metric_names[i] = bnmlp_metric_name(scores->train.kinds[i]);
+        metric_names[i] = bnmlp_metric_name(scores->kinds[i]);
     }
     /* The records written: the earlier run's (when read) and this one's. */
     const size_t first = prior ? 0 : fit->initial_epoch;
@@ -979,7 +960,7 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
         .learning_rate = fit->schedule.kind != BNMLP_SCHEDULE_CONSTANT || fit->reduce_lr.enabled,
         .metric_count = scores != NULL ? scores->count : 0,
         .metrics = metric_names,
-        .validation = scores != NULL && scores->val_x != NULL,
+        .validation = scores != NULL && scores->validation,
         .values = scores != NULL ? scores->values + first * 2 * scores->count : NULL};
     if (opts->history != NULL && !curves_write_history(opts->history, history + first, written, &extra)) {
         exit_status = CLI_EXIT_FAILURE;
@@ -991,18 +972,19 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
         exit_status = CLI_EXIT_FAILURE;
     }
     if (epochs_run > 0) {
+        char label[80];
         const bnmlp_epoch_record *last = &history[last_epoch - 1];
         char metrics[160];
         progress_format_metrics(last, has_accuracy, metrics, sizeof metrics);
         printf("epoch %zu/%zu  %s%s\n", last->epoch, opts->epochs, metrics, ctx.extra);
         if (last->stop == BNMLP_STOP_EARLY_STOPPING) {
             printf("early stopping after epoch %zu: no %s improvement in %zu epochs (best: epoch %zu)\n",
-                   last->epoch, bnmlp_monitor_name(fit->early_stopping.monitor), fit->early_stopping.patience,
-                   last->best_epoch);
+                   last->epoch, monitor_label(&fit->early_stopping, label, sizeof label),
+                   fit->early_stopping.patience, last->best_epoch);
         }
         if (last->restored_epoch > 0) {
             printf("restored the weights of epoch %zu (best %s); %s holds them\n", last->restored_epoch,
-                   bnmlp_monitor_name(fit->early_stopping.monitor), opts->out);
+                   monitor_label(&fit->early_stopping, label, sizeof label), opts->out);
         }
     }
     signals_resume(&mask);
@@ -1029,7 +1011,7 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         return CLI_EXIT_FAILURE;
     }
     epoch_scores scores = {0};
-    if (kind_count > 0 && !epoch_scores_start(cmd, &scores, model, d, kinds, kind_count, opts->epochs)) {
+    if (kind_count > 0 && !epoch_scores_start(cmd, &scores, d, kinds, kind_count, opts->epochs)) {
         free(history);
         return CLI_EXIT_FAILURE;
     }
@@ -1169,10 +1151,19 @@ static int standardize_spec(const command *cmd, cli_options *opts, layer_spec *s
 /* The training controls into fit, once the data and loss are known; -1, or 2 (reported). */
 static int apply_controls(const command *cmd, const cli_options *opts, const fit_data *d,
                           const bnmlp_model *model, bnmlp_fit_config *fit) {
+    /* --metrics, parsed (and checked) before: a --monitor may name one of them. */
+    bnmlp_metric kinds[SCORES_MAX];
+    size_t kind_count = 0;
+    char problem[512];
+    if (opts->metrics != NULL && !scores_parse(opts->metrics, scores_task(bnmlp_model_loss(model)), kinds,
+                                               &kind_count, problem, sizeof problem)) {
+        return usage_error(cmd, problem, NULL);
+    }
     const controls_context context = {.epochs = opts->epochs,
                                       .has_validation = d->has_validation,
-                                      .has_accuracy = bnmlp_loss_has_accuracy(bnmlp_model_loss(model))};
-    char problem[320];
+                                      .has_accuracy = bnmlp_loss_has_accuracy(bnmlp_model_loss(model)),
+                                      .metrics = kinds,
+                                      .metric_count = kind_count};
     if (!controls_apply(opts, &context, fit, problem, sizeof problem)) {
         return usage_error(cmd, problem, NULL);
     }
@@ -1581,34 +1572,47 @@ static int choose_scores(const command *cmd, const cli_options *opts, const bnml
     return -1;
 }
 
-/* Prints the metrics (--metrics, else every scalar metric of the model's task) and, for a
- * classifier, the confusion matrix of the model's outputs over all of d's rows; the exit
- * status (a failure reported). */
+/* Prints the metrics (--metrics, else every scalar metric of the model's task: the library's
+ * bnmlp_model_evaluate_metrics over all of d's rows) and, for a classifier, the confusion matrix
+ * of the model's outputs over them; the exit status (a failure reported). */
 static int print_scores(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
                         const bnmlp_metric *kinds, size_t count) {
+    double values[BNMLP_FIT_MAX_METRICS];
+    bnmlp_status status = count > BNMLP_FIT_MAX_METRICS ? BNMLP_ERR_INVALID_ARGUMENT : BNMLP_OK;
+    if (status == BNMLP_OK && count > 0) {
+        status = bnmlp_model_evaluate_metrics(model, d->x, d->y, kinds, count, values);
+    }
+    if (status != BNMLP_OK) {
+        cli_failure(cmd->name, "cannot compute the metrics of %s on %s: %s", opts->model, opts->data,
+                    bnmlp_status_string(status));
+        return CLI_EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < count; i++) {
+        printf("%s%s: %.4f", i > 0 ? "  " : "", bnmlp_metric_name(kinds[i]), values[i]);
+    }
+    if (count > 0) {
+        printf("\n");
+    }
     const bnmlp_metric_task task = scores_task(bnmlp_model_loss(model));
-    bnmlp_status status;
+    if (task == BNMLP_METRIC_TASK_REGRESSION) {
+        return CLI_EXIT_OK;
+    }
+    /* The confusion matrix is not a scalar: an accumulator of the model's outputs. */
     score_set set;
-    if (!scores_create(&set, task, bnmlp_model_output_width(model), kinds, count, true, d->x->rows,
-                       &status)) {
-        cli_failure(cmd->name, "cannot create the metrics: %s", bnmlp_status_string(status));
+    if (!scores_create(&set, task, bnmlp_model_output_width(model), NULL, 0, true, d->x->rows, &status)) {
+        cli_failure(cmd->name, "cannot create the confusion matrix: %s", bnmlp_status_string(status));
         return CLI_EXIT_FAILURE;
     }
     bnmlp_tensor *outputs = bnmlp_tensor_create(d->x->rows, bnmlp_model_output_width(model), &status);
     bnmlp_error_detail detail = {0};
     if (outputs == NULL || (status = bnmlp_model_predict(model, d->x, outputs)) != BNMLP_OK ||
         (status = scores_add(&set, outputs, d->y, &detail)) != BNMLP_OK) {
-        cli_failure(cmd->name, "cannot compute the metrics of %s on %s: %s%s%s", opts->model, opts->data,
-                    bnmlp_status_string(status), detail.message[0] != '\0' ? ": " : "", detail.message);
+        cli_failure(cmd->name, "cannot compute the confusion matrix of %s on %s: %s%s%s", opts->model,
+                    opts->data, bnmlp_status_string(status), detail.message[0] != '\0' ? ": " : "",
+                    detail.message);
         bnmlp_tensor_free(outputs);
         scores_free(&set);
         return CLI_EXIT_FAILURE;
-    }
-    for (size_t i = 0; i < set.count; i++) {
-        printf("%s%s: %.4f", i > 0 ? "  " : "", bnmlp_metric_name(set.kinds[i]), scores_value(&set, i));
-    }
-    if (set.count > 0) {
-        printf("\n");
     }
     scores_print_confusion(&set, stdout);
     bnmlp_tensor_free(outputs);

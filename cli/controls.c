@@ -248,20 +248,46 @@ static bool read_schedule(const char *text, size_t epochs, bnmlp_schedule_config
     return true;
 }
 
-/* The monitor of --monitor, or val_loss with validation rows and loss without. */
+/* --monitor NAME or val_NAME for a metric NAME of --metrics (Keras's "auc" / "val_auc") into
+ * *monitor and *metric; false (problem) for a name that is neither. */
+static bool read_metric_monitor(const char *text, const controls_context *context, bnmlp_monitor *monitor,
+                                bnmlp_metric *metric, char *problem, size_t size) {
+    const bool validation = strncmp(text, "val_", 4) == 0;
+    if (bnmlp_metric_from_name(validation ? text + 4 : text, metric) != BNMLP_OK) {
+        snprintf(problem, size,
+                 "unknown --monitor '%s' (expected loss, val_loss, accuracy, val_accuracy, or a --metrics "
+                 "name with or without val_)",
+                 text);
+        return false;
+    }
+    for (size_t i = 0; i < context->metric_count; i++) {
+        if (context->metrics[i] == *metric) {
+            *monitor = validation ? BNMLP_MONITOR_VAL_METRIC : BNMLP_MONITOR_METRIC;
+            return true;
+        }
+    }
+    snprintf(problem, size, "--monitor %s needs %s in --metrics", text, validation ? text + 4 : text);
+    return false;
+}
+
+/* The monitor of --monitor, or val_loss with validation rows and loss without; *metric the
+ * metric it watches (for a metric monitor). */
 static bool read_monitor(const cli_options *opts, const controls_context *context, bnmlp_monitor *monitor,
-                         char *problem, size_t size) {
+                         bnmlp_metric *metric, char *problem, size_t size) {
+    *metric = BNMLP_METRIC_ACCURACY;
     if (opts->monitor == NULL) {
         *monitor = context->has_validation ? BNMLP_MONITOR_VAL_LOSS : BNMLP_MONITOR_LOSS;
         return true;
     }
-    if (bnmlp_monitor_from_name(opts->monitor, monitor) != BNMLP_OK) {
-        snprintf(problem, size, "unknown --monitor '%s' (expected loss, val_loss, accuracy or val_accuracy)",
-                 opts->monitor);
+    /* The library's generic "metric" and "val_metric" are not names here: the metric's are. */
+    if ((bnmlp_monitor_from_name(opts->monitor, monitor) != BNMLP_OK || *monitor == BNMLP_MONITOR_METRIC ||
+         *monitor == BNMLP_MONITOR_VAL_METRIC) &&
+        !read_metric_monitor(opts->monitor, context, monitor, metric, problem, size)) {
         return false;
     }
-    const bool wants_validation =
-        *monitor == BNMLP_MONITOR_VAL_LOSS || *monitor == BNMLP_MONITOR_VAL_ACCURACY;
+    const bool wants_validation = *monitor == BNMLP_MONITOR_VAL_LOSS ||
+                                  *monitor == BNMLP_MONITOR_VAL_ACCURACY ||
+                                  *monitor == BNMLP_MONITOR_VAL_METRIC;
     const bool wants_accuracy = *monitor == BNMLP_MONITOR_ACCURACY || *monitor == BNMLP_MONITOR_VAL_ACCURACY;
     if (wants_validation && !context->has_validation) {
         snprintf(problem, size,
@@ -280,7 +306,8 @@ bool controls_apply(const cli_options *opts, const controls_context *context, bn
                     char *problem, size_t size) {
     bnmlp_fit_config candidate = *fit;
     bnmlp_monitor monitor;
-    if (!read_monitor(opts, context, &monitor, problem, size)) {
+    bnmlp_metric metric;
+    if (!read_monitor(opts, context, &monitor, &metric, problem, size)) {
         return false;
     }
     if (opts->early_stopping != NULL &&
@@ -297,10 +324,12 @@ bool controls_apply(const cli_options *opts, const controls_context *context, bn
         candidate.early_stopping.restore_best_weights = true;
     }
     candidate.early_stopping.monitor = monitor;
+    candidate.early_stopping.metric = metric;
     if (opts->reduce_lr != NULL && !read_reduce_lr(opts->reduce_lr, &candidate.reduce_lr, problem, size)) {
         return false;
     }
     candidate.reduce_lr.monitor = monitor;
+    candidate.reduce_lr.metric = metric;
     if (opts->lr_schedule != NULL &&
         !read_schedule(opts->lr_schedule, context->epochs, &candidate.schedule, problem, size)) {
         return false;

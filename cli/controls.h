@@ -14,9 +14,11 @@
 
 /* What the controls depend on besides the flags. */
 typedef struct controls_context {
-    size_t epochs;       /* --epochs: the cosine and one-cycle schedules span them by default */
-    bool has_validation; /* validation rows exist (val_* monitors) */
-    bool has_accuracy;   /* the loss has an accuracy (accuracy monitors) */
+    size_t epochs;               /* --epochs: the cosine and one-cycle schedules span them by default */
+    bool has_validation;         /* validation rows exist (val_* monitors) */
+    bool has_accuracy;           /* the loss has an accuracy (accuracy monitors) */
+    const bnmlp_metric *metrics; /* --metrics: the metrics fit records (a --monitor may name one) */
+    size_t metric_count;         /* how many */
 } controls_context;
 
 /* Sets fit's early_stopping, reduce_lr and schedule from the flags of opts (fields it does not

@@ -127,13 +127,15 @@ const char TRAIN_CONTROLS_HELP[] =
     "                                                         (--epochs) epochs\n"
     "                            onecycle:MAX_LR[:PCT_START]  up to MAX_LR over PCT_START (0.3)\n"
     "                                                         of --epochs, then down\n"
-    "  --monitor NAME          what the controls watch: loss, val_loss, accuracy, val_accuracy\n"
+    "  --monitor NAME          what the controls watch: loss, val_loss, accuracy, val_accuracy,\n"
+    "                          or a --metrics NAME / val_NAME (e.g. val_auc)\n"
     "  --save-best             save the best MONITOR epoch's weights (as ...,restore; without\n"
     "                          --early-stopping all the epochs run)\n"
-    "  --metrics NAME,...      after every epoch, these metrics of the library (e.g. auc,f1;\n"
-    "                          bnmlp evaluate lists the model's) on the training rows and, as\n"
-    "                          val_NAME, the validation rows, both in inference mode: shown in\n"
-    "                          the progress and the last line, and --history columns\n"
+    "  --metrics NAME,...      every epoch, these metrics of the library (e.g. auc,f1; bnmlp\n"
+    "                          evaluate lists the model's) as Keras's: over the epoch's training\n"
+    "                          batches (training mode) and, as val_NAME, the validation rows\n"
+    "                          (inference mode): shown in the progress and the last line, and\n"
+    "                          --history columns\n"
     "The history gets a learning_rate column with --reduce-lr or --lr-schedule.\n";
 
 const char CLIP_HELP[] =

@@ -938,6 +938,61 @@ typedef enum bnmlp_mode {
 } bnmlp_mode;
 
 /* ------------------------------------------------------------------------------------------ */
+/* Metric kinds (declared here for fit and its controls; accumulators in "Metrics" below)    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Metric kinds; names are Keras's where Keras has the metric (bnmlp_metric_name). */
+typedef enum bnmlp_metric {
+    BNMLP_METRIC_ACCURACY = 0,        /* "accuracy": binary, p > 0.5 is class 1 (the library's
+                                         accuracy); multiclass, argmax equals the target class */
+    BNMLP_METRIC_PRECISION,           /* "precision": binary, TP / (TP + FP); 0 when nothing is
+                                         predicted positive (Keras; sklearn zero_division=0) */
+    BNMLP_METRIC_RECALL,              /* "recall": binary, TP / (TP + FN); 0 without positives */
+    BNMLP_METRIC_F1,                  /* "f1_score": binary, 2TP / (2TP + FP + FN), 0 when TP is 0
+                                         (sklearn f1_score, zero_division=0) */
+    BNMLP_METRIC_AUC,                 /* "auc": binary, Keras's AUC(): num_thresholds (default 200)
+                                         evenly spaced thresholds with epsilon ends, ROC, Riemann
+                                         sum with summation_method "interpolation"; 0 when the
+                                         rows hold one class only (as Keras) */
+    BNMLP_METRIC_ROC_AUC,             /* "roc_auc": binary, the exact ROC AUC of
+                                         sklearn.metrics.roc_auc_score (ties as sklearn: one ROC
+                                         point per distinct score); keeps a copy of every score
+                                         (max_rows); NaN when the rows hold one class only */
+    BNMLP_METRIC_CONFUSION_MATRIX,    /* "confusion_matrix": binary (2 x 2) or multiclass (K x K);
+                                         not a scalar: read it with bnmlp_metric_confusion_matrix */
+    BNMLP_METRIC_TOP_K_ACCURACY,      /* "top_k_categorical_accuracy": multiclass, the target
+                                         class is among the top_k outputs; ties at the k-th value
+                                         count as in (Keras's in_top_k: fewer than k outputs are
+                                         strictly greater than the target's) */
+    BNMLP_METRIC_F1_MACRO,            /* "f1_macro": multiclass, sklearn f1_score(average="macro",
+                                         zero_division=0): the mean of the per-class F1 over the
+                                         classes present in the targets or the predictions */
+    BNMLP_METRIC_F1_WEIGHTED,         /* "f1_weighted": multiclass, sklearn average="weighted":
+                                         per-class F1 weighted by each class's count in the targets */
+    BNMLP_METRIC_MEAN_ABSOLUTE_ERROR, /* "mean_absolute_error": regression, mean of |o - y| */
+    BNMLP_METRIC_RMSE,                /* "root_mean_squared_error": regression, sqrt of the mean of
+                                         (o - y)^2 over all elements (Keras's RootMeanSquaredError) */
+    BNMLP_METRIC_R2                   /* "r2_score": regression, sklearn r2_score: per output
+                                         1 - SS_res / SS_tot, uniform mean over outputs; an output
+                                         whose targets are constant scores 1 when predicted
+                                         exactly, else 0 (force_finite); NaN with fewer than 2 rows */
+} bnmlp_metric;
+
+/* What a model's outputs and targets are, for a metric. */
+typedef enum bnmlp_metric_task {
+    BNMLP_METRIC_TASK_BINARY = 0, /* probabilities against 0/1 targets (binary cross-entropy) */
+    BNMLP_METRIC_TASK_MULTICLASS, /* K class scores against class indices or one-hot rows
+                                     (categorical cross-entropy) */
+    BNMLP_METRIC_TASK_REGRESSION  /* values against values (mean squared error) */
+} bnmlp_metric_task;
+
+/* The metric task of a model trained with loss into *task: binary cross-entropy binary,
+ * categorical cross-entropy multiclass, mean squared error regression (a column of the loss
+ * table). BNMLP_ERR_NULL_ARGUMENT, or BNMLP_ERR_INVALID_ARGUMENT (*task untouched) for a value
+ * that is no loss. */
+bnmlp_status bnmlp_loss_metric_task(bnmlp_loss loss, bnmlp_metric_task *task);
+
+/* ------------------------------------------------------------------------------------------ */
 /* fit's training controls: learning-rate schedules, early stopping, reduce-LR-on-plateau     */
 /* ------------------------------------------------------------------------------------------ */
 /*
@@ -1072,7 +1127,14 @@ typedef enum bnmlp_monitor {
     BNMLP_MONITOR_VAL_LOSS = 0, /* "val_loss" (needs validation data); direction min */
     BNMLP_MONITOR_LOSS,         /* "loss"; min */
     BNMLP_MONITOR_VAL_ACCURACY, /* "val_accuracy" (validation, a loss with an accuracy); max */
-    BNMLP_MONITOR_ACCURACY      /* "accuracy" (a loss with an accuracy); max */
+    BNMLP_MONITOR_ACCURACY,     /* "accuracy" (a loss with an accuracy); max */
+    BNMLP_MONITOR_VAL_METRIC,   /* "val_metric": the control's `metric` in the record's
+                                   val_metrics (validation data, and the metric among
+                                   bnmlp_fit_config.metrics: its first occurrence); direction: the
+                                   metric's (bnmlp_metric_info.greater_is_better), as Keras 3 takes
+                                   a compiled metric's own direction (val_auc: max) */
+    BNMLP_MONITOR_METRIC        /* "metric": the control's `metric` in the record's metrics (the
+                                   epoch's training batches); direction: the metric's */
 } bnmlp_monitor;
 
 /* A monitor's name as above ("unknown" for another value), and the reverse
@@ -1099,6 +1161,8 @@ typedef enum bnmlp_direction {
 typedef struct bnmlp_early_stopping_config {
     bool enabled;              /* default false */
     bnmlp_monitor monitor;     /* default BNMLP_MONITOR_VAL_LOSS */
+    bnmlp_metric metric;       /* the metric a monitor val_metric or metric watches (a scalar
+                                  kind); unused otherwise. Default BNMLP_METRIC_ACCURACY */
     bnmlp_direction mode;      /* default BNMLP_DIRECTION_AUTO */
     double min_delta;          /* the least change that counts (its sign is ignored), finite. Default 0 */
     size_t patience;           /* epochs without improvement before stopping. Default 0 */
@@ -1112,6 +1176,7 @@ typedef struct bnmlp_early_stopping_config {
 #define BNMLP_EARLY_STOPPING_DEFAULT                                                                         \
     ((bnmlp_early_stopping_config){.enabled = false,                                                         \
                                    .monitor = BNMLP_MONITOR_VAL_LOSS,                                        \
+                                   .metric = BNMLP_METRIC_ACCURACY,                                          \
                                    .mode = BNMLP_DIRECTION_AUTO,                                             \
                                    .min_delta = 0.0,                                                         \
                                    .patience = 0,                                                            \
@@ -1176,7 +1241,9 @@ typedef struct bnmlp_plateau_config {
     bool enabled;                        /* default false */
     bnmlp_plateau_style style;           /* default BNMLP_PLATEAU_KERAS */
     bnmlp_monitor monitor;               /* default BNMLP_MONITOR_VAL_LOSS */
-    bnmlp_direction mode;                /* auto: min for losses, max for accuracies. Default auto */
+    bnmlp_metric metric;                 /* as bnmlp_early_stopping_config's. Default accuracy */
+    bnmlp_direction mode;                /* auto: min for losses, max for accuracies, a metric's own
+                                            direction. Default auto */
     double factor;                       /* new rate = rate * factor, in (0, 1). Default 0.1 */
     size_t patience;                     /* see the style. Default 10 */
     double threshold;                    /* Keras's min_delta / PyTorch's threshold, >= 0. Default 1e-4 */
@@ -1191,6 +1258,7 @@ typedef struct bnmlp_plateau_config {
     ((bnmlp_plateau_config){.enabled = false,                                                                \
                             .style = BNMLP_PLATEAU_KERAS,                                                    \
                             .monitor = BNMLP_MONITOR_VAL_LOSS,                                               \
+                            .metric = BNMLP_METRIC_ACCURACY,                                                 \
                             .mode = BNMLP_DIRECTION_AUTO,                                                    \
                             .factor = 0.1,                                                                   \
                             .patience = 10,                                                                  \
@@ -1205,6 +1273,7 @@ typedef struct bnmlp_plateau_config {
     ((bnmlp_plateau_config){.enabled = false,                                                                \
                             .style = BNMLP_PLATEAU_PYTORCH,                                                  \
                             .monitor = BNMLP_MONITOR_VAL_LOSS,                                               \
+                            .metric = BNMLP_METRIC_ACCURACY,                                                 \
                             .mode = BNMLP_DIRECTION_MIN,                                                     \
                             .factor = 0.1,                                                                   \
                             .patience = 10,                                                                  \
@@ -1248,6 +1317,10 @@ typedef enum bnmlp_fit_stop {
     BNMLP_STOP_BATCH_CALLBACK  /* on_batch_end returned false: the epoch ended after that batch */
 } bnmlp_fit_stop;
 
+/* Most metrics fit records per epoch (bnmlp_fit_config.metrics) and bnmlp_model_evaluate_metrics
+ * computes in one call. */
+#define BNMLP_FIT_MAX_METRICS 8
+
 /* Metrics of one epoch, as Keras's History reports them, and what fit's controls did. */
 typedef struct bnmlp_epoch_record {
     size_t epoch;          /* 1-based epoch number */
@@ -1262,6 +1335,18 @@ typedef struct bnmlp_epoch_record {
     bnmlp_fit_stop stop;   /* whether and why fit ended after this epoch */
     size_t restored_epoch; /* in the history's last record only: the 1-based epoch whose weights
                               early stopping put back when fit ended; else 0 */
+    double metrics[BNMLP_FIT_MAX_METRICS];     /* metrics[i]: bnmlp_fit_config.metrics[i] over the
+                                                  epoch's trained rows, as Keras's compiled metrics:
+                                                  accumulated over the epoch's batches (reset when it
+                                                  starts) from the training-mode outputs each step's
+                                                  loss used, before its update; not a mean of
+                                                  per-batch values. NaN for i >= metric_count, when
+                                                  the metric is not defined (bnmlp_metric_value), or
+                                                  when a batch's outputs were not all finite */
+    double val_metrics[BNMLP_FIT_MAX_METRICS]; /* the same metrics over every validation row in
+                                                  inference mode after the epoch (the outputs
+                                                  val_loss uses); NaN without validation, and as
+                                                  metrics */
 } bnmlp_epoch_record;
 
 /* Called after every epoch with its record; return false to stop training there. */
@@ -1330,6 +1415,19 @@ typedef struct bnmlp_fit_config {
                                           Weighted validation rows give the loss of
                                           bnmlp_model_evaluate_weighted with weights.normalization.
                                           Default NULL */
+    const bnmlp_metric *metrics;                /* metric_count metrics to record per epoch in
+                                          bnmlp_epoch_record.metrics and .val_metrics (Keras's
+                                          compile(metrics=[...])), each with its kind's defaults
+                                          (top_k 5, num_thresholds 200; roc_auc keeps every row
+                                          of the set). Each must be a scalar metric of the model's
+                                          task (bnmlp_loss_metric_task) (a kind may repeat); else
+                                          BNMLP_ERR_INVALID_ARGUMENT before anything changes (NULL
+                                          with metric_count > 0: BNMLP_ERR_NULL_ARGUMENT). Their
+                                          accumulators are allocated through the model's
+                                          allocator before the first epoch and freed when fit
+                                          returns. Default NULL */
+    size_t metric_count;                        /* 0 .. BNMLP_FIT_MAX_METRICS (else
+                                          BNMLP_ERR_INVALID_ARGUMENT). Default 0: none */
 } bnmlp_fit_config;
 
 /* Keras's fit() defaults: 1 epoch, batch 32, shuffled, SGD(0.01), no validation, no controls. */
@@ -1349,7 +1447,9 @@ typedef struct bnmlp_fit_config {
                         .early_stopping = BNMLP_EARLY_STOPPING_DEFAULT,                                      \
                         .reduce_lr = BNMLP_PLATEAU_DEFAULT,                                                  \
                         .weights = BNMLP_LOSS_WEIGHTS_DEFAULT,                                               \
-                        .validation_sample_weights = NULL})
+                        .validation_sample_weights = NULL,                                                   \
+                        .metrics = NULL,                                                                     \
+                        .metric_count = 0})
 
 /* ------------------------------------------------------------------------------------------ */
 /* The sequential model                                                                       */
@@ -1670,6 +1770,18 @@ bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, con
 bnmlp_status bnmlp_model_evaluate_weighted(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                            const bnmlp_loss_weights *weights, double *loss, double *accuracy);
 
+/* Metrics kinds[0..count) of (x, y) over every row in inference mode, into values[0..count) (as
+ * Keras's evaluate with compiled metrics: over the whole set, not a mean of per-chunk values;
+ * bit-identical to accumulators fed bnmlp_model_predict's outputs). The same rules as
+ * bnmlp_fit_config.metrics: count 1 .. BNMLP_FIT_MAX_METRICS, each a scalar metric of the model's
+ * task, with its kind's defaults (else BNMLP_ERR_INVALID_ARGUMENT). The rows are run
+ * in chunks of the maximum batch, as bnmlp_model_evaluate; the accumulators are allocated once
+ * per call through the model's allocator (BNMLP_ERR_OUT_OF_MEMORY), nothing per chunk. A value
+ * that is not defined is NaN (bnmlp_metric_value). Outputs or a loss that are not finite are
+ * BNMLP_ERR_DIVERGED; on any error values is untouched. A collective call (see below). */
+bnmlp_status bnmlp_model_evaluate_metrics(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                          const bnmlp_metric *kinds, size_t count, double *values);
+
 /* Outputs for x in inference mode into out (x->rows x output width), any number of rows. An
  * output that would not be finite is BNMLP_ERR_DIVERGED with out untouched: with more rows
  * than the maximum batch, a first pass checks every chunk before a second writes any. */
@@ -1686,8 +1798,8 @@ bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnml
  * rank 0's state, so every rank then holds the same weights. Semantics under a collective:
  *
  *   - Collective calls: bnmlp_model_set_collective, bnmlp_model_fit, bnmlp_model_evaluate,
- *     bnmlp_model_train_step, bnmlp_model_loss_gradients and bnmlp_model_forward in
- *     training mode. Every rank must make the same sequence of them. Each first agrees on a
+ *     bnmlp_model_evaluate_metrics, bnmlp_model_train_step, bnmlp_model_loss_gradients and
+ *     bnmlp_model_forward in training mode. Every rank must make the same sequence of them. Each first agrees on a
  *     status (the maximum of every rank's, by allreduce_max_int) before any collective work, so
  *     that when one rank has bad input every rank returns the same error and none hangs. The
  *     other calls (predict, inference forward, get/set weights, save) stay local.
@@ -1701,6 +1813,13 @@ bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnml
  *     and bnmlp_model_evaluate take this rank's rows; the global batch is the union of every
  *     rank's rows. (evaluate's metrics are over the union: with the same rows on every rank it
  *     gives the single-process value.)
+ *   - Metrics (bnmlp_fit_config.metrics, bnmlp_model_evaluate_metrics): each rank accumulates its
+ *     own rows; the accumulators' states are then summed over the ranks (counts, threshold
+ *     buckets, top-k hits, sums of errors), so every rank reads the metric of every rank's rows.
+ *     Two kinds do not combine by summing and are refused under a collective
+ *     (BNMLP_ERR_INVALID_ARGUMENT, agreed by every rank, before anything changes): roc_auc (it
+ *     keeps every score) and r2_score (its running target moments). Sums of errors add in another
+ *     order than in one process (as the loss does); counts are exact.
  *   - Gradients: the loss's gradient is divided by the GLOBAL row count, and the gradient arena is
  *     summed over the ranks (allreduce_sum_float), so the update equals one process's on the whole
  *     global batch. Loss and accuracy are global (sums of loss * rows, right predictions, rows).
@@ -1815,51 +1934,6 @@ bnmlp_model *bnmlp_model_load_buffer(const void *data, size_t size, const bnmlp_
  *               the output's argmax, the first maximum on ties (numpy's argmax).
  *   regression  outputs and targets (rows, W >= 1): averaged over all rows * W elements.
  */
-
-/* Metric kinds; names are Keras's where Keras has the metric (bnmlp_metric_name). */
-typedef enum bnmlp_metric {
-    BNMLP_METRIC_ACCURACY = 0,        /* "accuracy": binary, p > 0.5 is class 1 (the library's
-                                         accuracy); multiclass, argmax equals the target class */
-    BNMLP_METRIC_PRECISION,           /* "precision": binary, TP / (TP + FP); 0 when nothing is
-                                         predicted positive (Keras; sklearn zero_division=0) */
-    BNMLP_METRIC_RECALL,              /* "recall": binary, TP / (TP + FN); 0 without positives */
-    BNMLP_METRIC_F1,                  /* "f1_score": binary, 2TP / (2TP + FP + FN), 0 when TP is 0
-                                         (sklearn f1_score, zero_division=0) */
-    BNMLP_METRIC_AUC,                 /* "auc": binary, Keras's AUC(): num_thresholds (default 200)
-                                         evenly spaced thresholds with epsilon ends, ROC, Riemann
-                                         sum with summation_method "interpolation"; 0 when the
-                                         rows hold one class only (as Keras) */
-    BNMLP_METRIC_ROC_AUC,             /* "roc_auc": binary, the exact ROC AUC of
-                                         sklearn.metrics.roc_auc_score (ties as sklearn: one ROC
-                                         point per distinct score); keeps a copy of every score
-                                         (max_rows); NaN when the rows hold one class only */
-    BNMLP_METRIC_CONFUSION_MATRIX,    /* "confusion_matrix": binary (2 x 2) or multiclass (K x K);
-                                         not a scalar: read it with bnmlp_metric_confusion_matrix */
-    BNMLP_METRIC_TOP_K_ACCURACY,      /* "top_k_categorical_accuracy": multiclass, the target
-                                         class is among the top_k outputs; ties at the k-th value
-                                         count as in (Keras's in_top_k: fewer than k outputs are
-                                         strictly greater than the target's) */
-    BNMLP_METRIC_F1_MACRO,            /* "f1_macro": multiclass, sklearn f1_score(average="macro",
-                                         zero_division=0): the mean of the per-class F1 over the
-                                         classes present in the targets or the predictions */
-    BNMLP_METRIC_F1_WEIGHTED,         /* "f1_weighted": multiclass, sklearn average="weighted":
-                                         per-class F1 weighted by each class's count in the targets */
-    BNMLP_METRIC_MEAN_ABSOLUTE_ERROR, /* "mean_absolute_error": regression, mean of |o - y| */
-    BNMLP_METRIC_RMSE,                /* "root_mean_squared_error": regression, sqrt of the mean of
-                                         (o - y)^2 over all elements (Keras's RootMeanSquaredError) */
-    BNMLP_METRIC_R2                   /* "r2_score": regression, sklearn r2_score: per output
-                                         1 - SS_res / SS_tot, uniform mean over outputs; an output
-                                         whose targets are constant scores 1 when predicted
-                                         exactly, else 0 (force_finite); NaN with fewer than 2 rows */
-} bnmlp_metric;
-
-/* What a model's outputs and targets are, for a metric. */
-typedef enum bnmlp_metric_task {
-    BNMLP_METRIC_TASK_BINARY = 0, /* probabilities against 0/1 targets (binary cross-entropy) */
-    BNMLP_METRIC_TASK_MULTICLASS, /* K class scores against class indices or one-hot rows
-                                     (categorical cross-entropy) */
-    BNMLP_METRIC_TASK_REGRESSION  /* values against values (mean squared error) */
-} bnmlp_metric_task;
 
 /* What the metric table says about one kind. */
 typedef struct bnmlp_metric_info {

@@ -567,8 +567,69 @@ int collective_case_weights(const bnmlp_collective *c) {
     return failures;
 }
 
+/* fit with summable metrics and evaluate_metrics on each rank's share against one process;
+ * the metrics' accuracy equals fit's own accuracy exactly (counts combine exactly); roc_auc is
+ * refused on every rank. */
+int collective_case_metrics(const bnmlp_collective *c) {
+    static _Thread_local data d;
+    make_data(&d);
+    bnmlp_model *ref, *dist;
+    int failures = make_pair(c, &ref, &dist);
+    static const bnmlp_metric kinds[] = {BNMLP_METRIC_ACCURACY, BNMLP_METRIC_PRECISION, BNMLP_METRIC_RECALL,
+                                         BNMLP_METRIC_F1, BNMLP_METRIC_AUC};
+    const size_t count = sizeof kinds / sizeof kinds[0];
+    bnmlp_tensor x = bnmlp_tensor_view(d.x, 200, FEATURES), y = bnmlp_tensor_view(d.y, 200, 1);
+    bnmlp_fit_config config = fit_config(&d);
+    config.metrics = kinds;
+    config.metric_count = count;
+    bnmlp_epoch_record ref_history[3], history[3];
+    size_t ref_epochs = 0, epochs = 0;
+    failures += expect_status("reference fit with metrics", c,
+                              bnmlp_model_fit(ref, &x, &y, &config, ref_history, &ref_epochs), BNMLP_OK);
+    failures += expect_status("fit with metrics", c, bnmlp_model_fit(dist, &x, &y, &config, history, &epochs),
+                              BNMLP_OK);
+    for (size_t e = 0; e < epochs && e < ref_epochs; e++) {
+        for (size_t i = 0; i < count; i++) {
+            failures +=
+                compare_value("epoch metric", c, (int)e, history[e].metrics[i], ref_history[e].metrics[i]);
+            failures += compare_value("epoch val_metric", c, (int)e, history[e].val_metrics[i],
+                                      ref_history[e].val_metrics[i]);
+        }
+        if (history[e].metrics[0] != history[e].accuracy ||
+            history[e].val_metrics[0] != history[e].val_accuracy) {
+            fprintf(stderr, "rank %d of %d, epoch %zu: the accuracy metric differs from fit's accuracy\n",
+                    c->rank, c->size, e);
+            failures++;
+        }
+    }
+    size_t offset, rows;
+    share(c, ROWS, &offset, &rows);
+    bnmlp_tensor sx = bnmlp_tensor_view(d.x + offset * FEATURES, rows, FEATURES);
+    bnmlp_tensor sy = bnmlp_tensor_view(d.y + offset, rows, 1);
+    bnmlp_tensor all_x = bnmlp_tensor_view(d.x, ROWS, FEATURES), all_y = bnmlp_tensor_view(d.y, ROWS, 1);
+    double values[5], ref_values[5];
+    failures += expect_status("evaluate_metrics", c,
+                              bnmlp_model_evaluate_metrics(dist, &sx, &sy, kinds, count, values), BNMLP_OK);
+    failures +=
+        expect_status("reference evaluate_metrics", c,
+                      bnmlp_model_evaluate_metrics(ref, &all_x, &all_y, kinds, count, ref_values), BNMLP_OK);
+    for (size_t i = 0; i < count; i++)
+        failures += compare_value("evaluate metric", c, 3, values[i], ref_values[i]);
+    const bnmlp_metric exact[] = {BNMLP_METRIC_ROC_AUC};
+    failures += expect_status("evaluate_metrics with roc_auc", c,
+                              bnmlp_model_evaluate_metrics(dist, &sx, &sy, exact, 1, values),
+                              BNMLP_ERR_INVALID_ARGUMENT);
+    config.metrics = exact;
+    config.metric_count = 1;
+    failures += expect_status("fit with roc_auc", c, bnmlp_model_fit(dist, &x, &y, &config, NULL, NULL),
+                              BNMLP_ERR_INVALID_ARGUMENT);
+    bnmlp_model_free(ref);
+    bnmlp_model_free(dist);
+    return failures;
+}
+
 int collective_case_all(const bnmlp_collective *c) {
     return collective_case_steps(c) + collective_case_fit(c) + collective_case_fit_controls(c) +
            collective_case_unsynchronized(c) + collective_case_bad_input(c) + collective_case_evaluate(c) +
-           collective_case_dropout(c) + collective_case_weights(c);
+           collective_case_dropout(c) + collective_case_weights(c) + collective_case_metrics(c);
 }

@@ -52,6 +52,10 @@ int collective_case_dropout(const bnmlp_collective *collective);
  * against one process. */
 int collective_case_weights(const bnmlp_collective *collective);
 
+/* fit with metrics (accuracy, precision, recall, f1_score, auc) and evaluate_metrics on each
+ * rank's share against one process; roc_auc refused on every rank. */
+int collective_case_metrics(const bnmlp_collective *collective);
+
 /* Every case above; the sum of their failures. */
 int collective_case_all(const bnmlp_collective *collective);
 

@@ -346,7 +346,8 @@ static const bnmlp_loss_row losses[] = {
      .check = check_binary,
      .loss = loss_binary,
      .correct = correct_binary,
-     .target_class = class_binary},
+     .target_class = class_binary,
+     .metric_task = BNMLP_METRIC_TASK_BINARY},
     {.kind = BNMLP_LOSS_CATEGORICAL_CROSSENTROPY,
      .names = {"categorical_crossentropy", "softmax", NULL},
      .description = "categorical cross-entropy",
@@ -358,7 +359,8 @@ static const bnmlp_loss_row losses[] = {
      .check = check_categorical,
      .loss = loss_categorical,
      .correct = correct_categorical,
-     .target_class = class_categorical},
+     .target_class = class_categorical,
+     .metric_task = BNMLP_METRIC_TASK_MULTICLASS},
     {.kind = BNMLP_LOSS_MEAN_SQUARED_ERROR,
      .names = {"mean_squared_error", "mse", NULL},
      .description = "mean squared error",
@@ -370,7 +372,8 @@ static const bnmlp_loss_row losses[] = {
      .check = check_any,
      .loss = loss_squared,
      .correct = correct_none,
-     .target_class = NULL},
+     .target_class = NULL,
+     .metric_task = BNMLP_METRIC_TASK_REGRESSION},
 };
 
 #define LOSS_COUNT (sizeof losses / sizeof losses[0])
@@ -406,6 +409,14 @@ bnmlp_status bnmlp_loss_from_name(const char *name, bnmlp_loss *loss) {
                 return BNMLP_OK;
             }
     return BNMLP_ERR_INVALID_ARGUMENT;
+}
+
+bnmlp_status bnmlp_loss_metric_task(bnmlp_loss loss, bnmlp_metric_task *task) {
+    if (!task) return BNMLP_ERR_NULL_ARGUMENT;
+    const bnmlp_loss_row *row = bnmlp_loss_row_of(loss);
+    if (!row) return BNMLP_ERR_INVALID_ARGUMENT;
+    *task = row->metric_task;
+    return BNMLP_OK;
 }
 
 bool bnmlp_loss_has_accuracy(bnmlp_loss loss) {

@@ -153,6 +153,11 @@ bnmlp_status bnmlp_model_check_training_rows(const bnmlp_model *model, size_t ro
 const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t rows, bnmlp_mode mode,
                                      size_t count);
 
+/* The last layer's output buffer: the outputs of the last forward through every layer (its
+ * rows), which backward, the loss and the optimizer's update leave as they are (the metrics of a
+ * training step read them after it). The model must be built. */
+const float *bnmlp_model_output(const bnmlp_model *model);
+
 /* Zeroes the gradient arena, then back-propagates delta (rows, width of layer top - 1's output)
  * through layers top - 1 down to 0, accumulating parameter gradients. x is the forward's input.
  * Must follow a training-mode bnmlp_model_run_forward of the same x. */

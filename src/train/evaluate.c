@@ -29,6 +29,12 @@ static double chunk_loss_sum(bnmlp_model *model, const float *xs, const float *y
 
 bnmlp_status bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                           const bnmlp_loss_weights *weights, double *loss, double *accuracy) {
+    return bnmlp_train_evaluate_with_metrics(model, x, y, weights, NULL, loss, accuracy);
+}
+
+bnmlp_status bnmlp_train_evaluate_with_metrics(bnmlp_model *model, const bnmlp_tensor *x,
+                                               const bnmlp_tensor *y, const bnmlp_loss_weights *weights,
+                                               bnmlp_metric_set *metrics, double *loss, double *accuracy) {
     const size_t width = y->cols, chunk = bnmlp_model_max_batch(model),
                  count = bnmlp_model_layer_count(model);
     double loss_sum = 0.0, weight_sum = 0.0;
@@ -36,7 +42,8 @@ bnmlp_status bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor
     for (size_t start = 0; start < x->rows; start += chunk) {
         const size_t rows = bnmlp_chunk_rows(x->rows, start, chunk);
         const float *xs = x->data + start * x->cols, *ys = y->data + start * width;
-        bnmlp_model_run_forward(model, xs, rows, BNMLP_MODE_INFERENCE, count);
+        const float *outputs = bnmlp_model_run_forward(model, xs, rows, BNMLP_MODE_INFERENCE, count);
+        if (metrics) bnmlp_metric_set_add(metrics, model, outputs, ys, rows, width);
         double chunk_weights;
         size_t chunk_correct;
         loss_sum +=
@@ -77,6 +84,27 @@ bnmlp_status bnmlp_model_evaluate_weighted(bnmlp_model *model, const bnmlp_tenso
 bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                   double *loss, double *accuracy) {
     return bnmlp_model_evaluate_weighted(model, x, y, NULL, loss, accuracy);
+}
+
+bnmlp_status bnmlp_model_evaluate_metrics(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                          const bnmlp_metric *kinds, size_t count, double *values) {
+    if (!model) return BNMLP_ERR_NULL_ARGUMENT;
+    bnmlp_status status =
+        x && y && values ? bnmlp_model_check_batch(model, x, y, false) : BNMLP_ERR_NULL_ARGUMENT;
+    if (status == BNMLP_OK) status = bnmlp_metric_set_check(model, kinds, count);
+    if (status == BNMLP_OK && count == 0) status = BNMLP_ERR_INVALID_ARGUMENT;
+    bnmlp_metric_set set = {.allocator = NULL};
+    if (status == BNMLP_OK) status = bnmlp_metric_set_create(&set, model, kinds, count, x->rows);
+    if (bnmlp_model_is_built(model)) status = bnmlp_model_agree(model, status); /* every rank's checks */
+    double loss, accuracy, found[BNMLP_FIT_MAX_METRICS];
+    if (status == BNMLP_OK) status = bnmlp_train_evaluate_with_metrics(model, x, y, NULL, &set, &loss, &accuracy);
+    if (status == BNMLP_OK) status = bnmlp_metric_set_values(&set, model, found);
+    /* Outputs that were not finite (the loss may still be, clipped): as predict, nothing written. */
+    if (status == BNMLP_OK && set.failed) status = BNMLP_ERR_DIVERGED;
+    if (set.allocator) bnmlp_metric_set_free(&set);
+    if (status != BNMLP_OK) return status;
+    memcpy(values, found, count * sizeof *values);
+    return BNMLP_OK;
 }
 
 /* Runs x through the model chunk by chunk; with out, copies each chunk's outputs into it. False

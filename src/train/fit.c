@@ -20,6 +20,8 @@ typedef struct fit_state {
     float *best_weights;              /* (bnmlp_model_snapshot_floats) early stopping's best epoch's
                                          weights, with restore_best_weights; else NULL. The model's
                                          buffer: a checkpoint stores it */
+    bnmlp_metric_set train_metrics;   /* config->metrics over each epoch's trained rows */
+    bnmlp_metric_set val_metrics;     /* and over the validation rows (empty without them) */
 } fit_state;
 
 /* The data fit trains and validates on: views of the caller's tensors (validation_split cuts the
@@ -47,6 +49,8 @@ static void fit_state_free(fit_state *f) {
     bnmlp_release(f->allocator, f->order);
     bnmlp_release(f->allocator, f->batch_x);
     bnmlp_release(f->allocator, f->batch_y);
+    bnmlp_metric_set_free(&f->train_metrics);
+    bnmlp_metric_set_free(&f->val_metrics);
 }
 
 /* Allocates fit's state (f is then to be freed, whatever the outcome) for rows rows of (x cols, y cols) in batches of batch_size, and room in
@@ -54,7 +58,8 @@ static void fit_state_free(fit_state *f) {
  * checkpoint or the last fit) when resuming on as many rows, else as 0, 1, ..., rows - 1 (Keras 2
  * keeps one index array and shuffles it in place every epoch). */
 static bnmlp_status fit_state_init(fit_state *f, bnmlp_model *model, const bnmlp_tensor *x,
-                                   const bnmlp_tensor *y, const bnmlp_fit_config *config) {
+                                   const bnmlp_tensor *y, const bnmlp_tensor *validation_x,
+                                   const bnmlp_fit_config *config) {
     const size_t batch_size = config->batch_size;
     const bool resume = config->initial_epoch > 0;
     *f = (fit_state){.allocator = bnmlp_model_allocator(model)};
@@ -70,7 +75,13 @@ static bnmlp_status fit_state_init(fit_state *f, bnmlp_model *model, const bnmlp
     if (!f->order || !f->batch_x || !f->batch_y || bnmlp_model_reserve_order(model, rows) != BNMLP_OK)
         return BNMLP_ERR_OUT_OF_MEMORY; /* the caller frees what was allocated */
     for (size_t i = 0; i < rows; i++) f->order[i] = saved ? saved[i] : i;
-    return BNMLP_OK;
+    /* The metrics' accumulators (roc_auc keeps at most every row of its set). */
+    bnmlp_status status =
+        bnmlp_metric_set_create(&f->train_metrics, model, config->metrics, config->metric_count, rows);
+    if (status == BNMLP_OK && validation_x)
+        status = bnmlp_metric_set_create(&f->val_metrics, model, config->metrics, config->metric_count,
+                                         validation_x->rows);
+    return status;
 }
 
 /* Copies rows order[0..rows) of (x, y) into the staging rows. */
@@ -147,6 +158,13 @@ static void fit_data_init(fit_data *d, const bnmlp_tensor *x, const bnmlp_tensor
     }
 }
 
+/* The index of metric's first occurrence in config->metrics, or config->metric_count. */
+static size_t metric_index(const bnmlp_fit_config *config, bnmlp_metric metric) {
+    size_t i = 0;
+    while (i < config->metric_count && config->metrics && config->metrics[i] != metric) i++;
+    return i;
+}
+
 /* Checks validation_split and the controls of config (the optimizer is checked). */
 static bnmlp_status check_controls(const bnmlp_model *model, const bnmlp_tensor *x,
                                    const bnmlp_fit_config *config) {
@@ -161,11 +179,16 @@ static bnmlp_status check_controls(const bnmlp_model *model, const bnmlp_tensor 
     if (status == BNMLP_OK && config->early_stopping.enabled) {
         status = bnmlp_early_stopping_check(&config->early_stopping);
         if (status == BNMLP_OK)
-            status = bnmlp_monitor_check(config->early_stopping.monitor, validation, accuracy);
+            status = bnmlp_monitor_check(config->early_stopping.monitor, validation, accuracy,
+                                         metric_index(config, config->early_stopping.metric) <
+                                             config->metric_count);
     }
     if (status == BNMLP_OK && config->reduce_lr.enabled) {
         status = bnmlp_plateau_check(&config->reduce_lr);
-        if (status == BNMLP_OK) status = bnmlp_monitor_check(config->reduce_lr.monitor, validation, accuracy);
+        if (status == BNMLP_OK)
+            status =
+                bnmlp_monitor_check(config->reduce_lr.monitor, validation, accuracy,
+                                    metric_index(config, config->reduce_lr.metric) < config->metric_count);
         if (status == BNMLP_OK && config->schedule.kind != BNMLP_SCHEDULE_CONSTANT)
             status = BNMLP_ERR_INVALID_ARGUMENT;
     }
@@ -203,6 +226,7 @@ static bnmlp_status check_fit(const bnmlp_model *model, const bnmlp_tensor *x, c
     status = check_controls(model, x, config);
     if (status == BNMLP_OK) status = bnmlp_fit_resume_check(model, bnmlp_fit_resume_parts(model, config));
     if (status == BNMLP_OK) status = check_fit_weights(model, x, config);
+    if (status == BNMLP_OK) status = bnmlp_metric_set_check(model, config->metrics, config->metric_count);
     if (status != BNMLP_OK) return status;
     fit_data d;
     fit_data_init(&d, x, y, config);
@@ -284,11 +308,12 @@ static const bnmlp_head_weights *stage_weights(bnmlp_model *model, const bnmlp_f
 /* One epoch over the rows in `order`; the record gets the Keras-style training metrics and the
  * validation metrics. *batch_stop: the batch callback asked to stop. */
 static bnmlp_status run_epoch(bnmlp_model *model, const fit_data *d, const bnmlp_fit_config *config,
-                              const fit_state *f, fit_controls *c, bnmlp_epoch_record *record,
-                              bool *batch_stop) {
+                              fit_state *f, fit_controls *c, bnmlp_epoch_record *record, bool *batch_stop) {
     double loss_sum = 0.0;
     size_t seen = 0, correct_sum = 0;
     *batch_stop = false;
+    bnmlp_metric_set *train_metrics = &f->train_metrics;
+    bnmlp_metric_set_reset(train_metrics); /* Keras resets its metrics as every epoch begins */
     for (size_t start = 0; start < d->x.rows && !*batch_stop; start += config->batch_size) {
         const size_t rows = bnmlp_chunk_rows(d->x.rows, start, config->batch_size);
         if (!batch_trains(model, rows)) continue; /* documented: a trailing batch too small */
@@ -306,6 +331,8 @@ static bnmlp_status run_epoch(bnmlp_model *model, const fit_data *d, const bnmlp
         bnmlp_status status = bnmlp_train_step_checked(model, f->batch_x, f->batch_y, share, d->y.cols, rows,
                                                        weights, &c->optimizer, false, &loss, &correct);
         if (status != BNMLP_OK) return status;
+        /* Keras updates its compiled metrics with the outputs the step's loss used. */
+        bnmlp_metric_set_add(train_metrics, model, bnmlp_model_output(model), f->batch_y, share, d->y.cols);
         /* Keras reports batch-size-weighted means over the epoch (for accuracy: the count of
          * correct predictions over the rows seen, kept exact). */
         loss_sum += loss * (double)rows;
@@ -329,7 +356,9 @@ static bnmlp_status run_epoch(bnmlp_model *model, const fit_data *d, const bnmlp
     record->accuracy = bnmlp_train_accuracy(model, correct_sum, seen);
     record->val_loss = NAN;
     record->val_accuracy = NAN;
-    if (!d->validation_x) return BNMLP_OK;
+    for (size_t i = 0; i < BNMLP_FIT_MAX_METRICS; i++) record->val_metrics[i] = NAN;
+    bnmlp_status status = bnmlp_metric_set_values(train_metrics, model, record->metrics);
+    if (status != BNMLP_OK || !d->validation_x) return status;
     /* Each rank evaluates its share of the validation rows; the metrics are summed over ranks. */
     const bnmlp_tensor vx = share_of(model, d->validation_x), vy = share_of(model, d->validation_y);
     size_t offset, count;
@@ -338,8 +367,12 @@ static bnmlp_status run_epoch(bnmlp_model *model, const fit_data *d, const bnmlp
     const bnmlp_loss_weights validation = {.sample_weights =
                                                d->validation_weights ? d->validation_weights + offset : NULL,
                                            .normalization = config->weights.normalization};
-    return bnmlp_train_evaluate_checked(model, &vx, &vy, d->validation_weights ? &validation : NULL,
-                                        &record->val_loss, &record->val_accuracy);
+    bnmlp_metric_set *val_metrics = &f->val_metrics;
+    bnmlp_metric_set_reset(val_metrics);
+    status = bnmlp_train_evaluate_with_metrics(model, &vx, &vy, d->validation_weights ? &validation : NULL,
+                                               val_metrics, &record->val_loss, &record->val_accuracy);
+    if (status == BNMLP_OK) status = bnmlp_metric_set_values(val_metrics, model, record->val_metrics);
+    return status;
 }
 
 /* Early stopping and reduce-LR-on-plateau at the end of an epoch (0-based index epoch - 1): keeps
@@ -349,7 +382,8 @@ static bnmlp_status run_controls(bnmlp_model *model, const bnmlp_fit_config *con
     bnmlp_status status = BNMLP_OK;
     if (config->early_stopping.enabled) {
         bool keep, stop;
-        const double value = bnmlp_monitor_value(config->early_stopping.monitor, record);
+        const double value = bnmlp_monitor_value(config->early_stopping.monitor,
+                                                 metric_index(config, config->early_stopping.metric), record);
         status = bnmlp_early_stopping_update(&config->early_stopping, &c->early, record->epoch - 1, value,
                                              &keep, &stop);
         if (status != BNMLP_OK) return status;
@@ -358,7 +392,8 @@ static bnmlp_status run_controls(bnmlp_model *model, const bnmlp_fit_config *con
         if (stop) record->stop = BNMLP_STOP_EARLY_STOPPING;
     }
     if (config->reduce_lr.enabled) {
-        const double value = bnmlp_monitor_value(config->reduce_lr.monitor, record);
+        const double value = bnmlp_monitor_value(config->reduce_lr.monitor,
+                                                 metric_index(config, config->reduce_lr.metric), record);
         status = bnmlp_plateau_update(&config->reduce_lr, &c->plateau, value, &c->rate, NULL);
     }
     return status;
@@ -375,7 +410,7 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
     fit_data d;
     fit_data_init(&d, x, y, config);
     fit_state f;
-    status = bnmlp_model_agree(model, fit_state_init(&f, model, &d.x, &d.y, config));
+    status = bnmlp_model_agree(model, fit_state_init(&f, model, &d.x, &d.y, d.validation_x, config));
     if (status != BNMLP_OK) {
         fit_state_free(&f);
         return status;

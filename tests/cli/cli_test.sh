@@ -838,6 +838,18 @@ check "--metrics: training is unchanged (the same model and history, bit for bit
 check "--metrics without validation: the training columns only" sh -c \
     "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1 --loss mse --epochs 2 --metrics rmse,r2 --quiet --out mr.bnmlp --history mr.csv >/dev/null &&
      test \"\$(head -n 1 mr.csv)\" = epoch,loss,accuracy,val_loss,val_accuracy,root_mean_squared_error,r2_score"
+check "--metrics accuracy: the training value is Keras's (fit's own accuracy, from the same training-mode outputs)" sh -c \
+    "'$bnmlp' train --data data.csv --layers '$spec' --epochs 3 $tutorial --validation-split 0.5 --metrics accuracy --quiet --out ma.bnmlp --history ma.csv >/dev/null &&
+     awk -F, 'NR > 1 && (\$6 != \$3 || \$7 != \$5) { bad = 1 } END { exit bad || NR != 4 }' ma.csv"
+check "--monitor val_auc --metrics auc --early-stopping: watches the metric (Keras's monitor=\"val_auc\")" sh -c \
+    "'$bnmlp' train --data data.csv --layers '$spec' --epochs 30 $tutorial --validation-split 0.5 --metrics auc --monitor val_auc \
+       --early-stopping 2,0,restore --quiet --out mv.bnmlp --history mv.csv >mv.out &&
+     grep -q '^early stopping after epoch [0-9]*: no val_auc improvement in 2 epochs (best: epoch [0-9]*)' mv.out &&
+     grep -q '^restored the weights of epoch [0-9]* (best val_auc)' mv.out"
+usage_error "--monitor val_auc without auc in --metrics" "--monitor val_auc needs auc in --metrics" train --data data.csv \
+    --layers "$spec" --epochs 2 --validation-split 0.5 --metrics f1 --monitor val_auc --early-stopping 2 --quiet --out bad.bnmlp
+usage_error "--monitor val_metric (the library's generic name)" "unknown --monitor 'val_metric'" train --data data.csv \
+    --layers "$spec" --epochs 2 --validation-split 0.5 --metrics auc --monitor val_metric --early-stopping 2 --quiet --out bad.bnmlp
 for bad in foo mae confusion_matrix auc,auc "auc," ""; do
     usage_error "train --metrics '$bad'" "--metrics" train --data data.csv --layers "$spec" --epochs 2 --quiet \
         --out bad.bnmlp --metrics "$bad"
