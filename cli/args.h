@@ -78,6 +78,8 @@ typedef struct cli_options {
     bool with_test;                     /* --with-test (export): write the format's self-test too */
     size_t test_rows;                   /* --test-rows N (export): the self-test's rows. Default 16 */
     const char *weights;                /* --weights float32|int8 (export). Default float32 */
+    const char *class_weight;           /* --class-weight balanced|CLASS:WEIGHT,... (train) */
+    const char *weight_normalization;   /* --weight-normalization NAME (train): batch (default) or sum */
     const char *given[MAX_GIVEN_FLAGS]; /* names of the flags given, in order */
     size_t given_count;                 /* entries of given */
 } cli_options;

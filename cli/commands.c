@@ -24,6 +24,7 @@
 #include "scores.h"
 #include "spec.h"
 #include "usage.h"
+#include "weights.h"
 
 /* Most epochs, batch size and threads the flags accept. */
 #define MAX_EPOCHS 1000000
@@ -67,7 +68,7 @@
         "--quiet", VALUE_SET_TRUE, FIELD(quiet), 0, 0, CLOSED                                                \
     }
 
-/* The training controls train and resume take (--lr-schedule and --standardize: train only). */
+/* The training controls train and resume take (--standardize: train only). */
 #define CONTROL_FLAGS                                                                                        \
     {"--early-stopping", VALUE_STRING, FIELD(early_stopping), 0, 0, CLOSED},                                 \
         {"--monitor", VALUE_STRING, FIELD(monitor), 0, 0, CLOSED},                                           \
@@ -85,12 +86,15 @@ static const flag_spec TRAIN_FLAGS[] = {
     {"--standardize", VALUE_SET_TRUE, FIELD(standardize), 0, 0, CLOSED},
     CONTROL_FLAGS,
     {"--lr-schedule", VALUE_STRING, FIELD(lr_schedule), 0, 0, CLOSED},
+    {"--class-weight", VALUE_STRING, FIELD(class_weight), 0, 0, CLOSED},
+    {"--weight-normalization", VALUE_STRING, FIELD(weight_normalization), 0, 0, CLOSED},
 };
 
 static const flag_spec RESUME_FLAGS[] = {
     DATA_FLAGS,
     FIT_FLAGS,
     CONTROL_FLAGS,
+    {"--lr-schedule", VALUE_STRING, FIELD(lr_schedule), 0, 0, CLOSED},
     {"--override", VALUE_SET_TRUE, FIELD(override), 0, 0, CLOSED},
 };
 
@@ -711,53 +715,32 @@ static void print_data_summary(const cli_options *opts, const fit_data *d, const
 /* Longest --metrics text of one epoch. */
 #define EXTRA_SIZE 384
 
-/* --metrics during fit: after every epoch the model's outputs for the training rows and for the
- * validation rows (inference mode, like val_loss) go through the library's accumulators. All
- * the memory is taken before the first epoch. */
+/* --metrics during fit: the library records them in every epoch's record
+ * (bnmlp_fit_config.metrics, Keras's compiled metrics: the training values over the epoch's
+ * batches from each step's training-mode outputs, the validation values over the validation rows
+ * in inference mode); the tool keeps every epoch's values for the history. */
 typedef struct epoch_scores {
-    size_t count;                          /* metrics */
-    score_set train, val;                  /* their accumulators (val empty without validation) */
-    bnmlp_tensor *train_out, *val_out;     /* the outputs of the rows (val_out NULL without) */
-    const bnmlp_tensor *train_x, *train_y; /* the training rows */
-    const bnmlp_tensor *val_x, *val_y;     /* the validation rows, or NULL */
-    double *values;                        /* per epoch of the model's life (index epoch - 1): count
-                                              values, then count val_ ones */
-    size_t epochs;                         /* epochs values has room for */
+    size_t count;                   /* metrics */
+    bnmlp_metric kinds[SCORES_MAX]; /* their kinds, as fit takes them */
+    bool validation;                /* val_ values are recorded */
+    double *values;                 /* per epoch of the model's life (index epoch - 1): count
+                                       values, then count val_ ones */
+    size_t epochs;                  /* epochs values has room for */
 } epoch_scores;
 
 static void epoch_scores_free(epoch_scores *e) {
-    scores_free(&e->train);
-    scores_free(&e->val);
-    bnmlp_tensor_free(e->train_out);
-    bnmlp_tensor_free(e->val_out);
     free(e->values);
     *e = (epoch_scores){0};
 }
 
-/* Plans the accumulators and buffers of count metrics for epochs epochs; false (reported). */
-static bool epoch_scores_start(const command *cmd, epoch_scores *e, const bnmlp_model *model,
-                               const fit_data *d, const bnmlp_metric *kinds, size_t count, size_t epochs) {
-    *e = (epoch_scores){.count = count,
-                        .train_x = &d->train_x,
-                        .train_y = &d->train_y,
-                        .val_x = d->has_validation ? &d->val_x : NULL,
-                        .val_y = d->has_validation ? &d->val_y : NULL,
-                        .epochs = epochs};
-    const bnmlp_metric_task task = scores_task(bnmlp_model_loss(model));
-    const size_t width = bnmlp_model_output_width(model);
-    bnmlp_status status = BNMLP_ERR_OUT_OF_MEMORY;
-    bool ok = scores_create(&e->train, task, width, kinds, count, false, d->train_x.rows, &status) &&
-              (e->train_out = bnmlp_tensor_create(d->train_x.rows, width, &status)) != NULL &&
-              (e->values = malloc(epochs * 2 * count * sizeof *e->values)) != NULL;
-    if (ok && e->val_x != NULL) {
-        ok = scores_create(&e->val, task, width, kinds, count, false, d->val_x.rows, &status) &&
-             (e->val_out = bnmlp_tensor_create(d->val_x.rows, width, &status)) != NULL;
-    }
-    if (!ok) {
-        cli_failure(
-            cmd->name, "cannot plan the --metrics: %s",
-            bnmlp_status_string(e->values == NULL && status == BNMLP_OK ? BNMLP_ERR_OUT_OF_MEMORY : status));
-        epoch_scores_free(e);
+/* Plans the values of count metrics for epochs epochs; false (reported). */
+static bool epoch_scores_start(const command *cmd, epoch_scores *e, const fit_data *d,
+                               const bnmlp_metric *kinds, size_t count, size_t epochs) {
+    *e = (epoch_scores){.count = count, .validation = d->has_validation, .epochs = epochs};
+    memcpy(e->kinds, kinds, count * sizeof *kinds);
+    e->values = malloc(epochs * 2 * count * sizeof *e->values);
+    if (e->values == NULL) {
+        cli_failure(cmd->name, "cannot plan the --metrics: %s", bnmlp_status_string(BNMLP_ERR_OUT_OF_MEMORY));
         return false;
     }
     for (size_t i = 0; i < epochs * 2 * count; i++) {
@@ -766,32 +749,22 @@ static bool epoch_scores_start(const command *cmd, epoch_scores *e, const bnmlp_
     return true;
 }
 
-/* The metrics of one set of rows into values (NaN when the outputs are not finite). */
-static void score_rows(bnmlp_model *model, score_set *set, const bnmlp_tensor *x, const bnmlp_tensor *y,
-                       bnmlp_tensor *out, double *values) {
-    scores_reset(set);
-    bool ok = bnmlp_model_predict(model, x, out) == BNMLP_OK && scores_add(set, out, y, NULL) == BNMLP_OK;
-    for (size_t i = 0; i < set->count; i++) {
-        values[i] = ok ? scores_value(set, i) : NAN;
-    }
-}
-
-/* Computes epoch index's metrics and formats them into text ("  NAME: V ... val_NAME: V"). */
-static void epoch_scores_compute(epoch_scores *e, bnmlp_model *model, size_t index, char *text, size_t size) {
+/* Keeps the metrics of record's epoch and formats them into text ("  NAME: V ... val_NAME: V"). */
+static void epoch_scores_record(epoch_scores *e, const bnmlp_epoch_record *record, char *text, size_t size) {
     text[0] = '\0';
-    if (index >= e->epochs) {
+    if (record->epoch == 0 || record->epoch > e->epochs) {
         return;
     }
-    double *values = e->values + index * 2 * e->count;
-    score_rows(model, &e->train, e->train_x, e->train_y, e->train_out, values);
-    if (e->val_x != NULL) {
-        score_rows(model, &e->val, e->val_x, e->val_y, e->val_out, values + e->count);
+    double *values = e->values + (record->epoch - 1) * 2 * e->count;
+    for (size_t i = 0; i < e->count; i++) {
+        values[i] = record->metrics[i];
+        values[e->count + i] = record->val_metrics[i];
     }
     size_t used = 0;
-    for (size_t pass = 0; pass < (e->val_x != NULL ? 2u : 1u); pass++) {
+    for (size_t pass = 0; pass < (e->validation ? 2u : 1u); pass++) {
         for (size_t i = 0; i < e->count && used < size; i++) {
             int n = snprintf(text + used, size - used, "  %s%s: %.4f", pass == 1 ? "val_" : "",
-                             bnmlp_metric_name(e->train.kinds[i]), values[pass * e->count + i]);
+                             bnmlp_metric_name(e->kinds[i]), values[pass * e->count + i]);
             used += n > 0 ? (size_t)n : 0;
         }
     }
@@ -852,7 +825,7 @@ static bool save_checkpoint(fit_context *ctx, size_t epoch) {
 static bool on_epoch_end(const bnmlp_epoch_record *record, void *context) {
     fit_context *ctx = context;
     if (ctx->scores != NULL) {
-        epoch_scores_compute(ctx->scores, ctx->model, record->epoch - 1, ctx->extra, sizeof ctx->extra);
+        epoch_scores_record(ctx->scores, record, ctx->extra, sizeof ctx->extra);
     }
     progress_epoch(&ctx->display, record, ctx->extra);
     if (ctx->checkpoint_every > 0 && record->epoch % ctx->checkpoint_every == 0 &&
@@ -895,6 +868,16 @@ static bool on_batch_end(const bnmlp_batch_record *record, void *context) {
     return true;
 }
 
+/* What early stopping watches, as --monitor names it: val_loss, ..., or a metric's name (val_auc). */
+static const char *monitor_label(const bnmlp_early_stopping_config *config, char *buffer, size_t size) {
+    if (config->monitor != BNMLP_MONITOR_VAL_METRIC && config->monitor != BNMLP_MONITOR_METRIC) {
+        return bnmlp_monitor_name(config->monitor);
+    }
+    snprintf(buffer, size, "%s%s", config->monitor == BNMLP_MONITOR_VAL_METRIC ? "val_" : "",
+             bnmlp_metric_name(config->metric));
+    return buffer;
+}
+
 /* Describes the run for the plot's subtitle. */
 static void describe_run(const cli_options *opts, const bnmlp_fit_config *fit, const char *layers,
                          char *buffer, size_t size) {
@@ -933,6 +916,8 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
     fit->on_epoch_end = on_epoch_end;
     fit->on_batch_end = on_batch_end;
     fit->callback_context = &ctx;
+    fit->metrics = scores != NULL ? scores->kinds : NULL;
+    fit->metric_count = scores != NULL ? scores->count : 0;
     size_t epochs_run = 0;
     bnmlp_status status =
         bnmlp_model_fit(model, &d->train_x, &d->train_y, fit, history + fit->initial_epoch, &epochs_run);
@@ -967,7 +952,7 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
     }
     const char *metric_names[SCORES_MAX];
     for (size_t i = 0; scores != NULL && i < scores->count; i++) {
-        metric_names[i] = bnmlp_metric_name(scores->train.kinds[i]);
+        metric_names[i] = bnmlp_metric_name(scores->kinds[i]);
     }
     /* The records written: the earlier run's (when read) and this one's. */
     const size_t first = prior ? 0 : fit->initial_epoch;
@@ -976,7 +961,7 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
         .learning_rate = fit->schedule.kind != BNMLP_SCHEDULE_CONSTANT || fit->reduce_lr.enabled,
         .metric_count = scores != NULL ? scores->count : 0,
         .metrics = metric_names,
-        .validation = scores != NULL && scores->val_x != NULL,
+        .validation = scores != NULL && scores->validation,
         .values = scores != NULL ? scores->values + first * 2 * scores->count : NULL};
     if (opts->history != NULL && !curves_write_history(opts->history, history + first, written, &extra)) {
         exit_status = CLI_EXIT_FAILURE;
@@ -988,18 +973,19 @@ static int run_fit_planned(const command *cmd, const cli_options *opts, bnmlp_mo
         exit_status = CLI_EXIT_FAILURE;
     }
     if (epochs_run > 0) {
+        char label[80];
         const bnmlp_epoch_record *last = &history[last_epoch - 1];
         char metrics[160];
         progress_format_metrics(last, has_accuracy, metrics, sizeof metrics);
         printf("epoch %zu/%zu  %s%s\n", last->epoch, opts->epochs, metrics, ctx.extra);
         if (last->stop == BNMLP_STOP_EARLY_STOPPING) {
             printf("early stopping after epoch %zu: no %s improvement in %zu epochs (best: epoch %zu)\n",
-                   last->epoch, bnmlp_monitor_name(fit->early_stopping.monitor), fit->early_stopping.patience,
-                   last->best_epoch);
+                   last->epoch, monitor_label(&fit->early_stopping, label, sizeof label),
+                   fit->early_stopping.patience, last->best_epoch);
         }
         if (last->restored_epoch > 0) {
             printf("restored the weights of epoch %zu (best %s); %s holds them\n", last->restored_epoch,
-                   bnmlp_monitor_name(fit->early_stopping.monitor), opts->out);
+                   monitor_label(&fit->early_stopping, label, sizeof label), opts->out);
         }
     }
     signals_resume(&mask);
@@ -1026,7 +1012,7 @@ static int run_fit(const command *cmd, const cli_options *opts, bnmlp_model *mod
         return CLI_EXIT_FAILURE;
     }
     epoch_scores scores = {0};
-    if (kind_count > 0 && !epoch_scores_start(cmd, &scores, model, d, kinds, kind_count, opts->epochs)) {
+    if (kind_count > 0 && !epoch_scores_start(cmd, &scores, d, kinds, kind_count, opts->epochs)) {
         free(history);
         return CLI_EXIT_FAILURE;
     }
@@ -1166,11 +1152,31 @@ static int standardize_spec(const command *cmd, cli_options *opts, layer_spec *s
 /* The training controls into fit, once the data and loss are known; -1, or 2 (reported). */
 static int apply_controls(const command *cmd, const cli_options *opts, const fit_data *d,
                           const bnmlp_model *model, bnmlp_fit_config *fit) {
+    /* --metrics, parsed (and checked) before: a --monitor may name one of them. */
+    bnmlp_metric kinds[SCORES_MAX];
+    size_t kind_count = 0;
+    char problem[512];
+    if (opts->metrics != NULL && !scores_parse(opts->metrics, scores_task(bnmlp_model_loss(model)), kinds,
+                                               &kind_count, problem, sizeof problem)) {
+        return usage_error(cmd, problem, NULL);
+    }
     const controls_context context = {.epochs = opts->epochs,
                                       .has_validation = d->has_validation,
-                                      .has_accuracy = bnmlp_loss_has_accuracy(bnmlp_model_loss(model))};
-    char problem[320];
+                                      .has_accuracy = bnmlp_loss_has_accuracy(bnmlp_model_loss(model)),
+                                      .metrics = kinds,
+                                      .metric_count = kind_count};
     if (!controls_apply(opts, &context, fit, problem, sizeof problem)) {
+        return usage_error(cmd, problem, NULL);
+    }
+    return -1;
+}
+
+/* --class-weight and --weight-normalization into fit (class weights in *storage, freed by the
+ * caller), printed after the summary of what was read; -1, or 2 (reported). */
+static int apply_class_weights(const command *cmd, const cli_options *opts, const fit_data *d,
+                               const bnmlp_model *model, bnmlp_fit_config *fit, float **storage) {
+    char problem[768];
+    if (!weights_apply(opts, model, &d->train_y, &fit->weights, storage, problem, sizeof problem)) {
         return usage_error(cmd, problem, NULL);
     }
     return -1;
@@ -1243,14 +1249,20 @@ static int run_train(int argc, char **argv, int first) {
         return CLI_EXIT_FAILURE;
     }
     const loss_origin origin = {.inferred = opts.loss == NULL};
+    float *class_weights = NULL;
     if ((status = apply_threads(cmd, &opts, model)) < 0 &&
         (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
         (status = check_fit_outputs(cmd, &opts, checkpoint)) < 0 &&
         (status = adapt_normalization(cmd, &spec, model, &d)) < 0 &&
-        (status = apply_controls(cmd, &opts, &d, model, &fit)) < 0) {
+        (status = apply_controls(cmd, &opts, &d, model, &fit)) < 0 &&
+        (status = apply_class_weights(cmd, &opts, &d, model, &fit, &class_weights)) < 0) {
         print_data_summary(&opts, &d, model);
+        if (!opts.quiet) {
+            weights_print(stderr, opts.class_weight, &fit.weights, model);
+        }
         status = run_fit(cmd, &opts, model, &d, &fit, checkpoint, opts.layers, kinds, kind_count);
     }
+    free(class_weights);
     bnmlp_model_free(model);
     fit_data_free(&d);
     return status;
@@ -1304,67 +1316,13 @@ static int resume_optimizer(const command *cmd, const cli_options *opts, const b
     return status;
 }
 
-/* Reads the format version and the flags of a model file's header (docs/model-format.md: magic,
- * u32 version, u32 flags, little-endian); false when they cannot be read. */
-static bool read_file_header(const char *path, uint32_t *version, uint32_t *flags) {
-    unsigned char header[16];
-    FILE *file = fopen(path, "rb");
-    bool ok = file != NULL && fread(header, 1, sizeof header, file) == sizeof header;
-    if (file != NULL) {
-        fclose(file);
-    }
-    if (ok) {
-        *version = (uint32_t)header[8] | (uint32_t)header[9] << 8 | (uint32_t)header[10] << 16 |
-                   (uint32_t)header[11] << 24;
-        *flags = (uint32_t)header[12] | (uint32_t)header[13] << 8 | (uint32_t)header[14] << 16 |
-                 (uint32_t)header[15] << 24;
-    }
-    return ok;
-}
-
-/* Little-endian u64 at bytes. */
-static uint64_t read_u64(const unsigned char *bytes) {
-    uint64_t value = 0;
-    for (int i = 7; i >= 0; i--) {
-        value = value << 8 | bytes[i];
-    }
-    return value;
-}
-
-/* The rows of fit's stored row order (the TRAN section of a checkpoint, docs/model-format.md:
- * after the 24-byte header, sections of a 4-byte tag and a u64 length; TRAN holds u64 epochs,
- * u64 rows, ...) into *rows; false when the file has none (a model file) or cannot be read. The
- * file was loaded by the library first, so its structure is known to be sound. */
-static bool read_checkpoint_rows(const char *path, uint64_t *rows) {
-    FILE *file = fopen(path, "rb");
-    unsigned char bytes[24];
-    bool found = false;
-    if (file == NULL || fread(bytes, 1, 24, file) != 24) {
-        if (file != NULL) fclose(file);
-        return false;
-    }
-    for (int section = 0; section < 64 && !found; section++) {
-        if (fread(bytes, 1, 12, file) != 12) {
-            break;
-        }
-        uint64_t length = read_u64(bytes + 4);
-        if (memcmp(bytes, "TRAN", 4) == 0) {
-            found = length >= 16 && fread(bytes, 1, 16, file) == 16;
-            *rows = found ? read_u64(bytes + 8) : 0;
-        } else if (length > (uint64_t)LONG_MAX || fseek(file, (long)length, SEEK_CUR) != 0) {
-            break;
-        }
-    }
-    fclose(file);
-    return found;
-}
-
 /* Refuses training rows other than those of the checkpoint's fit (a changed --validation-split or
  * --data: the row order the checkpoint stored would not continue) unless --override; -1, or 2
  * (reported). */
-static int check_resume_rows(const command *cmd, const cli_options *opts, const fit_data *d) {
-    uint64_t rows = 0;
-    if (!read_checkpoint_rows(opts->checkpoint, &rows) || rows == 0 || rows == (uint64_t)d->train_x.rows) {
+static int check_resume_rows(const command *cmd, const cli_options *opts, const bnmlp_model *model,
+                             const fit_data *d) {
+    const uint64_t rows = bnmlp_model_order_rows(model);
+    if (rows == 0 || rows == (uint64_t)d->train_x.rows) {
         return -1;
     }
     if (!opts->override) {
@@ -1383,9 +1341,6 @@ static int check_resume_rows(const command *cmd, const cli_options *opts, const 
             cmd->name, d->train_x.rows, (unsigned long long)rows, opts->checkpoint);
     return -1;
 }
-
-/* Bit 0 of a model file's flags: the file is a checkpoint. */
-#define FILE_FLAG_CHECKPOINT 1u
 
 /* Refuses a flag that changes a setting the checkpoint stored unless --override is given (then
  * warns); -1 to go on, else 2 (reported). what names the setting, stored and wanted its values. */
@@ -1411,11 +1366,11 @@ static int changed_setting(const command *cmd, const cli_options *opts, const ch
  * built for, which train builds for its --batch-size) and every optimizer setting it stored (a
  * version-1 checkpoint stored none: its flags are taken as given). -1, or 2 (reported). */
 static int check_resume_settings(const command *cmd, cli_options *opts, const bnmlp_model *model,
-                                 const bnmlp_optimizer_config *config, uint32_t version) {
+                                 const bnmlp_optimizer_config *config) {
     size_t built = bnmlp_model_max_batch(model);
     int status =
         changed_setting(cmd, opts, "--batch-size", "batch size", (double)built, (double)opts->batch_size);
-    if (status >= 0 || version < 2) {
+    if (status >= 0 || bnmlp_model_file_version(model) < 2) {
         return status;
     }
     bnmlp_optimizer_config stored;
@@ -1432,6 +1387,83 @@ static int check_resume_settings(const command *cmd, cli_options *opts, const bn
         }
     }
     return -1;
+}
+
+/* A control a flag sets on resume against the checkpoint's: the same is fine; another is refused
+ * unless --override (then a warning names both: the control's state starts afresh). flag is the
+ * flag given, what the control, stored and wanted their settings in words. -1, or 2 (reported). */
+static int changed_control(const command *cmd, const cli_options *opts, bool same, const char *flag,
+                           const char *what, const char *stored, const char *wanted) {
+    if (same) {
+        return -1;
+    }
+    if (!opts->override) {
+        cli_usage_error(cmd->name,
+                        "%s (%s) changes %s's %s (%s): leave %s out to continue as the checkpoint was "
+                        "trained, or add --override to change it",
+                        flag, wanted, opts->checkpoint, what, stored, flag);
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
+    fprintf(stderr,
+            "bnmlp %s: warning: %s (%s) replaces %s's %s (%s) (--override): its state starts afresh\n",
+            cmd->name, flag, wanted, opts->checkpoint, what, stored);
+    return -1;
+}
+
+/* The first of the flags given (NULL-terminated list), or NULL. */
+static const char *first_given(const cli_options *opts, const char *const *flags) {
+    for (size_t i = 0; flags[i] != NULL; i++) {
+        if (cli_given(opts, flags[i])) {
+            return flags[i];
+        }
+    }
+    return NULL;
+}
+
+/* The training controls of a resumed run: the checkpoint's (bnmlp_model_fit_resume_config: their
+ * settings and state continue), each one a flag sets compared with it (changed_control). -1, or 2
+ * (reported), or 1 when the checkpoint's controls are not valid. */
+static int resume_controls(const command *cmd, const cli_options *opts, const fit_data *d,
+                           const bnmlp_model *model, bnmlp_fit_config *fit) {
+    bnmlp_fit_config stored = *fit;
+    if (bnmlp_model_fit_resume_config(model, &stored) != BNMLP_OK) {
+        cli_failure(cmd->name, "the training controls stored in %s are not valid", opts->checkpoint);
+        return CLI_EXIT_FAILURE;
+    }
+    bnmlp_fit_config given = *fit; /* the flags over the defaults, as train reads them */
+    int status = apply_controls(cmd, opts, d, model, &given);
+    if (status >= 0) {
+        return status;
+    }
+    char before[160];
+    char after[160];
+    static const char *const early_flags[] = {"--early-stopping", "--save-best", NULL};
+    static const char *const plateau_flags[] = {"--reduce-lr", NULL};
+    static const char *const schedule_flags[] = {"--lr-schedule", NULL};
+    const char *flag = first_given(opts, early_flags);
+    fit->early_stopping = flag != NULL ? given.early_stopping : stored.early_stopping;
+    controls_describe_early_stopping(&stored.early_stopping, before, sizeof before);
+    controls_describe_early_stopping(&fit->early_stopping, after, sizeof after);
+    if ((status = changed_control(cmd, opts,
+                                  bnmlp_early_stopping_equal(&stored.early_stopping, &fit->early_stopping),
+                                  flag, "early stopping", before, after)) >= 0) {
+        return status;
+    }
+    flag = first_given(opts, plateau_flags);
+    fit->reduce_lr = flag != NULL ? given.reduce_lr : stored.reduce_lr;
+    controls_describe_plateau(&stored.reduce_lr, before, sizeof before);
+    controls_describe_plateau(&fit->reduce_lr, after, sizeof after);
+    if ((status = changed_control(cmd, opts, bnmlp_plateau_equal(&stored.reduce_lr, &fit->reduce_lr), flag,
+                                  "reduce-LR-on-plateau", before, after)) >= 0) {
+        return status;
+    }
+    flag = first_given(opts, schedule_flags);
+    fit->schedule = flag != NULL ? given.schedule : stored.schedule;
+    controls_describe_schedule(&stored.schedule, before, sizeof before);
+    controls_describe_schedule(&fit->schedule, after, sizeof after);
+    return changed_control(cmd, opts, bnmlp_schedule_equal(&stored.schedule, &fit->schedule), flag,
+                           "learning-rate schedule", before, after);
 }
 
 static int run_resume(int argc, char **argv, int first) {
@@ -1455,8 +1487,7 @@ static int run_resume(int argc, char **argv, int first) {
     if (model == NULL) {
         return CLI_EXIT_FAILURE;
     }
-    uint32_t version = 0, flags = 0;
-    if (read_file_header(opts.checkpoint, &version, &flags) && (flags & FILE_FLAG_CHECKPOINT) == 0) {
+    if (!bnmlp_model_is_checkpoint(model)) {
         cli_usage_error(
             cmd->name,
             "%s is a model file, not a checkpoint: it holds no optimizer state, random generator, "
@@ -1490,7 +1521,7 @@ static int run_resume(int argc, char **argv, int first) {
         bnmlp_model_free(model);
         return CLI_EXIT_USAGE;
     }
-    if ((status = check_resume_settings(cmd, &opts, model, &fit.optimizer, version)) >= 0) {
+    if ((status = check_resume_settings(cmd, &opts, model, &fit.optimizer)) >= 0) {
         bnmlp_model_free(model);
         return status;
     }
@@ -1505,12 +1536,18 @@ static int run_resume(int argc, char **argv, int first) {
     }
     fit_data d = {0};
     const loss_origin origin = {.model = opts.checkpoint};
-    if ((status = read_fit_data(cmd, &opts, &d)) < 0 && (status = check_resume_rows(cmd, &opts, &d)) < 0 &&
+    if ((status = read_fit_data(cmd, &opts, &d)) < 0 &&
+        (status = check_resume_rows(cmd, &opts, model, &d)) < 0 &&
         (status = apply_threads(cmd, &opts, model)) < 0 &&
         (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
         (status = check_fit_outputs(cmd, &opts, opts.checkpoint)) < 0 &&
-        (status = apply_controls(cmd, &opts, &d, model, &fit)) < 0) {
+        (status = resume_controls(cmd, &opts, &d, model, &fit)) < 0) {
         print_data_summary(&opts, &d, model);
+        /* The class weights the checkpoint stored: the interrupted run's, continued. */
+        bnmlp_model_fit_weights(model, &fit.weights);
+        if (!opts.quiet) {
+            weights_print(stderr, "from the checkpoint", &fit.weights, model);
+        }
         status = run_fit(cmd, &opts, model, &d, &fit, opts.checkpoint, NULL, kinds, kind_count);
     }
     bnmlp_model_free(model);
@@ -1536,34 +1573,47 @@ static int choose_scores(const command *cmd, const cli_options *opts, const bnml
     return -1;
 }
 
-/* Prints the metrics (--metrics, else every scalar metric of the model's task) and, for a
- * classifier, the confusion matrix of the model's outputs over all of d's rows; the exit
- * status (a failure reported). */
+/* Prints the metrics (--metrics, else every scalar metric of the model's task: the library's
+ * bnmlp_model_evaluate_metrics over all of d's rows) and, for a classifier, the confusion matrix
+ * of the model's outputs over them; the exit status (a failure reported). */
 static int print_scores(const command *cmd, const cli_options *opts, bnmlp_model *model, const fit_data *d,
                         const bnmlp_metric *kinds, size_t count) {
+    double values[BNMLP_FIT_MAX_METRICS];
+    bnmlp_status status = count > BNMLP_FIT_MAX_METRICS ? BNMLP_ERR_INVALID_ARGUMENT : BNMLP_OK;
+    if (status == BNMLP_OK && count > 0) {
+        status = bnmlp_model_evaluate_metrics(model, d->x, d->y, kinds, count, values);
+    }
+    if (status != BNMLP_OK) {
+        cli_failure(cmd->name, "cannot compute the metrics of %s on %s: %s", opts->model, opts->data,
+                    bnmlp_status_string(status));
+        return CLI_EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < count; i++) {
+        printf("%s%s: %.4f", i > 0 ? "  " : "", bnmlp_metric_name(kinds[i]), values[i]);
+    }
+    if (count > 0) {
+        printf("\n");
+    }
     const bnmlp_metric_task task = scores_task(bnmlp_model_loss(model));
-    bnmlp_status status;
+    if (task == BNMLP_METRIC_TASK_REGRESSION) {
+        return CLI_EXIT_OK;
+    }
+    /* The confusion matrix is not a scalar: an accumulator of the model's outputs. */
     score_set set;
-    if (!scores_create(&set, task, bnmlp_model_output_width(model), kinds, count, true, d->x->rows,
-                       &status)) {
-        cli_failure(cmd->name, "cannot create the metrics: %s", bnmlp_status_string(status));
+    if (!scores_create(&set, task, bnmlp_model_output_width(model), NULL, 0, true, d->x->rows, &status)) {
+        cli_failure(cmd->name, "cannot create the confusion matrix: %s", bnmlp_status_string(status));
         return CLI_EXIT_FAILURE;
     }
     bnmlp_tensor *outputs = bnmlp_tensor_create(d->x->rows, bnmlp_model_output_width(model), &status);
     bnmlp_error_detail detail = {0};
     if (outputs == NULL || (status = bnmlp_model_predict(model, d->x, outputs)) != BNMLP_OK ||
         (status = scores_add(&set, outputs, d->y, &detail)) != BNMLP_OK) {
-        cli_failure(cmd->name, "cannot compute the metrics of %s on %s: %s%s%s", opts->model, opts->data,
-                    bnmlp_status_string(status), detail.message[0] != '\0' ? ": " : "", detail.message);
+        cli_failure(cmd->name, "cannot compute the confusion matrix of %s on %s: %s%s%s", opts->model,
+                    opts->data, bnmlp_status_string(status), detail.message[0] != '\0' ? ": " : "",
+                    detail.message);
         bnmlp_tensor_free(outputs);
         scores_free(&set);
         return CLI_EXIT_FAILURE;
-    }
-    for (size_t i = 0; i < set.count; i++) {
-        printf("%s%s: %.4f", i > 0 ? "  " : "", bnmlp_metric_name(set.kinds[i]), scores_value(&set, i));
-    }
-    if (set.count > 0) {
-        printf("\n");
     }
     scores_print_confusion(&set, stdout);
     bnmlp_tensor_free(outputs);

@@ -162,6 +162,35 @@ static bool read_onecycle(char **args, size_t count, size_t epochs, bnmlp_schedu
     return count < 2 || parse_real(args[1], 0, 1, MIN_OPEN | MAX_OPEN, &config->pct_start);
 }
 
+/* A schedule's flag value as the tool would write it (for resume's messages). */
+static void describe_step(const bnmlp_schedule_config *config, char *text, size_t size) {
+    snprintf(text, size, "step:%llu:%g", (unsigned long long)config->step_size, config->gamma);
+}
+
+static void describe_multistep(const bnmlp_schedule_config *config, char *text, size_t size) {
+    size_t used = (size_t)snprintf(text, size, "multistep:");
+    for (size_t i = 0; i < config->milestone_count && used < size; i++) {
+        used += (size_t)snprintf(text + used, size - used, "%s%llu", i ? "," : "",
+                                 (unsigned long long)config->milestones[i]);
+    }
+    if (used < size) {
+        snprintf(text + used, size - used, ":%g", config->gamma);
+    }
+}
+
+static void describe_exp(const bnmlp_schedule_config *config, char *text, size_t size) {
+    snprintf(text, size, "exp:%g", config->gamma);
+}
+
+static void describe_cosine(const bnmlp_schedule_config *config, char *text, size_t size) {
+    snprintf(text, size, "cosine:%llu:%g", (unsigned long long)config->t_max, config->eta_min);
+}
+
+static void describe_onecycle(const bnmlp_schedule_config *config, char *text, size_t size) {
+    snprintf(text, size, "onecycle:%g:%g over %llu epochs", config->max_lr, config->pct_start,
+             (unsigned long long)config->total_steps);
+}
+
 /* One --lr-schedule kind: the tool's short name, the library's name, the syntax of its
  * arguments, how many it takes (at least, at most), and their reader. */
 typedef struct schedule_form {
@@ -171,14 +200,15 @@ typedef struct schedule_form {
     size_t min_args;     /* colon-separated arguments after the name */
     size_t max_args;
     bool (*read)(char **args, size_t count, size_t epochs, bnmlp_schedule_config *config);
+    void (*describe)(const bnmlp_schedule_config *config, char *text, size_t size); /* as a value */
 } schedule_form;
 
 static const schedule_form SCHEDULES[] = {
-    {"step", "step", "step:STEP_SIZE[:GAMMA]", 1, 2, read_step},
-    {"multistep", "multistep", "multistep:M1,M2,...[:GAMMA]", 1, 2, read_multistep},
-    {"exp", "exponential_lr", "exp:GAMMA", 1, 1, read_exp},
-    {"cosine", "cosine_annealing", "cosine[:T_MAX[:ETA_MIN]]", 0, 2, read_cosine},
-    {"onecycle", "one_cycle", "onecycle:MAX_LR[:PCT_START]", 1, 2, read_onecycle},
+    {"step", "step", "step:STEP_SIZE[:GAMMA]", 1, 2, read_step, describe_step},
+    {"multistep", "multistep", "multistep:M1,M2,...[:GAMMA]", 1, 2, read_multistep, describe_multistep},
+    {"exp", "exponential_lr", "exp:GAMMA", 1, 1, read_exp, describe_exp},
+    {"cosine", "cosine_annealing", "cosine[:T_MAX[:ETA_MIN]]", 0, 2, read_cosine, describe_cosine},
+    {"onecycle", "one_cycle", "onecycle:MAX_LR[:PCT_START]", 1, 2, read_onecycle, describe_onecycle},
 };
 
 #define SCHEDULE_COUNT (sizeof SCHEDULES / sizeof SCHEDULES[0])
@@ -218,20 +248,46 @@ static bool read_schedule(const char *text, size_t epochs, bnmlp_schedule_config
     return true;
 }
 
-/* The monitor of --monitor, or val_loss with validation rows and loss without. */
+/* --monitor NAME or val_NAME for a metric NAME of --metrics (Keras's "auc" / "val_auc") into
+ * *monitor and *metric; false (problem) for a name that is neither. */
+static bool read_metric_monitor(const char *text, const controls_context *context, bnmlp_monitor *monitor,
+                                bnmlp_metric *metric, char *problem, size_t size) {
+    const bool validation = strncmp(text, "val_", 4) == 0;
+    if (bnmlp_metric_from_name(validation ? text + 4 : text, metric) != BNMLP_OK) {
+        snprintf(problem, size,
+                 "unknown --monitor '%s' (expected loss, val_loss, accuracy, val_accuracy, or a --metrics "
+                 "name with or without val_)",
+                 text);
+        return false;
+    }
+    for (size_t i = 0; i < context->metric_count; i++) {
+        if (context->metrics[i] == *metric) {
+            *monitor = validation ? BNMLP_MONITOR_VAL_METRIC : BNMLP_MONITOR_METRIC;
+            return true;
+        }
+    }
+    snprintf(problem, size, "--monitor %s needs %s in --metrics", text, validation ? text + 4 : text);
+    return false;
+}
+
+/* The monitor of --monitor, or val_loss with validation rows and loss without; *metric the
+ * metric it watches (for a metric monitor). */
 static bool read_monitor(const cli_options *opts, const controls_context *context, bnmlp_monitor *monitor,
-                         char *problem, size_t size) {
+                         bnmlp_metric *metric, char *problem, size_t size) {
+    *metric = BNMLP_METRIC_ACCURACY;
     if (opts->monitor == NULL) {
         *monitor = context->has_validation ? BNMLP_MONITOR_VAL_LOSS : BNMLP_MONITOR_LOSS;
         return true;
     }
-    if (bnmlp_monitor_from_name(opts->monitor, monitor) != BNMLP_OK) {
-        snprintf(problem, size, "unknown --monitor '%s' (expected loss, val_loss, accuracy or val_accuracy)",
-                 opts->monitor);
+    /* The library's generic "metric" and "val_metric" are not names here: the metric's are. */
+    if ((bnmlp_monitor_from_name(opts->monitor, monitor) != BNMLP_OK || *monitor == BNMLP_MONITOR_METRIC ||
+         *monitor == BNMLP_MONITOR_VAL_METRIC) &&
+        !read_metric_monitor(opts->monitor, context, monitor, metric, problem, size)) {
         return false;
     }
-    const bool wants_validation =
-        *monitor == BNMLP_MONITOR_VAL_LOSS || *monitor == BNMLP_MONITOR_VAL_ACCURACY;
+    const bool wants_validation = *monitor == BNMLP_MONITOR_VAL_LOSS ||
+                                  *monitor == BNMLP_MONITOR_VAL_ACCURACY ||
+                                  *monitor == BNMLP_MONITOR_VAL_METRIC;
     const bool wants_accuracy = *monitor == BNMLP_MONITOR_ACCURACY || *monitor == BNMLP_MONITOR_VAL_ACCURACY;
     if (wants_validation && !context->has_validation) {
         snprintf(problem, size,
@@ -250,7 +306,8 @@ bool controls_apply(const cli_options *opts, const controls_context *context, bn
                     char *problem, size_t size) {
     bnmlp_fit_config candidate = *fit;
     bnmlp_monitor monitor;
-    if (!read_monitor(opts, context, &monitor, problem, size)) {
+    bnmlp_metric metric;
+    if (!read_monitor(opts, context, &monitor, &metric, problem, size)) {
         return false;
     }
     if (opts->early_stopping != NULL &&
@@ -267,10 +324,12 @@ bool controls_apply(const cli_options *opts, const controls_context *context, bn
         candidate.early_stopping.restore_best_weights = true;
     }
     candidate.early_stopping.monitor = monitor;
+    candidate.early_stopping.metric = metric;
     if (opts->reduce_lr != NULL && !read_reduce_lr(opts->reduce_lr, &candidate.reduce_lr, problem, size)) {
         return false;
     }
     candidate.reduce_lr.monitor = monitor;
+    candidate.reduce_lr.metric = metric;
     if (opts->lr_schedule != NULL &&
         !read_schedule(opts->lr_schedule, context->epochs, &candidate.schedule, problem, size)) {
         return false;
@@ -283,4 +342,37 @@ bool controls_apply(const cli_options *opts, const controls_context *context, bn
     }
     *fit = candidate;
     return true;
+}
+
+void controls_describe_early_stopping(const bnmlp_early_stopping_config *config, char *text, size_t size) {
+    if (!config->enabled) {
+        snprintf(text, size, "none");
+        return;
+    }
+    snprintf(text, size, "patience %zu, min_delta %g, monitor %s%s", config->patience, config->min_delta,
+             bnmlp_monitor_name(config->monitor), config->restore_best_weights ? ", restore" : "");
+}
+
+void controls_describe_plateau(const bnmlp_plateau_config *config, char *text, size_t size) {
+    if (!config->enabled) {
+        snprintf(text, size, "none");
+        return;
+    }
+    snprintf(text, size, "factor %g, patience %zu, min_lr %g, monitor %s", config->factor, config->patience,
+             config->min_lr, bnmlp_monitor_name(config->monitor));
+}
+
+void controls_describe_schedule(const bnmlp_schedule_config *config, char *text, size_t size) {
+    if (config->kind == BNMLP_SCHEDULE_CONSTANT && config->initial_learning_rate == 0.0) {
+        snprintf(text, size, "none");
+        return;
+    }
+    for (size_t i = 0; i < SCHEDULE_COUNT; i++) {
+        bnmlp_schedule_kind kind;
+        if (bnmlp_schedule_from_name(SCHEDULES[i].library, &kind) == BNMLP_OK && kind == config->kind) {
+            SCHEDULES[i].describe(config, text, size);
+            return;
+        }
+    }
+    snprintf(text, size, "%s", bnmlp_schedule_name(config->kind)); /* a kind the tool does not write */
 }

@@ -4,7 +4,6 @@
  */
 #include "scores.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,15 +135,6 @@ void scores_free(score_set *set) {
     *set = (score_set){.task = set->task};
 }
 
-void scores_reset(score_set *set) {
-    for (size_t i = 0; i < set->count; i++) {
-        bnmlp_metric_reset(set->accumulators[i]);
-    }
-    if (set->confusion != NULL) {
-        bnmlp_metric_reset(set->confusion);
-    }
-}
-
 bnmlp_status scores_add(score_set *set, const bnmlp_tensor *outputs, const bnmlp_tensor *targets,
                         bnmlp_error_detail *detail) {
     /* Every accumulator checks the same rows the same way: the first refuses before any counts. */
@@ -155,14 +145,6 @@ bnmlp_status scores_add(score_set *set, const bnmlp_tensor *outputs, const bnmlp
         }
     }
     return set->confusion != NULL ? bnmlp_metric_add(set->confusion, outputs, targets, detail) : BNMLP_OK;
-}
-
-double scores_value(score_set *set, size_t i) {
-    double value = NAN;
-    if (i < set->count && bnmlp_metric_value(set->accumulators[i], &value) != BNMLP_OK) {
-        value = NAN;
-    }
-    return value;
 }
 
 void scores_print_confusion(const score_set *set, FILE *out) {

@@ -46,15 +46,9 @@ bool scores_create(score_set *set, bnmlp_metric_task task, size_t outputs, const
 /* Frees the accumulators; the set is empty after. */
 void scores_free(score_set *set);
 
-/* Forgets every row. */
-void scores_reset(score_set *set);
-
 /* Adds outputs and targets of the same rows to every accumulator. */
 bnmlp_status scores_add(score_set *set, const bnmlp_tensor *outputs, const bnmlp_tensor *targets,
                         bnmlp_error_detail *detail);
-
-/* The i-th metric's value (NaN when undefined). */
-double scores_value(score_set *set, size_t i);
 
 /* Prints the confusion matrix (rows: the true class, columns: the predicted one), if the set
  * has one. */

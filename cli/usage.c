@@ -72,7 +72,8 @@ const char TRAIN_USAGE[] =
     "                   [--plot FILE [--plot-log]] [--checkpoint-every N [--checkpoint FILE]]\n"
     "                   [--quiet] [--standardize] [--early-stopping P[,MIN_DELTA][,restore]]\n"
     "                   [--reduce-lr F,P[,MIN_LR] | --lr-schedule KIND[:ARGS]] [--monitor NAME]\n"
-    "                   [--save-best] [--metrics NAME,...]\n";
+    "                   [--save-best] [--metrics NAME,...]\n"
+    "                   [--class-weight balanced|CLASS:W,... [--weight-normalization batch|sum]]\n";
 
 const char TRAIN_HELP[] =
     "Builds the model of SPEC, trains it with Keras's fit (reshuffled every epoch) and saves it.\n"
@@ -100,6 +101,18 @@ const char TRAIN_HELP[] =
 const char TRAIN_CONTROLS_HELP[] =
     "  --standardize           prepend a norm layer to SPEC (each feature standardized, adapted\n"
     "                          on the training rows)\n"
+    "Class weights (Keras's fit(class_weight=); classification losses only):\n"
+    "  --class-weight balanced|CLASS:W,...\n"
+    "                          multiply each row's loss by its class's weight: balanced is\n"
+    "                          scikit-learn's N / (classes x count), counted on the training rows\n"
+    "                          (after --validation-split); or CLASS:W pairs, CLASS a class name\n"
+    "                          (text labels) or index, W >= 0, unlisted classes 1. Validation is\n"
+    "                          never weighted (Keras). Stored in checkpoints: resume continues\n"
+    "                          with them\n"
+    "  --weight-normalization batch|sum\n"
+    "                          divide a batch's weighted loss sum by its rows (batch: Keras's\n"
+    "                          default) or by its weights' sum (sum: PyTorch's\n"
+    "                          CrossEntropyLoss(weight=))\n"
     "Training controls (Keras's callbacks; MONITOR is val_loss with validation rows, else loss):\n"
     "  --early-stopping P[,MIN_DELTA][,restore]\n"
     "                          stop after P epochs without an improvement of MONITOR by more\n"
@@ -114,13 +127,15 @@ const char TRAIN_CONTROLS_HELP[] =
     "                                                         (--epochs) epochs\n"
     "                            onecycle:MAX_LR[:PCT_START]  up to MAX_LR over PCT_START (0.3)\n"
     "                                                         of --epochs, then down\n"
-    "  --monitor NAME          what the controls watch: loss, val_loss, accuracy, val_accuracy\n"
+    "  --monitor NAME          what the controls watch: loss, val_loss, accuracy, val_accuracy,\n"
+    "                          or a --metrics NAME / val_NAME (e.g. val_auc)\n"
     "  --save-best             save the best MONITOR epoch's weights (as ...,restore; without\n"
     "                          --early-stopping all the epochs run)\n"
-    "  --metrics NAME,...      after every epoch, these metrics of the library (e.g. auc,f1;\n"
-    "                          bnmlp evaluate lists the model's) on the training rows and, as\n"
-    "                          val_NAME, the validation rows, both in inference mode: shown in\n"
-    "                          the progress and the last line, and --history columns\n"
+    "  --metrics NAME,...      every epoch, these metrics of the library (e.g. auc,f1; bnmlp\n"
+    "                          evaluate lists the model's) as Keras's: over the epoch's training\n"
+    "                          batches (training mode) and, as val_NAME, the validation rows\n"
+    "                          (inference mode): shown in the progress and the last line, and\n"
+    "                          --history columns\n"
     "The history gets a learning_rate column with --reduce-lr or --lr-schedule.\n";
 
 const char CLIP_HELP[] =
@@ -155,8 +170,9 @@ const char RESUME_HELP[] =
     "  --checkpoint FILE       the checkpoint; --checkpoint-every rewrites it\n"
     "  --override              let flags change the settings the checkpoint stored (warned)\n"
     "  --epochs N              the total number of epochs to reach (more than the checkpoint's)\n"
-    "  --early-stopping, --reduce-lr, --monitor, --save-best, --metrics: as for bnmlp train\n"
-    "                          (their state starts afresh; no --lr-schedule)\n" DATA_HELP FIT_HELP;
+    "  --early-stopping, --reduce-lr, --lr-schedule, --monitor, --save-best, --metrics: as for\n"
+    "                          bnmlp train; the checkpoint's controls continue (state\n"
+    "                          too): a differing one needs --override\n" DATA_HELP FIT_HELP;
 
 const char EVALUATE_USAGE[] =
     "usage: bnmlp evaluate --model FILE --data FILE [--labels FILE | --label-column COL] [--threads N]\n"

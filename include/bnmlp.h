@@ -665,6 +665,18 @@ typedef enum bnmlp_weight_normalization {
                                           reduction="mean"): a weighted mean) */
 } bnmlp_weight_normalization;
 
+/* The number of normalizations: every value from 0 to bnmlp_weight_normalization_count() - 1. */
+size_t bnmlp_weight_normalization_count(void);
+
+/* A normalization's name: "batch" (BNMLP_WEIGHTS_OVER_BATCH_SIZE), "sum"
+ * (BNMLP_WEIGHTS_OVER_WEIGHT_SUM); "unknown" for any other value. Static strings. */
+const char *bnmlp_weight_normalization_name(bnmlp_weight_normalization normalization);
+
+/* The normalization named name (as bnmlp_weight_normalization_name gives it) into *normalization;
+ * BNMLP_ERR_INVALID_ARGUMENT (untouched) for another name, BNMLP_ERR_NULL_ARGUMENT for NULL. */
+bnmlp_status bnmlp_weight_normalization_from_name(const char *name,
+                                                  bnmlp_weight_normalization *normalization);
+
 /* scikit-learn's "balanced" class weights: out[c] = N / (classes * count_c) for the N rows of y,
  * class indices (one column of exact integers in [0, classes)) or one row of `classes`
  * probabilities per row (the row's first maximum counts). out has classes floats. Errors:
@@ -672,6 +684,43 @@ typedef enum bnmlp_weight_normalization {
  * its weight would be infinite); BNMLP_ERR_SHAPE (y neither 1 nor classes columns, or no
  * rows); BNMLP_ERR_LABEL (an index out of range or not an integer). On error out is untouched. */
 bnmlp_status bnmlp_class_weights_balanced(const bnmlp_tensor *y, size_t classes, float *out);
+
+/* Class and sample weights of a loss (Keras's fit(class_weight=, sample_weight=), PyTorch's
+ * CrossEntropyLoss(weight=) times a per-sample factor). Each row's weight is
+ *   w = class_weights[its target's class] * sample_weights[its row]
+ * (either factor 1 when absent; the product in float32, as Keras multiplies them), and the loss
+ * of a batch of N rows is sum(w l) / N or sum(w l) / sum(w) by normalization (l a row's loss, its
+ * outputs' mean). A row's class: its label 0 or 1 (binary cross-entropy with one output), its
+ * class index or its one-hot row's first maximum (categorical cross-entropy). Mean squared error
+ * and binary cross-entropy with several outputs have no classes: class weights are refused
+ * (BNMLP_ERR_INVALID_ARGUMENT), sample weights are taken. Rules checked before anything changes
+ * (BNMLP_ERR_INVALID_ARGUMENT; BNMLP_ERR_NOT_FINITE for NaN or infinity): class_count equals
+ * bnmlp_model_class_count (0 without class_weights), every weight finite and >= 0. With
+ * BNMLP_WEIGHTS_OVER_WEIGHT_SUM a batch whose weights sum to 0 has loss 0 and gradient 0
+ * (Keras's divide_no_nan; PyTorch would give NaN). A batch whose weights are all exactly 1
+ * runs the unweighted arithmetic: results bit-identical to no weights. Accuracy and the other
+ * metrics stay unweighted (Keras's `metrics`, not `weighted_metrics`). */
+typedef struct bnmlp_loss_weights {
+    const float *class_weights;               /* (class_count) one weight per class, or NULL (every
+                                                 class 1). Default NULL */
+    size_t class_count;                       /* entries of class_weights: the model's
+                                                 bnmlp_model_class_count; 0 without them. Default 0 */
+    const float *sample_weights;              /* (rows of the data) one weight per row of x, indexed
+                                                 by the row's position in the caller's x (fit's
+                                                 shuffle moves a row with its weight), or NULL (every
+                                                 row 1). Default NULL */
+    bnmlp_weight_normalization normalization; /* default BNMLP_WEIGHTS_OVER_BATCH_SIZE (Keras) */
+} bnmlp_loss_weights;
+
+/* No weights: every row 1, Keras's normalization (the unweighted loss, bit for bit). */
+#define BNMLP_LOSS_WEIGHTS_DEFAULT                                                                           \
+    ((bnmlp_loss_weights){.class_weights = NULL,                                                             \
+                          .class_count = 0,                                                                  \
+                          .sample_weights = NULL,                                                            \
+                          .normalization = BNMLP_WEIGHTS_OVER_BATCH_SIZE})
+
+/* True when weights (may be NULL) weigh anything: class or sample weights given. */
+bool bnmlp_loss_weights_given(const bnmlp_loss_weights *weights);
 
 /* Checks targets y for a model with `outputs` outputs trained on loss, as training and
  * evaluation do: the width (outputs columns; 1 or outputs for categorical cross-entropy:
@@ -889,6 +938,61 @@ typedef enum bnmlp_mode {
 } bnmlp_mode;
 
 /* ------------------------------------------------------------------------------------------ */
+/* Metric kinds (declared here for fit and its controls; accumulators in "Metrics" below)    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Metric kinds; names are Keras's where Keras has the metric (bnmlp_metric_name). */
+typedef enum bnmlp_metric {
+    BNMLP_METRIC_ACCURACY = 0,        /* "accuracy": binary, p > 0.5 is class 1 (the library's
+                                         accuracy); multiclass, argmax equals the target class */
+    BNMLP_METRIC_PRECISION,           /* "precision": binary, TP / (TP + FP); 0 when nothing is
+                                         predicted positive (Keras; sklearn zero_division=0) */
+    BNMLP_METRIC_RECALL,              /* "recall": binary, TP / (TP + FN); 0 without positives */
+    BNMLP_METRIC_F1,                  /* "f1_score": binary, 2TP / (2TP + FP + FN), 0 when TP is 0
+                                         (sklearn f1_score, zero_division=0) */
+    BNMLP_METRIC_AUC,                 /* "auc": binary, Keras's AUC(): num_thresholds (default 200)
+                                         evenly spaced thresholds with epsilon ends, ROC, Riemann
+                                         sum with summation_method "interpolation"; 0 when the
+                                         rows hold one class only (as Keras) */
+    BNMLP_METRIC_ROC_AUC,             /* "roc_auc": binary, the exact ROC AUC of
+                                         sklearn.metrics.roc_auc_score (ties as sklearn: one ROC
+                                         point per distinct score); keeps a copy of every score
+                                         (max_rows); NaN when the rows hold one class only */
+    BNMLP_METRIC_CONFUSION_MATRIX,    /* "confusion_matrix": binary (2 x 2) or multiclass (K x K);
+                                         not a scalar: read it with bnmlp_metric_confusion_matrix */
+    BNMLP_METRIC_TOP_K_ACCURACY,      /* "top_k_categorical_accuracy": multiclass, the target
+                                         class is among the top_k outputs; ties at the k-th value
+                                         count as in (Keras's in_top_k: fewer than k outputs are
+                                         strictly greater than the target's) */
+    BNMLP_METRIC_F1_MACRO,            /* "f1_macro": multiclass, sklearn f1_score(average="macro",
+                                         zero_division=0): the mean of the per-class F1 over the
+                                         classes present in the targets or the predictions */
+    BNMLP_METRIC_F1_WEIGHTED,         /* "f1_weighted": multiclass, sklearn average="weighted":
+                                         per-class F1 weighted by each class's count in the targets */
+    BNMLP_METRIC_MEAN_ABSOLUTE_ERROR, /* "mean_absolute_error": regression, mean of |o - y| */
+    BNMLP_METRIC_RMSE,                /* "root_mean_squared_error": regression, sqrt of the mean of
+                                         (o - y)^2 over all elements (Keras's RootMeanSquaredError) */
+    BNMLP_METRIC_R2                   /* "r2_score": regression, sklearn r2_score: per output
+                                         1 - SS_res / SS_tot, uniform mean over outputs; an output
+                                         whose targets are constant scores 1 when predicted
+                                         exactly, else 0 (force_finite); NaN with fewer than 2 rows */
+} bnmlp_metric;
+
+/* What a model's outputs and targets are, for a metric. */
+typedef enum bnmlp_metric_task {
+    BNMLP_METRIC_TASK_BINARY = 0, /* probabilities against 0/1 targets (binary cross-entropy) */
+    BNMLP_METRIC_TASK_MULTICLASS, /* K class scores against class indices or one-hot rows
+                                     (categorical cross-entropy) */
+    BNMLP_METRIC_TASK_REGRESSION  /* values against values (mean squared error) */
+} bnmlp_metric_task;
+
+/* The metric task of a model trained with loss into *task: binary cross-entropy binary,
+ * categorical cross-entropy multiclass, mean squared error regression (a column of the loss
+ * table). BNMLP_ERR_NULL_ARGUMENT, or BNMLP_ERR_INVALID_ARGUMENT (*task untouched) for a value
+ * that is no loss. */
+bnmlp_status bnmlp_loss_metric_task(bnmlp_loss loss, bnmlp_metric_task *task);
+
+/* ------------------------------------------------------------------------------------------ */
 /* fit's training controls: learning-rate schedules, early stopping, reduce-LR-on-plateau     */
 /* ------------------------------------------------------------------------------------------ */
 /*
@@ -947,8 +1051,8 @@ typedef struct bnmlp_schedule_config {
     bnmlp_schedule_kind kind;     /* default BNMLP_SCHEDULE_CONSTANT */
     bnmlp_schedule_unit unit;     /* default BNMLP_SCHEDULE_UNIT_DEFAULT */
     double initial_learning_rate; /* base, > 0 and finite, or 0 for the optimizer configuration's
-                                     learning rate (fit). Set it when resuming: a checkpoint stores
-                                     the last scheduled rate, not the base. Default 0 */
+                                     learning rate (fit; a fit that continues a checkpoint's
+                                     schedule uses the base it stored). Default 0 */
     uint64_t decay_steps;         /* exponential, cosine: > 0. Default 1000 */
     double decay_rate;            /* exponential: > 0. Default 0.96 */
     bool staircase;               /* exponential: floor the exponent. Default false */
@@ -1023,7 +1127,14 @@ typedef enum bnmlp_monitor {
     BNMLP_MONITOR_VAL_LOSS = 0, /* "val_loss" (needs validation data); direction min */
     BNMLP_MONITOR_LOSS,         /* "loss"; min */
     BNMLP_MONITOR_VAL_ACCURACY, /* "val_accuracy" (validation, a loss with an accuracy); max */
-    BNMLP_MONITOR_ACCURACY      /* "accuracy" (a loss with an accuracy); max */
+    BNMLP_MONITOR_ACCURACY,     /* "accuracy" (a loss with an accuracy); max */
+    BNMLP_MONITOR_VAL_METRIC,   /* "val_metric": the control's `metric` in the record's
+                                   val_metrics (validation data, and the metric among
+                                   bnmlp_fit_config.metrics: its first occurrence); direction: the
+                                   metric's (bnmlp_metric_info.greater_is_better), as Keras 3 takes
+                                   a compiled metric's own direction (val_auc: max) */
+    BNMLP_MONITOR_METRIC        /* "metric": the control's `metric` in the record's metrics (the
+                                   epoch's training batches); direction: the metric's */
 } bnmlp_monitor;
 
 /* A monitor's name as above ("unknown" for another value), and the reverse
@@ -1050,6 +1161,8 @@ typedef enum bnmlp_direction {
 typedef struct bnmlp_early_stopping_config {
     bool enabled;              /* default false */
     bnmlp_monitor monitor;     /* default BNMLP_MONITOR_VAL_LOSS */
+    bnmlp_metric metric;       /* the metric a monitor val_metric or metric watches (a scalar
+                                  kind); unused otherwise. Default BNMLP_METRIC_ACCURACY */
     bnmlp_direction mode;      /* default BNMLP_DIRECTION_AUTO */
     double min_delta;          /* the least change that counts (its sign is ignored), finite. Default 0 */
     size_t patience;           /* epochs without improvement before stopping. Default 0 */
@@ -1063,6 +1176,7 @@ typedef struct bnmlp_early_stopping_config {
 #define BNMLP_EARLY_STOPPING_DEFAULT                                                                         \
     ((bnmlp_early_stopping_config){.enabled = false,                                                         \
                                    .monitor = BNMLP_MONITOR_VAL_LOSS,                                        \
+                                   .metric = BNMLP_METRIC_ACCURACY,                                          \
                                    .mode = BNMLP_DIRECTION_AUTO,                                             \
                                    .min_delta = 0.0,                                                         \
                                    .patience = 0,                                                            \
@@ -1086,6 +1200,15 @@ bnmlp_status bnmlp_early_stopping_check(const bnmlp_early_stopping_config *confi
 /* Starts the state (Keras's on_train_begin and monitor setup). */
 bnmlp_status bnmlp_early_stopping_begin(const bnmlp_early_stopping_config *config,
                                         bnmlp_early_stopping_state *state);
+
+/* True when a and b have the same settings (every field, doubles bit for bit): what decides
+ * whether a resumed fit continues a checkpoint's schedule (bnmlp_model_fit). False when only one
+ * is NULL. */
+bool bnmlp_schedule_equal(const bnmlp_schedule_config *a, const bnmlp_schedule_config *b);
+
+/* True when both are disabled, or both enabled with the same settings (every field but enabled,
+ * doubles bit for bit); false when only one is NULL. */
+bool bnmlp_early_stopping_equal(const bnmlp_early_stopping_config *a, const bnmlp_early_stopping_config *b);
 
 /* One epoch's end: epoch is its 0-based index, value the monitored quantity (finite). *keep (may
  * be NULL) gets whether the current weights are to be kept as the best (the first monitored
@@ -1118,7 +1241,9 @@ typedef struct bnmlp_plateau_config {
     bool enabled;                        /* default false */
     bnmlp_plateau_style style;           /* default BNMLP_PLATEAU_KERAS */
     bnmlp_monitor monitor;               /* default BNMLP_MONITOR_VAL_LOSS */
-    bnmlp_direction mode;                /* auto: min for losses, max for accuracies. Default auto */
+    bnmlp_metric metric;                 /* as bnmlp_early_stopping_config's. Default accuracy */
+    bnmlp_direction mode;                /* auto: min for losses, max for accuracies, a metric's own
+                                            direction. Default auto */
     double factor;                       /* new rate = rate * factor, in (0, 1). Default 0.1 */
     size_t patience;                     /* see the style. Default 10 */
     double threshold;                    /* Keras's min_delta / PyTorch's threshold, >= 0. Default 1e-4 */
@@ -1133,6 +1258,7 @@ typedef struct bnmlp_plateau_config {
     ((bnmlp_plateau_config){.enabled = false,                                                                \
                             .style = BNMLP_PLATEAU_KERAS,                                                    \
                             .monitor = BNMLP_MONITOR_VAL_LOSS,                                               \
+                            .metric = BNMLP_METRIC_ACCURACY,                                                 \
                             .mode = BNMLP_DIRECTION_AUTO,                                                    \
                             .factor = 0.1,                                                                   \
                             .patience = 10,                                                                  \
@@ -1147,6 +1273,7 @@ typedef struct bnmlp_plateau_config {
     ((bnmlp_plateau_config){.enabled = false,                                                                \
                             .style = BNMLP_PLATEAU_PYTORCH,                                                  \
                             .monitor = BNMLP_MONITOR_VAL_LOSS,                                               \
+                            .metric = BNMLP_METRIC_ACCURACY,                                                 \
                             .mode = BNMLP_DIRECTION_MIN,                                                     \
                             .factor = 0.1,                                                                   \
                             .patience = 10,                                                                  \
@@ -1162,6 +1289,9 @@ typedef struct bnmlp_plateau_state {
     size_t wait;             /* Keras's wait / PyTorch's num_bad_epochs */
     size_t cooldown_counter; /* epochs of cooldown left */
 } bnmlp_plateau_state;
+
+/* As bnmlp_early_stopping_equal, for reduce-LR-on-plateau. */
+bool bnmlp_plateau_equal(const bnmlp_plateau_config *a, const bnmlp_plateau_config *b);
 
 /* BNMLP_OK when the config is usable (ranges above). */
 bnmlp_status bnmlp_plateau_check(const bnmlp_plateau_config *config);
@@ -1187,6 +1317,10 @@ typedef enum bnmlp_fit_stop {
     BNMLP_STOP_BATCH_CALLBACK  /* on_batch_end returned false: the epoch ended after that batch */
 } bnmlp_fit_stop;
 
+/* Most metrics fit records per epoch (bnmlp_fit_config.metrics) and bnmlp_model_evaluate_metrics
+ * computes in one call. */
+#define BNMLP_FIT_MAX_METRICS 8
+
 /* Metrics of one epoch, as Keras's History reports them, and what fit's controls did. */
 typedef struct bnmlp_epoch_record {
     size_t epoch;          /* 1-based epoch number */
@@ -1201,6 +1335,18 @@ typedef struct bnmlp_epoch_record {
     bnmlp_fit_stop stop;   /* whether and why fit ended after this epoch */
     size_t restored_epoch; /* in the history's last record only: the 1-based epoch whose weights
                               early stopping put back when fit ended; else 0 */
+    double metrics[BNMLP_FIT_MAX_METRICS];     /* metrics[i]: bnmlp_fit_config.metrics[i] over the
+                                                  epoch's trained rows, as Keras's compiled metrics:
+                                                  accumulated over the epoch's batches (reset when it
+                                                  starts) from the training-mode outputs each step's
+                                                  loss used, before its update; not a mean of
+                                                  per-batch values. NaN for i >= metric_count, when
+                                                  the metric is not defined (bnmlp_metric_value), or
+                                                  when a batch's outputs were not all finite */
+    double val_metrics[BNMLP_FIT_MAX_METRICS]; /* the same metrics over every validation row in
+                                                  inference mode after the epoch (the outputs
+                                                  val_loss uses); NaN without validation, and as
+                                                  metrics */
 } bnmlp_epoch_record;
 
 /* Called after every epoch with its record; return false to stop training there. */
@@ -1237,7 +1383,8 @@ typedef struct bnmlp_fit_config {
     size_t initial_epoch;              /* epochs already done when resuming (Keras's initial_epoch): fit
                                           runs epochs initial_epoch + 1 to epochs, numbers its records
                                           so, and continues the row order a checkpoint stored
-                                          (bnmlp_model_save_checkpoint). < epochs. Default 0 */
+                                          (bnmlp_model_save_checkpoint) and its controls (see
+                                          bnmlp_model_fit). < epochs. Default 0 */
     double validation_split;           /* in [0, 1): fit trains on the first
                                           floor(rows * (1 - validation_split)) rows of (x, y) and
                                           validates on the rest, split before any shuffling
@@ -1251,6 +1398,36 @@ typedef struct bnmlp_fit_config {
     bnmlp_plateau_config reduce_lr;             /* reduce-LR-on-plateau; default disabled
                                           (BNMLP_PLATEAU_DEFAULT). Not with a schedule other than
                                           constant (BNMLP_ERR_INVALID_ARGUMENT; Keras refuses too) */
+    bnmlp_loss_weights weights;                 /* class and sample weights of the training loss
+                                          (bnmlp_loss_weights; sample_weights has x->rows entries,
+                                          row i the weight of x's row i wherever the shuffle puts
+                                          it). Under a collective, sum(w) is the global batch's
+                                          (every rank holds the whole data). Default none
+                                          (BNMLP_LOSS_WEIGHTS_DEFAULT) */
+    const float *validation_sample_weights;     /* (validation_x rows) the validation rows' sample
+                                          weights, or NULL. As Keras: class weights never apply to
+                                          validation; validation_x's rows are unweighted unless
+                                          these are given (Keras's validation_data=(x, y, w));
+                                          with validation_split the split rows keep their
+                                          entries of weights.sample_weights (Keras splits
+                                          sample_weight too) and this must be NULL (else
+                                          BNMLP_ERR_INVALID_ARGUMENT, as without validation_x).
+                                          Weighted validation rows give the loss of
+                                          bnmlp_model_evaluate_weighted with weights.normalization.
+                                          Default NULL */
+    const bnmlp_metric *metrics;                /* metric_count metrics to record per epoch in
+                                          bnmlp_epoch_record.metrics and .val_metrics (Keras's
+                                          compile(metrics=[...])), each with its kind's defaults
+                                          (top_k 5, num_thresholds 200; roc_auc keeps every row
+                                          of the set). Each must be a scalar metric of the model's
+                                          task (bnmlp_loss_metric_task) (a kind may repeat); else
+                                          BNMLP_ERR_INVALID_ARGUMENT before anything changes (NULL
+                                          with metric_count > 0: BNMLP_ERR_NULL_ARGUMENT). Their
+                                          accumulators are allocated through the model's
+                                          allocator before the first epoch and freed when fit
+                                          returns. Default NULL */
+    size_t metric_count;                        /* 0 .. BNMLP_FIT_MAX_METRICS (else
+                                          BNMLP_ERR_INVALID_ARGUMENT). Default 0: none */
 } bnmlp_fit_config;
 
 /* Keras's fit() defaults: 1 epoch, batch 32, shuffled, SGD(0.01), no validation, no controls. */
@@ -1268,7 +1445,11 @@ typedef struct bnmlp_fit_config {
                         .on_batch_end = NULL,                                                                \
                         .schedule = BNMLP_SCHEDULE_DEFAULT,                                                  \
                         .early_stopping = BNMLP_EARLY_STOPPING_DEFAULT,                                      \
-                        .reduce_lr = BNMLP_PLATEAU_DEFAULT})
+                        .reduce_lr = BNMLP_PLATEAU_DEFAULT,                                                  \
+                        .weights = BNMLP_LOSS_WEIGHTS_DEFAULT,                                               \
+                        .validation_sample_weights = NULL,                                                   \
+                        .metrics = NULL,                                                                     \
+                        .metric_count = 0})
 
 /* ------------------------------------------------------------------------------------------ */
 /* The sequential model                                                                       */
@@ -1438,6 +1619,12 @@ bnmlp_status bnmlp_model_forward(bnmlp_model *model, const bnmlp_tensor *x, bnml
 bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                         float *loss, float *gradients, size_t count);
 
+/* As bnmlp_model_loss_gradients with class and sample weights (as bnmlp_model_train_step_weighted):
+ * the weighted loss and its gradient. */
+bnmlp_status bnmlp_model_loss_gradients_weighted(bnmlp_model *model, const bnmlp_tensor *x,
+                                                 const bnmlp_tensor *y, const bnmlp_loss_weights *weights,
+                                                 float *loss, float *gradients, size_t count);
+
 /* One training step on batch (x, y): training-mode forward, the loss, backward, the optimizer's
  * update of the trainable parameters (any kind; the model keeps its configuration with the state,
  * see bnmlp_model_optimizer_config), moving statistics updated. *loss and *accuracy (either may be NULL) get
@@ -1449,6 +1636,16 @@ bnmlp_status bnmlp_model_loss_gradients(bnmlp_model *model, const bnmlp_tensor *
 bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                     const bnmlp_optimizer_config *optimizer, float *loss, float *accuracy);
 
+/* As bnmlp_model_train_step with class and sample weights (bnmlp_loss_weights; sample_weights
+ * has x->rows entries; weights NULL or without any: exactly bnmlp_model_train_step). *loss gets
+ * the weighted loss, *accuracy the unweighted accuracy. Under a collective, sample_weights are
+ * this rank's rows' and BNMLP_WEIGHTS_OVER_WEIGHT_SUM divides by the global batch's sum(w) (one
+ * double summed over the ranks); every rank passes the same class weights and normalization. */
+bnmlp_status bnmlp_model_train_step_weighted(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                             const bnmlp_loss_weights *weights,
+                                             const bnmlp_optimizer_config *optimizer, float *loss,
+                                             float *accuracy);
+
 /* The optimizer configuration the model holds with its state: the one of its last successful
  * step (train_step or fit), or read from a checkpoint, which stores it; bnmlp_model_fit and
  * `bnmlp resume` continue with it. A model never stepped, and one loaded from a file without a
@@ -1456,6 +1653,15 @@ bnmlp_status bnmlp_model_train_step(bnmlp_model *model, const bnmlp_tensor *x, c
  * state's kind (bnmlp_optimizer_defaults): resume such a checkpoint with the settings of the
  * interrupted run. */
 bnmlp_status bnmlp_model_optimizer_config(const bnmlp_model *model, bnmlp_optimizer_config *config);
+
+/* The class weights and normalization of the model's last bnmlp_model_fit, or of the checkpoint it
+ * was loaded from (checkpoints store them: docs/model-format.md, section LWGT), into *weights:
+ * class_weights points at the model's copy (valid until a fit with other class weights, or
+ * bnmlp_model_free; passing it to the next fit is fine; NULL with class_count 0 when that fit
+ * had none), sample_weights is NULL (sample weights are data,
+ * never stored). A model never fitted, or loaded from a file without them: no class weights,
+ * BNMLP_WEIGHTS_OVER_BATCH_SIZE. Pass them to a resumed fit (`bnmlp resume` does). */
+bnmlp_status bnmlp_model_fit_weights(const bnmlp_model *model, bnmlp_loss_weights *weights);
 
 /* Floats of optimizer state for kind: param_count per slot the kind uses, each block in the order
  * of bnmlp_model_get_params: SGD 1 (the velocities, v = -lr * PyTorch's momentum buffer), Adam and
@@ -1479,6 +1685,19 @@ bnmlp_status bnmlp_model_set_optimizer_state(bnmlp_model *model, bnmlp_optimizer
 /* Epochs bnmlp_model_fit has completed on this model over its life (restored from a checkpoint);
  * 0 for NULL. Pass it as fit's initial_epoch to resume. */
 size_t bnmlp_model_epochs_done(const bnmlp_model *model);
+
+/* True when the model holds training state a checkpoint saves: it was loaded from a checkpoint
+ * (flag bit 0 of the file), or trained since it was created or loaded (a step or an epoch); false
+ * for a model loaded from a model file and never trained, a new model, and NULL. */
+bool bnmlp_model_is_checkpoint(const bnmlp_model *model);
+
+/* The format version of the file the model was loaded from (1 or 2; a version-1 checkpoint holds
+ * no optimizer configuration); 0 for a model not loaded from a file, and NULL. */
+uint32_t bnmlp_model_file_version(const bnmlp_model *model);
+
+/* Rows of the row order the model keeps for a resumed fit (its last fit's training rows, or a
+ * checkpoint's); 0 when it has none, and for NULL. */
+size_t bnmlp_model_order_rows(const bnmlp_model *model);
 
 /* Sets the optimizer's state back to zero (velocities, moments and Adam's step count), as a
  * fresh optimizer. */
@@ -1505,17 +1724,63 @@ bnmlp_status bnmlp_model_reset_optimizer(bnmlp_model *model);
  * on_batch_end; after the epoch's validation, early stopping (keeping a copy of the weights made
  * before the first epoch through the model's allocator) and reduce-LR-on-plateau (its rate applies
  * from the next epoch), then on_epoch_end with the record; when fit ends without error, early
- * stopping's best weights are put back (restore_best_weights). The controls' own state (best
- * value, wait, cooldown, the plateau's reduced rate) is not stored in a checkpoint: a resumed fit
- * starts it afresh from config, as Keras's callbacks do. */
+ * stopping's best weights are put back (restore_best_weights).
+ * After every epoch (before on_epoch_end) the model keeps the controls' settings and state (the
+ * schedule's base rate; early stopping's best value, best epoch, wait and, with
+ * restore_best_weights, the best weights; the plateau's best, wait, cooldown counter and current
+ * rate) with the epochs done, and a checkpoint stores them. A fit continues a stored control, part
+ * by part, when config->initial_epoch > 0 equals the epochs done when they were kept (a checkpoint
+ * saved in on_epoch_end, or the model's last fit) and config's settings of that control equal the
+ * stored ones (bnmlp_schedule_equal, bnmlp_early_stopping_equal, bnmlp_plateau_equal; the
+ * schedule when it is not the constant one without initial_learning_rate): then the weights,
+ * history and decisions are bit for bit those of the fit never interrupted
+ * (bnmlp_model_fit_resume_config fills such a config). Any other control starts afresh from
+ * config, as Keras's callbacks do; a stored state that is not usable (a rate not > 0, a best epoch
+ * not before the epochs done) is BNMLP_ERR_FORMAT. A checkpoint saved after fit put the best
+ * weights back holds those weights: resuming it continues the controls from them.
+ * With config->weights the loss of every step is weighted (bnmlp_loss_weights; validation: see
+ * validation_sample_weights); the model keeps the class weights and normalization for its
+ * checkpoints (bnmlp_model_fit_weights), a copy made before the first epoch through its
+ * allocator. */
 bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                              const bnmlp_fit_config *config, bnmlp_epoch_record *history, size_t *epochs_run);
+
+/* Sets what a fit resuming the model continues from into *config: the optimizer configuration
+ * the model holds (bnmlp_model_optimizer_config), initial_epoch = bnmlp_model_epochs_done, and the
+ * schedule, early stopping and reduce-LR-on-plateau the model's last fit used (kept after every
+ * epoch, stored in checkpoints), each at its public default (disabled) when that fit did not use
+ * it or the model holds none (a checkpoint written before the controls were stored, or one whose fit
+ * had no controls: set them as the interrupted run had them; their state then starts afresh).
+ * Every other field is left as it was (epochs, batch_size, data, callbacks: the caller's).
+ * BNMLP_ERR_FORMAT (*config untouched) when the stored controls fail their checks. */
+bnmlp_status bnmlp_model_fit_resume_config(const bnmlp_model *model, bnmlp_fit_config *config);
 
 /* Mean loss and accuracy (NaN for MSE) of (x, y) in inference mode, any number of rows (processed in
  * chunks of the maximum batch). Either output may be NULL. A loss that is not finite (outputs
  * that overflow to the wrong side) is BNMLP_ERR_DIVERGED, with nothing written. */
 bnmlp_status bnmlp_model_evaluate(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                                   double *loss, double *accuracy);
+
+/* As bnmlp_model_evaluate with weights (sample_weights has x->rows entries). The loss over all
+ * the rows, whatever the chunks: sum(w l) / N for BNMLP_WEIGHTS_OVER_BATCH_SIZE, which is what
+ * Keras's evaluate(x, y, sample_weight=w) reports (each batch's sum(w l) / N_b, averaged with
+ * the batches' sizes as weights), and sum(w l) / sum(w) for BNMLP_WEIGHTS_OVER_WEIGHT_SUM (0
+ * when sum(w) is 0). Keras's evaluate takes no class weights; here class weights multiply as in
+ * training. The accuracy is unweighted. Under a collective the sums are over every rank's rows. */
+bnmlp_status bnmlp_model_evaluate_weighted(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                           const bnmlp_loss_weights *weights, double *loss, double *accuracy);
+
+/* Metrics kinds[0..count) of (x, y) over every row in inference mode, into values[0..count) (as
+ * Keras's evaluate with compiled metrics: over the whole set, not a mean of per-chunk values;
+ * bit-identical to accumulators fed bnmlp_model_predict's outputs). The same rules as
+ * bnmlp_fit_config.metrics: count 1 .. BNMLP_FIT_MAX_METRICS, each a scalar metric of the model's
+ * task, with its kind's defaults (else BNMLP_ERR_INVALID_ARGUMENT). The rows are run
+ * in chunks of the maximum batch, as bnmlp_model_evaluate; the accumulators are allocated once
+ * per call through the model's allocator (BNMLP_ERR_OUT_OF_MEMORY), nothing per chunk. A value
+ * that is not defined is NaN (bnmlp_metric_value). Outputs or a loss that are not finite are
+ * BNMLP_ERR_DIVERGED; on any error values is untouched. A collective call (see below). */
+bnmlp_status bnmlp_model_evaluate_metrics(bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
+                                          const bnmlp_metric *kinds, size_t count, double *values);
 
 /* Outputs for x in inference mode into out (x->rows x output width), any number of rows. An
  * output that would not be finite is BNMLP_ERR_DIVERGED with out untouched: with more rows
@@ -1533,8 +1798,8 @@ bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnml
  * rank 0's state, so every rank then holds the same weights. Semantics under a collective:
  *
  *   - Collective calls: bnmlp_model_set_collective, bnmlp_model_fit, bnmlp_model_evaluate,
- *     bnmlp_model_train_step, bnmlp_model_loss_gradients and bnmlp_model_forward in
- *     training mode. Every rank must make the same sequence of them. Each first agrees on a
+ *     bnmlp_model_evaluate_metrics, bnmlp_model_train_step, bnmlp_model_loss_gradients and
+ *     bnmlp_model_forward in training mode. Every rank must make the same sequence of them. Each first agrees on a
  *     status (the maximum of every rank's, by allreduce_max_int) before any collective work, so
  *     that when one rank has bad input every rank returns the same error and none hangs. The
  *     other calls (predict, inference forward, get/set weights, save) stay local.
@@ -1548,6 +1813,13 @@ bnmlp_status bnmlp_model_predict(bnmlp_model *model, const bnmlp_tensor *x, bnml
  *     and bnmlp_model_evaluate take this rank's rows; the global batch is the union of every
  *     rank's rows. (evaluate's metrics are over the union: with the same rows on every rank it
  *     gives the single-process value.)
+ *   - Metrics (bnmlp_fit_config.metrics, bnmlp_model_evaluate_metrics): each rank accumulates its
+ *     own rows; the accumulators' states are then summed over the ranks (counts, threshold
+ *     buckets, top-k hits, sums of errors), so every rank reads the metric of every rank's rows.
+ *     Two kinds do not combine by summing and are refused under a collective
+ *     (BNMLP_ERR_INVALID_ARGUMENT, agreed by every rank, before anything changes): roc_auc (it
+ *     keeps every score) and r2_score (its running target moments). Sums of errors add in another
+ *     order than in one process (as the loss does); counts are exact.
  *   - Gradients: the loss's gradient is divided by the GLOBAL row count, and the gradient arena is
  *     summed over the ranks (allreduce_sum_float), so the update equals one process's on the whole
  *     global batch. Loss and accuracy are global (sums of loss * rows, right predictions, rows).
@@ -1605,9 +1877,10 @@ void bnmlp_model_rank(const bnmlp_model *model, int *rank, int *size);
  * host, sections with their lengths, a CRC-32 over everything. A model file holds the
  * architecture (every layer and its configuration, trainable flags, the loss, the maximum batch),
  * the parameters and the moving statistics: a loaded model predicts bit for bit as the saved one.
- * A checkpoint adds what resuming a fit needs: the optimizer's state, the random generator, the
- * epochs done and fit's row order; fit resumed from it (initial_epoch = bnmlp_model_epochs_done)
- * gives bit for bit the weights and history of a fit never interrupted.
+ * A checkpoint adds what resuming a fit needs: the optimizer's state and configuration, the random
+ * generator, the epochs done, fit's row order and its training controls (settings and state, see
+ * bnmlp_model_fit); fit resumed from it (bnmlp_model_fit_resume_config) gives bit for bit the
+ * weights and history of a fit never interrupted.
  * Files are written to a temporary name in the same directory, flushed and renamed into place:
  * the final name holds the old file or the whole new one, never part of one. Loading trusts
  * nothing: every size is checked against the bytes there before anything is allocated.
@@ -1661,51 +1934,6 @@ bnmlp_model *bnmlp_model_load_buffer(const void *data, size_t size, const bnmlp_
  *               the output's argmax, the first maximum on ties (numpy's argmax).
  *   regression  outputs and targets (rows, W >= 1): averaged over all rows * W elements.
  */
-
-/* Metric kinds; names are Keras's where Keras has the metric (bnmlp_metric_name). */
-typedef enum bnmlp_metric {
-    BNMLP_METRIC_ACCURACY = 0,        /* "accuracy": binary, p > 0.5 is class 1 (the library's
-                                         accuracy); multiclass, argmax equals the target class */
-    BNMLP_METRIC_PRECISION,           /* "precision": binary, TP / (TP + FP); 0 when nothing is
-                                         predicted positive (Keras; sklearn zero_division=0) */
-    BNMLP_METRIC_RECALL,              /* "recall": binary, TP / (TP + FN); 0 without positives */
-    BNMLP_METRIC_F1,                  /* "f1_score": binary, 2TP / (2TP + FP + FN), 0 when TP is 0
-                                         (sklearn f1_score, zero_division=0) */
-    BNMLP_METRIC_AUC,                 /* "auc": binary, Keras's AUC(): num_thresholds (default 200)
-                                         evenly spaced thresholds with epsilon ends, ROC, Riemann
-                                         sum with summation_method "interpolation"; 0 when the
-                                         rows hold one class only (as Keras) */
-    BNMLP_METRIC_ROC_AUC,             /* "roc_auc": binary, the exact ROC AUC of
-                                         sklearn.metrics.roc_auc_score (ties as sklearn: one ROC
-                                         point per distinct score); keeps a copy of every score
-                                         (max_rows); NaN when the rows hold one class only */
-    BNMLP_METRIC_CONFUSION_MATRIX,    /* "confusion_matrix": binary (2 x 2) or multiclass (K x K);
-                                         not a scalar: read it with bnmlp_metric_confusion_matrix */
-    BNMLP_METRIC_TOP_K_ACCURACY,      /* "top_k_categorical_accuracy": multiclass, the target
-                                         class is among the top_k outputs; ties at the k-th value
-                                         count as in (Keras's in_top_k: fewer than k outputs are
-                                         strictly greater than the target's) */
-    BNMLP_METRIC_F1_MACRO,            /* "f1_macro": multiclass, sklearn f1_score(average="macro",
-                                         zero_division=0): the mean of the per-class F1 over the
-                                         classes present in the targets or the predictions */
-    BNMLP_METRIC_F1_WEIGHTED,         /* "f1_weighted": multiclass, sklearn average="weighted":
-                                         per-class F1 weighted by each class's count in the targets */
-    BNMLP_METRIC_MEAN_ABSOLUTE_ERROR, /* "mean_absolute_error": regression, mean of |o - y| */
-    BNMLP_METRIC_RMSE,                /* "root_mean_squared_error": regression, sqrt of the mean of
-                                         (o - y)^2 over all elements (Keras's RootMeanSquaredError) */
-    BNMLP_METRIC_R2                   /* "r2_score": regression, sklearn r2_score: per output
-                                         1 - SS_res / SS_tot, uniform mean over outputs; an output
-                                         whose targets are constant scores 1 when predicted
-                                         exactly, else 0 (force_finite); NaN with fewer than 2 rows */
-} bnmlp_metric;
-
-/* What a model's outputs and targets are, for a metric. */
-typedef enum bnmlp_metric_task {
-    BNMLP_METRIC_TASK_BINARY = 0, /* probabilities against 0/1 targets (binary cross-entropy) */
-    BNMLP_METRIC_TASK_MULTICLASS, /* K class scores against class indices or one-hot rows
-                                     (categorical cross-entropy) */
-    BNMLP_METRIC_TASK_REGRESSION  /* values against values (mean squared error) */
-} bnmlp_metric_task;
 
 /* What the metric table says about one kind. */
 typedef struct bnmlp_metric_info {

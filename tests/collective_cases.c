@@ -482,8 +482,154 @@ int collective_case_dropout(const bnmlp_collective *c) {
     return failures;
 }
 
+/* Sample weights of every row (in [0.25, 2.25)) and class weights of the binary labels. */
+static void make_weights(float *sample, float *classes) {
+    for (size_t r = 0; r < ROWS; r++) sample[r] = 0.25f + (float)((r * 37u) % 64u) / 32.0f;
+    classes[0] = 0.75f, classes[1] = 2.5f;
+}
+
+/* train_step_weighted, fit with weights (validation with its own sample weights) and
+ * evaluate_weighted under both normalizations: the sum of weights of the global batch is summed
+ * over the ranks (train_step) or computed from the whole data (fit). */
+int collective_case_weights(const bnmlp_collective *c) {
+    static _Thread_local data d;
+    static _Thread_local float sample[ROWS], classes[2];
+    make_data(&d);
+    make_weights(sample, classes);
+    int failures = 0;
+    for (int n = 0; n < 2; n++) {
+        bnmlp_loss_weights weights = {.class_weights = classes,
+                                      .class_count = 2,
+                                      .sample_weights = sample,
+                                      .normalization = (bnmlp_weight_normalization)n};
+        bnmlp_model *ref, *dist;
+        failures += make_pair(c, &ref, &dist);
+        const bnmlp_sgd_config config = sgd();
+        size_t offset, count;
+        share(c, GLOBAL_BATCH, &offset, &count);
+        for (int s = 0; s < 4 && failures == 0; s++) {
+            const size_t start = (size_t)s * GLOBAL_BATCH;
+            const bnmlp_tensor rx = bnmlp_tensor_view(d.x + start * FEATURES, GLOBAL_BATCH, FEATURES),
+                               ry = bnmlp_tensor_view(d.y + start, GLOBAL_BATCH, 1),
+                               sx = bnmlp_tensor_view(d.x + (start + offset) * FEATURES, count, FEATURES),
+                               sy = bnmlp_tensor_view(d.y + start + offset, count, 1);
+            bnmlp_loss_weights ref_weights = weights, share_weights = weights;
+            ref_weights.sample_weights = sample + start;
+            share_weights.sample_weights = sample + start + offset;
+            float ref_loss, loss;
+            failures += expect_status("reference weighted step", c,
+                                      bnmlp_model_train_step_weighted(ref, &rx, &ry, &ref_weights,
+                                                                      SGD_CONFIG(&config), &ref_loss, NULL),
+                                      BNMLP_OK);
+            failures += expect_status("weighted step", c,
+                                      bnmlp_model_train_step_weighted(dist, &sx, &sy, &share_weights,
+                                                                      SGD_CONFIG(&config), &loss, NULL),
+                                      BNMLP_OK);
+            failures += compare_value("weighted loss", c, s, loss, ref_loss);
+            failures += compare_models("after the weighted step", c, s, dist, ref);
+        }
+        /* evaluate_weighted on this rank's share of the rows against one process on all. */
+        size_t eval_offset, eval_count;
+        share(c, ROWS, &eval_offset, &eval_count);
+        const bnmlp_tensor ax = bnmlp_tensor_view(d.x, ROWS, FEATURES), ay = bnmlp_tensor_view(d.y, ROWS, 1),
+                           ex = bnmlp_tensor_view(d.x + eval_offset * FEATURES, eval_count, FEATURES),
+                           ey = bnmlp_tensor_view(d.y + eval_offset, eval_count, 1);
+        bnmlp_loss_weights eval_weights = weights;
+        eval_weights.sample_weights = sample + eval_offset;
+        double ref_eval = 0.0, eval = 0.0;
+        failures +=
+            expect_status("reference weighted evaluate", c,
+                          bnmlp_model_evaluate_weighted(ref, &ax, &ay, &weights, &ref_eval, NULL), BNMLP_OK);
+        failures += expect_status("weighted evaluate", c,
+                                  bnmlp_model_evaluate_weighted(dist, &ex, &ey, &eval_weights, &eval, NULL),
+                                  BNMLP_OK);
+        failures += compare_value("weighted evaluate", c, 0, eval, ref_eval);
+        /* fit, with validation rows weighted by their own sample weights. */
+        const bnmlp_tensor x = bnmlp_tensor_view(d.x, 200, FEATURES), y = bnmlp_tensor_view(d.y, 200, 1);
+        bnmlp_fit_config fit = fit_config(&d);
+        fit.epochs = 2;
+        fit.weights = weights;
+        fit.validation_sample_weights = sample + 200;
+        bnmlp_epoch_record ref_history[2], history[2];
+        failures += expect_status("reference weighted fit", c,
+                                  bnmlp_model_fit(ref, &x, &y, &fit, ref_history, NULL), BNMLP_OK);
+        failures +=
+            expect_status("weighted fit", c, bnmlp_model_fit(dist, &x, &y, &fit, history, NULL), BNMLP_OK);
+        for (int e = 0; e < 2 && failures == 0; e++) {
+            failures += compare_value("weighted epoch loss", c, e, history[e].loss, ref_history[e].loss);
+            failures +=
+                compare_value("weighted val_loss", c, e, history[e].val_loss, ref_history[e].val_loss);
+        }
+        failures += compare_models("after the weighted fit", c, 2, dist, ref);
+        bnmlp_model_free(ref);
+        bnmlp_model_free(dist);
+    }
+    return failures;
+}
+
+/* fit with summable metrics and evaluate_metrics on each rank's share against one process;
+ * the metrics' accuracy equals fit's own accuracy exactly (counts combine exactly); roc_auc is
+ * refused on every rank. */
+int collective_case_metrics(const bnmlp_collective *c) {
+    static _Thread_local data d;
+    make_data(&d);
+    bnmlp_model *ref, *dist;
+    int failures = make_pair(c, &ref, &dist);
+    static const bnmlp_metric kinds[] = {BNMLP_METRIC_ACCURACY, BNMLP_METRIC_PRECISION, BNMLP_METRIC_RECALL,
+                                         BNMLP_METRIC_F1, BNMLP_METRIC_AUC};
+    const size_t count = sizeof kinds / sizeof kinds[0];
+    bnmlp_tensor x = bnmlp_tensor_view(d.x, 200, FEATURES), y = bnmlp_tensor_view(d.y, 200, 1);
+    bnmlp_fit_config config = fit_config(&d);
+    config.metrics = kinds;
+    config.metric_count = count;
+    bnmlp_epoch_record ref_history[3], history[3];
+    size_t ref_epochs = 0, epochs = 0;
+    failures += expect_status("reference fit with metrics", c,
+                              bnmlp_model_fit(ref, &x, &y, &config, ref_history, &ref_epochs), BNMLP_OK);
+    failures += expect_status("fit with metrics", c, bnmlp_model_fit(dist, &x, &y, &config, history, &epochs),
+                              BNMLP_OK);
+    for (size_t e = 0; e < epochs && e < ref_epochs; e++) {
+        for (size_t i = 0; i < count; i++) {
+            failures +=
+                compare_value("epoch metric", c, (int)e, history[e].metrics[i], ref_history[e].metrics[i]);
+            failures += compare_value("epoch val_metric", c, (int)e, history[e].val_metrics[i],
+                                      ref_history[e].val_metrics[i]);
+        }
+        if (history[e].metrics[0] != history[e].accuracy ||
+            history[e].val_metrics[0] != history[e].val_accuracy) {
+            fprintf(stderr, "rank %d of %d, epoch %zu: the accuracy metric differs from fit's accuracy\n",
+                    c->rank, c->size, e);
+            failures++;
+        }
+    }
+    size_t offset, rows;
+    share(c, ROWS, &offset, &rows);
+    bnmlp_tensor sx = bnmlp_tensor_view(d.x + offset * FEATURES, rows, FEATURES);
+    bnmlp_tensor sy = bnmlp_tensor_view(d.y + offset, rows, 1);
+    bnmlp_tensor all_x = bnmlp_tensor_view(d.x, ROWS, FEATURES), all_y = bnmlp_tensor_view(d.y, ROWS, 1);
+    double values[5], ref_values[5];
+    failures += expect_status("evaluate_metrics", c,
+                              bnmlp_model_evaluate_metrics(dist, &sx, &sy, kinds, count, values), BNMLP_OK);
+    failures +=
+        expect_status("reference evaluate_metrics", c,
+                      bnmlp_model_evaluate_metrics(ref, &all_x, &all_y, kinds, count, ref_values), BNMLP_OK);
+    for (size_t i = 0; i < count; i++)
+        failures += compare_value("evaluate metric", c, 3, values[i], ref_values[i]);
+    const bnmlp_metric exact[] = {BNMLP_METRIC_ROC_AUC};
+    failures += expect_status("evaluate_metrics with roc_auc", c,
+                              bnmlp_model_evaluate_metrics(dist, &sx, &sy, exact, 1, values),
+                              BNMLP_ERR_INVALID_ARGUMENT);
+    config.metrics = exact;
+    config.metric_count = 1;
+    failures += expect_status("fit with roc_auc", c, bnmlp_model_fit(dist, &x, &y, &config, NULL, NULL),
+                              BNMLP_ERR_INVALID_ARGUMENT);
+    bnmlp_model_free(ref);
+    bnmlp_model_free(dist);
+    return failures;
+}
+
 int collective_case_all(const bnmlp_collective *c) {
     return collective_case_steps(c) + collective_case_fit(c) + collective_case_fit_controls(c) +
            collective_case_unsynchronized(c) + collective_case_bad_input(c) + collective_case_evaluate(c) +
-           collective_case_dropout(c);
+           collective_case_dropout(c) + collective_case_weights(c) + collective_case_metrics(c);
 }

@@ -47,6 +47,15 @@ int collective_case_evaluate(const bnmlp_collective *collective);
  * matches one process. */
 int collective_case_dropout(const bnmlp_collective *collective);
 
+/* Class and sample weights under both normalizations: train_step_weighted on shares (sum(w)
+ * summed over the ranks), evaluate_weighted on shares, and fit with weighted validation rows,
+ * against one process. */
+int collective_case_weights(const bnmlp_collective *collective);
+
+/* fit with metrics (accuracy, precision, recall, f1_score, auc) and evaluate_metrics on each
+ * rank's share against one process; roc_auc refused on every rank. */
+int collective_case_metrics(const bnmlp_collective *collective);
+
 /* Every case above; the sum of their failures. */
 int collective_case_all(const bnmlp_collective *collective);
 

@@ -164,6 +164,16 @@ static void test_dropout_keys_global_rows(void **state) {
     for (int size = 1; size <= 3; size++) assert_int_equal(run_world(size, collective_case_dropout), 0);
 }
 
+static void test_weights_match_one_process(void **state) {
+    (void)state;
+    for (int size = 1; size <= 3; size++) assert_int_equal(run_world(size, collective_case_weights), 0);
+}
+
+static void test_metrics_are_global(void **state) {
+    (void)state;
+    for (int size = 1; size <= 3; size++) assert_int_equal(run_world(size, collective_case_metrics), 0);
+}
+
 /* ---- set_collective itself --------------------------------------------------------------------- */
 
 /* A small built model 2 -> Dense(3) -> BatchNorm -> Dense(1, sigmoid), or an unbuilt one. */
@@ -266,6 +276,8 @@ int main(void) {
         cmocka_unit_test(test_bad_input_on_one_rank),
         cmocka_unit_test(test_evaluate_is_global),
         cmocka_unit_test(test_dropout_keys_global_rows),
+        cmocka_unit_test(test_weights_match_one_process),
+        cmocka_unit_test(test_metrics_are_global),
         cmocka_unit_test(test_set_collective_arguments),
         cmocka_unit_test(test_ranks_agree_on_join_errors),
         cmocka_unit_test(test_distributed_step_allocates_nothing),

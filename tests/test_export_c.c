@@ -106,6 +106,35 @@ static void test_same_bytes_every_time(void **state) {
     bnmlp_model_free(model);
 }
 
+/* bnmlp_model_export describes the folded model (bnmlp_model_fold): its files are the row's on
+ * the folded model, with the self-test's reference the caller's model; the normalization, the
+ * batch norm and the dropout are gone from NAME.c. */
+static void test_export_folds(void **state) {
+    (void)state;
+    bnmlp_model *model = make_model(NULL);
+    bnmlp_status status = BNMLP_OK;
+    bnmlp_model *folded = bnmlp_model_fold(model, NULL, &status);
+    assert_ok(status);
+    char a[64], b[64];
+    test_make_dir(a, sizeof a);
+    test_make_dir(b, sizeof b);
+    const bnmlp_export_options o = full_options("iris", BNMLP_EXPORT_WEIGHTS_FLOAT32);
+    assert_ok(bnmlp_model_export(model, "c", a, &o, NULL));
+    assert_ok(bnmlp_export_c_write(folded, model, b, &o, NULL, NULL));
+    assert_same_file(a, b, "iris.h");
+    assert_same_file(a, b, "iris.c");
+    assert_same_file(a, b, "iris_test.c");
+    char *source = read_text(a, "iris.c");
+    assert_null(strstr(source, "BatchNormalization"));
+    assert_null(strstr(source, "Normalization"));
+    assert_null(strstr(source, "Dropout"));
+    free(source);
+    test_remove_dir(a);
+    test_remove_dir(b);
+    bnmlp_model_free(folded);
+    bnmlp_model_free(model);
+}
+
 /* Weights are hexadecimal literals of their exact bits; the header has the sizes, the prototype,
  * the class names and says whether libm is needed; NAME.c has no stdio and no malloc. */
 static void test_content(void **state) {
@@ -117,7 +146,7 @@ static void test_content(void **state) {
     char dir[64];
     test_make_dir(dir, sizeof dir);
     const bnmlp_export_options o = full_options("iris", BNMLP_EXPORT_WEIGHTS_FLOAT32);
-    assert_ok(bnmlp_model_export(model, "c", dir, &o, NULL));
+    assert_ok(bnmlp_export_c_write(model, model, dir, &o, NULL, NULL)); /* the row itself: no fold */
     char *source = read_text(dir, "iris.c"), *header = read_text(dir, "iris.h");
     assert_non_null(strstr(source, "0x1.99999ap-4f"));   /* 0.1f */
     assert_non_null(strstr(source, "-0x1.8p+1f"));       /* -3 */
@@ -155,7 +184,7 @@ static void test_int8_values(void **state) {
     char dir[64];
     test_make_dir(dir, sizeof dir);
     const bnmlp_export_options o = full_options("q", BNMLP_EXPORT_WEIGHTS_INT8);
-    assert_ok(bnmlp_model_export(model, "c", dir, &o, NULL));
+    assert_ok(bnmlp_export_c_write(model, model, dir, &o, NULL, NULL)); /* the row itself: no fold */
     char *source = read_text(dir, "q.c");
     assert_non_null(strstr(source, "static const int8_t layer5_kernel[3][6] = {\n"
                                    "    {127, 3, -3, 0, 0, 0},\n"
@@ -262,7 +291,7 @@ static void test_injected_failures(void **state) {
                                                              BNMLP_FILE_NO_FAULT};
             faults[f] = test_fault(limits, 3, k);
             bnmlp_error_detail detail = {0};
-            assert_status(bnmlp_export_c_write(model, dir, &o, faults, &detail), BNMLP_ERR_IO);
+            assert_status(bnmlp_export_c_write(model, model, dir, &o, faults, &detail), BNMLP_ERR_IO);
             assert_true(detail.message[0] != '\0');
             assert_int_equal(test_count_files(dir), BNMLP_C_EXPORT_FILES); /* no temporary file */
             const bool renaming = k == 3 + 1;
@@ -352,6 +381,7 @@ int main(void) {
         cmocka_unit_test(test_row_is_listed),
         cmocka_unit_test(test_same_bytes_every_time),
         cmocka_unit_test(test_content),
+        cmocka_unit_test(test_export_folds),
         cmocka_unit_test(test_int8_values),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_unwritable_directory),

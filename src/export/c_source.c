@@ -463,19 +463,19 @@ typedef struct c_plan {
 
 static bnmlp_status plan_model(const bnmlp_model *model, const bnmlp_export_options *options, c_plan *plan,
                                bnmlp_error_detail *detail) {
-    if (!model->built) {
+    if (!bnmlp_model_is_built(model)) {
         bnmlp_detail_set(detail, 0, 0, 0, "the model is not built");
         return BNMLP_ERR_NOT_BUILT;
     }
-    if (model->layer_count == 0) {
+    if (bnmlp_model_layer_count(model) == 0) {
         bnmlp_detail_set(detail, 0, 0, 0, "the model has no layers");
         return BNMLP_ERR_EMPTY_MODEL;
     }
-    *plan = (c_plan){.inputs = model->input_width, .outputs = bnmlp_model_output_width(model)};
-    size_t widest = model->input_width;
+    *plan = (c_plan){.inputs = bnmlp_model_input_width(model), .outputs = bnmlp_model_output_width(model)};
+    size_t widest = bnmlp_model_input_width(model);
     plan->largest_kernel = 1;
-    for (size_t k = 0; k < model->layer_count; k++) {
-        const bnmlp_layer *layer = &model->layers[k];
+    for (size_t k = 0; k < bnmlp_model_layer_count(model); k++) {
+        const bnmlp_layer *layer = bnmlp_model_layer_at(model, k);
         const c_layer_row *row = layer_row(layer);
         if (!row) {
             bnmlp_detail_set(detail, 0, 0, 0, "layer %zu (%s) has no C form", k, layer->ops->class_name);
@@ -509,7 +509,7 @@ static uint64_t next_random(uint64_t *state) {
  * are the first layer's mean and standard deviation when it standardizes (normalization or batch
  * norm), else 0 and 1. */
 static void test_inputs(const bnmlp_model *model, uint64_t seed, float *x, size_t rows, float *spread) {
-    const bnmlp_layer *first = &model->layers[0];
+    const bnmlp_layer *first = bnmlp_model_layer_at(model, 0);
     const float *mean = NULL;
     if (first->kind == BNMLP_LAYER_NORMALIZATION) {
         mean = first->data[BNMLP_ARRAY_MOVING_MEAN];
@@ -519,13 +519,13 @@ static void test_inputs(const bnmlp_model *model, uint64_t seed, float *x, size_
         for (size_t c = 0; c < first->in; c++)
             spread[c] = sqrtf(first->data[BNMLP_ARRAY_MOVING_VARIANCE][c] + first->config.batchnorm.epsilon);
     } else {
-        for (size_t c = 0; c < model->input_width; c++) spread[c] = 1.0f;
+        for (size_t c = 0; c < bnmlp_model_input_width(model); c++) spread[c] = 1.0f;
     }
     uint64_t state = seed;
     for (size_t r = 0; r < rows; r++)
-        for (size_t c = 0; c < model->input_width; c++) {
+        for (size_t c = 0; c < bnmlp_model_input_width(model); c++) {
             const float u = (float)(next_random(&state) >> 40) * 0x1p-24f * 4.0f - 2.0f;
-            x[r * model->input_width + c] = (mean ? mean[c] : 0.0f) + spread[c] * u;
+            x[r * bnmlp_model_input_width(model) + c] = (mean ? mean[c] : 0.0f) + spread[c] * u;
         }
 }
 
@@ -535,16 +535,17 @@ static bnmlp_model *dequantized_copy(const bnmlp_model *model, float *scratch, i
                                      bnmlp_status *status) {
     size_t size = 0;
     *status = bnmlp_model_save_buffer(model, false, NULL, 0, &size);
-    void *bytes = *status == BNMLP_OK ? bnmlp_alloc(&model->allocator, size) : NULL;
+    void *bytes = *status == BNMLP_OK ? bnmlp_alloc(bnmlp_model_allocator(model), size) : NULL;
     if (*status == BNMLP_OK && !bytes) *status = BNMLP_ERR_OUT_OF_MEMORY;
     if (*status == BNMLP_OK) *status = bnmlp_model_save_buffer(model, false, bytes, size, &size);
-    bnmlp_model *copy =
-        *status == BNMLP_OK ? bnmlp_model_load_buffer(bytes, size, &model->allocator, NULL, status) : NULL;
-    bnmlp_release(&model->allocator, bytes);
+    bnmlp_model *copy = *status == BNMLP_OK
+                            ? bnmlp_model_load_buffer(bytes, size, bnmlp_model_allocator(model), NULL, status)
+                            : NULL;
+    bnmlp_release(bnmlp_model_allocator(model), bytes);
     if (!copy) return NULL;
     *status = bnmlp_model_set_threads(copy, 1);
-    for (size_t k = 0; k < model->layer_count && *status == BNMLP_OK; k++) {
-        const bnmlp_layer *l = &model->layers[k];
+    for (size_t k = 0; k < bnmlp_model_layer_count(model) && *status == BNMLP_OK; k++) {
+        const bnmlp_layer *l = bnmlp_model_layer_at(model, k);
         if (l->kind != BNMLP_LAYER_DENSE) continue;
         const size_t count = l->in * l->out;
         float *values = scratch; /* (in, out), after the scales */
@@ -564,9 +565,9 @@ static bnmlp_model *dequantized_copy(const bnmlp_model *model, float *scratch, i
 
 /* The self-test's inputs and the library's outputs for them, into plan (allocated from the model's
  * allocator; released by release_plan). */
-static bnmlp_status plan_test(bnmlp_model *model, const bnmlp_export_options *options, c_plan *plan,
-                              float *scratch, int8_t *quantized, bnmlp_error_detail *detail) {
-    const bnmlp_allocator *a = &model->allocator;
+static bnmlp_status plan_test(bnmlp_model *model, bnmlp_model *original, const bnmlp_export_options *options,
+                              c_plan *plan, float *scratch, int8_t *quantized, bnmlp_error_detail *detail) {
+    const bnmlp_allocator *a = bnmlp_model_allocator(model);
     size_t in_count, out_count;
     if (!bnmlp_size_mul(options->test_rows, plan->inputs, &in_count) ||
         !bnmlp_size_mul(options->test_rows, plan->outputs, &out_count))
@@ -578,15 +579,15 @@ static bnmlp_status plan_test(bnmlp_model *model, const bnmlp_export_options *op
         return BNMLP_ERR_OUT_OF_MEMORY;
     }
     plan->test_rows = options->test_rows;
-    test_inputs(model, options->test_seed, plan->test_inputs, plan->test_rows, scratch);
+    test_inputs(original, options->test_seed, plan->test_inputs, plan->test_rows, scratch);
     bnmlp_tensor x = bnmlp_tensor_view(plan->test_inputs, plan->test_rows, plan->inputs);
     bnmlp_tensor y = bnmlp_tensor_view(plan->test_outputs, plan->test_rows, plan->outputs);
     bnmlp_status status = BNMLP_OK;
-    bnmlp_model *reference = model;
+    bnmlp_model *reference = original;
     if (options->weights == BNMLP_EXPORT_WEIGHTS_INT8)
         reference = dequantized_copy(model, scratch, quantized, &status);
     if (reference) status = bnmlp_model_predict(reference, &x, &y);
-    if (reference && reference != model) bnmlp_model_free(reference);
+    if (reference && reference != original) bnmlp_model_free(reference);
     if (status != BNMLP_OK)
         bnmlp_detail_set(detail, 0, 0, 0, "computing the self-test's outputs failed: %s",
                          bnmlp_status_string(status));
@@ -597,24 +598,24 @@ static bnmlp_status plan_test(bnmlp_model *model, const bnmlp_export_options *op
 
 /* "2 inputs -> Dense(50) -> relu -> BatchNormalization -> ... -> 1 output" as a comment line. */
 static void put_architecture(c_file *file, const bnmlp_model *model) {
-    putf(file, " * Model: %zu inputs", model->input_width);
-    for (size_t k = 0; k < model->layer_count; k++) {
-        const bnmlp_layer *l = &model->layers[k];
+    putf(file, " * Model: %zu inputs", bnmlp_model_input_width(model));
+    for (size_t k = 0; k < bnmlp_model_layer_count(model); k++) {
+        const bnmlp_layer *l = bnmlp_model_layer_at(model, k);
         if (l->kind == BNMLP_LAYER_DENSE)
             putf(file, " -> Dense(%zu)", l->out);
         else if (l->kind == BNMLP_LAYER_ACTIVATION)
             putf(file, " -> %s", bnmlp_activation_name(l->config.activation.function));
         else
             putf(file, " -> %s", l->ops->class_name);
-        if (k % 6 == 5 && k + 1 < model->layer_count) put(file, "\n *       ");
+        if (k % 6 == 5 && k + 1 < bnmlp_model_layer_count(model)) put(file, "\n *       ");
     }
     putf(file, " -> %zu outputs\n", bnmlp_model_output_width(model));
 }
 
 /* What the outputs are, from the last layer that computes something. */
 static const char *output_meaning(const bnmlp_model *model) {
-    for (size_t k = model->layer_count; k-- > 0;) {
-        const bnmlp_layer *l = &model->layers[k];
+    for (size_t k = bnmlp_model_layer_count(model); k-- > 0;) {
+        const bnmlp_layer *l = bnmlp_model_layer_at(model, k);
         if (l->kind == BNMLP_LAYER_DROPOUT) continue;
         if (l->kind != BNMLP_LAYER_ACTIVATION) break;
         if (l->config.activation.function == BNMLP_ACTIVATION_SIGMOID)
@@ -699,10 +700,10 @@ static void write_source(c_file *file, const bnmlp_model *model, const bnmlp_exp
         }
         put(file, "};\n\n");
     }
-    for (size_t k = 0; k < model->layer_count; k++) {
-        const c_layer_row *row = layer_row(&model->layers[k]);
-        const c_context c = {file, &model->layers[k], k, o, scratch, quantized};
-        if (row->arrays && !row->is_identity(&model->layers[k])) row->arrays(&c);
+    for (size_t k = 0; k < bnmlp_model_layer_count(model); k++) {
+        const c_layer_row *row = layer_row(bnmlp_model_layer_at(model, k));
+        const c_context c = {file, bnmlp_model_layer_at(model, k), k, o, scratch, quantized};
+        if (row->arrays && !row->is_identity(bnmlp_model_layer_at(model, k))) row->arrays(&c);
     }
     for (size_t h = 0; h < HELPER_COUNT; h++)
         if (plan->helpers >> h & 1u) {
@@ -724,9 +725,9 @@ static void write_source(c_file *file, const bnmlp_model *model, const bnmlp_exp
         put(file, "}\n\n");
     }
     /* The statements, tracking where the row is: the input, or one of the workspace's halves. */
-    size_t last = model->layer_count; /* the last layer that computes something */
-    for (size_t k = 0; k < model->layer_count; k++)
-        if (!layer_row(&model->layers[k])->is_identity(&model->layers[k])) last = k;
+    size_t last = bnmlp_model_layer_count(model); /* the last layer that computes something */
+    for (size_t k = 0; k < bnmlp_model_layer_count(model); k++)
+        if (!layer_row(bnmlp_model_layer_at(model, k))->is_identity(bnmlp_model_layer_at(model, k))) last = k;
     bool used[3] = {true, false, false};
     c_place place = PLACE_INPUT;
     /* Two passes: the first finds which halves are used, the second writes the statements. */
@@ -742,8 +743,8 @@ static void write_source(c_file *file, const bnmlp_model *model, const bnmlp_exp
             putf(file, "        const float *in = x + r * %s_INPUTS;\n", n);
             putf(file, "        float *y = out + r * %s_OUTPUTS;\n", n);
         }
-        for (size_t k = 0; k < model->layer_count; k++) {
-            const bnmlp_layer *l = &model->layers[k];
+        for (size_t k = 0; k < bnmlp_model_layer_count(model); k++) {
+            const bnmlp_layer *l = bnmlp_model_layer_at(model, k);
             const c_layer_row *row = layer_row(l);
             if (row->is_identity(l)) continue;
             c_place to = row->in_place && place != PLACE_INPUT ? place : place == PLACE_A ? PLACE_B : PLACE_A;
@@ -756,7 +757,7 @@ static void write_source(c_file *file, const bnmlp_model *model, const bnmlp_exp
             place = to;
         }
     }
-    if (last == model->layer_count) /* every layer is the identity */
+    if (last == bnmlp_model_layer_count(model)) /* every layer is the identity */
         putf(file, "        for (size_t i = 0; i < %s_OUTPUTS; i++) y[i] = in[i];\n", n);
     put(file, "    }\n    return 0;\n}\n");
 }
@@ -854,18 +855,18 @@ static bnmlp_status open_file(c_file *file, const char *directory, const char *n
 }
 
 static void release_plan(const bnmlp_model *model, c_plan *plan) {
-    bnmlp_release(&model->allocator, plan->test_inputs);
-    bnmlp_release(&model->allocator, plan->test_outputs);
+    bnmlp_release(bnmlp_model_allocator(model), plan->test_inputs);
+    bnmlp_release(bnmlp_model_allocator(model), plan->test_outputs);
 }
 
-bnmlp_status bnmlp_export_c_write(bnmlp_model *model, const char *directory,
+bnmlp_status bnmlp_export_c_write(bnmlp_model *model, bnmlp_model *original, const char *directory,
                                   const bnmlp_export_options *options, const bnmlp_file_fault *faults,
                                   bnmlp_error_detail *detail) {
-    if (!model || !directory || !options) return BNMLP_ERR_NULL_ARGUMENT;
+    if (!model || !original || !directory || !options) return BNMLP_ERR_NULL_ARGUMENT;
     c_plan plan;
     bnmlp_status status = plan_model(model, options, &plan, detail);
     if (status != BNMLP_OK) return status;
-    const bnmlp_allocator *a = &model->allocator;
+    const bnmlp_allocator *a = bnmlp_model_allocator(model);
     float *scratch =
         bnmlp_alloc_zeroed(a, plan.largest_kernel + plan.workspace_width + plan.inputs, sizeof *scratch);
     int8_t *quantized = scratch ? bnmlp_alloc_zeroed(a, plan.largest_kernel, 1) : NULL;
@@ -874,7 +875,7 @@ bnmlp_status bnmlp_export_c_write(bnmlp_model *model, const char *directory,
         bnmlp_detail_set(detail, 0, 0, 0, "out of memory");
         return BNMLP_ERR_OUT_OF_MEMORY;
     }
-    if (options->with_test) status = plan_test(model, options, &plan, scratch, quantized, detail);
+    if (options->with_test) status = plan_test(model, original, options, &plan, scratch, quantized, detail);
     c_file files[BNMLP_C_EXPORT_FILES] = {{.open = false}};
     const size_t count = options->with_test ? 3 : 2;
     for (size_t f = 0; f < count && status == BNMLP_OK; f++)
@@ -907,9 +908,9 @@ bnmlp_status bnmlp_export_c_write(bnmlp_model *model, const char *directory,
     return status;
 }
 
-static bnmlp_status write_c(bnmlp_model *model, const char *path, const bnmlp_export_options *options,
-                            bnmlp_error_detail *detail) {
-    return bnmlp_export_c_write(model, path, options, NULL, detail);
+static bnmlp_status write_c(bnmlp_model *model, bnmlp_model *original, const char *path,
+                            const bnmlp_export_options *options, bnmlp_error_detail *detail) {
+    return bnmlp_export_c_write(model, original, path, options, NULL, detail);
 }
 
 const bnmlp_export_format_row bnmlp_export_c_row = {
@@ -918,5 +919,6 @@ const bnmlp_export_format_row bnmlp_export_c_row = {
     .writes_directory = true,
     .takes_int8 = true,
     .takes_test = true,
+    .folds = true,
     .write = write_c,
 };

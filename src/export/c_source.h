@@ -21,9 +21,12 @@ typedef enum bnmlp_c_export_file {
 extern const bnmlp_export_format_row bnmlp_export_c_row;
 
 /* The row's writer with injected failures, for tests: faults (NULL: none) holds one fault per
- * file, indexed by bnmlp_c_export_file. directory must exist; options are checked by the caller
- * (bnmlp_model_export) as for the row. */
-bnmlp_status bnmlp_export_c_write(bnmlp_model *model, const char *directory,
+ * file, indexed by bnmlp_c_export_file. model is what the files describe (bnmlp_model_export
+ * passes the folded model), original the caller's model: the self-test's inputs are spread as
+ * its first layer's statistics say and its outputs are original's predictions (for int8, the
+ * predictions of model with its kernels dequantized). directory must exist; options are checked
+ * by the caller (bnmlp_model_export) as for the row. */
+bnmlp_status bnmlp_export_c_write(bnmlp_model *model, bnmlp_model *original, const char *directory,
                                   const bnmlp_export_options *options, const bnmlp_file_fault *faults,
                                   bnmlp_error_detail *detail);
 

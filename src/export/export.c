@@ -93,5 +93,17 @@ bnmlp_status bnmlp_model_export(bnmlp_model *model, const char *format, const ch
     if (o->with_test && o->test_rows == 0) {
         return refuse(detail, "a self-test needs at least one row");
     }
-    return row->write(model, path, o, detail);
+    if (!row->folds) {
+        return row->write(model, model, path, o, detail);
+    }
+    bnmlp_status status = BNMLP_OK;
+    bnmlp_model *folded = bnmlp_model_fold(model, NULL, &status);
+    if (folded == NULL) {
+        bnmlp_detail_set(detail, 0, 0, 0, "cannot fold the model's batch norm for export: %s",
+                         bnmlp_status_string(status));
+        return status;
+    }
+    status = row->write(folded, model, path, o, detail);
+    bnmlp_model_free(folded);
+    return status;
 }

@@ -16,10 +16,13 @@ typedef struct bnmlp_export_format_row {
     bool writes_directory; /* path is an existing directory that receives several files */
     bool takes_int8;       /* accepts BNMLP_EXPORT_WEIGHTS_INT8 */
     bool takes_test;       /* accepts with_test */
+    bool folds;            /* describes the model with batch norm folded (bnmlp_model_fold) */
     /* Writes model to path with options (already checked against the row's flags: name valid,
-     * test_rows >= 1). Leaves no file behind on error; detail's message says what. */
-    bnmlp_status (*write)(bnmlp_model *model, const char *path, const bnmlp_export_options *options,
-                          bnmlp_error_detail *detail);
+     * test_rows >= 1). model is the folded model for a row that folds, else the caller's;
+     * original is always the caller's (a self-test's reference). Leaves no file behind on
+     * error; detail's message says what. */
+    bnmlp_status (*write)(bnmlp_model *model, bnmlp_model *original, const char *path,
+                          const bnmlp_export_options *options, bnmlp_error_detail *detail);
 } bnmlp_export_format_row;
 
 /* The rows, each in its own file. */

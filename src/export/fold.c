@@ -275,10 +275,13 @@ static bnmlp_status set_item(bnmlp_model *folded, size_t index, const fold_state
     return status;
 }
 
-/* Gives folded the original's class names, if it has them. */
+/* Gives folded the original's class names, if they name every class (names set before the last
+ * layer or the loss changed the class count are stale: the model file leaves them out too). */
 static bnmlp_status copy_class_names(bnmlp_model *folded, const fold_state *f) {
     const size_t classes = bnmlp_model_class_count(f->model);
-    if (classes == 0 || !bnmlp_model_class_name(f->model, 0)) return BNMLP_OK;
+    size_t named = 0;
+    while (bnmlp_model_class_name(f->model, named)) named++;
+    if (classes == 0 || named != classes) return BNMLP_OK;
     const char **names = bnmlp_alloc_zeroed(f->allocator, classes, sizeof *names);
     if (!names) return BNMLP_ERR_OUT_OF_MEMORY;
     for (size_t i = 0; i < classes; i++) names[i] = bnmlp_model_class_name(f->model, i);

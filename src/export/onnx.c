@@ -140,10 +140,6 @@ typedef struct onnx_writer {
     char current[NAME_SIZE];          /* the tensor the next node reads */
 } onnx_writer;
 
-/* The layer at index. The one place this file reads the model's layout: widths, configuration
- * and arrays, never changed. */
-static const bnmlp_layer *layer_at(const bnmlp_model *model, size_t index) { return &model->layers[index]; }
-
 /* Array `array` of layer (its floats in the model's block), or NULL when absent. */
 static const float *array_of(const onnx_writer *w, const bnmlp_layer *layer, bnmlp_array array) {
     return bnmlp_layer_array(w->model, layer, array);
@@ -413,7 +409,7 @@ static bnmlp_status write_layers(onnx_writer *w, size_t *last_layer, bnmlp_error
     w->nodes = 0;
     const size_t count = bnmlp_model_layer_count(w->model);
     for (size_t i = 0; i < count; i++) {
-        const bnmlp_layer *layer = layer_at(w->model, i);
+        const bnmlp_layer *layer = bnmlp_model_layer_at(w->model, i);
         const layer_writer write = writer_of(layer);
         if (!write) {
             bnmlp_detail_set(detail, 0, 0, 0, "layer %zu (%s) has no ONNX form", i, layer->ops->class_name);
@@ -493,7 +489,7 @@ static void write_metadata(bnmlp_pb_buffer *b, const bnmlp_model *model, bnmlp_p
     /* "Dense(2->16, glorot_uniform); Activation(16->16, relu); ..." */
     bnmlp_pb_free(text);
     for (size_t i = 0; i < bnmlp_model_layer_count(model); i++) {
-        const bnmlp_layer *layer = layer_at(model, i);
+        const bnmlp_layer *layer = bnmlp_model_layer_at(model, i);
         char settings[128] = "", item[256];
         if (layer->ops->describe) layer->ops->describe(layer, settings, sizeof settings);
         snprintf(item, sizeof item, "%s%s(%zu->%zu%s%s)", i ? "; " : "", layer->ops->class_name, layer->in,
@@ -546,8 +542,9 @@ static void write_model(bnmlp_pb_buffer *b, const onnx_writer *w, const char *na
     write_metadata(b, model, text);
 }
 
-static bnmlp_status onnx_write(bnmlp_model *model, const char *path, const bnmlp_export_options *options,
-                               bnmlp_error_detail *detail) {
+static bnmlp_status onnx_write(bnmlp_model *model, bnmlp_model *original, const char *path,
+                               const bnmlp_export_options *options, bnmlp_error_detail *detail) {
+    (void)original; /* the graph describes the folded model; ONNX has no self-test */
     if (!bnmlp_model_is_built(model)) {
         bnmlp_detail_set(detail, 0, 0, 0, "the model must be built before it is exported");
         return BNMLP_ERR_NOT_BUILT;
@@ -594,5 +591,6 @@ const bnmlp_export_format_row bnmlp_export_onnx = {
     .writes_directory = false,
     .takes_int8 = false,
     .takes_test = false,
+    .folds = true,
     .write = onnx_write,
 };

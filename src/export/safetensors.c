@@ -590,8 +590,10 @@ static bnmlp_status make_header(const bnmlp_model *model, text *t, entry **entri
     return BNMLP_OK;
 }
 
-static bnmlp_status write_safetensors(bnmlp_model *model, const char *path,
+/* The row does not fold (folds false): model is the caller's, the layers as they are. */
+static bnmlp_status write_safetensors(bnmlp_model *model, bnmlp_model *original, const char *path,
                                       const bnmlp_export_options *options, bnmlp_error_detail *detail) {
+    (void)original;
     (void)options;
     if (!bnmlp_model_is_built(model)) {
         bnmlp_detail_set(detail, 0, 0, 0, "the model is not built");
@@ -633,5 +635,6 @@ const bnmlp_export_format_row bnmlp_export_safetensors = {
     .writes_directory = false,
     .takes_int8 = false,
     .takes_test = false,
+    .folds = false, /* the file is the state of the same nn.Sequential: every layer kept */
     .write = write_safetensors,
 };

@@ -297,6 +297,11 @@ typedef struct bnmlp_loss_row {
                                                          weights sum(w l) / weight_divisor, l a
                                                          row's loss (its outputs' mean) */
     size_t (*correct)(const bnmlp_loss_batch *batch); /* right predictions (0 without accuracy) */
+    /* The class of one checked target row y (width values) of a model with `outputs` outputs,
+     * for class weights; NULL when the loss has no classes (class weights refused). */
+    size_t (*target_class)(const float *y, size_t width, size_t outputs);
+    bnmlp_metric_task metric_task; /* what its outputs and targets are, for the
+                                                         metrics (bnmlp_loss_metric_task) */
 } bnmlp_loss_row;
 
 /* The row of loss, or NULL for a value that is no loss. */

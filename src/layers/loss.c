@@ -311,6 +311,21 @@ static double loss_squared(const bnmlp_loss_batch *b) {
     return bnmlp_mse(b->gradient, b->output, b->y, b->rows * b->outputs, b->divisor_rows * b->outputs);
 }
 
+/* A binary target's class: its label, 0 or 1 (one output). */
+static size_t class_binary(const float *y, size_t width, size_t outputs) {
+    (void)width, (void)outputs;
+    return y[0] == 1.0f ? 1 : 0;
+}
+
+/* A categorical target's class: its index, or its probabilities' first maximum. */
+static size_t class_categorical(const float *y, size_t width, size_t outputs) {
+    if (width == 1) return (size_t)y[0];
+    size_t best = 0;
+    for (size_t k = 1; k < outputs; k++)
+        if (y[k] > y[best]) best = k;
+    return best;
+}
+
 static size_t correct_none(const bnmlp_loss_batch *b) {
     (void)b;
     return 0;
@@ -330,7 +345,9 @@ static const bnmlp_loss_row losses[] = {
      .width_ok = width_is_outputs,
      .check = check_binary,
      .loss = loss_binary,
-     .correct = correct_binary},
+     .correct = correct_binary,
+     .target_class = class_binary,
+     .metric_task = BNMLP_METRIC_TASK_BINARY},
     {.kind = BNMLP_LOSS_CATEGORICAL_CROSSENTROPY,
      .names = {"categorical_crossentropy", "softmax", NULL},
      .description = "categorical cross-entropy",
@@ -341,7 +358,9 @@ static const bnmlp_loss_row losses[] = {
      .width_ok = width_is_index_or_outputs,
      .check = check_categorical,
      .loss = loss_categorical,
-     .correct = correct_categorical},
+     .correct = correct_categorical,
+     .target_class = class_categorical,
+     .metric_task = BNMLP_METRIC_TASK_MULTICLASS},
     {.kind = BNMLP_LOSS_MEAN_SQUARED_ERROR,
      .names = {"mean_squared_error", "mse", NULL},
      .description = "mean squared error",
@@ -352,7 +371,9 @@ static const bnmlp_loss_row losses[] = {
      .width_ok = width_is_outputs,
      .check = check_any,
      .loss = loss_squared,
-     .correct = correct_none},
+     .correct = correct_none,
+     .target_class = NULL,
+     .metric_task = BNMLP_METRIC_TASK_REGRESSION},
 };
 
 #define LOSS_COUNT (sizeof losses / sizeof losses[0])
@@ -388,6 +409,14 @@ bnmlp_status bnmlp_loss_from_name(const char *name, bnmlp_loss *loss) {
                 return BNMLP_OK;
             }
     return BNMLP_ERR_INVALID_ARGUMENT;
+}
+
+bnmlp_status bnmlp_loss_metric_task(bnmlp_loss loss, bnmlp_metric_task *task) {
+    if (!task) return BNMLP_ERR_NULL_ARGUMENT;
+    const bnmlp_loss_row *row = bnmlp_loss_row_of(loss);
+    if (!row) return BNMLP_ERR_INVALID_ARGUMENT;
+    *task = row->metric_task;
+    return BNMLP_OK;
 }
 
 bool bnmlp_loss_has_accuracy(bnmlp_loss loss) {

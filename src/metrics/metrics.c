@@ -387,7 +387,7 @@ static const bnmlp_metric_row metric_rows[] = {
      "mean of |output - target| over every element"},
     {BNMLP_METRIC_RMSE, "root_mean_squared_error", "rmse", REGRESSION, 0, false, finish_rmse,
      "square root of the mean of (output - target)^2 over every element"},
-    {BNMLP_METRIC_R2, "r2_score", "r2", REGRESSION, 0, true, finish_r2,
+    {BNMLP_METRIC_R2, "r2_score", "r2", REGRESSION, BNMLP_METRIC_KEEPS_MOMENTS, true, finish_r2,
      "coefficient of determination, uniform mean over outputs"},
 };
 
@@ -610,6 +610,73 @@ bnmlp_status bnmlp_metric_value(bnmlp_metric_accumulator *accumulator, double *v
     if (!accumulator->row->finish) return BNMLP_ERR_INVALID_ARGUMENT;
     *value = accumulator->rows == 0 ? NAN : accumulator->row->finish(accumulator);
     return BNMLP_OK;
+}
+
+/* ---- the summable state (combining accumulators over ranks) --------------------------------------- */
+
+bool bnmlp_metric_is_summable(bnmlp_metric kind) {
+    const bnmlp_metric_row *row = bnmlp_metric_row_of(kind);
+    return row && !(row->keeps & BNMLP_METRIC_KEEPS_UNSUMMABLE);
+}
+
+/* The state's scalars: rows, top-k hits, the sums of absolute and squared errors. */
+#define STATE_SCALARS 4
+
+/* Counts and columns of the state's arrays, in the order they are stored after the scalars. */
+static size_t state_counts(const bnmlp_metric_accumulator *acc) {
+    const size_t confusion = acc->confusion ? acc->classes * acc->classes : 0;
+    const size_t thresholds = acc->positives_at ? 2 * acc->num_thresholds : 0;
+    return confusion + thresholds;
+}
+
+size_t bnmlp_metric_state_size(const bnmlp_metric_accumulator *accumulator) {
+    const size_t columns = accumulator->residual_sq ? accumulator->outputs : 0;
+    return STATE_SCALARS + state_counts(accumulator) + columns;
+}
+
+/* Copies n counts to doubles (exact: each is at most 2^53). */
+static void counts_out(double *dst, const uint64_t *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = (double)src[i];
+}
+
+static void counts_in(uint64_t *dst, const double *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = (uint64_t)src[i];
+}
+
+void bnmlp_metric_state_get(const bnmlp_metric_accumulator *acc, double *state) {
+    state[0] = (double)acc->rows;
+    state[1] = (double)acc->top_k_hits;
+    state[2] = acc->absolute_sum;
+    state[3] = acc->squared_sum;
+    double *next = state + STATE_SCALARS;
+    if (acc->confusion) {
+        counts_out(next, acc->confusion, acc->classes * acc->classes);
+        next += acc->classes * acc->classes;
+    }
+    if (acc->positives_at) {
+        counts_out(next, acc->positives_at, acc->num_thresholds);
+        counts_out(next + acc->num_thresholds, acc->negatives_at, acc->num_thresholds);
+        next += 2 * acc->num_thresholds;
+    }
+    if (acc->residual_sq) memcpy(next, acc->residual_sq, acc->outputs * sizeof *next);
+}
+
+void bnmlp_metric_state_set(bnmlp_metric_accumulator *acc, const double *state) {
+    acc->rows = (size_t)state[0];
+    acc->top_k_hits = (uint64_t)state[1];
+    acc->absolute_sum = state[2];
+    acc->squared_sum = state[3];
+    const double *next = state + STATE_SCALARS;
+    if (acc->confusion) {
+        counts_in(acc->confusion, next, acc->classes * acc->classes);
+        next += acc->classes * acc->classes;
+    }
+    if (acc->positives_at) {
+        counts_in(acc->positives_at, next, acc->num_thresholds);
+        counts_in(acc->negatives_at, next + acc->num_thresholds, acc->num_thresholds);
+        next += 2 * acc->num_thresholds;
+    }
+    if (acc->residual_sq) memcpy(acc->residual_sq, next, acc->outputs * sizeof *next);
 }
 
 bnmlp_status bnmlp_metric_confusion_matrix(const bnmlp_metric_accumulator *accumulator, uint64_t *counts,

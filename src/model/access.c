@@ -193,6 +193,14 @@ bnmlp_status bnmlp_model_set_optimizer_state(bnmlp_model *model, bnmlp_optimizer
 
 size_t bnmlp_model_epochs_done(const bnmlp_model *model) { return model ? (size_t)model->epochs_done : 0; }
 
+bool bnmlp_model_is_checkpoint(const bnmlp_model *model) {
+    return model && (model->from_checkpoint || model->optimizer.steps > 0 || model->epochs_done > 0);
+}
+
+uint32_t bnmlp_model_file_version(const bnmlp_model *model) { return model ? model->file_version : 0; }
+
+size_t bnmlp_model_order_rows(const bnmlp_model *model) { return model ? model->order_count : 0; }
+
 size_t bnmlp_model_class_count(const bnmlp_model *model) {
     if (!model || model->layer_count == 0) return 0;
     const size_t outputs = bnmlp_model_output_width(model);

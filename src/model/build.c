@@ -45,7 +45,7 @@ static void release_buffers(bnmlp_model *model) {
         (void **)&model->params,        (void **)&model->grads,    (void **)&model->optimizer.slots,
         (void **)&model->stats,         (void **)&model->outputs,  (void **)&model->caches,
         (void **)&model->delta[0],      (void **)&model->delta[1], (void **)&model->loss_gradient,
-        (void **)&model->layer_scratch, (void **)&model->segments,
+        (void **)&model->layer_scratch, (void **)&model->segments, (void **)&model->row_weights,
     };
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) {
         bnmlp_release(a, *buffers[i]);
@@ -69,7 +69,9 @@ void bnmlp_model_free(bnmlp_model *model) {
     release_buffers(model);
     const bnmlp_allocator allocator = model->allocator;
     bnmlp_class_names_free(model->class_names);
+    bnmlp_model_release_fit_weights(model);
     bnmlp_release(&allocator, model->order);
+    bnmlp_release(&allocator, model->fit_record.best_weights);
     bnmlp_release(&allocator, model->layers);
     bnmlp_release(&allocator, model);
 }
@@ -313,6 +315,7 @@ static bool allocate_blocks(bnmlp_model *model, size_t max_batch) {
            alloc_block(model, &model->delta[1], max_batch, width, sizeof(float)) &&
            alloc_block(model, &model->loss_gradient, max_batch, bnmlp_model_output_width(model),
                        sizeof(float)) &&
+           alloc_block(model, &model->row_weights, max_batch, 1, sizeof(float)) &&
            alloc_block(model, &model->layer_scratch, model->layer_scratch_bytes, 1, 1) &&
            alloc_block(model, &model->segments, model->layer_count, BNMLP_ARRAY_COUNT, sizeof(bnmlp_segment));
 }

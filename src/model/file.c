@@ -6,8 +6,10 @@
  *            u32 flags (bit 0: checkpoint), u64 length of the sections
  *   sections tag (4 ASCII bytes), u64 payload length, payload: ARCH (layer records of named
  *            fields, file_fields.c; fixed records in version 1), PARM, STAT, and for a
- *            checkpoint OPTM, OPTC (not in version 1), RAND, TRAN, in this order; then,
- *            optional, CLAS (the class names)
+ *            checkpoint OPTM, OPTC (not in version 1), RAND, TRAN, in this order, then the
+ *            controls of its fit when it had any: SCHD, ESTP, PLAT (named fields,
+ *            fit_record.c), BEST (early stopping's best weights); then, optional, CLAS (the
+ *            class names)
  *   trailer  u32 CRC-32 of every byte before it
  *
  * Every number is little-endian whatever the host; floats are their IEEE-754 bits.
@@ -131,6 +133,48 @@ static void put_setting(writer *w, const bnmlp_optimizer_config *config, const b
     }
 }
 
+/* ---- writing fit's controls (the record's tables: fit_record.c) ---- */
+
+/* Whether section's part of record is held. */
+static bool record_holds(const bnmlp_record_section *section, const bnmlp_fit_record *record) {
+    bool held;
+    memcpy(&held, (const unsigned char *)record + section->held, sizeof held);
+    return held;
+}
+
+/* A section of named fields, as a layer record's: u32 n, then each field's u32 name length, name,
+ * u32 value length and value. */
+static void put_record_section(writer *w, const bnmlp_record_section *section,
+                               const bnmlp_fit_record *record) {
+    const size_t start = begin_section(w, section->tag);
+    put_u32(w, (uint32_t)section->field_count);
+    for (size_t i = 0; i < section->field_count; i++) {
+        const bnmlp_record_field *field = &section->fields[i];
+        unsigned char value[8 * (BNMLP_SCHEDULE_MAX_MILESTONES + 1)];
+        const size_t length = strlen(field->name), bytes = bnmlp_record_field_bytes(field);
+        bnmlp_record_field_encode(field, record, value);
+        put_u32(w, (uint32_t)length);
+        put_bytes(w, field->name, length);
+        put_u32(w, (uint32_t)bytes);
+        put_bytes(w, value, bytes);
+    }
+    end_section(w, start);
+}
+
+/* The controls of the model's last fit, each part it holds (SCHD, ESTP, PLAT), then BEST: early
+ * stopping's best weights, when kept. Nothing for a fit without controls. */
+static void put_fit_record(writer *w, const bnmlp_model *model) {
+    const bnmlp_fit_record *record = &model->fit_record;
+    for (size_t s = 0; s < bnmlp_record_section_count; s++)
+        if (record_holds(&bnmlp_record_sections[s], record))
+            put_record_section(w, &bnmlp_record_sections[s], record);
+    if (record->has_best_weights && record->best_weights) {
+        const size_t start = begin_section(w, "BEST");
+        put_floats(w, record->best_weights, bnmlp_model_snapshot_floats(model));
+        end_section(w, start);
+    }
+}
+
 /* The training state of a checkpoint: optimizer state and configuration, generator, epochs and
  * fit's row order. */
 static void put_training_state(writer *w, const bnmlp_model *model) {
@@ -170,6 +214,7 @@ static void put_training_state(writer *w, const bnmlp_model *model) {
     put_u64(w, model->order_count);
     for (size_t i = 0; i < model->order_count; i++) put_u64(w, model->order[i]);
     end_section(w, start);
+    put_fit_record(w, model);
 }
 
 /* The optional last section: the class names, when the model has them for its class count. */
@@ -182,6 +227,27 @@ static void put_class_names(writer *w, const bnmlp_model *model) {
         const size_t length = strlen(names->names[i]);
         put_u32(w, (uint32_t)length);
         put_bytes(w, names->names[i], length);
+    }
+    end_section(w, start);
+}
+
+/* The optional section of a checkpoint after CLAS: the last fit's class weights and normalization
+ * (fit_weights.c), as named fields ("normalization": u32; "class_weights": f32 per class), when
+ * that fit had either. */
+static void put_fit_weights(writer *w, const bnmlp_model *model) {
+    const bnmlp_kept_weights *fw = &model->fit_weights;
+    if (fw->class_count == 0 && fw->normalization == BNMLP_WEIGHTS_OVER_BATCH_SIZE) return;
+    const size_t start = begin_section(w, "LWGT");
+    put_u32(w, fw->class_count ? 2u : 1u);
+    put_u32(w, (uint32_t)strlen("normalization"));
+    put_bytes(w, "normalization", strlen("normalization"));
+    put_u32(w, 4u);
+    put_u32(w, (uint32_t)fw->normalization);
+    if (fw->class_count) {
+        put_u32(w, (uint32_t)strlen("class_weights"));
+        put_bytes(w, "class_weights", strlen("class_weights"));
+        put_u32(w, (uint32_t)(4 * fw->class_count));
+        for (size_t c = 0; c < fw->class_count; c++) put_f32(w, fw->class_weights[c]);
     }
     end_section(w, start);
 }
@@ -208,6 +274,7 @@ static void put_model(writer *w, const bnmlp_model *model, bool checkpoint) {
     end_section(w, start);
     if (checkpoint) put_training_state(w, model);
     put_class_names(w, model);
+    if (checkpoint) put_fit_weights(w, model);
     if (w->out) {
         bnmlp_store_le64(w->out + sections - 8, (uint64_t)(w->at - sections));
         bnmlp_store_le32(w->out + w->at, bnmlp_crc32_update(0, w->out, w->at));
@@ -544,13 +611,16 @@ static bool sizes_match(reader *r, const bnmlp_model *model, size_t sections_end
     return ok;
 }
 
-/* Moving variances (and the debiased average's variance accumulators) are never negative. */
-static void check_variances(reader *r, const bnmlp_model *model) {
+/* Moving variances (and the debiased average's variance accumulators) in stats (a statistics
+ * block of the model's layout) are never negative. */
+static void check_variances(reader *r, const bnmlp_model *model, const float *stats) {
     for (size_t i = 0; i < model->layer_count && r->status == BNMLP_OK; i++) {
         const bnmlp_layer *layer = &model->layers[i];
         for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++) {
-            if (bnmlp_arrays[k].block != BNMLP_BLOCK_STATS || !bnmlp_arrays[k].non_negative) continue;
-            const float *values = bnmlp_layer_array(model, layer, (bnmlp_array)k);
+            if (bnmlp_arrays[k].block != BNMLP_BLOCK_STATS || !bnmlp_arrays[k].non_negative ||
+                !layer->arrays[k].length)
+                continue;
+            const float *values = stats + layer->arrays[k].offset;
             for (size_t c = 0; c < layer->arrays[k].length; c++)
                 if (values[c] < 0.0f) {
                     char text[80];
@@ -690,6 +760,81 @@ static void get_training(reader *r, bnmlp_model *model, const bnmlp_allocator *a
     bnmlp_release(allocator, seen);
 }
 
+/* ---- reading fit's controls (the record's tables: fit_record.c) ---- */
+
+/* Whether the next section begins with tag (nothing is read). */
+static bool next_section_is(const reader *r, const char tag[4], size_t sections_end) {
+    return r->status == BNMLP_OK && sections_end - r->at >= SECTION_HEADER &&
+           memcmp(r->data + r->at, tag, 4) == 0;
+}
+
+/* A section of named fields into record, as a layer record's: a field this library does not know
+ * is skipped, one it knows must have its size and appear once, a missing one keeps its default;
+ * marks the part held. */
+static void get_record_section(reader *r, const bnmlp_record_section *section, bnmlp_fit_record *record) {
+    const uint32_t count = get_u32(r);
+    uint64_t seen = 0; /* bit i: row i read (a table has fewer than 64 rows) */
+    for (uint32_t k = 0; k < count && r->status == BNMLP_OK; k++) {
+        const unsigned char *name;
+        uint32_t length, bytes;
+        if (!get_field_head(r, &name, &length, &bytes)) return;
+        size_t row = 0;
+        while (row < section->field_count && !is_named(name, length, section->fields[row].name)) row++;
+        if (row == section->field_count) { /* unknown: written by a later version, skipped */
+            take(r, bytes);
+            continue;
+        }
+        const bnmlp_record_field *field = &section->fields[row];
+        if (!accept_field(r, &seen, row, bytes, bnmlp_record_field_bytes(field), field->name)) return;
+        const unsigned char *value = take(r, bytes);
+        if (value && !bnmlp_record_field_decode(field, record, value)) {
+            r->at -= bytes;
+            char text[96];
+            snprintf(text, sizeof text, "field %s: a value its type cannot hold", field->name);
+            fail(r, BNMLP_ERR_FORMAT, text);
+        }
+    }
+    const bool held = true;
+    memcpy((unsigned char *)record + section->held, &held, sizeof held);
+}
+
+/* The optional sections of fit's controls after TRAN (SCHD, ESTP, PLAT, each when present, in
+ * this order, all of the same epoch; then BEST, which early stopping's restore_best_weights with a
+ * best epoch needs and nothing else allows) into the model's record. Their ranges are checked
+ * by fit when it resumes from them (bnmlp_model_fit_resume_config). */
+static void get_fit_record(reader *r, bnmlp_model *model, size_t end) {
+    bnmlp_fit_record record = bnmlp_fit_record_defaults();
+    bool any = false;
+    uint64_t epoch = 0;
+    for (size_t s = 0; s < bnmlp_record_section_count && r->status == BNMLP_OK; s++) {
+        if (!next_section_is(r, bnmlp_record_sections[s].tag, end)) continue;
+        const size_t next = open_section(r, bnmlp_record_sections[s].tag, end);
+        get_record_section(r, &bnmlp_record_sections[s], &record);
+        close_section(r);
+        r->at = next;
+        if (r->status == BNMLP_OK && any && record.epoch != epoch)
+            fail(r, BNMLP_ERR_FORMAT, "the training controls' sections are of different epochs");
+        any = true, epoch = record.epoch;
+    }
+    const bool best =
+        record.has_early_stopping && record.early_stopping.restore_best_weights && record.early.has_best;
+    if (r->status == BNMLP_OK && best != next_section_is(r, "BEST", end))
+        fail(r, BNMLP_ERR_FORMAT,
+             best ? "early stopping's best weights (section BEST) are missing"
+                  : "a BEST section without early stopping's best epoch");
+    if (r->status == BNMLP_OK && best) {
+        const size_t next = open_section(r, "BEST", end);
+        float *weights = bnmlp_model_reserve_best_weights(model);
+        if (!weights) fail(r, BNMLP_ERR_OUT_OF_MEMORY, "early stopping's best weights");
+        get_floats(r, weights, bnmlp_model_snapshot_floats(model), "a best weight is not finite");
+        check_variances(r, model, weights + model->param_count);
+        close_section(r);
+        r->at = next;
+        record.has_best_weights = true;
+    }
+    if (r->status == BNMLP_OK) bnmlp_model_keep_fit_record(model, &record);
+}
+
 /* The class names (section CLAS): as many as the model's classes, each within the length limit,
  * without a NUL byte, all distinct. Checked before the copy is allocated. */
 static void get_class_names(reader *r, bnmlp_model *model) {
@@ -784,6 +929,52 @@ static size_t check_header(reader *r, size_t size, bool *checkpoint) {
     return end;
 }
 
+/* The last fit's class weights (section LWGT, checkpoints): named fields, an unknown one skipped;
+ * "normalization" a known one, "class_weights" one finite weight >= 0 per class of the model. */
+static void get_fit_weights(reader *r, bnmlp_model *model) {
+    const uint32_t count = get_u32(r);
+    const size_t classes = bnmlp_model_class_count(model);
+    uint32_t normalization = BNMLP_WEIGHTS_OVER_BATCH_SIZE;
+    const unsigned char *weights = NULL;
+    uint64_t seen = 0;
+    for (uint32_t k = 0; k < count && r->status == BNMLP_OK; k++) {
+        const unsigned char *name;
+        uint32_t length, bytes;
+        if (!get_field_head(r, &name, &length, &bytes)) return;
+        if (is_named(name, length, "normalization")) {
+            if (!accept_field(r, &seen, 0, bytes, 4, "normalization")) return;
+            normalization = get_u32(r);
+        } else if (is_named(name, length, "class_weights")) {
+            if (!accept_field(r, &seen, 1, bytes, 4 * classes, "class_weights")) return;
+            weights = take(r, bytes);
+        } else {
+            take(r, bytes); /* written by a later version */
+        }
+    }
+    if (r->status != BNMLP_OK) return;
+    if (normalization >= bnmlp_weight_normalization_count()) {
+        fail(r, BNMLP_ERR_FORMAT, "unknown weight normalization");
+        return;
+    }
+    float copy[256];
+    const size_t n = weights ? classes : 0;
+    float *values = n <= 256 ? copy : bnmlp_alloc_zeroed(&model->allocator, n, sizeof *values);
+    if (!values) {
+        fail(r, BNMLP_ERR_OUT_OF_MEMORY, "class weights");
+        return;
+    }
+    for (size_t c = 0; c < n; c++) {
+        values[c] = bnmlp_float_from_bits(bnmlp_load_le32(weights + 4 * c));
+        if (!(values[c] >= 0.0f) || bnmlp_not_finite(values[c]))
+            fail(r, BNMLP_ERR_FORMAT, "a class weight is negative or not finite");
+    }
+    if (r->status == BNMLP_OK &&
+        bnmlp_model_keep_fit_weights(model, n ? values : NULL, n,
+                                     (bnmlp_weight_normalization)normalization) != BNMLP_OK)
+        fail(r, BNMLP_ERR_OUT_OF_MEMORY, "class weights");
+    if (values != copy) bnmlp_release(&model->allocator, values);
+}
+
 /* Builds the model described by the sections; NULL on error. */
 static bnmlp_model *read_model(reader *r, size_t end, bool checkpoint, const bnmlp_allocator *allocator) {
     size_t next = open_section(r, "ARCH", end), max_batch = 0;
@@ -804,7 +995,7 @@ static bnmlp_model *read_model(reader *r, size_t end, bool checkpoint, const bnm
         case 0: get_floats(r, model->params, model->param_count, "a parameter is not finite"); break;
         case 1:
             get_floats(r, model->stats, model->stats_count, "a moving statistic is not finite");
-            check_variances(r, model);
+            check_variances(r, model, model->stats);
             break;
         case 2: get_optimizer(r, model); break;
         case 3: get_optimizer_config(r, model); break;
@@ -814,9 +1005,16 @@ static bnmlp_model *read_model(reader *r, size_t end, bool checkpoint, const bnm
         close_section(r);
         r->at = next;
     }
-    if (r->status == BNMLP_OK && r->at != end && r->version >= 2) {
+    if (checkpoint && r->status == BNMLP_OK && r->version >= 2) get_fit_record(r, model, end);
+    if (r->status == BNMLP_OK && r->at != end && r->version >= 2 && next_section_is(r, "CLAS", end)) {
         next = open_section(r, "CLAS", end);
         if (r->status == BNMLP_OK) get_class_names(r, model);
+        close_section(r);
+        r->at = next;
+    }
+    if (r->status == BNMLP_OK && r->at != end && checkpoint && next_section_is(r, "LWGT", end)) {
+        next = open_section(r, "LWGT", end);
+        if (r->status == BNMLP_OK) get_fit_weights(r, model);
         close_section(r);
         r->at = next;
     }
@@ -825,6 +1023,8 @@ static bnmlp_model *read_model(reader *r, size_t end, bool checkpoint, const bnm
         bnmlp_model_free(model);
         return NULL;
     }
+    model->file_version = r->version;
+    model->from_checkpoint = checkpoint;
     return model;
 }
 

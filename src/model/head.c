@@ -24,7 +24,8 @@ static bool ends_in(const bnmlp_model *model, bnmlp_activation activation) {
  * over divisor_rows rows, and *top (or NULL) the number of layers the backward pass runs through
  * below it. A final activation the loss folds in is skipped: the loss takes its input. */
 static double head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows, size_t width,
-                        size_t divisor_rows, float *gradient, size_t *correct, size_t *top) {
+                        size_t divisor_rows, const bnmlp_head_weights *weights, float *gradient,
+                        size_t *correct, size_t *top) {
     const bnmlp_loss_row *row = bnmlp_loss_row_of(model->loss);
     const size_t count = model->layer_count;
     const bool fused = ends_in(model, row->fused);
@@ -37,6 +38,8 @@ static double head_loss(const bnmlp_model *model, const float *x, const float *y
         .width = width,
         .divisor_rows = divisor_rows,
         .gradient = gradient,
+        .weights = weights ? weights->rows : NULL,
+        .weight_divisor = weights ? weights->divisor : 0.0,
     };
     *correct = row->correct(&batch);
     if (top) *top = fused ? count - 1 : count;
@@ -44,24 +47,27 @@ static double head_loss(const bnmlp_model *model, const float *x, const float *y
 }
 
 void bnmlp_model_head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows,
-                           size_t width, double *loss, size_t *correct) {
-    *loss = head_loss(model, x, y, rows, width, rows, NULL, correct, NULL);
+                           size_t width, const bnmlp_head_weights *weights, double *loss, size_t *correct) {
+    *loss = head_loss(model, x, y, rows, width, rows, weights, NULL, correct, NULL);
 }
 
 bnmlp_status bnmlp_model_head_backward(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                       size_t width, double *loss, size_t *correct) {
+                                       size_t width, const bnmlp_head_weights *weights, double *loss,
+                                       size_t *correct) {
     size_t top;
-    *loss = head_loss(model, x, y, rows, width, rows, model->loss_gradient, correct, &top);
+    *loss = head_loss(model, x, y, rows, width, rows, weights, model->loss_gradient, correct, &top);
     if (!isfinite(*loss)) return BNMLP_ERR_DIVERGED;
     bnmlp_model_run_backward(model, x, rows, model->loss_gradient, top);
     return BNMLP_OK;
 }
 
 void bnmlp_model_head_backward_share(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                     size_t width, size_t global_rows, double *loss, size_t *correct) {
+                                     size_t width, size_t global_rows, const bnmlp_head_weights *weights,
+                                     double *loss, size_t *correct) {
     size_t top;
-    /* The gradient over the global rows: the ranks' gradients add up to one process's. */
-    *loss = head_loss(model, x, y, rows, width, global_rows, model->loss_gradient, correct, &top);
+    /* The gradient over the global rows (or the global divisor of the weights): the ranks'
+     * gradients add up to one process's. */
+    *loss = head_loss(model, x, y, rows, width, global_rows, weights, model->loss_gradient, correct, &top);
     bnmlp_model_run_backward(model, x, rows, model->loss_gradient, top);
 }
 
@@ -73,4 +79,14 @@ bool bnmlp_model_has_accuracy(const bnmlp_model *model) { return bnmlp_loss_has_
 
 bnmlp_status bnmlp_model_check_targets(const bnmlp_model *model, const bnmlp_tensor *y) {
     return bnmlp_loss_check_targets(model->loss, bnmlp_model_output_width(model), y, NULL);
+}
+
+float *bnmlp_model_row_weights(bnmlp_model *model) { return model->row_weights; }
+
+bool bnmlp_model_has_target_classes(const bnmlp_model *model) {
+    return bnmlp_loss_row_of(model->loss)->target_class != NULL;
+}
+
+size_t bnmlp_model_target_class(const bnmlp_model *model, const float *y, size_t width) {
+    return bnmlp_loss_row_of(model->loss)->target_class(y, width, bnmlp_model_output_width(model));
 }

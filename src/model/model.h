@@ -14,6 +14,8 @@
  *   caches              batch-norm mean, variance, rstd from the last training-mode forward, kept
  *                       for backward and the moving update;
  *   loss_gradient       the loss head's gradient with respect to the loss's input;
+ *   row_weights         the current batch's per-row loss weights (class x sample weight), staged
+ *                       by the training tier before a weighted pass;
  *   delta[2]            ping-pong gradients with respect to layer outputs;
  *   layer_scratch       the per-pass scratch of the layer that needs most (batch norm's sums);
  *   segments            the trainable runs of the arenas, handed to the optimizer;
@@ -39,6 +41,34 @@ typedef struct bnmlp_model_collective {
     bnmlp_status failure;       /* the first transport error of the current pass (BNMLP_OK: none) */
 } bnmlp_model_collective;
 
+/* fit's training controls as a checkpoint keeps them (fit_record.c; sections SCHD, ESTP, PLAT,
+ * BEST of docs/model-format.md): plain data the training tier fills after every epoch of fit and
+ * reads when a fit resumes; the model tier only stores, copies and (de)serializes it. */
+typedef struct bnmlp_fit_record {
+    uint64_t epoch;                             /* the model's epochs done when it was taken */
+    bool has_schedule;                          /* the schedule part holds a schedule (SCHD) */
+    double base_rate;                           /* the schedule's base rate */
+    bnmlp_schedule_config schedule;             /* the schedule */
+    bool has_early_stopping;                    /* the early-stopping part is held (ESTP) */
+    bnmlp_early_stopping_config early_stopping; /* its settings (enabled) */
+    bnmlp_early_stopping_state early;           /* its running state */
+    bool has_plateau;                           /* the reduce-LR-on-plateau part is held (PLAT) */
+    bnmlp_plateau_config reduce_lr;             /* its settings (enabled) */
+    bnmlp_plateau_state plateau;                /* its running state */
+    double rate;                                /* the rate without a schedule (the plateau's) */
+    bool has_best_weights;                      /* best_weights holds early stopping's best epoch's
+                                                   weights (BEST) */
+    float *best_weights; /* (bnmlp_model_snapshot_floats) owned by the model, or NULL */
+} bnmlp_fit_record;
+
+/* The class weights and normalization of the model's last fit (fit_weights.c), which a checkpoint
+ * stores (section LWGT) so that a resumed fit continues with them. */
+typedef struct bnmlp_kept_weights {
+    float *class_weights;                     /* (class_count) the model's copy, or NULL */
+    size_t class_count;                       /* 0: the last fit had no class weights */
+    bnmlp_weight_normalization normalization; /* the last fit's */
+} bnmlp_kept_weights;
+
 /* The sequential model (opaque to users). */
 struct bnmlp_model {
     bnmlp_allocator allocator;         /* every allocation goes through it */
@@ -63,6 +93,7 @@ struct bnmlp_model {
     float *outputs;                    /* all layer outputs */
     float *caches;                     /* all batch-norm caches */
     float *loss_gradient;              /* (max_batch, output width) */
+    float *row_weights;                /* (max_batch) the batch's row weights (bnmlp_model_row_weights) */
     float *delta[2];                   /* (max_batch, max_width) each */
     void *layer_scratch;               /* the largest scratch a layer asks for (ops->scratch_bytes) */
     size_t layer_scratch_bytes;        /* its size */
@@ -74,6 +105,10 @@ struct bnmlp_model {
     size_t order_count;                /* rows of order; 0 before the first fit */
     bnmlp_model_collective collective; /* the other ranks, when training on several */
     bnmlp_class_names *class_names;    /* the classes' names (bnmlp_model_set_class_names), or NULL */
+    bnmlp_fit_record fit_record;       /* fit's controls after its last epoch, for checkpoints */
+    uint32_t file_version;             /* format version of the file it was loaded from; 0: not loaded */
+    bool from_checkpoint;              /* loaded from a checkpoint */
+    bnmlp_kept_weights fit_weights;    /* the class weights of the last fit, saved in checkpoints */
 };
 
 /* slice's floats in block, or NULL when the layer has no such array. */
@@ -118,6 +153,11 @@ bnmlp_status bnmlp_model_check_training_rows(const bnmlp_model *model, size_t ro
 const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t rows, bnmlp_mode mode,
                                      size_t count);
 
+/* The last layer's output buffer: the outputs of the last forward through every layer (its
+ * rows), which backward, the loss and the optimizer's update leave as they are (the metrics of a
+ * training step read them after it). The model must be built. */
+const float *bnmlp_model_output(const bnmlp_model *model);
+
 /* Zeroes the gradient arena, then back-propagates delta (rows, width of layer top - 1's output)
  * through layers top - 1 down to 0, accumulating parameter gradients. x is the forward's input.
  * Must follow a training-mode bnmlp_model_run_forward of the same x. */
@@ -133,6 +173,24 @@ void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows);
 
 /* ---- head.c: the loss ------------------------------------------------------------------------- */
 
+/* The weights of a weighted loss pass: row weights (rows floats, the staged batch's) and the
+ * divisor of the weighted sum (Keras: the global batch's rows; PyTorch: its sum of weights),
+ * > 0. A NULL bnmlp_head_weights pointer is the unweighted loss. */
+typedef struct bnmlp_head_weights {
+    const float *rows; /* (rows) each row's weight */
+    double divisor;    /* what sum(w l) is divided by, for the loss and its gradient */
+} bnmlp_head_weights;
+
+/* The model's buffer for one batch's row weights (max_batch floats, planned at build). */
+float *bnmlp_model_row_weights(bnmlp_model *model);
+
+/* True when the model's loss gives its targets classes (class weights apply). */
+bool bnmlp_model_has_target_classes(const bnmlp_model *model);
+
+/* The class of target row y (width values, checked) for class weights; the loss must have
+ * classes (bnmlp_model_has_target_classes). */
+size_t bnmlp_model_target_class(const bnmlp_model *model, const float *y, size_t width);
+
 /* BNMLP_OK when the targets y suit the model's loss (bnmlp_loss_check_targets). */
 bnmlp_status bnmlp_model_check_targets(const bnmlp_model *model, const bnmlp_tensor *y);
 
@@ -141,15 +199,17 @@ bool bnmlp_model_has_accuracy(const bnmlp_model *model);
 
 /* The mean loss of the last forward of x (rows rows) against y (rows x width targets), and how
  * many predictions are right (per output for binary cross-entropy, per row for categorical; 0
- * for mean squared error). No gradient; nothing changes. */
+ * for mean squared error). With weights (or NULL), sum(w l) / weights->divisor instead of the
+ * mean. No gradient; nothing changes. */
 void bnmlp_model_head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows,
-                           size_t width, double *loss, size_t *correct);
+                           size_t width, const bnmlp_head_weights *weights, double *loss, size_t *correct);
 
 /* As bnmlp_model_head_backward for one rank's rows of a global batch of global_rows rows: the
  * loss's gradient is divided by global_rows instead of rows, and the backward pass always runs
  * (it communicates at synchronized batch-norm seams); no finiteness check. */
 void bnmlp_model_head_backward_share(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                     size_t width, size_t global_rows, double *loss, size_t *correct);
+                                     size_t width, size_t global_rows, const bnmlp_head_weights *weights,
+                                     double *loss, size_t *correct);
 
 /* As bnmlp_model_loss after a training-mode forward, then the loss's gradient and the backward
  * pass through every layer below the loss's input, into the gradient arena. BNMLP_ERR_DIVERGED
@@ -157,7 +217,8 @@ void bnmlp_model_head_backward_share(bnmlp_model *model, const float *x, const f
  * checked here: the optimizer's check of the update covers every gradient it uses, and
  * bnmlp_model_loss_gradients checks them all before it hands them out. */
 bnmlp_status bnmlp_model_head_backward(bnmlp_model *model, const float *x, const float *y, size_t rows,
-                                       size_t width, double *loss, size_t *correct);
+                                       size_t width, const bnmlp_head_weights *weights, double *loss,
+                                       size_t *correct);
 
 /* How many predictions one batch of rows rows has: rows for categorical cross-entropy, rows x
  * outputs otherwise (the denominator of the accuracy). */
@@ -274,6 +335,88 @@ void bnmlp_model_snapshot_save(const bnmlp_model *model, float *dst);
 /* Puts a snapshot of the same model back: parameters and every statistic as they were (layers'
  * own counters, such as the debiased average's step count, are not part of it). */
 void bnmlp_model_snapshot_restore(bnmlp_model *model, const float *src);
+
+/* ---- fit_record.c: fit's controls in the model and in checkpoints ------------------------------ */
+
+/* The record the model holds (all parts unheld before a fit with controls or such a checkpoint). */
+const bnmlp_fit_record *bnmlp_model_fit_record(const bnmlp_model *model);
+
+/* Replaces the record's numbers with record's (every field but best_weights, which stays the
+ * model's buffer). */
+void bnmlp_model_keep_fit_record(bnmlp_model *model, const bnmlp_fit_record *record);
+
+/* The model's buffer for early stopping's best weights (bnmlp_model_snapshot_floats), allocated
+ * through the model's allocator on the first call (its content is kept when it exists); NULL when
+ * that fails (BNMLP_ERR_OUT_OF_MEMORY for the caller; nothing changed). */
+float *bnmlp_model_reserve_best_weights(bnmlp_model *model);
+
+/* How a field of a fit record is stored (and its C type in bnmlp_fit_record). */
+typedef enum bnmlp_record_type {
+    BNMLP_RECORD_BOOL = 0, /* one byte, 0 or 1 (bool) */
+    BNMLP_RECORD_ENUM,     /* u32 (an int-sized enumeration) */
+    BNMLP_RECORD_U64,      /* u64 (uint64_t), count of them */
+    BNMLP_RECORD_SIZE,     /* u64 (size_t) */
+    BNMLP_RECORD_F64       /* f64 (double; not NaN), count of them */
+} bnmlp_record_type;
+
+/* One named field of a fit record's section. */
+typedef struct bnmlp_record_field {
+    const char *name;       /* as stored */
+    bnmlp_record_type type; /* how it is stored */
+    size_t offset;          /* where it lives in bnmlp_fit_record */
+    size_t count;           /* values (arrays: the C array's length; else 1) */
+    bool state;             /* running state (not a setting the equality compares) */
+    const char *meaning;    /* for the format document */
+} bnmlp_record_field;
+
+/* One section of a fit record: its tag, fields and which part of the record it holds. */
+typedef struct bnmlp_record_section {
+    const char *tag;                  /* "SCHD", "ESTP", "PLAT" */
+    const bnmlp_record_field *fields; /* its rows */
+    size_t field_count;               /* < 64 */
+    size_t held;                      /* offset of the bool in bnmlp_fit_record saying it is held */
+    const char *title;                /* for the format document */
+} bnmlp_record_section;
+
+extern const bnmlp_record_section bnmlp_record_sections[];
+extern const size_t bnmlp_record_section_count;
+
+/* The record of nothing held, with every setting at its public default (BNMLP_SCHEDULE_DEFAULT,
+ * BNMLP_EARLY_STOPPING_DEFAULT enabled, BNMLP_PLATEAU_DEFAULT enabled) and state 0: what a
+ * field missing from a section keeps. */
+bnmlp_fit_record bnmlp_fit_record_defaults(void);
+
+/* Bytes a field's value takes in the file (8 per value, 4 for an enum, 1 for a bool). */
+size_t bnmlp_record_field_bytes(const bnmlp_record_field *field);
+
+/* The field's value in record, as the file stores it, into out (bnmlp_record_field_bytes). */
+void bnmlp_record_field_encode(const bnmlp_record_field *field, const bnmlp_fit_record *record,
+                               unsigned char *out);
+
+/* Sets the field in record from its stored bytes; false (record unchanged) for a value its type
+ * cannot hold: a bool byte other than 0 or 1, an enum beyond int, a size beyond size_t, a NaN.
+ * Ranges are the training tier's checks (when a fit resumes). */
+bool bnmlp_record_field_decode(const bnmlp_record_field *field, bnmlp_fit_record *record,
+                               const unsigned char *in);
+
+/* True when every setting field (not state) of section is the same in a and b (doubles bit for
+ * bit). */
+bool bnmlp_record_settings_equal(const bnmlp_record_section *section, const bnmlp_fit_record *a,
+                                 const bnmlp_fit_record *b);
+
+/* The Markdown tables of the sections' fields that docs/model-format.md shows, into text (size
+ * bytes, terminated when size > 0); returns its length, as snprintf. */
+size_t bnmlp_record_fields_document(char *text, size_t size);
+
+/* ---- fit_weights.c: the last fit's class weights ------------------------------------------------- */
+
+/* Keeps a copy of count class weights (NULL with 0: none) and the normalization as the model's
+ * last fit's, through the model's allocator; BNMLP_ERR_OUT_OF_MEMORY with nothing changed. */
+bnmlp_status bnmlp_model_keep_fit_weights(bnmlp_model *model, const float *class_weights, size_t count,
+                                          bnmlp_weight_normalization normalization);
+
+/* Releases the copy (bnmlp_model_free). */
+void bnmlp_model_release_fit_weights(bnmlp_model *model);
 
 /* ---- file_fields.c: the fields of a layer record ------------------------------------------------ */
 

@@ -63,6 +63,10 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
     return input;
 }
 
+const float *bnmlp_model_output(const bnmlp_model *model) {
+    return model->layers[model->layer_count - 1].output;
+}
+
 /* ---- zeroing the gradient arena, in pieces on the model's threads -------------------------------- */
 
 /* Floats of one piece at least: below twice this the arena is zeroed on the calling thread. */

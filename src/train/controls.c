@@ -17,14 +17,21 @@ typedef struct monitor_row {
     bool higher_is_better; /* the direction of BNMLP_DIRECTION_AUTO */
     bool validation;       /* needs validation data */
     bool accuracy;         /* needs a loss with an accuracy */
+    bool metric;           /* reads the control's metric from the array at offset (one of fit's
+                              metrics): its direction is the metric's */
 } monitor_row;
 
 static const monitor_row monitors[] = {
-    {BNMLP_MONITOR_VAL_LOSS, "val_loss", NULL, offsetof(bnmlp_epoch_record, val_loss), false, true, false},
-    {BNMLP_MONITOR_LOSS, "loss", NULL, offsetof(bnmlp_epoch_record, loss), false, false, false},
+    {BNMLP_MONITOR_VAL_LOSS, "val_loss", NULL, offsetof(bnmlp_epoch_record, val_loss), false, true, false,
+     false},
+    {BNMLP_MONITOR_LOSS, "loss", NULL, offsetof(bnmlp_epoch_record, loss), false, false, false, false},
     {BNMLP_MONITOR_VAL_ACCURACY, "val_accuracy", "val_acc", offsetof(bnmlp_epoch_record, val_accuracy), true,
-     true, true},
-    {BNMLP_MONITOR_ACCURACY, "accuracy", "acc", offsetof(bnmlp_epoch_record, accuracy), true, false, true},
+     true, true, false},
+    {BNMLP_MONITOR_ACCURACY, "accuracy", "acc", offsetof(bnmlp_epoch_record, accuracy), true, false, true,
+     false},
+    {BNMLP_MONITOR_VAL_METRIC, "val_metric", NULL, offsetof(bnmlp_epoch_record, val_metrics), false, true,
+     false, true},
+    {BNMLP_MONITOR_METRIC, "metric", NULL, offsetof(bnmlp_epoch_record, metrics), false, false, false, true},
 };
 
 #define MONITOR_COUNT (sizeof monitors / sizeof monitors[0])
@@ -50,35 +57,47 @@ bnmlp_status bnmlp_monitor_from_name(const char *name, bnmlp_monitor *monitor) {
     return BNMLP_ERR_INVALID_ARGUMENT;
 }
 
-double bnmlp_monitor_value(bnmlp_monitor monitor, const bnmlp_epoch_record *record) {
+double bnmlp_monitor_value(bnmlp_monitor monitor, size_t metric_index, const bnmlp_epoch_record *record) {
     const monitor_row *row = monitor_row_of(monitor);
+    const size_t index = row->metric ? metric_index : 0;
     double value;
-    memcpy(&value, (const unsigned char *)record + row->offset, sizeof value);
+    memcpy(&value, (const unsigned char *)record + row->offset + index * sizeof value, sizeof value);
     return value;
 }
 
-bnmlp_status bnmlp_monitor_check(bnmlp_monitor monitor, bool has_validation, bool has_accuracy) {
+bnmlp_status bnmlp_monitor_check(bnmlp_monitor monitor, bool has_validation, bool has_accuracy,
+                                 bool has_metric) {
     const monitor_row *row = monitor_row_of(monitor);
-    if (!row || (row->validation && !has_validation) || (row->accuracy && !has_accuracy))
+    if (!row || (row->validation && !has_validation) || (row->accuracy && !has_accuracy) ||
+        (row->metric && !has_metric))
         return BNMLP_ERR_INVALID_ARGUMENT;
     return BNMLP_OK;
 }
 
-/* True when higher values of monitor are better under mode (a checked pair). */
-static bool maximizes(bnmlp_monitor monitor, bnmlp_direction mode) {
-    if (mode == BNMLP_DIRECTION_AUTO) return monitor_row_of(monitor)->higher_is_better;
-    return mode == BNMLP_DIRECTION_MAX;
+/* True when higher values of monitor (watching metric, for a metric row) are better under mode
+ * (a checked triple). */
+static bool maximizes(bnmlp_monitor monitor, bnmlp_metric metric, bnmlp_direction mode) {
+    if (mode != BNMLP_DIRECTION_AUTO) return mode == BNMLP_DIRECTION_MAX;
+    const monitor_row *row = monitor_row_of(monitor);
+    if (!row->metric) return row->higher_is_better;
+    bnmlp_metric_info info;
+    bnmlp_metric_describe(metric, &info); /* checked by known */
+    return info.greater_is_better;
 }
 
-static bool known(bnmlp_monitor monitor, bnmlp_direction mode) {
-    return monitor_row_of(monitor) && (size_t)mode <= (size_t)BNMLP_DIRECTION_MAX;
+static bool known(bnmlp_monitor monitor, bnmlp_metric metric, bnmlp_direction mode) {
+    const monitor_row *row = monitor_row_of(monitor);
+    bnmlp_metric_info info;
+    if (row && row->metric && (bnmlp_metric_describe(metric, &info) != BNMLP_OK || !info.scalar))
+        return false;
+    return row && (size_t)mode <= (size_t)BNMLP_DIRECTION_MAX;
 }
 
 /* ---- early stopping (Keras 3) ------------------------------------------------------------------- */
 
 bnmlp_status bnmlp_early_stopping_check(const bnmlp_early_stopping_config *config) {
     if (!config) return BNMLP_ERR_NULL_ARGUMENT;
-    if (!known(config->monitor, config->mode) || !isfinite(config->min_delta) ||
+    if (!known(config->monitor, config->metric, config->mode) || !isfinite(config->min_delta) ||
         (config->has_baseline && !isfinite(config->baseline)))
         return BNMLP_ERR_INVALID_ARGUMENT;
     return BNMLP_OK;
@@ -89,15 +108,16 @@ bnmlp_status bnmlp_early_stopping_begin(const bnmlp_early_stopping_config *confi
     if (!state) return BNMLP_ERR_NULL_ARGUMENT;
     bnmlp_status status = bnmlp_early_stopping_check(config);
     if (status != BNMLP_OK) return status;
-    *state =
-        (bnmlp_early_stopping_state){.best = maximizes(config->monitor, config->mode) ? -INFINITY : INFINITY};
+    *state = (bnmlp_early_stopping_state){
+        .best = maximizes(config->monitor, config->metric, config->mode) ? -INFINITY : INFINITY};
     return BNMLP_OK;
 }
 
 /* Keras's _is_improvement: value moved by min_delta toward worse still beats reference. */
 static bool improves(const bnmlp_early_stopping_config *config, double value, double reference) {
     const double delta = fabs(config->min_delta);
-    return maximizes(config->monitor, config->mode) ? value - delta > reference : value + delta < reference;
+    return maximizes(config->monitor, config->metric, config->mode) ? value - delta > reference
+                                                                    : value + delta < reference;
 }
 
 bnmlp_status bnmlp_early_stopping_update(const bnmlp_early_stopping_config *config,
@@ -138,7 +158,7 @@ bnmlp_status bnmlp_plateau_check(const bnmlp_plateau_config *config) {
     const bool ranges = config->factor > 0.0 && config->factor < 1.0 && config->threshold >= 0.0 &&
                         isfinite(config->threshold) && config->min_lr >= 0.0 && isfinite(config->min_lr) &&
                         config->eps >= 0.0 && isfinite(config->eps);
-    if (!known(config->monitor, config->mode) || !ranges ||
+    if (!known(config->monitor, config->metric, config->mode) || !ranges ||
         (size_t)config->style > (size_t)BNMLP_PLATEAU_PYTORCH ||
         (size_t)config->threshold_mode > (size_t)BNMLP_THRESHOLD_ABS)
         return BNMLP_ERR_INVALID_ARGUMENT;
@@ -149,13 +169,14 @@ bnmlp_status bnmlp_plateau_begin(const bnmlp_plateau_config *config, bnmlp_plate
     if (!state) return BNMLP_ERR_NULL_ARGUMENT;
     bnmlp_status status = bnmlp_plateau_check(config);
     if (status != BNMLP_OK) return status;
-    *state = (bnmlp_plateau_state){.best = maximizes(config->monitor, config->mode) ? -INFINITY : INFINITY};
+    *state = (bnmlp_plateau_state){
+        .best = maximizes(config->monitor, config->metric, config->mode) ? -INFINITY : INFINITY};
     return BNMLP_OK;
 }
 
 /* Whether value beats best: Keras's absolute min_delta, or PyTorch's threshold_mode. */
 static bool plateau_better(const bnmlp_plateau_config *config, double value, double best) {
-    const bool max = maximizes(config->monitor, config->mode);
+    const bool max = maximizes(config->monitor, config->metric, config->mode);
     if (config->style == BNMLP_PLATEAU_PYTORCH && config->threshold_mode == BNMLP_THRESHOLD_REL)
         return max ? value > best * (1.0 + config->threshold) : value < best * (1.0 - config->threshold);
     return max ? value > best + config->threshold : value < best - config->threshold;

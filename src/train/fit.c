@@ -18,7 +18,10 @@ typedef struct fit_state {
     float *batch_x;                   /* (batch_size, x cols) the staged rows of x */
     float *batch_y;                   /* (batch_size, y cols) and of y */
     float *best_weights;              /* (bnmlp_model_snapshot_floats) early stopping's best epoch's
-                                         weights, with restore_best_weights; else NULL */
+                                         weights, with restore_best_weights; else NULL. The model's
+                                         buffer: a checkpoint stores it */
+    bnmlp_metric_set train_metrics;   /* config->metrics over each epoch's trained rows */
+    bnmlp_metric_set val_metrics;     /* and over the validation rows (empty without them) */
 } fit_state;
 
 /* The data fit trains and validates on: views of the caller's tensors (validation_split cuts the
@@ -28,6 +31,7 @@ typedef struct fit_data {
     bnmlp_tensor split_x, split_y;    /* the validation rows cut off by validation_split */
     const bnmlp_tensor *validation_x; /* the validation set, or NULL */
     const bnmlp_tensor *validation_y;
+    const float *validation_weights; /* its rows' sample weights, or NULL: unweighted */
 } fit_data;
 
 /* The controls' running state. */
@@ -45,7 +49,8 @@ static void fit_state_free(fit_state *f) {
     bnmlp_release(f->allocator, f->order);
     bnmlp_release(f->allocator, f->batch_x);
     bnmlp_release(f->allocator, f->batch_y);
-    bnmlp_release(f->allocator, f->best_weights);
+    bnmlp_metric_set_free(&f->train_metrics);
+    bnmlp_metric_set_free(&f->val_metrics);
 }
 
 /* Allocates fit's state (f is then to be freed, whatever the outcome) for rows rows of (x cols, y cols) in batches of batch_size, and room in
@@ -53,7 +58,8 @@ static void fit_state_free(fit_state *f) {
  * checkpoint or the last fit) when resuming on as many rows, else as 0, 1, ..., rows - 1 (Keras 2
  * keeps one index array and shuffles it in place every epoch). */
 static bnmlp_status fit_state_init(fit_state *f, bnmlp_model *model, const bnmlp_tensor *x,
-                                   const bnmlp_tensor *y, const bnmlp_fit_config *config) {
+                                   const bnmlp_tensor *y, const bnmlp_tensor *validation_x,
+                                   const bnmlp_fit_config *config) {
     const size_t batch_size = config->batch_size;
     const bool resume = config->initial_epoch > 0;
     *f = (fit_state){.allocator = bnmlp_model_allocator(model)};
@@ -63,14 +69,19 @@ static bnmlp_status fit_state_init(fit_state *f, bnmlp_model *model, const bnmlp
     f->batch_x = bnmlp_alloc_zeroed(f->allocator, batch_size, x->cols * sizeof(float));
     f->batch_y = bnmlp_alloc_zeroed(f->allocator, batch_size, y->cols * sizeof(float));
     if (config->early_stopping.enabled && config->early_stopping.restore_best_weights) {
-        f->best_weights =
-            bnmlp_alloc_zeroed(f->allocator, bnmlp_model_snapshot_floats(model) + 1, sizeof(float));
+        f->best_weights = bnmlp_model_reserve_best_weights(model);
         if (!f->best_weights) return BNMLP_ERR_OUT_OF_MEMORY;
     }
     if (!f->order || !f->batch_x || !f->batch_y || bnmlp_model_reserve_order(model, rows) != BNMLP_OK)
         return BNMLP_ERR_OUT_OF_MEMORY; /* the caller frees what was allocated */
     for (size_t i = 0; i < rows; i++) f->order[i] = saved ? saved[i] : i;
-    return BNMLP_OK;
+    /* The metrics' accumulators (roc_auc keeps at most every row of its set). */
+    bnmlp_status status =
+        bnmlp_metric_set_create(&f->train_metrics, model, config->metrics, config->metric_count, rows);
+    if (status == BNMLP_OK && validation_x)
+        status = bnmlp_metric_set_create(&f->val_metrics, model, config->metrics, config->metric_count,
+                                         validation_x->rows);
+    return status;
 }
 
 /* Copies rows order[0..rows) of (x, y) into the staging rows. */
@@ -129,8 +140,11 @@ static size_t split_rows(size_t rows, double split) { return (size_t)floor((doub
 /* The training and validation sets of a checked config into *d (which the views point into). */
 static void fit_data_init(fit_data *d, const bnmlp_tensor *x, const bnmlp_tensor *y,
                           const bnmlp_fit_config *config) {
-    *d = (fit_data){
-        .x = *x, .y = *y, .validation_x = config->validation_x, .validation_y = config->validation_y};
+    *d = (fit_data){.x = *x,
+                    .y = *y,
+                    .validation_x = config->validation_x,
+                    .validation_y = config->validation_y,
+                    .validation_weights = config->validation_sample_weights};
     if (config->validation_split > 0.0) {
         const size_t train = split_rows(x->rows, config->validation_split);
         d->x = bnmlp_tensor_view(x->data, train, x->cols);
@@ -139,7 +153,16 @@ static void fit_data_init(fit_data *d, const bnmlp_tensor *x, const bnmlp_tensor
         d->split_y = bnmlp_tensor_view(y->data + train * y->cols, y->rows - train, y->cols);
         d->validation_x = &d->split_x;
         d->validation_y = &d->split_y;
+        /* Keras splits sample_weight with x and y: the split rows keep their weights. */
+        if (config->weights.sample_weights) d->validation_weights = config->weights.sample_weights + train;
     }
+}
+
+/* The index of metric's first occurrence in config->metrics, or config->metric_count. */
+static size_t metric_index(const bnmlp_fit_config *config, bnmlp_metric metric) {
+    size_t i = 0;
+    while (i < config->metric_count && config->metrics && config->metrics[i] != metric) i++;
+    return i;
 }
 
 /* Checks validation_split and the controls of config (the optimizer is checked). */
@@ -156,15 +179,32 @@ static bnmlp_status check_controls(const bnmlp_model *model, const bnmlp_tensor 
     if (status == BNMLP_OK && config->early_stopping.enabled) {
         status = bnmlp_early_stopping_check(&config->early_stopping);
         if (status == BNMLP_OK)
-            status = bnmlp_monitor_check(config->early_stopping.monitor, validation, accuracy);
+            status = bnmlp_monitor_check(config->early_stopping.monitor, validation, accuracy,
+                                         metric_index(config, config->early_stopping.metric) <
+                                             config->metric_count);
     }
     if (status == BNMLP_OK && config->reduce_lr.enabled) {
         status = bnmlp_plateau_check(&config->reduce_lr);
-        if (status == BNMLP_OK) status = bnmlp_monitor_check(config->reduce_lr.monitor, validation, accuracy);
+        if (status == BNMLP_OK)
+            status =
+                bnmlp_monitor_check(config->reduce_lr.monitor, validation, accuracy,
+                                    metric_index(config, config->reduce_lr.metric) < config->metric_count);
         if (status == BNMLP_OK && config->schedule.kind != BNMLP_SCHEDULE_CONSTANT)
             status = BNMLP_ERR_INVALID_ARGUMENT;
     }
     return status;
+}
+
+/* Checks the class and sample weights of the training rows and the validation rows' weights. */
+static bnmlp_status check_fit_weights(const bnmlp_model *model, const bnmlp_tensor *x,
+                                      const bnmlp_fit_config *config) {
+    bnmlp_status status = bnmlp_train_check_weights(model, &config->weights, x->rows);
+    const float *validation = config->validation_sample_weights;
+    if (status != BNMLP_OK || !validation) return status;
+    if (!config->validation_x) return BNMLP_ERR_INVALID_ARGUMENT; /* none, or validation_split's */
+    const bnmlp_loss_weights sample = {.sample_weights = validation,
+                                       .normalization = config->weights.normalization};
+    return bnmlp_train_check_weights(model, &sample, config->validation_x->rows);
 }
 
 /* Checks every argument of fit before anything changes. */
@@ -184,13 +224,17 @@ static bnmlp_status check_fit(const bnmlp_model *model, const bnmlp_tensor *x, c
         if (status != BNMLP_OK) return status;
     }
     status = check_controls(model, x, config);
+    if (status == BNMLP_OK) status = bnmlp_fit_resume_check(model, bnmlp_fit_resume_parts(model, config));
+    if (status == BNMLP_OK) status = check_fit_weights(model, x, config);
+    if (status == BNMLP_OK) status = bnmlp_metric_set_check(model, config->metrics, config->metric_count);
     if (status != BNMLP_OK) return status;
     fit_data d;
     fit_data_init(&d, x, y, config);
     return check_epoch_rows(model, d.x.rows, config->batch_size);
 }
 
-/* Starts the controls of a checked config on rows training rows. */
+/* Starts the controls of a checked config on rows training rows, continuing the parts of the
+ * model's stored controls that config resumes (resume.c). */
 static void controls_begin(fit_controls *c, const bnmlp_model *model, const bnmlp_fit_config *config,
                            size_t rows) {
     *c = (fit_controls){.optimizer = config->optimizer,
@@ -204,6 +248,31 @@ static void controls_begin(fit_controls *c, const bnmlp_model *model, const bnml
         if (batch_trains(model, bnmlp_chunk_rows(rows, start, config->batch_size))) c->steps_per_epoch++;
     if (config->early_stopping.enabled) bnmlp_early_stopping_begin(&config->early_stopping, &c->early);
     if (config->reduce_lr.enabled) bnmlp_plateau_begin(&config->reduce_lr, &c->plateau);
+    const bnmlp_resume_parts parts = bnmlp_fit_resume_parts(model, config);
+    const bnmlp_fit_record *stored = bnmlp_model_fit_record(model);
+    if (parts.schedule) c->base_rate = stored->base_rate;
+    if (parts.early_stopping) c->early = stored->early; /* its best weights are in the model's buffer */
+    if (parts.plateau) c->plateau = stored->plateau, c->rate = stored->rate;
+}
+
+/* The controls' state after an epoch into the model, for a checkpoint the callback may save. */
+static void keep_controls(bnmlp_model *model, const bnmlp_fit_config *config, const fit_state *f,
+                          const fit_controls *c) {
+    bnmlp_fit_record record = bnmlp_fit_record_defaults();
+    record.epoch = bnmlp_model_epochs_done(model);
+    record.has_schedule =
+        config->schedule.kind != BNMLP_SCHEDULE_CONSTANT || config->schedule.initial_learning_rate > 0.0;
+    record.base_rate = c->base_rate;
+    record.schedule = config->schedule;
+    record.has_early_stopping = config->early_stopping.enabled;
+    record.early_stopping = config->early_stopping;
+    record.early = c->early;
+    record.has_plateau = config->reduce_lr.enabled;
+    record.reduce_lr = config->reduce_lr;
+    record.plateau = c->plateau;
+    record.rate = c->rate;
+    record.has_best_weights = f->best_weights && c->early.has_best;
+    bnmlp_model_keep_fit_record(model, &record);
 }
 
 /* Sets the learning rate of step `step` of epoch `epoch` (1-based) into the working optimizer
@@ -219,14 +288,32 @@ static double set_rate(fit_controls *c, const bnmlp_fit_config *config, size_t e
     return (double)(float)rate;
 }
 
+/* Stages the row weights of this rank's share (share rows from offset) of the global batch of
+ * rows rows at order, and returns the head weights (NULL: unweighted). sum(w) is the global
+ * batch's, computed by every rank from the whole data in the batch's order: the same divisor on
+ * every rank and in one process, without communicating. */
+static const bnmlp_head_weights *stage_weights(bnmlp_model *model, const bnmlp_fit_config *config,
+                                               const fit_data *d, const fit_state *f, const size_t *order,
+                                               size_t rows, size_t offset, size_t share,
+                                               bnmlp_head_weights *staged) {
+    const bnmlp_loss_weights *weights = &config->weights;
+    if (!bnmlp_loss_weights_given(weights)) return NULL;
+    bnmlp_train_stage_weights(model, weights, f->batch_y, d->y.cols, share, order + offset, 0);
+    const double sum = weights->normalization == BNMLP_WEIGHTS_OVER_WEIGHT_SUM
+                           ? bnmlp_train_weight_sum(model, weights, d->y.data, d->y.cols, rows, order, 0)
+                           : 0.0;
+    return bnmlp_train_head_weights(model, weights->normalization, share, rows, sum, staged);
+}
+
 /* One epoch over the rows in `order`; the record gets the Keras-style training metrics and the
  * validation metrics. *batch_stop: the batch callback asked to stop. */
 static bnmlp_status run_epoch(bnmlp_model *model, const fit_data *d, const bnmlp_fit_config *config,
-                              const fit_state *f, fit_controls *c, bnmlp_epoch_record *record,
-                              bool *batch_stop) {
+                              fit_state *f, fit_controls *c, bnmlp_epoch_record *record, bool *batch_stop) {
     double loss_sum = 0.0;
     size_t seen = 0, correct_sum = 0;
     *batch_stop = false;
+    bnmlp_metric_set *train_metrics = &f->train_metrics;
+    bnmlp_metric_set_reset(train_metrics); /* Keras resets its metrics as every epoch begins */
     for (size_t start = 0; start < d->x.rows && !*batch_stop; start += config->batch_size) {
         const size_t rows = bnmlp_chunk_rows(d->x.rows, start, config->batch_size);
         if (!batch_trains(model, rows)) continue; /* documented: a trailing batch too small */
@@ -235,12 +322,17 @@ static bnmlp_status run_epoch(bnmlp_model *model, const fit_data *d, const bnmlp
         bnmlp_model_share(model, rows, &offset, &share);
         bnmlp_model_set_global_rows(model, rows);
         stage_batch(f, &d->x, &d->y, f->order + start + offset, share);
+        bnmlp_head_weights staged;
+        const bnmlp_head_weights *weights =
+            stage_weights(model, config, d, f, f->order + start, rows, offset, share, &staged);
         const double rate = set_rate(c, config, record->epoch, record->steps);
         double loss;
         size_t correct;
         bnmlp_status status = bnmlp_train_step_checked(model, f->batch_x, f->batch_y, share, d->y.cols, rows,
-                                                       &c->optimizer, false, &loss, &correct);
+                                                       weights, &c->optimizer, false, &loss, &correct);
         if (status != BNMLP_OK) return status;
+        /* Keras updates its compiled metrics with the outputs the step's loss used. */
+        bnmlp_metric_set_add(train_metrics, model, bnmlp_model_output(model), f->batch_y, share, d->y.cols);
         /* Keras reports batch-size-weighted means over the epoch (for accuracy: the count of
          * correct predictions over the rows seen, kept exact). */
         loss_sum += loss * (double)rows;
@@ -264,10 +356,23 @@ static bnmlp_status run_epoch(bnmlp_model *model, const fit_data *d, const bnmlp
     record->accuracy = bnmlp_train_accuracy(model, correct_sum, seen);
     record->val_loss = NAN;
     record->val_accuracy = NAN;
-    if (!d->validation_x) return BNMLP_OK;
+    for (size_t i = 0; i < BNMLP_FIT_MAX_METRICS; i++) record->val_metrics[i] = NAN;
+    bnmlp_status status = bnmlp_metric_set_values(train_metrics, model, record->metrics);
+    if (status != BNMLP_OK || !d->validation_x) return status;
     /* Each rank evaluates its share of the validation rows; the metrics are summed over ranks. */
     const bnmlp_tensor vx = share_of(model, d->validation_x), vy = share_of(model, d->validation_y);
-    return bnmlp_train_evaluate_checked(model, &vx, &vy, &record->val_loss, &record->val_accuracy);
+    size_t offset, count;
+    bnmlp_model_share(model, d->validation_x->rows, &offset, &count);
+    /* Class weights never weigh validation (Keras); its sample weights do when there are any. */
+    const bnmlp_loss_weights validation = {.sample_weights =
+                                               d->validation_weights ? d->validation_weights + offset : NULL,
+                                           .normalization = config->weights.normalization};
+    bnmlp_metric_set *val_metrics = &f->val_metrics;
+    bnmlp_metric_set_reset(val_metrics);
+    status = bnmlp_train_evaluate_with_metrics(model, &vx, &vy, d->validation_weights ? &validation : NULL,
+                                               val_metrics, &record->val_loss, &record->val_accuracy);
+    if (status == BNMLP_OK) status = bnmlp_metric_set_values(val_metrics, model, record->val_metrics);
+    return status;
 }
 
 /* Early stopping and reduce-LR-on-plateau at the end of an epoch (0-based index epoch - 1): keeps
@@ -277,7 +382,8 @@ static bnmlp_status run_controls(bnmlp_model *model, const bnmlp_fit_config *con
     bnmlp_status status = BNMLP_OK;
     if (config->early_stopping.enabled) {
         bool keep, stop;
-        const double value = bnmlp_monitor_value(config->early_stopping.monitor, record);
+        const double value = bnmlp_monitor_value(config->early_stopping.monitor,
+                                                 metric_index(config, config->early_stopping.metric), record);
         status = bnmlp_early_stopping_update(&config->early_stopping, &c->early, record->epoch - 1, value,
                                              &keep, &stop);
         if (status != BNMLP_OK) return status;
@@ -286,7 +392,8 @@ static bnmlp_status run_controls(bnmlp_model *model, const bnmlp_fit_config *con
         if (stop) record->stop = BNMLP_STOP_EARLY_STOPPING;
     }
     if (config->reduce_lr.enabled) {
-        const double value = bnmlp_monitor_value(config->reduce_lr.monitor, record);
+        const double value = bnmlp_monitor_value(config->reduce_lr.monitor,
+                                                 metric_index(config, config->reduce_lr.metric), record);
         status = bnmlp_plateau_update(&config->reduce_lr, &c->plateau, value, &c->rate, NULL);
     }
     return status;
@@ -303,7 +410,15 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
     fit_data d;
     fit_data_init(&d, x, y, config);
     fit_state f;
-    status = bnmlp_model_agree(model, fit_state_init(&f, model, &d.x, &d.y, config));
+    status = bnmlp_model_agree(model, fit_state_init(&f, model, &d.x, &d.y, d.validation_x, config));
+    if (status != BNMLP_OK) {
+        fit_state_free(&f);
+        return status;
+    }
+    /* The model keeps the class weights for checkpoints (a resumed fit continues with them). */
+    status = bnmlp_model_agree(model, bnmlp_model_keep_fit_weights(model, config->weights.class_weights,
+                                                                   config->weights.class_count,
+                                                                   config->weights.normalization));
     if (status != BNMLP_OK) {
         fit_state_free(&f);
         return status;
@@ -325,6 +440,7 @@ bnmlp_status bnmlp_model_fit(bnmlp_model *model, const bnmlp_tensor *x, const bn
         if (record.stop == BNMLP_STOP_NONE && batch_stop) record.stop = BNMLP_STOP_BATCH_CALLBACK;
         done++;
         bnmlp_model_count_epoch(model);
+        keep_controls(model, config, &f, &c);
         const bool stop = config->on_epoch_end && !config->on_epoch_end(&record, config->callback_context);
         if (stop && record.stop == BNMLP_STOP_NONE) record.stop = BNMLP_STOP_EPOCH_CALLBACK;
         if (history) history[done - 1] = record;

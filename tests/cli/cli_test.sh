@@ -644,6 +644,70 @@ check "text labels: the resumed model still names its classes" sh -c \
     "'$bnmlp' predict --model tc3.bnmlp --data test.csv --out - --classes | grep -q ',inner ring\$'"
 failure "train: validation data with a class the training data lacks" "class 'inner rung' is not one of the model's classes" \
     train --data train-text.csv --validation-data test-unknown.csv --layers "dense:4:relu,dense:1:sigmoid" --epochs 1 --out tv.bnmlp --quiet
+# --- Class weights: --class-weight, --weight-normalization, kept by checkpoints ----------------
+# An imbalanced set: every row of class 0 of the tutorial's data, one in six of class 1 (about 500
+# and 80), halved into a training and a test part.
+awk -F, 'NR == 1 || $NF == 0 || NR % 6 == 0' data.csv >imbalanced.csv
+awk 'NR == 1 || NR % 2 == 0' imbalanced.csv >imb-train.csv
+awk 'NR == 1 || NR % 2 == 1' imbalanced.csv >imb-test.csv
+imb="--layers $spec $tutorial --epochs 60 --quiet"
+check "imbalanced set: train without class weights: exit 0" status_is 0 "$bnmlp" train --data imb-train.csv $imb --out imb-plain.bnmlp
+check "imbalanced set: train --class-weight balanced: exit 0" status_is 0 "$bnmlp" train --data imb-train.csv $imb \
+    --class-weight balanced --out imb-balanced.bnmlp
+plain_recall=$("$bnmlp" evaluate --model imb-plain.bnmlp --data imb-test.csv --metrics recall | sed -n 's/^recall: \([0-9.]*\).*/\1/p')
+balanced_recall=$("$bnmlp" evaluate --model imb-balanced.bnmlp --data imb-test.csv --metrics recall | sed -n 's/^recall: \([0-9.]*\).*/\1/p')
+echo "        minority recall: ${plain_recall:-?} without class weights, ${balanced_recall:-?} balanced"
+check "balanced class weights raise the minority class's recall" \
+    awk -v a="${plain_recall:-1}" -v b="${balanced_recall:-0}" 'BEGIN { exit !(b > a + 0.1) }'
+check "train prints the balanced weights (training rows only) in what it read" sh -c \
+    "'$bnmlp' train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp \
+    --class-weight balanced --validation-split 0.5 2>&1 >/dev/null | grep -q '^Class weights (balanced, normalization batch): 0: 0\.[0-9]*, 1: [0-9.]*\$'"
+check "explicit weights with the weight-sum normalization: exit 0" status_is 0 "$bnmlp" train --data imb-train.csv \
+    --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight 1:5 --weight-normalization sum
+check "what it read: unlisted classes weigh 1" err_has 'Class weights (1:5, normalization sum): 0: 1, 1: 5'
+check "text labels: weights by class name: exit 0" status_is 0 "$bnmlp" train --data train-text.csv \
+    --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight '"outer, ring":2,inner ring:0.5'
+check "text labels: the weights are printed with the names" \
+    err_has 'Class weights ("outer, ring":2,inner ring:0.5, normalization batch): 0 "inner ring": 0.5, 1 "outer, ring": 2'
+check "class weights change the run" sh -c "'$bnmlp' train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid \
+    --epochs 2 --out cw1.bnmlp --quiet && ! cmp -s cw1.bnmlp cw.bnmlp"
+check "weights of 1 give the unweighted model, bit for bit" sh -c "'$bnmlp' train --data imb-train.csv \
+    --layers dense:2:relu,dense:1:sigmoid --epochs 2 --out cw2.bnmlp --quiet --class-weight 0:1,1:1 && cmp -s cw1.bnmlp cw2.bnmlp"
+check "class weights: train 4 epochs: exit 0" status_is 0 "$bnmlp" train --data imb-train.csv $tutorial \
+    --layers "$spec" --epochs 4 --class-weight balanced --weight-normalization sum --out cw4.bnmlp --quiet
+check "class weights: the same run stopped after 2 with a checkpoint: exit 0" status_is 0 "$bnmlp" train \
+    --data imb-train.csv $tutorial --layers "$spec" --epochs 2 --class-weight balanced --weight-normalization sum \
+    --out cw2part.bnmlp --checkpoint-every 2 --quiet
+check "resume continues with the checkpoint's class weights: exit 0" status_is 0 "$bnmlp" resume \
+    --checkpoint cw2part.bnmlp.ckpt --data imb-train.csv --epochs 4 --out cw4resumed.bnmlp
+check "resume says which class weights it continues with" \
+    err_has 'Class weights (from the checkpoint, normalization sum): 0: 0.'
+check "resumed with the stored class weights: the uninterrupted model, bit for bit" cmp -s cw4.bnmlp cw4resumed.bnmlp
+usage_error "--class-weight: an unknown class" "--class-weight: unknown class '2' (the model's classes: the class indices 0 to 1)" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight 0:1,2:3
+usage_error "--class-weight: an unknown class name" "unknown class 'middle' (the model's classes: the class names \"inner ring\", \"outer, ring\" or the indices 0 to 1)" \
+    train --data train-text.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight middle:2
+usage_error "--class-weight: a negative weight" "--class-weight: the weight '-1' of class 1 is not a number from 0 to" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight 1:-1
+usage_error "--class-weight: a weight that is no number" "the weight 'heavy' of class 0" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight 0:heavy
+usage_error "--class-weight: a class given twice" "--class-weight: class 1 (index 1) is given twice" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight 1:2,0:1,1:3
+usage_error "--class-weight: an item without a weight" "bad --class-weight item '1' (expected CLASS:WEIGHT, or balanced)" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight 1
+usage_error "--class-weight with mean squared error" "--class-weight needs classes: the loss mean_squared_error" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1 --loss mse --epochs 1 --out cw.bnmlp --class-weight balanced
+# Every row of class 1 last: --validation-split 0.2 leaves the training rows none of them.
+{ head -n 1 imb-train.csv; awk -F, 'NR > 1 && $NF == 0' imb-train.csv; awk -F, 'NR > 1 && $NF == 1' imb-train.csv; } >ones-last.csv
+usage_error "--class-weight balanced: a class without training rows" "--class-weight balanced: class 1 has no training row" \
+    train --data ones-last.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight balanced \
+    --validation-split 0.2
+usage_error "--weight-normalization: an unknown name" "unknown --weight-normalization 'mean' (expected one of batch, sum)" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --class-weight balanced \
+    --weight-normalization mean
+usage_error "--weight-normalization without --class-weight" "--weight-normalization needs --class-weight" \
+    train --data imb-train.csv --layers dense:2:relu,dense:1:sigmoid --epochs 1 --out cw.bnmlp --weight-normalization sum
+
 # --- Training controls: early stopping, reduce-LR-on-plateau, schedules, --save-best -------
 # The tutorial's model with BN: its val_loss rises over the first epochs, so patience 3 stops it.
 check "--early-stopping 3,0,restore: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
@@ -774,25 +838,39 @@ check "--metrics: training is unchanged (the same model and history, bit for bit
 check "--metrics without validation: the training columns only" sh -c \
     "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1 --loss mse --epochs 2 --metrics rmse,r2 --quiet --out mr.bnmlp --history mr.csv >/dev/null &&
      test \"\$(head -n 1 mr.csv)\" = epoch,loss,accuracy,val_loss,val_accuracy,root_mean_squared_error,r2_score"
+check "--metrics accuracy: the training value is Keras's (fit's own accuracy, from the same training-mode outputs)" sh -c \
+    "'$bnmlp' train --data data.csv --layers '$spec' --epochs 3 $tutorial --validation-split 0.5 --metrics accuracy --quiet --out ma.bnmlp --history ma.csv >/dev/null &&
+     awk -F, 'NR > 1 && (\$6 != \$3 || \$7 != \$5) { bad = 1 } END { exit bad || NR != 4 }' ma.csv"
+check "--monitor val_auc --metrics auc --early-stopping: watches the metric (Keras's monitor=\"val_auc\")" sh -c \
+    "'$bnmlp' train --data data.csv --layers '$spec' --epochs 30 $tutorial --validation-split 0.5 --metrics auc --monitor val_auc \
+       --early-stopping 2,0,restore --quiet --out mv.bnmlp --history mv.csv >mv.out &&
+     grep -q '^early stopping after epoch [0-9]*: no val_auc improvement in 2 epochs (best: epoch [0-9]*)' mv.out &&
+     grep -q '^restored the weights of epoch [0-9]* (best val_auc)' mv.out"
+usage_error "--monitor val_auc without auc in --metrics" "--monitor val_auc needs auc in --metrics" train --data data.csv \
+    --layers "$spec" --epochs 2 --validation-split 0.5 --metrics f1 --monitor val_auc --early-stopping 2 --quiet --out bad.bnmlp
+usage_error "--monitor val_metric (the library's generic name)" "unknown --monitor 'val_metric'" train --data data.csv \
+    --layers "$spec" --epochs 2 --validation-split 0.5 --metrics auc --monitor val_metric --early-stopping 2 --quiet --out bad.bnmlp
 for bad in foo mae confusion_matrix auc,auc "auc," ""; do
     usage_error "train --metrics '$bad'" "--metrics" train --data data.csv --layers "$spec" --epochs 2 --quiet \
         --out bad.bnmlp --metrics "$bad"
 done
 check "no model written by a refused --metrics" test ! -e bad.bnmlp
 
-# --- resume takes the controls and --metrics (not --lr-schedule, --standardize) -------------
+# --- resume takes the controls and --metrics (not --standardize) -----------------------------
 check "resume source: train 4 epochs with checkpoints" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
     --epochs 4 $tutorial --validation-split 0.5 --quiet --out rc.bnmlp --checkpoint-every 2
-check "resume --early-stopping 1,0,restore --metrics auc: exit 0" status_is 0 "$bnmlp" resume --checkpoint rc.bnmlp.ckpt \
-    --data data.csv --validation-split 0.5 --epochs 40 --early-stopping 1,0,restore --metrics auc --quiet \
-    --out rc2.bnmlp --history rc2.csv
+check "resume --early-stopping 1,0,restore --metrics auc (--override: rc's run had none): exit 0" status_is 0 \
+    "$bnmlp" resume --checkpoint rc.bnmlp.ckpt --data data.csv --validation-split 0.5 --epochs 40 \
+    --early-stopping 1,0,restore --metrics auc --quiet --out rc2.bnmlp --history rc2.csv --override
+check "resume --early-stopping --override: the warning names the stored none" \
+    err_has "warning: --early-stopping (patience 1, min_delta 0, monitor val_loss, restore) replaces rc.bnmlp.ckpt's early stopping (none) (--override)"
 check "resume --metrics: the history has auc and val_auc from epoch 5" sh -c \
     "test \"\$(head -n 1 rc2.csv)\" = epoch,loss,accuracy,val_loss,val_accuracy,auc,val_auc && test \"\$(sed -n 2p rc2.csv | cut -d, -f1)\" = 5"
 check "resume --metrics: epoch 5's values are the uninterrupted run's (mt.csv)" test \
     "$(sed -n 2p rc2.csv | cut -d, -f6)" = "$(sed -n 6p mt.csv | cut -d, -f6)"
 check "resume --early-stopping ...,restore: restores an epoch of the resumed run" grep -q '^restored the weights of epoch [0-9]* (best val_loss)' last.out
-usage_error "resume --lr-schedule (train only)" "unknown flag '--lr-schedule'" resume --checkpoint rc.bnmlp.ckpt \
-    --data data.csv --epochs 8 --lr-schedule exp:0.9
+usage_error "resume --lr-schedule on a run without one" "--lr-schedule (exp:0.9) changes rc.bnmlp.ckpt's learning-rate schedule (none)" \
+    resume --checkpoint rc.bnmlp.ckpt --data data.csv --validation-split 0.5 --epochs 8 --lr-schedule exp:0.9
 usage_error "resume --monitor alone" "--monitor needs --early-stopping" resume --checkpoint rc.bnmlp.ckpt \
     --data data.csv --epochs 8 --monitor loss
 usage_error "resume --metrics mae on a binary model" "not a metric of this model's task" resume --checkpoint rc.bnmlp.ckpt \
@@ -820,6 +898,47 @@ head -n 3 hf.csv >short-history.csv
 failure "resume --history with fewer epochs than the checkpoint" "it holds 2 epochs, not the 3 the checkpoint has done" \
     resume --checkpoint hp.bnmlp.ckpt --data data.csv --epochs 8 --validation-split 0.5 --quiet --out hn.bnmlp \
     --history short-history.csv
+
+# --- resume continues the checkpoint's controls: settings and state, bit for bit ------------
+# The tutorial's model stops after epoch 4 (patience 3, best epoch 1); interrupted after epoch 2
+# and resumed with no control flag, early stopping triggers after the resume and puts back epoch
+# 1's weights, from before it, and the step schedule goes on.
+controls="--early-stopping 3,0,restore --lr-schedule step:2:0.7"
+check "controls: the whole run: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" --epochs 60 \
+    $tutorial --validation-split 0.5 $controls --quiet --out cw.bnmlp --history cw.csv
+check "controls: the whole run stops after epoch 4, best epoch 1" \
+    grep -q '^early stopping after epoch 4: no val_loss improvement in 3 epochs (best: epoch 1)' last.out
+check "controls: the run interrupted after epoch 2, with a checkpoint: exit 0" status_is 0 "$bnmlp" train \
+    --data data.csv --layers "$spec" --epochs 2 $tutorial --validation-split 0.5 $controls --quiet --out cp.bnmlp \
+    --checkpoint-every 2
+check "controls: resume with no control flag: exit 0" status_is 0 "$bnmlp" resume --checkpoint cp.bnmlp.ckpt \
+    --data data.csv --validation-split 0.5 --epochs 60 --quiet --out cr.bnmlp --history cr.csv
+check "controls: early stopping triggers after the resume, restoring epoch 1" sh -c \
+    "grep -q '^early stopping after epoch 4: ' last.out && grep -q '^restored the weights of epoch 1 (best val_loss)' last.out"
+check "controls: the resumed model is the uninterrupted one, byte for byte" cmp -s cw.bnmlp cr.bnmlp
+check "controls: the resumed history is the uninterrupted one's epochs 3 and 4, byte for byte" sh -c \
+    "head -n 1 cw.csv >cw-tail.csv && tail -n +4 cw.csv >>cw-tail.csv && cmp -s cw-tail.csv cr.csv"
+check "controls: the same flags again are fine" status_is 0 "$bnmlp" resume --checkpoint cp.bnmlp.ckpt \
+    --data data.csv --validation-split 0.5 --epochs 60 --quiet --out cr2.bnmlp $controls
+check "controls: ... and give the same model" cmp -s cw.bnmlp cr2.bnmlp
+usage_error "resume with another --lr-schedule" \
+    "--lr-schedule (step:3:0.7) changes cp.bnmlp.ckpt's learning-rate schedule (step:2:0.7)" \
+    resume --checkpoint cp.bnmlp.ckpt --data data.csv --validation-split 0.5 --epochs 60 --out r.bnmlp --lr-schedule step:3:0.7
+usage_error "resume with another --early-stopping" \
+    "--early-stopping (patience 4, min_delta 0, monitor val_loss) changes cp.bnmlp.ckpt's early stopping (patience 3, min_delta 0, monitor val_loss, restore)" \
+    resume --checkpoint cp.bnmlp.ckpt --data data.csv --validation-split 0.5 --epochs 60 --out r.bnmlp --early-stopping 4
+usage_error "resume with another --monitor" "monitor val_accuracy, restore) changes cp.bnmlp.ckpt's early stopping" \
+    resume --checkpoint cp.bnmlp.ckpt --data data.csv --validation-split 0.5 --epochs 60 --out r.bnmlp \
+    --early-stopping 3,0,restore --monitor val_accuracy
+usage_error "resume adding --reduce-lr" "--reduce-lr (factor 0.5, patience 2, min_lr 0, monitor val_loss) changes cp.bnmlp.ckpt's reduce-LR-on-plateau (none)" \
+    resume --checkpoint cp.bnmlp.ckpt --data data.csv --validation-split 0.5 --epochs 60 --out r.bnmlp --reduce-lr 0.5,2
+check "resume --lr-schedule step:3:0.7 --override: exit 0" status_is 0 "$bnmlp" resume --checkpoint cp.bnmlp.ckpt \
+    --data data.csv --validation-split 0.5 --epochs 60 --quiet --out co.bnmlp --lr-schedule step:3:0.7 --override \
+    --history co.csv
+check "resume --override: the warning names the old and new schedule" \
+    err_has "warning: --lr-schedule (step:3:0.7) replaces cp.bnmlp.ckpt's learning-rate schedule (step:2:0.7) (--override)"
+check "resume --override: the new schedule's rates (epoch 3 at 0.01)" sh -c \
+    'test "$(sed -n 2p co.csv | cut -d, -f6)" = 0.00999999978 && test "$(sed -n 2p cr.csv | cut -d, -f6)" = 0.00699999975'
 
 # --- --plot: headroom above accuracy 1.0, --plot-log, the best and restored epochs marked ----
 check "--plot with early stopping's restore: exit 0" status_is 0 "$bnmlp" train --data data.csv --layers "$spec" \
@@ -879,6 +998,18 @@ failure "export --out over a file (a directory format)" "exists and is not a dir
 failure "export whose files would overwrite the model" "--model" export --model exported/c/tutorial.c --format c \
     --out exported/c --name tutorial
 failure "export of a missing model" "cannot load model missing.bnmlp" export --model missing.bnmlp --format c --out x
+check "export --format onnx: exit 0" status_is 0 "$bnmlp" export --model model.bnmlp --format onnx --out exported/m.onnx
+check "export --format onnx: one file, ONNX's ModelProto (ir_version 7 first: bytes 08 07)" sh -c \
+    "test -s exported/m.onnx && test \"\$(od -An -tx1 -N2 exported/m.onnx | tr -d ' ')\" = 0807"
+check "export --format onnx twice: the same bytes" sh -c "'$bnmlp' export --model model.bnmlp --format onnx \
+    --out exported/m2.onnx && cmp -s exported/m.onnx exported/m2.onnx"
+usage_error "export --format onnx --with-test" "this format has no self-test" export --model model.bnmlp --format onnx \
+    --out exported/t.onnx --with-test
+check "... nothing written" test ! -e exported/t.onnx
+failure "export --format onnx into a missing directory" "missing-dir/m.onnx" export --model model.bnmlp --format onnx \
+    --out missing-dir/m.onnx
+failure "export --format onnx over the model" "would overwrite the input --model" export --model model.bnmlp \
+    --format onnx --out ./model.bnmlp
 
 # --- import: safetensors with PyTorch's nn.Sequential names (tools/gen_safetensors_fixtures.py) --------
 st="$fixtures/../safetensors"

@@ -1,8 +1,10 @@
 /*
  * make_model_corpus.c - writes the model harness's seed corpus: small models of every layer
- * kind and option, as model files and as checkpoints, into the directory given.
+ * kind and option, as model files and as checkpoints, and checkpoints of fits with training
+ * controls (the SCHD, ESTP, PLAT, BEST sections), into the directory given.
  *   build-fuzz/tests/fuzz/make_model_corpus tests/fuzz/corpus/model
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,8 +12,9 @@
 
 /* Builds a small model of the given shape (0: dense only, SGD; 1: batch norm, centered RMSprop
  * with momentum; 2: softmax, keras2, debiased, AdamW; 3: MSE, cumulative, Adam) and trains it a
- * little. */
-static bnmlp_model *make(int shape) {
+ * little; with controls, under early stopping (restoring the best weights) and a schedule (shapes
+ * 0, 2) or the plateau (1, 3). */
+static bnmlp_model *make(int shape, bool controls) {
     bnmlp_model *model = bnmlp_model_create(2, NULL);
     bnmlp_dense_config hidden = BNMLP_DENSE_DEFAULT(3);
     hidden.activation = shape == 3 ? BNMLP_ACTIVATION_TANH : BNMLP_ACTIVATION_RELU;
@@ -38,6 +41,16 @@ static bnmlp_model *make(int shape) {
                                            BNMLP_OPTIMIZER_ADAMW, BNMLP_OPTIMIZER_ADAM};
     bnmlp_optimizer_defaults(kinds[shape], &fit.optimizer);
     fit.optimizer.rmsprop.centered = true, fit.optimizer.rmsprop.momentum = 0.5f;
+    if (controls) {
+        fit.early_stopping.enabled = true, fit.early_stopping.monitor = BNMLP_MONITOR_LOSS;
+        fit.early_stopping.patience = 5, fit.early_stopping.restore_best_weights = true;
+        if (shape % 2 == 0)
+            fit.schedule.kind = BNMLP_SCHEDULE_MULTISTEP, fit.schedule.milestone_count = 1,
+            fit.schedule.milestones[0] = 1;
+        else
+            fit.reduce_lr.enabled = true, fit.reduce_lr.monitor = BNMLP_MONITOR_LOSS,
+            fit.reduce_lr.patience = 0;
+    }
     bnmlp_model_fit(model, &tx, &ty, &fit, NULL, NULL);
     return model;
 }
@@ -48,11 +61,15 @@ int main(int argc, char **argv) {
         return 2;
     }
     for (int shape = 0; shape < 4; shape++) {
-        bnmlp_model *model = make(shape);
+        bnmlp_model *model = make(shape, false);
         char path[512];
         snprintf(path, sizeof path, "%s/model%d.bnmlp", argv[1], shape);
         if (bnmlp_model_save(model, path) != BNMLP_OK) return 1;
         snprintf(path, sizeof path, "%s/checkpoint%d.bnmlp", argv[1], shape);
+        if (bnmlp_model_save_checkpoint(model, path) != BNMLP_OK) return 1;
+        bnmlp_model_free(model);
+        model = make(shape, true);
+        snprintf(path, sizeof path, "%s/controls%d.bnmlp", argv[1], shape);
         if (bnmlp_model_save_checkpoint(model, path) != BNMLP_OK) return 1;
         bnmlp_model_free(model);
     }

@@ -71,6 +71,8 @@ int main(int argc, char **argv) {
             failures += collective_case_unsynchronized(&collective);
         if (all || strcmp(which, "bad_input") == 0) failures += collective_case_bad_input(&collective);
         if (all || strcmp(which, "evaluate") == 0) failures += collective_case_evaluate(&collective);
+        if (all || strcmp(which, "weights") == 0) failures += collective_case_weights(&collective);
+        if (all || strcmp(which, "metrics") == 0) failures += collective_case_metrics(&collective);
         if (all || strcmp(which, "identical") == 0) failures += identical_on_every_rank(&collective);
     }
     int total = 0, rank = 0, size = 1;
