@@ -123,39 +123,6 @@ static const flag_spec SUMMARY_FLAGS[] = {
 /* Common checks                                                                             */
 /* ----------------------------------------------------------------------------------------- */
 
-/* Parses a subcommand's flags: -1 to go on, else the exit status (0 after --help, 2). */
-static int parse_flags(const command *cmd, const flag_spec *table, size_t count, cli_options *opts, int argc,
-                       char **argv, int first) {
-    cli_options_default(opts);
-    parse_result result = cli_parse(opts, cmd->name, table, count, first, argc, argv);
-    if (result == PARSE_HELP) {
-        command_print_help(cmd, stdout);
-        return CLI_EXIT_OK;
-    }
-    if (result == PARSE_ERROR) {
-        command_print_usage(cmd);
-        return CLI_EXIT_USAGE;
-    }
-    return -1;
-}
-
-/* A usage error: the message, then the usage. Returns 2. */
-static int usage_error(const command *cmd, const char *message, const char *detail) {
-    cli_usage_error(cmd->name, "%s%s", message, detail != NULL ? detail : "");
-    command_print_usage(cmd);
-    return CLI_EXIT_USAGE;
-}
-
-/* Checks that every flag of the NULL-terminated list names was given; 2 (reported) if not. */
-static int require_flags(const command *cmd, const cli_options *opts, const char *const *names) {
-    for (size_t i = 0; names[i] != NULL; i++) {
-        if (!cli_given(opts, names[i])) {
-            return usage_error(cmd, "missing required flag ", names[i]);
-        }
-    }
-    return -1;
-}
-
 /* Two flags that cannot go together; 2 (reported) when both were given. */
 static int conflict(const command *cmd, const cli_options *opts, const char *a, const char *b) {
     if (cli_given(opts, a) && cli_given(opts, b)) {
@@ -401,7 +368,7 @@ static int check_fit_flags(const command *cmd, const cli_options *opts) {
     }
     if (cli_given(opts, "--label-column") && data_is_npy(opts->data) &&
         !data_column_is_index(opts->label_column)) {
-        return usage_error(
+        return command_usage_error(
             cmd, "--label-column must be a 0-based index for .npy data, whose columns have no names", NULL);
     }
     return -1;
@@ -1127,7 +1094,7 @@ static int check_control_flags(const command *cmd, const cli_options *opts) {
     }
     if (cli_given(opts, "--monitor") && !cli_given(opts, "--early-stopping") &&
         !cli_given(opts, "--reduce-lr") && !cli_given(opts, "--save-best")) {
-        return usage_error(cmd, "--monitor needs --early-stopping, --reduce-lr or --save-best", NULL);
+        return command_usage_error(cmd, "--monitor needs --early-stopping, --reduce-lr or --save-best", NULL);
     }
     return -1;
 }
@@ -1137,13 +1104,13 @@ static int check_control_flags(const command *cmd, const cli_options *opts) {
 static int standardize_spec(const command *cmd, cli_options *opts, layer_spec *spec, char *buffer,
                             size_t size) {
     if (spec->count > 0 && spec->layers[0].kind == SPEC_NORMALIZATION) {
-        return usage_error(cmd, "--standardize adds a norm layer, and --layers already starts with one",
-                           NULL);
+        return command_usage_error(
+            cmd, "--standardize adds a norm layer, and --layers already starts with one", NULL);
     }
     spec_error problem;
     if ((size_t)snprintf(buffer, size, "norm,%s", opts->layers) >= size ||
         !spec_parse(buffer, spec, &problem)) {
-        return usage_error(cmd, "--standardize: --layers is too long for one more layer", NULL);
+        return command_usage_error(cmd, "--standardize: --layers is too long for one more layer", NULL);
     }
     opts->layers = buffer;
     return -1;
@@ -1158,7 +1125,7 @@ static int apply_controls(const command *cmd, const cli_options *opts, const fit
     char problem[512];
     if (opts->metrics != NULL && !scores_parse(opts->metrics, scores_task(bnmlp_model_loss(model)), kinds,
                                                &kind_count, problem, sizeof problem)) {
-        return usage_error(cmd, problem, NULL);
+        return command_usage_error(cmd, problem, NULL);
     }
     const controls_context context = {.epochs = opts->epochs,
                                       .has_validation = d->has_validation,
@@ -1166,7 +1133,7 @@ static int apply_controls(const command *cmd, const cli_options *opts, const fit
                                       .metrics = kinds,
                                       .metric_count = kind_count};
     if (!controls_apply(opts, &context, fit, problem, sizeof problem)) {
-        return usage_error(cmd, problem, NULL);
+        return command_usage_error(cmd, problem, NULL);
     }
     return -1;
 }
@@ -1177,7 +1144,7 @@ static int apply_class_weights(const command *cmd, const cli_options *opts, cons
                                const bnmlp_model *model, bnmlp_fit_config *fit, float **storage) {
     char problem[768];
     if (!weights_apply(opts, model, &d->train_y, &fit->weights, storage, problem, sizeof problem)) {
-        return usage_error(cmd, problem, NULL);
+        return command_usage_error(cmd, problem, NULL);
     }
     return -1;
 }
@@ -1191,12 +1158,11 @@ static const char *checkpoint_path(const cli_options *opts, char *buffer, size_t
     return buffer;
 }
 
-static int run_train(int argc, char **argv, int first) {
-    const command *cmd = command_find("train");
+static int run_train(const command *cmd, int argc, char **argv, int first) {
     cli_options opts;
-    int status = parse_flags(cmd, TRAIN_FLAGS, COUNT_OF(TRAIN_FLAGS), &opts, argc, argv, first);
+    int status = command_parse_flags(cmd, TRAIN_FLAGS, COUNT_OF(TRAIN_FLAGS), &opts, argc, argv, first);
     static const char *const required[] = {"--data", "--layers", "--epochs", NULL};
-    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 ||
+    if (status >= 0 || (status = command_require_flags(cmd, &opts, required)) >= 0 ||
         (status = check_fit_flags(cmd, &opts)) >= 0) {
         return status;
     }
@@ -1236,7 +1202,7 @@ static int run_train(int argc, char **argv, int first) {
     char problem[512];
     if (opts.metrics != NULL &&
         !scores_parse(opts.metrics, scores_task(loss), kinds, &kind_count, problem, sizeof problem)) {
-        return usage_error(cmd, problem, NULL);
+        return command_usage_error(cmd, problem, NULL);
     }
     fit_data d;
     if ((status = read_fit_data(cmd, &opts, &d)) >= 0) {
@@ -1271,23 +1237,6 @@ static int run_train(int argc, char **argv, int first) {
 /* ----------------------------------------------------------------------------------------- */
 /* Loading a model                                                                           */
 /* ----------------------------------------------------------------------------------------- */
-
-/* Loads the model or checkpoint at path; NULL (reported with the path) on failure. */
-static bnmlp_model *load_model(const command *cmd, const char *path, const char *what) {
-    bnmlp_error_detail detail = {0};
-    bnmlp_status status;
-    bnmlp_model *model = bnmlp_model_load(path, NULL, &detail, &status);
-    if (model == NULL) {
-        if (status == BNMLP_ERR_FILE_OPEN || detail.message[0] == '\0') {
-            cli_failure(cmd->name, "cannot load %s %s: %s", what, path,
-                        detail.message[0] != '\0' ? detail.message : bnmlp_status_string(status));
-        } else {
-            cli_failure(cmd->name, "cannot load %s %s: %s (at byte %llu: %s)", what, path,
-                        bnmlp_status_string(status), (unsigned long long)detail.offset, detail.message);
-        }
-    }
-    return model;
-}
 
 /* ----------------------------------------------------------------------------------------- */
 /* resume                                                                                    */
@@ -1466,12 +1415,11 @@ static int resume_controls(const command *cmd, const cli_options *opts, const fi
                            "learning-rate schedule", before, after);
 }
 
-static int run_resume(int argc, char **argv, int first) {
-    const command *cmd = command_find("resume");
+static int run_resume(const command *cmd, int argc, char **argv, int first) {
     cli_options opts;
-    int status = parse_flags(cmd, RESUME_FLAGS, COUNT_OF(RESUME_FLAGS), &opts, argc, argv, first);
+    int status = command_parse_flags(cmd, RESUME_FLAGS, COUNT_OF(RESUME_FLAGS), &opts, argc, argv, first);
     static const char *const required[] = {"--checkpoint", "--data", "--epochs", NULL};
-    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 ||
+    if (status >= 0 || (status = command_require_flags(cmd, &opts, required)) >= 0 ||
         (status = check_fit_flags(cmd, &opts)) >= 0 || (status = check_control_flags(cmd, &opts)) >= 0) {
         return status;
     }
@@ -1483,7 +1431,7 @@ static int run_resume(int argc, char **argv, int first) {
     }
     signals_install(); /* before the model (and its threads) exist */
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
-    bnmlp_model *model = load_model(cmd, opts.checkpoint, "checkpoint");
+    bnmlp_model *model = command_load_model(cmd, opts.checkpoint, "checkpoint");
     if (model == NULL) {
         return CLI_EXIT_FAILURE;
     }
@@ -1532,7 +1480,7 @@ static int run_resume(int argc, char **argv, int first) {
     if (opts.metrics != NULL && !scores_parse(opts.metrics, scores_task(bnmlp_model_loss(model)), kinds,
                                               &kind_count, problem, sizeof problem)) {
         bnmlp_model_free(model);
-        return usage_error(cmd, problem, NULL);
+        return command_usage_error(cmd, problem, NULL);
     }
     fit_data d = {0};
     const loss_origin origin = {.model = opts.checkpoint};
@@ -1568,7 +1516,7 @@ static int choose_scores(const command *cmd, const cli_options *opts, const bnml
     if (opts->metrics == NULL) {
         *count = scores_of_task(task, kinds, SCORES_MAX);
     } else if (!scores_parse(opts->metrics, task, kinds, count, problem, sizeof problem)) {
-        return usage_error(cmd, problem, NULL);
+        return command_usage_error(cmd, problem, NULL);
     }
     return -1;
 }
@@ -1621,16 +1569,15 @@ static int print_scores(const command *cmd, const cli_options *opts, bnmlp_model
     return CLI_EXIT_OK;
 }
 
-static int run_evaluate(int argc, char **argv, int first) {
-    const command *cmd = command_find("evaluate");
+static int run_evaluate(const command *cmd, int argc, char **argv, int first) {
     cli_options opts;
-    int status = parse_flags(cmd, EVALUATE_FLAGS, COUNT_OF(EVALUATE_FLAGS), &opts, argc, argv, first);
+    int status = command_parse_flags(cmd, EVALUATE_FLAGS, COUNT_OF(EVALUATE_FLAGS), &opts, argc, argv, first);
     static const char *const required[] = {"--model", "--data", NULL};
-    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0 ||
+    if (status >= 0 || (status = command_require_flags(cmd, &opts, required)) >= 0 ||
         (status = conflict(cmd, &opts, "--labels", "--label-column")) >= 0) {
         return status;
     }
-    bnmlp_model *model = load_model(cmd, opts.model, "model");
+    bnmlp_model *model = command_load_model(cmd, opts.model, "model");
     if (model == NULL) {
         return CLI_EXIT_FAILURE;
     }
@@ -1863,12 +1810,11 @@ static int predict_to_file(const command *cmd, const cli_options *opts, bnmlp_mo
     return exit_status;
 }
 
-static int run_predict(int argc, char **argv, int first) {
-    const command *cmd = command_find("predict");
+static int run_predict(const command *cmd, int argc, char **argv, int first) {
     cli_options opts;
-    int status = parse_flags(cmd, PREDICT_FLAGS, COUNT_OF(PREDICT_FLAGS), &opts, argc, argv, first);
+    int status = command_parse_flags(cmd, PREDICT_FLAGS, COUNT_OF(PREDICT_FLAGS), &opts, argc, argv, first);
     static const char *const required[] = {"--model", "--data", "--out", NULL};
-    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0) {
+    if (status >= 0 || (status = command_require_flags(cmd, &opts, required)) >= 0) {
         return status;
     }
     const path_role roles[] = {{"--model", opts.model, false},
@@ -1881,7 +1827,7 @@ static int run_predict(int argc, char **argv, int first) {
         fprintf(stderr, "bnmlp predict: warning: predict's --labels is now --classes (--labels FILE names a "
                         "labels file in train, resume and evaluate)\n");
     }
-    bnmlp_model *model = load_model(cmd, opts.model, "model");
+    bnmlp_model *model = command_load_model(cmd, opts.model, "model");
     if (model == NULL) {
         return CLI_EXIT_FAILURE;
     }
@@ -1914,15 +1860,14 @@ static int run_predict(int argc, char **argv, int first) {
 /* summary                                                                                   */
 /* ----------------------------------------------------------------------------------------- */
 
-static int run_summary(int argc, char **argv, int first) {
-    const command *cmd = command_find("summary");
+static int run_summary(const command *cmd, int argc, char **argv, int first) {
     cli_options opts;
-    int status = parse_flags(cmd, SUMMARY_FLAGS, COUNT_OF(SUMMARY_FLAGS), &opts, argc, argv, first);
+    int status = command_parse_flags(cmd, SUMMARY_FLAGS, COUNT_OF(SUMMARY_FLAGS), &opts, argc, argv, first);
     static const char *const required[] = {"--model", NULL};
-    if (status >= 0 || (status = require_flags(cmd, &opts, required)) >= 0) {
+    if (status >= 0 || (status = command_require_flags(cmd, &opts, required)) >= 0) {
         return status;
     }
-    bnmlp_model *model = load_model(cmd, opts.model, "model");
+    bnmlp_model *model = command_load_model(cmd, opts.model, "model");
     if (model == NULL) {
         return CLI_EXIT_FAILURE;
     }
@@ -1945,19 +1890,34 @@ static int run_summary(int argc, char **argv, int first) {
 /* The table                                                                                 */
 /* ----------------------------------------------------------------------------------------- */
 
+/* What train's help adds: the controls, clipping and the library's losses and optimizers. */
+static void train_more_help(FILE *out) {
+    fputs(TRAIN_CONTROLS_HELP, out);
+    fputs(CLIP_HELP, out);
+    command_print_names(out);
+}
+
+/* What resume's help adds: clipping and the library's losses and optimizers. */
+static void resume_more_help(FILE *out) {
+    fputs(CLIP_HELP, out);
+    command_print_names(out);
+}
+
 const command COMMANDS[] = {
-    {"train", "train a model on a data file and save it", TRAIN_USAGE, TRAIN_HELP, run_train},
-    {"resume", "continue an interrupted training from its checkpoint", RESUME_USAGE, RESUME_HELP, run_resume},
-    {"evaluate", "loss and accuracy of a saved model on a data file", EVALUATE_USAGE, EVALUATE_HELP,
+    {"train", "train a model on a data file and save it", TRAIN_USAGE, TRAIN_HELP, train_more_help,
+     run_train},
+    {"resume", "continue an interrupted training from its checkpoint", RESUME_USAGE, RESUME_HELP,
+     resume_more_help, run_resume},
+    {"evaluate", "loss and accuracy of a saved model on a data file", EVALUATE_USAGE, EVALUATE_HELP, NULL,
      run_evaluate},
-    {"predict", "write a saved model's outputs for a data file as CSV", PREDICT_USAGE, PREDICT_HELP,
+    {"predict", "write a saved model's outputs for a data file as CSV", PREDICT_USAGE, PREDICT_HELP, NULL,
      run_predict},
-    {"summary", "print a saved model's layers and parameter counts", SUMMARY_USAGE, SUMMARY_HELP,
+    {"summary", "print a saved model's layers and parameter counts", SUMMARY_USAGE, SUMMARY_HELP, NULL,
      run_summary},
     {"export", "write a saved model as C source (or another format) for inference elsewhere", EXPORT_USAGE,
-     EXPORT_HELP, run_export},
+     EXPORT_HELP, export_print_formats, run_export},
     {"import", "read a safetensors file (PyTorch's nn.Sequential names) into a model file", IMPORT_USAGE,
-     IMPORT_HELP, run_import},
+     IMPORT_HELP, NULL, run_import},
 };
 
 const size_t COMMAND_COUNT = COUNT_OF(COMMANDS);
@@ -1969,43 +1929,4 @@ const command *command_find(const char *name) {
         }
     }
     return NULL;
-}
-
-void command_print_help(const command *cmd, FILE *out) {
-    fputs(cmd->usage, out);
-    fputs("\n", out);
-    fputs(cmd->help, out);
-    if (cmd->run == run_train) {
-        fputs(TRAIN_CONTROLS_HELP, out);
-    }
-    if (cmd->run == run_train || cmd->run == run_resume) {
-        fputs(CLIP_HELP, out);
-        command_print_names(out);
-    }
-    if (cmd->run == run_export) {
-        export_print_formats(out);
-    }
-    fputs(EXIT_STATUS_HELP, out);
-}
-
-void command_print_usage(const command *cmd) {
-    fputs(cmd->usage, stderr);
-    fprintf(stderr, "Run 'bnmlp help %s' for every flag.\n", cmd->name);
-}
-
-/* ----------------------------------------------------------------------------------------- */
-/* Shared with the subcommands in files of their own                                          */
-/* ----------------------------------------------------------------------------------------- */
-
-int command_parse_flags(const command *cmd, const flag_spec *table, size_t count, cli_options *opts, int argc,
-                        char **argv, int first) {
-    return parse_flags(cmd, table, count, opts, argc, argv, first);
-}
-
-int command_require_flags(const command *cmd, const cli_options *opts, const char *const *names) {
-    return require_flags(cmd, opts, names);
-}
-
-bnmlp_model *command_load_model(const command *cmd, const char *path, const char *what) {
-    return load_model(cmd, path, what);
 }

@@ -16,7 +16,7 @@
 
 #include "args.h"
 #include "bnmlp.h"
-#include "commands.h"
+#include "command.h"
 #include "safety.h"
 
 #define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
@@ -65,13 +65,6 @@ static void list_formats(char *buffer, size_t size) {
         int n = snprintf(buffer + used, size - used, "%s%s", i > 0 ? ", " : "", bnmlp_export_format_name(i));
         used += n > 0 ? (size_t)n : 0;
     }
-}
-
-/* A usage error: the message, then the usage. Returns 2. */
-static int usage_error(const command *cmd, const char *message, const char *detail) {
-    cli_usage_error(cmd->name, "%s%s", message, detail);
-    command_print_usage(cmd);
-    return CLI_EXIT_USAGE;
 }
 
 /* Creates path and its missing parents (mkdir -p), recording each directory created in created
@@ -151,7 +144,7 @@ static int export_model(const command *cmd, const cli_options *opts, size_t form
         remove_directories(created, created_count);
         const char *reason = detail.message[0] != '\0' ? detail.message : bnmlp_status_string(status);
         if (status == BNMLP_ERR_INVALID_ARGUMENT) {
-            return usage_error(cmd, "", reason);
+            return command_usage_error(cmd, "", reason);
         }
         cli_failure(cmd->name, "cannot export %s to %s: %s", opts->model, opts->out, reason);
         return CLI_EXIT_FAILURE;
@@ -159,8 +152,7 @@ static int export_model(const command *cmd, const cli_options *opts, size_t form
     return CLI_EXIT_OK;
 }
 
-int run_export(int argc, char **argv, int first) {
-    const command *cmd = command_find("export");
+int run_export(const command *cmd, int argc, char **argv, int first) {
     cli_options opts;
     int status = command_parse_flags(cmd, EXPORT_FLAGS, COUNT_OF(EXPORT_FLAGS), &opts, argc, argv, first);
     static const char *const required[] = {"--model", "--format", "--out", NULL};
@@ -191,11 +183,11 @@ int run_export(int argc, char **argv, int first) {
         }
     }
     if (w == COUNT_OF(WEIGHTS)) {
-        return usage_error(cmd, "--weights takes float32 or int8, not ", opts.weights);
+        return command_usage_error(cmd, "--weights takes float32 or int8, not ", opts.weights);
     }
     options.weights = WEIGHTS[w].weights;
     if (cli_given(&opts, "--test-rows") && !opts.with_test) {
-        return usage_error(cmd, "--test-rows needs --with-test", "");
+        return command_usage_error(cmd, "--test-rows needs --with-test", "");
     }
     bool safe;
     if (bnmlp_export_format_writes_directory(format)) {

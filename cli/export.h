@@ -7,8 +7,10 @@
 
 #include <stdio.h>
 
+#include "command.h"
+
 /* Runs `bnmlp export` on argv[first..argc); the exit status (0, 1 failure, 2 usage). */
-int run_export(int argc, char **argv, int first);
+int run_export(const command *cmd, int argc, char **argv, int first);
 
 /* Prints the library's export formats with their sentences, for export's help. */
 void export_print_formats(FILE *out);

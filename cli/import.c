@@ -10,7 +10,7 @@
 
 #include "args.h"
 #include "bnmlp.h"
-#include "commands.h"
+#include "command.h"
 #include "spec.h"
 
 #define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
@@ -44,13 +44,6 @@ static const flag_spec IMPORT_FLAGS[] = {
     {"--quiet", VALUE_SET_TRUE, FIELD(quiet), 0, 0, CLOSED},
 };
 
-/* A usage error: the message, then the usage. Returns 2. */
-static int usage_error(const command *cmd, const char *message) {
-    cli_usage_error(cmd->name, "%s", message);
-    command_print_usage(cmd);
-    return CLI_EXIT_USAGE;
-}
-
 /* Reports a failed read of path. Returns 1. */
 static int read_failure(const command *cmd, const char *path, bnmlp_status status,
                         const bnmlp_error_detail *detail) {
@@ -76,7 +69,7 @@ static bnmlp_model *import_with_spec(const command *cmd, const cli_options *opts
                           ? BNMLP_LOSS_CATEGORICAL_CROSSENTROPY
                           : BNMLP_LOSS_BINARY_CROSSENTROPY;
     if (opts->loss != NULL && bnmlp_loss_from_name(opts->loss, &loss) != BNMLP_OK) {
-        *exit_status = usage_error(cmd, "unknown --loss (see bnmlp help train for the names)");
+        *exit_status = command_usage_error(cmd, "unknown --loss (see bnmlp help train for the names)", NULL);
         return NULL;
     }
     bnmlp_error_detail detail = {0};
@@ -106,8 +99,7 @@ static bnmlp_model *import_with_spec(const command *cmd, const cli_options *opts
     return model;
 }
 
-int run_import(int argc, char **argv, int first) {
-    const command *cmd = command_find("import");
+int run_import(const command *cmd, int argc, char **argv, int first) {
     cli_options opts;
     cli_options_default(&opts);
     const parse_result parsed =
@@ -120,10 +112,11 @@ int run_import(int argc, char **argv, int first) {
         command_print_usage(cmd);
         return CLI_EXIT_USAGE;
     }
-    if (!cli_given(&opts, "--from")) return usage_error(cmd, "missing required flag --from");
-    if (!cli_given(&opts, "--out")) return usage_error(cmd, "missing required flag --out");
+    if (!cli_given(&opts, "--from")) return command_usage_error(cmd, "missing required flag --from", NULL);
+    if (!cli_given(&opts, "--out")) return command_usage_error(cmd, "missing required flag --out", NULL);
     if (cli_given(&opts, "--loss") && !cli_given(&opts, "--layers"))
-        return usage_error(cmd, "--loss needs --layers (a file with metadata carries its loss)");
+        return command_usage_error(cmd, "--loss needs --layers (a file with metadata carries its loss)",
+                                   NULL);
     int exit_status = CLI_EXIT_FAILURE;
     bnmlp_model *model = NULL;
     if (opts.layers != NULL) {

@@ -73,5 +73,5 @@ int main(int argc, char **argv) {
         print_tool_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    return finish(cmd->run(argc, argv, 2));
+    return finish(cmd->run(cmd, argc, argv, 2));
 }
