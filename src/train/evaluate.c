@@ -97,7 +97,8 @@ bnmlp_status bnmlp_model_evaluate_metrics(bnmlp_model *model, const bnmlp_tensor
     if (status == BNMLP_OK) status = bnmlp_metric_set_create(&set, model, kinds, count, x->rows);
     if (bnmlp_model_is_built(model)) status = bnmlp_model_agree(model, status); /* every rank's checks */
     double loss, accuracy, found[BNMLP_FIT_MAX_METRICS];
-    if (status == BNMLP_OK) status = bnmlp_train_evaluate_with_metrics(model, x, y, NULL, &set, &loss, &accuracy);
+    if (status == BNMLP_OK)
+        status = bnmlp_train_evaluate_with_metrics(model, x, y, NULL, &set, &loss, &accuracy);
     if (status == BNMLP_OK) status = bnmlp_metric_set_values(&set, model, found);
     /* Outputs that were not finite (the loss may still be, clipped): as predict, nothing written. */
     if (status == BNMLP_OK && set.failed) status = BNMLP_ERR_DIVERGED;
