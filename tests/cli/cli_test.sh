@@ -998,6 +998,11 @@ failure "export --out over a file (a directory format)" "exists and is not a dir
 failure "export whose files would overwrite the model" "--model" export --model exported/c/tutorial.c --format c \
     --out exported/c --name tutorial
 failure "export of a missing model" "cannot load model missing.bnmlp" export --model missing.bnmlp --format c --out x
+mkdir -p own-code && printf 'int main(void) { return 0; }\n' >own-code/tutorial.c
+failure "export --format c over a file it did not write" "own-code/tutorial.c exists and was not written by bnmlp export" \
+    export --model model.bnmlp --format c --out own-code --name tutorial
+check "... the file is kept, and nothing else is written" sh -c \
+    "test \"\$(cat own-code/tutorial.c)\" = 'int main(void) { return 0; }' && test \"\$(ls own-code)\" = tutorial.c"
 check "export --format onnx: exit 0" status_is 0 "$bnmlp" export --model model.bnmlp --format onnx --out exported/m.onnx
 check "export --format onnx: one file, ONNX's ModelProto (ir_version 7 first: bytes 08 07)" sh -c \
     "test -s exported/m.onnx && test \"\$(od -An -tx1 -N2 exported/m.onnx | tr -d ' ')\" = 0807"
