@@ -67,6 +67,14 @@ static inline double bnmlp_counter_uniform(uint64_t key, uint64_t counter) {
     return (double)(bnmlp_counter_bits(key, counter) >> 11) * 0x1p-53;
 }
 
+/* Appends the printf-style text at text + *used (text holds size bytes in all; NULL with size 0
+ * only counts) as snprintf would, and adds its whole length to *used, what did not fit included:
+ * the documents the tables write (docs/model-format.md's) are measured and written by one pass. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 4, 5)))
+#endif
+void bnmlp_text_appendf(char *text, size_t size, size_t *used, const char *format, ...);
+
 /* Writes status into *out when out is not NULL; returns status. */
 bnmlp_status bnmlp_set_status(bnmlp_status *out, bnmlp_status status);
 

@@ -174,12 +174,7 @@ static void format_torch_momentum(float keras, char out[40]) {
 
 size_t bnmlp_st_describe_layers(const bnmlp_model *model, char *out, size_t size) {
     size_t used = 0;
-#define APPEND(...)                                                                                          \
-    do {                                                                                                     \
-        const int n_ =                                                                                       \
-            snprintf(used < size ? out + used : NULL, used < size ? size - used : 0, __VA_ARGS__);           \
-        if (n_ > 0) used += (size_t)n_;                                                                      \
-    } while (0)
+#define APPEND(...) bnmlp_text_appendf(out, size, &used, __VA_ARGS__)
     if (size > 0) out[0] = '\0';
     for (size_t i = 0; i < bnmlp_model_layer_count(model); i++) {
         const bnmlp_layer *layer = bnmlp_model_layer_at(model, i);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "core/core.h"
 
 /* A field of every kind of layer. */
 #define EVERY_KIND (-1)
@@ -152,13 +153,7 @@ static const char *type_name(bnmlp_field_type type) {
 
 size_t bnmlp_file_fields_document(char *text, size_t size) {
     size_t used = 0;
-    /* Appends like snprintf at text + used, counting what would not fit. */
-#define APPEND(...)                                                                                          \
-    do {                                                                                                     \
-        const int n_ =                                                                                       \
-            snprintf(used < size ? text + used : NULL, used < size ? size - used : 0, __VA_ARGS__);          \
-        if (n_ > 0) used += (size_t)n_;                                                                      \
-    } while (0)
+#define APPEND(...) bnmlp_text_appendf(text, size, &used, __VA_ARGS__)
     APPEND("| field | layers | type | default | version 1 | meaning |\n|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < bnmlp_file_field_count; i++) {
         const bnmlp_file_field *f = &bnmlp_file_fields[i];

@@ -268,13 +268,7 @@ static const char *type_name(const bnmlp_record_field *field) {
 
 size_t bnmlp_record_fields_document(char *text, size_t size) {
     size_t used = 0;
-    /* Appends like snprintf at text + used, counting what would not fit. */
-#define APPEND(...)                                                                                          \
-    do {                                                                                                     \
-        const int n_ =                                                                                       \
-            snprintf(used < size ? text + used : NULL, used < size ? size - used : 0, __VA_ARGS__);          \
-        if (n_ > 0) used += (size_t)n_;                                                                      \
-    } while (0)
+#define APPEND(...) bnmlp_text_appendf(text, size, &used, __VA_ARGS__)
     for (size_t s = 0; s < bnmlp_record_section_count; s++) {
         const bnmlp_record_section *section = &bnmlp_record_sections[s];
         APPEND("%s`%s` (%s):\n\n| field | type | part | meaning |\n|---|---|---|---|\n", s ? "\n" : "",
