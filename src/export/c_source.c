@@ -797,13 +797,13 @@ static void write_test(c_file *file, const bnmlp_export_options *o, const c_plan
          "    static float workspace[%s_WORKSPACE_FLOATS];\n"
          "    if (%s_predict(&inputs[0][0], ROWS, (float *)0, workspace) == 0 ||\n"
          "        %s_predict(&inputs[0][0], ROWS, &out[0][0], (float *)0) == 0) {\n"
-         "        printf(\"%s self-test: FAILED: a null argument was accepted\\n\");\n"
+         "        fprintf(stdout, \"%s self-test: FAILED: a null argument was accepted\\n\");\n"
          "        return EXIT_FAILURE;\n"
          "    }\n",
          n, n, n, n, n);
     putf(file,
          "    if (%s_predict(&inputs[0][0], ROWS, &out[0][0], workspace) != 0) {\n"
-         "        printf(\"%s self-test: FAILED: %s_predict returned an error\\n\");\n"
+         "        fprintf(stdout, \"%s self-test: FAILED: %s_predict returned an error\\n\");\n"
          "        return EXIT_FAILURE;\n"
          "    }\n",
          n, n, n);
@@ -823,11 +823,13 @@ static void write_test(c_file *file, const bnmlp_export_options *o, const c_plan
          "        }\n",
          n);
     putf(file,
-         "    printf(\"%s self-test: %%d rows x %%d outputs, worst difference %%.3g (row %%lu, output %%lu), "
+         "    fprintf(stdout, \"%s self-test: %%d rows x %%d outputs, worst difference %%.3g (row %%lu, "
+         "output %%lu), "
          "\"\n"
-         "           \"%%lu beyond " TOLERANCE_TEXT " (1 + |y|): %%s\\n\",\n"
-         "           ROWS, %s_OUTPUTS, worst, (unsigned long)worst_row, (unsigned long)worst_output,\n"
-         "           (unsigned long)failures, failures ? \"FAILED\" : \"ok\");\n"
+         "                    \"%%lu beyond " TOLERANCE_TEXT " (1 + |y|): %%s\\n\",\n"
+         "                    ROWS, %s_OUTPUTS, worst, (unsigned long)worst_row, (unsigned "
+         "long)worst_output,\n"
+         "                    (unsigned long)failures, failures ? \"FAILED\" : \"ok\");\n"
          "    return failures ? EXIT_FAILURE : EXIT_SUCCESS;\n"
          "}\n",
          n, n);
