@@ -58,8 +58,7 @@ def workload_flops(workload):
     train = forward + 2 * sum(products) + 2 * sum(products[1:])
     if workload.startswith("circles."):
         return CIRCLES_EPOCHS * (CIRCLES_TRAIN_ROWS * train + CIRCLES_VALIDATION_ROWS * forward)
-    kind = workload.split(".")[1] if "." in workload else ""
-    return batch * (train if kind == "train" else forward)
+    return batch * (train if "train" in workload.split(".") else forward)
 
 
 def precision_of(workload):
@@ -142,11 +141,37 @@ def fmt(seconds):
     return "%.1f us" % (seconds * 1e6)
 
 
+def self_test():
+    """Checks workload_flops on hand-computed cases; 0 when all pass."""
+    cases = [
+        ("tutorial.infer", 32 * 2 * (2 * 50 + 50 * 1)),
+        ("tutorial.train", 32 * (2 * 2 * 150 + 2 * 50)),  # forward + dw + dx of the second layer
+        ("mlp1024.train", 256 * (4 * (256 * 1024 + 1024 * 1024 + 1024) + 2 * (1024 * 1024 + 1024))),
+        ("mlp1024.train.bf16", 1880621056),
+        ("mlp1024.infer.int8", 256 * 2 * (256 * 1024 + 1024 * 1024 + 1024)),
+        ("sweep.w1024.train", 1880621056),
+        ("sweep.w64.train", 2 * 256 * (3 * (256 * 64 + 64 * 64 + 64) - 256 * 64)),
+        ("mlp64.folded", 32 * 2 * (30 * 64 + 64 * 32 + 32)),
+        ("circles.bn", 100 * (500 * 700 + 500 * 300)),
+        ("nothing.train", None),
+    ]
+    failures = [(w, want, workload_flops(w)) for w, want in cases if workload_flops(w) != want]
+    for w, want, got in failures:
+        print("self-test: workload_flops(%s) = %s, expected %s" % (w, got, want))
+    print("self-test: %d of %d cases pass" % (len(cases) - len(failures), len(cases)))
+    return 1 if failures else 0
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description="bench/run.sh's summary tables")
-    parser.add_argument("results", help="run.sh's all.csv")
+    parser.add_argument("results", nargs="?", help="run.sh's all.csv")
     parser.add_argument("--peaks", help="bench/fma_peak --csv output: adds rates and fractions of peak")
+    parser.add_argument("--self-test", action="store_true", help="check the FLOP counts and exit")
     args = parser.parse_args(argv)
+    if args.self_test:
+        return self_test()
+    if args.results is None:
+        parser.error("the results CSV is required")
     peaks = Peaks(args.peaks)
     path = args.results
     medians = defaultdict(list)
