@@ -152,6 +152,16 @@ typedef struct layer_spec {
 /* 256 -> Dense(1024) -> BN -> ReLU -> Dense(1024) -> BN -> ReLU -> Dense(1) sigmoid. */
 static const layer_spec MODEL_BIG[MAX_LAYERS] = {
     DENSE(1024, LIN, GLOROT), BN, RELU, DENSE(1024, LIN, GLOROT), BN, RELU, DENSE(1, SIG, GLOROT), END};
+/* The width sweep: 256 -> Dense(W) -> BN -> ReLU -> Dense(W) -> BN -> ReLU -> Dense(1) sigmoid. */
+#define SWEEP_MODEL(w)                                                                                       \
+    static const layer_spec MODEL_SWEEP_##w[MAX_LAYERS] = {                                                  \
+        DENSE(w, LIN, GLOROT), BN, RELU, DENSE(w, LIN, GLOROT), BN, RELU, DENSE(1, SIG, GLOROT), END}
+SWEEP_MODEL(64);
+SWEEP_MODEL(128);
+SWEEP_MODEL(256);
+SWEEP_MODEL(512);
+SWEEP_MODEL(1024);
+SWEEP_MODEL(2048);
 /* 30 -> Dense(64) -> BN -> ReLU -> Dense(32) -> ReLU -> BN -> Dense(1) sigmoid. */
 static const layer_spec MODEL_MID[MAX_LAYERS] = {
     DENSE(64, LIN, GLOROT), BN, RELU, DENSE(32, LIN, GLOROT), RELU, BN, DENSE(1, SIG, GLOROT), END};
@@ -161,15 +171,6 @@ static const layer_spec MODEL_TUTORIAL_BN[MAX_LAYERS] = {DENSE(50, BNMLP_ACTIVAT
 /* The tutorial without batch norm: 2 -> Dense(50, relu, he_uniform) -> Dense(1, sigmoid). */
 static const layer_spec MODEL_TUTORIAL_NOBN[MAX_LAYERS] = {DENSE(50, BNMLP_ACTIVATION_RELU, HE),
                                                            DENSE(1, SIG, GLOROT), END};
-
-/* The width sweep: 256 -> Dense(W) -> BN -> ReLU -> Dense(W) -> BN -> ReLU -> Dense(1) sigmoid. */
-#define MODEL_WIDE(w)                                                                                        \
-    { DENSE(w, LIN, GLOROT), BN, RELU, DENSE(w, LIN, GLOROT), BN, RELU, DENSE(1, SIG, GLOROT), END }
-static const layer_spec MODEL_W64[MAX_LAYERS] = MODEL_WIDE(64);
-static const layer_spec MODEL_W128[MAX_LAYERS] = MODEL_WIDE(128);
-static const layer_spec MODEL_W256[MAX_LAYERS] = MODEL_WIDE(256);
-static const layer_spec MODEL_W512[MAX_LAYERS] = MODEL_WIDE(512);
-static const layer_spec MODEL_W2048[MAX_LAYERS] = MODEL_WIDE(2048);
 
 /* Creates, fills and builds a model; NULL (reported) on failure. */
 static bnmlp_model *make_model(size_t inputs, const layer_spec *spec, size_t max_batch, uint32_t seed,
@@ -251,13 +252,18 @@ static const workload WORKLOADS[] = {
     {"circles.nobn", "circles 100 epochs + val each epoch, no BN", KIND_CIRCLES, MODEL_TUTORIAL_NOBN, 2, 32},
     {"circles.bn", "circles 100 epochs + val each epoch, BN after ReLU", KIND_CIRCLES, MODEL_TUTORIAL_BN, 2,
      32},
-    /* the width sweep, as mlp1024.train with W in place of 1024 (W 1024 is MODEL_BIG) */
-    {"sweep.w64.train", "256-64-64-1 BN, train step, batch 256", KIND_TRAIN, MODEL_W64, 256, 256},
-    {"sweep.w128.train", "256-128-128-1 BN, train step, batch 256", KIND_TRAIN, MODEL_W128, 256, 256},
-    {"sweep.w256.train", "256-256-256-1 BN, train step, batch 256", KIND_TRAIN, MODEL_W256, 256, 256},
-    {"sweep.w512.train", "256-512-512-1 BN, train step, batch 256", KIND_TRAIN, MODEL_W512, 256, 256},
-    {"sweep.w1024.train", "256-1024-1024-1 BN, train step, batch 256", KIND_TRAIN, MODEL_BIG, 256, 256},
-    {"sweep.w2048.train", "256-2048-2048-1 BN, train step, batch 256", KIND_TRAIN, MODEL_W2048, 256, 256},
+#define SWEEP_WORKLOAD(w)                                                                                    \
+    {                                                                                                        \
+        "sweep.w" #w ".train", "256-" #w "-" #w "-1 BN, train step, batch 256", KIND_TRAIN, MODEL_SWEEP_##w, \
+            256, 256                                                                                         \
+    }
+    SWEEP_WORKLOAD(64),
+    SWEEP_WORKLOAD(128),
+    SWEEP_WORKLOAD(256),
+    SWEEP_WORKLOAD(512),
+    SWEEP_WORKLOAD(1024),
+    SWEEP_WORKLOAD(2048),
+#undef SWEEP_WORKLOAD
 };
 #define WORKLOAD_COUNT (sizeof WORKLOADS / sizeof WORKLOADS[0])
 
