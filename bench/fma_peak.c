@@ -134,7 +134,8 @@ static __attribute__((noinline)) double sse2_chains(long iterations, float *sink
 #define DECLARE(i) __m128 m##i = _mm_set1_ps(1.0f + 0.01f * i), s##i = _mm_set1_ps(0.01f * i);
     DECLARE(0)
     DECLARE(1)
-    DECLARE(2) DECLARE(3) DECLARE(4) DECLARE(5)
+    DECLARE(2)
+    DECLARE(3) DECLARE(4) DECLARE(5)
 #undef DECLARE
         const __m128 b = _mm_set1_ps(0.999999f),
                      c = _mm_set1_ps(1e-7f);
@@ -143,7 +144,8 @@ static __attribute__((noinline)) double sse2_chains(long iterations, float *sink
 #define STEP(i) m##i = _mm_mul_ps(m##i, b), s##i = _mm_add_ps(s##i, c);
         STEP(0)
         STEP(1)
-        STEP(2) STEP(3) STEP(4) STEP(5)
+        STEP(2)
+        STEP(3) STEP(4) STEP(5)
 #undef STEP
             __asm__ volatile(""
                              : "+x"(m0), "+x"(s0));
@@ -244,7 +246,9 @@ __attribute__((target("avx512f,avx512vnni"), noinline)) static double vnni512_ch
 #define SUM(i) t = _mm512_add_epi32(t, a##i);
     CHAINS16(SUM)
 #undef SUM
-    *sink += (float)_mm512_reduce_add_epi32(t);
+    int out[16]; /* the accumulators wrap (as vpdpbusd does); keep one lane, no signed overflow in C */
+    _mm512_storeu_si512(out, t);
+    *sink += (float)out[0];
     return seconds;
 }
 
