@@ -135,7 +135,9 @@ static __attribute__((noinline)) double sse2_chains(long iterations, float *sink
     DECLARE(0)
     DECLARE(1)
     DECLARE(2)
-    DECLARE(3) DECLARE(4) DECLARE(5)
+    DECLARE(3)
+    DECLARE(4)
+    DECLARE(5)
 #undef DECLARE
         const __m128 b = _mm_set1_ps(0.999999f),
                      c = _mm_set1_ps(1e-7f);
@@ -145,7 +147,9 @@ static __attribute__((noinline)) double sse2_chains(long iterations, float *sink
         STEP(0)
         STEP(1)
         STEP(2)
-        STEP(3) STEP(4) STEP(5)
+        STEP(3)
+        STEP(4)
+        STEP(5)
 #undef STEP
             __asm__ volatile(""
                              : "+x"(m0), "+x"(s0));
@@ -246,9 +250,11 @@ __attribute__((target("avx512f,avx512vnni"), noinline)) static double vnni512_ch
 #define SUM(i) t = _mm512_add_epi32(t, a##i);
     CHAINS16(SUM)
 #undef SUM
-    int out[16]; /* the accumulators wrap (as vpdpbusd does); keep one lane, no signed overflow in C */
-    _mm512_storeu_si512(out, t);
-    *sink += (float)out[0];
+    /* summed in vector lanes, which wrap as vpdpbusd's do (C's signed sum of the lanes would
+     * overflow; keeping lane 0 alone made clang 14 spill every accumulator inside the loop) */
+    const __m256i half = _mm256_add_epi32(_mm512_castsi512_si256(t), _mm512_extracti64x4_epi64(t, 1));
+    const __m128i quarter = _mm_add_epi32(_mm256_castsi256_si128(half), _mm256_extracti128_si256(half, 1));
+    *sink += (float)_mm_cvtsi128_si32(quarter);
     return seconds;
 }
 
