@@ -127,8 +127,10 @@ def rate_cell(workload, seconds, threads, peaks, with_peak=True):
     if not flops or not seconds:
         return "-"
     rate = flops / seconds / 1e9
-    fractions = ["%.2g%%%s" % (100 * rate / (peak * threads), "" if len(peaks.for_workload(workload)) == 1
-                                else " " + label)
+    def percent(fraction):
+        return "%.0f%%" % (100 * fraction) if fraction >= 0.1 else "%.2g%%" % (100 * fraction)
+    fractions = ["%s%s" % (percent(rate / (peak * threads)), "" if len(peaks.for_workload(workload)) == 1
+                           else " " + label)
                  for label, peak in peaks.for_workload(workload) if peak] if with_peak else []
     return "%s%s" % ("%.1f" % rate if rate >= 10 else "%.2g" % rate, " (%s)" % ", ".join(fractions) if fractions else "")
 

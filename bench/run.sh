@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --no-gemm) run_gemm=0 ;;
     --sweep) sweep=1 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
