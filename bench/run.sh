@@ -5,13 +5,17 @@
 # bench/mlp_step and bench/torch_peer.py interleaved, round after round (ours, torch, ours,
 # torch, ...; on 2 threads PyTorch runs twice per round, plain and with OMP_WAIT_POLICY=PASSIVE,
 # and its faster configuration is kept per workload), then prints the ratios torch / ours per
-# workload (> 1: libbnmlp is faster). Then bench/gemm, if that binary was built.
+# workload (> 1: libbnmlp is faster), each side's GFLOP/s and its fraction of the core's peak
+# (bench/fma_peak --csv, run before and after the workloads: the best of the two counts). Then
+# bench/gemm, if that binary was built, and bench/fma_peak's own table.
 #
 #   bench/run.sh            default: 5 rounds x 5 samples, about 6 minutes on 2 cores
 #   bench/run.sh --quick    2 rounds x 3 samples, about 1.5-2.5 minutes
-#   options: --rounds N --reps N --threads "1 2" --filter NAME[,NAME] --no-build --no-gemm
+#   bench/run.sh --sweep    adds the width sweep (sweep.wW.train, W 64-2048) to the default set
+#   options: --rounds N --reps N --threads "1 2" --filter NAME[,NAME] --sweep --no-build --no-gemm
+#   (--filter runs exactly the workloads it names, the sweep's too: --filter sweep runs only it)
 #
-# Raw results: build-bench/bench-results/<date>/all.csv, and summary.md beside it.
+# Raw results: build-bench/bench-results/<date>/all.csv, fma_peak.csv, and summary.md beside it.
 #
 # The PyTorch peer runs under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`: those variables,
 # when set in this machine's environment, override OpenBLAS's own CPU detection (core type and
@@ -23,7 +27,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build-bench
 PYTHON=/usr/bin/python3 # Debian's, with python3-torch; the python3 first on PATH has no torch
 
-rounds=5 reps=5 threads_list="1 2" filter="" build=1 run_gemm=1 quick=0
+rounds=5 reps=5 threads_list="1 2" filter="" build=1 run_gemm=1 quick=0 sweep=0
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,7 +38,8 @@ while [ $# -gt 0 ]; do
     --filter) filter=$2; shift ;;
     --no-build) build=0 ;;
     --no-gemm) run_gemm=0 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --sweep) sweep=1 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -59,8 +64,33 @@ mkdir -p "$OUT"
 ALL=$OUT/all.csv
 echo "phase,round,impl,threads,workload,unit,median_s,min_s,samples,calls,check" >"$ALL"
 
+torch_peer() {
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$ROOT/bench/torch_peer.py" "$@"
+}
+
+# Without --filter, every workload of either side but the width sweep's (sweep.*), unless --sweep.
+if [ -z "$filter" ] && [ "$sweep" = 0 ]; then
+  names=$({
+    "$MLP_STEP" --list
+    if [ "$have_torch" = 1 ]; then torch_peer --list; fi
+  } | awk '$1 !~ /^sweep\./ { print $1 }' | sort -u | paste -sd, -)
+  filter=$names
+fi
 common=(--csv --reps "$reps" "${extra[@]}")
 [ -n "$filter" ] && common+=(--filter "$filter")
+
+# bench/fma_peak --csv: the one-core peaks the fractions of peak are taken of (appended per run).
+FMA_PEAK=$BUILD/bench/fma_peak
+PEAKS=$OUT/fma_peak.csv
+peak_args=()
+[ "$quick" = 1 ] && peak_args+=(--quick)
+measure_peaks() {
+  [ -x "$FMA_PEAK" ] || return 0
+  "$FMA_PEAK" --csv "${peak_args[@]}" >>"$PEAKS" 2>"$OUT/last.err" || {
+    echo "run.sh: bench/fma_peak failed" >&2
+    cat "$OUT/last.err" >&2
+  }
+}
 
 # run_side <phase> <round> <command...>: appends the command's CSV rows, tagged, to all.csv.
 run_side() {
@@ -75,13 +105,10 @@ run_side() {
   fi
 }
 
-torch_peer() {
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$ROOT/bench/torch_peer.py" "$@"
-}
-
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores online"
-echo "command: bench/run.sh $([ "$quick" = 1 ] && echo --quick) (rounds $rounds, samples $reps)"
+echo "command: bench/run.sh $([ "$quick" = 1 ] && echo --quick) $([ "$sweep" = 1 ] && echo --sweep) (rounds $rounds, samples $reps)"
 start=$(date +%s)
+measure_peaks
 for threads in $threads_list; do
   ours_threads=$threads
   if ! "$MLP_STEP" --threads "$threads" --list >/dev/null 2>&1; then
@@ -99,9 +126,12 @@ for threads in $threads_list; do
     fi
   done
 done
+measure_peaks
 rm -f "$OUT/last.csv" "$OUT/last.err"
 
-"$PYTHON" "$ROOT/bench/aggregate.py" "$ALL" | tee "$OUT/summary.md"
+peaks_option=()
+[ -s "$PEAKS" ] && peaks_option=(--peaks "$PEAKS")
+"$PYTHON" "$ROOT/bench/aggregate.py" "$ALL" "${peaks_option[@]}" | tee "$OUT/summary.md"
 
 if [ "$run_gemm" = 1 ] && [ -x "$GEMM" ]; then
   # bench/gemm is another engineer's; run it with --quick when it understands that.
@@ -122,11 +152,11 @@ if [ "$run_gemm" = 1 ] && [ -x "$GEMM" ]; then
   timeout 600 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_THREAD_TIMEOUT=4 "$GEMM" "${gemm_args[@]}" |
     tee "$OUT/gemm.txt" ||
     echo "run.sh: bench/gemm failed" >&2
-  if [ -x "$BUILD/bench/fma_peak" ]; then
+  if [ -x "$FMA_PEAK" ]; then
     echo
-    echo "### bench/fma_peak"
+    echo "### bench/fma_peak ${peak_args[*]:-}"
     echo
-    "$BUILD/bench/fma_peak" | tee "$OUT/fma_peak.txt"
+    "$FMA_PEAK" "${peak_args[@]}" | tee "$OUT/fma_peak.txt"
   fi
 elif [ "$run_gemm" = 1 ]; then
   echo "(bench/gemm not built: no GEMM table)"

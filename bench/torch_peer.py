@@ -44,6 +44,7 @@ os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
 if ARGS.passive:
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
+import contextlib  # noqa: E402
 import ctypes  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
@@ -68,6 +69,13 @@ WORKLOADS = [
     ("tutorial.folded", "2-50-BN-1 folded, inference, batch 32", "folded", "tutorial_bn", 2, 32),
     ("circles.nobn", "circles 100 epochs + val each epoch, no BN", "circles", "tutorial_nobn", 2, 32),
     ("circles.bn", "circles 100 epochs + val each epoch, BN after ReLU", "circles", "tutorial_bn", 2, 32),
+    # bf16 autocast (torch.autocast("cpu", dtype=torch.bfloat16)): the peer of libbnmlp's bf16 precision
+    ("mlp1024.train.bf16", "256-1024-1024-1 BN, train step, batch 256, bf16 autocast", "train", "big", 256, 256),
+    ("mlp1024.infer.bf16", "256-1024-1024-1 BN, inference, batch 256, bf16 autocast", "infer", "big", 256, 256),
+] + [
+    # the width sweep: 256-W-BN-ReLU-W-BN-ReLU-1, as mlp1024.train with W in place of 1024
+    ("sweep.w%d.train" % w, "256-%d-%d-1 BN, train step, batch 256" % (w, w), "train", "wide%d" % w, 256, 256)
+    for w in (64, 128, 256, 512, 1024, 2048)
 ]
 UNIT = {"train": "step", "infer": "forward", "folded": "forward", "circles": "run"}
 
@@ -102,9 +110,9 @@ def bn(features):
 
 
 def make_model(kind):
-    if kind == "big":
-        layers = [nn.Linear(256, 1024), bn(1024), nn.ReLU(), nn.Linear(1024, 1024), bn(1024), nn.ReLU(),
-                  nn.Linear(1024, 1)]
+    if kind == "big" or kind.startswith("wide"):  # 256-W-BN-ReLU-W-BN-ReLU-1, W = 1024 for "big"
+        w = 1024 if kind == "big" else int(kind[len("wide"):])
+        layers = [nn.Linear(256, w), bn(w), nn.ReLU(), nn.Linear(w, w), bn(w), nn.ReLU(), nn.Linear(w, 1)]
     elif kind == "mid":
         layers = [nn.Linear(30, 64), bn(64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), bn(32), nn.Linear(32, 1)]
     elif kind == "tutorial_bn":
@@ -155,9 +163,20 @@ def fold_sequential(model):
     return nn.Sequential(*folded).eval()
 
 
+def autocast(bf16):
+    """torch.autocast("cpu", dtype=torch.bfloat16) for the *.bf16 workloads, else a no-op context. Seen
+    with torch 1.13 on Zen 5 (ONEDNN_VERBOSE=1): all six products of a step run as oneDNN matmuls
+    brg:avx512_core_bf16 (bf16 in and out); BatchNorm1d takes and returns bf16 activations (its
+    parameters stay fp32); BCEWithLogitsLoss runs in fp32; weights, gradients and SGD stay fp32."""
+    if bf16:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 class Context:
-    def __init__(self, kind, model_kind, inputs, batch):
+    def __init__(self, kind, model_kind, inputs, batch, bf16=False):
         self.kind = kind
+        self.bf16 = bf16
         self.model_kind = model_kind
         self.check = float("nan")
         self.loss_fn = nn.BCEWithLogitsLoss()
@@ -192,12 +211,13 @@ class Context:
             b = self.next
             self.next = (b + 1) % TRAIN_BATCHES
             self.opt.zero_grad()
-            loss = self.loss_fn(self.model(self.x[b]), self.y[b])
+            with autocast(self.bf16):  # forward and loss only; backward and SGD as usual
+                loss = self.loss_fn(self.model(self.x[b]), self.y[b])
             loss.backward()
             self.opt.step()
             self.last = loss
         elif self.kind in ("infer", "folded"):
-            with torch.no_grad():
+            with torch.no_grad(), autocast(self.bf16):
                 self.last = torch.sigmoid(self.model(self.x[0]))
         else:
             self.circles_run()
@@ -206,7 +226,7 @@ class Context:
         if self.kind == "train":
             self.check = self.last.item()
         elif self.kind in ("infer", "folded"):
-            self.check = self.last[0, 0].item()
+            self.check = self.last[0, 0].float().item()
 
     def circles_run(self):
         """One tutorial run: build (seed 1), 100 epochs of reshuffled batches of 32, Keras-style
@@ -240,8 +260,8 @@ class Context:
         self.check = val_acc
 
 
-def time_workload(kind, model_kind, inputs, batch):
-    ctx = Context(kind, model_kind, inputs, batch)
+def time_workload(kind, model_kind, inputs, batch, bf16):
+    ctx = Context(kind, model_kind, inputs, batch, bf16)
     warm, start = 0, time.perf_counter()
     elapsed = 0.0
     while warm < 2 or elapsed < ARGS.warmup_ms / 1000.0:
@@ -281,7 +301,7 @@ def matches(name, filt):
 def main():
     if ARGS.list:
         for w in WORKLOADS:
-            print("%-16s %s" % (w[0], w[1]))
+            print("%-18s %s" % (w[0], w[1]))
         return 0
     torch.set_num_threads(ARGS.threads)
     blas = pin_openblas(ARGS.threads)
@@ -292,19 +312,19 @@ def main():
         print("torch %s, threads %d (torch %d; %s), OMP_WAIT_POLICY=%s, %d samples per workload "
               "(medians and minima per unit)" % (torch.__version__, ARGS.threads, torch.get_num_threads(), blas,
                                                  os.environ.get("OMP_WAIT_POLICY", "unset"), ARGS.reps))
-        print("%-16s %-52s %-8s %12s %12s %6s %9s" % ("workload", "what", "unit", "median", "min", "calls", "check"))
+        print("%-18s %-58s %-8s %12s %12s %6s %9s" % ("workload", "what", "unit", "median", "min", "calls", "check"))
     sys.stdout.flush()
     ran = 0
     for name, desc, kind, model_kind, inputs, batch in WORKLOADS:
         if not matches(name, ARGS.filter):
             continue
         ran += 1
-        median, minimum, calls, check = time_workload(kind, model_kind, inputs, batch)
+        median, minimum, calls, check = time_workload(kind, model_kind, inputs, batch, name.endswith(".bf16"))
         if ARGS.csv:
             print("%s,%d,%s,%s,%.9g,%.9g,%d,%d,%.6g" % (impl, ARGS.threads, name, UNIT[kind], median, minimum,
                                                         ARGS.reps, calls, check))
         else:
-            print("%-16s %-52s %-8s %12s %12s %6d %9.4g" % (name, desc, UNIT[kind], format_time(median),
+            print("%-18s %-58s %-8s %12s %12s %6d %9.4g" % (name, desc, UNIT[kind], format_time(median),
                                                             format_time(minimum), calls, check))
         sys.stdout.flush()
     if ran == 0:
