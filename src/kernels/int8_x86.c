@@ -312,6 +312,58 @@ tile_avx512vnni(const uint8_t *q, size_t depth, const int8_t *panel, size_t rows
     }
 }
 
+/* The full tile: 8 rows of q (codes + 128) by the two panels from panel, 16 zmm accumulators
+ * named one by one (an array of them is not kept in registers by every compiler). */
+static T_AVX512 void tile_avx512vnni_full(const uint8_t *q, size_t depth, const int8_t *panel,
+                                          const int32_t *comp, const float *scale, const float *bias,
+                                          size_t width, float *y, size_t ldy) {
+    __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512();
+    __m512i c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
+    __m512i c20 = _mm512_setzero_si512(), c21 = _mm512_setzero_si512();
+    __m512i c30 = _mm512_setzero_si512(), c31 = _mm512_setzero_si512();
+    __m512i c40 = _mm512_setzero_si512(), c41 = _mm512_setzero_si512();
+    __m512i c50 = _mm512_setzero_si512(), c51 = _mm512_setzero_si512();
+    __m512i c60 = _mm512_setzero_si512(), c61 = _mm512_setzero_si512();
+    __m512i c70 = _mm512_setzero_si512(), c71 = _mm512_setzero_si512();
+    const size_t stride = depth * BNMLP_INT8_PANEL;
+    const uint8_t *a0 = q, *a1 = q + depth, *a2 = q + 2 * depth, *a3 = q + 3 * depth;
+    const uint8_t *a4 = q + 4 * depth, *a5 = q + 5 * depth, *a6 = q + 6 * depth, *a7 = q + 7 * depth;
+    const int8_t *b = panel;
+/* Row r of the tile: its four codes times both panels' group. */
+#define VNNI_ROW(r)                                                                                          \
+    do {                                                                                                     \
+        const __m512i ar = _mm512_set1_epi32(four(a##r + 4 * g));                                            \
+        c##r##0 = _mm512_dpbusd_epi32(c##r##0, ar, b0);                                                      \
+        c##r##1 = _mm512_dpbusd_epi32(c##r##1, ar, b1);                                                      \
+    } while (0)
+    for (size_t g = 0; g < depth / 4; g++, b += 64) {
+        const __m512i b0 = _mm512_load_si512(b), b1 = _mm512_load_si512(b + stride);
+        VNNI_ROW(0);
+        VNNI_ROW(1);
+        VNNI_ROW(2);
+        VNNI_ROW(3);
+        VNNI_ROW(4);
+        VNNI_ROW(5);
+        VNNI_ROW(6);
+        VNNI_ROW(7);
+    }
+#undef VNNI_ROW
+#define VNNI_STORE(r)                                                                                        \
+    do {                                                                                                     \
+        store16(y + (r)*ldy, c##r##0, comp, scale, bias, 16);                                                \
+        store16(y + (r)*ldy + 16, c##r##1, comp + 16, scale + 16, bias + 16, width - 16);                    \
+    } while (0)
+    VNNI_STORE(0);
+    VNNI_STORE(1);
+    VNNI_STORE(2);
+    VNNI_STORE(3);
+    VNNI_STORE(4);
+    VNNI_STORE(5);
+    VNNI_STORE(6);
+    VNNI_STORE(7);
+#undef VNNI_STORE
+}
+
 /* One block of up to 8 rows by panels (1 or 2) panels: the tile with constant sizes. */
 #define TILE512(n, panels_) tile_avx512vnni(a, depth, panel, n, panels_, comp, s, b, width, yi, ldy)
 
@@ -332,7 +384,7 @@ static T_AVX512 void gemm_avx512vnni(const uint8_t *q, size_t rows, const bnmlp_
             float *yi = y + i * ldy + j0;
             if (panels == 2) {
                 switch (n) {
-                case 8: TILE512(8, 2); break;
+                case 8: tile_avx512vnni_full(a, depth, panel, comp, s, b, width, yi, ldy); break;
                 case 7: TILE512(7, 2); break;
                 case 6: TILE512(6, 2); break;
                 case 5: TILE512(5, 2); break;
