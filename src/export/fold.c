@@ -343,6 +343,10 @@ bnmlp_model *bnmlp_model_fold(const bnmlp_model *model, const bnmlp_allocator *a
         bnmlp_set_status(status, BNMLP_ERR_NOT_BUILT);
         return NULL;
     }
+    if (bnmlp_model_is_quantized(model)) { /* its int8 layers are not dense layers to fold */
+        bnmlp_set_status(status, BNMLP_ERR_UNSUPPORTED);
+        return NULL;
+    }
     fold_state f = {.model = model, .allocator = allocator ? allocator : bnmlp_model_allocator(model)};
     bnmlp_model *folded = NULL;
     bnmlp_status result = read_items(&f);
