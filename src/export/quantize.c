@@ -1,7 +1,10 @@
 /*
  * quantize.c - the int8 inference form of a model (bnmlp_model_quantize; docs/deploy.md, "int8").
  *
- *   1. fold: bnmlp_model_fold (batch norm into the dense layers);
+ *   1. fold: bnmlp_model_fold's steps, except that a batch norm or normalization is never folded
+ *      into the dense layer after it (W' = diag(s) W would scale W's rows, e.g. by 1 / std of
+ *      raw features, and one int8 scale per column could not hold them; the per-tensor input
+ *      scale would also be set by the largest raw feature): it stays a float layer;
  *   2. calibrate: run the folded float model in inference mode over the calibration rows (in
  *      batches of its maximum batch) and keep, for every dense layer, the largest |x| of its
  *      input: s_x = max / 127 (1 when 0);
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "export/export.h"
 #include "model/model.h"
 
 /* What one quantization works on. */
@@ -194,7 +198,7 @@ bnmlp_model *bnmlp_model_quantize(const bnmlp_model *model, const bnmlp_tensor *
         return NULL;
     }
     quantize_state q = {.allocator = allocator ? allocator : bnmlp_model_allocator(model)};
-    q.folded = bnmlp_model_fold(model, allocator, &result);
+    q.folded = bnmlp_export_fold(model, allocator, false, &result);
     const size_t layers = q.folded ? bnmlp_model_layer_count(q.folded) : 0;
     size_t largest = 1;
     for (size_t i = 0; i < layers; i++) {
