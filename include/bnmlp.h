@@ -2071,9 +2071,11 @@ bnmlp_model *bnmlp_model_fold(const bnmlp_model *model, const bnmlp_allocator *a
                               bnmlp_status *status);
 
 /* A new, built, inference-only model that predicts as model (built; not changed) does in
- * inference mode, in int8 (docs/deploy.md, "int8"): batch norm folded first exactly as
- * bnmlp_model_fold does; then every dense layer becomes an int8 dense layer
- * (BNMLP_LAYER_DENSE_INT8):
+ * inference mode, in int8 (docs/deploy.md, "int8"): batch norm folded first as bnmlp_model_fold
+ * folds it into the dense layer before it (a batch norm or normalization with no dense layer
+ * before it stays a float layer: folding it into the next one would scale that layer's rows,
+ * which one int8 scale per column cannot hold); then every dense layer becomes an int8 dense
+ * layer (BNMLP_LAYER_DENSE_INT8):
  *   weights   per output column j, symmetric: s_w[j] = max_k |W[k][j]| / 127 (1 for a zero
  *             column), codes w[k][j] = round(W[k][j] / s_w[j]) in [-127, 127] (the TFLite and
  *             Keras 3 quantize("int8") convention);
