@@ -185,12 +185,12 @@ static void quantize_rows(void *arg, size_t begin, size_t end, size_t thread) {
                        job->w->inv_scale);
 }
 
-/* Pieces are pairs of panels (32 columns: the widest tile). */
+/* Pieces are groups of four panels (64 columns: the widest tile). */
 static void multiply_panels(void *arg, size_t begin, size_t end, size_t thread) {
     (void)thread;
     const int8_job *job = arg;
-    const size_t last = 2 * end < job->w->panel_count ? 2 * end : job->w->panel_count;
-    job->set->gemm(job->q, job->rows, job->w, 2 * begin, last, job->y, job->w->out);
+    const size_t last = 4 * end < job->w->panel_count ? 4 * end : job->w->panel_count;
+    job->set->gemm(job->q, job->rows, job->w, 4 * begin, last, job->y, job->w->out);
 }
 
 void bnmlp_kernel_int8_dense(const bnmlp_kernel_context *context, float *y, const float *x, size_t rows,
@@ -200,5 +200,5 @@ void bnmlp_kernel_int8_dense(const bnmlp_kernel_context *context, float *y, cons
     if (!set) set = &bnmlp_int8_portable;
     int8_job job = {.set = set, .w = w, .x = x, .q = aligned(scratch), .y = y, .rows = rows};
     bnmlp_parallel_for(context, rows, 16, quantize_rows, &job);
-    bnmlp_parallel_for(context, (w->panel_count + 1) / 2, 1, multiply_panels, &job);
+    bnmlp_parallel_for(context, (w->panel_count + 3) / 4, 1, multiply_panels, &job);
 }

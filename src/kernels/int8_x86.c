@@ -15,6 +15,7 @@
  */
 #include "kernels/int8.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -44,21 +45,31 @@ static bool avx2_available(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-/* AVX-VNNI: CPUID.(7, 1).EAX bit 4, with the OS's ymm state (AVX2 reported). */
-static bool avxvnni_available(void) {
-    unsigned ecx0, eax1;
-    leaf7(&ecx0, &eax1);
-    return avx2_available() && (eax1 >> 4 & 1u);
-}
+/* The CPU's answers, asked once (every forward of an int8 layer picks its set): bit 0 known,
+ * bit 1 AVX-VNNI, bit 2 AVX512-VNNI (with AVX-512 F, BW, VL). Threads that race store the same
+ * value. */
+static _Atomic unsigned cpu_answers;
 
-/* AVX512-VNNI: CPUID.(7, 0).ECX bit 11, with AVX-512 F, BW, VL (and the OS's zmm state). */
-static bool avx512vnni_available(void) {
+static unsigned answers(void) {
+    unsigned known = cpu_answers;
+    if (known & 1u) return known;
     unsigned ecx0, eax1;
     leaf7(&ecx0, &eax1);
     __builtin_cpu_init();
-    return avx2_available() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && (ecx0 >> 11 & 1u);
+    const bool avx2 = avx2_available();
+    /* AVX-VNNI: CPUID.(7, 1).EAX bit 4; AVX512-VNNI: CPUID.(7, 0).ECX bit 11; the OS's state
+     * through AVX2's and AVX-512's own tests. */
+    const bool avxvnni = avx2 && (eax1 >> 4 & 1u);
+    const bool avx512vnni = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                            __builtin_cpu_supports("avx512vl") && (ecx0 >> 11 & 1u);
+    known = 1u | (avxvnni ? 2u : 0u) | (avx512vnni ? 4u : 0u);
+    cpu_answers = known;
+    return known;
 }
+
+static bool avxvnni_available(void) { return (answers() & 2u) != 0; }
+
+static bool avx512vnni_available(void) { return (answers() & 4u) != 0; }
 
 /* Four bytes of codes as one int32 (for the broadcast). */
 static inline int32_t four(const uint8_t *q) {
@@ -364,13 +375,124 @@ static T_AVX512 void tile_avx512vnni_full(const uint8_t *q, size_t depth, const 
 #undef VNNI_STORE
 }
 
+/* 8 rows of q (codes + 128) by one panel (the last of an odd count, e.g. a 1-unit layer): 8 zmm
+ * accumulators named one by one, two groups a step for independent chains. */
+static T_AVX512 void tile_avx512vnni_one(const uint8_t *q, size_t depth, const int8_t *panel,
+                                         const int32_t *comp, const float *scale, const float *bias,
+                                         size_t width, float *y, size_t ldy) {
+    __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512(), c2 = _mm512_setzero_si512();
+    __m512i c3 = _mm512_setzero_si512(), c4 = _mm512_setzero_si512(), c5 = _mm512_setzero_si512();
+    __m512i c6 = _mm512_setzero_si512(), c7 = _mm512_setzero_si512();
+    const uint8_t *a0 = q, *a1 = q + depth, *a2 = q + 2 * depth, *a3 = q + 3 * depth;
+    const uint8_t *a4 = q + 4 * depth, *a5 = q + 5 * depth, *a6 = q + 6 * depth, *a7 = q + 7 * depth;
+    const int8_t *b = panel;
+#define VNNI_ONE(r) c##r = _mm512_dpbusd_epi32(c##r, _mm512_set1_epi32(four(a##r + 4 * g)), b0)
+    for (size_t g = 0; g < depth / 4; g++, b += 64) {
+        const __m512i b0 = _mm512_load_si512(b);
+        VNNI_ONE(0);
+        VNNI_ONE(1);
+        VNNI_ONE(2);
+        VNNI_ONE(3);
+        VNNI_ONE(4);
+        VNNI_ONE(5);
+        VNNI_ONE(6);
+        VNNI_ONE(7);
+    }
+#undef VNNI_ONE
+    store16(y, c0, comp, scale, bias, width);
+    store16(y + ldy, c1, comp, scale, bias, width);
+    store16(y + 2 * ldy, c2, comp, scale, bias, width);
+    store16(y + 3 * ldy, c3, comp, scale, bias, width);
+    store16(y + 4 * ldy, c4, comp, scale, bias, width);
+    store16(y + 5 * ldy, c5, comp, scale, bias, width);
+    store16(y + 6 * ldy, c6, comp, scale, bias, width);
+    store16(y + 7 * ldy, c7, comp, scale, bias, width);
+}
+
+/* 4 rows of q (codes + 128) by four panels (64 columns): 16 zmm accumulators, one broadcast of
+ * a row's codes feeding four vpdpbusd (the 8-row tile's feeds two). */
+static T_AVX512 void tile_avx512vnni_wide(const uint8_t *q, size_t depth, const int8_t *panel,
+                                          const int32_t *comp, const float *scale, const float *bias,
+                                          size_t width, float *y, size_t ldy) {
+    __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512(), c02 = _mm512_setzero_si512();
+    __m512i c03 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
+    __m512i c12 = _mm512_setzero_si512(), c13 = _mm512_setzero_si512(), c20 = _mm512_setzero_si512();
+    __m512i c21 = _mm512_setzero_si512(), c22 = _mm512_setzero_si512(), c23 = _mm512_setzero_si512();
+    __m512i c30 = _mm512_setzero_si512(), c31 = _mm512_setzero_si512(), c32 = _mm512_setzero_si512();
+    __m512i c33 = _mm512_setzero_si512();
+    const size_t stride = depth * BNMLP_INT8_PANEL;
+    const uint8_t *a0 = q, *a1 = q + depth, *a2 = q + 2 * depth, *a3 = q + 3 * depth;
+    const int8_t *b = panel;
+#define VNNI_WIDE(r)                                                                                         \
+    do {                                                                                                     \
+        const __m512i ar = _mm512_set1_epi32(four(a##r + 4 * g));                                            \
+        c##r##0 = _mm512_dpbusd_epi32(c##r##0, ar, b0);                                                      \
+        c##r##1 = _mm512_dpbusd_epi32(c##r##1, ar, b1);                                                      \
+        c##r##2 = _mm512_dpbusd_epi32(c##r##2, ar, b2);                                                      \
+        c##r##3 = _mm512_dpbusd_epi32(c##r##3, ar, b3);                                                      \
+    } while (0)
+    for (size_t g = 0; g < depth / 4; g++, b += 64) {
+        const __m512i b0 = _mm512_load_si512(b), b1 = _mm512_load_si512(b + stride);
+        const __m512i b2 = _mm512_load_si512(b + 2 * stride), b3 = _mm512_load_si512(b + 3 * stride);
+        VNNI_WIDE(0);
+        VNNI_WIDE(1);
+        VNNI_WIDE(2);
+        VNNI_WIDE(3);
+    }
+#undef VNNI_WIDE
+#define VNNI_STORE(r)                                                                                        \
+    do {                                                                                                     \
+        store16(y + (r)*ldy, c##r##0, comp, scale, bias, 16);                                                \
+        store16(y + (r)*ldy + 16, c##r##1, comp + 16, scale + 16, bias + 16, 16);                            \
+        store16(y + (r)*ldy + 32, c##r##2, comp + 32, scale + 32, bias + 32, 16);                            \
+        store16(y + (r)*ldy + 48, c##r##3, comp + 48, scale + 48, bias + 48, width - 48);                    \
+    } while (0)
+    VNNI_STORE(0);
+    VNNI_STORE(1);
+    VNNI_STORE(2);
+    VNNI_STORE(3);
+#undef VNNI_STORE
+}
+
 /* One block of up to 8 rows by panels (1 or 2) panels: the tile with constant sizes. */
 #define TILE512(n, panels_) tile_avx512vnni(a, depth, panel, n, panels_, comp, s, b, width, yi, ldy)
 
 static T_AVX512 void gemm_avx512vnni(const uint8_t *q, size_t rows, const bnmlp_int8_weights *w, size_t first,
                                      size_t last, float *y, size_t ldy) {
     const size_t depth = w->depth;
-    for (size_t p = first; p < last; p += 2) {
+    size_t p = first;
+    for (; p + 4 <= last; p += 4) { /* four panels: 4-row tiles, then the rows left in 8-row ones */
+        const size_t j0 = p * BNMLP_INT8_PANEL;
+        const size_t width = w->out - j0 < 64 ? w->out - j0 : 64;
+        const int8_t *panel = w->panels + p * depth * BNMLP_INT8_PANEL;
+        const int32_t *comp = w->compensation + j0;
+        const float *s = w->scale + j0, *b = w->bias + j0;
+        size_t i = 0;
+        for (; i + 4 <= rows; i += 4)
+            tile_avx512vnni_wide(q + i * depth, depth, panel, comp, s, b, width, y + i * ldy + j0, ldy);
+        for (size_t half = 0; i < rows && half < 2; half++) {
+            const size_t n = rows - i, jh = j0 + 32 * half;
+            const size_t wh = w->out - jh < 32 ? w->out - jh : 32;
+            const uint8_t *a = q + i * depth;
+            const int8_t *ph = panel + 2 * half * depth * BNMLP_INT8_PANEL;
+            float *yi = y + i * ldy + jh;
+            switch (n) {
+            case 3:
+                tile_avx512vnni(a, depth, ph, 3, 2, comp + 32 * half, s + 32 * half, b + 32 * half, wh, yi,
+                                ldy);
+                break;
+            case 2:
+                tile_avx512vnni(a, depth, ph, 2, 2, comp + 32 * half, s + 32 * half, b + 32 * half, wh, yi,
+                                ldy);
+                break;
+            default:
+                tile_avx512vnni(a, depth, ph, 1, 2, comp + 32 * half, s + 32 * half, b + 32 * half, wh, yi,
+                                ldy);
+                break;
+            }
+        }
+    }
+    for (; p < last; p += 2) {
         const size_t panels = p + 1 < last ? 2 : 1;
         const size_t j0 = p * BNMLP_INT8_PANEL;
         const size_t cols = panels * BNMLP_INT8_PANEL;
@@ -395,7 +517,7 @@ static T_AVX512 void gemm_avx512vnni(const uint8_t *q, size_t rows, const bnmlp_
                 }
             } else {
                 switch (n) {
-                case 8: TILE512(8, 1); break;
+                case 8: tile_avx512vnni_one(a, depth, panel, comp, s, b, width, yi, ldy); break;
                 case 7: TILE512(7, 1); break;
                 case 6: TILE512(6, 1); break;
                 case 5: TILE512(5, 1); break;
