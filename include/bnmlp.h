@@ -68,7 +68,8 @@ typedef enum bnmlp_status {
     BNMLP_ERR_FILE_OPEN,        /* a file could not be opened or created (missing, permissions) */
     BNMLP_ERR_FORMAT,           /* a file's content breaks its format (bad magic, header, field) */
     BNMLP_ERR_VERSION,          /* a file's format version is not one this library reads */
-    BNMLP_ERR_UNSUPPORTED,      /* a valid file that uses a feature this library does not read */
+    BNMLP_ERR_UNSUPPORTED,      /* a valid file that uses a feature this library does not read, an export of a
+                                   layer its format lacks, or a training call on an int8 model */
     BNMLP_ERR_TRUNCATED,        /* a file or buffer ends before its content does */
     BNMLP_ERR_CHECKSUM          /* a file's CRC-32 does not match its content (corrupted) */
 } bnmlp_status;
