@@ -7,8 +7,12 @@
  * within every round so that a noisy shared machine hits both alike. Compare ratios, not
  * absolute numbers from different runs.
  *
+ * The int8 rows (src/kernels/int8.h) time the int8 product at the inference forward's shapes,
+ * input quantization and dequantizing store included, beside our float32 GEMM of the same shape
+ * (bias included) in the same rounds, through the instruction set's int8 set.
+ *
  * usage: gemm [--csv] [--rounds N] [--isa best|portable|avx2|avx512] [--threads N (max, default
- *             2)] [--kc N] [--mc N] [--nc N] [--only step|tutorial]
+ *             2)] [--kc N] [--mc N] [--nc N] [--only step|tutorial|int8]
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -19,6 +23,7 @@
 
 #include "core/threadpool.h"
 #include "kernels/gemm.h"
+#include "kernels/int8.h"
 #include "kernels/kernels.h"
 
 #if defined(BNMLP_BENCH_OPENBLAS)
@@ -116,7 +121,87 @@ static double sample(const operands *o, engine e, size_t iterations) {
 
 static void usage(void) {
     fprintf(stderr, "usage: gemm [--csv] [--rounds N] [--isa best|portable|avx2|avx512] "
-                    "[--threads N] [--kc N] [--mc N] [--nc N] [--only step|tutorial]\n");
+                    "[--threads N] [--kc N] [--mc N] [--nc N] [--only step|tutorial|int8]\n");
+}
+
+/* ---- int8 rows ----------------------------------------------------------------------------------- */
+
+/* The inference forward's products of the step's model (batch 256): y = x W + b. */
+static const product int8_products[] = {
+    {"int8 L2 forward y=xW", 256, 1024, 1024, false, false, true, false, false},
+    {"int8 L1 forward y=xW", 256, 1024, 256, false, false, true, false, false},
+    {"int8 L3 forward y=xW (1 unit)", 256, 1, 1024, false, false, true, false, false},
+};
+#define INT8_PRODUCT_COUNT (sizeof int8_products / sizeof int8_products[0])
+
+/* The int8 rows for 1..max_threads threads: int8 (quantize, product, store) against our float32
+ * GEMM of the same shape, samples interleaved round by round. CSV: product "int8 ...", isa the
+ * int8 set, ours = int8 (GOP/s), the OpenBLAS columns our float32 GEMM's, ratio = float32 / int8. */
+static int int8_rows(const bnmlp_gemm_plan *plan, size_t max_threads, size_t rounds, bool csv) {
+    const bnmlp_int8_kernels *set = plan->isa->int8 ? plan->isa->int8() : &bnmlp_int8_portable;
+    if (!csv)
+        printf("\nint8 product (set %s; quantization and store included) beside our float32 GEMM, medians of "
+               "%zu rounds\n\n%-7s %-31s %15s %10s %8s %10s %8s %6s\n",
+               set->name, rounds, "threads", "product", "m x n x k", "int8 us", "GOP/s", "fp32 us", "GFLOP/s",
+               "ratio");
+    for (size_t threads = 1; threads <= max_threads; threads++) {
+        bnmlp_status status;
+        bnmlp_kernel_context context = {.plan = *plan};
+        context.pool = bnmlp_threadpool_create(threads, NULL, &status);
+        if (!context.pool) return 0;
+        for (size_t q = 0; q < INT8_PRODUCT_COUNT; q++) {
+            const product *p = &int8_products[q];
+            operands o = {.p = p, .plan = plan, .pool = context.pool, .lda = p->k, .ldb = p->n};
+            o.a = malloc(p->m * p->k * sizeof *o.a), o.b = malloc(p->k * p->n * sizeof *o.b);
+            o.bias = malloc(p->n * sizeof *o.bias), o.c = calloc(p->m * p->n, sizeof *o.c);
+            o.scratch_floats = bnmlp_gemm_scratch_floats(plan, p->m, p->n, p->k, threads);
+            o.scratch = malloc((o.scratch_floats + 1) * sizeof *o.scratch);
+            float *codes = malloc(p->k * p->n * sizeof *codes), *scales = malloc(p->n * sizeof *scales);
+            void *packed = malloc(bnmlp_int8_packed_bytes(p->k, p->n));
+            float *q_scratch = malloc(bnmlp_int8_scratch_floats(p->m, p->k) * sizeof *q_scratch);
+            if (!o.a || !o.b || !o.bias || !o.c || !o.scratch || !codes || !scales || !packed || !q_scratch)
+                return 0;
+            fill(o.a, p->m * p->k, 1), fill(o.b, p->k * p->n, 2), fill(o.bias, p->n, 3);
+            for (size_t i = 0; i < p->k * p->n; i++) codes[i] = (float)((int)(i * 2654435761u % 255u) - 127);
+            for (size_t j = 0; j < p->n; j++) scales[j] = 1e-4f;
+            bnmlp_int8_weights w;
+            bnmlp_int8_pack(packed, codes, scales, 0.01f / 127.0f, o.bias, p->k, p->n, &w);
+            for (const double until = now_seconds() + 0.1; now_seconds() < until;) {
+                call(&o, OURS);
+                bnmlp_kernel_int8_dense(&context, o.c, o.a, p->m, &w, q_scratch);
+            }
+            double start = now_seconds();
+            bnmlp_kernel_int8_dense(&context, o.c, o.a, p->m, &w, q_scratch);
+            const double once = now_seconds() - start;
+            size_t iterations = (size_t)(0.02 / (once > 1e-9 ? once : 1e-9));
+            if (iterations < 1) iterations = 1;
+            double *int8_times = malloc(rounds * sizeof(double)),
+                   *fp32_times = malloc(rounds * sizeof(double));
+            for (size_t r = 0; r < rounds; r++) {
+                start = now_seconds();
+                for (size_t i = 0; i < iterations; i++)
+                    bnmlp_kernel_int8_dense(&context, o.c, o.a, p->m, &w, q_scratch);
+                int8_times[r] = (now_seconds() - start) / (double)iterations;
+                fp32_times[r] = sample(&o, OURS, iterations);
+            }
+            const double ops = 2.0 * (double)p->m * (double)p->n * (double)p->k;
+            const double int8 = median(int8_times, rounds), fp32 = median(fp32_times, rounds);
+            char shape[48];
+            snprintf(shape, sizeof shape, "%zux%zux%zu", p->m, p->n, p->k);
+            if (csv)
+                printf("%zu,%s,%zu,%zu,%zu,%s,%.4f,%.3f,%.4f,%.3f,%.4f,0\n", threads, p->name, p->m, p->n,
+                       p->k, set->name, int8 * 1e6, ops / int8 * 1e-9, fp32 * 1e6, ops / fp32 * 1e-9,
+                       fp32 / int8);
+            else
+                printf("%-7zu %-31s %15s %10.3f %8.2f %10.3f %8.2f %6.3f\n", threads, p->name, shape,
+                       int8 * 1e6, ops / int8 * 1e-9, fp32 * 1e6, ops / fp32 * 1e-9, fp32 / int8);
+            free(int8_times), free(fp32_times), free(codes), free(scales), free(packed), free(q_scratch);
+            free(o.a), free(o.b), free(o.bias), free(o.c), free(o.scratch);
+        }
+        bnmlp_threadpool_free(context.pool);
+    }
+    if (!csv) printf("\nratio = our float32 time / int8 time (> 1: int8 faster).\n");
+    return 1;
 }
 
 int main(int argc, char **argv) {
@@ -178,7 +263,7 @@ int main(int argc, char **argv) {
                have_openblas ? ", OpenBLAS interleaved" : " (no OpenBLAS)", "threads", "product", "m x n x k",
                "ours us", "GFLOP/s", "OpenBLAS", "GFLOP/s", "ratio", "naive");
 
-    for (size_t threads = 1; threads <= max_threads; threads++) {
+    for (size_t threads = 1; threads <= max_threads && !(only && strcmp(only, "int8") == 0); threads++) {
         bnmlp_status status;
         bnmlp_threadpool *pool = bnmlp_threadpool_create(threads, NULL, &status);
         if (!pool) {
@@ -242,8 +327,12 @@ int main(int argc, char **argv) {
         }
         bnmlp_threadpool_free(pool);
     }
-    if (!csv)
+    if (!csv && !(only && strcmp(only, "int8") == 0))
         printf("\nratio = OpenBLAS time / ours (> 1: ours faster). OpenBLAS runs without the "
                "bias; naive = bnmlp_gemm_reference, us per call, 1 thread.\n");
+    if ((!only || strcmp(only, "int8") == 0) && !int8_rows(&plan, max_threads, rounds, csv)) {
+        fprintf(stderr, "gemm: int8 rows: out of memory\n");
+        return 1;
+    }
     return 0;
 }

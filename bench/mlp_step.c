@@ -228,7 +228,7 @@ typedef struct context {
     double check; /* a number that shows the unit did its work (loss, accuracy, output mean) */
 } context;
 
-typedef enum kind { KIND_TRAIN, KIND_INFER, KIND_FOLDED, KIND_CIRCLES } kind;
+typedef enum kind { KIND_TRAIN, KIND_INFER, KIND_FOLDED, KIND_INT8, KIND_CIRCLES } kind;
 
 typedef struct workload {
     const char *name;        /* shared with torch_peer.py */
@@ -243,6 +243,8 @@ static const workload WORKLOADS[] = {
     {"mlp1024.train", "256-1024-1024-1 BN, train step, batch 256", KIND_TRAIN, MODEL_BIG, 256, 256},
     {"mlp1024.infer", "256-1024-1024-1 BN, inference forward, batch 256", KIND_INFER, MODEL_BIG, 256, 256},
     {"mlp1024.folded", "256-1024-1024-1 BN folded, inference, batch 256", KIND_FOLDED, MODEL_BIG, 256, 256},
+    {"mlp1024.infer.int8", "256-1024-1024-1 BN int8 (quantized), inference, batch 256", KIND_INT8, MODEL_BIG,
+     256, 256},
     {"mlp64.train", "30-64-32-1 BN, train step, batch 32", KIND_TRAIN, MODEL_MID, 30, 32},
     {"mlp64.infer", "30-64-32-1 BN, inference forward, batch 32", KIND_INFER, MODEL_MID, 30, 32},
     {"mlp64.folded", "30-64-32-1 BN folded, inference, batch 32", KIND_FOLDED, MODEL_MID, 30, 32},
@@ -360,6 +362,36 @@ static int fold_model(context *c) {
     return 1;
 }
 
+/* The int8 workloads: the model trained TRAIN_BATCHES steps as the folded ones, then replaced by
+ * bnmlp_model_quantize's model calibrated on those training batches, whose forward is timed;
+ * the float model is kept in c->unfolded and timed in the same samples (variant 1). */
+static int quantize_model(context *c) {
+    for (size_t b = 0; b < TRAIN_BATCHES; b++) {
+        if (!unit_train(c)) {
+            return 0;
+        }
+    }
+    const size_t rows = c->x[0]->rows, cols = c->x[0]->cols;
+    bnmlp_status status = BNMLP_OK;
+    bnmlp_tensor *calibration = bnmlp_tensor_create(rows * TRAIN_BATCHES, cols, &status);
+    if (calibration == NULL) {
+        fprintf(stderr, "mlp_step: calibration rows: %s\n", bnmlp_status_string(status));
+        return 0;
+    }
+    for (size_t b = 0; b < TRAIN_BATCHES; b++) {
+        memcpy(calibration->data + b * rows * cols, c->x[b]->data, rows * cols * sizeof(float));
+    }
+    bnmlp_model *quantized = bnmlp_model_quantize(c->model, calibration, NULL, &status);
+    bnmlp_tensor_free(calibration);
+    if (quantized == NULL) {
+        fprintf(stderr, "mlp_step: quantize: %s\n", bnmlp_status_string(status));
+        return 0;
+    }
+    c->unfolded = c->model;
+    c->model = quantized;
+    return 1;
+}
+
 static int context_init(context *c, const workload *w, int threads) {
     *c = (context){0};
     c->sgd = BNMLP_OPTIMIZER_SGD_DEFAULT;
@@ -371,7 +403,8 @@ static int context_init(context *c, const workload *w, int threads) {
         return fill_circles(c);
     }
     c->model = make_model(w->inputs, w->spec, w->batch, 1, threads);
-    return c->model != NULL && fill_synthetic(c, w, 42) && (w->kind != KIND_FOLDED || fold_model(c));
+    return c->model != NULL && fill_synthetic(c, w, 42) && (w->kind != KIND_FOLDED || fold_model(c)) &&
+           (w->kind != KIND_INT8 || quantize_model(c));
 }
 
 /* One training step on the next synthetic batch. */
@@ -428,7 +461,8 @@ static int run_unit(const workload *w, context *c) {
     switch (w->kind) {
     case KIND_TRAIN: return unit_train(c);
     case KIND_INFER:
-    case KIND_FOLDED: return unit_infer(c);
+    case KIND_FOLDED:
+    case KIND_INT8: return unit_infer(c);
     case KIND_CIRCLES: return unit_circles(c);
     }
     return 0;
@@ -444,7 +478,7 @@ static int unit_infer_unfolded(context *c) {
 }
 
 /* Timed variants of a workload: a folded workload also times its unfolded model. */
-static int variants_of(const workload *w) { return w->kind == KIND_FOLDED ? 2 : 1; }
+static int variants_of(const workload *w) { return w->kind == KIND_FOLDED || w->kind == KIND_INT8 ? 2 : 1; }
 
 static int run_variant(const workload *w, context *c, int variant) {
     return variant == 0 ? run_unit(w, c) : unit_infer_unfolded(c);
@@ -602,7 +636,8 @@ int main(int argc, char **argv) {
         /* A folded workload's second row: its unfolded model, timed in the same samples (impl
          * "bnmlp-unfolded" in the CSV); and in the CSV a third: impl "bnmlp-fold-speedup", unit
          * "ratio", the median (and the least) over every piece of the unfolded model's time over
-         * the folded one's, with the number of pieces as its check. */
+         * the folded one's, with the number of pieces as its check. An int8 workload's rows are the same,
+         * its second row the float model before quantizing (and folding). */
         for (int v = 0; v < variants_of(w); v++) {
             r = results[v];
             if (opt.csv) {

@@ -20,6 +20,7 @@
 #include "import.h"
 #include "outfile.h"
 #include "progress.h"
+#include "quantize.h"
 #include "safety.h"
 #include "scores.h"
 #include "spec.h"
@@ -1435,6 +1436,13 @@ static int run_resume(const command *cmd, int argc, char **argv, int first) {
     if (model == NULL) {
         return CLI_EXIT_FAILURE;
     }
+    if (bnmlp_model_is_quantized(model)) {
+        cli_failure(cmd->name,
+                    "%s is an int8 (quantized) model: it runs inference only and cannot be trained",
+                    opts.checkpoint);
+        bnmlp_model_free(model);
+        return CLI_EXIT_FAILURE;
+    }
     if (!bnmlp_model_is_checkpoint(model)) {
         cli_usage_error(
             cmd->name,
@@ -1916,6 +1924,8 @@ const command COMMANDS[] = {
      run_summary},
     {"export", "write a saved model as C source (or another format) for inference elsewhere", EXPORT_USAGE,
      EXPORT_HELP, export_print_formats, run_export},
+    {"quantize", "write a saved model's int8 inference form, calibrated on data rows", QUANTIZE_USAGE,
+     QUANTIZE_HELP, NULL, run_quantize},
     {"import", "read a safetensors file (PyTorch's nn.Sequential names) into a model file", IMPORT_USAGE,
      IMPORT_HELP, NULL, run_import},
 };

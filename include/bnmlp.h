@@ -68,7 +68,8 @@ typedef enum bnmlp_status {
     BNMLP_ERR_FILE_OPEN,        /* a file could not be opened or created (missing, permissions) */
     BNMLP_ERR_FORMAT,           /* a file's content breaks its format (bad magic, header, field) */
     BNMLP_ERR_VERSION,          /* a file's format version is not one this library reads */
-    BNMLP_ERR_UNSUPPORTED,      /* a valid file that uses a feature this library does not read */
+    BNMLP_ERR_UNSUPPORTED,      /* a valid file that uses a feature this library does not read, an export of a
+                                   layer its format lacks, or a training call on an int8 model */
     BNMLP_ERR_TRUNCATED,        /* a file or buffer ends before its content does */
     BNMLP_ERR_CHECKSUM          /* a file's CRC-32 does not match its content (corrupted) */
 } bnmlp_status;
@@ -588,7 +589,10 @@ typedef enum bnmlp_layer_kind {
     BNMLP_LAYER_ACTIVATION,    /* bnmlp_model_add_activation, or a dense layer's activation */
     BNMLP_LAYER_BATCHNORM,     /* bnmlp_model_add_batchnorm */
     BNMLP_LAYER_NORMALIZATION, /* bnmlp_model_add_normalization */
-    BNMLP_LAYER_DROPOUT        /* bnmlp_model_add_dropout */
+    BNMLP_LAYER_DROPOUT,       /* bnmlp_model_add_dropout */
+    BNMLP_LAYER_DENSE_INT8     /* a dense layer quantized to int8 (bnmlp_model_quantize only):
+                                  inference only; its bias is BNMLP_WEIGHT_BIAS (units), its int8
+                                  kernel and scales are not public arrays */
 } bnmlp_layer_kind;
 
 /* Arrays a layer holds; which exist depends on its kind and configuration. */
@@ -2066,6 +2070,45 @@ bnmlp_status bnmlp_metric_confusion_matrix(const bnmlp_metric_accumulator *accum
  * BNMLP_ERR_OUT_OF_MEMORY; nothing is left allocated. */
 bnmlp_model *bnmlp_model_fold(const bnmlp_model *model, const bnmlp_allocator *allocator,
                               bnmlp_status *status);
+
+/* A new, built, inference-only model that predicts as model (built; not changed) does in
+ * inference mode, in int8 (docs/deploy.md, "int8"): batch norm folded first as bnmlp_model_fold
+ * folds it into the dense layer before it (a batch norm or normalization with no dense layer
+ * before it stays a float layer: folding it into the next one would scale that layer's rows,
+ * which one int8 scale per column cannot hold); then every dense layer becomes an int8 dense
+ * layer (BNMLP_LAYER_DENSE_INT8):
+ *   weights   per output column j, symmetric: s_w[j] = max_k |W[k][j]| / 127 (1 for a zero
+ *             column), codes w[k][j] = round(W[k][j] / s_w[j]) in [-127, 127] (the TFLite and
+ *             Keras 3 quantize("int8") convention);
+ *   input     per tensor, symmetric, from calibration: s_x = max |x| / 127 over every value the
+ *             folded float model feeds the layer when it runs over calibration's rows in
+ *             inference mode (1 when that is 0); codes q = clamp(round(x * (1 / s_x)), -127,
+ *             127), rounded to nearest even;
+ *   product   int32 sums of q w (exact: a layer's input width is at most 65536), then
+ *             y = (float)sum * (s_x * s_w[j]) + b[j] in one fused multiply-add;
+ * activations, any layer kept by the fold and the loss's head stay float32. Results are the same
+ * bits on every instruction set (AVX512-VNNI, AVX-VNNI, AVX2, portable) and thread count.
+ * Predictions differ from the float model's by the quantization error (on tests/test_quantize.c's
+ * fixture, at most 2% of the largest output, measured 0.98%; docs/deploy.md, "int8", measures the
+ * accuracy change on real data sets). calibration: rows x the input width, finite, rows >= 1 (any number:
+ * it runs in batches of the maximum batch); use rows the model will see (e.g. its training
+ * rows). The new model keeps the loss, class names, maximum batch and threads setting; it is
+ * saved and loaded as any model (bnmlp_model_save); training calls on it (bnmlp_model_train_step,
+ * bnmlp_model_fit, bnmlp_model_loss_gradients, ...) return BNMLP_ERR_UNSUPPORTED and change
+ * nothing; bnmlp_model_fold, bnmlp_model_quantize and the exports refuse it the same way. Its
+ * memory comes from allocator (NULL: the model's). NULL with *status (may be NULL) on error:
+ * BNMLP_ERR_NULL_ARGUMENT (model, calibration or its data NULL, or an allocator without both
+ * functions), BNMLP_ERR_NOT_BUILT, BNMLP_ERR_SHAPE (calibration with 0 rows or another width),
+ * BNMLP_ERR_NOT_FINITE (a calibration value, or a value the float model computes from it, that
+ * is not finite), BNMLP_ERR_INVALID_ARGUMENT (a dense layer wider than 65536 inputs),
+ * BNMLP_ERR_UNSUPPORTED (model is already quantized), BNMLP_ERR_DIVERGED,
+ * BNMLP_ERR_OUT_OF_MEMORY; nothing is left allocated. */
+bnmlp_model *bnmlp_model_quantize(const bnmlp_model *model, const bnmlp_tensor *calibration,
+                                  const bnmlp_allocator *allocator, bnmlp_status *status);
+
+/* True when model holds an int8 layer (bnmlp_model_quantize's result, or a file of one): it runs
+ * inference only. False for NULL. */
+bool bnmlp_model_is_quantized(const bnmlp_model *model);
 
 /* How the exported weights are stored. */
 typedef enum bnmlp_export_weights {

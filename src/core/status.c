@@ -25,7 +25,9 @@ const char *bnmlp_status_string(bnmlp_status status) {
     case BNMLP_ERR_FILE_OPEN: return "a file could not be opened or created";
     case BNMLP_ERR_FORMAT: return "the file's content does not follow its format";
     case BNMLP_ERR_VERSION: return "the file's format version is not supported";
-    case BNMLP_ERR_UNSUPPORTED: return "the file uses a feature this library does not read";
+    case BNMLP_ERR_UNSUPPORTED:
+        return "a feature this library does not support here (a file's, an export's, or training an int8 "
+               "model)";
     case BNMLP_ERR_TRUNCATED: return "the file or buffer ends before its content does";
     case BNMLP_ERR_CHECKSUM: return "the file's checksum does not match its content (corrupted)";
     }

@@ -78,6 +78,11 @@ bnmlp_status bnmlp_model_export(bnmlp_model *model, const char *format, const ch
     if (row == NULL) {
         return refuse(detail, "unknown export format");
     }
+    if (bnmlp_model_is_quantized(model)) {
+        bnmlp_detail_set(detail, 0, 0, 0,
+                         "an int8 (quantized) model cannot be exported: export the float model");
+        return BNMLP_ERR_UNSUPPORTED;
+    }
     if (!valid_name(o->name)) {
         return refuse(detail, "the name must be a C identifier of at most 64 characters");
     }

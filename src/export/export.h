@@ -29,4 +29,10 @@ typedef struct bnmlp_export_format_row {
 extern const bnmlp_export_format_row bnmlp_export_onnx;        /* onnx.c */
 extern const bnmlp_export_format_row bnmlp_export_safetensors; /* safetensors.c */
 
+/* bnmlp_model_fold (fold.c), with step 2 (a batch norm or normalization folded into the next
+ * dense layer, W' = diag(s) W) only when into_next: the int8 form (quantize.c) keeps such a layer
+ * in float, since scaling W's rows would spread them over one per-column int8 scale. */
+bnmlp_model *bnmlp_export_fold(const bnmlp_model *model, const bnmlp_allocator *allocator, bool into_next,
+                               bnmlp_status *status);
+
 #endif /* BNMLP_EXPORT_H */

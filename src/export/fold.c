@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "export/export.h"
 #include "model/model.h"
 
 /* The shape of one layer as the fold sees it. */
@@ -65,6 +66,7 @@ typedef struct fold_state {
     const bnmlp_allocator *allocator; /* every allocation of the fold and the new model */
     fold_item *items;                 /* count items, in order */
     size_t count;
+    bool into_next; /* step 2 runs (bnmlp_model_fold); off for the int8 form (quantize.c) */
 } fold_state;
 
 static void item_release(const fold_state *f, fold_item *item) {
@@ -192,8 +194,8 @@ static void fold_items(fold_state *f) {
     kept = 0;
     for (size_t i = 0; i < f->count; i++) { /* 2: into the next matrix */
         fold_item *item = &f->items[i];
-        if (item->shape == FOLD_DIAGONAL && i + 1 < f->count && f->items[i + 1].shape == FOLD_MATRIX &&
-            folds_forward(item)) {
+        if (f->into_next && item->shape == FOLD_DIAGONAL && i + 1 < f->count &&
+            f->items[i + 1].shape == FOLD_MATRIX && folds_forward(item)) {
             fold_into_next(item, &f->items[i + 1]);
             item_release(f, item);
         } else {
@@ -333,8 +335,8 @@ static bnmlp_status make_model(const fold_state *f, bnmlp_model **out) {
     return BNMLP_OK;
 }
 
-bnmlp_model *bnmlp_model_fold(const bnmlp_model *model, const bnmlp_allocator *allocator,
-                              bnmlp_status *status) {
+bnmlp_model *bnmlp_export_fold(const bnmlp_model *model, const bnmlp_allocator *allocator, bool into_next,
+                               bnmlp_status *status) {
     if (!model || (allocator && (!allocator->allocate || !allocator->release))) {
         bnmlp_set_status(status, BNMLP_ERR_NULL_ARGUMENT);
         return NULL;
@@ -343,7 +345,13 @@ bnmlp_model *bnmlp_model_fold(const bnmlp_model *model, const bnmlp_allocator *a
         bnmlp_set_status(status, BNMLP_ERR_NOT_BUILT);
         return NULL;
     }
-    fold_state f = {.model = model, .allocator = allocator ? allocator : bnmlp_model_allocator(model)};
+    if (bnmlp_model_is_quantized(model)) { /* its int8 layers are not dense layers to fold */
+        bnmlp_set_status(status, BNMLP_ERR_UNSUPPORTED);
+        return NULL;
+    }
+    fold_state f = {.model = model,
+                    .allocator = allocator ? allocator : bnmlp_model_allocator(model),
+                    .into_next = into_next};
     bnmlp_model *folded = NULL;
     bnmlp_status result = read_items(&f);
     if (result == BNMLP_OK) {
@@ -353,4 +361,9 @@ bnmlp_model *bnmlp_model_fold(const bnmlp_model *model, const bnmlp_allocator *a
     fold_release(&f);
     bnmlp_set_status(status, result);
     return folded;
+}
+
+bnmlp_model *bnmlp_model_fold(const bnmlp_model *model, const bnmlp_allocator *allocator,
+                              bnmlp_status *status) {
+    return bnmlp_export_fold(model, allocator, true, status);
 }

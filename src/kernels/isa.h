@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "kernels/activations.h"
+#include "kernels/int8.h"
 
 /* c (mr, nr), row stride ldc = [c if load_c] + a (mr, k packed) . b (k, nr packed)
  * [+ bias (nr) if not NULL], summed in that order. */
@@ -99,6 +100,10 @@ typedef struct bnmlp_isa {
     /* Indexed by bnmlp_activation; NULL for row-wise kinds (softmax). */
     bnmlp_activation_forward_function activation_forward[BNMLP_ACTIVATION_KINDS];
     bnmlp_activation_backward_function activation_backward[BNMLP_ACTIVATION_KINDS];
+
+    /* The int8 kernel set this row runs on this CPU (the best extension it has: AVX512-VNNI,
+     * AVX-VNNI, plain AVX2); NULL: the portable set. */
+    const bnmlp_int8_kernels *(*int8)(void);
 } bnmlp_isa;
 
 /* The portable row: plain C (the compiler's baseline vectors), every machine, every entry. */

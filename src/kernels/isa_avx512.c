@@ -141,6 +141,7 @@ const bnmlp_isa bnmlp_isa_avx512 = {
     .pack_b_transposed = bnmlp_gemm_pack_b_transposed_avx2,
     .gemm_direct = bnmlp_gemm_direct_avx2,
     ELEMENTWISE_ENTRIES,
+    .int8 = bnmlp_int8_for_avx512,
 };
 
 #endif /* __x86_64__ */

@@ -66,6 +66,15 @@ void bnmlp_kernel_gemm(const bnmlp_kernel_context *context, bool transpose_a, bo
                        size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                        const float *bias, bool accumulate, float *c, size_t ldc);
 
+/* ---- the int8 product (int8.h) --------------------------------------------------------------------- */
+
+/* y (rows, w->out) = the int8 product of x (rows, w->in) with the packed w (int8.h), through the
+ * int8 set of the context's descriptor; scratch holds bnmlp_int8_scratch_floats(rows, w->in)
+ * floats for the codes. Rows are quantized and column panels multiplied on the context's
+ * pool; every result is the same for every thread count (integer sums are exact). */
+void bnmlp_kernel_int8_dense(const bnmlp_kernel_context *context, float *y, const float *x, size_t rows,
+                             const bnmlp_int8_weights *w, float *scratch);
+
 /* ---- column sums ------------------------------------------------------------------------------- */
 
 /* sums (W) += the column sums of x (B rows of W floats, stride floats apart), in double, each

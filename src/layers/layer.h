@@ -25,9 +25,14 @@ typedef enum bnmlp_array {
     BNMLP_ARRAY_MOVING_VARIANCE, /* batch norm, normalization (out): statistic, >= 0 */
     BNMLP_ARRAY_BIASED_MEAN,     /* debiased batch norm: the mean's accumulator (out): statistic */
     BNMLP_ARRAY_BIASED_VARIANCE, /* debiased batch norm: the variance's accumulator (out): statistic, >= 0 */
+    BNMLP_ARRAY_INT8_KERNEL,     /* int8 dense: the codes (in, out), integers in [-127, 127]: statistic */
+    BNMLP_ARRAY_WEIGHT_SCALE,    /* int8 dense: s_w (out), >= 0: statistic */
+    BNMLP_ARRAY_INPUT_SCALE,     /* int8 dense: s_x (1), >= 0: statistic */
     BNMLP_ARRAY_BATCH_MEAN,      /* batch norm (out): cache of the last training-mode forward */
     BNMLP_ARRAY_BATCH_VARIANCE,  /* batch norm (out, biased): cache */
     BNMLP_ARRAY_BATCH_RSTD,      /* batch norm (out): cache */
+    BNMLP_ARRAY_INT8_PACKED,     /* int8 dense: the packed product (kernels/int8.h) in the floats'
+                                    bytes: cache, derived from the statistics above */
     BNMLP_ARRAY_COUNT
 } bnmlp_array;
 
@@ -132,6 +137,9 @@ typedef struct bnmlp_layer_ops {
      * so training mode is training mode for it and its steps still count (dropout: Keras's
      * Dropout ignores trainable). False: a frozen layer runs as in inference mode. */
     bool ignores_trainable;
+    /* True when the kind runs inference only (int8 dense): a model holding such a layer refuses
+     * training calls (BNMLP_ERR_UNSUPPORTED) and never runs its backward. */
+    bool inference_only;
     /* BNMLP_OK when layer's configuration (already in it) is valid for input width layer->in. */
     bnmlp_status (*check)(const bnmlp_layer *layer);
     /* The output width and the length of each named array of layer (in and config set; out too
@@ -158,6 +166,9 @@ typedef struct bnmlp_layer_ops {
     /* After a caller replaced array `array` of the layer: keeps hidden state consistent with it
      * (NULL: nothing to do). */
     void (*array_set)(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT], bnmlp_array array);
+    /* After every saved array of the layer was written at once (a file load, set_params): the
+     * state derived from them (the int8 layer's packed product). NULL: nothing derived. */
+    void (*derive)(const bnmlp_layer *layer, float *const arrays[BNMLP_ARRAY_COUNT]);
     /* Sets the layer's state from data (Keras's adapt): x (rows >= 1, layer->in), finite (checked
      * by the caller). Computes into memory from allocator and writes arrays only on success;
      * BNMLP_ERR_OUT_OF_MEMORY, or BNMLP_ERR_NOT_FINITE when a value would not be, with nothing
@@ -185,5 +196,6 @@ extern const bnmlp_layer_ops bnmlp_activation_ops;
 extern const bnmlp_layer_ops bnmlp_batchnorm_ops;
 extern const bnmlp_layer_ops bnmlp_normalization_ops;
 extern const bnmlp_layer_ops bnmlp_dropout_ops;
+extern const bnmlp_layer_ops bnmlp_dense_int8_ops;
 
 #endif /* BNMLP_LAYER_H */

@@ -133,6 +133,32 @@ bnmlp_status bnmlp_model_set_params(bnmlp_model *model, const float *src, size_t
     if (count != model->param_count) return BNMLP_ERR_SHAPE;
     if (!bnmlp_all_finite(src, count)) return BNMLP_ERR_NOT_FINITE;
     if (count) memcpy(model->params, src, count * sizeof *src);
+    bnmlp_model_derive(model);
+    return BNMLP_OK;
+}
+
+void bnmlp_model_derive(bnmlp_model *model) {
+    for (size_t i = 0; model->built && i < model->layer_count; i++) {
+        const bnmlp_layer *layer = &model->layers[i];
+        if (layer->ops->derive) layer->ops->derive(layer, layer->data);
+    }
+}
+
+bool bnmlp_model_is_quantized(const bnmlp_model *model) {
+    for (size_t i = 0; model && i < model->layer_count; i++)
+        if (model->layers[i].ops->inference_only) return true;
+    return false;
+}
+
+bnmlp_status bnmlp_model_set_array(bnmlp_model *model, size_t index, bnmlp_array array, const float *src,
+                                   size_t count) {
+    if (!model->built) return BNMLP_ERR_NOT_BUILT;
+    if (index >= model->layer_count) return BNMLP_ERR_INVALID_ARGUMENT;
+    const bnmlp_layer *layer = &model->layers[index];
+    if (!layer->data[array] || layer->arrays[array].length != count) return BNMLP_ERR_SHAPE;
+    if (!bnmlp_all_finite(src, count)) return BNMLP_ERR_NOT_FINITE;
+    memcpy(layer->data[array], src, count * sizeof *src);
+    if (layer->ops->array_set) layer->ops->array_set(layer, layer->data, array);
     return BNMLP_OK;
 }
 

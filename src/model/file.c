@@ -1023,6 +1023,7 @@ static bnmlp_model *read_model(reader *r, size_t end, bool checkpoint, const bnm
         bnmlp_model_free(model);
         return NULL;
     }
+    bnmlp_model_derive(model); /* the int8 layers' packed products */
     model->file_version = r->version;
     model->from_checkpoint = checkpoint;
     return model;

@@ -314,6 +314,17 @@ const bnmlp_layer *bnmlp_model_layer_at(const bnmlp_model *model, size_t index);
  * output width, doubles each) get them. False, nothing written, for any other layer. */
 bool bnmlp_model_layer_affine(const bnmlp_model *model, size_t index, double *scale, double *shift);
 
+/* Sets array `array` (count floats, its length; finite) of layer index of the built model, then
+ * lets the layer's row keep its derived state (array_set): what bnmlp_model_set_weights does for
+ * arrays that are not public (the int8 layer's). BNMLP_ERR_NOT_BUILT, BNMLP_ERR_INVALID_ARGUMENT
+ * (index), BNMLP_ERR_SHAPE (no such array, or another length), BNMLP_ERR_NOT_FINITE. */
+bnmlp_status bnmlp_model_set_array(bnmlp_model *model, size_t index, bnmlp_array array, const float *src,
+                                   size_t count);
+
+/* After the saved arrays were written at once (a file load, set_params): each layer's derived
+ * state (its row's derive). */
+void bnmlp_model_derive(bnmlp_model *model);
+
 /* The threads setting as bnmlp_model_set_threads took it (0: all online cores). */
 size_t bnmlp_model_threads_setting(const bnmlp_model *model);
 

@@ -211,6 +211,7 @@ static bnmlp_status check_fit_weights(const bnmlp_model *model, const bnmlp_tens
 static bnmlp_status check_fit(const bnmlp_model *model, const bnmlp_tensor *x, const bnmlp_tensor *y,
                               const bnmlp_fit_config *config) {
     if (!x || !y) return BNMLP_ERR_NULL_ARGUMENT;
+    if (bnmlp_model_is_quantized(model)) return BNMLP_ERR_UNSUPPORTED; /* inference only */
     bnmlp_status status = bnmlp_model_check_batch(model, x, y, false);
     if (status != BNMLP_OK) return status;
     if (config->epochs == 0 || config->batch_size == 0 || config->initial_epoch >= config->epochs)

@@ -78,6 +78,7 @@ static bnmlp_status check_training_batch(const bnmlp_model *model, const bnmlp_t
                                          const bnmlp_tensor *y, bnmlp_status status) {
     if (status != BNMLP_OK) return status;
     if (!x || !y) return BNMLP_ERR_NULL_ARGUMENT;
+    if (bnmlp_model_is_quantized(model)) return BNMLP_ERR_UNSUPPORTED; /* inference only */
     status = bnmlp_model_check_batch(model, x, y, true);
     /* A synchronized batch norm needs its minimum rows over all ranks (begin_step), not on each. */
     if (status != BNMLP_OK || bnmlp_model_batchnorm_is_synchronized(model)) return status;

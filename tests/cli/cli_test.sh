@@ -1055,6 +1055,35 @@ usage_error "import --loss without --layers" "--loss needs --layers" import --fr
 usage_error "import with a bad --layers" "dense" import --from "$st/torch_model.safetensors" --out x.bnmlp \
     --layers "dense:zero"
 
+# --- quantize: the int8 inference form (docs/deploy.md, "int8") -----------------------------
+check "quantize --calibration train.csv: exit 0" status_is 0 "$bnmlp" quantize --model model.bnmlp \
+    --calibration train.csv --out int8.bnmlp
+check "quantize wrote the int8 model; the float model is untouched" sh -c \
+    "test -s int8.bnmlp && '$bnmlp' summary --model model.bnmlp | grep -vq DenseInt8"
+check "summary of the int8 model names its int8 layers" sh -c "'$bnmlp' summary --model int8.bnmlp | grep -q DenseInt8"
+check "predict reads the int8 model: one row per data row" sh -c \
+    "'$bnmlp' predict --model int8.bnmlp --data test.csv --out int8-pred.csv && test \$(wc -l <int8-pred.csv) -eq 501"
+check "evaluate reads the int8 model" sh -c "'$bnmlp' evaluate --model int8.bnmlp --data test.csv >int8-eval.txt"
+check "the int8 model's test accuracy is within 0.02 of the float model's" sh -c \
+    "'$bnmlp' evaluate --model model.bnmlp --data test.csv >float-eval.txt && awk -v a=\$(sed -n 's/.*accuracy: \\([0-9.]*\\).*/\\1/p' float-eval.txt | head -n 1) \
+    -v b=\$(sed -n 's/.*accuracy: \\([0-9.]*\\).*/\\1/p' int8-eval.txt | head -n 1) 'BEGIN { d = a - b; exit !(a != \"\" && b != \"\" && d <= 0.02 && d >= -0.02) }'"
+check "bnmlp --help lists quantize" sh -c "'$bnmlp' --help | grep -q '^  quantize '"
+usage_error "quantize without --calibration" "missing required flag --calibration" quantize --model model.bnmlp \
+    --out q.bnmlp
+failure "quantize --out over its model" "--model" quantize --model model.bnmlp --calibration train.csv \
+    --out model.bnmlp
+failure "quantize --out over its calibration data" "--calibration" quantize --model model.bnmlp \
+    --calibration train.csv --out train.csv
+failure "quantize on calibration data of another width" "the model takes 2" quantize --model model.bnmlp \
+    --calibration wide.csv --out q.bnmlp
+failure "quantize on missing calibration data" "missing.csv" quantize --model model.bnmlp \
+    --calibration missing.csv --out q.bnmlp
+failure "quantize of an int8 model" "already an int8 model" quantize --model int8.bnmlp \
+    --calibration train.csv --out q.bnmlp
+check "refused quantizations write nothing" test ! -e q.bnmlp
+failure "resume of an int8 model" "cannot be trained" resume --checkpoint int8.bnmlp --data data.csv --epochs 2
+failure "export of an int8 model" "cannot be exported" export --model int8.bnmlp --format onnx --out q.onnx
+
 # --- Progress on a terminal: a newline per epoch, never wider than the terminal ------------
 if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>&1; then
     COLUMNS=60 script -qec "'$bnmlp' train --data data.csv --layers dense:4:relu,dense:1:sigmoid --epochs 5 \
