@@ -152,6 +152,16 @@ typedef struct layer_spec {
 /* 256 -> Dense(1024) -> BN -> ReLU -> Dense(1024) -> BN -> ReLU -> Dense(1) sigmoid. */
 static const layer_spec MODEL_BIG[MAX_LAYERS] = {
     DENSE(1024, LIN, GLOROT), BN, RELU, DENSE(1024, LIN, GLOROT), BN, RELU, DENSE(1, SIG, GLOROT), END};
+/* The width sweep: 256 -> Dense(W) -> BN -> ReLU -> Dense(W) -> BN -> ReLU -> Dense(1) sigmoid. */
+#define SWEEP_MODEL(w)                                                                                       \
+    static const layer_spec MODEL_SWEEP_##w[MAX_LAYERS] = {                                                  \
+        DENSE(w, LIN, GLOROT), BN, RELU, DENSE(w, LIN, GLOROT), BN, RELU, DENSE(1, SIG, GLOROT), END}
+SWEEP_MODEL(64);
+SWEEP_MODEL(128);
+SWEEP_MODEL(256);
+SWEEP_MODEL(512);
+SWEEP_MODEL(1024);
+SWEEP_MODEL(2048);
 /* 30 -> Dense(64) -> BN -> ReLU -> Dense(32) -> ReLU -> BN -> Dense(1) sigmoid. */
 static const layer_spec MODEL_MID[MAX_LAYERS] = {
     DENSE(64, LIN, GLOROT), BN, RELU, DENSE(32, LIN, GLOROT), RELU, BN, DENSE(1, SIG, GLOROT), END};
@@ -242,6 +252,18 @@ static const workload WORKLOADS[] = {
     {"circles.nobn", "circles 100 epochs + val each epoch, no BN", KIND_CIRCLES, MODEL_TUTORIAL_NOBN, 2, 32},
     {"circles.bn", "circles 100 epochs + val each epoch, BN after ReLU", KIND_CIRCLES, MODEL_TUTORIAL_BN, 2,
      32},
+#define SWEEP_WORKLOAD(w)                                                                                    \
+    {                                                                                                        \
+        "sweep.w" #w ".train", "256-" #w "-" #w "-1 BN, train step, batch 256", KIND_TRAIN, MODEL_SWEEP_##w, \
+            256, 256                                                                                         \
+    }
+    SWEEP_WORKLOAD(64),
+    SWEEP_WORKLOAD(128),
+    SWEEP_WORKLOAD(256),
+    SWEEP_WORKLOAD(512),
+    SWEEP_WORKLOAD(1024),
+    SWEEP_WORKLOAD(2048),
+#undef SWEEP_WORKLOAD
 };
 #define WORKLOAD_COUNT (sizeof WORKLOADS / sizeof WORKLOADS[0])
 
