@@ -158,8 +158,9 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
  * training step read them after it). The model must be built. */
 const float *bnmlp_model_output(const bnmlp_model *model);
 
-/* Zeroes the gradient arena, then back-propagates delta (rows, width of layer top - 1's output)
- * through layers top - 1 down to 0, accumulating parameter gradients. x is the forward's input.
+/* Zeroes the gradient arena (but the arrays that layers below top write whole: a row's
+ * writes_grads), then back-propagates delta (rows, width of layer top - 1's output) through
+ * layers top - 1 down to 0, accumulating parameter gradients. x is the forward's input.
  * Must follow a training-mode bnmlp_model_run_forward of the same x. */
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,
                               size_t top);
