@@ -74,6 +74,21 @@ typedef void (*bnmlp_activation_forward_function)(float *y, const float *x, size
 typedef void (*bnmlp_activation_backward_function)(float *dx, const float *dy, const float *x, const float *y,
                                                    size_t n, float alpha);
 
+/* The settings of one SGD update (Keras's form; bnmlp_sgd_config's, and a segment's decay). */
+typedef struct bnmlp_sgd_step {
+    float learning_rate; /* lr */
+    float momentum;      /* m */
+    float decay;         /* L2 coefficient added to the gradient (0: none) */
+    bool nesterov;       /* Nesterov momentum */
+    bool fresh;          /* start from v = 0 (v is not read) */
+} bnmlp_sgd_step;
+
+/* One SGD update of N parameters, out of place: with gd = g + decay * w (g alone for decay 0),
+ * v_out = m * v - lr * gd, w_out = w + v_out (nesterov: w + (m * v_out - lr * gd)). Returns
+ * whether every new w and v is finite. w_out may alias w and v_out v (element by element). */
+typedef bool (*bnmlp_sgd_update_function)(float *w_out, float *v_out, const float *w, const float *v,
+                                          const float *g, size_t n, const bnmlp_sgd_step *step);
+
 /* One instruction set. Every pointer except name and available may be NULL: the portable row's
  * entry is used instead (BNMLP_ISA_ENTRY). */
 typedef struct bnmlp_isa {
@@ -99,6 +114,8 @@ typedef struct bnmlp_isa {
     /* Indexed by bnmlp_activation; NULL for row-wise kinds (softmax). */
     bnmlp_activation_forward_function activation_forward[BNMLP_ACTIVATION_KINDS];
     bnmlp_activation_backward_function activation_backward[BNMLP_ACTIVATION_KINDS];
+
+    bnmlp_sgd_update_function sgd_update; /* the SGD row's update and finiteness check, one pass */
 } bnmlp_isa;
 
 /* The portable row: plain C (the compiler's baseline vectors), every machine, every entry. */

@@ -89,6 +89,9 @@ struct bnmlp_model {
     float *params;                     /* parameter arena */
     float *grads;                      /* gradient arena, same layout */
     bnmlp_optimizer_state optimizer;   /* slots of param_count floats each, kind, steps, config */
+    float *spare_params;               /* param_count floats: the optimizer writes a step's new
+                                          parameters here, then they swap with params */
+    float *spare_slots;                /* likewise for optimizer.slots (same size) */
     float *stats;                      /* moving statistics */
     float *outputs;                    /* all layer outputs */
     float *caches;                     /* all batch-norm caches */
@@ -232,6 +235,11 @@ void bnmlp_model_refresh_segments(bnmlp_model *model);
 
 /* The arenas and trainable segments, for bnmlp_optimizer_step. */
 bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model);
+
+/* After a successful bnmlp_optimizer_step on bnmlp_model_arenas: the spare copies of the
+ * parameters and of the optimizer's slots, which the step wrote, become the current ones (the
+ * layers' arrays resolved in them again); the old ones become the spares. */
+void bnmlp_model_swap_params(bnmlp_model *model);
 
 /* The model's generator (seeded at build), which drives fit's shuffles. */
 bnmlp_random *bnmlp_model_random(bnmlp_model *model);
