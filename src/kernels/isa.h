@@ -4,7 +4,7 @@
  * One descriptor (a bnmlp_isa row) per instruction set, in one list (isa.c), fastest first:
  * its name, its CPU test, the GEMM's tile sizes, micro-kernel, packers and direct path, and the
  * element-wise and column-reduction loops (bias gradient / column sums, batch norm's passes,
- * every element-wise activation). The portable row fills in every entry a faster row leaves
+ * every element-wise activation, the SGD update). The portable row fills in every entry a faster row leaves
  * NULL (BLIS's bli_cntx_init_<arch> shape): BNMLP_ISA_ENTRY reads an entry that way. Adding an
  * instruction set is one file (isa_<name>.c: its functions under
  * __attribute__((target(...))) and its row) plus one line in the list.
