@@ -1514,7 +1514,10 @@ bnmlp_status bnmlp_model_set_loss(bnmlp_model *model, bnmlp_loss loss);
 bnmlp_loss bnmlp_model_loss(const bnmlp_model *model);
 
 /* Allocates every buffer for batches of up to max_batch rows and initializes the weights from
- * RandomState(seed); the same seed also drives fit's shuffling, so it fixes a whole run. */
+ * RandomState(seed); the same seed also drives fit's shuffling, so it fixes a whole run. The
+ * parameters and the optimizer's state are held twice (param_count floats, and 3 param_count
+ * floats of state): a training step writes its new values into the second copy in one pass and
+ * switches to it only when every value is finite. */
 bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t seed);
 
 /* Sets how many threads the model's matrix products use: 0 = all online cores (the default for

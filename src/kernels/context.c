@@ -32,16 +32,42 @@ void bnmlp_kernel_column_sums(const bnmlp_kernel_context *context, double *sums,
 
 /* Columns whose sums are accumulated at once in double on the stack. */
 #define SUM_BLOCK 256
+/* Columns a thread's piece counts in (a cache line of floats), and the fewest elements a piece
+ * sums: below twice this the sums run on the calling thread. */
+#define SUM_GROUP 16
+#define SUM_PIECE ((size_t)1 << 16)
+
+/* The bias gradient's sums, cut into pieces of columns for threads. */
+typedef struct sums_job {
+    bnmlp_column_sums_function column_sums;
+    float *sums;
+    const float *m;
+    size_t batch, cols;
+} sums_job;
+
+/* Columns [begin, end) groups of SUM_GROUP (a bnmlp_range_function): each column's sum adds r
+ * ascending in double from zero, then rounds once into sums, whichever piece holds it. */
+static void sums_range(void *arg, size_t begin, size_t end, size_t thread) {
+    (void)thread;
+    const sums_job *job = arg;
+    const size_t last = end * SUM_GROUP < job->cols ? end * SUM_GROUP : job->cols;
+    double acc[SUM_BLOCK];
+    for (size_t c0 = begin * SUM_GROUP; c0 < last; c0 += SUM_BLOCK) {
+        const size_t width = last - c0 < SUM_BLOCK ? last - c0 : SUM_BLOCK;
+        for (size_t c = 0; c < width; c++) acc[c] = 0.0;
+        job->column_sums(acc, job->m + c0, job->batch, job->cols, width);
+        for (size_t c = 0; c < width; c++) job->sums[c0 + c] += (float)acc[c];
+    }
+}
 
 void bnmlp_kernel_column_sums_accumulate(const bnmlp_kernel_context *context, float *sums, const float *m,
                                          size_t batch, size_t cols) {
-    /* Each column's sum adds r ascending in double from zero, then rounds once into sums. */
-    const bnmlp_column_sums_function column_sums = BNMLP_KERNEL_ENTRY(context, column_sums);
-    double acc[SUM_BLOCK];
-    for (size_t c0 = 0; c0 < cols; c0 += SUM_BLOCK) {
-        const size_t width = cols - c0 < SUM_BLOCK ? cols - c0 : SUM_BLOCK;
-        for (size_t c = 0; c < width; c++) acc[c] = 0.0;
-        column_sums(acc, m + c0, batch, cols, width);
-        for (size_t c = 0; c < width; c++) sums[c0 + c] += (float)acc[c];
-    }
+    sums_job job = {.column_sums = BNMLP_KERNEL_ENTRY(context, column_sums),
+                    .sums = sums,
+                    .m = m,
+                    .batch = batch,
+                    .cols = cols};
+    const size_t groups = (cols + SUM_GROUP - 1) / SUM_GROUP, group_elements = batch * SUM_GROUP;
+    const size_t min_groups = group_elements ? (SUM_PIECE + group_elements - 1) / group_elements : 1;
+    bnmlp_parallel_for(context, groups, min_groups, sums_range, &job);
 }

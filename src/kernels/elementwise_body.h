@@ -233,6 +233,40 @@ static void ELEMENTWISE(batchnorm_inference_gradient)(float *dx, const float *dy
 BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
 #undef ELEMENTWISE_LOOPS_
 
+/* ---- the SGD update ------------------------------------------------------------------------------ */
+
+/* bnmlp_sgd_update_function's loop with the flags fixed (each instance keeps no test in its body
+ * and vectorizes); the finiteness test is a compare of |x| with FLT_MAX (NaN compares false). */
+BNMLP_BLOCK_INLINE bool ELEMENTWISE(sgd_loop)(float *w_out, float *v_out, const float *w, const float *v,
+                                              const float *g, size_t n, float lr, float momentum, float decay,
+                                              bool nesterov, bool fresh, bool decays) {
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float wi = w[i], vi = fresh ? 0.0f : v[i];
+        const float gi = decays ? g[i] + decay * wi : g[i];
+        const float velocity = momentum * vi - lr * gi;
+        const float wn = nesterov ? wi + (momentum * velocity - lr * gi) : wi + velocity;
+        w_out[i] = wn;
+        v_out[i] = velocity;
+        bad |= !(__builtin_fabsf(wn) <= __FLT_MAX__) | !(__builtin_fabsf(velocity) <= __FLT_MAX__);
+    }
+    return !bad;
+}
+
+ELEMENTWISE_TARGET
+static bool ELEMENTWISE(sgd_update)(float *w_out, float *v_out, const float *w, const float *v,
+                                    const float *g, size_t n, const bnmlp_sgd_step *step) {
+    const float lr = step->learning_rate, m = step->momentum, d = step->decay;
+#define SGD_LOOP(nesterov, fresh, decays)                                                                    \
+    ELEMENTWISE(sgd_loop)(w_out, v_out, w, v, g, n, lr, m, d, nesterov, fresh, decays)
+#define SGD_LOOPS(nesterov, fresh)                                                                           \
+    (d != 0.0f ? SGD_LOOP(nesterov, fresh, true) : SGD_LOOP(nesterov, fresh, false))
+    if (step->nesterov) return step->fresh ? SGD_LOOPS(true, true) : SGD_LOOPS(true, false);
+    return step->fresh ? SGD_LOOPS(false, true) : SGD_LOOPS(false, false);
+#undef SGD_LOOPS
+#undef SGD_LOOP
+}
+
 /* The activation entries of a row: [KIND] = the loop, for the element-wise rows. */
 #define ELEMENTWISE_FORWARD_ELEMENTWISE(KIND, id) [KIND] = ELEMENTWISE(activation_##id##_forward),
 #define ELEMENTWISE_BACKWARD_ELEMENTWISE(KIND, id) [KIND] = ELEMENTWISE(activation_##id##_backward),
@@ -250,4 +284,5 @@ BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
     .batchnorm_finish_backward = ELEMENTWISE(batchnorm_finish_backward),                                     \
     .batchnorm_inference_gradient = ELEMENTWISE(batchnorm_inference_gradient),                               \
     .activation_forward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_FORWARD_)},                                    \
-    .activation_backward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_BACKWARD_)}
+    .activation_backward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_BACKWARD_)},                                  \
+    .sgd_update = ELEMENTWISE(sgd_update)

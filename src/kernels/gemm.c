@@ -316,6 +316,30 @@ bool bnmlp_gemm_is_direct(size_t m, size_t n, size_t k) {
     return m <= DIRECT_MAX_MADDS && n <= DIRECT_MAX_MADDS / m && k <= DIRECT_MAX_MADDS / (m * n);
 }
 
+/* Direct products with at least this many multiply-adds split their rows over threads. */
+#define DIRECT_THREADING_MIN_MADDS (1u << 17)
+/* Rows of C a thread's piece of a direct product holds at least. */
+#define DIRECT_ROWS_PIECE 16u
+
+/* A direct product, as the pieces of its rows see it. */
+typedef struct direct_job {
+    bnmlp_gemm_direct_function direct;
+    bool transpose_a, transpose_b, accumulate;
+    size_t n, k, lda, ldb, ldc;
+    const float *a, *b, *bias;
+    float *c;
+} direct_job;
+
+/* Rows [begin, end) of a direct product (a bnmlp_range_function). Every element of C is its own
+ * sum, whichever rows share the call, so pieces change no bit. */
+static void direct_rows_range(void *arg, size_t begin, size_t end, size_t thread) {
+    (void)thread;
+    const direct_job *job = arg;
+    const float *a = job->a + (job->transpose_a ? begin : begin * job->lda);
+    job->direct(job->transpose_a, job->transpose_b, end - begin, job->n, job->k, a, job->lda, job->b,
+                job->ldb, job->bias, job->accumulate, job->c + begin * job->ldc, job->ldc);
+}
+
 /* C = [C] [+ bias] when there is nothing to sum (k = 0). */
 static void gemm_empty_sum(size_t m, size_t n, const float *bias, bool accumulate, float *c, size_t ldc) {
     for (size_t i = 0; i < m; i++) {
@@ -343,8 +367,23 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
         return BNMLP_OK;
     }
     if (bnmlp_gemm_is_direct(m, n, k)) {
-        BNMLP_ISA_ENTRY(plan->isa, gemm_direct)
-        (transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c, ldc);
+        /* Thin products of a big model (a one-unit head's) split their rows over the threads. */
+        const direct_job job = {.direct = BNMLP_ISA_ENTRY(plan->isa, gemm_direct),
+                                .transpose_a = transpose_a,
+                                .transpose_b = transpose_b,
+                                .accumulate = accumulate,
+                                .n = n,
+                                .k = k,
+                                .lda = lda,
+                                .ldb = ldb,
+                                .ldc = ldc,
+                                .a = a,
+                                .b = b,
+                                .bias = bias,
+                                .c = c};
+        const bool threaded = pool && n * m > DIRECT_THREADING_MIN_MADDS / k;
+        const bnmlp_kernel_context threads_only = {.plan = *plan, .pool = threaded ? pool : NULL};
+        bnmlp_parallel_for(&threads_only, m, DIRECT_ROWS_PIECE, direct_rows_range, (void *)&job);
         return BNMLP_OK;
     }
 

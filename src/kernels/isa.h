@@ -4,7 +4,7 @@
  * One descriptor (a bnmlp_isa row) per instruction set, in one list (isa.c), fastest first:
  * its name, its CPU test, the GEMM's tile sizes, micro-kernel, packers and direct path, and the
  * element-wise and column-reduction loops (bias gradient / column sums, batch norm's passes,
- * every element-wise activation). The portable row fills in every entry a faster row leaves
+ * every element-wise activation, the SGD update). The portable row fills in every entry a faster row leaves
  * NULL (BLIS's bli_cntx_init_<arch> shape): BNMLP_ISA_ENTRY reads an entry that way. Adding an
  * instruction set is one file (isa_<name>.c: its functions under
  * __attribute__((target(...))) and its row) plus one line in the list.
@@ -75,6 +75,21 @@ typedef void (*bnmlp_activation_forward_function)(float *y, const float *x, size
 typedef void (*bnmlp_activation_backward_function)(float *dx, const float *dy, const float *x, const float *y,
                                                    size_t n, float alpha);
 
+/* The settings of one SGD update (Keras's form; bnmlp_sgd_config's, and a segment's decay). */
+typedef struct bnmlp_sgd_step {
+    float learning_rate; /* lr */
+    float momentum;      /* m */
+    float decay;         /* L2 coefficient added to the gradient (0: none) */
+    bool nesterov;       /* Nesterov momentum */
+    bool fresh;          /* start from v = 0 (v is not read) */
+} bnmlp_sgd_step;
+
+/* One SGD update of N parameters, out of place: with gd = g + decay * w (g alone for decay 0),
+ * v_out = m * v - lr * gd, w_out = w + v_out (nesterov: w + (m * v_out - lr * gd)). Returns
+ * whether every new w and v is finite. w_out may alias w and v_out v (element by element). */
+typedef bool (*bnmlp_sgd_update_function)(float *w_out, float *v_out, const float *w, const float *v,
+                                          const float *g, size_t n, const bnmlp_sgd_step *step);
+
 /* One instruction set. Every pointer except name and available may be NULL: the portable row's
  * entry is used instead (BNMLP_ISA_ENTRY). */
 typedef struct bnmlp_isa {
@@ -100,6 +115,8 @@ typedef struct bnmlp_isa {
     /* Indexed by bnmlp_activation; NULL for row-wise kinds (softmax). */
     bnmlp_activation_forward_function activation_forward[BNMLP_ACTIVATION_KINDS];
     bnmlp_activation_backward_function activation_backward[BNMLP_ACTIVATION_KINDS];
+
+    bnmlp_sgd_update_function sgd_update; /* the SGD row's update and finiteness check, one pass */
 
     /* The int8 kernel set this row runs on this CPU (the best extension it has: AVX512-VNNI,
      * AVX-VNNI, plain AVX2); NULL: the portable set. */

@@ -126,4 +126,8 @@ void bnmlp_activation_forward_reference(float *y, const float *x, size_t n, bnml
 void bnmlp_activation_backward_reference(float *dx, const float *dy, const float *x, const float *y, size_t n,
                                          bnmlp_activation kind, float alpha);
 
+/* ... sgd_update: one element at a time, the operations in the contract's order. */
+bool bnmlp_sgd_update_reference(float *w_out, float *v_out, const float *w, const float *v, const float *g,
+                                size_t n, const bnmlp_sgd_step *step);
+
 #endif /* BNMLP_KERNELS_H */

@@ -6,6 +6,8 @@
  */
 #include "kernels/kernels.h"
 
+#include <math.h>
+
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
 #endif
@@ -99,4 +101,20 @@ void bnmlp_activation_forward_reference(float *y, const float *x, size_t n, bnml
 void bnmlp_activation_backward_reference(float *dx, const float *dy, const float *x, const float *y, size_t n,
                                          bnmlp_activation kind, float alpha) {
     BNMLP_ACTIVATION_TABLE(REFERENCE_BACKWARD_)
+}
+
+bool bnmlp_sgd_update_reference(float *w_out, float *v_out, const float *w, const float *v, const float *g,
+                                size_t n, const bnmlp_sgd_step *step) {
+    bool finite = true;
+    for (size_t i = 0; i < n; i++) {
+        const float wi = w[i], vi = step->fresh ? 0.0f : v[i];
+        const float gi = step->decay != 0.0f ? g[i] + step->decay * wi : g[i];
+        const float velocity = step->momentum * vi - step->learning_rate * gi;
+        const float wn =
+            step->nesterov ? wi + (step->momentum * velocity - step->learning_rate * gi) : wi + velocity;
+        w_out[i] = wn;
+        v_out[i] = velocity;
+        if (!isfinite(wn) || !isfinite(velocity)) finite = false;
+    }
+    return finite;
 }

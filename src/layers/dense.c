@@ -11,16 +11,26 @@ void bnmlp_dense_forward(const bnmlp_kernel_context *kernels, float *y, const fl
     bnmlp_kernel_gemm(kernels, false, false, batch, out, in, x, in, w, out, b, false, y, out);
 }
 
-void bnmlp_dense_backward(const bnmlp_kernel_context *kernels, float *dx, float *dw, float *db,
-                          const float *dy, const float *x, const float *w, size_t batch, size_t in,
-                          size_t out) {
-    /* dL/dw (IN, OUT) += x^T (IN, B) . dy (B, OUT): each weight collects (input) x (upstream
+/* bnmlp_dense_backward, with dw written (accumulate_dw false) or added to. Written, each
+ * element is the GEMM's sum of its products from +0.0 (the micro-kernels and the direct path
+ * start every sum there, and a round-to-nearest sum that starts at +0.0 is never -0.0), which is
+ * exactly what adding that sum to a zeroed dw gives: x + +0.0 == x bit for bit unless x is -0.0. */
+static void dense_backward(const bnmlp_kernel_context *kernels, float *dx, float *dw, float *db,
+                           const float *dy, const float *x, const float *w, size_t batch, size_t in,
+                           size_t out, bool accumulate_dw) {
+    /* dL/dw (IN, OUT) (+)= x^T (IN, B) . dy (B, OUT): each weight collects (input) x (upstream
      * gradient) over the batch. */
-    bnmlp_kernel_gemm(kernels, true, false, in, out, batch, x, in, dy, out, NULL, true, dw, out);
+    bnmlp_kernel_gemm(kernels, true, false, in, out, batch, x, in, dy, out, NULL, accumulate_dw, dw, out);
     /* dL/db = sum over the batch of dy. */
     if (db) bnmlp_kernel_column_sums_accumulate(kernels, db, dy, batch, out);
     /* dL/dx (B, IN) = dy (B, OUT) . w^T (OUT, IN): each input feeds every unit through its row of w. */
     if (dx) bnmlp_kernel_gemm(kernels, false, true, batch, in, out, dy, out, w, out, NULL, false, dx, in);
+}
+
+void bnmlp_dense_backward(const bnmlp_kernel_context *kernels, float *dx, float *dw, float *db,
+                          const float *dy, const float *x, const float *w, size_t batch, size_t in,
+                          size_t out) {
+    dense_backward(kernels, dx, dw, db, dy, x, w, batch, in, out, true);
 }
 
 /* ---- the dense layer kind ------------------------------------------------------------------ */
@@ -71,9 +81,10 @@ static void dense_forward_pass(const bnmlp_layer_pass *pass) {
 
 static void dense_backward_pass(const bnmlp_layer_pass *pass) {
     const bnmlp_layer *layer = pass->layer;
-    bnmlp_dense_backward(pass->kernels, pass->dx, pass->grads[BNMLP_ARRAY_KERNEL],
-                         pass->grads[BNMLP_ARRAY_BIAS], pass->dy, pass->x, pass->arrays[BNMLP_ARRAY_KERNEL],
-                         pass->rows, layer->in, layer->out);
+    /* The kernel's gradient is written (writes_grads): the model skips zeroing it. */
+    dense_backward(pass->kernels, pass->dx, pass->grads[BNMLP_ARRAY_KERNEL], pass->grads[BNMLP_ARRAY_BIAS],
+                   pass->dy, pass->x, pass->arrays[BNMLP_ARRAY_KERNEL], pass->rows, layer->in, layer->out,
+                   false);
 }
 
 /* The kernel initializer and the bias setting, e.g. "glorot_uniform" or "he_uniform, no bias". */
@@ -99,5 +110,6 @@ const bnmlp_layer_ops bnmlp_dense_ops = {
     .gemm_scratch = dense_gemm_scratch,
     .forward = dense_forward_pass,
     .backward = dense_backward_pass,
+    .writes_grads = 1u << BNMLP_ARRAY_KERNEL,
     .describe = dense_describe,
 };

@@ -158,8 +158,14 @@ typedef struct bnmlp_layer_ops {
     /* pass->y = the layer applied to pass->x. */
     void (*forward)(const bnmlp_layer_pass *pass);
     /* Parameter gradients += from pass->dy (and pass->x, the forward's output in pass->y); and
-     * pass->dx = the input gradient unless NULL. Follows a forward of the same input. */
+     * pass->dx = the input gradient unless NULL. Follows a forward of the same input. A gradient
+     * array whose bit is set in writes_grads is written instead (=), every element on every call:
+     * the model does not zero it first. */
     void (*backward)(const bnmlp_layer_pass *pass);
+    /* Bit k set: backward writes the gradient of array k (bnmlp_array) whole rather than adding
+     * to it, with the very bits that adding to a zeroed array gives (no -0.0 where a sum from
+     * +0.0 would give +0.0); 0: every gradient is added to a zeroed array. */
+    unsigned writes_grads;
     /* After a training-mode forward with batch statistics: the statistics' update. apply false
      * only checks; true when every new value is (would be) finite. NULL: nothing to update. */
     bool (*update_statistics)(const bnmlp_layer_pass *pass, bool apply);

@@ -42,10 +42,11 @@ bnmlp_model *bnmlp_model_create(size_t input_width, bnmlp_status *status) {
 static void release_buffers(bnmlp_model *model) {
     const bnmlp_allocator *a = &model->allocator;
     void **buffers[] = {
-        (void **)&model->params,        (void **)&model->grads,    (void **)&model->optimizer.slots,
-        (void **)&model->stats,         (void **)&model->outputs,  (void **)&model->caches,
-        (void **)&model->delta[0],      (void **)&model->delta[1], (void **)&model->loss_gradient,
-        (void **)&model->layer_scratch, (void **)&model->segments, (void **)&model->row_weights,
+        (void **)&model->params,        (void **)&model->grads,       (void **)&model->optimizer.slots,
+        (void **)&model->stats,         (void **)&model->outputs,     (void **)&model->caches,
+        (void **)&model->delta[0],      (void **)&model->delta[1],    (void **)&model->loss_gradient,
+        (void **)&model->layer_scratch, (void **)&model->segments,    (void **)&model->row_weights,
+        (void **)&model->spare_params,  (void **)&model->spare_slots,
     };
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) {
         bnmlp_release(a, *buffers[i]);
@@ -308,6 +309,8 @@ static bool allocate_blocks(bnmlp_model *model, size_t max_batch) {
            alloc_block(model, &model->params, model->param_count, 1, sizeof(float)) &&
            alloc_block(model, &model->grads, model->param_count, 1, sizeof(float)) &&
            alloc_block(model, &model->optimizer.slots, state, 1, sizeof(float)) &&
+           alloc_block(model, &model->spare_params, model->param_count, 1, sizeof(float)) &&
+           alloc_block(model, &model->spare_slots, state, 1, sizeof(float)) &&
            alloc_block(model, &model->stats, model->stats_count, 1, sizeof(float)) &&
            alloc_block(model, &model->caches, model->cache_count, 1, sizeof(float)) &&
            alloc_block(model, &model->outputs, max_batch, model->output_count, sizeof(float)) &&
@@ -382,12 +385,26 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
 
 bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model) {
     return (bnmlp_arenas){.params = model->params,
+                          .next_params = model->spare_params,
                           .grads = model->grads,
                           .count = model->param_count,
                           .segments = model->segments,
                           .segment_count = model->segment_count,
                           .state = &model->optimizer,
+                          .next_slots = model->spare_slots,
                           .kernels = &model->kernels};
+}
+
+void bnmlp_model_swap_params(bnmlp_model *model) {
+    float *const params = model->spare_params, *const slots = model->spare_slots;
+    model->spare_params = model->params, model->spare_slots = model->optimizer.slots;
+    model->params = params, model->optimizer.slots = slots;
+    for (size_t i = 0; i < model->layer_count; i++) {
+        bnmlp_layer *layer = &model->layers[i];
+        for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
+            if (bnmlp_arrays[k].block == BNMLP_BLOCK_PARAMS)
+                layer->data[k] = bnmlp_layer_array(model, layer, (bnmlp_array)k);
+    }
 }
 
 bnmlp_random *bnmlp_model_random(bnmlp_model *model) { return &model->rng; }

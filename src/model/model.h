@@ -89,6 +89,9 @@ struct bnmlp_model {
     float *params;                     /* parameter arena */
     float *grads;                      /* gradient arena, same layout */
     bnmlp_optimizer_state optimizer;   /* slots of param_count floats each, kind, steps, config */
+    float *spare_params;               /* param_count floats: the optimizer writes a step's new
+                                          parameters here, then they swap with params */
+    float *spare_slots;                /* likewise for optimizer.slots (same size) */
     float *stats;                      /* moving statistics */
     float *outputs;                    /* all layer outputs */
     float *caches;                     /* all batch-norm caches */
@@ -158,8 +161,9 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
  * training step read them after it). The model must be built. */
 const float *bnmlp_model_output(const bnmlp_model *model);
 
-/* Zeroes the gradient arena, then back-propagates delta (rows, width of layer top - 1's output)
- * through layers top - 1 down to 0, accumulating parameter gradients. x is the forward's input.
+/* Zeroes the gradient arena (but the arrays that layers below top write whole: a row's
+ * writes_grads), then back-propagates delta (rows, width of layer top - 1's output) through
+ * layers top - 1 down to 0, accumulating parameter gradients. x is the forward's input.
  * Must follow a training-mode bnmlp_model_run_forward of the same x. */
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,
                               size_t top);
@@ -231,6 +235,11 @@ void bnmlp_model_refresh_segments(bnmlp_model *model);
 
 /* The arenas and trainable segments, for bnmlp_optimizer_step. */
 bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model);
+
+/* After a successful bnmlp_optimizer_step on bnmlp_model_arenas: the spare copies of the
+ * parameters and of the optimizer's slots, which the step wrote, become the current ones (the
+ * layers' arrays resolved in them again); the old ones become the spares. */
+void bnmlp_model_swap_params(bnmlp_model *model);
 
 /* The model's generator (seeded at build), which drives fit's shuffles. */
 bnmlp_random *bnmlp_model_random(bnmlp_model *model);

@@ -69,24 +69,46 @@ const float *bnmlp_model_output(const bnmlp_model *model) {
 
 /* ---- zeroing the gradient arena, in pieces on the model's threads -------------------------------- */
 
-/* Floats of one piece at least: below twice this the arena is zeroed on the calling thread. */
+/* Floats of one piece at least: below twice this a run is zeroed on the calling thread. */
 #define ZERO_PIECE ((size_t)1 << 16)
 
-/* Floats [begin, end) of the gradient arena set to zero (a bnmlp_range_function). */
+/* Floats [begin, end) of a run of the gradient arena set to zero (a bnmlp_range_function). */
 static void zero_range(void *arg, size_t begin, size_t end, size_t thread) {
     (void)thread;
     float *grads = arg;
     memset(grads + begin, 0, (end - begin) * sizeof *grads);
 }
 
-static void zero_gradients(bnmlp_model *model) {
-    if (model->param_count)
-        bnmlp_parallel_for(&model->kernels, model->param_count, ZERO_PIECE, zero_range, model->grads);
+/* Zeroes floats [begin, end) of the gradient arena. */
+static void zero_run(bnmlp_model *model, size_t begin, size_t end) {
+    if (end > begin)
+        bnmlp_parallel_for(&model->kernels, end - begin, ZERO_PIECE, zero_range, model->grads + begin);
+}
+
+/* Zeroes every gradient the backward of layers [0, top) adds to: all but the arrays a layer's
+ * row writes whole (writes_grads), in runs of adjacent arrays. */
+static void zero_gradients(bnmlp_model *model, size_t top) {
+    size_t begin = 0, end = 0; /* the run being collected */
+    for (size_t i = 0; i < model->layer_count; i++) {
+        const bnmlp_layer *layer = &model->layers[i];
+        const unsigned written = i < top ? layer->ops->writes_grads : 0u;
+        for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++) {
+            if (!layer->grad[k] || layer->arrays[k].length == 0) continue;
+            const size_t from = (size_t)(layer->grad[k] - model->grads), to = from + layer->arrays[k].length;
+            if (written >> k & 1u) continue;
+            if (from != end) {
+                zero_run(model, begin, end);
+                begin = from;
+            }
+            end = to;
+        }
+    }
+    zero_run(model, begin, end);
 }
 
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,
                               size_t top) {
-    zero_gradients(model);
+    zero_gradients(model, top);
     const float *dy = delta;
     int next = 0; /* which ping-pong buffer receives the next input gradient */
     for (size_t i = top; i-- > 0;) {

@@ -17,13 +17,14 @@ typedef struct adam_step {
     float scale, clip_value;      /* the gradient's clipping (bnmlp_update's) */
 } adam_step;
 
-/* One pass over a segment: with apply, writes the new w, m and v; without, only checks that they
- * would be finite. fresh starts from zero moments. The gradient is clipped first. Operations follow torch.optim's single-tensor
- * Adam in float32: decay, moments, then the step. */
-static inline bool adam_pass(float *w, float *m, float *v, const float *g, size_t n, const adam_step *s,
-                             bool fresh, bool clip, bool apply) {
+/* One pass over a segment: the new w, m and v into u's outputs; true when all are finite. fresh
+ * starts from zero moments. The gradient is clipped first. Operations follow torch.optim's
+ * single-tensor Adam in float32: decay, moments, then the step. */
+static inline bool adam_pass(const bnmlp_update *u, const adam_step *s, bool fresh, bool clip) {
+    const float *w = u->w, *m = u->slots[0], *v = u->slots[1], *g = u->g;
+    float *w_out = u->w_out, *m_out = u->slots_out[0], *v_out = u->slots_out[1];
     int bad = 0; /* NaN or infinity seen */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < u->n; i++) {
         /* AdamW shrinks the weight first; Adam adds the L2 term to the gradient instead. */
         float wi = s->shrink != 1.0f ? w[i] * s->shrink : w[i];
         const float gc = clip ? bnmlp_clip_gradient(g[i], s->scale, s->clip_value) : g[i];
@@ -34,13 +35,10 @@ static inline bool adam_pass(float *w, float *m, float *v, const float *g, size_
             wi = wi + -s->step_size * (mi / (sqrtf(vi) / s->correction2_sqrt + s->epsilon));
         else
             wi = wi - s->step_size * mi / (sqrtf(vi) + s->epsilon);
-        if (apply) {
-            w[i] = wi;
-            m[i] = mi;
-            v[i] = vi;
-        } else {
-            bad |= bnmlp_not_finite(wi) | bnmlp_not_finite(mi) | bnmlp_not_finite(vi);
-        }
+        w_out[i] = wi;
+        m_out[i] = mi;
+        v_out[i] = vi;
+        bad |= bnmlp_not_finite(wi) | bnmlp_not_finite(mi) | bnmlp_not_finite(vi);
     }
     return !bad;
 }
@@ -63,18 +61,15 @@ static adam_step make_step(const bnmlp_adam_config *adam, bool decoupled, uint64
     };
 }
 
-static bool adam_update(const bnmlp_optimizer_config *config, const bnmlp_update *u, bool apply) {
+static bool adam_update(const bnmlp_optimizer_config *config, const bnmlp_update *u) {
     const bnmlp_adam_config *adam = &config->adam;
     const float decay = bnmlp_segment_decay(adam->weight_decay, adam->decay_kernels_only, u->kernel);
     adam_step s = make_step(adam, config->kind == BNMLP_OPTIMIZER_ADAMW, u->t, decay);
     s.scale = u->scale, s.clip_value = u->clip_value;
-    /* Instances of the pass with apply and clip fixed, so that no loop tests them. */
-    const bool clip = bnmlp_update_clips(u->scale, u->clip_value);
-#define ADAM_PASS(clip_, apply_)                                                                             \
-    adam_pass(u->w, u->slots[0], u->slots[1], u->g, u->n, &s, u->fresh, clip_, apply_)
-    if (clip) return apply ? ADAM_PASS(true, true) : ADAM_PASS(true, false);
-    return apply ? ADAM_PASS(false, true) : ADAM_PASS(false, false);
-#undef ADAM_PASS
+    /* Instances of the pass with fresh and clip fixed, so that no loop tests them. */
+    if (bnmlp_update_clips(u->scale, u->clip_value))
+        return u->fresh ? adam_pass(u, &s, true, true) : adam_pass(u, &s, false, true);
+    return u->fresh ? adam_pass(u, &s, true, false) : adam_pass(u, &s, false, false);
 }
 
 static bool adam_valid(const bnmlp_optimizer_config *config) {

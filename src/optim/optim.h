@@ -31,16 +31,26 @@ typedef struct bnmlp_optimizer_state {
                                       the defaults of kind): what a checkpoint stores */
 } bnmlp_optimizer_state;
 
-/* The flat arenas of a model, as it hands them to the optimizer. */
+/* The flat arenas of a model, as it hands them to the optimizer. The parameters and the state
+ * are double-buffered: a step reads the current copies and writes the spare ones, checking every
+ * new value as it goes, so a refused step has changed nothing the model uses; the model swaps
+ * the copies when the step succeeds. */
 typedef struct bnmlp_arenas {
-    float *params;                       /* count parameters */
+    float *params;                       /* count parameters: the current copy (updated in place
+                                            when there are no spares) */
+    float *next_params;                  /* count floats: the spare copy, the step's output; NULL
+                                            (with next_slots): none, update in place */
     const float *grads;                  /* count gradients, same layout */
     size_t count;                        /* floats in the parameter arena */
-    const bnmlp_segment *segments;       /* the trainable runs; parameters outside them never change */
+    const bnmlp_segment *segments;       /* the trainable runs, in ascending order without overlap;
+                                            parameters outside them are copied unchanged */
     size_t segment_count;                /* number of segments */
-    bnmlp_optimizer_state *state;        /* the optimizer's state */
-    const bnmlp_kernel_context *kernels; /* the threads that share the update (bnmlp_parallel_for);
-                                            NULL: the calling thread */
+    bnmlp_optimizer_state *state;        /* the optimizer's state (its slots: the current copy) */
+    float *next_slots;                   /* BNMLP_OPTIMIZER_MAX_SLOTS * count floats: the spare
+                                            copy of the slots, the step's output (or NULL) */
+    const bnmlp_kernel_context *kernels; /* the threads that share the update (bnmlp_parallel_for)
+                                            and the instruction set; NULL: the calling thread, the
+                                            portable row */
 } bnmlp_arenas;
 
 /* The type of a named setting of a configuration, as files and bnmlp_optimizer_set see it. */
@@ -57,18 +67,25 @@ typedef struct bnmlp_optimizer_field {
     bnmlp_setting_type type; /* float, bool or enum */
 } bnmlp_optimizer_field;
 
-/* What one update pass over one segment gets. */
+/* What one update pass over one segment gets: the current values in, the new ones out (the
+ * out arrays never overlap the in arrays, but a caller of a row's loop may pass the same array
+ * as both: each element is read before it is written). */
 typedef struct bnmlp_update {
-    float *w;                                /* (n) the parameters */
-    float *slots[BNMLP_OPTIMIZER_MAX_SLOTS]; /* (n) each: the segment's state slots */
-    const float *g;                          /* (n) the gradients */
-    size_t n;                                /* floats */
-    bool kernel;                             /* a dense kernel (for decay_kernels_only) */
-    uint64_t t;                              /* the 1-based step this update makes */
-    bool fresh;                              /* start from zero state (the slots are not read) */
-    float scale;      /* the clipping factor of the segment's gradient (clipnorm, global_clipnorm);
+    const float *w;                                /* (n) the parameters */
+    float *w_out;                                  /* (n) the new parameters */
+    const float *slots[BNMLP_OPTIMIZER_MAX_SLOTS]; /* (n) each: the segment's state slots */
+    float *slots_out[BNMLP_OPTIMIZER_MAX_SLOTS];   /* (n) each: the new state; every slot the row
+                                                      uses is written (an unused one gets its old
+                                                      value, or 0 when fresh) */
+    const float *g;                                /* (n) the gradients */
+    size_t n;                                      /* floats */
+    bool kernel;                                   /* a dense kernel (for decay_kernels_only) */
+    uint64_t t;                                    /* the 1-based step this update makes */
+    bool fresh;                                    /* start from zero state (the slots are not read) */
+    float scale;          /* the clipping factor of the segment's gradient (clipnorm, global_clipnorm);
                          1: none */
-    float clip_value; /* clipvalue: each gradient clamped to [-clip_value, clip_value]; 0: none */
+    float clip_value;     /* clipvalue: each gradient clamped to [-clip_value, clip_value]; 0: none */
+    const bnmlp_isa *isa; /* the instruction set whose loops run the update */
 } bnmlp_update;
 
 /* A gradient after clipping (scale: bnmlp_update's, clip_value: its clamp, 0 none): g itself,
@@ -103,9 +120,9 @@ typedef struct bnmlp_optimizer_row {
     size_t field_count;                       /* entries of fields */
     bnmlp_optimizer_config (*defaults)(void); /* bnmlp_optimizer_defaults' answer */
     bool (*valid)(const bnmlp_optimizer_config *config); /* every setting in range */
-    /* One pass over a segment: with apply, writes the new w and slots; without, writes nothing
-     * and returns whether every new value would be finite (the same expressions: exact). */
-    bool (*update)(const bnmlp_optimizer_config *config, const bnmlp_update *u, bool apply);
+    /* One pass over a segment: writes the new w and every slot the row uses (u->w_out,
+     * u->slots_out) and returns whether every new value is finite. */
+    bool (*update)(const bnmlp_optimizer_config *config, const bnmlp_update *u);
 } bnmlp_optimizer_row;
 
 /* The row of kind, or NULL for a value that is no optimizer. */
@@ -120,11 +137,16 @@ static inline float bnmlp_segment_decay(float decay, bool kernels_only, bool ker
     return kernels_only && !kernel ? 0.0f : decay;
 }
 
-/* One update of every parameter in the segments from its gradient, and of the state. A step
- * with another kind than the state's starts from zero state (the old one is dropped only when
- * the step succeeds). First a pass checks that every new parameter and state value would be
- * finite; if one would not, BNMLP_ERR_DIVERGED and nothing changes. On success the state keeps
- * a copy of config. The configuration must be checked. */
+/* One update of every parameter in the segments from its gradient, and of the state. With
+ * spares (next_params and next_slots), in one pass from the current copies (arenas->params, the state's slots) into the spare ones
+ * (next_params, next_slots: every float of the arena, and every slot the row uses, is written;
+ * floats outside the segments copied, their slots copied or zero when fresh). A step with
+ * another kind than the state's starts from zero state. If a new parameter or state value is not
+ * finite, BNMLP_ERR_DIVERGED: only the spare copies were written, and the state's kind, steps and
+ * configuration are unchanged. On success the state counts the step and keeps a copy of config,
+ * and the caller must make the spare copies the current ones (the model swaps them). Without
+ * spares, a check pass (nothing written) and then the update in place: nothing changes either
+ * when it fails. The configuration must be checked. */
 bnmlp_status bnmlp_optimizer_step(const bnmlp_optimizer_config *config, const bnmlp_arenas *arenas);
 
 /* Sets the state to zero, as a fresh optimizer of the same kind (the configuration stays). */

@@ -134,15 +134,27 @@ bnmlp_status bnmlp_optimizer_get(const bnmlp_optimizer_config *config, const cha
 /* The fewest floats a piece holds: below twice this a pass is not worth waking threads. */
 #define MIN_PIECE_FLOATS ((size_t)1 << 16)
 
-/* One pass (check or apply) over the segments, split over threads by the concatenated floats. */
+/* Where a pass writes the new values. */
+typedef enum update_mode {
+    MODE_SPARE,   /* into the spare copies (next_params, next_slots): the one pass */
+    MODE_CHECK,   /* nowhere (a stack buffer, a piece at a time): the check before MODE_IN_PLACE */
+    MODE_IN_PLACE /* over the current copies (arenas without spares, after a check) */
+} update_mode;
+
+/* Floats a MODE_CHECK piece computes into its stack buffer at a time. */
+#define CHECK_PIECE 256u
+
+/* A pass over the arena, split over threads by floats. */
 typedef struct pass_job {
     const bnmlp_optimizer_config *config;
     const bnmlp_optimizer_row *row;
     const bnmlp_arenas *arenas;
-    uint64_t t;         /* the step the update makes (1-based) */
-    float global_scale; /* global_clipnorm's factor of every gradient (1: none) */
-    bool fresh, apply;
-    bool finite[BNMLP_MAX_THREADS]; /* per thread: every new value finite (check passes) */
+    const bnmlp_isa *isa; /* the instruction set the rows' loops run */
+    uint64_t t;           /* the step the update makes (1-based) */
+    float global_scale;   /* global_clipnorm's factor of every gradient (1: none) */
+    bool fresh;
+    update_mode mode;               /* where the new values go */
+    bool finite[BNMLP_MAX_THREADS]; /* per thread: every new value finite */
 } pass_job;
 
 /* The sum of squares of n gradients, in double, in index order (the same for every thread). */
@@ -171,55 +183,93 @@ static float global_scale(const bnmlp_clip_config *clip, const bnmlp_arenas *are
     return coef < 1.0 ? (float)coef : 1.0f;
 }
 
-/* Checks (apply false) or applies the update of floats [offset, offset + length) of a segment;
- * scale is the segment's clipping factor. */
+/* Updates floats [offset, offset + length) of a segment into the spare copies; scale is the
+ * segment's clipping factor. True when every new value is finite. */
 static bool update_part(const pass_job *job, size_t offset, size_t length, bool kernel, float scale) {
     const bnmlp_arenas *arenas = job->arenas;
+    const bool spare = job->mode == MODE_SPARE;
     bnmlp_update u = {.w = arenas->params + offset,
+                      .w_out = spare ? arenas->next_params + offset : arenas->params + offset,
                       .g = arenas->grads + offset,
                       .n = length,
                       .kernel = kernel,
                       .t = job->t,
                       .fresh = job->fresh,
                       .scale = scale,
-                      .clip_value = job->config->clip.clipvalue};
-    for (size_t k = 0; k < BNMLP_OPTIMIZER_MAX_SLOTS; k++)
+                      .clip_value = job->config->clip.clipvalue,
+                      .isa = job->isa};
+    float *const slots_out = spare ? arenas->next_slots : arenas->state->slots;
+    for (size_t k = 0; k < BNMLP_OPTIMIZER_MAX_SLOTS; k++) {
         u.slots[k] = arenas->state->slots + k * arenas->count + offset;
-    return job->row->update(job->config, &u, job->apply);
+        u.slots_out[k] = slots_out + k * arenas->count + offset;
+    }
+    if (job->mode != MODE_CHECK) return job->row->update(job->config, &u);
+    /* MODE_CHECK: the same update a piece at a time into a buffer that is then dropped. */
+    float sink[1 + BNMLP_OPTIMIZER_MAX_SLOTS][CHECK_PIECE];
+    bool finite = true;
+    u.w_out = sink[0];
+    for (size_t k = 0; k < BNMLP_OPTIMIZER_MAX_SLOTS; k++) u.slots_out[k] = sink[1 + k];
+    for (size_t at = 0; at < length; at += CHECK_PIECE) {
+        u.n = length - at < CHECK_PIECE ? length - at : CHECK_PIECE;
+        finite = job->row->update(job->config, &u) && finite;
+        u.w += u.n, u.g += u.n;
+        for (size_t k = 0; k < BNMLP_OPTIMIZER_MAX_SLOTS; k++) u.slots[k] += u.n;
+    }
+    return finite;
 }
 
-/* Runs the pass over floats [begin, end) of the concatenated segments (a bnmlp_range_function);
- * the thread's flag keeps whether every value was finite. */
+/* Copies floats [from, to) outside every segment into the spare copies: the parameters, and the
+ * slots the row uses (zero when fresh, as a new state). */
+static void copy_gap(const pass_job *job, size_t from, size_t to) {
+    if (from >= to || job->mode != MODE_SPARE) return;
+    const bnmlp_arenas *arenas = job->arenas;
+    memcpy(arenas->next_params + from, arenas->params + from, (to - from) * sizeof *arenas->params);
+    for (size_t k = 0; k < job->row->slots; k++) {
+        float *out = arenas->next_slots + k * arenas->count + from;
+        if (job->fresh)
+            memset(out, 0, (to - from) * sizeof *out);
+        else
+            memcpy(out, arenas->state->slots + k * arenas->count + from, (to - from) * sizeof *out);
+    }
+}
+
+/* Runs the pass over floats [begin, end) of the arena (a bnmlp_range_function): the segments'
+ * pieces updated, the gaps between them copied; the thread's flag keeps whether every new value
+ * was finite. */
 static void pass_range(void *arg, size_t begin, size_t end, size_t thread) {
     pass_job *job = arg;
+    const bnmlp_arenas *arenas = job->arenas;
     bool finite = true;
-    size_t at = 0; /* where the current segment starts in the concatenation */
-    for (size_t i = 0; i < job->arenas->segment_count && at < end; i++) {
-        const bnmlp_segment *segment = &job->arenas->segments[i];
-        const size_t from = begin > at ? begin - at : 0,
-                     to = end - at < segment->length ? end - at : segment->length;
+    size_t at = begin; /* floats before it are done */
+    for (size_t i = 0; i < arenas->segment_count && at < end; i++) {
+        const bnmlp_segment *segment = &arenas->segments[i];
+        const size_t seg_end = segment->offset + segment->length;
+        if (seg_end <= at) continue;
+        const size_t from = segment->offset > at ? segment->offset : at, to = seg_end < end ? seg_end : end;
+        copy_gap(job, at, from < end ? from : end);
         if (from < to) {
             /* clipnorm needs the whole segment's norm: each thread that holds a piece sums it
              * all, in the same order, so every piece gets the same factor. */
             const float scale =
                 job->global_scale *
-                segment_scale(&job->config->clip, job->arenas->grads + segment->offset, segment->length);
-            finite = update_part(job, segment->offset + from, to - from, segment->kernel, scale) && finite;
+                segment_scale(&job->config->clip, arenas->grads + segment->offset, segment->length);
+            finite = update_part(job, from, to - from, segment->kernel, scale) && finite;
         }
-        at += segment->length;
+        at = to > at ? to : at;
     }
+    copy_gap(job, at, end);
     job->finite[thread] = job->finite[thread] && finite;
 }
 
-/* Runs one pass over every trainable float; true when every new value was finite. */
-static bool run_pass(pass_job *job, size_t total) {
+/* Runs one pass over the arena; true when every new value was finite. */
+static bool run_pass(pass_job *job) {
     const bnmlp_kernel_context *kernels = job->arenas->kernels;
     const size_t threads = kernels ? bnmlp_threadpool_threads(kernels->pool) : 1;
     for (size_t k = 0; k < threads; k++) job->finite[k] = true;
     if (kernels)
-        bnmlp_parallel_for(kernels, total, MIN_PIECE_FLOATS, pass_range, job);
+        bnmlp_parallel_for(kernels, job->arenas->count, MIN_PIECE_FLOATS, pass_range, job);
     else
-        pass_range(job, 0, total, 0);
+        pass_range(job, 0, job->arenas->count, 0);
     for (size_t k = 0; k < threads; k++)
         if (!job->finite[k]) return false;
     return true;
@@ -228,25 +278,30 @@ static bool run_pass(pass_job *job, size_t total) {
 bnmlp_status bnmlp_optimizer_step(const bnmlp_optimizer_config *config, const bnmlp_arenas *arenas) {
     bnmlp_optimizer_state *state = arenas->state;
     const bool fresh = state->kind != config->kind;
-    size_t total = 0;
-    for (size_t i = 0; i < arenas->segment_count; i++) total += arenas->segments[i].length;
+    const bnmlp_kernel_context *kernels = arenas->kernels;
+    const bool spare = arenas->next_params && arenas->next_slots;
     /* Element-wise updates: cutting them into pieces for threads changes no result. */
     pass_job job = {.config = config,
                     .row = bnmlp_optimizer_row_of(config->kind),
                     .arenas = arenas,
+                    .isa = kernels ? bnmlp_kernel_isa(kernels) : &bnmlp_isa_portable,
                     .t = (fresh ? 0 : state->steps) + 1,
                     .global_scale = global_scale(&config->clip, arenas),
                     .fresh = fresh,
-                    .apply = false};
-    /* First make sure no parameter or state value would overflow, so a refused step changes
-     * nothing; then drop another kind's state, and apply. */
-    if (!run_pass(&job, total)) return BNMLP_ERR_DIVERGED;
+                    .mode = spare ? MODE_SPARE : MODE_CHECK};
+    /* With spares: one pass, the current copies untouched. Without (a caller of the optimizer
+     * alone): first make sure no new value overflows, then drop another kind's state and apply
+     * in place. Either way a refused step changes nothing. */
+    if (!run_pass(&job)) return BNMLP_ERR_DIVERGED;
     if (fresh) {
-        bnmlp_optimizer_reset(state, arenas->count);
+        if (!spare) bnmlp_optimizer_reset(state, arenas->count);
         state->kind = config->kind;
+        state->steps = 0;
     }
-    job.fresh = false, job.apply = true;
-    run_pass(&job, total);
+    if (!spare) {
+        job.fresh = false, job.mode = MODE_IN_PLACE;
+        run_pass(&job);
+    }
     state->steps++;
     state->config = *config;
     return BNMLP_OK;

@@ -7,15 +7,17 @@
 #include "core/core.h"
 
 /* One pass over a segment (w, squared averages s, gradient averages a, momentum buffers b, g):
- * with apply, writes the new values; without, only checks that they would be finite. fresh
- * starts from zero state. The operations are PyTorch's, in its order, on the clipped g:
+ * the new values into u's outputs (a and b, when the configuration keeps none, get their old
+ * values, or 0 when fresh); true when every new value is finite. fresh starts from zero state.
+ * The operations are PyTorch's, in its order, on the clipped g:
  *   g += decay * w;  s = alpha * s + (1 - alpha) * g^2;
  *   centered: a = alpha * a + (1 - alpha) * g, d = sqrt(s - a^2) + eps;  else d = sqrt(s) + eps;
  *   momentum: b = momentum * b + g / d, w -= lr * b;  else w -= lr * g / d. */
-static inline bool rmsprop_pass(const bnmlp_rmsprop_config *c, float decay, const bnmlp_update *u, bool clip,
-                                bool apply) {
+static inline bool rmsprop_pass(const bnmlp_rmsprop_config *c, float decay, const bnmlp_update *u,
+                                bool clip) {
     const float alpha = c->alpha, rest = 1.0f - c->alpha, lr = c->learning_rate;
-    float *w = u->w, *s = u->slots[0], *a = u->slots[1], *b = u->slots[2];
+    const float *w = u->w, *s = u->slots[0], *a = u->slots[1], *b = u->slots[2];
+    float *w_out = u->w_out, *s_out = u->slots_out[0], *a_out = u->slots_out[1], *b_out = u->slots_out[2];
     int bad = 0; /* NaN or infinity seen */
     for (size_t i = 0; i < u->n; i++) {
         const float gc = clip ? bnmlp_clip_gradient(u->g[i], u->scale, u->clip_value) : u->g[i];
@@ -35,25 +37,21 @@ static inline bool rmsprop_pass(const bnmlp_rmsprop_config *c, float decay, cons
         } else {
             wi = w[i] + -lr * (gi / root);
         }
-        if (apply) {
-            w[i] = wi;
-            s[i] = si;
-            if (c->centered) a[i] = ai;
-            if (c->momentum > 0.0f) b[i] = bi;
-        } else {
-            bad |= bnmlp_not_finite(wi) | bnmlp_not_finite(si) | bnmlp_not_finite(ai) | bnmlp_not_finite(bi);
-        }
+        bad |= bnmlp_not_finite(wi) | bnmlp_not_finite(si) | bnmlp_not_finite(ai) | bnmlp_not_finite(bi);
+        w_out[i] = wi;
+        s_out[i] = si;
+        a_out[i] = c->centered ? ai : u->fresh ? 0.0f : a[i];
+        b_out[i] = c->momentum > 0.0f ? bi : u->fresh ? 0.0f : b[i];
     }
     return !bad;
 }
 
-static bool rmsprop_update(const bnmlp_optimizer_config *config, const bnmlp_update *u, bool apply) {
+static bool rmsprop_update(const bnmlp_optimizer_config *config, const bnmlp_update *u) {
     const bnmlp_rmsprop_config *c = &config->rmsprop;
     const float decay = bnmlp_segment_decay(c->weight_decay, c->decay_kernels_only, u->kernel);
-    /* Instances of the pass with apply and clip fixed, so that no loop tests them. */
-    if (bnmlp_update_clips(u->scale, u->clip_value))
-        return apply ? rmsprop_pass(c, decay, u, true, true) : rmsprop_pass(c, decay, u, true, false);
-    return apply ? rmsprop_pass(c, decay, u, false, true) : rmsprop_pass(c, decay, u, false, false);
+    /* Instances of the pass with clip fixed, so that no loop tests it. */
+    if (bnmlp_update_clips(u->scale, u->clip_value)) return rmsprop_pass(c, decay, u, true);
+    return rmsprop_pass(c, decay, u, false);
 }
 
 static bool rmsprop_valid(const bnmlp_optimizer_config *config) {

@@ -5,44 +5,38 @@
 
 #include "core/core.h"
 
-/* The new velocity and weight of one parameter; the single definition of the update, so the
- * finiteness check and the update compute the very same values. */
-static inline void sgd_step(float *w, float *v, float g, float learning_rate, float momentum, bool nesterov) {
-    const float velocity = momentum * *v - learning_rate * g;
-    *w = nesterov ? *w + (momentum * velocity - learning_rate * g) : *w + velocity;
-    *v = velocity;
-}
-
-/* One pass over a segment: with apply, writes the new w and v; without, only checks that they
- * are finite. The gradient is clipped, then g + decay * w when decay is not 0; fresh starts from v = 0. */
-static inline bool sgd_pass(float *w, float *v, const float *g, size_t n, const bnmlp_sgd_config *sgd,
-                            float decay, float scale, float clip_value, bool fresh, bool clip, bool apply) {
+/* One clipped pass over a segment (the unclipped one is the descriptor's sgd_update): the new w
+ * and v into w_out and v_out, the gradient clipped, then g + decay * w when decay is not 0; fresh
+ * starts from v = 0. The operations of bnmlp_sgd_update_function's contract, in its order. */
+static bool sgd_clipped_pass(const bnmlp_update *u, const bnmlp_sgd_step *step) {
     int bad = 0; /* NaN or infinity seen */
-    for (size_t i = 0; i < n; i++) {
-        float wi = w[i], vi = fresh ? 0.0f : v[i];
-        const float gc = clip ? bnmlp_clip_gradient(g[i], scale, clip_value) : g[i];
-        const float gi = decay != 0.0f ? gc + decay * wi : gc;
-        sgd_step(&wi, &vi, gi, sgd->learning_rate, sgd->momentum, sgd->nesterov);
-        if (apply) {
-            w[i] = wi;
-            v[i] = vi;
-        } else {
-            bad |= bnmlp_not_finite(wi) | bnmlp_not_finite(vi);
-        }
+    for (size_t i = 0; i < u->n; i++) {
+        const float wi = u->w[i], vi = step->fresh ? 0.0f : u->slots[0][i];
+        const float gc = bnmlp_clip_gradient(u->g[i], u->scale, u->clip_value);
+        const float gi = step->decay != 0.0f ? gc + step->decay * wi : gc;
+        const float velocity = step->momentum * vi - step->learning_rate * gi;
+        const float wn =
+            step->nesterov ? wi + (step->momentum * velocity - step->learning_rate * gi) : wi + velocity;
+        u->w_out[i] = wn;
+        u->slots_out[0][i] = velocity;
+        bad |= bnmlp_not_finite(wn) | bnmlp_not_finite(velocity);
     }
     return !bad;
 }
 
-static bool sgd_update(const bnmlp_optimizer_config *config, const bnmlp_update *u, bool apply) {
+static bool sgd_update(const bnmlp_optimizer_config *config, const bnmlp_update *u) {
     const bnmlp_sgd_config *sgd = &config->sgd;
-    const float decay = bnmlp_segment_decay(sgd->weight_decay, sgd->decay_kernels_only, u->kernel);
-    /* Instances of the pass with apply and clip fixed, so that no loop tests them. */
-    const bool clip = bnmlp_update_clips(u->scale, u->clip_value);
-#define SGD_PASS(clip_, apply_)                                                                              \
-    sgd_pass(u->w, u->slots[0], u->g, u->n, sgd, decay, u->scale, u->clip_value, u->fresh, clip_, apply_)
-    if (clip) return apply ? SGD_PASS(true, true) : SGD_PASS(true, false);
-    return apply ? SGD_PASS(false, true) : SGD_PASS(false, false);
-#undef SGD_PASS
+    const bnmlp_sgd_step step = {
+        .learning_rate = sgd->learning_rate,
+        .momentum = sgd->momentum,
+        .decay = bnmlp_segment_decay(sgd->weight_decay, sgd->decay_kernels_only, u->kernel),
+        .nesterov = sgd->nesterov,
+        .fresh = u->fresh,
+    };
+    if (bnmlp_update_clips(u->scale, u->clip_value)) return sgd_clipped_pass(u, &step);
+    /* Unclipped: the instruction set's loop (elementwise_body.h), one pass over w, v and g. */
+    return BNMLP_ISA_ENTRY(u->isa, sgd_update)(u->w_out, u->slots_out[0], u->w, u->slots[0], u->g, u->n,
+                                               &step);
 }
 
 static bool sgd_valid(const bnmlp_optimizer_config *config) {
@@ -53,8 +47,8 @@ static bool sgd_valid(const bnmlp_optimizer_config *config) {
 
 void bnmlp_sgd_update(float *w, float *v, const float *g, size_t n, float learning_rate, float momentum,
                       bool nesterov) {
-    const bnmlp_sgd_config sgd = {.learning_rate = learning_rate, .momentum = momentum, .nesterov = nesterov};
-    sgd_pass(w, v, g, n, &sgd, 0.0f, 1.0f, 0.0f, false, false, true);
+    const bnmlp_sgd_step step = {.learning_rate = learning_rate, .momentum = momentum, .nesterov = nesterov};
+    bnmlp_sgd_update_reference(w, v, w, v, g, n, &step);
 }
 
 #define FIELD(member, type)                                                                                  \

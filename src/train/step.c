@@ -66,6 +66,8 @@ bnmlp_status bnmlp_train_step_checked(bnmlp_model *model, const float *x, const 
     if (status == BNMLP_OK) {
         const bnmlp_arenas arenas = bnmlp_model_arenas(model);
         status = bnmlp_optimizer_step(optimizer, &arenas);
+        /* The step wrote the spare copies of the parameters and state: make them current. */
+        if (status == BNMLP_OK) bnmlp_model_swap_params(model);
     }
     if (status != BNMLP_OK) return status;
     bnmlp_model_commit_statistics(model, statistics_rows);
