@@ -6,6 +6,7 @@
  * Compiled for AVX-512 F/VL + FMA through target attributes (no global flags); only called
  * after the CPU has reported AVX-512 F and VL. x86-64 only.
  */
+#include "kernels/columns_avx512.h"
 #include "kernels/gemm.h"
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
@@ -107,6 +108,10 @@ __attribute__((target("avx512f,avx512vl,fma"))) void bnmlp_gemm_micro_avx512(siz
 /* The element-wise loops compiled for AVX-512. */
 #define ELEMENTWISE_TARGET __attribute__((target("avx2,fma,avx512f,avx512vl")))
 #define ELEMENTWISE(name) name##_avx512
+/* Its column reductions are columns_avx512.c's (zmm sums, masked tails). */
+#define ELEMENTWISE_COLUMN_ENTRIES                                                                           \
+    .column_sums = bnmlp_column_sums_avx512, .batchnorm_squares = bnmlp_batchnorm_squares_avx512,            \
+    .batchnorm_backward_sums = bnmlp_batchnorm_backward_sums_avx512
 #include "kernels/elementwise_body.h"
 
 static bool avx512_available(void) {

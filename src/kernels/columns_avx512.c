@@ -1,0 +1,162 @@
+/*
+ * columns_avx512.c - the AVX-512 row's column reductions: the column sums (bias gradient,
+ * batch-norm means), batch norm's squares and its backward sums, in double, 8 columns per zmm
+ * register.
+ *
+ * A block of up to 8 registers (64 columns) keeps its sums in registers for every row of the
+ * batch, so a layer of up to 64 features is one pass over the batch with one independent sum per
+ * register in flight (the generic loops of elementwise_body.h run 16-column blocks one after the
+ * other, each a chain of dependent additions). The last register of a block is masked to the
+ * columns left (masked loads read nothing past them, masked stores write nothing past them), so
+ * no width leaves a column to a scalar loop. Each column's sum still adds its rows in ascending
+ * order from the value it had, with the operations of the reference loops in reference.c
+ * (widen to double, subtract, multiply, add; never fused), so the results are theirs bit for bit
+ * (tests/test_batchnorm_kernels.c, widths 1 to 70 and more).
+ *
+ * Compiled for AVX-512 F/VL through target attributes; only called through the avx512 row,
+ * after the CPU has reported them. x86-64 only.
+ */
+#include "kernels/columns_avx512.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#define COLUMNS_TARGET __attribute__((target("avx2,fma,avx512f,avx512vl")))
+#define COLUMNS_INLINE static inline __attribute__((always_inline)) COLUMNS_TARGET
+
+/* Doubles per register, and registers per block at most. */
+#define LANES 8
+#define MAX_VECTORS 8
+
+/* The mask of register k of a block of `vectors` whose last register holds tail_mask's columns. */
+#define MASK_AT(k, vectors, tail_mask) ((k) + 1 == (vectors) ? (tail_mask) : (__mmask8)0xff)
+
+/* The 8 floats at p under mask m (others zero), widened to double. */
+COLUMNS_INLINE __m512d widen(const float *p, __mmask8 m) {
+    return _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, p));
+}
+
+/* Runs block(c0, vectors, tail_mask) over [0, width), c0 ascending: blocks of MAX_VECTORS full
+ * registers while more than MAX_VECTORS * LANES columns are left, then one block of the rest.
+ * `vectors` is a literal in each expansion, so a block's sums stay in registers. */
+#define FOR_BLOCKS(width, block)                                                                             \
+    do {                                                                                                     \
+        size_t c0_ = 0;                                                                                      \
+        if ((width) == 0) break;                                                                             \
+        for (; (width)-c0_ > MAX_VECTORS * LANES; c0_ += MAX_VECTORS * LANES)                                \
+            block(c0_, MAX_VECTORS, (__mmask8)0xff);                                                         \
+        const size_t vectors_ = ((width)-c0_ + LANES - 1) / LANES;                                           \
+        const size_t tail_ = (width)-c0_ - (vectors_ - 1) * LANES;                                           \
+        const __mmask8 mask_ = (__mmask8)((1u << tail_) - 1u);                                               \
+        switch (vectors_) {                                                                                  \
+        case 1: block(c0_, 1, mask_); break;                                                                 \
+        case 2: block(c0_, 2, mask_); break;                                                                 \
+        case 3: block(c0_, 3, mask_); break;                                                                 \
+        case 4: block(c0_, 4, mask_); break;                                                                 \
+        case 5: block(c0_, 5, mask_); break;                                                                 \
+        case 6: block(c0_, 6, mask_); break;                                                                 \
+        case 7: block(c0_, 7, mask_); break;                                                                 \
+        default: block(c0_, 8, mask_); break;                                                                \
+        }                                                                                                    \
+    } while (0)
+
+/* ---- column sums ------------------------------------------------------------------------------ */
+
+/* sums (the block's columns) += the column sums of x (batch, stride). */
+COLUMNS_INLINE void sums_block(double *sums, const float *x, size_t batch, size_t stride, size_t vectors,
+                               __mmask8 tail) {
+    __m512d acc[MAX_VECTORS];
+    for (size_t k = 0; k < vectors; k++)
+        acc[k] = _mm512_maskz_loadu_pd(MASK_AT(k, vectors, tail), sums + k * LANES);
+    for (size_t r = 0; r < batch; r++) {
+        const float *row = x + r * stride;
+        for (size_t k = 0; k < vectors; k++)
+            acc[k] = _mm512_add_pd(acc[k], widen(row + k * LANES, MASK_AT(k, vectors, tail)));
+    }
+    for (size_t k = 0; k < vectors; k++)
+        _mm512_mask_storeu_pd(sums + k * LANES, MASK_AT(k, vectors, tail), acc[k]);
+}
+
+COLUMNS_TARGET void bnmlp_column_sums_avx512(double *sums, const float *x, size_t batch, size_t stride,
+                                             size_t width) {
+#define SUMS_BLOCK(c0, vectors, tail) sums_block(sums + (c0), x + (c0), batch, stride, vectors, tail)
+    FOR_BLOCKS(width, SUMS_BLOCK);
+#undef SUMS_BLOCK
+}
+
+/* ---- batch norm: the squares around the mean ---------------------------------------------------- */
+
+/* squares (the block's columns) += sum over the rows of (x - mean)^2. */
+COLUMNS_INLINE void squares_block(double *squares, const float *x, const double *mean, size_t batch,
+                                  size_t stride, size_t vectors, __mmask8 tail) {
+    __m512d acc[MAX_VECTORS], m[MAX_VECTORS];
+    for (size_t k = 0; k < vectors; k++) {
+        acc[k] = _mm512_maskz_loadu_pd(MASK_AT(k, vectors, tail), squares + k * LANES);
+        m[k] = _mm512_maskz_loadu_pd(MASK_AT(k, vectors, tail), mean + k * LANES);
+    }
+    for (size_t r = 0; r < batch; r++) {
+        const float *row = x + r * stride;
+        for (size_t k = 0; k < vectors; k++) {
+            const __m512d d = _mm512_sub_pd(widen(row + k * LANES, MASK_AT(k, vectors, tail)), m[k]);
+            acc[k] = _mm512_add_pd(acc[k], _mm512_mul_pd(d, d));
+        }
+    }
+    for (size_t k = 0; k < vectors; k++)
+        _mm512_mask_storeu_pd(squares + k * LANES, MASK_AT(k, vectors, tail), acc[k]);
+}
+
+COLUMNS_TARGET void bnmlp_batchnorm_squares_avx512(double *squares, const float *x, const double *mean,
+                                                   size_t batch, size_t stride, size_t width) {
+#define SQUARES_BLOCK(c0, vectors, tail)                                                                     \
+    squares_block(squares + (c0), x + (c0), mean + (c0), batch, stride, vectors, tail)
+    FOR_BLOCKS(width, SQUARES_BLOCK);
+#undef SQUARES_BLOCK
+}
+
+/* ---- batch norm: the backward sums ------------------------------------------------------------ */
+
+/* sum_dy (the block's columns) += sum(dy), sum_dy_xhat += sum(dy * xhat), xhat = (x - mean) * rstd
+ * in double. */
+COLUMNS_INLINE void backward_block(double *sum_dy, double *sum_dy_xhat, const float *dy, const float *x,
+                                   const float *mean, const float *rstd, size_t batch, size_t stride,
+                                   size_t vectors, __mmask8 tail) {
+    __m512d s[MAX_VECTORS], t[MAX_VECTORS], m[MAX_VECTORS], k[MAX_VECTORS];
+    for (size_t j = 0; j < vectors; j++) {
+        const __mmask8 mask = MASK_AT(j, vectors, tail);
+        s[j] = _mm512_maskz_loadu_pd(mask, sum_dy + j * LANES);
+        t[j] = _mm512_maskz_loadu_pd(mask, sum_dy_xhat + j * LANES);
+        m[j] = widen(mean + j * LANES, mask);
+        k[j] = widen(rstd + j * LANES, mask);
+    }
+    for (size_t r = 0; r < batch; r++) {
+        const float *g_row = dy + r * stride, *x_row = x + r * stride;
+        for (size_t j = 0; j < vectors; j++) {
+            const __mmask8 mask = MASK_AT(j, vectors, tail);
+            const __m512d g = widen(g_row + j * LANES, mask);
+            const __m512d xhat = _mm512_mul_pd(_mm512_sub_pd(widen(x_row + j * LANES, mask), m[j]), k[j]);
+            s[j] = _mm512_add_pd(s[j], g);
+            t[j] = _mm512_add_pd(t[j], _mm512_mul_pd(g, xhat));
+        }
+    }
+    for (size_t j = 0; j < vectors; j++) {
+        const __mmask8 mask = MASK_AT(j, vectors, tail);
+        _mm512_mask_storeu_pd(sum_dy + j * LANES, mask, s[j]);
+        _mm512_mask_storeu_pd(sum_dy_xhat + j * LANES, mask, t[j]);
+    }
+}
+
+COLUMNS_TARGET void bnmlp_batchnorm_backward_sums_avx512(double *sum_dy, double *sum_dy_xhat, const float *dy,
+                                                         const float *x, const float *mean, const float *rstd,
+                                                         size_t batch, size_t stride, size_t width) {
+#define BACKWARD_BLOCK(c0, vectors, tail)                                                                    \
+    backward_block(sum_dy + (c0), sum_dy_xhat + (c0), dy + (c0), x + (c0), mean + (c0), rstd + (c0), batch,  \
+                   stride, vectors, tail)
+    FOR_BLOCKS(width, BACKWARD_BLOCK);
+#undef BACKWARD_BLOCK
+}
+
+#endif /* __x86_64__ */
