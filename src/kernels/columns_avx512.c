@@ -16,7 +16,7 @@
  * Compiled for AVX-512 F/VL through target attributes; only called through the avx512 row,
  * after the CPU has reported them. x86-64 only.
  */
-#include "kernels/columns_avx512.h"
+#include "kernels/small_avx512.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -1,12 +1,14 @@
 /*
  * isa_avx512.c - the AVX-512 row of the instruction-set list: an 8x32 micro-kernel (16 zmm
- * accumulators) and the element-wise loops compiled for AVX-512; the packers and the direct
- * path are AVX2's (every AVX-512 machine has AVX2; measured as fast there).
+ * accumulators), the element-wise loops compiled for AVX-512, the small-width kernels of
+ * small_avx512.h (column reductions in zmm blocks, the direct path's rows and columns forms in
+ * registers); the packers and the direct path's other forms are AVX2's (every AVX-512 machine
+ * has AVX2; measured as fast there).
  *
  * Compiled for AVX-512 F/VL + FMA through target attributes (no global flags); only called
  * after the CPU has reported AVX-512 F and VL. x86-64 only.
  */
-#include "kernels/columns_avx512.h"
+#include "kernels/small_avx512.h"
 #include "kernels/gemm.h"
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
@@ -144,7 +146,7 @@ const bnmlp_isa bnmlp_isa_avx512 = {
     .micro_kernel = bnmlp_gemm_micro_avx512,
     .pack_a = bnmlp_gemm_pack_a_avx2,
     .pack_b_transposed = bnmlp_gemm_pack_b_transposed_avx2,
-    .gemm_direct = bnmlp_gemm_direct_avx2,
+    .gemm_direct = bnmlp_gemm_direct_avx512,
     ELEMENTWISE_ENTRIES,
 };
 
