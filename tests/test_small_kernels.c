@@ -1,7 +1,8 @@
 /* test_small_kernels.c - the small-width kernels of every instruction set this machine runs,
  * bit for bit against their references, on every width from 1 to 70 (each block size, each
- * partial last register) and a few wider ones: the column sums, batch norm's squares and
- * backward sums (against reference.c's row-by-row loops), and the direct GEMM path (against the
+ * partial last register) and a few wider ones: the column sums, batch norm's squares, backward
+ * sums, normalize and input gradient (against reference.c's row-by-row loops), and the direct
+ * GEMM path (against the
  * portable build of the same loops, bnmlp_gemm_direct) for every transpose, bias and accumulate
  * combination at the tiny models' shapes and around them. */
 #include <stdlib.h>
@@ -54,6 +55,33 @@ static void check_columns(const bnmlp_isa *isa, size_t batch, size_t width) {
     bnmlp_batchnorm_partial_backward_reference(want, want + width, dy, x, mean, rstd, batch, stride, width);
     assert_same_doubles(got, want, 2 * width, "batchnorm_backward_sums", width);
 
+    /* the per-element passes, with and without gamma and beta; outputs as wide as the rows (the
+     * columns past the width must stay as they were) */
+    float *gamma = malloc(width * sizeof *gamma), *beta = malloc(width * sizeof *beta);
+    float *out = malloc(n * sizeof *out), *out_ref = malloc(n * sizeof *out_ref);
+    bnmlp_test_fill(gamma, width, 7), bnmlp_test_fill(beta, width, 8);
+    for (int with = 0; with < 2; with++) {
+        const float *g = with ? gamma : NULL, *b = with ? beta : NULL;
+        bnmlp_test_fill(out, n, 3), memcpy(out_ref, out, n * sizeof *out);
+        BNMLP_ISA_ENTRY(isa, batchnorm_normalize)(out, x, mean, rstd, g, b, batch, stride, width);
+        bnmlp_batchnorm_normalize_reference(out_ref, x, mean, rstd, g, b, batch, stride, width);
+        if (memcmp(out, out_ref, n * sizeof *out) != 0) {
+            print_error("batchnorm_normalize %s width %zu batch %zu differs\n", bnmlp_isa_name(isa), width,
+                        batch);
+            fail();
+        }
+        bnmlp_test_fill(out, n, 4), memcpy(out_ref, out, n * sizeof *out);
+        BNMLP_ISA_ENTRY(isa, batchnorm_finish_backward)
+        (out, want, want + width, dy, x, mean, rstd, g, (double)batch + 3.0, batch, stride, width);
+        bnmlp_batchnorm_finish_backward_reference(out_ref, want, want + width, dy, x, mean, rstd, g,
+                                                  (double)batch + 3.0, batch, stride, width);
+        if (memcmp(out, out_ref, n * sizeof *out) != 0) {
+            print_error("batchnorm_finish_backward %s width %zu batch %zu differs\n", bnmlp_isa_name(isa),
+                        width, batch);
+            fail();
+        }
+    }
+    free(gamma), free(beta), free(out), free(out_ref);
     free(x), free(dy), free(mean), free(rstd), free(mean_d), free(got), free(want);
 }
 

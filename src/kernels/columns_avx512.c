@@ -1,7 +1,8 @@
 /*
  * columns_avx512.c - the AVX-512 row's column reductions: the column sums (bias gradient,
  * batch-norm means), batch norm's squares and its backward sums, in double, 8 columns per zmm
- * register.
+ * register; and batch norm's per-element passes (normalize, the training-mode input gradient),
+ * 16 features per register, a block's per-feature constants in registers for every row.
  *
  * A block of up to 8 registers (64 columns) keeps its sums in registers for every row of the
  * batch, so a layer of up to 64 features is one pass over the batch with one independent sum per
@@ -157,6 +158,124 @@ COLUMNS_TARGET void bnmlp_batchnorm_backward_sums_avx512(double *sum_dy, double 
                    stride, vectors, tail)
     FOR_BLOCKS(width, BACKWARD_BLOCK);
 #undef BACKWARD_BLOCK
+}
+
+/* ---- batch norm: the per-element passes (normalize, the training-mode input gradient) -------- */
+
+/* Floats per register, registers per block at most (64 features), and the mask of register v of
+ * a block of `vectors` whose last register holds tail's features. */
+#define FLOAT_LANES 16
+#define FLOAT_VECTORS 4
+#define FLOAT_MASK_AT(v, vectors, tail) ((v) + 1 == (vectors) ? (tail) : (__mmask16)0xffff)
+
+/* Runs block(c0, vectors, tail) over blocks of up to 64 features, c0 ascending, `vectors` a
+ * literal in each expansion; each block's per-feature constants stay in registers. */
+#define FOR_FLOAT_BLOCKS(width, block)                                                                       \
+    for (size_t c0_ = 0; c0_ < (width); c0_ += FLOAT_VECTORS * FLOAT_LANES) {                                \
+        const size_t w_ =                                                                                    \
+            (width)-c0_ < FLOAT_VECTORS * FLOAT_LANES ? (width)-c0_ : FLOAT_VECTORS * FLOAT_LANES;           \
+        const size_t vectors_ = (w_ + FLOAT_LANES - 1) / FLOAT_LANES;                                        \
+        const __mmask16 tail_ = (__mmask16)((1u << (w_ - (vectors_ - 1) * FLOAT_LANES)) - 1u);               \
+        switch (vectors_) {                                                                                  \
+        case 1: block(c0_, w_, 1, tail_); break;                                                             \
+        case 2: block(c0_, w_, 2, tail_); break;                                                             \
+        case 3: block(c0_, w_, 3, tail_); break;                                                             \
+        default: block(c0_, w_, 4, tail_); break;                                                            \
+        }                                                                                                    \
+    }
+
+/* y = scale * ((x - mean) * rstd) + shift over a block of w features; scale and shift hold gamma
+ * and beta (or 1 and 0), as the reference's per-element operations. */
+COLUMNS_INLINE void normalize_block(float *y, const float *x, const float *mean, const float *rstd,
+                                    const float *scale, const float *shift, size_t batch, size_t stride,
+                                    size_t vectors, __mmask16 tail) {
+    __m512 m[FLOAT_VECTORS], s[FLOAT_VECTORS], g[FLOAT_VECTORS], b[FLOAT_VECTORS];
+    for (size_t v = 0; v < vectors; v++) {
+        const __mmask16 mask = FLOAT_MASK_AT(v, vectors, tail);
+        m[v] = _mm512_maskz_loadu_ps(mask, mean + v * FLOAT_LANES);
+        s[v] = _mm512_maskz_loadu_ps(mask, rstd + v * FLOAT_LANES);
+        g[v] = _mm512_maskz_loadu_ps(mask, scale + v * FLOAT_LANES);
+        b[v] = _mm512_maskz_loadu_ps(mask, shift + v * FLOAT_LANES);
+    }
+    for (size_t r = 0; r < batch; r++) {
+        const float *in = x + r * stride;
+        float *out = y + r * stride;
+        for (size_t v = 0; v < vectors; v++) {
+            const __mmask16 mask = FLOAT_MASK_AT(v, vectors, tail);
+            const __m512 xhat =
+                _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, in + v * FLOAT_LANES), m[v]), s[v]);
+            _mm512_mask_storeu_ps(out + v * FLOAT_LANES, mask,
+                                  _mm512_add_ps(_mm512_mul_ps(g[v], xhat), b[v]));
+        }
+    }
+}
+
+COLUMNS_TARGET void bnmlp_batchnorm_normalize_avx512(float *y, const float *x, const float *mean,
+                                                     const float *rstd, const float *gamma, const float *beta,
+                                                     size_t batch, size_t stride, size_t width) {
+#define NORMALIZE_BLOCK(c0, w, vectors, tail)                                                                \
+    do {                                                                                                     \
+        float scale[FLOAT_VECTORS * FLOAT_LANES], shift[FLOAT_VECTORS * FLOAT_LANES];                        \
+        for (size_t c = 0; c < (w); c++) {                                                                   \
+            scale[c] = gamma ? gamma[(c0) + c] : 1.0f;                                                       \
+            shift[c] = beta ? beta[(c0) + c] : 0.0f;                                                         \
+        }                                                                                                    \
+        normalize_block(y + (c0), x + (c0), mean + (c0), rstd + (c0), scale, shift, batch, stride, vectors,  \
+                        tail);                                                                               \
+    } while (0)
+    FOR_FLOAT_BLOCKS(width, NORMALIZE_BLOCK)
+#undef NORMALIZE_BLOCK
+}
+
+/* dx = scale * ((dy - mean_dy) - xhat * mean_dy_xhat), xhat = (x - mean) * rstd in float32, over a
+ * block of features with its per-feature constants precomputed as the reference computes them. */
+COLUMNS_INLINE void finish_block(float *dx, const float *dy, const float *x, const float *mean,
+                                 const float *rstd, const float *scale, const float *mean_dy,
+                                 const float *mean_dy_xhat, size_t batch, size_t stride, size_t vectors,
+                                 __mmask16 tail) {
+    __m512 m[FLOAT_VECTORS], s[FLOAT_VECTORS], k[FLOAT_VECTORS], a[FLOAT_VECTORS], b[FLOAT_VECTORS];
+    for (size_t v = 0; v < vectors; v++) {
+        const __mmask16 mask = FLOAT_MASK_AT(v, vectors, tail);
+        m[v] = _mm512_maskz_loadu_ps(mask, mean + v * FLOAT_LANES);
+        s[v] = _mm512_maskz_loadu_ps(mask, rstd + v * FLOAT_LANES);
+        k[v] = _mm512_maskz_loadu_ps(mask, scale + v * FLOAT_LANES);
+        a[v] = _mm512_maskz_loadu_ps(mask, mean_dy + v * FLOAT_LANES);
+        b[v] = _mm512_maskz_loadu_ps(mask, mean_dy_xhat + v * FLOAT_LANES);
+    }
+    for (size_t r = 0; r < batch; r++) {
+        const float *g = dy + r * stride, *in = x + r * stride;
+        float *out = dx + r * stride;
+        for (size_t v = 0; v < vectors; v++) {
+            const __mmask16 mask = FLOAT_MASK_AT(v, vectors, tail);
+            const __m512 xhat =
+                _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, in + v * FLOAT_LANES), m[v]), s[v]);
+            const __m512 centered = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, g + v * FLOAT_LANES), a[v]);
+            const __m512 value = _mm512_mul_ps(k[v], _mm512_sub_ps(centered, _mm512_mul_ps(xhat, b[v])));
+            _mm512_mask_storeu_ps(out + v * FLOAT_LANES, mask, value);
+        }
+    }
+}
+
+COLUMNS_TARGET void bnmlp_batchnorm_finish_backward_avx512(float *dx, const double *sum_dy,
+                                                           const double *sum_dy_xhat, const float *dy,
+                                                           const float *x, const float *mean,
+                                                           const float *rstd, const float *gamma,
+                                                           double count, size_t batch, size_t stride,
+                                                           size_t width) {
+#define FINISH_BLOCK(c0, w, vectors, tail)                                                                   \
+    do {                                                                                                     \
+        float scale[FLOAT_VECTORS * FLOAT_LANES], mean_dy[FLOAT_VECTORS * FLOAT_LANES],                      \
+            mean_dy_xhat[FLOAT_VECTORS * FLOAT_LANES];                                                       \
+        for (size_t c = 0; c < (w); c++) {                                                                   \
+            scale[c] = (float)((gamma ? (double)gamma[(c0) + c] : 1.0) * rstd[(c0) + c]);                    \
+            mean_dy[c] = (float)(sum_dy[(c0) + c] / count);                                                  \
+            mean_dy_xhat[c] = (float)(sum_dy_xhat[(c0) + c] / count);                                        \
+        }                                                                                                    \
+        finish_block(dx + (c0), dy + (c0), x + (c0), mean + (c0), rstd + (c0), scale, mean_dy, mean_dy_xhat, \
+                     batch, stride, vectors, tail);                                                          \
+    } while (0)
+    FOR_FLOAT_BLOCKS(width, FINISH_BLOCK)
+#undef FINISH_BLOCK
 }
 
 #endif /* __x86_64__ */

@@ -33,10 +33,11 @@
 
 /* ---- column sums (bias gradient, batch-norm means) ------------------------------------------- */
 
-/* An includer with its own column reductions (column_sums, batchnorm_squares,
- * batchnorm_backward_sums) defines ELEMENTWISE_COLUMN_ENTRIES as their designated initializers;
- * the generic ones below are then left out. */
-#if !defined(ELEMENTWISE_COLUMN_ENTRIES)
+/* An includer with its own column reductions and batch-norm passes (column_sums,
+ * batchnorm_squares, batchnorm_normalize, batchnorm_backward_sums, batchnorm_finish_backward)
+ * defines ELEMENTWISE_BATCHNORM_ENTRIES as their designated initializers; the generic ones below
+ * are then left out. */
+#if !defined(ELEMENTWISE_BATCHNORM_ENTRIES)
 
 #if defined(BNMLP_COLUMN_VECTORS)
 /* sums (columns of `vectors` vectors, the last holding `tail`) += the column sums of x (batch,
@@ -99,8 +100,6 @@ static void ELEMENTWISE(batchnorm_squares)(double *squares, const float *x, cons
 #endif
 }
 
-#endif /* !ELEMENTWISE_COLUMN_ENTRIES */
-
 /* ---- batch norm: normalize (both modes) ------------------------------------------------------- */
 
 ELEMENTWISE_TARGET
@@ -124,8 +123,6 @@ static void ELEMENTWISE(batchnorm_normalize)(float *y, const float *x, const flo
 }
 
 /* ---- batch norm: backward ----------------------------------------------------------------------- */
-
-#if !defined(ELEMENTWISE_COLUMN_ENTRIES)
 
 #if defined(BNMLP_COLUMN_VECTORS)
 /* sum_dy (a block as in sums_block) += sum(dy), sum_dy_xhat += sum(dy * xhat) over the rows. */
@@ -171,7 +168,6 @@ static void ELEMENTWISE(batchnorm_backward_sums)(double *sum_dy, double *sum_dy_
     bnmlp_batchnorm_partial_backward_reference(sum_dy, sum_dy_xhat, dy, x, mean, rstd, batch, stride, width);
 #endif
 }
-#endif /* !ELEMENTWISE_COLUMN_ENTRIES */
 
 ELEMENTWISE_TARGET
 static void ELEMENTWISE(batchnorm_finish_backward)(float *dx, const double *sum_dy, const double *sum_dy_xhat,
@@ -202,6 +198,8 @@ static void ELEMENTWISE(batchnorm_finish_backward)(float *dx, const double *sum_
         }
     }
 }
+
+#endif /* !ELEMENTWISE_BATCHNORM_ENTRIES */
 
 ELEMENTWISE_TARGET
 static void ELEMENTWISE(batchnorm_inference_gradient)(float *dx, const float *dy, const float *rstd,
@@ -255,14 +253,15 @@ BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
     ELEMENTWISE_BACKWARD_##shape(KIND, id)
 
 /* The element-wise fields of a bnmlp_isa row, as designated initializers. */
-#if !defined(ELEMENTWISE_COLUMN_ENTRIES)
-#define ELEMENTWISE_COLUMN_ENTRIES                                                                           \
+#if !defined(ELEMENTWISE_BATCHNORM_ENTRIES)
+#define ELEMENTWISE_BATCHNORM_ENTRIES                                                                        \
     .column_sums = ELEMENTWISE(column_sums), .batchnorm_squares = ELEMENTWISE(batchnorm_squares),            \
-    .batchnorm_backward_sums = ELEMENTWISE(batchnorm_backward_sums)
+    .batchnorm_normalize = ELEMENTWISE(batchnorm_normalize),                                                 \
+    .batchnorm_backward_sums = ELEMENTWISE(batchnorm_backward_sums),                                         \
+    .batchnorm_finish_backward = ELEMENTWISE(batchnorm_finish_backward)
 #endif
 #define ELEMENTWISE_ENTRIES                                                                                  \
-    ELEMENTWISE_COLUMN_ENTRIES, .batchnorm_normalize = ELEMENTWISE(batchnorm_normalize),                     \
-                                .batchnorm_finish_backward = ELEMENTWISE(batchnorm_finish_backward),         \
-                                .batchnorm_inference_gradient = ELEMENTWISE(batchnorm_inference_gradient),   \
-                                .activation_forward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_FORWARD_)},        \
-                                .activation_backward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_BACKWARD_)}
+    ELEMENTWISE_BATCHNORM_ENTRIES,                                                                           \
+        .batchnorm_inference_gradient = ELEMENTWISE(batchnorm_inference_gradient),                           \
+        .activation_forward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_FORWARD_)},                                \
+        .activation_backward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_BACKWARD_)}

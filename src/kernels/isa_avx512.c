@@ -110,10 +110,13 @@ __attribute__((target("avx512f,avx512vl,fma"))) void bnmlp_gemm_micro_avx512(siz
 /* The element-wise loops compiled for AVX-512. */
 #define ELEMENTWISE_TARGET __attribute__((target("avx2,fma,avx512f,avx512vl")))
 #define ELEMENTWISE(name) name##_avx512
-/* Its column reductions are columns_avx512.c's (zmm sums, masked tails). */
-#define ELEMENTWISE_COLUMN_ENTRIES                                                                           \
+/* Its column reductions and batch-norm passes are columns_avx512.c's (blocks of up to 64 features
+ * in zmm registers, masked tails). */
+#define ELEMENTWISE_BATCHNORM_ENTRIES                                                                        \
     .column_sums = bnmlp_column_sums_avx512, .batchnorm_squares = bnmlp_batchnorm_squares_avx512,            \
-    .batchnorm_backward_sums = bnmlp_batchnorm_backward_sums_avx512
+    .batchnorm_normalize = bnmlp_batchnorm_normalize_avx512,                                                 \
+    .batchnorm_backward_sums = bnmlp_batchnorm_backward_sums_avx512,                                         \
+    .batchnorm_finish_backward = bnmlp_batchnorm_finish_backward_avx512
 #include "kernels/elementwise_body.h"
 
 static bool avx512_available(void) {

@@ -1,6 +1,7 @@
 /*
  * small_avx512.h - internal: the AVX-512 row's kernels for small widths: its column reductions
- * (columns_avx512.c: the entries column_sums, batchnorm_squares and batchnorm_backward_sums) and
+ * and batch-norm passes (columns_avx512.c: the entries column_sums, batchnorm_squares,
+ * batchnorm_normalize, batchnorm_backward_sums and batchnorm_finish_backward) and
  * its direct GEMM path (direct_avx512.c: the entry gemm_direct), with the contracts of those
  * entries (kernels/isa.h, kernels/gemm.h). x86-64 only; call only where the CPU has AVX-512 F
  * and VL.
@@ -22,6 +23,17 @@ void bnmlp_batchnorm_squares_avx512(double *squares, const float *x, const doubl
 void bnmlp_batchnorm_backward_sums_avx512(double *sum_dy, double *sum_dy_xhat, const float *dy,
                                           const float *x, const float *mean, const float *rstd, size_t batch,
                                           size_t stride, size_t width);
+
+/* y (B, stride) = gamma * ((x - mean) * rstd) + beta per feature; gamma NULL means 1, beta NULL 0. */
+void bnmlp_batchnorm_normalize_avx512(float *y, const float *x, const float *mean, const float *rstd,
+                                      const float *gamma, const float *beta, size_t batch, size_t stride,
+                                      size_t width);
+
+/* dx (B, stride) = gamma * rstd * (dy - sum_dy / count - xhat * sum_dy_xhat / count). */
+void bnmlp_batchnorm_finish_backward_avx512(float *dx, const double *sum_dy, const double *sum_dy_xhat,
+                                            const float *dy, const float *x, const float *mean,
+                                            const float *rstd, const float *gamma, double count, size_t batch,
+                                            size_t stride, size_t width);
 
 /* The direct GEMM path (bnmlp_gemm_direct's contract and results, bit for bit): its rows and
  * columns forms with the output's block in zmm registers; the other forms are AVX2's. */
