@@ -5,6 +5,7 @@
  * GEMM path (against the
  * portable build of the same loops, bnmlp_gemm_direct) for every transpose, bias and accumulate
  * combination at the tiny models' shapes and around them. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,20 @@ static void check_columns(const bnmlp_isa *isa, size_t batch, size_t width) {
     BNMLP_ISA_ENTRY(isa, batchnorm_backward_sums)(got, got + width, dy, x, mean, rstd, batch, stride, width);
     bnmlp_batchnorm_partial_backward_reference(want, want + width, dy, x, mean, rstd, batch, stride, width);
     assert_same_doubles(got, want, 2 * width, "batchnorm_backward_sums", width);
+
+    /* the statistics from the sums (squares made nonnegative, as sums of squares are) */
+    for (size_t c = 0; c < width; c++) want[width + c] = fabs(want[width + c]) * 0.01 + (c % 3 ? 0.0 : 1e-30);
+    float *stats = malloc(6 * width * sizeof *stats);
+    memset(stats, 0, 6 * width * sizeof *stats);
+    BNMLP_ISA_ENTRY(isa, batchnorm_statistics)
+    (stats, stats + width, stats + 2 * width, want, want + width, (double)batch, width, 1e-3f);
+    bnmlp_batchnorm_statistics_reference(stats + 3 * width, stats + 4 * width, stats + 5 * width, want,
+                                         want + width, (double)batch, width, 1e-3f);
+    if (memcmp(stats, stats + 3 * width, 3 * width * sizeof *stats) != 0) {
+        print_error("batchnorm_statistics %s width %zu differs\n", bnmlp_isa_name(isa), width);
+        fail();
+    }
+    free(stats);
 
     /* the per-element passes, with and without gamma and beta; outputs as wide as the rows (the
      * columns past the width must stay as they were) */

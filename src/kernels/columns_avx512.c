@@ -118,6 +118,24 @@ COLUMNS_TARGET void bnmlp_batchnorm_squares_avx512(double *squares, const float 
 #undef SQUARES_BLOCK
 }
 
+/* ---- batch norm: the statistics from the sums ------------------------------------------------ */
+
+COLUMNS_TARGET void bnmlp_batchnorm_statistics_avx512(float *mean, float *variance, float *rstd,
+                                                      const double *mean_sum, const double *squares,
+                                                      double count, size_t width, float epsilon) {
+    /* The reference's operations per feature (a division, a sum, a square root, a division, each
+     * correctly rounded in double as the scalar instructions are), 8 features at a time. */
+    const __m512d n = _mm512_set1_pd(count), eps = _mm512_set1_pd((double)epsilon), one = _mm512_set1_pd(1.0);
+    for (size_t c = 0; c < width; c += LANES) {
+        const __mmask8 mask = width - c >= LANES ? (__mmask8)0xff : (__mmask8)((1u << (width - c)) - 1u);
+        const __m512d var = _mm512_div_pd(_mm512_maskz_loadu_pd(mask, squares + c), n);
+        _mm256_mask_storeu_ps(mean + c, mask, _mm512_cvtpd_ps(_mm512_maskz_loadu_pd(mask, mean_sum + c)));
+        _mm256_mask_storeu_ps(variance + c, mask, _mm512_cvtpd_ps(var));
+        const __m512d r = _mm512_div_pd(one, _mm512_sqrt_pd(_mm512_add_pd(var, eps)));
+        _mm256_mask_storeu_ps(rstd + c, mask, _mm512_cvtpd_ps(r));
+    }
+}
+
 /* ---- batch norm: the backward sums ------------------------------------------------------------ */
 
 /* sum_dy (the block's columns) += sum(dy), sum_dy_xhat += sum(dy * xhat), xhat = (x - mean) * rstd

@@ -34,7 +34,9 @@
 /* ---- column sums (bias gradient, batch-norm means) ------------------------------------------- */
 
 /* An includer with its own column reductions and batch-norm passes (column_sums,
- * batchnorm_squares, batchnorm_normalize, batchnorm_backward_sums, batchnorm_finish_backward)
+ * batchnorm_squares, batchnorm_statistics, batchnorm_normalize, batchnorm_backward_sums,
+ * batchnorm_finish_backward; the generic rows take the reference's batchnorm_statistics: a loop
+ * of divisions and square roots that C's errno keeps scalar)
  * defines ELEMENTWISE_BATCHNORM_ENTRIES as their designated initializers; the generic ones below
  * are then left out. */
 #if !defined(ELEMENTWISE_BATCHNORM_ENTRIES)
@@ -256,6 +258,7 @@ BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
 #if !defined(ELEMENTWISE_BATCHNORM_ENTRIES)
 #define ELEMENTWISE_BATCHNORM_ENTRIES                                                                        \
     .column_sums = ELEMENTWISE(column_sums), .batchnorm_squares = ELEMENTWISE(batchnorm_squares),            \
+    .batchnorm_statistics = bnmlp_batchnorm_statistics_reference,                                            \
     .batchnorm_normalize = ELEMENTWISE(batchnorm_normalize),                                                 \
     .batchnorm_backward_sums = ELEMENTWISE(batchnorm_backward_sums),                                         \
     .batchnorm_finish_backward = ELEMENTWISE(batchnorm_finish_backward)

@@ -114,6 +114,7 @@ __attribute__((target("avx512f,avx512vl,fma"))) void bnmlp_gemm_micro_avx512(siz
  * in zmm registers, masked tails). */
 #define ELEMENTWISE_BATCHNORM_ENTRIES                                                                        \
     .column_sums = bnmlp_column_sums_avx512, .batchnorm_squares = bnmlp_batchnorm_squares_avx512,            \
+    .batchnorm_statistics = bnmlp_batchnorm_statistics_avx512,                                               \
     .batchnorm_normalize = bnmlp_batchnorm_normalize_avx512,                                                 \
     .batchnorm_backward_sums = bnmlp_batchnorm_backward_sums_avx512,                                         \
     .batchnorm_finish_backward = bnmlp_batchnorm_finish_backward_avx512

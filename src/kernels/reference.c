@@ -6,6 +6,8 @@
  */
 #include "kernels/kernels.h"
 
+#include <math.h>
+
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
 #endif
@@ -39,6 +41,16 @@ void bnmlp_batchnorm_partial_backward_reference(double *sum_dy, double *sum_dy_x
             sum_dy[c] += (double)g[c];
             sum_dy_xhat[c] += (double)g[c] * xhat;
         }
+    }
+}
+
+void bnmlp_batchnorm_statistics_reference(float *mean, float *variance, float *rstd, const double *mean_sum,
+                                          const double *squares, double count, size_t width, float epsilon) {
+    for (size_t c = 0; c < width; c++) {
+        const double var = squares[c] / count; /* biased: the normalization's variance */
+        mean[c] = (float)mean_sum[c];
+        variance[c] = (float)var;
+        rstd[c] = (float)(1.0 / sqrt(var + (double)epsilon)); /* bnmlp_batchnorm_rstd */
     }
 }
 

@@ -24,6 +24,11 @@ void bnmlp_batchnorm_backward_sums_avx512(double *sum_dy, double *sum_dy_xhat, c
                                           const float *x, const float *mean, const float *rstd, size_t batch,
                                           size_t stride, size_t width);
 
+/* mean (W) = mean_sum as float, variance (W) = squares / count, rstd (W) = 1 / sqrt(variance +
+ * epsilon), in double, each rounded once to float. */
+void bnmlp_batchnorm_statistics_avx512(float *mean, float *variance, float *rstd, const double *mean_sum,
+                                       const double *squares, double count, size_t width, float epsilon);
+
 /* y (B, stride) = gamma * ((x - mean) * rstd) + beta per feature; gamma NULL means 1, beta NULL 0. */
 void bnmlp_batchnorm_normalize_avx512(float *y, const float *x, const float *mean, const float *rstd,
                                       const float *gamma, const float *beta, size_t batch, size_t stride,

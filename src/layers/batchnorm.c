@@ -34,14 +34,13 @@ void bnmlp_batchnorm_partial_squares(const bnmlp_kernel_context *kernels, double
     BNMLP_KERNEL_ENTRY(kernels, batchnorm_squares)(squares, x, mean, batch, stride, width);
 }
 
-void bnmlp_batchnorm_finish_statistics(float *mean, float *variance, float *rstd, const double *mean_sum,
-                                       const double *squares, double count, size_t width, float epsilon) {
-    for (size_t c = 0; c < width; c++) {
-        const double var = squares[c] / count; /* biased: the normalization's variance */
-        mean[c] = (float)mean_sum[c];
-        variance[c] = (float)var;
-        rstd[c] = bnmlp_batchnorm_rstd(var, epsilon);
-    }
+void bnmlp_batchnorm_finish_statistics(const bnmlp_kernel_context *kernels, float *mean, float *variance,
+                                       float *rstd, const double *mean_sum, const double *squares,
+                                       double count, size_t width, float epsilon) {
+    /* variance = squares / count (biased: the normalization's variance), rstd as
+     * bnmlp_batchnorm_rstd computes it */
+    BNMLP_KERNEL_ENTRY(kernels, batchnorm_statistics)
+    (mean, variance, rstd, mean_sum, squares, count, width, epsilon);
 }
 
 void bnmlp_batchnorm_normalize(const bnmlp_kernel_context *kernels, float *y, const float *x,

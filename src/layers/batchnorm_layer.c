@@ -70,9 +70,9 @@ static void phase_squares(const bnmlp_batchnorm_run *run, size_t c0, size_t widt
 }
 
 static void phase_finish(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
-    bnmlp_batchnorm_finish_statistics(run->batch_mean + c0, run->batch_variance + c0, run->batch_rstd + c0,
-                                      sum_of_x(run) + c0, squares_of(run) + c0, run->count, width,
-                                      run->epsilon);
+    bnmlp_batchnorm_finish_statistics(run->kernels, run->batch_mean + c0, run->batch_variance + c0,
+                                      run->batch_rstd + c0, sum_of_x(run) + c0, squares_of(run) + c0,
+                                      run->count, width, run->epsilon);
 }
 
 static void phase_moving_rstd(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {

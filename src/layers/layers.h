@@ -98,8 +98,9 @@ void bnmlp_batchnorm_partial_squares(const bnmlp_kernel_context *kernels, double
 /* From the batch mean (W, double) and the combined squares (W) of count rows: the caches mean (W),
  * variance (W) = squares / count (biased) and rstd (W) that normalize, backward and the moving
  * update use. */
-void bnmlp_batchnorm_finish_statistics(float *mean, float *variance, float *rstd, const double *mean_sum,
-                                       const double *squares, double count, size_t width, float epsilon);
+void bnmlp_batchnorm_finish_statistics(const bnmlp_kernel_context *kernels, float *mean, float *variance,
+                                       float *rstd, const double *mean_sum, const double *squares,
+                                       double count, size_t width, float epsilon);
 
 /* y (B, stride) = gamma * ((x - mean) * rstd) + beta per feature; gamma NULL means 1, beta NULL
  * means 0. Both modes normalize through it. */
