@@ -132,11 +132,13 @@ static void test_column_reductions_empty(void **state) {
 }
 
 /* One direct product of isa against the portable build, every transpose / bias / accumulate
- * combination; leading dimensions wider than the matrices. */
+ * combination; leading dimensions as tight as the matrices (a one-wide B has ldb 1, the forms
+ * for contiguous columns) and wider. */
 static void check_direct(const bnmlp_isa *isa, size_t m, size_t n, size_t k) {
-    for (int form = 0; form < 16; form++) {
-        const bool ta = form & 1, tb = form & 2, with_bias = form & 4, accumulate = form & 8;
-        const size_t lda = (ta ? m : k) + 2, ldb = (tb ? k : n) + 1, ldc = n + 3;
+    for (int form = 0; form < 32; form++) {
+        const bool ta = form & 1, tb = form & 2, with_bias = form & 4, accumulate = form & 8, pad = form & 16;
+        const size_t lda = (ta ? m : k) + (pad ? 2 : 0), ldb = (tb ? k : n) + (pad ? 1 : 0),
+                     ldc = n + (pad ? 3 : 0);
         const size_t a_rows = ta ? k : m, b_rows = tb ? n : k;
         float *a = malloc((a_rows * lda + 1) * sizeof *a), *b = malloc((b_rows * ldb + 1) * sizeof *b);
         float *bias = malloc((n + 1) * sizeof *bias);
@@ -163,9 +165,10 @@ static void check_direct(const bnmlp_isa *isa, size_t m, size_t n, size_t k) {
 static void test_direct_matches_portable(void **state) {
     (void)state;
     static const size_t shapes[][3] = {
-        {32, 50, 2},  {32, 1, 50},  {50, 1, 32}, {2, 50, 32},  {32, 50, 1}, {32, 64, 30}, {30, 64, 32},
-        {64, 32, 32}, {32, 32, 64}, {32, 1, 32}, {32, 64, 32}, {1, 1, 1},   {3, 7, 5},    {5, 9, 1},
-        {1, 130, 3},  {70, 3, 9},   {300, 2, 4}, {9, 65, 70},  {2, 8, 1},   {4, 17, 8},
+        {32, 50, 2},  {32, 1, 50},  {50, 1, 32},  {2, 50, 32}, {32, 50, 1},  {32, 64, 30},
+        {30, 64, 32}, {64, 32, 32}, {32, 32, 64}, {32, 1, 32}, {32, 64, 32}, {1, 1, 1},
+        {3, 7, 5},    {5, 9, 1},    {1, 130, 3},  {70, 3, 9},  {300, 2, 4},  {9, 65, 70},
+        {2, 8, 1},    {4, 17, 8},   {32, 64, 1},  {8, 1, 8},   {16, 9, 17},  {32, 50, 7},
     };
     for (size_t s = 0; s < bnmlp_isa_count(); s++) {
         const bnmlp_isa *isa = bnmlp_isa_at(s);
@@ -175,6 +178,8 @@ static void test_direct_matches_portable(void **state) {
         for (size_t n = 1; n <= MAX_WIDTH; n++) {
             check_direct(isa, 3, n, 2);
             check_direct(isa, n, 1, 5);
+            check_direct(isa, n, 1, n);
+            check_direct(isa, 17, n, 1);
         }
     }
 }

@@ -30,6 +30,14 @@
 #define COLUMNS_INLINE static inline __attribute__((always_inline)) COLUMNS_TARGET
 
 /* Doubles per register, and registers per block at most. */
+/* The loops over a block's registers run a literal number of times: unrolled whole, so that the
+ * registers stay registers. */
+#if defined(__clang__)
+#define BLOCK_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define BLOCK_UNROLL _Pragma("GCC unroll 16")
+#endif
+
 #define LANES 8
 #define MAX_VECTORS 8
 
@@ -71,14 +79,14 @@ COLUMNS_INLINE __m512d widen(const float *p, __mmask8 m) {
 COLUMNS_INLINE void sums_block(double *sums, const float *x, size_t batch, size_t stride, size_t vectors,
                                __mmask8 tail) {
     __m512d acc[MAX_VECTORS];
-    for (size_t k = 0; k < vectors; k++)
-        acc[k] = _mm512_maskz_loadu_pd(MASK_AT(k, vectors, tail), sums + k * LANES);
+    BLOCK_UNROLL for (size_t k = 0; k < vectors; k++) acc[k] =
+        _mm512_maskz_loadu_pd(MASK_AT(k, vectors, tail), sums + k * LANES);
     for (size_t r = 0; r < batch; r++) {
         const float *row = x + r * stride;
-        for (size_t k = 0; k < vectors; k++)
-            acc[k] = _mm512_add_pd(acc[k], widen(row + k * LANES, MASK_AT(k, vectors, tail)));
+        BLOCK_UNROLL for (size_t k = 0; k < vectors; k++) acc[k] =
+            _mm512_add_pd(acc[k], widen(row + k * LANES, MASK_AT(k, vectors, tail)));
     }
-    for (size_t k = 0; k < vectors; k++)
+    BLOCK_UNROLL for (size_t k = 0; k < vectors; k++)
         _mm512_mask_storeu_pd(sums + k * LANES, MASK_AT(k, vectors, tail), acc[k]);
 }
 
@@ -95,18 +103,18 @@ COLUMNS_TARGET void bnmlp_column_sums_avx512(double *sums, const float *x, size_
 COLUMNS_INLINE void squares_block(double *squares, const float *x, const double *mean, size_t batch,
                                   size_t stride, size_t vectors, __mmask8 tail) {
     __m512d acc[MAX_VECTORS], m[MAX_VECTORS];
-    for (size_t k = 0; k < vectors; k++) {
+    BLOCK_UNROLL for (size_t k = 0; k < vectors; k++) {
         acc[k] = _mm512_maskz_loadu_pd(MASK_AT(k, vectors, tail), squares + k * LANES);
         m[k] = _mm512_maskz_loadu_pd(MASK_AT(k, vectors, tail), mean + k * LANES);
     }
     for (size_t r = 0; r < batch; r++) {
         const float *row = x + r * stride;
-        for (size_t k = 0; k < vectors; k++) {
+        BLOCK_UNROLL for (size_t k = 0; k < vectors; k++) {
             const __m512d d = _mm512_sub_pd(widen(row + k * LANES, MASK_AT(k, vectors, tail)), m[k]);
             acc[k] = _mm512_add_pd(acc[k], _mm512_mul_pd(d, d));
         }
     }
-    for (size_t k = 0; k < vectors; k++)
+    BLOCK_UNROLL for (size_t k = 0; k < vectors; k++)
         _mm512_mask_storeu_pd(squares + k * LANES, MASK_AT(k, vectors, tail), acc[k]);
 }
 
@@ -144,7 +152,7 @@ COLUMNS_INLINE void backward_block(double *sum_dy, double *sum_dy_xhat, const fl
                                    const float *mean, const float *rstd, size_t batch, size_t stride,
                                    size_t vectors, __mmask8 tail) {
     __m512d s[MAX_VECTORS], t[MAX_VECTORS], m[MAX_VECTORS], k[MAX_VECTORS];
-    for (size_t j = 0; j < vectors; j++) {
+    BLOCK_UNROLL for (size_t j = 0; j < vectors; j++) {
         const __mmask8 mask = MASK_AT(j, vectors, tail);
         s[j] = _mm512_maskz_loadu_pd(mask, sum_dy + j * LANES);
         t[j] = _mm512_maskz_loadu_pd(mask, sum_dy_xhat + j * LANES);
@@ -153,7 +161,7 @@ COLUMNS_INLINE void backward_block(double *sum_dy, double *sum_dy_xhat, const fl
     }
     for (size_t r = 0; r < batch; r++) {
         const float *g_row = dy + r * stride, *x_row = x + r * stride;
-        for (size_t j = 0; j < vectors; j++) {
+        BLOCK_UNROLL for (size_t j = 0; j < vectors; j++) {
             const __mmask8 mask = MASK_AT(j, vectors, tail);
             const __m512d g = widen(g_row + j * LANES, mask);
             const __m512d xhat = _mm512_mul_pd(_mm512_sub_pd(widen(x_row + j * LANES, mask), m[j]), k[j]);
@@ -161,7 +169,7 @@ COLUMNS_INLINE void backward_block(double *sum_dy, double *sum_dy_xhat, const fl
             t[j] = _mm512_add_pd(t[j], _mm512_mul_pd(g, xhat));
         }
     }
-    for (size_t j = 0; j < vectors; j++) {
+    BLOCK_UNROLL for (size_t j = 0; j < vectors; j++) {
         const __mmask8 mask = MASK_AT(j, vectors, tail);
         _mm512_mask_storeu_pd(sum_dy + j * LANES, mask, s[j]);
         _mm512_mask_storeu_pd(sum_dy_xhat + j * LANES, mask, t[j]);
@@ -208,7 +216,7 @@ COLUMNS_INLINE void normalize_block(float *y, const float *x, const float *mean,
                                     const float *scale, const float *shift, size_t batch, size_t stride,
                                     size_t vectors, __mmask16 tail) {
     __m512 m[FLOAT_VECTORS], s[FLOAT_VECTORS], g[FLOAT_VECTORS], b[FLOAT_VECTORS];
-    for (size_t v = 0; v < vectors; v++) {
+    BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) {
         const __mmask16 mask = FLOAT_MASK_AT(v, vectors, tail);
         m[v] = _mm512_maskz_loadu_ps(mask, mean + v * FLOAT_LANES);
         s[v] = _mm512_maskz_loadu_ps(mask, rstd + v * FLOAT_LANES);
@@ -218,7 +226,7 @@ COLUMNS_INLINE void normalize_block(float *y, const float *x, const float *mean,
     for (size_t r = 0; r < batch; r++) {
         const float *in = x + r * stride;
         float *out = y + r * stride;
-        for (size_t v = 0; v < vectors; v++) {
+        BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) {
             const __mmask16 mask = FLOAT_MASK_AT(v, vectors, tail);
             const __m512 xhat =
                 _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, in + v * FLOAT_LANES), m[v]), s[v]);
@@ -252,7 +260,7 @@ COLUMNS_INLINE void finish_block(float *dx, const float *dy, const float *x, con
                                  const float *mean_dy_xhat, size_t batch, size_t stride, size_t vectors,
                                  __mmask16 tail) {
     __m512 m[FLOAT_VECTORS], s[FLOAT_VECTORS], k[FLOAT_VECTORS], a[FLOAT_VECTORS], b[FLOAT_VECTORS];
-    for (size_t v = 0; v < vectors; v++) {
+    BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) {
         const __mmask16 mask = FLOAT_MASK_AT(v, vectors, tail);
         m[v] = _mm512_maskz_loadu_ps(mask, mean + v * FLOAT_LANES);
         s[v] = _mm512_maskz_loadu_ps(mask, rstd + v * FLOAT_LANES);
@@ -263,7 +271,7 @@ COLUMNS_INLINE void finish_block(float *dx, const float *dy, const float *x, con
     for (size_t r = 0; r < batch; r++) {
         const float *g = dy + r * stride, *in = x + r * stride;
         float *out = dx + r * stride;
-        for (size_t v = 0; v < vectors; v++) {
+        BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) {
             const __mmask16 mask = FLOAT_MASK_AT(v, vectors, tail);
             const __m512 xhat =
                 _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, in + v * FLOAT_LANES), m[v]), s[v]);
