@@ -68,6 +68,11 @@ static void check_columns(const bnmlp_isa *isa, size_t batch, size_t width) {
         print_error("batchnorm_statistics %s width %zu differs\n", bnmlp_isa_name(isa), width);
         fail();
     }
+    /* without mean and variance: rstd alone, the same bits */
+    memset(stats + 3 * width, 0, width * sizeof *stats);
+    BNMLP_ISA_ENTRY(isa, batchnorm_statistics)
+    (NULL, NULL, stats + 3 * width, NULL, want + width, (double)batch, width, 1e-3f);
+    assert_memory_equal(stats + 2 * width, stats + 3 * width, width * sizeof *stats);
     free(stats);
 
     /* the per-element passes, with and without gamma and beta; outputs as wide as the rows (the

@@ -137,8 +137,9 @@ COLUMNS_TARGET void bnmlp_batchnorm_statistics_avx512(float *mean, float *varian
     for (size_t c = 0; c < width; c += LANES) {
         const __mmask8 mask = width - c >= LANES ? (__mmask8)0xff : (__mmask8)((1u << (width - c)) - 1u);
         const __m512d var = _mm512_div_pd(_mm512_maskz_loadu_pd(mask, squares + c), n);
-        _mm256_mask_storeu_ps(mean + c, mask, _mm512_cvtpd_ps(_mm512_maskz_loadu_pd(mask, mean_sum + c)));
-        _mm256_mask_storeu_ps(variance + c, mask, _mm512_cvtpd_ps(var));
+        if (mean)
+            _mm256_mask_storeu_ps(mean + c, mask, _mm512_cvtpd_ps(_mm512_maskz_loadu_pd(mask, mean_sum + c)));
+        if (variance) _mm256_mask_storeu_ps(variance + c, mask, _mm512_cvtpd_ps(var));
         const __m512d r = _mm512_div_pd(one, _mm512_sqrt_pd(_mm512_add_pd(var, eps)));
         _mm256_mask_storeu_ps(rstd + c, mask, _mm512_cvtpd_ps(r));
     }

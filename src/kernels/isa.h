@@ -46,7 +46,8 @@ typedef void (*bnmlp_squares_function)(double *squares, const float *x, const do
 
 /* From the batch mean (W, double) and the squares around it (W) of count rows: mean (W) as float,
  * variance (W) = squares / count and rstd (W) = 1 / sqrt(variance + epsilon), both computed in
- * double and rounded once to float. */
+ * double and rounded once to float. mean and mean_sum may be NULL together (no mean), variance
+ * may be NULL (the rstd of a moving variance: squares = it in double, count 1). */
 typedef void (*bnmlp_statistics_function)(float *mean, float *variance, float *rstd, const double *mean_sum,
                                           const double *squares, double count, size_t width, float epsilon);
 

@@ -48,8 +48,8 @@ void bnmlp_batchnorm_statistics_reference(float *mean, float *variance, float *r
                                           const double *squares, double count, size_t width, float epsilon) {
     for (size_t c = 0; c < width; c++) {
         const double var = squares[c] / count; /* biased: the normalization's variance */
-        mean[c] = (float)mean_sum[c];
-        variance[c] = (float)var;
+        if (mean) mean[c] = (float)mean_sum[c];
+        if (variance) variance[c] = (float)var;
         rstd[c] = (float)(1.0 / sqrt(var + (double)epsilon)); /* bnmlp_batchnorm_rstd */
     }
 }

@@ -53,6 +53,15 @@ void bnmlp_batchnorm_moving_rstd(float *rstd, const float *moving_variance, size
     for (size_t c = 0; c < width; c++) rstd[c] = bnmlp_batchnorm_rstd((double)moving_variance[c], epsilon);
 }
 
+void bnmlp_batchnorm_moving_rstd_kernel(const bnmlp_kernel_context *kernels, float *rstd,
+                                        const float *moving_variance, double *scratch, size_t width,
+                                        float epsilon) {
+    /* the statistics entry with the variance as its squares over 1 row: var / 1 is var, so rstd is
+     * bnmlp_batchnorm_rstd's, computed as the batch statistics are (vectorized where the row is) */
+    for (size_t c = 0; c < width; c++) scratch[c] = (double)moving_variance[c];
+    BNMLP_KERNEL_ENTRY(kernels, batchnorm_statistics)(NULL, NULL, rstd, NULL, scratch, 1.0, width, epsilon);
+}
+
 /* ---- moving statistics ---------------------------------------------------------------------- */
 
 /* The factor that turns the biased batch variance into the chosen estimator's. */

@@ -76,7 +76,9 @@ static void phase_finish(const bnmlp_batchnorm_run *run, size_t c0, size_t width
 }
 
 static void phase_moving_rstd(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
-    bnmlp_batchnorm_moving_rstd(run->rstd + c0, run->moving_variance + c0, width, run->epsilon);
+    /* The sums of x are free without batch statistics: the doubles of the moving variance. */
+    bnmlp_batchnorm_moving_rstd_kernel(run->kernels, run->rstd + c0, run->moving_variance + c0,
+                                       sum_of_x(run) + c0, width, run->epsilon);
 }
 
 /* The mean and rstd that normalize: the batch's, or the moving mean and run->rstd. */

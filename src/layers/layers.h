@@ -111,6 +111,12 @@ void bnmlp_batchnorm_normalize(const bnmlp_kernel_context *kernels, float *y, co
 /* rstd (W) = bnmlp_batchnorm_rstd(moving_variance (W)): inference mode's scale. */
 void bnmlp_batchnorm_moving_rstd(float *rstd, const float *moving_variance, size_t width, float epsilon);
 
+/* The same through the kernel context's batchnorm_statistics entry (identical results), scratch
+ * (W doubles) its workspace. */
+void bnmlp_batchnorm_moving_rstd_kernel(const bnmlp_kernel_context *kernels, float *rstd,
+                                        const float *moving_variance, double *scratch, size_t width,
+                                        float epsilon);
+
 /* The fewest rows a training-mode batch needs for the estimator: 2 (one row has no variance),
  * and for keras2's B/(B-1-epsilon) the least B above 1 + epsilon (SIZE_MAX if none fits). */
 size_t bnmlp_batchnorm_min_rows(float epsilon, bnmlp_variance_estimator estimator);
