@@ -33,15 +33,25 @@
 
 /* ---- column sums (bias gradient, batch-norm means) ------------------------------------------- */
 
+/* An includer with its own column reductions and batch-norm passes (column_sums,
+ * batchnorm_squares, batchnorm_statistics, batchnorm_normalize, batchnorm_backward_sums,
+ * batchnorm_finish_backward; the generic rows take the reference's batchnorm_statistics: a loop
+ * of divisions and square roots that C's errno keeps scalar)
+ * defines ELEMENTWISE_BATCHNORM_ENTRIES as their designated initializers; the generic ones below
+ * are then left out. */
+#if !defined(ELEMENTWISE_BATCHNORM_ENTRIES)
+
 #if defined(BNMLP_COLUMN_VECTORS)
-/* sums (vectors * BNMLP_LANES) += the column sums of x (batch, stride). */
+/* sums (columns of `vectors` vectors, the last holding `tail`) += the column sums of x (batch,
+ * stride). */
 BNMLP_BLOCK_INLINE void ELEMENTWISE(sums_block)(double *sums, const float *x, size_t batch, size_t stride,
-                                                size_t vectors) {
-    bnmlp_double4 acc[BNMLP_WIDE_VECTORS], v;
-    for (size_t k = 0; k < vectors; k++) bnmlp_load4(&acc[k], sums + k * BNMLP_LANES);
+                                                size_t vectors, size_t tail) {
+    bnmlp_double4 acc[BNMLP_MAX_VECTORS], v;
+    for (size_t k = 0; k < vectors; k++) BNMLP_LOAD_AT(&acc[k], sums + k * BNMLP_LANES, k, vectors, tail);
     for (size_t r = 0; r < batch; r++)
-        for (size_t k = 0; k < vectors; k++) bnmlp_widen4(&v, x + r * stride + k * BNMLP_LANES), acc[k] += v;
-    for (size_t k = 0; k < vectors; k++) bnmlp_store4(sums + k * BNMLP_LANES, &acc[k]);
+        for (size_t k = 0; k < vectors; k++)
+            BNMLP_WIDEN_AT(&v, x + r * stride + k * BNMLP_LANES, k, vectors, tail), acc[k] += v;
+    for (size_t k = 0; k < vectors; k++) BNMLP_STORE_AT(sums + k * BNMLP_LANES, &acc[k], k, vectors, tail);
 }
 #endif
 
@@ -49,11 +59,10 @@ ELEMENTWISE_TARGET
 static void ELEMENTWISE(column_sums)(double *sums, const float *x, size_t batch, size_t stride,
                                      size_t width) {
 #if defined(BNMLP_COLUMN_VECTORS)
-#define SUMS_BLOCK(c0, vectors) ELEMENTWISE(sums_block)(sums + (c0), x + (c0), batch, stride, vectors)
-#define SUMS_COLUMN(c0) bnmlp_kernel_column_sums_reference(sums + (c0), x + (c0), batch, stride, 1)
-    BNMLP_FOR_COLUMN_BLOCKS(width, SUMS_BLOCK, SUMS_COLUMN);
+#define SUMS_BLOCK(c0, vectors, tail)                                                                        \
+    ELEMENTWISE(sums_block)(sums + (c0), x + (c0), batch, stride, vectors, tail)
+    BNMLP_FOR_COLUMN_BLOCKS(width, 8, SUMS_BLOCK);
 #undef SUMS_BLOCK
-#undef SUMS_COLUMN
 #else
     bnmlp_kernel_column_sums_reference(sums, x, batch, stride, width);
 #endif
@@ -62,19 +71,21 @@ static void ELEMENTWISE(column_sums)(double *sums, const float *x, size_t batch,
 /* ---- batch norm: training-mode statistics ----------------------------------------------------- */
 
 #if defined(BNMLP_COLUMN_VECTORS)
-/* squares (vectors * BNMLP_LANES) += the column sums of (x - mean)^2. */
+/* squares (a block as in sums_block) += the column sums of (x - mean)^2. */
 BNMLP_BLOCK_INLINE void ELEMENTWISE(squares_block)(double *squares, const float *x, const double *mean,
-                                                   size_t batch, size_t stride, size_t vectors) {
-    bnmlp_double4 acc[BNMLP_WIDE_VECTORS], m[BNMLP_WIDE_VECTORS], v;
-    for (size_t k = 0; k < vectors; k++)
-        bnmlp_load4(&acc[k], squares + k * BNMLP_LANES), bnmlp_load4(&m[k], mean + k * BNMLP_LANES);
+                                                   size_t batch, size_t stride, size_t vectors, size_t tail) {
+    bnmlp_double4 acc[BNMLP_MAX_VECTORS], m[BNMLP_MAX_VECTORS], v;
+    for (size_t k = 0; k < vectors; k++) {
+        BNMLP_LOAD_AT(&acc[k], squares + k * BNMLP_LANES, k, vectors, tail);
+        BNMLP_LOAD_AT(&m[k], mean + k * BNMLP_LANES, k, vectors, tail);
+    }
     for (size_t r = 0; r < batch; r++)
         for (size_t k = 0; k < vectors; k++) {
-            bnmlp_widen4(&v, x + r * stride + k * BNMLP_LANES);
+            BNMLP_WIDEN_AT(&v, x + r * stride + k * BNMLP_LANES, k, vectors, tail);
             const bnmlp_double4 d = v - m[k];
             acc[k] += d * d;
         }
-    for (size_t k = 0; k < vectors; k++) bnmlp_store4(squares + k * BNMLP_LANES, &acc[k]);
+    for (size_t k = 0; k < vectors; k++) BNMLP_STORE_AT(squares + k * BNMLP_LANES, &acc[k], k, vectors, tail);
 }
 #endif
 
@@ -82,13 +93,10 @@ ELEMENTWISE_TARGET
 static void ELEMENTWISE(batchnorm_squares)(double *squares, const float *x, const double *mean, size_t batch,
                                            size_t stride, size_t width) {
 #if defined(BNMLP_COLUMN_VECTORS)
-#define SQUARES_BLOCK(c0, vectors)                                                                           \
-    ELEMENTWISE(squares_block)(squares + (c0), x + (c0), mean + (c0), batch, stride, vectors)
-#define SQUARES_COLUMN(c0)                                                                                   \
-    bnmlp_batchnorm_partial_squares_reference(squares + (c0), x + (c0), mean + (c0), batch, stride, 1)
-    BNMLP_FOR_COLUMN_BLOCKS(width, SQUARES_BLOCK, SQUARES_COLUMN);
+#define SQUARES_BLOCK(c0, vectors, tail)                                                                     \
+    ELEMENTWISE(squares_block)(squares + (c0), x + (c0), mean + (c0), batch, stride, vectors, tail)
+    BNMLP_FOR_COLUMN_BLOCKS(width, 8, SQUARES_BLOCK);
 #undef SQUARES_BLOCK
-#undef SQUARES_COLUMN
 #else
     bnmlp_batchnorm_partial_squares_reference(squares, x, mean, batch, stride, width);
 #endif
@@ -119,26 +127,31 @@ static void ELEMENTWISE(batchnorm_normalize)(float *y, const float *x, const flo
 /* ---- batch norm: backward ----------------------------------------------------------------------- */
 
 #if defined(BNMLP_COLUMN_VECTORS)
-/* sum_dy (vectors * BNMLP_LANES) += sum(dy), sum_dy_xhat += sum(dy * xhat) over the rows. */
+/* sum_dy (a block as in sums_block) += sum(dy), sum_dy_xhat += sum(dy * xhat) over the rows. */
 BNMLP_BLOCK_INLINE void ELEMENTWISE(backward_sums_block)(double *sum_dy, double *sum_dy_xhat, const float *dy,
                                                          const float *x, const float *mean, const float *rstd,
-                                                         size_t batch, size_t stride, size_t vectors) {
-    bnmlp_double4 s[BNMLP_WIDE_VECTORS], t[BNMLP_WIDE_VECTORS], m[BNMLP_WIDE_VECTORS], k[BNMLP_WIDE_VECTORS],
-        g, in;
+                                                         size_t batch, size_t stride, size_t vectors,
+                                                         size_t tail) {
+    bnmlp_double4 s[BNMLP_MAX_VECTORS], t[BNMLP_MAX_VECTORS], m[BNMLP_MAX_VECTORS], k[BNMLP_MAX_VECTORS], g,
+        in;
     for (size_t j = 0; j < vectors; j++) {
-        bnmlp_load4(&s[j], sum_dy + j * BNMLP_LANES), bnmlp_load4(&t[j], sum_dy_xhat + j * BNMLP_LANES);
-        bnmlp_widen4(&m[j], mean + j * BNMLP_LANES), bnmlp_widen4(&k[j], rstd + j * BNMLP_LANES);
+        BNMLP_LOAD_AT(&s[j], sum_dy + j * BNMLP_LANES, j, vectors, tail);
+        BNMLP_LOAD_AT(&t[j], sum_dy_xhat + j * BNMLP_LANES, j, vectors, tail);
+        BNMLP_WIDEN_AT(&m[j], mean + j * BNMLP_LANES, j, vectors, tail);
+        BNMLP_WIDEN_AT(&k[j], rstd + j * BNMLP_LANES, j, vectors, tail);
     }
     for (size_t r = 0; r < batch; r++)
         for (size_t j = 0; j < vectors; j++) {
-            bnmlp_widen4(&g, dy + r * stride + j * BNMLP_LANES),
-                bnmlp_widen4(&in, x + r * stride + j * BNMLP_LANES);
+            BNMLP_WIDEN_AT(&g, dy + r * stride + j * BNMLP_LANES, j, vectors, tail);
+            BNMLP_WIDEN_AT(&in, x + r * stride + j * BNMLP_LANES, j, vectors, tail);
             const bnmlp_double4 xhat = (in - m[j]) * k[j];
             s[j] += g;
             t[j] += g * xhat;
         }
-    for (size_t j = 0; j < vectors; j++)
-        bnmlp_store4(sum_dy + j * BNMLP_LANES, &s[j]), bnmlp_store4(sum_dy_xhat + j * BNMLP_LANES, &t[j]);
+    for (size_t j = 0; j < vectors; j++) {
+        BNMLP_STORE_AT(sum_dy + j * BNMLP_LANES, &s[j], j, vectors, tail);
+        BNMLP_STORE_AT(sum_dy_xhat + j * BNMLP_LANES, &t[j], j, vectors, tail);
+    }
 }
 #endif
 
@@ -147,15 +160,12 @@ static void ELEMENTWISE(batchnorm_backward_sums)(double *sum_dy, double *sum_dy_
                                                  const float *x, const float *mean, const float *rstd,
                                                  size_t batch, size_t stride, size_t width) {
 #if defined(BNMLP_COLUMN_VECTORS)
-#define BACKWARD_BLOCK(c0, vectors)                                                                          \
+#define BACKWARD_BLOCK(c0, vectors, tail)                                                                    \
     ELEMENTWISE(backward_sums_block)                                                                         \
-    (sum_dy + (c0), sum_dy_xhat + (c0), dy + (c0), x + (c0), mean + (c0), rstd + (c0), batch, stride, vectors)
-#define BACKWARD_COLUMN(c0)                                                                                  \
-    bnmlp_batchnorm_partial_backward_reference(sum_dy + (c0), sum_dy_xhat + (c0), dy + (c0), x + (c0),       \
-                                               mean + (c0), rstd + (c0), batch, stride, 1)
-    BNMLP_FOR_COLUMN_BLOCKS(width, BACKWARD_BLOCK, BACKWARD_COLUMN);
+    (sum_dy + (c0), sum_dy_xhat + (c0), dy + (c0), x + (c0), mean + (c0), rstd + (c0), batch, stride,        \
+     vectors, tail)
+    BNMLP_FOR_COLUMN_BLOCKS(width, 4, BACKWARD_BLOCK);
 #undef BACKWARD_BLOCK
-#undef BACKWARD_COLUMN
 #else
     bnmlp_batchnorm_partial_backward_reference(sum_dy, sum_dy_xhat, dy, x, mean, rstd, batch, stride, width);
 #endif
@@ -190,6 +200,8 @@ static void ELEMENTWISE(batchnorm_finish_backward)(float *dx, const double *sum_
         }
     }
 }
+
+#endif /* !ELEMENTWISE_BATCHNORM_ENTRIES */
 
 ELEMENTWISE_TARGET
 static void ELEMENTWISE(batchnorm_inference_gradient)(float *dx, const float *dy, const float *rstd,
@@ -277,12 +289,17 @@ static bool ELEMENTWISE(sgd_update)(float *w_out, float *v_out, const float *w, 
     ELEMENTWISE_BACKWARD_##shape(KIND, id)
 
 /* The element-wise fields of a bnmlp_isa row, as designated initializers. */
-#define ELEMENTWISE_ENTRIES                                                                                  \
+#if !defined(ELEMENTWISE_BATCHNORM_ENTRIES)
+#define ELEMENTWISE_BATCHNORM_ENTRIES                                                                        \
     .column_sums = ELEMENTWISE(column_sums), .batchnorm_squares = ELEMENTWISE(batchnorm_squares),            \
+    .batchnorm_statistics = bnmlp_batchnorm_statistics_reference,                                            \
     .batchnorm_normalize = ELEMENTWISE(batchnorm_normalize),                                                 \
     .batchnorm_backward_sums = ELEMENTWISE(batchnorm_backward_sums),                                         \
-    .batchnorm_finish_backward = ELEMENTWISE(batchnorm_finish_backward),                                     \
-    .batchnorm_inference_gradient = ELEMENTWISE(batchnorm_inference_gradient),                               \
-    .activation_forward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_FORWARD_)},                                    \
-    .activation_backward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_BACKWARD_)},                                  \
-    .sgd_update = ELEMENTWISE(sgd_update)
+    .batchnorm_finish_backward = ELEMENTWISE(batchnorm_finish_backward)
+#endif
+#define ELEMENTWISE_ENTRIES                                                                                  \
+    ELEMENTWISE_BATCHNORM_ENTRIES,                                                                           \
+        .batchnorm_inference_gradient = ELEMENTWISE(batchnorm_inference_gradient),                           \
+        .activation_forward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_FORWARD_)},                                \
+        .activation_backward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_BACKWARD_)},                              \
+        .sgd_update = ELEMENTWISE(sgd_update)

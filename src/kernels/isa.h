@@ -45,6 +45,13 @@ typedef void (*bnmlp_column_sums_function)(double *sums, const float *x, size_t 
 typedef void (*bnmlp_squares_function)(double *squares, const float *x, const double *mean, size_t batch,
                                        size_t stride, size_t width);
 
+/* From the batch mean (W, double) and the squares around it (W) of count rows: mean (W) as float,
+ * variance (W) = squares / count and rstd (W) = 1 / sqrt(variance + epsilon), both computed in
+ * double and rounded once to float. mean and mean_sum may be NULL together (no mean), variance
+ * may be NULL (the rstd of a moving variance: squares = it in double, count 1). */
+typedef void (*bnmlp_statistics_function)(float *mean, float *variance, float *rstd, const double *mean_sum,
+                                          const double *squares, double count, size_t width, float epsilon);
+
 /* y (B, stride) = gamma * ((x - mean) * rstd) + beta per feature (W features); gamma NULL means
  * 1, beta NULL means 0. */
 typedef void (*bnmlp_normalize_function)(float *y, const float *x, const float *mean, const float *rstd,
@@ -107,6 +114,7 @@ typedef struct bnmlp_isa {
 
     bnmlp_column_sums_function column_sums;                         /* bias gradient, batch-norm means */
     bnmlp_squares_function batchnorm_squares;                       /* batch-norm variance sums */
+    bnmlp_statistics_function batchnorm_statistics;                 /* mean, variance, rstd */
     bnmlp_normalize_function batchnorm_normalize;                   /* both modes' output */
     bnmlp_backward_sums_function batchnorm_backward_sums;           /* sum(dy), sum(dy xhat) */
     bnmlp_finish_backward_function batchnorm_finish_backward;       /* training-mode dx */

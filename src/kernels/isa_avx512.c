@@ -1,11 +1,14 @@
 /*
  * isa_avx512.c - the AVX-512 row of the instruction-set list: an 8x32 micro-kernel (16 zmm
- * accumulators) and the element-wise loops compiled for AVX-512; the packers and the direct
- * path are AVX2's (every AVX-512 machine has AVX2; measured as fast there).
+ * accumulators), the element-wise loops compiled for AVX-512, the small-width kernels of
+ * small_avx512.h (column reductions in zmm blocks, the direct path's rows and columns forms in
+ * registers); the packers and the direct path's other forms are AVX2's (every AVX-512 machine
+ * has AVX2; measured as fast there).
  *
  * Compiled for AVX-512 F/VL + FMA through target attributes (no global flags); only called
  * after the CPU has reported AVX-512 F and VL. x86-64 only.
  */
+#include "kernels/small_avx512.h"
 #include "kernels/gemm.h"
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
@@ -107,6 +110,14 @@ __attribute__((target("avx512f,avx512vl,fma"))) void bnmlp_gemm_micro_avx512(siz
 /* The element-wise loops compiled for AVX-512. */
 #define ELEMENTWISE_TARGET __attribute__((target("avx2,fma,avx512f,avx512vl")))
 #define ELEMENTWISE(name) name##_avx512
+/* Its column reductions and batch-norm passes are columns_avx512.c's (blocks of up to 64 features
+ * in zmm registers, masked tails). */
+#define ELEMENTWISE_BATCHNORM_ENTRIES                                                                        \
+    .column_sums = bnmlp_column_sums_avx512, .batchnorm_squares = bnmlp_batchnorm_squares_avx512,            \
+    .batchnorm_statistics = bnmlp_batchnorm_statistics_avx512,                                               \
+    .batchnorm_normalize = bnmlp_batchnorm_normalize_avx512,                                                 \
+    .batchnorm_backward_sums = bnmlp_batchnorm_backward_sums_avx512,                                         \
+    .batchnorm_finish_backward = bnmlp_batchnorm_finish_backward_avx512
 #include "kernels/elementwise_body.h"
 
 static bool avx512_available(void) {
@@ -139,7 +150,7 @@ const bnmlp_isa bnmlp_isa_avx512 = {
     .micro_kernel = bnmlp_gemm_micro_avx512,
     .pack_a = bnmlp_gemm_pack_a_avx2,
     .pack_b_transposed = bnmlp_gemm_pack_b_transposed_avx2,
-    .gemm_direct = bnmlp_gemm_direct_avx2,
+    .gemm_direct = bnmlp_gemm_direct_avx512,
     ELEMENTWISE_ENTRIES,
     .int8 = bnmlp_int8_for_avx512,
 };

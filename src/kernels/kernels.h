@@ -103,6 +103,10 @@ void bnmlp_batchnorm_partial_backward_reference(double *sum_dy, double *sum_dy_x
                                                 const float *x, const float *mean, const float *rstd,
                                                 size_t batch, size_t stride, size_t width);
 
+/* ... batchnorm_statistics. */
+void bnmlp_batchnorm_statistics_reference(float *mean, float *variance, float *rstd, const double *mean_sum,
+                                          const double *squares, double count, size_t width, float epsilon);
+
 /* ... batchnorm_normalize. */
 void bnmlp_batchnorm_normalize_reference(float *y, const float *x, const float *mean, const float *rstd,
                                          const float *gamma, const float *beta, size_t batch, size_t stride,

@@ -44,6 +44,16 @@ void bnmlp_batchnorm_partial_backward_reference(double *sum_dy, double *sum_dy_x
     }
 }
 
+void bnmlp_batchnorm_statistics_reference(float *mean, float *variance, float *rstd, const double *mean_sum,
+                                          const double *squares, double count, size_t width, float epsilon) {
+    for (size_t c = 0; c < width; c++) {
+        const double var = squares[c] / count; /* biased: the normalization's variance */
+        if (mean) mean[c] = (float)mean_sum[c];
+        if (variance) variance[c] = (float)var;
+        rstd[c] = (float)(1.0 / sqrt(var + (double)epsilon)); /* bnmlp_batchnorm_rstd */
+    }
+}
+
 void bnmlp_batchnorm_normalize_reference(float *y, const float *x, const float *mean, const float *rstd,
                                          const float *gamma, const float *beta, size_t batch, size_t stride,
                                          size_t width) {

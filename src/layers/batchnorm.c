@@ -34,14 +34,13 @@ void bnmlp_batchnorm_partial_squares(const bnmlp_kernel_context *kernels, double
     BNMLP_KERNEL_ENTRY(kernels, batchnorm_squares)(squares, x, mean, batch, stride, width);
 }
 
-void bnmlp_batchnorm_finish_statistics(float *mean, float *variance, float *rstd, const double *mean_sum,
-                                       const double *squares, double count, size_t width, float epsilon) {
-    for (size_t c = 0; c < width; c++) {
-        const double var = squares[c] / count; /* biased: the normalization's variance */
-        mean[c] = (float)mean_sum[c];
-        variance[c] = (float)var;
-        rstd[c] = bnmlp_batchnorm_rstd(var, epsilon);
-    }
+void bnmlp_batchnorm_finish_statistics(const bnmlp_kernel_context *kernels, float *mean, float *variance,
+                                       float *rstd, const double *mean_sum, const double *squares,
+                                       double count, size_t width, float epsilon) {
+    /* variance = squares / count (biased: the normalization's variance), rstd as
+     * bnmlp_batchnorm_rstd computes it */
+    BNMLP_KERNEL_ENTRY(kernels, batchnorm_statistics)
+    (mean, variance, rstd, mean_sum, squares, count, width, epsilon);
 }
 
 void bnmlp_batchnorm_normalize(const bnmlp_kernel_context *kernels, float *y, const float *x,
@@ -52,6 +51,15 @@ void bnmlp_batchnorm_normalize(const bnmlp_kernel_context *kernels, float *y, co
 
 void bnmlp_batchnorm_moving_rstd(float *rstd, const float *moving_variance, size_t width, float epsilon) {
     for (size_t c = 0; c < width; c++) rstd[c] = bnmlp_batchnorm_rstd((double)moving_variance[c], epsilon);
+}
+
+void bnmlp_batchnorm_moving_rstd_kernel(const bnmlp_kernel_context *kernels, float *rstd,
+                                        const float *moving_variance, double *scratch, size_t width,
+                                        float epsilon) {
+    /* the statistics entry with the variance as its squares over 1 row: var / 1 is var, so rstd is
+     * bnmlp_batchnorm_rstd's, computed as the batch statistics are (vectorized where the row is) */
+    for (size_t c = 0; c < width; c++) scratch[c] = (double)moving_variance[c];
+    BNMLP_KERNEL_ENTRY(kernels, batchnorm_statistics)(NULL, NULL, rstd, NULL, scratch, 1.0, width, epsilon);
 }
 
 /* ---- moving statistics ---------------------------------------------------------------------- */

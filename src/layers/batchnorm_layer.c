@@ -70,13 +70,15 @@ static void phase_squares(const bnmlp_batchnorm_run *run, size_t c0, size_t widt
 }
 
 static void phase_finish(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
-    bnmlp_batchnorm_finish_statistics(run->batch_mean + c0, run->batch_variance + c0, run->batch_rstd + c0,
-                                      sum_of_x(run) + c0, squares_of(run) + c0, run->count, width,
-                                      run->epsilon);
+    bnmlp_batchnorm_finish_statistics(run->kernels, run->batch_mean + c0, run->batch_variance + c0,
+                                      run->batch_rstd + c0, sum_of_x(run) + c0, squares_of(run) + c0,
+                                      run->count, width, run->epsilon);
 }
 
 static void phase_moving_rstd(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
-    bnmlp_batchnorm_moving_rstd(run->rstd + c0, run->moving_variance + c0, width, run->epsilon);
+    /* The sums of x are free without batch statistics: the doubles of the moving variance. */
+    bnmlp_batchnorm_moving_rstd_kernel(run->kernels, run->rstd + c0, run->moving_variance + c0,
+                                       sum_of_x(run) + c0, width, run->epsilon);
 }
 
 /* The mean and rstd that normalize: the batch's, or the moving mean and run->rstd. */

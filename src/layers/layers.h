@@ -98,8 +98,9 @@ void bnmlp_batchnorm_partial_squares(const bnmlp_kernel_context *kernels, double
 /* From the batch mean (W, double) and the combined squares (W) of count rows: the caches mean (W),
  * variance (W) = squares / count (biased) and rstd (W) that normalize, backward and the moving
  * update use. */
-void bnmlp_batchnorm_finish_statistics(float *mean, float *variance, float *rstd, const double *mean_sum,
-                                       const double *squares, double count, size_t width, float epsilon);
+void bnmlp_batchnorm_finish_statistics(const bnmlp_kernel_context *kernels, float *mean, float *variance,
+                                       float *rstd, const double *mean_sum, const double *squares,
+                                       double count, size_t width, float epsilon);
 
 /* y (B, stride) = gamma * ((x - mean) * rstd) + beta per feature; gamma NULL means 1, beta NULL
  * means 0. Both modes normalize through it. */
@@ -109,6 +110,12 @@ void bnmlp_batchnorm_normalize(const bnmlp_kernel_context *kernels, float *y, co
 
 /* rstd (W) = bnmlp_batchnorm_rstd(moving_variance (W)): inference mode's scale. */
 void bnmlp_batchnorm_moving_rstd(float *rstd, const float *moving_variance, size_t width, float epsilon);
+
+/* The same through the kernel context's batchnorm_statistics entry (identical results), scratch
+ * (W doubles) its workspace. */
+void bnmlp_batchnorm_moving_rstd_kernel(const bnmlp_kernel_context *kernels, float *rstd,
+                                        const float *moving_variance, double *scratch, size_t width,
+                                        float epsilon);
 
 /* The fewest rows a training-mode batch needs for the estimator: 2 (one row has no variance),
  * and for keras2's B/(B-1-epsilon) the least B above 1 + epsilon (SIZE_MAX if none fits). */
