@@ -139,8 +139,7 @@ static __attribute__((noinline)) double sse2_chains(long iterations, float *sink
     DECLARE(4)
     DECLARE(5)
 #undef DECLARE
-        const __m128 b = _mm_set1_ps(0.999999f),
-                     c = _mm_set1_ps(1e-7f);
+    const __m128 b = _mm_set1_ps(0.999999f), c = _mm_set1_ps(1e-7f);
     const double t0 = now();
     for (long i = 0; i < iterations; i++) {
 #define STEP(i) m##i = _mm_mul_ps(m##i, b), s##i = _mm_add_ps(s##i, c);
@@ -151,8 +150,7 @@ static __attribute__((noinline)) double sse2_chains(long iterations, float *sink
         STEP(4)
         STEP(5)
 #undef STEP
-            __asm__ volatile(""
-                             : "+x"(m0), "+x"(s0));
+        __asm__ volatile("" : "+x"(m0), "+x"(s0));
     }
     const double seconds = now() - t0;
     __m128 t = _mm_add_ps(_mm_add_ps(_mm_add_ps(m0, m1), _mm_add_ps(m2, m3)), _mm_add_ps(m4, m5));

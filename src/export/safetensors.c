@@ -98,7 +98,7 @@ static void text_add(text *t, const char *bytes, size_t length) {
 __attribute__((format(printf, 2, 3)))
 #endif
 static void
-text_printf(text *t, const char *format, ...) {
+text_format(text *t, const char *format, ...) {
     char buffer[256];
     va_list args;
     va_start(args, format);
@@ -120,7 +120,7 @@ static void text_json_string(text *t, const char *s, size_t length) {
             const char escaped[2] = {'\\', (char)c};
             text_add(t, escaped, 2);
         } else if (c < 0x20) {
-            text_printf(t, "\\u%04x", c);
+            text_format(t, "\\u%04x", c);
         } else {
             text_add(t, (const char *)&s[i], 1);
         }
@@ -387,7 +387,7 @@ static const char *const TORCH_ACTIVATIONS[] = {
 typedef bool (*torch_module_function)(const bnmlp_layer *layer, text *t);
 
 static bool torch_dense(const bnmlp_layer *layer, text *t) {
-    text_printf(t, "nn.Linear(%zu, %zu%s)", layer->in, layer->out,
+    text_format(t, "nn.Linear(%zu, %zu%s)", layer->in, layer->out,
                 layer->config.dense.use_bias ? "" : ", bias=False");
     return true;
 }
@@ -416,21 +416,21 @@ static bool torch_batchnorm(const bnmlp_layer *layer, text *t) {
     format_float(c->epsilon, epsilon);
     format_torch_momentum(c->momentum, momentum);
     const bool affine = layer->arrays[BNMLP_ARRAY_GAMMA].length || layer->arrays[BNMLP_ARRAY_BETA].length;
-    text_printf(t, "nn.BatchNorm1d(%zu, eps=%s, momentum=%s%s)", layer->out, epsilon,
+    text_format(t, "nn.BatchNorm1d(%zu, eps=%s, momentum=%s%s)", layer->out, epsilon,
                 c->moving_average == BNMLP_AVERAGE_CUMULATIVE ? "None" : momentum,
                 affine ? "" : ", affine=False");
     return true;
 }
 
 static bool torch_normalization(const bnmlp_layer *layer, text *t) {
-    text_printf(t, "Normalization(%zu)", layer->out);
+    text_format(t, "Normalization(%zu)", layer->out);
     return true;
 }
 
 static bool torch_dropout(const bnmlp_layer *layer, text *t) {
     char rate[40];
     format_float(layer->config.dropout.rate, rate);
-    text_printf(t, "nn.Dropout(p=%s)", rate);
+    text_format(t, "nn.Dropout(p=%s)", rate);
     return true;
 }
 
@@ -565,13 +565,13 @@ static bnmlp_status make_header(const bnmlp_model *model, text *t, entry **entri
     for (size_t e = 0; e < n; e++) {
         const bnmlp_layer *layer = bnmlp_model_layer_at(model, list[e].layer);
         const bnmlp_st_name *row = list[e].name;
-        text_printf(t, ",\"%zu.%s\":{\"dtype\":\"%s\",\"shape\":[", list[e].layer, row->suffix,
+        text_format(t, ",\"%zu.%s\":{\"dtype\":\"%s\",\"shape\":[", list[e].layer, row->suffix,
                     row->array < 0 ? "I64" : "F32");
         if (row->transposed)
-            text_printf(t, "%zu,%zu", layer->out, layer->in);
+            text_format(t, "%zu,%zu", layer->out, layer->in);
         else if (row->array >= 0)
-            text_printf(t, "%zu", layer->out);
-        text_printf(t, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)list[e].begin,
+            text_format(t, "%zu", layer->out);
+        text_format(t, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)list[e].begin,
                     (unsigned long long)list[e].end);
     }
     text_add(t, "}", 1);

@@ -220,31 +220,6 @@ static void ELEMENTWISE(batchnorm_inference_gradient)(float *dx, const float *dy
     }
 }
 
-/* ---- activations: one forward and one backward loop per element-wise row of the table --------- */
-
-/* The loops of an element-wise row: the row's formulas over n elements. The backward loop reads
- * x and y only when the row's backward uses them (a compile-time constant), so they may be NULL
- * otherwise. */
-#define ELEMENTWISE_LOOPS_ELEMENTWISE(id, uses)                                                              \
-    ELEMENTWISE_TARGET                                                                                       \
-    static void ELEMENTWISE(activation_##id##_forward)(float *y, const float *x, size_t n, float alpha) {    \
-        for (size_t i = 0; i < n; i++) y[i] = bnmlp_activation_##id##_forward(x[i], alpha);                  \
-    }                                                                                                        \
-    ELEMENTWISE_TARGET                                                                                       \
-    static void ELEMENTWISE(activation_##id##_backward)(float *dx, const float *dy, const float *x,          \
-                                                        const float *y, size_t n, float alpha) {             \
-        for (size_t i = 0; i < n; i++) {                                                                     \
-            const float g = dy[i];                                                                           \
-            const float in = ((uses)&BNMLP_ACTIVATION_USES_INPUT) ? x[i] : 0.0f;                             \
-            const float out = ((uses)&BNMLP_ACTIVATION_USES_OUTPUT) ? y[i] : 0.0f;                           \
-            dx[i] = bnmlp_activation_##id##_backward(g, in, out, alpha);                                     \
-        }                                                                                                    \
-    }
-#define ELEMENTWISE_LOOPS_ROWWISE(id, uses) /* row-wise rows have no element-wise loops */
-#define ELEMENTWISE_LOOPS_(KIND, id, name, alias, alpha, uses, shape) ELEMENTWISE_LOOPS_##shape(id, uses)
-BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
-#undef ELEMENTWISE_LOOPS_
-
 /* ---- the SGD update ------------------------------------------------------------------------------ */
 
 /* bnmlp_sgd_update_function's loop with the flags fixed (each instance keeps no test in its body
@@ -278,6 +253,31 @@ static bool ELEMENTWISE(sgd_update)(float *w_out, float *v_out, const float *w, 
 #undef SGD_LOOPS
 #undef SGD_LOOP
 }
+
+/* ---- activations: one forward and one backward loop per element-wise row of the table --------- */
+
+/* The loops of an element-wise row: the row's formulas over n elements. The backward loop reads
+ * x and y only when the row's backward uses them (a compile-time constant), so they may be NULL
+ * otherwise. */
+#define ELEMENTWISE_LOOPS_ELEMENTWISE(id, uses)                                                              \
+    ELEMENTWISE_TARGET                                                                                       \
+    static void ELEMENTWISE(activation_##id##_forward)(float *y, const float *x, size_t n, float alpha) {    \
+        for (size_t i = 0; i < n; i++) y[i] = bnmlp_activation_##id##_forward(x[i], alpha);                  \
+    }                                                                                                        \
+    ELEMENTWISE_TARGET                                                                                       \
+    static void ELEMENTWISE(activation_##id##_backward)(float *dx, const float *dy, const float *x,          \
+                                                        const float *y, size_t n, float alpha) {             \
+        for (size_t i = 0; i < n; i++) {                                                                     \
+            const float g = dy[i];                                                                           \
+            const float in = ((uses)&BNMLP_ACTIVATION_USES_INPUT) ? x[i] : 0.0f;                             \
+            const float out = ((uses)&BNMLP_ACTIVATION_USES_OUTPUT) ? y[i] : 0.0f;                           \
+            dx[i] = bnmlp_activation_##id##_backward(g, in, out, alpha);                                     \
+        }                                                                                                    \
+    }
+#define ELEMENTWISE_LOOPS_ROWWISE(id, uses) /* row-wise rows have no element-wise loops */
+#define ELEMENTWISE_LOOPS_(KIND, id, name, alias, alpha, uses, shape) ELEMENTWISE_LOOPS_##shape(id, uses)
+BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
+#undef ELEMENTWISE_LOOPS_
 
 /* The activation entries of a row: [KIND] = the loop, for the element-wise rows. */
 #define ELEMENTWISE_FORWARD_ELEMENTWISE(KIND, id) [KIND] = ELEMENTWISE(activation_##id##_forward),
