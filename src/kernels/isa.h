@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/activations.h"
 
@@ -24,6 +25,13 @@
  * [+ bias (nr) if not NULL], summed in that order. */
 typedef void (*bnmlp_micro_kernel_function)(size_t k, const float *a, const float *b, float *c, size_t ldc,
                                             const float *bias, bool load_c);
+
+/* The bf16 micro-kernel, on the row's (mr, nr) tile: c (mr, nr), row stride ldc, per element
+ * acc = ([c if load_c] else 0) [+ bias (nr)], then for each of the `pairs` k-pair steps one
+ * vdpbf16ps step (kernels/bf16.h) with A's pair (a: mr uint32 pairs a step) and B's (b: nr a
+ * step, 64-byte aligned); c = acc. Bit-identical on every row (the arithmetic of bf16.h). */
+typedef void (*bnmlp_micro_kernel_bf16_function)(size_t pairs, const uint32_t *a, const uint32_t *b, float *c,
+                                                 size_t ldc, const float *bias, bool load_c);
 
 /* A full packed panel: panel (depth, width) with panel[p width + r] = source[r ld + p] for r <
  * width, i.e. `width` source rows of at least depth floats, ld apart, transposed. pack_a: width
@@ -88,6 +96,9 @@ typedef struct bnmlp_isa {
     bnmlp_pack_function pack_a;               /* a full (mr-row) panel of non-transposed A */
     bnmlp_pack_function pack_b_transposed;    /* a full (nr-column) panel of transposed B */
     bnmlp_gemm_direct_function gemm_direct;   /* small and thin products */
+    /* the bf16 product's micro-kernel on the same (mr, nr) tile (NULL: the portable row's, whose
+     * tile is the portable one, so a row leaving it NULL must share the portable tile size) */
+    bnmlp_micro_kernel_bf16_function micro_kernel_bf16;
 
     bnmlp_column_sums_function column_sums;                         /* bias gradient, batch-norm means */
     bnmlp_squares_function batchnorm_squares;                       /* batch-norm variance sums */
@@ -100,6 +111,11 @@ typedef struct bnmlp_isa {
     bnmlp_activation_forward_function activation_forward[BNMLP_ACTIVATION_KINDS];
     bnmlp_activation_backward_function activation_backward[BNMLP_ACTIVATION_KINDS];
 } bnmlp_isa;
+
+#if defined(__x86_64__)
+/* The AVX-512 rows' defer_to_slower (AMD Zen 4: AVX-512 at AVX2's FMA rate); isa_avx512.c. */
+bool bnmlp_isa_avx512_defer_to_slower(void);
+#endif
 
 /* The portable row: plain C (the compiler's baseline vectors), every machine, every entry. */
 extern const bnmlp_isa bnmlp_isa_portable;
@@ -122,8 +138,8 @@ bool bnmlp_isa_available(const bnmlp_isa *isa);
 /* The fastest available row, skipping one that defers to a slower available row. Never NULL. */
 const bnmlp_isa *bnmlp_isa_best(void);
 
-/* The row that the value of BNMLP_ISA names: *isa = the row for "portable", "avx2", "avx512"
- * (whether or not it is available), or bnmlp_isa_best() when the variable is unset, empty or
+/* The row that the value of BNMLP_ISA names: *isa = the row for "portable", "avx2", "avx512",
+ * "avx512bf16" (whether or not it is available), or bnmlp_isa_best() when the variable is unset, empty or
  * "best". False (and *isa untouched) for any other value. The only place the library reads the
  * environment; the model calls it once when it is created. */
 bool bnmlp_isa_from_environment(const bnmlp_isa **isa);

@@ -82,5 +82,6 @@ const bnmlp_isa bnmlp_isa_portable = {
     .pack_a = pack_panel_portable,
     .pack_b_transposed = pack_panel_portable,
     .gemm_direct = bnmlp_gemm_direct,
+    .micro_kernel_bf16 = bnmlp_gemm_micro_bf16_portable,
     ELEMENTWISE_ENTRIES,
 };
