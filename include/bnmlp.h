@@ -1519,9 +1519,35 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
  * count; small products always run on the calling thread. Before build it is remembered; after
  * build it replaces the model's threads and packing buffers (BNMLP_ERR_OUT_OF_MEMORY, or
  * BNMLP_ERR_INVALID_ARGUMENT when a thread cannot be started: nothing changed). The environment
- * variable BNMLP_ISA (portable, avx2, avx512) read when a model is created forces the
+ * variable BNMLP_ISA (portable, avx2, avx512, avx512bf16) read when a model is created forces the
  * instruction set of its kernels; one this CPU lacks falls back to the fastest it has. */
 bnmlp_status bnmlp_model_set_threads(bnmlp_model *model, size_t threads);
+
+/* The precision of the dense layers' matrix products (mixed precision, PyTorch CPU autocast's
+ * split): in BNMLP_PRECISION_BF16 the three products of every dense layer (y = x w + b,
+ * dw += x^T dy, dx = dy w^T) round their inputs to bfloat16 (nearest even) and accumulate in
+ * float32 with AVX512_BF16's vdpbf16ps arithmetic (on CPUs without it an exact emulation, so the
+ * results are bit-identical on every machine, instruction set and thread count); the weights
+ * (master copy), gradients, optimizer state, batch norm, activations and the loss stay float32. */
+typedef enum bnmlp_precision {
+    BNMLP_PRECISION_FP32 = 0, /* float32 products (the default) */
+    BNMLP_PRECISION_BF16      /* bf16 inputs, float32 accumulation */
+} bnmlp_precision;
+
+/* Sets the model's precision (before or after build, between steps; the packing buffers planned
+ * at build serve both). Kept in the model file (old files load as float32). BNMLP_ERR_NULL_ARGUMENT,
+ * BNMLP_ERR_INVALID_ARGUMENT for a value outside bnmlp_precision (nothing changed). */
+bnmlp_status bnmlp_model_set_precision(bnmlp_model *model, bnmlp_precision precision);
+
+/* The model's precision; BNMLP_PRECISION_FP32 for NULL and for new models. */
+bnmlp_precision bnmlp_model_precision(const bnmlp_model *model);
+
+/* A precision's name: "fp32", "bf16"; "unknown" for any other value. Static strings. */
+const char *bnmlp_precision_name(bnmlp_precision precision);
+
+/* The precision named name (as bnmlp_precision_name gives it) into *precision;
+ * BNMLP_ERR_INVALID_ARGUMENT (untouched) for another name, BNMLP_ERR_NULL_ARGUMENT for NULL. */
+bnmlp_status bnmlp_precision_from_name(const char *name, bnmlp_precision *precision);
 
 /* The threads the model's products use (the count 0 stands for resolved); 0 for NULL. */
 size_t bnmlp_model_threads(const bnmlp_model *model);
