@@ -85,3 +85,40 @@ void bnmlp_gemm_micro_bf16_portable(size_t pairs, const uint32_t *a, const uint3
             for (size_t j = 0; j < NR; j++) acc[r][j] = bnmlp_bf16_dot_pair(acc[r][j], a[r], b[j]);
     for (size_t r = 0; r < MR; r++) memcpy(c + r * ldc, acc[r], sizeof acc[r]);
 }
+
+/* ---- the portable row's packers (isa.h: bnmlp_pack_bf16_function) ------------------------------- */
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+void bnmlp_pack_bf16_interleaved_portable(uint32_t *panel, const float *source, size_t ld, size_t depth,
+                                          size_t count, size_t width) {
+    const size_t pairs = (depth + 1) / 2;
+    for (size_t i0 = 0; i0 < count; i0 += width) {
+        const size_t used = min_size(width, count - i0);
+        uint32_t *target = panel + i0 * pairs;
+        for (size_t s = 0; s < pairs; s++) {
+            const float *row0 = source + 2 * s * ld + i0;
+            const float *row1 = 2 * s + 1 < depth ? row0 + ld : NULL;
+            uint32_t *step = target + s * width;
+            for (size_t r = 0; r < used; r++) step[r] = bnmlp_bf16_pair(row0[r], row1 ? row1[r] : 0.0f);
+            for (size_t r = used; r < width; r++) step[r] = 0;
+        }
+    }
+}
+
+void bnmlp_pack_bf16_rows_portable(uint32_t *panel, const float *source, size_t ld, size_t depth,
+                                   size_t count, size_t width) {
+    const size_t pairs = (depth + 1) / 2, even = depth / 2;
+    for (size_t i0 = 0; i0 < count; i0 += width) {
+        const size_t used = min_size(width, count - i0);
+        uint32_t *target = panel + i0 * pairs;
+        for (size_t r = 0; r < used; r++) {
+            const float *row = source + (i0 + r) * ld;
+            for (size_t s = 0; s < even; s++)
+                target[s * width + r] = bnmlp_bf16_pair(row[2 * s], row[2 * s + 1]);
+            if (even < pairs) target[even * width + r] = bnmlp_bf16_pair(row[2 * even], 0.0f);
+        }
+        for (size_t r = used; r < width; r++)
+            for (size_t s = 0; s < pairs; s++) target[s * width + r] = 0;
+    }
+}

@@ -209,64 +209,24 @@ static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, s
 
 /* ---- packing bf16 pairs ---------------------------------------------------------------------- */
 
-/* Panels of `width` bf16 pairs a step from source rows that run across the panel (row p at
- * source + p ld holds value p of every column): pairs [0, ceil(depth / 2)) of `count` columns,
- * panel q (columns q width ..) at target + q width pairs, target[q width pairs + s width + r] =
- * pair(row 2s, row 2s + 1) of column q width + r; a missing row 2s + 1 (odd depth) and columns
- * past count are zeros. */
-static void interleave_pairs(uint32_t *target, const float *source, size_t ld, size_t depth, size_t count,
-                             size_t width) {
-    const size_t pairs = (depth + 1) / 2;
-    for (size_t i0 = 0; i0 < count; i0 += width) {
-        const size_t used = min_size(width, count - i0);
-        uint32_t *panel = target + i0 * pairs;
-        for (size_t s = 0; s < pairs; s++) {
-            const float *row0 = source + 2 * s * ld + i0;
-            const float *row1 = 2 * s + 1 < depth ? row0 + ld : NULL;
-            uint32_t *step = panel + s * width;
-            for (size_t r = 0; r < used; r++) step[r] = bnmlp_bf16_pair(row0[r], row1 ? row1[r] : 0.0f);
-            for (size_t r = used; r < width; r++) step[r] = 0;
-        }
-    }
-}
-
-/* Panels of `width` bf16 pairs a step from source rows that run along the depth (column r of
- * the panel is row r of source, ld apart): target[q width pairs + s width + r] = pair(value 2s,
- * value 2s + 1) of source row q width + r; an odd depth's last value pairs with a zero, rows
- * past count are zeros. */
-static void row_pairs(uint32_t *target, const float *source, size_t ld, size_t depth, size_t count,
-                      size_t width) {
-    const size_t pairs = (depth + 1) / 2, even = depth / 2;
-    for (size_t i0 = 0; i0 < count; i0 += width) {
-        const size_t used = min_size(width, count - i0);
-        uint32_t *panel = target + i0 * pairs;
-        for (size_t r = 0; r < used; r++) {
-            const float *row = source + (i0 + r) * ld;
-            for (size_t s = 0; s < even; s++)
-                panel[s * width + r] = bnmlp_bf16_pair(row[2 * s], row[2 * s + 1]);
-            if (even < pairs) panel[even * width + r] = bnmlp_bf16_pair(row[2 * even], 0.0f);
-        }
-        for (size_t r = used; r < width; r++)
-            for (size_t s = 0; s < pairs; s++) panel[s * width + r] = 0;
-    }
-}
-
 /* op(A) rows [row0, + rows), values [p0, + depth) as MR-row panels of bf16 pairs. */
 static void pack_a_bf16(const bnmlp_gemm_plan *plan, uint32_t *packed, const float *a, size_t lda,
                         bool transpose_a, size_t row0, size_t rows, size_t p0, size_t depth) {
     if (transpose_a)
-        interleave_pairs(packed, a + p0 * lda + row0, lda, depth, rows, plan->mr);
+        BNMLP_ISA_ENTRY(plan->isa, pack_bf16_interleaved)
+        (packed, a + p0 * lda + row0, lda, depth, rows, plan->mr);
     else
-        row_pairs(packed, a + row0 * lda + p0, lda, depth, rows, plan->mr);
+        BNMLP_ISA_ENTRY(plan->isa, pack_bf16_rows)(packed, a + row0 * lda + p0, lda, depth, rows, plan->mr);
 }
 
 /* op(B) values [p0, + depth), columns [col0, + cols) as NR-column panels of bf16 pairs. */
 static void pack_b_bf16(const bnmlp_gemm_plan *plan, uint32_t *packed, const float *b, size_t ldb,
                         bool transpose_b, size_t p0, size_t depth, size_t col0, size_t cols) {
     if (transpose_b)
-        row_pairs(packed, b + col0 * ldb + p0, ldb, depth, cols, plan->nr);
+        BNMLP_ISA_ENTRY(plan->isa, pack_bf16_rows)(packed, b + col0 * ldb + p0, ldb, depth, cols, plan->nr);
     else
-        interleave_pairs(packed, b + p0 * ldb + col0, ldb, depth, cols, plan->nr);
+        BNMLP_ISA_ENTRY(plan->isa, pack_bf16_interleaved)
+        (packed, b + p0 * ldb + col0, ldb, depth, cols, plan->nr);
 }
 
 /* ---- the loops around the micro-kernel ------------------------------------------------------- */

@@ -99,6 +99,11 @@ void bnmlp_gemm_micro_portable(size_t k, const float *a, const float *b, float *
 /* The bf16 micro-kernels (isa.h: bnmlp_micro_kernel_bf16_function), one per row's tile. */
 void bnmlp_gemm_micro_bf16_portable(size_t pairs, const uint32_t *a, const uint32_t *b, float *c, size_t ldc,
                                     const float *bias, bool load_c);
+/* The portable bf16 packers (isa.h: bnmlp_pack_bf16_function). */
+void bnmlp_pack_bf16_interleaved_portable(uint32_t *panel, const float *source, size_t ld, size_t depth,
+                                          size_t count, size_t width);
+void bnmlp_pack_bf16_rows_portable(uint32_t *panel, const float *source, size_t ld, size_t depth,
+                                   size_t count, size_t width);
 #if defined(__x86_64__)
 /* AVX2 emulation of vdpbf16ps (FMA + compare-and-mask flushing), 6 x 16. */
 void bnmlp_gemm_micro_bf16_avx2(size_t pairs, const uint32_t *a, const uint32_t *b, float *c, size_t ldc,

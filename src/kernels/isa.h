@@ -38,6 +38,18 @@ typedef void (*bnmlp_micro_kernel_bf16_function)(size_t pairs, const uint32_t *a
  * is the row's mr; pack_b_transposed: width is its nr. */
 typedef void (*bnmlp_pack_function)(float *panel, const float *source, size_t ld, size_t depth, size_t width);
 
+/* bf16 packing (kernels/bf16.h: pairs, rounding). Panels of `width` pairs a step; values
+ * [0, depth) of `count` panel columns (the last panel's columns past count are zeros, and so is
+ * the missing value 2s + 1 of an odd depth), panel q at panel + q width ceil(depth / 2):
+ *   interleaved: source rows run across the panel (row p at source + p ld holds value p of every
+ *     column): panel[q width pairs + s width + r] = pair(row 2s, row 2s + 1)[q width + r]
+ *     (op(A) transposed, op(B) as stored);
+ *   rows: source rows run along the depth (column c of the panels is source row c, ld apart):
+ *     panel[q width pairs + s width + r] = pair(values 2s, 2s + 1 of row q width + r)
+ *     (op(A) as stored, op(B) transposed). */
+typedef void (*bnmlp_pack_bf16_function)(uint32_t *panel, const float *source, size_t ld, size_t depth,
+                                         size_t count, size_t width);
+
 /* The GEMM's direct, unpacked path (contract of bnmlp_gemm_direct in gemm.h). */
 typedef void (*bnmlp_gemm_direct_function)(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
                                            const float *a, size_t lda, const float *b, size_t ldb,
@@ -99,6 +111,8 @@ typedef struct bnmlp_isa {
     /* the bf16 product's micro-kernel on the same (mr, nr) tile (NULL: the portable row's, whose
      * tile is the portable one, so a row leaving it NULL must share the portable tile size) */
     bnmlp_micro_kernel_bf16_function micro_kernel_bf16;
+    bnmlp_pack_bf16_function pack_bf16_interleaved; /* bf16 packers (NULL: the portable row's) */
+    bnmlp_pack_bf16_function pack_bf16_rows;
 
     bnmlp_column_sums_function column_sums;                         /* bias gradient, batch-norm means */
     bnmlp_squares_function batchnorm_squares;                       /* batch-norm variance sums */

@@ -86,6 +86,76 @@ BF16_TARGET void bnmlp_gemm_micro_bf16_avx512bf16(size_t pairs, const uint32_t *
 #undef BF16_STORE
 }
 
+/* ---- packing: vcvtne2ps2bf16 (the rounding of kernels/bf16.h) ------------------------------------ */
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* The lowest n bits (n <= 16). */
+static __mmask16 low_lanes(size_t n) { return (__mmask16)((1u << n) - 1u); }
+
+/* isa.h's interleaved packer: 16 columns of two rows at a time, converted by one vcvtne2ps2bf16
+ * and interleaved by one vpermw. */
+BF16_TARGET static void pack_interleaved_avx512bf16(uint32_t *panel, const float *source, size_t ld,
+                                                    size_t depth, size_t count, size_t width) {
+    /* 16-bit element 2j of a pair vector <- j (row 2s), 2j + 1 <- 16 + j (row 2s + 1). */
+    static const uint16_t order[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
+                                       8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+    const __m512i index = _mm512_loadu_si512(order);
+    const size_t pairs = (depth + 1) / 2;
+    for (size_t i0 = 0; i0 < count; i0 += width) {
+        const size_t used = min_size(width, count - i0);
+        uint32_t *target = panel + i0 * pairs;
+        for (size_t s = 0; s < pairs; s++) {
+            const float *row0 = source + 2 * s * ld + i0;
+            const bool second = 2 * s + 1 < depth;
+            uint32_t *step = target + s * width;
+            for (size_t c0 = 0; c0 < width; c0 += 16) {
+                const size_t lanes = min_size(16, width - c0);
+                const __mmask16 load = low_lanes(used > c0 ? min_size(lanes, used - c0) : 0);
+                const __m512 x0 = _mm512_maskz_loadu_ps(load, row0 + c0);
+                const __m512 x1 = second ? _mm512_maskz_loadu_ps(load, row0 + ld + c0) : _mm512_setzero_ps();
+                const __m512i v = _mm512_permutexvar_epi16(index, (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
+                _mm512_mask_storeu_epi32(step + c0, low_lanes(lanes), v);
+            }
+        }
+    }
+}
+
+/* Rows a panel may have here (the row's MR and NR). */
+#define PACK_ROWS_MAX 32
+
+/* isa.h's rows packer: 32 values (16 pairs) of a row at a time by one vcvtne2ps2bf16 (consecutive
+ * bf16 values are already pairs), a panel's rows into a tile, the tile transposed into the panel. */
+BF16_TARGET static void pack_rows_avx512bf16(uint32_t *panel, const float *source, size_t ld, size_t depth,
+                                             size_t count, size_t width) {
+    if (width > PACK_ROWS_MAX) {
+        bnmlp_pack_bf16_rows_portable(panel, source, ld, depth, count, width);
+        return;
+    }
+    _Alignas(64) uint32_t tile[PACK_ROWS_MAX * 16];
+    const size_t pairs = (depth + 1) / 2;
+    for (size_t i0 = 0; i0 < count; i0 += width) {
+        const size_t used = min_size(width, count - i0);
+        uint32_t *target = panel + i0 * pairs;
+        for (size_t s0 = 0; s0 < pairs; s0 += 16) {
+            const size_t steps = min_size(16, pairs - s0), values = min_size(32, depth - 2 * s0);
+            const __mmask16 low = low_lanes(min_size(16, values)),
+                            high = low_lanes(values > 16 ? values - 16 : 0);
+            for (size_t r = 0; r < width; r++) {
+                __m512i v = _mm512_setzero_si512();
+                if (r < used) {
+                    const float *row = source + (i0 + r) * ld + 2 * s0;
+                    v = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, row + 16),
+                                                     _mm512_maskz_loadu_ps(low, row));
+                }
+                _mm512_store_si512(tile + r * 16, v);
+            }
+            for (size_t q = 0; q < steps; q++)
+                for (size_t r = 0; r < width; r++) target[(s0 + q) * width + r] = tile[r * 16 + q];
+        }
+    }
+}
+
 /* The element-wise loops: the AVX-512 row's, compiled with the same target (the same code). */
 #define ELEMENTWISE_TARGET __attribute__((target("avx2,fma,avx512f,avx512vl")))
 #define ELEMENTWISE(name) name##_avx512bf16
@@ -112,6 +182,8 @@ const bnmlp_isa bnmlp_isa_avx512bf16 = {
     .pack_b_transposed = bnmlp_gemm_pack_b_transposed_avx2,
     .gemm_direct = bnmlp_gemm_direct_avx2,
     .micro_kernel_bf16 = bnmlp_gemm_micro_bf16_avx512bf16,
+    .pack_bf16_interleaved = pack_interleaved_avx512bf16,
+    .pack_bf16_rows = pack_rows_avx512bf16,
     ELEMENTWISE_ENTRIES,
 };
 
