@@ -102,18 +102,19 @@ BF16_TARGET static void pack_interleaved_avx512bf16(uint32_t *panel, const float
                                        8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
     const __m512i index = _mm512_loadu_si512(order);
     const size_t pairs = (depth + 1) / 2;
-    for (size_t i0 = 0; i0 < count; i0 += width) {
-        const size_t used = min_size(width, count - i0);
-        uint32_t *target = panel + i0 * pairs;
-        for (size_t s = 0; s < pairs; s++) {
-            const float *row0 = source + 2 * s * ld + i0;
-            const bool second = 2 * s + 1 < depth;
-            uint32_t *step = target + s * width;
+    /* Step by step, each pair of source rows read in order across every panel. */
+    for (size_t s = 0; s < pairs; s++) {
+        const float *row0 = source + 2 * s * ld;
+        const bool second = 2 * s + 1 < depth;
+        for (size_t i0 = 0; i0 < count; i0 += width) {
+            const size_t used = min_size(width, count - i0);
+            uint32_t *step = panel + i0 * pairs + s * width;
             for (size_t c0 = 0; c0 < width; c0 += 16) {
                 const size_t lanes = min_size(16, width - c0);
                 const __mmask16 load = low_lanes(used > c0 ? min_size(lanes, used - c0) : 0);
-                const __m512 x0 = _mm512_maskz_loadu_ps(load, row0 + c0);
-                const __m512 x1 = second ? _mm512_maskz_loadu_ps(load, row0 + ld + c0) : _mm512_setzero_ps();
+                const __m512 x0 = _mm512_maskz_loadu_ps(load, row0 + i0 + c0);
+                const __m512 x1 =
+                    second ? _mm512_maskz_loadu_ps(load, row0 + ld + i0 + c0) : _mm512_setzero_ps();
                 const __m512i v = _mm512_permutexvar_epi16(index, (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
                 _mm512_mask_storeu_epi32(step + c0, low_lanes(lanes), v);
             }
@@ -124,11 +125,32 @@ BF16_TARGET static void pack_interleaved_avx512bf16(uint32_t *panel, const float
 /* Rows a panel may have here (the row's MR and NR). */
 #define PACK_ROWS_MAX 32
 
+/* columns[q] = lane q of each of rows[0..8): an 8x8 transpose of 32-bit values (float shuffles,
+ * which move bits unchanged). */
+BF16_TARGET static void transpose_8x8_bits(const __m256i rows[8], __m256i columns[8]) {
+    __m256 t[8], u[8];
+    for (size_t i = 0; i < 4; i++) {
+        const __m256 a = _mm256_castsi256_ps(rows[2 * i]), b = _mm256_castsi256_ps(rows[2 * i + 1]);
+        t[2 * i] = _mm256_unpacklo_ps(a, b);
+        t[2 * i + 1] = _mm256_unpackhi_ps(a, b);
+    }
+    for (size_t i = 0; i < 2; i++)
+        for (size_t h = 0; h < 2; h++) {
+            const __m256 a = t[4 * i + h], b = t[4 * i + 2 + h];
+            u[4 * i + 2 * h] = _mm256_shuffle_ps(a, b, 0x44);
+            u[4 * i + 2 * h + 1] = _mm256_shuffle_ps(a, b, 0xee);
+        }
+    for (size_t q = 0; q < 4; q++) {
+        columns[q] = _mm256_castps_si256(_mm256_permute2f128_ps(u[q], u[4 + q], 0x20));
+        columns[4 + q] = _mm256_castps_si256(_mm256_permute2f128_ps(u[q], u[4 + q], 0x31));
+    }
+}
+
 /* isa.h's rows packer: 32 values (16 pairs) of a row at a time by one vcvtne2ps2bf16 (consecutive
  * bf16 values are already pairs), a panel's rows into a tile, the tile transposed into the panel. */
 BF16_TARGET static void pack_rows_avx512bf16(uint32_t *panel, const float *source, size_t ld, size_t depth,
                                              size_t count, size_t width) {
-    if (width > PACK_ROWS_MAX) {
+    if (width > PACK_ROWS_MAX || width % 8 != 0) {
         bnmlp_pack_bf16_rows_portable(panel, source, ld, depth, count, width);
         return;
     }
@@ -150,8 +172,18 @@ BF16_TARGET static void pack_rows_avx512bf16(uint32_t *panel, const float *sourc
                 }
                 _mm512_store_si512(tile + r * 16, v);
             }
-            for (size_t q = 0; q < steps; q++)
-                for (size_t r = 0; r < width; r++) target[(s0 + q) * width + r] = tile[r * 16 + q];
+            /* target[(s0 + q) width + r] = tile[r 16 + q], 8 x 8 blocks at a time. */
+            for (size_t j0 = 0; j0 < width; j0 += 8)
+                for (size_t q0 = 0; q0 < steps; q0 += 8) {
+                    __m256i rows[8], columns[8];
+                    for (size_t j = 0; j < 8; j++)
+                        rows[j] =
+                            _mm256_load_si256((const __m256i *)(const void *)(tile + (j0 + j) * 16 + q0));
+                    transpose_8x8_bits(rows, columns);
+                    for (size_t q = 0; q < 8 && q0 + q < steps; q++)
+                        _mm256_storeu_si256((__m256i *)(void *)(target + (s0 + q0 + q) * width + j0),
+                                            columns[q]);
+                }
         }
     }
 }
