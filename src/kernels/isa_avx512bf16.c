@@ -93,6 +93,9 @@ static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 /* The lowest n bits (n <= 16). */
 static __mmask16 low_lanes(size_t n) { return (__mmask16)((1u << n) - 1u); }
 
+/* Pairs of source rows the interleaved packer takes at a time. */
+#define INTERLEAVE_STEPS 4
+
 /* isa.h's interleaved packer: 16 columns of two rows at a time, converted by one vcvtne2ps2bf16
  * and interleaved by one vpermw. */
 BF16_TARGET static void pack_interleaved_avx512bf16(uint32_t *panel, const float *source, size_t ld,
@@ -102,21 +105,25 @@ BF16_TARGET static void pack_interleaved_avx512bf16(uint32_t *panel, const float
                                        8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
     const __m512i index = _mm512_loadu_si512(order);
     const size_t pairs = (depth + 1) / 2;
-    /* Step by step, each pair of source rows read in order across every panel. */
-    for (size_t s = 0; s < pairs; s++) {
-        const float *row0 = source + 2 * s * ld;
-        const bool second = 2 * s + 1 < depth;
+    /* A few steps at a time (their source rows stay in L1), read in order across every panel;
+     * each panel gets those steps as one contiguous run. */
+    for (size_t s0 = 0; s0 < pairs; s0 += INTERLEAVE_STEPS) {
+        const size_t s_end = min_size(pairs, s0 + INTERLEAVE_STEPS);
         for (size_t i0 = 0; i0 < count; i0 += width) {
             const size_t used = min_size(width, count - i0);
-            uint32_t *step = panel + i0 * pairs + s * width;
-            for (size_t c0 = 0; c0 < width; c0 += 16) {
-                const size_t lanes = min_size(16, width - c0);
-                const __mmask16 load = low_lanes(used > c0 ? min_size(lanes, used - c0) : 0);
-                const __m512 x0 = _mm512_maskz_loadu_ps(load, row0 + i0 + c0);
-                const __m512 x1 =
-                    second ? _mm512_maskz_loadu_ps(load, row0 + ld + i0 + c0) : _mm512_setzero_ps();
-                const __m512i v = _mm512_permutexvar_epi16(index, (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
-                _mm512_mask_storeu_epi32(step + c0, low_lanes(lanes), v);
+            for (size_t s = s0; s < s_end; s++) {
+                const float *row0 = source + 2 * s * ld + i0;
+                const bool second = 2 * s + 1 < depth;
+                uint32_t *step = panel + i0 * pairs + s * width;
+                for (size_t c0 = 0; c0 < width; c0 += 16) {
+                    const size_t lanes = min_size(16, width - c0);
+                    const __mmask16 load = low_lanes(used > c0 ? min_size(lanes, used - c0) : 0);
+                    const __m512 x0 = _mm512_maskz_loadu_ps(load, row0 + c0);
+                    const __m512 x1 =
+                        second ? _mm512_maskz_loadu_ps(load, row0 + ld + c0) : _mm512_setzero_ps();
+                    const __m512i v = _mm512_permutexvar_epi16(index, (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
+                    _mm512_mask_storeu_epi32(step + c0, low_lanes(lanes), v);
+                }
             }
         }
     }
