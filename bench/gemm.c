@@ -7,7 +7,7 @@
  * within every round so that a noisy shared machine hits both alike. Compare ratios, not
  * absolute numbers from different runs.
  *
- * usage: gemm [--csv] [--rounds N] [--isa best|portable|avx2|avx512] [--threads N (max, default
+ * usage: gemm [--csv] [--rounds N] [--isa best|portable|avx2|avx512|avx512bf16] [--threads N (max, default
  *             2)] [--kc N] [--mc N] [--nc N] [--only step|tutorial]
  */
 #define _POSIX_C_SOURCE 200809L
@@ -120,7 +120,7 @@ static double sample(const operands *o, engine e, size_t iterations) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: gemm [--csv] [--rounds N] [--isa best|portable|avx2|avx512] "
+    fprintf(stderr, "usage: gemm [--csv] [--rounds N] [--isa best|portable|avx2|avx512|avx512bf16] "
                     "[--threads N] [--kc N] [--mc N] [--nc N] [--only step|tutorial]\n");
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
+#include "core/core.h"
 #include "kernels/bf16.h"
 #include "support.h"
 
@@ -160,6 +162,24 @@ static void test_file_keeps_precision(void **state) {
     assert_ok(bnmlp_model_predict(loaded, &tx, &t2));
     assert_true(same_bits(p1, p2, B * OUT));
     bnmlp_model_free(loaded), free(bytes), bnmlp_model_free(bf16);
+
+    /* A precision outside bnmlp_precision is refused (BNMLP_ERR_FORMAT), whatever else the file holds. */
+    bf16 = make_model(BNMLP_PRECISION_BF16, true);
+    bytes = saved(bf16, false, &size);
+    size_t at = 0;
+    while (at + 9 <= size && memcmp(bytes + at, "precision", 9) != 0) at++;
+    assert_true(at + 9 + 8 <= size);
+    assert_int_equal(bnmlp_load_le32(bytes + at + 9), 4); /* value length, then the u32 value */
+    assert_int_equal(bnmlp_load_le32(bytes + at + 13), 1);
+    const uint32_t bad_values[] = {2, 5, 0xffffffffu};
+    for (size_t k = 0; k < sizeof bad_values / sizeof bad_values[0]; k++) {
+        bnmlp_store_le32(bytes + at + 13, bad_values[k]);
+        bnmlp_store_le32(bytes + size - 4, bnmlp_crc32_update(0, bytes, size - 4));
+        loaded = bnmlp_model_load_buffer(bytes, size, NULL, &detail, &status);
+        assert_null(loaded);
+        assert_int_equal(status, BNMLP_ERR_FORMAT);
+    }
+    free(bytes), bnmlp_model_free(bf16);
 
 #if defined(BNMLP_FIXTURES_DIR)
     /* A version-1 file of before the option: float32. */
