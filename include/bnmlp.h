@@ -2083,7 +2083,9 @@ bnmlp_status bnmlp_metric_confusion_matrix(const bnmlp_metric_accumulator *accum
  * mean 0, moving variance 0.5, epsilon 0.5). Folding is computed in double and rounded once to
  * float: predictions equal the original's inference predictions within 1e-5 relative (rounding
  * only; tests/test_fold.c measures at most 2.4e-6). The new model keeps the loss, the class
- * names, the maximum batch and the threads setting; every layer is frozen (a training-mode
+ * names, the maximum batch, the threads setting and the precision (bnmlp_model_set_precision: a
+ * bf16 model's folded copy runs its products in bf16 too, its predictions then within bf16's
+ * rounding of the original's); every layer is frozen (a training-mode
  * forward then computes what inference does); it has no optimizer state or training history. Its
  * memory comes from allocator (copied into it; NULL: the model's). Free it with
  * bnmlp_model_free. NULL with *status (may be NULL) on error:

@@ -220,12 +220,32 @@ static void test_checkpoint_resumes_bf16_bit_identically(void **state) {
     free(bytes), bnmlp_model_free(straight), bnmlp_model_free(resumed_from), bnmlp_model_free(resumed);
 }
 
+/* Folding keeps the precision; the folded bf16 model predicts near the original (bf16 rounds
+ * the folded weights, not the same ones). */
+static void test_fold_keeps_precision(void **state) {
+    (void)state;
+    bnmlp_model *model = make_model(BNMLP_PRECISION_BF16, true);
+    bnmlp_status status;
+    bnmlp_model *folded = bnmlp_model_fold(model, NULL, &status);
+    assert_non_null(folded);
+    assert_int_equal(bnmlp_model_precision(folded), BNMLP_PRECISION_BF16);
+    float x[B * IN], p1[B * OUT], p2[B * OUT];
+    bnmlp_test_fill(x, B * IN, 41);
+    bnmlp_tensor tx = bnmlp_tensor_view(x, B, IN), t1 = bnmlp_tensor_view(p1, B, OUT),
+                 t2 = bnmlp_tensor_view(p2, B, OUT);
+    assert_ok(bnmlp_model_predict(model, &tx, &t1));
+    assert_ok(bnmlp_model_predict(folded, &tx, &t2));
+    assert_floats_close(p2, p1, B * OUT, 1e-6, 1e-5); /* no batch norm: the same layers */
+    bnmlp_model_free(folded), bnmlp_model_free(model);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bf16_gradients_are_the_reference_products),
         cmocka_unit_test(test_set_precision_bad_inputs_and_names),
         cmocka_unit_test(test_file_keeps_precision),
         cmocka_unit_test(test_checkpoint_resumes_bf16_bit_identically),
+        cmocka_unit_test(test_fold_keeps_precision),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
