@@ -1,13 +1,15 @@
 /*
  * bench/gemm.c - libbnmlp's GEMM at the MLP training step's shapes and the tutorial's shapes,
  * side by side with OpenBLAS's cblas_sgemm (when configured with it) and, for the tutorial's
- * small products, the naive reference bnmlp_gemm_reference. GFLOP/s = 2 m n k / time.
+ * small products, the naive reference bnmlp_gemm_reference. GFLOP/s = 2 m n k / time. The step's
+ * products also run as bnmlp_gemm_bf16 (bf16 inputs, float32 accumulation: the bf16 columns; x fp32 =
+ * our float32 time / bf16 time).
  *
  * Each figure is the median of --rounds samples; ours and the peers' samples are interleaved
  * within every round so that a noisy shared machine hits both alike. Compare ratios, not
  * absolute numbers from different runs.
  *
- * usage: gemm [--csv] [--rounds N] [--isa best|portable|avx2|avx512|avx512bf16] [--threads N (max, default
+ * usage: gemm [--csv] [--rounds N] [--isa best|portable|avx2|avx512] [--threads N (max, default
  *             2)] [--kc N] [--mc N] [--nc N] [--only step|tutorial]
  */
 #define _POSIX_C_SOURCE 200809L
@@ -120,7 +122,7 @@ static double sample(const operands *o, engine e, size_t iterations) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: gemm [--csv] [--rounds N] [--isa best|portable|avx2|avx512|avx512bf16] "
+    fprintf(stderr, "usage: gemm [--csv] [--rounds N] [--isa best|portable|avx2|avx512] "
                     "[--threads N] [--kc N] [--mc N] [--nc N] [--only step|tutorial]\n");
 }
 
@@ -254,7 +256,6 @@ int main(int argc, char **argv) {
     }
     if (!csv)
         printf("\nratio = OpenBLAS time / ours (> 1: ours faster). OpenBLAS runs without the "
-               "bias; naive = bnmlp_gemm_reference, us per call, 1 thread. bf16 = bnmlp_gemm_bf16 (bf16 "
-               "inputs, float32 accumulation), x fp32 = our fp32 time / bf16 time.\n");
+               "bias; naive = bnmlp_gemm_reference, us per call, 1 thread.\n");
     return 0;
 }

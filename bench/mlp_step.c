@@ -164,7 +164,7 @@ static const layer_spec MODEL_TUTORIAL_NOBN[MAX_LAYERS] = {DENSE(50, BNMLP_ACTIV
 
 /* Creates, fills and builds a model; NULL (reported) on failure. */
 static bnmlp_model *make_model(size_t inputs, const layer_spec *spec, size_t max_batch, uint32_t seed,
-                               int threads, bnmlp_precision precision) {
+                               int threads) {
     bnmlp_status status = BNMLP_OK;
     bnmlp_model *model = bnmlp_model_create(inputs, &status);
     for (size_t i = 0; model != NULL && status == BNMLP_OK && i < MAX_LAYERS; i++) {
@@ -189,9 +189,6 @@ static bnmlp_model *make_model(size_t inputs, const layer_spec *spec, size_t max
     }
     if (model != NULL && status == BNMLP_OK) {
         status = bnmlp_model_set_threads(model, threads);
-    }
-    if (model != NULL && status == BNMLP_OK) {
-        status = bnmlp_model_set_precision(model, precision);
     }
     if (status != BNMLP_OK) {
         fprintf(stderr, "mlp_step: cannot make the model: %s\n", bnmlp_status_string(status));
@@ -230,36 +227,26 @@ typedef struct workload {
     const layer_spec *spec;
     size_t inputs;
     size_t batch;
-    bnmlp_precision precision; /* of the dense layers' products (bnmlp_model_set_precision) */
 } workload;
 
 static const workload WORKLOADS[] = {
-    {"mlp1024.train", "256-1024-1024-1 BN, train step, batch 256", KIND_TRAIN, MODEL_BIG, 256, 256,
-     BNMLP_PRECISION_FP32},
-    {"mlp1024.infer", "256-1024-1024-1 BN, inference forward, batch 256", KIND_INFER, MODEL_BIG, 256, 256,
-     BNMLP_PRECISION_FP32},
+    {"mlp1024.train", "256-1024-1024-1 BN, train step, batch 256", KIND_TRAIN, MODEL_BIG, 256, 256},
+    {"mlp1024.infer", "256-1024-1024-1 BN, inference forward, batch 256", KIND_INFER, MODEL_BIG, 256, 256},
+    /* The same two in bf16 (bnmlp_model_set_precision): the name's ".bf16" says so. */
     {"mlp1024.train.bf16", "256-1024-1024-1 BN, train step, batch 256, bf16 products", KIND_TRAIN, MODEL_BIG,
-     256, 256, BNMLP_PRECISION_BF16},
+     256, 256},
     {"mlp1024.infer.bf16", "256-1024-1024-1 BN, inference forward, batch 256, bf16 products", KIND_INFER,
-     MODEL_BIG, 256, 256, BNMLP_PRECISION_BF16},
-    {"mlp1024.folded", "256-1024-1024-1 BN folded, inference, batch 256", KIND_FOLDED, MODEL_BIG, 256, 256,
-     BNMLP_PRECISION_FP32},
-    {"mlp64.train", "30-64-32-1 BN, train step, batch 32", KIND_TRAIN, MODEL_MID, 30, 32,
-     BNMLP_PRECISION_FP32},
-    {"mlp64.infer", "30-64-32-1 BN, inference forward, batch 32", KIND_INFER, MODEL_MID, 30, 32,
-     BNMLP_PRECISION_FP32},
-    {"mlp64.folded", "30-64-32-1 BN folded, inference, batch 32", KIND_FOLDED, MODEL_MID, 30, 32,
-     BNMLP_PRECISION_FP32},
-    {"tutorial.train", "2-50-BN-1, train step, batch 32", KIND_TRAIN, MODEL_TUTORIAL_BN, 2, 32,
-     BNMLP_PRECISION_FP32},
-    {"tutorial.infer", "2-50-BN-1, inference forward, batch 32", KIND_INFER, MODEL_TUTORIAL_BN, 2, 32,
-     BNMLP_PRECISION_FP32},
-    {"tutorial.folded", "2-50-BN-1 folded, inference, batch 32", KIND_FOLDED, MODEL_TUTORIAL_BN, 2, 32,
-     BNMLP_PRECISION_FP32},
-    {"circles.nobn", "circles 100 epochs + val each epoch, no BN", KIND_CIRCLES, MODEL_TUTORIAL_NOBN, 2, 32,
-     BNMLP_PRECISION_FP32},
+     MODEL_BIG, 256, 256},
+    {"mlp1024.folded", "256-1024-1024-1 BN folded, inference, batch 256", KIND_FOLDED, MODEL_BIG, 256, 256},
+    {"mlp64.train", "30-64-32-1 BN, train step, batch 32", KIND_TRAIN, MODEL_MID, 30, 32},
+    {"mlp64.infer", "30-64-32-1 BN, inference forward, batch 32", KIND_INFER, MODEL_MID, 30, 32},
+    {"mlp64.folded", "30-64-32-1 BN folded, inference, batch 32", KIND_FOLDED, MODEL_MID, 30, 32},
+    {"tutorial.train", "2-50-BN-1, train step, batch 32", KIND_TRAIN, MODEL_TUTORIAL_BN, 2, 32},
+    {"tutorial.infer", "2-50-BN-1, inference forward, batch 32", KIND_INFER, MODEL_TUTORIAL_BN, 2, 32},
+    {"tutorial.folded", "2-50-BN-1 folded, inference, batch 32", KIND_FOLDED, MODEL_TUTORIAL_BN, 2, 32},
+    {"circles.nobn", "circles 100 epochs + val each epoch, no BN", KIND_CIRCLES, MODEL_TUTORIAL_NOBN, 2, 32},
     {"circles.bn", "circles 100 epochs + val each epoch, BN after ReLU", KIND_CIRCLES, MODEL_TUTORIAL_BN, 2,
-     32, BNMLP_PRECISION_FP32},
+     32},
 };
 #define WORKLOAD_COUNT (sizeof WORKLOADS / sizeof WORKLOADS[0])
 
@@ -278,8 +265,20 @@ static void context_free(context *c) {
     *c = (context){0};
 }
 
-/* Synthetic standard-normal inputs and fair-coin 0/1 labels from RandomState(seed). */
+/* The precision of a workload's model: bf16 for a name ending in ".bf16", else float32. */
+static bnmlp_precision workload_precision(const workload *w) {
+    const size_t length = strlen(w->name);
+    return length > 5 && strcmp(w->name + length - 5, ".bf16") == 0 ? BNMLP_PRECISION_BF16
+                                                                    : BNMLP_PRECISION_FP32;
+}
+
+/* Synthetic standard-normal inputs and fair-coin 0/1 labels from RandomState(seed), for the
+ * workload's model in the workload's precision. */
 static int fill_synthetic(context *c, const workload *w, uint32_t seed) {
+    if (c->model != NULL && bnmlp_model_set_precision(c->model, workload_precision(w)) != BNMLP_OK) {
+        fprintf(stderr, "mlp_step: cannot set the precision\n");
+        return 0;
+    }
     bnmlp_random rng;
     bnmlp_random_seed(&rng, seed);
     bnmlp_status status = BNMLP_OK;
@@ -366,7 +365,7 @@ static int context_init(context *c, const workload *w, int threads) {
     if (w->kind == KIND_CIRCLES) {
         return fill_circles(c);
     }
-    c->model = make_model(w->inputs, w->spec, w->batch, 1, threads, w->precision);
+    c->model = make_model(w->inputs, w->spec, w->batch, 1, threads);
     return c->model != NULL && fill_synthetic(c, w, 42) && (w->kind != KIND_FOLDED || fold_model(c));
 }
 
@@ -398,7 +397,7 @@ static int unit_infer(context *c) {
 /* A whole circles run as the tutorial does it: build the model (seed 1), fit 100 epochs of
  * shuffled batches of 32 with SGD(0.01, 0.9) and validation on the test half after every epoch. */
 static int unit_circles(context *c) {
-    bnmlp_model *model = make_model(2, c->spec, 32, 1, c->threads, BNMLP_PRECISION_FP32);
+    bnmlp_model *model = make_model(2, c->spec, 32, 1, c->threads);
     if (model == NULL) {
         return 0;
     }
