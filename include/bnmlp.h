@@ -1519,7 +1519,7 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
  * count; small products always run on the calling thread. Before build it is remembered; after
  * build it replaces the model's threads and packing buffers (BNMLP_ERR_OUT_OF_MEMORY, or
  * BNMLP_ERR_INVALID_ARGUMENT when a thread cannot be started: nothing changed). The environment
- * variable BNMLP_ISA (portable, avx2, avx512, avx512bf16) read when a model is created forces the
+ * variable BNMLP_ISA (portable, avx2, avx512) read when a model is created forces the
  * instruction set of its kernels; one this CPU lacks falls back to the fastest it has. */
 bnmlp_status bnmlp_model_set_threads(bnmlp_model *model, size_t threads);
 

@@ -177,7 +177,8 @@ hardware_convert(uint16_t *out, const float *low, const float *high) {
 static void test_reference_matches_instructions(void **state) {
     (void)state;
 #if defined(__x86_64__)
-    if (!bnmlp_isa_available(bnmlp_isa_find("avx512bf16"))) skip();
+    const bnmlp_isa *avx512 = bnmlp_isa_find("avx512");
+    if (!bnmlp_isa_available(avx512) || !avx512->bf16_native || !avx512->bf16_native()) skip();
     size_t mismatches = 0;
     for (unsigned it = 0; it < 20000; it++) {
         float acc[16], got[16], low[16], high[16];
@@ -211,6 +212,19 @@ static void test_reference_matches_instructions(void **state) {
 #endif
 }
 
+/* The bf16 plans of row isa: its default one (the native set where the CPU has one), then, for a
+ * row with a native set here, the same plan on the row's emulating entries. Returns how many. */
+static size_t bf16_plans(const bnmlp_isa *isa, bnmlp_gemm_plan plans[2]) {
+    assert_ok(bnmlp_gemm_plan_init(&plans[0], isa));
+    if (!isa->bf16_native || !isa->bf16_native()) return 1;
+    plans[1] = plans[0];
+    plans[1].micro_kernel_bf16 = BNMLP_ISA_ENTRY(isa, micro_kernel_bf16);
+    plans[1].pack_bf16_interleaved = BNMLP_ISA_ENTRY(isa, pack_bf16_interleaved);
+    plans[1].pack_bf16_rows = BNMLP_ISA_ENTRY(isa, pack_bf16_rows);
+    assert_true(plans[1].micro_kernel_bf16 != plans[0].micro_kernel_bf16);
+    return 2;
+}
+
 /* Every available row's bf16 micro-kernel on random pairs of every range against the reference,
  * with and without C and bias. */
 static void test_micro_kernels_match_reference(void **state) {
@@ -218,36 +232,39 @@ static void test_micro_kernels_match_reference(void **state) {
     for (size_t i = 0; i < bnmlp_isa_count(); i++) {
         const bnmlp_isa *isa = bnmlp_isa_at(i);
         if (!bnmlp_isa_available(isa)) continue;
-        bnmlp_gemm_plan plan;
-        assert_ok(bnmlp_gemm_plan_init(&plan, isa));
-        const size_t mr = plan.mr, nr = plan.nr, pairs = 37, ldc = nr + 3;
-        uint32_t *a = aligned_alloc(64, 64 * ((pairs * mr * 4 + 63) / 64));
-        uint32_t *b = aligned_alloc(64, 64 * ((pairs * nr * 4 + 63) / 64));
-        float *c = malloc(mr * ldc * sizeof *c), *want = malloc(mr * ldc * sizeof *c), bias[32];
-        for (unsigned round = 0; round < 40; round++) {
-            const bool load_c = round & 1, with_bias = round & 2;
-            for (size_t q = 0; q < pairs * mr; q++) a[q] = random_pair(round + (unsigned)q % 3);
-            for (size_t q = 0; q < pairs * nr; q++) b[q] = random_pair(round / 4 + (unsigned)q % 2);
-            for (size_t q = 0; q < mr * ldc; q++) c[q] = random_acc(round / 2 + (unsigned)q % 4);
-            for (size_t j = 0; j < nr; j++) bias[j] = random_acc(round + (unsigned)j % 2);
-            memcpy(want, c, mr * ldc * sizeof *c);
-            for (size_t r = 0; r < mr; r++)
-                for (size_t j = 0; j < nr; j++) {
-                    float acc = load_c ? want[r * ldc + j] : 0.0f;
-                    if (with_bias) acc = acc + bias[j];
-                    for (size_t q = 0; q < pairs; q++)
-                        acc = bnmlp_bf16_dot_pair(acc, a[q * mr + r], b[q * nr + j]);
-                    want[r * ldc + j] = acc;
-                }
-            plan.micro_kernel_bf16(pairs, a, b, c, ldc, with_bias ? bias : NULL, load_c);
-            for (size_t q = 0; q < mr * ldc; q++)
-                if (!same(c[q], want[q])) {
-                    print_error("%s round %u element %zu: %a, reference %a\n", isa->name, round, q,
-                                (double)c[q], (double)want[q]);
-                    fail();
-                }
+        bnmlp_gemm_plan plans[2];
+        const size_t plan_count = bf16_plans(isa, plans);
+        for (size_t v = 0; v < plan_count; v++) {
+            const bnmlp_gemm_plan plan = plans[v];
+            const size_t mr = plan.mr, nr = plan.nr, pairs = 37, ldc = nr + 3;
+            uint32_t *a = aligned_alloc(64, 64 * ((pairs * mr * 4 + 63) / 64));
+            uint32_t *b = aligned_alloc(64, 64 * ((pairs * nr * 4 + 63) / 64));
+            float *c = malloc(mr * ldc * sizeof *c), *want = malloc(mr * ldc * sizeof *c), bias[32];
+            for (unsigned round = 0; round < 40; round++) {
+                const bool load_c = round & 1, with_bias = round & 2;
+                for (size_t q = 0; q < pairs * mr; q++) a[q] = random_pair(round + (unsigned)q % 3);
+                for (size_t q = 0; q < pairs * nr; q++) b[q] = random_pair(round / 4 + (unsigned)q % 2);
+                for (size_t q = 0; q < mr * ldc; q++) c[q] = random_acc(round / 2 + (unsigned)q % 4);
+                for (size_t j = 0; j < nr; j++) bias[j] = random_acc(round + (unsigned)j % 2);
+                memcpy(want, c, mr * ldc * sizeof *c);
+                for (size_t r = 0; r < mr; r++)
+                    for (size_t j = 0; j < nr; j++) {
+                        float acc = load_c ? want[r * ldc + j] : 0.0f;
+                        if (with_bias) acc = acc + bias[j];
+                        for (size_t q = 0; q < pairs; q++)
+                            acc = bnmlp_bf16_dot_pair(acc, a[q * mr + r], b[q * nr + j]);
+                        want[r * ldc + j] = acc;
+                    }
+                plan.micro_kernel_bf16(pairs, a, b, c, ldc, with_bias ? bias : NULL, load_c);
+                for (size_t q = 0; q < mr * ldc; q++)
+                    if (!same(c[q], want[q])) {
+                        print_error("%s (%s) round %u element %zu: %a, reference %a\n", isa->name,
+                                    v ? "emulation" : "default", round, q, (double)c[q], (double)want[q]);
+                        fail();
+                    }
+            }
+            free(a), free(b), free(c), free(want);
         }
-        free(a), free(b), free(c), free(want);
     }
 }
 
@@ -290,11 +307,12 @@ static void check_bf16_case(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool,
                               g.bias ? bias : NULL, g.accumulate, ref, ldc);
     for (size_t i = 0; i < g.m * ldc; i++)
         if (!same(c[i], ref[i])) {
-            print_error("isa %s kc %zu threads %zu, %zux%zux%zu ta %d tb %d bias %d acc %d pad %zu scale %d: "
+            print_error("isa %s (bf16 kernel %p) kc %zu threads %zu, %zux%zux%zu ta %d tb %d bias %d acc %d "
+                        "pad %zu scale %d: "
                         "c[%zu,%zu] = %a, reference %a\n",
-                        bnmlp_isa_name(plan->isa), plan->kc, bnmlp_threadpool_threads(pool), g.m, g.n, g.k,
-                        g.transpose_a, g.transpose_b, g.bias, g.accumulate, g.pad, g.scale, i / ldc, i % ldc,
-                        (double)c[i], (double)ref[i]);
+                        bnmlp_isa_name(plan->isa), (void *)(uintptr_t)plan->micro_kernel_bf16, plan->kc,
+                        bnmlp_threadpool_threads(pool), g.m, g.n, g.k, g.transpose_a, g.transpose_b, g.bias,
+                        g.accumulate, g.pad, g.scale, i / ldc, i % ldc, (double)c[i], (double)ref[i]);
             fail();
         }
     free(a), free(b), free(bias), free(c), free(ref), free(scratch);
@@ -330,12 +348,15 @@ static void test_gemm_every_isa_matches_reference(void **state) {
     for (size_t i = 0; i < bnmlp_isa_count(); i++) {
         const bnmlp_isa *isa = bnmlp_isa_at(i);
         if (!bnmlp_isa_available(isa)) continue;
-        bnmlp_gemm_plan plan;
-        assert_ok(bnmlp_gemm_plan_init(&plan, isa));
-        check_all_shapes(&plan, NULL);
-        /* Small blocks: many K blocks (K > 2 KC), row and column blocks. */
-        plan.kc = 8, plan.mc = 2 * plan.mr, plan.nc = 2 * plan.nr;
-        check_all_shapes(&plan, NULL);
+        bnmlp_gemm_plan plans[2];
+        const size_t plan_count = bf16_plans(isa, plans);
+        for (size_t v = 0; v < plan_count; v++) {
+            bnmlp_gemm_plan plan = plans[v];
+            check_all_shapes(&plan, NULL);
+            /* Small blocks: many K blocks (K > 2 KC), row and column blocks. */
+            plan.kc = 8, plan.mc = 2 * plan.mr, plan.nc = 2 * plan.nr;
+            check_all_shapes(&plan, NULL);
+        }
     }
 }
 
@@ -344,25 +365,27 @@ static void test_gemm_thread_counts(void **state) {
     for (size_t i = 0; i < bnmlp_isa_count(); i++) {
         const bnmlp_isa *isa = bnmlp_isa_at(i);
         if (!bnmlp_isa_available(isa)) continue;
-        bnmlp_gemm_plan plan;
-        assert_ok(bnmlp_gemm_plan_init(&plan, isa));
-        plan.kc = 16, plan.mc = 2 * plan.mr, plan.nc = 2 * plan.nr;
-        for (size_t threads = 1; threads <= 3; threads++) {
-            bnmlp_status status;
-            bnmlp_threadpool *pool = bnmlp_threadpool_create(threads, NULL, &status);
-            assert_non_null(pool);
-            /* Large enough to be split over threads. */
-            for (unsigned form = 0; form < 4; form++)
-                check_bf16_case(&plan, pool,
-                                (bf16_case){.m = 130,
-                                            .n = 150,
-                                            .k = 61,
-                                            .transpose_a = form & 1,
-                                            .transpose_b = form & 2,
-                                            .bias = form == 0,
-                                            .accumulate = form == 1});
-            bnmlp_threadpool_free(pool);
-        }
+        bnmlp_gemm_plan plans[2];
+        const size_t plan_count = bf16_plans(isa, plans);
+        for (size_t v = 0; v < plan_count; v++)
+            for (size_t threads = 1; threads <= 3; threads++) {
+                bnmlp_gemm_plan plan = plans[v];
+                plan.kc = 16, plan.mc = 2 * plan.mr, plan.nc = 2 * plan.nr;
+                bnmlp_status status;
+                bnmlp_threadpool *pool = bnmlp_threadpool_create(threads, NULL, &status);
+                assert_non_null(pool);
+                /* Large enough to be split over threads. */
+                for (unsigned form = 0; form < 4; form++)
+                    check_bf16_case(&plan, pool,
+                                    (bf16_case){.m = 130,
+                                                .n = 150,
+                                                .k = 61,
+                                                .transpose_a = form & 1,
+                                                .transpose_b = form & 2,
+                                                .bias = form == 0,
+                                                .accumulate = form == 1});
+                bnmlp_threadpool_free(pool);
+            }
     }
 }
 

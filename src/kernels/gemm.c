@@ -53,7 +53,10 @@ bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, const bnmlp_isa *isa) {
         isa->mr * isa->nr > BNMLP_GEMM_MAX_TILE)
         return BNMLP_ERR_INVALID_ARGUMENT;
     bnmlp_gemm_plan p = {.isa = isa, .mr = isa->mr, .nr = isa->nr, .micro_kernel = isa->micro_kernel};
-    p.micro_kernel_bf16 = BNMLP_ISA_ENTRY(isa, micro_kernel_bf16);
+    const bnmlp_bf16_native *native = isa->bf16_native ? isa->bf16_native() : NULL;
+    p.micro_kernel_bf16 = native ? native->micro_kernel : BNMLP_ISA_ENTRY(isa, micro_kernel_bf16);
+    p.pack_bf16_interleaved = native ? native->pack_interleaved : BNMLP_ISA_ENTRY(isa, pack_bf16_interleaved);
+    p.pack_bf16_rows = native ? native->pack_rows : BNMLP_ISA_ENTRY(isa, pack_bf16_rows);
     const size_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, FALLBACK_L1_BYTES);
     const size_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, FALLBACK_L2_BYTES);
     /* A (KC, NR) B micro-panel in half of L1 (the A micro-panels stream through the rest). */
@@ -213,20 +216,18 @@ static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, s
 static void pack_a_bf16(const bnmlp_gemm_plan *plan, uint32_t *packed, const float *a, size_t lda,
                         bool transpose_a, size_t row0, size_t rows, size_t p0, size_t depth) {
     if (transpose_a)
-        BNMLP_ISA_ENTRY(plan->isa, pack_bf16_interleaved)
-        (packed, a + p0 * lda + row0, lda, depth, rows, plan->mr);
+        plan->pack_bf16_interleaved(packed, a + p0 * lda + row0, lda, depth, rows, plan->mr);
     else
-        BNMLP_ISA_ENTRY(plan->isa, pack_bf16_rows)(packed, a + row0 * lda + p0, lda, depth, rows, plan->mr);
+        plan->pack_bf16_rows(packed, a + row0 * lda + p0, lda, depth, rows, plan->mr);
 }
 
 /* op(B) values [p0, + depth), columns [col0, + cols) as NR-column panels of bf16 pairs. */
 static void pack_b_bf16(const bnmlp_gemm_plan *plan, uint32_t *packed, const float *b, size_t ldb,
                         bool transpose_b, size_t p0, size_t depth, size_t col0, size_t cols) {
     if (transpose_b)
-        BNMLP_ISA_ENTRY(plan->isa, pack_bf16_rows)(packed, b + col0 * ldb + p0, ldb, depth, cols, plan->nr);
+        plan->pack_bf16_rows(packed, b + col0 * ldb + p0, ldb, depth, cols, plan->nr);
     else
-        BNMLP_ISA_ENTRY(plan->isa, pack_bf16_interleaved)
-        (packed, b + p0 * ldb + col0, ldb, depth, cols, plan->nr);
+        plan->pack_bf16_interleaved(packed, b + p0 * ldb + col0, ldb, depth, cols, plan->nr);
 }
 
 /* ---- the loops around the micro-kernel ------------------------------------------------------- */
@@ -416,7 +417,8 @@ static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool
                              size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                              const float *bias, bool accumulate, float *c, size_t ldc, bool bf16) {
     if (!plan) return BNMLP_ERR_NULL_ARGUMENT;
-    if (bf16 && !plan->micro_kernel_bf16) return BNMLP_ERR_INVALID_ARGUMENT;
+    if (bf16 && (!plan->micro_kernel_bf16 || !plan->pack_bf16_interleaved || !plan->pack_bf16_rows))
+        return BNMLP_ERR_INVALID_ARGUMENT;
     if (m == 0 || n == 0) return BNMLP_OK;
     if (!c || (k > 0 && (!a || !b))) return BNMLP_ERR_NULL_ARGUMENT;
     if (ldc < n) return BNMLP_ERR_INVALID_ARGUMENT;

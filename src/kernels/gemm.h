@@ -37,8 +37,11 @@ typedef struct bnmlp_gemm_plan {
     size_t kc;            /* K block: a (KC, NR) packed B micro-panel stays in L1 */
     size_t mc;            /* M block, multiple of mr: a packed (MC, KC) A block stays in L2 */
     size_t nc;            /* N block, multiple of nr: a packed (KC, NC) B block */
-    bnmlp_micro_kernel_function micro_kernel;           /* the row's */
-    bnmlp_micro_kernel_bf16_function micro_kernel_bf16; /* the row's bf16 one, same (mr, nr) tile */
+    bnmlp_micro_kernel_function micro_kernel; /* the row's */
+    /* the bf16 product's micro-kernel and packers, same (mr, nr) tile: the row's bf16_native set
+     * where the CPU has it, else the row's emulating entries */
+    bnmlp_micro_kernel_bf16_function micro_kernel_bf16;
+    bnmlp_pack_bf16_function pack_bf16_interleaved, pack_bf16_rows;
 } bnmlp_gemm_plan;
 
 /* Fills *plan for the instruction set isa (NULL: bnmlp_isa_best()) with blocks from the cache
@@ -111,9 +114,9 @@ void bnmlp_gemm_micro_bf16_avx2(size_t pairs, const uint32_t *a, const uint32_t 
 /* AVX-512F emulation, 8 x 32. */
 void bnmlp_gemm_micro_bf16_avx512(size_t pairs, const uint32_t *a, const uint32_t *b, float *c, size_t ldc,
                                   const float *bias, bool load_c);
-/* vdpbf16ps itself (AVX512_BF16), 8 x 32. */
-void bnmlp_gemm_micro_bf16_avx512bf16(size_t pairs, const uint32_t *a, const uint32_t *b, float *c,
-                                      size_t ldc, const float *bias, bool load_c);
+/* The AVX-512 row's bf16_native: vdpbf16ps and vcvtne2ps2bf16 (8 x 32), or NULL without
+ * AVX512_BF16 (isa_avx512bf16.c). */
+const bnmlp_bf16_native *bnmlp_bf16_native_avx512bf16(void);
 void bnmlp_gemm_micro_avx2(size_t k, const float *a, const float *b, float *c, size_t ldc, const float *bias,
                            bool load_c);
 void bnmlp_gemm_micro_avx512(size_t k, const float *a, const float *b, float *c, size_t ldc,

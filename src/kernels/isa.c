@@ -7,14 +7,13 @@
 #include <string.h>
 
 #if defined(__x86_64__)
-extern const bnmlp_isa bnmlp_isa_avx2, bnmlp_isa_avx512, bnmlp_isa_avx512bf16;
+extern const bnmlp_isa bnmlp_isa_avx2, bnmlp_isa_avx512;
 #endif
 
 /* Every instruction set of this build, fastest first; the portable row last. A new instruction
  * set is its file (isa_<name>.c) and one line here. */
 static const bnmlp_isa *const isa_list[] = {
 #if defined(__x86_64__)
-    &bnmlp_isa_avx512bf16,
     &bnmlp_isa_avx512,
     &bnmlp_isa_avx2,
 #endif

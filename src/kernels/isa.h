@@ -50,6 +50,15 @@ typedef void (*bnmlp_pack_function)(float *panel, const float *source, size_t ld
 typedef void (*bnmlp_pack_bf16_function)(uint32_t *panel, const float *source, size_t ld, size_t depth,
                                          size_t count, size_t width);
 
+/* A row's bf16 product on the CPU's own bf16 instructions (bnmlp_isa.bf16_native): the same
+ * contracts, tile and bits as the row's emulating entries. */
+typedef struct bnmlp_bf16_native {
+    const char *name;                              /* e.g. "avx512bf16" */
+    bnmlp_micro_kernel_bf16_function micro_kernel; /* as micro_kernel_bf16 */
+    bnmlp_pack_bf16_function pack_interleaved;     /* as pack_bf16_interleaved */
+    bnmlp_pack_bf16_function pack_rows;            /* as pack_bf16_rows */
+} bnmlp_bf16_native;
+
 /* The GEMM's direct, unpacked path (contract of bnmlp_gemm_direct in gemm.h). */
 typedef void (*bnmlp_gemm_direct_function)(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
                                            const float *a, size_t lda, const float *b, size_t ldb,
@@ -113,6 +122,10 @@ typedef struct bnmlp_isa {
     bnmlp_micro_kernel_bf16_function micro_kernel_bf16;
     bnmlp_pack_bf16_function pack_bf16_interleaved; /* bf16 packers (NULL: the portable row's) */
     bnmlp_pack_bf16_function pack_bf16_rows;
+    /* The bf16 product on the CPU's own bf16 instructions (AVX512_BF16), on the row's tile: the
+     * set, or NULL when this CPU lacks them (then the entries above, which emulate them bit for
+     * bit, run). NULL entry: never. */
+    const struct bnmlp_bf16_native *(*bf16_native)(void);
 
     bnmlp_column_sums_function column_sums;                         /* bias gradient, batch-norm means */
     bnmlp_squares_function batchnorm_squares;                       /* batch-norm variance sums */
@@ -125,11 +138,6 @@ typedef struct bnmlp_isa {
     bnmlp_activation_forward_function activation_forward[BNMLP_ACTIVATION_KINDS];
     bnmlp_activation_backward_function activation_backward[BNMLP_ACTIVATION_KINDS];
 } bnmlp_isa;
-
-#if defined(__x86_64__)
-/* The AVX-512 rows' defer_to_slower (AMD Zen 4: AVX-512 at AVX2's FMA rate); isa_avx512.c. */
-bool bnmlp_isa_avx512_defer_to_slower(void);
-#endif
 
 /* The portable row: plain C (the compiler's baseline vectors), every machine, every entry. */
 extern const bnmlp_isa bnmlp_isa_portable;
@@ -152,8 +160,8 @@ bool bnmlp_isa_available(const bnmlp_isa *isa);
 /* The fastest available row, skipping one that defers to a slower available row. Never NULL. */
 const bnmlp_isa *bnmlp_isa_best(void);
 
-/* The row that the value of BNMLP_ISA names: *isa = the row for "portable", "avx2", "avx512",
- * "avx512bf16" (whether or not it is available), or bnmlp_isa_best() when the variable is unset, empty or
+/* The row that the value of BNMLP_ISA names: *isa = the row for "portable", "avx2", "avx512"
+ * (whether or not it is available), or bnmlp_isa_best() when the variable is unset, empty or
  * "best". False (and *isa untouched) for any other value. The only place the library reads the
  * environment; the model calls it once when it is created. */
 bool bnmlp_isa_from_environment(const bnmlp_isa **isa);

@@ -165,7 +165,7 @@ static bool avx512_available(void) {
 /* AMD Zen 4 (family 0x19, the only one of that family with AVX-512) runs AVX-512 on 256-bit
  * units: the same FMA peak as AVX2, and the AVX2 kernel is the one measured there (bench/gemm).
  * Elsewhere (Intel Sapphire Rapids: two 512-bit FMA ports; AMD Zen 5) AVX-512 is preferred. */
-bool bnmlp_isa_avx512_defer_to_slower(void) {
+static bool avx512_defer_to_slower(void) {
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;
     /* "AuthenticAMD" in ebx, edx, ecx. */
@@ -180,7 +180,7 @@ bool bnmlp_isa_avx512_defer_to_slower(void) {
 const bnmlp_isa bnmlp_isa_avx512 = {
     .name = "avx512",
     .available = avx512_available,
-    .defer_to_slower = bnmlp_isa_avx512_defer_to_slower,
+    .defer_to_slower = avx512_defer_to_slower,
     .mr = BNMLP_GEMM_AVX512_MR,
     .nr = BNMLP_GEMM_AVX512_NR,
     .micro_kernel = bnmlp_gemm_micro_avx512,
@@ -188,6 +188,7 @@ const bnmlp_isa bnmlp_isa_avx512 = {
     .pack_b_transposed = bnmlp_gemm_pack_b_transposed_avx2,
     .gemm_direct = bnmlp_gemm_direct_avx2,
     .micro_kernel_bf16 = bnmlp_gemm_micro_bf16_avx512,
+    .bf16_native = bnmlp_bf16_native_avx512bf16,
     ELEMENTWISE_ENTRIES,
 };
 

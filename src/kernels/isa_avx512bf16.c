@@ -1,7 +1,7 @@
 /*
- * isa_avx512bf16.c - the AVX512_BF16 row of the instruction-set list: the AVX-512 row's float32
- * entries (the same micro-kernel, packers and direct path; the element-wise loops compiled with
- * the same target, so the same bits) plus the bf16 product's micro-kernel on vdpbf16ps itself.
+ * isa_avx512bf16.c - the AVX-512 row's bf16_native set: the bf16 product's micro-kernel on
+ * vdpbf16ps and its packers on vcvtne2ps2bf16, which the plan takes instead of the row's
+ * emulating entries where the CPU has AVX512_BF16 (the same bits either way).
  *
  * Compiled through target attributes (no global flags); only called after the CPU has reported
  * AVX-512 F/VL/BW and AVX512_BF16. x86-64 only.
@@ -18,8 +18,9 @@
 
 /* c (8, 32), row stride ldc = ([c if load_c] else 0) [+ bias (32)], then `pairs` vdpbf16ps steps
  * of a (8 pairs a step) by b (32 pairs a step, 64-byte aligned). */
-BF16_TARGET void bnmlp_gemm_micro_bf16_avx512bf16(size_t pairs, const uint32_t *a, const uint32_t *b,
-                                                  float *c, size_t ldc, const float *bias, bool load_c) {
+BF16_TARGET static void bnmlp_gemm_micro_bf16_avx512bf16(size_t pairs, const uint32_t *a, const uint32_t *b,
+                                                         float *c, size_t ldc, const float *bias,
+                                                         bool load_c) {
     const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
     const __m512 bias1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
 /* Accumulator row r: (c or 0) [+ bias]. */
@@ -195,35 +196,25 @@ BF16_TARGET static void pack_rows_avx512bf16(uint32_t *panel, const float *sourc
     }
 }
 
-/* The element-wise loops: the AVX-512 row's, compiled with the same target (the same code). */
-#define ELEMENTWISE_TARGET __attribute__((target("avx2,fma,avx512f,avx512vl")))
-#define ELEMENTWISE(name) name##_avx512bf16
-#include "kernels/elementwise_body.h"
-
 static bool avx512bf16_available(void) {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512vl") ||
-        !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("fma"))
+        !__builtin_cpu_supports("avx512bw"))
         return false;
     /* CPUID leaf 7 sub-leaf 1, EAX bit 5: AVX512_BF16 (the OS's zmm state is implied above). */
     unsigned eax, ebx, ecx, edx;
     return __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 5));
 }
 
-const bnmlp_isa bnmlp_isa_avx512bf16 = {
+static const bnmlp_bf16_native avx512bf16_set = {
     .name = "avx512bf16",
-    .available = avx512bf16_available,
-    .defer_to_slower = bnmlp_isa_avx512_defer_to_slower,
-    .mr = BNMLP_GEMM_AVX512_MR,
-    .nr = BNMLP_GEMM_AVX512_NR,
-    .micro_kernel = bnmlp_gemm_micro_avx512,
-    .pack_a = bnmlp_gemm_pack_a_avx2,
-    .pack_b_transposed = bnmlp_gemm_pack_b_transposed_avx2,
-    .gemm_direct = bnmlp_gemm_direct_avx2,
-    .micro_kernel_bf16 = bnmlp_gemm_micro_bf16_avx512bf16,
-    .pack_bf16_interleaved = pack_interleaved_avx512bf16,
-    .pack_bf16_rows = pack_rows_avx512bf16,
-    ELEMENTWISE_ENTRIES,
+    .micro_kernel = bnmlp_gemm_micro_bf16_avx512bf16,
+    .pack_interleaved = pack_interleaved_avx512bf16,
+    .pack_rows = pack_rows_avx512bf16,
 };
+
+const bnmlp_bf16_native *bnmlp_bf16_native_avx512bf16(void) {
+    return avx512bf16_available() ? &avx512bf16_set : NULL;
+}
 
 #endif /* __x86_64__ */
