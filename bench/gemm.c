@@ -1,7 +1,9 @@
 /*
  * bench/gemm.c - libbnmlp's GEMM at the MLP training step's shapes and the tutorial's shapes,
  * side by side with OpenBLAS's cblas_sgemm (when configured with it) and, for the tutorial's
- * small products, the naive reference bnmlp_gemm_reference. GFLOP/s = 2 m n k / time.
+ * small products, the naive reference bnmlp_gemm_reference. GFLOP/s = 2 m n k / time. The step's
+ * products also run as bnmlp_gemm_bf16 (bf16 inputs, float32 accumulation: the bf16 columns; x fp32 =
+ * our float32 time / bf16 time).
  *
  * Each figure is the median of --rounds samples; ours and the peers' samples are interleaved
  * within every round so that a noisy shared machine hits both alike. Compare ratios, not
@@ -78,7 +80,7 @@ static void fill(float *v, size_t n, unsigned seed) {
     }
 }
 
-typedef enum engine { OURS, OPENBLAS, MATMUL_C, ENGINE_COUNT } engine;
+typedef enum engine { OURS, OPENBLAS, MATMUL_C, OURS_BF16, ENGINE_COUNT } engine;
 
 typedef struct operands {
     const product *p;
@@ -103,6 +105,11 @@ static void call(const operands *o, engine e) {
                     p->transpose_b ? CblasTrans : CblasNoTrans, (int)p->m, (int)p->n, (int)p->k, 1.0f, o->a,
                     (int)o->lda, o->b, (int)o->ldb, p->accumulate ? 1.0f : 0.0f, o->c, (int)p->n);
 #endif
+        break;
+    case OURS_BF16: /* the same product with bf16 inputs (bnmlp_model_set_precision's) */
+        bnmlp_gemm_bf16(o->plan, o->pool, o->scratch, o->scratch_floats, p->transpose_a, p->transpose_b, p->m,
+                        p->n, p->k, o->a, o->lda, o->b, o->ldb, p->bias ? o->bias : NULL, p->accumulate, o->c,
+                        p->n);
         break;
     case MATMUL_C: /* the naive reference the GEMM is tested against */
         bnmlp_gemm_reference(p->transpose_a, p->transpose_b, p->m, p->n, p->k, o->a, o->lda, o->b, o->ldb,
@@ -255,13 +262,13 @@ int main(int argc, char **argv) {
 
     if (csv)
         printf("threads,product,m,n,k,isa,ours_us,ours_gflops,openblas_us,openblas_gflops,"
-               "ratio,naive_us\n");
+               "ratio,naive_us,bf16_us,bf16_gflops\n");
     else
         printf("libbnmlp GEMM, isa %s (MR %zu NR %zu KC %zu MC %zu NC %zu), medians of %zu "
-               "rounds%s\n\n%-7s %-31s %15s %10s %8s %10s %8s %6s %10s\n",
+               "rounds%s\n\n%-7s %-31s %15s %10s %8s %10s %8s %6s %10s %10s %8s %6s\n",
                bnmlp_isa_name(plan.isa), plan.mr, plan.nr, plan.kc, plan.mc, plan.nc, rounds,
                have_openblas ? ", OpenBLAS interleaved" : " (no OpenBLAS)", "threads", "product", "m x n x k",
-               "ours us", "GFLOP/s", "OpenBLAS", "GFLOP/s", "ratio", "naive");
+               "ours us", "GFLOP/s", "OpenBLAS", "GFLOP/s", "ratio", "naive", "bf16 us", "GFLOP/s", "x fp32");
 
     for (size_t threads = 1; threads <= max_threads && !(only && strcmp(only, "int8") == 0); threads++) {
         bnmlp_status status;
@@ -301,9 +308,10 @@ int main(int argc, char **argv) {
             if (iterations > 200000) iterations = 200000;
             double *times[ENGINE_COUNT];
             for (int e = 0; e < ENGINE_COUNT; e++) times[e] = malloc(rounds * sizeof(double));
-            const bool with_matmul = p->tutorial && threads == 1;
+            const bool with_matmul = p->tutorial && threads == 1, with_bf16 = !p->tutorial;
             for (size_t r = 0; r < rounds; r++) {
                 times[OURS][r] = sample(&o, OURS, iterations);
+                if (with_bf16) times[OURS_BF16][r] = sample(&o, OURS_BF16, iterations);
                 if (have_openblas) times[OPENBLAS][r] = sample(&o, OPENBLAS, iterations);
                 if (with_matmul) times[MATMUL_C][r] = sample(&o, MATMUL_C, iterations);
             }
@@ -311,17 +319,21 @@ int main(int argc, char **argv) {
             const double ours = median(times[OURS], rounds);
             const double blas = have_openblas ? median(times[OPENBLAS], rounds) : 0.0;
             const double matmul = with_matmul ? median(times[MATMUL_C], rounds) : 0.0;
+            const double bf16 = with_bf16 ? median(times[OURS_BF16], rounds) : 0.0;
             char shape[48], matmul_text[32];
             snprintf(matmul_text, sizeof matmul_text, "%.3f", matmul * 1e6);
             snprintf(shape, sizeof shape, "%zux%zux%zu", p->m, p->n, p->k);
             if (csv)
-                printf("%zu,%s,%zu,%zu,%zu,%s,%.4f,%.3f,%.4f,%.3f,%.4f,%.4f\n", threads, p->name, p->m, p->n,
-                       p->k, bnmlp_isa_name(plan.isa), ours * 1e6, flops / ours * 1e-9, blas * 1e6,
-                       blas > 0 ? flops / blas * 1e-9 : 0.0, blas > 0 ? blas / ours : 0.0, matmul * 1e6);
+                printf("%zu,%s,%zu,%zu,%zu,%s,%.4f,%.3f,%.4f,%.3f,%.4f,%.4f,%.4f,%.3f\n", threads, p->name,
+                       p->m, p->n, p->k, bnmlp_isa_name(plan.isa), ours * 1e6, flops / ours * 1e-9,
+                       blas * 1e6, blas > 0 ? flops / blas * 1e-9 : 0.0, blas > 0 ? blas / ours : 0.0,
+                       matmul * 1e6, bf16 * 1e6, bf16 > 0 ? flops / bf16 * 1e-9 : 0.0);
             else
-                printf("%-7zu %-31s %15s %10.3f %8.2f %10.3f %8.2f %6.3f %10s\n", threads, p->name, shape,
-                       ours * 1e6, flops / ours * 1e-9, blas * 1e6, blas > 0 ? flops / blas * 1e-9 : 0.0,
-                       blas > 0 ? blas / ours : 0.0, with_matmul ? matmul_text : "-");
+                printf("%-7zu %-31s %15s %10.3f %8.2f %10.3f %8.2f %6.3f %10s %10.3f %8.2f %6.3f\n", threads,
+                       p->name, shape, ours * 1e6, flops / ours * 1e-9, blas * 1e6,
+                       blas > 0 ? flops / blas * 1e-9 : 0.0, blas > 0 ? blas / ours : 0.0,
+                       with_matmul ? matmul_text : "-", bf16 * 1e6, bf16 > 0 ? flops / bf16 * 1e-9 : 0.0,
+                       bf16 > 0 ? ours / bf16 : 0.0);
             for (int e = 0; e < ENGINE_COUNT; e++) free(times[e]);
             free(o.a), free(o.b), free(o.bias), free(o.c), free(o.scratch);
         }

@@ -242,6 +242,11 @@ typedef struct workload {
 static const workload WORKLOADS[] = {
     {"mlp1024.train", "256-1024-1024-1 BN, train step, batch 256", KIND_TRAIN, MODEL_BIG, 256, 256},
     {"mlp1024.infer", "256-1024-1024-1 BN, inference forward, batch 256", KIND_INFER, MODEL_BIG, 256, 256},
+    /* The same two in bf16 (bnmlp_model_set_precision): the name's ".bf16" says so. */
+    {"mlp1024.train.bf16", "256-1024-1024-1 BN, train step, batch 256, bf16 products", KIND_TRAIN, MODEL_BIG,
+     256, 256},
+    {"mlp1024.infer.bf16", "256-1024-1024-1 BN, inference forward, batch 256, bf16 products", KIND_INFER,
+     MODEL_BIG, 256, 256},
     {"mlp1024.folded", "256-1024-1024-1 BN folded, inference, batch 256", KIND_FOLDED, MODEL_BIG, 256, 256},
     {"mlp1024.infer.int8", "256-1024-1024-1 BN int8 (quantized), inference, batch 256", KIND_INT8, MODEL_BIG,
      256, 256},
@@ -284,8 +289,20 @@ static void context_free(context *c) {
     *c = (context){0};
 }
 
-/* Synthetic standard-normal inputs and fair-coin 0/1 labels from RandomState(seed). */
+/* The precision of a workload's model: bf16 for a name ending in ".bf16", else float32. */
+static bnmlp_precision workload_precision(const workload *w) {
+    const size_t length = strlen(w->name);
+    return length > 5 && strcmp(w->name + length - 5, ".bf16") == 0 ? BNMLP_PRECISION_BF16
+                                                                    : BNMLP_PRECISION_FP32;
+}
+
+/* Synthetic standard-normal inputs and fair-coin 0/1 labels from RandomState(seed), for the
+ * workload's model in the workload's precision. */
 static int fill_synthetic(context *c, const workload *w, uint32_t seed) {
+    if (c->model != NULL && bnmlp_model_set_precision(c->model, workload_precision(w)) != BNMLP_OK) {
+        fprintf(stderr, "mlp_step: cannot set the precision\n");
+        return 0;
+    }
     bnmlp_random rng;
     bnmlp_random_seed(&rng, seed);
     bnmlp_status status = BNMLP_OK;

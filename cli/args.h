@@ -51,6 +51,7 @@ typedef struct cli_options {
     } settings[16];                     /* the other optimizer settings given (VALUE_SETTING) */
     uint32_t seed;                      /* --seed K. Default 1 */
     size_t threads;                     /* --threads N. Default 0: the library's default, all cores */
+    const char *precision;              /* --precision fp32|bf16 (train); NULL: fp32 */
     const char *out;                    /* --out FILE: the model (train, resume; default model.bnmlp) or
                                       the predictions (predict) */
     const char *history;                /* --history FILE.csv */

@@ -85,6 +85,7 @@ static const flag_spec TRAIN_FLAGS[] = {
     {"--loss", VALUE_STRING, FIELD(loss), 0, 0, CLOSED},
     {"--seed", VALUE_U32, FIELD(seed), 0, 4294967295.0, CLOSED},
     {"--standardize", VALUE_SET_TRUE, FIELD(standardize), 0, 0, CLOSED},
+    {"--precision", VALUE_STRING, FIELD(precision), 0, 0, CLOSED},
     CONTROL_FLAGS,
     {"--lr-schedule", VALUE_STRING, FIELD(lr_schedule), 0, 0, CLOSED},
     {"--class-weight", VALUE_STRING, FIELD(class_weight), 0, 0, CLOSED},
@@ -1167,6 +1168,12 @@ static int run_train(const command *cmd, int argc, char **argv, int first) {
         (status = check_fit_flags(cmd, &opts)) >= 0) {
         return status;
     }
+    bnmlp_precision precision = BNMLP_PRECISION_FP32;
+    if (opts.precision != NULL && bnmlp_precision_from_name(opts.precision, &precision) != BNMLP_OK) {
+        cli_usage_error(cmd->name, "--precision %s: expected fp32 or bf16", opts.precision);
+        command_print_usage(cmd);
+        return CLI_EXIT_USAGE;
+    }
     if (opts.out == NULL) {
         opts.out = "model.bnmlp";
     }
@@ -1217,6 +1224,7 @@ static int run_train(const command *cmd, int argc, char **argv, int first) {
     }
     const loss_origin origin = {.inferred = opts.loss == NULL};
     float *class_weights = NULL;
+    (void)bnmlp_model_set_precision(model, precision); /* a known value: cannot fail */
     if ((status = apply_threads(cmd, &opts, model)) < 0 &&
         (status = check_fit_labels(cmd, &opts, &d, model, &origin)) < 0 &&
         (status = check_fit_outputs(cmd, &opts, checkpoint)) < 0 &&

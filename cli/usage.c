@@ -72,7 +72,7 @@ const char TRAIN_USAGE[] =
     "                   [--plot FILE [--plot-log]] [--checkpoint-every N [--checkpoint FILE]]\n"
     "                   [--quiet] [--standardize] [--early-stopping P[,MIN_DELTA][,restore]]\n"
     "                   [--reduce-lr F,P[,MIN_LR] | --lr-schedule KIND[:ARGS]] [--monitor NAME]\n"
-    "                   [--save-best] [--metrics NAME,...]\n"
+    "                   [--save-best] [--metrics NAME,...] [--precision fp32|bf16]\n"
     "                   [--class-weight balanced|CLASS:W,... [--weight-normalization batch|sum]]\n";
 
 const char TRAIN_HELP[] =
@@ -99,6 +99,10 @@ const char TRAIN_HELP[] =
     "  --checkpoint FILE       where checkpoints go (default OUT.ckpt)\n";
 
 const char TRAIN_CONTROLS_HELP[] =
+    "  --precision fp32|bf16   the dense layers' matrix products (default fp32): bf16 rounds their\n"
+    "                          inputs to bfloat16 and accumulates in float32 (mixed precision:\n"
+    "                          weights, optimizer, batch norm and loss stay float32); kept in the\n"
+    "                          model file, so resume, evaluate and predict use it too\n"
     "  --standardize           prepend a norm layer to SPEC (each feature standardized, adapted\n"
     "                          on the training rows)\n"
     "Class weights (Keras's fit(class_weight=); classification losses only):\n"

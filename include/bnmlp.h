@@ -1530,6 +1530,32 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
  * instruction set of its kernels; one this CPU lacks falls back to the fastest it has. */
 bnmlp_status bnmlp_model_set_threads(bnmlp_model *model, size_t threads);
 
+/* The precision of the dense layers' matrix products (mixed precision, PyTorch CPU autocast's
+ * split): in BNMLP_PRECISION_BF16 the three products of every dense layer (y = x w + b,
+ * dw += x^T dy, dx = dy w^T) round their inputs to bfloat16 (nearest even) and accumulate in
+ * float32 with AVX512_BF16's vdpbf16ps arithmetic (on CPUs without it an exact emulation, so the
+ * results are bit-identical on every machine, instruction set and thread count); the weights
+ * (master copy), gradients, optimizer state, batch norm, activations and the loss stay float32. */
+typedef enum bnmlp_precision {
+    BNMLP_PRECISION_FP32 = 0, /* float32 products (the default) */
+    BNMLP_PRECISION_BF16      /* bf16 inputs, float32 accumulation */
+} bnmlp_precision;
+
+/* Sets the model's precision (before or after build, between steps; the packing buffers planned
+ * at build serve both). Kept in the model file (old files load as float32). BNMLP_ERR_NULL_ARGUMENT,
+ * BNMLP_ERR_INVALID_ARGUMENT for a value outside bnmlp_precision (nothing changed). */
+bnmlp_status bnmlp_model_set_precision(bnmlp_model *model, bnmlp_precision precision);
+
+/* The model's precision; BNMLP_PRECISION_FP32 for NULL and for new models. */
+bnmlp_precision bnmlp_model_precision(const bnmlp_model *model);
+
+/* A precision's name: "fp32", "bf16"; "unknown" for any other value. Static strings. */
+const char *bnmlp_precision_name(bnmlp_precision precision);
+
+/* The precision named name (as bnmlp_precision_name gives it) into *precision;
+ * BNMLP_ERR_INVALID_ARGUMENT (untouched) for another name, BNMLP_ERR_NULL_ARGUMENT for NULL. */
+bnmlp_status bnmlp_precision_from_name(const char *name, bnmlp_precision *precision);
+
 /* The threads the model's products use (the count 0 stands for resolved); 0 for NULL. */
 size_t bnmlp_model_threads(const bnmlp_model *model);
 
@@ -2064,7 +2090,9 @@ bnmlp_status bnmlp_metric_confusion_matrix(const bnmlp_metric_accumulator *accum
  * mean 0, moving variance 0.5, epsilon 0.5). Folding is computed in double and rounded once to
  * float: predictions equal the original's inference predictions within 1e-5 relative (rounding
  * only; tests/test_fold.c measures at most 2.4e-6). The new model keeps the loss, the class
- * names, the maximum batch and the threads setting; every layer is frozen (a training-mode
+ * names, the maximum batch, the threads setting and the precision (bnmlp_model_set_precision: a
+ * bf16 model's folded copy runs its products in bf16 too, its predictions then within bf16's
+ * rounding of the original's); every layer is frozen (a training-mode
  * forward then computes what inference does); it has no optimizer state or training history. Its
  * memory comes from allocator (copied into it; NULL: the model's). Free it with
  * bnmlp_model_free. NULL with *status (may be NULL) on error:

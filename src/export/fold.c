@@ -319,6 +319,8 @@ static bnmlp_status make_model(const fold_state *f, bnmlp_model **out) {
         status = bnmlp_model_set_trainable(folded, i, false);
     if (status == BNMLP_OK) status = copy_class_names(folded, f);
     if (status == BNMLP_OK) status = bnmlp_model_set_threads(folded, bnmlp_model_threads_setting(f->model));
+    /* The original's precision for every dense layer (a layer folding made too). */
+    if (status == BNMLP_OK) status = bnmlp_model_set_precision(folded, bnmlp_model_precision(f->model));
     if (status == BNMLP_OK) status = bnmlp_model_build(folded, bnmlp_model_max_batch(f->model), 0);
     const size_t largest = largest_array(f->model);
     float *floats =

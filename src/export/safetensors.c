@@ -181,7 +181,7 @@ size_t bnmlp_st_describe_layers(const bnmlp_model *model, char *out, size_t size
         APPEND("%s%s width=%zu", i ? ";" : "", layer->ops->prefix, layer->out);
         for (size_t f = 0; f < bnmlp_file_field_count; f++) {
             const bnmlp_file_field *field = &bnmlp_file_fields[f];
-            if (!bnmlp_file_field_applies(field, layer->kind)) continue;
+            if (!bnmlp_file_field_written(field, layer)) continue;
             const uint64_t stored = bnmlp_file_field_get(field, layer);
             if (field->type == BNMLP_FIELD_F32) {
                 char number[40];

@@ -8,7 +8,7 @@ void bnmlp_kernel_context_init(bnmlp_kernel_context *context) {
     const bnmlp_isa *requested = NULL;
     if (!bnmlp_isa_from_environment(&requested) || !bnmlp_isa_available(requested))
         requested = bnmlp_isa_best();
-    *context = (bnmlp_kernel_context){.pool = NULL, .scratch = NULL, .scratch_floats = 0};
+    *context = (bnmlp_kernel_context){.pool = NULL, .scratch = NULL, .scratch_floats = 0, .bf16 = false};
     (void)bnmlp_gemm_plan_init(&context->plan, requested); /* an available row: cannot fail */
 }
 
@@ -21,8 +21,12 @@ void bnmlp_kernel_gemm(const bnmlp_kernel_context *context, bool transpose_a, bo
                        const float *bias, bool accumulate, float *c, size_t ldc) {
     /* The model plans the scratch for every product of its layers, so the checks of bnmlp_gemm
      * (leading dimensions, scratch) cannot fail here. */
-    (void)bnmlp_gemm(&context->plan, context->pool, context->scratch, context->scratch_floats, transpose_a,
-                     transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c, ldc);
+    if (context->bf16)
+        (void)bnmlp_gemm_bf16(&context->plan, context->pool, context->scratch, context->scratch_floats,
+                              transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c, ldc);
+    else
+        (void)bnmlp_gemm(&context->plan, context->pool, context->scratch, context->scratch_floats,
+                         transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c, ldc);
 }
 
 void bnmlp_kernel_column_sums(const bnmlp_kernel_context *context, double *sums, const float *x, size_t batch,

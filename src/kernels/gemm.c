@@ -16,6 +16,7 @@
 #include "kernels/gemm.h"
 
 #include "core/core.h"
+#include "kernels/bf16.h"
 #include "kernels/kernels.h"
 
 #include <stdint.h>
@@ -52,6 +53,10 @@ bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, const bnmlp_isa *isa) {
         isa->mr * isa->nr > BNMLP_GEMM_MAX_TILE)
         return BNMLP_ERR_INVALID_ARGUMENT;
     bnmlp_gemm_plan p = {.isa = isa, .mr = isa->mr, .nr = isa->nr, .micro_kernel = isa->micro_kernel};
+    const bnmlp_bf16_native *native = isa->bf16_native ? isa->bf16_native() : NULL;
+    p.micro_kernel_bf16 = native ? native->micro_kernel : BNMLP_ISA_ENTRY(isa, micro_kernel_bf16);
+    p.pack_bf16_interleaved = native ? native->pack_interleaved : BNMLP_ISA_ENTRY(isa, pack_bf16_interleaved);
+    p.pack_bf16_rows = native ? native->pack_rows : BNMLP_ISA_ENTRY(isa, pack_bf16_rows);
     const size_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, FALLBACK_L1_BYTES);
     const size_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, FALLBACK_L2_BYTES);
     /* A (KC, NR) B micro-panel in half of L1 (the A micro-panels stream through the rest). */
@@ -205,12 +210,33 @@ static void pack_b(const bnmlp_gemm_plan *plan, float *packed, const float *b, s
                      cols, nr, depth);
 }
 
+/* ---- packing bf16 pairs ---------------------------------------------------------------------- */
+
+/* op(A) rows [row0, + rows), values [p0, + depth) as MR-row panels of bf16 pairs. */
+static void pack_a_bf16(const bnmlp_gemm_plan *plan, uint32_t *packed, const float *a, size_t lda,
+                        bool transpose_a, size_t row0, size_t rows, size_t p0, size_t depth) {
+    if (transpose_a)
+        plan->pack_bf16_interleaved(packed, a + p0 * lda + row0, lda, depth, rows, plan->mr);
+    else
+        plan->pack_bf16_rows(packed, a + row0 * lda + p0, lda, depth, rows, plan->mr);
+}
+
+/* op(B) values [p0, + depth), columns [col0, + cols) as NR-column panels of bf16 pairs. */
+static void pack_b_bf16(const bnmlp_gemm_plan *plan, uint32_t *packed, const float *b, size_t ldb,
+                        bool transpose_b, size_t p0, size_t depth, size_t col0, size_t cols) {
+    if (transpose_b)
+        plan->pack_bf16_rows(packed, b + col0 * ldb + p0, ldb, depth, cols, plan->nr);
+    else
+        plan->pack_bf16_interleaved(packed, b + p0 * ldb + col0, ldb, depth, cols, plan->nr);
+}
+
 /* ---- the loops around the micro-kernel ------------------------------------------------------- */
 
 /* One product, as the tasks see it. */
 typedef struct gemm_job {
     const bnmlp_gemm_plan *plan;
     bool transpose_a, transpose_b, accumulate;
+    bool bf16; /* bf16 inputs: pairs packed, the plan's bf16 micro-kernel */
     size_t m, n, k;
     const float *a, *b, *bias;
     size_t lda, ldb, ldc;
@@ -265,6 +291,45 @@ static void macro_kernel(const bnmlp_gemm_plan *plan, size_t depth, const float 
     }
 }
 
+/* The bf16 form of edge_tile: the bias goes into the kernel (it starts the accumulator), padded
+ * with zeros to the tile's width. */
+static void edge_tile_bf16(const bnmlp_gemm_plan *plan, size_t pairs, const uint32_t *a_panel,
+                           const uint32_t *b_panel, float *c, size_t ldc, size_t rows, size_t cols,
+                           const float *bias, bool load_c) {
+    _Alignas(64) float tile[BNMLP_GEMM_MAX_TILE];
+    _Alignas(64) float bias_tile[BNMLP_GEMM_MAX_TILE];
+    const size_t nr = plan->nr;
+    if (load_c)
+        for (size_t r = 0; r < rows; r++) memcpy(tile + r * nr, c + r * ldc, cols * sizeof *c);
+    if (bias) {
+        memcpy(bias_tile, bias, cols * sizeof *bias);
+        for (size_t j = cols; j < nr; j++) bias_tile[j] = 0.0f;
+    }
+    plan->micro_kernel_bf16(pairs, a_panel, b_panel, tile, nr, bias ? bias_tile : NULL, load_c);
+    for (size_t r = 0; r < rows; r++) memcpy(c + r * ldc, tile + r * nr, cols * sizeof *c);
+}
+
+/* The bf16 macro-kernel: macro_kernel over packed pairs. */
+static void macro_kernel_bf16(const bnmlp_gemm_plan *plan, size_t pairs, const uint32_t *a_packed,
+                              const uint32_t *b_packed, float *c, size_t ldc, size_t rows, size_t cols,
+                              const float *bias, bool load_c) {
+    const size_t mr = plan->mr, nr = plan->nr;
+    for (size_t j0 = 0; j0 < cols; j0 += nr) {
+        const uint32_t *b_panel = b_packed + j0 * pairs;
+        const float *bias_panel = bias ? bias + j0 : NULL;
+        const size_t width = min_size(nr, cols - j0);
+        for (size_t i0 = 0; i0 < rows; i0 += mr) {
+            const uint32_t *a_panel = a_packed + i0 * pairs;
+            float *c_tile = c + i0 * ldc + j0;
+            const size_t height = min_size(mr, rows - i0);
+            if (height == mr && width == nr)
+                plan->micro_kernel_bf16(pairs, a_panel, b_panel, c_tile, ldc, bias_panel, load_c);
+            else
+                edge_tile_bf16(plan, pairs, a_panel, b_panel, c_tile, ldc, height, width, bias_panel, load_c);
+        }
+    }
+}
+
 /* One output tile of C: rows [row0, + rows_per_task), columns [col0, + cols_per_task). Each
  * packed (KC, cols) B block serves all the tile's MC row blocks. */
 static void gemm_task(const gemm_job *job, size_t task, size_t thread) {
@@ -280,6 +345,24 @@ static void gemm_task(const gemm_job *job, size_t task, size_t thread) {
     const size_t block_rows = round_up(ceil_div(row_end - row0, row_blocks), plan->mr);
     float *a_packed = job->scratch + thread * job->per_thread;
     float *b_packed = a_packed + job->a_floats;
+    if (job->bf16) {
+        /* K blocks of KC pairs (2 KC values: even, so pairs never straddle two blocks). */
+        uint32_t *a_pairs = (uint32_t *)(void *)a_packed, *b_pairs = (uint32_t *)(void *)b_packed;
+        for (size_t p0 = 0; p0 < job->k; p0 += 2 * plan->kc) {
+            const size_t depth = min_size(2 * plan->kc, job->k - p0), pairs = (depth + 1) / 2;
+            const bool first = p0 == 0;
+            const bool load_c = !first || job->accumulate;
+            const float *bias = first && job->bias ? job->bias + col0 : NULL;
+            pack_b_bf16(plan, b_pairs, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols);
+            for (size_t i0 = row0; i0 < row_end; i0 += block_rows) {
+                const size_t rows = min_size(block_rows, row_end - i0);
+                pack_a_bf16(plan, a_pairs, job->a, job->lda, job->transpose_a, i0, rows, p0, depth);
+                macro_kernel_bf16(plan, pairs, a_pairs, b_pairs, job->c + i0 * job->ldc + col0, job->ldc,
+                                  rows, cols, bias, load_c);
+            }
+        }
+        return;
+    }
     for (size_t p0 = 0; p0 < job->k; p0 += plan->kc) {
         const size_t depth = min_size(plan->kc, job->k - p0);
         const bool first = p0 == 0;
@@ -352,11 +435,14 @@ static void gemm_empty_sum(size_t m, size_t n, const float *bias, bool accumulat
     }
 }
 
-bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
-                        size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
-                        size_t k, const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
-                        bool accumulate, float *c, size_t ldc) {
+/* bnmlp_gemm (bf16 false) or bnmlp_gemm_bf16. */
+static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
+                             size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
+                             size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                             const float *bias, bool accumulate, float *c, size_t ldc, bool bf16) {
     if (!plan) return BNMLP_ERR_NULL_ARGUMENT;
+    if (bf16 && (!plan->micro_kernel_bf16 || !plan->pack_bf16_interleaved || !plan->pack_bf16_rows))
+        return BNMLP_ERR_INVALID_ARGUMENT;
     if (m == 0 || n == 0) return BNMLP_OK;
     if (!c || (k > 0 && (!a || !b))) return BNMLP_ERR_NULL_ARGUMENT;
     if (ldc < n) return BNMLP_ERR_INVALID_ARGUMENT;
@@ -366,7 +452,7 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
         gemm_empty_sum(m, n, bias, accumulate, c, ldc);
         return BNMLP_OK;
     }
-    if (bnmlp_gemm_is_direct(m, n, k)) {
+    if (!bf16 && bnmlp_gemm_is_direct(m, n, k)) {
         /* Thin products of a big model (a one-unit head's) split their rows over the threads. */
         const direct_job job = {.direct = BNMLP_ISA_ENTRY(plan->isa, gemm_direct),
                                 .transpose_a = transpose_a,
@@ -389,7 +475,8 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
 
     const size_t threads = n * m > THREADING_MIN_MADDS / k ? bnmlp_threadpool_threads(pool) : 1;
     gemm_job job = {.plan = plan, .a = a, .b = b, .bias = bias, .c = c, .m = m, .n = n, .k = k};
-    job.transpose_a = transpose_a, job.transpose_b = transpose_b, job.accumulate = accumulate;
+    job.transpose_a = transpose_a, job.transpose_b = transpose_b, job.accumulate = accumulate,
+    job.bf16 = bf16;
     job.lda = lda, job.ldb = ldb, job.ldc = ldc;
     if (!per_thread_floats(plan, m, n, k, &job.per_thread)) return BNMLP_ERR_INVALID_ARGUMENT;
     size_t needed;
@@ -412,4 +499,20 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
     const bnmlp_kernel_context threads_only = {.plan = *plan, .pool = pool};
     bnmlp_parallel_for(&threads_only, tasks, threads == 1 ? tasks : 1, gemm_tiles, &job);
     return BNMLP_OK;
+}
+
+bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
+                        size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
+                        size_t k, const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
+                        bool accumulate, float *c, size_t ldc) {
+    return gemm_run(plan, pool, scratch, scratch_floats, transpose_a, transpose_b, m, n, k, a, lda, b, ldb,
+                    bias, accumulate, c, ldc, false);
+}
+
+bnmlp_status bnmlp_gemm_bf16(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
+                             size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
+                             size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                             const float *bias, bool accumulate, float *c, size_t ldc) {
+    return gemm_run(plan, pool, scratch, scratch_floats, transpose_a, transpose_b, m, n, k, a, lda, b, ldb,
+                    bias, accumulate, c, ldc, true);
 }

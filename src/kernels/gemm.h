@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bnmlp.h"
 #include "core/threadpool.h"
@@ -37,6 +38,10 @@ typedef struct bnmlp_gemm_plan {
     size_t mc;            /* M block, multiple of mr: a packed (MC, KC) A block stays in L2 */
     size_t nc;            /* N block, multiple of nr: a packed (KC, NC) B block */
     bnmlp_micro_kernel_function micro_kernel; /* the row's */
+    /* the bf16 product's micro-kernel and packers, same (mr, nr) tile: the row's bf16_native set
+     * where the CPU has it, else the row's emulating entries */
+    bnmlp_micro_kernel_bf16_function micro_kernel_bf16;
+    bnmlp_pack_bf16_function pack_bf16_interleaved, pack_bf16_rows;
 } bnmlp_gemm_plan;
 
 /* Fills *plan for the instruction set isa (NULL: bnmlp_isa_best()) with blocks from the cache
@@ -63,6 +68,18 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
                         size_t k, const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
                         bool accumulate, float *c, size_t ldc);
 
+/* The same product with bf16 inputs and float32 accumulation (AVX512_BF16's vdpbf16ps): every
+ * element of C is exactly bnmlp_gemm_bf16_reference's (kernels/bf16.h), whatever the plan's
+ * instruction set, KC block or thread count: K is taken in pairs (k, k + 1) in order, the packers
+ * round op(A) and op(B) to bf16 pairs, a KC block holds 2 KC values of k (KC pairs), and each
+ * block continues the accumulator of the previous one through C. There is no direct path (every
+ * shape is packed). bnmlp_gemm_scratch_floats covers it (a bf16 block of KC pairs takes no more
+ * scratch than a float32 block of KC values). Arguments, checks and errors as bnmlp_gemm. */
+bnmlp_status bnmlp_gemm_bf16(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
+                             size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
+                             size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                             const float *bias, bool accumulate, float *c, size_t ldc);
+
 /* The naive triple loop bnmlp_gemm is tested against: same arguments and result (up to
  * rounding), sums in double, no scratch, no threads. */
 void bnmlp_gemm_reference(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, const float *a,
@@ -82,7 +99,24 @@ void bnmlp_gemm_direct(bool transpose_a, bool transpose_b, size_t m, size_t n, s
 /* The GEMM entries of the descriptors (isa_<name>.c), one set per instruction set. */
 void bnmlp_gemm_micro_portable(size_t k, const float *a, const float *b, float *c, size_t ldc,
                                const float *bias, bool load_c);
+/* The bf16 micro-kernels (isa.h: bnmlp_micro_kernel_bf16_function), one per row's tile. */
+void bnmlp_gemm_micro_bf16_portable(size_t pairs, const uint32_t *a, const uint32_t *b, float *c, size_t ldc,
+                                    const float *bias, bool load_c);
+/* The portable bf16 packers (isa.h: bnmlp_pack_bf16_function). */
+void bnmlp_pack_bf16_interleaved_portable(uint32_t *panel, const float *source, size_t ld, size_t depth,
+                                          size_t count, size_t width);
+void bnmlp_pack_bf16_rows_portable(uint32_t *panel, const float *source, size_t ld, size_t depth,
+                                   size_t count, size_t width);
 #if defined(__x86_64__)
+/* AVX2 emulation of vdpbf16ps (FMA + compare-and-mask flushing), 6 x 16. */
+void bnmlp_gemm_micro_bf16_avx2(size_t pairs, const uint32_t *a, const uint32_t *b, float *c, size_t ldc,
+                                const float *bias, bool load_c);
+/* AVX-512F emulation, 8 x 32. */
+void bnmlp_gemm_micro_bf16_avx512(size_t pairs, const uint32_t *a, const uint32_t *b, float *c, size_t ldc,
+                                  const float *bias, bool load_c);
+/* The AVX-512 row's bf16_native: vdpbf16ps and vcvtne2ps2bf16 (8 x 32), or NULL without
+ * AVX512_BF16 (isa_avx512bf16.c). */
+const bnmlp_bf16_native *bnmlp_bf16_native_avx512bf16(void);
 void bnmlp_gemm_micro_avx2(size_t k, const float *a, const float *b, float *c, size_t ldc, const float *bias,
                            bool load_c);
 void bnmlp_gemm_micro_avx512(size_t k, const float *a, const float *b, float *c, size_t ldc,

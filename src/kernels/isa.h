@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/activations.h"
 #include "kernels/int8.h"
@@ -26,10 +27,38 @@
 typedef void (*bnmlp_micro_kernel_function)(size_t k, const float *a, const float *b, float *c, size_t ldc,
                                             const float *bias, bool load_c);
 
+/* The bf16 micro-kernel, on the row's (mr, nr) tile: c (mr, nr), row stride ldc, per element
+ * acc = ([c if load_c] else 0) [+ bias (nr)], then for each of the `pairs` k-pair steps one
+ * vdpbf16ps step (kernels/bf16.h) with A's pair (a: mr uint32 pairs a step) and B's (b: nr a
+ * step, 64-byte aligned); c = acc. Bit-identical on every row (the arithmetic of bf16.h). */
+typedef void (*bnmlp_micro_kernel_bf16_function)(size_t pairs, const uint32_t *a, const uint32_t *b, float *c,
+                                                 size_t ldc, const float *bias, bool load_c);
+
 /* A full packed panel: panel (depth, width) with panel[p width + r] = source[r ld + p] for r <
  * width, i.e. `width` source rows of at least depth floats, ld apart, transposed. pack_a: width
  * is the row's mr; pack_b_transposed: width is its nr. */
 typedef void (*bnmlp_pack_function)(float *panel, const float *source, size_t ld, size_t depth, size_t width);
+
+/* bf16 packing (kernels/bf16.h: pairs, rounding). Panels of `width` pairs a step; values
+ * [0, depth) of `count` panel columns (the last panel's columns past count are zeros, and so is
+ * the missing value 2s + 1 of an odd depth), panel q at panel + q width ceil(depth / 2):
+ *   interleaved: source rows run across the panel (row p at source + p ld holds value p of every
+ *     column): panel[q width pairs + s width + r] = pair(row 2s, row 2s + 1)[q width + r]
+ *     (op(A) transposed, op(B) as stored);
+ *   rows: source rows run along the depth (column c of the panels is source row c, ld apart):
+ *     panel[q width pairs + s width + r] = pair(values 2s, 2s + 1 of row q width + r)
+ *     (op(A) as stored, op(B) transposed). */
+typedef void (*bnmlp_pack_bf16_function)(uint32_t *panel, const float *source, size_t ld, size_t depth,
+                                         size_t count, size_t width);
+
+/* A row's bf16 product on the CPU's own bf16 instructions (bnmlp_isa.bf16_native): the same
+ * contracts, tile and bits as the row's emulating entries. */
+typedef struct bnmlp_bf16_native {
+    const char *name;                              /* e.g. "avx512bf16" */
+    bnmlp_micro_kernel_bf16_function micro_kernel; /* as micro_kernel_bf16 */
+    bnmlp_pack_bf16_function pack_interleaved;     /* as pack_bf16_interleaved */
+    bnmlp_pack_bf16_function pack_rows;            /* as pack_bf16_rows */
+} bnmlp_bf16_native;
 
 /* The GEMM's direct, unpacked path (contract of bnmlp_gemm_direct in gemm.h). */
 typedef void (*bnmlp_gemm_direct_function)(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
@@ -111,6 +140,15 @@ typedef struct bnmlp_isa {
     bnmlp_pack_function pack_a;               /* a full (mr-row) panel of non-transposed A */
     bnmlp_pack_function pack_b_transposed;    /* a full (nr-column) panel of transposed B */
     bnmlp_gemm_direct_function gemm_direct;   /* small and thin products */
+    /* the bf16 product's micro-kernel on the same (mr, nr) tile (NULL: the portable row's, whose
+     * tile is the portable one, so a row leaving it NULL must share the portable tile size) */
+    bnmlp_micro_kernel_bf16_function micro_kernel_bf16;
+    bnmlp_pack_bf16_function pack_bf16_interleaved; /* bf16 packers (NULL: the portable row's) */
+    bnmlp_pack_bf16_function pack_bf16_rows;
+    /* The bf16 product on the CPU's own bf16 instructions (AVX512_BF16), on the row's tile: the
+     * set, or NULL when this CPU lacks them (then the entries above, which emulate them bit for
+     * bit, run). NULL entry: never. */
+    const struct bnmlp_bf16_native *(*bf16_native)(void);
 
     bnmlp_column_sums_function column_sums;                         /* bias gradient, batch-norm means */
     bnmlp_squares_function batchnorm_squares;                       /* batch-norm variance sums */

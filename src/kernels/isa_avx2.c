@@ -159,6 +159,54 @@ __attribute__((target("avx2,fma"))) void bnmlp_gemm_pack_a_avx2(float *panel, co
 #define DIRECT_ENTRY bnmlp_gemm_direct_avx2
 #include "kernels/gemm_direct_body.h"
 
+/* ---- bf16: vdpbf16ps emulated with FMA (bf16.h: the arithmetic) ------------------------------- */
+
+/* x with its denormal lanes replaced by zeros of their sign: a compare on the magnitude's bits
+ * and a mask (no dependence on MXCSR). */
+__attribute__((target("avx2,fma"))) static inline __m256 flush_avx2(__m256 x) {
+    const __m256i bits = _mm256_castps_si256(x);
+    const __m256i magnitude = _mm256_and_si256(bits, _mm256_set1_epi32(0x7fffffff));
+    const __m256i tiny = _mm256_cmpgt_epi32(_mm256_set1_epi32(0x00800000), magnitude);
+    return _mm256_castsi256_ps(
+        _mm256_andnot_si256(_mm256_and_si256(tiny, _mm256_set1_epi32(0x7fffffff)), bits));
+}
+
+/* The float32 of a bf16 held in bits (scalar), flushed when denormal. */
+static inline uint32_t flush_bits(uint32_t bits) { return (bits & 0x7f800000u) ? bits : bits & 0x80000000u; }
+
+/* c (6, 16) by bf16 pairs: a (6 pairs a step), b (16 pairs a step, 32-byte aligned). */
+__attribute__((target("avx2,fma"))) void bnmlp_gemm_micro_bf16_avx2(size_t pairs, const uint32_t *a,
+                                                                    const uint32_t *b, float *c, size_t ldc,
+                                                                    const float *bias, bool load_c) {
+    enum { MR = BNMLP_GEMM_AVX2_MR };
+    __m256 acc[MR][2];
+    for (size_t r = 0; r < MR; r++)
+        for (size_t h = 0; h < 2; h++) {
+            __m256 s = load_c ? _mm256_loadu_ps(c + r * ldc + 8 * h) : _mm256_setzero_ps();
+            if (bias) s = _mm256_add_ps(s, _mm256_loadu_ps(bias + 8 * h));
+            acc[r][h] = flush_avx2(s);
+        }
+    const __m256i high = _mm256_set1_epi32((int)0xffff0000u);
+    for (size_t q = 0; q < pairs; q++, a += MR, b += 16) {
+        __m256 b_high[2], b_low[2];
+        for (size_t h = 0; h < 2; h++) {
+            const __m256i v = _mm256_load_si256((const __m256i *)(const void *)(b + 8 * h));
+            b_high[h] = flush_avx2(_mm256_castsi256_ps(_mm256_and_si256(v, high)));
+            b_low[h] = flush_avx2(_mm256_castsi256_ps(_mm256_slli_epi32(v, 16)));
+        }
+        for (size_t r = 0; r < MR; r++) {
+            const __m256 a_high = _mm256_castsi256_ps(_mm256_set1_epi32((int)flush_bits(a[r] & 0xffff0000u)));
+            const __m256 a_low = _mm256_castsi256_ps(_mm256_set1_epi32((int)flush_bits(a[r] << 16)));
+            for (size_t h = 0; h < 2; h++) {
+                acc[r][h] = flush_avx2(_mm256_fmadd_ps(a_high, b_high[h], acc[r][h]));
+                acc[r][h] = flush_avx2(_mm256_fmadd_ps(a_low, b_low[h], acc[r][h]));
+            }
+        }
+    }
+    for (size_t r = 0; r < MR; r++)
+        for (size_t h = 0; h < 2; h++) _mm256_storeu_ps(c + r * ldc + 8 * h, acc[r][h]);
+}
+
 /* The element-wise loops compiled for AVX2. */
 #define ELEMENTWISE_TARGET __attribute__((target("avx2,fma")))
 #define ELEMENTWISE(name) name##_avx2
@@ -178,6 +226,7 @@ const bnmlp_isa bnmlp_isa_avx2 = {
     .pack_a = bnmlp_gemm_pack_a_avx2,
     .pack_b_transposed = bnmlp_gemm_pack_b_transposed_avx2,
     .gemm_direct = bnmlp_gemm_direct_avx2,
+    .micro_kernel_bf16 = bnmlp_gemm_micro_bf16_avx2,
     ELEMENTWISE_ENTRIES,
     .int8 = bnmlp_int8_for_avx2,
 };

@@ -107,6 +107,53 @@ __attribute__((target("avx512f,avx512vl,fma"))) void bnmlp_gemm_micro_avx512(siz
 #undef AVX512_STORE
 }
 
+/* ---- bf16: vdpbf16ps emulated with AVX-512F FMA (bf16.h: the arithmetic) ---------------------- */
+
+/* x with its denormal lanes replaced by zeros of their sign (a masked AND on the bits). */
+__attribute__((target("avx512f,avx512vl,fma"))) static inline __m512 flush_avx512(__m512 x) {
+    const __m512i bits = _mm512_castps_si512(x);
+    const __mmask16 tiny = _mm512_cmplt_epu32_mask(_mm512_and_si512(bits, _mm512_set1_epi32(0x7fffffff)),
+                                                   _mm512_set1_epi32(0x00800000));
+    return _mm512_castsi512_ps(_mm512_mask_and_epi32(bits, tiny, bits, _mm512_set1_epi32((int)0x80000000u)));
+}
+
+/* The float32 of a bf16 held in bits (scalar), flushed when denormal. */
+static inline uint32_t flush_bits(uint32_t bits) { return (bits & 0x7f800000u) ? bits : bits & 0x80000000u; }
+
+/* c (8, 32) by bf16 pairs: a (8 pairs a step), b (32 pairs a step, 64-byte aligned); for CPUs
+ * without AVX512_BF16. */
+__attribute__((target("avx512f,avx512vl,fma"))) void
+bnmlp_gemm_micro_bf16_avx512(size_t pairs, const uint32_t *a, const uint32_t *b, float *c, size_t ldc,
+                             const float *bias, bool load_c) {
+    enum { MR = BNMLP_GEMM_AVX512_MR };
+    __m512 acc[MR][2];
+    for (size_t r = 0; r < MR; r++)
+        for (size_t h = 0; h < 2; h++) {
+            __m512 s = load_c ? _mm512_loadu_ps(c + r * ldc + 16 * h) : _mm512_setzero_ps();
+            if (bias) s = _mm512_add_ps(s, _mm512_loadu_ps(bias + 16 * h));
+            acc[r][h] = flush_avx512(s);
+        }
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    for (size_t q = 0; q < pairs; q++, a += MR, b += 32) {
+        __m512 b_high[2], b_low[2];
+        for (size_t h = 0; h < 2; h++) {
+            const __m512i v = _mm512_load_si512(b + 16 * h);
+            b_high[h] = flush_avx512(_mm512_castsi512_ps(_mm512_and_si512(v, high)));
+            b_low[h] = flush_avx512(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)));
+        }
+        for (size_t r = 0; r < MR; r++) {
+            const __m512 a_high = _mm512_castsi512_ps(_mm512_set1_epi32((int)flush_bits(a[r] & 0xffff0000u)));
+            const __m512 a_low = _mm512_castsi512_ps(_mm512_set1_epi32((int)flush_bits(a[r] << 16)));
+            for (size_t h = 0; h < 2; h++) {
+                acc[r][h] = flush_avx512(_mm512_fmadd_ps(a_high, b_high[h], acc[r][h]));
+                acc[r][h] = flush_avx512(_mm512_fmadd_ps(a_low, b_low[h], acc[r][h]));
+            }
+        }
+    }
+    for (size_t r = 0; r < MR; r++)
+        for (size_t h = 0; h < 2; h++) _mm512_storeu_ps(c + r * ldc + 16 * h, acc[r][h]);
+}
+
 /* The element-wise loops compiled for AVX-512. */
 #define ELEMENTWISE_TARGET __attribute__((target("avx2,fma,avx512f,avx512vl")))
 #define ELEMENTWISE(name) name##_avx512
@@ -151,6 +198,8 @@ const bnmlp_isa bnmlp_isa_avx512 = {
     .pack_a = bnmlp_gemm_pack_a_avx2,
     .pack_b_transposed = bnmlp_gemm_pack_b_transposed_avx2,
     .gemm_direct = bnmlp_gemm_direct_avx512,
+    .micro_kernel_bf16 = bnmlp_gemm_micro_bf16_avx512,
+    .bf16_native = bnmlp_bf16_native_avx512bf16,
     ELEMENTWISE_ENTRIES,
     .int8 = bnmlp_int8_for_avx512,
 };

@@ -82,5 +82,8 @@ const bnmlp_isa bnmlp_isa_portable = {
     .pack_a = pack_panel_portable,
     .pack_b_transposed = pack_panel_portable,
     .gemm_direct = bnmlp_gemm_direct,
+    .micro_kernel_bf16 = bnmlp_gemm_micro_bf16_portable,
+    .pack_bf16_interleaved = bnmlp_pack_bf16_interleaved_portable,
+    .pack_bf16_rows = bnmlp_pack_bf16_rows_portable,
     ELEMENTWISE_ENTRIES,
 };

@@ -27,6 +27,7 @@ typedef struct bnmlp_kernel_context {
     bnmlp_threadpool *pool; /* the model's threads; NULL: the calling thread only */
     float *scratch;         /* packing buffers for every product of the model */
     size_t scratch_floats;  /* floats in scratch */
+    bool bf16;              /* bnmlp_kernel_gemm runs bnmlp_gemm_bf16 (false after init) */
 } bnmlp_kernel_context;
 
 /* Fills *context for the instruction set the environment asks for (BNMLP_ISA: portable, avx2,
@@ -60,8 +61,8 @@ void bnmlp_parallel_for(const bnmlp_kernel_context *context, size_t n, size_t mi
 
 /* ---- the GEMM ------------------------------------------------------------------------------------ */
 
-/* C (m, n) = op(A) op(B) [+ C] [+ bias] through the context (see bnmlp_gemm); the context's
- * scratch must have been planned for the shape. */
+/* C (m, n) = op(A) op(B) [+ C] [+ bias] through the context (see bnmlp_gemm; bnmlp_gemm_bf16
+ * when the context's bf16 is set); the context's scratch must have been planned for the shape. */
 void bnmlp_kernel_gemm(const bnmlp_kernel_context *context, bool transpose_a, bool transpose_b, size_t m,
                        size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                        const float *bias, bool accumulate, float *c, size_t ldc);

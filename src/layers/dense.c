@@ -40,7 +40,9 @@ static bnmlp_status dense_check(const bnmlp_layer *layer) {
     const bool known = init == BNMLP_INIT_GLOROT_UNIFORM || init == BNMLP_INIT_GLOROT_NORMAL ||
                        init == BNMLP_INIT_HE_UNIFORM || init == BNMLP_INIT_HE_NORMAL ||
                        init == BNMLP_INIT_ZEROS;
-    return layer->out > 0 && known ? BNMLP_OK : BNMLP_ERR_INVALID_ARGUMENT;
+    const bnmlp_precision precision = layer->config.dense.precision;
+    const bool precision_known = precision == BNMLP_PRECISION_FP32 || precision == BNMLP_PRECISION_BF16;
+    return layer->out > 0 && known && precision_known ? BNMLP_OK : BNMLP_ERR_INVALID_ARGUMENT;
 }
 
 static bool dense_plan(const bnmlp_layer *layer, size_t *out, size_t lengths[BNMLP_ARRAY_COUNT]) {
@@ -73,16 +75,25 @@ static size_t dense_gemm_scratch(const bnmlp_layer *layer, const bnmlp_gemm_plan
     return most;
 }
 
+/* The pass's kernels, with bf16 products when the layer's precision asks for them. */
+static bnmlp_kernel_context products_of(const bnmlp_layer_pass *pass) {
+    bnmlp_kernel_context kernels = *pass->kernels;
+    kernels.bf16 = pass->layer->config.dense.precision == BNMLP_PRECISION_BF16;
+    return kernels;
+}
+
 static void dense_forward_pass(const bnmlp_layer_pass *pass) {
     const bnmlp_layer *layer = pass->layer;
-    bnmlp_dense_forward(pass->kernels, pass->y, pass->x, pass->arrays[BNMLP_ARRAY_KERNEL],
+    const bnmlp_kernel_context kernels = products_of(pass);
+    bnmlp_dense_forward(&kernels, pass->y, pass->x, pass->arrays[BNMLP_ARRAY_KERNEL],
                         pass->arrays[BNMLP_ARRAY_BIAS], pass->rows, layer->in, layer->out);
 }
 
 static void dense_backward_pass(const bnmlp_layer_pass *pass) {
     const bnmlp_layer *layer = pass->layer;
+    const bnmlp_kernel_context kernels = products_of(pass);
     /* The kernel's gradient is written (writes_grads): the model skips zeroing it. */
-    dense_backward(pass->kernels, pass->dx, pass->grads[BNMLP_ARRAY_KERNEL], pass->grads[BNMLP_ARRAY_BIAS],
+    dense_backward(&kernels, pass->dx, pass->grads[BNMLP_ARRAY_KERNEL], pass->grads[BNMLP_ARRAY_BIAS],
                    pass->dy, pass->x, pass->arrays[BNMLP_ARRAY_KERNEL], pass->rows, layer->in, layer->out,
                    false);
 }
@@ -96,8 +107,9 @@ static void dense_describe(const bnmlp_layer *layer, char *text, size_t size) {
                                                [BNMLP_INIT_ZEROS] = "zeros"};
     const bnmlp_initializer init = layer->config.dense.initializer;
     const size_t known = sizeof initializers / sizeof initializers[0];
-    snprintf(text, size, "%s%s", (size_t)init < known ? initializers[init] : "?",
-             layer->config.dense.use_bias ? "" : ", no bias");
+    snprintf(text, size, "%s%s%s", (size_t)init < known ? initializers[init] : "?",
+             layer->config.dense.use_bias ? "" : ", no bias",
+             layer->config.dense.precision == BNMLP_PRECISION_BF16 ? ", bf16" : "");
 }
 
 const bnmlp_layer_ops bnmlp_dense_ops = {

@@ -76,6 +76,7 @@ typedef struct bnmlp_layer {
         struct {
             bool use_bias;                 /* a bias array */
             bnmlp_initializer initializer; /* the kernel's initializer */
+            bnmlp_precision precision;     /* its products' (the model's, bnmlp_model_set_precision) */
         } dense;
         struct {
             bnmlp_activation function; /* which activation */

@@ -96,11 +96,11 @@ static void put_layer(writer *w, const bnmlp_layer *layer) {
     put_u64(w, layer->out);
     uint32_t count = 0;
     for (size_t i = 0; i < bnmlp_file_field_count; i++)
-        count += bnmlp_file_field_applies(&bnmlp_file_fields[i], layer->kind);
+        count += bnmlp_file_field_written(&bnmlp_file_fields[i], layer);
     put_u32(w, count);
     for (size_t i = 0; i < bnmlp_file_field_count; i++) {
         const bnmlp_file_field *field = &bnmlp_file_fields[i];
-        if (!bnmlp_file_field_applies(field, layer->kind)) continue;
+        if (!bnmlp_file_field_written(field, layer)) continue;
         const size_t length = strlen(field->name), bytes = bnmlp_file_field_bytes(field);
         put_u32(w, (uint32_t)length);
         put_bytes(w, field->name, length);
@@ -576,6 +576,10 @@ static bnmlp_model *get_architecture(reader *r, const bnmlp_allocator *allocator
         return NULL;
     }
     for (uint64_t i = 0; i < layers && r->status == BNMLP_OK; i++) get_layer(r, model);
+    /* The model's precision is its dense layers' (written alike; the first one's). */
+    for (size_t i = model->layer_count; i-- > 0;)
+        if (model->layers[i].kind == BNMLP_LAYER_DENSE)
+            model->precision = model->layers[i].config.dense.precision;
     if (r->status == BNMLP_OK && bnmlp_model_set_loss(model, (bnmlp_loss)loss) != BNMLP_OK)
         fail(r, BNMLP_ERR_FORMAT, "unknown loss");
     size_t buffer;

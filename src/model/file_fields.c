@@ -24,6 +24,7 @@
 
 /* Enumerations are stored as u32 and live in int-sized C enums. */
 _Static_assert(sizeof(bnmlp_activation) == sizeof(int) && sizeof(bnmlp_initializer) == sizeof(int) &&
+                   sizeof(bnmlp_precision) == sizeof(int) &&
                    sizeof(bnmlp_variance_estimator) == sizeof(int) &&
                    sizeof(bnmlp_moving_average) == sizeof(int),
                "enumerations are int-sized");
@@ -31,34 +32,39 @@ _Static_assert(sizeof(bnmlp_activation) == sizeof(int) && sizeof(bnmlp_initializ
 /* Version 1 stored exactly the rows marked v1, in table order, without names. */
 const bnmlp_file_field bnmlp_file_fields[] = {
     {"trainable", EVERY_KIND, BNMLP_FIELD_BOOL, AT(trainable), 1.0, true,
-     "false: frozen (`bnmlp_model_set_trainable`)"},
-    {"use_bias", BNMLP_LAYER_DENSE, BNMLP_FIELD_BOOL, AT(config.dense.use_bias), 1.0, true, "a bias array"},
+     "false: frozen (`bnmlp_model_set_trainable`)", false},
+    {"use_bias", BNMLP_LAYER_DENSE, BNMLP_FIELD_BOOL, AT(config.dense.use_bias), 1.0, true, "a bias array",
+     false},
     {"kernel_initializer", BNMLP_LAYER_DENSE, BNMLP_FIELD_ENUM, AT(config.dense.initializer), 0.0, true,
-     "`bnmlp_initializer` (kept for the record: the weights come from `PARM`)"},
+     "`bnmlp_initializer` (kept for the record: the weights come from `PARM`)", false},
+    {"precision", BNMLP_LAYER_DENSE, BNMLP_FIELD_ENUM, AT(config.dense.precision), 0.0, false,
+     "`bnmlp_precision` of its products: 0 fp32, 1 bf16 (`bnmlp_model_set_precision`); written only when not "
+     "0",
+     true},
     {"activation", BNMLP_LAYER_ACTIVATION, BNMLP_FIELD_ENUM, AT(config.activation.function), 0.0, true,
-     "`bnmlp_activation`"},
+     "`bnmlp_activation`", false},
     {"alpha", BNMLP_LAYER_ACTIVATION, BNMLP_FIELD_F32, AT(config.activation.alpha), 0.3, true,
-     "the activation's parameter (leaky ReLU's slope)"},
+     "the activation's parameter (leaky ReLU's slope)", false},
     {"momentum", BNMLP_LAYER_BATCHNORM, BNMLP_FIELD_F32, AT(config.batchnorm.momentum), 0.99, true,
-     "moving = momentum moving + (1 - momentum) batch"},
+     "moving = momentum moving + (1 - momentum) batch", false},
     {"epsilon", BNMLP_LAYER_BATCHNORM, BNMLP_FIELD_F32, AT(config.batchnorm.epsilon), 1e-3, true,
-     "added to the variance inside the square root"},
+     "added to the variance inside the square root", false},
     {"center", BNMLP_LAYER_BATCHNORM, BNMLP_FIELD_BOOL, AT(config.batchnorm.center), 1.0, true,
-     "a beta array"},
-    {"scale", BNMLP_LAYER_BATCHNORM, BNMLP_FIELD_BOOL, AT(config.batchnorm.scale), 1.0, true,
-     "a gamma array"},
+     "a beta array", false},
+    {"scale", BNMLP_LAYER_BATCHNORM, BNMLP_FIELD_BOOL, AT(config.batchnorm.scale), 1.0, true, "a gamma array",
+     false},
     {"moving_variance_estimator", BNMLP_LAYER_BATCHNORM, BNMLP_FIELD_ENUM,
-     AT(config.batchnorm.moving_variance_estimator), 0.0, true, "`bnmlp_variance_estimator`"},
+     AT(config.batchnorm.moving_variance_estimator), 0.0, true, "`bnmlp_variance_estimator`", false},
     {"moving_average", BNMLP_LAYER_BATCHNORM, BNMLP_FIELD_ENUM, AT(config.batchnorm.moving_average), 0.0,
-     true, "`bnmlp_moving_average`"},
+     true, "`bnmlp_moving_average`", false},
     {"steps", BNMLP_LAYER_BATCHNORM, BNMLP_FIELD_U64, AT(steps), 0.0, true,
-     "updates of the moving statistics so far (t)"},
+     "updates of the moving statistics so far (t)", false},
     {"rate", BNMLP_LAYER_DROPOUT, BNMLP_FIELD_F32, AT(config.dropout.rate), 0.5, false,
-     "the fraction of elements dropped in training mode, in [0, 1)"},
+     "the fraction of elements dropped in training mode, in [0, 1)", false},
     {"seed", BNMLP_LAYER_DROPOUT, BNMLP_FIELD_U64, AT(config.dropout.seed), 0.0, false,
-     "the key of the masks"},
+     "the key of the masks", false},
     {"steps", BNMLP_LAYER_DROPOUT, BNMLP_FIELD_U64, AT(steps), 0.0, false,
-     "committed training steps so far (the masks' step: a resumed run draws the same masks)"},
+     "committed training steps so far (the masks' step: a resumed run draws the same masks)", false},
 };
 
 const size_t bnmlp_file_field_count = sizeof bnmlp_file_fields / sizeof bnmlp_file_fields[0];
@@ -68,6 +74,14 @@ _Static_assert(sizeof bnmlp_file_fields / sizeof bnmlp_file_fields[0] < 64, "at 
 
 bool bnmlp_file_field_applies(const bnmlp_file_field *field, bnmlp_layer_kind kind) {
     return field->kind == EVERY_KIND || field->kind == (int)kind;
+}
+
+bool bnmlp_file_field_written(const bnmlp_file_field *field, const bnmlp_layer *layer) {
+    if (!bnmlp_file_field_applies(field, layer->kind)) return false;
+    if (!field->omit_default) return true;
+    bnmlp_layer defaults = *layer;
+    bnmlp_file_field_default(field, &defaults);
+    return bnmlp_file_field_get(field, layer) != bnmlp_file_field_get(field, &defaults);
 }
 
 size_t bnmlp_file_field_bytes(const bnmlp_file_field *field) {

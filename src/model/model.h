@@ -74,6 +74,7 @@ struct bnmlp_model {
     bnmlp_allocator allocator;         /* every allocation goes through it */
     bnmlp_kernel_context kernels;      /* the kernels the layers run with: plan, pool, scratch */
     size_t threads;                    /* threads asked for (bnmlp_model_set_threads; 0: all cores) */
+    bnmlp_precision precision;         /* the dense layers' products (bnmlp_model_set_precision) */
     bnmlp_loss loss;                   /* the head's loss */
     size_t input_width;                /* features in */
     bnmlp_layer *layers;               /* layer_count layers in order */
@@ -457,6 +458,8 @@ typedef struct bnmlp_file_field {
     double default_value;  /* its value when a record lacks it */
     bool version1;         /* stored (untagged, in table order) by version 1 */
     const char *meaning;   /* for the format document */
+    bool omit_default;     /* written only when its value is not the default, so that files of
+                              layers that keep the default stay byte for byte as before it */
 } bnmlp_file_field;
 
 extern const bnmlp_file_field bnmlp_file_fields[];
@@ -464,6 +467,10 @@ extern const size_t bnmlp_file_field_count;
 
 /* True when layers of kind have field. */
 bool bnmlp_file_field_applies(const bnmlp_file_field *field, bnmlp_layer_kind kind);
+
+/* True when a writer writes field for layer: it applies, and it is not an omit_default field
+ * holding its default. */
+bool bnmlp_file_field_written(const bnmlp_file_field *field, const bnmlp_layer *layer);
 
 /* Bytes the field's value takes in the file. */
 size_t bnmlp_file_field_bytes(const bnmlp_file_field *field);

@@ -426,6 +426,26 @@ usage_error "summary without --model" "missing required flag --model" summary
 check "--threads 2: runs (library threads) or exit 2 naming bnmlp_model_set_threads" sh -c \
     "'$bnmlp' $T --threads 2 --out t.bnmlp 2>t.err; s=\$?; test \$s -eq 0 || { test \$s -eq 2 && grep -q bnmlp_model_set_threads t.err; }"
 
+# --- --precision: bf16 mixed precision, kept in the model file ------------------------------
+usage_error "train --precision fp16" "--precision fp16: expected fp32 or bf16" $T --precision fp16 --out p.bnmlp
+usage_error "train --precision with no value" "--precision" $T --precision
+usage_error "resume --precision (the checkpoint's is kept)" "unknown flag '--precision'" \
+    resume --checkpoint part.bnmlp.ckpt --data data.csv --epochs 60 --precision bf16
+check "train --precision fp32: the same model as without it, bit for bit" sh -c \
+    "'$bnmlp' $T --seed 3 --out p0.bnmlp && '$bnmlp' $T --seed 3 --precision fp32 --out p1.bnmlp && cmp -s p0.bnmlp p1.bnmlp"
+check "train --precision bf16 --checkpoint-every 1: exit 0" status_is 0 "$bnmlp" $T --seed 3 --precision bf16 \
+    --out bf.bnmlp --checkpoint-every 1
+check "the bf16 model differs from the fp32 one" sh -c "! cmp -s p0.bnmlp bf.bnmlp"
+check "summary shows the dense layers' bf16" sh -c "'$bnmlp' summary --model bf.bnmlp | grep -q 'bf16'"
+check "the fp32 summary does not" sh -c "! '$bnmlp' summary --model p0.bnmlp | grep -q 'bf16'"
+check "resume of the bf16 checkpoint (epoch 2 to 3) gives the model of a 3-epoch bf16 run, bit for bit" sh -c \
+    "'$bnmlp' resume --checkpoint bf.bnmlp.ckpt --data data.csv --epochs 3 --quiet --out bf3r.bnmlp && \
+     '$bnmlp' train --data data.csv --layers '$spec' --epochs 3 --quiet --seed 3 --precision bf16 --out bf3.bnmlp && \
+     cmp -s bf3r.bnmlp bf3.bnmlp"
+check "predict with the bf16 model: exit 0" status_is 0 "$bnmlp" predict --model bf.bnmlp --data test.csv --out bf.csv
+check "evaluate with the bf16 model: exit 0" status_is 0 "$bnmlp" evaluate --model bf.bnmlp --data test.csv
+check "help train lists --precision fp32|bf16" sh -c "'$bnmlp' help train | grep -q -- '--precision fp32|bf16'"
+
 # --- Runtime failures: exit 1, naming the path or the reason -------------------------------
 : >afile
 failure "missing data file" "missing.csv" train --data missing.csv --layers "$spec" --epochs 2
