@@ -39,6 +39,8 @@ typedef struct fit_controls {
     bnmlp_optimizer_config optimizer; /* the caller's, with each step's learning rate set in it */
     double base_rate;                 /* the schedule's base (or the optimizer's rate) */
     double rate;                      /* the current rate without a schedule (plateau changes it) */
+    double rate_set;                  /* the rate last set into optimizer, when rate_is_set */
+    bool rate_is_set;                 /* optimizer holds rate_set (false: the caller's rate) */
     bool per_step;                    /* the schedule's t counts steps */
     size_t steps_per_epoch;           /* batches that train in an epoch */
     bnmlp_early_stopping_state early; /* with config->early_stopping.enabled */
@@ -285,7 +287,12 @@ static double set_rate(fit_controls *c, const bnmlp_fit_config *config, size_t e
             c->per_step ? (uint64_t)(epoch - 1) * c->steps_per_epoch + step : (uint64_t)(epoch - 1);
         bnmlp_schedule_value(&config->schedule, c->base_rate, t, &rate); /* checked */
     }
-    bnmlp_optimizer_set(&c->optimizer, "learning_rate", rate);
+    /* The setting is found by name: only a rate that changed is set again (the same double
+     * stores the same float), so a constant rate costs no lookup per step. */
+    if (!c->rate_is_set || rate != c->rate_set) {
+        bnmlp_optimizer_set(&c->optimizer, "learning_rate", rate);
+        c->rate_set = rate, c->rate_is_set = true;
+    }
     return (double)(float)rate;
 }
 
