@@ -50,11 +50,8 @@ bnmlp_status bnmlp_random_seed(bnmlp_random *rng, uint32_t seed) {
     return BNMLP_OK;
 }
 
-/* Next tempered 32-bit word (mt19937_next). A position outside [0, N) twists first, so a
- * corrupted position never reads outside the state. */
-static inline uint32_t next_word(bnmlp_random *rng) {
-    if (rng->position < 0 || rng->position >= BNMLP_MT19937_N) mt_twist(rng);
-    uint32_t y = rng->key[rng->position++];
+/* MT19937's tempering of a state word (mt19937_next's). */
+static inline uint32_t temper(uint32_t y) {
     y ^= y >> 11;
     y ^= (y << 7) & 0x9d2c5680U;
     y ^= (y << 15) & 0xefc60000U;
@@ -62,7 +59,24 @@ static inline uint32_t next_word(bnmlp_random *rng) {
     return y;
 }
 
-uint32_t bnmlp_random_uint32(bnmlp_random *rng) { return rng ? next_word(rng) : 0; }
+/* Next tempered 32-bit word (mt19937_next) at *position, the caller's copy of rng->position
+ * (kept in a register over a loop of draws, stored back when it ends). A position outside
+ * [0, N) twists first, so a corrupted position never reads outside the state. */
+static inline uint32_t next_word_at(bnmlp_random *rng, int *position) {
+    if (*position < 0 || *position >= BNMLP_MT19937_N) {
+        mt_twist(rng);
+        *position = 0;
+    }
+    return temper(rng->key[(*position)++]);
+}
+
+uint32_t bnmlp_random_uint32(bnmlp_random *rng) {
+    if (!rng) return 0;
+    int position = rng->position;
+    const uint32_t word = next_word_at(rng, &position);
+    rng->position = position;
+    return word;
+}
 
 /* Two words: 27 high bits from the first, 26 low bits from the second, over 2^53
  * (mt19937_next_double). */
@@ -119,8 +133,10 @@ uint64_t bnmlp_random_interval(bnmlp_random *rng, uint64_t max) {
     mask |= mask >> 32;
     uint64_t value;
     if (max <= 0xffffffffU) {
-        do value = next_word(rng) & mask;
+        int position = rng->position;
+        do value = next_word_at(rng, &position) & mask;
         while (value > max);
+        rng->position = position;
     } else {
         do value = next_uint64(rng) & mask;
         while (value > max);
