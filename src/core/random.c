@@ -23,10 +23,14 @@
 /* Rebuilds all BNMLP_MT19937_N state words (numpy's mt19937_gen) and rewinds position to 0. */
 static void mt_twist(bnmlp_random *rng) {
     uint32_t *key = rng->key;
+    /* In index order, in place, as mt19937_gen; the wrapped indices without a division and the
+     * matrix taken by a mask (the low bit is a coin flip: a branch on it mispredicts half the
+     * time). The same words. */
     for (int i = 0; i < BNMLP_MT19937_N; i++) {
-        uint32_t y = (key[i] & MT_UPPER_MASK) | (key[(i + 1) % BNMLP_MT19937_N] & MT_LOWER_MASK);
-        uint32_t next = key[(i + MT_M) % BNMLP_MT19937_N] ^ (y >> 1);
-        key[i] = (y & 1U) ? next ^ MT_MATRIX_A : next;
+        const int after = i + 1 < BNMLP_MT19937_N ? i + 1 : 0;
+        const int ahead = i + MT_M < BNMLP_MT19937_N ? i + MT_M : i + MT_M - BNMLP_MT19937_N;
+        const uint32_t y = (key[i] & MT_UPPER_MASK) | (key[after] & MT_LOWER_MASK);
+        key[i] = key[ahead] ^ (y >> 1) ^ (MT_MATRIX_A & (0U - (y & 1U)));
     }
     rng->position = 0;
 }
@@ -46,17 +50,32 @@ bnmlp_status bnmlp_random_seed(bnmlp_random *rng, uint32_t seed) {
     return BNMLP_OK;
 }
 
-/* Next tempered 32-bit word (mt19937_next). A position outside [0, N) twists first, so a
- * corrupted position never reads outside the state. */
-uint32_t bnmlp_random_uint32(bnmlp_random *rng) {
-    if (!rng) return 0;
-    if (rng->position < 0 || rng->position >= BNMLP_MT19937_N) mt_twist(rng);
-    uint32_t y = rng->key[rng->position++];
+/* MT19937's tempering of a state word (mt19937_next's). */
+static inline uint32_t temper(uint32_t y) {
     y ^= y >> 11;
     y ^= (y << 7) & 0x9d2c5680U;
     y ^= (y << 15) & 0xefc60000U;
     y ^= y >> 18;
     return y;
+}
+
+/* Next tempered 32-bit word (mt19937_next) at *position, the caller's copy of rng->position
+ * (kept in a register over a loop of draws, stored back when it ends). A position outside
+ * [0, N) twists first, so a corrupted position never reads outside the state. */
+static inline uint32_t next_word_at(bnmlp_random *rng, int *position) {
+    if (*position < 0 || *position >= BNMLP_MT19937_N) {
+        mt_twist(rng);
+        *position = 0;
+    }
+    return temper(rng->key[(*position)++]);
+}
+
+uint32_t bnmlp_random_uint32(bnmlp_random *rng) {
+    if (!rng) return 0;
+    int position = rng->position;
+    const uint32_t word = next_word_at(rng, &position);
+    rng->position = position;
+    return word;
 }
 
 /* Two words: 27 high bits from the first, 26 low bits from the second, over 2^53
@@ -114,8 +133,10 @@ uint64_t bnmlp_random_interval(bnmlp_random *rng, uint64_t max) {
     mask |= mask >> 32;
     uint64_t value;
     if (max <= 0xffffffffU) {
-        do value = bnmlp_random_uint32(rng) & mask;
+        int position = rng->position;
+        do value = next_word_at(rng, &position) & mask;
         while (value > max);
+        rng->position = position;
     } else {
         do value = next_uint64(rng) & mask;
         while (value > max);

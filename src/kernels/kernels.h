@@ -56,8 +56,22 @@ typedef void (*bnmlp_range_function)(void *arg, size_t begin, size_t end, size_t
  * (threads split outputs, never a sum), which keeps results bit-identical for every thread
  * count. A caller that wants coarser boundaries (e.g. 16 features, a cache line) counts its
  * range in such units. Allocates nothing. */
-void bnmlp_parallel_for(const bnmlp_kernel_context *context, size_t n, size_t min_piece,
-                        bnmlp_range_function fn, void *arg);
+void bnmlp_parallel_for_split(const bnmlp_kernel_context *context, size_t n, size_t min_piece,
+                              bnmlp_range_function fn, void *arg);
+
+/* bnmlp_parallel_for's front (the whole rule is bnmlp_parallel_for_split's): a range below two
+ * pieces, or a context without a pool, runs as the one piece right here, without the call, the
+ * pool's thread count or the split (the same piece the split makes of it). Tiny models make
+ * most of their calls below a piece. */
+static inline void bnmlp_parallel_for(const bnmlp_kernel_context *context, size_t n, size_t min_piece,
+                                      bnmlp_range_function fn, void *arg) {
+    if (n == 0) return;
+    if (n / 2 < (min_piece ? min_piece : 1) || !context || !context->pool) {
+        fn(arg, 0, n, 0);
+        return;
+    }
+    bnmlp_parallel_for_split(context, n, min_piece, fn, arg);
+}
 
 /* ---- the GEMM ------------------------------------------------------------------------------------ */
 

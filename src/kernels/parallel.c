@@ -19,8 +19,8 @@ static void range_task(void *context, size_t task, size_t thread) {
     job->fn(job->arg, begin, end, thread);
 }
 
-void bnmlp_parallel_for(const bnmlp_kernel_context *context, size_t n, size_t min_piece,
-                        bnmlp_range_function fn, void *arg) {
+void bnmlp_parallel_for_split(const bnmlp_kernel_context *context, size_t n, size_t min_piece,
+                              bnmlp_range_function fn, void *arg) {
     if (n == 0) return;
     if (min_piece == 0) min_piece = 1;
     bnmlp_threadpool *pool = context ? context->pool : NULL;

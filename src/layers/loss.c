@@ -214,7 +214,10 @@ static bool width_is_index_or_outputs(size_t width, size_t outputs) { return wid
 static bnmlp_status check_binary(const float *y, size_t rows, size_t width, size_t outputs,
                                  bnmlp_error_detail *detail) {
     (void)outputs;
-    for (size_t i = 0; i < rows * width; i++)
+    /* One branch-free sweep (it vectorizes); only a bad batch looks for its first bad label. */
+    int bad = 0;
+    for (size_t i = 0; i < rows * width; i++) bad |= (y[i] != 0.0f) & (y[i] != 1.0f);
+    for (size_t i = 0; bad && i < rows * width; i++)
         if (y[i] != 0.0f && y[i] != 1.0f) {
             bnmlp_detail_set(detail, i / width + 1, i % width + 1, 0,
                              "row %zu: label %g is not 0 or 1 (binary_crossentropy)", i / width + 1,
@@ -437,7 +440,9 @@ bnmlp_status bnmlp_loss_check_targets(bnmlp_loss loss, size_t outputs, const bnm
                          outputs > 1 && row->width_ok(1, outputs) ? "1 or " : "", outputs);
         return BNMLP_ERR_SHAPE;
     }
-    for (size_t i = 0; i < y->rows * y->cols; i++)
+    /* bnmlp_all_finite's sweep; only a bad batch looks for its first non-finite target. */
+    const bool finite = bnmlp_all_finite(y->data, y->rows * y->cols);
+    for (size_t i = 0; !finite && i < y->rows * y->cols; i++)
         if (bnmlp_not_finite(y->data[i])) {
             bnmlp_detail_set(detail, i / y->cols + 1, i % y->cols + 1, 0, "row %zu: target %g is not finite",
                              i / y->cols + 1, (double)y->data[i]);

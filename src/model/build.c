@@ -438,11 +438,12 @@ void bnmlp_model_swap_params(bnmlp_model *model) {
     float *const params = model->spare_params, *const slots = model->spare_slots;
     model->spare_params = model->params, model->spare_slots = model->optimizer.slots;
     model->params = params, model->optimizer.slots = slots;
+    /* Only the arrays a layer has in the parameter block move (bnmlp_layer_array's pointer). */
     for (size_t i = 0; i < model->layer_count; i++) {
         bnmlp_layer *layer = &model->layers[i];
         for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
-            if (bnmlp_arrays[k].block == BNMLP_BLOCK_PARAMS)
-                layer->data[k] = bnmlp_layer_array(model, layer, (bnmlp_array)k);
+            if (layer->data[k] && bnmlp_arrays[k].block == BNMLP_BLOCK_PARAMS)
+                layer->data[k] = params + layer->arrays[k].offset;
     }
 }
 

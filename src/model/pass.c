@@ -27,36 +27,41 @@ static size_t first_row(const bnmlp_model *model) {
     return offset;
 }
 
-/* A pass of layer over input (rows rows), its arrays and gradients resolved. */
-static bnmlp_layer_pass layer_pass(bnmlp_model *model, const bnmlp_layer *layer, const float *input,
-                                   size_t rows, bool batch_statistics) {
+/* The fields of a pass every layer of one walk shares (rows rows), resolved once per walk: the
+ * collective's offset and rows and the batch-norm seam are the same for every layer of it. */
+static bnmlp_layer_pass walk_pass(bnmlp_model *model, size_t rows) {
     bnmlp_layer_pass pass = {
         .kernels = &model->kernels,
-        .layer = layer,
-        .index = (size_t)(layer - model->layers),
         .first_row = first_row(model),
-        .x = input,
-        .y = layer->output,
         .rows = rows,
         .statistics_rows = bnmlp_model_statistics_rows(model, rows), /* every rank's rows */
-        .batch_statistics = batch_statistics,
         .scratch = model->layer_scratch,
         .combine = bnmlp_model_batchnorm_is_synchronized(model) ? combine_sums : NULL,
         .combine_context = model,
-        .arrays = layer->data, /* resolved at build */
-        .grads = layer->grad,
     };
     return pass;
+}
+
+/* *pass (from walk_pass) made a pass of layer over input, its arrays and gradients resolved. */
+static void layer_pass(bnmlp_layer_pass *pass, const bnmlp_model *model, const bnmlp_layer *layer,
+                       const float *input, bool batch_statistics) {
+    pass->layer = layer;
+    pass->index = (size_t)(layer - model->layers);
+    pass->x = input;
+    pass->y = layer->output;
+    pass->batch_statistics = batch_statistics;
+    pass->arrays = layer->data; /* resolved at build */
+    pass->grads = layer->grad;
 }
 
 const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t rows, bnmlp_mode mode,
                                      size_t count) {
     const float *input = x;
+    bnmlp_layer_pass pass = walk_pass(model, rows);
     for (size_t i = 0; i < count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
         /* Batch statistics (dropout's mask) in training mode, unless the layer is frozen. */
-        const bnmlp_layer_pass pass =
-            layer_pass(model, layer, input, rows, mode == BNMLP_MODE_TRAINING && trains(layer));
+        layer_pass(&pass, model, layer, input, mode == BNMLP_MODE_TRAINING && trains(layer));
         layer->ops->forward(&pass);
         input = layer->output;
     }
@@ -111,11 +116,12 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
     zero_gradients(model, top);
     const float *dy = delta;
     int next = 0; /* which ping-pong buffer receives the next input gradient */
+    bnmlp_layer_pass pass = walk_pass(model, rows);
     for (size_t i = top; i-- > 0;) {
         const bnmlp_layer *layer = &model->layers[i];
         const float *input = i ? model->layers[i - 1].output : x;
         /* Backward follows a training-mode forward: batch statistics unless frozen. */
-        bnmlp_layer_pass pass = layer_pass(model, layer, input, rows, trains(layer));
+        layer_pass(&pass, model, layer, input, trains(layer));
         pass.dy = dy;
         pass.dx = i ? model->delta[next] : NULL; /* the first layer's input gradient is never needed */
         layer->ops->backward(&pass);
@@ -130,11 +136,12 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
  * training-mode forward of rows rows, and counts the step in its steps; true when every new
  * value is (would be) finite. */
 static bool update_statistics(bnmlp_model *model, size_t rows, bool apply) {
+    bnmlp_layer_pass pass = walk_pass(model, rows);
+    pass.statistics_rows = rows;
     for (size_t i = 0; i < model->layer_count; i++) {
         bnmlp_layer *layer = &model->layers[i];
         if (!layer->ops->update_statistics || !trains(layer)) continue;
-        bnmlp_layer_pass pass = layer_pass(model, layer, NULL, rows, true);
-        pass.statistics_rows = rows;
+        layer_pass(&pass, model, layer, NULL, true);
         if (!layer->ops->update_statistics(&pass, apply)) return false;
         if (apply) layer->steps++;
     }

@@ -241,9 +241,15 @@ static void pass_range(void *arg, size_t begin, size_t end, size_t thread) {
     const bnmlp_arenas *arenas = job->arenas;
     bool finite = true;
     size_t at = begin; /* floats before it are done */
+    /* Without clipnorm a segment's factor is 1 whatever it holds: adjacent segments of the same
+     * kind (kernel or not) then take one update call, element-wise the very same values. */
+    const bool merge = !(job->config->clip.clipnorm > 0.0f);
     for (size_t i = 0; i < arenas->segment_count && at < end; i++) {
         const bnmlp_segment *segment = &arenas->segments[i];
-        const size_t seg_end = segment->offset + segment->length;
+        size_t seg_end = segment->offset + segment->length;
+        while (merge && i + 1 < arenas->segment_count && arenas->segments[i + 1].offset == seg_end &&
+               arenas->segments[i + 1].kernel == segment->kernel)
+            seg_end += arenas->segments[++i].length;
         if (seg_end <= at) continue;
         const size_t from = segment->offset > at ? segment->offset : at, to = seg_end < end ? seg_end : end;
         copy_gap(job, at, from < end ? from : end);
@@ -252,7 +258,7 @@ static void pass_range(void *arg, size_t begin, size_t end, size_t thread) {
              * all, in the same order, so every piece gets the same factor. */
             const float scale =
                 job->global_scale *
-                segment_scale(&job->config->clip, arenas->grads + segment->offset, segment->length);
+                segment_scale(&job->config->clip, arenas->grads + segment->offset, seg_end - segment->offset);
             finite = update_part(job, from, to - from, segment->kernel, scale) && finite;
         }
         at = to > at ? to : at;

@@ -39,6 +39,8 @@ typedef struct fit_controls {
     bnmlp_optimizer_config optimizer; /* the caller's, with each step's learning rate set in it */
     double base_rate;                 /* the schedule's base (or the optimizer's rate) */
     double rate;                      /* the current rate without a schedule (plateau changes it) */
+    double rate_set;                  /* the rate last set into optimizer, when rate_is_set */
+    bool rate_is_set;                 /* optimizer holds rate_set (false: the caller's rate) */
     bool per_step;                    /* the schedule's t counts steps */
     size_t steps_per_epoch;           /* batches that train in an epoch */
     bnmlp_early_stopping_state early; /* with config->early_stopping.enabled */
@@ -84,13 +86,24 @@ static bnmlp_status fit_state_init(fit_state *f, bnmlp_model *model, const bnmlp
     return status;
 }
 
+/* Copies rows order[0..rows) of src (cols floats each) to dst, one after the other: four floats
+ * at a time, then the rest one by one (a library call per row would cost more than a narrow
+ * row's copy). */
+static void gather_rows(float *dst, const float *src, size_t cols, const size_t *order, size_t rows) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *from = src + order[r] * cols;
+        float *to = dst + r * cols;
+        size_t c = 0;
+        for (; c + 4 <= cols; c += 4) memcpy(to + c, from + c, 4 * sizeof *to);
+        for (; c < cols; c++) to[c] = from[c];
+    }
+}
+
 /* Copies rows order[0..rows) of (x, y) into the staging rows. */
 static void stage_batch(const fit_state *f, const bnmlp_tensor *x, const bnmlp_tensor *y, const size_t *order,
                         size_t rows) {
-    for (size_t r = 0; r < rows; r++) {
-        memcpy(f->batch_x + r * x->cols, x->data + order[r] * x->cols, x->cols * sizeof(float));
-        memcpy(f->batch_y + r * y->cols, y->data + order[r] * y->cols, y->cols * sizeof(float));
-    }
+    gather_rows(f->batch_x, x->data, x->cols, order, rows);
+    gather_rows(f->batch_y, y->data, y->cols, order, rows);
 }
 
 /* BNMLP_OK when an epoch of fit can train: batch-norm layers that use batch statistics need
@@ -285,7 +298,12 @@ static double set_rate(fit_controls *c, const bnmlp_fit_config *config, size_t e
             c->per_step ? (uint64_t)(epoch - 1) * c->steps_per_epoch + step : (uint64_t)(epoch - 1);
         bnmlp_schedule_value(&config->schedule, c->base_rate, t, &rate); /* checked */
     }
-    bnmlp_optimizer_set(&c->optimizer, "learning_rate", rate);
+    /* The setting is found by name: only a rate that changed is set again (the same double
+     * stores the same float), so a constant rate costs no lookup per step. */
+    if (!c->rate_is_set || rate != c->rate_set) {
+        bnmlp_optimizer_set(&c->optimizer, "learning_rate", rate);
+        c->rate_set = rate, c->rate_is_set = true;
+    }
     return (double)(float)rate;
 }
 
