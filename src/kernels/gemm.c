@@ -435,6 +435,14 @@ static void gemm_empty_sum(size_t m, size_t n, const float *bias, bool accumulat
     }
 }
 
+/* Whether scratch (scratch_floats) holds the packed blocks of threads threads (*per_thread each). */
+static bool scratch_covers(const bnmlp_gemm_plan *plan, size_t m, size_t n, size_t k, size_t threads,
+                           const float *scratch, size_t scratch_floats, size_t *per_thread) {
+    size_t needed;
+    return per_thread_floats(plan, m, n, k, per_thread) && bnmlp_size_mul(*per_thread, threads, &needed) &&
+           needed <= SIZE_MAX - ALIGN_FLOATS && needed + ALIGN_FLOATS <= scratch_floats && scratch;
+}
+
 /* bnmlp_gemm (bf16 false) or bnmlp_gemm_bf16. */
 static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
                              size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
@@ -452,9 +460,15 @@ static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool
         gemm_empty_sum(m, n, bias, accumulate, c, ldc);
         return BNMLP_OK;
     }
-    if (!bf16 && bnmlp_gemm_is_direct(m, n, k)) {
+    const size_t threads = n * m > THREADING_MIN_MADDS / k ? bnmlp_threadpool_threads(pool) : 1;
+    size_t per_thread = 0;
+    /* bf16 keeps bnmlp_gemm_scratch_floats' contract on every path (the direct one uses none). */
+    if (bf16 && !scratch_covers(plan, m, n, k, threads, scratch, scratch_floats, &per_thread))
+        return BNMLP_ERR_INVALID_ARGUMENT;
+    if (bnmlp_gemm_is_direct(m, n, k)) {
         /* Thin products of a big model (a one-unit head's) split their rows over the threads. */
-        const direct_job job = {.direct = BNMLP_ISA_ENTRY(plan->isa, gemm_direct),
+        const direct_job job = {.direct = bf16 ? BNMLP_ISA_ENTRY(plan->isa, gemm_direct_bf16)
+                                               : BNMLP_ISA_ENTRY(plan->isa, gemm_direct),
                                 .transpose_a = transpose_a,
                                 .transpose_b = transpose_b,
                                 .accumulate = accumulate,
@@ -473,15 +487,11 @@ static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool
         return BNMLP_OK;
     }
 
-    const size_t threads = n * m > THREADING_MIN_MADDS / k ? bnmlp_threadpool_threads(pool) : 1;
     gemm_job job = {.plan = plan, .a = a, .b = b, .bias = bias, .c = c, .m = m, .n = n, .k = k};
     job.transpose_a = transpose_a, job.transpose_b = transpose_b, job.accumulate = accumulate,
     job.bf16 = bf16;
     job.lda = lda, job.ldb = ldb, job.ldc = ldc;
-    if (!per_thread_floats(plan, m, n, k, &job.per_thread)) return BNMLP_ERR_INVALID_ARGUMENT;
-    size_t needed;
-    if (!bnmlp_size_mul(job.per_thread, threads, &needed) || needed > SIZE_MAX - ALIGN_FLOATS ||
-        needed + ALIGN_FLOATS > scratch_floats || !scratch)
+    if (!scratch_covers(plan, m, n, k, threads, scratch, scratch_floats, &job.per_thread))
         return BNMLP_ERR_INVALID_ARGUMENT;
     job.scratch = (float *)(((uintptr_t)scratch + 63u) & ~(uintptr_t)63u);
     job.a_floats = round_up(min_size(plan->mc, round_up(m, plan->mr)) * min_size(plan->kc, k), ALIGN_FLOATS);
