@@ -42,6 +42,8 @@ typedef struct bnmlp_gemm_plan {
      * where the CPU has it, else the row's emulating entries */
     bnmlp_micro_kernel_bf16_function micro_kernel_bf16;
     bnmlp_pack_bf16_function pack_bf16_interleaved, pack_bf16_rows;
+    /* the bf16 product's direct path (isa.h: gemm_direct_bf16), chosen as the entries above */
+    bnmlp_gemm_direct_function gemm_direct_bf16;
 } bnmlp_gemm_plan;
 
 /* Fills *plan for the instruction set isa (NULL: bnmlp_isa_best()) with blocks from the cache
@@ -72,8 +74,8 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
  * element of C is exactly bnmlp_gemm_bf16_reference's (kernels/bf16.h), whatever the plan's
  * instruction set, KC block or thread count: K is taken in pairs (k, k + 1) in order, the packers
  * round op(A) and op(B) to bf16 pairs, a KC block holds 2 KC values of k (KC pairs), and each
- * block continues the accumulator of the previous one through C. Products bnmlp_gemm_is_direct takes
- * go unpacked through the row's gemm_direct_bf16 (same elements), rows split over threads. bnmlp_gemm_scratch_floats covers it (a bf16 block of KC pairs takes no more
+ * block continues the accumulator of the previous one through C. Products bnmlp_gemm_bf16_is_direct takes
+ * go unpacked through the plan's gemm_direct_bf16 (same elements), rows split over threads. bnmlp_gemm_scratch_floats covers it (a bf16 block of KC pairs takes no more
  * scratch than a float32 block of KC values). Arguments, checks and errors as bnmlp_gemm. */
 bnmlp_status bnmlp_gemm_bf16(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
                              size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
@@ -89,6 +91,11 @@ void bnmlp_gemm_reference(bool transpose_a, bool transpose_b, size_t m, size_t n
 /* True when bnmlp_gemm computes an (m, n, k) product on the direct, unpacked path (a function
  * of the shape only). */
 bool bnmlp_gemm_is_direct(size_t m, size_t n, size_t k);
+
+/* True when bnmlp_gemm_bf16 computes an (m, n, k) product on the direct path (the plan's
+ * gemm_direct_bf16): bnmlp_gemm_is_direct's shapes but those of a few long rows (m < 4 with wide
+ * n and long k, which packing serves faster). */
+bool bnmlp_gemm_bf16_is_direct(size_t m, size_t n, size_t k);
 
 /* The direct, unpacked path bnmlp_gemm takes when bnmlp_gemm_is_direct (same contract, k > 0,
  * no checks), portable build (the portable row's gemm_direct); exposed for tests and benchmarks. */
