@@ -221,7 +221,7 @@ static size_t bf16_plans(const bnmlp_isa *isa, bnmlp_gemm_plan plans[2]) {
     plans[1].micro_kernel_bf16 = BNMLP_ISA_ENTRY(isa, micro_kernel_bf16);
     plans[1].pack_bf16_interleaved = BNMLP_ISA_ENTRY(isa, pack_bf16_interleaved);
     plans[1].pack_bf16_rows = BNMLP_ISA_ENTRY(isa, pack_bf16_rows);
-    plans[1].gemm_direct_bf16 = BNMLP_ISA_ENTRY(isa, gemm_direct_bf16);
+    plans[1].gemm_direct_bf16 = isa->gemm_direct_bf16;
     assert_true(plans[1].micro_kernel_bf16 != plans[0].micro_kernel_bf16);
     return 2;
 }
@@ -454,6 +454,7 @@ static void test_gemm_thin_shapes(void **state) {
             assert_false(bnmlp_gemm_bf16_is_direct(1, 1024, 256));
             /* The plan's entry itself (the portable row's: the reference) on an n = 1 product. */
             float a[6] = {1, 2, 3, 4, 5, 6}, b[3] = {1, -1, 2}, c[2] = {0, 0}, bias[1] = {0.5f};
+            if (!plan.gemm_direct_bf16) continue; /* a row without a direct path (AVX2) */
             plan.gemm_direct_bf16(false, false, 2, 1, 3, a, 3, b, 1, bias, false, c, 1);
             assert_true(c[0] == 5.5f && c[1] == 11.5f);
         }

@@ -57,8 +57,9 @@ bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, const bnmlp_isa *isa) {
     p.micro_kernel_bf16 = native ? native->micro_kernel : BNMLP_ISA_ENTRY(isa, micro_kernel_bf16);
     p.pack_bf16_interleaved = native ? native->pack_interleaved : BNMLP_ISA_ENTRY(isa, pack_bf16_interleaved);
     p.pack_bf16_rows = native ? native->pack_rows : BNMLP_ISA_ENTRY(isa, pack_bf16_rows);
-    p.gemm_direct_bf16 =
-        native && native->gemm_direct ? native->gemm_direct : BNMLP_ISA_ENTRY(isa, gemm_direct_bf16);
+    /* Not the portable row's reference for a vector row without its own (the AVX2 row): its packed
+     * path is faster than that scalar loop on every shape. */
+    p.gemm_direct_bf16 = native && native->gemm_direct ? native->gemm_direct : isa->gemm_direct_bf16;
     const size_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, FALLBACK_L1_BYTES);
     const size_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, FALLBACK_L2_BYTES);
     /* A (KC, NR) B micro-panel in half of L1 (the A micro-panels stream through the rest). */
@@ -461,8 +462,7 @@ static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool
                              size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                              const float *bias, bool accumulate, float *c, size_t ldc, bool bf16) {
     if (!plan) return BNMLP_ERR_NULL_ARGUMENT;
-    if (bf16 && (!plan->micro_kernel_bf16 || !plan->pack_bf16_interleaved || !plan->pack_bf16_rows ||
-                 !plan->gemm_direct_bf16))
+    if (bf16 && (!plan->micro_kernel_bf16 || !plan->pack_bf16_interleaved || !plan->pack_bf16_rows))
         return BNMLP_ERR_INVALID_ARGUMENT;
     if (m == 0 || n == 0) return BNMLP_OK;
     if (!c || (k > 0 && (!a || !b))) return BNMLP_ERR_NULL_ARGUMENT;
@@ -478,7 +478,7 @@ static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool
     /* bf16 keeps bnmlp_gemm_scratch_floats' contract on every path (the direct one uses none). */
     if (bf16 && !scratch_covers(plan, m, n, k, threads, scratch, scratch_floats, &per_thread))
         return BNMLP_ERR_INVALID_ARGUMENT;
-    if (bf16 ? bnmlp_gemm_bf16_is_direct(m, n, k) : bnmlp_gemm_is_direct(m, n, k)) {
+    if (bf16 ? plan->gemm_direct_bf16 && bnmlp_gemm_bf16_is_direct(m, n, k) : bnmlp_gemm_is_direct(m, n, k)) {
         /* Thin products of a big model (a one-unit head's) split their rows over the threads. */
         const direct_job job = {.direct =
                                     bf16 ? plan->gemm_direct_bf16 : BNMLP_ISA_ENTRY(plan->isa, gemm_direct),

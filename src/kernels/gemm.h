@@ -42,7 +42,8 @@ typedef struct bnmlp_gemm_plan {
      * where the CPU has it, else the row's emulating entries */
     bnmlp_micro_kernel_bf16_function micro_kernel_bf16;
     bnmlp_pack_bf16_function pack_bf16_interleaved, pack_bf16_rows;
-    /* the bf16 product's direct path (isa.h: gemm_direct_bf16), chosen as the entries above */
+    /* the bf16 product's direct path (isa.h: gemm_direct_bf16), chosen as the entries above; NULL
+     * (a row without its own, e.g. AVX2): every bf16 product is packed */
     bnmlp_gemm_direct_function gemm_direct_bf16;
 } bnmlp_gemm_plan;
 
@@ -75,7 +76,7 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
  * instruction set, KC block or thread count: K is taken in pairs (k, k + 1) in order, the packers
  * round op(A) and op(B) to bf16 pairs, a KC block holds 2 KC values of k (KC pairs), and each
  * block continues the accumulator of the previous one through C. Products bnmlp_gemm_bf16_is_direct takes
- * go unpacked through the plan's gemm_direct_bf16 (same elements), rows split over threads. bnmlp_gemm_scratch_floats covers it (a bf16 block of KC pairs takes no more
+ * go unpacked through the plan's gemm_direct_bf16 where it has one (same elements), rows split over threads. bnmlp_gemm_scratch_floats covers it (a bf16 block of KC pairs takes no more
  * scratch than a float32 block of KC values). Arguments, checks and errors as bnmlp_gemm. */
 bnmlp_status bnmlp_gemm_bf16(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
                              size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,

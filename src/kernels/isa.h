@@ -146,8 +146,9 @@ typedef struct bnmlp_isa {
     bnmlp_micro_kernel_bf16_function micro_kernel_bf16;
     bnmlp_pack_bf16_function pack_bf16_interleaved; /* bf16 packers (NULL: the portable row's) */
     bnmlp_pack_bf16_function pack_bf16_rows;
-    /* the bf16 product's direct, unpacked path, for the shapes bnmlp_gemm_is_direct takes: exactly
-     * bnmlp_gemm_bf16_reference's elements (NULL: the portable row's, that reference itself) */
+    /* the bf16 product's direct, unpacked path, for the shapes bnmlp_gemm_bf16_is_direct takes:
+     * exactly bnmlp_gemm_bf16_reference's elements (NULL, unlike the entries above: none, the
+     * row's bf16 products are all packed; the portable row's is that reference itself) */
     bnmlp_gemm_direct_function gemm_direct_bf16;
     /* The bf16 product on the CPU's own bf16 instructions (AVX512_BF16), on the row's tile: the
      * set, or NULL when this CPU lacks them (then the entries above, which emulate them bit for
