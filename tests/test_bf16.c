@@ -221,6 +221,7 @@ static size_t bf16_plans(const bnmlp_isa *isa, bnmlp_gemm_plan plans[2]) {
     plans[1].micro_kernel_bf16 = BNMLP_ISA_ENTRY(isa, micro_kernel_bf16);
     plans[1].pack_bf16_interleaved = BNMLP_ISA_ENTRY(isa, pack_bf16_interleaved);
     plans[1].pack_bf16_rows = BNMLP_ISA_ENTRY(isa, pack_bf16_rows);
+    plans[1].gemm_direct_bf16 = isa->gemm_direct_bf16;
     assert_true(plans[1].micro_kernel_bf16 != plans[0].micro_kernel_bf16);
     return 2;
 }
@@ -389,6 +390,77 @@ static void test_gemm_thread_counts(void **state) {
     }
 }
 
+/* Thin and small shapes (the direct path: n = 1, k = 1, m < 4, tails of every vector block) on
+ * every row's gemm_direct_bf16, through bnmlp_gemm_bf16 with 1-3 threads (shapes large enough to
+ * split their rows), bit for bit against the reference. */
+static const size_t thin_shapes[][3] = {
+    {256, 1, 1024}, {200, 1, 701}, {256, 1024, 1}, {300, 70, 1}, {1, 1024, 256}, {1, 130, 255}, {3, 17, 9},
+    {2, 1, 5},      {64, 2, 95},   {17, 7, 64},    {1, 1, 1},    {65, 3, 1000},  {129, 7, 2},   {5, 200, 3},
+};
+
+static void test_gemm_thin_shapes(void **state) {
+    (void)state;
+    for (size_t i = 0; i < bnmlp_isa_count(); i++) {
+        const bnmlp_isa *isa = bnmlp_isa_at(i);
+        if (!bnmlp_isa_available(isa)) continue;
+        bnmlp_gemm_plan plans[2];
+        const size_t plan_count = bf16_plans(isa, plans);
+        for (size_t variant = 0; variant < plan_count; variant++) {
+            const bnmlp_gemm_plan plan = plans[variant];
+            for (size_t threads = 1; threads <= 3; threads++) {
+                bnmlp_status status;
+                bnmlp_threadpool *pool = bnmlp_threadpool_create(threads, NULL, &status);
+                assert_non_null(pool);
+                for (size_t s = 0; s < sizeof thin_shapes / sizeof thin_shapes[0]; s++) {
+                    assert_true(
+                        bnmlp_gemm_is_direct(thin_shapes[s][0], thin_shapes[s][1], thin_shapes[s][2]));
+                    for (unsigned form = 0; form < 16; form++)
+                        check_bf16_case(&plan, pool,
+                                        (bf16_case){.m = thin_shapes[s][0],
+                                                    .n = thin_shapes[s][1],
+                                                    .k = thin_shapes[s][2],
+                                                    .transpose_a = form & 1,
+                                                    .transpose_b = form & 2,
+                                                    .bias = form & 4,
+                                                    .accumulate = form & 8,
+                                                    .pad = (form + s) % 3,
+                                                    .scale = 0});
+                }
+                /* Products in and below float's normal range: flushing. */
+                for (int scale = -70; scale >= -78; scale -= 4)
+                    for (unsigned form = 0; form < 4; form++) {
+                        check_bf16_case(&plan, pool,
+                                        (bf16_case){.m = 70,
+                                                    .n = 1,
+                                                    .k = 75,
+                                                    .transpose_a = form & 1,
+                                                    .transpose_b = form & 2,
+                                                    .bias = true,
+                                                    .scale = scale});
+                        check_bf16_case(&plan, pool,
+                                        (bf16_case){.m = 2,
+                                                    .n = 90,
+                                                    .k = 23,
+                                                    .transpose_a = form & 1,
+                                                    .transpose_b = form & 2,
+                                                    .accumulate = true,
+                                                    .scale = scale});
+                    }
+                bnmlp_threadpool_free(pool);
+            }
+            /* The 1024 -> 1 head's products: forward and input gradient direct, the weight
+             * gradient (one long row) packed. */
+            assert_true(bnmlp_gemm_bf16_is_direct(256, 1, 1024) && bnmlp_gemm_bf16_is_direct(256, 1024, 1));
+            assert_false(bnmlp_gemm_bf16_is_direct(1, 1024, 256));
+            /* The plan's entry itself (the portable row's: the reference) on an n = 1 product. */
+            float a[6] = {1, 2, 3, 4, 5, 6}, b[3] = {1, -1, 2}, c[2] = {0, 0}, bias[1] = {0.5f};
+            if (!plan.gemm_direct_bf16) continue; /* a row without a direct path (AVX2) */
+            plan.gemm_direct_bf16(false, false, 2, 1, 3, a, 3, b, 1, bias, false, c, 1);
+            assert_true(c[0] == 5.5f && c[1] == 11.5f);
+        }
+    }
+}
+
 static void test_gemm_k_zero_and_bad_arguments(void **state) {
     (void)state;
     bnmlp_gemm_plan plan;
@@ -437,6 +509,7 @@ int main(void) {
         cmocka_unit_test(test_micro_kernels_match_reference),
         cmocka_unit_test(test_gemm_every_isa_matches_reference),
         cmocka_unit_test(test_gemm_thread_counts),
+        cmocka_unit_test(test_gemm_thin_shapes),
         cmocka_unit_test(test_gemm_k_zero_and_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

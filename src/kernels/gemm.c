@@ -57,6 +57,9 @@ bnmlp_status bnmlp_gemm_plan_init(bnmlp_gemm_plan *plan, const bnmlp_isa *isa) {
     p.micro_kernel_bf16 = native ? native->micro_kernel : BNMLP_ISA_ENTRY(isa, micro_kernel_bf16);
     p.pack_bf16_interleaved = native ? native->pack_interleaved : BNMLP_ISA_ENTRY(isa, pack_bf16_interleaved);
     p.pack_bf16_rows = native ? native->pack_rows : BNMLP_ISA_ENTRY(isa, pack_bf16_rows);
+    /* Not the portable row's reference for a vector row without its own (the AVX2 row): its packed
+     * path is faster than that scalar loop on every shape. */
+    p.gemm_direct_bf16 = native && native->gemm_direct ? native->gemm_direct : isa->gemm_direct_bf16;
     const size_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, FALLBACK_L1_BYTES);
     const size_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, FALLBACK_L2_BYTES);
     /* A (KC, NR) B micro-panel in half of L1 (the A micro-panels stream through the rest). */
@@ -399,6 +402,16 @@ bool bnmlp_gemm_is_direct(size_t m, size_t n, size_t k) {
     return m <= DIRECT_MAX_MADDS && n <= DIRECT_MAX_MADDS / m && k <= DIRECT_MAX_MADDS / (m * n);
 }
 
+bool bnmlp_gemm_bf16_is_direct(size_t m, size_t n, size_t k) {
+    /* A few long rows (a one-unit head's weight gradient, m = 1) stay packed: the packers round
+     * their B once, on vcvtne2ps2bf16 where the CPU has it, faster than the direct path rounds it
+     * (measured on Zen 5: 1 x 1024 x 256 packed ~32 us, direct ~36-50 us). */
+    /* m n k > DIRECT_MAX_MADDS without overflow. */
+    const bool many = m > 0 && (k > DIRECT_MAX_MADDS / m || n > DIRECT_MAX_MADDS / (m * k));
+    if (m < DIRECT_MIN_SIDE && n >= DIRECT_MIN_N && k >= DIRECT_MIN_SIDE && many) return false;
+    return bnmlp_gemm_is_direct(m, n, k);
+}
+
 /* Direct products with at least this many multiply-adds split their rows over threads. */
 #define DIRECT_THREADING_MIN_MADDS (1u << 17)
 /* Rows of C a thread's piece of a direct product holds at least. */
@@ -435,6 +448,14 @@ static void gemm_empty_sum(size_t m, size_t n, const float *bias, bool accumulat
     }
 }
 
+/* Whether scratch (scratch_floats) holds the packed blocks of threads threads (*per_thread each). */
+static bool scratch_covers(const bnmlp_gemm_plan *plan, size_t m, size_t n, size_t k, size_t threads,
+                           const float *scratch, size_t scratch_floats, size_t *per_thread) {
+    size_t needed;
+    return per_thread_floats(plan, m, n, k, per_thread) && bnmlp_size_mul(*per_thread, threads, &needed) &&
+           needed <= SIZE_MAX - ALIGN_FLOATS && needed + ALIGN_FLOATS <= scratch_floats && scratch;
+}
+
 /* bnmlp_gemm (bf16 false) or bnmlp_gemm_bf16. */
 static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
                              size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
@@ -452,9 +473,15 @@ static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool
         gemm_empty_sum(m, n, bias, accumulate, c, ldc);
         return BNMLP_OK;
     }
-    if (!bf16 && bnmlp_gemm_is_direct(m, n, k)) {
+    const size_t threads = n * m > THREADING_MIN_MADDS / k ? bnmlp_threadpool_threads(pool) : 1;
+    size_t per_thread = 0;
+    /* bf16 keeps bnmlp_gemm_scratch_floats' contract on every path (the direct one uses none). */
+    if (bf16 && !scratch_covers(plan, m, n, k, threads, scratch, scratch_floats, &per_thread))
+        return BNMLP_ERR_INVALID_ARGUMENT;
+    if (bf16 ? plan->gemm_direct_bf16 && bnmlp_gemm_bf16_is_direct(m, n, k) : bnmlp_gemm_is_direct(m, n, k)) {
         /* Thin products of a big model (a one-unit head's) split their rows over the threads. */
-        const direct_job job = {.direct = BNMLP_ISA_ENTRY(plan->isa, gemm_direct),
+        const direct_job job = {.direct =
+                                    bf16 ? plan->gemm_direct_bf16 : BNMLP_ISA_ENTRY(plan->isa, gemm_direct),
                                 .transpose_a = transpose_a,
                                 .transpose_b = transpose_b,
                                 .accumulate = accumulate,
@@ -473,15 +500,11 @@ static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool
         return BNMLP_OK;
     }
 
-    const size_t threads = n * m > THREADING_MIN_MADDS / k ? bnmlp_threadpool_threads(pool) : 1;
     gemm_job job = {.plan = plan, .a = a, .b = b, .bias = bias, .c = c, .m = m, .n = n, .k = k};
     job.transpose_a = transpose_a, job.transpose_b = transpose_b, job.accumulate = accumulate,
     job.bf16 = bf16;
     job.lda = lda, job.ldb = ldb, job.ldc = ldc;
-    if (!per_thread_floats(plan, m, n, k, &job.per_thread)) return BNMLP_ERR_INVALID_ARGUMENT;
-    size_t needed;
-    if (!bnmlp_size_mul(job.per_thread, threads, &needed) || needed > SIZE_MAX - ALIGN_FLOATS ||
-        needed + ALIGN_FLOATS > scratch_floats || !scratch)
+    if (!scratch_covers(plan, m, n, k, threads, scratch, scratch_floats, &job.per_thread))
         return BNMLP_ERR_INVALID_ARGUMENT;
     job.scratch = (float *)(((uintptr_t)scratch + 63u) & ~(uintptr_t)63u);
     job.a_floats = round_up(min_size(plan->mc, round_up(m, plan->mr)) * min_size(plan->kc, k), ALIGN_FLOATS);

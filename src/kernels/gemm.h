@@ -42,6 +42,9 @@ typedef struct bnmlp_gemm_plan {
      * where the CPU has it, else the row's emulating entries */
     bnmlp_micro_kernel_bf16_function micro_kernel_bf16;
     bnmlp_pack_bf16_function pack_bf16_interleaved, pack_bf16_rows;
+    /* the bf16 product's direct path (isa.h: gemm_direct_bf16), chosen as the entries above; NULL
+     * (a row without its own, e.g. AVX2): every bf16 product is packed */
+    bnmlp_gemm_direct_function gemm_direct_bf16;
 } bnmlp_gemm_plan;
 
 /* Fills *plan for the instruction set isa (NULL: bnmlp_isa_best()) with blocks from the cache
@@ -72,8 +75,8 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
  * element of C is exactly bnmlp_gemm_bf16_reference's (kernels/bf16.h), whatever the plan's
  * instruction set, KC block or thread count: K is taken in pairs (k, k + 1) in order, the packers
  * round op(A) and op(B) to bf16 pairs, a KC block holds 2 KC values of k (KC pairs), and each
- * block continues the accumulator of the previous one through C. There is no direct path (every
- * shape is packed). bnmlp_gemm_scratch_floats covers it (a bf16 block of KC pairs takes no more
+ * block continues the accumulator of the previous one through C. Products bnmlp_gemm_bf16_is_direct takes
+ * go unpacked through the plan's gemm_direct_bf16 where it has one (same elements), rows split over threads. bnmlp_gemm_scratch_floats covers it (a bf16 block of KC pairs takes no more
  * scratch than a float32 block of KC values). Arguments, checks and errors as bnmlp_gemm. */
 bnmlp_status bnmlp_gemm_bf16(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
                              size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
@@ -89,6 +92,11 @@ void bnmlp_gemm_reference(bool transpose_a, bool transpose_b, size_t m, size_t n
 /* True when bnmlp_gemm computes an (m, n, k) product on the direct, unpacked path (a function
  * of the shape only). */
 bool bnmlp_gemm_is_direct(size_t m, size_t n, size_t k);
+
+/* True when bnmlp_gemm_bf16 computes an (m, n, k) product on the direct path (the plan's
+ * gemm_direct_bf16): bnmlp_gemm_is_direct's shapes but those of a few long rows (m < 4 with wide
+ * n and long k, which packing serves faster). */
+bool bnmlp_gemm_bf16_is_direct(size_t m, size_t n, size_t k);
 
 /* The direct, unpacked path bnmlp_gemm takes when bnmlp_gemm_is_direct (same contract, k > 0,
  * no checks), portable build (the portable row's gemm_direct); exposed for tests and benchmarks. */
@@ -114,6 +122,11 @@ void bnmlp_gemm_micro_bf16_avx2(size_t pairs, const uint32_t *a, const uint32_t 
 /* AVX-512F emulation, 8 x 32. */
 void bnmlp_gemm_micro_bf16_avx512(size_t pairs, const uint32_t *a, const uint32_t *b, float *c, size_t ldc,
                                   const float *bias, bool load_c);
+/* The AVX-512 row's direct bf16 path (isa.h: gemm_direct_bf16): bnmlp_gemm_bf16_reference's
+ * elements bit for bit, vectorized over C's columns or rows without packing (direct_bf16_avx512.c). */
+void bnmlp_gemm_direct_bf16_avx512(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
+                                   const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
+                                   bool accumulate, float *c, size_t ldc);
 /* The AVX-512 row's bf16_native: vdpbf16ps and vcvtne2ps2bf16 (8 x 32), or NULL without
  * AVX512_BF16 (isa_avx512bf16.c). */
 const bnmlp_bf16_native *bnmlp_bf16_native_avx512bf16(void);

@@ -53,17 +53,18 @@ typedef void (*bnmlp_pack_bf16_function)(uint32_t *panel, const float *source, s
 
 /* A row's bf16 product on the CPU's own bf16 instructions (bnmlp_isa.bf16_native): the same
  * contracts, tile and bits as the row's emulating entries. */
+/* The GEMM's direct, unpacked path (contract of bnmlp_gemm_direct in gemm.h). */
+typedef void (*bnmlp_gemm_direct_function)(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
+                                           const float *a, size_t lda, const float *b, size_t ldb,
+                                           const float *bias, bool accumulate, float *c, size_t ldc);
+
 typedef struct bnmlp_bf16_native {
     const char *name;                              /* e.g. "avx512bf16" */
     bnmlp_micro_kernel_bf16_function micro_kernel; /* as micro_kernel_bf16 */
     bnmlp_pack_bf16_function pack_interleaved;     /* as pack_bf16_interleaved */
     bnmlp_pack_bf16_function pack_rows;            /* as pack_bf16_rows */
+    bnmlp_gemm_direct_function gemm_direct;        /* as gemm_direct_bf16 (NULL: the row's) */
 } bnmlp_bf16_native;
-
-/* The GEMM's direct, unpacked path (contract of bnmlp_gemm_direct in gemm.h). */
-typedef void (*bnmlp_gemm_direct_function)(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
-                                           const float *a, size_t lda, const float *b, size_t ldb,
-                                           const float *bias, bool accumulate, float *c, size_t ldc);
 
 /* sums (W) += the column sums of x (B rows of W floats, stride floats apart), in double, each
  * adding its rows in order from the value it had. */
@@ -145,6 +146,10 @@ typedef struct bnmlp_isa {
     bnmlp_micro_kernel_bf16_function micro_kernel_bf16;
     bnmlp_pack_bf16_function pack_bf16_interleaved; /* bf16 packers (NULL: the portable row's) */
     bnmlp_pack_bf16_function pack_bf16_rows;
+    /* the bf16 product's direct, unpacked path, for the shapes bnmlp_gemm_bf16_is_direct takes:
+     * exactly bnmlp_gemm_bf16_reference's elements (NULL, unlike the entries above: none, the
+     * row's bf16 products are all packed; the portable row's is that reference itself) */
+    bnmlp_gemm_direct_function gemm_direct_bf16;
     /* The bf16 product on the CPU's own bf16 instructions (AVX512_BF16), on the row's tile: the
      * set, or NULL when this CPU lacks them (then the entries above, which emulate them bit for
      * bit, run). NULL entry: never. */

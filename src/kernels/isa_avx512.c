@@ -199,6 +199,7 @@ const bnmlp_isa bnmlp_isa_avx512 = {
     .pack_b_transposed = bnmlp_gemm_pack_b_transposed_avx2,
     .gemm_direct = bnmlp_gemm_direct_avx512,
     .micro_kernel_bf16 = bnmlp_gemm_micro_bf16_avx512,
+    .gemm_direct_bf16 = bnmlp_gemm_direct_bf16_avx512,
     .bf16_native = bnmlp_bf16_native_avx512bf16,
     ELEMENTWISE_ENTRIES,
     .int8 = bnmlp_int8_for_avx512,

@@ -13,6 +13,7 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
+#include <string.h>
 
 #define BF16_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512bf16")))
 
@@ -196,6 +197,121 @@ BF16_TARGET static void pack_rows_avx512bf16(uint32_t *panel, const float *sourc
     }
 }
 
+/* ---- the direct path's rows form (n = 1 heads): vdpbf16ps over 16 rows of C at a time --------- */
+
+/* r (16 x 16 32-bit elements) transposed in place: r[q] becomes element q of every row. */
+BF16_TARGET static inline void transpose_16x16_bits(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (size_t i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    /* u[4 g + q]: in 128-bit lane L, rows 4g .. 4g + 3 of element 4L + q */
+    for (size_t g = 0; g < 4; g++) {
+        u[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+        u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+        u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+        u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+    }
+    for (size_t q = 0; q < 4; q++) {
+        const __m512i s0 = _mm512_shuffle_i32x4(u[q], u[4 + q], 0x44),
+                      s1 = _mm512_shuffle_i32x4(u[q], u[4 + q], 0xee);
+        const __m512i s2 = _mm512_shuffle_i32x4(u[8 + q], u[12 + q], 0x44);
+        const __m512i s3 = _mm512_shuffle_i32x4(u[8 + q], u[12 + q], 0xee);
+        r[q] = _mm512_shuffle_i32x4(s0, s2, 0x88);
+        r[4 + q] = _mm512_shuffle_i32x4(s0, s2, 0xdd);
+        r[8 + q] = _mm512_shuffle_i32x4(s1, s3, 0x88);
+        r[12 + q] = _mm512_shuffle_i32x4(s1, s3, 0xdd);
+    }
+}
+
+/* x rounded to bf16 (bnmlp_bf16_from_float's arithmetic, inline: a call would spill every zmm). */
+static inline uint32_t bf16_bits(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u; /* NaN: quieted */
+    if ((u & 0x7f800000u) == 0) return (u >> 16) & 0x8000u;        /* zero, denormal */
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+/* The bf16 pair (lo, hi) of two floats (bnmlp_bf16_pair). */
+static inline uint32_t pair_bits(float lo, float hi) { return bf16_bits(lo) | bf16_bits(hi) << 16; }
+
+enum { DIRECT_LANES = 16, DIRECT_VECTORS = 4, DIRECT_BLOCK = 64, DIRECT_CHUNK = 32 };
+
+/* Column j of C, rows [i0, + height) (height <= DIRECT_BLOCK), K values [0, k32) (a multiple of
+ * DIRECT_CHUNK) of non-transposed A: C = [C] [+ bias] then the pair steps, stored back into C.
+ * Each 16-row tile of 32 values is converted row by row (one vcvtne2ps2bf16: 16 pairs) and
+ * transposed so that a vector holds one pair of 16 rows. */
+BF16_TARGET static void direct_rows_block(size_t i0, size_t height, size_t j, size_t k32, const float *a,
+                                          size_t lda, const float *b_column, size_t b_step, const float *bias,
+                                          bool accumulate, float *c, size_t ldc) {
+    __m512 acc[DIRECT_VECTORS];
+    size_t rows[DIRECT_VECTORS];
+    for (size_t v = 0; v < DIRECT_VECTORS; v++) {
+        rows[v] = height > v * DIRECT_LANES ? min_size(DIRECT_LANES, height - v * DIRECT_LANES) : 0;
+        float start[DIRECT_LANES] = {0};
+        for (size_t r = 0; accumulate && r < rows[v]; r++)
+            start[r] = c[(i0 + v * DIRECT_LANES + r) * ldc + j];
+        __m512 s = _mm512_loadu_ps(start);
+        if (bias) s = _mm512_add_ps(s, _mm512_set1_ps(bias[j]));
+        acc[v] = s;
+    }
+    for (size_t p = 0; p < k32; p += DIRECT_CHUNK) {
+        __m512i pairs[DIRECT_VECTORS][DIRECT_LANES];
+        for (size_t v = 0; v < DIRECT_VECTORS; v++) {
+            for (size_t r = 0; r < DIRECT_LANES; r++) {
+                const float *row = a + (i0 + v * DIRECT_LANES + r) * lda + p;
+                /* 64 rows a cache line each: the prefetchers follow few such streams */
+                if (r < rows[v] && p + 2 * DIRECT_CHUNK < k32) {
+                    _mm_prefetch((const char *)(row + 2 * DIRECT_CHUNK), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(row + 2 * DIRECT_CHUNK + 16), _MM_HINT_T0);
+                }
+                pairs[v][r] = r < rows[v] ? (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(row + 16),
+                                                                         _mm512_loadu_ps(row))
+                                          : _mm512_setzero_si512();
+            }
+            transpose_16x16_bits(pairs[v]);
+        }
+        for (size_t q = 0; q < DIRECT_LANES; q++) {
+            const __m512bh bq = (__m512bh)_mm512_set1_epi32(
+                (int)pair_bits(b_column[(p + 2 * q) * b_step], b_column[(p + 2 * q + 1) * b_step]));
+            for (size_t v = 0; v < DIRECT_VECTORS; v++)
+                acc[v] = _mm512_dpbf16_ps(acc[v], (__m512bh)pairs[v][q], bq);
+        }
+    }
+    for (size_t v = 0; v < DIRECT_VECTORS; v++) {
+        float sums[DIRECT_LANES];
+        _mm512_storeu_ps(sums, acc[v]);
+        for (size_t r = 0; r < rows[v]; r++) c[(i0 + v * DIRECT_LANES + r) * ldc + j] = sums[r];
+    }
+}
+
+/* isa.h's gemm_direct_bf16 on vdpbf16ps for the rows form with non-transposed A (n narrower than a
+ * vector, m longer: a one-unit head's forward product), K's first multiple of 32; the rest of K
+ * and every other form go to the row's emulation, which continues from C (the accumulator is a
+ * float either way, and flushed). */
+static void direct_bf16_avx512bf16(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
+                                   const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
+                                   bool accumulate, float *c, size_t ldc) {
+    const size_t k32 = k / DIRECT_CHUNK * DIRECT_CHUNK;
+    if (transpose_a || n >= DIRECT_LANES || m <= n || k32 == 0) {
+        bnmlp_gemm_direct_bf16_avx512(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c,
+                                      ldc);
+        return;
+    }
+    const size_t b_step = transpose_b ? 1 : ldb;
+    for (size_t j = 0; j < n; j++) {
+        const float *b_column = transpose_b ? b + j * ldb : b + j;
+        for (size_t i0 = 0; i0 < m; i0 += DIRECT_BLOCK)
+            direct_rows_block(i0, min_size(DIRECT_BLOCK, m - i0), j, k32, a, lda, b_column, b_step, bias,
+                              accumulate, c, ldc);
+    }
+    if (k32 < k)
+        bnmlp_gemm_direct_bf16_avx512(false, transpose_b, m, n, k - k32, a + k32, lda,
+                                      transpose_b ? b + k32 : b + k32 * ldb, ldb, NULL, true, c, ldc);
+}
+
 static bool avx512bf16_available(void) {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512vl") ||
@@ -211,6 +327,7 @@ static const bnmlp_bf16_native avx512bf16_set = {
     .micro_kernel = bnmlp_gemm_micro_bf16_avx512bf16,
     .pack_interleaved = pack_interleaved_avx512bf16,
     .pack_rows = pack_rows_avx512bf16,
+    .gemm_direct = direct_bf16_avx512bf16,
 };
 
 const bnmlp_bf16_native *bnmlp_bf16_native_avx512bf16(void) {

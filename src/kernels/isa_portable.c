@@ -3,6 +3,7 @@
  * (the compiler's baseline vectors), with every entry, so that it fills in whatever a faster
  * row leaves out. Also the GEMM's naive reference.
  */
+#include "kernels/bf16.h"
 #include "kernels/gemm.h"
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
@@ -83,6 +84,7 @@ const bnmlp_isa bnmlp_isa_portable = {
     .pack_b_transposed = pack_panel_portable,
     .gemm_direct = bnmlp_gemm_direct,
     .micro_kernel_bf16 = bnmlp_gemm_micro_bf16_portable,
+    .gemm_direct_bf16 = bnmlp_gemm_bf16_reference,
     .pack_bf16_interleaved = bnmlp_pack_bf16_interleaved_portable,
     .pack_bf16_rows = bnmlp_pack_bf16_rows_portable,
     ELEMENTWISE_ENTRIES,
