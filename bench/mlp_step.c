@@ -44,6 +44,7 @@ static void usage(FILE *out) {
             "  --threads N    threads of the model (needs bnmlp_model_set_threads; else only 1)\n"
             "  --reps N       timed samples per workload (default 7)\n"
             "  --filter S     run only workloads whose name contains one of the comma-separated S\n"
+            "                 (a part ending in $ must end the name: mlp1024.train$)\n"
             "  --csv          print CSV (impl,threads,workload,unit,median_s,min_s,samples,calls,check)\n"
             "  --list         list the workloads and exit\n"
             "  --sample-ms MS target length of one timed sample (default 50)\n"
@@ -100,7 +101,8 @@ static int parse_options(int argc, char **argv, options *opt) {
     return 0;
 }
 
-/* True when name contains one of filter's comma-separated parts (or filter is NULL/empty). */
+/* True when name contains one of filter's comma-separated parts (or filter is NULL/empty); a part
+ * ending in '$' must end the name ("mlp1024.train$" selects that workload, not its bf16 twin). */
 static int matches_filter(const char *name, const char *filter) {
     if (filter == NULL || *filter == '\0') {
         return 1;
@@ -109,9 +111,11 @@ static int matches_filter(const char *name, const char *filter) {
     while (*part != '\0') {
         const char *comma = strchr(part, ',');
         size_t length = comma != NULL ? (size_t)(comma - part) : strlen(part);
-        if (length > 0) {
+        int anchored = length > 0 && part[length - 1] == '$';
+        size_t text = anchored ? length - 1 : length;
+        if (text > 0) {
             for (const char *at = name; *at != '\0'; at++) {
-                if (strncmp(at, part, length) == 0) {
+                if (strncmp(at, part, text) == 0 && (!anchored || at[text] == '\0')) {
                     return 1;
                 }
             }
