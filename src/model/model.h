@@ -19,6 +19,7 @@
  *   delta[2]            ping-pong gradients with respect to layer outputs;
  *   layer_scratch       the per-pass scratch of the layer that needs most (batch norm's sums);
  *   segments            the trainable runs of the arenas, handed to the optimizer;
+ *   zero_runs           the runs of the gradient arena a full backward zeroes before it adds;
  *   order               the row order of the last fit, as a checkpoint saves it (fit works on
  *                       its own copy and its own staging buffers: src/train/fit.c).
  * Every array of a layer is a named slice of one of these blocks. The model sequences layers;
@@ -103,6 +104,10 @@ struct bnmlp_model {
     size_t layer_scratch_bytes;        /* its size */
     bnmlp_segment *segments;           /* trainable runs, up to 4 per layer */
     size_t segment_count;              /* runs in segments */
+    bnmlp_slice *zero_runs;            /* (layer_count x BNMLP_ARRAY_COUNT at most) the runs of the
+                                          gradient arena a full backward zeroes first, in order,
+                                          planned at build (bnmlp_model_plan_zero_runs) */
+    size_t zero_run_count;             /* runs in zero_runs */
     bnmlp_random rng;                  /* seeded at build: initialization, then fit's shuffles */
     uint64_t epochs_done;              /* epochs fit has completed over the model's life */
     size_t *order;                     /* the last fit's row order (order_count rows), for checkpoints */
@@ -168,6 +173,10 @@ const float *bnmlp_model_output(const bnmlp_model *model);
  * Must follow a training-mode bnmlp_model_run_forward of the same x. */
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,
                               size_t top);
+
+/* Plans model->zero_runs, the runs bnmlp_model_run_backward zeroes for top == layer_count, from
+ * the layers' gradient arrays (resolved) and rows; called once by build. */
+void bnmlp_model_plan_zero_runs(bnmlp_model *model);
 
 /* BNMLP_OK when the moving-statistics update from the last training-mode forward of rows rows
  * would leave every moving statistic finite, else BNMLP_ERR_DIVERGED; changes nothing. */
