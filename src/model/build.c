@@ -47,6 +47,7 @@ static void release_buffers(bnmlp_model *model) {
         (void **)&model->delta[0],      (void **)&model->delta[1],    (void **)&model->loss_gradient,
         (void **)&model->layer_scratch, (void **)&model->segments,    (void **)&model->row_weights,
         (void **)&model->spare_params,  (void **)&model->spare_slots, (void **)&model->zero_runs,
+        (void **)&model->staged_stats,
     };
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) {
         bnmlp_release(a, *buffers[i]);
@@ -352,6 +353,7 @@ static bool allocate_blocks(bnmlp_model *model, size_t max_batch) {
            alloc_block(model, &model->spare_params, model->param_count, 1, sizeof(float)) &&
            alloc_block(model, &model->spare_slots, state, 1, sizeof(float)) &&
            alloc_block(model, &model->stats, model->stats_count, 1, sizeof(float)) &&
+           alloc_block(model, &model->staged_stats, model->stats_count, 1, sizeof(float)) &&
            alloc_block(model, &model->caches, model->cache_count, 1, sizeof(float)) &&
            alloc_block(model, &model->outputs, max_batch, model->output_count, sizeof(float)) &&
            alloc_block(model, &model->delta[0], max_batch, width, sizeof(float)) &&

@@ -9,7 +9,7 @@
  *                       configuration;
  *   stats               moving statistics (mean then variance per batch-norm layer, then the
  *                       debiased average's accumulators), apart from the arenas so the optimizer
- *                       never touches them;
+ *                       never touches them; staged_stats, a second copy, stages the next step's;
  *   outputs             every layer's output (max_batch x width), kept for backward;
  *   caches              batch-norm mean, variance, rstd from the last training-mode forward, kept
  *                       for backward and the moving update;
@@ -95,6 +95,9 @@ struct bnmlp_model {
                                           parameters here, then they swap with params */
     float *spare_slots;                /* likewise for optimizer.slots (same size) */
     float *stats;                      /* moving statistics */
+    float *staged_stats;               /* stats_count floats: bnmlp_model_check_statistics stages
+                                          the step's new statistics here, then
+                                          bnmlp_model_commit_statistics swaps them with stats */
     float *outputs;                    /* all layer outputs */
     float *caches;                     /* all batch-norm caches */
     float *loss_gradient;              /* (max_batch, output width) */
@@ -175,14 +178,16 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
                               size_t top);
 
 /* Plans model->zero_runs, the runs bnmlp_model_run_backward zeroes for top == layer_count, from
- * the layers' gradient arrays (resolved) and rows; called once by build. */
+ * the layers' gradient arrays (resolved); called once by build. */
 void bnmlp_model_plan_zero_runs(bnmlp_model *model);
 
 /* BNMLP_OK when the moving-statistics update from the last training-mode forward of rows rows
- * would leave every moving statistic finite, else BNMLP_ERR_DIVERGED; changes nothing. */
+ * would leave every moving statistic finite, else BNMLP_ERR_DIVERGED; changes nothing observable
+ * (it computes the update once, into staged_stats, for the commit). */
 bnmlp_status bnmlp_model_check_statistics(const bnmlp_model *model, size_t rows);
 
-/* Applies that update to every trainable batch-norm layer. */
+/* Applies that update to every training layer (its steps counted): swaps in the statistics the
+ * last bnmlp_model_check_statistics (BNMLP_OK, same rows, nothing changed since) staged. */
 void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows);
 
 /* ---- head.c: the loss ------------------------------------------------------------------------- */

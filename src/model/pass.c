@@ -164,25 +164,45 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
 
 /* ---- the statistics' update ------------------------------------------------------------------- */
 
-/* Checks (apply false) or applies every training layer's statistics update after a
- * training-mode forward of rows rows, and counts the step in its steps; true when every new
- * value is (would be) finite. */
-static bool update_statistics(bnmlp_model *model, size_t rows, bool apply) {
+/* Stages every training layer's statistics update after a training-mode forward of rows rows:
+ * the moving statistics are copied to model->staged_stats and each update applied there (the
+ * current statistics are only read); true when every new value is finite. */
+static bool stage_statistics(bnmlp_model *model, size_t rows) {
+    if (model->stats_count)
+        memcpy(model->staged_stats, model->stats, model->stats_count * sizeof *model->stats);
     bnmlp_layer_pass pass = walk_pass(model, rows);
     pass.statistics_rows = rows;
     for (size_t i = 0; i < model->layer_count; i++) {
-        bnmlp_layer *layer = &model->layers[i];
+        const bnmlp_layer *layer = &model->layers[i];
         if (!layer->ops->update_statistics || !trains(layer)) continue;
         layer_pass(&pass, model, layer, NULL, true);
-        if (!layer->ops->update_statistics(&pass, apply)) return false;
-        if (apply) layer->steps++;
+        float *arrays[BNMLP_ARRAY_COUNT]; /* the layer's arrays, its statistics in the staging copy */
+        for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
+            arrays[k] = bnmlp_arrays[k].block == BNMLP_BLOCK_STATS
+                            ? bnmlp_slice_in(model->staged_stats, layer->arrays[k])
+                            : layer->data[k];
+        pass.arrays = arrays;
+        if (!layer->ops->update_statistics(&pass, true)) return false;
     }
     return true;
 }
 
 bnmlp_status bnmlp_model_check_statistics(const bnmlp_model *model, size_t rows) {
-    /* Without apply nothing is written: the cast only shares the walk with the update. */
-    return update_statistics((bnmlp_model *)model, rows, false) ? BNMLP_OK : BNMLP_ERR_DIVERGED;
+    /* Only the staging copy is written: the model's observable state does not change. */
+    return stage_statistics((bnmlp_model *)model, rows) ? BNMLP_OK : BNMLP_ERR_DIVERGED;
 }
 
-void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows) { update_statistics(model, rows, true); }
+void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows) {
+    (void)rows; /* staged by the check of the same rows */
+    float *const stats = model->staged_stats;
+    model->staged_stats = model->stats;
+    model->stats = stats;
+    for (size_t i = 0; i < model->layer_count; i++) {
+        bnmlp_layer *layer = &model->layers[i];
+        /* Only the arrays a layer has in the statistics block move (bnmlp_layer_array's pointer). */
+        for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
+            if (layer->data[k] && bnmlp_arrays[k].block == BNMLP_BLOCK_STATS)
+                layer->data[k] = stats + layer->arrays[k].offset;
+        if (layer->ops->update_statistics && trains(layer)) layer->steps++;
+    }
+}
