@@ -97,7 +97,7 @@ struct bnmlp_model {
     float *stats;                      /* moving statistics */
     float *staged_stats;               /* stats_count floats: bnmlp_model_check_statistics stages
                                           the step's new statistics here, then
-                                          bnmlp_model_commit_statistics swaps them with stats */
+                                          bnmlp_model_commit_statistics copies them to stats */
     float *outputs;                    /* all layer outputs */
     float *caches;                     /* all batch-norm caches */
     float *loss_gradient;              /* (max_batch, output width) */
@@ -186,7 +186,7 @@ void bnmlp_model_plan_zero_runs(bnmlp_model *model);
  * (it computes the update once, into staged_stats, for the commit). */
 bnmlp_status bnmlp_model_check_statistics(const bnmlp_model *model, size_t rows);
 
-/* Applies that update to every training layer (its steps counted): swaps in the statistics the
+/* Applies that update to every training layer (its steps counted): copies in the statistics the
  * last bnmlp_model_check_statistics (BNMLP_OK, same rows, nothing changed since) staged. */
 void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows);
 

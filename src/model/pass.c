@@ -194,15 +194,12 @@ bnmlp_status bnmlp_model_check_statistics(const bnmlp_model *model, size_t rows)
 
 void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows) {
     (void)rows; /* staged by the check of the same rows */
-    float *const stats = model->staged_stats;
-    model->staged_stats = model->stats;
-    model->stats = stats;
+    /* A copy, not a swap: swapping would rebind every layer's statistics arrays, a walk over
+     * every layer x every array costlier than copying a tiny model's few hundred floats. */
+    if (model->stats_count)
+        memcpy(model->stats, model->staged_stats, model->stats_count * sizeof *model->stats);
     for (size_t i = 0; i < model->layer_count; i++) {
         bnmlp_layer *layer = &model->layers[i];
-        /* Only the arrays a layer has in the statistics block move (bnmlp_layer_array's pointer). */
-        for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
-            if (layer->data[k] && bnmlp_arrays[k].block == BNMLP_BLOCK_STATS)
-                layer->data[k] = stats + layer->arrays[k].offset;
         if (layer->ops->update_statistics && trains(layer)) layer->steps++;
     }
 }
