@@ -91,8 +91,8 @@ static inline void moving_step(float *moving_mean, float *moving_variance, float
     *moving_variance = (float)(keep * *moving_variance + take * (variance * correction));
 }
 
-/* One pass of an exponential update over the features: with apply, writes the new statistics;
- * without, only checks that they would be finite. */
+/* One pass of an exponential update over the features: true when every new statistic is finite;
+ * with apply it also writes them (the model applies it to a staging copy: src/model/pass.c). */
 static inline bool moving_pass(float *moving_mean, float *moving_variance, const float *mean,
                                const float *variance, size_t channels, double keep, double take,
                                double correction, bool apply) {
@@ -100,11 +100,8 @@ static inline bool moving_pass(float *moving_mean, float *moving_variance, const
     for (size_t c = 0; c < channels; c++) {
         float m = moving_mean[c], v = moving_variance[c];
         moving_step(&m, &v, mean[c], variance[c], keep, take, correction);
-        if (!apply) {
-            bad |= bnmlp_not_finite(m) | bnmlp_not_finite(v);
-            continue;
-        }
-        moving_mean[c] = m, moving_variance[c] = v;
+        bad |= bnmlp_not_finite(m) | bnmlp_not_finite(v);
+        if (apply) moving_mean[c] = m, moving_variance[c] = v;
     }
     return !bad;
 }
@@ -117,7 +114,7 @@ void bnmlp_batchnorm_update_moving(float *moving_mean, float *moving_variance, c
 }
 
 /* The debiased flavour: the hidden accumulators take the exponential update, then the moving
- * statistics are the accumulators over 1 - momentum^t (checked, or applied). */
+ * statistics are the accumulators over 1 - momentum^t (checked, and with apply written). */
 static bool debiased_pass(float *moving_mean, float *moving_variance, float *biased_mean,
                           float *biased_variance, const float *mean, const float *variance, size_t channels,
                           double momentum, double correction, uint64_t t, bool apply) {
@@ -127,11 +124,10 @@ static bool debiased_pass(float *moving_mean, float *moving_variance, float *bia
         float a = biased_mean[c], b = biased_variance[c];
         moving_step(&a, &b, mean[c], variance[c], momentum, 1.0 - momentum, correction);
         const float m = (float)((double)a / debias), v = (float)((double)b / debias);
+        bad |= bnmlp_not_finite(a) | bnmlp_not_finite(b) | bnmlp_not_finite(m) | bnmlp_not_finite(v);
         if (apply) {
             biased_mean[c] = a, biased_variance[c] = b;
             moving_mean[c] = m, moving_variance[c] = v;
-        } else {
-            bad |= bnmlp_not_finite(a) | bnmlp_not_finite(b) | bnmlp_not_finite(m) | bnmlp_not_finite(v);
         }
     }
     return !bad;

@@ -168,7 +168,8 @@ typedef struct bnmlp_layer_ops {
      * +0.0 would give +0.0); 0: every gradient is added to a zeroed array. */
     unsigned writes_grads;
     /* After a training-mode forward with batch statistics: the statistics' update. apply false
-     * only checks; true when every new value is (would be) finite. NULL: nothing to update. */
+     * only checks, apply true also writes (the model applies it to a staging copy of its
+     * statistics); true when every new value is (would be) finite. NULL: nothing to update. */
     bool (*update_statistics)(const bnmlp_layer_pass *pass, bool apply);
     /* After a caller replaced array `array` of the layer: keeps hidden state consistent with it
      * (NULL: nothing to do). */

@@ -132,8 +132,8 @@ void bnmlp_batchnorm_update_moving(float *moving_mean, float *moving_variance, c
  * biased variance (C) of batch rows: exponential (momentum), debiased (the accumulators
  * biased_mean and biased_variance (C) take the exponential update and moving = accumulator /
  * (1 - momentum^t)) or cumulative (keep 1 - 1/t). t is the layer's training steps including this
- * one (>= 1); the accumulators may be NULL unless debiased. apply false only checks: true when
- * every new value is finite. */
+ * one (>= 1); the accumulators may be NULL unless debiased. True when every new value is finite;
+ * apply false only checks, apply true also writes them (finite or not). */
 bool bnmlp_batchnorm_average(float *moving_mean, float *moving_variance, float *biased_mean,
                              float *biased_variance, const float *mean, const float *variance, size_t batch,
                              size_t channels, const bnmlp_batchnorm_config *bn, uint64_t t, bool apply);

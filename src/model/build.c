@@ -46,7 +46,8 @@ static void release_buffers(bnmlp_model *model) {
         (void **)&model->stats,         (void **)&model->outputs,     (void **)&model->caches,
         (void **)&model->delta[0],      (void **)&model->delta[1],    (void **)&model->loss_gradient,
         (void **)&model->layer_scratch, (void **)&model->segments,    (void **)&model->row_weights,
-        (void **)&model->spare_params,  (void **)&model->spare_slots,
+        (void **)&model->spare_params,  (void **)&model->spare_slots, (void **)&model->zero_runs,
+        (void **)&model->staged_stats,
     };
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) {
         bnmlp_release(a, *buffers[i]);
@@ -61,6 +62,7 @@ static void release_buffers(bnmlp_model *model) {
     bnmlp_threadpool_free(model->kernels.pool);
     model->kernels.scratch = NULL, model->kernels.pool = NULL, model->kernels.scratch_floats = 0;
     model->segment_count = 0;
+    model->zero_run_count = 0;
     model->built = false;
     model->max_batch = 0;
 }
@@ -351,6 +353,7 @@ static bool allocate_blocks(bnmlp_model *model, size_t max_batch) {
            alloc_block(model, &model->spare_params, model->param_count, 1, sizeof(float)) &&
            alloc_block(model, &model->spare_slots, state, 1, sizeof(float)) &&
            alloc_block(model, &model->stats, model->stats_count, 1, sizeof(float)) &&
+           alloc_block(model, &model->staged_stats, model->stats_count, 1, sizeof(float)) &&
            alloc_block(model, &model->caches, model->cache_count, 1, sizeof(float)) &&
            alloc_block(model, &model->outputs, max_batch, model->output_count, sizeof(float)) &&
            alloc_block(model, &model->delta[0], max_batch, width, sizeof(float)) &&
@@ -359,7 +362,9 @@ static bool allocate_blocks(bnmlp_model *model, size_t max_batch) {
                        sizeof(float)) &&
            alloc_block(model, &model->row_weights, max_batch, 1, sizeof(float)) &&
            alloc_block(model, &model->layer_scratch, model->layer_scratch_bytes, 1, 1) &&
-           alloc_block(model, &model->segments, model->layer_count, BNMLP_ARRAY_COUNT, sizeof(bnmlp_segment));
+           alloc_block(model, &model->segments, model->layer_count, BNMLP_ARRAY_COUNT,
+                       sizeof(bnmlp_segment)) &&
+           alloc_block(model, &model->zero_runs, model->layer_count, BNMLP_ARRAY_COUNT, sizeof(bnmlp_slice));
 }
 
 bnmlp_status bnmlp_model_set_loss(bnmlp_model *model, bnmlp_loss loss) {
@@ -412,6 +417,7 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
             layer->grad[k] = parameter ? bnmlp_slice_in(model->grads, layer->arrays[k]) : NULL;
         }
     }
+    bnmlp_model_plan_zero_runs(model); /* the gradient arena's layout is final */
     bnmlp_random_seed(&model->rng, seed);
     initialize_weights(model);
     model->max_batch = max_batch;

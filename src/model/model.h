@@ -9,7 +9,7 @@
  *                       configuration;
  *   stats               moving statistics (mean then variance per batch-norm layer, then the
  *                       debiased average's accumulators), apart from the arenas so the optimizer
- *                       never touches them;
+ *                       never touches them; staged_stats, a second copy, stages the next step's;
  *   outputs             every layer's output (max_batch x width), kept for backward;
  *   caches              batch-norm mean, variance, rstd from the last training-mode forward, kept
  *                       for backward and the moving update;
@@ -19,6 +19,7 @@
  *   delta[2]            ping-pong gradients with respect to layer outputs;
  *   layer_scratch       the per-pass scratch of the layer that needs most (batch norm's sums);
  *   segments            the trainable runs of the arenas, handed to the optimizer;
+ *   zero_runs           the runs of the gradient arena a full backward zeroes before it adds;
  *   order               the row order of the last fit, as a checkpoint saves it (fit works on
  *                       its own copy and its own staging buffers: src/train/fit.c).
  * Every array of a layer is a named slice of one of these blocks. The model sequences layers;
@@ -94,6 +95,9 @@ struct bnmlp_model {
                                           parameters here, then they swap with params */
     float *spare_slots;                /* likewise for optimizer.slots (same size) */
     float *stats;                      /* moving statistics */
+    float *staged_stats;               /* stats_count floats: bnmlp_model_check_statistics stages
+                                          the step's new statistics here, then
+                                          bnmlp_model_commit_statistics copies them to stats */
     float *outputs;                    /* all layer outputs */
     float *caches;                     /* all batch-norm caches */
     float *loss_gradient;              /* (max_batch, output width) */
@@ -103,6 +107,10 @@ struct bnmlp_model {
     size_t layer_scratch_bytes;        /* its size */
     bnmlp_segment *segments;           /* trainable runs, up to 4 per layer */
     size_t segment_count;              /* runs in segments */
+    bnmlp_slice *zero_runs;            /* (layer_count x BNMLP_ARRAY_COUNT at most) the runs of the
+                                          gradient arena a full backward zeroes first, in order,
+                                          planned at build (bnmlp_model_plan_zero_runs) */
+    size_t zero_run_count;             /* runs in zero_runs */
     bnmlp_random rng;                  /* seeded at build: initialization, then fit's shuffles */
     uint64_t epochs_done;              /* epochs fit has completed over the model's life */
     size_t *order;                     /* the last fit's row order (order_count rows), for checkpoints */
@@ -169,11 +177,17 @@ const float *bnmlp_model_output(const bnmlp_model *model);
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,
                               size_t top);
 
+/* Plans model->zero_runs, the runs bnmlp_model_run_backward zeroes for top == layer_count, from
+ * the layers' gradient arrays (resolved); called once by build. */
+void bnmlp_model_plan_zero_runs(bnmlp_model *model);
+
 /* BNMLP_OK when the moving-statistics update from the last training-mode forward of rows rows
- * would leave every moving statistic finite, else BNMLP_ERR_DIVERGED; changes nothing. */
+ * would leave every moving statistic finite, else BNMLP_ERR_DIVERGED; changes nothing observable
+ * (it computes the update once, into staged_stats, for the commit). */
 bnmlp_status bnmlp_model_check_statistics(const bnmlp_model *model, size_t rows);
 
-/* Applies that update to every trainable batch-norm layer. */
+/* Applies that update to every training layer (its steps counted): copies in the statistics the
+ * last bnmlp_model_check_statistics (BNMLP_OK, same rows, nothing changed since) staged. */
 void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows);
 
 /* ---- head.c: the loss ------------------------------------------------------------------------- */

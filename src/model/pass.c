@@ -90,9 +90,11 @@ static void zero_run(bnmlp_model *model, size_t begin, size_t end) {
         bnmlp_parallel_for(&model->kernels, end - begin, ZERO_PIECE, zero_range, model->grads + begin);
 }
 
-/* Zeroes every gradient the backward of layers [0, top) adds to: all but the arrays a layer's
- * row writes whole (writes_grads), in runs of adjacent arrays. */
-static void zero_gradients(bnmlp_model *model, size_t top) {
+/* Calls run(model, begin, end, context) for every run [begin, end) of adjacent gradient arrays
+ * the backward of layers [0, top) adds to: all but the arrays a layer's row writes whole
+ * (writes_grads), in arena order. */
+static void walk_zero_runs(bnmlp_model *model, size_t top, void (*run)(bnmlp_model *, size_t, size_t, void *),
+                           void *context) {
     size_t begin = 0, end = 0; /* the run being collected */
     for (size_t i = 0; i < model->layer_count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
@@ -102,13 +104,43 @@ static void zero_gradients(bnmlp_model *model, size_t top) {
             const size_t from = (size_t)(layer->grad[k] - model->grads), to = from + layer->arrays[k].length;
             if (written >> k & 1u) continue;
             if (from != end) {
-                zero_run(model, begin, end);
+                if (end > begin) run(model, begin, end, context);
                 begin = from;
             }
             end = to;
         }
     }
+    if (end > begin) run(model, begin, end, context);
+}
+
+/* A walk_zero_runs sink: zeroes the run. */
+static void zero_now(bnmlp_model *model, size_t begin, size_t end, void *context) {
+    (void)context;
     zero_run(model, begin, end);
+}
+
+/* A walk_zero_runs sink: appends the run to the model's planned runs. */
+static void keep_run(bnmlp_model *model, size_t begin, size_t end, void *context) {
+    (void)context;
+    model->zero_runs[model->zero_run_count++] = (bnmlp_slice){.offset = begin, .length = end - begin};
+}
+
+void bnmlp_model_plan_zero_runs(bnmlp_model *model) {
+    model->zero_run_count = 0;
+    walk_zero_runs(model, model->layer_count, keep_run, NULL);
+}
+
+/* Zeroes every gradient the backward of layers [0, top) adds to: the runs planned at build for a
+ * full backward (top == layer_count, every training step), else the walk. */
+static void zero_gradients(bnmlp_model *model, size_t top) {
+    if (top != model->layer_count) {
+        walk_zero_runs(model, top, zero_now, NULL);
+        return;
+    }
+    for (size_t r = 0; r < model->zero_run_count; r++) {
+        const bnmlp_slice run = model->zero_runs[r];
+        zero_run(model, run.offset, run.offset + run.length);
+    }
 }
 
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,
@@ -132,25 +164,42 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
 
 /* ---- the statistics' update ------------------------------------------------------------------- */
 
-/* Checks (apply false) or applies every training layer's statistics update after a
- * training-mode forward of rows rows, and counts the step in its steps; true when every new
- * value is (would be) finite. */
-static bool update_statistics(bnmlp_model *model, size_t rows, bool apply) {
+/* Stages every training layer's statistics update after a training-mode forward of rows rows:
+ * the moving statistics are copied to model->staged_stats and each update applied there (the
+ * current statistics are only read); true when every new value is finite. */
+static bool stage_statistics(bnmlp_model *model, size_t rows) {
+    if (model->stats_count)
+        memcpy(model->staged_stats, model->stats, model->stats_count * sizeof *model->stats);
     bnmlp_layer_pass pass = walk_pass(model, rows);
     pass.statistics_rows = rows;
     for (size_t i = 0; i < model->layer_count; i++) {
-        bnmlp_layer *layer = &model->layers[i];
+        const bnmlp_layer *layer = &model->layers[i];
         if (!layer->ops->update_statistics || !trains(layer)) continue;
         layer_pass(&pass, model, layer, NULL, true);
-        if (!layer->ops->update_statistics(&pass, apply)) return false;
-        if (apply) layer->steps++;
+        float *arrays[BNMLP_ARRAY_COUNT]; /* the layer's arrays, its statistics in the staging copy */
+        for (size_t k = 0; k < BNMLP_ARRAY_COUNT; k++)
+            arrays[k] = bnmlp_arrays[k].block == BNMLP_BLOCK_STATS
+                            ? bnmlp_slice_in(model->staged_stats, layer->arrays[k])
+                            : layer->data[k];
+        pass.arrays = arrays;
+        if (!layer->ops->update_statistics(&pass, true)) return false;
     }
     return true;
 }
 
 bnmlp_status bnmlp_model_check_statistics(const bnmlp_model *model, size_t rows) {
-    /* Without apply nothing is written: the cast only shares the walk with the update. */
-    return update_statistics((bnmlp_model *)model, rows, false) ? BNMLP_OK : BNMLP_ERR_DIVERGED;
+    /* Only the staging copy is written: the model's observable state does not change. */
+    return stage_statistics((bnmlp_model *)model, rows) ? BNMLP_OK : BNMLP_ERR_DIVERGED;
 }
 
-void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows) { update_statistics(model, rows, true); }
+void bnmlp_model_commit_statistics(bnmlp_model *model, size_t rows) {
+    (void)rows; /* staged by the check of the same rows */
+    /* A copy, not a swap: swapping would rebind every layer's statistics arrays, a walk over
+     * every layer x every array costlier than copying a tiny model's few hundred floats. */
+    if (model->stats_count)
+        memcpy(model->stats, model->staged_stats, model->stats_count * sizeof *model->stats);
+    for (size_t i = 0; i < model->layer_count; i++) {
+        bnmlp_layer *layer = &model->layers[i];
+        if (layer->ops->update_statistics && trains(layer)) layer->steps++;
+    }
+}
