@@ -1,7 +1,8 @@
 /*
  * make_model_corpus.c - writes the model harness's seed corpus: small models of every layer
- * kind and option, as model files and as checkpoints, and checkpoints of fits with training
- * controls (the SCHD, ESTP, PLAT, BEST sections), into the directory given.
+ * kind and option, as model files and as checkpoints, checkpoints of fits with training
+ * controls (the SCHD, ESTP, PLAT, BEST sections), a bf16 model (the dense layers' precision
+ * field) and an int8-quantized one (the DENSE_INT8 layer's arrays), into the directory given.
  *   build-fuzz/tests/fuzz/make_model_corpus tests/fuzz/corpus/model
  */
 #include <stdbool.h>
@@ -71,6 +72,27 @@ int main(int argc, char **argv) {
         model = make(shape, true);
         snprintf(path, sizeof path, "%s/controls%d.bnmlp", argv[1], shape);
         if (bnmlp_model_save_checkpoint(model, path) != BNMLP_OK) return 1;
+        bnmlp_model_free(model);
+    }
+    /* Shape 1 (batch norm) in bf16, and quantized to int8 (calibrated on the training rows). */
+    for (int variant = 0; variant < 2; variant++) {
+        bnmlp_model *model = make(1, false);
+        bnmlp_model *saved = model;
+        if (variant == 0 && bnmlp_model_set_precision(model, BNMLP_PRECISION_BF16) != BNMLP_OK) return 1;
+        if (variant == 1) {
+            float x[12] = {1, 2, -1, 0.5f, 3, -2, 0, 1, 2, 2, -1, -1};
+            const bnmlp_tensor calibration = bnmlp_tensor_view(x, 6, 2);
+            saved = bnmlp_model_quantize(model, &calibration, NULL, NULL);
+            if (!saved) return 1;
+        }
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s.bnmlp", argv[1], variant == 0 ? "bf16" : "int8");
+        if (bnmlp_model_save(saved, path) != BNMLP_OK) return 1;
+        if (variant == 0) {
+            snprintf(path, sizeof path, "%s/bf16-checkpoint.bnmlp", argv[1]);
+            if (bnmlp_model_save_checkpoint(saved, path) != BNMLP_OK) return 1;
+        }
+        if (saved != model) bnmlp_model_free(saved);
         bnmlp_model_free(model);
     }
     return 0;
