@@ -219,12 +219,12 @@ static bnmlp_model *make_model(size_t inputs, const layer_spec *spec, size_t max
 /* What a workload's unit needs; set up once, used by every call. */
 typedef struct context {
     bnmlp_model *model;
-    bnmlp_model *unfolded;          /* folded workloads: the model before folding, timed alongside */
-    bnmlp_tensor *x[TRAIN_BATCHES]; /* synthetic inputs */
-    bnmlp_tensor *y[TRAIN_BATCHES]; /* synthetic 0/1 labels */
-    bnmlp_tensor *out;              /* forward output */
-    size_t next;                    /* batch of the next training step */
-    bnmlp_optimizer_config sgd;     /* SGD lr 0.01 momentum 0.9 */
+    bnmlp_model *unfolded;            /* folded workloads: the model before folding, timed alongside */
+    bnmlp_tensor *x[TRAIN_BATCHES];   /* synthetic inputs */
+    bnmlp_tensor *y[TRAIN_BATCHES];   /* synthetic 0/1 labels */
+    bnmlp_tensor *out;                /* forward output */
+    size_t next;                      /* batch of the next training step */
+    bnmlp_optimizer_config optimizer; /* SGD lr 0.01 momentum 0.9; Adam's defaults for ".adam" */
     /* circles runs */
     const layer_spec *spec;
     int threads;
@@ -251,6 +251,9 @@ static const workload WORKLOADS[] = {
      256, 256},
     {"mlp1024.infer.bf16", "256-1024-1024-1 BN, inference forward, batch 256, bf16 products", KIND_INFER,
      MODEL_BIG, 256, 256},
+    /* The training step with Adam (its defaults, torch.optim.Adam's): the name's ".adam" says so. */
+    {"mlp1024.train.adam", "256-1024-1024-1 BN, train step, batch 256, Adam", KIND_TRAIN, MODEL_BIG, 256,
+     256},
     {"mlp1024.folded", "256-1024-1024-1 BN folded, inference, batch 256", KIND_FOLDED, MODEL_BIG, 256, 256},
     {"mlp1024.infer.int8", "256-1024-1024-1 BN int8 (quantized), inference, batch 256", KIND_INT8, MODEL_BIG,
      256, 256},
@@ -415,9 +418,14 @@ static int quantize_model(context *c) {
 
 static int context_init(context *c, const workload *w, int threads) {
     *c = (context){0};
-    c->sgd = BNMLP_OPTIMIZER_SGD_DEFAULT;
-    c->sgd.sgd.learning_rate = 0.01f;
-    c->sgd.sgd.momentum = 0.9f;
+    const size_t length = strlen(w->name);
+    if (length > 5 && strcmp(w->name + length - 5, ".adam") == 0) {
+        c->optimizer = BNMLP_OPTIMIZER_ADAM_DEFAULT; /* lr 1e-3, PyTorch's */
+    } else {
+        c->optimizer = BNMLP_OPTIMIZER_SGD_DEFAULT;
+        c->optimizer.sgd.learning_rate = 0.01f;
+        c->optimizer.sgd.momentum = 0.9f;
+    }
     c->spec = w->spec;
     c->threads = threads;
     if (w->kind == KIND_CIRCLES) {
@@ -433,7 +441,7 @@ static int unit_train(context *c) {
     float loss = 0.0f;
     size_t b = c->next;
     c->next = (c->next + 1) % TRAIN_BATCHES;
-    bnmlp_status status = bnmlp_model_train_step(c->model, c->x[b], c->y[b], &c->sgd, &loss, NULL);
+    bnmlp_status status = bnmlp_model_train_step(c->model, c->x[b], c->y[b], &c->optimizer, &loss, NULL);
     if (status != BNMLP_OK) {
         fprintf(stderr, "mlp_step: train step: %s\n", bnmlp_status_string(status));
         return 0;
@@ -463,7 +471,7 @@ static int unit_circles(context *c) {
     bnmlp_fit_config fit = BNMLP_FIT_DEFAULT;
     fit.epochs = CIRCLES_EPOCHS;
     fit.batch_size = 32;
-    fit.optimizer = c->sgd;
+    fit.optimizer = c->optimizer;
     fit.validation_x = c->test_x;
     fit.validation_y = c->test_y;
     bnmlp_epoch_record history[CIRCLES_EPOCHS];

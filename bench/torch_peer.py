@@ -60,6 +60,7 @@ WORKLOADS = [
     # name, description, kind, model, inputs, batch
     ("mlp1024.train", "256-1024-1024-1 BN, train step, batch 256", "train", "big", 256, 256),
     ("mlp1024.infer", "256-1024-1024-1 BN, inference forward, batch 256", "infer", "big", 256, 256),
+    ("mlp1024.train.adam", "256-1024-1024-1 BN, train step, batch 256, Adam", "train", "big", 256, 256),
     ("mlp1024.folded", "256-1024-1024-1 BN folded, inference, batch 256", "folded", "big", 256, 256),
     ("mlp64.train", "30-64-32-1 BN, train step, batch 32", "train", "mid", 30, 32),
     ("mlp64.infer", "30-64-32-1 BN, inference forward, batch 32", "infer", "mid", 30, 32),
@@ -174,7 +175,7 @@ def autocast(bf16):
 
 
 class Context:
-    def __init__(self, kind, model_kind, inputs, batch, bf16=False):
+    def __init__(self, kind, model_kind, inputs, batch, bf16=False, adam=False):
         self.kind = kind
         self.bf16 = bf16
         self.model_kind = model_kind
@@ -196,7 +197,10 @@ class Context:
         self.next = 0
         if kind == "train" or kind == "folded":
             self.model.train()
-            self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
+            if adam:  # the *.adam workloads: torch.optim.Adam's defaults (lr 1e-3), as mlp_step's
+                self.opt = torch.optim.Adam(self.model.parameters())
+            else:
+                self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
         if kind == "folded":  # a few steps, as mlp_step does, then the folded eval model
             for b in range(TRAIN_BATCHES):
                 self.opt.zero_grad()
@@ -260,8 +264,8 @@ class Context:
         self.check = val_acc
 
 
-def time_workload(kind, model_kind, inputs, batch, bf16):
-    ctx = Context(kind, model_kind, inputs, batch, bf16)
+def time_workload(kind, model_kind, inputs, batch, bf16, adam=False):
+    ctx = Context(kind, model_kind, inputs, batch, bf16, adam)
     warm, start = 0, time.perf_counter()
     elapsed = 0.0
     while warm < 2 or elapsed < ARGS.warmup_ms / 1000.0:
@@ -319,7 +323,8 @@ def main():
         if not matches(name, ARGS.filter):
             continue
         ran += 1
-        median, minimum, calls, check = time_workload(kind, model_kind, inputs, batch, name.endswith(".bf16"))
+        median, minimum, calls, check = time_workload(kind, model_kind, inputs, batch, name.endswith(".bf16"),
+                                                        name.endswith(".adam"))
         if ARGS.csv:
             print("%s,%d,%s,%s,%.9g,%.9g,%d,%d,%.6g" % (impl, ARGS.threads, name, UNIT[kind], median, minimum,
                                                         ARGS.reps, calls, check))

@@ -1,7 +1,7 @@
 /*
  * test_optimizer_kernels.c - the optimizers' one-pass update: each instruction set's sgd_update
- * loop gives its reference's bits (new w and v, and the finiteness answer) for every flag, length
- * and alias; and through a model, a refused one-pass step (spare copies written, never swapped)
+ * and adam_update loops give their references' bits (new w and state, and the finiteness answer)
+ * for every flag, length and alias; and through a model, a refused one-pass step (spare copies written, never swapped)
  * leaves parameters, optimizer state, kind and steps as they were, also when it would have
  * switched to another kind.
  */
@@ -63,6 +63,66 @@ static void test_sgd_update_matches_reference(void **state) {
         assert_false(update(wo, vo, wi, vi, gi, 3, &step));
         gi[0] = 1.0f;
         assert_true(update(wo, vo, wi, vi, gi, 3, &step));
+    }
+}
+
+static void test_adam_update_matches_reference(void **state) {
+    (void)state;
+    static float w[MAX_N], m[MAX_N], v[MAX_N], g[MAX_N];
+    static float w_ref[MAX_N], m_ref[MAX_N], v_ref[MAX_N], w_out[MAX_N], m_out[MAX_N], v_out[MAX_N];
+    static float w_in[MAX_N], m_in[MAX_N], v_in[MAX_N];
+    for (size_t i = 0; i < bnmlp_isa_count(); i++) {
+        const bnmlp_isa *isa = bnmlp_isa_at(i);
+        if (!bnmlp_isa_available(isa)) continue;
+        const bnmlp_adam_update_function update = BNMLP_ISA_ENTRY(isa, adam_update);
+        for (int huge = 0; huge < 2; huge++)
+            for (size_t n = 0; n <= MAX_N; n += n < 40 ? 1 : 31) {
+                fill(w, n, 1 + (uint32_t)n, huge), fill(m, n, 2 + (uint32_t)n, false), fill(g, n, 3, huge);
+                fill(v, n, 4 + (uint32_t)n, false);
+                for (size_t k = 0; k < n; k++) v[k] = v[k] * v[k]; /* second moments: >= 0 */
+                for (unsigned flags = 0; flags < 32; flags++) {
+                    /* Step 3's constants of lr 1e-3 (PyTorch: lr / (1 - 0.9^3), sqrt(1 - 0.999^3));
+                     * with and without decoupled or L2 decay. */
+                    const bnmlp_adam_step step = {.beta1 = 0.9f,
+                                                  .beta2 = 0.999f,
+                                                  .epsilon = flags & 1 ? 1e-7f : 1e-8f,
+                                                  .step_size = flags & 1 ? 2.8638e-3f : 3.6900e-3f,
+                                                  .correction2_sqrt = 0.0547449f,
+                                                  .l2 = flags >> 1 & 1 ? 1e-2f : 0.0f,
+                                                  .shrink = flags >> 2 & 1 ? 0.99999f : 1.0f,
+                                                  .pytorch_epsilon = flags >> 3 & 1,
+                                                  .fresh = flags >> 4 & 1};
+                    const bool expected =
+                        bnmlp_adam_update_reference(w_ref, m_ref, v_ref, w, m, v, g, n, &step);
+                    memset(w_out, 0xff, sizeof w_out), memset(m_out, 0xff, sizeof m_out);
+                    memset(v_out, 0xff, sizeof v_out);
+                    assert_int_equal(update(w_out, m_out, v_out, w, m, v, g, n, &step), expected);
+                    assert_memory_equal(w_out, w_ref, n * sizeof *w_ref);
+                    assert_memory_equal(m_out, m_ref, n * sizeof *m_ref);
+                    assert_memory_equal(v_out, v_ref, n * sizeof *v_ref);
+                    memcpy(w_in, w, sizeof w_in), memcpy(m_in, m, sizeof m_in), memcpy(v_in, v, sizeof v_in);
+                    assert_int_equal(update(w_in, m_in, v_in, w_in, m_in, v_in, g, n, &step), expected);
+                    assert_memory_equal(w_in, w_ref, n * sizeof *w_ref);
+                    assert_memory_equal(m_in, m_ref, n * sizeof *m_ref);
+                    assert_memory_equal(v_in, v_ref, n * sizeof *v_ref);
+                }
+            }
+        /* An infinite or NaN new value is reported: an overflowing second moment, a NaN gradient. */
+        float wi[3] = {1.0f, 1.0f, 1.0f}, mi[3] = {0}, vi[3] = {0}, gi[3] = {3e38f, 0.0f, 0.0f};
+        float wo[3], mo[3], vo[3];
+        const bnmlp_adam_step step = {.beta1 = 0.9f,
+                                      .beta2 = 0.5f,
+                                      .epsilon = 1e-8f,
+                                      .step_size = 1e-3f,
+                                      .correction2_sqrt = 1.0f,
+                                      .shrink = 1.0f,
+                                      .pytorch_epsilon = true};
+        assert_false(update(wo, mo, vo, wi, mi, vi, gi, 3, &step));
+        assert_false(bnmlp_adam_update_reference(wo, mo, vo, wi, mi, vi, gi, 3, &step));
+        gi[0] = NAN;
+        assert_false(update(wo, mo, vo, wi, mi, vi, gi, 3, &step));
+        gi[0] = 1.0f;
+        assert_true(update(wo, mo, vo, wi, mi, vi, gi, 3, &step));
     }
 }
 
@@ -161,6 +221,7 @@ static void test_refused_one_pass_step_changes_nothing(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sgd_update_matches_reference),
+        cmocka_unit_test(test_adam_update_matches_reference),
         cmocka_unit_test(test_refused_one_pass_step_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -254,6 +254,61 @@ static bool ELEMENTWISE(sgd_update)(float *w_out, float *v_out, const float *w, 
 #undef SGD_LOOP
 }
 
+/* ---- the Adam update ----------------------------------------------------------------------------- */
+
+/* bnmlp_adam_update_function's loop with the flags fixed. Its square root vectorizes because the
+ * instruction-set files are compiled with -fno-math-errno (CMakeLists.txt): sqrt is correctly
+ * rounded either way, only the errno side effect for negative inputs is dropped. */
+BNMLP_BLOCK_INLINE bool ELEMENTWISE(adam_loop)(float *w_out, float *m_out, float *v_out, const float *w,
+                                               const float *m, const float *v, const float *g, size_t n,
+                                               const bnmlp_adam_step *step, bool pytorch, bool fresh,
+                                               bool shrinks, bool l2s) {
+    const float beta1 = step->beta1, beta2 = step->beta2, epsilon = step->epsilon;
+    const float step_size = step->step_size, correction2_sqrt = step->correction2_sqrt;
+    const float l2 = step->l2, shrink = step->shrink;
+    int bad = 0;
+    /* Each element reads and writes index i only (outputs alias inputs, if at all, element by
+     * element): no dependence between iterations. clang would otherwise give up on the runtime
+     * checks of seven arrays. */
+#if defined(__clang__)
+#pragma clang loop vectorize(assume_safety)
+#endif
+    for (size_t i = 0; i < n; i++) {
+        float wi = shrinks ? w[i] * shrink : w[i];
+        const float gi = l2s ? g[i] + l2 * w[i] : g[i];
+        const float mi = (fresh ? 0.0f : m[i]) * beta1 + (1.0f - beta1) * gi;
+        const float vi = (fresh ? 0.0f : v[i]) * beta2 + (1.0f - beta2) * gi * gi;
+        if (pytorch)
+            wi = wi + -step_size * (mi / (__builtin_sqrtf(vi) / correction2_sqrt + epsilon));
+        else
+            wi = wi - step_size * mi / (__builtin_sqrtf(vi) + epsilon);
+        w_out[i] = wi;
+        m_out[i] = mi;
+        v_out[i] = vi;
+        bad |= !(__builtin_fabsf(wi) <= __FLT_MAX__) | !(__builtin_fabsf(mi) <= __FLT_MAX__) |
+               !(__builtin_fabsf(vi) <= __FLT_MAX__);
+    }
+    return !bad;
+}
+
+ELEMENTWISE_TARGET
+static bool ELEMENTWISE(adam_update)(float *w_out, float *m_out, float *v_out, const float *w, const float *m,
+                                     const float *v, const float *g, size_t n, const bnmlp_adam_step *step) {
+    const bool shrinks = step->shrink != 1.0f, l2s = step->l2 != 0.0f;
+#define ADAM_LOOP(pytorch, fresh)                                                                            \
+    (shrinks ? (l2s ? ELEMENTWISE(adam_loop)(w_out, m_out, v_out, w, m, v, g, n, step, pytorch, fresh, true, \
+                                             true)                                                           \
+                    : ELEMENTWISE(adam_loop)(w_out, m_out, v_out, w, m, v, g, n, step, pytorch, fresh, true, \
+                                             false))                                                         \
+             : (l2s ? ELEMENTWISE(adam_loop)(w_out, m_out, v_out, w, m, v, g, n, step, pytorch, fresh,       \
+                                             false, true)                                                    \
+                    : ELEMENTWISE(adam_loop)(w_out, m_out, v_out, w, m, v, g, n, step, pytorch, fresh,       \
+                                             false, false)))
+    if (step->pytorch_epsilon) return step->fresh ? ADAM_LOOP(true, true) : ADAM_LOOP(true, false);
+    return step->fresh ? ADAM_LOOP(false, true) : ADAM_LOOP(false, false);
+#undef ADAM_LOOP
+}
+
 /* ---- activations: one forward and one backward loop per element-wise row of the table --------- */
 
 /* The loops of an element-wise row: the row's formulas over n elements. The backward loop reads
@@ -302,4 +357,4 @@ BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
         .batchnorm_inference_gradient = ELEMENTWISE(batchnorm_inference_gradient),                           \
         .activation_forward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_FORWARD_)},                                \
         .activation_backward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_BACKWARD_)},                              \
-        .sgd_update = ELEMENTWISE(sgd_update)
+        .sgd_update = ELEMENTWISE(sgd_update), .adam_update = ELEMENTWISE(adam_update)

@@ -127,6 +127,29 @@ typedef struct bnmlp_sgd_step {
 typedef bool (*bnmlp_sgd_update_function)(float *w_out, float *v_out, const float *w, const float *v,
                                           const float *g, size_t n, const bnmlp_sgd_step *step);
 
+/* The settings of one Adam or AdamW update of a segment (adam.c computes them for step t). */
+typedef struct bnmlp_adam_step {
+    float beta1, beta2, epsilon; /* as configured */
+    float step_size;        /* PyTorch: lr / (1 - beta1^t); Keras: lr sqrt(1 - beta2^t) / (1 - beta1^t) */
+    float correction2_sqrt; /* PyTorch: sqrt(1 - beta2^t); Keras: unused */
+    float l2;               /* Adam's L2 coefficient added to the gradient (0: none; AdamW: 0) */
+    float shrink;           /* AdamW's factor 1 - lr decay of the weight (1: none; Adam: 1) */
+    bool pytorch_epsilon;   /* epsilon after the bias correction (PyTorch's), else Keras's place */
+    bool fresh;             /* start from m = v = 0 (m and v are not read) */
+} bnmlp_adam_step;
+
+/* One Adam/AdamW update of N parameters, out of place, per element in this order (torch.optim's
+ * single-tensor Adam in float32):
+ *   wd = w * shrink (w when shrink is 1);  gd = g + l2 * w (g when l2 is 0);
+ *   m_out = m * beta1 + (1 - beta1) * gd;  v_out = v * beta2 + (1 - beta2) * gd * gd;
+ *   PyTorch: w_out = wd + -step_size * (m_out / (sqrt(v_out) / correction2_sqrt + epsilon));
+ *   Keras:   w_out = wd - step_size * m_out / (sqrt(v_out) + epsilon).
+ * Returns whether every new w, m and v is finite. Outputs may alias their inputs (element by
+ * element). */
+typedef bool (*bnmlp_adam_update_function)(float *w_out, float *m_out, float *v_out, const float *w,
+                                           const float *m, const float *v, const float *g, size_t n,
+                                           const bnmlp_adam_step *step);
+
 /* One instruction set. Every pointer except name and available may be NULL: the portable row's
  * entry is used instead (BNMLP_ISA_ENTRY). */
 typedef struct bnmlp_isa {
@@ -167,7 +190,8 @@ typedef struct bnmlp_isa {
     bnmlp_activation_forward_function activation_forward[BNMLP_ACTIVATION_KINDS];
     bnmlp_activation_backward_function activation_backward[BNMLP_ACTIVATION_KINDS];
 
-    bnmlp_sgd_update_function sgd_update; /* the SGD row's update and finiteness check, one pass */
+    bnmlp_sgd_update_function sgd_update;   /* the SGD row's update and finiteness check, one pass */
+    bnmlp_adam_update_function adam_update; /* Adam's and AdamW's, likewise */
 
     /* The int8 kernel set this row runs on this CPU (the best extension it has: AVX512-VNNI,
      * AVX-VNNI, plain AVX2); NULL: the portable set. */

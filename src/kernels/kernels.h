@@ -148,5 +148,8 @@ void bnmlp_activation_backward_reference(float *dx, const float *dy, const float
 /* ... sgd_update: one element at a time, the operations in the contract's order. */
 bool bnmlp_sgd_update_reference(float *w_out, float *v_out, const float *w, const float *v, const float *g,
                                 size_t n, const bnmlp_sgd_step *step);
+/* ... adam_update: one element at a time, the operations in the contract's order. */
+bool bnmlp_adam_update_reference(float *w_out, float *m_out, float *v_out, const float *w, const float *m,
+                                 const float *v, const float *g, size_t n, const bnmlp_adam_step *step);
 
 #endif /* BNMLP_KERNELS_H */

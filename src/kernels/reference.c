@@ -128,3 +128,23 @@ bool bnmlp_sgd_update_reference(float *w_out, float *v_out, const float *w, cons
     }
     return finite;
 }
+
+bool bnmlp_adam_update_reference(float *w_out, float *m_out, float *v_out, const float *w, const float *m,
+                                 const float *v, const float *g, size_t n, const bnmlp_adam_step *step) {
+    bool finite = true;
+    for (size_t i = 0; i < n; i++) {
+        float wi = step->shrink != 1.0f ? w[i] * step->shrink : w[i];
+        const float gi = step->l2 != 0.0f ? g[i] + step->l2 * w[i] : g[i];
+        const float mi = (step->fresh ? 0.0f : m[i]) * step->beta1 + (1.0f - step->beta1) * gi;
+        const float vi = (step->fresh ? 0.0f : v[i]) * step->beta2 + (1.0f - step->beta2) * gi * gi;
+        if (step->pytorch_epsilon)
+            wi = wi + -step->step_size * (mi / (sqrtf(vi) / step->correction2_sqrt + step->epsilon));
+        else
+            wi = wi - step->step_size * mi / (sqrtf(vi) + step->epsilon);
+        w_out[i] = wi;
+        m_out[i] = mi;
+        v_out[i] = vi;
+        if (!isfinite(wi) || !isfinite(mi) || !isfinite(vi)) finite = false;
+    }
+    return finite;
+}

@@ -6,32 +6,30 @@
 
 #include "core/core.h"
 
-/* Adam's per-step constants for step t (1-based), from the configuration. */
+/* Adam's per-step constants for a segment (bnmlp_adam_step), with the gradient's clipping. */
 typedef struct adam_step {
-    float beta1, beta2, epsilon; /* as configured */
-    float step_size;        /* PyTorch: lr / (1 - beta1^t); Keras: lr sqrt(1 - beta2^t) / (1 - beta1^t) */
-    float correction2_sqrt; /* PyTorch: sqrt(1 - beta2^t); Keras: unused */
-    float l2;               /* Adam's L2 coefficient for this segment (0 for AdamW) */
-    float shrink;           /* AdamW's 1 - lr * decay for this segment (1 for Adam) */
-    bnmlp_adam_epsilon placement; /* where epsilon goes */
-    float scale, clip_value;      /* the gradient's clipping (bnmlp_update's) */
+    bnmlp_adam_step base;
+    float scale, clip_value; /* the gradient's clipping (bnmlp_update's) */
 } adam_step;
 
-/* One pass over a segment: the new w, m and v into u's outputs; true when all are finite. fresh
- * starts from zero moments. The gradient is clipped first. Operations follow torch.optim's
- * single-tensor Adam in float32: decay, moments, then the step. */
-static inline bool adam_pass(const bnmlp_update *u, const adam_step *s, bool fresh, bool clip) {
+/* One clipped pass over a segment (the unclipped one is the descriptor's adam_update): the new w,
+ * m and v into u's outputs; true when all are finite. fresh starts from zero moments. The gradient
+ * is clipped first, then the operations of bnmlp_adam_update_function's contract, in its order
+ * (torch.optim's single-tensor Adam in float32: decay, moments, then the step). */
+static bool adam_clipped_pass(const bnmlp_update *u, const adam_step *step) {
+    const bnmlp_adam_step *s = &step->base;
+    const bool fresh = s->fresh;
     const float *w = u->w, *m = u->slots[0], *v = u->slots[1], *g = u->g;
     float *w_out = u->w_out, *m_out = u->slots_out[0], *v_out = u->slots_out[1];
     int bad = 0; /* NaN or infinity seen */
     for (size_t i = 0; i < u->n; i++) {
         /* AdamW shrinks the weight first; Adam adds the L2 term to the gradient instead. */
         float wi = s->shrink != 1.0f ? w[i] * s->shrink : w[i];
-        const float gc = clip ? bnmlp_clip_gradient(g[i], s->scale, s->clip_value) : g[i];
+        const float gc = bnmlp_clip_gradient(g[i], step->scale, step->clip_value);
         const float gi = s->l2 != 0.0f ? gc + s->l2 * w[i] : gc;
         const float mi = (fresh ? 0.0f : m[i]) * s->beta1 + (1.0f - s->beta1) * gi;
         const float vi = (fresh ? 0.0f : v[i]) * s->beta2 + (1.0f - s->beta2) * gi * gi;
-        if (s->placement == BNMLP_ADAM_EPSILON_PYTORCH)
+        if (s->pytorch_epsilon)
             wi = wi + -s->step_size * (mi / (sqrtf(vi) / s->correction2_sqrt + s->epsilon));
         else
             wi = wi - s->step_size * mi / (sqrtf(vi) + s->epsilon);
@@ -44,11 +42,12 @@ static inline bool adam_pass(const bnmlp_update *u, const adam_step *s, bool fre
 }
 
 /* Adam's constants for step t of a segment, whose weight decay is `decay`. */
-static adam_step make_step(const bnmlp_adam_config *adam, bool decoupled, uint64_t t, float decay) {
+static bnmlp_adam_step make_step(const bnmlp_adam_config *adam, bool decoupled, uint64_t t, float decay,
+                                 bool fresh) {
     const double correction1 = 1.0 - pow((double)adam->beta1, (double)t);
     const double correction2 = 1.0 - pow((double)adam->beta2, (double)t);
     const bool pytorch = adam->epsilon_placement == BNMLP_ADAM_EPSILON_PYTORCH;
-    return (adam_step){
+    return (bnmlp_adam_step){
         .beta1 = adam->beta1,
         .beta2 = adam->beta2,
         .epsilon = adam->epsilon,
@@ -57,19 +56,22 @@ static adam_step make_step(const bnmlp_adam_config *adam, bool decoupled, uint64
         .correction2_sqrt = (float)sqrt(correction2),
         .l2 = decoupled ? 0.0f : decay,
         .shrink = decoupled ? (float)(1.0 - (double)adam->learning_rate * (double)decay) : 1.0f,
-        .placement = adam->epsilon_placement,
+        .pytorch_epsilon = pytorch,
+        .fresh = fresh,
     };
 }
 
 static bool adam_update(const bnmlp_optimizer_config *config, const bnmlp_update *u) {
     const bnmlp_adam_config *adam = &config->adam;
     const float decay = bnmlp_segment_decay(adam->weight_decay, adam->decay_kernels_only, u->kernel);
-    adam_step s = make_step(adam, config->kind == BNMLP_OPTIMIZER_ADAMW, u->t, decay);
-    s.scale = u->scale, s.clip_value = u->clip_value;
-    /* Instances of the pass with fresh and clip fixed, so that no loop tests them. */
-    if (bnmlp_update_clips(u->scale, u->clip_value))
-        return u->fresh ? adam_pass(u, &s, true, true) : adam_pass(u, &s, false, true);
-    return u->fresh ? adam_pass(u, &s, true, false) : adam_pass(u, &s, false, false);
+    const adam_step step = {.base =
+                                make_step(adam, config->kind == BNMLP_OPTIMIZER_ADAMW, u->t, decay, u->fresh),
+                            .scale = u->scale,
+                            .clip_value = u->clip_value};
+    if (bnmlp_update_clips(u->scale, u->clip_value)) return adam_clipped_pass(u, &step);
+    /* Unclipped: the instruction set's loop (elementwise_body.h), one pass over w, m, v and g. */
+    return BNMLP_ISA_ENTRY(u->isa, adam_update)(u->w_out, u->slots_out[0], u->slots_out[1], u->w, u->slots[0],
+                                                u->slots[1], u->g, u->n, &step.base);
 }
 
 static bool adam_valid(const bnmlp_optimizer_config *config) {
