@@ -220,6 +220,137 @@ static void ELEMENTWISE(batchnorm_inference_gradient)(float *dx, const float *dy
     }
 }
 
+/* ---- batch norm with a ReLU fused after it ------------------------------------------------------ */
+/* The passes above with relu's formulas inline: the forward writes z = relu(y) and never y; the
+ * backward reads the ReLU's dz and z and takes dy = z > 0 ? dz : 0 (relu's backward; z > 0
+ * exactly where y > 0), so the pair costs one pass each way instead of two. Per element the
+ * operations of the references in reference.c. An includer may set its own entries through
+ * ELEMENTWISE_BN_RELU_ENTRIES (these loops are then unused: the unused attribute keeps them quiet). */
+
+#if defined(__GNUC__)
+#define ELEMENTWISE_MAYBE_UNUSED __attribute__((unused))
+#else
+#define ELEMENTWISE_MAYBE_UNUSED
+#endif
+
+ELEMENTWISE_TARGET ELEMENTWISE_MAYBE_UNUSED static void
+ELEMENTWISE(batchnorm_normalize_relu)(float *z, const float *x, const float *mean, const float *rstd,
+                                      const float *gamma, const float *beta, size_t batch, size_t stride,
+                                      size_t width) {
+    for (size_t c0 = 0; c0 < width; c0 += ELEMENTWISE_BLOCK) {
+        const size_t w = width - c0 < ELEMENTWISE_BLOCK ? width - c0 : ELEMENTWISE_BLOCK;
+        float scale[ELEMENTWISE_BLOCK], shift[ELEMENTWISE_BLOCK]; /* gamma and beta, or 1 and 0 */
+        for (size_t c = 0; c < w; c++) {
+            scale[c] = gamma ? gamma[c0 + c] : 1.0f;
+            shift[c] = beta ? beta[c0 + c] : 0.0f;
+        }
+        const float *m = mean + c0, *s = rstd + c0;
+        for (size_t r = 0; r < batch; r++) {
+            const float *in = x + r * stride + c0;
+            float *out = z + r * stride + c0;
+            for (size_t c = 0; c < w; c++) {
+                const float y = scale[c] * ((in[c] - m[c]) * s[c]) + shift[c];
+                out[c] = bnmlp_activation_relu_forward(y, 0.0f);
+            }
+        }
+    }
+}
+
+#if defined(BNMLP_COLUMN_VECTORS)
+/* backward_sums_block with dy = z > 0 ? dz : 0, selected in double (widening keeps the sign
+ * test and turns the float +0 into the double +0 the unfused pass widens). */
+BNMLP_BLOCK_INLINE void ELEMENTWISE(backward_sums_relu_block)(double *sum_dy, double *sum_dy_xhat,
+                                                              const float *dz, const float *z, const float *x,
+                                                              const float *mean, const float *rstd,
+                                                              size_t batch, size_t stride, size_t vectors,
+                                                              size_t tail) {
+    bnmlp_double4 s[BNMLP_MAX_VECTORS], t[BNMLP_MAX_VECTORS], m[BNMLP_MAX_VECTORS], k[BNMLP_MAX_VECTORS], g,
+        out, in;
+    const bnmlp_double4 zero = {0.0, 0.0, 0.0, 0.0};
+    for (size_t j = 0; j < vectors; j++) {
+        BNMLP_LOAD_AT(&s[j], sum_dy + j * BNMLP_LANES, j, vectors, tail);
+        BNMLP_LOAD_AT(&t[j], sum_dy_xhat + j * BNMLP_LANES, j, vectors, tail);
+        BNMLP_WIDEN_AT(&m[j], mean + j * BNMLP_LANES, j, vectors, tail);
+        BNMLP_WIDEN_AT(&k[j], rstd + j * BNMLP_LANES, j, vectors, tail);
+    }
+    for (size_t r = 0; r < batch; r++)
+        for (size_t j = 0; j < vectors; j++) {
+            BNMLP_WIDEN_AT(&g, dz + r * stride + j * BNMLP_LANES, j, vectors, tail);
+            BNMLP_WIDEN_AT(&out, z + r * stride + j * BNMLP_LANES, j, vectors, tail);
+            BNMLP_WIDEN_AT(&in, x + r * stride + j * BNMLP_LANES, j, vectors, tail);
+            const __typeof__(out > zero) positive = out > zero; /* all ones where z > 0 */
+            g = (bnmlp_double4)((__typeof__(positive))g & positive);
+            const bnmlp_double4 xhat = (in - m[j]) * k[j];
+            s[j] += g;
+            t[j] += g * xhat;
+        }
+    for (size_t j = 0; j < vectors; j++) {
+        BNMLP_STORE_AT(sum_dy + j * BNMLP_LANES, &s[j], j, vectors, tail);
+        BNMLP_STORE_AT(sum_dy_xhat + j * BNMLP_LANES, &t[j], j, vectors, tail);
+    }
+}
+#endif
+
+ELEMENTWISE_TARGET ELEMENTWISE_MAYBE_UNUSED static void
+ELEMENTWISE(batchnorm_backward_sums_relu)(double *sum_dy, double *sum_dy_xhat, const float *dz,
+                                          const float *z, const float *x, const float *mean,
+                                          const float *rstd, size_t batch, size_t stride, size_t width) {
+#if defined(BNMLP_COLUMN_VECTORS)
+#define BACKWARD_RELU_BLOCK(c0, vectors, tail)                                                               \
+    ELEMENTWISE(backward_sums_relu_block)                                                                    \
+    (sum_dy + (c0), sum_dy_xhat + (c0), dz + (c0), z + (c0), x + (c0), mean + (c0), rstd + (c0), batch,      \
+     stride, vectors, tail)
+    BNMLP_FOR_COLUMN_BLOCKS(width, 4, BACKWARD_RELU_BLOCK);
+#undef BACKWARD_RELU_BLOCK
+#else
+    bnmlp_batchnorm_partial_backward_relu_reference(sum_dy, sum_dy_xhat, dz, z, x, mean, rstd, batch, stride,
+                                                    width);
+#endif
+}
+
+ELEMENTWISE_TARGET ELEMENTWISE_MAYBE_UNUSED static void
+ELEMENTWISE(batchnorm_finish_backward_relu)(float *dx, const double *sum_dy, const double *sum_dy_xhat,
+                                            const float *dz, const float *z, const float *x,
+                                            const float *mean, const float *rstd, const float *gamma,
+                                            double count, size_t batch, size_t stride, size_t width) {
+    for (size_t c0 = 0; c0 < width; c0 += ELEMENTWISE_BLOCK) {
+        const size_t w = width - c0 < ELEMENTWISE_BLOCK ? width - c0 : ELEMENTWISE_BLOCK;
+        const float *m = mean + c0, *s = rstd + c0;
+        float scale[ELEMENTWISE_BLOCK], mean_dy[ELEMENTWISE_BLOCK], mean_dy_xhat[ELEMENTWISE_BLOCK];
+        for (size_t c = 0; c < w; c++) {
+            scale[c] = (float)((gamma ? (double)gamma[c0 + c] : 1.0) * s[c]);
+            mean_dy[c] = (float)(sum_dy[c0 + c] / count);
+            mean_dy_xhat[c] = (float)(sum_dy_xhat[c0 + c] / count);
+        }
+        for (size_t r = 0; r < batch; r++) {
+            const float *d = dz + r * stride + c0, *o = z + r * stride + c0, *in = x + r * stride + c0;
+            float *out = dx + r * stride + c0;
+            for (size_t c = 0; c < w; c++) {
+                const float g = bnmlp_activation_relu_backward(d[c], o[c], 0.0f, 0.0f);
+                const float xhat = (in[c] - m[c]) * s[c];
+                out[c] = scale[c] * ((g - mean_dy[c]) - xhat * mean_dy_xhat[c]);
+            }
+        }
+    }
+}
+
+ELEMENTWISE_TARGET ELEMENTWISE_MAYBE_UNUSED static void
+ELEMENTWISE(batchnorm_inference_gradient_relu)(float *dx, const float *dz, const float *z, const float *rstd,
+                                               const float *gamma, size_t batch, size_t stride,
+                                               size_t width) {
+    for (size_t c0 = 0; c0 < width; c0 += ELEMENTWISE_BLOCK) {
+        const size_t w = width - c0 < ELEMENTWISE_BLOCK ? width - c0 : ELEMENTWISE_BLOCK;
+        float scale[ELEMENTWISE_BLOCK];
+        for (size_t c = 0; c < w; c++) scale[c] = (gamma ? gamma[c0 + c] : 1.0f) * rstd[c0 + c];
+        for (size_t r = 0; r < batch; r++) {
+            const float *d = dz + r * stride + c0, *o = z + r * stride + c0;
+            float *out = dx + r * stride + c0;
+            for (size_t c = 0; c < w; c++)
+                out[c] = bnmlp_activation_relu_backward(d[c], o[c], 0.0f, 0.0f) * scale[c];
+        }
+    }
+}
+
 /* ---- the SGD update ------------------------------------------------------------------------------ */
 
 /* bnmlp_sgd_update_function's loop with the flags fixed (each instance keeps no test in its body
@@ -288,6 +419,13 @@ BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
 #define ELEMENTWISE_BACKWARD_(KIND, id, name, alias, alpha, uses, shape)                                     \
     ELEMENTWISE_BACKWARD_##shape(KIND, id)
 
+#if !defined(ELEMENTWISE_BN_RELU_ENTRIES)
+#define ELEMENTWISE_BN_RELU_ENTRIES                                                                          \
+    .batchnorm_normalize_relu = ELEMENTWISE(batchnorm_normalize_relu),                                       \
+    .batchnorm_backward_sums_relu = ELEMENTWISE(batchnorm_backward_sums_relu),                               \
+    .batchnorm_finish_backward_relu = ELEMENTWISE(batchnorm_finish_backward_relu),                           \
+    .batchnorm_inference_gradient_relu = ELEMENTWISE(batchnorm_inference_gradient_relu)
+#endif
 /* The element-wise fields of a bnmlp_isa row, as designated initializers. */
 #if !defined(ELEMENTWISE_BATCHNORM_ENTRIES)
 #define ELEMENTWISE_BATCHNORM_ENTRIES                                                                        \
@@ -298,7 +436,7 @@ BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
     .batchnorm_finish_backward = ELEMENTWISE(batchnorm_finish_backward)
 #endif
 #define ELEMENTWISE_ENTRIES                                                                                  \
-    ELEMENTWISE_BATCHNORM_ENTRIES,                                                                           \
+    ELEMENTWISE_BATCHNORM_ENTRIES, ELEMENTWISE_BN_RELU_ENTRIES,                                              \
         .batchnorm_inference_gradient = ELEMENTWISE(batchnorm_inference_gradient),                           \
         .activation_forward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_FORWARD_)},                                \
         .activation_backward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_BACKWARD_)},                              \
