@@ -227,6 +227,11 @@ static void ELEMENTWISE(batchnorm_inference_gradient)(float *dx, const float *dy
  * operations of the references in reference.c. An includer may set its own entries through
  * ELEMENTWISE_BN_RELU_ENTRIES (these loops are then unused: the unused attribute keeps them quiet). */
 
+/* Features of one block of the per-element passes (their constants on the stack: long runs of
+ * each row, which the prefetchers follow) and rows of one group of the sums. */
+#define ELEMENTWISE_FUSED_BLOCK 512
+#define ELEMENTWISE_SUM_ROWS 4
+
 #if defined(__GNUC__)
 #define ELEMENTWISE_MAYBE_UNUSED __attribute__((unused))
 #else
@@ -237,9 +242,9 @@ ELEMENTWISE_TARGET ELEMENTWISE_MAYBE_UNUSED static void
 ELEMENTWISE(batchnorm_normalize_relu)(float *z, const float *x, const float *mean, const float *rstd,
                                       const float *gamma, const float *beta, size_t batch, size_t stride,
                                       size_t width) {
-    for (size_t c0 = 0; c0 < width; c0 += ELEMENTWISE_BLOCK) {
-        const size_t w = width - c0 < ELEMENTWISE_BLOCK ? width - c0 : ELEMENTWISE_BLOCK;
-        float scale[ELEMENTWISE_BLOCK], shift[ELEMENTWISE_BLOCK]; /* gamma and beta, or 1 and 0 */
+    for (size_t c0 = 0; c0 < width; c0 += ELEMENTWISE_FUSED_BLOCK) {
+        const size_t w = width - c0 < ELEMENTWISE_FUSED_BLOCK ? width - c0 : ELEMENTWISE_FUSED_BLOCK;
+        float scale[ELEMENTWISE_FUSED_BLOCK], shift[ELEMENTWISE_FUSED_BLOCK]; /* gamma and beta, or 1 and 0 */
         for (size_t c = 0; c < w; c++) {
             scale[c] = gamma ? gamma[c0 + c] : 1.0f;
             shift[c] = beta ? beta[c0 + c] : 0.0f;
@@ -256,56 +261,41 @@ ELEMENTWISE(batchnorm_normalize_relu)(float *z, const float *x, const float *mea
     }
 }
 
-#if defined(BNMLP_COLUMN_VECTORS)
-/* backward_sums_block with dy = z > 0 ? dz : 0, selected in double (widening keeps the sign
- * test and turns the float +0 into the double +0 the unfused pass widens). */
-BNMLP_BLOCK_INLINE void ELEMENTWISE(backward_sums_relu_block)(double *sum_dy, double *sum_dy_xhat,
-                                                              const float *dz, const float *z, const float *x,
-                                                              const float *mean, const float *rstd,
-                                                              size_t batch, size_t stride, size_t vectors,
-                                                              size_t tail) {
-    bnmlp_double4 s[BNMLP_MAX_VECTORS], t[BNMLP_MAX_VECTORS], m[BNMLP_MAX_VECTORS], k[BNMLP_MAX_VECTORS], g,
-        out, in;
-    const bnmlp_double4 zero = {0.0, 0.0, 0.0, 0.0};
-    for (size_t j = 0; j < vectors; j++) {
-        BNMLP_LOAD_AT(&s[j], sum_dy + j * BNMLP_LANES, j, vectors, tail);
-        BNMLP_LOAD_AT(&t[j], sum_dy_xhat + j * BNMLP_LANES, j, vectors, tail);
-        BNMLP_WIDEN_AT(&m[j], mean + j * BNMLP_LANES, j, vectors, tail);
-        BNMLP_WIDEN_AT(&k[j], rstd + j * BNMLP_LANES, j, vectors, tail);
-    }
-    for (size_t r = 0; r < batch; r++)
-        for (size_t j = 0; j < vectors; j++) {
-            BNMLP_WIDEN_AT(&g, dz + r * stride + j * BNMLP_LANES, j, vectors, tail);
-            BNMLP_WIDEN_AT(&out, z + r * stride + j * BNMLP_LANES, j, vectors, tail);
-            BNMLP_WIDEN_AT(&in, x + r * stride + j * BNMLP_LANES, j, vectors, tail);
-            const __typeof__(out > zero) positive = out > zero; /* all ones where z > 0 */
-            g = (bnmlp_double4)((__typeof__(positive))g & positive);
-            const bnmlp_double4 xhat = (in - m[j]) * k[j];
-            s[j] += g;
-            t[j] += g * xhat;
-        }
-    for (size_t j = 0; j < vectors; j++) {
-        BNMLP_STORE_AT(sum_dy + j * BNMLP_LANES, &s[j], j, vectors, tail);
-        BNMLP_STORE_AT(sum_dy_xhat + j * BNMLP_LANES, &t[j], j, vectors, tail);
-    }
-}
-#endif
-
 ELEMENTWISE_TARGET ELEMENTWISE_MAYBE_UNUSED static void
 ELEMENTWISE(batchnorm_backward_sums_relu)(double *sum_dy, double *sum_dy_xhat, const float *dz,
                                           const float *z, const float *x, const float *mean,
                                           const float *rstd, size_t batch, size_t stride, size_t width) {
+    /* Groups of rows over the whole width, the sums in the caller's arrays between groups: each
+     * column still adds its rows in ascending order. */
+    for (size_t r0 = 0; r0 < batch; r0 += ELEMENTWISE_SUM_ROWS) {
+        const size_t rows = batch - r0 < ELEMENTWISE_SUM_ROWS ? batch - r0 : ELEMENTWISE_SUM_ROWS;
+        const size_t base = r0 * stride;
+        size_t c = 0;
 #if defined(BNMLP_COLUMN_VECTORS)
-#define BACKWARD_RELU_BLOCK(c0, vectors, tail)                                                               \
-    ELEMENTWISE(backward_sums_relu_block)                                                                    \
-    (sum_dy + (c0), sum_dy_xhat + (c0), dz + (c0), z + (c0), x + (c0), mean + (c0), rstd + (c0), batch,      \
-     stride, vectors, tail)
-    BNMLP_FOR_COLUMN_BLOCKS(width, 4, BACKWARD_RELU_BLOCK);
-#undef BACKWARD_RELU_BLOCK
-#else
-    bnmlp_batchnorm_partial_backward_relu_reference(sum_dy, sum_dy_xhat, dz, z, x, mean, rstd, batch, stride,
-                                                    width);
+        const bnmlp_double4 zero = {0.0, 0.0, 0.0, 0.0};
+        for (; c + BNMLP_LANES <= width; c += BNMLP_LANES) {
+            bnmlp_double4 s, t, m, k, g, out, in;
+            bnmlp_load4(&s, sum_dy + c), bnmlp_load4(&t, sum_dy_xhat + c);
+            bnmlp_widen4(&m, mean + c), bnmlp_widen4(&k, rstd + c);
+            for (size_t r = 0; r < rows; r++) {
+                const size_t at = base + r * stride + c;
+                bnmlp_widen4(&g, dz + at), bnmlp_widen4(&out, z + at), bnmlp_widen4(&in, x + at);
+                /* relu's backward selected in double (widening keeps the sign test, and the
+                 * float +0 the unfused pass widens is the double +0) */
+                const __typeof__(out > zero) positive = out > zero;
+                g = (bnmlp_double4)((__typeof__(positive))g & positive);
+                const bnmlp_double4 xhat = (in - m) * k;
+                s += g;
+                t += g * xhat;
+            }
+            bnmlp_store4(sum_dy + c, &s), bnmlp_store4(sum_dy_xhat + c, &t);
+        }
 #endif
+        for (; c < width; c++) /* the columns left: the reference's loop */
+            bnmlp_batchnorm_partial_backward_relu_reference(sum_dy + c, sum_dy_xhat + c, dz + base + c,
+                                                            z + base + c, x + base + c, mean + c, rstd + c,
+                                                            rows, stride, 1);
+    }
 }
 
 ELEMENTWISE_TARGET ELEMENTWISE_MAYBE_UNUSED static void
@@ -313,10 +303,11 @@ ELEMENTWISE(batchnorm_finish_backward_relu)(float *dx, const double *sum_dy, con
                                             const float *dz, const float *z, const float *x,
                                             const float *mean, const float *rstd, const float *gamma,
                                             double count, size_t batch, size_t stride, size_t width) {
-    for (size_t c0 = 0; c0 < width; c0 += ELEMENTWISE_BLOCK) {
-        const size_t w = width - c0 < ELEMENTWISE_BLOCK ? width - c0 : ELEMENTWISE_BLOCK;
+    for (size_t c0 = 0; c0 < width; c0 += ELEMENTWISE_FUSED_BLOCK) {
+        const size_t w = width - c0 < ELEMENTWISE_FUSED_BLOCK ? width - c0 : ELEMENTWISE_FUSED_BLOCK;
         const float *m = mean + c0, *s = rstd + c0;
-        float scale[ELEMENTWISE_BLOCK], mean_dy[ELEMENTWISE_BLOCK], mean_dy_xhat[ELEMENTWISE_BLOCK];
+        float scale[ELEMENTWISE_FUSED_BLOCK], mean_dy[ELEMENTWISE_FUSED_BLOCK],
+            mean_dy_xhat[ELEMENTWISE_FUSED_BLOCK];
         for (size_t c = 0; c < w; c++) {
             scale[c] = (float)((gamma ? (double)gamma[c0 + c] : 1.0) * s[c]);
             mean_dy[c] = (float)(sum_dy[c0 + c] / count);
