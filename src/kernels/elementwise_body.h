@@ -220,6 +220,128 @@ static void ELEMENTWISE(batchnorm_inference_gradient)(float *dx, const float *dy
     }
 }
 
+/* ---- batch norm with a ReLU fused after it ------------------------------------------------------ */
+/* The passes above with relu's formulas inline: the forward writes z = relu(y) and never y; the
+ * backward reads the ReLU's dz and z and takes dy = z > 0 ? dz : 0 (relu's backward; z > 0
+ * exactly where y > 0), so the pair costs one pass each way instead of two. Per element the
+ * operations of the references in reference.c. An includer may set its own entries through
+ * ELEMENTWISE_BN_RELU_ENTRIES (these loops are then unused: the unused attribute keeps them quiet). */
+
+/* Features of one block of the per-element passes (their constants on the stack: long runs of
+ * each row, which the prefetchers follow) and rows of one group of the sums. */
+#define ELEMENTWISE_FUSED_BLOCK 512
+#define ELEMENTWISE_SUM_ROWS 4
+
+#if defined(__GNUC__)
+#define ELEMENTWISE_MAYBE_UNUSED __attribute__((unused))
+#else
+#define ELEMENTWISE_MAYBE_UNUSED
+#endif
+
+ELEMENTWISE_TARGET ELEMENTWISE_MAYBE_UNUSED static void
+ELEMENTWISE(batchnorm_normalize_relu)(float *z, const float *x, const float *mean, const float *rstd,
+                                      const float *gamma, const float *beta, size_t batch, size_t stride,
+                                      size_t width) {
+    for (size_t c0 = 0; c0 < width; c0 += ELEMENTWISE_FUSED_BLOCK) {
+        const size_t w = width - c0 < ELEMENTWISE_FUSED_BLOCK ? width - c0 : ELEMENTWISE_FUSED_BLOCK;
+        float scale[ELEMENTWISE_FUSED_BLOCK], shift[ELEMENTWISE_FUSED_BLOCK]; /* gamma and beta, or 1 and 0 */
+        for (size_t c = 0; c < w; c++) {
+            scale[c] = gamma ? gamma[c0 + c] : 1.0f;
+            shift[c] = beta ? beta[c0 + c] : 0.0f;
+        }
+        const float *m = mean + c0, *s = rstd + c0;
+        for (size_t r = 0; r < batch; r++) {
+            const float *in = x + r * stride + c0;
+            float *out = z + r * stride + c0;
+            for (size_t c = 0; c < w; c++) {
+                const float y = scale[c] * ((in[c] - m[c]) * s[c]) + shift[c];
+                out[c] = bnmlp_activation_relu_forward(y, 0.0f);
+            }
+        }
+    }
+}
+
+ELEMENTWISE_TARGET ELEMENTWISE_MAYBE_UNUSED static void
+ELEMENTWISE(batchnorm_backward_sums_relu)(double *sum_dy, double *sum_dy_xhat, const float *dz,
+                                          const float *z, const float *x, const float *mean,
+                                          const float *rstd, size_t batch, size_t stride, size_t width) {
+    /* Groups of rows over the whole width, the sums in the caller's arrays between groups: each
+     * column still adds its rows in ascending order. */
+    for (size_t r0 = 0; r0 < batch; r0 += ELEMENTWISE_SUM_ROWS) {
+        const size_t rows = batch - r0 < ELEMENTWISE_SUM_ROWS ? batch - r0 : ELEMENTWISE_SUM_ROWS;
+        const size_t base = r0 * stride;
+        size_t c = 0;
+#if defined(BNMLP_COLUMN_VECTORS)
+        const bnmlp_double4 zero = {0.0, 0.0, 0.0, 0.0};
+        for (; c + BNMLP_LANES <= width; c += BNMLP_LANES) {
+            bnmlp_double4 s, t, m, k, g, out, in;
+            bnmlp_load4(&s, sum_dy + c), bnmlp_load4(&t, sum_dy_xhat + c);
+            bnmlp_widen4(&m, mean + c), bnmlp_widen4(&k, rstd + c);
+            for (size_t r = 0; r < rows; r++) {
+                const size_t at = base + r * stride + c;
+                bnmlp_widen4(&g, dz + at), bnmlp_widen4(&out, z + at), bnmlp_widen4(&in, x + at);
+                /* relu's backward selected in double (widening keeps the sign test, and the
+                 * float +0 the unfused pass widens is the double +0) */
+                const __typeof__(out > zero) positive = out > zero;
+                g = (bnmlp_double4)((__typeof__(positive))g & positive);
+                const bnmlp_double4 xhat = (in - m) * k;
+                s += g;
+                t += g * xhat;
+            }
+            bnmlp_store4(sum_dy + c, &s), bnmlp_store4(sum_dy_xhat + c, &t);
+        }
+#endif
+        for (; c < width; c++) /* the columns left: the reference's loop */
+            bnmlp_batchnorm_partial_backward_relu_reference(sum_dy + c, sum_dy_xhat + c, dz + base + c,
+                                                            z + base + c, x + base + c, mean + c, rstd + c,
+                                                            rows, stride, 1);
+    }
+}
+
+ELEMENTWISE_TARGET ELEMENTWISE_MAYBE_UNUSED static void
+ELEMENTWISE(batchnorm_finish_backward_relu)(float *dx, const double *sum_dy, const double *sum_dy_xhat,
+                                            const float *dz, const float *z, const float *x,
+                                            const float *mean, const float *rstd, const float *gamma,
+                                            double count, size_t batch, size_t stride, size_t width) {
+    for (size_t c0 = 0; c0 < width; c0 += ELEMENTWISE_FUSED_BLOCK) {
+        const size_t w = width - c0 < ELEMENTWISE_FUSED_BLOCK ? width - c0 : ELEMENTWISE_FUSED_BLOCK;
+        const float *m = mean + c0, *s = rstd + c0;
+        float scale[ELEMENTWISE_FUSED_BLOCK], mean_dy[ELEMENTWISE_FUSED_BLOCK],
+            mean_dy_xhat[ELEMENTWISE_FUSED_BLOCK];
+        for (size_t c = 0; c < w; c++) {
+            scale[c] = (float)((gamma ? (double)gamma[c0 + c] : 1.0) * s[c]);
+            mean_dy[c] = (float)(sum_dy[c0 + c] / count);
+            mean_dy_xhat[c] = (float)(sum_dy_xhat[c0 + c] / count);
+        }
+        for (size_t r = 0; r < batch; r++) {
+            const float *d = dz + r * stride + c0, *o = z + r * stride + c0, *in = x + r * stride + c0;
+            float *out = dx + r * stride + c0;
+            for (size_t c = 0; c < w; c++) {
+                const float g = bnmlp_activation_relu_backward(d[c], o[c], 0.0f, 0.0f);
+                const float xhat = (in[c] - m[c]) * s[c];
+                out[c] = scale[c] * ((g - mean_dy[c]) - xhat * mean_dy_xhat[c]);
+            }
+        }
+    }
+}
+
+ELEMENTWISE_TARGET ELEMENTWISE_MAYBE_UNUSED static void
+ELEMENTWISE(batchnorm_inference_gradient_relu)(float *dx, const float *dz, const float *z, const float *rstd,
+                                               const float *gamma, size_t batch, size_t stride,
+                                               size_t width) {
+    for (size_t c0 = 0; c0 < width; c0 += ELEMENTWISE_BLOCK) {
+        const size_t w = width - c0 < ELEMENTWISE_BLOCK ? width - c0 : ELEMENTWISE_BLOCK;
+        float scale[ELEMENTWISE_BLOCK];
+        for (size_t c = 0; c < w; c++) scale[c] = (gamma ? gamma[c0 + c] : 1.0f) * rstd[c0 + c];
+        for (size_t r = 0; r < batch; r++) {
+            const float *d = dz + r * stride + c0, *o = z + r * stride + c0;
+            float *out = dx + r * stride + c0;
+            for (size_t c = 0; c < w; c++)
+                out[c] = bnmlp_activation_relu_backward(d[c], o[c], 0.0f, 0.0f) * scale[c];
+        }
+    }
+}
+
 /* ---- the SGD update ------------------------------------------------------------------------------ */
 
 /* bnmlp_sgd_update_function's loop with the flags fixed (each instance keeps no test in its body
@@ -343,6 +465,13 @@ BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
 #define ELEMENTWISE_BACKWARD_(KIND, id, name, alias, alpha, uses, shape)                                     \
     ELEMENTWISE_BACKWARD_##shape(KIND, id)
 
+#if !defined(ELEMENTWISE_BN_RELU_ENTRIES)
+#define ELEMENTWISE_BN_RELU_ENTRIES                                                                          \
+    .batchnorm_normalize_relu = ELEMENTWISE(batchnorm_normalize_relu),                                       \
+    .batchnorm_backward_sums_relu = ELEMENTWISE(batchnorm_backward_sums_relu),                               \
+    .batchnorm_finish_backward_relu = ELEMENTWISE(batchnorm_finish_backward_relu),                           \
+    .batchnorm_inference_gradient_relu = ELEMENTWISE(batchnorm_inference_gradient_relu)
+#endif
 /* The element-wise fields of a bnmlp_isa row, as designated initializers. */
 #if !defined(ELEMENTWISE_BATCHNORM_ENTRIES)
 #define ELEMENTWISE_BATCHNORM_ENTRIES                                                                        \
@@ -353,7 +482,7 @@ BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
     .batchnorm_finish_backward = ELEMENTWISE(batchnorm_finish_backward)
 #endif
 #define ELEMENTWISE_ENTRIES                                                                                  \
-    ELEMENTWISE_BATCHNORM_ENTRIES,                                                                           \
+    ELEMENTWISE_BATCHNORM_ENTRIES, ELEMENTWISE_BN_RELU_ENTRIES,                                              \
         .batchnorm_inference_gradient = ELEMENTWISE(batchnorm_inference_gradient),                           \
         .activation_forward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_FORWARD_)},                                \
         .activation_backward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_BACKWARD_)},                              \

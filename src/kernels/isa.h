@@ -104,6 +104,25 @@ typedef void (*bnmlp_inference_gradient_function)(float *dx, const float *dy, co
                                                   const float *gamma, size_t batch, size_t stride,
                                                   size_t width);
 
+/* Batch norm with a ReLU fused after it (the layer's output y is never stored; z = relu(y)):
+ * z (B, stride) = relu(gamma * ((x - mean) * rstd) + beta), per element the operations of
+ * batchnorm_normalize then of relu's forward (bnmlp_normalize_function's arguments, y := z).
+ * The backward entries take the ReLU's output gradient dz and its output z in place of dy:
+ * dy = z > 0 ? dz : 0 per element (relu's backward: z > 0 exactly where y > 0), then the
+ * unfused entry's operations on that dy, so results are the unfused pair's bit for bit. */
+typedef void (*bnmlp_backward_sums_relu_function)(double *sum_dy, double *sum_dy_xhat, const float *dz,
+                                                  const float *z, const float *x, const float *mean,
+                                                  const float *rstd, size_t batch, size_t stride,
+                                                  size_t width);
+typedef void (*bnmlp_finish_backward_relu_function)(float *dx, const double *sum_dy,
+                                                    const double *sum_dy_xhat, const float *dz,
+                                                    const float *z, const float *x, const float *mean,
+                                                    const float *rstd, const float *gamma, double count,
+                                                    size_t batch, size_t stride, size_t width);
+typedef void (*bnmlp_inference_gradient_relu_function)(float *dx, const float *dz, const float *z,
+                                                       const float *rstd, const float *gamma, size_t batch,
+                                                       size_t stride, size_t width);
+
 /* y (N) = f(x (N)) for one element-wise activation; y may alias x. */
 typedef void (*bnmlp_activation_forward_function)(float *y, const float *x, size_t n, float alpha);
 
@@ -185,6 +204,11 @@ typedef struct bnmlp_isa {
     bnmlp_backward_sums_function batchnorm_backward_sums;           /* sum(dy), sum(dy xhat) */
     bnmlp_finish_backward_function batchnorm_finish_backward;       /* training-mode dx */
     bnmlp_inference_gradient_function batchnorm_inference_gradient; /* frozen-layer dx */
+    /* the same passes with a ReLU fused after the layer (the relu typedefs above) */
+    bnmlp_normalize_function batchnorm_normalize_relu;                        /* z = relu(y) */
+    bnmlp_backward_sums_relu_function batchnorm_backward_sums_relu;           /* masked dz sums */
+    bnmlp_finish_backward_relu_function batchnorm_finish_backward_relu;       /* training-mode dx */
+    bnmlp_inference_gradient_relu_function batchnorm_inference_gradient_relu; /* frozen-layer dx */
 
     /* Indexed by bnmlp_activation; NULL for row-wise kinds (softmax). */
     bnmlp_activation_forward_function activation_forward[BNMLP_ACTIVATION_KINDS];

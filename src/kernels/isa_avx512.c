@@ -9,6 +9,7 @@
  * after the CPU has reported AVX-512 F and VL. x86-64 only.
  */
 #include "kernels/small_avx512.h"
+#include "kernels/bn_relu_avx512.h"
 #include "kernels/gemm.h"
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
@@ -165,6 +166,13 @@ bnmlp_gemm_micro_bf16_avx512(size_t pairs, const uint32_t *a, const uint32_t *b,
     .batchnorm_normalize = bnmlp_batchnorm_normalize_avx512,                                                 \
     .batchnorm_backward_sums = bnmlp_batchnorm_backward_sums_avx512,                                         \
     .batchnorm_finish_backward = bnmlp_batchnorm_finish_backward_avx512
+/* Its batch-norm + ReLU passes are bn_relu_avx512.c's (row-wise runs over wide layers); the
+ * frozen layer's input gradient is the generic loop's. */
+#define ELEMENTWISE_BN_RELU_ENTRIES                                                                          \
+    .batchnorm_normalize_relu = bnmlp_batchnorm_normalize_relu_avx512,                                       \
+    .batchnorm_backward_sums_relu = bnmlp_batchnorm_backward_sums_relu_avx512,                               \
+    .batchnorm_finish_backward_relu = bnmlp_batchnorm_finish_backward_relu_avx512,                           \
+    .batchnorm_inference_gradient_relu = ELEMENTWISE(batchnorm_inference_gradient_relu)
 #include "kernels/elementwise_body.h"
 
 static bool avx512_available(void) {

@@ -138,6 +138,25 @@ void bnmlp_batchnorm_inference_gradient_reference(float *dx, const float *dy, co
                                                   const float *gamma, size_t batch, size_t stride,
                                                   size_t width);
 
+/* ... batchnorm_normalize_relu, batchnorm_backward_sums_relu, batchnorm_finish_backward_relu,
+ * batchnorm_inference_gradient_relu: the unfused references' operations with relu's forward
+ * after normalizing, and dy = z > 0 ? dz : 0 before the backward's. */
+void bnmlp_batchnorm_normalize_relu_reference(float *z, const float *x, const float *mean, const float *rstd,
+                                              const float *gamma, const float *beta, size_t batch,
+                                              size_t stride, size_t width);
+void bnmlp_batchnorm_partial_backward_relu_reference(double *sum_dy, double *sum_dy_xhat, const float *dz,
+                                                     const float *z, const float *x, const float *mean,
+                                                     const float *rstd, size_t batch, size_t stride,
+                                                     size_t width);
+void bnmlp_batchnorm_finish_backward_relu_reference(float *dx, const double *sum_dy,
+                                                    const double *sum_dy_xhat, const float *dz,
+                                                    const float *z, const float *x, const float *mean,
+                                                    const float *rstd, const float *gamma, double count,
+                                                    size_t batch, size_t stride, size_t width);
+void bnmlp_batchnorm_inference_gradient_relu_reference(float *dx, const float *dz, const float *z,
+                                                       const float *rstd, const float *gamma, size_t batch,
+                                                       size_t stride, size_t width);
+
 /* ... activation_forward[kind] / activation_backward[kind] for an element-wise kind; nothing
  * for a row-wise one. */
 void bnmlp_activation_forward_reference(float *y, const float *x, size_t n, bnmlp_activation kind,

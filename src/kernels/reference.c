@@ -85,6 +85,58 @@ void bnmlp_batchnorm_inference_gradient_reference(float *dx, const float *dy, co
             dx[r * stride + c] = dy[r * stride + c] * ((gamma ? gamma[c] : 1.0f) * rstd[c]);
 }
 
+/* ---- batch norm with a ReLU fused after it: the unfused loops with relu's formulas inline ---- */
+
+void bnmlp_batchnorm_normalize_relu_reference(float *z, const float *x, const float *mean, const float *rstd,
+                                              const float *gamma, const float *beta, size_t batch,
+                                              size_t stride, size_t width) {
+    for (size_t r = 0; r < batch; r++)
+        for (size_t c = 0; c < width; c++) {
+            const float scale = gamma ? gamma[c] : 1.0f, shift = beta ? beta[c] : 0.0f;
+            const float y = scale * ((x[r * stride + c] - mean[c]) * rstd[c]) + shift;
+            z[r * stride + c] = bnmlp_activation_relu_forward(y, 0.0f);
+        }
+}
+
+void bnmlp_batchnorm_partial_backward_relu_reference(double *sum_dy, double *sum_dy_xhat, const float *dz,
+                                                     const float *z, const float *x, const float *mean,
+                                                     const float *rstd, size_t batch, size_t stride,
+                                                     size_t width) {
+    for (size_t r = 0; r < batch; r++)
+        for (size_t c = 0; c < width; c++) {
+            /* relu's backward with its input's sign read from its output: z > 0 iff y > 0 */
+            const float g = bnmlp_activation_relu_backward(dz[r * stride + c], z[r * stride + c], 0.0f, 0.0f);
+            const double xhat = ((double)x[r * stride + c] - mean[c]) * rstd[c];
+            sum_dy[c] += (double)g;
+            sum_dy_xhat[c] += (double)g * xhat;
+        }
+}
+
+void bnmlp_batchnorm_finish_backward_relu_reference(float *dx, const double *sum_dy,
+                                                    const double *sum_dy_xhat, const float *dz,
+                                                    const float *z, const float *x, const float *mean,
+                                                    const float *rstd, const float *gamma, double count,
+                                                    size_t batch, size_t stride, size_t width) {
+    for (size_t r = 0; r < batch; r++)
+        for (size_t c = 0; c < width; c++) {
+            const float scale = (float)((gamma ? (double)gamma[c] : 1.0) * rstd[c]);
+            const float mean_dy = (float)(sum_dy[c] / count), mean_dy_xhat = (float)(sum_dy_xhat[c] / count);
+            const float g = bnmlp_activation_relu_backward(dz[r * stride + c], z[r * stride + c], 0.0f, 0.0f);
+            const float xhat = (x[r * stride + c] - mean[c]) * rstd[c];
+            dx[r * stride + c] = scale * ((g - mean_dy) - xhat * mean_dy_xhat);
+        }
+}
+
+void bnmlp_batchnorm_inference_gradient_relu_reference(float *dx, const float *dz, const float *z,
+                                                       const float *rstd, const float *gamma, size_t batch,
+                                                       size_t stride, size_t width) {
+    for (size_t r = 0; r < batch; r++)
+        for (size_t c = 0; c < width; c++) {
+            const float g = bnmlp_activation_relu_backward(dz[r * stride + c], z[r * stride + c], 0.0f, 0.0f);
+            dx[r * stride + c] = g * ((gamma ? gamma[c] : 1.0f) * rstd[c]);
+        }
+}
+
 /* One reference loop pair per element-wise row of the activation table, element by element. */
 #define REFERENCE_LOOPS_ELEMENTWISE(KIND, id)                                                                \
     if (kind == KIND) {                                                                                      \

@@ -181,3 +181,37 @@ void bnmlp_batchnorm_inference_input_gradient(const bnmlp_kernel_context *kernel
                                               size_t stride, size_t width) {
     BNMLP_KERNEL_ENTRY(kernels, batchnorm_inference_gradient)(dx, dy, rstd, gamma, batch, stride, width);
 }
+
+/* ---- with a ReLU fused after the layer -------------------------------------------------------- */
+
+void bnmlp_batchnorm_normalize_relu(const bnmlp_kernel_context *kernels, float *z, const float *x,
+                                    const float *mean, const float *rstd, const float *gamma,
+                                    const float *beta, size_t batch, size_t stride, size_t width) {
+    BNMLP_KERNEL_ENTRY(kernels, batchnorm_normalize_relu)
+    (z, x, mean, rstd, gamma, beta, batch, stride, width);
+}
+
+void bnmlp_batchnorm_partial_backward_relu(const bnmlp_kernel_context *kernels, double *sum_dy,
+                                           double *sum_dy_xhat, const float *dz, const float *z,
+                                           const float *x, const float *mean, const float *rstd, size_t batch,
+                                           size_t stride, size_t width) {
+    BNMLP_KERNEL_ENTRY(kernels, batchnorm_backward_sums_relu)
+    (sum_dy, sum_dy_xhat, dz, z, x, mean, rstd, batch, stride, width);
+}
+
+void bnmlp_batchnorm_finish_backward_relu(const bnmlp_kernel_context *kernels, float *dx,
+                                          const double *sum_dy, const double *sum_dy_xhat, const float *dz,
+                                          const float *z, const float *x, const float *mean,
+                                          const float *rstd, const float *gamma, double count, size_t batch,
+                                          size_t stride, size_t width) {
+    BNMLP_KERNEL_ENTRY(kernels, batchnorm_finish_backward_relu)
+    (dx, sum_dy, sum_dy_xhat, dz, z, x, mean, rstd, gamma, count, batch, stride, width);
+}
+
+void bnmlp_batchnorm_inference_input_gradient_relu(const bnmlp_kernel_context *kernels, float *dx,
+                                                   const float *dz, const float *z, const float *rstd,
+                                                   const float *gamma, size_t batch, size_t stride,
+                                                   size_t width) {
+    BNMLP_KERNEL_ENTRY(kernels, batchnorm_inference_gradient_relu)
+    (dx, dz, z, rstd, gamma, batch, stride, width);
+}

@@ -90,12 +90,26 @@ static const float *normalizing_rstd(const bnmlp_batchnorm_run *run) {
 }
 
 static void phase_normalize(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
+    if (run->relu_output) { /* a fused ReLU: its output, and not the layer's */
+        bnmlp_batchnorm_normalize_relu(run->kernels, run->relu_output + c0, run->x + c0,
+                                       normalizing_mean(run) + c0, normalizing_rstd(run) + c0,
+                                       run->gamma ? run->gamma + c0 : NULL, run->beta ? run->beta + c0 : NULL,
+                                       run->rows, run->stride, width);
+        return;
+    }
     bnmlp_batchnorm_normalize(run->kernels, run->y + c0, run->x + c0, normalizing_mean(run) + c0,
                               normalizing_rstd(run) + c0, run->gamma ? run->gamma + c0 : NULL,
                               run->beta ? run->beta + c0 : NULL, run->rows, run->stride, width);
 }
 
 static void phase_backward_sums(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
+    if (run->relu_output) { /* dy is the fused ReLU's dz, masked by its output */
+        bnmlp_batchnorm_partial_backward_relu(run->kernels, sum_of_dy(run) + c0, sum_of_dy_xhat(run) + c0,
+                                              run->dy + c0, run->relu_output + c0, run->x + c0,
+                                              normalizing_mean(run) + c0, normalizing_rstd(run) + c0,
+                                              run->rows, run->stride, width);
+        return;
+    }
     bnmlp_batchnorm_partial_backward(run->kernels, sum_of_dy(run) + c0, sum_of_dy_xhat(run) + c0,
                                      run->dy + c0, run->x + c0, normalizing_mean(run) + c0,
                                      normalizing_rstd(run) + c0, run->rows, run->stride, width);
@@ -103,6 +117,19 @@ static void phase_backward_sums(const bnmlp_batchnorm_run *run, size_t c0, size_
 
 static void phase_input_gradient(const bnmlp_batchnorm_run *run, size_t c0, size_t width) {
     const float *gamma = run->gamma ? run->gamma + c0 : NULL;
+    if (run->relu_output) { /* dy is the fused ReLU's dz, masked by its output */
+        const float *z = run->relu_output + c0;
+        if (run->batch_statistics)
+            bnmlp_batchnorm_finish_backward_relu(run->kernels, run->dx + c0, sum_of_dy(run) + c0,
+                                                 sum_of_dy_xhat(run) + c0, run->dy + c0, z, run->x + c0,
+                                                 run->batch_mean + c0, run->batch_rstd + c0, gamma,
+                                                 run->count, run->rows, run->stride, width);
+        else
+            bnmlp_batchnorm_inference_input_gradient_relu(run->kernels, run->dx + c0, run->dy + c0, z,
+                                                          run->rstd + c0, gamma, run->rows, run->stride,
+                                                          width);
+        return;
+    }
     if (run->batch_statistics)
         bnmlp_batchnorm_finish_backward(run->kernels, run->dx + c0, sum_of_dy(run) + c0,
                                         sum_of_dy_xhat(run) + c0, run->dy + c0, run->x + c0,
@@ -301,6 +328,7 @@ static bnmlp_batchnorm_run run_of(const bnmlp_layer_pass *pass) {
         .batch_mean = pass->arrays[BNMLP_ARRAY_BATCH_MEAN],
         .batch_variance = pass->arrays[BNMLP_ARRAY_BATCH_VARIANCE],
         .batch_rstd = pass->arrays[BNMLP_ARRAY_BATCH_RSTD],
+        .relu_output = pass->fused_output,
         .sums = sums,
         .rstd = (float *)(sums + 4 * layer->out),
         .rows = pass->rows,
@@ -322,6 +350,13 @@ static void batchnorm_forward_pass(const bnmlp_layer_pass *pass) {
 static void batchnorm_backward_pass(const bnmlp_layer_pass *pass) {
     const bnmlp_batchnorm_run run = run_of(pass);
     bnmlp_batchnorm_run_backward(&run);
+}
+
+/* A ReLU activation right after the layer runs inside its passes (bnmlp_layer_ops.fuse_next):
+ * the forward writes relu(y) in one pass, the backward masks dz inside its own two. */
+static bool batchnorm_fuse_next(const bnmlp_layer *layer, const bnmlp_layer *next) {
+    return next->ops == &bnmlp_activation_ops && next->config.activation.function == BNMLP_ACTIVATION_RELU &&
+           next->in == layer->out && next->out == layer->out;
 }
 
 static bool batchnorm_update_statistics(const bnmlp_layer_pass *pass, bool apply) {
@@ -390,6 +425,7 @@ const bnmlp_layer_ops bnmlp_batchnorm_ops = {
     .min_training_rows = batchnorm_min_training_rows,
     .forward = batchnorm_forward_pass,
     .backward = batchnorm_backward_pass,
+    .fuse_next = batchnorm_fuse_next,
     .update_statistics = batchnorm_update_statistics,
     .array_set = batchnorm_array_set,
     .describe = batchnorm_describe,

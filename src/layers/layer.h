@@ -90,6 +90,9 @@ typedef struct bnmlp_layer {
     } config;
     bnmlp_slice arrays[BNMLP_ARRAY_COUNT]; /* each named array in its block (length 0: absent) */
     bnmlp_slice params;                    /* all of the layer's floats in the parameter arena */
+    bool fuses_next;                       /* planned at build: ops->fuse_next took the next
+                                              layer, so this layer's passes run it too (the
+                                              model skips the next layer's own passes) */
     uint64_t steps;                        /* committed training steps of the layer so far (batch
                                               norm's t, dropout's mask step); saved in the model
                                               file */
@@ -125,6 +128,10 @@ typedef struct bnmlp_layer_pass {
                                             statistics, dropout's mask */
     void *scratch;                       /* the layer's scratch (ops->scratch_bytes), aligned for
                                             doubles */
+    float *fused_output;                 /* a fused pair (ops->fuse_next), else NULL: the next
+                                            layer's output (rows, out). Forward writes the next
+                                            layer's output there (and need not write y); backward
+                                            reads it, and dy is then the gradient of that output */
     bnmlp_combine_function combine;      /* the collective seam, or NULL */
     void *combine_context;               /* passed to combine */
 } bnmlp_layer_pass;
@@ -158,6 +165,12 @@ typedef struct bnmlp_layer_ops {
     size_t (*min_training_rows)(const bnmlp_layer *layer);
     /* pass->y = the layer applied to pass->x. */
     void (*forward)(const bnmlp_layer_pass *pass);
+    /* True when the layer's passes can run next (the layer right after it, of the same width)
+     * inside their own: then the model, when it runs both layers in one walk, calls only this
+     * layer's forward and backward with pass->fused_output (the next layer's output), and skips
+     * the next layer's, with the very bits the two layers' passes give (batch norm + ReLU). NULL:
+     * never. */
+    bool (*fuse_next)(const bnmlp_layer *layer, const bnmlp_layer *next);
     /* Parameter gradients += from pass->dy (and pass->x, the forward's output in pass->y); and
      * pass->dx = the input gradient unless NULL. Follows a forward of the same input. A gradient
      * array whose bit is set in writes_grads is written instead (=), every element on every call:

@@ -160,6 +160,26 @@ void bnmlp_batchnorm_inference_input_gradient(const bnmlp_kernel_context *kernel
                                               const float *rstd, const float *gamma, size_t batch,
                                               size_t stride, size_t width);
 
+/* The four phases above with a ReLU fused after the layer (kernels/isa.h, the _relu entries):
+ * normalize writes z = relu(y) in place of y; the backward phases take the ReLU's output
+ * gradient dz and output z for dy (dy = z > 0 ? dz : 0). Bit for bit the unfused pair's. */
+void bnmlp_batchnorm_normalize_relu(const bnmlp_kernel_context *kernels, float *z, const float *x,
+                                    const float *mean, const float *rstd, const float *gamma,
+                                    const float *beta, size_t batch, size_t stride, size_t width);
+void bnmlp_batchnorm_partial_backward_relu(const bnmlp_kernel_context *kernels, double *sum_dy,
+                                           double *sum_dy_xhat, const float *dz, const float *z,
+                                           const float *x, const float *mean, const float *rstd, size_t batch,
+                                           size_t stride, size_t width);
+void bnmlp_batchnorm_finish_backward_relu(const bnmlp_kernel_context *kernels, float *dx,
+                                          const double *sum_dy, const double *sum_dy_xhat, const float *dz,
+                                          const float *z, const float *x, const float *mean,
+                                          const float *rstd, const float *gamma, double count, size_t batch,
+                                          size_t stride, size_t width);
+void bnmlp_batchnorm_inference_input_gradient_relu(const bnmlp_kernel_context *kernels, float *dx,
+                                                   const float *dz, const float *z, const float *rstd,
+                                                   const float *gamma, size_t batch, size_t stride,
+                                                   size_t width);
+
 /* The phases that loop over the batch (partial_sum, partial_squares, normalize,
  * partial_backward, finish_backward, inference_input_gradient) run the entries of the context's
  * descriptor; their row-by-row references are in kernels/kernels.h. */
@@ -206,6 +226,10 @@ typedef struct bnmlp_batchnorm_run {
     float *batch_mean;                   /* (C) the training-mode caches, written by forward */
     float *batch_variance;               /* (C, biased) */
     float *batch_rstd;                   /* (C) */
+    float *relu_output;                  /* a ReLU fused after the layer, else NULL: forward
+                                            writes z = relu(y) there (rows, stride) and not y;
+                                            backward reads it, and dy is then dz, the gradient of
+                                            z (dy = z > 0 ? dz : 0 inside the passes) */
     double *sums;                        /* scratch (4 C): sum, squares, sum_dy, sum_dy_xhat */
     float *rstd;                         /* scratch (C): rstd of the moving variance */
     size_t rows, stride, channels;       /* rows of this process, floats between rows, features */

@@ -417,6 +417,12 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
             layer->grad[k] = parameter ? bnmlp_slice_in(model->grads, layer->arrays[k]) : NULL;
         }
     }
+    /* The fused pairs: a layer whose row runs the next layer inside its own passes. */
+    for (size_t i = 0; i < model->layer_count; i++) {
+        bnmlp_layer *layer = &model->layers[i];
+        layer->fuses_next = i + 1 < model->layer_count && layer->ops->fuse_next &&
+                            layer->ops->fuse_next(layer, &model->layers[i + 1]);
+    }
     bnmlp_model_plan_zero_runs(model); /* the gradient arena's layout is final */
     bnmlp_random_seed(&model->rng, seed);
     initialize_weights(model);

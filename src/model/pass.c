@@ -52,6 +52,13 @@ static void layer_pass(bnmlp_layer_pass *pass, const bnmlp_model *model, const b
     pass->batch_statistics = batch_statistics;
     pass->arrays = layer->data; /* resolved at build */
     pass->grads = layer->grad;
+    pass->fused_output = NULL;
+}
+
+/* True when layer i's passes run layer i + 1 too (planned at build: bnmlp_layer_ops.fuse_next)
+ * in a walk over layers [0, count): both layers are in it. */
+static bool fused_pair(const bnmlp_model *model, size_t i, size_t count) {
+    return i + 1 < count && model->layers[i].fuses_next;
 }
 
 const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t rows, bnmlp_mode mode,
@@ -62,6 +69,14 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
         const bnmlp_layer *layer = &model->layers[i];
         /* Batch statistics (dropout's mask) in training mode, unless the layer is frozen. */
         layer_pass(&pass, model, layer, input, mode == BNMLP_MODE_TRAINING && trains(layer));
+        if (fused_pair(model, i, count)) {
+            /* The pair in one pass: the next layer's output written, this layer's not (only
+             * the next layer reads it, and its passes are the fused ones). */
+            pass.fused_output = model->layers[++i].output;
+            layer->ops->forward(&pass);
+            input = pass.fused_output;
+            continue;
+        }
         layer->ops->forward(&pass);
         input = layer->output;
     }
@@ -150,10 +165,13 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
     int next = 0; /* which ping-pong buffer receives the next input gradient */
     bnmlp_layer_pass pass = walk_pass(model, rows);
     for (size_t i = top; i-- > 0;) {
+        /* The second layer of a fused pair: the first one's backward runs it (dy stays its dy). */
+        if (i > 0 && fused_pair(model, i - 1, top)) continue;
         const bnmlp_layer *layer = &model->layers[i];
         const float *input = i ? model->layers[i - 1].output : x;
         /* Backward follows a training-mode forward: batch statistics unless frozen. */
         layer_pass(&pass, model, layer, input, trains(layer));
+        if (fused_pair(model, i, top)) pass.fused_output = model->layers[i + 1].output;
         pass.dy = dy;
         pass.dx = i ? model->delta[next] : NULL; /* the first layer's input gradient is never needed */
         layer->ops->backward(&pass);
