@@ -49,8 +49,10 @@ double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t
  * Several times faster than log1pf, the loss's most expensive function. */
 static float log1p_of_exp(float e) { return e < 1e-4f ? e - 0.5f * e * e : logf(1.0f + e); }
 
-/* Binary cross-entropy from logits; w as bce_probabilities'. Returns the (weighted) sum. */
-static inline double bce_logits(float *dz, const float *z, const float *y, size_t n, size_t divisor,
+/* Binary cross-entropy from logits; w as bce_probabilities'; s (or NULL) receives sigmoid(z), the
+ * sigmoid activation's forward bit for bit (the same e, the same bnmlp_sigmoid_of). Returns the
+ * (weighted) sum. */
+static inline double bce_logits(float *dz, float *s, const float *z, const float *y, size_t n, size_t divisor,
                                 const float *w, size_t per_row, double weighted_divisor) {
     double total = 0.0; /* the terms in float32, their sum in double */
     for (size_t i = 0; i < n; i++) {
@@ -61,20 +63,22 @@ static inline double bce_logits(float *dz, const float *z, const float *y, size_
          * for t = 0. exp(-|v|) serves both the loss and the sigmoid of the gradient. */
         const float margin = t == 1.0f ? -v : v, e = expf(-fabsf(v));
         const double term = (double)(margin > 0.0f ? margin : 0.0f) + (double)log1p_of_exp(e);
+        const float sigmoid = bnmlp_sigmoid_of(v, e);
+        if (s) s[i] = sigmoid;
         if (w) {
             const double wi = weight_of(w, i, per_row);
             total += wi * term;
-            if (dz) dz[i] = (float)(wi * (double)(bnmlp_sigmoid_of(v, e) - t) / weighted_divisor);
+            if (dz) dz[i] = (float)(wi * (double)(sigmoid - t) / weighted_divisor);
         } else {
             total += term;
-            if (dz) dz[i] = (bnmlp_sigmoid_of(v, e) - t) / (float)divisor; /* d/dv = (sigmoid(v) - t) / n */
+            if (dz) dz[i] = (sigmoid - t) / (float)divisor; /* d/dv = (sigmoid(v) - t) / n */
         }
     }
     return total;
 }
 
 double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n, size_t divisor) {
-    return bce_logits(dz, z, y, n, divisor, NULL, 1, 0.0) / (double)n;
+    return bce_logits(dz, NULL, z, y, n, divisor, NULL, 1, 0.0) / (double)n;
 }
 
 size_t bnmlp_binary_correct(const float *p, const float *y, size_t n) {
@@ -275,11 +279,13 @@ static double loss_binary(const bnmlp_loss_batch *b) {
     const size_t n = b->rows * b->outputs, divisor = b->divisor_rows * b->outputs;
     if (b->weights) {
         const double d = b->weight_divisor * (double)b->outputs;
-        return (b->logits ? bce_logits(b->gradient, b->logits, b->y, n, divisor, b->weights, b->outputs, d)
+        return (b->logits ? bce_logits(b->gradient, b->fused_output, b->logits, b->y, n, divisor, b->weights,
+                                       b->outputs, d)
                           : bce_probabilities(b->gradient, b->output, b->y, n, d, b->weights, b->outputs)) /
                d;
     }
-    return b->logits ? bnmlp_bce_logits(b->gradient, b->logits, b->y, n, divisor)
+    return b->logits ? bce_logits(b->gradient, b->fused_output, b->logits, b->y, n, divisor, NULL, 1, 0.0) /
+                           (double)n
                      : bnmlp_bce_probabilities(b->gradient, b->output, b->y, n, divisor);
 }
 
@@ -345,6 +351,7 @@ static const bnmlp_loss_row losses[] = {
      .has_accuracy = true,
      .per_row = false,
      .fused = BNMLP_ACTIVATION_SIGMOID,
+     .computes_fused = true,
      .width_ok = width_is_outputs,
      .check = check_binary,
      .loss = loss_binary,
@@ -358,6 +365,7 @@ static const bnmlp_loss_row losses[] = {
      .has_accuracy = true,
      .per_row = true,
      .fused = BNMLP_ACTIVATION_SOFTMAX,
+     .computes_fused = false,
      .width_ok = width_is_index_or_outputs,
      .check = check_categorical,
      .loss = loss_categorical,
@@ -371,6 +379,7 @@ static const bnmlp_loss_row losses[] = {
      .has_accuracy = false,
      .per_row = false,
      .fused = BNMLP_ACTIVATION_LINEAR,
+     .computes_fused = false,
      .width_ok = width_is_outputs,
      .check = check_any,
      .loss = loss_squared,

@@ -216,10 +216,17 @@ bnmlp_status bnmlp_model_check_targets(const bnmlp_model *model, const bnmlp_ten
 /* True when the loss has an accuracy (not for mean squared error). */
 bool bnmlp_model_has_accuracy(const bnmlp_model *model);
 
-/* The mean loss of the last forward of x (rows rows) against y (rows x width targets), and how
- * many predictions are right (per output for binary cross-entropy, per row for categorical; 0
- * for mean squared error). With weights (or NULL), sum(w l) / weights->divisor instead of the
- * mean. No gradient; nothing changes. */
+/* The layers a forward pass must run before the head (the loss): every layer, or all but the
+ * last when the loss computes that final activation itself (binary cross-entropy after a final
+ * sigmoid: the loss's exp(-|z|) serves the sigmoid too). The head then writes the last layer's
+ * output, the values that layer's forward gives, bit for bit. */
+size_t bnmlp_model_head_forward_count(const bnmlp_model *model);
+
+/* The mean loss of the last forward of x (rows rows, through bnmlp_model_head_forward_count
+ * layers or more) against y (rows x width targets), and how many predictions are right (per
+ * output for binary cross-entropy, per row for categorical; 0 for mean squared error). With
+ * weights (or NULL), sum(w l) / weights->divisor instead of the mean. No gradient; nothing else
+ * changes than the last layer's output, which a head that computes it writes. */
 void bnmlp_model_head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows,
                            size_t width, const bnmlp_head_weights *weights, double *loss, size_t *correct);
 
