@@ -145,15 +145,40 @@ uint64_t bnmlp_random_interval(bnmlp_random *rng, uint64_t max) {
 }
 
 /* RandomState.shuffle of a 1-D array: for i from n-1 down to 1, j = random_interval(i), swap
- * indices[i] and indices[j] (also when i == j). */
+ * indices[i] and indices[j] (also when i == j). The draws of random_interval inlined for 32-bit
+ * maxima without a branch on the rejection (a coin flip the predictor loses): each word either
+ * gives j (i then moves down) or is rejected (j = i, a swap with itself, and i stays), the same
+ * words in the same order; the mask shrinks as i passes a power of two. Above 2^32 - 1, the
+ * 64-bit draws of random_interval. */
 bnmlp_status bnmlp_random_shuffle(bnmlp_random *rng, size_t *indices, size_t n) {
     if (!rng || !indices) return BNMLP_ERR_NULL_ARGUMENT;
-    for (size_t i = n > 0 ? n - 1 : 0; i > 0; i--) {
+    size_t i = n > 0 ? n - 1 : 0;
+    for (; i > 0xffffffffU; i--) {
         size_t j = (size_t)bnmlp_random_interval(rng, (uint64_t)i);
         size_t held = indices[i];
         indices[i] = indices[j];
         indices[j] = held;
     }
+    if (i == 0) return BNMLP_OK;
+    size_t mask = i;
+    mask |= mask >> 1;
+    mask |= mask >> 2;
+    mask |= mask >> 4;
+    mask |= mask >> 8;
+    mask |= mask >> 16;
+    int position = rng->position;
+    while (i > 0) {
+        const uint32_t word = next_word_at(rng, &position); /* twists when the words run out */
+        const size_t value = (size_t)word & mask;
+        const size_t accept = (size_t)(value <= i);        /* 1 or 0 */
+        const size_t j = i ^ ((value ^ i) & (0 - accept)); /* value, or i when rejected */
+        const size_t held = indices[i];
+        indices[i] = indices[j];
+        indices[j] = held;
+        i -= accept;
+        if (i <= mask >> 1) mask >>= 1; /* i's smallest all-ones cover (i == 0 ends the loop) */
+    }
+    rng->position = position;
     return BNMLP_OK;
 }
 
