@@ -20,18 +20,23 @@
 #define MT_LOWER_MASK 0x7fffffffU      /* the 31 low bits of a word */
 #define MT_SEED_MULTIPLIER 1812433253U /* init_genrand's multiplier */
 
-/* Rebuilds all BNMLP_MT19937_N state words (numpy's mt19937_gen) and rewinds position to 0. */
+/* One word of the twist from the word at i, its successor's and the word M ahead (mod N). */
+static inline uint32_t twist_word(uint32_t word, uint32_t next, uint32_t ahead) {
+    const uint32_t y = (word & MT_UPPER_MASK) | (next & MT_LOWER_MASK);
+    /* The matrix taken by a mask: the low bit is a coin flip a branch mispredicts half the time. */
+    return ahead ^ (y >> 1) ^ (MT_MATRIX_A & (0U - (y & 1U)));
+}
+
+/* Rebuilds all BNMLP_MT19937_N state words (numpy's mt19937_gen) and rewinds position to 0. In
+ * index order, in place, as mt19937_gen, in three runs without wrapped indices (the first two
+ * vectorize: the first reads words not yet rebuilt, the second words rebuilt N - M before): the
+ * same words. */
 static void mt_twist(bnmlp_random *rng) {
     uint32_t *key = rng->key;
-    /* In index order, in place, as mt19937_gen; the wrapped indices without a division and the
-     * matrix taken by a mask (the low bit is a coin flip: a branch on it mispredicts half the
-     * time). The same words. */
-    for (int i = 0; i < BNMLP_MT19937_N; i++) {
-        const int after = i + 1 < BNMLP_MT19937_N ? i + 1 : 0;
-        const int ahead = i + MT_M < BNMLP_MT19937_N ? i + MT_M : i + MT_M - BNMLP_MT19937_N;
-        const uint32_t y = (key[i] & MT_UPPER_MASK) | (key[after] & MT_LOWER_MASK);
-        key[i] = key[ahead] ^ (y >> 1) ^ (MT_MATRIX_A & (0U - (y & 1U)));
-    }
+    enum { N = BNMLP_MT19937_N };
+    for (int i = 0; i < N - MT_M; i++) key[i] = twist_word(key[i], key[i + 1], key[i + MT_M]);
+    for (int i = N - MT_M; i < N - 1; i++) key[i] = twist_word(key[i], key[i + 1], key[i + MT_M - N]);
+    key[N - 1] = twist_word(key[N - 1], key[0], key[MT_M - 1]);
     rng->position = 0;
 }
 
