@@ -25,6 +25,10 @@ static bool head_computes_output(const bnmlp_model *model, const bnmlp_loss_row 
     return row->computes_fused && ends_in(model, row->fused);
 }
 
+size_t bnmlp_model_head_top(const bnmlp_model *model) {
+    return model->layer_count - (ends_in(model, bnmlp_loss_row_of(model->loss)->fused) ? 1 : 0);
+}
+
 size_t bnmlp_model_head_forward_count(const bnmlp_model *model) {
     return model->layer_count - (head_computes_output(model, bnmlp_loss_row_of(model->loss)) ? 1 : 0);
 }
@@ -54,8 +58,8 @@ static double head_loss(const bnmlp_model *model, const float *x, const float *y
         .weights = weights ? weights->rows : NULL,
         .weight_divisor = weights ? weights->divisor : 0.0,
     };
-    if (top) *top = fused ? count - 1 : count;
-    const double loss = row->loss(&batch); /* first: it may write the output that correct reads */
+    if (top) *top = fused ? count - 1 : count; /* bnmlp_model_head_top */
+    const double loss = row->loss(&batch);     /* first: it may write the output that correct reads */
     *correct = row->correct(&batch);
     return loss;
 }

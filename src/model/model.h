@@ -111,6 +111,8 @@ struct bnmlp_model {
                                           gradient arena a full backward zeroes first, in order,
                                           planned at build (bnmlp_model_plan_zero_runs) */
     size_t zero_run_count;             /* runs in zero_runs */
+    size_t zero_runs_top;              /* the backward's top the runs are planned for: the head's
+                                          (bnmlp_model_head_top), every training step's */
     bnmlp_random rng;                  /* seeded at build: initialization, then fit's shuffles */
     uint64_t epochs_done;              /* epochs fit has completed over the model's life */
     size_t *order;                     /* the last fit's row order (order_count rows), for checkpoints */
@@ -177,8 +179,9 @@ const float *bnmlp_model_output(const bnmlp_model *model);
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,
                               size_t top);
 
-/* Plans model->zero_runs, the runs bnmlp_model_run_backward zeroes for top == layer_count, from
- * the layers' gradient arrays (resolved); called once by build. */
+/* Plans model->zero_runs, the runs bnmlp_model_run_backward zeroes for top == zero_runs_top (the
+ * head's top: every training step's backward), from the layers' gradient arrays (resolved);
+ * called once by build. Another top walks the layers. */
 void bnmlp_model_plan_zero_runs(bnmlp_model *model);
 
 /* BNMLP_OK when the moving-statistics update from the last training-mode forward of rows rows
@@ -215,6 +218,10 @@ bnmlp_status bnmlp_model_check_targets(const bnmlp_model *model, const bnmlp_ten
 
 /* True when the loss has an accuracy (not for mean squared error). */
 bool bnmlp_model_has_accuracy(const bnmlp_model *model);
+
+/* The layers the backward pass from the head runs through: all but a final activation the loss
+ * folds in (the loss's gradient is taken with respect to its input), else every layer. */
+size_t bnmlp_model_head_top(const bnmlp_model *model);
 
 /* The layers a forward pass must run before the head (the loss): every layer, or all but the
  * last when the loss computes that final activation itself (binary cross-entropy after a final
