@@ -168,8 +168,9 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
                                      size_t count);
 
 /* The last layer's output buffer: the outputs of the last forward through every layer (its
- * rows), which backward, the loss and the optimizer's update leave as they are (the metrics of a
- * training step read them after it). The model must be built. */
+ * rows; after a forward that stopped at bnmlp_model_head_forward_count, once the head has written
+ * them), which backward and the optimizer's update leave as they are (the metrics of a training
+ * step read them after it). The model must be built. */
 const float *bnmlp_model_output(const bnmlp_model *model);
 
 /* Zeroes the gradient arena (but the arrays that layers below top write whole: a row's
