@@ -212,13 +212,68 @@ static void test_keras_l2_is_weight_decay(void **unused) {
     }
 }
 
+/* Adjacent segments of both kinds take one update call unless the row's update tells them apart
+ * (weight decay of kernels only): either way every optimizer's step over [kernel][bias][kernel]
+ * [bias] equals each segment stepped alone, bit for bit, weights and state, over two steps. */
+static void test_merged_segments_match_alone(void **unused) {
+    (void)unused;
+    enum { SEGS = 4, COUNT = 37 + 5 + 20 + 1 };
+    const size_t lengths[SEGS] = {37, 5, 20, 1};
+    bnmlp_segment segments[SEGS];
+    for (size_t i = 0, offset = 0; i < SEGS; offset += lengths[i], i++)
+        segments[i] = (bnmlp_segment){.offset = offset, .length = lengths[i], .kernel = i % 2 == 0};
+    const struct {
+        double decay;
+        bool kernels_only;
+    } settings[] = {{0.0, false}, {0.0, true}, {0.01, false}, {0.01, true}};
+    for (size_t kind = 0; kind < bnmlp_optimizer_count(); kind++)
+        for (size_t c = 0; c < sizeof settings / sizeof settings[0]; c++) {
+            bnmlp_optimizer_config config;
+            assert_ok(bnmlp_optimizer_defaults((bnmlp_optimizer_kind)kind, &config));
+            assert_ok(bnmlp_optimizer_set(&config, "weight_decay", settings[c].decay));
+            assert_ok(
+                bnmlp_optimizer_set(&config, "decay_kernels_only", settings[c].kernels_only ? 1.0 : 0.0));
+            float w[COUNT], g[COUNT], slots[BNMLP_OPTIMIZER_MAX_SLOTS * COUNT] = {0};
+            float w_alone[COUNT], slots_alone[SEGS][BNMLP_OPTIMIZER_MAX_SLOTS * COUNT] = {{0}};
+            bnmlp_test_fill(w, COUNT, 11);
+            bnmlp_test_fill(g, COUNT, 12);
+            memcpy(w_alone, w, sizeof w);
+            bnmlp_optimizer_state state = {.slots = slots};
+            bnmlp_optimizer_state alone[SEGS];
+            for (size_t i = 0; i < SEGS; i++) alone[i] = (bnmlp_optimizer_state){.slots = slots_alone[i]};
+            for (int step = 0; step < 2; step++) {
+                const bnmlp_arenas arenas = {.params = w,
+                                             .grads = g,
+                                             .count = COUNT,
+                                             .segments = segments,
+                                             .segment_count = SEGS,
+                                             .state = &state};
+                assert_ok(bnmlp_optimizer_step(&config, &arenas));
+                for (size_t i = 0; i < SEGS; i++) {
+                    const bnmlp_segment one = {
+                        .offset = 0, .length = lengths[i], .kernel = segments[i].kernel};
+                    const bnmlp_arenas single = {.params = w_alone + segments[i].offset,
+                                                 .grads = g + segments[i].offset,
+                                                 .count = lengths[i],
+                                                 .segments = &one,
+                                                 .segment_count = 1,
+                                                 .state = &alone[i]};
+                    assert_ok(bnmlp_optimizer_step(&config, &single));
+                }
+            }
+            assert_memory_equal(w, w_alone, sizeof w);
+            for (size_t i = 0; i < SEGS; i++)
+                for (size_t k = 0; k < bnmlp_optimizer_row_of(config.kind)->slots; k++)
+                    assert_memory_equal(slots + k * COUNT + segments[i].offset,
+                                        slots_alone[i] + k * lengths[i], lengths[i] * sizeof *slots);
+        }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_clip_against_pytorch),
-        cmocka_unit_test(test_clip_off_is_plain_sgd),
-        cmocka_unit_test(test_clip_settings),
-        cmocka_unit_test(test_clip_bad_settings),
-        cmocka_unit_test(test_clip_threads_bit_identical),
+        cmocka_unit_test(test_merged_segments_match_alone), cmocka_unit_test(test_clip_against_pytorch),
+        cmocka_unit_test(test_clip_off_is_plain_sgd),       cmocka_unit_test(test_clip_settings),
+        cmocka_unit_test(test_clip_bad_settings),           cmocka_unit_test(test_clip_threads_bit_identical),
         cmocka_unit_test(test_keras_l2_is_weight_decay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

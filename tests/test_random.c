@@ -174,6 +174,32 @@ static void test_interval_word_use(void **state) {
     assert_int_equal(bnmlp_random_uint32(&rng), bnmlp_random_uint32(&raw));
 }
 
+/* The shuffle (its draws inlined, without a branch on the rejection) equals the recipe: j =
+ * random_interval(i) for i from n - 1 down to 1 and a swap, the same words used (the generators
+ * equal after it), for sizes around powers of two and past several twists, from a generator
+ * already part-way through its words. */
+static void test_shuffle_matches_interval_draws(void **state) {
+    (void)state;
+    enum { MOST = 3000 };
+    static size_t got[MOST], expected[MOST];
+    const size_t sizes[] = {2, 3, 4, 5, 7, 8, 9, 31, 32, 33, 500, 624, 625, 1023, 1024, 1025, 2047, 3000};
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++)
+        for (uint32_t skip = 0; skip < 700; skip += 233) {
+            const size_t n = sizes[c];
+            bnmlp_random rng = seeded(5 + (uint32_t)c), reference = seeded(5 + (uint32_t)c);
+            for (uint32_t k = 0; k < skip; k++) bnmlp_random_uint32(&rng), bnmlp_random_uint32(&reference);
+            for (size_t i = 0; i < n; i++) got[i] = expected[i] = i * 7 + 1;
+            assert_ok(bnmlp_random_shuffle(&rng, got, n));
+            for (size_t i = n - 1; i > 0; i--) {
+                const size_t j = (size_t)bnmlp_random_interval(&reference, (uint64_t)i), held = expected[i];
+                expected[i] = expected[j];
+                expected[j] = held;
+            }
+            assert_memory_equal(got, expected, n * sizeof *got);
+            assert_memory_equal(&rng, &reference, sizeof rng);
+        }
+}
+
 /* Shuffling 0 or 1 element draws nothing; 2 elements draw one word (j = random_interval(1)). */
 static void test_shuffle_small(void **state) {
     (void)state;
@@ -254,6 +280,7 @@ int main(void) {
         cmocka_unit_test(test_interval_in_range),
         cmocka_unit_test(test_interval_word_use),
         cmocka_unit_test(test_shuffle_small),
+        cmocka_unit_test(test_shuffle_matches_interval_draws),
         cmocka_unit_test(test_shuffle_is_permutation),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_bad_position_twists),

@@ -67,10 +67,49 @@ static void test_poisoned_arena_gives_the_same_gradients(void **state) {
     bnmlp_model_free(model);
 }
 
+/* A model whose loss folds its final sigmoid in (binary cross-entropy): every step's backward
+ * stops below the sigmoid, and the runs are planned for that top (no walk per step); a poisoned
+ * arena gives the gradients of a zeroed one through it, and through a full backward (the walk). */
+static void test_runs_planned_for_the_head_top(void **state) {
+    (void)state;
+    bnmlp_status status;
+    bnmlp_model *model = bnmlp_model_create(2, &status);
+    assert_ok(status);
+    bnmlp_dense_config dense = BNMLP_DENSE_DEFAULT(3);
+    dense.activation = BNMLP_ACTIVATION_RELU;
+    assert_ok(bnmlp_model_add_dense(model, &dense));
+    const bnmlp_batchnorm_config bn = BNMLP_BATCHNORM_DEFAULT;
+    assert_ok(bnmlp_model_add_batchnorm(model, &bn));
+    dense.units = 1;
+    dense.activation = BNMLP_ACTIVATION_SIGMOID;
+    assert_ok(bnmlp_model_add_dense(model, &dense));
+    assert_ok(bnmlp_model_set_loss(model, BNMLP_LOSS_BINARY_CROSSENTROPY));
+    assert_ok(bnmlp_model_build(model, 4, 7));
+    const size_t count = model->layer_count; /* dense, relu, batch norm, dense, sigmoid */
+    assert_int_equal(count, 5);
+    assert_int_equal(bnmlp_model_head_top(model), count - 1);
+    assert_int_equal(model->zero_runs_top, count - 1);
+    /* The same runs as the small model's: bias-gamma-beta, then the last bias. */
+    assert_int_equal(model->zero_run_count, 2);
+    assert_int_equal(model->zero_runs[0].offset, 6);
+    assert_int_equal(model->zero_runs[0].length, 9);
+    assert_int_equal(model->zero_runs[1].offset, 18);
+    assert_int_equal(model->zero_runs[1].length, 1);
+    const float x[4 * 2] = {1.0f, -2.0f, 0.5f, 3.0f, -1.5f, 0.25f, 2.0f, 1.0f};
+    float clean[19], poisoned[19];
+    for (size_t top = count - 1; top <= count; top++) {
+        gradients_of(model, x, top, 0.0f, clean);
+        gradients_of(model, x, top, NAN, poisoned);
+        assert_memory_equal(clean, poisoned, sizeof clean);
+    }
+    bnmlp_model_free(model);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planned_runs_exact),
         cmocka_unit_test(test_poisoned_arena_gives_the_same_gradients),
+        cmocka_unit_test(test_runs_planned_for_the_head_top),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,18 +20,23 @@
 #define MT_LOWER_MASK 0x7fffffffU      /* the 31 low bits of a word */
 #define MT_SEED_MULTIPLIER 1812433253U /* init_genrand's multiplier */
 
-/* Rebuilds all BNMLP_MT19937_N state words (numpy's mt19937_gen) and rewinds position to 0. */
+/* One word of the twist from the word at i, its successor's and the word M ahead (mod N). */
+static inline uint32_t twist_word(uint32_t word, uint32_t next, uint32_t ahead) {
+    const uint32_t y = (word & MT_UPPER_MASK) | (next & MT_LOWER_MASK);
+    /* The matrix taken by a mask: the low bit is a coin flip a branch mispredicts half the time. */
+    return ahead ^ (y >> 1) ^ (MT_MATRIX_A & (0U - (y & 1U)));
+}
+
+/* Rebuilds all BNMLP_MT19937_N state words (numpy's mt19937_gen) and rewinds position to 0. In
+ * index order, in place, as mt19937_gen, in three runs without wrapped indices (the first two
+ * vectorize: the first reads words not yet rebuilt, the second words rebuilt N - M before): the
+ * same words. */
 static void mt_twist(bnmlp_random *rng) {
     uint32_t *key = rng->key;
-    /* In index order, in place, as mt19937_gen; the wrapped indices without a division and the
-     * matrix taken by a mask (the low bit is a coin flip: a branch on it mispredicts half the
-     * time). The same words. */
-    for (int i = 0; i < BNMLP_MT19937_N; i++) {
-        const int after = i + 1 < BNMLP_MT19937_N ? i + 1 : 0;
-        const int ahead = i + MT_M < BNMLP_MT19937_N ? i + MT_M : i + MT_M - BNMLP_MT19937_N;
-        const uint32_t y = (key[i] & MT_UPPER_MASK) | (key[after] & MT_LOWER_MASK);
-        key[i] = key[ahead] ^ (y >> 1) ^ (MT_MATRIX_A & (0U - (y & 1U)));
-    }
+    enum { N = BNMLP_MT19937_N };
+    for (int i = 0; i < N - MT_M; i++) key[i] = twist_word(key[i], key[i + 1], key[i + MT_M]);
+    for (int i = N - MT_M; i < N - 1; i++) key[i] = twist_word(key[i], key[i + 1], key[i + MT_M - N]);
+    key[N - 1] = twist_word(key[N - 1], key[0], key[MT_M - 1]);
     rng->position = 0;
 }
 
@@ -145,15 +150,40 @@ uint64_t bnmlp_random_interval(bnmlp_random *rng, uint64_t max) {
 }
 
 /* RandomState.shuffle of a 1-D array: for i from n-1 down to 1, j = random_interval(i), swap
- * indices[i] and indices[j] (also when i == j). */
+ * indices[i] and indices[j] (also when i == j). The draws of random_interval inlined for 32-bit
+ * maxima without a branch on the rejection (a coin flip the predictor loses): each word either
+ * gives j (i then moves down) or is rejected (j = i, a swap with itself, and i stays), the same
+ * words in the same order; the mask shrinks as i passes a power of two. Above 2^32 - 1, the
+ * 64-bit draws of random_interval. */
 bnmlp_status bnmlp_random_shuffle(bnmlp_random *rng, size_t *indices, size_t n) {
     if (!rng || !indices) return BNMLP_ERR_NULL_ARGUMENT;
-    for (size_t i = n > 0 ? n - 1 : 0; i > 0; i--) {
+    size_t i = n > 0 ? n - 1 : 0;
+    for (; i > 0xffffffffU; i--) {
         size_t j = (size_t)bnmlp_random_interval(rng, (uint64_t)i);
         size_t held = indices[i];
         indices[i] = indices[j];
         indices[j] = held;
     }
+    if (i == 0) return BNMLP_OK;
+    size_t mask = i;
+    mask |= mask >> 1;
+    mask |= mask >> 2;
+    mask |= mask >> 4;
+    mask |= mask >> 8;
+    mask |= mask >> 16;
+    int position = rng->position;
+    while (i > 0) {
+        const uint32_t word = next_word_at(rng, &position); /* twists when the words run out */
+        const size_t value = (size_t)word & mask;
+        const size_t accept = (size_t)(value <= i);        /* 1 or 0 */
+        const size_t j = i ^ ((value ^ i) & (0 - accept)); /* value, or i when rejected */
+        const size_t held = indices[i];
+        indices[i] = indices[j];
+        indices[j] = held;
+        i -= accept;
+        if (i <= mask >> 1) mask >>= 1; /* i's smallest all-ones cover (i == 0 ends the loop) */
+    }
+    rng->position = position;
     return BNMLP_OK;
 }
 

@@ -296,6 +296,9 @@ double bnmlp_mse(float *dout, const float *out, const float *y, size_t n, size_t
 typedef struct bnmlp_loss_batch {
     const float *output;   /* (rows, outputs) the model's output */
     const float *logits;   /* (rows, outputs) the fused final activation's input, or NULL: not fused */
+    float *fused_output;   /* (rows, outputs) receives the fused activation of logits, which a row with
+                              computes_fused computes alongside the loss (the values the activation
+                              layer's forward gives, bit for bit); NULL: not written */
     const float *y;        /* (rows, width) the targets, checked */
     size_t rows;           /* rows of this batch (this rank's) */
     size_t outputs;        /* the model's output width */
@@ -319,6 +322,8 @@ typedef struct bnmlp_loss_row {
     bool per_row;            /* one prediction per row (else one per output) */
     bnmlp_activation fused;  /* a final activation folded into the loss (taken from its input);
                                 BNMLP_ACTIVATION_LINEAR for none */
+    bool computes_fused;     /* its loss writes the fused activation's output (fused_output): the
+                                forward pass may stop below that activation layer */
     bool (*width_ok)(size_t width, size_t outputs); /* target columns it accepts */
     /* BNMLP_OK when every target of y (rows, width), finite, suits it; else BNMLP_ERR_LABEL with
      * *detail (may be NULL) naming the first bad row and value. */

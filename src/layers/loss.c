@@ -49,32 +49,77 @@ double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t
  * Several times faster than log1pf, the loss's most expensive function. */
 static float log1p_of_exp(float e) { return e < 1e-4f ? e - 0.5f * e * e : logf(1.0f + e); }
 
-/* Binary cross-entropy from logits; w as bce_probabilities'. Returns the (weighted) sum. */
-static inline double bce_logits(float *dz, const float *z, const float *y, size_t n, size_t divisor,
+/* The bits of a float, and the float of bits. */
+static inline uint32_t float_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+static inline float bits_float(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Logits per block of bce_logits: its exponentials and logs staged on the stack. */
+#define BCE_BLOCK 64
+
+/* Binary cross-entropy from logits; w as bce_probabilities'; s (or NULL) receives sigmoid(z), the
+ * sigmoid activation's forward bit for bit (the same e, the same bnmlp_sigmoid_of). Returns the
+ * (weighted) sum. By blocks: the library calls first (exp, then log), then the arithmetic in a
+ * loop without calls, whose selects on the labels and signs need no branches. */
+static inline double bce_logits(float *dz, float *s, const float *z, const float *y, size_t n, size_t divisor,
                                 const float *w, size_t per_row, double weighted_divisor) {
-    double total = 0.0; /* the terms in float32, their sum in double */
-    for (size_t i = 0; i < n; i++) {
-        const float v = z[i], t = y[i];
-        /* -(t log s(v) + (1-t) log(1-s(v))) = max(v,0) - v t + log(1 + exp(-|v|)) (TF's
-         * sigmoid_cross_entropy_with_logits), written per label so that an infinite logit on
-         * the right side gives 0 rather than inf - inf: softplus(-v) for t = 1, softplus(v)
-         * for t = 0. exp(-|v|) serves both the loss and the sigmoid of the gradient. */
-        const float margin = t == 1.0f ? -v : v, e = expf(-fabsf(v));
-        const double term = (double)(margin > 0.0f ? margin : 0.0f) + (double)log1p_of_exp(e);
-        if (w) {
-            const double wi = weight_of(w, i, per_row);
+    double total = 0.0; /* the terms in float32, their sum in double, in index order */
+    float e[BCE_BLOCK], log1p_e[BCE_BLOCK];
+    for (size_t b = 0; b < n; b += BCE_BLOCK) {
+        const size_t m = n - b < BCE_BLOCK ? n - b : BCE_BLOCK;
+        const float *zb = z + b, *yb = y + b;
+        for (size_t i = 0; i < m; i++) e[i] = expf(-fabsf(zb[i]));
+        for (size_t i = 0; i < m; i++) log1p_e[i] = log1p_of_exp(e[i]);
+        if (!w) {
+            /* Unweighted (the tutorial's): the terms, sigmoids and gradients in a loop that
+             * vectorizes, then the terms' sum in index order. */
+            double terms[BCE_BLOCK];
+            for (size_t i = 0; i < m; i++) {
+                const float v = zb[i], t = yb[i];
+                /* The selects below as masks (random labels and signs defeat a branch): margin is
+                 * v with its sign flipped for t = 1 (-v), the hinge margin above 0 else +0, and
+                 * sigmoid's numerator 1 for v >= 0 else e, over 1 + e (bnmlp_sigmoid_of's bits). */
+                const uint32_t v_bits = float_bits(v), flip = (uint32_t)(t == 1.0f) << 31;
+                const float margin = bits_float(v_bits ^ flip);
+                const float hinge = bits_float(float_bits(margin) & (0u - (uint32_t)(margin > 0.0f)));
+                terms[i] = (double)hinge + (double)log1p_e[i];
+                const uint32_t e_bits = float_bits(e[i]), one_bits = float_bits(1.0f);
+                const float numerator =
+                    bits_float(e_bits ^ ((e_bits ^ one_bits) & (0u - (uint32_t)(v >= 0.0f))));
+                const float sigmoid = numerator / (1.0f + e[i]);
+                if (s) s[b + i] = sigmoid;
+                if (dz) dz[b + i] = (sigmoid - t) / (float)divisor; /* d/dv = (sigmoid(v) - t) / n */
+            }
+            for (size_t i = 0; i < m; i++) total += terms[i];
+            continue;
+        }
+        for (size_t i = 0; i < m; i++) {
+            const float v = zb[i], t = yb[i];
+            /* -(t log s(v) + (1-t) log(1-s(v))) = max(v,0) - v t + log(1 + exp(-|v|)) (TF's
+             * sigmoid_cross_entropy_with_logits), written per label so that an infinite logit on
+             * the right side gives 0 rather than inf - inf: softplus(-v) for t = 1, softplus(v)
+             * for t = 0. exp(-|v|) serves both the loss and the sigmoid of the gradient. */
+            const float margin = t == 1.0f ? -v : v;
+            const double term = (double)(margin > 0.0f ? margin : 0.0f) + (double)log1p_e[i];
+            const float sigmoid = bnmlp_sigmoid_of(v, e[i]);
+            if (s) s[b + i] = sigmoid;
+            const double wi = weight_of(w, b + i, per_row);
             total += wi * term;
-            if (dz) dz[i] = (float)(wi * (double)(bnmlp_sigmoid_of(v, e) - t) / weighted_divisor);
-        } else {
-            total += term;
-            if (dz) dz[i] = (bnmlp_sigmoid_of(v, e) - t) / (float)divisor; /* d/dv = (sigmoid(v) - t) / n */
+            if (dz) dz[b + i] = (float)(wi * (double)(sigmoid - t) / weighted_divisor);
         }
     }
     return total;
 }
 
 double bnmlp_bce_logits(float *dz, const float *z, const float *y, size_t n, size_t divisor) {
-    return bce_logits(dz, z, y, n, divisor, NULL, 1, 0.0) / (double)n;
+    return bce_logits(dz, NULL, z, y, n, divisor, NULL, 1, 0.0) / (double)n;
 }
 
 size_t bnmlp_binary_correct(const float *p, const float *y, size_t n) {
@@ -275,11 +320,13 @@ static double loss_binary(const bnmlp_loss_batch *b) {
     const size_t n = b->rows * b->outputs, divisor = b->divisor_rows * b->outputs;
     if (b->weights) {
         const double d = b->weight_divisor * (double)b->outputs;
-        return (b->logits ? bce_logits(b->gradient, b->logits, b->y, n, divisor, b->weights, b->outputs, d)
+        return (b->logits ? bce_logits(b->gradient, b->fused_output, b->logits, b->y, n, divisor, b->weights,
+                                       b->outputs, d)
                           : bce_probabilities(b->gradient, b->output, b->y, n, d, b->weights, b->outputs)) /
                d;
     }
-    return b->logits ? bnmlp_bce_logits(b->gradient, b->logits, b->y, n, divisor)
+    return b->logits ? bce_logits(b->gradient, b->fused_output, b->logits, b->y, n, divisor, NULL, 1, 0.0) /
+                           (double)n
                      : bnmlp_bce_probabilities(b->gradient, b->output, b->y, n, divisor);
 }
 
@@ -345,6 +392,7 @@ static const bnmlp_loss_row losses[] = {
      .has_accuracy = true,
      .per_row = false,
      .fused = BNMLP_ACTIVATION_SIGMOID,
+     .computes_fused = true,
      .width_ok = width_is_outputs,
      .check = check_binary,
      .loss = loss_binary,
@@ -358,6 +406,7 @@ static const bnmlp_loss_row losses[] = {
      .has_accuracy = true,
      .per_row = true,
      .fused = BNMLP_ACTIVATION_SOFTMAX,
+     .computes_fused = false,
      .width_ok = width_is_index_or_outputs,
      .check = check_categorical,
      .loss = loss_categorical,
@@ -371,6 +420,7 @@ static const bnmlp_loss_row losses[] = {
      .has_accuracy = false,
      .per_row = false,
      .fused = BNMLP_ACTIVATION_LINEAR,
+     .computes_fused = false,
      .width_ok = width_is_outputs,
      .check = check_any,
      .loss = loss_squared,

@@ -19,10 +19,26 @@ static bool ends_in(const bnmlp_model *model, bnmlp_activation activation) {
            last->config.activation.function == activation;
 }
 
+/* True when the model's loss computes its final activation itself (the row's computes_fused): the
+ * forward pass stops below that layer and the head writes its output. */
+static bool head_computes_output(const bnmlp_model *model, const bnmlp_loss_row *row) {
+    return row->computes_fused && ends_in(model, row->fused);
+}
+
+size_t bnmlp_model_head_top(const bnmlp_model *model) {
+    return model->layer_count - (ends_in(model, bnmlp_loss_row_of(model->loss)->fused) ? 1 : 0);
+}
+
+size_t bnmlp_model_head_forward_count(const bnmlp_model *model) {
+    return model->layer_count - (head_computes_output(model, bnmlp_loss_row_of(model->loss)) ? 1 : 0);
+}
+
 /* The loss of the last forward of x against y (rows rows of width targets) and its right
  * predictions; gradient (or NULL) receives the loss's gradient with respect to the loss's input
  * over divisor_rows rows, and *top (or NULL) the number of layers the backward pass runs through
- * below it. A final activation the loss folds in is skipped: the loss takes its input. */
+ * below it. A final activation the loss folds in is skipped: the loss takes its input (and when
+ * the row computes that activation, it writes the last layer's output from it, so the forward may
+ * have stopped below it: bnmlp_model_head_forward_count). */
 static double head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows, size_t width,
                         size_t divisor_rows, const bnmlp_head_weights *weights, float *gradient,
                         size_t *correct, size_t *top) {
@@ -32,6 +48,7 @@ static double head_loss(const bnmlp_model *model, const float *x, const float *y
     const bnmlp_loss_batch batch = {
         .output = model->layers[count - 1].output,
         .logits = fused ? (count > 1 ? model->layers[count - 2].output : x) : NULL,
+        .fused_output = fused && row->computes_fused ? model->layers[count - 1].output : NULL,
         .y = y,
         .rows = rows,
         .outputs = bnmlp_model_output_width(model),
@@ -41,9 +58,10 @@ static double head_loss(const bnmlp_model *model, const float *x, const float *y
         .weights = weights ? weights->rows : NULL,
         .weight_divisor = weights ? weights->divisor : 0.0,
     };
+    if (top) *top = fused ? count - 1 : count; /* bnmlp_model_head_top */
+    const double loss = row->loss(&batch);     /* first: it may write the output that correct reads */
     *correct = row->correct(&batch);
-    if (top) *top = fused ? count - 1 : count;
-    return row->loss(&batch);
+    return loss;
 }
 
 void bnmlp_model_head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows,

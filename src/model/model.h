@@ -111,6 +111,8 @@ struct bnmlp_model {
                                           gradient arena a full backward zeroes first, in order,
                                           planned at build (bnmlp_model_plan_zero_runs) */
     size_t zero_run_count;             /* runs in zero_runs */
+    size_t zero_runs_top;              /* the backward's top the runs are planned for: the head's
+                                          (bnmlp_model_head_top), every training step's */
     bnmlp_random rng;                  /* seeded at build: initialization, then fit's shuffles */
     uint64_t epochs_done;              /* epochs fit has completed over the model's life */
     size_t *order;                     /* the last fit's row order (order_count rows), for checkpoints */
@@ -166,8 +168,9 @@ const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t 
                                      size_t count);
 
 /* The last layer's output buffer: the outputs of the last forward through every layer (its
- * rows), which backward, the loss and the optimizer's update leave as they are (the metrics of a
- * training step read them after it). The model must be built. */
+ * rows; after a forward that stopped at bnmlp_model_head_forward_count, once the head has written
+ * them), which backward and the optimizer's update leave as they are (the metrics of a training
+ * step read them after it). The model must be built. */
 const float *bnmlp_model_output(const bnmlp_model *model);
 
 /* Zeroes the gradient arena (but the arrays that layers below top write whole: a row's
@@ -177,8 +180,9 @@ const float *bnmlp_model_output(const bnmlp_model *model);
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,
                               size_t top);
 
-/* Plans model->zero_runs, the runs bnmlp_model_run_backward zeroes for top == layer_count, from
- * the layers' gradient arrays (resolved); called once by build. */
+/* Plans model->zero_runs, the runs bnmlp_model_run_backward zeroes for top == zero_runs_top (the
+ * head's top: every training step's backward), from the layers' gradient arrays (resolved);
+ * called once by build. Another top walks the layers. */
 void bnmlp_model_plan_zero_runs(bnmlp_model *model);
 
 /* BNMLP_OK when the moving-statistics update from the last training-mode forward of rows rows
@@ -216,10 +220,21 @@ bnmlp_status bnmlp_model_check_targets(const bnmlp_model *model, const bnmlp_ten
 /* True when the loss has an accuracy (not for mean squared error). */
 bool bnmlp_model_has_accuracy(const bnmlp_model *model);
 
-/* The mean loss of the last forward of x (rows rows) against y (rows x width targets), and how
- * many predictions are right (per output for binary cross-entropy, per row for categorical; 0
- * for mean squared error). With weights (or NULL), sum(w l) / weights->divisor instead of the
- * mean. No gradient; nothing changes. */
+/* The layers the backward pass from the head runs through: all but a final activation the loss
+ * folds in (the loss's gradient is taken with respect to its input), else every layer. */
+size_t bnmlp_model_head_top(const bnmlp_model *model);
+
+/* The layers a forward pass must run before the head (the loss): every layer, or all but the
+ * last when the loss computes that final activation itself (binary cross-entropy after a final
+ * sigmoid: the loss's exp(-|z|) serves the sigmoid too). The head then writes the last layer's
+ * output, the values that layer's forward gives, bit for bit. */
+size_t bnmlp_model_head_forward_count(const bnmlp_model *model);
+
+/* The mean loss of the last forward of x (rows rows, through bnmlp_model_head_forward_count
+ * layers or more) against y (rows x width targets), and how many predictions are right (per
+ * output for binary cross-entropy, per row for categorical; 0 for mean squared error). With
+ * weights (or NULL), sum(w l) / weights->divisor instead of the mean. No gradient; nothing else
+ * changes than the last layer's output, which a head that computes it writes. */
 void bnmlp_model_head_loss(const bnmlp_model *model, const float *x, const float *y, size_t rows,
                            size_t width, const bnmlp_head_weights *weights, double *loss, size_t *correct);
 

@@ -142,13 +142,15 @@ static void keep_run(bnmlp_model *model, size_t begin, size_t end, void *context
 
 void bnmlp_model_plan_zero_runs(bnmlp_model *model) {
     model->zero_run_count = 0;
-    walk_zero_runs(model, model->layer_count, keep_run, NULL);
+    model->zero_runs_top = bnmlp_model_head_top(model);
+    walk_zero_runs(model, model->zero_runs_top, keep_run, NULL);
 }
 
-/* Zeroes every gradient the backward of layers [0, top) adds to: the runs planned at build for a
- * full backward (top == layer_count, every training step), else the walk. */
+/* Zeroes every gradient the backward of layers [0, top) adds to: the runs planned at build for
+ * the head's top (every training step's backward, e.g. below a final sigmoid that binary
+ * cross-entropy folds in), else the walk. */
 static void zero_gradients(bnmlp_model *model, size_t top) {
-    if (top != model->layer_count) {
+    if (top != model->zero_runs_top) {
         walk_zero_runs(model, top, zero_now, NULL);
         return;
     }

@@ -74,6 +74,10 @@ static bool adam_update(const bnmlp_optimizer_config *config, const bnmlp_update
                                                 u->slots[1], u->g, u->n, &step.base);
 }
 
+static bool adam_kernel_matters(const bnmlp_optimizer_config *config) {
+    return bnmlp_decay_splits_kinds(config->adam.weight_decay, config->adam.decay_kernels_only);
+}
+
 static bool adam_valid(const bnmlp_optimizer_config *config) {
     const bnmlp_adam_config *adam = &config->adam;
     const bnmlp_adam_epsilon e = adam->epsilon_placement;
@@ -107,7 +111,7 @@ static bnmlp_optimizer_config adamw_defaults(void) { return BNMLP_OPTIMIZER_ADAM
     {                                                                                                        \
         .kind = (kind_), .name = (name_), .slots = 2, .nonnegative_slots = 1u << 1, .fields = adam_fields,   \
         .field_count = sizeof adam_fields / sizeof adam_fields[0], .defaults = (defaults_),                  \
-        .valid = adam_valid, .update = adam_update                                                           \
+        .valid = adam_valid, .update = adam_update, .kernel_matters = adam_kernel_matters                    \
     }
 
 const bnmlp_optimizer_row bnmlp_optimizer_adam = ADAM_ROW(BNMLP_OPTIMIZER_ADAM, "adam", adam_defaults);

@@ -123,6 +123,9 @@ typedef struct bnmlp_optimizer_row {
     /* One pass over a segment: writes the new w and every slot the row uses (u->w_out,
      * u->slots_out) and returns whether every new value is finite. */
     bool (*update)(const bnmlp_optimizer_config *config, const bnmlp_update *u);
+    /* True when a kernel segment's update may differ from another segment's under config (weight
+     * decay of kernels only); else adjacent segments of both kinds take one update call. */
+    bool (*kernel_matters)(const bnmlp_optimizer_config *config);
 } bnmlp_optimizer_row;
 
 /* The row of kind, or NULL for a value that is no optimizer. */
@@ -135,6 +138,11 @@ bool bnmlp_optimizer_positive(float value);
 /* The weight decay a segment gets: decay, or 0 for a non-kernel with kernels_only. */
 static inline float bnmlp_segment_decay(float decay, bool kernels_only, bool kernel) {
     return kernels_only && !kernel ? 0.0f : decay;
+}
+
+/* True when bnmlp_segment_decay gives kernels and other segments different decays. */
+static inline bool bnmlp_decay_splits_kinds(float decay, bool kernels_only) {
+    return kernels_only && decay != 0.0f;
 }
 
 /* One update of every parameter in the segments from its gradient, and of the state. With

@@ -242,13 +242,15 @@ static void pass_range(void *arg, size_t begin, size_t end, size_t thread) {
     bool finite = true;
     size_t at = begin; /* floats before it are done */
     /* Without clipnorm a segment's factor is 1 whatever it holds: adjacent segments of the same
-     * kind (kernel or not) then take one update call, element-wise the very same values. */
-    const bool merge = !(job->config->clip.clipnorm > 0.0f);
+     * kind (kernel or not; of either kind when the row's update does not tell them apart, e.g.
+     * without weight decay) then take one update call, element-wise the very same values. */
+    const bool merge = !(job->config->clip.clipnorm > 0.0f),
+               any_kind = !job->row->kernel_matters(job->config);
     for (size_t i = 0; i < arenas->segment_count && at < end; i++) {
         const bnmlp_segment *segment = &arenas->segments[i];
         size_t seg_end = segment->offset + segment->length;
         while (merge && i + 1 < arenas->segment_count && arenas->segments[i + 1].offset == seg_end &&
-               arenas->segments[i + 1].kernel == segment->kernel)
+               (any_kind || arenas->segments[i + 1].kernel == segment->kernel))
             seg_end += arenas->segments[++i].length;
         if (seg_end <= at) continue;
         const size_t from = segment->offset > at ? segment->offset : at, to = seg_end < end ? seg_end : end;

@@ -54,6 +54,10 @@ static bool rmsprop_update(const bnmlp_optimizer_config *config, const bnmlp_upd
     return rmsprop_pass(c, decay, u, false);
 }
 
+static bool rmsprop_kernel_matters(const bnmlp_optimizer_config *config) {
+    return bnmlp_decay_splits_kinds(config->rmsprop.weight_decay, config->rmsprop.decay_kernels_only);
+}
+
 static bool rmsprop_valid(const bnmlp_optimizer_config *config) {
     const bnmlp_rmsprop_config *c = &config->rmsprop;
     return bnmlp_optimizer_positive(c->learning_rate) && c->alpha >= 0.0f && c->alpha < 1.0f &&
@@ -90,4 +94,5 @@ const bnmlp_optimizer_row bnmlp_optimizer_rmsprop = {
     .defaults = rmsprop_defaults,
     .valid = rmsprop_valid,
     .update = rmsprop_update,
+    .kernel_matters = rmsprop_kernel_matters,
 };

@@ -39,6 +39,10 @@ static bool sgd_update(const bnmlp_optimizer_config *config, const bnmlp_update 
                                                &step);
 }
 
+static bool sgd_kernel_matters(const bnmlp_optimizer_config *config) {
+    return bnmlp_decay_splits_kinds(config->sgd.weight_decay, config->sgd.decay_kernels_only);
+}
+
 static bool sgd_valid(const bnmlp_optimizer_config *config) {
     const bnmlp_sgd_config *sgd = &config->sgd;
     return bnmlp_optimizer_positive(sgd->learning_rate) && sgd->momentum >= 0.0f && sgd->momentum <= 1.0f &&
@@ -71,4 +75,5 @@ const bnmlp_optimizer_row bnmlp_optimizer_sgd = {
     .defaults = sgd_defaults,
     .valid = sgd_valid,
     .update = sgd_update,
+    .kernel_matters = sgd_kernel_matters,
 };

@@ -35,19 +35,20 @@ bnmlp_status bnmlp_train_evaluate_checked(bnmlp_model *model, const bnmlp_tensor
 bnmlp_status bnmlp_train_evaluate_with_metrics(bnmlp_model *model, const bnmlp_tensor *x,
                                                const bnmlp_tensor *y, const bnmlp_loss_weights *weights,
                                                bnmlp_metric_set *metrics, double *loss, double *accuracy) {
+    /* The forward stops below a final activation the head computes (and writes) with the loss. */
     const size_t width = y->cols, chunk = bnmlp_model_max_batch(model),
-                 count = bnmlp_model_layer_count(model);
+                 count = bnmlp_model_head_forward_count(model);
     double loss_sum = 0.0, weight_sum = 0.0;
     size_t correct = 0;
     for (size_t start = 0; start < x->rows; start += chunk) {
         const size_t rows = bnmlp_chunk_rows(x->rows, start, chunk);
         const float *xs = x->data + start * x->cols, *ys = y->data + start * width;
-        const float *outputs = bnmlp_model_run_forward(model, xs, rows, BNMLP_MODE_INFERENCE, count);
-        if (metrics) bnmlp_metric_set_add(metrics, model, outputs, ys, rows, width);
+        bnmlp_model_run_forward(model, xs, rows, BNMLP_MODE_INFERENCE, count);
         double chunk_weights;
         size_t chunk_correct;
         loss_sum +=
             chunk_loss_sum(model, xs, ys, rows, width, weights, start, &chunk_weights, &chunk_correct);
+        if (metrics) bnmlp_metric_set_add(metrics, model, bnmlp_model_output(model), ys, rows, width);
         weight_sum += chunk_weights;
         correct += chunk_correct;
     }

@@ -39,7 +39,8 @@ static bnmlp_status check_float_loss(bnmlp_status status, double loss) {
 static bnmlp_status compute(bnmlp_model *model, const float *x, const float *y, size_t rows, size_t width,
                             size_t global_rows, const bnmlp_head_weights *weights, double *loss,
                             size_t *correct) {
-    bnmlp_model_run_forward(model, x, rows, BNMLP_MODE_TRAINING, bnmlp_model_layer_count(model));
+    /* The head writes the final activation the loss computes anyway (bnmlp_model_head_forward_count). */
+    bnmlp_model_run_forward(model, x, rows, BNMLP_MODE_TRAINING, bnmlp_model_head_forward_count(model));
     if (!bnmlp_model_is_distributed(model))
         return bnmlp_model_head_backward(model, x, y, rows, width, weights, loss, correct);
     bnmlp_model_head_backward_share(model, x, y, rows, width, global_rows, weights, loss, correct);
