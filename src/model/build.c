@@ -100,6 +100,16 @@ static bnmlp_status reserve_layers(bnmlp_model *model, size_t more) {
     return BNMLP_OK;
 }
 
+bool bnmlp_model_ends_in(const bnmlp_model *model, bnmlp_activation activation) {
+    const bnmlp_layer *last = &model->layers[model->layer_count - 1];
+    return activation != BNMLP_ACTIVATION_LINEAR && last->kind == BNMLP_LAYER_ACTIVATION &&
+           last->config.activation.function == activation;
+}
+
+size_t bnmlp_model_head_top(const bnmlp_model *model) {
+    return model->layer_count - (bnmlp_model_ends_in(model, bnmlp_loss_row_of(model->loss)->fused) ? 1 : 0);
+}
+
 size_t bnmlp_model_output_width(const bnmlp_model *model) {
     if (!model) return 0;
     return model->layer_count ? model->layers[model->layer_count - 1].out : model->input_width;
@@ -423,7 +433,7 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
         layer->fuses_next = i + 1 < model->layer_count && layer->ops->fuse_next &&
                             layer->ops->fuse_next(layer, &model->layers[i + 1]);
     }
-    bnmlp_model_plan_zero_runs(model); /* the gradient arena's layout is final */
+    bnmlp_model_plan_zero_runs(model, bnmlp_model_head_top(model)); /* the gradient arena's layout is final */
     bnmlp_random_seed(&model->rng, seed);
     initialize_weights(model);
     model->max_batch = max_batch;

@@ -11,22 +11,10 @@
 #include "core/core.h"
 #include "layers/layers.h"
 
-/* True when the model ends in the activation its loss folds in (sigmoid for binary, softmax for
- * categorical cross-entropy). */
-static bool ends_in(const bnmlp_model *model, bnmlp_activation activation) {
-    const bnmlp_layer *last = &model->layers[model->layer_count - 1];
-    return activation != BNMLP_ACTIVATION_LINEAR && last->kind == BNMLP_LAYER_ACTIVATION &&
-           last->config.activation.function == activation;
-}
-
 /* True when the model's loss computes its final activation itself (the row's computes_fused): the
  * forward pass stops below that layer and the head writes its output. */
 static bool head_computes_output(const bnmlp_model *model, const bnmlp_loss_row *row) {
-    return row->computes_fused && ends_in(model, row->fused);
-}
-
-size_t bnmlp_model_head_top(const bnmlp_model *model) {
-    return model->layer_count - (ends_in(model, bnmlp_loss_row_of(model->loss)->fused) ? 1 : 0);
+    return row->computes_fused && bnmlp_model_ends_in(model, row->fused);
 }
 
 size_t bnmlp_model_head_forward_count(const bnmlp_model *model) {
@@ -44,7 +32,7 @@ static double head_loss(const bnmlp_model *model, const float *x, const float *y
                         size_t *correct, size_t *top) {
     const bnmlp_loss_row *row = bnmlp_loss_row_of(model->loss);
     const size_t count = model->layer_count;
-    const bool fused = ends_in(model, row->fused);
+    const bool fused = bnmlp_model_ends_in(model, row->fused);
     const bnmlp_loss_batch batch = {
         .output = model->layers[count - 1].output,
         .logits = fused ? (count > 1 ? model->layers[count - 2].output : x) : NULL,

@@ -180,10 +180,10 @@ const float *bnmlp_model_output(const bnmlp_model *model);
 void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, const float *delta,
                               size_t top);
 
-/* Plans model->zero_runs, the runs bnmlp_model_run_backward zeroes for top == zero_runs_top (the
- * head's top: every training step's backward), from the layers' gradient arrays (resolved);
- * called once by build. Another top walks the layers. */
-void bnmlp_model_plan_zero_runs(bnmlp_model *model);
+/* Plans model->zero_runs, the runs bnmlp_model_run_backward zeroes for top == zero_runs_top = top
+ * (build passes the head's top, bnmlp_model_head_top: every training step's backward), from the
+ * layers' gradient arrays (resolved); called once by build. Another top walks the layers. */
+void bnmlp_model_plan_zero_runs(bnmlp_model *model, size_t top);
 
 /* BNMLP_OK when the moving-statistics update from the last training-mode forward of rows rows
  * would leave every moving statistic finite, else BNMLP_ERR_DIVERGED; changes nothing observable
@@ -219,6 +219,10 @@ bnmlp_status bnmlp_model_check_targets(const bnmlp_model *model, const bnmlp_ten
 
 /* True when the loss has an accuracy (not for mean squared error). */
 bool bnmlp_model_has_accuracy(const bnmlp_model *model);
+
+/* True when the model's last layer is the activation layer of `activation` (not linear): the
+ * activation a loss folds in (sigmoid for binary, softmax for categorical cross-entropy). */
+bool bnmlp_model_ends_in(const bnmlp_model *model, bnmlp_activation activation);
 
 /* The layers the backward pass from the head runs through: all but a final activation the loss
  * folds in (the loss's gradient is taken with respect to its input), else every layer. */

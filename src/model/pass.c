@@ -140,9 +140,9 @@ static void keep_run(bnmlp_model *model, size_t begin, size_t end, void *context
     model->zero_runs[model->zero_run_count++] = (bnmlp_slice){.offset = begin, .length = end - begin};
 }
 
-void bnmlp_model_plan_zero_runs(bnmlp_model *model) {
+void bnmlp_model_plan_zero_runs(bnmlp_model *model, size_t top) {
     model->zero_run_count = 0;
-    model->zero_runs_top = bnmlp_model_head_top(model);
+    model->zero_runs_top = top;
     walk_zero_runs(model, model->zero_runs_top, keep_run, NULL);
 }
 
