@@ -393,6 +393,9 @@ BNMLP_BLOCK_INLINE bool ELEMENTWISE(adam_loop)(float *w_out, float *m_out, float
      * element): no dependence between iterations. clang would otherwise give up on the runtime
      * checks of seven arrays. */
 #if defined(__clang__)
+/* Instrumented builds (sanitizers, coverage) may still not vectorize it: not an error there. */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpass-failed"
 #pragma clang loop vectorize(assume_safety)
 #endif
     for (size_t i = 0; i < n; i++) {
@@ -410,6 +413,9 @@ BNMLP_BLOCK_INLINE bool ELEMENTWISE(adam_loop)(float *w_out, float *m_out, float
         bad |= !(__builtin_fabsf(wi) <= __FLT_MAX__) | !(__builtin_fabsf(mi) <= __FLT_MAX__) |
                !(__builtin_fabsf(vi) <= __FLT_MAX__);
     }
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
     return !bad;
 }
 
