@@ -24,11 +24,14 @@ typedef struct worker {
     pthread_t handle;
 } worker;
 
-/* A run's word: its generation in the high half, the next task to hand out in the low half. */
+/* A run's word: its generation in the high 32 bits, its task count in the next 16, the next task
+ * to hand out in the low 16. Claiming a task checks the count of the very word it exchanges, so a
+ * late thread can never claim past the end of a run while the caller prepares the next one. */
 #define RUN_GENERATION(word) ((uint32_t)((word) >> 32))
-#define RUN_NEXT_TASK(word) ((uint32_t)(word))
+#define RUN_TASK_COUNT(word) ((size_t)((word) >> 16 & 0xffffu))
+#define RUN_NEXT_TASK(word) ((size_t)((word)&0xffffu))
 /* The most tasks one run of the word hands out; bnmlp_threadpool_run cuts larger counts. */
-#define RUN_MAX_TASKS UINT32_MAX
+#define RUN_MAX_TASKS ((size_t)0xffffu)
 
 struct bnmlp_threadpool {
     bnmlp_allocator allocator; /* copied at create */
@@ -46,8 +49,7 @@ struct bnmlp_threadpool {
      * run current until the task finishes), so they need no lock. */
     bnmlp_task_function function;
     void *context;
-    atomic_size_t task_count;
-    atomic_uint_least64_t run; /* RUN_GENERATION | RUN_NEXT_TASK: a task is claimed by one CAS */
+    atomic_uint_least64_t run; /* generation | task count | next task: claimed by one CAS */
     atomic_size_t finished;    /* tasks of the current run that have returned */
     uint32_t generation;       /* the caller's count of runs (the word's generation) */
     atomic_size_t sleepers;    /* workers asleep on wake (or about to be) */
@@ -85,17 +87,15 @@ static void wake_caller(bnmlp_threadpool *pool) {
 static void take_tasks(bnmlp_threadpool *pool, size_t thread, uint32_t generation) {
     uint_least64_t word = atomic_load_explicit(&pool->run, memory_order_acquire);
     for (;;) {
-        if (RUN_GENERATION(word) != generation) return;
-        /* A later run's count when the run changed since the load above: the exchange below
-         * then fails on the generation. */
-        if (RUN_NEXT_TASK(word) >= atomic_load_explicit(&pool->task_count, memory_order_relaxed)) return;
-        if (!atomic_compare_exchange_weak_explicit(&pool->run, &word, word + 1u, memory_order_acquire,
+        if (RUN_GENERATION(word) != generation || RUN_NEXT_TASK(word) >= RUN_TASK_COUNT(word)) return;
+        /* acq_rel: every claim passes on what the caller wrote before it published the run. */
+        if (!atomic_compare_exchange_weak_explicit(&pool->run, &word, word + 1u, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue;
-        /* The run stays current until this task has finished: its fields are stable. */
-        const size_t count = atomic_load_explicit(&pool->task_count, memory_order_relaxed);
+        /* An unclaimed task of the run was claimed: the run stays current until this task has
+         * finished, so its fields are stable. */
         pool->function(pool->context, RUN_NEXT_TASK(word), thread);
-        if (atomic_fetch_add(&pool->finished, 1) + 1 == count) wake_caller(pool);
+        if (atomic_fetch_add(&pool->finished, 1) + 1 == RUN_TASK_COUNT(word)) wake_caller(pool);
         word = atomic_load_explicit(&pool->run, memory_order_acquire);
     }
 }
@@ -188,7 +188,6 @@ bnmlp_threadpool *bnmlp_threadpool_create(size_t threads, const bnmlp_allocator 
     pool->started = 0;
     pool->function = NULL;
     pool->context = NULL;
-    atomic_init(&pool->task_count, 0);
     atomic_init(&pool->run, 0u);
     atomic_init(&pool->finished, 0);
     pool->generation = 0;
@@ -252,11 +251,10 @@ static void run_tasks(bnmlp_threadpool *pool, bnmlp_task_function function, void
     /* The previous run has finished (every claimed task returned): nobody reads these now. */
     pool->function = function;
     pool->context = context;
-    atomic_store_explicit(&pool->task_count, task_count, memory_order_relaxed);
     atomic_store_explicit(&pool->finished, 0, memory_order_relaxed);
     const uint32_t generation = ++pool->generation;
     /* Published after the fields (release); sequentially consistent against sleep_for_generation. */
-    atomic_store(&pool->run, (uint_least64_t)generation << 32);
+    atomic_store(&pool->run, (uint_least64_t)generation << 32 | (uint_least64_t)task_count << 16);
     if (atomic_load(&pool->sleepers) > 0) {
         pthread_mutex_lock(&pool->mutex);
         pthread_cond_broadcast(&pool->wake);
