@@ -352,6 +352,44 @@ static void test_pool_runs_every_task_once(void **state) {
     bnmlp_threadpool_free(NULL);
 }
 
+/* A run of more tasks than the pool hands out at once (it cuts them into runs of at most 65535):
+ * every index still runs exactly once, on a thread of the pool. */
+#define MANY_TASKS ((size_t)3 * 65535 + 5)
+typedef struct many_counts {
+    atomic_int *runs;
+    atomic_int bad_thread;
+    size_t threads;
+} many_counts;
+
+static void count_many_task(void *context, size_t task, size_t thread) {
+    many_counts *counts = context;
+    if (task < MANY_TASKS)
+        atomic_fetch_add(&counts->runs[task], 1);
+    else
+        atomic_fetch_add(&counts->bad_thread, 1);
+    if (thread >= counts->threads) atomic_fetch_add(&counts->bad_thread, 1);
+}
+
+static void test_pool_runs_more_tasks_than_one_run_holds(void **state) {
+    (void)state;
+    atomic_int *runs = malloc(MANY_TASKS * sizeof *runs);
+    assert_non_null(runs);
+    for (size_t threads = 1; threads <= 3; threads++) {
+        bnmlp_status status;
+        bnmlp_threadpool *pool = bnmlp_threadpool_create(threads, NULL, &status);
+        assert_ok(status);
+        many_counts counts = {.runs = runs, .threads = threads};
+        for (size_t t = 0; t < MANY_TASKS; t++) atomic_init(&runs[t], 0);
+        atomic_init(&counts.bad_thread, 0);
+        bnmlp_threadpool_run(pool, count_many_task, &counts, MANY_TASKS);
+        for (size_t t = 0; t < MANY_TASKS; t++)
+            if (atomic_load(&runs[t]) != 1) fail_msg("task %zu ran %d times", t, atomic_load(&runs[t]));
+        assert_int_equal(atomic_load(&counts.bad_thread), 0);
+        bnmlp_threadpool_free(pool);
+    }
+    free(runs);
+}
+
 /* Threads of this process, from /proc (Linux); 0 when unknown. */
 static size_t process_threads(void) {
     FILE *f = fopen("/proc/self/status", "r");
@@ -438,6 +476,7 @@ int main(void) {
         cmocka_unit_test(test_isa_resolution),
         cmocka_unit_test(test_isa_from_environment),
         cmocka_unit_test(test_pool_runs_every_task_once),
+        cmocka_unit_test(test_pool_runs_more_tasks_than_one_run_holds),
         cmocka_unit_test(test_pool_of_one_creates_no_thread),
         cmocka_unit_test(test_two_pools_in_two_threads),
         cmocka_unit_test(test_pool_allocation_failure),

@@ -4,8 +4,9 @@
  *
  * bnmlp_threadpool_run hands out task indices 0 .. task_count-1; the calling thread takes tasks
  * too, and run returns only when every task has finished. A pool of n threads creates n - 1
- * workers (n = 1 creates none and runs everything on the caller). Idle workers spin briefly,
- * then sleep on a condition variable. All allocation happens in create; run never allocates.
+ * workers (n = 1 creates none and runs everything on the caller). A task is claimed by one
+ * compare-and-swap, without a lock. Idle workers spin briefly, then sleep on a condition variable
+ * (woken only when one sleeps). All allocation happens in create; run never allocates.
  * One pool must not be run from two threads at once (it belongs to one model).
  */
 #ifndef BNMLP_THREADPOOL_H
