@@ -390,13 +390,16 @@ BNMLP_BLOCK_INLINE bool ELEMENTWISE(adam_loop)(float *w_out, float *m_out, float
     const float l2 = step->l2, shrink = step->shrink;
     int bad = 0;
     /* Each element reads and writes index i only (outputs alias inputs, if at all, element by
-     * element): no dependence between iterations. clang would otherwise give up on the runtime
-     * checks of seven arrays. */
+     * element): no dependence between iterations. Without saying so, clang gives up on the
+     * runtime checks of seven arrays and gcc keeps only the instances with few enough of them
+     * (those that do not read m and v: the fresh ones), so the every-step update ran scalar. */
 #if defined(__clang__)
 /* Instrumented builds (sanitizers, coverage) may still not vectorize it: not an error there. */
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wpass-failed"
 #pragma clang loop vectorize(assume_safety)
+#elif defined(__GNUC__)
+#pragma GCC ivdep
 #endif
     for (size_t i = 0; i < n; i++) {
         float wi = shrinks ? w[i] * shrink : w[i];
