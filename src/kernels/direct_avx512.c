@@ -97,6 +97,59 @@ DIRECT_INLINE void rows_block(size_t rows, size_t vectors, __mmask16 tail, size_
     default: rows_block(rows, 4, tail, __VA_ARGS__); break;                                                  \
     }
 
+/* Sums of at most this many products (the input layer of a 2-feature model, a one-unit head's
+ * dX) take rows_small_k. */
+#define SMALL_K 2
+
+/* Rows 0 .. m - 1, columns j0 .. of a block of `vectors` registers, k <= SMALL_K (k and vectors
+ * literals): the block's k rows of B and its bias are loaded once into registers and every row of
+ * C is then one broadcast per product, its adds and its stores, the same operations in the same
+ * order as rows_block's (start's value, then + s * b for p ascending). */
+DIRECT_INLINE void rows_small_k(size_t k, size_t vectors, __mmask16 tail, size_t m, const float *a,
+                                size_t a_row_step, size_t a_col_step, const float *b, size_t ldb,
+                                const float *bias, bool accumulate, float *c, size_t ldc) {
+    __m512 b_regs[SMALL_K][MAX_VECTORS], bias_regs[MAX_VECTORS];
+    BLOCK_UNROLL for (size_t p = 0; p < k; p++) BLOCK_UNROLL for (size_t v = 0; v < vectors; v++)
+        b_regs[p][v] = _mm512_maskz_loadu_ps(MASK_AT(v, vectors, tail), b + p * ldb + v * LANES);
+    /* start's value without C: the bias, or +0 */
+    BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) bias_regs[v] =
+        bias ? _mm512_maskz_loadu_ps(MASK_AT(v, vectors, tail), bias + v * LANES) : _mm512_setzero_ps();
+    for (size_t i = 0; i < m; i++) {
+        const float *a_i = a + i * a_row_step;
+        float *c_i = c + i * ldc;
+        __m512 acc[MAX_VECTORS];
+        const __m512 s = _mm512_set1_ps(a_i[0]);
+        BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) {
+            __m512 value = bias_regs[v];
+            if (accumulate) {
+                value = _mm512_maskz_loadu_ps(MASK_AT(v, vectors, tail), c_i + v * LANES);
+                if (bias) value = _mm512_add_ps(value, bias_regs[v]);
+            }
+            acc[v] = _mm512_add_ps(value, _mm512_mul_ps(s, b_regs[0][v]));
+        }
+        BLOCK_UNROLL for (size_t p = 1; p < k; p++) {
+            const __m512 s_p = _mm512_set1_ps(a_i[p * a_col_step]);
+            BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) acc[v] =
+                _mm512_add_ps(acc[v], _mm512_mul_ps(s_p, b_regs[p][v]));
+        }
+        BLOCK_UNROLL for (size_t v = 0; v < vectors; v++)
+            _mm512_mask_storeu_ps(c_i + v * LANES, MASK_AT(v, vectors, tail), acc[v]);
+    }
+}
+
+/* rows_small_k with k and vectors literals. */
+#define ROWS_SMALL_K_CASES(k, vectors, tail, ...)                                                            \
+    switch ((k)*MAX_VECTORS + (vectors)) {                                                                   \
+    case 1 * MAX_VECTORS + 1: rows_small_k(1, 1, tail, __VA_ARGS__); break;                                  \
+    case 1 * MAX_VECTORS + 2: rows_small_k(1, 2, tail, __VA_ARGS__); break;                                  \
+    case 1 * MAX_VECTORS + 3: rows_small_k(1, 3, tail, __VA_ARGS__); break;                                  \
+    case 1 * MAX_VECTORS + 4: rows_small_k(1, 4, tail, __VA_ARGS__); break;                                  \
+    case 2 * MAX_VECTORS + 1: rows_small_k(2, 1, tail, __VA_ARGS__); break;                                  \
+    case 2 * MAX_VECTORS + 2: rows_small_k(2, 2, tail, __VA_ARGS__); break;                                  \
+    case 2 * MAX_VECTORS + 3: rows_small_k(2, 3, tail, __VA_ARGS__); break;                                  \
+    default: rows_small_k(2, 4, tail, __VA_ARGS__); break;                                                   \
+    }
+
 /* Rows form, B not transposed: C row i = start + sum_p op(A)(i, p) B row p. */
 DIRECT_TARGET
 static void direct_rows(bool transpose_a, size_t m, size_t n, size_t k, const float *a, size_t lda,
@@ -108,6 +161,11 @@ static void direct_rows(bool transpose_a, size_t m, size_t n, size_t k, const fl
         const size_t vectors = (width + LANES - 1) / LANES;
         const __mmask16 tail = (__mmask16)((1u << (width - (vectors - 1) * LANES)) - 1u);
         const float *bias_j = bias ? bias + j0 : NULL;
+        if (k <= SMALL_K) {
+            ROWS_SMALL_K_CASES(k, vectors, tail, m, a, a_row_step, a_col_step, b + j0, ldb, bias_j,
+                               accumulate, c + j0, ldc)
+            continue;
+        }
         size_t i = 0;
         for (; i + 2 <= m; i += 2) {
             ROWS_BLOCK_CASES(2, vectors, tail, k, a + i * a_row_step, a_row_step, a_col_step, b + j0, ldb,
