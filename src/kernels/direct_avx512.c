@@ -283,13 +283,17 @@ static void direct_dots(size_t m, size_t n, size_t k, const float *a, size_t lda
             transpose8(lanes, by_lane);
             __m256 sum = _mm256_setzero_ps();
             BLOCK_UNROLL for (size_t l = 0; l < DOT_LANES; l++) sum = _mm256_add_ps(sum, by_lane[l]);
-            float start_values[DOT_LANES], sums[DOT_LANES];
-            for (size_t r = 0; r < DOT_LANES; r++) {
-                float s = accumulate ? c[(i + r) * ldc + j] : 0.0f;
-                if (bias) s += bias[j];
-                start_values[r] = s;
+            /* The rows' start values built in a register (8 scalar stores read back as one vector
+             * would stall on store forwarding): ([C] or +0) [+ bias], the scalar operations. */
+            __m256 start_values = _mm256_setzero_ps();
+            if (accumulate) {
+                const float *c_j = c + i * ldc + j;
+                start_values = _mm256_setr_ps(c_j[0], c_j[ldc], c_j[2 * ldc], c_j[3 * ldc], c_j[4 * ldc],
+                                              c_j[5 * ldc], c_j[6 * ldc], c_j[7 * ldc]);
             }
-            _mm256_storeu_ps(sums, _mm256_add_ps(_mm256_loadu_ps(start_values), sum));
+            if (bias) start_values = _mm256_add_ps(start_values, _mm256_set1_ps(bias[j]));
+            float sums[DOT_LANES];
+            _mm256_storeu_ps(sums, _mm256_add_ps(start_values, sum));
             for (size_t r = 0; r < DOT_LANES; r++) c[(i + r) * ldc + j] = sums[r];
         }
     }
