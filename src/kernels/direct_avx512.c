@@ -181,13 +181,15 @@ static void direct_rows(bool transpose_a, size_t m, size_t n, size_t k, const fl
 /* Elements of a column the columns form holds in registers at a time. */
 #define COLUMN_BLOCK (MAX_VECTORS * LANES)
 
-/* Columns i0 .. of column j, a block of `vectors` registers: start values from column[], then
- * += A row p (those elements) * op(B)(p, j), p ascending; the sums back into column[]. */
-DIRECT_INLINE void column_block(size_t vectors, __mmask16 tail, float *column, size_t k, const float *a,
-                                size_t lda, const float *b, size_t b_step) {
+/* Columns i0 .. of column j, a block of `vectors` registers: start values from column[]
+ * (accumulate) or every one `start_value`, then += A row p (those elements) * op(B)(p, j), p
+ * ascending; the sums into column[]. */
+DIRECT_INLINE void column_block(size_t vectors, __mmask16 tail, float *column, bool accumulate,
+                                __m512 start_value, size_t k, const float *a, size_t lda, const float *b,
+                                size_t b_step) {
     __m512 acc[MAX_VECTORS];
     BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) acc[v] =
-        _mm512_maskz_loadu_ps(MASK_AT(v, vectors, tail), column + v * LANES);
+        accumulate ? _mm512_maskz_loadu_ps(MASK_AT(v, vectors, tail), column + v * LANES) : start_value;
     for (size_t p = 0; p < k; p++) {
         const __m512 s = _mm512_set1_ps(b[p * b_step]);
         BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) {
@@ -211,18 +213,32 @@ static void direct_columns(bool transpose_b, size_t m, size_t n, size_t k, const
         const size_t b_step = transpose_b ? 1 : ldb;
         for (size_t i0 = 0; i0 < m; i0 += COLUMN_BLOCK) {
             const size_t height = m - i0 < COLUMN_BLOCK ? m - i0 : COLUMN_BLOCK;
-            for (size_t i = 0; i < height; i++) {
-                float s = accumulate ? c[(i0 + i) * ldc + j] : 0.0f;
-                if (bias) s += bias[j];
-                column[i] = s;
-            }
+            /* Without C, every start value is +0 [+ bias] (the scalar operations, in a register:
+             * scalar stores read back as vectors would stall on store forwarding). */
+            __m512 start_value = _mm512_setzero_ps();
+            if (accumulate)
+                for (size_t i = 0; i < height; i++) {
+                    float s = c[(i0 + i) * ldc + j];
+                    if (bias) s += bias[j];
+                    column[i] = s;
+                }
+            else if (bias)
+                start_value = _mm512_add_ps(start_value, _mm512_set1_ps(bias[j]));
             const size_t vectors = (height + LANES - 1) / LANES;
             const __mmask16 tail = (__mmask16)((1u << (height - (vectors - 1) * LANES)) - 1u);
             switch (vectors) {
-            case 1: column_block(1, tail, column, k, a + i0, lda, b_j, b_step); break;
-            case 2: column_block(2, tail, column, k, a + i0, lda, b_j, b_step); break;
-            case 3: column_block(3, tail, column, k, a + i0, lda, b_j, b_step); break;
-            default: column_block(4, tail, column, k, a + i0, lda, b_j, b_step); break;
+            case 1:
+                column_block(1, tail, column, accumulate, start_value, k, a + i0, lda, b_j, b_step);
+                break;
+            case 2:
+                column_block(2, tail, column, accumulate, start_value, k, a + i0, lda, b_j, b_step);
+                break;
+            case 3:
+                column_block(3, tail, column, accumulate, start_value, k, a + i0, lda, b_j, b_step);
+                break;
+            default:
+                column_block(4, tail, column, accumulate, start_value, k, a + i0, lda, b_j, b_step);
+                break;
             }
             for (size_t i = 0; i < height; i++) c[(i0 + i) * ldc + j] = column[i];
         }
