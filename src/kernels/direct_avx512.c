@@ -263,6 +263,27 @@ DIRECT_INLINE __m256 dot_lanes(const float *x, const float *y, size_t k) {
     return lane;
 }
 
+/* dot_lanes of 8 rows x_r = x + r x_step with the same y, the rows' steps interleaved: one loop
+ * and one load of y per step for the 8 independent sums, each lane's operations dot_lanes'. */
+DIRECT_INLINE void dot_lanes8(const float *x, size_t x_step, const float *y, size_t k,
+                              __m256 lanes[DOT_LANES]) {
+    BLOCK_UNROLL for (size_t r = 0; r < DOT_LANES; r++) lanes[r] = _mm256_setzero_ps();
+    size_t p = 0;
+    for (; p + DOT_LANES <= k; p += DOT_LANES) {
+        const __m256 yv = _mm256_loadu_ps(y + p);
+        BLOCK_UNROLL for (size_t r = 0; r < DOT_LANES; r++) lanes[r] =
+            _mm256_add_ps(lanes[r], _mm256_mul_ps(_mm256_loadu_ps(x + r * x_step + p), yv));
+    }
+    if (p < k) {
+        const __mmask8 mask = (__mmask8)((1u << (k - p)) - 1u);
+        const __m256 yv = _mm256_maskz_loadu_ps(mask, y + p);
+        BLOCK_UNROLL for (size_t r = 0; r < DOT_LANES; r++) {
+            const __m256 product = _mm256_mul_ps(_mm256_maskz_loadu_ps(mask, x + r * x_step + p), yv);
+            lanes[r] = _mm256_mask_add_ps(lanes[r], mask, lanes[r], product);
+        }
+    }
+}
+
 /* in[r] (8 rows of 8 lanes) transposed: out[l] holds lane l of the 8 rows. */
 DIRECT_INLINE void transpose8(const __m256 in[8], __m256 out[8]) {
     const __m256 t0 = _mm256_unpacklo_ps(in[0], in[1]), t1 = _mm256_unpackhi_ps(in[0], in[1]);
@@ -294,8 +315,7 @@ static void direct_dots(size_t m, size_t n, size_t k, const float *a, size_t lda
         for (size_t j = 0; j < n; j++) {
             const float *b_j = b + j * column_step;
             __m256 lanes[DOT_LANES], by_lane[DOT_LANES];
-            BLOCK_UNROLL for (size_t r = 0; r < DOT_LANES; r++) lanes[r] =
-                dot_lanes(a + (i + r) * lda, b_j, k);
+            dot_lanes8(a + i * lda, lda, b_j, k, lanes);
             transpose8(lanes, by_lane);
             __m256 sum = _mm256_setzero_ps();
             BLOCK_UNROLL for (size_t l = 0; l < DOT_LANES; l++) sum = _mm256_add_ps(sum, by_lane[l]);
