@@ -10,7 +10,9 @@
  * a row masked to the columns left) is summed over every p in registers and stored once. Every
  * element still starts from the body's start value and adds its k products p ascending, each a
  * multiply then an add (never fused), so the results are the body's bit for bit on every shape
- * (tests/test_small_kernels.c).
+ * (tests/test_small_kernels.c). Sums of k <= 2 products (a 2-feature input layer, a one-unit
+ * head's dX) hold the block's B rows and bias in registers instead, over every row of C. The dot
+ * form steps its 8 rows through p together, one load of B's column per step.
  *
  * Compiled for AVX-512 F/VL through target attributes; only called through the avx512 row.
  * x86-64 only.
