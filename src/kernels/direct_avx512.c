@@ -10,7 +10,9 @@
  * a row masked to the columns left) is summed over every p in registers and stored once. Every
  * element still starts from the body's start value and adds its k products p ascending, each a
  * multiply then an add (never fused), so the results are the body's bit for bit on every shape
- * (tests/test_small_kernels.c).
+ * (tests/test_small_kernels.c). Sums of k <= 2 products (a 2-feature input layer, a one-unit
+ * head's dX) hold the block's B rows and bias in registers instead, over every row of C. The dot
+ * form steps its 8 rows through p together, one load of B's column per step.
  *
  * Compiled for AVX-512 F/VL through target attributes; only called through the avx512 row.
  * x86-64 only.
@@ -97,6 +99,59 @@ DIRECT_INLINE void rows_block(size_t rows, size_t vectors, __mmask16 tail, size_
     default: rows_block(rows, 4, tail, __VA_ARGS__); break;                                                  \
     }
 
+/* Sums of at most this many products (the input layer of a 2-feature model, a one-unit head's
+ * dX) take rows_small_k. */
+#define SMALL_K 2
+
+/* Rows 0 .. m - 1, columns j0 .. of a block of `vectors` registers, k <= SMALL_K (k and vectors
+ * literals): the block's k rows of B and its bias are loaded once into registers and every row of
+ * C is then one broadcast per product, its adds and its stores, the same operations in the same
+ * order as rows_block's (start's value, then + s * b for p ascending). */
+DIRECT_INLINE void rows_small_k(size_t k, size_t vectors, __mmask16 tail, size_t m, const float *a,
+                                size_t a_row_step, size_t a_col_step, const float *b, size_t ldb,
+                                const float *bias, bool accumulate, float *c, size_t ldc) {
+    __m512 b_regs[SMALL_K][MAX_VECTORS], bias_regs[MAX_VECTORS];
+    BLOCK_UNROLL for (size_t p = 0; p < k; p++) BLOCK_UNROLL for (size_t v = 0; v < vectors; v++)
+        b_regs[p][v] = _mm512_maskz_loadu_ps(MASK_AT(v, vectors, tail), b + p * ldb + v * LANES);
+    /* start's value without C: the bias, or +0 */
+    BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) bias_regs[v] =
+        bias ? _mm512_maskz_loadu_ps(MASK_AT(v, vectors, tail), bias + v * LANES) : _mm512_setzero_ps();
+    for (size_t i = 0; i < m; i++) {
+        const float *a_i = a + i * a_row_step;
+        float *c_i = c + i * ldc;
+        __m512 acc[MAX_VECTORS];
+        const __m512 s = _mm512_set1_ps(a_i[0]);
+        BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) {
+            __m512 value = bias_regs[v];
+            if (accumulate) {
+                value = _mm512_maskz_loadu_ps(MASK_AT(v, vectors, tail), c_i + v * LANES);
+                if (bias) value = _mm512_add_ps(value, bias_regs[v]);
+            }
+            acc[v] = _mm512_add_ps(value, _mm512_mul_ps(s, b_regs[0][v]));
+        }
+        BLOCK_UNROLL for (size_t p = 1; p < k; p++) {
+            const __m512 s_p = _mm512_set1_ps(a_i[p * a_col_step]);
+            BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) acc[v] =
+                _mm512_add_ps(acc[v], _mm512_mul_ps(s_p, b_regs[p][v]));
+        }
+        BLOCK_UNROLL for (size_t v = 0; v < vectors; v++)
+            _mm512_mask_storeu_ps(c_i + v * LANES, MASK_AT(v, vectors, tail), acc[v]);
+    }
+}
+
+/* rows_small_k with k and vectors literals. */
+#define ROWS_SMALL_K_CASES(k, vectors, tail, ...)                                                            \
+    switch ((k)*MAX_VECTORS + (vectors)) {                                                                   \
+    case 1 * MAX_VECTORS + 1: rows_small_k(1, 1, tail, __VA_ARGS__); break;                                  \
+    case 1 * MAX_VECTORS + 2: rows_small_k(1, 2, tail, __VA_ARGS__); break;                                  \
+    case 1 * MAX_VECTORS + 3: rows_small_k(1, 3, tail, __VA_ARGS__); break;                                  \
+    case 1 * MAX_VECTORS + 4: rows_small_k(1, 4, tail, __VA_ARGS__); break;                                  \
+    case 2 * MAX_VECTORS + 1: rows_small_k(2, 1, tail, __VA_ARGS__); break;                                  \
+    case 2 * MAX_VECTORS + 2: rows_small_k(2, 2, tail, __VA_ARGS__); break;                                  \
+    case 2 * MAX_VECTORS + 3: rows_small_k(2, 3, tail, __VA_ARGS__); break;                                  \
+    default: rows_small_k(2, 4, tail, __VA_ARGS__); break;                                                   \
+    }
+
 /* Rows form, B not transposed: C row i = start + sum_p op(A)(i, p) B row p. */
 DIRECT_TARGET
 static void direct_rows(bool transpose_a, size_t m, size_t n, size_t k, const float *a, size_t lda,
@@ -108,6 +163,11 @@ static void direct_rows(bool transpose_a, size_t m, size_t n, size_t k, const fl
         const size_t vectors = (width + LANES - 1) / LANES;
         const __mmask16 tail = (__mmask16)((1u << (width - (vectors - 1) * LANES)) - 1u);
         const float *bias_j = bias ? bias + j0 : NULL;
+        if (k <= SMALL_K) {
+            ROWS_SMALL_K_CASES(k, vectors, tail, m, a, a_row_step, a_col_step, b + j0, ldb, bias_j,
+                               accumulate, c + j0, ldc)
+            continue;
+        }
         size_t i = 0;
         for (; i + 2 <= m; i += 2) {
             ROWS_BLOCK_CASES(2, vectors, tail, k, a + i * a_row_step, a_row_step, a_col_step, b + j0, ldb,
@@ -123,13 +183,15 @@ static void direct_rows(bool transpose_a, size_t m, size_t n, size_t k, const fl
 /* Elements of a column the columns form holds in registers at a time. */
 #define COLUMN_BLOCK (MAX_VECTORS * LANES)
 
-/* Columns i0 .. of column j, a block of `vectors` registers: start values from column[], then
- * += A row p (those elements) * op(B)(p, j), p ascending; the sums back into column[]. */
-DIRECT_INLINE void column_block(size_t vectors, __mmask16 tail, float *column, size_t k, const float *a,
-                                size_t lda, const float *b, size_t b_step) {
+/* Columns i0 .. of column j, a block of `vectors` registers: start values from column[]
+ * (accumulate) or every one `start_value`, then += A row p (those elements) * op(B)(p, j), p
+ * ascending; the sums into column[]. */
+DIRECT_INLINE void column_block(size_t vectors, __mmask16 tail, float *column, bool accumulate,
+                                __m512 start_value, size_t k, const float *a, size_t lda, const float *b,
+                                size_t b_step) {
     __m512 acc[MAX_VECTORS];
     BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) acc[v] =
-        _mm512_maskz_loadu_ps(MASK_AT(v, vectors, tail), column + v * LANES);
+        accumulate ? _mm512_maskz_loadu_ps(MASK_AT(v, vectors, tail), column + v * LANES) : start_value;
     for (size_t p = 0; p < k; p++) {
         const __m512 s = _mm512_set1_ps(b[p * b_step]);
         BLOCK_UNROLL for (size_t v = 0; v < vectors; v++) {
@@ -153,18 +215,32 @@ static void direct_columns(bool transpose_b, size_t m, size_t n, size_t k, const
         const size_t b_step = transpose_b ? 1 : ldb;
         for (size_t i0 = 0; i0 < m; i0 += COLUMN_BLOCK) {
             const size_t height = m - i0 < COLUMN_BLOCK ? m - i0 : COLUMN_BLOCK;
-            for (size_t i = 0; i < height; i++) {
-                float s = accumulate ? c[(i0 + i) * ldc + j] : 0.0f;
-                if (bias) s += bias[j];
-                column[i] = s;
-            }
+            /* Without C, every start value is +0 [+ bias] (the scalar operations, in a register:
+             * scalar stores read back as vectors would stall on store forwarding). */
+            __m512 start_value = _mm512_setzero_ps();
+            if (accumulate)
+                for (size_t i = 0; i < height; i++) {
+                    float s = c[(i0 + i) * ldc + j];
+                    if (bias) s += bias[j];
+                    column[i] = s;
+                }
+            else if (bias)
+                start_value = _mm512_add_ps(start_value, _mm512_set1_ps(bias[j]));
             const size_t vectors = (height + LANES - 1) / LANES;
             const __mmask16 tail = (__mmask16)((1u << (height - (vectors - 1) * LANES)) - 1u);
             switch (vectors) {
-            case 1: column_block(1, tail, column, k, a + i0, lda, b_j, b_step); break;
-            case 2: column_block(2, tail, column, k, a + i0, lda, b_j, b_step); break;
-            case 3: column_block(3, tail, column, k, a + i0, lda, b_j, b_step); break;
-            default: column_block(4, tail, column, k, a + i0, lda, b_j, b_step); break;
+            case 1:
+                column_block(1, tail, column, accumulate, start_value, k, a + i0, lda, b_j, b_step);
+                break;
+            case 2:
+                column_block(2, tail, column, accumulate, start_value, k, a + i0, lda, b_j, b_step);
+                break;
+            case 3:
+                column_block(3, tail, column, accumulate, start_value, k, a + i0, lda, b_j, b_step);
+                break;
+            default:
+                column_block(4, tail, column, accumulate, start_value, k, a + i0, lda, b_j, b_step);
+                break;
             }
             for (size_t i = 0; i < height; i++) c[(i0 + i) * ldc + j] = column[i];
         }
@@ -187,6 +263,27 @@ DIRECT_INLINE __m256 dot_lanes(const float *x, const float *y, size_t k) {
         lane = _mm256_mask_add_ps(lane, mask, lane, product);
     }
     return lane;
+}
+
+/* dot_lanes of 8 rows x_r = x + r x_step with the same y, the rows' steps interleaved: one loop
+ * and one load of y per step for the 8 independent sums, each lane's operations dot_lanes'. */
+DIRECT_INLINE void dot_lanes8(const float *x, size_t x_step, const float *y, size_t k,
+                              __m256 lanes[DOT_LANES]) {
+    BLOCK_UNROLL for (size_t r = 0; r < DOT_LANES; r++) lanes[r] = _mm256_setzero_ps();
+    size_t p = 0;
+    for (; p + DOT_LANES <= k; p += DOT_LANES) {
+        const __m256 yv = _mm256_loadu_ps(y + p);
+        BLOCK_UNROLL for (size_t r = 0; r < DOT_LANES; r++) lanes[r] =
+            _mm256_add_ps(lanes[r], _mm256_mul_ps(_mm256_loadu_ps(x + r * x_step + p), yv));
+    }
+    if (p < k) {
+        const __mmask8 mask = (__mmask8)((1u << (k - p)) - 1u);
+        const __m256 yv = _mm256_maskz_loadu_ps(mask, y + p);
+        BLOCK_UNROLL for (size_t r = 0; r < DOT_LANES; r++) {
+            const __m256 product = _mm256_mul_ps(_mm256_maskz_loadu_ps(mask, x + r * x_step + p), yv);
+            lanes[r] = _mm256_mask_add_ps(lanes[r], mask, lanes[r], product);
+        }
+    }
 }
 
 /* in[r] (8 rows of 8 lanes) transposed: out[l] holds lane l of the 8 rows. */
@@ -220,18 +317,21 @@ static void direct_dots(size_t m, size_t n, size_t k, const float *a, size_t lda
         for (size_t j = 0; j < n; j++) {
             const float *b_j = b + j * column_step;
             __m256 lanes[DOT_LANES], by_lane[DOT_LANES];
-            BLOCK_UNROLL for (size_t r = 0; r < DOT_LANES; r++) lanes[r] =
-                dot_lanes(a + (i + r) * lda, b_j, k);
+            dot_lanes8(a + i * lda, lda, b_j, k, lanes);
             transpose8(lanes, by_lane);
             __m256 sum = _mm256_setzero_ps();
             BLOCK_UNROLL for (size_t l = 0; l < DOT_LANES; l++) sum = _mm256_add_ps(sum, by_lane[l]);
-            float start_values[DOT_LANES], sums[DOT_LANES];
-            for (size_t r = 0; r < DOT_LANES; r++) {
-                float s = accumulate ? c[(i + r) * ldc + j] : 0.0f;
-                if (bias) s += bias[j];
-                start_values[r] = s;
+            /* The rows' start values built in a register (8 scalar stores read back as one vector
+             * would stall on store forwarding): ([C] or +0) [+ bias], the scalar operations. */
+            __m256 start_values = _mm256_setzero_ps();
+            if (accumulate) {
+                const float *c_j = c + i * ldc + j;
+                start_values = _mm256_setr_ps(c_j[0], c_j[ldc], c_j[2 * ldc], c_j[3 * ldc], c_j[4 * ldc],
+                                              c_j[5 * ldc], c_j[6 * ldc], c_j[7 * ldc]);
             }
-            _mm256_storeu_ps(sums, _mm256_add_ps(_mm256_loadu_ps(start_values), sum));
+            if (bias) start_values = _mm256_add_ps(start_values, _mm256_set1_ps(bias[j]));
+            float sums[DOT_LANES];
+            _mm256_storeu_ps(sums, _mm256_add_ps(start_values, sum));
             for (size_t r = 0; r < DOT_LANES; r++) c[(i + r) * ldc + j] = sums[r];
         }
     }

@@ -479,9 +479,15 @@ static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool
     if (bf16 && !scratch_covers(plan, m, n, k, threads, scratch, scratch_floats, &per_thread))
         return BNMLP_ERR_INVALID_ARGUMENT;
     if (bf16 ? plan->gemm_direct_bf16 && bnmlp_gemm_bf16_is_direct(m, n, k) : bnmlp_gemm_is_direct(m, n, k)) {
+        const bnmlp_gemm_direct_function direct =
+            bf16 ? plan->gemm_direct_bf16 : BNMLP_ISA_ENTRY(plan->isa, gemm_direct);
+        const bool threaded = pool && n * m > DIRECT_THREADING_MIN_MADDS / k;
+        if (!threaded) { /* every product of a tiny model: one call, no job, no split */
+            direct(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c, ldc);
+            return BNMLP_OK;
+        }
         /* Thin products of a big model (a one-unit head's) split their rows over the threads. */
-        const direct_job job = {.direct =
-                                    bf16 ? plan->gemm_direct_bf16 : BNMLP_ISA_ENTRY(plan->isa, gemm_direct),
+        const direct_job job = {.direct = direct,
                                 .transpose_a = transpose_a,
                                 .transpose_b = transpose_b,
                                 .accumulate = accumulate,
@@ -494,8 +500,7 @@ static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool
                                 .b = b,
                                 .bias = bias,
                                 .c = c};
-        const bool threaded = pool && n * m > DIRECT_THREADING_MIN_MADDS / k;
-        const bnmlp_kernel_context threads_only = {.plan = *plan, .pool = threaded ? pool : NULL};
+        const bnmlp_kernel_context threads_only = {.plan = *plan, .pool = pool};
         bnmlp_parallel_for(&threads_only, m, DIRECT_ROWS_PIECE, direct_rows_range, (void *)&job);
         return BNMLP_OK;
     }

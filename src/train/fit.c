@@ -90,6 +90,15 @@ static bnmlp_status fit_state_init(fit_state *f, bnmlp_model *model, const bnmlp
  * at a time, then the rest one by one (a library call per row would cost more than a narrow
  * row's copy). */
 static void gather_rows(float *dst, const float *src, size_t cols, const size_t *order, size_t rows) {
+    /* The narrow data of tiny models (2 features, 1 label): a row is one move of a fixed size. */
+    if (cols == 1) {
+        for (size_t r = 0; r < rows; r++) dst[r] = src[order[r]];
+        return;
+    }
+    if (cols == 2) {
+        for (size_t r = 0; r < rows; r++) memcpy(dst + 2 * r, src + 2 * order[r], 2 * sizeof *dst);
+        return;
+    }
     for (size_t r = 0; r < rows; r++) {
         const float *from = src + order[r] * cols;
         float *to = dst + r * cols;
