@@ -1,6 +1,6 @@
 /*
- * test_optimizer_kernels.c - the optimizers' one-pass update: each instruction set's sgd_update
- * and adam_update loops give their references' bits (new w and state, and the finiteness answer)
+ * test_optimizer_kernels.c - the optimizers' one-pass update: each instruction set's sgd_update,
+ * adam_update and rmsprop_update loops give their references' bits (new w and state, and the finiteness answer)
  * for every flag, length and alias; and through a model, a refused one-pass step (spare copies written, never swapped)
  * leaves parameters, optimizer state, kind and steps as they were, also when it would have
  * switched to another kind.
@@ -126,6 +126,56 @@ static void test_adam_update_matches_reference(void **state) {
     }
 }
 
+static void test_rmsprop_update_matches_reference(void **state) {
+    (void)state;
+    enum { ARRAYS = 4 }; /* w, s, a, b */
+    static float in[ARRAYS][MAX_N], g[MAX_N], ref[ARRAYS][MAX_N], out[ARRAYS][MAX_N], alias[ARRAYS][MAX_N];
+    for (size_t i = 0; i < bnmlp_isa_count(); i++) {
+        const bnmlp_isa *isa = bnmlp_isa_at(i);
+        if (!bnmlp_isa_available(isa)) continue;
+        const bnmlp_rmsprop_update_function update = BNMLP_ISA_ENTRY(isa, rmsprop_update);
+        for (int huge = 0; huge < 2; huge++)
+            for (size_t n = 0; n <= MAX_N; n += n < 40 ? 1 : 31) {
+                for (size_t k = 0; k < ARRAYS; k++) fill(in[k], n, 1 + (uint32_t)(n + 7 * k), huge && k == 0);
+                fill(g, n, 3, huge);
+                /* s >= a^2 as the averages keep it (s: squares of g's, a: g's), so the centered
+                 * root is real; some entries break it, for NaN. */
+                for (size_t k = 0; k < n; k++) in[1][k] = in[2][k] * in[2][k] + (k % 13 == 7 ? -1.0f : 0.5f);
+                for (unsigned flags = 0; flags < 32; flags++) {
+                    const bnmlp_rmsprop_step step = {.learning_rate = flags & 1 ? 0.01f : 0.5f,
+                                                     .alpha = 0.99f,
+                                                     .epsilon = 1e-8f,
+                                                     .momentum = flags >> 1 & 1 ? 0.9f : 0.0f,
+                                                     .decay = flags >> 2 & 1 ? 1e-3f : 0.0f,
+                                                     .centered = flags >> 3 & 1,
+                                                     .fresh = flags >> 4 & 1};
+                    const bool expected = bnmlp_rmsprop_update_reference(
+                        ref[0], ref[1], ref[2], ref[3], in[0], in[1], in[2], in[3], g, n, &step);
+                    memset(out, 0xff, sizeof out);
+                    assert_int_equal(
+                        update(out[0], out[1], out[2], out[3], in[0], in[1], in[2], in[3], g, n, &step),
+                        expected);
+                    for (size_t k = 0; k < ARRAYS; k++) assert_memory_equal(out[k], ref[k], n * sizeof **ref);
+                    memcpy(alias, in, sizeof alias);
+                    assert_int_equal(update(alias[0], alias[1], alias[2], alias[3], alias[0], alias[1],
+                                            alias[2], alias[3], g, n, &step),
+                                     expected);
+                    for (size_t k = 0; k < ARRAYS; k++)
+                        assert_memory_equal(alias[k], ref[k], n * sizeof **ref);
+                }
+            }
+        /* An infinite or NaN new value is reported. */
+        float w[3] = {1.0f, 1.0f, 1.0f}, z[3] = {0}, gi[3] = {3e38f, 0.0f, 0.0f}, o[4][3];
+        const bnmlp_rmsprop_step step = {.learning_rate = 0.01f, .alpha = 0.5f, .epsilon = 1e-8f};
+        assert_false(update(o[0], o[1], o[2], o[3], w, z, z, z, gi, 3, &step));
+        assert_false(bnmlp_rmsprop_update_reference(o[0], o[1], o[2], o[3], w, z, z, z, gi, 3, &step));
+        gi[0] = NAN;
+        assert_false(update(o[0], o[1], o[2], o[3], w, z, z, z, gi, 3, &step));
+        gi[0] = 1.0f;
+        assert_true(update(o[0], o[1], o[2], o[3], w, z, z, z, gi, 3, &step));
+    }
+}
+
 enum { IN = 24, HIDDEN = 40, ROWS = 32 };
 
 static bnmlp_model *make_model(void) {
@@ -222,6 +272,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sgd_update_matches_reference),
         cmocka_unit_test(test_adam_update_matches_reference),
+        cmocka_unit_test(test_rmsprop_update_matches_reference),
         cmocka_unit_test(test_refused_one_pass_step_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -440,6 +440,73 @@ static bool ELEMENTWISE(adam_update)(float *w_out, float *m_out, float *v_out, c
 #undef ADAM_LOOP
 }
 
+/* ---- the RMSprop update -------------------------------------------------------------------------- */
+
+/* bnmlp_rmsprop_update_function's loop with the flags fixed; vectorized as the Adam loop is (its
+ * square root, no dependence between iterations). */
+BNMLP_BLOCK_INLINE bool ELEMENTWISE(rmsprop_loop)(float *w_out, float *s_out, float *a_out, float *b_out,
+                                                  const float *w, const float *s, const float *a,
+                                                  const float *b, const float *g, size_t n,
+                                                  const bnmlp_rmsprop_step *step, bool centered,
+                                                  bool momentum, bool fresh, bool decays) {
+    const float alpha = step->alpha, rest = 1.0f - step->alpha, lr = step->learning_rate;
+    const float epsilon = step->epsilon, beta = step->momentum, decay = step->decay;
+    int bad = 0;
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpass-failed"
+#pragma clang loop vectorize(assume_safety)
+#elif defined(__GNUC__)
+#pragma GCC ivdep
+#endif
+    for (size_t i = 0; i < n; i++) {
+        const float gi = decays ? g[i] + decay * w[i] : g[i];
+        const float si = (fresh ? 0.0f : s[i]) * alpha + rest * gi * gi;
+        float ai = 0.0f, bi = 0.0f, wi, root;
+        if (centered) {
+            ai = (fresh ? 0.0f : a[i]) * alpha + rest * gi;
+            root = __builtin_sqrtf(si - ai * ai) + epsilon;
+        } else {
+            root = __builtin_sqrtf(si) + epsilon;
+        }
+        if (momentum) {
+            bi = (fresh ? 0.0f : b[i]) * beta + gi / root;
+            wi = w[i] + -lr * bi;
+        } else {
+            wi = w[i] + -lr * (gi / root);
+        }
+        bad |= !(__builtin_fabsf(wi) <= __FLT_MAX__) | !(__builtin_fabsf(si) <= __FLT_MAX__) |
+               !(__builtin_fabsf(ai) <= __FLT_MAX__) | !(__builtin_fabsf(bi) <= __FLT_MAX__);
+        w_out[i] = wi;
+        s_out[i] = si;
+        a_out[i] = centered ? ai : fresh ? 0.0f : a[i];
+        b_out[i] = momentum ? bi : fresh ? 0.0f : b[i];
+    }
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+    return !bad;
+}
+
+ELEMENTWISE_TARGET
+static bool ELEMENTWISE(rmsprop_update)(float *w_out, float *s_out, float *a_out, float *b_out,
+                                        const float *w, const float *s, const float *a, const float *b,
+                                        const float *g, size_t n, const bnmlp_rmsprop_step *step) {
+    const bool momentum = step->momentum > 0.0f, decays = step->decay != 0.0f;
+#define RMSPROP_LOOP(centered, fresh, momentum_, decays_)                                                    \
+    ELEMENTWISE(rmsprop_loop)                                                                                \
+    (w_out, s_out, a_out, b_out, w, s, a, b, g, n, step, centered, momentum_, fresh, decays_)
+#define RMSPROP_LOOPS(centered, fresh)                                                                       \
+    (momentum                                                                                                \
+         ? (decays ? RMSPROP_LOOP(centered, fresh, true, true) : RMSPROP_LOOP(centered, fresh, true, false)) \
+         : (decays ? RMSPROP_LOOP(centered, fresh, false, true)                                              \
+                   : RMSPROP_LOOP(centered, fresh, false, false)))
+    if (step->centered) return step->fresh ? RMSPROP_LOOPS(true, true) : RMSPROP_LOOPS(true, false);
+    return step->fresh ? RMSPROP_LOOPS(false, true) : RMSPROP_LOOPS(false, false);
+#undef RMSPROP_LOOPS
+#undef RMSPROP_LOOP
+}
+
 /* ---- activations: one forward and one backward loop per element-wise row of the table --------- */
 
 /* The loops of an element-wise row: the row's formulas over n elements. The backward loop reads
@@ -495,4 +562,5 @@ BNMLP_ACTIVATION_TABLE(ELEMENTWISE_LOOPS_)
         .batchnorm_inference_gradient = ELEMENTWISE(batchnorm_inference_gradient),                           \
         .activation_forward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_FORWARD_)},                                \
         .activation_backward = {BNMLP_ACTIVATION_TABLE(ELEMENTWISE_BACKWARD_)},                              \
-        .sgd_update = ELEMENTWISE(sgd_update), .adam_update = ELEMENTWISE(adam_update)
+        .sgd_update = ELEMENTWISE(sgd_update), .adam_update = ELEMENTWISE(adam_update),                      \
+        .rmsprop_update = ELEMENTWISE(rmsprop_update)

@@ -169,6 +169,28 @@ typedef bool (*bnmlp_adam_update_function)(float *w_out, float *m_out, float *v_
                                            const float *m, const float *v, const float *g, size_t n,
                                            const bnmlp_adam_step *step);
 
+/* The settings of one RMSprop update of a segment (bnmlp_rmsprop_config's, and the segment's
+ * decay). */
+typedef struct bnmlp_rmsprop_step {
+    float learning_rate, alpha, epsilon, momentum; /* as configured */
+    float decay;                                   /* L2 coefficient added to the gradient (0: none) */
+    bool centered;                                 /* keeps the gradient averages a */
+    bool fresh;                                    /* start from s = a = b = 0 (the state is not read) */
+} bnmlp_rmsprop_step;
+
+/* One RMSprop update of N parameters, out of place, per element in this order (torch.optim's
+ * single-tensor RMSprop in float32):
+ *   gd = g + decay * w (g when decay is 0);  s_out = s * alpha + (1 - alpha) * gd * gd;
+ *   centered: a_out = a * alpha + (1 - alpha) * gd, d = sqrt(s_out - a_out * a_out) + epsilon;
+ *   else:     a_out = a (0 when fresh),           d = sqrt(s_out) + epsilon;
+ *   momentum > 0: b_out = b * momentum + gd / d, w_out = w + -learning_rate * b_out;
+ *   else:         b_out = b (0 when fresh),      w_out = w + -learning_rate * (gd / d).
+ * Returns whether every new w and s, and a and b where they are computed, is finite. Outputs may
+ * alias their inputs (element by element). */
+typedef bool (*bnmlp_rmsprop_update_function)(float *w_out, float *s_out, float *a_out, float *b_out,
+                                              const float *w, const float *s, const float *a, const float *b,
+                                              const float *g, size_t n, const bnmlp_rmsprop_step *step);
+
 /* One instruction set. Every pointer except name and available may be NULL: the portable row's
  * entry is used instead (BNMLP_ISA_ENTRY). */
 typedef struct bnmlp_isa {
@@ -214,8 +236,9 @@ typedef struct bnmlp_isa {
     bnmlp_activation_forward_function activation_forward[BNMLP_ACTIVATION_KINDS];
     bnmlp_activation_backward_function activation_backward[BNMLP_ACTIVATION_KINDS];
 
-    bnmlp_sgd_update_function sgd_update;   /* the SGD row's update and finiteness check, one pass */
-    bnmlp_adam_update_function adam_update; /* Adam's and AdamW's, likewise */
+    bnmlp_sgd_update_function sgd_update;         /* the SGD row's update and finiteness check, one pass */
+    bnmlp_adam_update_function adam_update;       /* Adam's and AdamW's, likewise */
+    bnmlp_rmsprop_update_function rmsprop_update; /* RMSprop's, likewise */
 
     /* The int8 kernel set this row runs on this CPU (the best extension it has: AVX512-VNNI,
      * AVX-VNNI, plain AVX2); NULL: the portable set. */

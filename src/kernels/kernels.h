@@ -170,5 +170,9 @@ bool bnmlp_sgd_update_reference(float *w_out, float *v_out, const float *w, cons
 /* ... adam_update: one element at a time, the operations in the contract's order. */
 bool bnmlp_adam_update_reference(float *w_out, float *m_out, float *v_out, const float *w, const float *m,
                                  const float *v, const float *g, size_t n, const bnmlp_adam_step *step);
+/* ... rmsprop_update: one element at a time, the operations in the contract's order. */
+bool bnmlp_rmsprop_update_reference(float *w_out, float *s_out, float *a_out, float *b_out, const float *w,
+                                    const float *s, const float *a, const float *b, const float *g, size_t n,
+                                    const bnmlp_rmsprop_step *step);
 
 #endif /* BNMLP_KERNELS_H */

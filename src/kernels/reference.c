@@ -200,3 +200,34 @@ bool bnmlp_adam_update_reference(float *w_out, float *m_out, float *v_out, const
     }
     return finite;
 }
+
+bool bnmlp_rmsprop_update_reference(float *w_out, float *s_out, float *a_out, float *b_out, const float *w,
+                                    const float *s, const float *a, const float *b, const float *g, size_t n,
+                                    const bnmlp_rmsprop_step *step) {
+    const float alpha = step->alpha, rest = 1.0f - step->alpha, lr = step->learning_rate;
+    const bool momentum = step->momentum > 0.0f;
+    bool finite = true;
+    for (size_t i = 0; i < n; i++) {
+        const float gi = step->decay != 0.0f ? g[i] + step->decay * w[i] : g[i];
+        const float si = (step->fresh ? 0.0f : s[i]) * alpha + rest * gi * gi;
+        float ai = 0.0f, bi = 0.0f, wi, root;
+        if (step->centered) {
+            ai = (step->fresh ? 0.0f : a[i]) * alpha + rest * gi;
+            root = sqrtf(si - ai * ai) + step->epsilon;
+        } else {
+            root = sqrtf(si) + step->epsilon;
+        }
+        if (momentum) {
+            bi = (step->fresh ? 0.0f : b[i]) * step->momentum + gi / root;
+            wi = w[i] + -lr * bi;
+        } else {
+            wi = w[i] + -lr * (gi / root);
+        }
+        if (!isfinite(wi) || !isfinite(si) || !isfinite(ai) || !isfinite(bi)) finite = false;
+        w_out[i] = wi;
+        s_out[i] = si;
+        a_out[i] = step->centered ? ai : step->fresh ? 0.0f : a[i];
+        b_out[i] = momentum ? bi : step->fresh ? 0.0f : b[i];
+    }
+    return finite;
+}

@@ -6,21 +6,21 @@
 
 #include "core/core.h"
 
-/* One pass over a segment (w, squared averages s, gradient averages a, momentum buffers b, g):
+/* One clipped pass over a segment (the unclipped one is the descriptor's rmsprop_update, the same
+ * operations on g itself) (w, squared averages s, gradient averages a, momentum buffers b, g):
  * the new values into u's outputs (a and b, when the configuration keeps none, get their old
  * values, or 0 when fresh); true when every new value is finite. fresh starts from zero state.
  * The operations are PyTorch's, in its order, on the clipped g:
  *   g += decay * w;  s = alpha * s + (1 - alpha) * g^2;
  *   centered: a = alpha * a + (1 - alpha) * g, d = sqrt(s - a^2) + eps;  else d = sqrt(s) + eps;
  *   momentum: b = momentum * b + g / d, w -= lr * b;  else w -= lr * g / d. */
-static inline bool rmsprop_pass(const bnmlp_rmsprop_config *c, float decay, const bnmlp_update *u,
-                                bool clip) {
+static bool rmsprop_clipped_pass(const bnmlp_rmsprop_config *c, float decay, const bnmlp_update *u) {
     const float alpha = c->alpha, rest = 1.0f - c->alpha, lr = c->learning_rate;
     const float *w = u->w, *s = u->slots[0], *a = u->slots[1], *b = u->slots[2];
     float *w_out = u->w_out, *s_out = u->slots_out[0], *a_out = u->slots_out[1], *b_out = u->slots_out[2];
     int bad = 0; /* NaN or infinity seen */
     for (size_t i = 0; i < u->n; i++) {
-        const float gc = clip ? bnmlp_clip_gradient(u->g[i], u->scale, u->clip_value) : u->g[i];
+        const float gc = bnmlp_clip_gradient(u->g[i], u->scale, u->clip_value);
         const float gi = decay != 0.0f ? gc + decay * w[i] : gc;
         const float si = (u->fresh ? 0.0f : s[i]) * alpha + rest * gi * gi;
         float ai = 0.0f, bi = 0.0f, wi;
@@ -49,9 +49,18 @@ static inline bool rmsprop_pass(const bnmlp_rmsprop_config *c, float decay, cons
 static bool rmsprop_update(const bnmlp_optimizer_config *config, const bnmlp_update *u) {
     const bnmlp_rmsprop_config *c = &config->rmsprop;
     const float decay = bnmlp_segment_decay(c->weight_decay, c->decay_kernels_only, u->kernel);
-    /* Instances of the pass with clip fixed, so that no loop tests it. */
-    if (bnmlp_update_clips(u->scale, u->clip_value)) return rmsprop_pass(c, decay, u, true);
-    return rmsprop_pass(c, decay, u, false);
+    if (bnmlp_update_clips(u->scale, u->clip_value)) return rmsprop_clipped_pass(c, decay, u);
+    /* Unclipped: the instruction set's loop (elementwise_body.h), one pass over w, the state and g. */
+    const bnmlp_rmsprop_step step = {.learning_rate = c->learning_rate,
+                                     .alpha = c->alpha,
+                                     .epsilon = c->epsilon,
+                                     .momentum = c->momentum,
+                                     .decay = decay,
+                                     .centered = c->centered,
+                                     .fresh = u->fresh};
+    return BNMLP_ISA_ENTRY(u->isa, rmsprop_update)(u->w_out, u->slots_out[0], u->slots_out[1],
+                                                   u->slots_out[2], u->w, u->slots[0], u->slots[1],
+                                                   u->slots[2], u->g, u->n, &step);
 }
 
 static bool rmsprop_kernel_matters(const bnmlp_optimizer_config *config) {
