@@ -376,6 +376,27 @@ static bool ELEMENTWISE(sgd_update)(float *w_out, float *v_out, const float *w, 
 #undef SGD_LOOP
 }
 
+/* ---- the optimizers' loops: iterations independent ----------------------------------------------- */
+
+/* Around a loop whose element i reads and writes index i only (outputs alias inputs, if at all,
+ * element by element), so no iteration depends on another: says so to the compiler. Without it,
+ * clang gives up on the runtime overlap checks of the optimizers' six to nine arrays, and gcc
+ * keeps only the instances with few enough of them (Adam's ran scalar on every step but the
+ * first). Instrumented clang builds (sanitizers, coverage) may still not vectorize: not an
+ * error there. */
+#if defined(__clang__)
+#define ELEMENTWISE_INDEPENDENT_BEGIN                                                                        \
+    _Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Wpass-failed\"")                   \
+        _Pragma("clang loop vectorize(assume_safety)")
+#define ELEMENTWISE_INDEPENDENT_END _Pragma("clang diagnostic pop")
+#elif defined(__GNUC__)
+#define ELEMENTWISE_INDEPENDENT_BEGIN _Pragma("GCC ivdep")
+#define ELEMENTWISE_INDEPENDENT_END
+#else
+#define ELEMENTWISE_INDEPENDENT_BEGIN
+#define ELEMENTWISE_INDEPENDENT_END
+#endif
+
 /* ---- the Adam update ----------------------------------------------------------------------------- */
 
 /* bnmlp_adam_update_function's loop with the flags fixed. Its square root vectorizes because the
@@ -389,18 +410,7 @@ BNMLP_BLOCK_INLINE bool ELEMENTWISE(adam_loop)(float *w_out, float *m_out, float
     const float step_size = step->step_size, correction2_sqrt = step->correction2_sqrt;
     const float l2 = step->l2, shrink = step->shrink;
     int bad = 0;
-    /* Each element reads and writes index i only (outputs alias inputs, if at all, element by
-     * element): no dependence between iterations. Without saying so, clang gives up on the
-     * runtime checks of seven arrays and gcc keeps only the instances with few enough of them
-     * (those that do not read m and v: the fresh ones), so the every-step update ran scalar. */
-#if defined(__clang__)
-/* Instrumented builds (sanitizers, coverage) may still not vectorize it: not an error there. */
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wpass-failed"
-#pragma clang loop vectorize(assume_safety)
-#elif defined(__GNUC__)
-#pragma GCC ivdep
-#endif
+    ELEMENTWISE_INDEPENDENT_BEGIN
     for (size_t i = 0; i < n; i++) {
         float wi = shrinks ? w[i] * shrink : w[i];
         const float gi = l2s ? g[i] + l2 * w[i] : g[i];
@@ -416,9 +426,7 @@ BNMLP_BLOCK_INLINE bool ELEMENTWISE(adam_loop)(float *w_out, float *m_out, float
         bad |= !(__builtin_fabsf(wi) <= __FLT_MAX__) | !(__builtin_fabsf(mi) <= __FLT_MAX__) |
                !(__builtin_fabsf(vi) <= __FLT_MAX__);
     }
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#endif
+    ELEMENTWISE_INDEPENDENT_END
     return !bad;
 }
 
@@ -442,8 +450,7 @@ static bool ELEMENTWISE(adam_update)(float *w_out, float *m_out, float *v_out, c
 
 /* ---- the RMSprop update -------------------------------------------------------------------------- */
 
-/* bnmlp_rmsprop_update_function's loop with the flags fixed; vectorized as the Adam loop is (its
- * square root, no dependence between iterations). */
+/* bnmlp_rmsprop_update_function's loop with the flags fixed; vectorized as the Adam loop is. */
 BNMLP_BLOCK_INLINE bool ELEMENTWISE(rmsprop_loop)(float *w_out, float *s_out, float *a_out, float *b_out,
                                                   const float *w, const float *s, const float *a,
                                                   const float *b, const float *g, size_t n,
@@ -452,13 +459,7 @@ BNMLP_BLOCK_INLINE bool ELEMENTWISE(rmsprop_loop)(float *w_out, float *s_out, fl
     const float alpha = step->alpha, rest = 1.0f - step->alpha, lr = step->learning_rate;
     const float epsilon = step->epsilon, beta = step->momentum, decay = step->decay;
     int bad = 0;
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wpass-failed"
-#pragma clang loop vectorize(assume_safety)
-#elif defined(__GNUC__)
-#pragma GCC ivdep
-#endif
+    ELEMENTWISE_INDEPENDENT_BEGIN
     for (size_t i = 0; i < n; i++) {
         const float gi = decays ? g[i] + decay * w[i] : g[i];
         const float si = (fresh ? 0.0f : s[i]) * alpha + rest * gi * gi;
@@ -482,9 +483,7 @@ BNMLP_BLOCK_INLINE bool ELEMENTWISE(rmsprop_loop)(float *w_out, float *s_out, fl
         a_out[i] = centered ? ai : fresh ? 0.0f : a[i];
         b_out[i] = momentum ? bi : fresh ? 0.0f : b[i];
     }
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#endif
+    ELEMENTWISE_INDEPENDENT_END
     return !bad;
 }
 
