@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/core.h"
 #include "core/file.h"
 
@@ -49,18 +50,6 @@ double bnmlp_bce_probabilities(float *dp, const float *p, const float *y, size_t
  * Several times faster than log1pf, the loss's most expensive function. */
 static float log1p_of_exp(float e) { return e < 1e-4f ? e - 0.5f * e * e : logf(1.0f + e); }
 
-/* The bits of a float, and the float of bits. */
-static inline uint32_t float_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-static inline float bits_float(uint32_t u) {
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
 /* Logits per block of bce_logits: its exponentials and logs staged on the stack. */
 #define BCE_BLOCK 64
 
@@ -86,13 +75,14 @@ static inline double bce_logits(float *dz, float *s, const float *z, const float
                 /* The selects below as masks (random labels and signs defeat a branch): margin is
                  * v with its sign flipped for t = 1 (-v), the hinge margin above 0 else +0, and
                  * sigmoid's numerator 1 for v >= 0 else e, over 1 + e (bnmlp_sigmoid_of's bits). */
-                const uint32_t v_bits = float_bits(v), flip = (uint32_t)(t == 1.0f) << 31;
-                const float margin = bits_float(v_bits ^ flip);
-                const float hinge = bits_float(float_bits(margin) & (0u - (uint32_t)(margin > 0.0f)));
+                const uint32_t v_bits = bnmlp_float_bits(v), flip = (uint32_t)(t == 1.0f) << 31;
+                const float margin = bnmlp_float_from_bits(v_bits ^ flip);
+                const float hinge =
+                    bnmlp_float_from_bits(bnmlp_float_bits(margin) & (0u - (uint32_t)(margin > 0.0f)));
                 terms[i] = (double)hinge + (double)log1p_e[i];
-                const uint32_t e_bits = float_bits(e[i]), one_bits = float_bits(1.0f);
+                const uint32_t e_bits = bnmlp_float_bits(e[i]), one_bits = bnmlp_float_bits(1.0f);
                 const float numerator =
-                    bits_float(e_bits ^ ((e_bits ^ one_bits) & (0u - (uint32_t)(v >= 0.0f))));
+                    bnmlp_float_from_bits(e_bits ^ ((e_bits ^ one_bits) & (0u - (uint32_t)(v >= 0.0f))));
                 const float sigmoid = numerator / (1.0f + e[i]);
                 if (s) s[b + i] = sigmoid;
                 if (dz) dz[b + i] = (sigmoid - t) / (float)divisor; /* d/dv = (sigmoid(v) - t) / n */
