@@ -21,6 +21,8 @@
 # when set in this machine's environment, override OpenBLAS's own CPU detection (core type and
 # cache size) and would make PyTorch's GEMM use kernels or blockings not meant for this CPU.
 # They are unset for that command alone; nothing else sees a changed environment.
+# torch_peer.py keeps PyTorch's large tensors in glibc's heap (mallopt), its fastest and steadiest
+# configuration here (bench/README.md, "Memory").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
