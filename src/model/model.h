@@ -123,6 +123,14 @@ struct bnmlp_model {
     uint32_t file_version;             /* format version of the file it was loaded from; 0: not loaded */
     bool from_checkpoint;              /* loaded from a checkpoint */
     bnmlp_kept_weights fit_weights;    /* the class weights of the last fit, saved in checkpoints */
+    float *panel_block;                /* every layer's panels (layer->panels), planned at build
+                                          (panels.c); NULL: no layer has any */
+    bool panels_current;               /* the panels hold the current parameters, each layer's in
+                                          its precision: the products may read them */
+    bool panels_pending;               /* the optimizer step under way writes the next step's
+                                          panels (bnmlp_model_step_arenas): the swap makes them
+                                          current */
+    bool panels_off;                   /* bnmlp_model_use_panels(false): products pack as without */
 };
 
 /* slice's floats in block, or NULL when the layer has no such array. */
@@ -295,6 +303,29 @@ void bnmlp_model_keep_order(bnmlp_model *model, const size_t *order, size_t rows
 
 /* Counts one more epoch completed by fit. */
 void bnmlp_model_count_epoch(bnmlp_model *model);
+
+/* ---- panels.c: the dense kernels packed ahead of their products --------------------------------- */
+/* Plans the panels the layers' rows ask for at max_batch rows (ops->panel_floats) in one zeroed
+ * block, each 64-byte aligned, and points the layers at them; not current. false (nothing kept)
+ * when the memory cannot be had. */
+bool bnmlp_model_plan_panels(bnmlp_model *model, size_t max_batch);
+/* Releases the panels' block (the layers' pointers NULL). */
+void bnmlp_model_release_panels(bnmlp_model *model);
+/* After any write of the parameters (or of the precision) other than the optimizer's step: the
+ * panels no longer hold them (packed again before the next forward that can use them). */
+void bnmlp_model_params_changed(bnmlp_model *model);
+/* True when the layers' products may read their panels now. */
+bool bnmlp_model_panels_usable(const bnmlp_model *model);
+/* Packs every panel from the current parameters if they are not current (and not off), on the
+ * model's threads; then current. */
+void bnmlp_model_refresh_panels(bnmlp_model *model);
+/* Switches the panels on (default) or off: off, every product packs its op(B) itself as without
+ * panels (the same bits either way; tests compare the two). */
+void bnmlp_model_use_panels(bnmlp_model *model, bool use);
+/* bnmlp_model_arenas for an optimizer step: when the panels are current, a hook that packs the
+ * next step's from the new parameters as the step writes them (bnmlp_model_swap_params makes them
+ * current); the panels are not current from here on until that swap. */
+bnmlp_arenas bnmlp_model_step_arenas(bnmlp_model *model);
 
 /* ---- collective.c: training on several ranks ---------------------------------------------- */
 /* Every function below is a no-op (or the identity) without an active collective. Calls that

@@ -36,6 +36,7 @@ static bnmlp_layer_pass walk_pass(bnmlp_model *model, size_t rows) {
         .rows = rows,
         .statistics_rows = bnmlp_model_statistics_rows(model, rows), /* every rank's rows */
         .scratch = model->layer_scratch,
+        .panels = bnmlp_model_panels_usable(model),
         .combine = bnmlp_model_batchnorm_is_synchronized(model) ? combine_sums : NULL,
         .combine_context = model,
     };
@@ -64,6 +65,7 @@ static bool fused_pair(const bnmlp_model *model, size_t i, size_t count) {
 const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t rows, bnmlp_mode mode,
                                      size_t count) {
     const float *input = x;
+    bnmlp_model_refresh_panels(model); /* after a write of the parameters: packed again */
     bnmlp_layer_pass pass = walk_pass(model, rows);
     for (size_t i = 0; i < count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
