@@ -131,6 +131,11 @@ struct bnmlp_model {
                                           panels (bnmlp_model_step_arenas): the swap makes them
                                           current */
     bool panels_off;                   /* bnmlp_model_use_panels(false): products pack as without */
+    bool training_panels;              /* bnmlp_model_set_training_panels (before build; default
+                                          false): training passes read panels too, the input
+                                          gradient's are planned, and the optimizer step packs
+                                          the next step's; else only inference forwards read
+                                          them (packed before the first after any change) */
 };
 
 /* slice's floats in block, or NULL when the layer has no such array. */
@@ -314,11 +319,17 @@ void bnmlp_model_release_panels(bnmlp_model *model);
 /* After any write of the parameters (or of the precision) other than the optimizer's step: the
  * panels no longer hold them (packed again before the next forward that can use them). */
 void bnmlp_model_params_changed(bnmlp_model *model);
-/* True when the layers' products may read their panels now. */
-bool bnmlp_model_panels_usable(const bnmlp_model *model);
-/* Packs every panel from the current parameters if they are not current (and not off), on the
- * model's threads; then current. */
-void bnmlp_model_refresh_panels(bnmlp_model *model);
+/* True when the layers' products may read their panels now in a pass of mode `training` (a
+ * training-mode forward or a backward: only with training panels). */
+bool bnmlp_model_panels_usable(const bnmlp_model *model, bool training);
+/* Before a forward of mode `training`: packs every panel from the current parameters when that
+ * forward can read them (bnmlp_model_panels_usable but for being current) and they are not
+ * current, on the model's threads; then current. */
+void bnmlp_model_refresh_panels(bnmlp_model *model, bool training);
+/* Whether training passes use panels too (internal; default false: measured on Zen 5, packing
+ * them in the optimizer's pass costs what it saves the products, see panels.c). Before build
+ * only (it plans the input gradient's panels): BNMLP_ERR_ALREADY_BUILT after. */
+bnmlp_status bnmlp_model_set_training_panels(bnmlp_model *model, bool on);
 /* Switches the panels on (default) or off: off, every product packs its op(B) itself as without
  * panels (the same bits either way; tests compare the two). */
 void bnmlp_model_use_panels(bnmlp_model *model, bool use);

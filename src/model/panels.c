@@ -21,9 +21,11 @@
  * NR rows is more): its new values are still in L2 when the layer packs them. */
 #define CHUNK_FLOATS ((size_t)1 << 15)
 
-/* True when layer i's products can take its panels' input gradient (not the first layer: its dx
- * is never computed). */
-static bool wants_input_gradient(size_t i) { return i > 0; }
+/* True when layer i's panels for the input gradient can be read: training panels (only training
+ * computes it), and not the first layer (its dx is never computed). */
+static bool wants_input_gradient(const bnmlp_model *model, size_t i) {
+    return model->training_panels && i > 0;
+}
 
 bool bnmlp_model_plan_panels(bnmlp_model *model, size_t max_batch) {
     size_t total = 0, sizes[2];
@@ -39,10 +41,11 @@ bool bnmlp_model_plan_panels(bnmlp_model *model, size_t max_batch) {
         for (size_t i = 0; i < model->layer_count; i++) {
             bnmlp_layer *layer = &model->layers[i];
             for (size_t kind = 0; kind < 2; kind++) {
-                sizes[kind] = layer->ops->panel_floats && layer->ops->pack_panels
-                                  ? layer->ops->panel_floats(layer, &model->kernels.plan, max_batch,
-                                                             (bnmlp_panel_kind)kind, wants_input_gradient(i))
-                                  : 0;
+                sizes[kind] =
+                    layer->ops->panel_floats && layer->ops->pack_panels
+                        ? layer->ops->panel_floats(layer, &model->kernels.plan, max_batch,
+                                                   (bnmlp_panel_kind)kind, wants_input_gradient(model, i))
+                        : 0;
                 if (sizes[kind] == 0) continue;
                 if (pass == 0) {
                     if (sizes[kind] > SIZE_MAX - PANEL_ALIGN_FLOATS - total) return false;
@@ -69,8 +72,19 @@ void bnmlp_model_release_panels(bnmlp_model *model) {
 
 void bnmlp_model_params_changed(bnmlp_model *model) { model->panels_current = false; }
 
-bool bnmlp_model_panels_usable(const bnmlp_model *model) {
-    return model->panel_block && model->panels_current && !model->panels_off;
+/* True when a pass of mode `training` may read panels once they are current. */
+static bool panels_serve(const bnmlp_model *model, bool training) {
+    return model->panel_block && !model->panels_off && (!training || model->training_panels);
+}
+
+bool bnmlp_model_panels_usable(const bnmlp_model *model, bool training) {
+    return panels_serve(model, training) && model->panels_current;
+}
+
+bnmlp_status bnmlp_model_set_training_panels(bnmlp_model *model, bool on) {
+    if (model->built) return BNMLP_ERR_ALREADY_BUILT;
+    model->training_panels = on;
+    return BNMLP_OK;
 }
 
 void bnmlp_model_use_panels(bnmlp_model *model, bool use) {
@@ -96,8 +110,8 @@ static void repack_range(void *arg, size_t begin, size_t end, size_t thread) {
                             begin * job->group_rows * layer->out, row_end * layer->out);
 }
 
-void bnmlp_model_refresh_panels(bnmlp_model *model) {
-    if (!model->panel_block || model->panels_current || model->panels_off) return;
+void bnmlp_model_refresh_panels(bnmlp_model *model, bool training) {
+    if (!panels_serve(model, training) || model->panels_current) return;
     const size_t nr = model->kernels.plan.nr;
     for (size_t i = 0; i < model->layer_count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
@@ -157,7 +171,7 @@ bnmlp_arenas bnmlp_model_step_arenas(bnmlp_model *model) {
     bnmlp_arenas arenas = bnmlp_model_arenas(model);
     /* Only panels that hold the current parameters now can be kept up to date by the step: the
      * kernels outside the trainable segments keep their values, and so their panels. */
-    model->panels_pending = bnmlp_model_panels_usable(model);
+    model->panels_pending = bnmlp_model_panels_usable(model, true);
     if (model->panels_pending)
         arenas.hook = (bnmlp_params_hook){.cut = cut_chunk, .written = pack_written, .context = model};
     /* From here until the swap the panels hold neither copy. */

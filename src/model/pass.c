@@ -36,7 +36,6 @@ static bnmlp_layer_pass walk_pass(bnmlp_model *model, size_t rows) {
         .rows = rows,
         .statistics_rows = bnmlp_model_statistics_rows(model, rows), /* every rank's rows */
         .scratch = model->layer_scratch,
-        .panels = bnmlp_model_panels_usable(model),
         .combine = bnmlp_model_batchnorm_is_synchronized(model) ? combine_sums : NULL,
         .combine_context = model,
     };
@@ -65,8 +64,11 @@ static bool fused_pair(const bnmlp_model *model, size_t i, size_t count) {
 const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t rows, bnmlp_mode mode,
                                      size_t count) {
     const float *input = x;
-    bnmlp_model_refresh_panels(model); /* after a write of the parameters: packed again */
+    /* The dense kernels' panels, packed again after a write of the parameters. */
+    const bool training = mode == BNMLP_MODE_TRAINING;
+    bnmlp_model_refresh_panels(model, training);
     bnmlp_layer_pass pass = walk_pass(model, rows);
+    pass.panels = bnmlp_model_panels_usable(model, training);
     for (size_t i = 0; i < count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
         /* Batch statistics (dropout's mask) in training mode, unless the layer is frozen. */
@@ -168,6 +170,7 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
     const float *dy = delta;
     int next = 0; /* which ping-pong buffer receives the next input gradient */
     bnmlp_layer_pass pass = walk_pass(model, rows);
+    pass.panels = bnmlp_model_panels_usable(model, true);
     for (size_t i = top; i-- > 0;) {
         /* The second layer of a fused pair: the first one's backward runs it (dy stays its dy). */
         if (i > 0 && fused_pair(model, i - 1, top)) continue;
