@@ -42,7 +42,7 @@ static bnmlp_model *make_model(size_t threads, bnmlp_precision precision) {
     }
     if (!model || bnmlp_model_add_dense(model, &head) != BNMLP_OK ||
         bnmlp_model_add_activation(model, BNMLP_ACTIVATION_SIGMOID, 0.0f) != BNMLP_OK ||
-        bnmlp_model_set_training_panels(model, true) != BNMLP_OK ||
+        bnmlp_model_set_training_panels(model, BNMLP_TRAINING_PANELS_ON) != BNMLP_OK ||
         bnmlp_model_build(model, BATCH, 1) != BNMLP_OK ||
         bnmlp_model_set_threads(model, threads) != BNMLP_OK ||
         bnmlp_model_set_precision(model, precision) != BNMLP_OK) {

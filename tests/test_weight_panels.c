@@ -13,8 +13,8 @@
 #define MAX_ROWS 64
 
 /* A model in_-h1-BN-ReLU-h2-BN-ReLU-1 sigmoid, built for MAX_ROWS rows (seed 7). */
-static bnmlp_model *make_model(size_t in, size_t h1, size_t h2, bool training_panels, size_t threads,
-                               bnmlp_precision precision) {
+static bnmlp_model *make_model(size_t in, size_t h1, size_t h2, bnmlp_training_panels training_panels,
+                               size_t threads, bnmlp_precision precision) {
     bnmlp_status status;
     bnmlp_model *model = bnmlp_model_create(in, &status);
     assert_non_null(model);
@@ -71,8 +71,8 @@ static void predict(bnmlp_model *model, const bnmlp_tensor *x, float *out) {
  * after every step. */
 static void check_training_bits(size_t in, size_t h1, size_t h2, bnmlp_optimizer_kind kind,
                                 bnmlp_precision precision, size_t threads) {
-    bnmlp_model *with = make_model(in, h1, h2, true, threads, precision);
-    bnmlp_model *without = make_model(in, h1, h2, true, threads, precision);
+    bnmlp_model *with = make_model(in, h1, h2, BNMLP_TRAINING_PANELS_ON, threads, precision);
+    bnmlp_model *without = make_model(in, h1, h2, BNMLP_TRAINING_PANELS_ON, threads, precision);
     assert_non_null(with->panel_block);
     bnmlp_model_use_panels(without, false);
     bnmlp_optimizer_config optimizer;
@@ -145,7 +145,7 @@ static void check_not_stale(bnmlp_model *model, const batch *b) {
 
 /* A model with training panels after 3 steps (panels current), and a batch. */
 static bnmlp_model *trained(batch *b, bnmlp_precision precision) {
-    bnmlp_model *model = make_model(37, 45, 70, true, 2, precision);
+    bnmlp_model *model = make_model(37, 45, 70, BNMLP_TRAINING_PANELS_ON, 2, precision);
     bnmlp_optimizer_config optimizer;
     assert_ok(bnmlp_optimizer_defaults(BNMLP_OPTIMIZER_SGD, &optimizer));
     assert_ok(bnmlp_optimizer_set(&optimizer, "momentum", 0.9));
@@ -308,6 +308,28 @@ static void test_collective_broadcast(void **state) {
     bnmlp_model_free(model);
 }
 
+static void test_default_policy_trains_bf16_with_panels(void **state) {
+    (void)state;
+    static batch b;
+    make_batch(&b, 40, 37, 3);
+    bnmlp_optimizer_config optimizer = BNMLP_OPTIMIZER_DEFAULT;
+    bnmlp_model *model = make_model(37, 45, 70, BNMLP_TRAINING_PANELS_BF16, 1, BNMLP_PRECISION_FP32);
+    assert_non_null(model->layers[3].panels[BNMLP_PANEL_INPUT_GRADIENT]);
+    /* fp32: the step packs nothing, the products pack as without panels; inference packs them. */
+    assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, &optimizer, NULL, NULL));
+    assert_false(bnmlp_model_panels_usable(model, false));
+    float out[MAX_ROWS];
+    predict(model, &b.tx, out);
+    assert_true(bnmlp_model_panels_usable(model, false));
+    assert_false(bnmlp_model_panels_usable(model, true));
+    /* bf16: training reads them and the step packs the next ones. */
+    assert_ok(bnmlp_model_set_precision(model, BNMLP_PRECISION_BF16));
+    assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, &optimizer, NULL, NULL));
+    assert_true(bnmlp_model_panels_usable(model, true));
+    check_not_stale(model, &b);
+    bnmlp_model_free(model);
+}
+
 static void test_tiny_models_get_no_panels(void **state) {
     (void)state;
     /* The tutorial's 2-50-BN-1 at batch 32: every product is direct. */
@@ -319,13 +341,15 @@ static void test_tiny_models_get_no_panels(void **state) {
     assert_ok(bnmlp_model_add_batchnorm(model, &bn));
     assert_ok(bnmlp_model_add_activation(model, BNMLP_ACTIVATION_RELU, 0.0f));
     assert_ok(bnmlp_model_add_dense(model, &head));
-    assert_ok(bnmlp_model_set_training_panels(model, true));
+    assert_ok(bnmlp_model_set_training_panels(model, BNMLP_TRAINING_PANELS_ON));
+    assert_status(bnmlp_model_set_training_panels(model, (bnmlp_training_panels)7),
+                  BNMLP_ERR_INVALID_ARGUMENT);
     assert_ok(bnmlp_model_build(model, 32, 1));
     assert_null(model->panel_block);
-    assert_status(bnmlp_model_set_training_panels(model, false), BNMLP_ERR_ALREADY_BUILT);
+    assert_status(bnmlp_model_set_training_panels(model, BNMLP_TRAINING_PANELS_OFF), BNMLP_ERR_ALREADY_BUILT);
     bnmlp_model_free(model);
-    /* By default only the forward's panels: none for the input gradient. */
-    model = make_model(37, 45, 70, false, 1, BNMLP_PRECISION_FP32);
+    /* Training panels off: only the forward's panels, none for the input gradient. */
+    model = make_model(37, 45, 70, BNMLP_TRAINING_PANELS_OFF, 1, BNMLP_PRECISION_FP32);
     for (size_t i = 0; i < model->layer_count; i++)
         assert_null(model->layers[i].panels[BNMLP_PANEL_INPUT_GRADIENT]);
     assert_non_null(model->layers[3].panels[BNMLP_PANEL_FORWARD]);
@@ -342,6 +366,7 @@ int main(void) {
         cmocka_unit_test(test_precision_change),
         cmocka_unit_test(test_refused_step),
         cmocka_unit_test(test_collective_broadcast),
+        cmocka_unit_test(test_default_policy_trains_bf16_with_panels),
         cmocka_unit_test(test_tiny_models_get_no_panels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

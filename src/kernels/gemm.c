@@ -270,29 +270,55 @@ static size_t half_offset(size_t half) {
     return half ? 2 - low : low;
 }
 
-/* Writes op(B)(kk, j) = v into its place: a float, or its bf16 half of a pair (only those two
- * bytes, so a neighbour packing the other half concurrently is another object). */
-static void panel_put(const panel_layout *l, float *panels, size_t kk, size_t j, float v) {
-    const size_t values = block_values(l), block = kk / values, local = kk % values;
-    const size_t at = block_start(l, block) + (j / l->nr) * l->nr * block_steps(l, block) +
-                      (l->bf16 ? local / 2 : local) * l->nr + j % l->nr;
+/* Writes v at float (or pair) `at`: the float, or bf16 half `half` of the pair (only those two
+ * bytes, so a neighbour packing the other half concurrently writes another object). */
+static void panel_write(const panel_layout *l, float *panels, size_t at, size_t half, float v) {
     if (!l->bf16) {
         panels[at] = v;
         return;
     }
     const uint16_t bits = bnmlp_bf16_from_float(v);
-    memcpy((unsigned char *)(panels + at) + half_offset(local & 1), &bits, sizeof bits);
+    memcpy((unsigned char *)(panels + at) + half_offset(half), &bits, sizeof bits);
 }
 
-/* Elements [from, to) of stored b (row stride ld), one by one. */
+/* Part of one stored row of b: op(B)(kk + i, j) = v[i] (along_k: a row of a transposed b) or
+ * op(B)(kk, j + i) = v[i], i < count; positions counted on, not divided out per element. */
+static void panel_run(const panel_layout *l, float *panels, size_t kk, size_t j, const float *v, size_t count,
+                      bool along_k) {
+    const size_t values = block_values(l), nr = l->nr;
+    while (count > 0) {
+        const size_t block = kk / values, local = kk % values, steps = block_steps(l, block);
+        const size_t base = block_start(l, block);
+        if (!along_k) {
+            /* One step of every panel: lane by lane, panel by panel. */
+            const size_t step = (l->bf16 ? local / 2 : local) * nr, half = local & 1;
+            size_t q = j / nr, lane = j % nr;
+            for (size_t i = 0; i < count; i++) {
+                panel_write(l, panels, base + q * nr * steps + step + lane, half, v[i]);
+                if (++lane == nr) lane = 0, q++;
+            }
+            return;
+        }
+        /* One lane of one panel, step by step, to the end of the K block. */
+        const size_t here = min_size(count, values - local), column = base + (j / nr) * nr * steps + j % nr;
+        for (size_t i = 0; i < here; i++) {
+            const size_t at = local + i;
+            panel_write(l, panels, column + (l->bf16 ? at / 2 : at) * nr, at & 1, v[i]);
+        }
+        kk += here, v += here, count -= here;
+    }
+}
+
+/* Elements [from, to) of stored b (row stride ld), row piece by row piece. */
 static void pack_panels_edge(const panel_layout *l, bool transpose_b, const float *b, size_t ld, size_t from,
                              size_t to, float *panels) {
-    for (size_t e = from; e < to; e++) {
-        const size_t r = e / ld, c = e % ld;
+    while (from < to) {
+        const size_t r = from / ld, c = from % ld, count = min_size(ld - c, to - from);
         if (transpose_b)
-            panel_put(l, panels, c, r, b[e]);
+            panel_run(l, panels, c, r, b + from, count, true);
         else
-            panel_put(l, panels, r, c, b[e]);
+            panel_run(l, panels, r, c, b + from, count, false);
+        from += count;
     }
 }
 

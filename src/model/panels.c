@@ -24,7 +24,7 @@
 /* True when layer i's panels for the input gradient can be read: training panels (only training
  * computes it), and not the first layer (its dx is never computed). */
 static bool wants_input_gradient(const bnmlp_model *model, size_t i) {
-    return model->training_panels && i > 0;
+    return model->training_panels != BNMLP_TRAINING_PANELS_OFF && i > 0;
 }
 
 bool bnmlp_model_plan_panels(bnmlp_model *model, size_t max_batch) {
@@ -72,18 +72,28 @@ void bnmlp_model_release_panels(bnmlp_model *model) {
 
 void bnmlp_model_params_changed(bnmlp_model *model) { model->panels_current = false; }
 
+/* True when training passes read the panels now (bnmlp_training_panels). */
+static bool panels_train(const bnmlp_model *model) {
+    return model->training_panels == BNMLP_TRAINING_PANELS_ON ||
+           (model->training_panels == BNMLP_TRAINING_PANELS_BF16 &&
+            bnmlp_model_precision(model) == BNMLP_PRECISION_BF16);
+}
+
 /* True when a pass of mode `training` may read panels once they are current. */
 static bool panels_serve(const bnmlp_model *model, bool training) {
-    return model->panel_block && !model->panels_off && (!training || model->training_panels);
+    return model->panel_block && !model->panels_off && (!training || panels_train(model));
 }
 
 bool bnmlp_model_panels_usable(const bnmlp_model *model, bool training) {
     return panels_serve(model, training) && model->panels_current;
 }
 
-bnmlp_status bnmlp_model_set_training_panels(bnmlp_model *model, bool on) {
+bnmlp_status bnmlp_model_set_training_panels(bnmlp_model *model, bnmlp_training_panels when) {
     if (model->built) return BNMLP_ERR_ALREADY_BUILT;
-    model->training_panels = on;
+    if (when != BNMLP_TRAINING_PANELS_BF16 && when != BNMLP_TRAINING_PANELS_OFF &&
+        when != BNMLP_TRAINING_PANELS_ON)
+        return BNMLP_ERR_INVALID_ARGUMENT;
+    model->training_panels = when;
     return BNMLP_OK;
 }
 
