@@ -330,6 +330,47 @@ static void test_default_policy_trains_bf16_with_panels(void **state) {
     bnmlp_model_free(model);
 }
 
+static void test_public_switch(void **state) {
+    (void)state;
+    assert_status(bnmlp_model_set_weight_panels(NULL, false), BNMLP_ERR_NULL_ARGUMENT);
+    /* Off before build: none planned; the same training as a model with them. */
+    bnmlp_status status;
+    bnmlp_model *models[2];
+    for (size_t i = 0; i < 2; i++) {
+        models[i] = bnmlp_model_create(37, &status);
+        const bnmlp_dense_config hidden = BNMLP_DENSE_DEFAULT(45), head = BNMLP_DENSE_DEFAULT(1);
+        assert_ok(bnmlp_model_add_dense(models[i], &hidden));
+        assert_ok(bnmlp_model_add_dense(models[i], &hidden));
+        assert_ok(bnmlp_model_add_dense(models[i], &head));
+        assert_ok(bnmlp_model_set_weight_panels(models[i], i == 1));
+        assert_ok(bnmlp_model_build(models[i], MAX_ROWS, 3));
+        assert_ok(bnmlp_model_set_precision(models[i], BNMLP_PRECISION_BF16));
+    }
+    assert_null(models[0]->panel_block);
+    assert_non_null(models[1]->panel_block);
+    static batch b;
+    make_batch(&b, 50, 37, 8);
+    bnmlp_optimizer_config optimizer = BNMLP_OPTIMIZER_DEFAULT;
+    float loss[2], out[2][MAX_ROWS];
+    for (size_t step = 0; step < 3; step++)
+        for (size_t i = 0; i < 2; i++)
+            assert_ok(bnmlp_model_train_step(models[i], &b.tx, &b.ty, &optimizer, &loss[i], NULL));
+    assert_true(bnmlp_model_panels_usable(models[1], true));
+    for (size_t i = 0; i < 2; i++) predict(models[i], &b.tx, out[i]);
+    assert_same_bits(&loss[0], &loss[1], 1, "loss");
+    assert_same_bits(out[0], out[1], b.tx.rows, "outputs");
+    /* Off after build: not used; back on: packed again. */
+    assert_ok(bnmlp_model_set_weight_panels(models[1], false));
+    assert_false(bnmlp_model_panels_usable(models[1], false));
+    predict(models[1], &b.tx, out[1]);
+    assert_false(bnmlp_model_panels_usable(models[1], false));
+    assert_ok(bnmlp_model_set_weight_panels(models[1], true));
+    predict(models[1], &b.tx, out[1]);
+    assert_true(bnmlp_model_panels_usable(models[1], false));
+    assert_same_bits(out[0], out[1], b.tx.rows, "outputs");
+    for (size_t i = 0; i < 2; i++) bnmlp_model_free(models[i]);
+}
+
 static void test_tiny_models_get_no_panels(void **state) {
     (void)state;
     /* The tutorial's 2-50-BN-1 at batch 32: every product is direct. */
@@ -367,6 +408,7 @@ int main(void) {
         cmocka_unit_test(test_refused_step),
         cmocka_unit_test(test_collective_broadcast),
         cmocka_unit_test(test_default_policy_trains_bf16_with_panels),
+        cmocka_unit_test(test_public_switch),
         cmocka_unit_test(test_tiny_models_get_no_panels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

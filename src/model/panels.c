@@ -29,6 +29,7 @@ static bool wants_input_gradient(const bnmlp_model *model, size_t i) {
 
 bool bnmlp_model_plan_panels(bnmlp_model *model, size_t max_batch) {
     size_t total = 0, sizes[2];
+    if (model->panels_off) return true; /* bnmlp_model_set_weight_panels(false) before build: none */
     for (size_t pass = 0; pass < 2; pass++) {
         /* First the sizes, then (pass 1) the memory and the pointers. */
         if (pass == 1) {
@@ -100,6 +101,12 @@ bnmlp_status bnmlp_model_set_training_panels(bnmlp_model *model, bnmlp_training_
 void bnmlp_model_use_panels(bnmlp_model *model, bool use) {
     model->panels_off = !use;
     model->panels_current = false; /* not kept while off: packed again when back on */
+}
+
+bnmlp_status bnmlp_model_set_weight_panels(bnmlp_model *model, bool use) {
+    if (!model) return BNMLP_ERR_NULL_ARGUMENT;
+    bnmlp_model_use_panels(model, use);
+    return BNMLP_OK;
 }
 
 /* A layer's kernel rows packed again, a piece of NR-row groups per thread. */
