@@ -82,67 +82,68 @@ typedef enum bnmlp_training_panels {
 
 /* The sequential model (opaque to users). */
 struct bnmlp_model {
-    bnmlp_allocator allocator;             /* every allocation goes through it */
-    bnmlp_kernel_context kernels;          /* the kernels the layers run with: plan, pool, scratch */
-    size_t threads;                        /* threads asked for (bnmlp_model_set_threads; 0: all cores) */
-    bnmlp_precision precision;             /* the dense layers' products (bnmlp_model_set_precision) */
-    bnmlp_loss loss;                       /* the head's loss */
-    size_t input_width;                    /* features in */
-    bnmlp_layer *layers;                   /* layer_count layers in order */
-    size_t layer_count;                    /* layers added */
-    size_t layer_capacity;                 /* room in layers */
-    size_t param_count;                    /* floats in the parameter and gradient arenas */
-    size_t stats_count;                    /* floats of moving statistics */
-    size_t cache_count;                    /* floats of batch-norm caches */
-    size_t output_count;                   /* floats of all layer outputs for one row */
-    size_t max_width;                      /* widest layer input or output */
-    bool built;                            /* buffers exist and weights are initialized */
-    size_t max_batch;                      /* rows per batch at most, once built */
-    float *params;                         /* parameter arena */
-    float *grads;                          /* gradient arena, same layout */
-    bnmlp_optimizer_state optimizer;       /* slots of param_count floats each, kind, steps, config */
-    float *spare_params;                   /* param_count floats: the optimizer writes a step's new
+    bnmlp_allocator allocator;         /* every allocation goes through it */
+    bnmlp_kernel_context kernels;      /* the kernels the layers run with: plan, pool, scratch */
+    size_t threads;                    /* threads asked for (bnmlp_model_set_threads; 0: all cores) */
+    bnmlp_precision precision;         /* the dense layers' products (bnmlp_model_set_precision) */
+    bnmlp_loss loss;                   /* the head's loss */
+    size_t input_width;                /* features in */
+    bnmlp_layer *layers;               /* layer_count layers in order */
+    size_t layer_count;                /* layers added */
+    size_t layer_capacity;             /* room in layers */
+    size_t param_count;                /* floats in the parameter and gradient arenas */
+    size_t stats_count;                /* floats of moving statistics */
+    size_t cache_count;                /* floats of batch-norm caches */
+    size_t output_count;               /* floats of all layer outputs for one row */
+    size_t max_width;                  /* widest layer input or output */
+    bool built;                        /* buffers exist and weights are initialized */
+    size_t max_batch;                  /* rows per batch at most, once built */
+    float *params;                     /* parameter arena */
+    float *grads;                      /* gradient arena, same layout */
+    bnmlp_optimizer_state optimizer;   /* slots of param_count floats each, kind, steps, config */
+    float *spare_params;               /* param_count floats: the optimizer writes a step's new
                                           parameters here, then they swap with params */
-    float *spare_slots;                    /* likewise for optimizer.slots (same size) */
-    float *stats;                          /* moving statistics */
-    float *staged_stats;                   /* stats_count floats: bnmlp_model_check_statistics stages
+    float *spare_slots;                /* likewise for optimizer.slots (same size) */
+    float *stats;                      /* moving statistics */
+    float *staged_stats;               /* stats_count floats: bnmlp_model_check_statistics stages
                                           the step's new statistics here, then
                                           bnmlp_model_commit_statistics copies them to stats */
-    float *outputs;                        /* all layer outputs */
-    float *caches;                         /* all batch-norm caches */
-    float *loss_gradient;                  /* (max_batch, output width) */
-    float *row_weights;                    /* (max_batch) the batch's row weights (bnmlp_model_row_weights) */
-    float *delta[2];                       /* (max_batch, max_width) each */
-    void *layer_scratch;                   /* the largest scratch a layer asks for (ops->scratch_bytes) */
-    size_t layer_scratch_bytes;            /* its size */
-    bnmlp_segment *segments;               /* trainable runs, up to 4 per layer */
-    size_t segment_count;                  /* runs in segments */
-    bnmlp_slice *zero_runs;                /* (layer_count x BNMLP_ARRAY_COUNT at most) the runs of the
+    float *outputs;                    /* all layer outputs */
+    float *caches;                     /* all batch-norm caches */
+    float *loss_gradient;              /* (max_batch, output width) */
+    float *row_weights;                /* (max_batch) the batch's row weights (bnmlp_model_row_weights) */
+    float *delta[2];                   /* (max_batch, max_width) each */
+    void *layer_scratch;               /* the largest scratch a layer asks for (ops->scratch_bytes) */
+    size_t layer_scratch_bytes;        /* its size */
+    bnmlp_segment *segments;           /* trainable runs, up to 4 per layer */
+    size_t segment_count;              /* runs in segments */
+    bnmlp_slice *zero_runs;            /* (layer_count x BNMLP_ARRAY_COUNT at most) the runs of the
                                           gradient arena a full backward zeroes first, in order,
                                           planned at build (bnmlp_model_plan_zero_runs) */
-    size_t zero_run_count;                 /* runs in zero_runs */
-    size_t zero_runs_top;                  /* the backward's top the runs are planned for: the head's
+    size_t zero_run_count;             /* runs in zero_runs */
+    size_t zero_runs_top;              /* the backward's top the runs are planned for: the head's
                                           (bnmlp_model_head_top), every training step's */
-    bnmlp_random rng;                      /* seeded at build: initialization, then fit's shuffles */
-    uint64_t epochs_done;                  /* epochs fit has completed over the model's life */
-    size_t *order;                         /* the last fit's row order (order_count rows), for checkpoints */
-    size_t order_count;                    /* rows of order; 0 before the first fit */
-    bnmlp_model_collective collective;     /* the other ranks, when training on several */
-    bnmlp_class_names *class_names;        /* the classes' names (bnmlp_model_set_class_names), or NULL */
-    bnmlp_fit_record fit_record;           /* fit's controls after its last epoch, for checkpoints */
-    uint32_t file_version;                 /* format version of the file it was loaded from; 0: not loaded */
-    bool from_checkpoint;                  /* loaded from a checkpoint */
-    bnmlp_kept_weights fit_weights;        /* the class weights of the last fit, saved in checkpoints */
-    float *panel_block;                    /* every layer's panels (layer->panels), planned at build
-                                          (panels.c); NULL: no layer has any */
-    bool panels_current;                   /* the panels hold the current parameters, each layer's in
+    bnmlp_random rng;                  /* seeded at build: initialization, then fit's shuffles */
+    uint64_t epochs_done;              /* epochs fit has completed over the model's life */
+    size_t *order;                     /* the last fit's row order (order_count rows), for checkpoints */
+    size_t order_count;                /* rows of order; 0 before the first fit */
+    bnmlp_model_collective collective; /* the other ranks, when training on several */
+    bnmlp_class_names *class_names;    /* the classes' names (bnmlp_model_set_class_names), or NULL */
+    bnmlp_fit_record fit_record;       /* fit's controls after its last epoch, for checkpoints */
+    uint32_t file_version;             /* format version of the file it was loaded from; 0: not loaded */
+    bool from_checkpoint;              /* loaded from a checkpoint */
+    bnmlp_kept_weights fit_weights;    /* the class weights of the last fit, saved in checkpoints */
+    float *panel_block;                /* every layer's panels (layer->panels), planned at build
+                                          (panels.c); NULL: none */
+    bool panels_current;               /* the panels hold the current parameters, each layer's in
                                           its precision: the products may read them */
-    bool panels_pending;                   /* the optimizer step under way writes the next step's
+    bool panels_pending;               /* the optimizer step under way writes the next step's
                                           panels (bnmlp_model_step_arenas): the swap makes them
                                           current */
-    bool panels_off;                       /* bnmlp_model_use_panels(false): products pack as without */
-    bnmlp_training_panels training_panels; /* bnmlp_model_set_training_panels (before build;
-                                              default BNMLP_TRAINING_PANELS_BF16) */
+    bool panels_off;                   /* bnmlp_model_set_weight_panels(false): products pack as
+                                          without (and none are planned before build) */
+    bnmlp_training_panels panel_use;   /* when training reads them (bnmlp_model_set_training_panels,
+                                          before build; default BNMLP_TRAINING_PANELS_BF16) */
 };
 
 /* slice's floats in block, or NULL when the layer has no such array. */

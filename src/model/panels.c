@@ -24,7 +24,7 @@
 /* True when layer i's panels for the input gradient can be read: training panels (only training
  * computes it), and not the first layer (its dx is never computed). */
 static bool wants_input_gradient(const bnmlp_model *model, size_t i) {
-    return model->training_panels != BNMLP_TRAINING_PANELS_OFF && i > 0;
+    return model->panel_use != BNMLP_TRAINING_PANELS_OFF && i > 0;
 }
 
 bool bnmlp_model_plan_panels(bnmlp_model *model, size_t max_batch) {
@@ -75,8 +75,8 @@ void bnmlp_model_params_changed(bnmlp_model *model) { model->panels_current = fa
 
 /* True when training passes read the panels now (bnmlp_training_panels). */
 static bool panels_train(const bnmlp_model *model) {
-    return model->training_panels == BNMLP_TRAINING_PANELS_ON ||
-           (model->training_panels == BNMLP_TRAINING_PANELS_BF16 &&
+    return model->panel_use == BNMLP_TRAINING_PANELS_ON ||
+           (model->panel_use == BNMLP_TRAINING_PANELS_BF16 &&
             bnmlp_model_precision(model) == BNMLP_PRECISION_BF16);
 }
 
@@ -94,7 +94,7 @@ bnmlp_status bnmlp_model_set_training_panels(bnmlp_model *model, bnmlp_training_
     if (when != BNMLP_TRAINING_PANELS_BF16 && when != BNMLP_TRAINING_PANELS_OFF &&
         when != BNMLP_TRAINING_PANELS_ON)
         return BNMLP_ERR_INVALID_ARGUMENT;
-    model->training_panels = when;
+    model->panel_use = when;
     return BNMLP_OK;
 }
 
