@@ -1517,7 +1517,14 @@ bnmlp_loss bnmlp_model_loss(const bnmlp_model *model);
  * RandomState(seed); the same seed also drives fit's shuffling, so it fixes a whole run. The
  * parameters and the optimizer's state are held twice (param_count floats, and 3 param_count
  * floats of state): a training step writes its new values into the second copy in one pass and
- * switches to it only when every value is finite. */
+ * switches to it only when every value is finite. A dense layer whose products are large enough
+ * to be packed at max_batch rows also keeps its kernel packed for them: up to two more copies
+ * of the kernel (in * out floats each, rounded up to the GEMM's panel width; one for the forward,
+ * one for the input gradient, which the first layer never needs). Inference forwards (predict,
+ * evaluate) read them instead of packing the kernel on every call, packing them again after any
+ * change of the weights; with bf16 products (bnmlp_model_set_precision) training reads them too,
+ * and each training step packs the next step's as it writes the new weights. The results are
+ * the same bits either way (bnmlp_model_set_weight_panels switches them off). */
 bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t seed);
 
 /* Sets how many threads the model's matrix products use: 0 = all online cores (the default for
@@ -1545,6 +1552,12 @@ typedef enum bnmlp_precision {
  * at build serve both). Kept in the model file (old files load as float32). BNMLP_ERR_NULL_ARGUMENT,
  * BNMLP_ERR_INVALID_ARGUMENT for a value outside bnmlp_precision (nothing changed). */
 bnmlp_status bnmlp_model_set_precision(bnmlp_model *model, bnmlp_precision precision);
+
+/* Whether the dense kernels are kept packed ahead for their products (bnmlp_model_build; default
+ * true). false before build plans no such copy (their memory saved); after build the products
+ * pack the kernels themselves again (the memory stays until bnmlp_model_free) and true resumes.
+ * The results are the same bits either way. Not kept in the model file. BNMLP_ERR_NULL_ARGUMENT. */
+bnmlp_status bnmlp_model_set_weight_panels(bnmlp_model *model, bool use);
 
 /* The model's precision; BNMLP_PRECISION_FP32 for NULL and for new models. */
 bnmlp_precision bnmlp_model_precision(const bnmlp_model *model);

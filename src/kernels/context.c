@@ -29,6 +29,20 @@ void bnmlp_kernel_gemm(const bnmlp_kernel_context *context, bool transpose_a, bo
                          transpose_a, transpose_b, m, n, k, a, lda, b, ldb, bias, accumulate, c, ldc);
 }
 
+void bnmlp_kernel_gemm_panels(const bnmlp_kernel_context *context, bool transpose_a, bool transpose_b,
+                              size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                              size_t ldb, const float *b_panels, const float *bias, bool accumulate, float *c,
+                              size_t ldc) {
+    if (context->bf16)
+        (void)bnmlp_gemm_bf16_panels(&context->plan, context->pool, context->scratch, context->scratch_floats,
+                                     transpose_a, transpose_b, m, n, k, a, lda, b, ldb, b_panels, bias,
+                                     accumulate, c, ldc);
+    else
+        (void)bnmlp_gemm_panels(&context->plan, context->pool, context->scratch, context->scratch_floats,
+                                transpose_a, transpose_b, m, n, k, a, lda, b, ldb, b_panels, bias, accumulate,
+                                c, ldc);
+}
+
 void bnmlp_kernel_column_sums(const bnmlp_kernel_context *context, double *sums, const float *x, size_t batch,
                               size_t stride, size_t width) {
     BNMLP_KERNEL_ENTRY(context, column_sums)(sums, x, batch, stride, width);

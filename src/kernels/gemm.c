@@ -233,6 +233,160 @@ static void pack_b_bf16(const bnmlp_gemm_plan *plan, uint32_t *packed, const flo
         plan->pack_bf16_interleaved(packed, b + p0 * ldb + col0, ldb, depth, cols, plan->nr);
 }
 
+/* ---- op(B) packed ahead of the product --------------------------------------------------------- */
+
+size_t bnmlp_gemm_panels_floats(const bnmlp_gemm_plan *plan, size_t k, size_t n) {
+    size_t floats;
+    if (!plan || k == 0 || n == 0 || n > SIZE_MAX - plan->nr) return 0;
+    return bnmlp_size_mul(k, round_up(n, plan->nr), &floats) ? floats : 0;
+}
+
+/* The layout of one op(B)'s panels (gemm.h). */
+typedef struct panel_layout {
+    size_t k, n;   /* op(B) is (k, n) */
+    size_t npad;   /* n rounded up to NR */
+    size_t nr, kc; /* the plan's */
+    bool bf16;     /* pairs of bf16, 2 KC values a block */
+} panel_layout;
+
+/* Values of k one K block holds. */
+static size_t block_values(const panel_layout *l) { return l->bf16 ? 2 * l->kc : l->kc; }
+
+/* Steps (floats, or pairs) a panel of K block `block` holds. */
+static size_t block_steps(const panel_layout *l, size_t block) {
+    const size_t values = block_values(l), depth = min_size(values, l->k - block * values);
+    return l->bf16 ? (depth + 1) / 2 : depth;
+}
+
+/* Where K block `block` starts (floats, or pairs). */
+static size_t block_start(const panel_layout *l, size_t block) { return block * l->kc * l->npad; }
+
+/* Byte offset, inside a uint32 bf16 pair as stored, of element `half` (0: the low 16 bits). */
+static size_t half_offset(size_t half) {
+    const uint32_t one = 1;
+    unsigned char first;
+    memcpy(&first, &one, 1);
+    const size_t low = first ? 0 : 2; /* little endian: the low half comes first */
+    return half ? 2 - low : low;
+}
+
+/* Writes v at float (or pair) `at`: the float, or bf16 half `half` of the pair (only those two
+ * bytes, so a neighbour packing the other half concurrently writes another object). */
+static void panel_write(const panel_layout *l, float *panels, size_t at, size_t half, float v) {
+    if (!l->bf16) {
+        panels[at] = v;
+        return;
+    }
+    const uint16_t bits = bnmlp_bf16_from_float(v);
+    memcpy((unsigned char *)(panels + at) + half_offset(half), &bits, sizeof bits);
+}
+
+/* Part of one stored row of b: op(B)(kk + i, j) = v[i] (along_k: a row of a transposed b) or
+ * op(B)(kk, j + i) = v[i], i < count; positions counted on, not divided out per element. */
+static void panel_run(const panel_layout *l, float *panels, size_t kk, size_t j, const float *v, size_t count,
+                      bool along_k) {
+    const size_t values = block_values(l), nr = l->nr;
+    while (count > 0) {
+        const size_t block = kk / values, local = kk % values, steps = block_steps(l, block);
+        const size_t base = block_start(l, block);
+        if (!along_k) {
+            /* One step of every panel: lane by lane, panel by panel. */
+            const size_t step = (l->bf16 ? local / 2 : local) * nr, half = local & 1;
+            size_t q = j / nr, lane = j % nr;
+            for (size_t i = 0; i < count; i++) {
+                panel_write(l, panels, base + q * nr * steps + step + lane, half, v[i]);
+                if (++lane == nr) lane = 0, q++;
+            }
+            return;
+        }
+        /* One lane of one panel, step by step, to the end of the K block. */
+        const size_t here = min_size(count, values - local), column = base + (j / nr) * nr * steps + j % nr;
+        for (size_t i = 0; i < here; i++) {
+            const size_t at = local + i;
+            panel_write(l, panels, column + (l->bf16 ? at / 2 : at) * nr, at & 1, v[i]);
+        }
+        kk += here, v += here, count -= here;
+    }
+}
+
+/* Elements [from, to) of stored b (row stride ld), row piece by row piece. */
+static void pack_panels_edge(const panel_layout *l, bool transpose_b, const float *b, size_t ld, size_t from,
+                             size_t to, float *panels) {
+    while (from < to) {
+        const size_t r = from / ld, c = from % ld, count = min_size(ld - c, to - from);
+        if (transpose_b)
+            panel_run(l, panels, c, r, b + from, count, true);
+        else
+            panel_run(l, panels, r, c, b + from, count, false);
+        from += count;
+    }
+}
+
+/* Rows [r0, r1) of a stored (k, n) b (not transposed): rows of op(B), K block by K block; r0 and
+ * r1 even for bf16 unless r1 == k. */
+static void pack_panels_rows(const bnmlp_gemm_plan *plan, const panel_layout *l, const float *b, size_t r0,
+                             size_t r1, float *panels) {
+    const size_t values = block_values(l), nr = l->nr;
+    for (size_t block = r0 / values; block * values < r1; block++) {
+        const size_t first = block * values, steps = block_steps(l, block);
+        const size_t p0 = max_size(r0, first), p1 = min_size(r1, first + values);
+        float *base = panels + block_start(l, block);
+        if (!l->bf16) {
+            for (size_t p = p0; p < p1; p += SCATTER_STEPS)
+                scatter_rows(base + (p - first) * nr, b + p * l->n, l->n, min_size(SCATTER_STEPS, p1 - p),
+                             l->n, nr, steps);
+            continue;
+        }
+        uint32_t *pairs = (uint32_t *)(void *)base;
+        for (size_t j0 = 0; j0 < l->n; j0 += nr)
+            plan->pack_bf16_interleaved(pairs + j0 * steps + (p0 - first) / 2 * nr, b + p0 * l->n + j0, l->n,
+                                        p1 - p0, min_size(nr, l->n - j0), nr);
+    }
+}
+
+/* Rows [r0, r1) of a stored (n, k) b (transposed), whole NR-row groups: columns of op(B). */
+static void pack_panels_groups(const bnmlp_gemm_plan *plan, const panel_layout *l, const float *b, size_t r0,
+                               size_t r1, float *panels) {
+    const size_t values = block_values(l), nr = l->nr;
+    const bnmlp_pack_function pack_full = BNMLP_ISA_ENTRY(plan->isa, pack_b_transposed);
+    for (size_t j0 = r0; j0 < r1; j0 += nr)
+        for (size_t block = 0; block * values < l->k; block++) {
+            const size_t first = block * values, steps = block_steps(l, block);
+            float *panel = panels + block_start(l, block) + j0 * steps;
+            const float *source = b + j0 * l->k + first;
+            if (l->bf16)
+                plan->pack_bf16_rows((uint32_t *)(void *)panel, source, l->k, min_size(values, l->k - first),
+                                     nr, nr);
+            else
+                pack_full(panel, source, l->k, steps, nr);
+        }
+}
+
+void bnmlp_gemm_pack_panels(const bnmlp_gemm_plan *plan, bool bf16, bool transpose_b, size_t k, size_t n,
+                            const float *b, size_t from, size_t to, float *panels) {
+    if (k == 0 || n == 0) return;
+    const panel_layout l = {
+        .k = k, .n = n, .npad = round_up(n, plan->nr), .nr = plan->nr, .kc = plan->kc, .bf16 = bf16};
+    const size_t ld = transpose_b ? k : n, rows = transpose_b ? n : k;
+    to = min_size(to, rows * ld);
+    if (from >= to) return;
+    /* Whole stored rows [r0, r1), and of them whole units [u0, u1). */
+    const size_t r0 = ceil_div(from, ld), r1 = to / ld;
+    const size_t unit = transpose_b ? plan->nr : bf16 ? 2 : 1;
+    size_t u0 = round_up(r0, unit), u1 = round_down(r1, unit);
+    if (!transpose_b && r1 == k) u1 = k; /* an odd k's last row is a whole pair (its partner zero) */
+    if (u0 >= u1) {
+        pack_panels_edge(&l, transpose_b, b, ld, from, to, panels);
+        return;
+    }
+    pack_panels_edge(&l, transpose_b, b, ld, from, u0 * ld, panels);
+    if (transpose_b)
+        pack_panels_groups(plan, &l, b, u0, u1, panels);
+    else
+        pack_panels_rows(plan, &l, b, u0, u1, panels);
+    pack_panels_edge(&l, transpose_b, b, ld, u1 * ld, to, panels);
+}
+
 /* ---- the loops around the micro-kernel ------------------------------------------------------- */
 
 /* One product, as the tasks see it. */
@@ -242,6 +396,8 @@ typedef struct gemm_job {
     bool bf16; /* bf16 inputs: pairs packed, the plan's bf16 micro-kernel */
     size_t m, n, k;
     const float *a, *b, *bias;
+    const float *b_panels; /* op(B) packed ahead (bnmlp_gemm_pack_panels), or NULL */
+    size_t npad;           /* n rounded up to NR: the panels' K-block stride over K */
     size_t lda, ldb, ldc;
     float *c;
     float *scratch;       /* 64-byte aligned; thread t uses [t per_thread, (t + 1) per_thread) */
@@ -356,11 +512,16 @@ static void gemm_task(const gemm_job *job, size_t task, size_t thread) {
             const bool first = p0 == 0;
             const bool load_c = !first || job->accumulate;
             const float *bias = first && job->bias ? job->bias + col0 : NULL;
-            pack_b_bf16(plan, b_pairs, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols);
+            /* The panels' block starts at (p0 / 2 KC) KC npad pairs = p0 / 2 npad. */
+            const uint32_t *b_block = job->b_panels ? (const uint32_t *)(const void *)job->b_panels +
+                                                          p0 / 2 * job->npad + col0 * pairs
+                                                    : b_pairs;
+            if (!job->b_panels)
+                pack_b_bf16(plan, b_pairs, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols);
             for (size_t i0 = row0; i0 < row_end; i0 += block_rows) {
                 const size_t rows = min_size(block_rows, row_end - i0);
                 pack_a_bf16(plan, a_pairs, job->a, job->lda, job->transpose_a, i0, rows, p0, depth);
-                macro_kernel_bf16(plan, pairs, a_pairs, b_pairs, job->c + i0 * job->ldc + col0, job->ldc,
+                macro_kernel_bf16(plan, pairs, a_pairs, b_block, job->c + i0 * job->ldc + col0, job->ldc,
                                   rows, cols, bias, load_c);
             }
         }
@@ -371,11 +532,13 @@ static void gemm_task(const gemm_job *job, size_t task, size_t thread) {
         const bool first = p0 == 0;
         const bool load_c = !first || job->accumulate;
         const float *bias = first && job->bias ? job->bias + col0 : NULL;
-        pack_b(plan, b_packed, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols);
+        /* The panels' block starts at (p0 / KC) KC npad = p0 npad floats. */
+        const float *b_block = job->b_panels ? job->b_panels + p0 * job->npad + col0 * depth : b_packed;
+        if (!job->b_panels) pack_b(plan, b_packed, job->b, job->ldb, job->transpose_b, p0, depth, col0, cols);
         for (size_t i0 = row0; i0 < row_end; i0 += block_rows) {
             const size_t rows = min_size(block_rows, row_end - i0);
             pack_a(plan, a_packed, job->a, job->lda, job->transpose_a, i0, rows, p0, depth);
-            macro_kernel(plan, depth, a_packed, b_packed, job->c + i0 * job->ldc + col0, job->ldc, rows, cols,
+            macro_kernel(plan, depth, a_packed, b_block, job->c + i0 * job->ldc + col0, job->ldc, rows, cols,
                          bias, load_c);
         }
     }
@@ -460,7 +623,8 @@ static bool scratch_covers(const bnmlp_gemm_plan *plan, size_t m, size_t n, size
 static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
                              size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
                              size_t k, const float *a, size_t lda, const float *b, size_t ldb,
-                             const float *bias, bool accumulate, float *c, size_t ldc, bool bf16) {
+                             const float *b_panels, const float *bias, bool accumulate, float *c, size_t ldc,
+                             bool bf16) {
     if (!plan) return BNMLP_ERR_NULL_ARGUMENT;
     if (bf16 && (!plan->micro_kernel_bf16 || !plan->pack_bf16_interleaved || !plan->pack_bf16_rows))
         return BNMLP_ERR_INVALID_ARGUMENT;
@@ -506,6 +670,7 @@ static bnmlp_status gemm_run(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool
     }
 
     gemm_job job = {.plan = plan, .a = a, .b = b, .bias = bias, .c = c, .m = m, .n = n, .k = k};
+    job.b_panels = b_panels, job.npad = round_up(n, plan->nr);
     job.transpose_a = transpose_a, job.transpose_b = transpose_b, job.accumulate = accumulate,
     job.bf16 = bf16;
     job.lda = lda, job.ldb = ldb, job.ldc = ldc;
@@ -534,7 +699,7 @@ bnmlp_status bnmlp_gemm(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, flo
                         size_t k, const float *a, size_t lda, const float *b, size_t ldb, const float *bias,
                         bool accumulate, float *c, size_t ldc) {
     return gemm_run(plan, pool, scratch, scratch_floats, transpose_a, transpose_b, m, n, k, a, lda, b, ldb,
-                    bias, accumulate, c, ldc, false);
+                    NULL, bias, accumulate, c, ldc, false);
 }
 
 bnmlp_status bnmlp_gemm_bf16(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
@@ -542,5 +707,23 @@ bnmlp_status bnmlp_gemm_bf16(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool
                              size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                              const float *bias, bool accumulate, float *c, size_t ldc) {
     return gemm_run(plan, pool, scratch, scratch_floats, transpose_a, transpose_b, m, n, k, a, lda, b, ldb,
-                    bias, accumulate, c, ldc, true);
+                    NULL, bias, accumulate, c, ldc, true);
+}
+
+bnmlp_status bnmlp_gemm_panels(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
+                               size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
+                               size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                               const float *b_panels, const float *bias, bool accumulate, float *c,
+                               size_t ldc) {
+    return gemm_run(plan, pool, scratch, scratch_floats, transpose_a, transpose_b, m, n, k, a, lda, b, ldb,
+                    b_panels, bias, accumulate, c, ldc, false);
+}
+
+bnmlp_status bnmlp_gemm_bf16_panels(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
+                                    size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m,
+                                    size_t n, size_t k, const float *a, size_t lda, const float *b,
+                                    size_t ldb, const float *b_panels, const float *bias, bool accumulate,
+                                    float *c, size_t ldc) {
+    return gemm_run(plan, pool, scratch, scratch_floats, transpose_a, transpose_b, m, n, k, a, lda, b, ldb,
+                    b_panels, bias, accumulate, c, ldc, true);
 }

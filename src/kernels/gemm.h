@@ -83,6 +83,49 @@ bnmlp_status bnmlp_gemm_bf16(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool
                              size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                              const float *bias, bool accumulate, float *c, size_t ldc);
 
+/* ---- op(B) packed ahead of the product ("panels") ---------------------------------------------
+ * The whole of op(B) (k, n) in exactly the bytes the packed path packs it into, K block after K
+ * block in the driver's order: a float32 block holds KC values of k, a bf16 block 2 KC values
+ * (KC pairs, kernels/bf16.h); each block holds ceil(n / NR) NR-column micro-panels across all of
+ * n (depth x NR floats, or pairs x NR pairs, each), the last panel's columns past n zero. Block
+ * b starts at b KC round_up(n, NR) floats (pairs) and its panel of column j0 (a multiple of NR)
+ * at that + j0 depth (pairs): any split of the output over threads finds its panels there. The
+ * panels depend on the plan (KC, NR) and on the precision: they serve only products of that plan
+ * and precision, and only on the packed path (a product bnmlp_gemm[_bf16]_is_direct takes reads
+ * b). */
+
+/* Floats of the panels of an op(B) of (k, n) under plan, enough for float32 and for bf16
+ * (k round_up(n, NR)); 0 when k or n is 0 or on size_t overflow. The buffer must be 64-byte
+ * aligned and start zeroed: the packer below never writes the padding (columns past n, an odd
+ * k's missing pair element), which must stay zero. */
+size_t bnmlp_gemm_panels_floats(const bnmlp_gemm_plan *plan, size_t k, size_t n);
+
+/* Writes into panels (bnmlp_gemm_panels_floats, 64-byte aligned, padding zero) the part of
+ * op(B) that comes from elements [from, to) of the stored b: b is (k, n) when !transpose_b, (n,
+ * k) when transpose_b, rows contiguous (row stride n, or k), element e at b[e]; rounded to bf16
+ * pairs when bf16. Every position of the panels is written by one element (a float, or one half
+ * of a bf16 pair), so disjoint ranges may be packed concurrently, in any order, and packing
+ * [0, k n) piecewise gives the same bytes as packing it at once. Whole units (rows of b in NR-row
+ * groups when transposed, pairs of rows for bf16 otherwise) go through the plan's packers, the
+ * rest element by element. */
+void bnmlp_gemm_pack_panels(const bnmlp_gemm_plan *plan, bool bf16, bool transpose_b, size_t k, size_t n,
+                            const float *b, size_t from, size_t to, float *panels);
+
+/* bnmlp_gemm and bnmlp_gemm_bf16 with op(B) already packed: b_panels (NULL: pack b as usual)
+ * holds the panels of op(B) (bnmlp_gemm_pack_panels of b whole, same plan, transpose_b and
+ * precision, 64-byte aligned). The packed path reads them instead of packing b; the direct path
+ * still reads b, so b must be given too. The same bits as without them. */
+bnmlp_status bnmlp_gemm_panels(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
+                               size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m, size_t n,
+                               size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                               const float *b_panels, const float *bias, bool accumulate, float *c,
+                               size_t ldc);
+bnmlp_status bnmlp_gemm_bf16_panels(const bnmlp_gemm_plan *plan, bnmlp_threadpool *pool, float *scratch,
+                                    size_t scratch_floats, bool transpose_a, bool transpose_b, size_t m,
+                                    size_t n, size_t k, const float *a, size_t lda, const float *b,
+                                    size_t ldb, const float *b_panels, const float *bias, bool accumulate,
+                                    float *c, size_t ldc);
+
 /* The naive triple loop bnmlp_gemm is tested against: same arguments and result (up to
  * rounding), sums in double, no scratch, no threads. */
 void bnmlp_gemm_reference(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, const float *a,

@@ -81,6 +81,14 @@ void bnmlp_kernel_gemm(const bnmlp_kernel_context *context, bool transpose_a, bo
                        size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                        const float *bias, bool accumulate, float *c, size_t ldc);
 
+/* bnmlp_kernel_gemm with op(B) packed ahead: b_panels (NULL: pack b as usual) holds
+ * bnmlp_gemm_pack_panels of b under the context's plan, transpose_b and precision (gemm.h:
+ * bnmlp_gemm_panels); b is still read on the direct path. The same bits. */
+void bnmlp_kernel_gemm_panels(const bnmlp_kernel_context *context, bool transpose_a, bool transpose_b,
+                              size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                              size_t ldb, const float *b_panels, const float *bias, bool accumulate, float *c,
+                              size_t ldc);
+
 /* ---- the int8 product (int8.h) --------------------------------------------------------------------- */
 
 /* y (rows, w->out) = the int8 product of x (rows, w->in) with the packed w (int8.h), through the

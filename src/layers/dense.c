@@ -16,21 +16,23 @@ void bnmlp_dense_forward(const bnmlp_kernel_context *kernels, float *y, const fl
  * start every sum there, and a round-to-nearest sum that starts at +0.0 is never -0.0), which is
  * exactly what adding that sum to a zeroed dw gives: x + +0.0 == x bit for bit unless x is -0.0. */
 static void dense_backward(const bnmlp_kernel_context *kernels, float *dx, float *dw, float *db,
-                           const float *dy, const float *x, const float *w, size_t batch, size_t in,
-                           size_t out, bool accumulate_dw) {
+                           const float *dy, const float *x, const float *w, const float *w_panels,
+                           size_t batch, size_t in, size_t out, bool accumulate_dw) {
     /* dL/dw (IN, OUT) (+)= x^T (IN, B) . dy (B, OUT): each weight collects (input) x (upstream
      * gradient) over the batch. */
     bnmlp_kernel_gemm(kernels, true, false, in, out, batch, x, in, dy, out, NULL, accumulate_dw, dw, out);
     /* dL/db = sum over the batch of dy. */
     if (db) bnmlp_kernel_column_sums_accumulate(kernels, db, dy, batch, out);
     /* dL/dx (B, IN) = dy (B, OUT) . w^T (OUT, IN): each input feeds every unit through its row of w. */
-    if (dx) bnmlp_kernel_gemm(kernels, false, true, batch, in, out, dy, out, w, out, NULL, false, dx, in);
+    if (dx)
+        bnmlp_kernel_gemm_panels(kernels, false, true, batch, in, out, dy, out, w, out, w_panels, NULL, false,
+                                 dx, in);
 }
 
 void bnmlp_dense_backward(const bnmlp_kernel_context *kernels, float *dx, float *dw, float *db,
                           const float *dy, const float *x, const float *w, size_t batch, size_t in,
                           size_t out) {
-    dense_backward(kernels, dx, dw, db, dy, x, w, batch, in, out, true);
+    dense_backward(kernels, dx, dw, db, dy, x, w, NULL, batch, in, out, true);
 }
 
 /* ---- the dense layer kind ------------------------------------------------------------------ */
@@ -75,6 +77,30 @@ static size_t dense_gemm_scratch(const bnmlp_layer *layer, const bnmlp_gemm_plan
     return most;
 }
 
+static size_t dense_panel_floats(const bnmlp_layer *layer, const bnmlp_gemm_plan *plan, size_t max_batch,
+                                 bnmlp_panel_kind kind, bool input_gradient) {
+    /* y = x w (B, OUT, IN) reads op(B) = w (IN, OUT); dx = dy w^T (B, IN, OUT) reads w^T (OUT, IN).
+     * Only products that can take the packed path at the planned batch: a tiny model's take the
+     * direct one, and get none. */
+    const size_t in = layer->in, out = layer->out;
+    if (kind == BNMLP_PANEL_FORWARD)
+        return bnmlp_gemm_is_direct(max_batch, out, in) ? 0 : bnmlp_gemm_panels_floats(plan, in, out);
+    if (!input_gradient || bnmlp_gemm_is_direct(max_batch, in, out)) return 0;
+    return bnmlp_gemm_panels_floats(plan, out, in);
+}
+
+static void dense_pack_panels(const bnmlp_layer *layer, const bnmlp_gemm_plan *plan, const float *kernel,
+                              size_t from, size_t to) {
+    const bool bf16 = layer->config.dense.precision == BNMLP_PRECISION_BF16;
+    const size_t in = layer->in, out = layer->out;
+    if (layer->panels[BNMLP_PANEL_FORWARD])
+        bnmlp_gemm_pack_panels(plan, bf16, false, in, out, kernel, from, to,
+                               layer->panels[BNMLP_PANEL_FORWARD]);
+    if (layer->panels[BNMLP_PANEL_INPUT_GRADIENT])
+        bnmlp_gemm_pack_panels(plan, bf16, true, out, in, kernel, from, to,
+                               layer->panels[BNMLP_PANEL_INPUT_GRADIENT]);
+}
+
 /* The pass's kernels, with bf16 products when the layer's precision asks for them. */
 static bnmlp_kernel_context products_of(const bnmlp_layer_pass *pass) {
     bnmlp_kernel_context kernels = *pass->kernels;
@@ -82,11 +108,19 @@ static bnmlp_kernel_context products_of(const bnmlp_layer_pass *pass) {
     return kernels;
 }
 
+/* The panels of kind for this pass's products, or NULL (none, or not current). */
+static const float *panels_of(const bnmlp_layer_pass *pass, bnmlp_panel_kind kind) {
+    return pass->panels ? pass->layer->panels[kind] : NULL;
+}
+
 static void dense_forward_pass(const bnmlp_layer_pass *pass) {
     const bnmlp_layer *layer = pass->layer;
     const bnmlp_kernel_context kernels = products_of(pass);
-    bnmlp_dense_forward(&kernels, pass->y, pass->x, pass->arrays[BNMLP_ARRAY_KERNEL],
-                        pass->arrays[BNMLP_ARRAY_BIAS], pass->rows, layer->in, layer->out);
+    const size_t in = layer->in, out = layer->out;
+    /* bnmlp_dense_forward, reading the kernel's panels where it has them. */
+    bnmlp_kernel_gemm_panels(&kernels, false, false, pass->rows, out, in, pass->x, in,
+                             pass->arrays[BNMLP_ARRAY_KERNEL], out, panels_of(pass, BNMLP_PANEL_FORWARD),
+                             pass->arrays[BNMLP_ARRAY_BIAS], false, pass->y, out);
 }
 
 static void dense_backward_pass(const bnmlp_layer_pass *pass) {
@@ -94,8 +128,8 @@ static void dense_backward_pass(const bnmlp_layer_pass *pass) {
     const bnmlp_kernel_context kernels = products_of(pass);
     /* The kernel's gradient is written (writes_grads): the model skips zeroing it. */
     dense_backward(&kernels, pass->dx, pass->grads[BNMLP_ARRAY_KERNEL], pass->grads[BNMLP_ARRAY_BIAS],
-                   pass->dy, pass->x, pass->arrays[BNMLP_ARRAY_KERNEL], pass->rows, layer->in, layer->out,
-                   false);
+                   pass->dy, pass->x, pass->arrays[BNMLP_ARRAY_KERNEL],
+                   panels_of(pass, BNMLP_PANEL_INPUT_GRADIENT), pass->rows, layer->in, layer->out, false);
 }
 
 /* The kernel initializer and the bias setting, e.g. "glorot_uniform" or "he_uniform, no bias". */
@@ -120,6 +154,8 @@ const bnmlp_layer_ops bnmlp_dense_ops = {
     .plan = dense_plan,
     .initialize = dense_initialize,
     .gemm_scratch = dense_gemm_scratch,
+    .panel_floats = dense_panel_floats,
+    .pack_panels = dense_pack_panels,
     .forward = dense_forward_pass,
     .backward = dense_backward_pass,
     .writes_grads = 1u << BNMLP_ARRAY_KERNEL,

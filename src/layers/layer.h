@@ -100,7 +100,18 @@ typedef struct bnmlp_layer {
     float *data[BNMLP_ARRAY_COUNT];        /* each named array resolved in its block once built
                                               (NULL when absent or before build) */
     float *grad[BNMLP_ARRAY_COUNT];        /* the parameter arrays' gradients, likewise */
+    float *panels[2];                      /* planned at build where the row asks for them
+                                              (ops->panel_floats): its kernel packed ahead for the
+                                              product of panel kind k (bnmlp_panel_kind), 64-byte
+                                              aligned, zeroed at build; NULL: none. What they hold
+                                              is the model's business (bnmlp_layer_pass.panels) */
 } bnmlp_layer;
+
+/* The products whose op(B) a layer's kernel may have packed ahead (gemm.h: panels). */
+typedef enum bnmlp_panel_kind {
+    BNMLP_PANEL_FORWARD = 0,   /* dense y = x w: op(B) = w (in, out) */
+    BNMLP_PANEL_INPUT_GRADIENT /* dense dx = dy w^T: op(B) = w^T (out, in) */
+} bnmlp_panel_kind;
 
 /* The collective seam of a layer whose statistics are sums over the batch: adds count doubles
  * over every process in place (synchronized batch norm). NULL in one process. */
@@ -132,6 +143,8 @@ typedef struct bnmlp_layer_pass {
                                             layer's output (rows, out). Forward writes the next
                                             layer's output there (and need not write y); backward
                                             reads it, and dy is then the gradient of that output */
+    bool panels;                         /* the layer's panels (layer->panels) hold its current
+                                            kernel in its precision: its products may read them */
     bnmlp_combine_function combine;      /* the collective seam, or NULL */
     void *combine_context;               /* passed to combine */
 } bnmlp_layer_pass;
@@ -161,6 +174,17 @@ typedef struct bnmlp_layer_ops {
      * threads threads; 0 on overflow (a layer without products: NULL). */
     size_t (*gemm_scratch)(const bnmlp_layer *layer, const bnmlp_gemm_plan *plan, size_t max_batch,
                            size_t threads);
+    /* Floats of the panels of kind `kind` the layer wants planned at max_batch rows (gemm.h:
+     * its kernel's op(B) packed ahead, enough for float32 and bf16), 0 for none: where its product
+     * takes the packed path, and for the input gradient only when input_gradient (a first layer's
+     * is never computed). NULL: never any. */
+    size_t (*panel_floats)(const bnmlp_layer *layer, const bnmlp_gemm_plan *plan, size_t max_batch,
+                           bnmlp_panel_kind kind, bool input_gradient);
+    /* Packs into layer->panels the part that comes from elements [from, to) of kernel (a copy of
+     * the layer's BNMLP_ARRAY_KERNEL, in its layout), in the layer's precision; disjoint ranges
+     * may run concurrently (bnmlp_gemm_pack_panels). */
+    void (*pack_panels)(const bnmlp_layer *layer, const bnmlp_gemm_plan *plan, const float *kernel,
+                        size_t from, size_t to);
     /* The fewest rows a training-mode batch needs (NULL: 1). */
     size_t (*min_training_rows)(const bnmlp_layer *layer);
     /* pass->y = the layer applied to pass->x. */

@@ -101,6 +101,7 @@ bnmlp_status bnmlp_model_set_weights(bnmlp_model *model, size_t index, bnmlp_wei
         for (size_t i = 0; i < count; i++)
             if (src[i] < 0.0f) return BNMLP_ERR_INVALID_ARGUMENT;
     memcpy(where, src, count * sizeof *where);
+    bnmlp_model_params_changed(model);
     const bnmlp_layer *layer = &model->layers[index];
     if (layer->ops->array_set) layer->ops->array_set(layer, layer->data, array);
     return BNMLP_OK;
@@ -116,6 +117,7 @@ bnmlp_status bnmlp_model_adapt(bnmlp_model *model, size_t index, const bnmlp_ten
     size_t count;
     if (!bnmlp_size_mul(x->rows, x->cols, &count)) return BNMLP_ERR_SHAPE;
     if (!bnmlp_all_finite(x->data, count)) return BNMLP_ERR_NOT_FINITE;
+    bnmlp_model_params_changed(model); /* it writes statistics only; cheap to be safe */
     return layer->ops->adapt(layer, layer->data, x->data, x->rows, &model->allocator);
 }
 
@@ -138,6 +140,7 @@ bnmlp_status bnmlp_model_set_params(bnmlp_model *model, const float *src, size_t
 }
 
 void bnmlp_model_derive(bnmlp_model *model) {
+    bnmlp_model_params_changed(model); /* every caller wrote the saved arrays */
     for (size_t i = 0; model->built && i < model->layer_count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
         if (layer->ops->derive) layer->ops->derive(layer, layer->data);
@@ -158,6 +161,7 @@ bnmlp_status bnmlp_model_set_array(bnmlp_model *model, size_t index, bnmlp_array
     if (!layer->data[array] || layer->arrays[array].length != count) return BNMLP_ERR_SHAPE;
     if (!bnmlp_all_finite(src, count)) return BNMLP_ERR_NOT_FINITE;
     memcpy(layer->data[array], src, count * sizeof *src);
+    bnmlp_model_params_changed(model);
     if (layer->ops->array_set) layer->ops->array_set(layer, layer->data, array);
     return BNMLP_OK;
 }

@@ -53,6 +53,7 @@ static void release_buffers(bnmlp_model *model) {
         bnmlp_release(a, *buffers[i]);
         *buffers[i] = NULL;
     }
+    bnmlp_model_release_panels(model);
     for (size_t i = 0; i < model->layer_count; i++) {
         bnmlp_layer *layer = &model->layers[i];
         layer->output = NULL;
@@ -315,6 +316,7 @@ bnmlp_status bnmlp_model_set_precision(bnmlp_model *model, bnmlp_precision preci
     /* Every dense layer's products; the scratch planned at build covers both precisions
      * (bnmlp_gemm_bf16 needs no more than bnmlp_gemm). */
     model->precision = precision;
+    bnmlp_model_params_changed(model); /* the panels are packed per precision */
     for (size_t i = 0; i < model->layer_count; i++)
         if (model->layers[i].kind == BNMLP_LAYER_DENSE) model->layers[i].config.dense.precision = precision;
     return BNMLP_OK;
@@ -414,6 +416,10 @@ bnmlp_status bnmlp_model_build(bnmlp_model *model, size_t max_batch, uint32_t se
         release_buffers(model);
         return status;
     }
+    if (!bnmlp_model_plan_panels(model, max_batch)) {
+        release_buffers(model);
+        return BNMLP_ERR_OUT_OF_MEMORY;
+    }
     /* Hand out the slices of the output block, and resolve every named array (and parameter
      * gradient) in its block once: the passes read them from the layer. */
     float *output = model->outputs;
@@ -457,6 +463,9 @@ bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model) {
 }
 
 void bnmlp_model_swap_params(bnmlp_model *model) {
+    /* The step that wrote the spares wrote the panels from them too (bnmlp_model_step_arenas). */
+    model->panels_current = model->panels_pending;
+    model->panels_pending = false;
     float *const params = model->spare_params, *const slots = model->spare_slots;
     model->spare_params = model->params, model->spare_slots = model->optimizer.slots;
     model->params = params, model->optimizer.slots = slots;

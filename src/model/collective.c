@@ -105,6 +105,7 @@ static bnmlp_status broadcast_state(bnmlp_model *model, const bnmlp_collective *
     const size_t n = model->param_count;
     bnmlp_status status = BNMLP_OK;
     if (n) status = t->broadcast(t->context, model->params, n * sizeof *model->params, 0);
+    bnmlp_model_params_changed(model); /* rank 0's parameters (or, after an error, anything) */
     if (status == BNMLP_OK && n)
         status = t->broadcast(t->context, model->optimizer.slots,
                               BNMLP_OPTIMIZER_MAX_SLOTS * n * sizeof *model->optimizer.slots, 0);

@@ -996,7 +996,10 @@ static bnmlp_model *read_model(reader *r, size_t end, bool checkpoint, const bnm
         if (k == 3 && r->version == 1) continue;
         next = open_section(r, tags[k], end);
         switch (k) {
-        case 0: get_floats(r, model->params, model->param_count, "a parameter is not finite"); break;
+        case 0:
+            get_floats(r, model->params, model->param_count, "a parameter is not finite");
+            bnmlp_model_params_changed(model);
+            break;
         case 1:
             get_floats(r, model->stats, model->stats_count, "a moving statistic is not finite");
             check_variances(r, model, model->stats);

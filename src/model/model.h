@@ -70,6 +70,16 @@ typedef struct bnmlp_kept_weights {
     bnmlp_weight_normalization normalization; /* the last fit's */
 } bnmlp_kept_weights;
 
+/* When training passes (a training-mode forward, the backward, the optimizer's step) use the
+ * dense kernels' panels too; inference forwards always do. Measured on Zen 5 (bench/panels_ab):
+ * packing them in the optimizer's pass saves bf16 training 2-4 % a step and costs fp32 training
+ * 0-2 % (its packs are plain copies, cheap where the products do them). */
+typedef enum bnmlp_training_panels {
+    BNMLP_TRAINING_PANELS_BF16 = 0, /* the default: when the dense layers' products are bf16 */
+    BNMLP_TRAINING_PANELS_OFF,      /* never (the input gradient's panels are not even planned) */
+    BNMLP_TRAINING_PANELS_ON        /* always */
+} bnmlp_training_panels;
+
 /* The sequential model (opaque to users). */
 struct bnmlp_model {
     bnmlp_allocator allocator;         /* every allocation goes through it */
@@ -123,6 +133,17 @@ struct bnmlp_model {
     uint32_t file_version;             /* format version of the file it was loaded from; 0: not loaded */
     bool from_checkpoint;              /* loaded from a checkpoint */
     bnmlp_kept_weights fit_weights;    /* the class weights of the last fit, saved in checkpoints */
+    float *panel_block;                /* every layer's panels (layer->panels), planned at build
+                                          (panels.c); NULL: none */
+    bool panels_current;               /* the panels hold the current parameters, each layer's in
+                                          its precision: the products may read them */
+    bool panels_pending;               /* the optimizer step under way writes the next step's
+                                          panels (bnmlp_model_step_arenas): the swap makes them
+                                          current */
+    bool panels_off;                   /* bnmlp_model_set_weight_panels(false): products pack as
+                                          without (and none are planned before build) */
+    bnmlp_training_panels panel_use;   /* when training reads them (bnmlp_model_set_training_panels,
+                                          before build; default BNMLP_TRAINING_PANELS_BF16) */
 };
 
 /* slice's floats in block, or NULL when the layer has no such array. */
@@ -295,6 +316,35 @@ void bnmlp_model_keep_order(bnmlp_model *model, const size_t *order, size_t rows
 
 /* Counts one more epoch completed by fit. */
 void bnmlp_model_count_epoch(bnmlp_model *model);
+
+/* ---- panels.c: the dense kernels packed ahead of their products --------------------------------- */
+/* Plans the panels the layers' rows ask for at max_batch rows (ops->panel_floats) in one zeroed
+ * block, each 64-byte aligned, and points the layers at them; not current. false (nothing kept)
+ * when the memory cannot be had. */
+bool bnmlp_model_plan_panels(bnmlp_model *model, size_t max_batch);
+/* Releases the panels' block (the layers' pointers NULL). */
+void bnmlp_model_release_panels(bnmlp_model *model);
+/* After any write of the parameters (or of the precision) other than the optimizer's step: the
+ * panels no longer hold them (packed again before the next forward that can use them). */
+void bnmlp_model_params_changed(bnmlp_model *model);
+/* True when the layers' products may read their panels now in a pass of mode `training` (a
+ * training-mode forward or a backward: only with training panels). */
+bool bnmlp_model_panels_usable(const bnmlp_model *model, bool training);
+/* Before a forward of mode `training`: packs every panel from the current parameters when that
+ * forward can read them (bnmlp_model_panels_usable but for being current) and they are not
+ * current, on the model's threads; then current. */
+void bnmlp_model_refresh_panels(bnmlp_model *model, bool training);
+/* When training passes use panels too (bnmlp_training_panels; internal). Before build only (it
+ * decides whether the input gradient's panels are planned): BNMLP_ERR_ALREADY_BUILT after,
+ * BNMLP_ERR_INVALID_ARGUMENT for another value. */
+bnmlp_status bnmlp_model_set_training_panels(bnmlp_model *model, bnmlp_training_panels when);
+/* Switches the panels on (default) or off: off, every product packs its op(B) itself as without
+ * panels (the same bits either way; tests compare the two). */
+void bnmlp_model_use_panels(bnmlp_model *model, bool use);
+/* bnmlp_model_arenas for an optimizer step: when the panels are current, a hook that packs the
+ * next step's from the new parameters as the step writes them (bnmlp_model_swap_params makes them
+ * current); the panels are not current from here on until that swap. */
+bnmlp_arenas bnmlp_model_step_arenas(bnmlp_model *model);
 
 /* ---- collective.c: training on several ranks ---------------------------------------------- */
 /* Every function below is a no-op (or the identity) without an active collective. Calls that

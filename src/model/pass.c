@@ -29,7 +29,7 @@ static size_t first_row(const bnmlp_model *model) {
 
 /* The fields of a pass every layer of one walk shares (rows rows), resolved once per walk: the
  * collective's offset and rows and the batch-norm seam are the same for every layer of it. */
-static bnmlp_layer_pass walk_pass(bnmlp_model *model, size_t rows) {
+static inline bnmlp_layer_pass walk_pass(bnmlp_model *model, size_t rows) {
     bnmlp_layer_pass pass = {
         .kernels = &model->kernels,
         .first_row = first_row(model),
@@ -64,7 +64,11 @@ static bool fused_pair(const bnmlp_model *model, size_t i, size_t count) {
 const float *bnmlp_model_run_forward(bnmlp_model *model, const float *x, size_t rows, bnmlp_mode mode,
                                      size_t count) {
     const float *input = x;
+    /* The dense kernels' panels, packed again after a write of the parameters. */
+    const bool training = mode == BNMLP_MODE_TRAINING;
+    if (model->panel_block) bnmlp_model_refresh_panels(model, training); /* (tiny models: none) */
     bnmlp_layer_pass pass = walk_pass(model, rows);
+    pass.panels = model->panel_block && bnmlp_model_panels_usable(model, training);
     for (size_t i = 0; i < count; i++) {
         const bnmlp_layer *layer = &model->layers[i];
         /* Batch statistics (dropout's mask) in training mode, unless the layer is frozen. */
@@ -166,6 +170,7 @@ void bnmlp_model_run_backward(bnmlp_model *model, const float *x, size_t rows, c
     const float *dy = delta;
     int next = 0; /* which ping-pong buffer receives the next input gradient */
     bnmlp_layer_pass pass = walk_pass(model, rows);
+    pass.panels = model->panel_block && bnmlp_model_panels_usable(model, true);
     for (size_t i = top; i-- > 0;) {
         /* The second layer of a fused pair: the first one's backward runs it (dy stays its dy). */
         if (i > 0 && fused_pair(model, i - 1, top)) continue;

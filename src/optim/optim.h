@@ -31,6 +31,20 @@ typedef struct bnmlp_optimizer_state {
                                       the defaults of kind): what a checkpoint stores */
 } bnmlp_optimizer_state;
 
+/* What a pass that writes spare copies tells its caller as it goes (the model packs its layers'
+ * panels from the new parameters while they are hot). Both functions NULL: nothing. */
+typedef struct bnmlp_params_hook {
+    /* Where the update of floats [from, to) of a trainable segment (to > from) cuts its next
+     * sub-chunk: a value in (from, to]. The pass updates [from, cut), calls written, and goes on
+     * from cut. */
+    size_t (*cut)(void *context, size_t from, size_t to);
+    /* Called on the thread that did it, right after the pass wrote next_params[from, to) (a
+     * sub-chunk of a trainable segment, of the calling piece); pieces of several threads run
+     * concurrently. Floats outside the segments are copied unchanged and not reported. */
+    void (*written)(void *context, const float *next_params, size_t from, size_t to);
+    void *context; /* passed to both */
+} bnmlp_params_hook;
+
 /* The flat arenas of a model, as it hands them to the optimizer. The parameters and the state
  * are double-buffered: a step reads the current copies and writes the spare ones, checking every
  * new value as it goes, so a refused step has changed nothing the model uses; the model swaps
@@ -51,6 +65,8 @@ typedef struct bnmlp_arenas {
     const bnmlp_kernel_context *kernels; /* the threads that share the update (bnmlp_parallel_for)
                                             and the instruction set; NULL: the calling thread, the
                                             portable row */
+    bnmlp_params_hook hook;              /* called as next_params is written (with spares only);
+                                            zeroed: none */
 } bnmlp_arenas;
 
 /* The type of a named setting of a configuration, as files and bnmlp_optimizer_set see it. */

@@ -185,7 +185,7 @@ static float global_scale(const bnmlp_clip_config *clip, const bnmlp_arenas *are
 
 /* Updates floats [offset, offset + length) of a segment into the spare copies; scale is the
  * segment's clipping factor. True when every new value is finite. */
-static bool update_part(const pass_job *job, size_t offset, size_t length, bool kernel, float scale) {
+static bool update_span(const pass_job *job, size_t offset, size_t length, bool kernel, float scale) {
     const bnmlp_arenas *arenas = job->arenas;
     const bool spare = job->mode == MODE_SPARE;
     bnmlp_update u = {.w = arenas->params + offset,
@@ -214,6 +214,22 @@ static bool update_part(const pass_job *job, size_t offset, size_t length, bool 
         finite = job->row->update(job->config, &u) && finite;
         u.w += u.n, u.g += u.n;
         for (size_t k = 0; k < BNMLP_OPTIMIZER_MAX_SLOTS; k++) u.slots[k] += u.n;
+    }
+    return finite;
+}
+
+/* update_span, in the sub-chunks the arenas' hook asks for when it has one (with spares), each
+ * reported to it as soon as it is written. Element-wise: the cuts change no value. */
+static bool update_part(const pass_job *job, size_t offset, size_t length, bool kernel, float scale) {
+    const bnmlp_params_hook *hook = &job->arenas->hook;
+    if (job->mode != MODE_SPARE || !hook->written) return update_span(job, offset, length, kernel, scale);
+    bool finite = true;
+    for (size_t at = offset, end = offset + length; at < end;) {
+        size_t cut = hook->cut ? hook->cut(hook->context, at, end) : end;
+        if (cut <= at || cut > end) cut = end;
+        finite = update_span(job, at, cut - at, kernel, scale) && finite;
+        hook->written(hook->context, job->arenas->next_params, at, cut);
+        at = cut;
     }
     return finite;
 }

@@ -65,7 +65,8 @@ bnmlp_status bnmlp_train_step_checked(bnmlp_model *model, const float *x, const 
      * optimizer then decides alike on every rank (same parameters, state and summed gradients). */
     if (bnmlp_model_is_distributed(model)) status = bnmlp_model_agree(model, status);
     if (status == BNMLP_OK) {
-        const bnmlp_arenas arenas = bnmlp_model_arenas(model);
+        /* The step also packs the next step's panels from the new parameters (the model's hook). */
+        const bnmlp_arenas arenas = bnmlp_model_step_arenas(model);
         status = bnmlp_optimizer_step(optimizer, &arenas);
         /* The step wrote the spare copies of the parameters and state: make them current. */
         if (status == BNMLP_OK) bnmlp_model_swap_params(model);
