@@ -291,6 +291,10 @@ void bnmlp_model_refresh_segments(bnmlp_model *model);
 /* The arenas and trainable segments, for bnmlp_optimizer_step. */
 bnmlp_arenas bnmlp_model_arenas(bnmlp_model *model);
 
+/* bnmlp_model_arenas for a training step's bnmlp_optimizer_step: with the panels' hook when they
+ * are current (panels.c: bnmlp_model_panels_hook). */
+bnmlp_arenas bnmlp_model_step_arenas(bnmlp_model *model);
+
 /* After a successful bnmlp_optimizer_step on bnmlp_model_arenas: the spare copies of the
  * parameters and of the optimizer's slots, which the step wrote, become the current ones (the
  * layers' arrays resolved in them again); the old ones become the spares. */
@@ -325,8 +329,9 @@ bool bnmlp_model_plan_panels(bnmlp_model *model, size_t max_batch);
 /* Releases the panels' block (the layers' pointers NULL). */
 void bnmlp_model_release_panels(bnmlp_model *model);
 /* After any write of the parameters (or of the precision) other than the optimizer's step: the
- * panels no longer hold them (packed again before the next forward that can use them). */
-void bnmlp_model_params_changed(bnmlp_model *model);
+ * panels no longer hold them (packed again before the next forward that can use them). A flag,
+ * inline, so that every writer of the parameters can clear it without depending on panels.c. */
+static inline void bnmlp_model_params_changed(bnmlp_model *model) { model->panels_current = false; }
 /* True when the layers' products may read their panels now in a pass of mode `training` (a
  * training-mode forward or a backward: only with training panels). */
 bool bnmlp_model_panels_usable(const bnmlp_model *model, bool training);
@@ -341,10 +346,11 @@ bnmlp_status bnmlp_model_set_training_panels(bnmlp_model *model, bnmlp_training_
 /* Switches the panels on (default) or off: off, every product packs its op(B) itself as without
  * panels (the same bits either way; tests compare the two). */
 void bnmlp_model_use_panels(bnmlp_model *model, bool use);
-/* bnmlp_model_arenas for an optimizer step: when the panels are current, a hook that packs the
- * next step's from the new parameters as the step writes them (bnmlp_model_swap_params makes them
- * current); the panels are not current from here on until that swap. */
-bnmlp_arenas bnmlp_model_step_arenas(bnmlp_model *model);
+/* Installs in *arenas (an optimizer step's, build.c: bnmlp_model_step_arenas), when the panels are
+ * current, a hook that packs the next step's panels from the new parameters as the step writes them
+ * (bnmlp_model_swap_params makes them current); the panels are not current from here on until that
+ * swap. */
+void bnmlp_model_panels_hook(bnmlp_model *model, bnmlp_arenas *arenas);
 
 /* ---- collective.c: training on several ranks ---------------------------------------------- */
 /* Every function below is a no-op (or the identity) without an active collective. Calls that

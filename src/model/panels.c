@@ -71,8 +71,6 @@ void bnmlp_model_release_panels(bnmlp_model *model) {
         model->layers[i].panels[0] = model->layers[i].panels[1] = NULL;
 }
 
-void bnmlp_model_params_changed(bnmlp_model *model) { model->panels_current = false; }
-
 /* True when training passes read the panels now (bnmlp_training_panels). */
 static bool panels_train(const bnmlp_model *model) {
     return model->panel_use == BNMLP_TRAINING_PANELS_ON ||
@@ -184,14 +182,12 @@ static void pack_written(void *context, const float *next_params, size_t from, s
     }
 }
 
-bnmlp_arenas bnmlp_model_step_arenas(bnmlp_model *model) {
-    bnmlp_arenas arenas = bnmlp_model_arenas(model);
+void bnmlp_model_panels_hook(bnmlp_model *model, bnmlp_arenas *arenas) {
     /* Only panels that hold the current parameters now can be kept up to date by the step: the
      * kernels outside the trainable segments keep their values, and so their panels. */
     model->panels_pending = bnmlp_model_panels_usable(model, true);
     if (model->panels_pending)
-        arenas.hook = (bnmlp_params_hook){.cut = cut_chunk, .written = pack_written, .context = model};
+        arenas->hook = (bnmlp_params_hook){.cut = cut_chunk, .written = pack_written, .context = model};
     /* From here until the swap the panels hold neither copy. */
     model->panels_current = false;
-    return arenas;
 }
