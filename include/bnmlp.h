@@ -1518,9 +1518,11 @@ bnmlp_loss bnmlp_model_loss(const bnmlp_model *model);
  * parameters and the optimizer's state are held twice (param_count floats, and 3 param_count
  * floats of state): a training step writes its new values into the second copy in one pass and
  * switches to it only when every value is finite. A dense layer whose products are large enough
- * to be packed at max_batch rows also keeps its kernel packed for them: up to two more copies
- * of the kernel (in * out floats each, rounded up to the GEMM's panel width; one for the forward,
- * one for the input gradient, which the first layer never needs). Inference forwards (predict,
+ * to be packed at max_batch rows also keeps its kernel packed for them: one more copy of the
+ * kernel (in * out floats, rounded up to the GEMM's panel width) for the forward, and, when the
+ * model's products are bf16 at build, a second one for the input gradient (which the first layer
+ * never needs; a model switched to bf16 after build packs its input gradients' kernels on every
+ * step instead, at the same bits). Inference forwards (predict,
  * evaluate) read them instead of packing the kernel on every call, packing them again after any
  * change of the weights; with bf16 products (bnmlp_model_set_precision) training reads them too,
  * and each training step packs the next step's as it writes the new weights. The results are

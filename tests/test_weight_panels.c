@@ -30,9 +30,9 @@ static bnmlp_model *make_model(size_t in, size_t h1, size_t h2, bnmlp_training_p
     assert_ok(bnmlp_model_add_dense(model, &head));
     assert_ok(bnmlp_model_add_activation(model, BNMLP_ACTIVATION_SIGMOID, 0.0f));
     assert_ok(bnmlp_model_set_training_panels(model, training_panels));
+    assert_ok(bnmlp_model_set_precision(model, precision)); /* before build: it plans the panels */
     assert_ok(bnmlp_model_build(model, MAX_ROWS, 7));
     assert_ok(bnmlp_model_set_threads(model, threads));
-    assert_ok(bnmlp_model_set_precision(model, precision));
     return model;
 }
 
@@ -313,8 +313,14 @@ static void test_default_policy_trains_bf16_with_panels(void **state) {
     static batch b;
     make_batch(&b, 40, 37, 3);
     bnmlp_optimizer_config optimizer = BNMLP_OPTIMIZER_DEFAULT;
+    /* Built bf16: the input gradient's panels are planned; built fp32 (the default), only the
+     * forward's (an fp32 step would never read the others). */
+    bnmlp_model *built_bf16 = make_model(37, 45, 70, BNMLP_TRAINING_PANELS_BF16, 1, BNMLP_PRECISION_BF16);
+    assert_non_null(built_bf16->layers[3].panels[BNMLP_PANEL_INPUT_GRADIENT]);
+    bnmlp_model_free(built_bf16);
     bnmlp_model *model = make_model(37, 45, 70, BNMLP_TRAINING_PANELS_BF16, 1, BNMLP_PRECISION_FP32);
-    assert_non_null(model->layers[3].panels[BNMLP_PANEL_INPUT_GRADIENT]);
+    assert_non_null(model->layers[3].panels[BNMLP_PANEL_FORWARD]);
+    assert_null(model->layers[3].panels[BNMLP_PANEL_INPUT_GRADIENT]);
     /* fp32: the step packs nothing, the products pack as without panels; inference packs them. */
     assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, &optimizer, NULL, NULL));
     assert_false(bnmlp_model_panels_usable(model, false));
@@ -322,7 +328,8 @@ static void test_default_policy_trains_bf16_with_panels(void **state) {
     predict(model, &b.tx, out);
     assert_true(bnmlp_model_panels_usable(model, false));
     assert_false(bnmlp_model_panels_usable(model, true));
-    /* bf16: training reads them and the step packs the next ones. */
+    /* Switched to bf16 after build: training reads the forward's panels and the step packs the
+     * next ones; the input gradients pack their kernels themselves. */
     assert_ok(bnmlp_model_set_precision(model, BNMLP_PRECISION_BF16));
     assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, &optimizer, NULL, NULL));
     assert_true(bnmlp_model_panels_usable(model, true));

@@ -21,11 +21,14 @@
  * NR rows is more): its new values are still in L2 when the layer packs them. */
 #define CHUNK_FLOATS ((size_t)1 << 15)
 
-/* True when layer i's panels for the input gradient can be read: training panels (only training
- * computes it), and not the first layer (its dx is never computed). */
-static bool wants_input_gradient(const bnmlp_model *model, size_t i) {
-    return model->panel_use != BNMLP_TRAINING_PANELS_OFF && i > 0;
-}
+static bool panels_train(const bnmlp_model *model);
+
+/* True when layer i's panels for the input gradient are planned: training reads panels at build
+ * (only training computes the input gradient; fp32 models by default do not, and would carry a
+ * copy of every large kernel for nothing), and not the first layer (its dx is never computed). A
+ * model switched to bf16 after build keeps its forward panels; its input gradients pack w^T
+ * themselves, as without panels. */
+static bool wants_input_gradient(const bnmlp_model *model, size_t i) { return panels_train(model) && i > 0; }
 
 bool bnmlp_model_plan_panels(bnmlp_model *model, size_t max_batch) {
     size_t total = 0, sizes[2];
