@@ -1519,10 +1519,9 @@ bnmlp_loss bnmlp_model_loss(const bnmlp_model *model);
  * floats of state): a training step writes its new values into the second copy in one pass and
  * switches to it only when every value is finite. A dense layer whose products are large enough
  * to be packed at max_batch rows also keeps its kernel packed for them: one more copy of the
- * kernel (in * out floats, rounded up to the GEMM's panel width) for the forward, and, when the
- * model's products are bf16 at build, a second one for the input gradient (which the first layer
- * never needs; a model switched to bf16 after build packs its input gradients' kernels on every
- * step instead, at the same bits). Inference forwards (predict,
+ * kernel (in * out floats, rounded up to the GEMM's panel width) for the forward, and, while the
+ * model's products are bf16 (bnmlp_model_set_precision plans or releases it), a second one for
+ * the input gradient (which the first layer never needs). Inference forwards (predict,
  * evaluate) read them instead of packing the kernel on every call, packing them again after any
  * change of the weights; with bf16 products (bnmlp_model_set_precision) training reads them too,
  * and each training step packs the next step's as it writes the new weights. The results are
@@ -1551,7 +1550,8 @@ typedef enum bnmlp_precision {
 } bnmlp_precision;
 
 /* Sets the model's precision (before or after build, between steps; the packing buffers planned
- * at build serve both). Kept in the model file (old files load as float32). BNMLP_ERR_NULL_ARGUMENT,
+ * at build serve both; after build it plans or releases the bf16 input gradients' packed kernels,
+ * bnmlp_model_build, and when that memory cannot be had the products pack them themselves). Kept in the model file (old files load as float32). BNMLP_ERR_NULL_ARGUMENT,
  * BNMLP_ERR_INVALID_ARGUMENT for a value outside bnmlp_precision (nothing changed). */
 bnmlp_status bnmlp_model_set_precision(bnmlp_model *model, bnmlp_precision precision);
 

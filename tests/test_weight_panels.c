@@ -328,9 +328,14 @@ static void test_default_policy_trains_bf16_with_panels(void **state) {
     predict(model, &b.tx, out);
     assert_true(bnmlp_model_panels_usable(model, false));
     assert_false(bnmlp_model_panels_usable(model, true));
-    /* Switched to bf16 after build: training reads the forward's panels and the step packs the
-     * next ones; the input gradients pack their kernels themselves. */
+    /* Switched to bf16 after build: the input gradient's panels are planned then, training reads
+     * them and the step packs the next ones; back to fp32, they go again. */
     assert_ok(bnmlp_model_set_precision(model, BNMLP_PRECISION_BF16));
+    assert_non_null(model->layers[3].panels[BNMLP_PANEL_INPUT_GRADIENT]);
+    assert_ok(bnmlp_model_set_precision(model, BNMLP_PRECISION_FP32));
+    assert_null(model->layers[3].panels[BNMLP_PANEL_INPUT_GRADIENT]);
+    assert_ok(bnmlp_model_set_precision(model, BNMLP_PRECISION_BF16));
+    assert_non_null(model->layers[3].panels[BNMLP_PANEL_INPUT_GRADIENT]);
     assert_ok(bnmlp_model_train_step(model, &b.tx, &b.ty, &optimizer, NULL, NULL));
     assert_true(bnmlp_model_panels_usable(model, true));
     check_not_stale(model, &b);

@@ -328,6 +328,11 @@ void bnmlp_model_count_epoch(bnmlp_model *model);
 bool bnmlp_model_plan_panels(bnmlp_model *model, size_t max_batch);
 /* Releases the panels' block (the layers' pointers NULL). */
 void bnmlp_model_release_panels(bnmlp_model *model);
+/* After a change of precision of a built model with panels: plans them again when the input
+ * gradient's panels the new precision wants (training reads panels: bf16 by default) differ from
+ * those it has; when the memory cannot be had, the model keeps none (the products pack their
+ * kernels themselves, at the same bits). */
+void bnmlp_model_replan_panels(bnmlp_model *model);
 /* After any write of the parameters (or of the precision) other than the optimizer's step: the
  * panels no longer hold them (packed again before the next forward that can use them). A flag,
  * inline, so that every writer of the parameters can clear it without depending on panels.c. */

@@ -66,6 +66,23 @@ bool bnmlp_model_plan_panels(bnmlp_model *model, size_t max_batch) {
     return true;
 }
 
+void bnmlp_model_replan_panels(bnmlp_model *model) {
+    if (!model->built || !model->panel_block) return;
+    bool has = false, wants = false;
+    for (size_t i = 1; i < model->layer_count; i++) {
+        const bnmlp_layer *layer = &model->layers[i];
+        has = has || layer->panels[BNMLP_PANEL_INPUT_GRADIENT];
+        wants =
+            wants || (layer->ops->panel_floats && layer->ops->pack_panels &&
+                      layer->ops->panel_floats(layer, &model->kernels.plan, model->max_batch,
+                                               BNMLP_PANEL_INPUT_GRADIENT, wants_input_gradient(model, i)));
+    }
+    if (has == wants) return;
+    bnmlp_model_release_panels(model);
+    /* Without the memory the products pack their kernels themselves: slower, the same bits. */
+    if (!bnmlp_model_plan_panels(model, model->max_batch)) bnmlp_model_release_panels(model);
+}
+
 void bnmlp_model_release_panels(bnmlp_model *model) {
     bnmlp_release(&model->allocator, model->panel_block);
     model->panel_block = NULL;
@@ -77,8 +94,7 @@ void bnmlp_model_release_panels(bnmlp_model *model) {
 /* True when training passes read the panels now (bnmlp_training_panels). */
 static bool panels_train(const bnmlp_model *model) {
     return model->panel_use == BNMLP_TRAINING_PANELS_ON ||
-           (model->panel_use == BNMLP_TRAINING_PANELS_BF16 &&
-            bnmlp_model_precision(model) == BNMLP_PRECISION_BF16);
+           (model->panel_use == BNMLP_TRAINING_PANELS_BF16 && model->precision == BNMLP_PRECISION_BF16);
 }
 
 /* True when a pass of mode `training` may read panels once they are current. */

@@ -14,6 +14,7 @@ bnmlp_status bnmlp_model_set_precision(bnmlp_model *model, bnmlp_precision preci
     bnmlp_model_params_changed(model); /* the panels are packed per precision */
     for (size_t i = 0; i < model->layer_count; i++)
         if (model->layers[i].kind == BNMLP_LAYER_DENSE) model->layers[i].config.dense.precision = precision;
+    bnmlp_model_replan_panels(model); /* bf16 training reads the input gradient's panels too */
     return BNMLP_OK;
 }
 
