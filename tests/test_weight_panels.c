@@ -120,8 +120,9 @@ static void test_training_with_panels_is_bit_identical(void **state) {
             for (size_t threads = 1; threads <= 2; threads++) {
                 /* Odd widths: edge panels, an odd K for bf16. */
                 check_training_bits(37, 45, 70, kinds[k], precisions[p], threads);
-                /* Wide enough that two threads split the optimizer's pass inside a kernel (mid-row). */
-                check_training_bits(301, 331, 47, kinds[k], precisions[p], threads);
+                /* Wide enough that two threads split the optimizer's pass inside a kernel (mid-row):
+                 * only two threads can. */
+                if (threads == 2) check_training_bits(301, 331, 47, kinds[k], precisions[p], threads);
             }
 }
 
