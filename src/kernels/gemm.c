@@ -89,7 +89,7 @@ static bool per_thread_floats(const bnmlp_gemm_plan *plan, size_t m, size_t n, s
     if (m > SIZE_MAX / 2 || n > SIZE_MAX / 2) return false;
     const size_t mc = min_size(plan->mc, round_up(m, plan->mr));
     const size_t nc = min_size(plan->nc, round_up(n, plan->nr));
-    const size_t kc = min_size(k_block(plan, k), k);
+    const size_t kc = k_block(plan, k); /* at most k */
     *floats = round_up(mc * kc, ALIGN_FLOATS) + round_up(kc * nc, ALIGN_FLOATS);
     return true;
 }

@@ -5,10 +5,17 @@
 #include "kernels/kernels.h"
 #include "layers/layer.h"
 
+/* bnmlp_dense_forward, reading w's panels (op(B) = w packed ahead) when w_panels is not NULL. */
+static void dense_forward(const bnmlp_kernel_context *kernels, float *y, const float *x, const float *w,
+                          const float *w_panels, const float *b, size_t batch, size_t in, size_t out) {
+    /* y (B, OUT) = x (B, IN) . w (IN, OUT) + b, the bias added by the GEMM as it stores. */
+    bnmlp_kernel_gemm_panels(kernels, false, false, batch, out, in, x, in, w, out, w_panels, b, false, y,
+                             out);
+}
+
 void bnmlp_dense_forward(const bnmlp_kernel_context *kernels, float *y, const float *x, const float *w,
                          const float *b, size_t batch, size_t in, size_t out) {
-    /* y (B, OUT) = x (B, IN) . w (IN, OUT) + b, the bias added by the GEMM as it stores. */
-    bnmlp_kernel_gemm(kernels, false, false, batch, out, in, x, in, w, out, b, false, y, out);
+    dense_forward(kernels, y, x, w, NULL, b, batch, in, out);
 }
 
 /* bnmlp_dense_backward, with dw written (accumulate_dw false) or added to. Written, each
@@ -116,11 +123,9 @@ static const float *panels_of(const bnmlp_layer_pass *pass, bnmlp_panel_kind kin
 static void dense_forward_pass(const bnmlp_layer_pass *pass) {
     const bnmlp_layer *layer = pass->layer;
     const bnmlp_kernel_context kernels = products_of(pass);
-    const size_t in = layer->in, out = layer->out;
-    /* bnmlp_dense_forward, reading the kernel's panels where it has them. */
-    bnmlp_kernel_gemm_panels(&kernels, false, false, pass->rows, out, in, pass->x, in,
-                             pass->arrays[BNMLP_ARRAY_KERNEL], out, panels_of(pass, BNMLP_PANEL_FORWARD),
-                             pass->arrays[BNMLP_ARRAY_BIAS], false, pass->y, out);
+    dense_forward(&kernels, pass->y, pass->x, pass->arrays[BNMLP_ARRAY_KERNEL],
+                  panels_of(pass, BNMLP_PANEL_FORWARD), pass->arrays[BNMLP_ARRAY_BIAS], pass->rows, layer->in,
+                  layer->out);
 }
 
 static void dense_backward_pass(const bnmlp_layer_pass *pass) {

@@ -15,7 +15,6 @@ void bnmlp_model_snapshot_save(const bnmlp_model *model, float *dst) {
 
 void bnmlp_model_snapshot_restore(bnmlp_model *model, const float *src) {
     if (model->param_count) memcpy(model->params, src, model->param_count * sizeof *src);
-    bnmlp_model_params_changed(model);
     if (model->stats_count) memcpy(model->stats, src + model->param_count, model->stats_count * sizeof *src);
     bnmlp_model_derive(model);
 }
