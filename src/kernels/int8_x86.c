@@ -202,6 +202,18 @@ static T_AVX2 void gemm_avx2(const uint8_t *q, size_t rows, const bnmlp_int8_wei
 
 #define T_AVXVNNI __attribute__((target("avx2,fma,avxvnni")))
 
+/* c + the sums of four u8 x s8 products per lane (VEX vpdpbusd), accumulated in place: as
+ * dpbusd512 below, GCC 12 copies the untied accumulator of _mm256_dpbusd_avx_epi32 around every
+ * instruction, here through the stack. The same instruction, the same bits. */
+static inline T_AVXVNNI __m256i dpbusd256(__m256i c, __m256i a, __m256i b) {
+#if defined(__GNUC__) && !defined(__clang__)
+    __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(c) : "x"(a), "x"(b));
+    return c;
+#else
+    return _mm256_dpbusd_avx_epi32(c, a, b);
+#endif
+}
+
 /* rows (1 to 6) rows of q (codes + 128) by one panel. */
 static inline __attribute__((always_inline)) T_AVXVNNI void
 tile_avxvnni(const uint8_t *q, size_t depth, const int8_t *panel, size_t rows, const int32_t *comp,
@@ -216,8 +228,8 @@ tile_avxvnni(const uint8_t *q, size_t depth, const int8_t *panel, size_t rows, c
         for (size_t r = 0; r < 6; r++) {
             if (r >= rows) break;
             const __m256i a = _mm256_set1_epi32(four(q + r * depth + 4 * g));
-            acc[r][0] = _mm256_dpbusd_avx_epi32(acc[r][0], a, b0);
-            acc[r][1] = _mm256_dpbusd_avx_epi32(acc[r][1], a, b1);
+            acc[r][0] = dpbusd256(acc[r][0], a, b0);
+            acc[r][1] = dpbusd256(acc[r][1], a, b1);
         }
     }
 #pragma GCC unroll 6
@@ -255,6 +267,20 @@ static T_AVXVNNI void gemm_avxvnni(const uint8_t *q, size_t rows, const bnmlp_in
 /* ---- AVX512-VNNI: vpdpbusd on zmm --------------------------------------------------------------------- */
 
 #define T_AVX512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+/* c + the sums of four u8 x s8 products per lane (vpdpbusd), accumulated in place. GCC 12
+ * compiles _mm512_dpbusd_epi32 with the accumulator untied from the result: in the tiles' loops it
+ * copies every accumulator to another register before each vpdpbusd and back after it (about
+ * twice the loop's instructions, and a spill). The asm ties it; the same instruction, the same
+ * bits. Measured on Zen 5: the big MLP's int8 inference 1.27 -> 1.00 ms. */
+static inline T_AVX512 __m512i dpbusd512(__m512i c, __m512i a, __m512i b) {
+#if defined(__GNUC__) && !defined(__clang__)
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(c) : "v"(a), "v"(b));
+    return c;
+#else
+    return _mm512_dpbusd_epi32(c, a, b);
+#endif
+}
 
 /* The codes of a row (in floats into depth bytes), + 128. */
 static T_AVX512 void quantize_avx512vnni(uint8_t *q, size_t depth, const float *x, size_t ldx, size_t rows,
@@ -310,8 +336,8 @@ tile_avx512vnni(const uint8_t *q, size_t depth, const int8_t *panel, size_t rows
         for (size_t r = 0; r < 8; r++) {
             if (r >= rows) break;
             const __m512i ar = _mm512_set1_epi32(four(a + r * depth));
-            acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], ar, b0);
-            if (panels > 1) acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], ar, b1);
+            acc[r][0] = dpbusd512(acc[r][0], ar, b0);
+            if (panels > 1) acc[r][1] = dpbusd512(acc[r][1], ar, b1);
         }
     }
 #pragma GCC unroll 8
@@ -344,8 +370,8 @@ static T_AVX512 void tile_avx512vnni_full(const uint8_t *q, size_t depth, const 
 #define VNNI_ROW(r)                                                                                          \
     do {                                                                                                     \
         const __m512i ar = _mm512_set1_epi32(four(a##r + 4 * g));                                            \
-        c##r##0 = _mm512_dpbusd_epi32(c##r##0, ar, b0);                                                      \
-        c##r##1 = _mm512_dpbusd_epi32(c##r##1, ar, b1);                                                      \
+        c##r##0 = dpbusd512(c##r##0, ar, b0);                                                                \
+        c##r##1 = dpbusd512(c##r##1, ar, b1);                                                                \
     } while (0)
     for (size_t g = 0; g < depth / 4; g++, b += 64) {
         const __m512i b0 = _mm512_load_si512(b), b1 = _mm512_load_si512(b + stride);
@@ -386,7 +412,7 @@ static T_AVX512 void tile_avx512vnni_one(const uint8_t *q, size_t depth, const i
     const uint8_t *a0 = q, *a1 = q + depth, *a2 = q + 2 * depth, *a3 = q + 3 * depth;
     const uint8_t *a4 = q + 4 * depth, *a5 = q + 5 * depth, *a6 = q + 6 * depth, *a7 = q + 7 * depth;
     const int8_t *b = panel;
-#define VNNI_ONE(r) c##r = _mm512_dpbusd_epi32(c##r, _mm512_set1_epi32(four(a##r + 4 * g)), b0)
+#define VNNI_ONE(r) c##r = dpbusd512(c##r, _mm512_set1_epi32(four(a##r + 4 * g)), b0)
     for (size_t g = 0; g < depth / 4; g++, b += 64) {
         const __m512i b0 = _mm512_load_si512(b);
         VNNI_ONE(0);
@@ -426,10 +452,10 @@ static T_AVX512 void tile_avx512vnni_wide(const uint8_t *q, size_t depth, const 
 #define VNNI_WIDE(r)                                                                                         \
     do {                                                                                                     \
         const __m512i ar = _mm512_set1_epi32(four(a##r + 4 * g));                                            \
-        c##r##0 = _mm512_dpbusd_epi32(c##r##0, ar, b0);                                                      \
-        c##r##1 = _mm512_dpbusd_epi32(c##r##1, ar, b1);                                                      \
-        c##r##2 = _mm512_dpbusd_epi32(c##r##2, ar, b2);                                                      \
-        c##r##3 = _mm512_dpbusd_epi32(c##r##3, ar, b3);                                                      \
+        c##r##0 = dpbusd512(c##r##0, ar, b0);                                                                \
+        c##r##1 = dpbusd512(c##r##1, ar, b1);                                                                \
+        c##r##2 = dpbusd512(c##r##2, ar, b2);                                                                \
+        c##r##3 = dpbusd512(c##r##3, ar, b3);                                                                \
     } while (0)
     for (size_t g = 0; g < depth / 4; g++, b += 64) {
         const __m512i b0 = _mm512_load_si512(b), b1 = _mm512_load_si512(b + stride);
